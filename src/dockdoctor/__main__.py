@@ -1,0 +1,5 @@
+"""`python -m dockdoctor`."""
+
+from dockdoctor.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,60 @@
+"""The check catalog: every check in one explicit, ID-sorted tuple, plus lookups and retired IDs.
+
+ID ranges: DKD0xx dockdoctor itself, DKD1xx host, DKD2xx engine and endpoint, DKD3xx images and registries,
+DKD4xx compose, DKD5xx buildx and emulation, DKD6xx project files.
+"""
+
+from __future__ import annotations
+
+from dockdoctor.checks import build, compose, engine, host, meta
+from dockdoctor.checks._spec import CheckSpec, Context
+from dockdoctor.errors import UnknownCheckError
+
+ALL_CHECKS: tuple[CheckSpec, ...] = (
+    meta.probe_failed,
+    host.shell_translated_by_rosetta,
+    engine.engine_unreachable,
+    engine.docker_host_overrides_context,
+    engine.several_engines,
+    engine.engine_arch_differs_from_host,
+    engine.default_platform_forces_emulation,
+    engine.unknown_context,
+    engine.docker_config_unreadable,
+    compose.compose_v1_only,
+    compose.docker_compose_is_v1,
+    compose.compose_platform_bug,
+    compose.compose_missing,
+    build.buildx_missing,
+    build.builder_cannot_multiplatform,
+    build.no_emulation_for_target,
+    build.binfmt_without_fix_binary,
+    build.qemu_where_rosetta_available,
+    build.target_runs_emulated,
+)
+
+RETIRED: dict[str, str] = {}
+REDIRECTS: dict[str, str] = {}
+
+AREAS: tuple[tuple[str, str], ...] = (
+    ("DKD0", "dockdoctor"),
+    ("DKD1", "Host"),
+    ("DKD2", "Engine"),
+    ("DKD3", "Images"),
+    ("DKD4", "Compose"),
+    ("DKD5", "Build & emulation"),
+    ("DKD6", "Project"),
+)
+
+
+def lookup(name: str) -> CheckSpec:
+    """A check by code (`DKD201`) or slug (`engine-unreachable`); raises UnknownCheckError."""
+    key = REDIRECTS.get(name, name)
+    for spec in ALL_CHECKS:
+        if key.upper() == spec.id or key.lower() == spec.slug:
+            return spec
+    if key.upper() in RETIRED:
+        raise UnknownCheckError(f"{name}: retired check ({RETIRED[key.upper()]})")
+    raise UnknownCheckError(f"no check named {name!r}; `dockdoctor check --list-checks` lists them")
+
+
+__all__ = ["ALL_CHECKS", "AREAS", "CheckSpec", "Context", "REDIRECTS", "RETIRED", "lookup"]

@@ -1,0 +1,318 @@
+"""DKD2xx: the endpoint and the engine (unreachable, which engine, its architecture, default platform)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from dockdoctor.checks._spec import Context, check
+from dockdoctor.checks._util import ev, native, platform_or_none, runs_natively
+from dockdoctor.model import (
+    EndpointRule,
+    Facts,
+    Fix,
+    Fixable,
+    Flavor,
+    Need,
+    Problem,
+    Safety,
+    Severity,
+    manual,
+    run,
+)
+
+
+def _start_fixes(facts: Facts) -> tuple[Fix, ...]:
+    """How to bring up the engine the endpoint belongs to."""
+    engine, on_mac = facts.engine, facts.host.os == "darwin"
+    kind = engine.error.kind if engine.error else ""
+    if engine.endpoint_rule is EndpointRule.DOCKER_HOST and kind in ("not-found", "refused", "timeout"):
+        unset = Fix(title="stop overriding the endpoint", safety=Safety.DISPLAY_ONLY,
+                    steps=(manual(f"DOCKER_HOST={engine.endpoint} points nowhere: `unset DOCKER_HOST` "
+                                  "to use the current context"),))
+    else:
+        unset = None
+    starts: dict[Flavor, Fix] = {
+        Flavor.DOCKER_DESKTOP: Fix(title="start Docker Desktop", safety=Safety.SAFE,
+                                   steps=(run("open", "-a", "Docker"),) if on_mac
+                                   else (manual("start Docker Desktop"),)),
+        Flavor.ORBSTACK: Fix(title="start OrbStack", steps=(run("orb", "start"),)),
+        Flavor.COLIMA: Fix(title="start Colima", steps=(run("colima", "start"),)),
+        Flavor.RANCHER_DESKTOP: Fix(title="start Rancher Desktop", steps=(run("rdctl", "start"),)),
+        Flavor.PODMAN: Fix(title="start the Podman machine", steps=(run("podman", "machine", "start"),)) if on_mac
+        else Fix(title="start Podman's Docker API socket",
+                 steps=(run("systemctl", "--user", "start", "podman.socket"),)),
+        Flavor.LIMA: Fix(title="start the Lima instance", steps=(run("limactl", "start"),)),
+    }
+    fixes = [fix for fix in (unset, starts.get(engine.flavor)) if fix is not None]
+    if engine.flavor in (Flavor.DOCKERD, Flavor.UNKNOWN) and not on_mac:
+        if kind == "permission":
+            fixes.append(Fix(title="let your user use the docker socket", safety=Safety.UNSAFE,
+                             needs=(Need.SUDO,), steps=(run("sudo", "usermod", "-aG", "docker", "$USER"),
+                                                        manual("log out and back in (or run `newgrp docker`)"))))
+        elif kind in ("not-found", "refused") and not engine.remote:
+            fixes.append(Fix(title="start the Docker daemon", needs=(Need.SUDO,),
+                             steps=(run("sudo", "systemctl", "start", "docker"),)))
+    if engine.error and engine.error.probe == "endpoint":
+        fixes.append(Fix(title="switch to an existing context", safety=Safety.DISPLAY_ONLY,
+                         steps=(run("docker", "context", "ls"), run("docker", "context", "use", "default"))))
+    return tuple(fixes)
+
+
+@check("DKD201", "engine-unreachable", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
+def engine_unreachable(ctx: Context) -> Iterator[Problem]:
+    """The Docker engine does not answer at the endpoint the CLI uses
+
+    ## What it checks
+    dockdoctor resolves the endpoint the way the docker CLI does (`DOCKER_HOST`, then `DOCKER_CONTEXT`, then
+    `currentContext` in the CLI config, then `/var/run/docker.sock`) and asks it for `/version` and `/info`.
+    This check fires when there is no answer: no socket, permission denied, connection refused, a timeout,
+    TLS or ssh errors, or a context that does not exist.
+
+    ## Why it matters
+    Every docker command fails with `Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is
+    the docker daemon running?` or `permission denied while trying to connect to the Docker daemon socket`,
+    and nothing about images or platforms can be checked.
+
+    ## Example
+    `fixtures/checks/DKD201/bad-orbstack-stopped.json`: the `orbstack` context's socket is missing, so the fix
+    is `orb start`. `good-dockerd-running.json` answers.
+
+    ## Fix
+    Depends on the flavour the endpoint belongs to: `open -a Docker`, `orb start`, `colima start`,
+    `rdctl start`, `podman machine start`, `sudo systemctl start docker`; for a permission error
+    `sudo usermod -aG docker $USER` (unsafe: it grants root-equivalent access; needs sudo); for a bogus
+    `DOCKER_HOST`, unset it. Starting an engine is safe; the others are shown, not run.
+
+    ## Facts used
+    `engine.reachable`, `engine.error`, `engine.endpoint`, `engine.endpoint_rule`, `engine.flavor`, `host.os`.
+    """
+    engine = ctx.facts.engine
+    if engine.reachable:
+        return
+    reason = engine.error.detail if engine.error else "no answer"
+    where = engine.endpoint or "(no endpoint)"
+    yield Problem(
+        message=f"no Docker engine answers at {where} (chosen by {engine.endpoint_rule.value}): {reason}",
+        subject=where,
+        evidence=(ev("engine.endpoint", where), ev("engine.endpoint_rule", engine.endpoint_rule.value),
+                  ev("engine.error.kind", engine.error.kind if engine.error else "none"),
+                  ev("engine.flavor", engine.flavor.value)),
+        fixes=_start_fixes(ctx.facts),
+    )
+
+
+@check("DKD202", "docker-host-overrides-context", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
+def docker_host_overrides_context(ctx: Context) -> Iterator[Problem]:
+    """DOCKER_HOST overrides the context you selected
+
+    ## What it checks
+    `DOCKER_HOST` is set while `DOCKER_CONTEXT` or the CLI config's `currentContext` names another context.
+
+    ## Why it matters
+    The docker CLI silently prefers `DOCKER_HOST` (it prints `Warning: DOCKER_HOST environment variable
+    overrides the active context`), so `docker context use orbstack` seems to do nothing and images land in an
+    engine you did not mean: a different VM, a different architecture, a different image cache.
+
+    ## Example
+    `fixtures/checks/DKD202/bad-docker-host-and-context.json`: `DOCKER_HOST` points at Colima while the current
+    context is `orbstack`. `good-context-only.json` has no `DOCKER_HOST`.
+
+    ## Fix
+    Display only: `unset DOCKER_HOST` (and remove it from your shell profile), or drop the context with
+    `docker context use default` if `DOCKER_HOST` is what you want.
+
+    ## Facts used
+    `environment`, `engine.selected_context`, `engine.endpoint_rule`.
+    """
+    facts = ctx.facts
+    if facts.engine.endpoint_rule is not EndpointRule.DOCKER_HOST:
+        return
+    chosen = facts.engine.selected_context
+    if not chosen or chosen == "default":
+        return
+    yield Problem(
+        message=f"DOCKER_HOST={facts.env('DOCKER_HOST')} overrides the selected context {chosen!r}",
+        subject="DOCKER_HOST",
+        evidence=(ev("environment.DOCKER_HOST", facts.env("DOCKER_HOST")), ev("context", chosen)),
+        fixes=(Fix(title="use the selected context", safety=Safety.DISPLAY_ONLY,
+                   steps=(manual("unset DOCKER_HOST (and remove it from your shell profile)"),)),),
+    )
+
+
+@check("DKD203", "several-engines", severity=Severity.INFO)
+def several_engines(ctx: Context) -> Iterator[Problem]:
+    """Several engines are installed and running; each has its own images
+
+    ## What it checks
+    More than one docker CLI context has a live socket (for example Docker Desktop's
+    `~/.docker/run/docker.sock` and OrbStack's `~/.orbstack/run/docker.sock`).
+
+    ## Why it matters
+    Each engine keeps its own image cache, builders and emulation settings. An image built or pulled for
+    `linux/amd64` in one is missing, or present for another platform, in the other, and the CLI talks to only
+    one of them: the one named in this report.
+
+    ## Example
+    `fixtures/checks/DKD203/bad-desktop-and-orbstack.json` has both sockets live;
+    `good-single-engine.json` has one.
+
+    ## Fix
+    Display only: pick one with `docker context use NAME`, and quit the engines you do not use.
+
+    ## Facts used
+    `engine.contexts` (`socket_exists`), `engine.context`, `engine.endpoint`.
+    """
+    engine = ctx.facts.engine
+    live = {c.host: c.name for c in engine.contexts if c.socket_exists}
+    if len(live) < 2:
+        return
+    names = ", ".join(sorted(f"{name} ({host})" for host, name in live.items()))
+    yield Problem(
+        message=f"{len(live)} engines have live sockets: {names}; the CLI uses {engine.context or 'default'}"
+                f" at {engine.endpoint}",
+        subject="contexts",
+        evidence=tuple(ev(f"engine.contexts.{name}.socket_exists", True) for name in sorted(live.values())),
+        fixes=(Fix(title="choose one engine", safety=Safety.DISPLAY_ONLY,
+                   steps=(run("docker", "context", "ls"), manual("docker context use NAME, and quit the others"))),),
+    )
+
+
+@check("DKD204", "engine-arch-differs-from-host", severity=Severity.WARNING, fixable=Fixable.SOMETIMES)
+def engine_arch_differs_from_host(ctx: Context) -> Iterator[Problem]:
+    """The engine runs on another CPU architecture than this machine
+
+    ## What it checks
+    The engine's native platform (from `/version`) has another architecture than the host, while the engine is
+    local (not a `tcp://` or `ssh://` endpoint on another machine).
+
+    ## Why it matters
+    On an Apple Silicon Mac this is Colima or Lima started with `--arch x86_64`: the whole VM runs under QEMU, so
+    every container is emulated and 5 to 20 times slower, and arm64 images do not run at all
+    (`exec format error`). A translated x86_64 Docker Desktop shows the same symptom.
+
+    ## Example
+    `fixtures/checks/DKD204/bad-colima-x86-on-m1.json`: host `arm64`, engine `linux/amd64`.
+    `good-colima-aarch64.json`: both `arm64`.
+
+    ## Fix
+    For Colima: `colima delete` then `colima start --arch aarch64 --vm-type vz --vz-rosetta` (Rosetta runs the
+    amd64 images you still need). Display only: deleting the VM loses its images and volumes.
+
+    ## Facts used
+    `host.arch`, `engine.platform`, `engine.remote`, `engine.flavor`.
+    """
+    facts = ctx.facts
+    engine_platform = native(facts)
+    if engine_platform is None or facts.engine.remote or facts.host.os not in ("darwin", "linux", "windows"):
+        return
+    if engine_platform.architecture == facts.host.arch:
+        return
+    steps = (run("colima", "delete"), run("colima", "start", "--arch", "aarch64", "--vm-type", "vz", "--vz-rosetta")) \
+        if facts.engine.flavor is Flavor.COLIMA and facts.host.arch == "arm64" else \
+        (manual(f"recreate the {facts.engine.flavor.value} VM for {facts.host.arch}"),)
+    yield Problem(
+        message=f"the engine is {facts.engine.platform} but this machine is {facts.host.arch}:"
+                " every container runs emulated",
+        subject=facts.engine.endpoint,
+        evidence=(ev("host.arch", facts.host.arch), ev("engine.platform", facts.engine.platform)),
+        fixes=(Fix(title=f"run the engine natively on {facts.host.arch}", steps=steps,
+                   safety=Safety.DISPLAY_ONLY),),
+    )
+
+
+@check("DKD205", "default-platform-forces-emulation", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
+def default_platform_forces_emulation(ctx: Context) -> Iterator[Problem]:
+    """DOCKER_DEFAULT_PLATFORM makes every build, pull and run use a non-native platform
+
+    ## What it checks
+    `DOCKER_DEFAULT_PLATFORM` is set to a platform the engine cannot run natively.
+
+    ## Why it matters
+    Set once to work around `no matching manifest for linux/arm64/v8 in the manifest list entries`, it then
+    applies to everything: every image is pulled for that platform and runs under QEMU or Rosetta (slow,
+    sometimes `qemu: uncaught target signal 11 (Segmentation fault)`), and local caches fill with images for
+    the wrong platform. Per-image `--platform` or `platform:` in compose is the narrow tool.
+
+    ## Example
+    `fixtures/checks/DKD205/bad-amd64-default-on-arm64.json`; `good-no-default-platform.json`.
+
+    ## Fix
+    Display only: `unset DOCKER_DEFAULT_PLATFORM` (and remove it from your shell profile or `.env`), then pin
+    the one image that needs it with `platform: linux/amd64` in compose or `docker run --platform linux/amd64`.
+
+    ## Facts used
+    `environment.DOCKER_DEFAULT_PLATFORM`, `engine.platform`.
+    """
+    facts = ctx.facts
+    value = facts.env("DOCKER_DEFAULT_PLATFORM")
+    wanted = platform_or_none(value)
+    if wanted is None or native(facts) is None or runs_natively(facts, wanted):
+        return
+    yield Problem(
+        message=f"DOCKER_DEFAULT_PLATFORM={value} on a {facts.engine.platform} engine: everything runs emulated",
+        subject="DOCKER_DEFAULT_PLATFORM", target=str(value),
+        evidence=(ev("environment.DOCKER_DEFAULT_PLATFORM", value), ev("engine.platform", facts.engine.platform)),
+        fixes=(Fix(title="pin the platform per image instead", safety=Safety.DISPLAY_ONLY,
+                   steps=(manual("unset DOCKER_DEFAULT_PLATFORM (shell profile, .env)"),
+                          manual(f"set `platform: {value}` only on the compose services that need it"))),),
+    )
+
+
+@check("DKD206", "unknown-context", severity=Severity.ERROR, fixable=Fixable.ALWAYS)
+def unknown_context(ctx: Context) -> Iterator[Problem]:
+    """The selected docker context does not exist
+
+    ## What it checks
+    `DOCKER_CONTEXT` or `currentContext` in the CLI config names a context that has no metadata under
+    `~/.docker/contexts/meta` (or `$DOCKER_CONFIG/contexts/meta`).
+
+    ## Why it matters
+    Every docker command fails with `context "colima": context not found`, typically after uninstalling an
+    engine (Colima, OrbStack, Rancher Desktop) that had made itself the current context.
+
+    ## Example
+    `fixtures/checks/DKD206/bad-colima-context-gone.json`; `good-default-context.json`.
+
+    ## Fix
+    Safe: `docker context use default` (or one listed by `docker context ls`); when the name comes from
+    `DOCKER_CONTEXT`, unset it.
+
+    ## Facts used
+    `engine.error` (probe `endpoint`), `engine.context`, `engine.endpoint_rule`.
+    """
+    engine = ctx.facts.engine
+    if engine.error is None or engine.error.probe != "endpoint":
+        return
+    steps = (manual("unset DOCKER_CONTEXT"),) if engine.endpoint_rule is EndpointRule.DOCKER_CONTEXT \
+        else (run("docker", "context", "use", "default"),)
+    yield Problem(message=engine.error.detail, subject=f"context {engine.context}",
+                  evidence=(ev("engine.context", engine.context), ev("engine.endpoint_rule", engine.endpoint_rule.value)),
+                  fixes=(Fix(title="select an existing context", steps=steps),))
+
+
+@check("DKD207", "docker-config-unreadable", severity=Severity.WARNING)
+def docker_config_unreadable(ctx: Context) -> Iterator[Problem]:
+    """The docker CLI configuration file cannot be read
+
+    ## What it checks
+    `config.json` in `$DOCKER_CONFIG` (default `~/.docker`) exists but is not valid JSON or cannot be read.
+
+    ## Why it matters
+    The docker CLI prints `WARNING: Error loading config file` and goes on without it: no `currentContext`
+    (so it talks to the default socket, maybe another engine), no registry credentials (`unauthorized`,
+    `pull access denied`), no `credsStore`.
+
+    ## Example
+    `fixtures/checks/DKD207/bad-truncated-config.json`; `good-valid-config.json`.
+
+    ## Fix
+    None to apply: the message names the file and the position of the error; correct it by hand or move it
+    aside (`mv ~/.docker/config.json ~/.docker/config.json.broken`) and log in again.
+
+    ## Facts used
+    `engine.config_error`.
+    """
+    error = ctx.facts.engine.config_error
+    if error is not None:
+        yield Problem(message=f"docker CLI config unreadable: {error.detail}", subject="config.json",
+                      evidence=(ev("engine.config_error", error.detail),))

@@ -1,0 +1,134 @@
+"""The command line: options in, one app call, a rendered report out, an exit code; the one error handler."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+import click
+
+from dockdoctor import __version__
+from dockdoctor.errors import DockdoctorError, ReplayFileError
+
+
+def _read_text(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        raise ReplayFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ReplayFileError(f"{path}: is a directory, expected a facts or report JSON file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ReplayFileError(f"{path}: cannot read it ({getattr(err, 'strerror', None) or err})") from None
+
+
+def _color(stream: object) -> bool:
+    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="dockdoctor")
+def cli() -> None:
+    """A doctor for Docker platform mismatches (Apple Silicon Macs, Linux servers)."""
+
+
+@cli.command("check")
+@click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH",
+              help="Deploy target platform (repeatable). Default: the engine's native platform.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--only", multiple=True, metavar="CODE|SLUG", help="Run only these checks (repeatable, or a,b).")
+@click.option("--skip", multiple=True, metavar="CODE|SLUG", help="Do not run these checks.")
+@click.option("--list-checks", is_flag=True, help="List the checks and exit.")
+@click.option("--from", "from_file", metavar="FILE", help="Replay a saved facts file or JSON report offline.")
+@click.option("--strict", is_flag=True, help="Warnings also make the exit code 1.")
+@click.option("--timeout", type=click.FloatRange(0.1, 600), default=8.0, show_default=True,
+              help="Seconds each probe may take.")
+@click.option("--save-facts", metavar="FILE", help="Also write the gathered facts to FILE (for --from).")
+@click.option("-v", "--verbose", is_flag=True, help="Show evidence and environment.")
+def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[str, ...], skip: tuple[str, ...],
+              list_checks: bool, from_file: str | None, strict: bool, timeout: float, save_facts: str | None,
+              verbose: bool) -> None:
+    """Diagnose this machine, its engine, compose, buildx and emulation."""
+    from dockdoctor import app, codec
+    from dockdoctor.model import Severity
+    from dockdoctor.render import Format, RenderOptions, renderer_for
+
+    fmt_enum = Format.JSON if as_json else Format(fmt)
+    if list_checks:
+        click.echo(_list_checks(app.select_checks(only, skip), fmt_enum), nl=False)
+        return
+    replay = codec.facts_from_json(_read_text(from_file), source=from_file) if from_file else None
+    options = app.CheckOptions(platforms=platforms, only=only, skip=skip, timeout=timeout)
+    report = app.check(options, replay=replay, replayed_from=from_file)
+    if save_facts:
+        _write_atomic(save_facts, codec.facts_to_json(report.facts))
+    threshold = Severity.WARNING if strict else Severity.ERROR
+    render = renderer_for(fmt_enum)
+    click.echo(render(report, RenderOptions(color=_color(sys.stdout) and fmt_enum is Format.TEXT,
+                                            verbose=verbose, threshold=threshold)), nl=False)
+    sys.exit(int(report.exit_code(threshold)))
+
+
+def _list_checks(specs: Sequence[object], fmt: object) -> str:
+    import json
+
+    from dockdoctor.render import Format
+
+    rows = [(s.id, s.slug, s.default_severity.value, s.title) for s in specs]  # type: ignore[attr-defined]
+    if fmt is Format.JSON:
+        return json.dumps([dict(zip(("id", "slug", "severity", "title"), r)) for r in rows], indent=2) + "\n"
+    return "".join(f"{i}  {slug:34} {sev:8} {title}\n" for i, slug, sev, title in rows)
+
+
+def _write_atomic(path: str, text: str) -> None:
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as err:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise DockdoctorError(f"{path}: cannot write it ({err.strerror or err})") from None
+
+
+@cli.command("explain")
+@click.argument("code", required=False)
+@click.option("--all", "all_checks", is_flag=True, help="Print the whole catalog as Markdown.")
+def explain_cmd(code: str | None, all_checks: bool) -> None:
+    """Print a check's documentation (by code such as DKD201, or slug)."""
+    from dockdoctor import docs
+    from dockdoctor.checks import lookup
+
+    if all_checks:
+        click.echo(docs.catalog_markdown(), nl=False)
+        return
+    if not code:
+        raise click.UsageError("give a check code or slug, e.g. `dockdoctor explain DKD201`, or --all")
+    click.echo(docs.explain(lookup(code)), nl=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: runs the CLI; DockdoctorError becomes one line on stderr and its exit code."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="dockdoctor", standalone_mode=False)
+    except DockdoctorError as err:
+        click.echo(f"dockdoctor: {err}", err=True)
+        return err.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as err:
+        err.show()
+        return err.exit_code
+    except click.exceptions.Abort:
+        click.echo("dockdoctor: aborted", err=True)
+        return 130
+    except KeyboardInterrupt:
+        click.echo("dockdoctor: interrupted", err=True)
+        return 130
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 0
+    return 0

@@ -1,0 +1,135 @@
+"""JSON for Facts and Reports: a lossless round-trip driven by the dataclasses' own type hints."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from enum import Enum
+from functools import cache
+from typing import Any, Union
+
+from dockdoctor.errors import ReplayFileError
+from dockdoctor.model import (
+    REPORT_VERSION,
+    SCHEMA_VERSION,
+    EditFile,
+    Facts,
+    Manual,
+    Report,
+    RunCommand,
+)
+
+_STEP_KINDS: dict[str, type] = {"run": RunCommand, "edit": EditFile, "manual": Manual}
+
+
+def to_data(value: object) -> Any:
+    """Plain JSON data for a dataclass tree (enums as their values, tuples as lists)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (tuple, list)):
+        return [to_data(v) for v in value]
+    return value
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def from_data(tp: Any, data: Any, where: str = "$") -> Any:
+    """Build a value of type `tp` from plain JSON data; raises ValueError naming the path on a mismatch."""
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = typing.get_args(tp)
+        if data is None and type(None) in args:
+            return None
+        if all(a in _STEP_KINDS.values() for a in args if a is not type(None)):
+            kind = data.get("kind") if isinstance(data, dict) else None
+            if kind not in _STEP_KINDS:
+                raise ValueError(f"{where}: unknown step kind {kind!r}")
+            return from_data(_STEP_KINDS[kind], data, where)
+        (inner,) = [a for a in args if a is not type(None)]
+        return from_data(inner, data, where)
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if not isinstance(data, list):
+            raise ValueError(f"{where}: expected a list")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(from_data(args[0], v, f"{where}[{i}]") for i, v in enumerate(data))
+        if len(args) != len(data):
+            raise ValueError(f"{where}: expected {len(args)} items")
+        return tuple(from_data(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, data)))
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        if not isinstance(data, dict):
+            raise ValueError(f"{where}: expected an object")
+        hints = _hints(tp)
+        kwargs = {}
+        for f in dataclasses.fields(tp):
+            if f.name in data:
+                kwargs[f.name] = from_data(hints[f.name], data[f.name], f"{where}.{f.name}")
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ValueError(f"{where}: missing {f.name!r}")
+        return tp(**kwargs)
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        try:
+            return tp(data)
+        except ValueError:
+            raise ValueError(f"{where}: {data!r} is not one of {[m.value for m in tp]}") from None
+    if tp is float and isinstance(data, (int, float)) and not isinstance(data, bool):
+        return float(data)
+    if tp in (str, int, bool) and type(data) is tp:
+        return data
+    raise ValueError(f"{where}: expected {getattr(tp, '__name__', tp)}, got {type(data).__name__}")
+
+
+def facts_to_json(facts: Facts) -> str:
+    """The facts file format (what `check --from` reads)."""
+    return json.dumps(to_data(facts), indent=2, sort_keys=False) + "\n"
+
+
+def facts_from_data(data: Any, *, source: str) -> Facts:
+    """Facts from parsed JSON: a facts file, or the `facts` of a report; refuses newer schemas."""
+    if isinstance(data, dict) and "facts" in data and "dockdoctor_report_version" in data:
+        data = data["facts"]
+    if not isinstance(data, dict):
+        raise ReplayFileError(f"{source}: not a dockdoctor facts file (expected a JSON object)")
+    version = data.get("schema_version")
+    if not isinstance(version, int):
+        raise ReplayFileError(f"{source}: not a dockdoctor facts file (no schema_version)")
+    if version > SCHEMA_VERSION:
+        raise ReplayFileError(
+            f"{source}: facts schema {version} is newer than this dockdoctor understands"
+            f" ({SCHEMA_VERSION}); upgrade dockdoctor to replay it"
+        )
+    try:
+        return from_data(Facts, data)
+    except ValueError as err:
+        raise ReplayFileError(f"{source}: invalid facts file: {err}") from None
+
+
+def facts_from_json(text: str, *, source: str = "<facts>") -> Facts:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ReplayFileError(f"{source}: not valid JSON ({err.msg} at line {err.lineno})") from None
+    return facts_from_data(data, source=source)
+
+
+def report_to_data(report: Report, *, exit_code: int) -> dict[str, Any]:
+    """The JSON report: the support-ticket contract (keys pinned by tests)."""
+    return {
+        "dockdoctor_report_version": REPORT_VERSION,
+        "schema_version": report.facts.schema_version,
+        "dockdoctor_version": report.dockdoctor_version,
+        "gathered_by": report.facts.dockdoctor_version,
+        "replayed_from": report.replayed_from,
+        "targets": to_data(report.targets),
+        "facts": to_data(report.facts),
+        "findings": to_data(report.findings),
+        "checks_run": list(report.checks_run),
+        "summary": {**to_data(report.summary), "exit_code": exit_code},
+    }

@@ -1,0 +1,212 @@
+"""Facts: frozen, typed records of what the probes saw; they round-trip through JSON losslessly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeError:
+    """A probe that could not get its answer: which probe, what kind of failure, and the detail seen."""
+
+    probe: str
+    kind: str  # timeout | not-found | permission | refused | tls | ssh | config | protocol | error
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class HostFacts:
+    """The machine dockdoctor runs on."""
+
+    os: str  # linux | darwin | windows
+    arch: str  # normalized: amd64, arm64, arm, 386 ...
+    machine: str  # raw uname -m
+    os_release: str = ""  # "Debian GNU/Linux 12 (bookworm)", "macOS 14.5"
+    kernel: str = ""
+    wsl: bool = False
+    apple_silicon: bool | None = None  # hw.optional.arm64 on a Mac
+    rosetta_translated: bool | None = None  # sysctl.proc_translated on a Mac
+    amd64_level: int | None = None  # x86-64 microarchitecture level from CPU flags
+    errors: tuple[ProbeError, ...] = ()
+
+
+class EndpointRule(str, Enum):
+    """Which rule of the docker CLI's lookup chose the engine endpoint."""
+
+    DOCKER_HOST = "DOCKER_HOST"
+    DOCKER_CONTEXT = "DOCKER_CONTEXT"
+    CURRENT_CONTEXT = "currentContext"
+    DEFAULT = "default"
+
+
+class Flavor(str, Enum):
+    """The product behind the Docker API endpoint."""
+
+    DOCKER_DESKTOP = "docker-desktop"
+    ORBSTACK = "orbstack"
+    COLIMA = "colima"
+    RANCHER_DESKTOP = "rancher-desktop"
+    PODMAN = "podman"
+    LIMA = "lima"
+    DOCKERD = "dockerd"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One observed value and what it suggests: `field` is where it was read, `value` what was read."""
+
+    field: str
+    value: str
+    suggests: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ContextFacts:
+    """A docker CLI context and whether its socket is there."""
+
+    name: str
+    host: str
+    description: str = ""
+    socket_exists: bool | None = None  # None for tcp:// and ssh:// endpoints
+    current: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EngineFacts:
+    """The Docker API endpoint the CLI would talk to, and what answered there."""
+
+    endpoint: str
+    endpoint_rule: EndpointRule
+    context: str | None
+    selected_context: str | None = None  # what DOCKER_CONTEXT / currentContext names, even when DOCKER_HOST wins
+    contexts: tuple[ContextFacts, ...] = ()
+    reachable: bool = False
+    error: ProbeError | None = None
+    flavor: Flavor = Flavor.UNKNOWN
+    evidence: tuple[Evidence, ...] = ()
+    remote: bool = False
+    platform: str | None = None  # the engine's native platform, e.g. linux/arm64
+    server_version: str | None = None
+    api_version: str | None = None
+    os_type: str | None = None
+    operating_system: str | None = None
+    kernel_version: str | None = None
+    architecture: str | None = None  # raw, as /info says (x86_64, aarch64)
+    name: str | None = None
+    components: tuple[tuple[str, str], ...] = ()  # (name, version) from /version
+    labels: tuple[str, ...] = ()
+    insecure_registries: tuple[str, ...] = ()
+    registry_mirrors: tuple[str, ...] = ()
+    http_proxy: str = ""
+    https_proxy: str = ""
+    no_proxy: str = ""
+    containerd_snapshotter: bool = False
+    config_error: ProbeError | None = None  # the docker CLI config could not be read
+
+
+@dataclass(frozen=True, slots=True)
+class ComposeTool:
+    """One compose executable and the version it reports."""
+
+    command: tuple[str, ...]  # ("docker", "compose") or ("docker-compose",)
+    version: str  # "2.40.3", "1.29.2"
+    major: int
+    path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ComposeFacts:
+    """Compose v1 (Python) and v2 (Go plugin), and what the `docker-compose` command really is."""
+
+    v1: ComposeTool | None = None
+    v2: ComposeTool | None = None
+    docker_compose: ComposeTool | None = None  # the `docker-compose` command, whichever major it is
+    errors: tuple[ProbeError, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Builder:
+    """A buildx builder (one node is enough for what we diagnose)."""
+
+    name: str
+    driver: str
+    status: str
+    platforms: tuple[str, ...] = ()
+    current: bool = False
+    endpoint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BuildxFacts:
+    """The buildx plugin and its builders."""
+
+    installed: bool = False
+    version: str | None = None
+    builders: tuple[Builder, ...] = ()
+    current: str | None = None
+    error: ProbeError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BinfmtHandler:
+    """One entry of /proc/sys/fs/binfmt_misc."""
+
+    name: str
+    enabled: bool
+    interpreter: str
+    flags: str
+    platform: str | None  # the platform its ELF magic matches, e.g. linux/arm64
+
+
+@dataclass(frozen=True, slots=True)
+class RosettaSetting:
+    """Whether an engine's own settings file turns on Rosetta for amd64 containers."""
+
+    source: str  # docker-desktop | orbstack | colima
+    enabled: bool | None
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatedPlatform:
+    """A non-native platform the engine can run, and what makes it runnable."""
+
+    platform: str
+    via: str  # "qemu (binfmt qemu-aarch64)", "rosetta", "buildx builder desktop-linux"
+
+
+@dataclass(frozen=True, slots=True)
+class EmulationFacts:
+    """Emulation on this machine: binfmt handlers, Rosetta settings, and what the engine can run with them."""
+
+    binfmt_readable: bool = False
+    handlers: tuple[BinfmtHandler, ...] = ()
+    rosetta: tuple[RosettaSetting, ...] = ()
+    emulated: tuple[EmulatedPlatform, ...] = ()
+    errors: tuple[ProbeError, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """Everything one run of the probes saw. A saved Facts file replays the diagnosis offline."""
+
+    host: HostFacts
+    engine: EngineFacts
+    compose: ComposeFacts = field(default_factory=ComposeFacts)
+    buildx: BuildxFacts = field(default_factory=BuildxFacts)
+    emulation: EmulationFacts = field(default_factory=EmulationFacts)
+    environment: tuple[tuple[str, str], ...] = ()  # DOCKER_*/COMPOSE_* variables that were set
+    schema_version: int = SCHEMA_VERSION
+    dockdoctor_version: str = ""
+    gathered_at: str = ""
+
+    def env(self, name: str) -> str | None:
+        """The value of an environment variable the probes recorded, or None."""
+        for key, value in self.environment:
+            if key == name:
+                return value
+        return None

@@ -1,0 +1,118 @@
+"""Findings and the Report: what the checks concluded, with severities and the exit code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum, IntEnum
+
+from dockdoctor.model.facts import Evidence, Facts
+from dockdoctor.model.fixes import Fix
+
+REPORT_VERSION = 1
+
+
+class Severity(str, Enum):
+    """How bad a finding is; ordered error > warning > info."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 3, "warning": 2, "info": 1}[self.value]
+
+
+class Fixable(str, Enum):
+    """Whether a check's findings come with fixes dockdoctor can apply."""
+
+    ALWAYS = "always"
+    SOMETIMES = "sometimes"
+    NEVER = "never"
+
+
+class ExitCode(IntEnum):
+    """The process exit codes dockdoctor promises."""
+
+    OK = 0
+    FINDINGS = 1
+    USAGE = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """What a check yields: the facts-specific part of a finding."""
+
+    message: str
+    subject: str
+    target: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+    fixes: tuple[Fix, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A problem with the identity and effective severity of the check that found it."""
+
+    id: str
+    slug: str
+    severity: Severity
+    title: str
+    message: str
+    subject: str
+    target: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+    fixes: tuple[Fix, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A deploy target platform and where it came from (option, setting, engine)."""
+
+    platform: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Counts over the findings of a report."""
+
+    errors: int
+    warnings: int
+    infos: int
+    checks_run: int
+    fixable: int
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The finished diagnosis: the facts, the targets, the findings (sorted) and which checks ran."""
+
+    facts: Facts
+    targets: tuple[Target, ...]
+    findings: tuple[Finding, ...]
+    checks_run: tuple[str, ...]
+    dockdoctor_version: str
+    replayed_from: str | None = None  # the file a replayed report was read from
+
+    @property
+    def summary(self) -> Summary:
+        by = [f.severity for f in self.findings]
+        return Summary(
+            errors=by.count(Severity.ERROR),
+            warnings=by.count(Severity.WARNING),
+            infos=by.count(Severity.INFO),
+            checks_run=len(self.checks_run),
+            fixable=sum(1 for f in self.findings if f.fixes),
+        )
+
+    def worst(self, prefix: str) -> Severity | None:
+        """The worst severity among findings whose id starts with `prefix` (an area such as "DKD2")."""
+        found = [f.severity for f in self.findings if f.id.startswith(prefix)]
+        return max(found, key=lambda s: s.rank) if found else None
+
+    def exit_code(self, threshold: Severity = Severity.ERROR) -> ExitCode:
+        """1 when any finding is at or above `threshold`, else 0."""
+        if any(f.severity.rank >= threshold.rank for f in self.findings):
+            return ExitCode.FINDINGS
+        return ExitCode.OK

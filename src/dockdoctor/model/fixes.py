@@ -1,0 +1,72 @@
+"""Fixes as data: the steps that would resolve a finding, their safety and what they need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Safety(str, Enum):
+    """Whether `fix --yes` may apply a fix unattended."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+    DISPLAY_ONLY = "display-only"
+
+
+class Need(str, Enum):
+    """What a fix needs beyond the user's consent."""
+
+    NETWORK = "network"
+    REBUILD = "rebuild"
+    PRIVILEGED = "privileged"
+    SUDO = "sudo"
+    RESTART = "restart"
+
+
+@dataclass(frozen=True, slots=True)
+class RunCommand:
+    """Run a program: an argv list, never a shell string."""
+
+    argv: tuple[str, ...]
+    kind: str = "run"
+
+
+@dataclass(frozen=True, slots=True)
+class EditFile:
+    """Change a file: `diff` is a unified diff against its current content."""
+
+    path: str
+    diff: str
+    kind: str = "edit"
+
+
+@dataclass(frozen=True, slots=True)
+class Manual:
+    """Something only the user can do, in words."""
+
+    text: str
+    kind: str = "manual"
+
+
+Step = RunCommand | EditFile | Manual
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """One way to resolve a finding."""
+
+    title: str
+    steps: tuple[Step, ...]
+    safety: Safety = Safety.SAFE
+    needs: tuple[Need, ...] = ()
+
+
+def run(*argv: str) -> RunCommand:
+    """Shorthand for a RunCommand step."""
+    return RunCommand(argv=tuple(argv))
+
+
+def manual(text: str) -> Manual:
+    """Shorthand for a Manual step."""
+    return Manual(text=text)

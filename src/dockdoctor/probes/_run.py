@@ -1,0 +1,64 @@
+"""The one door to subprocesses: an argv tuple and a timeout in, a Completed value or a ProbeError out."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from dockdoctor.model import ProbeError
+
+
+@dataclass(frozen=True, slots=True)
+class Completed:
+    """A finished process: its argv, exit code and decoded output."""
+
+    argv: tuple[str, ...]
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run(
+    probe: str, argv: tuple[str, ...], *, timeout: float = 10.0, env: Mapping[str, str] | None = None
+) -> Completed | ProbeError:
+    """Run argv without a shell; never raises for a missing program, a timeout or an OS error."""
+    try:
+        proc = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            env=dict(env) if env is not None else None,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except FileNotFoundError:
+        return ProbeError(probe=probe, kind="not-found", detail=f"{argv[0]}: command not found")
+    except PermissionError as err:
+        return ProbeError(probe=probe, kind="permission", detail=f"{argv[0]}: {err.strerror}")
+    except subprocess.TimeoutExpired:
+        return ProbeError(probe=probe, kind="timeout", detail=f"{' '.join(argv)}: no answer in {timeout:g}s")
+    except OSError as err:
+        return ProbeError(probe=probe, kind="error", detail=f"{argv[0]}: {err}")
+    return Completed(argv=argv, code=proc.returncode, stdout=proc.stdout, stderr=proc.stderr)
+
+
+def read_text(probe: str, path: str, *, limit: int = 1 << 20) -> str | ProbeError | None:
+    """A small text file's content; None when it does not exist, a ProbeError when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read(limit)
+    except FileNotFoundError:
+        return None
+    except PermissionError:
+        return ProbeError(probe=probe, kind="permission", detail=f"{path}: permission denied")
+    except OSError as err:
+        return ProbeError(probe=probe, kind="error", detail=f"{path}: {err.strerror or err}")
+
+
+def environ() -> Mapping[str, str]:
+    """The process environment (the only place probes read it)."""
+    return os.environ

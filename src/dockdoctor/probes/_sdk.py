@@ -1,0 +1,80 @@
+"""The one door to the docker SDK: an endpoint in, the engine's /version and /info answers or a ProbeError out."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from typing import Any
+
+from dockdoctor.model import ProbeError
+from dockdoctor.probes.endpoint import TLSFiles
+
+
+def _precheck_socket(endpoint: str) -> ProbeError | None:
+    """Name the usual unix-socket failures exactly, before the SDK words them vaguely."""
+    path = endpoint[len("unix://") :]
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return ProbeError(probe="engine", kind="not-found", detail=f"no socket at {path}")
+    except PermissionError:
+        return ProbeError(probe="engine", kind="permission", detail=f"{path}: permission denied")
+    except OSError as err:
+        return ProbeError(probe="engine", kind="error", detail=f"{path}: {err.strerror}")
+    if not stat.S_ISSOCK(mode):
+        return ProbeError(probe="engine", kind="not-found", detail=f"{path} exists but is not a socket")
+    if not os.access(path, os.R_OK | os.W_OK):
+        return ProbeError(probe="engine", kind="permission",
+                          detail=f"{path}: permission denied (the user cannot read and write the socket)")
+    return None
+
+
+def _classify(err: BaseException) -> str:
+    """A ProbeError kind for an exception raised while talking to the engine."""
+    seen: BaseException | None = err
+    text = ""
+    while seen is not None:
+        text += f" {type(seen).__name__} {seen}"
+        if isinstance(seen, OSError) and seen.errno is not None:
+            if seen.errno in (errno.EACCES, errno.EPERM):
+                return "permission"
+            if seen.errno == errno.ECONNREFUSED:
+                return "refused"
+            if seen.errno == errno.ENOENT:
+                return "not-found"
+        seen = seen.__cause__ or seen.__context__
+    lowered = text.lower()
+    for needle, kind in (("timed out", "timeout"), ("timeout", "timeout"), ("permission denied", "permission"),
+                         ("connection refused", "refused"), ("no such file", "not-found"), ("ssl", "tls"),
+                         ("certificate", "tls"), ("ssh", "ssh")):
+        if needle in lowered:
+            return kind
+    return "protocol"
+
+
+def engine_answers(endpoint: str, *, tls: TLSFiles | None, timeout: float) -> tuple[dict[str, Any], dict[str, Any]] | ProbeError:
+    """Ask the engine at `endpoint` for /version and /info."""
+    if endpoint.startswith("unix://"):
+        problem = _precheck_socket(endpoint)
+        if problem is not None:
+            return problem
+    import docker
+    import requests
+
+    tls_config: Any = False
+    try:
+        if tls is not None and endpoint.startswith("tcp://"):
+            cert = (tls.cert, tls.key) if tls.cert and tls.key else None
+            tls_config = docker.tls.TLSConfig(client_cert=cert, ca_cert=tls.ca, verify=tls.ca if tls.verify else False)
+        client = docker.APIClient(base_url=endpoint, version="auto", timeout=timeout, tls=tls_config,
+                                  use_ssh_client=endpoint.startswith("ssh://"))
+        try:
+            version = client.version(api_version=False)
+            info = client.info()
+        finally:
+            client.close()
+    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as err:
+        detail = str(err).strip() or type(err).__name__
+        return ProbeError(probe="engine", kind=_classify(err), detail=f"{endpoint}: {detail}")
+    return version, info

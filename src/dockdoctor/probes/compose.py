@@ -1,0 +1,52 @@
+"""The compose probe: `docker compose` (v2 plugin) and `docker-compose` (v1 Python, or v2's shim)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+from dockdoctor.model import ComposeFacts, ComposeTool, ProbeError
+from dockdoctor.probes._run import run
+
+_VERSION = re.compile(r"(?i)\bcompose version:?\s+v?(\d+\.\d+(?:\.\d+)?[0-9A-Za-z.+-]*?)(?:,|\s|$)")
+
+
+def parse_compose_version(text: str) -> tuple[str, int] | None:
+    """(version, major) from `docker compose version` / `docker-compose version` output, or None."""
+    for line in text.splitlines():
+        match = _VERSION.search(line.strip())
+        if match:
+            version = match.group(1)
+            return version, int(version.split(".")[0])
+    return None
+
+
+def _tool(command: tuple[str, ...], path: str, timeout: float) -> ComposeTool | ProbeError | None:
+    result = run("compose", (*command, "version"), timeout=timeout)
+    if isinstance(result, ProbeError):
+        return None if result.kind == "not-found" else result
+    parsed = parse_compose_version(result.stdout)
+    if result.code != 0 or parsed is None:
+        if command[0] == "docker":
+            return None  # `docker: 'compose' is not a docker command.`: the plugin is not installed
+        detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no version printed"]
+        return ProbeError(probe="compose", kind="error", detail=f"{' '.join(command)} version: {detail[0]}")
+    version, major = parsed
+    return ComposeTool(command=command, version=version, major=major, path=path)
+
+
+def probe_compose(*, timeout: float = 10.0) -> ComposeFacts:
+    """Which compose tools exist, their versions, and which major `docker-compose` really is."""
+    errors: list[ProbeError] = []
+    docker = shutil.which("docker")
+    plugin = _tool(("docker", "compose"), docker or "", timeout) if docker else None
+    standalone_path = shutil.which("docker-compose")
+    standalone = _tool(("docker-compose",), standalone_path, timeout) if standalone_path else None
+    for item in (plugin, standalone):
+        if isinstance(item, ProbeError):
+            errors.append(item)
+    plugin = plugin if isinstance(plugin, ComposeTool) else None
+    standalone = standalone if isinstance(standalone, ComposeTool) else None
+    v1 = standalone if standalone and standalone.major == 1 else None
+    v2 = plugin if plugin and plugin.major >= 2 else (standalone if standalone and standalone.major >= 2 else None)
+    return ComposeFacts(v1=v1, v2=v2, docker_compose=standalone, errors=tuple(errors))

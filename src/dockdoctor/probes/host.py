@@ -1,0 +1,74 @@
+"""The host probe: OS, architecture, Apple Silicon and Rosetta translation, WSL, x86-64 level."""
+
+from __future__ import annotations
+
+import os
+import platform as _stdlib_platform
+import sys
+
+from dockdoctor.model import HostFacts, ProbeError
+from dockdoctor.platforms import amd64_level, from_machine
+from dockdoctor.probes._run import Completed, read_text, run
+
+
+def parse_os_release(text: str) -> str:
+    """PRETTY_NAME from /etc/os-release text."""
+    for line in text.splitlines():
+        if line.startswith("PRETTY_NAME="):
+            return line.split("=", 1)[1].strip().strip('"')
+    return ""
+
+
+def parse_cpu_flags(cpuinfo: str) -> tuple[str, ...]:
+    """The first `flags` line of /proc/cpuinfo as a tuple of flag names."""
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "flags":
+            return tuple(value.split())
+    return ()
+
+
+def parse_sysctl_flag(result: Completed | ProbeError) -> bool | None:
+    """`sysctl -n NAME` printing 1 or 0; None when the name does not exist (e.g. an Intel Mac)."""
+    if isinstance(result, ProbeError) or result.code != 0:
+        return None
+    value = result.stdout.strip()
+    return {"1": True, "0": False}.get(value)
+
+
+def _os_name() -> str:
+    if sys.platform.startswith("linux"):
+        return "linux"
+    if sys.platform == "darwin":
+        return "darwin"
+    if sys.platform in ("win32", "cygwin"):
+        return "windows"
+    return sys.platform
+
+
+def probe_host(*, timeout: float = 5.0) -> HostFacts:
+    """What machine this is; on a Mac, whether this process runs translated by Rosetta."""
+    os_name = _os_name()
+    machine = _stdlib_platform.machine()
+    errors: list[ProbeError] = []
+    arch = from_machine(machine, os=os_name).architecture
+    kernel = _stdlib_platform.release()
+    if os_name == "darwin":
+        apple_silicon = parse_sysctl_flag(run("host", ("sysctl", "-n", "hw.optional.arm64"), timeout=timeout))
+        translated = parse_sysctl_flag(run("host", ("sysctl", "-n", "sysctl.proc_translated"), timeout=timeout))
+        version = _stdlib_platform.mac_ver()[0]
+        return HostFacts(os=os_name, arch=arch, machine=machine, os_release=f"macOS {version}".strip(),
+                         kernel=kernel, apple_silicon=bool(apple_silicon),
+                         rosetta_translated=bool(translated) if apple_silicon else False)
+    release = read_text("host", "/etc/os-release")
+    version_text = read_text("host", "/proc/version")
+    cpuinfo = read_text("host", "/proc/cpuinfo", limit=4 << 20) if arch in ("amd64", "386") else None
+    for item in (release, version_text, cpuinfo):
+        if isinstance(item, ProbeError):
+            errors.append(item)
+    level = amd64_level(parse_cpu_flags(cpuinfo)) if isinstance(cpuinfo, str) and arch == "amd64" else None
+    wsl = "microsoft" in (version_text or "").lower() if isinstance(version_text, str) else False
+    wsl = wsl or bool(os.environ.get("WSL_DISTRO_NAME"))
+    return HostFacts(os=os_name, arch=arch, machine=machine,
+                     os_release=parse_os_release(release) if isinstance(release, str) else "",
+                     kernel=kernel, wsl=wsl, amd64_level=level, errors=tuple(errors))

@@ -1,0 +1,38 @@
+"""Output formats: a Format enum and the one exhaustive mapping to renderers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from dockdoctor.model import Report, Severity
+
+
+class Format(str, Enum):
+    """The report formats `--format` accepts."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    """How to render: colour, detail, and the threshold that decides the exit code shown in JSON."""
+
+    color: bool = False
+    verbose: bool = False
+    threshold: Severity = Severity.ERROR
+
+
+def renderer_for(fmt: Format) -> Callable[[Report, RenderOptions], str]:
+    """The render function of a format."""
+    if fmt is Format.TEXT:
+        from dockdoctor.render import text
+
+        return text.render
+    if fmt is Format.JSON:
+        from dockdoctor.render import json as json_format
+
+        return json_format.render
+    raise AssertionError(f"unhandled format {fmt!r}")

@@ -1,0 +1,117 @@
+"""The terminal report: one line per area with a status, then the findings with their fixes, then a summary."""
+
+from __future__ import annotations
+
+import shlex
+
+from dockdoctor.model import EditFile, Facts, Finding, Fix, Manual, Report, RunCommand, Severity
+from dockdoctor.render import RenderOptions
+
+_STATUS = {None: ("[ok]  ", "green"), Severity.INFO: ("[info]", "cyan"), Severity.WARNING: ("[warn]", "yellow"),
+           Severity.ERROR: ("[FAIL]", "red")}
+_COLORS = {"green": 32, "cyan": 36, "yellow": 33, "red": 31, "bold": 1, "dim": 2}
+
+
+def _paint(text: str, color: str, options: RenderOptions) -> str:
+    return f"\x1b[{_COLORS[color]}m{text}\x1b[0m" if options.color else text
+
+
+def _host(facts: Facts) -> str:
+    host = facts.host
+    parts = [f"{host.os}/{host.arch}"]
+    if host.os_release:
+        parts.append(host.os_release)
+    if host.amd64_level:
+        parts.append(f"x86-64-v{host.amd64_level}")
+    if host.apple_silicon:
+        parts.append("Apple Silicon" + (", shell translated by Rosetta" if host.rosetta_translated else ""))
+    if host.wsl:
+        parts.append("WSL")
+    return ", ".join(parts)
+
+
+def _engine(facts: Facts) -> str:
+    engine = facts.engine
+    where = f"{engine.endpoint or '(none)'} ({engine.endpoint_rule.value}"
+    where += f", context {engine.context})" if engine.context and engine.context != "default" else ")"
+    if not engine.reachable:
+        return f"{engine.flavor.value}: not reachable at {where}"
+    return f"{engine.flavor.value} {engine.server_version or '?'} {engine.platform or '?'} at {where}"
+
+
+def _compose(facts: Facts) -> str:
+    compose = facts.compose
+    tools = [f"{'v2' if t.major >= 2 else 'v1'} {t.version} ({' '.join(t.command)})"
+             for t in (compose.v2, compose.docker_compose) if t is not None]
+    unique = list(dict.fromkeys(tools))
+    return ", ".join(unique) if unique else "not installed"
+
+
+def _build(facts: Facts) -> str:
+    buildx, emulation = facts.buildx, facts.emulation
+    builder = f"buildx {buildx.version}, builder {buildx.current or '?'}" if buildx.installed else "no buildx"
+    emulated = ", ".join(f"{e.platform} ({e.via.split(' ')[0]})" for e in emulation.emulated) or "none"
+    return f"{builder}; emulation: {emulated}"
+
+
+def _areas(report: Report) -> list[tuple[str, str, str]]:
+    facts = report.facts
+    return [("DKD1", "Host", _host(facts)), ("DKD2", "Engine", _engine(facts)),
+            ("DKD4", "Compose", _compose(facts)), ("DKD5", "Build & emulation", _build(facts))]
+
+
+def _step(step: RunCommand | EditFile | Manual) -> str:
+    match step:
+        case RunCommand(argv=argv):
+            return "$ " + shlex.join(argv)
+        case EditFile(path=path, diff=diff):
+            return f"edit {path}:\n" + "\n".join("    " + line for line in diff.splitlines())
+        case Manual(text=text):
+            return "- " + text
+    raise AssertionError(step)
+
+
+def _fix(fix: Fix) -> list[str]:
+    notes = [fix.safety.value] + [f"needs {n.value}" for n in fix.needs]
+    lines = [f"    fix: {fix.title} ({', '.join(notes)})"]
+    lines += [f"      {_step(step)}" for step in fix.steps]
+    return lines
+
+
+def _finding(finding: Finding, options: RenderOptions) -> list[str]:
+    label, color = _STATUS[finding.severity]
+    head = f"{_paint(finding.severity.value.upper(), color, options)} {finding.id} {finding.slug}"
+    if finding.target:
+        head += f" [{finding.target}]"
+    lines = [head, f"    {finding.message}"]
+    if options.verbose:
+        lines += [f"    evidence: {e.field} = {e.value}" for e in finding.evidence]
+    for fix in finding.fixes:
+        lines += _fix(fix)
+    return lines
+
+
+def render(report: Report, options: RenderOptions) -> str:
+    targets = ", ".join(f"{t.platform} ({t.source})" for t in report.targets)
+    lines = [_paint(f"dockdoctor {report.dockdoctor_version}", "bold", options) + f"  targets: {targets}"]
+    if report.replayed_from:
+        lines.append(f"replayed from {report.replayed_from} (gathered by dockdoctor "
+                     f"{report.facts.dockdoctor_version or '?'} at {report.facts.gathered_at or '?'})")
+    lines.append("")
+    width = max(len(name) for _, name, _ in _areas(report))
+    for prefix, name, text in _areas(report):
+        label, color = _STATUS[report.worst(prefix)]
+        lines.append(f"{_paint(label, color, options)} {name.ljust(width)}  {text}")
+    meta = report.worst("DKD0")
+    if meta is not None:
+        label, color = _STATUS[meta]
+        lines.append(f"{_paint(label, color, options)} {'dockdoctor'.ljust(width)}  some probes failed")
+    if options.verbose:
+        lines += ["", *[f"  {k}={v}" for k, v in report.facts.environment]]
+    for finding in report.findings:
+        lines += ["", *_finding(finding, options)]
+    summary = report.summary
+    verdict = "Problems" if report.exit_code(options.threshold) else "OK"
+    lines += ["", f"{verdict}: {summary.errors} error(s), {summary.warnings} warning(s), {summary.infos} info"
+                  f" ({summary.checks_run} checks, {summary.fixable} with fixes)"]
+    return "\n".join(lines) + "\n"
