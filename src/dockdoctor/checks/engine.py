@@ -47,8 +47,9 @@ def _start_fixes(facts: Facts) -> tuple[Fix, ...]:
     if engine.flavor in (Flavor.DOCKERD, Flavor.UNKNOWN) and not on_mac:
         if kind == "permission":
             fixes.append(Fix(title="let your user use the docker socket", safety=Safety.UNSAFE,
-                             needs=(Need.SUDO,), steps=(run("sudo", "usermod", "-aG", "docker", "$USER"),
-                                                        manual("log out and back in (or run `newgrp docker`)"))))
+                             needs=(Need.SUDO,),
+                             steps=(manual("sudo usermod -aG docker \"$USER\", then log out and back in "
+                                           "(or run `newgrp docker`)"),)))
         elif kind in ("not-found", "refused") and not engine.remote:
             fixes.append(Fix(title="start the Docker daemon", needs=(Need.SUDO,),
                              steps=(run("sudo", "systemctl", "start", "docker"),)))

@@ -62,19 +62,37 @@ def engine_answers(endpoint: str, *, tls: TLSFiles | None, timeout: float) -> tu
     import docker
     import requests
 
+    errors = (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
     tls_config: Any = False
     try:
         if tls is not None and endpoint.startswith("tcp://"):
             cert = (tls.cert, tls.key) if tls.cert and tls.key else None
             tls_config = docker.tls.TLSConfig(client_cert=cert, ca_cert=tls.ca, verify=tls.ca if tls.verify else False)
-        client = docker.APIClient(base_url=endpoint, version="auto", timeout=timeout, tls=tls_config,
+        # A fixed version skips the SDK's own /version round trip; both calls below are unversioned, so any
+        # engine answers them whatever API versions it supports.
+        client = docker.APIClient(base_url=endpoint, version="1.24", timeout=timeout, tls=tls_config,
                                   use_ssh_client=endpoint.startswith("ssh://"))
-        try:
-            version = client.version(api_version=False)
-            info = client.info()
-        finally:
-            client.close()
-    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as err:
-        detail = str(err).strip() or type(err).__name__
-        return ProbeError(probe="engine", kind=_classify(err), detail=f"{endpoint}: {detail}")
+    except errors as err:
+        return _error(endpoint, err)
+    answers: list[dict[str, Any]] = []
+    failures: list[BaseException] = []
+    try:
+        for path in ("/version", "/info"):
+            try:
+                answers.append(client._result(client._get(client._url(path, versioned_api=False)), json=True))
+            except errors as err:
+                answers.append({})
+                failures.append(err)
+                if _classify(err) in ("not-found", "permission", "refused", "timeout", "tls", "ssh"):
+                    break  # the engine is not there: do not wait a second time
+    finally:
+        client.close()
+    if len(failures) == len(answers) or not any(answers):
+        return _error(endpoint, failures[0])
+    version, info = (answers + [{}])[:2]
     return version, info
+
+
+def _error(endpoint: str, err: BaseException) -> ProbeError:
+    detail = str(err).strip() or type(err).__name__
+    return ProbeError(probe="engine", kind=_classify(err), detail=f"{endpoint}: {detail}")
