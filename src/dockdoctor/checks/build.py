@@ -87,7 +87,9 @@ def builder_cannot_multiplatform(ctx: Context) -> Iterator[Problem]:
     supported for the docker driver. Switch to a different driver, or turn on the containerd image store`.
 
     ## Example
-    `fixtures/checks/DKD502/bad-docker-driver-two-targets.json`; `good-docker-container-driver.json`.
+    `fixtures/checks/DKD502/bad-docker-driver-two-targets.json` (targets linux/amd64 and linux/arm64);
+    `good-docker-container-driver.json`; `good-containerd-image-store.json` (Docker Desktop with the containerd
+    image store builds several platforms with the docker driver).
 
     ## Fix
     Safe, needs network (it pulls `moby/buildkit`): `docker buildx create --name dockdoctor --driver

@@ -1,0 +1,67 @@
+"""The catalog's promises: stable unique codes in their ranges, kebab-case slugs, documented sections."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from dockdoctor.checks import ALL_CHECKS, RETIRED, lookup
+from dockdoctor.docs import catalog_markdown, explain
+from dockdoctor.errors import UnknownCheckError
+
+SECTIONS = ("## What it checks", "## Why it matters", "## Example", "## Fix", "## Facts used")
+RANGES = {"meta": "DKD0", "host": "DKD1", "engine": "DKD2", "images": "DKD3", "compose": "DKD4", "build": "DKD5",
+          "project": "DKD6"}
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_codes_are_unique_sorted_and_well_formed() -> None:
+    ids = [s.id for s in ALL_CHECKS]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r"DKD\d{3}", i) for i in ids)
+    assert not set(ids) & set(RETIRED)
+
+
+def test_slugs_are_unique_kebab_case() -> None:
+    slugs = [s.slug for s in ALL_CHECKS]
+    assert len(set(slugs)) == len(slugs)
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", s) for s in slugs)
+
+
+@pytest.mark.parametrize("spec", ALL_CHECKS, ids=lambda s: s.id)
+def test_check_lives_in_its_range_and_is_documented(spec) -> None:
+    module = spec.func.__module__.rsplit(".", 1)[-1]
+    assert spec.id.startswith(RANGES[module])
+    doc = spec.doc
+    title = doc.splitlines()[0]
+    assert title and not title.endswith(".")
+    for section in SECTIONS:
+        assert section in doc, f"{spec.id} lacks {section}"
+    assert "fixtures/checks/" + spec.id in doc, f"{spec.id}'s example must name its fixture"
+
+
+@pytest.mark.parametrize("spec", ALL_CHECKS, ids=lambda s: s.id)
+def test_lookup_by_code_or_slug(spec) -> None:
+    assert lookup(spec.id) is spec
+    assert lookup(spec.slug) is spec
+    assert lookup(spec.id.lower()) is spec
+
+
+def test_unknown_check_is_a_clear_error() -> None:
+    with pytest.raises(UnknownCheckError, match="no check named 'DKD999'"):
+        lookup("DKD999")
+
+
+def test_explain_is_the_docstring_with_a_header() -> None:
+    spec = lookup("DKD201")
+    text = explain(spec)
+    assert text.startswith("DKD201 engine-unreachable\ndefault severity: error; fixable: sometimes\n")
+    assert spec.doc in text
+
+
+def test_generated_docs_are_current() -> None:
+    committed = (ROOT / "docs" / "checks.md").read_text(encoding="utf-8")
+    assert committed == catalog_markdown(), "run `dockdoctor explain --all > docs/checks.md`"

@@ -1,0 +1,50 @@
+"""Each check's documented examples: `bad-*` facts make it fire, `good-*` facts keep it silent."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from dockdoctor import codec
+from dockdoctor.app import diagnose, resolve_targets
+from dockdoctor.checks import ALL_CHECKS, lookup
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "checks"
+FILES = sorted(EXAMPLES.glob("DKD*/*.json"))
+
+
+def _load(path: Path):
+    data = json.loads(path.read_text(encoding="utf-8"))
+    facts = codec.facts_from_data(data, source=str(path))
+    return facts, resolve_targets(facts, data.get("_targets", ()))
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_example(path: Path) -> None:
+    spec = lookup(path.parent.name)
+    facts, targets = _load(path)
+    report = diagnose(facts, targets=targets, checks=(spec,))
+    ids = [f.id for f in report.findings]
+    if path.name.startswith("bad-"):
+        assert ids and set(ids) == {spec.id}, ids
+        assert all(f.message and f.subject for f in report.findings)
+    else:
+        assert ids == [], [f.message for f in report.findings]
+
+
+@pytest.mark.parametrize("spec", ALL_CHECKS, ids=lambda s: s.id)
+def test_documented_examples_exist(spec) -> None:
+    example = spec.doc.split("## Example", 1)[1].split("## Fix", 1)[0]
+    names = re.findall(r"`(?:fixtures/checks/DKD\d{3}/)?((?:bad|good)-[\w.-]+\.json)`", example)
+    assert any(n.startswith("bad-") for n in names) and any(n.startswith("good-") for n in names), names
+    for name in names:
+        assert (EXAMPLES / spec.id / name).is_file(), f"{spec.id} names {name}, which does not exist"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_facts_round_trip(path: Path) -> None:
+    facts, _ = _load(path)
+    assert codec.facts_from_json(codec.facts_to_json(facts)) == facts
