@@ -16,6 +16,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "dockdoctor.errors": (),
     "dockdoctor.model": ("dockdoctor.model", "dockdoctor.platforms", "dockdoctor.reference"),
     "dockdoctor.codec": ("dockdoctor.model", "dockdoctor.errors"),
+    "dockdoctor.redact": ("dockdoctor.model",),
+    "dockdoctor.schema": ("dockdoctor.model", "dockdoctor.codec"),
     "dockdoctor.checks": ("dockdoctor.checks", "dockdoctor.model", "dockdoctor.platforms", "dockdoctor.reference",
                           "dockdoctor.errors"),
     "dockdoctor.render": ("dockdoctor.render", "dockdoctor.model", "dockdoctor.codec"),
@@ -28,7 +30,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "dockdoctor": (),
 }
 PURE = ("dockdoctor.platforms", "dockdoctor.reference", "dockdoctor.model", "dockdoctor.codec", "dockdoctor.checks",
-        "dockdoctor.render", "dockdoctor.docs", "dockdoctor.app")
+        "dockdoctor.render", "dockdoctor.docs", "dockdoctor.app", "dockdoctor.redact", "dockdoctor.schema")
 BANNED_IMPORTS = ("docker", "subprocess", "socket", "requests", "urllib.request", "http.client", "shutil")
 
 

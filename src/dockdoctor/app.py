@@ -11,6 +11,7 @@ from dockdoctor.checks import ALL_CHECKS, CheckSpec, Context, lookup
 from dockdoctor.errors import ConfigError
 from dockdoctor.model import Facts, Finding, Report, Severity, Target
 from dockdoctor.platforms import PlatformError, format_platform, parse
+from dockdoctor.redact import redact
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,9 @@ class CheckOptions:
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
     timeout: float = 8.0
+    redact: bool = True
+    redact_registries: bool = False
+    keep_raw: bool = False
 
 
 def resolve_targets(facts: Facts, requested: Iterable[str]) -> tuple[Target, ...]:
@@ -81,8 +85,10 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
     if replay is None:
         from dockdoctor.probes import GatherOptions, gather
 
-        facts = gather(GatherOptions(timeout=options.timeout))
+        facts = gather(GatherOptions(timeout=options.timeout, keep_raw=options.keep_raw))
     else:
         facts = replay
+    if options.redact:
+        facts = redact(facts, registries=options.redact_registries)
     return diagnose(facts, targets=resolve_targets(facts, options.platforms), checks=checks,
                     replayed_from=replayed_from)

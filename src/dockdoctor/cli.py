@@ -47,10 +47,12 @@ def cli() -> None:
 @click.option("--timeout", type=click.FloatRange(0.1, 600), default=8.0, show_default=True,
               help="Seconds each probe may take.")
 @click.option("--save-facts", metavar="FILE", help="Also write the gathered facts to FILE (for --from).")
+@click.option("--no-redact", is_flag=True, help="Show home paths, user and host names and environment values.")
+@click.option("--redact-registries", is_flag=True, help="Also hide private registry host names.")
 @click.option("-v", "--verbose", is_flag=True, help="Show evidence and environment.")
 def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[str, ...], skip: tuple[str, ...],
               list_checks: bool, from_file: str | None, strict: bool, timeout: float, save_facts: str | None,
-              verbose: bool) -> None:
+              no_redact: bool, redact_registries: bool, verbose: bool) -> None:
     """Diagnose this machine, its engine, compose, buildx and emulation."""
     from dockdoctor import app, codec
     from dockdoctor.model import Severity
@@ -61,7 +63,8 @@ def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[s
         click.echo(_list_checks(app.select_checks(only, skip), fmt_enum), nl=False)
         return
     replay = codec.facts_from_json(_read_text(from_file), source=from_file) if from_file else None
-    options = app.CheckOptions(platforms=platforms, only=only, skip=skip, timeout=timeout)
+    options = app.CheckOptions(platforms=platforms, only=only, skip=skip, timeout=timeout, redact=not no_redact,
+                               redact_registries=redact_registries)
     report = app.check(options, replay=replay, replayed_from=from_file)
     if save_facts:
         _write_atomic(save_facts, codec.facts_to_json(report.facts))

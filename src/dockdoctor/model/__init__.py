@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dockdoctor.model.facts import (
+    Attestation,
     BinfmtHandler,
     Builder,
     BuildxFacts,
     ComposeFacts,
     ComposeTool,
+    ContainerFacts,
     ContextFacts,
     EmulatedPlatform,
     EmulationFacts,
@@ -17,7 +19,12 @@ from dockdoctor.model.facts import (
     Facts,
     Flavor,
     HostFacts,
+    ImageFacts,
+    ImagePlatform,
+    LocalImage,
     ProbeError,
+    RawAnswer,
+    RemoteImage,
     RosettaSetting,
     SCHEMA_VERSION,
 )
@@ -45,11 +52,13 @@ from dockdoctor.model.findings import (
 )
 
 __all__ = [
+    "Attestation",
     "BinfmtHandler",
     "Builder",
     "BuildxFacts",
     "ComposeFacts",
     "ComposeTool",
+    "ContainerFacts",
     "ContextFacts",
     "EditFile",
     "EmulatedPlatform",
@@ -64,11 +73,16 @@ __all__ = [
     "Fixable",
     "Flavor",
     "HostFacts",
+    "ImageFacts",
+    "ImagePlatform",
+    "LocalImage",
     "Manual",
     "Need",
     "ProbeError",
     "Problem",
     "REPORT_VERSION",
+    "RawAnswer",
+    "RemoteImage",
     "Report",
     "RosettaSetting",
     "RunCommand",

@@ -18,6 +18,15 @@ class ProbeError:
 
 
 @dataclass(frozen=True, slots=True)
+class RawAnswer:
+    """A probe's raw answer as it arrived (command output, file content, API JSON), for support bundles."""
+
+    probe: str
+    source: str  # the command line, file path or API request
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class HostFacts:
     """The machine dockdoctor runs on."""
 
@@ -30,6 +39,9 @@ class HostFacts:
     apple_silicon: bool | None = None  # hw.optional.arm64 on a Mac
     rosetta_translated: bool | None = None  # sysctl.proc_translated on a Mac
     amd64_level: int | None = None  # x86-64 microarchitecture level from CPU flags
+    hostname: str = ""  # identity, recorded so that redaction can replace it everywhere
+    user: str = ""
+    home: str = ""
     errors: tuple[ProbeError, ...] = ()
 
 
@@ -191,6 +203,76 @@ class EmulationFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class ImagePlatform:
+    """One runnable platform an image offers: an index entry, or a single manifest's config."""
+
+    platform: str  # normalized, e.g. linux/arm64, linux/arm/v7, linux/amd64/v3
+    digest: str  # the platform manifest's digest
+    media_type: str
+    os_version: str = ""  # Windows os.version
+
+
+@dataclass(frozen=True, slots=True)
+class Attestation:
+    """An index entry that is not a platform: a BuildKit attestation (SBOM, provenance) for an image manifest."""
+
+    digest: str
+    refers_to: str  # the image manifest digest it describes (vnd.docker.reference.digest)
+    media_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteImage:
+    """What a registry says an image reference offers."""
+
+    reference: str  # as the user wrote it
+    canonical: str  # normalized, e.g. docker.io/library/nginx:latest
+    digest: str | None = None  # of the top-level manifest or index
+    kind: str = ""  # index | manifest | schema1 | artifact
+    media_type: str = ""
+    platforms: tuple[ImagePlatform, ...] = ()
+    attestations: tuple[Attestation, ...] = ()
+    artifact_type: str = ""  # set for artifacts (Helm charts, signatures): not runnable
+    error: ProbeError | None = None
+    from_cache: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LocalImage:
+    """An image in the engine's store."""
+
+    id: str
+    platform: str  # os/arch[/variant] from the image config
+    repo_tags: tuple[str, ...] = ()
+    repo_digests: tuple[str, ...] = ()
+    manifests: tuple[ImagePlatform, ...] = ()  # with the containerd image store: the platforms held locally
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerFacts:
+    """A container, its image's platform, and whether it died of `exec format error`."""
+
+    id: str
+    name: str
+    image: str
+    image_id: str
+    platform: str
+    state: str
+    exit_code: int | None = None
+    exec_format_error: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFacts:
+    """Images: registry manifests for the references asked about, local images and containers."""
+
+    remote: tuple[RemoteImage, ...] = ()
+    local: tuple[LocalImage, ...] = ()
+    containers: tuple[ContainerFacts, ...] = ()
+    errors: tuple[ProbeError, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     """Everything one run of the probes saw. A saved Facts file replays the diagnosis offline."""
 
@@ -199,7 +281,10 @@ class Facts:
     compose: ComposeFacts = field(default_factory=ComposeFacts)
     buildx: BuildxFacts = field(default_factory=BuildxFacts)
     emulation: EmulationFacts = field(default_factory=EmulationFacts)
+    images: ImageFacts = field(default_factory=ImageFacts)
     environment: tuple[tuple[str, str], ...] = ()  # DOCKER_*/COMPOSE_* variables that were set
+    raw: tuple[RawAnswer, ...] = ()  # only when gathered for a support bundle
+    redacted: bool = False
     schema_version: int = SCHEMA_VERSION
     dockdoctor_version: str = ""
     gathered_at: str = ""

@@ -20,7 +20,7 @@ from dockdoctor.model import (
     HostFacts,
     ProbeError,
 )
-from dockdoctor.probes._run import environ
+from dockdoctor.probes._run import environ, recording
 
 T = TypeVar("T")
 
@@ -33,6 +33,7 @@ class GatherOptions:
     """How long each probe may take."""
 
     timeout: float = 8.0
+    keep_raw: bool = False  # keep every raw probe answer (support bundles)
 
 
 def _environment(env: dict[str, str]) -> tuple[tuple[str, str], ...]:
@@ -42,6 +43,12 @@ def _environment(env: dict[str, str]) -> tuple[tuple[str, str], ...]:
 
 def gather(options: GatherOptions = GatherOptions()) -> Facts:
     """All facts about this machine and its engine; slow or broken probes cost their timeout, no more."""
+    with recording() as raw:
+        facts = _gather(options)
+    return dataclasses.replace(facts, raw=tuple(raw)) if options.keep_raw else facts
+
+
+def _gather(options: GatherOptions) -> Facts:
     from dockdoctor.probes.buildx import probe_buildx
     from dockdoctor.probes.compose import probe_compose
     from dockdoctor.probes.emulation import engine_emulation, probe_emulation
@@ -102,4 +109,4 @@ def _fallback_engine(resolved: object) -> EngineFacts:
     return facts_from_answers(resolved, None)  # type: ignore[arg-type]
 
 
-__all__ = ["GatherOptions", "gather", "EmulationFacts"]
+__all__ = ["GatherOptions", "gather"]

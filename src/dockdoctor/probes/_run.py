@@ -2,12 +2,41 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from dockdoctor.model import ProbeError
+from dockdoctor.model import ProbeError, RawAnswer
+
+RAW_LIMIT = 64 * 1024  # per answer kept for a support bundle
+
+_lock = threading.Lock()
+_raw: list[RawAnswer] | None = None
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[list[RawAnswer]]:
+    """Keep every raw answer the doors see while the block runs (for `dockdoctor report`)."""
+    global _raw
+    with _lock:
+        _raw = []
+        answers = _raw
+    try:
+        yield answers
+    finally:
+        with _lock:
+            _raw = None
+
+
+def record(probe: str, source: str, text: str) -> None:
+    """Keep one raw answer when recording is on; a no-op otherwise."""
+    with _lock:
+        if _raw is not None:
+            clipped = text if len(text) <= RAW_LIMIT else text[:RAW_LIMIT] + "\n[... clipped]\n"
+            _raw.append(RawAnswer(probe=probe, source=source, text=clipped))
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +72,7 @@ def run(
         return ProbeError(probe=probe, kind="timeout", detail=f"{' '.join(argv)}: no answer in {timeout:g}s")
     except OSError as err:
         return ProbeError(probe=probe, kind="error", detail=f"{argv[0]}: {err}")
+    record(probe, " ".join(argv), f"exit {proc.returncode}\n--- stdout\n{proc.stdout}--- stderr\n{proc.stderr}")
     return Completed(argv=argv, code=proc.returncode, stdout=proc.stdout, stderr=proc.stderr)
 
 
@@ -50,13 +80,15 @@ def read_text(probe: str, path: str, *, limit: int = 1 << 20) -> str | ProbeErro
     """A small text file's content; None when it does not exist, a ProbeError when it cannot be read."""
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read(limit)
+            text = fh.read(limit)
     except FileNotFoundError:
         return None
     except PermissionError:
         return ProbeError(probe=probe, kind="permission", detail=f"{path}: permission denied")
     except OSError as err:
         return ProbeError(probe=probe, kind="error", detail=f"{path}: {err.strerror or err}")
+    record(probe, path, text)
+    return text
 
 
 def environ() -> Mapping[str, str]:

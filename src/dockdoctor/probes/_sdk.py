@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
 from typing import Any
 
 from dockdoctor.model import ProbeError
+from dockdoctor.probes._run import record
 from dockdoctor.probes.endpoint import TLSFiles
 
 
@@ -80,6 +82,7 @@ def engine_answers(endpoint: str, *, tls: TLSFiles | None, timeout: float) -> tu
         for path in ("/version", "/info"):
             try:
                 answers.append(client._result(client._get(client._url(path, versioned_api=False)), json=True))
+                record("engine", f"GET {endpoint} {path}", json.dumps(answers[-1], indent=2))
             except errors as err:
                 answers.append({})
                 failures.append(err)

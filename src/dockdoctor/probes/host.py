@@ -46,9 +46,22 @@ def _os_name() -> str:
     return sys.platform
 
 
+def _identity() -> dict[str, str]:
+    """Host name, user and home directory: never shown as they are unless redaction is turned off."""
+    import getpass
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = ""
+    return {"hostname": socket.gethostname(), "user": user, "home": os.path.expanduser("~")}
+
+
 def probe_host(*, timeout: float = 5.0) -> HostFacts:
     """What machine this is; on a Mac, whether this process runs translated by Rosetta."""
     os_name = _os_name()
+    identity = _identity()
     machine = _stdlib_platform.machine()
     errors: list[ProbeError] = []
     arch = from_machine(machine, os=os_name).architecture
@@ -59,7 +72,7 @@ def probe_host(*, timeout: float = 5.0) -> HostFacts:
         version = _stdlib_platform.mac_ver()[0]
         return HostFacts(os=os_name, arch=arch, machine=machine, os_release=f"macOS {version}".strip(),
                          kernel=kernel, apple_silicon=bool(apple_silicon),
-                         rosetta_translated=bool(translated) if apple_silicon else False)
+                         rosetta_translated=bool(translated) if apple_silicon else False, **identity)
     release = read_text("host", "/etc/os-release")
     version_text = read_text("host", "/proc/version")
     cpuinfo = read_text("host", "/proc/cpuinfo", limit=4 << 20) if arch in ("amd64", "386") else None
@@ -71,4 +84,4 @@ def probe_host(*, timeout: float = 5.0) -> HostFacts:
     wsl = wsl or bool(os.environ.get("WSL_DISTRO_NAME"))
     return HostFacts(os=os_name, arch=arch, machine=machine,
                      os_release=parse_os_release(release) if isinstance(release, str) else "",
-                     kernel=kernel, wsl=wsl, amd64_level=level, errors=tuple(errors))
+                     kernel=kernel, wsl=wsl, amd64_level=level, errors=tuple(errors), **identity)

@@ -1,0 +1,248 @@
+"""Pure parsing of registry documents: media types, indexes, image manifests, configs, schema 1, digests."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from dockdoctor.model import Attestation, ImagePlatform
+from dockdoctor.platforms import Platform, format_platform, is_attestation, normalize
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+SCHEMA1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
+SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+OCI_EMPTY = "application/vnd.oci.empty.v1+json"
+
+INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
+IMAGE_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
+SCHEMA1_TYPES = frozenset({SCHEMA1_SIGNED, SCHEMA1})
+CONFIG_TYPES = frozenset({OCI_CONFIG, DOCKER_CONFIG})
+GENERIC_TYPES = frozenset({"", "application/json", "text/plain", "application/octet-stream"})
+
+# Brief §1.3: one header, most preferred first, ending in */* like containerd.
+ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST, SCHEMA1_SIGNED, SCHEMA1, "*/*"))
+
+MAX_MANIFEST_BYTES = 4 << 20
+MAX_CONFIG_BYTES = 8 << 20
+
+_SHA256_RE = re.compile(r"sha256:[a-f0-9]{64}", re.ASCII)
+
+
+class DocumentError(ValueError):
+    """A registry document that cannot be understood (not JSON, wrong shape, digest mismatch)."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind  # protocol | digest-mismatch
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Classified:
+    """What a manifest response is: kind (index | manifest | schema1 | unknown) and its media type."""
+
+    kind: str
+    media_type: str
+    doc: Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexContents:
+    """An index's entries: runnable platforms, attestations, and child indexes still to fetch."""
+
+    platforms: tuple[ImagePlatform, ...]
+    attestations: tuple[Attestation, ...]
+    children: tuple[str, ...]  # digests of nested indexes
+
+
+@dataclass(frozen=True, slots=True)
+class ImageManifest:
+    """The parts of a single image manifest that decide what to fetch next."""
+
+    config_digest: str
+    config_media_type: str
+    artifact_type: str  # set for artifacts (Helm charts, signatures, SBOMs)
+
+    @property
+    def is_artifact(self) -> bool:
+        return bool(self.artifact_type) or self.config_media_type not in CONFIG_TYPES
+
+
+def strip_params(content_type: str) -> str:
+    """`application/json; charset=utf-8` -> `application/json`."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def sha256_digest(body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def verify_digest(body: bytes, digest: str) -> None:
+    """Raise digest-mismatch unless sha256(body) is `digest`; other algorithms are checked when hashlib has them."""
+    algorithm, _, expected = digest.partition(":")
+    try:
+        actual = hashlib.new(algorithm, body).hexdigest()
+    except ValueError as err:
+        raise DocumentError("digest-mismatch", f"cannot verify digest algorithm {algorithm!r}") from err
+    if actual != expected:
+        raise DocumentError("digest-mismatch", f"content has digest {algorithm}:{actual}, expected {digest}")
+
+
+def is_sha256(digest: str) -> bool:
+    return bool(_SHA256_RE.fullmatch(digest))
+
+
+def load_json(body: bytes, what: str) -> Mapping[str, object]:
+    """The JSON object in body, or a protocol DocumentError naming what was expected."""
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise DocumentError("protocol", f"{what} is not JSON ({err})") from err
+    if not isinstance(doc, dict):
+        raise DocumentError("protocol", f"{what} is not a JSON object")
+    return doc
+
+
+def sniff(doc: Mapping[str, object]) -> str:
+    """The media type a document's shape implies (brief §1.4): manifests, config, fsLayers."""
+    if isinstance(doc.get("manifests"), list):
+        return OCI_INDEX
+    if isinstance(doc.get("config"), dict):
+        return OCI_MANIFEST
+    if doc.get("schemaVersion") == 1 or "fsLayers" in doc:
+        return SCHEMA1_SIGNED if "signatures" in doc else SCHEMA1
+    return ""
+
+
+def kind_of(media_type: str) -> str:
+    if media_type in INDEX_TYPES:
+        return "index"
+    if media_type in IMAGE_TYPES:
+        return "manifest"
+    if media_type in SCHEMA1_TYPES:
+        return "schema1"
+    return "unknown"
+
+
+def classify(content_type: str, body: bytes) -> Classified:
+    """Trust the body when Content-Type is missing, generic or contradicts it; else the header."""
+    doc = load_json(body, "manifest")
+    header = strip_params(content_type)
+    declared = doc.get("mediaType") if isinstance(doc.get("mediaType"), str) else ""
+    shape = sniff(doc)
+    if declared and kind_of(declared) != "unknown":
+        media_type = declared
+    elif header not in GENERIC_TYPES and kind_of(header) != "unknown" and kind_of(header) == kind_of(shape or header):
+        media_type = header
+    else:
+        media_type = shape or declared or header
+    return Classified(kind=kind_of(media_type), media_type=media_type, doc=doc)
+
+
+def _str(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _platform(raw: Mapping[str, object]) -> Platform:
+    features = raw.get("os.features")
+    return Platform(
+        os=_str(raw.get("os")),
+        architecture=_str(raw.get("architecture")),
+        variant=_str(raw.get("variant")),
+        os_version=_str(raw.get("os.version")),
+        os_features=tuple(f for f in features if isinstance(f, str)) if isinstance(features, list) else (),
+    )
+
+
+def platform_string(raw: Mapping[str, object]) -> tuple[str, str]:
+    """(normalized os/arch[/variant], os.version) of an OCI platform object or image config."""
+    p = normalize(_platform(raw))
+    if not p.os and not p.architecture:
+        return "unknown", ""
+    return format_platform(p, full=False), p.os_version
+
+
+def _annotations(desc: Mapping[str, object]) -> dict[str, str]:
+    raw = desc.get("annotations")
+    return {k: v for k, v in raw.items() if isinstance(v, str)} if isinstance(raw, dict) else {}
+
+
+def _entry_is_attestation(desc: Mapping[str, object]) -> bool:
+    raw = desc.get("platform")
+    plat = raw if isinstance(raw, dict) else {}
+    annotations = _annotations(desc)
+    if not plat and not annotations:
+        return False
+    return is_attestation(os=_str(plat.get("os")), architecture=_str(plat.get("architecture")),
+                          annotations=annotations)
+
+
+def parse_index(doc: Mapping[str, object]) -> IndexContents:
+    """Index entries -> platforms, attestations (listed apart) and nested indexes; other artifacts are dropped.
+
+    An entry without `platform` is kept with platform "unknown" (Docker matches it last).
+    """
+    entries = doc.get("manifests")
+    if not isinstance(entries, list):
+        raise DocumentError("protocol", "index has no `manifests` list")
+    platforms: list[ImagePlatform] = []
+    attestations: list[Attestation] = []
+    children: list[str] = []
+    for desc in entries:
+        if not isinstance(desc, dict) or not _str(desc.get("digest")):
+            continue
+        digest, media_type = _str(desc.get("digest")), _str(desc.get("mediaType"))
+        if _entry_is_attestation(desc):
+            refers_to = _annotations(desc).get("vnd.docker.reference.digest", "")
+            attestations.append(Attestation(digest=digest, refers_to=refers_to, media_type=media_type))
+        elif media_type in INDEX_TYPES:
+            children.append(digest)
+        elif media_type and media_type not in IMAGE_TYPES and media_type not in SCHEMA1_TYPES:
+            continue  # an artifact or unknown descriptor: never an error (image-index.md)
+        else:
+            raw = desc.get("platform")
+            plat, os_version = platform_string(raw) if isinstance(raw, dict) else ("unknown", "")
+            platforms.append(ImagePlatform(platform=plat, digest=digest, media_type=media_type, os_version=os_version))
+    return IndexContents(tuple(platforms), tuple(attestations), tuple(children))
+
+
+def parse_image_manifest(doc: Mapping[str, object]) -> ImageManifest:
+    """config digest/media type and artifactType of an OCI or Docker schema 2 manifest."""
+    config = doc.get("config")
+    if not isinstance(config, dict) or not _str(config.get("digest")):
+        raise DocumentError("protocol", "image manifest has no config descriptor")
+    return ImageManifest(config_digest=_str(config.get("digest")), config_media_type=_str(config.get("mediaType")),
+                         artifact_type=_str(doc.get("artifactType")))
+
+
+def parse_config(body: bytes) -> tuple[str, str]:
+    """(platform, os.version) from an image config blob."""
+    doc = load_json(body, "image config")
+    if not _str(doc.get("architecture")) and not _str(doc.get("os")):
+        raise DocumentError("protocol", "image config has neither `os` nor `architecture`")
+    return platform_string(doc)
+
+
+def parse_schema1(doc: Mapping[str, object]) -> str:
+    """Schema 1: `architecture` at the top, `os` inside history[0].v1Compatibility (a JSON string)."""
+    os_name = ""
+    history = doc.get("history")
+    if isinstance(history, list) and history and isinstance(history[0], dict):
+        compat = history[0].get("v1Compatibility")
+        if isinstance(compat, str):
+            try:
+                first = json.loads(compat)
+            except ValueError:
+                first = {}
+            os_name = _str(first.get("os")) if isinstance(first, dict) else ""
+    arch = _str(doc.get("architecture"))
+    plat, _ = platform_string({"os": os_name or "linux", "architecture": arch})
+    return plat
