@@ -24,13 +24,15 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "dockdoctor.probes": ("dockdoctor.probes", "dockdoctor.model", "dockdoctor.platforms", "dockdoctor.reference",
                           "dockdoctor.errors", "dockdoctor"),
     "dockdoctor.docs": ("dockdoctor.checks", "dockdoctor.model"),
+    "dockdoctor.bundle": ("dockdoctor.codec", "dockdoctor.errors", "dockdoctor.model", "dockdoctor.render"),
     "dockdoctor.app": ("dockdoctor",),
     "dockdoctor.cli": ("dockdoctor",),
     "dockdoctor.__main__": ("dockdoctor.cli",),
     "dockdoctor": (),
 }
 PURE = ("dockdoctor.platforms", "dockdoctor.reference", "dockdoctor.model", "dockdoctor.codec", "dockdoctor.checks",
-        "dockdoctor.render", "dockdoctor.docs", "dockdoctor.app", "dockdoctor.redact", "dockdoctor.schema")
+        "dockdoctor.render", "dockdoctor.docs", "dockdoctor.app", "dockdoctor.redact", "dockdoctor.schema",
+        "dockdoctor.bundle")
 BANNED_IMPORTS = ("docker", "subprocess", "socket", "requests", "urllib.request", "http.client", "shutil")
 
 

@@ -12,10 +12,14 @@ from dockdoctor import __version__
 from dockdoctor.errors import DockdoctorError, ReplayFileError
 
 
-def _read_text(path: str) -> str:
+def _read_facts_text(path: str) -> str:
+    """The facts JSON of a `--from` file: a facts file, a JSON report or a support bundle."""
+    from dockdoctor import bundle
+
     try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
+        with open(path, "rb") as fh:
+            data = fh.read(256 * 1024 * 1024)
+        return bundle.facts_text(data, source=path) if bundle.is_bundle(data) else data.decode("utf-8")
     except FileNotFoundError:
         raise ReplayFileError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -38,7 +42,7 @@ def cli() -> None:
 @click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH",
               help="Deploy target platform (repeatable). Default: the engine's native platform.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--only", multiple=True, metavar="CODE|SLUG", help="Run only these checks (repeatable, or a,b).")
 @click.option("--skip", multiple=True, metavar="CODE|SLUG", help="Do not run these checks.")
 @click.option("--list-checks", is_flag=True, help="List the checks and exit.")
@@ -62,7 +66,7 @@ def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[s
     if list_checks:
         click.echo(_list_checks(app.select_checks(only, skip), fmt_enum), nl=False)
         return
-    replay = codec.facts_from_json(_read_text(from_file), source=from_file) if from_file else None
+    replay = codec.facts_from_json(_read_facts_text(from_file), source=from_file) if from_file else None
     options = app.CheckOptions(platforms=platforms, only=only, skip=skip, timeout=timeout, redact=not no_redact,
                                redact_registries=redact_registries)
     report = app.check(options, replay=replay, replayed_from=from_file)
@@ -86,16 +90,47 @@ def _list_checks(specs: Sequence[object], fmt: object) -> str:
     return "".join(f"{i}  {slug:34} {sev:8} {title}\n" for i, slug, sev, title in rows)
 
 
-def _write_atomic(path: str, text: str) -> None:
+def _write_atomic(path: str, content: str | bytes) -> None:
     tmp = f"{path}.tmp-{os.getpid()}"
+    data = content.encode("utf-8") if isinstance(content, str) else content
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
         os.replace(tmp, path)
     except OSError as err:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise DockdoctorError(f"{path}: cannot write it ({err.strerror or err})") from None
+
+
+@cli.command("report")
+@click.option("-o", "--output", metavar="FILE", help="Where to write the bundle (default: dockdoctor-report-TIME.zip).")
+@click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH", help="Deploy target platform (repeatable).")
+@click.option("--timeout", type=click.FloatRange(0.1, 600), default=8.0, show_default=True)
+@click.option("--no-redact", is_flag=True, help="Keep home paths, user and host names and environment values.")
+@click.option("--redact-registries", is_flag=True, help="Also hide private registry host names.")
+def report_cmd(output: str | None, platforms: tuple[str, ...], timeout: float, no_redact: bool,
+               redact_registries: bool) -> None:
+    """Write a support bundle (one zip) to attach to a ticket; nothing is uploaded."""
+    import datetime
+    import platform as stdlib_platform
+
+    from dockdoctor import app, bundle
+    from dockdoctor.render import RenderOptions
+
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    path = output or f"dockdoctor-report-{now.strftime('%Y%m%d-%H%M%S')}.zip"
+    options = app.CheckOptions(platforms=platforms, timeout=timeout, redact=not no_redact,
+                               redact_registries=redact_registries, keep_raw=True)
+    report = app.check(options)
+    data, manifest = bundle.build(report, python_version=stdlib_platform.python_version(),
+                                  created_at=now.isoformat(), options=RenderOptions())
+    _write_atomic(path, data)
+    click.echo(f"wrote {path} ({len(data) // 1024 + 1} KiB, {len(manifest['files']) + 1} files, "
+               f"{'redacted' if manifest['redacted'] else 'NOT redacted'}); nothing was uploaded")
+    click.echo(f"  {bundle.MANIFEST}  what is inside, with sizes and SHA-256")
+    for item in manifest["files"]:
+        click.echo(f"  {item['name']}  {item['what']}")
 
 
 @cli.command("explain")
@@ -112,6 +147,18 @@ def explain_cmd(code: str | None, all_checks: bool) -> None:
     if not code:
         raise click.UsageError("give a check code or slug, e.g. `dockdoctor explain DKD201`, or --all")
     click.echo(docs.explain(lookup(code)), nl=False)
+
+
+@cli.command("schema")
+@click.argument("which", type=click.Choice(["report", "facts"]), default="report")
+def schema_cmd(which: str) -> None:
+    """Print the JSON Schema of the report (`check --json`) or of a facts file."""
+    from importlib.resources import files
+
+    from dockdoctor.model import REPORT_VERSION, SCHEMA_VERSION
+
+    version = REPORT_VERSION if which == "report" else SCHEMA_VERSION
+    click.echo(files("dockdoctor").joinpath("schemas", f"{which}-v{version}.schema.json").read_text("utf-8"), nl=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

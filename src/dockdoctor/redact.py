@@ -23,6 +23,8 @@ ENV_ALLOWED = frozenset({
 PUBLIC_REGISTRIES = ("docker.io", "index.docker.io", "registry-1.docker.io", "ghcr.io", "quay.io", "gcr.io",
                      "mcr.microsoft.com", "public.ecr.aws", "registry.k8s.io", "registry.gitlab.com", "lscr.io")
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s:@]+(?::[^/\s@]*)?@")
+_JSON_SECRET = re.compile(r'(?i)("(?:auth|identitytoken|registrytoken|password|secret|token|[a-z_]*(?:password|secret|token))"'
+                          r'\s*:\s*)"(?:[^"\\]|\\.)*"')
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 # engine names that identify a product, not a person's machine
 _PRODUCT_NAMES = re.compile(r"^(docker-desktop|orbstack|colima(-[\w.-]+)?|lima-[\w.-]+|rancher-desktop)$")
@@ -59,26 +61,29 @@ def redact(facts: Facts, *, registries: bool = False) -> Facts:
     if facts.redacted:
         return facts
     host = facts.host
-    replacements: list[tuple[str, str]] = []
+    replacements: list[tuple[str, str]] = []  # (exact text, placeholder), replaced as whole names
     if host.home and host.home not in ("/", ""):
         replacements.append((host.home, "~"))
-    if host.hostname:
+    if host.hostname and host.hostname != "localhost":
         replacements.append((host.hostname, "<host>"))
     name = facts.engine.name or ""
-    if name and name != host.hostname and not _PRODUCT_NAMES.match(name):
+    if name and name != host.hostname and name != "localhost" and not _PRODUCT_NAMES.match(name):
         replacements.append((name, "<engine-host>"))
     if registries:
         replacements += [(h, f"<registry-{i}>") for i, h in enumerate(_private_registry_hosts(facts), 1)]
+    names = [(re.compile(rf"(?<![\w-]){re.escape(raw)}(?![\w-])"), placeholder)
+             for raw, placeholder in sorted(replacements, key=lambda r: -len(r[0]))]
     user = host.user
-    # the user name where it names a person: in home paths, before an @, or as a whole value
+    # the user name in home paths, and as a word of its own (not inside a path such as /dev/null)
     user_pattern = re.compile(rf"(?P<pre>/Users/|/home/|\\Users\\){re.escape(user)}(?=[/\\]|$)|"
-                              rf"(?P<at>(?<![\w.-])){re.escape(user)}(?=@)|^{re.escape(user)}$") if user else None
+                              rf"(?<![\w./\\-]){re.escape(user)}(?![\w-])") if user else None
 
     def clean(text: str) -> str:
         text = _URL_CREDENTIALS.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", text)
         text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
-        for raw, placeholder in sorted(replacements, key=lambda r: -len(r[0])):
-            text = text.replace(raw, placeholder)
+        text = _JSON_SECRET.sub(lambda m: f'{m.group(1)}"{REDACTED}"', text)
+        for pattern, placeholder in names:
+            text = pattern.sub(placeholder, text)
         if user_pattern is not None:
             text = user_pattern.sub(lambda m: (m.group("pre") or "") + "<user>", text)
         return text

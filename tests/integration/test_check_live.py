@@ -9,6 +9,7 @@ import pytest
 
 from clirun import dockdoctor, isolated_env
 from integration.env import binfmt_state
+from test_schema import validator
 
 
 def _docker(testenv: dict, *args: str) -> subprocess.CompletedProcess[str]:
@@ -20,6 +21,7 @@ def _check(testenv: dict, tmp_path: Path, *args: str, host: str | None = None):
     env = isolated_env(tmp_path, DOCKER_HOST=host or testenv["docker_host"])
     result = dockdoctor("check", "--json", *args, env=env)
     assert "Traceback" not in result.stderr, result.stderr
+    validator("report").validate(result.json())
     return result, result.json()
 
 
@@ -67,7 +69,7 @@ def test_arm64_target_with_qemu(testenv: dict, tmp_path: Path) -> None:
     assert truth.returncode == 0 and "hello" in truth.stdout
     emulation = report["facts"]["emulation"]
     handler = next(h for h in emulation["handlers"] if h["platform"] == "linux/arm64")
-    assert handler["enabled"] and "F" in handler["flags"] and "qemu-aarch64" in handler["interpreter"]
+    assert handler["enabled"] and "F" in handler["flags"] and "aarch64" in handler["interpreter"]
     assert {"platform": "linux/arm64", "via": f"qemu (binfmt {handler['name']})"} in emulation["emulated"]
     assert "DKD503" not in _ids(report) and "DKD504" not in _ids(report)
     assert "DKD506" in _ids(report)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import NoReturn
 
 from dockdoctor.model import Report, Severity
 
@@ -14,6 +15,7 @@ class Format(str, Enum):
 
     TEXT = "text"
     JSON = "json"
+    MARKDOWN = "markdown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +25,10 @@ class RenderOptions:
     color: bool = False
     verbose: bool = False
     threshold: Severity = Severity.ERROR
+
+
+def assert_never(value: NoReturn) -> NoReturn:
+    raise AssertionError(f"unhandled format {value!r}")
 
 
 def renderer_for(fmt: Format) -> Callable[[Report, RenderOptions], str]:
@@ -35,4 +41,8 @@ def renderer_for(fmt: Format) -> Callable[[Report, RenderOptions], str]:
         from dockdoctor.render import json as json_format
 
         return json_format.render
-    raise AssertionError(f"unhandled format {fmt!r}")
+    if fmt is Format.MARKDOWN:
+        from dockdoctor.render import markdown
+
+        return markdown.render
+    assert_never(fmt)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import shlex
 
-from dockdoctor.model import EditFile, Facts, Finding, Fix, Manual, Report, RunCommand, Severity
+from dockdoctor.model import EditFile, Facts, Finding, Fix, Manual, Report, RunCommand
 from dockdoctor.render import RenderOptions
 
-_STATUS = {None: ("[ok]  ", "green"), Severity.INFO: ("[info]", "cyan"), Severity.WARNING: ("[warn]", "yellow"),
-           Severity.ERROR: ("[FAIL]", "red")}
+_STATUS = {"ok": ("[ok]  ", "green"), "info": ("[info]", "cyan"), "warning": ("[warn]", "yellow"),
+           "error": ("[FAIL]", "red")}
 _COLORS = {"green": 32, "cyan": 36, "yellow": 33, "red": 31, "bold": 1, "dim": 2}
 
 
@@ -54,10 +54,15 @@ def _build(facts: Facts) -> str:
     return f"{builder}; emulation: {emulated}"
 
 
-def _areas(report: Report) -> list[tuple[str, str, str]]:
+def area_lines(report: Report) -> list[tuple[str, str, str]]:
+    """(area, status, one-line description) per area; status is ok | info | warning | error."""
     facts = report.facts
-    return [("DKD1", "Host", _host(facts)), ("DKD2", "Engine", _engine(facts)),
+    rows = [("DKD1", "Host", _host(facts)), ("DKD2", "Engine", _engine(facts)),
             ("DKD4", "Compose", _compose(facts)), ("DKD5", "Build & emulation", _build(facts))]
+    if report.worst("DKD0") is not None:
+        rows.append(("DKD0", "dockdoctor", "some probes failed"))
+    statuses = {prefix: report.worst(prefix) for prefix, _, _ in rows}
+    return [(name, statuses[prefix].value if statuses[prefix] else "ok", text) for prefix, name, text in rows]
 
 
 def _step(step: RunCommand | EditFile | Manual) -> str:
@@ -79,7 +84,7 @@ def _fix(fix: Fix) -> list[str]:
 
 
 def _finding(finding: Finding, options: RenderOptions) -> list[str]:
-    label, color = _STATUS[finding.severity]
+    _, color = _STATUS[finding.severity.value]
     head = f"{_paint(finding.severity.value.upper(), color, options)} {finding.id} {finding.slug}"
     if finding.target:
         head += f" [{finding.target}]"
@@ -98,14 +103,11 @@ def render(report: Report, options: RenderOptions) -> str:
         lines.append(f"replayed from {report.replayed_from} (gathered by dockdoctor "
                      f"{report.facts.dockdoctor_version or '?'} at {report.facts.gathered_at or '?'})")
     lines.append("")
-    width = max(len(name) for _, name, _ in _areas(report))
-    for prefix, name, text in _areas(report):
-        label, color = _STATUS[report.worst(prefix)]
+    rows = area_lines(report)
+    width = max(len(name) for name, _, _ in rows)
+    for name, status, text in rows:
+        label, color = _STATUS[status]
         lines.append(f"{_paint(label, color, options)} {name.ljust(width)}  {text}")
-    meta = report.worst("DKD0")
-    if meta is not None:
-        label, color = _STATUS[meta]
-        lines.append(f"{_paint(label, color, options)} {'dockdoctor'.ljust(width)}  some probes failed")
     if options.verbose:
         lines += ["", *[f"  {k}={v}" for k, v in report.facts.environment]]
     for finding in report.findings:

@@ -1,0 +1,66 @@
+"""The support bundle: one zip with the report, the facts, the raw probe answers and a manifest (pure, in memory)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import re
+import zipfile
+
+from dockdoctor.codec import facts_to_json
+from dockdoctor.errors import ReplayFileError
+from dockdoctor.model import Report
+from dockdoctor.render import Format, RenderOptions, renderer_for
+
+MANIFEST = "MANIFEST.json"
+FACTS = "facts.json"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:60] or "answer"
+
+
+def build(report: Report, *, python_version: str, created_at: str, options: RenderOptions) -> tuple[bytes, dict]:
+    """The zip's bytes and its manifest: what is inside, each file's size, hash and meaning."""
+    lean = dataclasses.replace(report, facts=dataclasses.replace(report.facts, raw=()))  # raw answers: own files
+    files: list[tuple[str, str, str]] = [
+        ("report.json", renderer_for(Format.JSON)(lean, options), "the JSON report (`dockdoctor check --json`)"),
+        ("report.md", renderer_for(Format.MARKDOWN)(lean, options), "the report as Markdown, for a ticket"),
+        (FACTS, facts_to_json(lean.facts), "the facts; `dockdoctor check --from` replays this bundle"),
+    ]
+    for i, answer in enumerate(report.facts.raw, 1):
+        name = f"raw/{i:02d}-{answer.probe}-{_slug(answer.source)}.txt"
+        files.append((name, f"# probe: {answer.probe}\n# source: {answer.source}\n\n{answer.text}",
+                      f"raw answer behind the {answer.probe} facts: {answer.source}"))
+    manifest = {
+        "dockdoctor_bundle_version": 1,
+        "dockdoctor_version": report.dockdoctor_version,
+        "python_version": python_version,
+        "created_at": created_at,
+        "redacted": report.facts.redacted,
+        "files": [{"name": name, "bytes": len(text.encode()), "sha256": hashlib.sha256(text.encode()).hexdigest(),
+                   "what": what} for name, text, what in files],
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(MANIFEST, json.dumps(manifest, indent=2) + "\n")
+        for name, text, _ in files:
+            archive.writestr(name, text)
+    return buffer.getvalue(), manifest
+
+
+def facts_text(data: bytes, *, source: str) -> str:
+    """The facts JSON inside a bundle's bytes."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return archive.read(FACTS).decode("utf-8")
+    except KeyError:
+        raise ReplayFileError(f"{source}: a zip without {FACTS}: not a dockdoctor bundle") from None
+    except (zipfile.BadZipFile, UnicodeDecodeError) as err:
+        raise ReplayFileError(f"{source}: damaged bundle ({err})") from None
+
+
+def is_bundle(data: bytes) -> bool:
+    return data[:4] == b"PK\x03\x04"

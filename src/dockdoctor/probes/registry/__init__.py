@@ -1,0 +1,405 @@
+"""Remote image inspection: the platforms a registry offers for image references, cached by digest."""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dockdoctor.model import Attestation, ImagePlatform, ProbeError, RemoteImage
+from dockdoctor.probes.registry import _manifest as mf
+from dockdoctor.probes.registry._cache import Cache, TagEntry, now
+from dockdoctor.reference import ImageRef, ReferenceError, parse
+
+if TYPE_CHECKING:  # requests is imported only when a client is built
+    from dockdoctor.probes.registry._auth import Authenticator, Credentials
+    from dockdoctor.probes.registry._http import Response, Transport
+
+__all__ = ["RegistryOptions", "clear_cache", "default_cache_dir", "inspect_remote"]
+
+PROBE = "registry"
+MAX_INDEX_DEPTH = 2
+
+
+def default_cache_dir() -> Path:
+    """platformdirs' user cache directory for dockdoctor, plus registry/."""
+    import platformdirs
+
+    return platformdirs.user_cache_path("dockdoctor", appauthor=False) / "registry"
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryOptions:
+    """How to talk to registries: timeouts, cache, offline/refresh, insecure hosts, concurrency, credentials."""
+
+    timeout: tuple[float, float] = (5.0, 20.0)  # (connect, read) seconds
+    cache_dir: Path | None = field(default_factory=default_cache_dir)  # None: no disk cache
+    offline: bool = False
+    refresh: bool = False  # ignore the tag TTL: always revalidate tags with a HEAD
+    tag_ttl: float = 300.0
+    insecure_registries: tuple[str, ...] = ()  # hosts, host:port or CIDRs spoken to over plain HTTP
+    max_workers: int = 8
+    per_registry: int = 4
+    docker_config_dir: str = ""  # "" means ~/.docker
+    observer: Callable[[str, str, int], None] | None = field(default=None, compare=False)  # method, url, status
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> RegistryOptions:
+        """The CLI-facing defaults: DOCKDOCTOR_CACHE_DIR and DOCKER_CONFIG from the environment."""
+        from dockdoctor.probes._run import environ
+        from dockdoctor.probes.endpoint import config_dir
+
+        env = environ() if env is None else env
+        values: dict[str, object] = {"docker_config_dir": config_dir(env)}
+        if env.get("DOCKDOCTOR_CACHE_DIR"):
+            values["cache_dir"] = Path(env["DOCKDOCTOR_CACHE_DIR"])
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def clear_cache(cache_dir: Path | str) -> int:
+    """Remove every cached registry document and tag entry; returns the number of files removed."""
+    from dockdoctor.probes.registry._cache import clear
+
+    return clear(Path(cache_dir))
+
+
+def inspect_remote(refs: Sequence[str], *, options: RegistryOptions) -> tuple[RemoteImage, ...]:
+    """One RemoteImage per reference, in order; duplicates (same canonical form) are asked once.
+
+    Failures are values (RemoteImage.error), never exceptions.
+    """
+    parsed: list[ImageRef | ProbeError] = [_parse(text) for text in refs]
+    unique = list(dict.fromkeys(p.canonical for p in parsed if isinstance(p, ImageRef)))
+    by_canonical = {p.canonical: p for p in parsed if isinstance(p, ImageRef)}
+    results: dict[str, RemoteImage] = {}
+    if unique:
+        client = _Client(options)
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, options.max_workers), thread_name_prefix="registry") as pool:
+                futures = {c: pool.submit(client.inspect, by_canonical[c]) for c in unique}
+                results = {c: f.result() for c, f in futures.items()}
+        finally:
+            client.close()
+    return tuple(_result(text, p, results) for text, p in zip(refs, parsed))
+
+
+def _parse(text: str) -> ImageRef | ProbeError:
+    try:
+        return parse(text)
+    except ReferenceError as err:
+        return ProbeError(probe=PROBE, kind="invalid-reference", detail=str(err))
+
+
+def _result(text: str, p: ImageRef | ProbeError, results: Mapping[str, RemoteImage]) -> RemoteImage:
+    if isinstance(p, ProbeError):
+        return RemoteImage(reference=text, canonical="", error=p)
+    return replace(results[p.canonical], reference=text)
+
+
+def plain_http(ref: ImageRef, insecure: Sequence[str]) -> bool:
+    """Loopback registries and those the engine lists as insecure (host, host:port or CIDR) use plain HTTP."""
+    if ref.is_loopback:
+        return True
+    domain = ref.domain.lower()
+    host = domain[1:domain.find("]")] if domain.startswith("[") else domain.rsplit(":", 1)[0]
+    for item in insecure:
+        item = item.strip().lower().removeprefix("http://").removeprefix("https://").rstrip("/")
+        if item in (domain, host):
+            return True
+        if "/" in item:
+            try:
+                if ipaddress.ip_address(host) in ipaddress.ip_network(item, strict=False):
+                    return True
+            except ValueError:
+                continue
+    return False
+
+
+# --- the client ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Doc:
+    """A manifest-like document: its bytes, media type, digest, and whether it came from the disk cache."""
+
+    body: bytes
+    media_type: str
+    digest: str
+    from_cache: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Described:
+    kind: str
+    media_type: str
+    platforms: tuple[ImagePlatform, ...] = ()
+    attestations: tuple[Attestation, ...] = ()
+    artifact_type: str = ""
+
+
+def _subject(ref: ImageRef) -> str:
+    """How messages name a reference: registry-host/path:tag or @digest."""
+    base = f"{ref.registry_host}/{ref.path}"
+    return base + (f"@{ref.digest}" if ref.digest else f":{ref.tag or 'latest'}")
+
+
+def _registry_message(body: bytes) -> str:
+    """`MANIFEST_UNKNOWN: manifest unknown` from an OCI error body, or ""."""
+    import json
+
+    try:
+        data = json.loads(body[:65536])
+        errors = data.get("errors") if isinstance(data, dict) else None
+        first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+        return ": ".join(str(x) for x in (first.get("code"), first.get("message")) if x)
+    except (ValueError, UnicodeDecodeError):
+        return ""
+
+
+class _Client:
+    """One run's registry client: transport, authenticator, disk cache and the per-host first-request gate."""
+
+    def __init__(self, options: RegistryOptions) -> None:
+        import os
+
+        from dockdoctor.probes.registry._auth import Authenticator, CredentialStore
+        from dockdoctor.probes.registry._http import Transport
+
+        self.options = options
+        self.transport: Transport = Transport(connect_timeout=options.timeout[0], read_timeout=options.timeout[1],
+                                              per_host=max(1, options.per_registry), observer=options.observer)
+        config_dir = options.docker_config_dir or os.path.join(os.path.expanduser("~"), ".docker")
+        self.auth: Authenticator = Authenticator(self.transport, CredentialStore(config_dir))
+        self.cache = Cache(Path(options.cache_dir)) if options.cache_dir is not None else None
+        self._gates: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self.transport.close()
+
+    # public entry ---------------------------------------------------------------------------------
+    def inspect(self, ref: ImageRef) -> RemoteImage:
+        from dockdoctor.probes.registry._http import RegistryFailure
+
+        try:
+            doc = self._top(ref)
+            described = self._describe(ref, doc, depth=0)
+        except RegistryFailure as failure:
+            return RemoteImage(reference=str(ref), canonical=ref.canonical, error=failure.error)
+        except mf.DocumentError as err:
+            error = ProbeError(probe=PROBE, kind=err.kind, detail=f"{_subject(ref)}: {err.reason}")
+            return RemoteImage(reference=str(ref), canonical=ref.canonical, error=error)
+        return RemoteImage(reference=str(ref), canonical=ref.canonical, digest=doc.digest, kind=described.kind,
+                           media_type=described.media_type, platforms=described.platforms,
+                           attestations=described.attestations, artifact_type=described.artifact_type,
+                           from_cache=doc.from_cache)
+
+    # resolution -----------------------------------------------------------------------------------
+    def _top(self, ref: ImageRef) -> _Doc:
+        if ref.digest:
+            return self._document(ref, ref.digest, "manifests", mf.MAX_MANIFEST_BYTES)
+        entry = self.cache.get_tag(ref.canonical) if self.cache is not None else None
+        opts = self.options
+        if entry is not None and (opts.offline or (not opts.refresh and entry.fresh(opts.tag_ttl, now()))):
+            cached = self._cached(entry.body_digest, entry.digest)
+            if cached is not None:
+                return cached
+        if opts.offline:
+            raise self._not_cached(ref)
+        if entry is not None:
+            revalidated = self._revalidate(ref, entry)
+            if revalidated is not None:
+                return revalidated
+        return self._get_by_tag(ref)
+
+    def _not_cached(self, ref: ImageRef) -> Exception:
+        from dockdoctor.probes.registry._http import RegistryFailure
+
+        return RegistryFailure("unreachable", f"{_subject(ref)}: not in cache (offline mode makes no network "
+                                              "requests; run once without --offline to fill the cache)")
+
+    def _cached(self, body_digest: str, digest: str) -> _Doc | None:
+        if self.cache is None:
+            return None
+        hit = self.cache.get_document(body_digest)
+        return _Doc(hit[0], hit[1], digest, True) if hit is not None else None
+
+    def _revalidate(self, ref: ImageRef, entry: TagEntry) -> _Doc | None:
+        """TTL expired: one HEAD with the same Accept; an unchanged digest keeps the cached document."""
+        resp = self._request(ref, "HEAD", f"manifests/{ref.tag}", accept=mf.ACCEPT)
+        if resp.status in (405, 501):
+            return None  # HEAD not supported: GET by tag
+        self._check(ref, resp)
+        digest = resp.header("docker-content-digest").strip()
+        if not digest:
+            return None  # older registries omit it on HEAD
+        if digest == entry.digest:
+            cached = self._cached(entry.body_digest, entry.digest)
+            if cached is not None:
+                self._remember(ref, replace(entry, fetched_at=now()))
+                return cached
+        if not mf.is_sha256(digest):
+            return None
+        doc = self._document(ref, digest, "manifests", mf.MAX_MANIFEST_BYTES)
+        self._remember(ref, TagEntry(digest, digest, doc.media_type, now()))
+        return replace(doc, from_cache=False)
+
+    def _get_by_tag(self, ref: ImageRef) -> _Doc:
+        resp = self._request(ref, "GET", f"manifests/{ref.tag}", accept=mf.ACCEPT, max_bytes=mf.MAX_MANIFEST_BYTES)
+        self._check(ref, resp)
+        media_type = mf.strip_params(resp.header("content-type"))
+        body_digest = mf.sha256_digest(resp.body)
+        digest = body_digest
+        header = resp.header("docker-content-digest").strip()
+        if header and header != body_digest and mf.classify(media_type, resp.body).media_type == mf.SCHEMA1_SIGNED:
+            digest = header  # signed schema 1: the digest is over the JWS payload (ggcr fetcher.go)
+        if self.cache is not None:
+            self.cache.put_document(body_digest, resp.body, media_type)
+        self._remember(ref, TagEntry(digest, body_digest, media_type, now()))
+        return _Doc(resp.body, media_type, digest, False)
+
+    def _remember(self, ref: ImageRef, entry: TagEntry) -> None:
+        if self.cache is not None:
+            self.cache.put_tag(ref.canonical, entry)
+
+    def _document(self, ref: ImageRef, digest: str, kind: str, max_bytes: int) -> _Doc:
+        """Content by digest: from the cache, else GET (manifests/ or blobs/), verified, then cached."""
+        cached = self._cached(digest, digest)
+        if cached is not None:
+            return cached
+        if self.options.offline:
+            raise self._not_cached(ref)
+        accept = mf.ACCEPT if kind == "manifests" else ""
+        resp = self._request(ref, "GET", f"{kind}/{digest}", accept=accept, max_bytes=max_bytes)
+        self._check(ref, resp)
+        mf.verify_digest(resp.body, digest)
+        media_type = mf.strip_params(resp.header("content-type"))
+        if self.cache is not None:
+            self.cache.put_document(digest, resp.body, media_type)
+        return _Doc(resp.body, media_type, digest, False)
+
+    # interpretation -------------------------------------------------------------------------------
+    def _describe(self, ref: ImageRef, doc: _Doc, *, depth: int) -> _Described:
+        classified = mf.classify(doc.media_type, doc.body)
+        if classified.kind == "index":
+            return self._describe_index(ref, classified, depth)
+        if classified.kind == "manifest":
+            return self._describe_image(ref, classified, doc.digest)
+        if classified.kind == "schema1":
+            plat = mf.parse_schema1(classified.doc)
+            platform = ImagePlatform(platform=plat, digest=doc.digest, media_type=classified.media_type)
+            return _Described("schema1", classified.media_type, platforms=(platform,))
+        raise mf.DocumentError("protocol", f"unsupported manifest media type {classified.media_type or '(none)'!r}")
+
+    def _describe_index(self, ref: ImageRef, classified: mf.Classified, depth: int) -> _Described:
+        contents = mf.parse_index(classified.doc)
+        platforms, attestations = list(contents.platforms), list(contents.attestations)
+        for child in contents.children:
+            if depth >= MAX_INDEX_DEPTH:
+                continue
+            inner = self._describe(ref, self._document(ref, child, "manifests", mf.MAX_MANIFEST_BYTES),
+                                   depth=depth + 1)
+            platforms += inner.platforms
+            attestations += inner.attestations
+        return _Described("index", classified.media_type, tuple(platforms), tuple(attestations))
+
+    def _describe_image(self, ref: ImageRef, classified: mf.Classified, digest: str) -> _Described:
+        manifest = mf.parse_image_manifest(classified.doc)
+        if manifest.is_artifact:
+            return _Described("artifact", classified.media_type,
+                              artifact_type=manifest.artifact_type or manifest.config_media_type)
+        config = self._document(ref, manifest.config_digest, "blobs", mf.MAX_CONFIG_BYTES)
+        plat, os_version = mf.parse_config(config.body)
+        platform = ImagePlatform(platform=plat, digest=digest, media_type=classified.media_type,
+                                 os_version=os_version)
+        return _Described("manifest", classified.media_type, platforms=(platform,))
+
+    # HTTP with authentication ---------------------------------------------------------------------
+    def _url(self, ref: ImageRef, suffix: str) -> str:
+        scheme = "http" if plain_http(ref, self.options.insecure_registries) else "https"
+        return f"{scheme}://{ref.registry_host}/v2/{ref.path}/{suffix}"
+
+    def _gate(self, host: str) -> tuple[threading.Event, bool]:
+        """The first request to a host runs alone, so its challenge (and token) is learned once."""
+        with self._lock:
+            if host in self._gates:
+                return self._gates[host], False
+            self._gates[host] = threading.Event()
+            return self._gates[host], True
+
+    def _request(self, ref: ImageRef, method: str, suffix: str, *, accept: str,
+                 max_bytes: int = 1 << 20) -> Response:
+        host = ref.registry_host
+        gate, first = self._gate(host)
+        if not first:
+            gate.wait(timeout=sum(self.options.timeout))
+        try:
+            return self._authorized(ref, method, suffix, accept, max_bytes)
+        finally:
+            if first:
+                gate.set()
+
+    def _authorized(self, ref: ImageRef, method: str, suffix: str, accept: str, max_bytes: int) -> Response:
+        from dockdoctor.probes.registry._auth import parse_www_authenticate, pick_challenge
+
+        url, subject = self._url(ref, suffix), _subject(ref)
+        headers = {"Accept": accept} if accept else {}
+        known = self.auth.known_header(ref.registry_host, ref.domain, ref.path)
+        creds: Credentials | None = None
+        if known is not None:
+            headers["Authorization"], creds = known
+        resp = self.transport.request(method, url, subject=subject, headers=headers, max_bytes=max_bytes)
+        if resp.status != 401:
+            return resp
+        if "Authorization" not in headers:
+            challenge = pick_challenge(parse_www_authenticate(resp.header("www-authenticate")))
+            if challenge is None:
+                raise self._unauthorized(ref, None, "the registry answered 401 without a WWW-Authenticate challenge")
+            answer = self.auth.answer(ref.registry_host, ref.domain, ref.path, challenge, subject=subject)
+            if answer is None:
+                raise self._unauthorized(ref, None, "")
+            headers["Authorization"], creds = answer
+            resp = self.transport.request(method, url, subject=subject, headers=headers, max_bytes=max_bytes)
+            if resp.status != 401:
+                return resp
+        raise self._unauthorized(ref, creds, _registry_message(resp.body))
+
+    def _unauthorized(self, ref: ImageRef, creds: Credentials | None, why: str) -> Exception:
+        from dockdoctor.probes.registry._http import RegistryFailure
+
+        subject, host = _subject(ref), ref.domain
+        if creds is not None:
+            return RegistryFailure("auth-failed", f"{subject}: credentials rejected (from {creds.source}); "
+                                                  f"run `docker login {host}` again")
+        note = self.auth.note(ref.domain, ref.path)
+        return RegistryFailure("auth-required", f"{subject}: authentication required (not found, or private: run "
+                                                f"`docker login {host}`)" + (f"; {why}" if why else "")
+                                                + (f"; {note}" if note else ""))
+
+    def _check(self, ref: ImageRef, resp: Response) -> None:
+        """Turn a non-200 answer into a RegistryFailure with a message a person can act on."""
+        from dockdoctor.probes.registry._http import RegistryFailure, ratelimit_note
+
+        if resp.status == 200:
+            return
+        subject, said = _subject(ref), _registry_message(resp.body)
+        if resp.status == 404:
+            raise RegistryFailure("not-found", f"{subject}: not found (the repository or tag does not exist; a "
+                                               "private repository also answers 401)")
+        if resp.status == 403:
+            raise RegistryFailure("denied", f"{subject}: access denied (HTTP 403{'; ' + said if said else ''}); "
+                                            "your account may lack pull permission or your IP is blocked")
+        if resp.status == 429:
+            note = ratelimit_note(resp) or "no rate-limit headers"
+            raise RegistryFailure("rate-limited", f"{ref.registry_host}/{ref.path}: rate limited ({note})")
+        if resp.status >= 500:
+            raise RegistryFailure("unreachable", f"{subject}: the registry answered HTTP {resp.status} after "
+                                                 "retries; try again later")
+        if resp.status == 400 and "NAME_INVALID" in said:
+            raise RegistryFailure("invalid-reference", f"{subject}: the registry rejects this name ({said})")
+        raise RegistryFailure("protocol", f"{subject}: unexpected HTTP {resp.status}"
+                                          + (f" ({said})" if said else ""))

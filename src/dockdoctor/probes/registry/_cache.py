@@ -1,0 +1,137 @@
+"""On-disk registry cache: immutable documents by digest, and tag -> digest entries with a timestamp."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockdoctor.probes.registry._manifest import DocumentError, verify_digest
+
+FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class TagEntry:
+    """What a tag pointed to when last seen: digest (as the registry names it) and the stored body's digest."""
+
+    digest: str
+    body_digest: str  # differs from digest only for signed schema 1 (the header digest is over the JWS payload)
+    media_type: str
+    fetched_at: float
+
+    def fresh(self, ttl: float, now: float) -> bool:
+        return 0 <= now - self.fetched_at < ttl
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+@dataclass(frozen=True, slots=True)
+class Cache:
+    """Files under root: blobs/<alg>/<hex> (+ .type), tags/<sha256 of canonical>.json. Never secrets."""
+
+    root: Path
+
+    def _blob(self, digest: str) -> Path:
+        algorithm, _, hex_part = digest.partition(":")
+        return self.root / "blobs" / algorithm / hex_part
+
+    def _tag(self, canonical: str) -> Path:
+        return self.root / "tags" / (hashlib.sha256(canonical.encode()).hexdigest() + ".json")
+
+    def get_document(self, digest: str) -> tuple[bytes, str] | None:
+        """(body, media type) stored under digest; a corrupt or tampered file counts as a miss and is removed."""
+        path = self._blob(digest)
+        try:
+            body = path.read_bytes()
+        except OSError:
+            return None
+        try:
+            verify_digest(body, digest)
+        except DocumentError:
+            _remove(path)
+            return None
+        try:
+            media_type = path.with_name(path.name + ".type").read_text(encoding="utf-8").strip()
+        except OSError:
+            media_type = ""
+        return body, media_type
+
+    def put_document(self, digest: str, body: bytes, media_type: str) -> None:
+        """Store body under digest after checking that it is that digest's content."""
+        verify_digest(body, digest)
+        path = self._blob(digest)
+        try:
+            if media_type:
+                _atomic_write(path.with_name(path.name + ".type"), media_type.encode())
+            _atomic_write(path, body)
+        except OSError:
+            pass  # a read-only or full cache must not fail the diagnosis
+
+    def get_tag(self, canonical: str) -> TagEntry | None:
+        try:
+            data = json.loads(self._tag(canonical).read_text(encoding="utf-8"))
+            if data.get("format") != FORMAT or data.get("reference") != canonical:
+                return None
+            return TagEntry(digest=str(data["digest"]), body_digest=str(data.get("body_digest") or data["digest"]),
+                            media_type=str(data.get("media_type", "")), fetched_at=float(data["fetched_at"]))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def put_tag(self, canonical: str, entry: TagEntry) -> None:
+        data = {"format": FORMAT, "reference": canonical, "digest": entry.digest, "body_digest": entry.body_digest,
+                "media_type": entry.media_type, "fetched_at": entry.fetched_at}
+        try:
+            _atomic_write(self._tag(canonical), json.dumps(data, sort_keys=True).encode())
+        except OSError:
+            pass
+
+
+def _remove(path: Path) -> bool:
+    try:
+        path.unlink()
+        return True
+    except OSError:
+        return False
+
+
+def clear(root: Path) -> int:
+    """Delete every cache file under root (only our blobs/ and tags/ trees); returns how many were removed."""
+    removed = 0
+    for sub in ("blobs", "tags"):
+        base = root / sub
+        if not base.is_dir():
+            continue
+        for dirpath, dirnames, filenames in os.walk(base, topdown=False):
+            removed += sum(_remove(Path(dirpath) / name) for name in filenames)
+            for name in dirnames:
+                try:
+                    (Path(dirpath) / name).rmdir()
+                except OSError:
+                    pass
+        try:
+            base.rmdir()
+        except OSError:
+            pass
+    return removed
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,241 @@
+"""The one HTTP door of the registry client: a Session per run, retries, manual redirects, errors as values."""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from dockdoctor import __version__
+from dockdoctor.model import ProbeError
+
+PROBE = "registry"
+MAX_REDIRECTS = 5
+MAX_RETRIES = 2
+MAX_RETRY_AFTER = 10.0  # seconds we are willing to wait inside one run
+IDEMPOTENT = frozenset({"GET", "HEAD"})
+PULL_LIMIT_TEXT = "pull rate limit"
+_ERRNO_RE = re.compile(r"\[Errno -?\d+\][^'\")]*|\[SSL[^\]]*\][^'\")]*|timed out")
+
+Observer = Callable[[str, str, int], None]  # method, url, status (0 when no answer)
+
+
+class RegistryFailure(Exception):
+    """Internal control flow: carries the ProbeError the whole reference ends with."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.error = ProbeError(probe=PROBE, kind=kind, detail=detail)
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A finished response: status, lower-cased headers, the (capped) body and the final URL."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    url: str
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+
+class _NoNetrc(requests.auth.AuthBase):
+    """An auth object that does nothing, so requests never adds ~/.netrc credentials (brief §6.5)."""
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        return r
+
+
+def origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc.lower()
+
+
+def _private_host(netloc: str) -> bool:
+    host = netloc.rsplit("@", 1)[-1]
+    host = host[1:host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
+    if host.lower() == "localhost":
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return ip.is_private or ip.is_loopback or ip.is_link_local
+
+
+@dataclass(slots=True)
+class Transport:
+    """HTTP for one run: shared Session, per-host concurrency limit, request counting."""
+
+    connect_timeout: float = 5.0
+    read_timeout: float = 20.0
+    per_host: int = 4
+    observer: Observer | None = None
+    sleep: Callable[[float], None] = time.sleep
+    session: requests.Session = field(init=False)
+    _limits: dict[str, threading.BoundedSemaphore] = field(init=False, default_factory=dict)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=max(self.per_host, 4),
+                                                max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers["User-Agent"] = f"dockdoctor/{__version__} python-requests/{requests.__version__}"
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _limit(self, netloc: str) -> threading.BoundedSemaphore:
+        with self._lock:
+            return self._limits.setdefault(netloc, threading.BoundedSemaphore(self.per_host))
+
+    def request(self, method: str, url: str, *, subject: str, headers: Mapping[str, str] | None = None,
+                max_bytes: int = 4 << 20, data: Mapping[str, str] | None = None) -> Response:
+        """One logical request: follows redirects itself (Authorization only to the same origin), retries
+        idempotent requests on 429/5xx/connection errors, and raises RegistryFailure for transport failures.
+
+        HTTP error statuses are returned, not raised: the caller knows what a 401 or 404 means for it.
+        """
+        attempt = 0
+        while True:
+            try:
+                resp = self._follow(method, url, dict(headers or {}), max_bytes, data, subject)
+            except _Retryable as err:
+                if method not in IDEMPOTENT or attempt >= MAX_RETRIES - 1:
+                    raise RegistryFailure(err.kind, err.detail) from None
+                attempt += 1
+                self.sleep(0.2 * attempt)
+                continue
+            wait = self._retry_wait(method, resp, attempt)
+            if wait is None:
+                return resp
+            attempt += 1
+            self.sleep(wait)
+
+    def _retry_wait(self, method: str, resp: Response, attempt: int) -> float | None:
+        if method not in IDEMPOTENT or attempt >= MAX_RETRIES:
+            return None
+        if resp.status == 429:
+            if PULL_LIMIT_TEXT in resp.body[:4096].decode("utf-8", "replace").lower():
+                return None  # Docker Hub's pull limit: waiting seconds will not help
+            after = retry_after(resp)
+            if after is not None and after > MAX_RETRY_AFTER:
+                return None
+            return after if after is not None else 0.5 * (2 ** attempt) + random.uniform(0, 0.1)
+        if resp.status in (500, 502, 503, 504):
+            after = retry_after(resp)
+            return min(after, MAX_RETRY_AFTER) if after is not None else 0.5 * (2 ** attempt) + random.uniform(0, 0.1)
+        return None
+
+    def _follow(self, method: str, url: str, headers: dict[str, str], max_bytes: int,
+                data: Mapping[str, str] | None, subject: str) -> Response:
+        first = origin(url)
+        for _ in range(MAX_REDIRECTS + 1):
+            resp = self._send(method, url, headers, max_bytes, data, subject)
+            if resp.status not in (301, 302, 303, 307, 308) or not resp.header("location"):
+                return resp
+            target = urljoin(url, resp.header("location"))
+            if urlsplit(target).scheme not in ("http", "https"):
+                raise RegistryFailure("protocol", f"{subject}: redirected to a non-HTTP URL {target!r}")
+            if origin(target) != first:
+                headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+                if _private_host(origin(target)[1]) and not _private_host(first[1]):
+                    raise RegistryFailure("protocol", f"{subject}: refusing a redirect from {first[1]} to the "
+                                                      f"private address {origin(target)[1]}")
+            if resp.status == 303:
+                method, data = "GET", None
+            url = target
+        raise RegistryFailure("protocol", f"{subject}: more than {MAX_REDIRECTS} redirects")
+
+    def _send(self, method: str, url: str, headers: dict[str, str], max_bytes: int,
+              data: Mapping[str, str] | None, subject: str) -> Response:
+        netloc = origin(url)[1]
+        status = 0
+        try:
+            with self._limit(netloc):
+                resp = self.session.request(method, url, headers=headers, data=data, stream=True, auth=_NoNetrc(),
+                                            allow_redirects=False,
+                                            timeout=(self.connect_timeout, self.read_timeout))
+                status = resp.status_code
+                try:
+                    body = b"" if method == "HEAD" else _read_capped(resp, max_bytes, subject)
+                finally:
+                    resp.close()
+        except requests.exceptions.SSLError as err:
+            raise RegistryFailure("tls", f"{subject}: TLS error talking to {netloc} ({_short(err)}); if this "
+                                         "registry uses plain HTTP, list it in the engine's insecure-registries, "
+                                         "or set REQUESTS_CA_BUNDLE for a private CA") from None
+        except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as err:
+            what = "connect" if isinstance(err, requests.exceptions.ConnectTimeout) else "read"
+            limit = self.connect_timeout if what == "connect" else self.read_timeout
+            raise RegistryFailure("timeout", f"{subject}: {netloc} did not answer ({what} timeout after "
+                                             f"{limit:g} s)") from None
+        except requests.exceptions.ConnectionError as err:
+            raise _Retryable("unreachable", f"{subject}: cannot connect to {netloc} ({_short(err)}); is the "
+                                            "registry running and the host name right?") from None
+        except requests.exceptions.RequestException as err:
+            raise RegistryFailure("protocol", f"{subject}: bad HTTP exchange with {netloc} ({_short(err)})") from None
+        finally:
+            if self.observer is not None:
+                self.observer(method, url, status)
+        return Response(status=status, headers={k.lower(): v for k, v in resp.headers.items()}, body=body, url=url)
+
+
+class _Retryable(Exception):
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+
+
+def _read_capped(resp: requests.Response, max_bytes: int, subject: str) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    for chunk in resp.iter_content(65536):
+        total += len(chunk)
+        if total > max_bytes:
+            raise RegistryFailure("protocol", f"{subject}: response larger than {max_bytes // (1 << 20)} MiB; "
+                                              "refusing to read it")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _short(err: Exception) -> str:
+    """The useful tail of a requests/urllib3 error: `[Errno 111] Connection refused`, not the whole repr."""
+    text = str(err)
+    match = _ERRNO_RE.search(text)
+    return match.group(0).strip() if match else text[:200]
+
+
+def retry_after(resp: Response) -> float | None:
+    """Retry-After in seconds (delta-seconds form; an HTTP date counts as unknown)."""
+    value = resp.header("retry-after").strip()
+    if value.isdigit():
+        return float(value)
+    return None
+
+
+def ratelimit_note(resp: Response) -> str:
+    """`ratelimit-remaining 0; retry after 3600 s` from whatever rate-limit headers are there."""
+    parts = []
+    remaining = resp.header("ratelimit-remaining").split(";")[0].strip()
+    if remaining:
+        parts.append(f"ratelimit-remaining {remaining}")
+    limit = resp.header("ratelimit-limit").strip()
+    if limit and not remaining:
+        parts.append(f"ratelimit-limit {limit}")
+    after = retry_after(resp)
+    if after is not None:
+        parts.append(f"retry after {after:g} s")
+    return "; ".join(parts)

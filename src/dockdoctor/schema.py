@@ -1,0 +1,107 @@
+"""JSON Schemas of the facts file and the report, generated from the dataclasses themselves."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from enum import Enum
+from typing import Any, Union
+
+from dockdoctor.model import REPORT_VERSION, SCHEMA_VERSION, Facts, Finding, Target
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+BASE_ID = "https://dockdoctor.invalid/schemas"
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.defs: dict[str, Any] = {}
+
+    def type_schema(self, tp: Any) -> dict[str, Any]:
+        origin = typing.get_origin(tp)
+        if origin in (Union, types.UnionType):
+            options = [self.type_schema(a) for a in typing.get_args(tp)]
+            return {"anyOf": options}
+        if origin is tuple:
+            args = typing.get_args(tp)
+            if len(args) == 2 and args[1] is Ellipsis:
+                return {"type": "array", "items": self.type_schema(args[0])}
+            return {"type": "array", "prefixItems": [self.type_schema(a) for a in args],
+                    "minItems": len(args), "maxItems": len(args)}
+        if tp is type(None):
+            return {"type": "null"}
+        if isinstance(tp, type) and issubclass(tp, Enum):
+            return {"enum": [m.value for m in tp]}
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+            self.define(tp)
+            return {"$ref": f"#/$defs/{tp.__name__}"}
+        simple = {str: "string", int: "integer", bool: "boolean", float: "number"}
+        if tp in simple:
+            return {"type": simple[tp]}
+        raise TypeError(f"no JSON Schema for {tp!r}")
+
+    def define(self, cls: type) -> None:
+        if cls.__name__ in self.defs:
+            return
+        self.defs[cls.__name__] = {}  # placeholder against recursion
+        hints = typing.get_type_hints(cls)
+        properties: dict[str, Any] = {}
+        required = []
+        for f in dataclasses.fields(cls):
+            if f.name == "kind" and f.default is not dataclasses.MISSING:  # a Step's discriminator
+                properties[f.name] = {"const": f.default}
+                required.append(f.name)
+                continue
+            properties[f.name] = self.type_schema(hints[f.name])
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                required.append(f.name)
+        doc = (cls.__doc__ or "").strip().splitlines()[0]
+        self.defs[cls.__name__] = {"description": doc, "type": "object", "properties": properties,
+                                   "required": required, "patternProperties": {"^_": {}},
+                                   "additionalProperties": False}
+
+
+def facts_schema() -> dict[str, Any]:
+    """The schema of a facts file (`check --save-facts`, `check --from`)."""
+    builder = _Builder()
+    builder.define(Facts)
+    root = builder.defs.pop("Facts")
+    return {"$schema": DIALECT, "$id": f"{BASE_ID}/facts-v{SCHEMA_VERSION}.json",
+            "title": f"dockdoctor facts, schema version {SCHEMA_VERSION}", **root, "$defs": builder.defs}
+
+
+def report_schema() -> dict[str, Any]:
+    """The schema of the JSON report (`check --json`)."""
+    builder = _Builder()
+    facts = builder.type_schema(Facts)
+    findings = {"type": "array", "items": builder.type_schema(Finding)}
+    targets = {"type": "array", "items": builder.type_schema(Target)}
+    count = {"type": "integer", "minimum": 0}
+    summary = {"type": "object", "additionalProperties": False,
+               "required": ["errors", "warnings", "infos", "checks_run", "fixable", "exit_code"],
+               "properties": {**{k: count for k in ("errors", "warnings", "infos", "checks_run", "fixable")},
+                              "exit_code": {"enum": [0, 1]}}}
+    nullable = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    return {
+        "$schema": DIALECT, "$id": f"{BASE_ID}/report-v{REPORT_VERSION}.json",
+        "title": f"dockdoctor report, version {REPORT_VERSION}", "type": "object", "additionalProperties": False,
+        "required": ["dockdoctor_report_version", "schema_version", "dockdoctor_version", "gathered_by",
+                     "replayed_from", "targets", "facts", "findings", "checks_run", "summary"],
+        "properties": {
+            "dockdoctor_report_version": {"const": REPORT_VERSION},
+            "schema_version": {"const": SCHEMA_VERSION},
+            "dockdoctor_version": {"type": "string"},
+            "gathered_by": {"type": "string"},
+            "replayed_from": nullable,
+            "targets": targets,
+            "facts": facts,
+            "findings": findings,
+            "checks_run": {"type": "array", "items": {"type": "string", "pattern": "^DKD[0-9]{3}$"}},
+            "summary": summary,
+        },
+        "$defs": builder.defs,
+    }
+
+
+SCHEMAS = {"facts": facts_schema, "report": report_schema}
