@@ -96,3 +96,14 @@ def test_host_parsers() -> None:
     assert parse_cpu_flags("processor\t: 0\nflags\t\t: fpu sse2 avx2\n")[-1] == "avx2"
     assert parse_sysctl_flag(Completed(("sysctl",), 0, "1\n", "")) is True
     assert parse_sysctl_flag(Completed(("sysctl",), 1, "", "sysctl: unknown oid 'sysctl.proc_translated'")) is None
+
+
+def test_compose_v1_entry_point_script_version() -> None:
+    from dockdoctor.probes.compose import parse_script_version
+
+    # the first lines of Debian bookworm's /usr/bin/docker-compose (package docker-compose 1.29.2-3)
+    header = ("#!/usr/bin/python3\n# EASY-INSTALL-ENTRY-SCRIPT: 'docker-compose==1.29.2','console_scripts',"
+              "'docker-compose'\nimport re\nimport sys\n")
+    assert parse_script_version(header) == "1.29.2"
+    assert parse_script_version("#!/usr/bin/python3\nfrom compose.cli.main import main\n") is None
+    assert parse_script_version("\x7fELF\x02\x01\x01") is None

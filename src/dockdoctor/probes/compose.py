@@ -6,7 +6,7 @@ import re
 import shutil
 
 from dockdoctor.model import ComposeFacts, ComposeTool, ProbeError
-from dockdoctor.probes._run import run
+from dockdoctor.probes._run import read_text, run
 
 _VERSION = re.compile(r"(?i)\bcompose version:?\s+v?(\d+\.\d+(?:\.\d+)?[0-9A-Za-z.+-]*?)(?:,|\s|$)")
 
@@ -21,7 +21,22 @@ def parse_compose_version(text: str) -> tuple[str, int] | None:
     return None
 
 
+def parse_script_version(text: str) -> str | None:
+    """The version a Python entry-point script pins (`__requires__ = 'docker-compose==1.29.2'`), or None."""
+    if not text.startswith("#!"):
+        return None
+    match = re.search(r"['\"]docker-compose==(\d+\.\d+\.\d+)['\"]", text)
+    return match.group(1) if match else None
+
+
 def _tool(command: tuple[str, ...], path: str, timeout: float) -> ComposeTool | ProbeError | None:
+    if command == ("docker-compose",):
+        # Compose v1 is a Python program that takes a third of a second to print its version; an entry-point
+        # script that pins its own distribution says the same without starting it.
+        script = read_text("compose", path, limit=4096)
+        version = parse_script_version(script) if isinstance(script, str) else None
+        if version:
+            return ComposeTool(command=command, version=version, major=int(version.split(".")[0]), path=path)
     result = run("compose", (*command, "version"), timeout=timeout)
     if isinstance(result, ProbeError):
         return None if result.kind == "not-found" else result

@@ -208,6 +208,8 @@ class _Client:
             cached = self._cached(entry.body_digest, entry.digest)
             if cached is not None:
                 return cached
+            if not opts.offline and entry.body_digest == entry.digest:
+                return self._document(ref, entry.digest, "manifests", mf.MAX_MANIFEST_BYTES)  # evicted: 1 GET
         if opts.offline:
             raise self._not_cached(ref)
         if entry is not None:
