@@ -24,6 +24,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "dockdoctor.probes": ("dockdoctor.probes", "dockdoctor.model", "dockdoctor.platforms", "dockdoctor.reference",
                           "dockdoctor.errors", "dockdoctor"),
     "dockdoctor.docs": ("dockdoctor.checks", "dockdoctor.model"),
+    "dockdoctor.project": ("dockdoctor.project", "dockdoctor.model", "dockdoctor.platforms", "dockdoctor.reference",
+                           "dockdoctor.errors"),
     "dockdoctor.bundle": ("dockdoctor.codec", "dockdoctor.errors", "dockdoctor.model", "dockdoctor.render"),
     "dockdoctor.app": ("dockdoctor",),
     "dockdoctor.cli": ("dockdoctor",),
@@ -32,7 +34,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 }
 PURE = ("dockdoctor.platforms", "dockdoctor.reference", "dockdoctor.model", "dockdoctor.codec", "dockdoctor.checks",
         "dockdoctor.render", "dockdoctor.docs", "dockdoctor.app", "dockdoctor.redact", "dockdoctor.schema",
-        "dockdoctor.bundle")
+        "dockdoctor.bundle", "dockdoctor.project")
 BANNED_IMPORTS = ("docker", "subprocess", "socket", "requests", "urllib.request", "http.client", "shutil")
 
 

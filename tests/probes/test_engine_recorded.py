@@ -75,3 +75,17 @@ def test_server_answers_beat_the_context_name() -> None:
                                 info={"OperatingSystem": "Docker Desktop"}, version=None)
     assert flavor is Flavor.DOCKER_DESKTOP
     assert {e.suggests for e in evidence} == {"docker-desktop", "colima"}
+
+
+@pytest.mark.parametrize(("key", "flavor", "platform", "version"), CASES, ids=[c[0] for c in CASES])
+def test_whole_report_from_each_recorded_engine_validates(tmp_path: Path, key: str, flavor: Flavor, platform: str,
+                                                          version: str) -> None:
+    from clirun import dockdoctor, isolated_env
+    from test_schema import validator
+
+    with engine_for(key) as engine:
+        result = dockdoctor("check", "--json", env=isolated_env(tmp_path, DOCKER_HOST=engine.base_url))
+    report = result.json()
+    validator("report").validate(report)
+    assert report["facts"]["engine"]["flavor"] == flavor.value
+    assert report["targets"] == [{"platform": platform, "source": "engine"}]

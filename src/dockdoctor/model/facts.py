@@ -273,6 +273,117 @@ class ImageFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class ArchSpecific:
+    """A RUN/ADD/COPY line that fetches an architecture-specific artifact without using the target variables."""
+
+    line: int
+    arch: str  # the normalized architecture named, e.g. amd64 for x86_64/x64
+    text: str  # the instruction, shortened
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One FROM stage of a Dockerfile."""
+
+    index: int
+    line: int
+    base: str  # the image or stage after ARG substitution
+    base_raw: str  # as written
+    name: str | None = None  # AS name
+    platform: str | None = None  # the --platform value as written: linux/amd64, $BUILDPLATFORM ...
+    from_stage: bool = False  # FROM names an earlier stage
+    final: bool = False
+    uses_target_vars: bool = False  # TARGETARCH/TARGETPLATFORM/TARGETOS/TARGETVARIANT used in the stage
+    arch_specific: tuple[ArchSpecific, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ArgDefault:
+    """An ARG with a default value (global ones come before the first FROM)."""
+
+    name: str
+    default: str
+    line: int
+    global_scope: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DockerfileFacts:
+    """A parsed Dockerfile."""
+
+    path: str
+    stages: tuple[Stage, ...] = ()
+    args: tuple[ArgDefault, ...] = ()
+    error: ProbeError | None = None  # parse error, with file and line in the detail
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a value came from: `compose.yaml:12`, `.env:3`, `environment`."""
+
+    key: str  # e.g. "platform", "image", "build.platforms"
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceBuild:
+    """A compose service's `build:` section."""
+
+    context: str
+    dockerfile: str = "Dockerfile"
+    target: str | None = None
+    platforms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceFacts:
+    """One compose service as compose resolves it."""
+
+    name: str
+    image: str | None = None
+    platform: str | None = None
+    build: ServiceBuild | None = None
+    origins: tuple[Origin, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ComposeProject:
+    """A compose project: its files, how it was resolved, the `version:` key, and its services."""
+
+    files: tuple[str, ...]
+    resolved_by: str  # "docker compose config" | "dockdoctor"
+    version_key: str | None = None  # the legacy `version:` value, which matters to compose v1
+    services: tuple[ServiceFacts, ...] = ()
+    error: ProbeError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DevcontainerFacts:
+    """A dev container definition."""
+
+    path: str
+    image: str | None = None
+    dockerfile: str | None = None
+    compose_files: tuple[str, ...] = ()
+    service: str | None = None
+    run_args_platform: str | None = None
+    error: ProbeError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectFacts:
+    """The project folder's Dockerfiles, compose project, dev containers and `.env`."""
+
+    root: str
+    dockerfiles: tuple[DockerfileFacts, ...] = ()
+    compose: ComposeProject | None = None
+    devcontainers: tuple[DevcontainerFacts, ...] = ()
+    dotenv: tuple[tuple[str, str, str], ...] = ()  # (name, value, "file:line") for DOCKER_*/COMPOSE_* keys
+    skipped: tuple[tuple[str, str], ...] = ()  # (path, reason): too large, symlink loop, unreadable
+    errors: tuple[ProbeError, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     """Everything one run of the probes saw. A saved Facts file replays the diagnosis offline."""
 
@@ -282,6 +393,7 @@ class Facts:
     buildx: BuildxFacts = field(default_factory=BuildxFacts)
     emulation: EmulationFacts = field(default_factory=EmulationFacts)
     images: ImageFacts = field(default_factory=ImageFacts)
+    project: ProjectFacts | None = None
     environment: tuple[tuple[str, str], ...] = ()  # DOCKER_*/COMPOSE_* variables that were set
     raw: tuple[RawAnswer, ...] = ()  # only when gathered for a support bundle
     redacted: bool = False
