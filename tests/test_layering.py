@@ -17,6 +17,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "dockdoctor.model": ("dockdoctor.model", "dockdoctor.platforms", "dockdoctor.reference"),
     "dockdoctor.codec": ("dockdoctor.model", "dockdoctor.errors"),
     "dockdoctor.redact": ("dockdoctor.model",),
+    "dockdoctor.config": ("dockdoctor.model", "dockdoctor.errors", "dockdoctor.platforms"),
     "dockdoctor.schema": ("dockdoctor.model", "dockdoctor.codec"),
     "dockdoctor.checks": ("dockdoctor.checks", "dockdoctor.model", "dockdoctor.platforms", "dockdoctor.reference",
                           "dockdoctor.errors"),
@@ -34,7 +35,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 }
 PURE = ("dockdoctor.platforms", "dockdoctor.reference", "dockdoctor.model", "dockdoctor.codec", "dockdoctor.checks",
         "dockdoctor.render", "dockdoctor.docs", "dockdoctor.app", "dockdoctor.redact", "dockdoctor.schema",
-        "dockdoctor.bundle", "dockdoctor.project")
+        "dockdoctor.bundle", "dockdoctor.project", "dockdoctor.config")
 BANNED_IMPORTS = ("docker", "subprocess", "socket", "requests", "urllib.request", "http.client", "shutil")
 
 

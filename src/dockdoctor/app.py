@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from dockdoctor import __version__
 from dockdoctor.checks import ALL_CHECKS, CheckSpec, Context, lookup
-from dockdoctor.errors import ConfigError
+from dockdoctor.config import Settings
+from dockdoctor.errors import ConfigError, UnknownCheckError
 from dockdoctor.model import Facts, Finding, Report, Severity, Target
 from dockdoctor.platforms import PlatformError, format_platform, parse
 from dockdoctor.redact import redact
@@ -25,18 +26,23 @@ class CheckOptions:
     redact: bool = True
     redact_registries: bool = False
     keep_raw: bool = False
+    project_dir: str | None = None  # None: do not scan a project
+    compose_files: tuple[str, ...] = ()
+    settings: Settings = Settings()
 
 
-def resolve_targets(facts: Facts, requested: Iterable[str]) -> tuple[Target, ...]:
-    """The deploy targets: the requested platforms, else the engine's native platform, else the host's."""
+def resolve_targets(facts: Facts, requested: Iterable[str], settings: Settings = Settings()) -> tuple[Target, ...]:
+    """The deploy targets: --platform, else the project settings, else the engine's native platform, else the host's."""
+    requested = tuple(requested)
+    source = "--platform" if requested else settings.source
     targets: list[Target] = []
-    for text in requested:
+    for text in requested or settings.targets:
         try:
             name = format_platform(parse(text))
         except PlatformError as err:
-            raise ConfigError(f"--platform {text}: {err}") from None
+            raise ConfigError(f"{source} {text}: {err}") from None
         if all(t.platform != name for t in targets):
-            targets.append(Target(platform=name, source="--platform"))
+            targets.append(Target(platform=name, source=source))
     if targets:
         return tuple(targets)
     if facts.engine.platform:
@@ -61,15 +67,25 @@ def _crashed(spec: CheckSpec, err: Exception) -> Finding:
                            f"{where.filename.rsplit('/', 1)[-1]}:{where.lineno}); please report it")
 
 
+def severity_overrides(settings: Settings) -> dict[str, Severity]:
+    """Check ID -> effective severity from the settings (codes or slugs)."""
+    try:
+        return {lookup(name).id: severity for name, severity in settings.severity}
+    except UnknownCheckError as err:
+        raise ConfigError(f"{settings.source}: severity: {err}") from None
+
+
 def diagnose(facts: Facts, *, targets: tuple[Target, ...], checks: tuple[CheckSpec, ...],
-             replayed_from: str | None = None) -> Report:
+             replayed_from: str | None = None, overrides: dict[str, Severity] | None = None) -> Report:
     """Run the checks over the facts; one crashing check becomes a finding, the others still run."""
     ctx = Context(facts=facts, targets=tuple(parse(t.platform) for t in targets))
     findings: list[Finding] = []
+    overrides = overrides or {}
     for spec in checks:
+        severity = overrides.get(spec.id, spec.default_severity)
         try:
             for problem in spec.func(ctx):
-                findings.append(Finding(id=spec.id, slug=spec.slug, severity=spec.default_severity,
+                findings.append(Finding(id=spec.id, slug=spec.slug, severity=severity,
                                         title=spec.title, message=problem.message, subject=problem.subject,
                                         target=problem.target, evidence=problem.evidence, fixes=problem.fixes))
         except Exception as err:  # noqa: BLE001 - a broken check must not hide the others
@@ -81,14 +97,19 @@ def diagnose(facts: Facts, *, targets: tuple[Target, ...], checks: tuple[CheckSp
 
 def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: str | None = None) -> Report:
     """`dockdoctor check`: gather (or replay) the facts and diagnose them."""
-    checks = select_checks(options.only, options.skip)
+    try:
+        checks = select_checks(options.only, options.skip + options.settings.ignore)
+    except UnknownCheckError as err:
+        raise (ConfigError(f"{options.settings.source}: ignore: {err}") if options.settings.ignore else err) from None
+    overrides = severity_overrides(options.settings)
     if replay is None:
         from dockdoctor.probes import GatherOptions, gather
 
-        facts = gather(GatherOptions(timeout=options.timeout, keep_raw=options.keep_raw))
+        facts = gather(GatherOptions(timeout=options.timeout, keep_raw=options.keep_raw,
+                                     project_dir=options.project_dir, compose_files=options.compose_files))
     else:
         facts = replay
     if options.redact:
         facts = redact(facts, registries=options.redact_registries)
-    return diagnose(facts, targets=resolve_targets(facts, options.platforms), checks=checks,
-                    replayed_from=replayed_from)
+    return diagnose(facts, targets=resolve_targets(facts, options.platforms, options.settings), checks=checks,
+                    replayed_from=replayed_from, overrides=overrides)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import click
 
 from dockdoctor import __version__
-from dockdoctor.errors import DockdoctorError, ReplayFileError
+from dockdoctor.errors import ConfigError, DockdoctorError, ReplayFileError
 
 
 def _read_facts_text(path: str) -> str:
@@ -26,6 +26,32 @@ def _read_facts_text(path: str) -> str:
         raise ReplayFileError(f"{path}: is a directory, expected a facts or report JSON file") from None
     except (OSError, UnicodeDecodeError) as err:
         raise ReplayFileError(f"{path}: cannot read it ({getattr(err, 'strerror', None) or err})") from None
+
+
+def _load_settings(project: str | None):  # -> Settings
+    """The project settings: .dockdoctor.toml, else [tool.dockdoctor] in pyproject.toml, else none."""
+    from dockdoctor.config import Settings, parse_settings
+
+    if project is None:
+        return Settings()
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    for name, table in ((".dockdoctor.toml", ()), ("pyproject.toml", ("tool", "dockdoctor"))):
+        path = os.path.join(project, name)
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            continue
+        except (OSError, tomllib.TOMLDecodeError) as err:
+            raise ConfigError(f"{path}: cannot read it as TOML ({err})") from None
+        for key in table:
+            data = data.get(key, {}) if isinstance(data, dict) else {}
+        if data or not table:
+            return parse_settings(data, source=path)
+    return Settings()
 
 
 def _color(stream: object) -> bool:
@@ -53,10 +79,15 @@ def cli() -> None:
 @click.option("--save-facts", metavar="FILE", help="Also write the gathered facts to FILE (for --from).")
 @click.option("--no-redact", is_flag=True, help="Show home paths, user and host names and environment values.")
 @click.option("--redact-registries", is_flag=True, help="Also hide private registry host names.")
+@click.option("--project", "project", default=".", show_default=True, metavar="DIR",
+              help="The project folder to scan (Dockerfiles, compose files, dev containers, settings).")
+@click.option("--no-project", is_flag=True, help="Do not scan a project folder.")
+@click.option("-f", "--file", "compose_files", multiple=True, metavar="FILE", help="Compose file(s), as `docker compose -f`.")
 @click.option("-v", "--verbose", is_flag=True, help="Show evidence and environment.")
 def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[str, ...], skip: tuple[str, ...],
               list_checks: bool, from_file: str | None, strict: bool, timeout: float, save_facts: str | None,
-              no_redact: bool, redact_registries: bool, verbose: bool) -> None:
+              no_redact: bool, redact_registries: bool, project: str, no_project: bool,
+              compose_files: tuple[str, ...], verbose: bool) -> None:
     """Diagnose this machine, its engine, compose, buildx and emulation."""
     from dockdoctor import app, codec
     from dockdoctor.model import Severity
@@ -67,8 +98,14 @@ def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[s
         click.echo(_list_checks(app.select_checks(only, skip), fmt_enum), nl=False)
         return
     replay = codec.facts_from_json(_read_facts_text(from_file), source=from_file) if from_file else None
+    project_dir = None if no_project else project
+    if project_dir is not None and not os.path.isdir(project_dir):
+        raise ConfigError(f"--project {project_dir}: not a folder")
+    settings = _load_settings(project_dir)
     options = app.CheckOptions(platforms=platforms, only=only, skip=skip, timeout=timeout, redact=not no_redact,
-                               redact_registries=redact_registries)
+                               redact_registries=redact_registries, project_dir=project_dir,
+                               compose_files=compose_files, settings=settings)
+    strict = strict or settings.strict
     report = app.check(options, replay=replay, replayed_from=from_file)
     if save_facts:
         _write_atomic(save_facts, codec.facts_to_json(report.facts))

@@ -34,6 +34,8 @@ class GatherOptions:
 
     timeout: float = 8.0
     keep_raw: bool = False  # keep every raw probe answer (support bundles)
+    project_dir: str | None = None
+    compose_files: tuple[str, ...] = ()
 
 
 def _environment(env: dict[str, str]) -> tuple[tuple[str, str], ...]:

@@ -50,9 +50,13 @@ class Completed:
 
 
 def run(
-    probe: str, argv: tuple[str, ...], *, timeout: float = 10.0, env: Mapping[str, str] | None = None
+    probe: str, argv: tuple[str, ...], *, timeout: float = 10.0, env: Mapping[str, str] | None = None,
+    input: str | None = None, secret: bool = False,
 ) -> Completed | ProbeError:
-    """Run argv without a shell; never raises for a missing program, a timeout or an OS error."""
+    """Run argv without a shell; never raises for a missing program, a timeout or an OS error.
+
+    `input` goes to the program's stdin (else it reads nothing); `secret` keeps the output out of raw recordings.
+    """
     try:
         proc = subprocess.run(
             argv,
@@ -61,7 +65,8 @@ def run(
             errors="replace",
             timeout=timeout,
             env=dict(env) if env is not None else None,
-            stdin=subprocess.DEVNULL,
+            input=input,
+            stdin=subprocess.DEVNULL if input is None else None,
             check=False,
         )
     except FileNotFoundError:
@@ -72,7 +77,8 @@ def run(
         return ProbeError(probe=probe, kind="timeout", detail=f"{' '.join(argv)}: no answer in {timeout:g}s")
     except OSError as err:
         return ProbeError(probe=probe, kind="error", detail=f"{argv[0]}: {err}")
-    record(probe, " ".join(argv), f"exit {proc.returncode}\n--- stdout\n{proc.stdout}--- stderr\n{proc.stderr}")
+    if not secret:
+        record(probe, " ".join(argv), f"exit {proc.returncode}\n--- stdout\n{proc.stdout}--- stderr\n{proc.stderr}")
     return Completed(argv=argv, code=proc.returncode, stdout=proc.stdout, stderr=proc.stderr)
 
 

@@ -45,6 +45,7 @@ class RegistryOptions:
     max_workers: int = 8
     per_registry: int = 4
     docker_config_dir: str = ""  # "" means ~/.docker
+    docker_auth_config: str = field(default="", repr=False)  # the DOCKER_AUTH_CONFIG JSON, if set
     observer: Callable[[str, str, int], None] | None = field(default=None, compare=False)  # method, url, status
 
     @classmethod
@@ -54,7 +55,8 @@ class RegistryOptions:
         from dockdoctor.probes.endpoint import config_dir
 
         env = environ() if env is None else env
-        values: dict[str, object] = {"docker_config_dir": config_dir(env)}
+        values: dict[str, object] = {"docker_config_dir": config_dir(env),
+                                     "docker_auth_config": env.get("DOCKER_AUTH_CONFIG", "")}
         if env.get("DOCKDOCTOR_CACHE_DIR"):
             values["cache_dir"] = Path(env["DOCKDOCTOR_CACHE_DIR"])
         values.update(overrides)
@@ -173,7 +175,7 @@ class _Client:
         self.transport: Transport = Transport(connect_timeout=options.timeout[0], read_timeout=options.timeout[1],
                                               per_host=max(1, options.per_registry), observer=options.observer)
         config_dir = options.docker_config_dir or os.path.join(os.path.expanduser("~"), ".docker")
-        self.auth: Authenticator = Authenticator(self.transport, CredentialStore(config_dir))
+        self.auth: Authenticator = Authenticator(self.transport, CredentialStore(config_dir, options.docker_auth_config))
         self.cache = Cache(Path(options.cache_dir)) if options.cache_dir is not None else None
         self._gates: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
@@ -357,17 +359,20 @@ class _Client:
         resp = self.transport.request(method, url, subject=subject, headers=headers, max_bytes=max_bytes)
         if resp.status != 401:
             return resp
-        if "Authorization" not in headers:
-            challenge = pick_challenge(parse_www_authenticate(resp.header("www-authenticate")))
-            if challenge is None:
-                raise self._unauthorized(ref, None, "the registry answered 401 without a WWW-Authenticate challenge")
-            answer = self.auth.answer(ref.registry_host, ref.domain, ref.path, challenge, subject=subject)
-            if answer is None:
-                raise self._unauthorized(ref, None, "")
-            headers["Authorization"], creds = answer
-            resp = self.transport.request(method, url, subject=subject, headers=headers, max_bytes=max_bytes)
-            if resp.status != 401:
-                return resp
+        challenge = pick_challenge(parse_www_authenticate(resp.header("www-authenticate")))
+        if challenge is None:
+            raise self._unauthorized(ref, creds, "the registry answered 401 without a WWW-Authenticate challenge")
+        sent = "Authorization" in headers
+        if sent and challenge.scheme == "basic":
+            raise self._unauthorized(ref, creds, _registry_message(resp.body))
+        # first 401, or a bearer token the registry no longer accepts: answer (with a fresh token) once
+        answer = self.auth.answer(ref.registry_host, ref.domain, ref.path, challenge, subject=subject, fresh=sent)
+        if answer is None:
+            raise self._unauthorized(ref, None, "")
+        headers["Authorization"], creds = answer
+        resp = self.transport.request(method, url, subject=subject, headers=headers, max_bytes=max_bytes)
+        if resp.status != 401:
+            return resp
         raise self._unauthorized(ref, creds, _registry_message(resp.body))
 
     def _unauthorized(self, ref: ImageRef, creds: Credentials | None, why: str) -> Exception:

@@ -14,7 +14,7 @@ from urllib.parse import urlencode, urlsplit
 
 from dockdoctor.model import ProbeError
 from dockdoctor.probes._run import Completed, read_text, run
-from dockdoctor.probes.registry._http import RegistryFailure, Transport
+from dockdoctor.probes.registry._http import RegistryFailure, Transport, private_host
 
 HUB_KEY = "https://index.docker.io/v1/"
 HUB_NAMES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"})
@@ -193,10 +193,12 @@ def _entry_for(auths: Mapping[str, object], domain: str, path: str) -> tuple[str
 
 
 def _helper(name: str, server: str) -> tuple[Credentials | None, str]:
-    """`docker-credential-NAME get` with the server URL on stdin (through sh, since _run.run gives no stdin)."""
+    """`docker-credential-NAME get` with the server URL on stdin; its answer is never recorded."""
     program = f"docker-credential-{name}"
-    out = run("registry", ("sh", "-c", 'printf "%s" "$1" | "$0" get', program, server), timeout=HELPER_TIMEOUT)
+    out = run("registry", (program, "get"), timeout=HELPER_TIMEOUT, input=server, secret=True)
     if isinstance(out, ProbeError):
+        if out.kind == "not-found":
+            return None, f"{program} is not installed (not on PATH)"
         return None, f"{program} failed: {out.detail}"
     return _helper_result(out, program)
 
@@ -206,8 +208,6 @@ def _helper_result(out: Completed, program: str) -> tuple[Credentials | None, st
         text = (out.stdout + out.stderr).strip()
         if NOT_FOUND_TEXT in text.lower():
             return None, ""
-        if out.code == 127:
-            return None, f"{program} is not installed (not on PATH)"
         return None, f"{program} exited with {out.code}: {text[:200]}"
     try:
         data = json.loads(out.stdout)
@@ -226,6 +226,7 @@ class CredentialStore:
     """Docker CLI credentials for registries, looked up lazily and once per registry per run."""
 
     config_dir: str
+    auth_config: str = field(default="", repr=False)  # DOCKER_AUTH_CONFIG: {"auths": {...}}, read before the file
     _config: Mapping[str, object] | None = None
     _found: dict[tuple[str, str], tuple[Credentials | None, str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -238,6 +239,7 @@ class CredentialStore:
             except ValueError:
                 data = {}
             self._config = data if isinstance(data, dict) else {}
+            self._config = _overlay(self._config, self.auth_config)
         return self._config
 
     def lookup(self, domain: str, path: str) -> tuple[Credentials | None, str]:
@@ -269,6 +271,20 @@ class CredentialStore:
         return None, note
 
 
+def _overlay(config: Mapping[str, object], auth_config: str) -> Mapping[str, object]:
+    """DOCKER_AUTH_CONFIG's `auths` win over the file's (docker/cli configfile GetCredentialsStore)."""
+    try:
+        extra = json.loads(auth_config) if auth_config.strip() else {}
+    except ValueError:
+        return config
+    auths = extra.get("auths") if isinstance(extra, dict) else None
+    if not isinstance(auths, dict) or not auths:
+        return config
+    base = config.get("auths")
+    merged = {**(base if isinstance(base, dict) else {}), **auths}
+    return {**config, "auths": merged}
+
+
 # --- tokens ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +312,7 @@ class Authenticator:
         return self.answer(host, domain, path, challenge, subject=f"{host}/{path}")
 
     def answer(self, host: str, domain: str, path: str, challenge: Challenge, *,
-               subject: str) -> tuple[str, Credentials | None] | None:
+               subject: str, fresh: bool = False) -> tuple[str, Credentials | None] | None:
         """The Authorization header for challenge (None when Basic is asked and there are no credentials)."""
         with self._lock:
             self._challenges[host] = challenge
@@ -306,13 +322,14 @@ class Authenticator:
                 return None
             return creds.basic(), creds
         if challenge.scheme == "bearer":
-            return "Bearer " + self._token(host, path, challenge, creds, subject), creds
+            return "Bearer " + self._token(host, path, challenge, creds, subject, fresh), creds
         raise RegistryFailure("protocol", f"{subject}: unsupported authentication scheme {challenge.scheme!r}")
 
     def note(self, domain: str, path: str) -> str:
         return self.credentials.lookup(domain, path)[1]
 
-    def _token(self, host: str, path: str, challenge: Challenge, creds: Credentials | None, subject: str) -> str:
+    def _token(self, host: str, path: str, challenge: Challenge, creds: Credentials | None, subject: str,
+               fresh: bool) -> str:
         realm = challenge.params.get("realm", "")
         service = challenge.params.get("service", "")
         scope = f"repository:{path}:pull"
@@ -321,7 +338,7 @@ class Authenticator:
         with self._lock:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
-            cached = self._tokens.get(key)
+            cached = None if fresh else self._tokens.get(key)
             if cached is not None and cached.expires > time.monotonic():
                 return cached.value
             token = self._fetch_token(host, realm, service, scope, creds, subject)
@@ -349,9 +366,13 @@ class Authenticator:
 
 
 def _check_realm(realm: str, host: str, subject: str) -> None:
+    """An http(s) URL, and not a private address unless the registry itself is private (ggcr validateRealmURL)."""
     parts = urlsplit(realm)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise RegistryFailure("protocol", f"{subject}: the registry's token realm {realm!r} is not an http(s) URL")
+    if private_host(parts.netloc) and not private_host(host):
+        raise RegistryFailure("protocol", f"{subject}: refusing the token realm {realm!r}: a public registry "
+                                          "may not send credentials requests to a private address")
 
 
 def _token_failure(status: int, realm: str, creds: Credentials | None, subject: str) -> RegistryFailure:

@@ -60,7 +60,8 @@ def origin(url: str) -> tuple[str, str]:
     return parts.scheme, parts.netloc.lower()
 
 
-def _private_host(netloc: str) -> bool:
+def private_host(netloc: str) -> bool:
+    """localhost, or an IP literal in a loopback, private or link-local range."""
     host = netloc.rsplit("@", 1)[-1]
     host = host[1:host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
     if host.lower() == "localhost":
@@ -150,7 +151,7 @@ class Transport:
                 raise RegistryFailure("protocol", f"{subject}: redirected to a non-HTTP URL {target!r}")
             if origin(target) != first:
                 headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
-                if _private_host(origin(target)[1]) and not _private_host(first[1]):
+                if private_host(origin(target)[1]) and not private_host(first[1]):
                     raise RegistryFailure("protocol", f"{subject}: refusing a redirect from {first[1]} to the "
                                                       f"private address {origin(target)[1]}")
             if resp.status == 303:

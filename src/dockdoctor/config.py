@@ -1,0 +1,57 @@
+"""Project settings (`[tool.dockdoctor]` in pyproject.toml, or .dockdoctor.toml), parsed into a frozen Settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dockdoctor.errors import ConfigError
+from dockdoctor.model import Severity
+from dockdoctor.platforms import PlatformError, format_platform, parse
+
+KEYS = ("targets", "ignore", "severity", "strict")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What a project file says: deploy targets, ignored checks, severity overrides; and which file said it."""
+
+    source: str = ""
+    targets: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    severity: tuple[tuple[str, Severity], ...] = ()  # (code or slug, severity)
+    strict: bool = False
+
+
+def _strings(value: Any, key: str, source: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{source}: `{key}` must be a list of strings")
+    return tuple(value)
+
+
+def parse_settings(data: Mapping[str, Any], *, source: str) -> Settings:
+    """Settings from the `[tool.dockdoctor]` table (or a whole .dockdoctor.toml); raises ConfigError naming the key."""
+    unknown = sorted(set(data) - set(KEYS))
+    if unknown:
+        raise ConfigError(f"{source}: unknown setting {unknown[0]!r} (known: {', '.join(KEYS)})")
+    targets = _strings(data.get("targets", []), "targets", source)
+    for target in targets:
+        try:
+            format_platform(parse(target))
+        except PlatformError as err:
+            raise ConfigError(f"{source}: targets: {err}") from None
+    severity = data.get("severity", {})
+    if not isinstance(severity, Mapping):
+        raise ConfigError(f"{source}: `severity` must be a table of check = \"error\" | \"warning\" | \"info\"")
+    overrides = []
+    for name, value in severity.items():
+        try:
+            overrides.append((str(name), Severity(value)))
+        except ValueError:
+            raise ConfigError(f"{source}: severity.{name} = {value!r}: use \"error\", \"warning\" or \"info\"") from None
+    strict = data.get("strict", False)
+    if not isinstance(strict, bool):
+        raise ConfigError(f"{source}: `strict` must be true or false")
+    return Settings(source=source, targets=targets, ignore=_strings(data.get("ignore", []), "ignore", source),
+                    severity=tuple(overrides), strict=strict)
