@@ -11,7 +11,7 @@ from dockdoctor.cli import cli
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "checks"
 TOP_KEYS = {"dockdoctor_report_version", "schema_version", "dockdoctor_version", "gathered_by", "replayed_from",
-            "targets", "facts", "findings", "checks_run", "summary"}
+            "targets", "facts", "findings", "images", "checks_run", "summary"}
 FINDING_KEYS = {"id", "slug", "severity", "title", "message", "subject", "target", "evidence", "fixes"}
 FIX_KEYS = {"title", "safety", "needs", "steps"}
 STEP_KEYS = {"run": {"kind", "argv"}, "edit": {"kind", "path", "diff"}, "manual": {"kind", "text"}}

@@ -8,11 +8,15 @@ from dataclasses import dataclass
 
 from dockdoctor import __version__
 from dockdoctor.checks import ALL_CHECKS, CheckSpec, Context, lookup
+from dockdoctor.checks.images import verdicts
 from dockdoctor.config import Settings
 from dockdoctor.errors import ConfigError, UnknownCheckError
 from dockdoctor.model import Facts, Finding, Report, Severity, Target
 from dockdoctor.platforms import PlatformError, format_platform, parse
 from dockdoctor.redact import redact
+
+
+IMAGE_CHECKS = ("DKD201", "DKD301", "DKD302", "DKD303", "DKD304", "DKD305", "DKD306", "DKD307")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +33,9 @@ class CheckOptions:
     project_dir: str | None = None  # None: do not scan a project
     compose_files: tuple[str, ...] = ()
     settings: Settings = Settings()
+    image_refs: tuple[str, ...] = ()  # references to look up (`dockdoctor inspect`)
+    offline: bool = False
+    refresh: bool = False
 
 
 def resolve_targets(facts: Facts, requested: Iterable[str], settings: Settings = Settings()) -> tuple[Target, ...]:
@@ -92,7 +99,7 @@ def diagnose(facts: Facts, *, targets: tuple[Target, ...], checks: tuple[CheckSp
             findings.append(_crashed(spec, err))
     findings.sort(key=lambda f: (-f.severity.rank, f.id))
     return Report(facts=facts, targets=targets, findings=tuple(findings), checks_run=tuple(s.id for s in checks),
-                  dockdoctor_version=__version__, replayed_from=replayed_from)
+                  dockdoctor_version=__version__, replayed_from=replayed_from, images=verdicts(facts, ctx.targets))
 
 
 def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: str | None = None) -> Report:
@@ -106,10 +113,26 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
         from dockdoctor.probes import GatherOptions, gather
 
         facts = gather(GatherOptions(timeout=options.timeout, keep_raw=options.keep_raw,
-                                     project_dir=options.project_dir, compose_files=options.compose_files))
+                                     project_dir=options.project_dir, compose_files=options.compose_files,
+                                     image_refs=options.image_refs, offline=options.offline,
+                                     refresh=options.refresh))
     else:
         facts = replay
     if options.redact:
         facts = redact(facts, registries=options.redact_registries)
     return diagnose(facts, targets=resolve_targets(facts, options.platforms, options.settings), checks=checks,
                     replayed_from=replayed_from, overrides=overrides)
+
+
+def cache_dir() -> str:
+    """Where the registry cache lives (DOCKDOCTOR_CACHE_DIR, else the platform's user cache folder)."""
+    from dockdoctor.probes.registry import RegistryOptions
+
+    return str(RegistryOptions.from_env().cache_dir)
+
+
+def clear_cache() -> int:
+    """Remove the registry cache; the number of files removed."""
+    from dockdoctor.probes.registry import clear_cache as clear
+
+    return clear(cache_dir())

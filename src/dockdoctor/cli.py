@@ -140,6 +140,48 @@ def _write_atomic(path: str, content: str | bytes) -> None:
         raise DockdoctorError(f"{path}: cannot write it ({err.strerror or err})") from None
 
 
+@cli.command("inspect")
+@click.argument("refs", nargs=-1, required=True, metavar="IMAGE...")
+@click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH",
+              help="Target platform (repeatable). Default: the engine's native platform.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--offline", is_flag=True, help="Answer from the cache only.")
+@click.option("--refresh", is_flag=True, help="Ask the registries again even within the cache's tag TTL.")
+@click.option("--timeout", type=click.FloatRange(0.1, 600), default=20.0, show_default=True)
+@click.option("--save-facts", metavar="FILE", help="Also write the facts (with the images) for `check --from`.")
+@click.option("--no-redact", is_flag=True, help="Show home paths, user and host names and environment values.")
+def inspect_cmd(refs: tuple[str, ...], platforms: tuple[str, ...], as_json: bool, fmt: str, offline: bool,
+                refresh: bool, timeout: float, save_facts: str | None, no_redact: bool) -> None:
+    """Which platforms images offer, and how each runs on the target platforms (natively, emulated, not at all)."""
+    from dockdoctor import app, codec
+    from dockdoctor.render import Format, RenderOptions, renderer_for
+
+    fmt_enum = Format.JSON if as_json else Format(fmt)
+    options = app.CheckOptions(platforms=platforms, timeout=timeout, redact=not no_redact, image_refs=refs,
+                               offline=offline, refresh=refresh, only=app.IMAGE_CHECKS)
+    report = app.check(options)
+    if save_facts:
+        _write_atomic(save_facts, codec.facts_to_json(report.facts))
+    render = renderer_for(fmt_enum)
+    click.echo(render(report, RenderOptions(color=_color(sys.stdout) and fmt_enum is Format.TEXT,
+                                            images_only=True)), nl=False)
+    sys.exit(int(report.exit_code()))
+
+
+@cli.command("cache")
+@click.argument("action", type=click.Choice(["clear", "path"]))
+def cache_cmd(action: str) -> None:
+    """Show or clear the registry cache (manifests by digest, tag entries; never credentials)."""
+    from dockdoctor import app
+
+    path = app.cache_dir()
+    if action == "path":
+        click.echo(str(path))
+        return
+    click.echo(f"removed {app.clear_cache()} cached file(s) from {path}")
+
+
 @cli.command("report")
 @click.option("-o", "--output", metavar="FILE", help="Where to write the bundle (default: dockdoctor-report-TIME.zip).")
 @click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH", help="Deploy target platform (repeatable).")

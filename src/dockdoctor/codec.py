@@ -130,6 +130,7 @@ def report_to_data(report: Report, *, exit_code: int) -> dict[str, Any]:
         "targets": to_data(report.targets),
         "facts": to_data(report.facts),
         "findings": to_data(report.findings),
+        "images": to_data(report.images),
         "checks_run": list(report.checks_run),
         "summary": {**to_data(report.summary), "exit_code": exit_code},
     }

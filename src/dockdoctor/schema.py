@@ -8,7 +8,17 @@ import typing
 from enum import Enum
 from typing import Any, Union
 
-from dockdoctor.model import REPORT_VERSION, SCHEMA_VERSION, Facts, Finding, Target
+from dockdoctor.model import (
+    REPORT_VERSION,
+    SCHEMA_VERSION,
+    EditFile,
+    Facts,
+    Finding,
+    ImageVerdict,
+    Manual,
+    RunCommand,
+    Target,
+)
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 BASE_ID = "https://dockdoctor.invalid/schemas"
@@ -49,7 +59,7 @@ class _Builder:
         properties: dict[str, Any] = {}
         required = []
         for f in dataclasses.fields(cls):
-            if f.name == "kind" and f.default is not dataclasses.MISSING:  # a Step's discriminator
+            if f.name == "kind" and cls in (RunCommand, EditFile, Manual):  # a Step's discriminator
                 properties[f.name] = {"const": f.default}
                 required.append(f.name)
                 continue
@@ -77,6 +87,7 @@ def report_schema() -> dict[str, Any]:
     facts = builder.type_schema(Facts)
     findings = {"type": "array", "items": builder.type_schema(Finding)}
     targets = {"type": "array", "items": builder.type_schema(Target)}
+    images = {"type": "array", "items": builder.type_schema(ImageVerdict)}
     count = {"type": "integer", "minimum": 0}
     summary = {"type": "object", "additionalProperties": False,
                "required": ["errors", "warnings", "infos", "checks_run", "fixable", "exit_code"],
@@ -97,6 +108,7 @@ def report_schema() -> dict[str, Any]:
             "targets": targets,
             "facts": facts,
             "findings": findings,
+            "images": images,
             "checks_run": {"type": "array", "items": {"type": "string", "pattern": "^DKD[0-9]{3}$"}},
             "summary": summary,
         },

@@ -6,7 +6,7 @@ DKD4xx compose, DKD5xx buildx and emulation, DKD6xx project files.
 
 from __future__ import annotations
 
-from dockdoctor.checks import build, compose, engine, host, meta
+from dockdoctor.checks import build, compose, engine, host, images, meta
 from dockdoctor.checks._spec import CheckSpec, Context
 from dockdoctor.errors import UnknownCheckError
 
@@ -20,6 +20,13 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     engine.default_platform_forces_emulation,
     engine.unknown_context,
     engine.docker_config_unreadable,
+    images.image_lacks_target_platform,
+    images.single_platform_foreign_image,
+    images.local_copy_platform_differs,
+    images.local_image_needs_emulation,
+    images.container_exec_format_error,
+    images.attestations_are_not_platforms,
+    images.registry_lookup_failed,
     compose.compose_v1_only,
     compose.docker_compose_is_v1,
     compose.compose_platform_bug,

@@ -14,6 +14,9 @@ def _probe_errors(ctx: Context) -> Iterator[ProbeError]:
     yield from facts.host.errors
     yield from facts.compose.errors
     yield from facts.emulation.errors
+    yield from facts.images.errors
+    if facts.project is not None:
+        yield from facts.project.errors
     if facts.buildx.error is not None:
         yield facts.buildx.error
 
@@ -40,7 +43,7 @@ def probe_failed(ctx: Context) -> Iterator[Problem]:
     its own error.
 
     ## Facts used
-    `host.errors`, `compose.errors`, `buildx.error`, `emulation.errors`.
+    `host.errors`, `compose.errors`, `buildx.error`, `emulation.errors`, `images.errors`, `project.errors`.
     """
     for error in _probe_errors(ctx):
         yield Problem(message=f"the {error.probe} probe failed ({error.kind}): {error.detail}",

@@ -74,6 +74,21 @@ class Target:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageVerdict:
+    """How one image reference fares on one target platform, and how its local copy compares."""
+
+    reference: str
+    target: str
+    verdict: str  # exact | compatible | emulated | unavailable | unknown (the registry did not answer)
+    platform: str | None = None  # the image platform that would run
+    via: str | None = None  # the emulator, for `emulated`
+    offered: tuple[str, ...] = ()
+    local_platform: str | None = None
+    local_digest_matches: bool | None = None  # None: no local copy, or no registry digest to compare
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Summary:
     """Counts over the findings of a report."""
 
@@ -94,6 +109,7 @@ class Report:
     checks_run: tuple[str, ...]
     dockdoctor_version: str
     replayed_from: str | None = None  # the file a replayed report was read from
+    images: tuple[ImageVerdict, ...] = ()  # per image reference and target
 
     @property
     def summary(self) -> Summary:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import TypeVar
@@ -18,8 +18,13 @@ from dockdoctor.model import (
     EngineFacts,
     Facts,
     HostFacts,
+    ImageFacts,
     ProbeError,
+    ProjectFacts,
+    RemoteImage,
 )
+from dockdoctor.probes.endpoint import Resolved
+from dockdoctor.probes.project_images import project_images
 from dockdoctor.probes._run import environ, recording
 
 T = TypeVar("T")
@@ -36,6 +41,10 @@ class GatherOptions:
     keep_raw: bool = False  # keep every raw probe answer (support bundles)
     project_dir: str | None = None
     compose_files: tuple[str, ...] = ()
+    image_refs: tuple[str, ...] = ()  # references to look up in their registries
+    local_images: bool = True  # local copies of those references, and containers
+    offline: bool = False  # registry answers from the cache only
+    refresh: bool = False  # ignore the cache's tag entries
 
 
 def _environment(env: dict[str, str]) -> tuple[tuple[str, str], ...]:
@@ -61,23 +70,33 @@ def _gather(options: GatherOptions) -> Facts:
     env = dict(environ())
     resolved = resolve(env)
     t = options.timeout
-    pool = ThreadPoolExecutor(max_workers=5, thread_name_prefix="probe")
+    pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="probe")
+
+    def result(future: Future[T], name: str, fallback: Callable[[ProbeError], T], *, rounds: int = 1) -> T:
+        try:
+            return future.result(timeout=rounds * t + 2)
+        except FutureTimeout:
+            return fallback(ProbeError(probe=name, kind="timeout", detail=f"no answer in {t:g}s"))
+
     try:
         host_f = pool.submit(probe_host, timeout=t)
         engine_f = pool.submit(probe_engine, resolved, timeout=t)
         compose_f = pool.submit(probe_compose, timeout=t)
         buildx_f = pool.submit(probe_buildx, timeout=t)
-
-        def result(future: object, name: str, fallback: Callable[[ProbeError], T]) -> T:
-            try:
-                return future.result(timeout=t + 2)  # type: ignore[attr-defined,no-any-return]
-            except FutureTimeout:
-                return fallback(ProbeError(probe=name, kind="timeout", detail=f"no answer in {t:g}s"))
-
-        host = result(host_f, "host", lambda e: _fallback_host(e))
+        project_f = pool.submit(_project, options, env) if options.project_dir is not None else None
+        host = result(host_f, "host", _fallback_host)
         emulation = probe_emulation(os_name=host.os)
-        engine = result(engine_f, "engine", lambda e: dataclasses.replace(
-            _fallback_engine(resolved), error=e))
+        engine = result(engine_f, "engine", lambda e: dataclasses.replace(_fallback_engine(resolved), error=e))
+        project = result(project_f, "project", lambda e: ProjectFacts(root=str(options.project_dir), errors=(e,))) \
+            if project_f is not None else None
+        refs = tuple(dict.fromkeys(options.image_refs + (project_images(project) if project else ())))
+        remote_f = pool.submit(_remote, refs, engine, options, env) if refs else None
+        images = _local(resolved, engine, refs, options)
+        if remote_f is not None:
+            # a reference costs at most a challenge, a token, a manifest and a config, each within the timeout
+            remote = result(remote_f, "registry", lambda e: tuple(
+                RemoteImage(reference=r, canonical=r, error=e) for r in refs), rounds=4)
+            images = dataclasses.replace(images, remote=remote)
         compose = result(compose_f, "compose", lambda e: ComposeFacts(errors=(e,)))
         buildx = result(buildx_f, "buildx", lambda e: BuildxFacts(error=e))
     finally:
@@ -93,10 +112,38 @@ def _gather(options: GatherOptions) -> Facts:
         compose=compose,
         buildx=buildx,
         emulation=dataclasses.replace(emulation, emulated=emulated),
+        images=images,
+        project=project,
         environment=_environment(env),
         dockdoctor_version=__version__,
         gathered_at=datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(),
     )
+
+
+def _project(options: GatherOptions, env: dict[str, str]) -> ProjectFacts:
+    from dockdoctor.probes.project import probe_project
+
+    return probe_project(str(options.project_dir), compose_files=options.compose_files, env=env,
+                         timeout=options.timeout)
+
+
+def _remote(refs: tuple[str, ...], engine: EngineFacts, options: GatherOptions,
+            env: dict[str, str]) -> tuple[RemoteImage, ...]:
+    from dockdoctor.probes.registry import RegistryOptions, inspect_remote
+
+    registry = RegistryOptions.from_env(env, insecure_registries=engine.insecure_registries,
+                                        offline=options.offline, refresh=options.refresh,
+                                        timeout=(min(5.0, options.timeout), options.timeout))
+    return inspect_remote(refs, options=registry)
+
+
+def _local(resolved: Resolved, engine: EngineFacts, refs: tuple[str, ...], options: GatherOptions) -> ImageFacts:
+    if not engine.reachable or not options.local_images:
+        return ImageFacts()
+    from dockdoctor.probes.images import probe_local_images
+
+    return probe_local_images(resolved.endpoint, tls=resolved.tls, timeout=options.timeout,
+                              api_version=engine.api_version or "1.24", refs=refs)
 
 
 def _fallback_host(error: ProbeError) -> HostFacts:

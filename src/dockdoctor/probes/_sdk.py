@@ -6,11 +6,14 @@ import errno
 import json
 import os
 import stat
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from dockdoctor.model import ProbeError
 from dockdoctor.probes._run import record
 from dockdoctor.probes.endpoint import TLSFiles
+
+T = TypeVar("T")
 
 
 def _precheck_socket(endpoint: str) -> ProbeError | None:
@@ -65,14 +68,10 @@ def engine_answers(endpoint: str, *, tls: TLSFiles | None, timeout: float) -> tu
     import requests
 
     errors = (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
-    tls_config: Any = False
     try:
-        if tls is not None and endpoint.startswith("tcp://"):
-            cert = (tls.cert, tls.key) if tls.cert and tls.key else None
-            tls_config = docker.tls.TLSConfig(client_cert=cert, ca_cert=tls.ca, verify=tls.ca if tls.verify else False)
         # A fixed version skips the SDK's own /version round trip; both calls below are unversioned, so any
         # engine answers them whatever API versions it supports.
-        client = docker.APIClient(base_url=endpoint, version="1.24", timeout=timeout, tls=tls_config,
+        client = docker.APIClient(base_url=endpoint, version="1.24", timeout=timeout, tls=_tls(tls, endpoint),
                                   use_ssh_client=endpoint.startswith("ssh://"))
     except errors as err:
         return _error(endpoint, err)
@@ -94,6 +93,32 @@ def engine_answers(endpoint: str, *, tls: TLSFiles | None, timeout: float) -> tu
         return _error(endpoint, failures[0])
     version, info = (answers + [{}])[:2]
     return version, info
+
+
+def with_client(endpoint: str, *, tls: TLSFiles | None, timeout: float, api_version: str,
+                call: Callable[[Any], T]) -> T | ProbeError:
+    """Run `call(client)` against the engine with the API version it speaks; SDK and transport errors -> ProbeError."""
+    import docker
+    import requests
+
+    try:
+        client = docker.APIClient(base_url=endpoint, version=api_version, timeout=timeout, tls=_tls(tls, endpoint),
+                                  use_ssh_client=endpoint.startswith("ssh://"))
+        try:
+            return call(client)
+        finally:
+            client.close()
+    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as err:
+        return _error(endpoint, err)
+
+
+def _tls(tls: TLSFiles | None, endpoint: str) -> Any:
+    import docker
+
+    if tls is None or not endpoint.startswith("tcp://"):
+        return False
+    cert = (tls.cert, tls.key) if tls.cert and tls.key else None
+    return docker.tls.TLSConfig(client_cert=cert, ca_cert=tls.ca, verify=tls.ca if tls.verify else False)
 
 
 def _error(endpoint: str, err: BaseException) -> ProbeError:

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from dockdoctor.model import ArchSpecific, ArgDefault, DockerfileFacts, ProbeError, Stage
 from dockdoctor.platforms import normalize_arch
 
-__all__ = ["Heredoc", "Instruction", "LexError", "Scan", "arch_tokens", "expand_word", "parse_dockerfile", "scan",
-           "split_words"]
+__all__ = ["Heredoc", "Instruction", "LexError", "Scan", "arch_tokens", "expand_word", "parse_dockerfile",
+           "parse_heredoc", "scan", "split_words"]
 
 MAX_INSTRUCTIONS = 10_000
 MAX_LINE = 65_535  # bufio.MaxScanTokenSize - 1: BuildKit refuses longer physical lines
 MAX_NESTING = 64  # ${a:-${b:-...}} depth; deeper input is pathological
+MAX_EXPANSION = 65_536  # characters one substituted word may grow to
+MAX_EXPANSION_TOTAL = 4_000_000  # characters all the substitutions of one file may produce
+MAX_LEXED_LINE = 262_144  # longer logical lines are searched for heredocs without the shell lexer
+MAX_TRIM = 4_096  # ${VAR%pattern} and ${VAR#pattern} try every cut: values longer than this are refused
 TEXT_LIMIT = 120
 _NO_ARGS: Mapping[str, str] = MappingProxyType({})
 TARGET_VARS = ("TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT")
@@ -27,6 +31,8 @@ _HEREDOC_CMDS = frozenset(("add", "copy", "run"))
 _DIRECTIVE_RE = re.compile(r"#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*")
 _DIRECTIVES = frozenset(("syntax", "escape", "check"))
 _HEREDOC_RE = re.compile(r"(\d*)<<(-?)\s*([^<]*)", re.DOTALL)
+_LOOSE_HEREDOC_RE = re.compile(r"(?<!\S)(\d*<<-?\s*[^\s<]+)")
+_PLAIN_NAME_RE = re.compile(r"[A-Za-z0-9_.\-]+")
 _WS_RE = re.compile(r"[\t\v\f\r ]+")
 _STAGE_NAME_RE = re.compile(r"[a-z][a-z0-9-_.]*")
 _TARGET_USE_RE = re.compile(r"\$\{?(TARGETPLATFORM|TARGETOS|TARGETARCH|TARGETVARIANT)(?![A-Za-z0-9_])")
@@ -49,6 +55,7 @@ class Heredoc:
     content: str
     expand: bool = True  # False when the delimiter was quoted
     chomp: bool = False  # <<- strips leading tabs
+    fd: int = 0  # 3<<EOF
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +95,8 @@ class _Lexer:
     raw_escapes: bool = False
     pos: int = 0
     depth: int = 0
-    words: list[str] = field(default_factory=list)
+    produced: int = 0  # characters substitutions produced so far (MAX_EXPANSION)
+    split: bool = True  # also split the result into words (ProcessWords); ProcessWord does not need it
 
     def peek(self) -> str:
         return self.text[self.pos] if self.pos < len(self.text) else ""
@@ -121,14 +129,15 @@ class _Words:
         self.in_word = False
 
     def add(self, text: str) -> None:
-        parts = re.split(r"(\s+)", text)
-        for part in parts:
-            if not part:
-                continue
-            if part.isspace():
+        parts = text.split()
+        if text[:1].isspace() or not parts:
+            self.flush()
+        for i, part in enumerate(parts):
+            if i:
                 self.flush()
-            else:
-                self.raw(part)
+            self.raw(part)
+        if text[-1:].isspace():
+            self.flush()
 
     def raw(self, text: str) -> None:
         self.buf.append(text)
@@ -146,6 +155,18 @@ class _Words:
         return self.words
 
 
+class _NoWords(_Words):
+    """Word splitting switched off: ProcessWord and the inside of ${...} only need the joined result."""
+
+    __slots__ = ()
+
+    def add(self, text: str) -> None:
+        return None
+
+    def raw(self, text: str) -> None:
+        return None
+
+
 def _stop_on(lx: _Lexer, stop: str, raw_escapes: bool) -> tuple[str, list[str]]:
     saved, lx.raw_escapes = lx.raw_escapes, raw_escapes
     try:
@@ -156,15 +177,15 @@ def _stop_on(lx: _Lexer, stop: str, raw_escapes: bool) -> tuple[str, list[str]]:
 
 def _stop_on_inner(lx: _Lexer, stop: str) -> tuple[str, list[str]]:
     out: list[str] = []
-    words = _Words()
+    words = _Words() if lx.split and lx.depth == 0 else _NoWords()
     plain = _plain(lx.escape, stop)
     while lx.pos < len(lx.text):
         ch = lx.text[lx.pos]
         if stop and ch == stop:
             lx.pos += 1
             return "".join(out), words.result()
-        if ch in "$<'\"":
-            piece = {"$": _dollar, "<": _maybe_heredoc, "'": _single_quote, '"': _double_quote}[ch](lx)
+        if ch in _SPECIAL:
+            piece = _SPECIAL[ch](lx)
             out.append(piece)
             (words.add if ch == "$" else words.raw)(piece)
             continue
@@ -257,6 +278,14 @@ def _left_as_written(lx: _Lexer, name: str) -> bool:
 
 
 def _dollar(lx: _Lexer) -> str:
+    value = _substitute(lx)
+    lx.produced += len(value)
+    if lx.produced > MAX_EXPANSION:
+        raise LexError(f"substitutions longer than {MAX_EXPANSION} characters")
+    return value
+
+
+def _substitute(lx: _Lexer) -> str:
     start = lx.pos
     lx.next()
     if lx.peek() != "{":
@@ -350,6 +379,8 @@ def _replace(value: str, pattern: str, replacement: str) -> str:
 
 def _trim(value: str, word: str, op: str) -> str:
     """${VAR#glob}, ${VAR##glob}, ${VAR%glob}, ${VAR%%glob}: drop the shortest (or longest) matching prefix/suffix."""
+    if len(value) > MAX_TRIM:
+        raise LexError(f"value longer than {MAX_TRIM} characters for ${{...{op}...}}")
     greedy = word[:1] == op
     regex = re.compile(_glob(word[1:] if greedy else word), re.DOTALL)
     cuts = range(len(value) + 1)
@@ -360,13 +391,16 @@ def _trim(value: str, word: str, op: str) -> str:
     return next((value[:i] for i in order if regex.fullmatch(value, i)), value)
 
 
+_SPECIAL = {"$": _dollar, "<": _maybe_heredoc, "'": _single_quote, '"': _double_quote}
+
+
 def expand_word(word: str, env: Mapping[str, str], *, escape: str = "\\", keep: frozenset[str] = frozenset(),
                 skip_unset: bool = False) -> str:
     """BuildKit ProcessWord: quotes removed, $VAR/${VAR...} substituted; raises LexError on bad input.
 
     Names in `keep` that env lacks stay as written ("$TARGETARCH"), as do all unset names with skip_unset.
     """
-    lx = _Lexer(word, env, escape, keep, skip_unset)
+    lx = _Lexer(word, env, escape, keep, skip_unset, split=False)
     return _stop_on(lx, "", False)[0]
 
 
@@ -392,7 +426,7 @@ class _Reader:
             return None
         line = self.lines[self.pos]
         self.pos += 1
-        if len(line) > MAX_LINE:
+        if len(line) > MAX_LINE // 4 and len(line.rstrip("\r\n").encode()) > MAX_LINE:
             raise _ScanError(self.pos, f"dockerfile line greater than max allowed size of {MAX_LINE}")
         return line
 
@@ -513,32 +547,45 @@ def _exec_form(args: str) -> tuple[str, ...] | None:
     return None
 
 
-def _heredoc_specs(line: str) -> tuple[Heredoc, ...]:
-    """heredocsFromLine: every `[n]<<[-]WORD` shell word of the line (content not read yet)."""
+def _heredoc_specs(line: str) -> Iterator[Heredoc]:
+    """heredocsFromLine: every `[n]<<[-]WORD` shell word of the line (content not read yet), lazily.
+
+    A logical line longer than MAX_LEXED_LINE (only pathological files have one) is not lexed: its words are
+    found by a regular expression that ignores quoting.
+    """
     try:
-        words = split_words(line, {}, raw_quotes=True, raw_escapes=True, skip_unset=True)
+        if len(line) > MAX_LEXED_LINE:
+            words: tuple[str, ...] = tuple(m.group(1) for m in _LOOSE_HEREDOC_RE.finditer(line))
+        else:
+            words = split_words(line, {}, raw_quotes=True, raw_escapes=True, skip_unset=True)
     except LexError:
-        return ()
-    docs = []
+        return
     for word in words:
-        m = _HEREDOC_RE.fullmatch(word)
-        if m and m.group(3):
-            doc = _heredoc_spec(m.group(3), chomp=m.group(2) == "-")
-            docs += [doc] if doc else []
-    return tuple(docs)
+        if "<<" not in word:
+            continue
+        try:
+            doc = parse_heredoc(word)
+        except LexError:
+            doc = None
+        if doc is not None:
+            yield doc
 
 
-def _heredoc_spec(rest: str, *, chomp: bool) -> Heredoc | None:
-    try:
-        words = split_words(rest, {}, skip_unset=True)
-        raw = split_words(rest, {}, raw_quotes=True, skip_unset=True)
-    except LexError:
+def parse_heredoc(word: str) -> Heredoc | None:
+    """ParseHeredoc: `[n]<<[-]WORD` to a Heredoc (no content), None if not one; LexError for a broken quote."""
+    m = _HEREDOC_RE.fullmatch(word)
+    if m is None or not m.group(3):
         return None
-    if len(words) != 1 or len(raw) != 1:
+    chomp, fd = m.group(2) == "-", int(m.group(1) or 0)
+    if _PLAIN_NAME_RE.fullmatch(m.group(3)):
+        return Heredoc(m.group(3), "", expand=True, chomp=chomp, fd=fd)
+    words = split_words(m.group(3), {}, skip_unset=True)
+    if len(words) != 1:
         return None
+    raw = split_words(m.group(3), {}, raw_quotes=True, skip_unset=True)
     quotes = words[0].count("'") + words[0].count('"')
     raw_quotes = raw[0].count("'") + raw[0].count('"')
-    return Heredoc(words[0], "", expand=quotes == raw_quotes, chomp=chomp)
+    return Heredoc(words[0], "", expand=quotes == raw_quotes, chomp=chomp, fd=fd)
 
 
 def _read_heredoc(rd: _Reader, doc: Heredoc, start: int) -> Heredoc:
@@ -549,8 +596,8 @@ def _read_heredoc(rd: _Reader, doc: Heredoc, start: int) -> Heredoc:
             raise _ScanError(start, f"unterminated heredoc <<{doc.name} (started at line {start})")
         candidate = line.rstrip("\r\n")
         if (candidate.lstrip("\t") if doc.chomp else candidate) == doc.name:
-            return Heredoc(doc.name, "".join(body), doc.expand, doc.chomp)
-        body.append(line)
+            return Heredoc(doc.name, "".join(body), doc.expand, doc.chomp, doc.fd)
+        body.append(line + "\n")
 
 
 def _instruction(rd: _Reader, line: str, start: int) -> Instruction:
@@ -566,26 +613,41 @@ def _instruction(rd: _Reader, line: str, start: int) -> Instruction:
     return Instruction(cmd, args, flags, start, rd.pos, line, exec_form, heredocs)
 
 
+def _skip_blank(rd: _Reader) -> None:
+    """Skip blank and comment lines fast once the directives are over (2 MB of them must stay cheap)."""
+    if not rd.directives_done:
+        return
+    lines, pos, end = rd.lines, rd.pos, len(rd.lines)
+    while pos < end:
+        stripped = lines[pos].lstrip()
+        if stripped and stripped[0] != "#":
+            break
+        pos += 1
+    rd.pos = pos
+
+
 def scan(text: str) -> Scan:
     """The line-level parse: directives, escape character, continuations, comments and heredocs."""
     text = text[1:] if text.startswith("\ufeff") else text
     lines = text.split("\n")
-    lines = [f"{ln}\n" for ln in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+    if not lines[-1]:
+        lines.pop()
     rd = _Reader(lines)
     out: list[Instruction] = []
     try:
         while len(out) < MAX_INSTRUCTIONS:
+            _skip_blank(rd)
             first = rd.read()
             if first is None:
                 break
             start = rd.pos
             line, empty = _logical_line(rd, first)
-            if not empty:
+            if not empty and line.strip():
                 out.append(_instruction(rd, line, start))
     except _ScanError as exc:
         return Scan(tuple(out), tuple(rd.directives), rd.escape, (exc.line, exc.message))
     if not out:
-        return Scan((), tuple(rd.directives), rd.escape, (rd.pos, "file with no instructions"))
+        return Scan((), tuple(rd.directives), rd.escape, (max(rd.pos, 1), "file with no instructions"))
     return Scan(tuple(out), tuple(rd.directives), rd.escape)
 
 
@@ -609,6 +671,7 @@ class _State:
     stages: list[_StageDraft] = field(default_factory=list)
     names: dict[str, int] = field(default_factory=dict)
     error: tuple[int, str] | None = None
+    expanded: int = 0  # characters produced by substitution so far (MAX_EXPANSION_TOTAL)
 
     def fail(self, line: int, message: str) -> None:
         if self.error is None:
@@ -636,6 +699,9 @@ def _unquote(value: str, escape: str) -> str:
 
 def _on_arg(st: _State, ins: Instruction) -> None:
     for name, raw in _arg_pairs(ins, st.escape):
+        if not name:
+            st.fail(ins.line, "ARG names can not be blank")
+            continue
         default = None if raw is None else _unquote(raw, st.escape)
         if default is not None:
             st.args.append(ArgDefault(name, default, ins.line, global_scope=not st.stages))
@@ -643,6 +709,8 @@ def _on_arg(st: _State, ins: Instruction) -> None:
             st.stages[-1].declared.add(name)
             continue
         value = st.build_args.get(name)
+        if name in PLATFORM_VARS:  # BuildKit sets these from the build's platforms; a default never applies
+            continue
         if value is None and raw is not None:
             value = _expand(st, raw, ins.line)
         if value is not None:
@@ -650,12 +718,16 @@ def _on_arg(st: _State, ins: Instruction) -> None:
 
 
 def _expand(st: _State, word: str, line: int) -> str:
-    env = {**{k: v for k, v in st.build_args.items() if k in PLATFORM_VARS}, **st.env}
-    try:
-        return expand_word(word, env, escape=st.escape, keep=PLATFORM_VARS)
-    except LexError as exc:
-        st.fail(line, f"{word}: {exc}")
+    if st.expanded > MAX_EXPANSION_TOTAL:
+        st.fail(line, f"substitutions produced more than {MAX_EXPANSION_TOTAL} characters; not expanding further")
         return word
+    try:
+        value = expand_word(word, st.env, escape=st.escape, keep=PLATFORM_VARS)
+    except LexError as exc:
+        st.fail(line, f"{_shorten(word)}: {exc}")
+        return word
+    st.expanded += len(value)
+    return value
 
 
 def _platform_flag(st: _State, ins: Instruction) -> str | None:
@@ -664,7 +736,9 @@ def _platform_flag(st: _State, ins: Instruction) -> str | None:
         key, eq, value = flag.partition("=")
         if key != "--platform":
             st.fail(ins.line, f"unknown flag: {key}")
-        elif eq:
+        elif not eq:
+            st.fail(ins.line, f"missing a value on flag: {key}")
+        else:
             platform = value
     return platform
 
@@ -684,7 +758,10 @@ def _on_from(st: _State, ins: Instruction) -> None:
     platform = _platform_flag(st, ins)
     base = _expand(st, words[0], ins.line)
     index = len(st.stages)
-    from_stage = base.lower() in st.names or (base.isdigit() and int(base) < index)
+    if not base:
+        st.fail(ins.line, f"base name ({words[0]}) should not be blank")
+    # BuildKit looks the expanded name up as written among the lower-cased stage names (convert.go addState)
+    from_stage = base in st.names or (base.isdigit() and int(base) < index)
     stage = Stage(index=index, line=ins.line, base=base, base_raw=words[0], name=name, platform=platform,
                   from_stage=from_stage)
     st.stages.append(_StageDraft(stage))
@@ -722,7 +799,7 @@ def _on_stage_instruction(st: _State, ins: Instruction) -> None:
         return
     arches = arch_tokens(text)
     if len(arches) == 1:  # several arches in one instruction is a choice between them, not a pinned download
-        draft.arch.append(ArchSpecific(ins.line, arches[0], _shorten(ins.original)))
+        draft.arch.append(ArchSpecific(ins.line, arches[0], _shorten(text)))
 
 
 def _dispatch(st: _State, ins: Instruction) -> None:
@@ -754,7 +831,7 @@ def _finish(st: _State) -> tuple[Stage, ...]:
 def parse_dockerfile(text: str, *, path: str, build_args: Mapping[str, str] = _NO_ARGS) -> DockerfileFacts:
     """Parse a Dockerfile's text; never raises: a syntax problem becomes `error`, with the stages read before it."""
     result = scan(text)
-    st = _State(path, build_args, result.escape)
+    st = _State(path, build_args, result.escape, env={k: v for k, v in build_args.items() if k in PLATFORM_VARS})
     for ins in result.instructions:
         _dispatch(st, ins)
     errors = [e for e in (result.error, st.error) if e is not None]

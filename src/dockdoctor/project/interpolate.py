@@ -36,36 +36,6 @@ def interpolate(text: str, lookup: Mapping[str, str]) -> str:
     return "".join(out)
 
 
-def variables(text: str) -> tuple[str, ...]:
-    """The names of the variables `text` refers to (outermost first, defaults included), without evaluating it."""
-    names: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        dollar = text.find("$", i)
-        if dollar < 0 or dollar + 1 >= n:
-            break
-        nxt = text[dollar + 1]
-        if nxt == "$":
-            i = dollar + 2
-        elif _is_name_start(nxt):
-            end = _name_end(text, dollar + 1)
-            names.append(text[dollar + 1:end])
-            i = end
-        elif nxt == "{":
-            close = _closing_brace(text, dollar + 2)
-            if close < 0:
-                break
-            body = text[dollar + 2:close]
-            end = _name_end(body, 0) if body and _is_name_start(body[0]) else 0
-            if end:
-                names.append(body[:end])
-                names.extend(variables(body[end:]))
-            i = close + 1
-        else:
-            i = dollar + 1
-    return tuple(dict.fromkeys(names))
-
-
 def _expand_at(text: str, dollar: int, lookup: Mapping[str, str], out: list[str]) -> int:
     """Expand the `$...` at `dollar` into `out`; return the index just past it."""
     nxt = text[dollar + 1] if dollar + 1 < len(text) else ""
@@ -133,7 +103,7 @@ def _closing_brace(text: str, start: int) -> int:
             depth -= 1
             if depth == 0:
                 return i
-    return text.rfind("}", start) if depth > 1 else -1  # compose's greedy match takes the last brace
+    return text.rfind("}", start)  # unbalanced: compose's greedy pattern takes the last brace
 
 
 def _is_name_start(char: str) -> bool:

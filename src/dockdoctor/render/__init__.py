@@ -25,6 +25,7 @@ class RenderOptions:
     color: bool = False
     verbose: bool = False
     threshold: Severity = Severity.ERROR
+    images_only: bool = False  # `dockdoctor inspect`: the images, not the machine's areas
 
 
 def assert_never(value: NoReturn) -> NoReturn:

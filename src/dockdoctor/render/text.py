@@ -96,6 +96,37 @@ def _finding(finding: Finding, options: RenderOptions) -> list[str]:
     return lines
 
 
+_VERDICT = {"exact": "native", "compatible": "native (compatible)", "emulated": "emulated", "unavailable": "NO",
+            "unknown": "?"}
+
+
+def _images(report: Report) -> list[str]:
+    lines: list[str] = []
+    for image in report.facts.images.remote:
+        lines.append("")
+        if image.error is not None:
+            detail = image.error.detail
+            lines.append(detail if image.reference in detail else f"{image.reference}: {detail}")
+            continue
+        kind = f"{image.kind} {image.artifact_type}".strip()
+        lines.append(f"{image.reference}  {kind}  {image.digest or ''}".rstrip())
+        offered = ", ".join(p.platform for p in image.platforms) or "none"
+        lines.append(f"    platforms: {offered}" + (f"  (+{len(image.attestations)} attestations, not platforms)"
+                                                     if image.attestations else ""))
+        for verdict in (v for v in report.images if v.reference == image.reference):
+            text = _VERDICT[verdict.verdict]
+            if verdict.platform and verdict.verdict != "exact":
+                text += f" as {verdict.platform}"
+            if verdict.via:
+                text += f" via {verdict.via}"
+            if verdict.local_platform:
+                text += f"; local copy {verdict.local_platform}"
+                if verdict.local_digest_matches is False:
+                    text += " (digest differs from the registry's)"
+            lines.append(f"    on {verdict.target}: {text}")
+    return lines
+
+
 def render(report: Report, options: RenderOptions) -> str:
     targets = ", ".join(f"{t.platform} ({t.source})" for t in report.targets)
     lines = [_paint(f"dockdoctor {report.dockdoctor_version}", "bold", options) + f"  targets: {targets}"]
@@ -103,11 +134,15 @@ def render(report: Report, options: RenderOptions) -> str:
         lines.append(f"replayed from {report.replayed_from} (gathered by dockdoctor "
                      f"{report.facts.dockdoctor_version or '?'} at {report.facts.gathered_at or '?'})")
     lines.append("")
-    rows = area_lines(report)
-    width = max(len(name) for name, _, _ in rows)
-    for name, status, text in rows:
-        label, color = _STATUS[status]
-        lines.append(f"{_paint(label, color, options)} {name.ljust(width)}  {text}")
+    if options.images_only:
+        lines.pop()  # each image starts with its own blank line
+    else:
+        rows = area_lines(report)
+        width = max(len(name) for name, _, _ in rows)
+        for name, status, text in rows:
+            label, color = _STATUS[status]
+            lines.append(f"{_paint(label, color, options)} {name.ljust(width)}  {text}")
+    lines += _images(report)
     if options.verbose:
         lines += ["", *[f"  {k}={v}" for k, v in report.facts.environment]]
     for finding in report.findings:

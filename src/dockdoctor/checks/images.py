@@ -1,0 +1,336 @@
+"""DKD3xx: images and registries (no variant for a target, foreign single-platform images, stale local copies)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from dockdoctor.checks._spec import Context, check
+from dockdoctor.checks._util import emulation_for, ev, native, platform_or_none
+from dockdoctor.model import (
+    Facts,
+    Fix,
+    Fixable,
+    ImageVerdict,
+    LocalImage,
+    Need,
+    Problem,
+    RemoteImage,
+    Safety,
+    Severity,
+    manual,
+    run,
+)
+from dockdoctor.platforms import MatchKind, Platform, best_match, format_platform
+from dockdoctor.reference import ReferenceError, parse as parse_ref
+
+
+def _same_ref(a: str, b: str) -> bool:
+    try:
+        return parse_ref(a).canonical == parse_ref(b).canonical
+    except ReferenceError:
+        return a == b
+
+
+def local_copy(facts: Facts, reference: str) -> LocalImage | None:
+    """The local image tagged as `reference`, if the engine has one."""
+    return next((i for i in facts.images.local if any(_same_ref(t, reference) for t in i.repo_tags)), None)
+
+
+def _digest_matches(local: LocalImage, remote: RemoteImage) -> bool | None:
+    if not remote.digest or not local.repo_digests:
+        return None
+    return any(d.endswith("@" + remote.digest) for d in local.repo_digests)
+
+
+def verdict(facts: Facts, image: RemoteImage, target: Platform) -> ImageVerdict:
+    """How `image` fares on `target`: which platform would run, natively, compatibly, emulated or not at all."""
+    local = local_copy(facts, image.reference)
+    base = dict(reference=image.reference, target=format_platform(target),
+                offered=tuple(p.platform for p in image.platforms),
+                local_platform=local.platform if local else None,
+                local_digest_matches=_digest_matches(local, image) if local else None)
+    if image.error is not None:
+        return ImageVerdict(verdict="unknown", error=image.error.detail, **base)
+    offered = [p for p in (platform_or_none(x.platform) for x in image.platforms) if p is not None]
+    emulated = [p for p in (platform_or_none(e.platform) for e in facts.emulation.emulated) if p is not None]
+    match = best_match(target, offered, emulated=emulated)
+    via = emulation_for(facts, match.platform) if match.kind is MatchKind.EMULATED and match.platform else None
+    return ImageVerdict(verdict=match.kind.value, platform=format_platform(match.platform) if match.platform else None,
+                        via=via, **base)
+
+
+def verdicts(facts: Facts, targets: tuple[Platform, ...]) -> tuple[ImageVerdict, ...]:
+    """Every looked-up image on every target."""
+    return tuple(verdict(facts, image, t) for image in facts.images.remote if not image.artifact_type for t in targets)
+
+
+def _rebuild(ref: str, platforms: str) -> Fix:
+    return Fix(title="publish the image for every target", safety=Safety.DISPLAY_ONLY,
+               needs=(Need.REBUILD, Need.NETWORK),
+               steps=(run("docker", "buildx", "build", "--platform", platforms, "-t", ref, "--push", "."),))
+
+
+def _runnable(ctx: Context) -> Iterator[tuple[RemoteImage, Platform, ImageVerdict]]:
+    for image in ctx.facts.images.remote:
+        if image.error is None and not image.artifact_type:
+            for target in ctx.targets:
+                yield image, target, verdict(ctx.facts, image, target)
+
+
+@check("DKD301", "image-lacks-target-platform", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
+def image_lacks_target_platform(ctx: Context) -> Iterator[Problem]:
+    """A multi-platform image has no variant for a target platform
+
+    ## What it checks
+    The image's index (manifest list) has no entry that runs on the target, natively or through containerd's
+    fallbacks (arm64 runs arm/v7, amd64/v3 runs amd64). Attestation entries (`unknown/unknown`) do not count.
+
+    ## Why it matters
+    `docker pull` and `docker compose up` fail with `no matching manifest for linux/arm64/v8 in the manifest
+    list entries` (the classic case: `mysql:5.7` on an Apple Silicon Mac).
+
+    ## Example
+    `fixtures/checks/DKD301/bad-amd64-only-index-on-arm64.json`: an index with linux/amd64 only, target
+    linux/arm64. `good-multi-platform-index.json` offers both.
+
+    ## Fix
+    When the engine can emulate an offered platform: pin it (`docker pull --platform linux/amd64 IMAGE`, or
+    `platform: linux/amd64` on the compose service; safe, needs network). Otherwise publish the image for the
+    target with `docker buildx build --platform linux/amd64,linux/arm64 -t IMAGE --push .` (display only).
+
+    ## Facts used
+    `images.remote[].platforms`, `emulation.emulated`, targets.
+    """
+    for image, target, result in _runnable(ctx):
+        if image.kind != "index" or result.verdict not in ("emulated", "unavailable"):
+            continue
+        offered = ", ".join(result.offered) or "none"
+        fixes = []
+        if result.verdict == "emulated" and result.platform:
+            fixes.append(Fix(title=f"pull the {result.platform} variant and run it under {result.via}",
+                             needs=(Need.NETWORK,), steps=(run("docker", "pull", "--platform", result.platform,
+                                                               image.reference),)))
+        fixes.append(_rebuild(image.reference, ",".join(dict.fromkeys([*result.offered, result.target]))))
+        yield Problem(message=f"{image.reference} offers {offered}: no variant for {result.target}"
+                              + (f" (runs only under {result.via} as {result.platform})" if result.via else ""),
+                      subject=image.reference, target=result.target,
+                      evidence=(ev("images.remote.platforms", offered), ev("images.remote.digest", image.digest)),
+                      fixes=tuple(fixes))
+
+
+@check("DKD302", "single-platform-foreign-image", severity=Severity.WARNING, fixable=Fixable.SOMETIMES)
+def single_platform_foreign_image(ctx: Context) -> Iterator[Problem]:
+    """A single-platform image was built for another architecture than a target
+
+    ## What it checks
+    The reference resolves to one image manifest (not an index) whose config says another platform than the
+    target can run natively: typically an image built on an Apple Silicon Mac (linux/arm64) and deployed to
+    amd64 servers, or the other way round.
+
+    ## Why it matters
+    Docker pulls a single-platform image whatever its architecture and only warns: `The requested image's platform
+    (linux/arm64) does not match the detected host platform (linux/amd64/v3) and no specific platform was
+    requested`. The container then dies with `exec format error`, or crawls under QEMU.
+
+    ## Example
+    `fixtures/checks/DKD302/bad-arm64-image-amd64-target.json`; `good-amd64-image-amd64-target.json`.
+
+    ## Fix
+    Publish it for every target: `docker buildx build --platform linux/amd64,linux/arm64 -t IMAGE --push .`
+    (display only: a rebuild). If the image is a copy of a multi-platform image made with pull/tag/push, copy all
+    platforms instead: `docker buildx imagetools create -t DEST SRC` or `skopeo copy --all docker://SRC
+    docker://DEST`.
+
+    ## Facts used
+    `images.remote[].kind`, `images.remote[].platforms`, `emulation.emulated`, targets.
+    """
+    for image, target, result in _runnable(ctx):
+        if image.kind not in ("manifest", "schema1") or result.verdict in ("exact", "compatible"):
+            continue
+        how = f"runs only under {result.via}" if result.via else "cannot run there"
+        yield Problem(
+            message=f"{image.reference} is a single-platform {', '.join(result.offered) or '?'} image: "
+                    f"on {result.target} it {how}",
+            subject=image.reference, target=result.target,
+            evidence=(ev("images.remote.kind", image.kind), ev("images.remote.platforms", ",".join(result.offered))),
+            fixes=(_rebuild(image.reference, ",".join(dict.fromkeys([*result.offered, result.target]))),
+                   Fix(title="copy every platform of the original instead of pull/tag/push", safety=Safety.DISPLAY_ONLY,
+                       needs=(Need.NETWORK,), steps=(manual(f"docker buildx imagetools create -t {image.reference} "
+                                                             "SOURCE (or skopeo copy --all docker://SOURCE "
+                                                             f"docker://{image.reference})"),))),
+        )
+
+
+@check("DKD303", "local-copy-platform-differs", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
+def local_copy_platform_differs(ctx: Context) -> Iterator[Problem]:
+    """The local copy of an image is for another platform than the target needs
+
+    ## What it checks
+    The engine holds the image under the same tag, but for another platform than the one the registry offers for
+    the target (a stale copy after `DOCKER_DEFAULT_PLATFORM` or `docker pull --platform`), or with a digest the
+    registry no longer serves.
+
+    ## Why it matters
+    `docker run` and `docker compose up` use the local copy without pulling: the wrong architecture runs under
+    emulation or fails with `exec format error`, although the registry has the right one.
+
+    ## Example
+    `fixtures/checks/DKD303/bad-arm64-copy-of-multi-image.json`; `good-matching-copy.json`.
+
+    ## Fix
+    Safe, needs network: `docker pull --platform TARGET IMAGE` replaces the local copy.
+
+    ## Facts used
+    `images.local[].platform`, `images.local[].repo_digests`, `images.remote`, targets.
+    """
+    for image, target, result in _runnable(ctx):
+        if result.local_platform is None or result.platform is None or result.verdict not in ("exact", "compatible"):
+            continue
+        local = platform_or_none(result.local_platform)
+        if local is not None and local == platform_or_none(result.platform):
+            continue
+        yield Problem(
+            message=f"the local {image.reference} is {result.local_platform}, but {result.target} needs its "
+                    f"{result.platform} variant",
+            subject=image.reference, target=result.target,
+            evidence=(ev("images.local.platform", result.local_platform), ev("images.remote.platform", result.platform)),
+            fixes=(Fix(title=f"pull the {result.platform} variant", needs=(Need.NETWORK,),
+                       steps=(run("docker", "pull", "--platform", result.platform, image.reference),)),),
+        )
+
+
+@check("DKD304", "local-image-needs-emulation", severity=Severity.WARNING, fixable=Fixable.SOMETIMES)
+def local_image_needs_emulation(ctx: Context) -> Iterator[Problem]:
+    """A local image used here runs only under emulation, or not at all
+
+    ## What it checks
+    Images of containers on the engine, and local copies of looked-up references, whose platform the engine
+    cannot run natively: it says whether an emulator (QEMU, Rosetta) covers it.
+
+    ## Why it matters
+    Under emulation the container works, several times slower; without it, it fails with `exec format error`.
+
+    ## Example
+    `fixtures/checks/DKD304/bad-arm64-container-on-amd64.json`; `good-native-images.json`.
+
+    ## Fix
+    Pull or build the image for the engine's platform (`docker pull --platform linux/amd64 IMAGE`, safe, needs
+    network); or install emulation (see DKD503).
+
+    ## Facts used
+    `images.local[].platform`, `images.containers[]`, `engine.platform`, `emulation.emulated`.
+    """
+    facts = ctx.facts
+    engine = native(facts)
+    if engine is None:
+        return
+    for image in facts.images.local:
+        platform = platform_or_none(image.platform)
+        if platform is None or best_match(engine, [platform]).kind is not MatchKind.UNAVAILABLE:
+            continue
+        via = emulation_for(facts, platform)
+        name = (image.repo_tags or (image.id[:19],))[0]
+        yield Problem(message=f"{name} is {image.platform}: on this {facts.engine.platform} engine it "
+                              + (f"runs only under {via}" if via else "cannot run (no emulation)"),
+                      subject=name, target=facts.engine.platform,
+                      evidence=(ev("images.local.platform", image.platform), ev("emulation.via", via or "none")),
+                      fixes=(Fix(title=f"pull the {facts.engine.platform} variant", needs=(Need.NETWORK,),
+                                 steps=(run("docker", "pull", "--platform", str(facts.engine.platform), name),)),))
+
+
+@check("DKD305", "container-exec-format-error", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
+def container_exec_format_error(ctx: Context) -> Iterator[Problem]:
+    """A container exited with `exec format error`
+
+    ## What it checks
+    Exited containers whose last log lines (or error) contain `exec format error`.
+
+    ## Why it matters
+    The image's binaries are for another CPU architecture than the engine, and no emulator handles them:
+    `exec /usr/local/bin/docker-entrypoint.sh: exec format error`.
+
+    ## Example
+    `fixtures/checks/DKD305/bad-arm64-container-exited.json`; `good-container-ran.json`.
+
+    ## Fix
+    Run the image for the engine's platform (`docker pull --platform linux/amd64 IMAGE`, then recreate the
+    container), or install emulation for the image's platform (DKD503).
+
+    ## Facts used
+    `images.containers[].exec_format_error`, `images.containers[].platform`, `engine.platform`.
+    """
+    facts = ctx.facts
+    for container in facts.images.containers:
+        if not container.exec_format_error:
+            continue
+        yield Problem(
+            message=f"container {container.name} ({container.image}, {container.platform}) exited "
+                    f"{container.exit_code}: exec format error on this {facts.engine.platform or '?'} engine",
+            subject=f"container {container.name}", target=facts.engine.platform,
+            evidence=(ev("images.containers.platform", container.platform),
+                      ev("images.containers.exit_code", container.exit_code)),
+            fixes=(Fix(title=f"pull the {facts.engine.platform} variant and recreate the container",
+                       needs=(Need.NETWORK,), steps=(run("docker", "pull", "--platform", str(facts.engine.platform),
+                                                         container.image),
+                                                     manual(f"docker rm {container.name}, then start it again"))),),
+        )
+
+
+@check("DKD306", "attestations-are-not-platforms", severity=Severity.INFO)
+def attestations_are_not_platforms(ctx: Context) -> Iterator[Problem]:
+    """An index lists attestation manifests next to its platforms
+
+    ## What it checks
+    Index entries marked `vnd.docker.reference.type: attestation-manifest` (platform `unknown/unknown`): BuildKit's
+    provenance and SBOM attestations.
+
+    ## Why it matters
+    They are not a broken or extra platform. Tools that list them as `unknown/unknown` (`docker manifest inspect`,
+    the engine's `/distribution` API) make people believe the image is damaged; runtimes skip them.
+
+    ## Example
+    `fixtures/checks/DKD306/bad-index-with-attestations.json`; `good-index-without-attestations.json`.
+
+    ## Fix
+    None needed. To publish without them: `docker buildx build --provenance=false --sbom=false ...`.
+
+    ## Facts used
+    `images.remote[].attestations`.
+    """
+    for image in ctx.facts.images.remote:
+        if image.attestations:
+            yield Problem(message=f"{image.reference}: {len(image.attestations)} attestation manifest(s) "
+                                  f"(unknown/unknown) describe its {len(image.platforms)} platform(s); they are not "
+                                  "platforms",
+                          subject=image.reference, evidence=(ev("images.remote.attestations", len(image.attestations)),))
+
+
+@check("DKD307", "registry-lookup-failed", severity=Severity.WARNING)
+def registry_lookup_failed(ctx: Context) -> Iterator[Problem]:
+    """An image's registry could not say which platforms it offers
+
+    ## What it checks
+    A reference whose lookup failed: invalid reference, registry unreachable, TLS, authentication required or
+    failed, access denied, not found, rate limited, timeout, digest mismatch. The others are still checked.
+
+    ## Why it matters
+    Nothing can be said about that image's platforms; a pull would fail the same way (`pull access denied`,
+    `manifest unknown`, `toomanyrequests: You have reached your pull rate limit`).
+
+    ## Example
+    `fixtures/checks/DKD307/bad-not-found.json`; `good-found.json`.
+
+    ## Fix
+    As the message says: `docker login REGISTRY` for authentication, correct the name or tag, wait out a rate
+    limit. Display only.
+
+    ## Facts used
+    `images.remote[].error`.
+    """
+    for image in ctx.facts.images.remote:
+        if image.error is not None:
+            yield Problem(message=image.error.detail, subject=image.reference,
+                          evidence=(ev("images.remote.error.kind", image.error.kind),))
+        elif image.artifact_type:
+            yield Problem(message=f"{image.reference} is an artifact ({image.artifact_type}), not a runnable image",
+                          subject=image.reference, evidence=(ev("images.remote.artifact_type", image.artifact_type),))

@@ -1,0 +1,20 @@
+"""Which image references a project uses: compose service images and Dockerfile base images (pure)."""
+
+from __future__ import annotations
+
+import re
+
+from dockdoctor.model import ProjectFacts
+
+_UNRESOLVED = re.compile(r"\$")
+
+
+def project_images(project: ProjectFacts) -> tuple[str, ...]:
+    """Service images and external FROM images, in order, without duplicates, stages, `scratch` or unset variables."""
+    refs: list[str] = []
+    if project.compose is not None:
+        refs += [s.image for s in project.compose.services if s.image and s.build is None]
+    for dockerfile in project.dockerfiles:
+        refs += [stage.base for stage in dockerfile.stages
+                 if not stage.from_stage and stage.base.lower() != "scratch" and not _UNRESOLVED.search(stage.base)]
+    return tuple(dict.fromkeys(r for r in refs if r and not _UNRESOLVED.search(r)))

@@ -1,0 +1,124 @@
+"""Dev container definitions (devcontainer.json): JSON with comments, and the fields that decide the platform."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from dockdoctor.model import DevcontainerFacts, ProbeError
+
+_PLATFORM_ARG = re.compile(r"--platform(?:[= ]\s*(.+))?$")
+
+
+def parse_devcontainer(text: str, *, path: str) -> DevcontainerFacts:
+    """The image, Dockerfile, compose files, service and `--platform` run argument of a devcontainer.json."""
+    try:
+        data = json.loads(strip_jsonc(text))
+    except json.JSONDecodeError as error:
+        return _error(path, "parse", f"{path}:{error.lineno}: {error.msg}")
+    except ValueError as error:
+        return _error(path, "parse", f"{path}:{error}")
+    if not isinstance(data, dict):
+        return _error(path, "config", f"{path}:1: a dev container definition must be a JSON object")
+    build = data.get("build") if isinstance(data.get("build"), dict) else {}
+    return DevcontainerFacts(
+        path=path, image=_text(data.get("image")),
+        dockerfile=_text(build.get("dockerfile")) or _text(build.get("dockerFile")) or _text(data.get("dockerFile"))
+        or _text(data.get("dockerfile")),
+        compose_files=_strings(data.get("dockerComposeFile")), service=_text(data.get("service")),
+        run_args_platform=_run_args_platform(data.get("runArgs")))
+
+
+def strip_jsonc(text: str) -> str:
+    """`text` as plain JSON: comments blanked (line breaks kept, so lines still match) and trailing commas dropped.
+
+    Raises ValueError("LINE: unterminated comment") for a `/*` without `*/`.
+    """
+    return _drop_trailing_commas(_blank_comments(text.removeprefix("\ufeff")))
+
+
+def _blank_comments(text: str) -> str:
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if char == '"':
+            end = _string_end(text, i)
+            out.append(text[i:end])
+            i = end
+        elif text.startswith("//", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            if end < 0:
+                raise ValueError(f"{text.count(chr(10), 0, i) + 1}: unterminated /* comment")
+            out.append("".join(c if c == "\n" else " " for c in text[i:end + 2]))
+            i = end + 2
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
+
+
+def _drop_trailing_commas(text: str) -> str:
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if char == '"':
+            end = _string_end(text, i)
+            out.append(text[i:end])
+            i = end
+            continue
+        if char == ",":
+            j = i + 1
+            while j < n and text[j] in " \t\r\n":
+                j += 1
+            if j < n and text[j] in "}]":
+                char = " "
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def _string_end(text: str, start: int) -> int:
+    """Index just past the JSON string starting at `start` (or the end of the line if it never closes)."""
+    i, n = start + 1, len(text)
+    while i < n:
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] in '"\n':
+            return i + 1 if text[i] == '"' else i
+        i += 1
+    return n
+
+
+def _run_args_platform(run_args: object) -> str | None:
+    if not isinstance(run_args, list):
+        return None
+    args = [str(arg) for arg in run_args]
+    for index, arg in enumerate(args):
+        match = _PLATFORM_ARG.match(arg.strip())
+        if match and match.group(1):
+            return match.group(1).strip()
+        if match and index + 1 < len(args):
+            return args[index + 1].strip()
+    return None
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,) if value else ()
+    if isinstance(value, list):
+        return tuple(str(item) for item in value if isinstance(item, str) and item)
+    return ()
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _error(path: str, kind: str, detail: str) -> DevcontainerFacts:
+    return DevcontainerFacts(path=path, error=ProbeError(probe="project", kind=kind, detail=detail))
