@@ -523,7 +523,7 @@ def test_go_cross_compile() -> None:
     assert facts.error is None
     build, final = facts.stages
     assert build == Stage(0, 2, "golang:1.22", "golang:1.22", name="build", platform="$BUILDPLATFORM",
-                          uses_target_vars=True)
+                          uses_target_vars=True, runs=True)
     assert final == Stage(1, 8, "gcr.io/distroless/static", "gcr.io/distroless/static", final=True)
     assert facts.args == ()
 

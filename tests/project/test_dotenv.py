@@ -33,7 +33,8 @@ FIXTURES: dict[str, str] = {
     "inherited-single-var.env": "VAR_TO_BE_LOADED_FROM_OS_ENV\n",
     "inherited-not-found.env": "VARIABLE_NOT_FOUND\n",
     "invalid1.env": "# some comments\nfoo=\"\n  a\n  multine\n  value\n\"\nINVALID LINE\nzot=qix",
-    "parser_test.env": "\na=b\na[1]=c\na.propertyKey=d\n\u00e1rv\u00edzt\u0171r\u0151-T\u00dcK\u00d6RF\u00daR\u00d3G\u00c9P="
+    "parser_test.env": "\na=b\na[1]=c\na.propertyKey=d\n"
+                       "\u00e1rv\u00edzt\u0171r\u0151-T\u00dcK\u00d6RF\u00daR\u00d3G\u00c9P="
                        "\u00c1RV\u00cdZT\u0170R\u0150-t\u00fck\u00f6rf\u00far\u00f3g\u00e9p\n",
 }
 PLAIN = {"OPTION_A": "1", "OPTION_B": "2", "OPTION_C": "3", "OPTION_D": "4", "OPTION_E": "5", "456": "ABC",

@@ -295,6 +295,8 @@ class Stage:
     final: bool = False
     uses_target_vars: bool = False  # TARGETARCH/TARGETPLATFORM/TARGETOS/TARGETVARIANT used in the stage
     arch_specific: tuple[ArchSpecific, ...] = ()
+    text: str = ""  # the FROM line as written, so that a fix can show an exact diff
+    runs: bool = False  # the stage has RUN instructions (it executes code for its platform)
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +307,7 @@ class ArgDefault:
     default: str
     line: int
     global_scope: bool = False
+    text: str = ""  # the ARG line as written
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +326,7 @@ class Origin:
 
     key: str  # e.g. "platform", "image", "build.platforms"
     source: str
+    text: str = ""  # the line as written, when the source is a file line
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,11 +2,271 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import dataclasses
+import errno
+import os
+import re
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
 
-from dockdoctor.model import ProjectFacts
+from dockdoctor.model import ComposeProject, DevcontainerFacts, DockerfileFacts, Origin, ProbeError, ProjectFacts
+from dockdoctor.probes._run import run
+
+MAX_DEPTH = 6
+MAX_BYTES = 1 << 20  # a Dockerfile or compose file larger than 1 MiB is not one we read
+MAX_ENTRIES = 20_000  # directory entries visited at most
+SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".nox",
+                       ".mypy_cache", ".pytest_cache", ".ruff_cache", ".terraform", ".idea", ".gradle", "target"})
+COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+KEPT_ENV = ("DOCKER_", "COMPOSE_")
 
 
-def probe_project(root: str, *, compose_files: Sequence[str], env: Mapping[str, str], timeout: float) -> ProjectFacts:
-    """Placeholder until discovery lands: an empty project."""
-    return ProjectFacts(root=root)
+def is_dockerfile(name: str) -> bool:
+    """Dockerfile, Dockerfile.dev, Dockerfile-prod, api.Dockerfile, api.dockerfile."""
+    return name.startswith("Dockerfile") or name.lower().endswith(".dockerfile")
+
+
+def _ignore_regex(pattern: str) -> re.Pattern[str]:
+    out, i = "", 0
+    while i < len(pattern):
+        if pattern.startswith("**", i):
+            out += ".*"
+            i += 2
+            if pattern.startswith("/", i):
+                i += 1
+                out += "/?" if out.endswith(".*") else ""
+            continue
+        char = pattern[i]
+        out += "[^/]*" if char == "*" else "[^/]" if char == "?" else re.escape(char)
+        i += 1
+    return re.compile(rf"^{out}(/.*)?$")
+
+
+def dockerignore(text: str) -> list[tuple[bool, re.Pattern[str]]]:
+    """(is_exception, regex) per .dockerignore line, in order (the last match decides, as Docker's matcher does)."""
+    rules = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        negate = line.startswith("!")
+        pattern = os.path.normpath(line.lstrip("!").strip()).lstrip("/")
+        if pattern != ".":
+            rules.append((negate, _ignore_regex(pattern)))
+    return rules
+
+
+def ignored(rel: str, rules: Sequence[tuple[bool, re.Pattern[str]]]) -> bool:
+    result = False
+    for negate, regex in rules:
+        if regex.match(rel):
+            result = not negate
+    return result
+
+
+def _read(path: str, skipped: list[tuple[str, str]]) -> str | None:
+    """A project file's text; too large, looping or unreadable files are skipped with the reason."""
+    try:
+        size = os.stat(path).st_size
+    except OSError as err:
+        reason = "symlink loop" if err.errno == errno.ELOOP else (err.strerror or str(err))
+        skipped.append((path, reason))
+        return None
+    if size > MAX_BYTES:
+        skipped.append((path, f"{size // (1 << 20)} MiB, larger than the {MAX_BYTES >> 20} MiB dockdoctor reads"))
+        return None
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read(MAX_BYTES)
+    except OSError as err:
+        skipped.append((path, err.strerror or str(err)))
+        return None
+
+
+def walk(root: str, rules: Sequence[tuple[bool, re.Pattern[str]]],
+         skipped: list[tuple[str, str]]) -> Iterator[str]:
+    """Files under root, depth-bounded, skipping tool folders, virtual environments, ignored paths and loops."""
+    seen: set[tuple[int, int]] = set()
+    budget = [MAX_ENTRIES]
+
+    def visit(folder: str, depth: int) -> Iterator[str]:
+        try:
+            info = os.stat(folder)
+        except OSError as err:
+            skipped.append((folder, "symlink loop" if err.errno == errno.ELOOP else (err.strerror or str(err))))
+            return
+        if (info.st_dev, info.st_ino) in seen:
+            skipped.append((folder, "symlink loop: this folder was already visited"))
+            return
+        seen.add((info.st_dev, info.st_ino))
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as err:
+            skipped.append((folder, err.strerror or str(err)))
+            return
+        for entry in entries:
+            budget[0] -= 1
+            if budget[0] < 0:
+                skipped.append((folder, f"more than {MAX_ENTRIES} entries: the rest was not searched"))
+                return
+            rel = os.path.relpath(entry.path, root).replace(os.sep, "/")
+            if ignored(rel, rules):
+                continue
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if entry.name in SKIP_DIRS or os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
+                    continue
+                if depth < MAX_DEPTH:
+                    yield from visit(entry.path, depth + 1)
+            else:
+                yield entry.path
+
+    yield from visit(root, 0)
+
+
+def find_compose_files(root: str, explicit: Sequence[str], env: Mapping[str, str]) -> tuple[str, ...]:
+    """The compose files as compose picks them: -f, else COMPOSE_FILE, else the standard name plus its override."""
+    if explicit:
+        return tuple(os.path.abspath(f) for f in explicit)
+    if env.get("COMPOSE_FILE"):
+        separator = env.get("COMPOSE_PATH_SEPARATOR", os.pathsep)
+        return tuple(os.path.abspath(os.path.join(root, f)) for f in env["COMPOSE_FILE"].split(separator) if f)
+    for name in COMPOSE_NAMES:
+        path = os.path.join(root, name)
+        if os.path.isfile(path):
+            stem, ext = os.path.splitext(name)
+            override = os.path.join(root, f"{stem}.override{ext}")
+            return (path, override) if os.path.isfile(override) else (path,)
+    return ()
+
+
+def _dotenv(root: str, env: Mapping[str, str], skipped: list[tuple[str, str]],
+            errors: list[ProbeError]) -> tuple[dict[str, str], dict[str, str], tuple[tuple[str, str, str], ...]]:
+    from dockdoctor.project.dotenv import DotenvError, parse_dotenv
+
+    path = os.path.join(root, ".env")
+    text = _read(path, skipped) if os.path.isfile(path) else None
+    values: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    if text is not None:
+        try:
+            for name, value, line in parse_dotenv(text, path=path, lookup=env):
+                values[name], sources[name] = value, f".env:{line}"
+        except DotenvError as err:
+            errors.append(ProbeError(probe="project", kind="parse", detail=str(err)))
+    kept = tuple((k, v, sources[k]) for k, v in values.items() if k.startswith(KEPT_ENV))
+    return values, sources, kept
+
+
+def _compose(root: str, files: tuple[str, ...], env: Mapping[str, str], dotenv: Mapping[str, str],
+             sources: Mapping[str, str], skipped: list[tuple[str, str]], timeout: float) -> ComposeProject:
+    from dockdoctor.project.compose import from_config_json, parse_compose
+
+    texts = []
+    for path in files:
+        text = _read(path, skipped)
+        if text is None:
+            return ComposeProject(files=files, resolved_by="dockdoctor", error=ProbeError(
+                probe="project", kind="read", detail=f"{path}: {next((r for p, r in skipped if p == path), 'missing')}"))
+        texts.append((path, text))
+    merged = {**dotenv, **env}  # the environment wins over .env, as in compose
+    origins = {name: "environment" for name in env} | {k: v for k, v in sources.items() if k not in env}
+    ours = _with_origin_lines(parse_compose(texts, env=merged, env_sources=origins), dict(texts))
+    if not shutil.which("docker"):
+        return ours
+    argv = ("docker", "compose", "--project-directory", root, *(a for f in files for a in ("-f", f)),
+            "config", "--format", "json")
+    result = run("project", argv, timeout=timeout, env=env)
+    if isinstance(result, ProbeError) or result.code != 0:
+        if ours.error is not None:
+            return ours
+        text = result.detail if isinstance(result, ProbeError) else (result.stderr.strip() or result.stdout.strip())
+        if isinstance(result, ProbeError) and result.kind == "not-found" or "is not a docker command" in text:
+            return ours
+        return dataclasses.replace(ours, error=ProbeError(probe="project", kind="compose",
+                                                          detail=f"docker compose config: {text.splitlines()[-1]}"))
+    resolved = from_config_json(result.stdout, files=files)
+    ours_by_name = {s.name: s for s in ours.services}
+    services = tuple(dataclasses.replace(s, origins=ours_by_name[s.name].origins if s.name in ours_by_name else
+                                         (Origin(key="service", source="docker compose config"),))
+                     for s in resolved.services)
+    return dataclasses.replace(resolved, services=services, version_key=ours.version_key)
+
+
+def _line(lines: Sequence[str], number: int) -> str:
+    return lines[number - 1] if 0 < number <= len(lines) else ""
+
+
+def _with_lines(facts: DockerfileFacts, text: str) -> DockerfileFacts:
+    """The FROM and ARG lines as written, so that fixes can show exact diffs."""
+    lines = text.splitlines()
+    return dataclasses.replace(
+        facts, stages=tuple(dataclasses.replace(s, text=_line(lines, s.line)) for s in facts.stages),
+        args=tuple(dataclasses.replace(a, text=_line(lines, a.line)) for a in facts.args))
+
+
+_SOURCE = re.compile(r"^(?P<file>.+?):(?P<line>\d+)(?:\s|$)")
+
+
+def _with_origin_lines(project: ComposeProject, texts: Mapping[str, str]) -> ComposeProject:
+    lines = {path: text.splitlines() for path, text in texts.items()}
+
+    def fill(origin: Origin) -> Origin:
+        match = _SOURCE.match(origin.source)
+        if not match or match.group("file") not in lines:
+            return origin
+        return dataclasses.replace(origin, text=_line(lines[match.group("file")], int(match.group("line"))))
+
+    return dataclasses.replace(project, services=tuple(
+        dataclasses.replace(s, origins=tuple(fill(o) for o in s.origins)) for s in project.services))
+
+
+def _relative(project: ComposeProject, root: str) -> ComposeProject:
+    """File names relative to the project root in origins and file lists ("compose.yaml:12")."""
+    prefix = root.rstrip("/") + "/"
+
+    def rel(text: str) -> str:
+        return text.replace(prefix, "")
+
+    services = tuple(dataclasses.replace(s, origins=tuple(dataclasses.replace(o, source=rel(o.source)) for o in s.origins))
+                     for s in project.services)
+    error = dataclasses.replace(project.error, detail=rel(project.error.detail)) if project.error else None
+    return dataclasses.replace(project, files=tuple(rel(f) for f in project.files), services=services, error=error)
+
+
+def probe_project(root: str, *, compose_files: Sequence[str] = (), env: Mapping[str, str],
+                  timeout: float = 10.0) -> ProjectFacts:
+    """Everything in the project folder that decides which platforms get built, pulled and run."""
+    from dockdoctor.project.devcontainer import parse_devcontainer
+    from dockdoctor.project.dockerfile import parse_dockerfile
+
+    root = os.path.abspath(root)
+    skipped: list[tuple[str, str]] = []
+    errors: list[ProbeError] = []
+    ignore_text = _read(os.path.join(root, ".dockerignore"), []) if os.path.isfile(
+        os.path.join(root, ".dockerignore")) else None
+    rules = dockerignore(ignore_text) if ignore_text else []
+    dockerfiles: list[DockerfileFacts] = []
+    devcontainers: list[DevcontainerFacts] = []
+    for path in walk(root, rules, skipped):
+        name = os.path.basename(path)
+        rel = os.path.relpath(path, root).replace(os.sep, "/")
+        if is_dockerfile(name):
+            text = _read(path, skipped)
+            if text is not None:
+                dockerfiles.append(_with_lines(parse_dockerfile(text, path=rel), text))
+        elif rel == ".devcontainer.json" or (name == "devcontainer.json" and rel.startswith(".devcontainer/")):
+            text = _read(path, skipped)
+            if text is not None:
+                devcontainers.append(parse_devcontainer(text, path=rel))
+    dotenv, sources, kept = _dotenv(root, env, skipped, errors)
+    files = find_compose_files(root, compose_files, env)
+    compose = _compose(root, files, env, dotenv, sources, skipped, timeout) if files else None
+    if compose is not None:
+        compose = _relative(compose, root)
+    return ProjectFacts(root=root, dockerfiles=tuple(dockerfiles), compose=compose, devcontainers=tuple(devcontainers),
+                        dotenv=kept, skipped=tuple(skipped), errors=tuple(errors))
+

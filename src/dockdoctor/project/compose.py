@@ -19,7 +19,7 @@ CONFIG_RESOLVED_BY = "docker compose config"
 _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
 _MERGE = "tag:yaml.org,2002:merge"
-_MAX_NODES = 5_000_000  # alias expansion budget ("billion laughs")
+_MIN_NODES = 200_000  # alias expansion budget ("billion laughs"): this, or one node per two characters
 _MAX_DEPTH = 200
 _ORIGIN_KEYS = ("image", "platform", "build", "build.platforms")
 _OVERRIDE = ("command", "entrypoint")  # sequences compose replaces instead of appending
@@ -52,7 +52,7 @@ class _Walk:
     lookup: _Recorder
     sources: Mapping[str, str]
     origins: dict[Path, str] = field(default_factory=dict)
-    budget: int = _MAX_NODES
+    budget: int = _MIN_NODES
 
 
 class _Recorder(Mapping[str, str]):
@@ -137,7 +137,7 @@ def service_lines(path: str, text: str) -> Mapping[str, Mapping[str, int]]:
 
 def _load(path: str, text: str, env: Mapping[str, str], sources: Mapping[str, str]) -> _Loaded:
     root = _compose_nodes(path, text)
-    walk = _Walk(path=path, lookup=_Recorder(env), sources=sources)
+    walk = _Walk(path=path, lookup=_Recorder(env), sources=sources, budget=max(_MIN_NODES, len(text) // 2))
     tree = _value(root, (), walk, 0) if root is not None else {}
     if tree is None:
         tree = {}
@@ -265,7 +265,7 @@ def _merge(base: object, other: object, path: Path) -> object:
             merged[key] = _merge(base[key], value, (*path, key)) if key in base else value
         return merged
     if isinstance(base, list) and isinstance(other, list) and not (path and path[-1] in _OVERRIDE):
-        return [*base, *(item for item in other if item not in base)]
+        return [*base, *other]  # appended, duplicates kept, as compose v2.40 prints them
     return other
 
 

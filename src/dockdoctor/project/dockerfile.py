@@ -658,6 +658,7 @@ class _StageDraft:
     stage: Stage
     declared: set[str] = field(default_factory=set)
     uses_target: bool = False
+    runs: bool = False
     arch: list[ArchSpecific] = field(default_factory=list)
 
 
@@ -791,6 +792,7 @@ def arch_tokens(text: str) -> tuple[str, ...]:
 
 def _on_stage_instruction(st: _State, ins: Instruction) -> None:
     draft = st.stages[-1]
+    draft.runs = draft.runs or ins.cmd == "run"
     text = _full_text(ins)
     used = {m.group(1) for m in _TARGET_USE_RE.finditer(text)}
     if used & draft.declared:
@@ -824,7 +826,7 @@ def _finish(st: _State) -> tuple[Stage, ...]:
         s = draft.stage
         out.append(Stage(s.index, s.line, s.base, s.base_raw, s.name, s.platform, s.from_stage,
                          final=s.index == last, uses_target_vars=draft.uses_target,
-                         arch_specific=tuple(draft.arch)))
+                         arch_specific=tuple(draft.arch), runs=draft.runs))
     return tuple(out)
 
 
