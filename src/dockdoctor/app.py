@@ -36,6 +36,7 @@ class CheckOptions:
     image_refs: tuple[str, ...] = ()  # references to look up (`dockdoctor inspect`)
     offline: bool = False
     refresh: bool = False
+    tools: bool = True  # probe compose and buildx
 
 
 def resolve_targets(facts: Facts, requested: Iterable[str], settings: Settings = Settings()) -> tuple[Target, ...]:
@@ -115,7 +116,7 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
         facts = gather(GatherOptions(timeout=options.timeout, keep_raw=options.keep_raw,
                                      project_dir=options.project_dir, compose_files=options.compose_files,
                                      image_refs=options.image_refs, offline=options.offline,
-                                     refresh=options.refresh))
+                                     refresh=options.refresh, tools=options.tools))
     else:
         facts = replay
     if options.redact:

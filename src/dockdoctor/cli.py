@@ -159,7 +159,7 @@ def inspect_cmd(refs: tuple[str, ...], platforms: tuple[str, ...], as_json: bool
 
     fmt_enum = Format.JSON if as_json else Format(fmt)
     options = app.CheckOptions(platforms=platforms, timeout=timeout, redact=not no_redact, image_refs=refs,
-                               offline=offline, refresh=refresh, only=app.IMAGE_CHECKS)
+                               offline=offline, refresh=refresh, only=app.IMAGE_CHECKS, tools=False)
     report = app.check(options)
     if save_facts:
         _write_atomic(save_facts, codec.facts_to_json(report.facts))

@@ -31,6 +31,8 @@ T = TypeVar("T")
 
 ENV_PREFIXES = ("DOCKER_", "COMPOSE_")
 ENV_SECRET = ("DOCKER_AUTH_CONFIG",)
+PUBLIC_REGISTRIES = ("docker.io", "ghcr.io", "quay.io", "gcr.io", "mcr.microsoft.com", "public.ecr.aws",
+                     "registry.k8s.io", "registry.gitlab.com")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,7 @@ class GatherOptions:
     local_images: bool = True  # local copies of those references, and containers
     offline: bool = False  # registry answers from the cache only
     refresh: bool = False  # ignore the cache's tag entries
+    tools: bool = True  # compose and buildx (not needed to inspect images)
 
 
 def _environment(env: dict[str, str]) -> tuple[tuple[str, str], ...]:
@@ -81,24 +84,27 @@ def _gather(options: GatherOptions) -> Facts:
     try:
         host_f = pool.submit(probe_host, timeout=t)
         engine_f = pool.submit(probe_engine, resolved, timeout=t)
-        compose_f = pool.submit(probe_compose, timeout=t)
-        buildx_f = pool.submit(probe_buildx, timeout=t)
+        compose_f = pool.submit(probe_compose, timeout=t) if options.tools else None
+        buildx_f = pool.submit(probe_buildx, timeout=t) if options.tools else None
         project_f = pool.submit(_project, options, env) if options.project_dir is not None else None
+        # references on loopback or public registries need nothing from the engine: ask at once
+        early = options.image_refs if project_f is None and not _needs_engine(options.image_refs) else ()
+        early_f = pool.submit(_remote, early, None, options, env) if early else None
         host = result(host_f, "host", _fallback_host)
         emulation = probe_emulation(os_name=host.os)
         engine = result(engine_f, "engine", lambda e: dataclasses.replace(_fallback_engine(resolved), error=e))
         project = result(project_f, "project", lambda e: ProjectFacts(root=str(options.project_dir), errors=(e,))) \
             if project_f is not None else None
         refs = tuple(dict.fromkeys(options.image_refs + (project_images(project) if project else ())))
-        remote_f = pool.submit(_remote, refs, engine, options, env) if refs else None
+        remote_f = early_f or (pool.submit(_remote, refs, engine, options, env) if refs else None)
         images = _local(resolved, engine, refs, options)
         if remote_f is not None:
             # a reference costs at most a challenge, a token, a manifest and a config, each within the timeout
             remote = result(remote_f, "registry", lambda e: tuple(
                 RemoteImage(reference=r, canonical=r, error=e) for r in refs), rounds=4)
             images = dataclasses.replace(images, remote=remote)
-        compose = result(compose_f, "compose", lambda e: ComposeFacts(errors=(e,)))
-        buildx = result(buildx_f, "buildx", lambda e: BuildxFacts(error=e))
+        compose = result(compose_f, "compose", lambda e: ComposeFacts(errors=(e,))) if compose_f else ComposeFacts()
+        buildx = result(buildx_f, "buildx", lambda e: BuildxFacts(error=e)) if buildx_f else BuildxFacts()
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
@@ -127,11 +133,25 @@ def _project(options: GatherOptions, env: dict[str, str]) -> ProjectFacts:
                          timeout=options.timeout)
 
 
-def _remote(refs: tuple[str, ...], engine: EngineFacts, options: GatherOptions,
+def _needs_engine(refs: tuple[str, ...]) -> bool:
+    """Whether a reference's registry might be one the engine lists as insecure (plain HTTP)."""
+    from dockdoctor.reference import ReferenceError, parse
+
+    for ref in refs:
+        try:
+            parsed = parse(ref)
+        except ReferenceError:
+            continue
+        if not parsed.is_loopback and parsed.domain not in PUBLIC_REGISTRIES:
+            return True
+    return False
+
+
+def _remote(refs: tuple[str, ...], engine: EngineFacts | None, options: GatherOptions,
             env: dict[str, str]) -> tuple[RemoteImage, ...]:
     from dockdoctor.probes.registry import RegistryOptions, inspect_remote
 
-    registry = RegistryOptions.from_env(env, insecure_registries=engine.insecure_registries,
+    registry = RegistryOptions.from_env(env, insecure_registries=engine.insecure_registries if engine else (),
                                         offline=options.offline, refresh=options.refresh,
                                         timeout=(min(5.0, options.timeout), options.timeout))
     return inspect_remote(refs, options=registry)

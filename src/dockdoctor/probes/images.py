@@ -30,6 +30,15 @@ def _local(inspect: dict[str, Any]) -> LocalImage:
                       repo_tags=tuple(inspect.get("RepoTags") or ()), repo_digests=tuple(inspect.get("RepoDigests") or ()))
 
 
+def _canonical(ref: str) -> str | None:
+    from dockdoctor.reference import ReferenceError, parse
+
+    try:
+        return parse(ref).canonical
+    except ReferenceError:
+        return None
+
+
 def _gather(client: Any, refs: Sequence[str], with_containers: bool) -> ImageFacts:
     import docker
 
@@ -44,8 +53,12 @@ def _gather(client: Any, refs: Sequence[str], with_containers: bool) -> ImageFac
         images.setdefault(found.id, found)
         return found
 
-    for ref in refs:
-        inspect(ref)
+    # one listing finds which references have local copies; only those are inspected (for their platform)
+    wanted = {_canonical(r) for r in refs} - {None}
+    if wanted:
+        for summary in client.images():
+            if any(_canonical(tag) in wanted for tag in summary.get("RepoTags") or ()):
+                inspect(str(summary["Id"]))
     containers: list[ContainerFacts] = []
     if with_containers:
         for summary in client.containers(all=True)[:MAX_CONTAINERS]:

@@ -98,8 +98,11 @@ class Transport:
         self.session.close()
 
     def _limit(self, netloc: str) -> threading.BoundedSemaphore:
+        # public registries get the polite limit the registry brief recommends; private ones the full one
+        host = netloc.rsplit(":", 1)[0] if not netloc.endswith("]") else netloc
+        limit = min(self.per_host, PUBLIC_LIMIT) if host.endswith(PUBLIC_HOSTS) else self.per_host
         with self._lock:
-            return self._limits.setdefault(netloc, threading.BoundedSemaphore(self.per_host))
+            return self._limits.setdefault(netloc, threading.BoundedSemaphore(limit))
 
     def request(self, method: str, url: str, *, subject: str, headers: Mapping[str, str] | None = None,
                 max_bytes: int = 4 << 20, data: Mapping[str, str] | None = None) -> Response:
@@ -170,7 +173,8 @@ class Transport:
                                             timeout=(self.connect_timeout, self.read_timeout))
                 status = resp.status_code
                 try:
-                    body = b"" if method == "HEAD" else _read_capped(resp, max_bytes, subject)
+                    # a HEAD's empty body is read too, so that the connection goes back to the pool
+                    body = _read_capped(resp, max_bytes, subject) if method != "HEAD" else (resp.content and b"")
                 finally:
                     resp.close()
         except requests.exceptions.SSLError as err:
@@ -191,6 +195,11 @@ class Transport:
             if self.observer is not None:
                 self.observer(method, url, status)
         return Response(status=status, headers={k.lower(): v for k, v in resp.headers.items()}, body=body, url=url)
+
+
+PUBLIC_LIMIT = 6
+PUBLIC_HOSTS = ("docker.io", "ghcr.io", "quay.io", "gcr.io", "pkg.dev", "mcr.microsoft.com", "amazonaws.com",
+                "registry.k8s.io", "gitlab.com")
 
 
 class _Retryable(Exception):

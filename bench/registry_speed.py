@@ -1,0 +1,750 @@
+"""Benchmark: `dockdoctor inspect` against a real registry behind an added-latency proxy, beside skopeo and docker.
+
+Usage: python bench/registry_speed.py [--refs 50] [--delay-ms 40] [--runs 3] [--timeline]
+       (DOCKDOCTOR_TESTENV names the test environment's env.json; only its loopback registry is used)
+
+1. Seeds >= --refs references of mixed kinds into the test registry through the HTTP API (bench/app-N:amd64,
+   :arm64, :multi, :oci, :attest, by digest, plus nonexistent tags/repositories), reusing the blobs of the
+   existing busybox images (cross-repository mounts). Idempotent; nothing is ever deleted.
+2. Starts a threaded TCP proxy on 127.0.0.1:0 in front of the registry that holds every chunk --delay-ms in
+   each direction, and counts connections and HTTP requests (parsed from both streams) per phase.
+3. Times, all through the proxy: dockdoctor cold / warm within the TTL / warm after the TTL (--refresh), the
+   registry client alone in a `python -c` driver (same three), a skopeo loop, a docker CLI loop, and the floor
+   (interpreter start-up + 3 round trips).
+4. Prints wall times, ratios, requests per reference and one PASS/MISS line per target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import http.client
+import ipaddress
+import json
+import os
+import queue
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+
+ACCEPT = ", ".join((
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+))
+INDEX_TYPES = ("application/vnd.oci.image.index.v1+json",
+               "application/vnd.docker.distribution.manifest.list.v2+json")
+# One block of ten kinds; references cycle through it. "single" kinds are one image manifest at the top.
+KINDS = ("amd64", "arm64", "multi", "oci", "attest", "digest", "multi", "oci", "arm64", "missing")
+SINGLE_KINDS = ("amd64", "arm64", "digest")
+SOURCES = {  # kind -> (source repository, source tag)
+    "amd64": ("busybox", "amd64"),
+    "arm64": ("busybox", "arm64"),
+    "multi": ("busybox", "multi"),
+    "oci": ("busybox", "multi-oci"),
+    "attest": ("dockdoctor-registry-test/busybox", "attest"),
+}
+SUBPROCESS_TIMEOUT = 120.0  # seconds, any one command
+MAX_PROXY_CONNECTIONS = 5000
+
+
+# --- registry seeding (direct, not through the proxy) ---------------------------------------------
+
+class Registry:
+    """Minimal Docker Registry HTTP API v2 client over http.client (plain HTTP, loopback only)."""
+
+    def __init__(self, hostport: str) -> None:
+        self.hostport = hostport
+        self.requests = 0
+
+    def call(self, method: str, path: str, headers: dict[str, str] | None = None,
+             body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+        conn = http.client.HTTPConnection(self.hostport, timeout=30)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            data = resp.read()
+            self.requests += 1
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+        finally:
+            conn.close()
+
+    def manifest(self, repo: str, ref: str) -> tuple[bytes, str, str]:
+        status, headers, body = self.call("GET", f"/v2/{repo}/manifests/{ref}", {"Accept": ACCEPT})
+        if status != 200:
+            raise RuntimeError(f"GET {repo}:{ref}: HTTP {status} {body[:200]!r}")
+        media_type = headers.get("content-type", "").split(";")[0].strip()
+        return body, media_type, "sha256:" + hashlib.sha256(body).hexdigest()
+
+    def head_manifest(self, repo: str, ref: str) -> str:
+        status, headers, _ = self.call("HEAD", f"/v2/{repo}/manifests/{ref}", {"Accept": ACCEPT})
+        return headers.get("docker-content-digest", "") if status == 200 else ""
+
+    def ensure_blob(self, src: str, dst: str, digest: str) -> None:
+        if self.call("HEAD", f"/v2/{dst}/blobs/{digest}")[0] == 200:
+            return
+        status, headers, _ = self.call("POST", f"/v2/{dst}/blobs/uploads/?mount={digest}&from={src}")
+        if status == 201:
+            return
+        if status != 202:
+            raise RuntimeError(f"mount {digest} into {dst}: HTTP {status}")
+        code, _, data = self.call("GET", f"/v2/{src}/blobs/{digest}")  # not mountable: monolithic upload
+        if code != 200:
+            raise RuntimeError(f"GET blob {src}@{digest}: HTTP {code}")
+        location = headers["location"]
+        if location.startswith("http"):
+            location = "/" + location.split("/", 3)[3]
+        location += ("&" if "?" in location else "?") + f"digest={digest}"
+        code, _, _ = self.call("PUT", location, {"Content-Type": "application/octet-stream"}, data)
+        if code != 201:
+            raise RuntimeError(f"upload {digest} into {dst}: HTTP {code}")
+
+    def copy(self, src: str, src_ref: str, dst: str, dst_ref: str) -> str:
+        """Copy a manifest (recursively: children, config and layer blobs) from src:src_ref to dst:dst_ref."""
+        body, media_type, digest = self.manifest(src, src_ref)
+        if self.head_manifest(dst, dst_ref) == digest:
+            return digest
+        doc = json.loads(body)
+        if media_type in INDEX_TYPES:
+            for child in doc.get("manifests", []):
+                if not self.head_manifest(dst, child["digest"]):
+                    self.copy(src, child["digest"], dst, child["digest"])
+        else:
+            for desc in [doc.get("config") or {}, *(doc.get("layers") or [])]:
+                if desc.get("digest"):
+                    self.ensure_blob(src, dst, desc["digest"])
+        status, _, data = self.call("PUT", f"/v2/{dst}/manifests/{dst_ref}", {"Content-Type": media_type}, body)
+        if status != 201:
+            raise RuntimeError(f"PUT {dst}:{dst_ref}: HTTP {status} {data[:300]!r}")
+        return digest
+
+
+@dataclass(frozen=True)
+class Ref:
+    path: str  # repo:tag or repo@digest, without the registry host
+    kind: str
+
+
+def seed(reg: Registry, count: int) -> list[Ref]:
+    refs: list[Ref] = []
+    for i in range(count):
+        kind = KINDS[i % len(KINDS)]
+        repo = f"bench/app-{i // 5}"
+        if kind == "missing":
+            path = f"{repo}:missing" if (i // len(KINDS)) % 2 == 0 else f"bench/nonexistent-{i}:latest"
+        elif kind == "digest":
+            path = f"{repo}@{reg.copy('busybox', 'amd64', repo, 'digest-amd64')}"
+        else:
+            src, tag = SOURCES[kind]
+            reg.copy(src, tag, repo, kind)
+            path = f"{repo}:{kind}"
+        refs.append(Ref(path, kind))
+    return refs
+
+
+# --- the delaying, counting proxy -----------------------------------------------------------------
+
+@dataclass
+class Event:
+    phase: str
+    conn: int
+    method: str
+    path: str
+    t_req: float  # when the request head reached the proxy (perf_counter)
+    t_resp: float = 0.0  # when the response head reached the proxy from the registry
+    status: int = 0
+
+
+@dataclass
+class ConnInfo:
+    phase: str
+    conn: int
+    tls: bool = False
+
+
+class _HttpStream:
+    """Incremental HTTP/1.1 message splitter for one direction (Content-Length and chunked bodies)."""
+
+    def __init__(self, on_head) -> None:  # on_head(first_line, headers) -> body_length or None (=chunked)
+        self.buf = b""
+        self.body_left = 0
+        self.chunked = False
+        self.on_head = on_head
+        self.broken = False
+
+    def feed(self, data: bytes) -> None:
+        if self.broken:
+            return
+        self.buf += data
+        while True:
+            if self.body_left:
+                take = min(self.body_left, len(self.buf))
+                self.buf, self.body_left = self.buf[take:], self.body_left - take
+                if self.body_left:
+                    return
+            if self.chunked:
+                if not self._skip_chunks():
+                    return
+                continue
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(self.buf) > 65536:
+                    self.broken = True
+                return
+            head, self.buf = self.buf[:end].decode("latin-1"), self.buf[end + 4:]
+            lines = head.split("\r\n")
+            headers = {}
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+            length = self.on_head(lines[0], headers)
+            if length is None:
+                self.chunked = True
+            else:
+                self.body_left = length
+
+    def _skip_chunks(self) -> bool:
+        while True:
+            end = self.buf.find(b"\r\n")
+            if end < 0:
+                return False
+            size = int(self.buf[:end].split(b";")[0] or b"0", 16)
+            if size == 0:
+                trailer = self.buf.find(b"\r\n\r\n", end)
+                if trailer < 0:
+                    return False
+                self.buf, self.chunked = self.buf[trailer + 4:], False
+                return True
+            if len(self.buf) < end + 2 + size + 2:
+                return False
+            self.buf = self.buf[end + 2 + size + 2:]
+
+
+class DelayProxy:
+    """127.0.0.1:0 -> upstream; every chunk is held `delay` seconds in each direction (latency, not bandwidth)."""
+
+    def __init__(self, upstream: tuple[str, int], delay: float) -> None:
+        self.upstream, self.delay = upstream, delay
+        self.listener = socket.create_server(("127.0.0.1", 0), backlog=256)
+        self.port = self.listener.getsockname()[1]
+        self.phase = "idle"
+        self.events: list[Event] = []
+        self.conns: list[ConnInfo] = []
+        self.lock = threading.Lock()
+        self.sockets: list[socket.socket] = []
+        self.threads: list[threading.Thread] = []
+        self.stopping = False
+        self.acceptor = threading.Thread(target=self._accept, name="proxy-accept", daemon=True)
+        self.acceptor.start()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while not self.stopping:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            with self.lock:
+                if len(self.conns) >= MAX_PROXY_CONNECTIONS:
+                    client.close()
+                    continue
+                info = ConnInfo(self.phase, len(self.conns))
+                self.conns.append(info)
+            try:
+                server = socket.create_connection(self.upstream, timeout=10)
+            except OSError:
+                client.close()
+                continue
+            for s in (client, server):
+                s.settimeout(60)
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self.lock:
+                self.sockets += [client, server]
+            pending: list[Event] = []  # requests awaiting their response on this connection (in order)
+            self._spawn(client, server, self._request_parser(info, pending), info)
+            self._spawn(server, client, self._response_parser(pending), None)
+
+    def _spawn(self, src: socket.socket, dst: socket.socket, stream: _HttpStream, info: ConnInfo | None) -> None:
+        q: queue.Queue[tuple[float, bytes]] = queue.Queue()
+
+        def reader() -> None:
+            first = True
+            try:
+                while True:
+                    data = src.recv(65536)
+                    if not data:
+                        break
+                    now = time.perf_counter()
+                    if first and info is not None and data[:1] == b"\x16":
+                        info.tls = True  # a TLS ClientHello (docker --insecure tries HTTPS first)
+                        stream.broken = True
+                    first = False
+                    stream.feed(data)
+                    q.put((now + self.delay, data))
+            except (OSError, ValueError):
+                pass
+            q.put((time.perf_counter() + self.delay, b""))
+
+        def writer() -> None:
+            try:
+                while True:
+                    due, data = q.get()
+                    wait = due - time.perf_counter()
+                    if wait > 0:
+                        time.sleep(wait)
+                    if not data:
+                        dst.shutdown(socket.SHUT_WR)
+                        return
+                    dst.sendall(data)
+            except OSError:
+                pass
+
+        for target in (reader, writer):
+            thread = threading.Thread(target=target, daemon=True)
+            thread.start()
+            with self.lock:
+                self.threads.append(thread)
+
+    def _request_parser(self, info: ConnInfo, pending: list[Event]) -> _HttpStream:
+        def on_head(line: str, headers: dict[str, str]) -> int | None:
+            parts = line.split(" ")
+            event = Event(self.phase, info.conn, parts[0], parts[1] if len(parts) > 1 else "", time.perf_counter())
+            with self.lock:
+                self.events.append(event)
+                pending.append(event)
+            if headers.get("transfer-encoding", "").lower() == "chunked":
+                return None
+            return int(headers.get("content-length", "0") or 0)
+        return _HttpStream(on_head)
+
+    def _response_parser(self, pending: list[Event]) -> _HttpStream:
+        def on_head(line: str, headers: dict[str, str]) -> int | None:
+            parts = line.split(" ")
+            status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+            with self.lock:
+                event = pending.pop(0) if pending else None
+            if event is not None:
+                event.t_resp, event.status = time.perf_counter(), status
+            if status in (204, 304) or (event is not None and event.method == "HEAD") or status < 200:
+                return 0
+            if headers.get("transfer-encoding", "").lower() == "chunked":
+                return None
+            return int(headers.get("content-length", "0") or 0)
+        return _HttpStream(on_head)
+
+    def of_phase(self, phase: str) -> tuple[list[Event], list[ConnInfo]]:
+        with self.lock:
+            return [e for e in self.events if e.phase == phase], [c for c in self.conns if c.phase == phase]
+
+    def stop(self) -> None:
+        self.stopping = True
+        try:
+            self.listener.close()
+        except OSError:
+            pass
+        with self.lock:
+            sockets, threads = list(self.sockets), list(self.threads)
+        for s in sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+        self.acceptor.join(timeout=2)
+        deadline = time.monotonic() + 5
+        for thread in threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
+
+# --- measurements ---------------------------------------------------------------------------------
+
+@dataclass
+class Phase:
+    name: str
+    walls: list[float] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)  # of the first run
+    conns: list[ConnInfo] = field(default_factory=list)
+    starts: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    completed: int = 0  # loop iterations run (loops only)
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(self.walls) if self.walls else float("nan")
+
+
+def run_timed(proxy: DelayProxy, phase: Phase, argv: list[str], env: dict[str, str], *, tag: str = "",
+              capture: bool = False) -> tuple[float, subprocess.CompletedProcess[bytes] | None]:
+    proxy.phase = phase.name + tag
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, timeout=SUBPROCESS_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        phase.failures.append(f"timed out after {SUBPROCESS_TIMEOUT:g} s: {' '.join(argv[:4])} ...")
+        proc = None
+    wall = time.perf_counter() - start
+    proxy.phase = "idle"
+    phase.starts.append(start)
+    return wall, proc
+
+
+def round_trip(proxy: DelayProxy, host: str) -> float:
+    """One raw HTTP GET /v2/ through the proxy on a fresh connection: connect to last byte."""
+    start = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as s:
+        s.sendall(f"GET /v2/ HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        while s.recv(65536):
+            pass
+    return time.perf_counter() - start
+
+
+DRIVER = """\
+import json, sys
+from pathlib import Path
+from dockdoctor.probes.registry import inspect_remote, RegistryOptions
+cache, ttl, workers, refs = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+more = {"max_workers": workers, "per_registry": workers} if workers else {}
+out = inspect_remote(refs, options=RegistryOptions(cache_dir=Path(cache), tag_ttl=ttl, docker_config_dir=cache, **more))
+print(json.dumps([[r.reference, r.kind, r.error.kind if r.error else ""] for r in out]))
+"""
+
+
+def classify(event: Event) -> str:
+    path = event.path.split("?")[0]
+    if path.rstrip("/") == "/v2":
+        return "ping"
+    if "/manifests/" in path:
+        by = "digest" if "/manifests/sha256:" in path else "tag"
+        return f"{event.method} manifest by {by}"
+    if "/blobs/" in path:
+        return f"{event.method} blob"
+    return f"{event.method} other"
+
+
+def summarize(events: list[Event]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for e in events:
+        counts[classify(e)] = counts.get(classify(e), 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def max_in_flight(events: list[Event]) -> int:
+    marks = sorted([(e.t_req, 1) for e in events] + [(e.t_resp or e.t_req, -1) for e in events],
+                   key=lambda m: (m[0], m[1]))
+    best = cur = 0
+    for _, step in marks:
+        cur += step
+        best = max(best, cur)
+    return best
+
+
+def timeline(phase: Phase, limit: int = 200) -> list[str]:
+    if not phase.events:
+        return []
+    t0 = phase.starts[0]
+    lines = [f"  timeline of {phase.name} (first run; request arrival at the proxy in ms from process start, "
+             f"+ms until the registry's response head reached the proxy (includes the request hold), connection, "
+             f"status):"]
+    for e in sorted(phase.events, key=lambda e: e.t_req)[:limit]:
+        dur = f"{(e.t_resp - e.t_req) * 1000:6.0f}" if e.t_resp else "     ?"
+        lines.append(f"    {(e.t_req - t0) * 1000:7.0f} +{dur}  c{e.conn:<4} {e.status:3}  {e.method:4} {e.path}")
+    return lines
+
+
+def fmt_ms(seconds: float) -> str:
+    return f"{seconds * 1000:8.0f} ms"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--refs", type=int, default=50, help="number of references (>= 10)")
+    parser.add_argument("--delay-ms", type=float, default=40.0, help="added latency per chunk, each direction")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each dockdoctor phase (median wall)")
+    parser.add_argument("--loop-budget", type=float, default=240.0, help="seconds allowed to each skopeo/docker loop")
+    parser.add_argument("--timeline", action="store_true", help="print the per-request timeline of cold runs")
+    parser.add_argument("--what-if", type=int, default=32, metavar="N",
+                        help="also time the driver with max_workers = per_registry = N (0: skip)")
+    args = parser.parse_args()
+    if not 10 <= args.refs <= 1000 or not 0 <= args.delay_ms <= 1000 or not 1 <= args.runs <= 20:
+        parser.error("--refs 10..1000, --delay-ms 0..1000, --runs 1..20")
+
+    envfile = os.environ.get("DOCKDOCTOR_TESTENV", "")
+    if not envfile or not os.path.exists(envfile):
+        print("DOCKDOCTOR_TESTENV must name the test environment's env.json", file=sys.stderr)
+        return 2
+    with open(envfile, encoding="utf-8") as fh:
+        testenv = json.load(fh)
+    registry = testenv["registry"]
+    host, _, port = registry.rpartition(":")
+    if not ipaddress.ip_address(host).is_loopback:
+        print(f"refusing a non-loopback registry {registry}", file=sys.stderr)
+        return 2
+    docker_cli = testenv.get("docker_cli") or shutil.which("docker") or ""
+    skopeo = shutil.which("skopeo") or ""
+    py = sys.executable
+
+    reg = Registry(registry)
+    t = time.perf_counter()
+    refs = seed(reg, args.refs)
+    print(f"registry {registry}; seeded/verified {len(refs)} references with {reg.requests} direct requests in "
+          f"{time.perf_counter() - t:.1f} s")
+    kinds = {k: sum(r.kind == k for r in refs) for k in dict.fromkeys(KINDS)}
+    n_single = sum(r.kind in SINGLE_KINDS for r in refs)
+    n_missing = kinds["missing"]
+    n_found = len(refs) - n_missing
+    print("kinds: " + ", ".join(f"{k} {v}" for k, v in kinds.items()))
+
+    work = tempfile.mkdtemp(prefix="dockdoctor-bench-")
+    proxy = DelayProxy((host, int(port)), args.delay_ms / 1000)
+    try:
+        return measure(args, proxy, refs, work, py, docker_cli, skopeo, testenv, n_single, n_missing, n_found)
+    finally:
+        proxy.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(args, proxy: DelayProxy, refs: list[Ref], work: str, py: str, docker_cli: str, skopeo: str,
+            testenv: dict, n_single: int, n_missing: int, n_found: int) -> int:
+    via = [f"{proxy.address}/{r.path}" for r in refs]
+    n = len(refs)
+    print(f"proxy {proxy.address} -> {testenv['registry']}, +{args.delay_ms:g} ms per chunk each direction; "
+          f"python {sys.version.split()[0]} ({py})")
+
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "DOCKDOCTOR_CACHE"))}
+    base_env.update({"DOCKER_HOST": testenv["docker_host"], "NO_PROXY": "*", "no_proxy": "*"})
+    for k in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        base_env.pop(k, None)
+
+    # (f) the floor
+    rtts = [round_trip(proxy, proxy.address) for _ in range(7)]
+    starts = []
+    for _ in range(7):
+        t = time.perf_counter()
+        subprocess.run([py, "-c", "pass"], check=False, timeout=SUBPROCESS_TIMEOUT)
+        starts.append(time.perf_counter() - t)
+    rtt, py_start = statistics.median(rtts), statistics.median(starts)
+    floor = py_start + 3 * rtt
+    proxy.events.clear()
+
+    cli_ok = subprocess.run([py, "-m", "dockdoctor", "inspect", "--help"], env=base_env, capture_output=True,
+                            timeout=SUBPROCESS_TIMEOUT, check=False).returncode == 0
+    phases: dict[str, Phase] = {}
+    verdicts: dict[str, str] = {}
+
+    def dd_runs(label: str, make_argv, env_for) -> None:
+        """cold, warm-within-TTL, warm-after-TTL, args.runs times each (a fresh cache per cold run)."""
+        names = [f"{label} cold", f"{label} warm (within TTL)", f"{label} warm (after TTL)"]
+        for name in names:
+            phases[name] = Phase(name)
+        for run in range(args.runs):
+            cache = tempfile.mkdtemp(prefix="cache-", dir=work)
+            for step, name in enumerate(names):
+                phase = phases[name]
+                wall, proc = run_timed(proxy, phase, make_argv(step, cache), env_for(cache), tag=f"#{run}",
+                                       capture=True)
+                phase.walls.append(wall)
+                if run == 0:
+                    phase.events, phase.conns = proxy.of_phase(name + "#0")
+                    verdicts[name] = check_output(proc, refs)
+
+    # (a)-(c) the CLI, if the lead's command exists
+    if cli_ok:
+        def cli_argv(step: int, cache: str) -> list[str]:
+            return [py, "-m", "dockdoctor", "inspect", *via, "--json", *(["--refresh"] if step == 2 else [])]
+
+        def cli_env(cache: str) -> dict[str, str]:
+            return {**base_env, "DOCKDOCTOR_CACHE_DIR": cache, "DOCKER_CONFIG": cache}
+        dd_runs("dockdoctor inspect", cli_argv, cli_env)
+
+    # the registry client alone, in a tiny driver process (tag_ttl=0 makes the third step revalidate)
+    def drv_argv(step: int, cache: str) -> list[str]:
+        return [py, "-c", DRIVER, cache, "0" if step == 2 else "300", "0", *via]
+    dd_runs("registry client (python -c driver)", drv_argv, lambda cache: dict(base_env))
+    if args.what_if:  # the same driver with more requests in flight: what raising the client's limits would give
+        w = args.what_if
+        dd_runs(f"what-if: driver, per_registry={w}", lambda step, cache: [py, "-c", DRIVER, cache,
+                "0" if step == 2 else "300", str(w), *via], lambda cache: dict(base_env))
+
+    # (d) skopeo loop, (e) docker loop
+    def loop(name: str, argv_for, env: dict[str, str]) -> None:
+        phase = phases[name] = Phase(name)
+        proxy.phase = name
+        start = time.perf_counter()
+        phase.starts.append(start)
+        failed = 0
+        for ref in via:
+            if time.perf_counter() - start > args.loop_budget:
+                phase.failures.append(f"stopped after {phase.completed} of {n}: --loop-budget {args.loop_budget:g} s")
+                break
+            try:
+                rc = subprocess.run(argv_for(ref), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    timeout=SUBPROCESS_TIMEOUT, check=False).returncode
+            except subprocess.TimeoutExpired:
+                rc = -1
+            failed += rc != 0
+            phase.completed += 1
+        wall = time.perf_counter() - start
+        proxy.phase = "idle"
+        phase.walls.append(wall * n / max(1, phase.completed))  # extrapolated if the budget cut it short
+        phase.events, phase.conns = proxy.of_phase(name)
+        verdicts[name] = f"{failed} of {phase.completed} exited non-zero (expected {n_missing}: the missing refs)"
+
+    if skopeo:
+        loop("skopeo inspect --raw loop",
+             lambda ref: [skopeo, "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"], base_env)
+    if docker_cli:
+        docker_cfg = tempfile.mkdtemp(prefix="docker-config-", dir=work)
+        loop("docker manifest inspect loop", lambda ref: [docker_cli, "manifest", "inspect", "--insecure", ref],
+             {**base_env, "DOCKER_CONFIG": docker_cfg})
+
+    # --- report -------------------------------------------------------------------------------------
+    print()
+    print(f"floor: python -c pass {fmt_ms(py_start)} (median of 7) + 3 x round trip {fmt_ms(rtt)} "
+          f"(median GET /v2/ of 7, {min(rtts) * 1000:.0f}..{max(rtts) * 1000:.0f} ms) = {fmt_ms(floor)}")
+    print()
+    print(f"{'phase':44} {'wall':>11} {'runs':>20}  {'conns':>5} {'TLS':>3} {'reqs':>5}  requests (first run)")
+    for phase in phases.values():
+        runs = "/".join(f"{w * 1000:.0f}" for w in phase.walls) if len(phase.walls) > 1 else ""
+        tls = sum(c.tls for c in phase.conns)
+        counts = ", ".join(f"{k} {v}" for k, v in summarize(phase.events).items())
+        print(f"{phase.name:44} {fmt_ms(phase.wall)} {runs:>20}  {len(phase.conns):5} {tls:3} "
+              f"{len(phase.events):5}  {counts}")
+        for failure in phase.failures:
+            print(f"{'':44} ! {failure}")
+    print()
+    for name, verdict in verdicts.items():
+        print(f"output check, {name}: {verdict}")
+
+    primary = "dockdoctor inspect" if cli_ok else "registry client (python -c driver)"
+    if not cli_ok:
+        print("note: `python -m dockdoctor inspect --help` failed; the driver process stands in for the CLI")
+    cold, warm, after = (phases[f"{primary} {s}"] for s in ("cold", "warm (within TTL)", "warm (after TTL)"))
+    skop = phases.get("skopeo inspect --raw loop")
+    dock = phases.get("docker manifest inspect loop")
+    print()
+    print(f"ratios ({primary}, cold, median wall):")
+    if skop:
+        print(f"  skopeo loop / dockdoctor cold   = {skop.wall / cold.wall:6.2f}x")
+    if dock:
+        print(f"  docker loop / dockdoctor cold   = {dock.wall / cold.wall:6.2f}x")
+    print(f"  dockdoctor cold / floor         = {cold.wall / floor:6.2f}x")
+    drv = phases["registry client (python -c driver) cold"]
+    if cli_ok:
+        print(f"  driver cold / floor             = {drv.wall / floor:6.2f}x   (registry client without the CLI)")
+
+    print()
+    results = []
+    extra = [p for name, p in phases.items() if name.startswith("what-if") and "warm" not in name]
+    for phase in (cold, warm, after) + ((drv,) if cli_ok else ()) + tuple(extra):
+        per = len(phase.events) / n
+        print(f"{phase.name}: {len(phase.events)} requests, {per:.2f} per reference; max in flight "
+              f"{max_in_flight(phase.events)}; connections {len(phase.conns)}")
+        if phase.events:
+            t0, first = phase.starts[0], min(e.t_req for e in phase.events)
+            last = max(e.t_resp or e.t_req for e in phase.events)
+            print(f"    first run {phase.walls[0] * 1000:.0f} ms: first request at {(first - t0) * 1000:.0f} ms, "
+                  f"last response head at {(last - t0) * 1000:.0f} ms (network span {(last - first) * 1000:.0f} ms "
+                  f"= {(last - first) / rtt:.1f} round trips), exit "
+                  f"{(phase.walls[0] - (last - t0) - args.delay_ms / 1000) * 1000:.0f} ms after the client got it")
+    print()
+
+    def line(ok: bool, text: str) -> None:
+        results.append(ok)
+        print(f"{'PASS' if ok else 'MISS'}  {text}")
+
+    def ev_of(phase: Phase, pred) -> int:
+        return sum(1 for e in phase.events if pred(e))
+
+    def missing_ref(e: Event) -> bool:
+        return any(e.path.endswith(f"/v2/{r.path.replace(':', '/manifests/', 1)}") for r in refs if r.kind == "missing")
+
+    cold_manifest = ev_of(cold, lambda e: e.method == "GET" and "/manifests/" in e.path)
+    cold_blob = ev_of(cold, lambda e: e.method == "GET" and "/blobs/" in e.path)
+    cold_other = len(cold.events) - cold_manifest - cold_blob
+    line(cold_manifest <= n and cold_blob <= n_single and cold_other == 0,
+         f"cold: {cold_manifest} manifest GETs for {n} refs (<= {n}), {cold_blob} config GETs for {n_single} "
+         f"single-platform refs (<= {n_single}), {cold_other} other requests (0)")
+    after_head = ev_of(after, lambda e: e.method == "HEAD")
+    after_other_found = ev_of(after, lambda e: e.method != "HEAD" and not missing_ref(e))
+    after_missing = ev_of(after, missing_ref)
+    n_digest = sum(r.kind == "digest" for r in refs)
+    line(after_head == n_found - n_digest and after_other_found == 0,
+         f"warm after TTL: {after_head} HEADs for {n_found - n_digest} existing tag refs (1 each), "
+         f"{after_other_found} other requests for them or the {n_digest} digest refs (0); "
+         f"[{after_missing} requests for the {n_missing} missing refs: not cached]")
+    warm_found = ev_of(warm, lambda e: not missing_ref(e))
+    warm_missing = ev_of(warm, missing_ref)
+    line(warm_found == 0, f"warm within TTL: {warm_found} requests for the {n_found} existing refs (0); "
+                          f"[{warm_missing} for the {n_missing} missing refs: 404s are not cached]")
+    if skop:
+        line(skop.wall >= 10 * cold.wall, f"cold wall {cold.wall * 1000:.0f} ms >= 10x faster than the skopeo loop "
+                                          f"{skop.wall * 1000:.0f} ms (is {skop.wall / cold.wall:.1f}x)")
+    line(cold.wall <= 2 * floor, f"cold wall {cold.wall * 1000:.0f} ms within 2x of the floor {floor * 1000:.0f} ms "
+                                 f"(is {cold.wall / floor:.2f}x)")
+    if cli_ok:
+        print(f"info  driver cold {drv.wall * 1000:.0f} ms = {drv.wall / floor:.2f}x floor; CLI minus driver: "
+              f"{(cold.wall - drv.wall) * 1000:.0f} ms; warm within TTL (CLI, no network) {warm.wall * 1000:.0f} ms")
+
+    for phase in extra:
+        print(f"info  {phase.name}: {phase.wall * 1000:.0f} ms = {phase.wall / floor:.2f}x floor; skopeo loop / it = "
+              f"{(skop.wall / phase.wall) if skop else float('nan'):.1f}x; {len(phase.events)} requests, "
+              f"max in flight {max_in_flight(phase.events)}")
+    if args.timeline:
+        print()
+        for phase in ((cold, drv) if cli_ok else (cold,)) + tuple(extra[:1]):
+            print("\n".join(timeline(phase)))
+    return 0 if all(results) else 1
+
+
+def check_output(proc: subprocess.CompletedProcess[bytes] | None, refs: list[Ref]) -> str:
+    """Whether the answers look right: missing refs errored as not-found, the others did not."""
+    if proc is None:
+        return "no output (timed out)"
+    text = proc.stdout.decode("utf-8", "replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return f"exit {proc.returncode}, output not JSON: {text[:120]!r} {proc.stderr[-300:]!r}"
+    rows: list[tuple[str, str, str]] = []
+    if isinstance(data, list):
+        rows = [tuple(r) for r in data]
+    else:  # the CLI report: facts.images.remote (shape may still change: search for RemoteImage-like dicts)
+        def walk(node: object) -> None:
+            if isinstance(node, dict):
+                if "reference" in node and "canonical" in node:
+                    err = node.get("error") or {}
+                    rows.append((node["reference"], str(node.get("kind", "")),
+                                 str(err.get("kind", "")) if isinstance(err, dict) else str(err)))
+                    return
+                for value in node.values():
+                    walk(value)
+            elif isinstance(node, list):
+                for value in node:
+                    walk(value)
+        walk(data)
+    by_ref = {r[0]: r for r in rows}
+    bad = []
+    for ref in refs:
+        row = next((v for k, v in by_ref.items() if k.endswith("/" + ref.path)), None)
+        want_error = "not-found" if ref.kind == "missing" else ""
+        if row is None:
+            bad.append(f"{ref.path}: absent")
+        elif row[2] != want_error:
+            bad.append(f"{ref.path}: error {row[2] or 'none'} (want {want_error or 'none'})")
+    return f"exit {proc.returncode}; {len(refs) - len(bad)} of {len(refs)} answers as expected" + (
+        f"; e.g. {bad[:3]}" if bad else "")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

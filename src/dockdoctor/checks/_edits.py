@@ -1,0 +1,26 @@
+"""Exact, minimal file edits as unified diffs (pure): replace a line, or insert one after another."""
+
+from __future__ import annotations
+
+import posixpath
+
+from dockdoctor.model import EditFile
+
+
+def _header(rel: str) -> str:
+    return f"--- a/{rel}\n+++ b/{rel}\n"
+
+
+def replace_line(root: str, rel: str, line: int, old: str, new: str) -> EditFile:
+    """Line `line` of `rel` (under `root`) goes from `old` to `new`."""
+    return EditFile(path=posixpath.join(root, rel), diff=f"{_header(rel)}@@ -{line},1 +{line},1 @@\n-{old}\n+{new}\n")
+
+
+def insert_after(root: str, rel: str, line: int, anchor: str, new: str) -> EditFile:
+    """A new line after line `line` (whose text is `anchor`, kept as context)."""
+    return EditFile(path=posixpath.join(root, rel),
+                    diff=f"{_header(rel)}@@ -{line},1 +{line},2 @@\n {anchor}\n+{new}\n")
+
+
+def indent_of(text: str) -> str:
+    return text[: len(text) - len(text.lstrip())]
