@@ -6,7 +6,7 @@ DKD4xx compose, DKD5xx buildx and emulation, DKD6xx project files.
 
 from __future__ import annotations
 
-from dockdoctor.checks import build, compose, engine, host, images, meta
+from dockdoctor.checks import build, compose, engine, host, images, meta, project
 from dockdoctor.checks._spec import CheckSpec, Context
 from dockdoctor.errors import UnknownCheckError
 
@@ -31,12 +31,25 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     compose.docker_compose_is_v1,
     compose.compose_platform_bug,
     compose.compose_missing,
+    compose.service_image_lacks_target,
+    compose.service_platform_mismatch,
+    compose.build_service_host_only,
+    compose.platform_key_unsupported,
+    compose.default_platform_ignored,
     build.buildx_missing,
     build.builder_cannot_multiplatform,
     build.no_emulation_for_target,
     build.binfmt_without_fix_binary,
     build.qemu_where_rosetta_available,
     build.target_runs_emulated,
+    project.dockerfile_invalid,
+    project.hardcoded_from_platform,
+    project.buildplatform_on_final_stage,
+    project.target_arg_default,
+    project.arch_specific_download,
+    project.builder_stage_emulated,
+    project.devcontainer_platform,
+    project.project_file_skipped,
 )
 
 RETIRED: dict[str, str] = {}

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from dockdoctor.checks._edits import indent_of, insert_after, replace_line
 from dockdoctor.checks._spec import Context, check
-from dockdoctor.checks._util import ev
-from dockdoctor.model import ComposeTool, Fix, Fixable, Problem, Safety, Severity, manual
+from dockdoctor.checks._util import ev, native, platform_or_none, runs_natively
+from dockdoctor.model import (
+    ComposeTool,
+    Fix,
+    Fixable,
+    Origin,
+    Problem,
+    RemoteImage,
+    Safety,
+    ServiceFacts,
+    Severity,
+    manual,
+)
+from dockdoctor.platforms import can_run, format_platform
 
 UPGRADE = Fix(title="use Compose v2 (the docker CLI plugin)", safety=Safety.DISPLAY_ONLY,
               steps=(manual("install the Compose v2 plugin (Docker Desktop ships it; on Linux the "
@@ -176,3 +190,251 @@ def compose_missing(ctx: Context) -> Iterator[Problem]:
         yield Problem(message="neither `docker compose` nor `docker-compose` is installed", subject="compose",
                       fixes=(UPGRADE,))
 
+
+
+def _services(ctx: Context) -> Iterator[ServiceFacts]:
+    project = ctx.facts.project
+    if project is not None and project.compose is not None:
+        yield from project.compose.services
+
+
+def _origin(service: ServiceFacts, key: str) -> Origin | None:
+    return next((o for o in service.origins if o.key == key), None)
+
+
+def _file_line(origin: Origin | None) -> tuple[str, int] | None:
+    match = re.match(r"^(?P<file>[^:\s]+):(?P<line>\d+)$", origin.source) if origin else None
+    return (match.group("file"), int(match.group("line"))) if match else None
+
+
+def _platform_edit(ctx: Context, service: ServiceFacts, platform: str) -> Fix | None:
+    """Set `platform:` on a service: replace its line, or add one under `image:` with the same indentation."""
+    root = ctx.facts.project.root if ctx.facts.project else ""
+    current, image = _origin(service, "platform"), _origin(service, "image")
+    where = _file_line(current) if current and current.text else None
+    if where is not None and current is not None:
+        step = replace_line(root, where[0], where[1], current.text,
+                            f"{indent_of(current.text)}platform: {platform}")
+    elif image is not None and image.text and (where := _file_line(image)) is not None:
+        step = insert_after(root, where[0], where[1], image.text, f"{indent_of(image.text)}platform: {platform}")
+    else:
+        return None
+    return Fix(title=f"set `platform: {platform}` on service {service.name}", steps=(step,))
+
+
+def _remote(ctx: Context, ref: str) -> RemoteImage | None:
+    return next((r for r in ctx.facts.images.remote if r.reference == ref), None)
+
+
+@check("DKD410", "service-image-lacks-target", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
+def service_image_lacks_target(ctx: Context) -> Iterator[Problem]:
+    """A compose service's image has no variant for a target platform
+
+    ## What it checks
+    For each service with an `image:` (and no `build:`), whether the image offers a platform that runs natively
+    on each target, as `docker compose pull` would choose it.
+
+    ## Why it matters
+    `docker compose up` stops with `no matching manifest for linux/arm64/v8 in the manifest list entries`, or
+    the service dies with `exec format error`.
+
+    ## Example
+    `fixtures/checks/DKD410/bad-amd64-only-db-on-arm64.json` (targets linux/arm64); `good-multi-platform-db.json`.
+
+    ## Fix
+    When the engine can emulate an offered platform: add `platform: linux/amd64` to the service (safe, an edit of
+    one line; the service then runs under emulation). Otherwise choose an image or tag that is published for the
+    target.
+
+    ## Facts used
+    `project.compose.services[]`, `images.remote`, `emulation.emulated`, targets.
+    """
+    from dockdoctor.checks.images import verdict
+
+    for service in _services(ctx):
+        remote = _remote(ctx, service.image) if service.image and service.build is None else None
+        if remote is None or remote.error is not None or service.platform:
+            continue
+        for target in ctx.targets:
+            result = verdict(ctx.facts, remote, target)
+            if result.verdict not in ("emulated", "unavailable"):
+                continue
+            pin = result.platform or (result.offered[0] if result.offered else None)
+            fix = _platform_edit(ctx, service, pin) if pin else None
+            if fix is not None and result.verdict == "unavailable":
+                fix = Fix(title=f"{fix.title} (it then needs emulation for {pin}: see DKD503)", steps=fix.steps)
+            origin = _origin(service, "image")
+            yield Problem(
+                message=f"service {service.name}: {service.image} offers {', '.join(result.offered) or 'nothing'},"
+                        f" no variant for {result.target}" + (f" ({origin.source})" if origin else ""),
+                subject=f"service {service.name}", target=result.target,
+                evidence=(ev("project.compose.services.image", service.image),
+                          ev("images.remote.platforms", ",".join(result.offered))),
+                fixes=(fix,) if fix else ())
+
+
+@check("DKD411", "service-platform-mismatch", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
+def service_platform_mismatch(ctx: Context) -> Iterator[Problem]:
+    """A service's `platform:` is not offered by its image, or differs from the targets
+
+    ## What it checks
+    A service with `platform:` whose image does not offer that platform (an error: the pull fails), or whose
+    platform runs only under emulation on this engine or is not among the deploy targets (a warning in the
+    message).
+
+    ## Why it matters
+    `platform: linux/amd64` copied from a Mac workaround makes amd64 servers fine and Apple Silicon slow; a
+    platform the image lacks fails with `no matching manifest for linux/arm64/v8`.
+
+    ## Example
+    `fixtures/checks/DKD411/bad-pinned-arm64-image-lacks.json`; `good-platform-offered.json`.
+
+    ## Fix
+    When the image offers a target platform: set `platform:` to it (a one-line edit). Otherwise remove the pin or
+    choose another image.
+
+    ## Facts used
+    `project.compose.services[].platform`, `images.remote`, targets.
+    """
+    for service in _services(ctx):
+        wanted = platform_or_none(service.platform)
+        remote = _remote(ctx, service.image) if service.image else None
+        if wanted is None or remote is None or remote.error is not None or service.build is not None:
+            continue
+        offered = [p for p in (platform_or_none(x.platform) for x in remote.platforms) if p is not None]
+        if any(can_run(wanted, p) for p in offered):
+            continue
+        target = next((t for t in ctx.targets if any(can_run(t, p) for p in offered)), None)
+        fix = _platform_edit(ctx, service, format_platform(target)) if target else None
+        origin = _origin(service, "platform")
+        yield Problem(
+            message=f"service {service.name}: platform {service.platform}"
+                    + (f" ({origin.source})" if origin else "")
+                    + f" is not offered by {service.image} ({', '.join(p.platform for p in remote.platforms)})",
+            subject=f"service {service.name}", target=service.platform,
+            evidence=(ev("project.compose.services.platform", service.platform),),
+            fixes=(fix,) if fix else ())
+
+
+@check("DKD412", "build-service-host-only", severity=Severity.WARNING, fixable=Fixable.SOMETIMES)
+def build_service_host_only(ctx: Context) -> Iterator[Problem]:
+    """A `build:` service is built only for the machine it is built on
+
+    ## What it checks
+    A service with `build:` but no `build.platforms` (and no `platform:`), while the targets include a platform
+    other than the engine's own.
+
+    ## Why it matters
+    `docker compose build` makes an image for the builder's architecture: built on a Mac and pushed, it fails on
+    amd64 servers with `exec format error`.
+
+    ## Example
+    `fixtures/checks/DKD412/bad-build-no-platforms.json` (targets amd64 and arm64); `good-build-platforms.json`.
+
+    ## Fix
+    Display only: add `platforms: [linux/amd64, linux/arm64]` under the service's `build:` (Compose v2 builds them
+    with buildx; a docker-container builder or the containerd image store is needed, see DKD502).
+
+    ## Facts used
+    `project.compose.services[].build`, `engine.platform`, targets.
+    """
+    foreign = [t for t in ctx.targets if not runs_natively(ctx.facts, t)]
+    if not foreign or native(ctx.facts) is None:
+        return
+    wanted = ", ".join(format_platform(t) for t in ctx.targets)
+    for service in _services(ctx):
+        if service.build is None or service.build.platforms or service.platform:
+            continue
+        origin = _origin(service, "build")
+        yield Problem(message=f"service {service.name} is built only for {ctx.facts.engine.platform}, "
+                              f"targets are {wanted}" + (f" ({origin.source})" if origin else ""),
+                      subject=f"service {service.name}", target=wanted,
+                      evidence=(ev("project.compose.services.build.platforms", "(none)"),),
+                      fixes=(Fix(title="build for every target", safety=Safety.DISPLAY_ONLY, needs=(Need.REBUILD,),
+                                 steps=(manual(f"under services.{service.name}.build add: platforms: "
+                                               f"[{wanted}]"),)),))
+
+
+@check("DKD413", "platform-key-unsupported", severity=Severity.ERROR, fixable=Fixable.ALWAYS)
+def platform_key_unsupported(ctx: Context) -> Iterator[Problem]:
+    """`platform:` is used with a Compose v1 that does not accept it
+
+    ## What it checks
+    A compose file with a service `platform:` (or `build.platforms`) while the only compose is v1, and v1 is
+    older than 1.27.0 (it accepts `platform:` only in file format 2.4), or `build.platforms` (which v1 never
+    accepts).
+
+    ## Why it matters
+    `docker-compose up` refuses the file: `Unsupported config option for services.db: 'platform'`, or
+    `services.api.build contains unsupported option: 'platforms'`.
+
+    ## Example
+    `fixtures/checks/DKD413/bad-compose-1-26-platform.json`; `good-compose-v2-platform.json`.
+
+    ## Fix
+    Display only: use Compose v2 (`docker compose`).
+
+    ## Facts used
+    `project.compose.services[]`, `project.compose.version_key`, `compose.v1`, `compose.v2`.
+    """
+    compose = ctx.facts.compose
+    if compose.v2 is not None or compose.v1 is None:
+        return
+    version = _version(compose.v1)
+    for service in _services(ctx):
+        reasons = []
+        file_format = ctx.facts.project.compose.version_key if ctx.facts.project and ctx.facts.project.compose else None
+        if service.platform and version is not None and version < Version("1.27.0") and file_format != "2.4":
+            reasons.append(f"`platform:` needs file format 2.4 with compose {compose.v1.version}")
+        if service.build is not None and service.build.platforms:
+            reasons.append("Compose v1 never accepts `build.platforms`")
+        for reason in reasons:
+            yield Problem(message=f"service {service.name}: {reason}", subject=f"service {service.name}",
+                          evidence=(ev("compose.v1.version", compose.v1.version),), fixes=(UPGRADE,))
+
+
+@check("DKD414", "default-platform-ignored", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
+def default_platform_ignored(ctx: Context) -> Iterator[Problem]:
+    """DOCKER_DEFAULT_PLATFORM is set where a tool will not honour it
+
+    ## What it checks
+    `DOCKER_DEFAULT_PLATFORM` in the project's `.env` or the environment, and who reads it: the docker CLI reads
+    only the environment (never `.env`); Compose v2 reads both, but 2.0 to 2.1 ignored it for builds
+    (docker/compose#8840) and 2.10 to 2.11 failed when `platform:` was also set (docker/compose#9853); Compose v1
+    does not read it at all.
+
+    ## Why it matters
+    The setting seems to work for `docker compose` and silently does nothing for `docker build` and `docker run`
+    (or the other way round), so images end up with mixed platforms.
+
+    ## Example
+    `fixtures/checks/DKD414/bad-default-platform-in-dotenv.json`; `good-no-default-platform.json`.
+
+    ## Fix
+    Display only: prefer `platform:` per service in the compose file; export the variable in the shell when the
+    docker CLI must honour it too.
+
+    ## Facts used
+    `project.dotenv`, `environment`, `compose.v1`, `compose.v2`.
+    """
+    facts = ctx.facts
+    in_dotenv = next(((v, src) for k, v, src in (facts.project.dotenv if facts.project else ()) if
+                      k == "DOCKER_DEFAULT_PLATFORM"), None)
+    in_env = facts.env("DOCKER_DEFAULT_PLATFORM")
+    notes = []
+    if in_dotenv and not in_env:
+        notes.append(f"set in {in_dotenv[1]}: `docker build` and `docker run` do not read .env, only `docker compose`"
+                     " does")
+    v2 = _version(facts.compose.v2) if facts.compose.v2 else None
+    if (in_dotenv or in_env) and v2 is not None:
+        notes += [f"compose {facts.compose.v2.version}: {bug.summary} ({bug.reference})" for bug in KNOWN_BUGS
+                  if bug.major == 2 and "DOCKER_DEFAULT_PLATFORM" in bug.summary and v2 in SpecifierSet(bug.versions)]
+    if (in_dotenv or in_env) and facts.compose.v2 is None and facts.compose.v1 is not None:
+        notes.append("Compose v1 does not read DOCKER_DEFAULT_PLATFORM")
+    value = in_env or (in_dotenv[0] if in_dotenv else "")
+    for note in notes:
+        yield Problem(message=f"DOCKER_DEFAULT_PLATFORM={value}: {note}", subject="DOCKER_DEFAULT_PLATFORM",
+                      target=value or None, evidence=(ev("DOCKER_DEFAULT_PLATFORM", value),),
+                      fixes=(Fix(title="pin platforms per service instead", safety=Safety.DISPLAY_ONLY,
+                                 steps=(manual("set `platform:` on the services that need it, and remove "
+                                               "DOCKER_DEFAULT_PLATFORM from .env"),)),))

@@ -10,10 +10,11 @@ _UNRESOLVED = re.compile(r"\$")
 
 
 def project_images(project: ProjectFacts) -> tuple[str, ...]:
-    """Service images and external FROM images, in order, without duplicates, stages, `scratch` or unset variables."""
+    """Service, dev container and external FROM images, in order, without duplicates, stages, `scratch` or unset variables."""
     refs: list[str] = []
     if project.compose is not None:
         refs += [s.image for s in project.compose.services if s.image and s.build is None]
+    refs += [d.image for d in project.devcontainers if d.image]
     for dockerfile in project.dockerfiles:
         refs += [stage.base for stage in dockerfile.stages
                  if not stage.from_stage and stage.base.lower() != "scratch" and not _UNRESOLVED.search(stage.base)]

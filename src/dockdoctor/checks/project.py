@@ -1,0 +1,317 @@
+"""DKD6xx: project files (Dockerfiles and dev containers): pinned platforms, target variables, emulated builds."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from dockdoctor.checks._edits import replace_line
+from dockdoctor.checks._spec import Context, check
+from dockdoctor.checks._util import emulation_for, ev, native, platform_or_none, runs_natively
+from dockdoctor.model import DockerfileFacts, Facts, Fix, Fixable, Need, Problem, Safety, Severity, Stage, manual
+from dockdoctor.platforms import format_platform
+
+TARGET_VARS = ("TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT")
+_PLATFORM_FLAG = re.compile(r"--platform=(\S+)\s*")
+
+
+def _dockerfiles(facts: Facts) -> Iterator[DockerfileFacts]:
+    if facts.project is not None:
+        yield from facts.project.dockerfiles
+
+
+def _root(facts: Facts) -> str:
+    return facts.project.root if facts.project else ""
+
+
+def _where(df: DockerfileFacts, line: int) -> str:
+    return f"{df.path}:{line}"
+
+
+def _set_flag(facts: Facts, df: DockerfileFacts, stage: Stage, value: str | None) -> Fix | None:
+    """An edit of the stage's FROM line: `--platform=value`, or no flag at all for None."""
+    if not stage.text or not _PLATFORM_FLAG.search(stage.text):
+        return None
+    new = _PLATFORM_FLAG.sub(f"--platform={value} " if value else "", stage.text, count=1)
+    title = f"use --platform={value}" if value else "drop the --platform flag"
+    return Fix(title=f"{title} on line {stage.line}", needs=(Need.REBUILD,),
+               steps=(replace_line(_root(facts), df.path, stage.line, stage.text, new),))
+
+
+@check("DKD601", "dockerfile-invalid", severity=Severity.ERROR)
+def dockerfile_invalid(ctx: Context) -> Iterator[Problem]:
+    """A Dockerfile cannot be parsed
+
+    ## What it checks
+    Syntax errors BuildKit would refuse: an unterminated heredoc, an unknown instruction, a bad parser directive,
+    an instruction before the first `FROM`. The message names the file and line; the stages before the error are
+    still checked.
+
+    ## Why it matters
+    `docker build` fails with `failed to solve: dockerfile parse error on line 12: unterminated heredoc`.
+
+    ## Example
+    `fixtures/checks/DKD601/bad-unterminated-heredoc.json`; `good-parses.json`.
+
+    ## Fix
+    None to apply: correct the line named.
+
+    ## Facts used
+    `project.dockerfiles[].error`.
+    """
+    for df in _dockerfiles(ctx.facts):
+        if df.error is not None:
+            yield Problem(message=df.error.detail, subject=df.path, evidence=(ev("project.dockerfiles.error", df.path),))
+
+
+@check("DKD602", "hardcoded-from-platform", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
+def hardcoded_from_platform(ctx: Context) -> Iterator[Problem]:
+    """`FROM --platform=` names a fixed platform
+
+    ## What it checks
+    A `FROM` with a literal `--platform=linux/amd64` (hadolint DL3029). On a builder stage the usual intent is
+    `$BUILDPLATFORM` (run the compilers natively, cross-compile for `$TARGETARCH`); on the final stage the flag
+    pins what ships.
+
+    ## Why it matters
+    Every build on another machine runs that stage under emulation (slow, `qemu: uncaught target signal 11`),
+    and a pinned final stage ships amd64 even when `--platform linux/arm64` is asked for.
+
+    ## Example
+    `fixtures/checks/DKD602/bad-pinned-final-stage.json`; `good-buildplatform-builder.json`.
+
+    ## Fix
+    Safe, a one-line edit: builder stages get `--platform=$BUILDPLATFORM`, the final stage loses the flag (it
+    then follows `--platform` of the build). Rebuild afterwards.
+
+    ## Facts used
+    `project.dockerfiles[].stages[].platform`, `.final`, `.text`.
+    """
+    for df in _dockerfiles(ctx.facts):
+        for stage in df.stages:
+            if not stage.platform or "$" in stage.platform:
+                continue
+            fix = _set_flag(ctx.facts, df, stage, None if stage.final else "$BUILDPLATFORM")
+            yield Problem(message=f"{_where(df, stage.line)}: FROM --platform={stage.platform} {stage.base_raw} "
+                                  f"pins the {'final' if stage.final else 'builder'} stage",
+                          subject=_where(df, stage.line), target=stage.platform,
+                          evidence=(ev("project.dockerfiles.stages.platform", stage.platform),),
+                          fixes=(fix,) if fix else ())
+
+
+@check("DKD603", "buildplatform-on-final-stage", severity=Severity.ERROR, fixable=Fixable.ALWAYS)
+def buildplatform_on_final_stage(ctx: Context) -> Iterator[Problem]:
+    """The final stage is built for `$BUILDPLATFORM`
+
+    ## What it checks
+    The last stage of a Dockerfile has `FROM --platform=$BUILDPLATFORM`.
+
+    ## Why it matters
+    The image ships the build machine's architecture whatever `--platform` asks for: built on a Mac, it is arm64
+    under an amd64 tag, and the servers fail with `exec format error`.
+
+    ## Example
+    `fixtures/checks/DKD603/bad-final-buildplatform.json`; `good-final-target.json`.
+
+    ## Fix
+    Safe, a one-line edit: drop the flag from the final `FROM` (it then follows the target platform).
+
+    ## Facts used
+    `project.dockerfiles[].stages[].platform`, `.final`.
+    """
+    for df in _dockerfiles(ctx.facts):
+        for stage in df.stages:
+            if stage.final and stage.platform and "BUILDPLATFORM" in stage.platform:
+                fix = _set_flag(ctx.facts, df, stage, None)
+                yield Problem(message=f"{_where(df, stage.line)}: the final stage is FROM --platform={stage.platform}:"
+                                      " the image ships the build machine's architecture",
+                              subject=_where(df, stage.line),
+                              evidence=(ev("project.dockerfiles.stages.platform", stage.platform),),
+                              fixes=(fix,) if fix else ())
+
+
+@check("DKD604", "target-arg-default", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
+def target_arg_default(ctx: Context) -> Iterator[Problem]:
+    """`ARG TARGETARCH=amd64` gives an automatic platform variable a default
+
+    ## What it checks
+    `ARG TARGETARCH=...`, `ARG TARGETPLATFORM=...`, `ARG TARGETOS=...` or `ARG TARGETVARIANT=...` with a value.
+
+    ## Why it matters
+    BuildKit sets these for every build; a default only matters to the classic builder and to readers, who then
+    believe the image is amd64-only, and it hides the value BuildKit passes when a script builds with the legacy
+    builder (`DOCKER_BUILDKIT=0`): the arm64 build downloads amd64 binaries.
+
+    ## Example
+    `fixtures/checks/DKD604/bad-targetarch-default.json`; `good-targetarch-declared.json`.
+
+    ## Fix
+    Safe, a one-line edit: `ARG TARGETARCH` without a value.
+
+    ## Facts used
+    `project.dockerfiles[].args`.
+    """
+    for df in _dockerfiles(ctx.facts):
+        for arg in df.args:
+            if arg.name not in TARGET_VARS:
+                continue
+            fixes = ()
+            if arg.text and f"{arg.name}=" in arg.text:
+                new = re.sub(rf"{arg.name}=\S*", arg.name, arg.text, count=1)
+                fixes = (Fix(title=f"declare {arg.name} without a default", needs=(Need.REBUILD,),
+                             steps=(replace_line(_root(ctx.facts), df.path, arg.line, arg.text, new),)),)
+            yield Problem(message=f"{_where(df, arg.line)}: ARG {arg.name}={arg.default} shadows the value BuildKit "
+                                  "sets for each target", subject=_where(df, arg.line),
+                          evidence=(ev("project.dockerfiles.args", f"{arg.name}={arg.default}"),), fixes=fixes)
+
+
+@check("DKD605", "arch-specific-download", severity=Severity.WARNING, fixable=Fixable.SOMETIMES)
+def arch_specific_download(ctx: Context) -> Iterator[Problem]:
+    """A build step downloads a binary for one architecture
+
+    ## What it checks
+    `RUN`, `ADD` or `COPY` lines that name an architecture (`x86_64`, `amd64`, `x64`, `aarch64`, `arm64`) in a URL
+    or file name without using `TARGETARCH`/`TARGETPLATFORM` (or `uname -m`, `dpkg --print-architecture`), when a
+    target platform has another architecture.
+
+    ## Why it matters
+    The image for the other target contains a binary it cannot run: `exec /usr/local/bin/node: exec format
+    error`, or `cannot execute binary file: Exec format error` inside the build.
+
+    ## Example
+    `fixtures/checks/DKD605/bad-node-x64-tarball.json` (targets amd64 and arm64); `good-uses-targetarch.json`.
+
+    ## Fix
+    Display only: declare `ARG TARGETARCH` in the stage and build the name from it (map `amd64` to `x64` for Node,
+    `arm64` to `aarch64` where the project's file names need it).
+
+    ## Facts used
+    `project.dockerfiles[].stages[].arch_specific`, targets.
+    """
+    arches = {t.architecture for t in ctx.targets}
+    for df in _dockerfiles(ctx.facts):
+        for stage in df.stages:
+            for item in stage.arch_specific:
+                others = sorted(arches - {item.arch})
+                if not others:
+                    continue
+                yield Problem(
+                    message=f"{_where(df, item.line)}: downloads an artifact for {item.arch}, but the targets include "
+                            f"{', '.join(others)}: {item.text}",
+                    subject=_where(df, item.line), target=item.arch,
+                    evidence=(ev("project.dockerfiles.stages.arch_specific", item.text),),
+                    fixes=(Fix(title="choose the artifact from TARGETARCH", safety=Safety.DISPLAY_ONLY,
+                               steps=(manual(f"in {df.path}, add `ARG TARGETARCH` to the stage and replace the "
+                                             f"{item.arch} part of line {item.line} with a value derived from "
+                                             "${TARGETARCH}"),)),))
+
+
+@check("DKD606", "builder-stage-emulated", severity=Severity.INFO, fixable=Fixable.SOMETIMES)
+def builder_stage_emulated(ctx: Context) -> Iterator[Problem]:
+    """A builder stage runs under emulation where it could cross-compile
+
+    ## What it checks
+    A non-final stage that runs commands (`RUN`) and has no `--platform=$BUILDPLATFORM`, while a target platform
+    is one the engine runs only under emulation.
+
+    ## Why it matters
+    Compilers and package managers under QEMU are 5 to 20 times slower (the 40-minute `npm ci`); with
+    `FROM --platform=$BUILDPLATFORM` and `GOOS=$TARGETOS GOARCH=$TARGETARCH` (or the toolchain's equivalent) the
+    stage runs natively and only the final stage is for the target.
+
+    ## Example
+    `fixtures/checks/DKD606/bad-go-builder-emulated.json` (target linux/arm64 on amd64);
+    `good-go-cross-compile.json`.
+
+    ## Fix
+    Display only (the build commands must then cross-compile): `FROM --platform=$BUILDPLATFORM IMAGE AS build`,
+    `ARG TARGETOS TARGETARCH`, and pass them to the compiler.
+
+    ## Facts used
+    `project.dockerfiles[].stages[]`, `engine.platform`, `emulation.emulated`, targets.
+    """
+    if native(ctx.facts) is None:
+        return
+    emulated = [t for t in ctx.targets if not runs_natively(ctx.facts, t)]
+    if not emulated:
+        return
+    names = ", ".join(format_platform(t) for t in emulated)
+    for df in _dockerfiles(ctx.facts):
+        for stage in df.stages:
+            if stage.final or not stage.runs or (stage.platform and "BUILDPLATFORM" in stage.platform):
+                continue
+            yield Problem(message=f"{_where(df, stage.line)}: stage {stage.name or stage.index} runs its commands "
+                                  f"under emulation for {names}; it could cross-compile natively",
+                          subject=_where(df, stage.line), target=names,
+                          evidence=(ev("project.dockerfiles.stages.platform", stage.platform or "(none)"),),
+                          fixes=(Fix(title="build natively and cross-compile", safety=Safety.DISPLAY_ONLY,
+                                     steps=(manual(f"FROM --platform=$BUILDPLATFORM {stage.base_raw}"
+                                                   f"{' AS ' + stage.name if stage.name else ''}, then "
+                                                   "ARG TARGETOS TARGETARCH and pass them to the compiler"),)),))
+
+
+@check("DKD607", "devcontainer-platform", severity=Severity.WARNING, fixable=Fixable.NEVER)
+def devcontainer_platform(ctx: Context) -> Iterator[Problem]:
+    """A dev container asks for a platform this engine runs only under emulation, or not at all
+
+    ## What it checks
+    `runArgs` with `--platform` in `devcontainer.json`, and the dev container's `image`: whether the engine runs
+    them natively.
+
+    ## Why it matters
+    A dev container pinned to `linux/amd64` on an Apple Silicon Mac runs every tool under emulation (language
+    servers, test runs), or fails to start with `exec format error`.
+
+    ## Example
+    `fixtures/checks/DKD607/bad-arm64-runargs-on-amd64.json`; `good-no-platform.json`.
+
+    ## Fix
+    None to apply: drop `--platform` from `runArgs` when the image is multi-platform, or choose an image that
+    offers the engine's platform.
+
+    ## Facts used
+    `project.devcontainers[]`, `images.remote`, `engine.platform`, `emulation.emulated`.
+    """
+    facts = ctx.facts
+    if facts.project is None or native(facts) is None:
+        return
+    for dev in facts.project.devcontainers:
+        wanted = platform_or_none(dev.run_args_platform)
+        if dev.error is not None:
+            yield Problem(message=dev.error.detail, subject=dev.path)
+        if wanted is None or runs_natively(facts, wanted):
+            continue
+        via = emulation_for(facts, wanted)
+        yield Problem(message=f"{dev.path}: runArgs --platform={dev.run_args_platform} on a {facts.engine.platform} "
+                              f"engine: " + (f"every tool runs under {via}" if via else "it cannot run here"),
+                      subject=dev.path, target=dev.run_args_platform,
+                      evidence=(ev("project.devcontainers.run_args_platform", dev.run_args_platform),))
+
+
+@check("DKD609", "project-file-skipped", severity=Severity.WARNING)
+def project_file_skipped(ctx: Context) -> Iterator[Problem]:
+    """A project file was not read
+
+    ## What it checks
+    Files dockdoctor found but did not read: larger than 1 MiB, a symlink loop, unreadable; and compose files
+    that compose itself cannot resolve (broken YAML, an undefined required variable), named with file and line.
+
+    ## Why it matters
+    Whatever those files would say about platforms is missing from this report; compose fails the same way.
+
+    ## Example
+    `fixtures/checks/DKD609/bad-symlink-loop-and-broken-compose.json`; `good-everything-read.json`.
+
+    ## Fix
+    None to apply: as the message says.
+
+    ## Facts used
+    `project.skipped`, `project.compose.error`.
+    """
+    project = ctx.facts.project
+    if project is None:
+        return
+    for path, reason in project.skipped:
+        yield Problem(message=f"{path}: not read ({reason})", subject=path)
+    if project.compose is not None and project.compose.error is not None:
+        yield Problem(message=project.compose.error.detail, subject=", ".join(project.compose.files))
