@@ -203,7 +203,7 @@ def _origin(service: ServiceFacts, key: str) -> Origin | None:
 
 
 def _file_line(origin: Origin | None) -> tuple[str, int] | None:
-    match = re.match(r"^(?P<file>[^:\s]+):(?P<line>\d+)$", origin.source) if origin else None
+    match = re.match(r"^(?P<file>[^:\s]+):(?P<line>\d+)(?:\s|$)", origin.source) if origin else None
     return (match.group("file"), int(match.group("line"))) if match else None
 
 

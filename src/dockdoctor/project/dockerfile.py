@@ -770,9 +770,16 @@ def _on_from(st: _State, ins: Instruction) -> None:
         st.names[name] = index
 
 
-def _shorten(text: str) -> str:
+def _shorten(text: str, *, around: re.Pattern[str] | None = None) -> str:
+    """At most TEXT_LIMIT characters; with `around`, the window keeps its first match in view."""
     text = " ".join(text.split())
-    return text if len(text) <= TEXT_LIMIT else text[:TEXT_LIMIT - 3] + "..."
+    if len(text) <= TEXT_LIMIT:
+        return text
+    match = around.search(text) if around is not None else None
+    start = max(0, min(match.start() - TEXT_LIMIT // 2, len(text) - TEXT_LIMIT + 6)) if match else 0
+    if start == 0:
+        return text[:TEXT_LIMIT - 3] + "..."
+    return "..." + text[start:start + TEXT_LIMIT - 6] + "..."
 
 
 def _full_text(ins: Instruction) -> str:
@@ -801,7 +808,7 @@ def _on_stage_instruction(st: _State, ins: Instruction) -> None:
         return
     arches = arch_tokens(text)
     if len(arches) == 1:  # several arches in one instruction is a choice between them, not a pinned download
-        draft.arch.append(ArchSpecific(ins.line, arches[0], _shorten(text)))
+        draft.arch.append(ArchSpecific(ins.line, arches[0], _shorten(text, around=_ARCH_TOKEN_RE)))
 
 
 def _dispatch(st: _State, ins: Instruction) -> None:
