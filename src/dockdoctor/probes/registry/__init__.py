@@ -59,6 +59,8 @@ class RegistryOptions:
                                      "docker_auth_config": env.get("DOCKER_AUTH_CONFIG", "")}
         if env.get("DOCKDOCTOR_CACHE_DIR"):
             values["cache_dir"] = Path(env["DOCKDOCTOR_CACHE_DIR"])
+        if env.get("DOCKDOCTOR_REGISTRY_WORKERS", "").isdigit():  # requests in flight (1 = one at a time)
+            values["max_workers"] = values["per_registry"] = max(1, int(env["DOCKDOCTOR_REGISTRY_WORKERS"]))
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 
