@@ -28,6 +28,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "dockdoctor.project": ("dockdoctor.project", "dockdoctor.model", "dockdoctor.platforms", "dockdoctor.reference",
                            "dockdoctor.errors"),
     "dockdoctor.bundle": ("dockdoctor.codec", "dockdoctor.errors", "dockdoctor.model", "dockdoctor.render"),
+    "dockdoctor.fixes": ("dockdoctor.model",),
     "dockdoctor.app": ("dockdoctor",),
     "dockdoctor.cli": ("dockdoctor",),
     "dockdoctor.__main__": ("dockdoctor.cli",),
@@ -35,7 +36,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 }
 PURE = ("dockdoctor.platforms", "dockdoctor.reference", "dockdoctor.model", "dockdoctor.codec", "dockdoctor.checks",
         "dockdoctor.render", "dockdoctor.docs", "dockdoctor.app", "dockdoctor.redact", "dockdoctor.schema",
-        "dockdoctor.bundle", "dockdoctor.project", "dockdoctor.config")
+        "dockdoctor.bundle", "dockdoctor.project", "dockdoctor.config", "dockdoctor.fixes.plan")
 BANNED_IMPORTS = ("docker", "subprocess", "socket", "requests", "urllib.request", "http.client", "shutil")
 
 

@@ -137,3 +137,79 @@ def clear_cache() -> int:
     from dockdoctor.probes.registry import clear_cache as clear
 
     return clear(cache_dir())
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """A fix that was run, with each step's outcome."""
+
+    item: int
+    finding: Finding
+    fix_title: str
+    outcomes: tuple[object, ...]  # fixes.apply.Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class FixResult:
+    """What `dockdoctor fix` did and what the check after it found."""
+
+    before: Report
+    items: tuple[object, ...]  # fixes.plan.Item
+    applied: tuple[Applied, ...]
+    after: Report | None
+    interrupted: bool = False
+
+    def status(self, finding: Finding) -> str:
+        """fixed | still present, for a finding of the first check, judged by the check after the fixes."""
+        from dockdoctor.fixes.plan import key
+
+        if self.after is None:
+            return "not checked again"
+        return "still present" if any(key(f) == key(finding) for f in self.after.findings) else "fixed"
+
+    @property
+    def new_findings(self) -> tuple[Finding, ...]:
+        from dockdoctor.fixes.plan import key
+
+        before = {key(f) for f in self.before.findings}
+        return tuple(f for f in self.after.findings if key(f) not in before) if self.after else ()
+
+    @property
+    def ok(self) -> bool:
+        """Every accepted fix ran and its finding is gone."""
+        return not self.interrupted and all(
+            all(o.status in ("applied", "skipped") for o in a.outcomes)  # type: ignore[attr-defined]
+            and self.status(a.finding) == "fixed" for a in self.applied)
+
+
+def fix(options: CheckOptions, *, decide, echo, step_timeout: float, before: Report | None = None) -> FixResult:
+    """Check, apply the fixes `decide(item, option)` accepts (at most one per finding), then check again."""
+    from dockdoctor.fixes.apply import Journal, apply_steps, cache_root, sha256_of
+    from dockdoctor.fixes.plan import plan
+
+    before = before or check(options)
+    items = plan(before)
+    expected = {step.path: sha256_of(step.path) for item in items for opt in item.options
+                for step in opt.fix.steps if step.kind == "edit"}
+    journal = Journal(cache_root())
+    applied: list[Applied] = []
+    try:
+        for item in items:
+            for opt in item.options:
+                if not opt.runnable or not decide(item, opt):
+                    continue
+                outcomes = apply_steps(opt.fix.steps, expected=expected, journal=journal, echo=echo,
+                                       label=item.finding.id, timeout=step_timeout)
+                applied.append(Applied(item.number, item.finding, opt.fix.title, tuple(outcomes)))
+                break
+    except KeyboardInterrupt:
+        return FixResult(before, items, tuple(applied), None, interrupted=True)
+    after = check(options) if applied else None
+    return FixResult(before, items, tuple(applied), after)
+
+
+def undo() -> list[tuple[str, str]]:
+    """Restore the files the last `fix` edited."""
+    from dockdoctor.fixes.apply import cache_root, undo_last
+
+    return undo_last(cache_root())

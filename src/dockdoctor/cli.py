@@ -140,6 +140,107 @@ def _write_atomic(path: str, content: str | bytes) -> None:
         raise DockdoctorError(f"{path}: cannot write it ({err.strerror or err})") from None
 
 
+def _plan_lines(items) -> list[str]:  # items: tuple[fixes.plan.Item, ...]
+    import shlex
+
+    lines = []
+    for item in items:
+        finding = item.finding
+        lines.append(f"{item.number}. {finding.severity.value.upper()} {finding.id} {finding.slug}"
+                     + (f" [{finding.target}]" if finding.target else ""))
+        lines.append(f"   {finding.message}")
+        for opt in item.options:
+            notes = [opt.fix.safety.value, *(f"needs {n.value}" for n in opt.fix.needs)]
+            if opt.needs_own_consent:
+                notes.append("needs its own consent")
+            lines.append(f"   fix: {opt.fix.title} ({', '.join(notes)})")
+            for step in opt.fix.steps:
+                if step.kind == "run":
+                    lines.append(f"     $ {shlex.join(step.argv)}")
+                elif step.kind == "edit":
+                    lines.append(f"     edit {step.path}:")
+                    lines += [f"       {line}" for line in step.diff.splitlines()]
+                else:
+                    lines.append(f"     - {step.text}")
+    return lines
+
+
+@cli.command("fix")
+@click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH", help="Deploy target platform (repeatable).")
+@click.option("--project", default=".", show_default=True, metavar="DIR", help="The project folder.")
+@click.option("--only", multiple=True, metavar="CODE|SLUG", help="Fix only these checks' findings.")
+@click.option("--skip", multiple=True, metavar="CODE|SLUG", help="Leave these checks' findings alone.")
+@click.option("--yes", is_flag=True, help="Apply every safe fix without asking.")
+@click.option("--allow-unsafe", is_flag=True, help="With --yes: also apply unsafe fixes (sudo, package installs).")
+@click.option("--allow-privileged", is_flag=True, help="With --yes: also run privileged containers.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; execute nothing.")
+@click.option("--undo", "undo_last", is_flag=True, help="Restore the files the last fix edited.")
+@click.option("--timeout", type=click.FloatRange(1, 7200), default=900.0, show_default=True,
+              help="Seconds each command may run.")
+def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], skip: tuple[str, ...], yes: bool,
+            allow_unsafe: bool, allow_privileged: bool, dry_run: bool, undo_last: bool, timeout: float) -> None:
+    """Apply the fixes `check` proposes: show the plan, ask, apply, check again."""
+    from dockdoctor import app
+    from dockdoctor.fixes.plan import plan
+
+    if undo_last:
+        restored = app.undo()
+        for path, what in restored:
+            click.echo(f"{path}: {what}")
+        if not restored:
+            click.echo("nothing to undo")
+        sys.exit(0 if all(what == "restored" for _, what in restored) else 1)
+    settings = _load_settings(project)
+    options = app.CheckOptions(platforms=platforms, only=only, skip=skip, redact=False, project_dir=project,
+                               settings=settings)
+    before = app.check(options)
+    items = plan(before)
+    if not items:
+        click.echo("nothing to fix: no finding has a fix")
+        sys.exit(0)
+    click.echo("\n".join(_plan_lines(items)))
+    if dry_run:
+        sys.exit(0)
+    interactive = sys.stdin.isatty() and not yes
+    if not yes and not interactive:
+        click.echo("dockdoctor: no terminal to ask on: run with --yes (safe fixes) or --dry-run", err=True)
+        sys.exit(2)
+    accept_all = [False]
+
+    def decide(item, opt) -> bool:  # noqa: ANN001
+        if not interactive:
+            return not opt.needs_own_consent or (
+                (allow_privileged or "privileged" not in [n.value for n in opt.fix.needs])
+                and (allow_unsafe or opt.fix.safety.value != "unsafe"))
+        if accept_all[0] and not opt.needs_own_consent:
+            return True
+        answer = click.prompt(f"apply fix {item.number} ({opt.fix.title})? [y]es/[n]o/[a]ll/[q]uit"
+                              + (" — it needs its own consent" if opt.needs_own_consent else ""),
+                              type=click.Choice(["y", "n", "a", "q"]), show_choices=False, default="n")
+        if answer == "q":
+            raise KeyboardInterrupt
+        accept_all[0] = accept_all[0] or answer == "a"
+        return answer in ("y", "a")
+
+    result = app.fix(options, decide=decide, echo=click.echo, step_timeout=timeout, before=before)
+    click.echo("")
+    for done in result.applied:
+        click.echo(f"{done.item}. {done.finding.id} {done.fix_title}: {result.status(done.finding)}")
+        for outcome in done.outcomes:
+            if outcome.status != "applied":
+                click.echo(f"   {outcome.status}: {outcome.detail}")
+    if result.interrupted:
+        not_run = [i.number for i in result.items if i.number not in {a.item for a in result.applied}]
+        click.echo(f"interrupted: {len(result.applied)} fix(es) ran, not run: {not_run or 'none'}", err=True)
+        sys.exit(130)
+    if not result.applied:
+        click.echo("no fix applied")
+        sys.exit(0)
+    for finding in result.new_findings:
+        click.echo(f"new: {finding.id} {finding.message}")
+    sys.exit(0 if result.ok else 1)
+
+
 @cli.command("inspect")
 @click.argument("refs", nargs=-1, required=True, metavar="IMAGE...")
 @click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH",
