@@ -158,6 +158,7 @@ class FixResult:
     applied: tuple[Applied, ...]
     after: Report | None
     interrupted: bool = False
+    interrupted_item: int | None = None  # the fix that was running when Ctrl-C came
 
     def status(self, finding: Finding) -> str:
         """fixed | still present, for a finding of the first check, judged by the check after the fixes."""
@@ -193,17 +194,20 @@ def fix(options: CheckOptions, *, decide, echo, step_timeout: float, before: Rep
                 for step in opt.fix.steps if step.kind == "edit"}
     journal = Journal(cache_root())
     applied: list[Applied] = []
+    current: int | None = None
     try:
         for item in items:
             for opt in item.options:
                 if not opt.runnable or not decide(item, opt):
                     continue
+                current = item.number
                 outcomes = apply_steps(opt.fix.steps, expected=expected, journal=journal, echo=echo,
                                        label=item.finding.id, timeout=step_timeout)
                 applied.append(Applied(item.number, item.finding, opt.fix.title, tuple(outcomes)))
+                current = None
                 break
     except KeyboardInterrupt:
-        return FixResult(before, items, tuple(applied), None, interrupted=True)
+        return FixResult(before, items, tuple(applied), None, interrupted=True, interrupted_item=current)
     after = check(options) if applied else None
     return FixResult(before, items, tuple(applied), after)
 

@@ -230,8 +230,10 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
             if outcome.status != "applied":
                 click.echo(f"   {outcome.status}: {outcome.detail}")
     if result.interrupted:
-        not_run = [i.number for i in result.items if i.number not in {a.item for a in result.applied}]
-        click.echo(f"interrupted: {len(result.applied)} fix(es) ran, not run: {not_run or 'none'}", err=True)
+        ran = [a.item for a in result.applied]
+        not_run = [i.number for i in result.items if i.number not in ran and i.number != result.interrupted_item]
+        during = f" during fix {result.interrupted_item} (stopped)" if result.interrupted_item else ""
+        click.echo(f"interrupted{during}: fixes that ran: {ran or 'none'}; not run: {not_run or 'none'}", err=True)
         sys.exit(130)
     if not result.applied:
         click.echo("no fix applied")

@@ -1,0 +1,187 @@
+"""`dockdoctor fix` for real: plan, consent, edits, commands, verification, undo, refusals and Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from clirun import SRC, dockdoctor, isolated_env
+from integration.env import binfmt_state
+from integration.test_images_live import amd64_only  # noqa: F401
+
+PROJECTS = Path(__file__).resolve().parents[2] / "fixtures" / "projects"
+pytestmark = pytest.mark.usefixtures("amd64_only")
+
+
+def _env(testenv: dict, tmp_path: Path, **extra: str) -> dict[str, str]:
+    settings = {"DOCKER_HOST": testenv["docker_host"], "REGISTRY": testenv["registry"],
+                "DOCKDOCTOR_CACHE_DIR": str(tmp_path / "cache"), **extra}
+    return isolated_env(tmp_path, **settings)
+
+
+def _project(tmp_path: Path) -> Path:
+    project = tmp_path / "shop"
+    shutil.copytree(PROJECTS / "compose-app", project)
+    return project
+
+
+def _fix(testenv: dict, tmp_path: Path, project: Path, *args: str, **extra: str):
+    result = dockdoctor("fix", "--project", str(project), "--platform", "linux/arm64", "--only", "DKD410", *args,
+                        env=_env(testenv, tmp_path, **extra))
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def test_dry_run_shows_exactly_what_yes_applies_then_idempotent_and_undo(testenv: dict, tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    original = (project / "compose.yaml").read_bytes()
+    dry = _fix(testenv, tmp_path, project, "--dry-run")
+    assert dry.code == 0 and (project / "compose.yaml").read_bytes() == original
+    applied = _fix(testenv, tmp_path, project, "--yes")
+    assert applied.code == 0, applied.stdout
+    assert applied.stdout.startswith(dry.stdout)  # the same plan, to the byte, then the outcomes
+    assert "1. DKD410 set `platform: linux/amd64` on service db" in applied.stdout and ": fixed" in applied.stdout
+    edited = (project / "compose.yaml").read_text()
+    expected = original.decode().replace("amd64-only-index  # like mysql:5.7\n",
+                                         "amd64-only-index  # like mysql:5.7\n    platform: linux/amd64\n")
+    assert edited == expected  # comments, order, quoting and indentation survive byte for byte
+    for cmd in (["docker", "compose"], ["docker-compose"]):
+        proc = subprocess.run([*cmd, "config"], cwd=project, capture_output=True, text=True,
+                              env={**os.environ, "REGISTRY": testenv["registry"]})
+        assert proc.returncode == 0 and "platform: linux/amd64" in proc.stdout, proc.stderr
+    again = _fix(testenv, tmp_path, project, "--yes")
+    assert again.code == 0 and (project / "compose.yaml").read_text() == edited
+    undo = dockdoctor("fix", "--undo", env=_env(testenv, tmp_path))
+    assert undo.stdout.strip() == f"{project / 'compose.yaml'}: restored"
+    assert (project / "compose.yaml").read_bytes() == original
+
+
+def test_fixed_project_comes_up_for_real(testenv: dict, tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    assert _fix(testenv, tmp_path, project, "--yes").code == 0
+    env = {**os.environ, "REGISTRY": testenv["registry"], "DOCKER_HOST": testenv["docker_host"]}
+    with binfmt_state(enabled_aarch64=True):  # the arm64 app runs under QEMU on this amd64 engine
+        up = subprocess.run(["docker", "compose", "-p", "ddshop", "up", "--no-color"], cwd=project, env=env,
+                            capture_output=True, text=True, timeout=300)
+        subprocess.run(["docker", "compose", "-p", "ddshop", "down"], cwd=project, env=env, capture_output=True,
+                       timeout=120)
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert up.stdout.count("hello") == 2  # both services ran: db (amd64, as pinned) and app (arm64, emulated)
+
+
+def test_no_terminal_without_yes_exits_at_once(testenv: dict, tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    result = _fix(testenv, tmp_path, project)
+    assert result.code == 2 and "no terminal to ask on" in result.stderr
+    assert result.seconds < 30 and "1. ERROR DKD410" in result.stdout
+    assert (project / "compose.yaml").read_bytes() == (PROJECTS / "compose-app" / "compose.yaml").read_bytes()
+
+
+def _interactive(argv: list[str], env: dict[str, str], until: str, then=None, answer: str = "y\n",
+                 timeout: float = 120) -> tuple[int, str]:
+    """Run argv on a pseudo-terminal; when `until` shows up, call `then()` and type `answer`."""
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.execvpe(argv[0], argv, env)
+    output, answered, deadline = b"", False, time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+        if not answered and until.encode() in output:
+            if then is not None:
+                then()
+            os.write(fd, answer.encode())
+            answered = True
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
+
+
+def test_file_changed_between_plan_and_apply_is_refused(testenv: dict, tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    compose = project / "compose.yaml"
+
+    def user_edits_the_file() -> None:
+        compose.write_text(compose.read_text() + "# edited while the plan was on screen\n")
+
+    argv = [sys.executable, "-m", "dockdoctor", "fix", "--project", str(project), "--platform", "linux/arm64",
+            "--only", "DKD410"]
+    code, output = _interactive(argv, {**_env(testenv, tmp_path), "PYTHONPATH": SRC}, "apply fix 1",
+                                then=user_edits_the_file)
+    assert code == 1, output
+    assert "changed since the plan was shown: nothing written" in output
+    assert "platform:" not in compose.read_text() and compose.read_text().endswith("on screen\n")
+
+
+def test_a_failing_step_is_reported_and_the_rest_of_the_plan_runs(testenv: dict, tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    dead = tmp_path / "dead.sock"
+    result = dockdoctor("fix", "--project", str(project), "--platform", "linux/arm64", "--only", "DKD201,DKD410",
+                        "--yes", env=_env(testenv, tmp_path, DOCKER_HOST=f"unix://{dead}", PATH="/usr/bin:/bin"))
+    assert result.code == 1, result.stdout
+    assert "DKD201 start the Docker daemon: still present" in result.stdout
+    assert "   failed: " in result.stdout
+    assert "DKD410 set `platform: linux/amd64` on service db" in result.stdout
+    assert "platform: linux/amd64" in (project / "compose.yaml").read_text()
+
+
+def test_ctrl_c_in_the_middle_of_a_step(testenv: dict, tmp_path: Path) -> None:
+    """Ctrl-C while a long command runs: the step's process group stops, finished edits stay whole."""
+    project = _project(tmp_path)
+    slow = tmp_path / "bin"
+    slow.mkdir()
+    # the first fix's command is a real program that takes its time: the `orb` start of a (missing) OrbStack
+    (slow / "orb").write_text("#!/bin/sh\nsleep 60\n")
+    (slow / "orb").chmod(0o755)
+    orbstack = tmp_path / "home" / ".orbstack" / "run"
+    orbstack.mkdir(parents=True)
+    env = _env(testenv, tmp_path, DOCKER_HOST=f"unix://{orbstack}/docker.sock", PATH=f"{slow}:/usr/bin:/bin",
+               PYTHONPATH=SRC)
+    argv = [sys.executable, "-m", "dockdoctor", "fix", "--project", str(project), "--platform", "linux/arm64",
+            "--only", "DKD201,DKD410", "--yes"]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=tmp_path, start_new_session=True)
+    time.sleep(8)
+    os.killpg(proc.pid, signal.SIGINT)  # what the terminal sends to the foreground group on Ctrl-C
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stdout + stderr
+    assert "interrupted during fix 1 (stopped): fixes that ran: none; not run: [2]" in stderr
+    assert "Traceback" not in stderr
+    assert (project / "compose.yaml").read_bytes() == (PROJECTS / "compose-app" / "compose.yaml").read_bytes()
+    assert not list(project.glob(".dockdoctor-*"))  # no temporary file left behind
+
+
+def test_repull_replaces_a_wrong_platform_local_copy(testenv: dict, tmp_path: Path) -> None:
+    ref = f"{testenv['registry']}/busybox:multi"
+    project = tmp_path / "web"
+    project.mkdir()
+    (project / "compose.yaml").write_text(f"services:\n  web:\n    image: {ref}\n")
+    docker = [testenv["docker_cli"], "-H", testenv["docker_host"]]
+    subprocess.run([*docker, "tag", testenv["images"]["local_arm64"], ref], check=True, capture_output=True)
+    try:
+        result = dockdoctor("fix", "--project", str(project), "--only", "DKD303", "--yes",
+                            env=_env(testenv, tmp_path))
+        arch = subprocess.run([*docker, "image", "inspect", "-f", "{{.Architecture}}", ref], capture_output=True,
+                              text=True).stdout.strip()
+    finally:
+        subprocess.run([*docker, "rmi", ref], capture_output=True)
+    assert result.code == 0, result.stdout + result.stderr
+    assert f"$ docker pull --platform linux/amd64 {ref}" in result.stdout
+    assert f"[DKD303]" in result.stdout  # the command's own output, streamed with the check's code
+    assert "DKD303 pull the linux/amd64 variant: fixed" in result.stdout
+    assert arch == "amd64"
