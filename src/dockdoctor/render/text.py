@@ -54,11 +54,27 @@ def _build(facts: Facts) -> str:
     return f"{builder}; emulation: {emulated}"
 
 
+def _project(facts: Facts) -> str:
+    project = facts.project
+    assert project is not None
+    parts = [f"{len(project.dockerfiles)} Dockerfile(s)"]
+    if project.compose is not None:
+        parts.append(f"compose: {len(project.compose.services)} service(s) ({project.compose.resolved_by})")
+    if project.devcontainers:
+        parts.append(f"{len(project.devcontainers)} dev container(s)")
+    return f"{project.root}: " + ", ".join(parts)
+
+
 def area_lines(report: Report) -> list[tuple[str, str, str]]:
     """(area, status, one-line description) per area; status is ok | info | warning | error."""
     facts = report.facts
-    rows = [("DKD1", "Host", _host(facts)), ("DKD2", "Engine", _engine(facts)),
-            ("DKD4", "Compose", _compose(facts)), ("DKD5", "Build & emulation", _build(facts))]
+    rows = [("DKD1", "Host", _host(facts)), ("DKD2", "Engine", _engine(facts))]
+    if facts.images.remote or facts.images.containers:
+        rows.append(("DKD3", "Images", f"{len(facts.images.remote)} looked up, "
+                                       f"{len(facts.images.containers)} container(s)"))
+    rows += [("DKD4", "Compose", _compose(facts)), ("DKD5", "Build & emulation", _build(facts))]
+    if facts.project is not None:
+        rows.append(("DKD6", "Project", _project(facts)))
     if report.worst("DKD0") is not None:
         rows.append(("DKD0", "dockdoctor", "some probes failed"))
     statuses = {prefix: report.worst(prefix) for prefix, _, _ in rows}
@@ -70,7 +86,7 @@ def _step(step: RunCommand | EditFile | Manual) -> str:
         case RunCommand(argv=argv):
             return "$ " + shlex.join(argv)
         case EditFile(path=path, diff=diff):
-            return f"edit {path}:\n" + "\n".join("    " + line for line in diff.splitlines())
+            return f"edit {path}:\n" + "\n".join("        " + line for line in diff.splitlines())
         case Manual(text=text):
             return "- " + text
     raise AssertionError(step)
