@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import pytest
 
+from integration.env import load_env
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
-
-
-def _testenv() -> dict | None:
-    path = os.environ.get("DOCKDOCTOR_TESTENV")
-    if not path or not os.path.exists(path):
-        return None
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
 
 
 @pytest.fixture(scope="session")
 def testenv() -> dict:
     """The running test environment (scripts/testenv/start.sh); in CI its absence is a failure."""
-    env = _testenv()
+    env = load_env()
     if env is None:
         if os.environ.get("CI"):
             pytest.fail("CI is set but DOCKDOCTOR_TESTENV does not name a running test environment "

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 from pathlib import Path
 
 import pytest
 
 from clirun import dockdoctor, isolated_env
+from support.servers import hanging_server
 
 HANG_GUARD = 30  # seconds: a guard against hangs, not a speed goal (bench/ measures speed)
 
@@ -87,32 +87,9 @@ def test_malformed_docker_host(tmp_path: Path) -> None:
 
 
 def test_engine_that_accepts_but_never_answers(tmp_path: Path) -> None:
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    port = server.getsockname()[1]
-    try:
+    with hanging_server() as port:
         result = dockdoctor("check", "--json", "--timeout", "2",
                             env=isolated_env(tmp_path, DOCKER_HOST=f"tcp://127.0.0.1:{port}"))
-    finally:
-        stop.set()
-        thread.join()
-        for conn in held:
-            conn.close()
-        server.close()
     _assert_clean(result)
     assert result.json()["facts"]["engine"]["error"]["kind"] == "timeout"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 import requests
 
 from clirun import dockdoctor, isolated_env
+from support.servers import hanging_server
 from integration.env import binfmt_state
 from test_schema import validator
 
@@ -129,28 +129,8 @@ def test_stale_local_copy_is_found_and_its_fix_works(testenv: dict, tmp_path: Pa
 
 @pytest.fixture()
 def hanging_registry() -> Iterator[str]:
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{server.getsockname()[1]}"
-    stop.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    server.close()
+    with hanging_server() as port:
+        yield f"127.0.0.1:{port}"
 
 
 def test_broken_references_each_get_one_line_and_the_others_answer(testenv: dict, tmp_path: Path,
