@@ -24,11 +24,20 @@ PROXY_PASSWORD = "hunter2-proxy-pw"
 REGISTRY_PASSWORD = "s3cr3t-registry-pw"
 ENV_SECRET = "tok-5f2a9c-env"
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.planted-bearer-token"
-SECRETS = (USER, HOST, PROXY_PASSWORD, REGISTRY_PASSWORD, ENV_SECRET, TOKEN)
+SECRETS = (USER, HOST, PROXY_PASSWORD, REGISTRY_PASSWORD, ENV_SECRET, TOKEN, "dotenv-pw-93kd")
+
+
+DOTENV_SECRET = "dotenv-pw-93kd"
 
 
 def _planted_home(tmp_path: Path) -> Path:
     home = tmp_path / "home" / USER
+    project = home / "shop"
+    project.mkdir(parents=True)
+    (project / ".env").write_text(f"DOCKER_DEFAULT_PLATFORM=linux/amd64\nDOCKER_REGISTRY_PASSWORD={DOTENV_SECRET}\n"
+                                  f"COMPOSE_PROJECT_NAME=shop\n")
+    (project / "compose.yaml").write_text(f"services:\n  db:\n    image: postgres:16\n    environment:\n"
+                                          f"      PASSWORD: ${{DOCKER_REGISTRY_PASSWORD}}\n")
     cfg = home / ".docker"
     meta = cfg / "contexts" / "meta" / hashlib.sha256(b"build-box").hexdigest()
     meta.mkdir(parents=True)
@@ -61,20 +70,23 @@ def test_no_planted_secret_survives_in_any_output(tmp_path: Path) -> None:
                            DOCKER_HOST=engine.base_url, DOCKER_PASSWORD=ENV_SECRET,
                            COMPOSE_PROJECT_NAME="shop", DOCKER_DEFAULT_PLATFORM="linux/amd64")
         uts = ("unshare", "--uts", "sh", "-c", f'hostname {HOST} && exec "$@"', "sh")
+        project = home / "shop"
         outputs = {fmt: dockdoctor("check", "--format", fmt, "--save-facts", str(tmp_path / f"{fmt}.json"),
-                                   env=env, prefix=uts) for fmt in ("text", "json", "markdown")}
+                                   env=env, prefix=uts, cwd=project) for fmt in ("text", "json", "markdown")}
         bundle = tmp_path / "bundle.zip"
-        made = dockdoctor("report", "-o", str(bundle), env=env, prefix=uts)
+        made = dockdoctor("report", "-o", str(bundle), env=env, prefix=uts, cwd=project)
     assert made.code == 0, made.stderr
     report = outputs["json"].json()
     assert report["facts"]["engine"]["reachable"] and report["facts"]["redacted"]
     assert report["facts"]["engine"]["http_proxy"] == "http://<redacted>@proxy.corp.example:3128"
     assert ["DOCKER_PASSWORD", "<redacted>"] in report["facts"]["environment"]
     assert ["DOCKER_DEFAULT_PLATFORM", "linux/amd64"] in report["facts"]["environment"]
+    assert ["DOCKER_REGISTRY_PASSWORD", "<redacted>", ".env:2"] in report["facts"]["project"]["dotenv"]
     texts = {f"{fmt} stdout": r.stdout + r.stderr for fmt, r in outputs.items()}
     texts |= {f"{fmt} saved facts": (tmp_path / f"{fmt}.json").read_text() for fmt in outputs}
     with zipfile.ZipFile(bundle) as archive:
         texts |= {f"bundle {name}": archive.read(name).decode() for name in archive.namelist()}
+        assert "DOCKER_REGISTRY_PASSWORD" in archive.read("facts.json").decode()  # the project was scanned
         assert any(name.startswith("raw/") for name in archive.namelist())
     for where, text in texts.items():
         for secret in SECRETS + (str(tmp_path),):  # tmp_path holds the planted home directory

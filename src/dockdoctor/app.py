@@ -11,7 +11,7 @@ from dockdoctor.checks import ALL_CHECKS, CheckSpec, Context, lookup
 from dockdoctor.checks.images import verdicts
 from dockdoctor.config import Settings
 from dockdoctor.errors import ConfigError, UnknownCheckError
-from dockdoctor.model import Facts, Finding, Report, Severity, Target
+from dockdoctor.model import Applied, Facts, Finding, FixResult, Report, Severity, Target
 from dockdoctor.platforms import PlatformError, format_platform, parse
 from dockdoctor.redact import redact
 
@@ -137,50 +137,6 @@ def clear_cache() -> int:
     from dockdoctor.probes.registry import clear_cache as clear
 
     return clear(cache_dir())
-
-
-@dataclass(frozen=True, slots=True)
-class Applied:
-    """A fix that was run, with each step's outcome."""
-
-    item: int
-    finding: Finding
-    fix_title: str
-    outcomes: tuple[object, ...]  # fixes.apply.Outcome
-
-
-@dataclass(frozen=True, slots=True)
-class FixResult:
-    """What `dockdoctor fix` did and what the check after it found."""
-
-    before: Report
-    items: tuple[object, ...]  # fixes.plan.Item
-    applied: tuple[Applied, ...]
-    after: Report | None
-    interrupted: bool = False
-    interrupted_item: int | None = None  # the fix that was running when Ctrl-C came
-
-    def status(self, finding: Finding) -> str:
-        """fixed | still present, for a finding of the first check, judged by the check after the fixes."""
-        from dockdoctor.fixes.plan import key
-
-        if self.after is None:
-            return "not checked again"
-        return "still present" if any(key(f) == key(finding) for f in self.after.findings) else "fixed"
-
-    @property
-    def new_findings(self) -> tuple[Finding, ...]:
-        from dockdoctor.fixes.plan import key
-
-        before = {key(f) for f in self.before.findings}
-        return tuple(f for f in self.after.findings if key(f) not in before) if self.after else ()
-
-    @property
-    def ok(self) -> bool:
-        """Every accepted fix ran and its finding is gone."""
-        return not self.interrupted and all(
-            all(o.status in ("applied", "skipped") for o in a.outcomes)  # type: ignore[attr-defined]
-            and self.status(a.finding) == "fixed" for a in self.applied)
 
 
 def fix(options: CheckOptions, *, decide, echo, step_timeout: float, before: Report | None = None) -> FixResult:

@@ -165,6 +165,31 @@ def _plan_lines(items) -> list[str]:  # items: tuple[fixes.plan.Item, ...]
     return lines
 
 
+def _allowed(opt, *, allow_unsafe: bool, allow_privileged: bool) -> bool:  # noqa: ANN001
+    """What --yes accepts: safe fixes; unsafe and privileged ones only with their own flags."""
+    privileged = any(n.value == "privileged" for n in opt.fix.needs)
+    return (allow_privileged or not privileged) and (allow_unsafe or opt.fix.safety.value != "unsafe")
+
+
+def _fix_json(app, options, before, items, *, dry_run: bool, allow_unsafe: bool, allow_privileged: bool,  # noqa: ANN001
+              timeout: float) -> None:
+    """`fix --json`: apply (unless --dry-run) and print one JSON document; command output goes to stderr."""
+    import json
+
+    from dockdoctor import codec
+    from dockdoctor.model import FixResult
+
+    if dry_run:
+        result = FixResult(before=before, items=items, applied=(), after=None)
+    else:
+        result = app.fix(options, before=before, step_timeout=timeout, echo=lambda line: click.echo(line, err=True),
+                         decide=lambda item, opt: _allowed(opt, allow_unsafe=allow_unsafe,
+                                                           allow_privileged=allow_privileged))
+    code = 130 if result.interrupted else (0 if result.ok else 1)
+    click.echo(json.dumps(codec.fix_result_to_data(result, exit_code=code), indent=2))
+    sys.exit(code)
+
+
 @cli.command("fix")
 @click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH", help="Deploy target platform (repeatable).")
 @click.option("--project", default=".", show_default=True, metavar="DIR", help="The project folder.")
@@ -177,8 +202,10 @@ def _plan_lines(items) -> list[str]:  # items: tuple[fixes.plan.Item, ...]
 @click.option("--undo", "undo_last", is_flag=True, help="Restore the files the last fix edited.")
 @click.option("--timeout", type=click.FloatRange(1, 7200), default=900.0, show_default=True,
               help="Seconds each command may run.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (with --yes or --dry-run).")
 def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], skip: tuple[str, ...], yes: bool,
-            allow_unsafe: bool, allow_privileged: bool, dry_run: bool, undo_last: bool, timeout: float) -> None:
+            allow_unsafe: bool, allow_privileged: bool, dry_run: bool, undo_last: bool, timeout: float,
+            as_json: bool) -> None:
     """Apply the fixes `check` proposes: show the plan, ask, apply, check again."""
     from dockdoctor import app
     from dockdoctor.fixes.plan import plan
@@ -195,6 +222,11 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
                                settings=settings)
     before = app.check(options)
     items = plan(before)
+    if as_json and not (yes or dry_run):
+        raise click.UsageError("--json needs --yes or --dry-run (it never asks)")
+    if as_json:
+        _fix_json(app, options, before, items, dry_run=dry_run, allow_unsafe=allow_unsafe,
+                  allow_privileged=allow_privileged, timeout=timeout)
     if not items:
         click.echo("nothing to fix: no finding has a fix")
         sys.exit(0)
@@ -209,9 +241,7 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
 
     def decide(item, opt) -> bool:  # noqa: ANN001
         if not interactive:
-            return not opt.needs_own_consent or (
-                (allow_privileged or "privileged" not in [n.value for n in opt.fix.needs])
-                and (allow_unsafe or opt.fix.safety.value != "unsafe"))
+            return _allowed(opt, allow_unsafe=allow_unsafe, allow_privileged=allow_privileged)
         if accept_all[0] and not opt.needs_own_consent:
             return True
         answer = click.prompt(f"apply fix {item.number} ({opt.fix.title})? [y]es/[n]o/[a]ll/[q]uit"
@@ -291,8 +321,9 @@ def cache_cmd(action: str) -> None:
 @click.option("--timeout", type=click.FloatRange(0.1, 600), default=8.0, show_default=True)
 @click.option("--no-redact", is_flag=True, help="Keep home paths, user and host names and environment values.")
 @click.option("--redact-registries", is_flag=True, help="Also hide private registry host names.")
+@click.option("--project", default=".", show_default=True, metavar="DIR", help="The project folder to include.")
 def report_cmd(output: str | None, platforms: tuple[str, ...], timeout: float, no_redact: bool,
-               redact_registries: bool) -> None:
+               redact_registries: bool, project: str) -> None:
     """Write a support bundle (one zip) to attach to a ticket; nothing is uploaded."""
     import datetime
     import platform as stdlib_platform
@@ -303,7 +334,8 @@ def report_cmd(output: str | None, platforms: tuple[str, ...], timeout: float, n
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     path = output or f"dockdoctor-report-{now.strftime('%Y%m%d-%H%M%S')}.zip"
     options = app.CheckOptions(platforms=platforms, timeout=timeout, redact=not no_redact,
-                               redact_registries=redact_registries, keep_raw=True)
+                               redact_registries=redact_registries, keep_raw=True, project_dir=project,
+                               settings=_load_settings(project))
     report = app.check(options)
     data, manifest = bundle.build(report, python_version=stdlib_platform.python_version(),
                                   created_at=now.isoformat(), options=RenderOptions())
@@ -332,14 +364,15 @@ def explain_cmd(code: str | None, all_checks: bool) -> None:
 
 
 @cli.command("schema")
-@click.argument("which", type=click.Choice(["report", "facts"]), default="report")
+@click.argument("which", type=click.Choice(["report", "facts", "fix"]), default="report")
 def schema_cmd(which: str) -> None:
-    """Print the JSON Schema of the report (`check --json`) or of a facts file."""
+    """Print the JSON Schema of the report (`check --json`), of a facts file, or of `fix --json`."""
     from importlib.resources import files
 
+    from dockdoctor.codec import FIX_VERSION
     from dockdoctor.model import REPORT_VERSION, SCHEMA_VERSION
 
-    version = REPORT_VERSION if which == "report" else SCHEMA_VERSION
+    version = {"report": REPORT_VERSION, "facts": SCHEMA_VERSION, "fix": FIX_VERSION}[which]
     click.echo(files("dockdoctor").joinpath("schemas", f"{which}-v{version}.schema.json").read_text("utf-8"), nl=False)
 
 

@@ -16,6 +16,7 @@ from dockdoctor.model import (
     SCHEMA_VERSION,
     EditFile,
     Facts,
+    FixResult,
     Manual,
     Report,
     RunCommand,
@@ -133,4 +134,24 @@ def report_to_data(report: Report, *, exit_code: int) -> dict[str, Any]:
         "images": to_data(report.images),
         "checks_run": list(report.checks_run),
         "summary": {**to_data(report.summary), "exit_code": exit_code},
+    }
+
+
+FIX_VERSION = 1
+
+
+def fix_result_to_data(result: FixResult, *, exit_code: int) -> dict[str, Any]:
+    """The JSON of `dockdoctor fix --json`: the plan, what ran, and what the check after it found."""
+    after = result.after
+    return {
+        "dockdoctor_fix_version": FIX_VERSION,
+        "dockdoctor_version": result.before.dockdoctor_version,
+        "plan": to_data(result.items),
+        "applied": [{**to_data(a), "status": result.status(a.finding)} for a in result.applied],
+        "new_findings": to_data(result.new_findings),
+        "interrupted": result.interrupted,
+        "interrupted_item": result.interrupted_item,
+        "before": report_to_data(result.before, exit_code=int(result.before.exit_code())),
+        "after": report_to_data(after, exit_code=int(after.exit_code())) if after is not None else None,
+        "exit_code": exit_code,
     }

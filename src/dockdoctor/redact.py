@@ -89,7 +89,11 @@ def redact(facts: Facts, *, registries: bool = False) -> Facts:
         return text
 
     environment = tuple((k, v if k in ENV_ALLOWED else REDACTED) for k, v in facts.environment)
-    cleaned = _walk(dataclasses.replace(facts, environment=environment), clean)
+    project = facts.project
+    if project is not None:  # .env values follow the same allow-list as the environment
+        project = dataclasses.replace(project, dotenv=tuple((k, v if k in ENV_ALLOWED else REDACTED, src)
+                                                            for k, v, src in project.dotenv))
+    cleaned = _walk(dataclasses.replace(facts, environment=environment, project=project), clean)
     identity = dataclasses.replace(cleaned.host, hostname="<host>" if host.hostname else "",
                                    user="<user>" if user else "", home="~" if host.home else "")
     return dataclasses.replace(cleaned, host=identity, redacted=True)

@@ -12,8 +12,10 @@ from dockdoctor.model import (
     REPORT_VERSION,
     SCHEMA_VERSION,
     EditFile,
+    Applied,
     Facts,
     Finding,
+    FixItem,
     ImageVerdict,
     Manual,
     RunCommand,
@@ -116,4 +118,37 @@ def report_schema() -> dict[str, Any]:
     }
 
 
-SCHEMAS = {"facts": facts_schema, "report": report_schema}
+def fix_schema() -> dict[str, Any]:
+    """The schema of `dockdoctor fix --json`."""
+    from dockdoctor.codec import FIX_VERSION
+
+    report = report_schema()
+    builder = _Builder()
+    builder.defs.update(report.pop("$defs"))
+    report = {k: v for k, v in report.items() if not k.startswith("$") and k != "title"}
+    builder.defs["Report"] = report
+    applied = builder.type_schema(Applied)
+    builder.defs["Applied"]["properties"]["status"] = {"enum": ["fixed", "still present", "not checked again"]}
+    builder.defs["Applied"]["required"].append("status")
+    return {
+        "$schema": DIALECT, "$id": f"{BASE_ID}/fix-v{FIX_VERSION}.json",
+        "title": f"dockdoctor fix result, version {FIX_VERSION}", "type": "object", "additionalProperties": False,
+        "required": ["dockdoctor_fix_version", "dockdoctor_version", "plan", "applied", "new_findings",
+                     "interrupted", "interrupted_item", "before", "after", "exit_code"],
+        "properties": {
+            "dockdoctor_fix_version": {"const": FIX_VERSION},
+            "dockdoctor_version": {"type": "string"},
+            "plan": {"type": "array", "items": builder.type_schema(FixItem)},
+            "applied": {"type": "array", "items": applied},
+            "new_findings": {"type": "array", "items": builder.type_schema(Finding)},
+            "interrupted": {"type": "boolean"},
+            "interrupted_item": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+            "before": {"$ref": "#/$defs/Report"},
+            "after": {"anyOf": [{"$ref": "#/$defs/Report"}, {"type": "null"}]},
+            "exit_code": {"enum": [0, 1, 2, 130]},
+        },
+        "$defs": builder.defs,
+    }
+
+
+SCHEMAS = {"facts": facts_schema, "report": report_schema, "fix": fix_schema}

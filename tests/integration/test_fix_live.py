@@ -185,3 +185,21 @@ def test_repull_replaces_a_wrong_platform_local_copy(testenv: dict, tmp_path: Pa
     assert f"[DKD303]" in result.stdout  # the command's own output, streamed with the check's code
     assert "DKD303 pull the linux/amd64 variant: fixed" in result.stdout
     assert arch == "amd64"
+
+
+def test_fix_json_is_one_document_that_validates(testenv: dict, tmp_path: Path) -> None:
+    import json
+
+    from test_schema import validator
+
+    project = _project(tmp_path)
+    dry = _fix(testenv, tmp_path, project, "--dry-run", "--json")
+    validator("fix").validate(dry.json())
+    assert dry.json()["applied"] == [] and dry.json()["plan"][0]["finding"]["id"] == "DKD410"
+    done = _fix(testenv, tmp_path, project, "--yes", "--json")
+    report = done.json()
+    validator("fix").validate(report)
+    assert done.code == 0 and report["exit_code"] == 0
+    assert [(a["finding"]["id"], a["status"]) for a in report["applied"]] == [("DKD410", "fixed")]
+    assert report["applied"][0]["outcomes"][0]["step"]["kind"] == "edit"
+    assert json.loads(done.stdout)  # stdout is the document alone

@@ -13,21 +13,12 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from dockdoctor.model import EditFile, Manual, RunCommand, Step
+from dockdoctor.model import StepOutcome as Outcome
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What happened to one step."""
-
-    step: Step
-    status: str  # applied | failed | skipped | interrupted
-    detail: str = ""
 
 
 class EditError(Exception):

@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from dockdoctor.model import Finding, Fix, Need, Report, Safety
+from dockdoctor.model import Finding, Fix, FixItem, FixOption, Need, Report, Safety
 
 
-@dataclass(frozen=True, slots=True)
-class Option:
-    """One fix offered for a finding, with the consent it needs."""
-
-    fix: Fix
-    runnable: bool  # it has steps dockdoctor can execute (not display-only)
-    needs_own_consent: bool  # unsafe or privileged: `--yes` alone does not accept it
-
-
-@dataclass(frozen=True, slots=True)
-class Item:
-    """A finding and the fixes offered for it, the first acceptable one to be applied."""
-
-    number: int
-    finding: Finding
-    options: tuple[Option, ...]
-
-
-def option(fix: Fix) -> Option:
+def option(fix: Fix) -> FixOption:
     runnable = fix.safety is not Safety.DISPLAY_ONLY and any(step.kind != "manual" for step in fix.steps)
     own = fix.safety is Safety.UNSAFE or Need.PRIVILEGED in fix.needs
-    return Option(fix=fix, runnable=runnable, needs_own_consent=own)
+    return FixOption(fix=fix, runnable=runnable, needs_own_consent=own)
 
 
-def plan(report: Report) -> tuple[Item, ...]:
+def plan(report: Report) -> tuple[FixItem, ...]:
     """Every finding that has fixes; a fix already offered for an earlier finding is not offered again."""
     seen: set[tuple[object, ...]] = set()
-    items: list[Item] = []
+    items: list[FixItem] = []
     for finding in report.findings:
         options = []
         for fix in finding.fixes:
@@ -44,10 +24,5 @@ def plan(report: Report) -> tuple[Item, ...]:
             seen.add(key)
             options.append(option(fix))
         if options:
-            items.append(Item(number=len(items) + 1, finding=finding, options=tuple(options)))
+            items.append(FixItem(number=len(items) + 1, finding=finding, options=tuple(options)))
     return tuple(items)
-
-
-def key(finding: Finding) -> tuple[str, str, str | None]:
-    """What identifies a finding across two runs."""
-    return finding.id, finding.subject, finding.target

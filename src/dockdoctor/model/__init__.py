@@ -46,12 +46,17 @@ from dockdoctor.model.fixes import (
     RunCommand,
     Safety,
     Step,
+    StepOutcome,
     manual,
     run,
 )
 from dockdoctor.model.findings import (
+    Applied,
     ExitCode,
     Finding,
+    FixItem,
+    FixOption,
+    FixResult,
     Fixable,
     ImageVerdict,
     Problem,
@@ -60,9 +65,11 @@ from dockdoctor.model.findings import (
     Severity,
     Summary,
     Target,
+    key,
 )
 
 __all__ = [
+    "Applied",
     "ArchSpecific",
     "ArgDefault",
     "Attestation",
@@ -86,6 +93,9 @@ __all__ = [
     "Facts",
     "Finding",
     "Fix",
+    "FixItem",
+    "FixOption",
+    "FixResult",
     "Fixable",
     "Flavor",
     "HostFacts",
@@ -112,8 +122,10 @@ __all__ = [
     "Severity",
     "Stage",
     "Step",
+    "StepOutcome",
     "Summary",
     "Target",
+    "key",
     "manual",
     "run",
 ]

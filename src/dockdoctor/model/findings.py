@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import Enum, IntEnum
 
 from dockdoctor.model.facts import Evidence, Facts
-from dockdoctor.model.fixes import Fix
+from dockdoctor.model.fixes import Fix, StepOutcome
 
 REPORT_VERSION = 1
 
@@ -132,3 +132,68 @@ class Report:
         if any(f.severity.rank >= threshold.rank for f in self.findings):
             return ExitCode.FINDINGS
         return ExitCode.OK
+
+
+def key(finding: Finding) -> tuple[str, str, str | None]:
+    """What identifies a finding across two runs: its check, subject and target."""
+    return finding.id, finding.subject, finding.target
+
+
+@dataclass(frozen=True, slots=True)
+class FixOption:
+    """One fix offered for a finding, with the consent it needs."""
+
+    fix: Fix
+    runnable: bool  # it has steps dockdoctor can execute (not display-only)
+    needs_own_consent: bool  # unsafe or privileged: `--yes` alone does not accept it
+
+
+@dataclass(frozen=True, slots=True)
+class FixItem:
+    """A finding and the fixes offered for it, the first acceptable one to be applied."""
+
+    number: int
+    finding: Finding
+    options: tuple[FixOption, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """A fix that was run, with each step's outcome."""
+
+    item: int
+    finding: Finding
+    fix_title: str
+    outcomes: tuple[StepOutcome, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FixResult:
+    """What `dockdoctor fix` did and what the check after it found."""
+
+    before: Report
+    items: tuple[FixItem, ...]
+    applied: tuple[Applied, ...]
+    after: Report | None
+    interrupted: bool = False
+    interrupted_item: int | None = None  # the fix that was running when Ctrl-C came
+
+    def status(self, finding: Finding) -> str:
+        """fixed | still present, for a finding of the first check, judged by the check after the fixes."""
+        if self.after is None:
+            return "not checked again"
+        return "still present" if any(key(f) == key(finding) for f in self.after.findings) else "fixed"
+
+    @property
+    def new_findings(self) -> tuple[Finding, ...]:
+        before = {key(f) for f in self.before.findings}
+        return tuple(f for f in self.after.findings if key(f) not in before) if self.after else ()
+
+    @property
+    def ok(self) -> bool:
+        """Every accepted fix ran and its finding is gone."""
+        return not self.interrupted and all(
+            all(o.status in ("applied", "skipped") for o in a.outcomes)
+            and self.status(a.finding) == "fixed" for a in self.applied)
+
+

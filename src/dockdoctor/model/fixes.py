@@ -70,3 +70,12 @@ def run(*argv: str) -> RunCommand:
 def manual(text: str) -> Manual:
     """Shorthand for a Manual step."""
     return Manual(text=text)
+
+
+@dataclass(frozen=True, slots=True)
+class StepOutcome:
+    """What happened to one step of an applied fix."""
+
+    step: Step
+    status: str  # applied | failed | skipped
+    detail: str = ""

@@ -1,0 +1,126 @@
+"""The registry client against a real docker-registry in `auth: token` mode, with the token issuer in tests/support.
+
+The registry (distribution 2.8, /usr/bin/docker-registry) answers 401 with a Bearer challenge; the client must
+fetch a token from the realm (GET, Basic auth when it has credentials), and the registry must accept it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from clirun import dockdoctor, isolated_env
+from dockdoctor.model import RemoteImage
+from dockdoctor.probes.registry import RegistryOptions, inspect_remote
+from support.token_issuer import TokenRegistry, token_registry
+
+PUBLIC = "public/busybox"
+PRIVATE = "private/busybox"
+USER = "dockdoctor"
+PASSWORD = "s3cret-token-test"
+BOTH = ["linux/amd64", "linux/arm64"]
+
+
+@pytest.fixture(scope="module")
+def reg(testenv: dict) -> Iterator[TokenRegistry]:
+    src = testenv["registry"]
+    copies = [(f"{src}/busybox:multi", f"{PUBLIC}:multi"), (f"{src}/busybox:amd64", f"{PUBLIC}:amd64"),
+              (f"{src}/busybox:multi", f"{PRIVATE}:multi")]
+    with token_registry(copies, anonymous_repos={PUBLIC}, user=USER, password=PASSWORD) as running:
+        yield running
+
+
+@pytest.fixture()
+def seen(reg: TokenRegistry) -> list[tuple[str, str, int]]:
+    reg.clear()
+    return []
+
+
+def config_dir(tmp_path: Path, host: str, user: str, password: str | None) -> Path:
+    """A docker config dir; with a password, an `auths` entry for host like `docker login` writes."""
+    folder = tmp_path / "docker-config"
+    folder.mkdir(exist_ok=True)
+    auths = {host: {"auth": base64.b64encode(f"{user}:{password}".encode()).decode()}} if password else {}
+    (folder / "config.json").write_text(json.dumps({"auths": auths}))
+    return folder
+
+
+def inspect(refs: list[str], tmp_path: Path, seen: list, password: str | None = None,
+            host: str = "") -> tuple[RemoteImage, ...]:
+    options = RegistryOptions(cache_dir=None, timeout=(3.0, 10.0),
+                              docker_config_dir=str(config_dir(tmp_path, host, USER, password)),
+                              observer=lambda m, u, s: seen.append((m, u, s)))
+    return inspect_remote(refs, options=options)
+
+
+def explain(reg: TokenRegistry, seen: list) -> str:
+    lines = [f"client: {m} {u} -> {s}" for m, u, s in seen]
+    lines += [f"issuer: {r.method} {r.path} {r.query} auth={r.had_authorization} -> {r.status} {r.granted}"
+              for r in reg.token_requests()]
+    return "\n".join(lines) + "\n--- registry log (tail) ---\n" + reg.log()[-3000:]
+
+
+def test_anonymous_pull_follows_the_challenge_once_and_reuses_the_token(reg: TokenRegistry, tmp_path: Path,
+                                                                         seen: list) -> None:
+    multi, amd64 = inspect([f"{reg.host}/{PUBLIC}:multi", f"{reg.host}/{PUBLIC}:amd64"], tmp_path, seen)
+    why = explain(reg, seen)
+    assert multi.error is None and amd64.error is None, (multi.error, amd64.error, why)
+    assert (multi.kind, [p.platform for p in multi.platforms]) == ("index", BOTH), why
+    assert [p.platform for p in amd64.platforms] == ["linux/amd64"], why
+    # one challenge from the registry, one token GET (no POST: there are no credentials), reused by both refs
+    registry_calls = [(m, u, s) for m, u, s in seen if reg.host in u]
+    token_calls = [(m, u, s) for m, u, s in seen if u.startswith(reg.realm)]
+    assert [s for _, _, s in registry_calls].count(401) == 1, why
+    assert [(m, s) for m, _, s in token_calls] == [("GET", 200)], why
+    (asked,) = reg.token_requests()
+    assert (asked.method, asked.query.get("service"), asked.scopes, asked.had_authorization) == \
+        ("GET", ["dockdoctor-test"], [f"repository:{PUBLIC}:pull"], False), why
+    assert asked.granted == ({"type": "repository", "name": PUBLIC, "actions": ["pull"]},)
+    assert all(s == 200 for _, _, s in registry_calls if s != 401), why
+
+
+def test_private_repo_without_credentials_needs_docker_login(reg: TokenRegistry, tmp_path: Path,
+                                                             seen: list) -> None:
+    (got,) = inspect([f"{reg.host}/{PRIVATE}:multi"], tmp_path, seen)
+    why = explain(reg, seen)
+    assert got.error is not None and got.error.kind == "auth-required", (got.error, why)
+    assert "docker login" in got.error.detail and reg.host in got.error.detail, got.error.detail
+    # challenge, anonymous token with no access, then 401 insufficient_scope with that token
+    assert [s for _, u, s in seen if reg.host in u] == [401, 401], why
+    assert [(r.method, r.had_authorization, r.granted) for r in reg.token_requests()] == [("GET", False, ())], why
+
+
+def test_credentials_from_the_docker_config_get_a_token(reg: TokenRegistry, tmp_path: Path, seen: list) -> None:
+    (got,) = inspect([f"{reg.host}/{PRIVATE}:multi"], tmp_path, seen, password=PASSWORD, host=reg.host)
+    why = explain(reg, seen)
+    assert got.error is None, (got.error, why)
+    assert (got.kind, [p.platform for p in got.platforms]) == ("index", BOTH), why
+    asked = reg.token_requests()
+    assert [(r.method, r.had_authorization, r.user, r.status) for r in asked] == [("GET", True, USER, 200)], why
+    assert asked[0].scopes == [f"repository:{PRIVATE}:pull"], why
+
+
+def test_wrong_password_is_auth_failed(reg: TokenRegistry, tmp_path: Path, seen: list) -> None:
+    (got,) = inspect([f"{reg.host}/{PRIVATE}:multi"], tmp_path, seen, password="wrong", host=reg.host)
+    why = explain(reg, seen)
+    assert got.error is not None and got.error.kind == "auth-failed", (got.error, why)
+    assert "docker login" in got.error.detail, got.error.detail
+    assert [(r.had_authorization, r.status) for r in reg.token_requests()] == [(True, 401)], why
+
+
+def test_cli_inspect_with_docker_config_credentials(reg: TokenRegistry, tmp_path: Path, seen: list) -> None:
+    env = isolated_env(tmp_path, DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
+    config_dir(tmp_path, reg.host, USER, PASSWORD)  # the same folder isolated_env points DOCKER_CONFIG at
+    ref = f"{reg.host}/{PRIVATE}:multi"
+    result = dockdoctor("inspect", ref, "--json", "--platform", "linux/amd64", env=env, timeout=60)
+    why = f"exit {result.code}\nstderr: {result.stderr[-2000:]}\n" + explain(reg, seen)
+    assert "Traceback" not in result.stderr, why
+    report = result.json()
+    (image,) = report["facts"]["images"]["remote"]
+    assert image.get("error") in (None, {}), (image, why)
+    assert [p["platform"] for p in image["platforms"]] == BOTH, why
+    assert [(r.had_authorization, r.user) for r in reg.token_requests()] == [(True, USER)], why
