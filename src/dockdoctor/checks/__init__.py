@@ -27,6 +27,7 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     images.container_exec_format_error,
     images.attestations_are_not_platforms,
     images.registry_lookup_failed,
+    images.amd64_level_unsupported,
     compose.compose_v1_only,
     compose.docker_compose_is_v1,
     compose.compose_platform_bug,

@@ -334,3 +334,78 @@ def registry_lookup_failed(ctx: Context) -> Iterator[Problem]:
         elif image.artifact_type:
             yield Problem(message=f"{image.reference} is an artifact ({image.artifact_type}), not a runnable image",
                           subject=image.reference, evidence=(ev("images.remote.artifact_type", image.artifact_type),))
+
+
+# Base images whose distribution is built for a newer x86-64 level than the baseline (their vendors say so):
+# RHEL 9 and its rebuilds need x86-64-v2; RHEL 10 and CentOS Stream 10 need x86-64-v3.
+LEVEL_BASES: tuple[tuple[str, int], ...] = (
+    (r"(^|/)ubi9(/|[-:@]|$)|/ubi9-|rockylinux:9|almalinux:9|oraclelinux:9|centos:stream9", 2),
+    (r"(^|/)ubi10(/|[-:@]|$)|/ubi10-|centos:stream10|rhel10", 3),
+)
+
+
+def _required_level(image: RemoteImage) -> int | None:
+    """The lowest x86-64 level among the image's amd64 entries, when every one of them needs v2 or more."""
+    levels = []
+    for entry in image.platforms:
+        platform = platform_or_none(entry.platform)
+        if platform is not None and platform.architecture == "amd64":
+            levels.append(int(platform.variant[1:]) if platform.variant.startswith("v") else 1)
+    return min(levels) if levels and min(levels) > 1 else None
+
+
+def _base_levels(facts: Facts) -> Iterator[tuple[str, int, str]]:
+    """(reference, level, where) for project base images known to need a newer x86-64 level."""
+    import re
+
+    if facts.project is None:
+        return
+    refs = [(s.base, f"{d.path}:{s.line}") for d in facts.project.dockerfiles for s in d.stages if not s.from_stage]
+    if facts.project.compose is not None:
+        refs += [(s.image, f"service {s.name}") for s in facts.project.compose.services if s.image]
+    for ref, where in refs:
+        for pattern, level in LEVEL_BASES:
+            if re.search(pattern, ref):
+                yield ref, level, where
+
+
+@check("DKD308", "amd64-level-unsupported", severity=Severity.ERROR, fixable=Fixable.NEVER)
+def amd64_level_unsupported(ctx: Context) -> Iterator[Problem]:
+    """An image needs a newer x86-64 level than this machine's CPU
+
+    ## What it checks
+    On an amd64 host whose engine runs locally, images whose amd64 variants all need x86-64-v2/v3/v4 (a variant
+    in the manifest, such as `linux/amd64/v3`), and base images of distributions built for a newer level
+    (RHEL 9, UBI 9, Rocky Linux 9, AlmaLinux 9, Oracle Linux 9 and CentOS Stream 9 need x86-64-v2; RHEL 10 and
+    CentOS Stream 10 need x86-64-v3), against the level the CPU flags give (`host.amd64_level`).
+
+    ## Why it matters
+    The container dies at once with `Fatal glibc error: CPU does not support x86-64-v2`, or `Illegal
+    instruction (core dumped)`; typical on old servers and on VMs whose CPU model hides the newer flags.
+
+    ## Example
+    `fixtures/checks/DKD308/bad-rocky9-on-v1-cpu.json`; `good-rocky9-on-v4-cpu.json`.
+
+    ## Fix
+    None to apply: choose an image or base built for the baseline (e.g. a Debian or Ubuntu base), or give the VM a
+    CPU model that passes the flags through (`host-passthrough`).
+
+    ## Facts used
+    `host.amd64_level`, `host.arch`, `engine.remote`, `images.remote[].platforms`, `project` base images.
+    """
+    facts = ctx.facts
+    level = facts.host.amd64_level
+    if facts.host.arch != "amd64" or level is None or facts.engine.remote:
+        return
+    for image in facts.images.remote:
+        needed = _required_level(image) if image.error is None else None
+        if needed is not None and needed > level:
+            yield Problem(message=f"{image.reference} is published for x86-64-v{needed} and up; this CPU is "
+                                  f"x86-64-v{level}", subject=image.reference, target=f"linux/amd64/v{needed}",
+                          evidence=(ev("host.amd64_level", level), ev("images.remote.platforms",
+                                                                      ",".join(p.platform for p in image.platforms))))
+    for ref, needed, where in _base_levels(facts):
+        if needed > level:
+            yield Problem(message=f"{where}: {ref} needs x86-64-v{needed}; this CPU is x86-64-v{level}",
+                          subject=where, target=f"linux/amd64/v{needed}",
+                          evidence=(ev("host.amd64_level", level), ev("base", ref)))
