@@ -56,7 +56,7 @@ def test_markdown_report_is_capped_and_plain(tmp_path: Path) -> None:
                         env=isolated_env(tmp_path))
     text = result.stdout
     assert result.code == 1
-    assert "| Build & emulation | ❌ error |" in text
+    assert "| Build & emulation | **ERROR** |" in text
     assert "### error: DKD503 `no-emulation-for-target` (linux/arm64)" in text
     assert "```sh\nsudo apt-get install -y qemu-user-static binfmt-support\n```" in text
     assert "<details><summary>Facts (redacted)</summary>" in text

@@ -10,7 +10,8 @@ from dockdoctor.render import RenderOptions
 from dockdoctor.render.text import area_lines
 
 SIZE_CAP = 60_000  # characters: what a ticket system takes comfortably
-_STATUS = {"ok": "✅ ok", "info": "ℹ️ info", "warning": "⚠️ warning", "error": "❌ error"}
+_STATUS = {"ok": "ok", "info": "info", "warning": "**warning**", "error": "**ERROR**"}  # no emoji: not every
+# ticket system has the fonts (seen as empty boxes in a headless Chromium rendering)
 
 
 def _cell(text: str) -> str:
