@@ -171,3 +171,21 @@ def test_compose_project_through_dockdoctor_parser_without_compose_v2(testenv: d
     assert {s["name"]: s["image"] for s in compose["services"]} == {
         "app": f"{testenv['registry']}/busybox:arm64", "db": f"{testenv['registry']}/busybox:amd64-only-index"}
     assert json.dumps(compose["services"][0]["origins"])  # origins name file and line
+
+
+def test_build_platforms_edit_is_accepted_by_compose_v2(testenv: dict, tmp_path: Path) -> None:
+    project = tmp_path / "api"
+    project.mkdir()
+    (project / "compose.yaml").write_text("services:\n  api:\n    build: .  # the API\n    image: shop/api\n")
+    (project / "Dockerfile").write_text(f"FROM {testenv['registry']}/busybox:multi\n")
+    targets = ("--platform", "linux/amd64", "--platform", "linux/arm64")
+    (finding,) = _project_findings(_check(testenv, project, tmp_path, *targets))["DKD412"]
+    _apply(finding)
+    assert (project / "compose.yaml").read_text() == (
+        "services:\n  api:\n    build:  # the API\n      context: .\n      platforms: [linux/amd64, linux/arm64]\n"
+        "    image: shop/api\n")
+    proc = subprocess.run(["docker", "compose", "config", "--format", "json"], cwd=project, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["services"]["api"]["build"]["platforms"] == ["linux/amd64", "linux/arm64"]
+    assert "DKD412" not in _project_findings(_check(testenv, project, tmp_path, *targets))

@@ -12,8 +12,11 @@ def _header(rel: str) -> str:
 
 
 def replace_line(root: str, rel: str, line: int, old: str, new: str) -> EditFile:
-    """Line `line` of `rel` (under `root`) goes from `old` to `new`."""
-    return EditFile(path=posixpath.join(root, rel), diff=f"{_header(rel)}@@ -{line},1 +{line},1 @@\n-{old}\n+{new}\n")
+    """Line `line` of `rel` (under `root`) goes from `old` to `new` (which may be several lines)."""
+    added = new.split("\n")
+    plus = "".join(f"+{text}\n" for text in added)
+    return EditFile(path=posixpath.join(root, rel),
+                    diff=f"{_header(rel)}@@ -{line},1 +{line},{len(added)} @@\n-{old}\n{plus}")
 
 
 def insert_after(root: str, rel: str, line: int, anchor: str, new: str) -> EditFile:

@@ -16,6 +16,7 @@ from dockdoctor.model import (
     ComposeTool,
     Fix,
     Fixable,
+    Need,
     Origin,
     Problem,
     RemoteImage,
@@ -222,6 +223,30 @@ def _platform_edit(ctx: Context, service: ServiceFacts, platform: str) -> Fix | 
     return Fix(title=f"set `platform: {platform}` on service {service.name}", steps=(step,))
 
 
+def _build_platforms_edit(ctx: Context, service: ServiceFacts, platforms: list[str]) -> Fix | None:
+    """`platforms:` under the service's `build:`; the short form `build: .` becomes the long one."""
+    origin = _origin(service, "build")
+    where = _file_line(origin) if origin and origin.text else None
+    if origin is None or where is None:
+        return None
+    root = ctx.facts.project.root if ctx.facts.project else ""
+    indent = indent_of(origin.text)
+    found = re.search(r"\s+#.*$", origin.text)  # a comment on the line stays on it, spacing and all
+    comment, text = (found.group(0), origin.text[: found.start()]) if found else ("", origin.text)
+    key, _, value = text.strip().partition(":")
+    if key != "build":
+        return None
+    inner = indent + "  "
+    listing = f"{inner}platforms: [{', '.join(platforms)}]"
+    if value.strip():
+        step = replace_line(root, where[0], where[1], origin.text,
+                            f"{indent}build:{comment}\n{inner}context: {value.strip()}\n{listing}")
+    else:
+        step = insert_after(root, where[0], where[1], origin.text, listing)
+    return Fix(title=f"build service {service.name} for {', '.join(platforms)}", needs=(Need.REBUILD,),
+               steps=(step,))
+
+
 def _remote(ctx: Context, ref: str) -> RemoteImage | None:
     return next((r for r in ctx.facts.images.remote if r.reference == ref), None)
 
@@ -332,8 +357,9 @@ def build_service_host_only(ctx: Context) -> Iterator[Problem]:
     `fixtures/checks/DKD412/bad-build-no-platforms.json` (targets amd64 and arm64); `good-build-platforms.json`.
 
     ## Fix
-    Display only: add `platforms: [linux/amd64, linux/arm64]` under the service's `build:` (Compose v2 builds them
-    with buildx; a docker-container builder or the containerd image store is needed, see DKD502).
+    Safe, an edit: `platforms: [linux/amd64, linux/arm64]` under the service's `build:` (the short form
+    `build: .` becomes `build:` with `context: .`). Compose v2 then builds every platform with buildx; a
+    docker-container builder or the containerd image store is needed for that (DKD502).
 
     ## Facts used
     `project.compose.services[].build`, `engine.platform`, targets.
@@ -346,13 +372,14 @@ def build_service_host_only(ctx: Context) -> Iterator[Problem]:
         if service.build is None or service.build.platforms or service.platform:
             continue
         origin = _origin(service, "build")
+        edit = _build_platforms_edit(ctx, service, [format_platform(t) for t in ctx.targets])
         yield Problem(message=f"service {service.name} is built only for {ctx.facts.engine.platform}, "
                               f"targets are {wanted}" + (f" ({origin.source})" if origin else ""),
                       subject=f"service {service.name}", target=wanted,
                       evidence=(ev("project.compose.services.build.platforms", "(none)"),),
-                      fixes=(Fix(title="build for every target", safety=Safety.DISPLAY_ONLY, needs=(Need.REBUILD,),
-                                 steps=(manual(f"under services.{service.name}.build add: platforms: "
-                                               f"[{wanted}]"),)),))
+                      fixes=(edit,) if edit else (
+                          Fix(title="build for every target", safety=Safety.DISPLAY_ONLY, needs=(Need.REBUILD,),
+                              steps=(manual(f"under services.{service.name}.build add: platforms: [{wanted}]"),)),))
 
 
 @check("DKD413", "platform-key-unsupported", severity=Severity.ERROR, fixable=Fixable.ALWAYS)
