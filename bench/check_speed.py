@@ -13,6 +13,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 SHELL_SEQUENCE = ("docker info; docker version; docker buildx ls; docker compose version; "
@@ -29,10 +30,12 @@ def _env() -> dict[str, str]:
 
 
 def _time(argv: list[str], env: dict[str, str], runs: int) -> list[float]:
+    """Wall times, run in an empty folder (no project to scan: the shell sequence scans none either)."""
     times = []
+    folder = tempfile.mkdtemp(prefix="dockdoctor-bench-")
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, cwd=folder)
         times.append(time.perf_counter() - start)
     return times
 

@@ -16,7 +16,7 @@ from dockdoctor.platforms import PlatformError, format_platform, parse
 from dockdoctor.redact import redact
 
 
-IMAGE_CHECKS = ("DKD201", "DKD301", "DKD302", "DKD303", "DKD304", "DKD305", "DKD306", "DKD307")
+IMAGE_CHECKS = ("DKD201", "DKD301", "DKD302", "DKD303", "DKD304", "DKD305", "DKD306", "DKD307", "DKD308")
 
 
 @dataclass(frozen=True, slots=True)

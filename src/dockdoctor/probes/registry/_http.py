@@ -187,14 +187,20 @@ class Transport:
             raise RegistryFailure("timeout", f"{subject}: {netloc} did not answer ({what} timeout after "
                                              f"{limit:g} s)") from None
         except requests.exceptions.ConnectionError as err:
-            raise _Retryable("unreachable", f"{subject}: cannot connect to {netloc} ({_short(err)}); is the "
-                                            "registry running and the host name right?") from None
+            failure = RegistryFailure if _unknown_host(err) else _Retryable  # a name that does not resolve stays so
+            raise failure("unreachable", f"{subject}: cannot connect to {netloc} ({_short(err)}); is the "
+                                         "registry running and the host name right?") from None
         except requests.exceptions.RequestException as err:
             raise RegistryFailure("protocol", f"{subject}: bad HTTP exchange with {netloc} ({_short(err)})") from None
         finally:
             if self.observer is not None:
                 self.observer(method, url, status)
         return Response(status=status, headers={k.lower(): v for k, v in resp.headers.items()}, body=body, url=url)
+
+
+def _unknown_host(err: BaseException) -> bool:
+    text = str(err)
+    return "Name or service not known" in text or "nodename nor servname" in text or "No address associated" in text
 
 
 PUBLIC_LIMIT = 6
