@@ -203,3 +203,32 @@ def test_fix_json_is_one_document_that_validates(testenv: dict, tmp_path: Path) 
     assert [(a["finding"]["id"], a["status"]) for a in report["applied"]] == [("DKD410", "fixed")]
     assert report["applied"][0]["outcomes"][0]["step"]["kind"] == "edit"
     assert json.loads(done.stdout)  # stdout is the document alone
+
+
+def test_rebuild_for_arm64_then_it_runs_under_qemu(testenv: dict, tmp_path: Path) -> None:
+    """The rebuild fix (Debian's docker CLI, which has BuildKit built in), the re-check, and the image itself."""
+    project = tmp_path / "api"
+    project.mkdir()
+    image = "dockdoctor-test/api:fix-test"
+    (project / "compose.yaml").write_text(f"services:\n  api:\n    build: .\n    image: {image}\n")
+    (project / "Dockerfile").write_text(f"FROM {testenv['registry']}/busybox:multi\n"
+                                        'ENTRYPOINT ["/bin/busybox", "uname", "-m"]\n')
+    cli = testenv.get("buildkit_cli", "/usr/bin/docker")
+    docker = [cli, "-H", testenv["docker_host"]]
+    env = _env(testenv, tmp_path, PATH=f"{Path(cli).parent}:/usr/bin:/bin", DOCKER_BUILDKIT="1")
+    subprocess.run([*docker, "build", "-q", "-t", image, str(project)], check=True, capture_output=True,
+                   env={**os.environ, "DOCKER_BUILDKIT": "1"})
+    try:
+        result = dockdoctor("fix", "--project", str(project), "--platform", "linux/arm64", "--only", "DKD415",
+                            "--yes", env=env)
+        assert result.code == 0, result.stdout + result.stderr
+        assert "DKD415 rebuild dockdoctor-test/api:fix-test for linux/arm64: fixed" in result.stdout
+        arch = subprocess.run([*docker, "image", "inspect", "-f", "{{.Architecture}}", image], capture_output=True,
+                              text=True).stdout.strip()
+        with binfmt_state(enabled_aarch64=True):
+            ran = subprocess.run([*docker, "run", "--rm", "--network", "none", image], capture_output=True,
+                                 text=True, timeout=60)
+    finally:
+        subprocess.run([*docker, "rmi", image], capture_output=True)
+    assert arch == "arm64"
+    assert ran.stdout.strip() == "aarch64"  # the rebuilt image's own binary, run under QEMU

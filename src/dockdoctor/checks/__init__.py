@@ -37,6 +37,7 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     compose.build_service_host_only,
     compose.platform_key_unsupported,
     compose.default_platform_ignored,
+    compose.built_image_wrong_platform,
     build.buildx_missing,
     build.builder_cannot_multiplatform,
     build.no_emulation_for_target,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from dockdoctor.model import (
     ServiceFacts,
     Severity,
     manual,
+    run,
 )
 from dockdoctor.platforms import can_run, format_platform
 
@@ -465,3 +467,46 @@ def default_platform_ignored(ctx: Context) -> Iterator[Problem]:
                       fixes=(Fix(title="pin platforms per service instead", safety=Safety.DISPLAY_ONLY,
                                  steps=(manual("set `platform:` on the services that need it, and remove "
                                                "DOCKER_DEFAULT_PLATFORM from .env"),)),))
+
+
+@check("DKD415", "built-image-wrong-platform", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
+def built_image_wrong_platform(ctx: Context) -> Iterator[Problem]:
+    """The local build of a compose service is for another platform than the targets
+
+    ## What it checks
+    A service with `build:` and `image:` whose image exists locally for a platform none of the targets is (built
+    on this machine for its own architecture, while the deploy target is another).
+
+    ## Why it matters
+    `docker compose up` uses that local image as it is; pushed, it fails on the target with `exec format error`.
+
+    ## Example
+    `fixtures/checks/DKD415/bad-amd64-build-for-arm64-target.json`; `good-build-matches-target.json`.
+
+    ## Fix
+    Rebuild for the target: `docker build --platform linux/arm64 -t IMAGE -f DOCKERFILE CONTEXT` (safe, a rebuild;
+    it runs under emulation when the target is foreign: see DKD503). The check after the fix reads the new
+    image's platform.
+
+    ## Facts used
+    `project.compose.services[].build`, `images.local[].platform`, targets.
+    """
+    from dockdoctor.checks.images import local_copy
+
+    for service in _services(ctx):
+        if service.build is None or not service.image:
+            continue
+        local = local_copy(ctx.facts, service.image)
+        built = platform_or_none(local.platform) if local else None
+        if built is None or any(can_run(t, built) and built.architecture == t.architecture for t in ctx.targets):
+            continue
+        target = format_platform(ctx.targets[0])
+        dockerfile = posixpath.join(service.build.context, service.build.dockerfile)
+        yield Problem(
+            message=f"service {service.name}: the local {service.image} is {local.platform}, the targets are "
+                    f"{', '.join(format_platform(t) for t in ctx.targets)}",
+            subject=f"service {service.name}", target=target,
+            evidence=(ev("images.local.platform", local.platform),),
+            fixes=(Fix(title=f"rebuild {service.image} for {target}", needs=(Need.REBUILD,),
+                       steps=(run("docker", "build", "--platform", target, "-t", service.image, "-f", dockerfile,
+                                  service.build.context),)),))

@@ -24,7 +24,7 @@ from dockdoctor.model import (
     RemoteImage,
 )
 from dockdoctor.probes.endpoint import Resolved
-from dockdoctor.probes.project_images import project_images
+from dockdoctor.probes.project_images import built_images, project_images
 from dockdoctor.probes._run import environ, recording
 
 T = TypeVar("T")
@@ -97,7 +97,7 @@ def _gather(options: GatherOptions) -> Facts:
             if project_f is not None else None
         refs = tuple(dict.fromkeys(options.image_refs + (project_images(project) if project else ())))
         remote_f = early_f or (pool.submit(_remote, refs, engine, options, env) if refs else None)
-        images = _local(resolved, engine, refs, options)
+        images = _local(resolved, engine, refs + (built_images(project) if project else ()), options)
         if remote_f is not None:
             # a reference costs at most a challenge, a token, a manifest and a config, each within the timeout
             remote = result(remote_f, "registry", lambda e: tuple(

@@ -19,3 +19,11 @@ def project_images(project: ProjectFacts) -> tuple[str, ...]:
         refs += [stage.base for stage in dockerfile.stages
                  if not stage.from_stage and stage.base.lower() != "scratch" and not _UNRESOLVED.search(stage.base)]
     return tuple(dict.fromkeys(r for r in refs if r and not _UNRESOLVED.search(r)))
+
+
+def built_images(project: ProjectFacts) -> tuple[str, ...]:
+    """The images compose services build (`build:` with `image:`): looked for locally, never in a registry."""
+    if project.compose is None:
+        return ()
+    return tuple(dict.fromkeys(s.image for s in project.compose.services
+                               if s.image and s.build is not None and not _UNRESOLVED.search(s.image)))
