@@ -232,3 +232,13 @@ def test_rebuild_for_arm64_then_it_runs_under_qemu(testenv: dict, tmp_path: Path
         subprocess.run([*docker, "rmi", image], capture_output=True)
     assert arch == "arm64"
     assert ran.stdout.strip() == "aarch64"  # the rebuilt image's own binary, run under QEMU
+
+
+def test_unsafe_and_privileged_fixes_need_their_own_flags(testenv: dict, tmp_path: Path) -> None:
+    with binfmt_state(enabled_aarch64=False):
+        result = dockdoctor("fix", "--project", str(tmp_path), "--platform", "linux/arm64", "--only", "DKD503",
+                            "--yes", env=_env(testenv, tmp_path))
+    assert result.code == 0, result.stdout + result.stderr
+    assert "(unsafe, needs sudo, needs network, needs its own consent)" in result.stdout
+    assert "(unsafe, needs privileged, needs network, needs its own consent)" in result.stdout
+    assert result.stdout.rstrip().endswith("no fix applied")  # --yes alone ran neither
