@@ -189,3 +189,17 @@ def test_build_platforms_edit_is_accepted_by_compose_v2(testenv: dict, tmp_path:
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["services"]["api"]["build"]["platforms"] == ["linux/amd64", "linux/arm64"]
     assert "DKD412" not in _project_findings(_check(testenv, project, tmp_path, *targets))
+
+
+def test_compose_based_devcontainer(testenv: dict, tmp_path: Path) -> None:
+    project = tmp_path / "dev"
+    (project / ".devcontainer").mkdir(parents=True)
+    (project / ".devcontainer" / "docker-compose.yml").write_text(
+        f"services:\n  dev:\n    image: {testenv['registry']}/busybox:arm64\n")
+    (project / ".devcontainer" / "devcontainer.json").write_text(
+        '{\n  // compose-based\n  "dockerComposeFile": "docker-compose.yml",\n  "service": "dev",\n}\n')
+    report = _check(testenv, project, tmp_path)
+    (dev,) = report["facts"]["project"]["devcontainers"]
+    assert dev["compose"]["files"] == [".devcontainer/docker-compose.yml"]
+    (finding,) = _project_findings(report)["DKD607"]
+    assert "service dev's image" in finding["message"] and "linux/arm64" in finding["message"]

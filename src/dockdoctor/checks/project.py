@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dockdoctor.checks._edits import replace_line
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import emulation_for, ev, native, platform_or_none, runs_natively
-from dockdoctor.model import DockerfileFacts, Facts, Fix, Fixable, Need, Problem, Safety, Severity, Stage, manual
+from dockdoctor.model import DevcontainerFacts, DockerfileFacts, Facts, Fix, Fixable, Need, Problem, Safety, Severity, Stage, manual
 from dockdoctor.platforms import format_platform
 
 TARGET_VARS = ("TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT")
@@ -255,22 +255,25 @@ def devcontainer_platform(ctx: Context) -> Iterator[Problem]:
     """A dev container asks for a platform this engine runs only under emulation, or not at all
 
     ## What it checks
-    `runArgs` with `--platform` in `devcontainer.json`, and the dev container's `image`: whether the engine runs
-    them natively.
+    `runArgs` with `--platform` in `devcontainer.json`, and the compose service a dev container runs
+    (`dockerComposeFile` + `service`, resolved relative to the definition): its `platform:` and whether its image
+    offers the engine's platform.
 
     ## Why it matters
     A dev container pinned to `linux/amd64` on an Apple Silicon Mac runs every tool under emulation (language
     servers, test runs), or fails to start with `exec format error`.
 
     ## Example
-    `fixtures/checks/DKD607/bad-arm64-runargs-on-amd64.json`; `good-no-platform.json`.
+    `fixtures/checks/DKD607/bad-arm64-runargs-on-amd64.json`; `bad-compose-service-arm64-image.json` (its
+    `dockerComposeFile` service uses an arm64-only image); `good-no-platform.json`.
 
     ## Fix
     None to apply: drop `--platform` from `runArgs` when the image is multi-platform, or choose an image that
     offers the engine's platform.
 
     ## Facts used
-    `project.devcontainers[]`, `images.remote`, `engine.platform`, `emulation.emulated`.
+    `project.devcontainers[]` (and their `compose`), `project.compose`, `images.remote`, `engine.platform`,
+    `emulation.emulated`.
     """
     facts = ctx.facts
     if facts.project is None or native(facts) is None:
@@ -279,6 +282,7 @@ def devcontainer_platform(ctx: Context) -> Iterator[Problem]:
         wanted = platform_or_none(dev.run_args_platform)
         if dev.error is not None:
             yield Problem(message=dev.error.detail, subject=dev.path)
+        yield from _devcontainer_service(ctx, dev)
         if wanted is None or runs_natively(facts, wanted):
             continue
         via = emulation_for(facts, wanted)
@@ -286,6 +290,35 @@ def devcontainer_platform(ctx: Context) -> Iterator[Problem]:
                               f"engine: " + (f"every tool runs under {via}" if via else "it cannot run here"),
                       subject=dev.path, target=dev.run_args_platform,
                       evidence=(ev("project.devcontainers.run_args_platform", dev.run_args_platform),))
+
+
+def _devcontainer_service(ctx: Context, dev: DevcontainerFacts) -> Iterator[Problem]:
+    """The compose service a dev container runs (from its own compose files or the project's)."""
+    facts = ctx.facts
+    compose = dev.compose or (facts.project.compose if facts.project else None)
+    service = next((s for s in compose.services if s.name == dev.service), None) if compose and dev.service else None
+    if service is None:
+        return
+    wanted = platform_or_none(service.platform)
+    if wanted is not None and not runs_natively(facts, wanted):
+        via = emulation_for(facts, wanted)
+        yield Problem(message=f"{dev.path}: service {service.name} is pinned to {service.platform}: "
+                              + (f"every tool runs under {via}" if via else "it cannot run on this engine"),
+                      subject=dev.path, target=service.platform,
+                      evidence=(ev("project.devcontainers.service.platform", service.platform),))
+    remote = next((r for r in facts.images.remote if r.reference == service.image), None) if service.image else None
+    engine = native(facts)
+    if remote is None or remote.error is not None or engine is None or wanted is not None:
+        return
+    from dockdoctor.checks.images import verdict
+
+    result = verdict(facts, remote, engine)
+    if result.verdict in ("emulated", "unavailable"):
+        yield Problem(message=f"{dev.path}: service {service.name}'s image {service.image} offers "
+                              f"{', '.join(result.offered)}: " + (f"it runs under {result.via}" if result.via else
+                                                                   f"nothing runs on this {facts.engine.platform} engine"),
+                      subject=dev.path, target=facts.engine.platform,
+                      evidence=(ev("images.remote.platforms", ",".join(result.offered)),))
 
 
 @check("DKD609", "project-file-skipped", severity=Severity.WARNING)

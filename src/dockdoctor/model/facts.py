@@ -372,6 +372,7 @@ class DevcontainerFacts:
     service: str | None = None
     run_args_platform: str | None = None
     error: ProbeError | None = None
+    compose: ComposeProject | None = None  # its dockerComposeFile files, when they are not the project's own
 
 
 @dataclass(frozen=True, slots=True)

@@ -237,6 +237,18 @@ def _relative(project: ComposeProject, root: str) -> ComposeProject:
     return dataclasses.replace(project, files=tuple(rel(f) for f in project.files), services=services, error=error)
 
 
+def _devcontainer_compose(dev: DevcontainerFacts, root: str, project_files: tuple[str, ...], env: Mapping[str, str],
+                          dotenv: Mapping[str, str], sources: Mapping[str, str], skipped: list[tuple[str, str]],
+                          timeout: float) -> DevcontainerFacts:
+    """A dev container's own compose files (dockerComposeFile, relative to its folder), resolved like the project's."""
+    folder = os.path.dirname(os.path.join(root, dev.path))
+    files = tuple(os.path.normpath(os.path.join(folder, f)) for f in dev.compose_files)
+    if not files or set(files) <= set(project_files):
+        return dev
+    return dataclasses.replace(dev, compose=_relative(_compose(root, files, env, dotenv, sources, skipped, timeout),
+                                                      root))
+
+
 def probe_project(root: str, *, compose_files: Sequence[str] = (), env: Mapping[str, str],
                   timeout: float = 10.0) -> ProjectFacts:
     """Everything in the project folder that decides which platforms get built, pulled and run."""
@@ -265,6 +277,8 @@ def probe_project(root: str, *, compose_files: Sequence[str] = (), env: Mapping[
     dotenv, sources, kept = _dotenv(root, env, skipped, errors)
     files = find_compose_files(root, compose_files, env)
     compose = _compose(root, files, env, dotenv, sources, skipped, timeout) if files else None
+    devcontainers = [_devcontainer_compose(d, root, files, env, dotenv, sources, skipped, timeout)
+                     for d in devcontainers]
     if compose is not None:
         compose = _relative(compose, root)
     return ProjectFacts(root=root, dockerfiles=tuple(dockerfiles), compose=compose, devcontainers=tuple(devcontainers),
