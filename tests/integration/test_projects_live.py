@@ -203,3 +203,21 @@ def test_compose_based_devcontainer(testenv: dict, tmp_path: Path) -> None:
     assert dev["compose"]["files"] == [".devcontainer/docker-compose.yml"]
     (finding,) = _project_findings(report)["DKD607"]
     assert "service dev's image" in finding["message"] and "linux/arm64" in finding["message"]
+
+
+def test_fixes_applied_by_hand_make_the_findings_go_away(testenv: dict, tmp_path: Path) -> None:
+    """The fixes given in words, done as a user would: the next check no longer reports them."""
+    node = _copy("node-x64", tmp_path)
+    both = ("--platform", "linux/amd64", "--platform", "linux/arm64")
+    assert "DKD605" in _project_findings(_check(testenv, node, tmp_path, *both))
+    dockerfile = node / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace(
+        "ARG NODE_VERSION=20.11.0\n", "ARG NODE_VERSION=20.11.0\nARG TARGETARCH\n").replace(
+        "linux-x64.tar.xz", 'linux-$([ "$TARGETARCH" = amd64 ] && echo x64 || echo "$TARGETARCH").tar.xz'))
+    assert "DKD605" not in _project_findings(_check(testenv, node, tmp_path, *both))
+
+    dev = _copy("devcontainer", tmp_path)
+    assert "DKD607" in _project_findings(_check(testenv, dev, tmp_path))
+    definition = dev / ".devcontainer" / "devcontainer.json"
+    definition.write_text(definition.read_text().replace('"--platform=linux/arm64", ', ""))
+    assert "DKD607" not in _project_findings(_check(testenv, dev, tmp_path))

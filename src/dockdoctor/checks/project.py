@@ -224,8 +224,8 @@ def builder_stage_emulated(ctx: Context) -> Iterator[Problem]:
     `good-go-cross-compile.json`.
 
     ## Fix
-    Display only (the build commands must then cross-compile): `FROM --platform=$BUILDPLATFORM IMAGE AS build`,
-    `ARG TARGETOS TARGETARCH`, and pass them to the compiler.
+    Unsafe (it needs its own consent): the edit `FROM --platform=$BUILDPLATFORM IMAGE AS build`, plus by hand
+    `ARG TARGETOS TARGETARCH` passed to the compiler; the edit alone would ship host binaries.
 
     ## Facts used
     `project.dockerfiles[].stages[]`, `engine.platform`, `emulation.emulated`, targets.
@@ -240,14 +240,20 @@ def builder_stage_emulated(ctx: Context) -> Iterator[Problem]:
         for stage in df.stages:
             if stage.final or not stage.runs or (stage.platform and "BUILDPLATFORM" in stage.platform):
                 continue
+            steps = []
+            if stage.text and not stage.platform and stage.text.lstrip().upper().startswith("FROM "):
+                head, _, rest = stage.text.partition(" ")
+                steps.append(replace_line(_root(ctx.facts), df.path, stage.line, stage.text,
+                                          f"{head} --platform=$BUILDPLATFORM {rest.lstrip()}"))
+            steps.append(manual("declare ARG TARGETOS TARGETARCH in the stage and pass them to the compiler "
+                                "(GOOS=$TARGETOS GOARCH=$TARGETARCH, --target, CC=...)"))
             yield Problem(message=f"{_where(df, stage.line)}: stage {stage.name or stage.index} runs its commands "
                                   f"under emulation for {names}; it could cross-compile natively",
                           subject=_where(df, stage.line), target=names,
                           evidence=(ev("project.dockerfiles.stages.platform", stage.platform or "(none)"),),
-                          fixes=(Fix(title="build natively and cross-compile", safety=Safety.DISPLAY_ONLY,
-                                     steps=(manual(f"FROM --platform=$BUILDPLATFORM {stage.base_raw}"
-                                                   f"{' AS ' + stage.name if stage.name else ''}, then "
-                                                   "ARG TARGETOS TARGETARCH and pass them to the compiler"),)),))
+                          # unsafe: the edit alone builds host binaries unless the commands cross-compile
+                          fixes=(Fix(title="build natively and cross-compile", safety=Safety.UNSAFE,
+                                     needs=(Need.REBUILD,), steps=tuple(steps)),))
 
 
 @check("DKD607", "devcontainer-platform", severity=Severity.WARNING, fixable=Fixable.NEVER)
