@@ -38,6 +38,7 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     compose.platform_key_unsupported,
     compose.default_platform_ignored,
     compose.built_image_wrong_platform,
+    compose.service_pinned_off_target,
     build.buildx_missing,
     build.builder_cannot_multiplatform,
     build.no_emulation_for_target,

@@ -510,3 +510,41 @@ def built_image_wrong_platform(ctx: Context) -> Iterator[Problem]:
             fixes=(Fix(title=f"rebuild {service.image} for {target}", needs=(Need.REBUILD,),
                        steps=(run("docker", "build", "--platform", target, "-t", service.image, "-f", dockerfile,
                                   service.build.context),)),))
+
+
+@check("DKD416", "service-pinned-off-target", severity=Severity.INFO)
+def service_pinned_off_target(ctx: Context) -> Iterator[Problem]:
+    """A service is pinned to a platform other than a deploy target
+
+    ## What it checks
+    A service's `platform:` (offered by its image) that a target cannot run natively: on that target the service
+    runs under emulation, or not at all without it.
+
+    ## Why it matters
+    Often deliberate (an amd64-only database pinned on Apple Silicon, see DKD410), but it is easy to forget when
+    the same compose file goes to arm64 servers: every request then pays for QEMU, or the container fails with
+    `exec format error`.
+
+    ## Example
+    `fixtures/checks/DKD416/bad-arm64-pin-amd64-target.json` (a linux/arm64 pin, target linux/amd64);
+    `good-pin-matches-target.json`.
+
+    ## Fix
+    None to apply: when the image gains a variant for the target, remove the pin.
+
+    ## Facts used
+    `project.compose.services[].platform`, `engine.platform`, `emulation.emulated`, targets.
+    """
+    for service in _services(ctx):
+        wanted = platform_or_none(service.platform)
+        if wanted is None:
+            continue
+        for target in ctx.targets:
+            if can_run(target, wanted):
+                continue
+            origin = _origin(service, "platform")
+            yield Problem(message=f"service {service.name} is pinned to {service.platform}"
+                                  + (f" ({origin.source})" if origin else "")
+                                  + f": on {format_platform(target)} it needs emulation",
+                          subject=f"service {service.name}", target=format_platform(target),
+                          evidence=(ev("project.compose.services.platform", service.platform),))
