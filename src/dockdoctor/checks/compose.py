@@ -291,9 +291,11 @@ def service_image_lacks_target(ctx: Context) -> Iterator[Problem]:
             if fix is not None and result.verdict == "unavailable":
                 fix = Fix(title=f"{fix.title} (it then needs emulation for {pin}: see DKD503)", steps=fix.steps)
             origin = _origin(service, "image")
+            emulation = f"; {pin} would run under {result.via}" if result.via else (
+                f"; no emulation for {pin} here (DKD503)" if pin else "")
             yield Problem(
                 message=f"service {service.name}: {service.image} offers {', '.join(result.offered) or 'nothing'},"
-                        f" no variant for {result.target}" + (f" ({origin.source})" if origin else ""),
+                        f" no variant for {result.target}" + (f" ({origin.source})" if origin else "") + emulation,
                 subject=f"service {service.name}", target=result.target,
                 evidence=(ev("project.compose.services.image", service.image),
                           ev("images.remote.platforms", ",".join(result.offered))),
