@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -86,32 +87,6 @@ def test_no_terminal_without_yes_exits_at_once(testenv: dict, tmp_path: Path) ->
     assert (project / "compose.yaml").read_bytes() == (PROJECTS / "compose-app" / "compose.yaml").read_bytes()
 
 
-def _interactive(argv: list[str], env: dict[str, str], until: str, then=None, answer: str = "y\n",
-                 timeout: float = 120) -> tuple[int, str]:
-    """Run argv on a pseudo-terminal; when `until` shows up, call `then()` and type `answer`."""
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child
-        os.execvpe(argv[0], argv, env)
-    output, answered, deadline = b"", False, time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.5)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
-        if not answered and until.encode() in output:
-            if then is not None:
-                then()
-            os.write(fd, answer.encode())
-            answered = True
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
-
-
 def test_file_changed_between_plan_and_apply_is_refused(testenv: dict, tmp_path: Path) -> None:
     project = _project(tmp_path)
     compose = project / "compose.yaml"
@@ -121,8 +96,8 @@ def test_file_changed_between_plan_and_apply_is_refused(testenv: dict, tmp_path:
 
     argv = [sys.executable, "-m", "dockdoctor", "fix", "--project", str(project), "--platform", "linux/arm64",
             "--only", "DKD410"]
-    code, output = _interactive(argv, {**_env(testenv, tmp_path), "PYTHONPATH": SRC}, "apply fix 1",
-                                then=user_edits_the_file)
+    code, output = _interactive(argv, {**_env(testenv, tmp_path), "PYTHONPATH": SRC},
+                                [("apply fix 1", "y\n", user_edits_the_file)])
     assert code == 1, output
     assert "changed since the plan was shown: nothing written" in output
     assert "platform:" not in compose.read_text() and compose.read_text().endswith("on screen\n")
@@ -242,3 +217,45 @@ def test_unsafe_and_privileged_fixes_need_their_own_flags(testenv: dict, tmp_pat
     assert "(unsafe, needs sudo, needs network, needs its own consent)" in result.stdout
     assert "(unsafe, needs privileged, needs network, needs its own consent)" in result.stdout
     assert result.stdout.rstrip().endswith("no fix applied")  # --yes alone ran neither
+
+
+def test_second_option_writes_default_platform_into_a_new_env_file(testenv: dict, tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    argv = [sys.executable, "-m", "dockdoctor", "fix", "--project", str(project), "--platform", "linux/arm64",
+            "--only", "DKD410"]
+    env = {**_env(testenv, tmp_path), "PYTHONPATH": SRC}
+    code, output = _interactive(argv, env, [("apply fix 1 (set `platform", "n\n", None),
+                                            ("apply fix 1 (or set DOCKER_DEFAULT_PLATFORM", "y\n", None)])
+    assert code == 0, output
+    assert "needs its own consent" in output and ": fixed" in output
+    assert (project / ".env").read_text() == "DOCKER_DEFAULT_PLATFORM=linux/amd64\n"
+    assert "platform:" not in (project / "compose.yaml").read_text()
+    undo = dockdoctor("fix", "--undo", env=_env(testenv, tmp_path))
+    assert "removed (dockdoctor had created it)" in undo.stdout and not (project / ".env").exists()
+
+
+def _interactive(argv: list[str], env: dict[str, str], script: list[tuple[str, str, Callable[[], None] | None]],
+                 timeout: float = 120) -> tuple[int, str]:
+    """Run argv on a pseudo-terminal; at each prompt of the script call its hook (if any), then type its answer."""
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.execvpe(argv[0], argv, env)
+    output, seen, step, deadline = b"", 0, 0, time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+        if step < len(script) and (at := output.find(script[step][0].encode(), seen)) >= 0:
+            prompt, answer, hook = script[step]
+            if hook is not None:
+                hook()
+            os.write(fd, answer.encode())
+            seen, step = at + len(prompt), step + 1
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), output.decode(errors="replace")

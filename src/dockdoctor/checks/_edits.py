@@ -27,3 +27,11 @@ def insert_after(root: str, rel: str, line: int, anchor: str, new: str) -> EditF
 
 def indent_of(text: str) -> str:
     return text[: len(text) - len(text.lstrip())]
+
+
+def append_line(root: str, rel: str, end: tuple[int, str], new: str) -> EditFile:
+    """A line at the end of `rel`; `end` is its last line (number, text), (0, "") for a file to create."""
+    line, text = end
+    if line == 0:
+        return EditFile(path=posixpath.join(root, rel), diff=f"{_header(rel)}@@ -0,0 +1,1 @@\n+{new}\n")
+    return insert_after(root, rel, line, text, new)

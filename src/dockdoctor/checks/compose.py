@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from dockdoctor.checks._edits import indent_of, insert_after, replace_line
+from dockdoctor.checks._edits import append_line, indent_of, insert_after, replace_line
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import ev, native, platform_or_none, runs_natively
 from dockdoctor.model import (
@@ -249,6 +249,26 @@ def _build_platforms_edit(ctx: Context, service: ServiceFacts, platforms: list[s
                steps=(step,))
 
 
+def _default_platform(ctx: Context) -> str | None:
+    """DOCKER_DEFAULT_PLATFORM as Compose v2 sees it: the environment, else the project's .env."""
+    if ctx.facts.compose.v2 is None:
+        return None
+    in_dotenv = next((v for k, v, _ in ctx.facts.project.dotenv if k == "DOCKER_DEFAULT_PLATFORM"), None) \
+        if ctx.facts.project else None
+    return ctx.facts.env("DOCKER_DEFAULT_PLATFORM") or in_dotenv
+
+
+def _default_platform_in_dotenv(ctx: Context, platform: str) -> Fix | None:
+    """DOCKER_DEFAULT_PLATFORM in the project's .env: offered second, unsafe, because it is usually the wrong tool."""
+    project = ctx.facts.project
+    if project is None or any(k == "DOCKER_DEFAULT_PLATFORM" for k, _, _ in project.dotenv):
+        return None
+    return Fix(title=f"or set DOCKER_DEFAULT_PLATFORM={platform} in .env: it then applies to every service that "
+                     "docker compose (v2) pulls or builds, and docker build/run ignore .env (see DKD414); "
+                     "usually the wrong tool", safety=Safety.UNSAFE,
+               steps=(append_line(project.root, ".env", project.dotenv_end, f"DOCKER_DEFAULT_PLATFORM={platform}"),))
+
+
 def _remote(ctx: Context, ref: str) -> RemoteImage | None:
     return next((r for r in ctx.facts.images.remote if r.reference == ref), None)
 
@@ -278,9 +298,10 @@ def service_image_lacks_target(ctx: Context) -> Iterator[Problem]:
     """
     from dockdoctor.checks.images import verdict
 
+    default = _default_platform(ctx)  # compose v2 pulls every unpinned service for it (DKD414 tells the caveats)
     for service in _services(ctx):
         remote = _remote(ctx, service.image) if service.image and service.build is None else None
-        if remote is None or remote.error is not None or service.platform:
+        if remote is None or remote.error is not None or service.platform or default:
             continue
         for target in ctx.targets:
             result = verdict(ctx.facts, remote, target)
@@ -290,6 +311,7 @@ def service_image_lacks_target(ctx: Context) -> Iterator[Problem]:
             fix = _platform_edit(ctx, service, pin) if pin else None
             if fix is not None and result.verdict == "unavailable":
                 fix = Fix(title=f"{fix.title} (it then needs emulation for {pin}: see DKD503)", steps=fix.steps)
+            dotenv = _default_platform_in_dotenv(ctx, pin) if pin else None
             origin = _origin(service, "image")
             emulation = f"; {pin} would run under {result.via}" if result.via else (
                 f"; no emulation for {pin} here (DKD503)" if pin else "")
@@ -299,7 +321,7 @@ def service_image_lacks_target(ctx: Context) -> Iterator[Problem]:
                 subject=f"service {service.name}", target=result.target,
                 evidence=(ev("project.compose.services.image", service.image),
                           ev("images.remote.platforms", ",".join(result.offered))),
-                fixes=(fix,) if fix else ())
+                fixes=tuple(f for f in (fix, dotenv) if f is not None))
 
 
 @check("DKD411", "service-platform-mismatch", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)

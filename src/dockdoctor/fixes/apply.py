@@ -108,6 +108,12 @@ class Journal:
         entry["written"] = hashlib.sha256(written.encode("utf-8")).hexdigest()
         write_atomic(str(self.folder / "journal.json"), json.dumps(self.entries, indent=2))
 
+    def created(self, path: str, written: str) -> None:
+        """A file the fix creates: undo removes it (if nobody changed it since)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.entries.append({"path": path, "backup": "", "written": hashlib.sha256(written.encode()).hexdigest()})
+        write_atomic(str(self.folder / "journal.json"), json.dumps(self.entries, indent=2))
+
 
 def undo_last(root: str) -> list[tuple[str, str]]:
     """Restore the files of the last run that edited any; (path, what happened) per file."""
@@ -120,8 +126,12 @@ def undo_last(root: str) -> list[tuple[str, str]]:
         if sha256_of(entry["path"]) != entry["written"]:
             results.append((entry["path"], "not restored: it changed after dockdoctor edited it"))
             continue
-        write_atomic(entry["path"], Path(entry["backup"]).read_text(encoding="utf-8"))
-        results.append((entry["path"], "restored"))
+        if entry["backup"]:
+            write_atomic(entry["path"], Path(entry["backup"]).read_text(encoding="utf-8"))
+            results.append((entry["path"], "restored"))
+        else:
+            os.unlink(entry["path"])
+            results.append((entry["path"], "removed (dockdoctor had created it)"))
     journal.rename(journal.with_name("journal.undone.json"))
     return results
 
@@ -130,13 +140,17 @@ def _edit(step: EditFile, expected: dict[str, str | None], journal: Journal) -> 
     if sha256_of(step.path) != expected.get(step.path):
         return Outcome(step, "failed", f"{step.path} changed since the plan was shown: nothing written")
     try:
-        text = Path(step.path).read_text(encoding="utf-8")
+        creating = not os.path.exists(step.path) and "\n@@ -0,0 " in step.diff
+        text = "" if creating else Path(step.path).read_text(encoding="utf-8")
         new = patched(text, step.diff)
     except (OSError, UnicodeDecodeError, EditError) as err:
         return Outcome(step, "failed", f"{step.path}: {err}")
     if new == text:
         return Outcome(step, "skipped", "already as planned")
-    journal.backup(step.path, new)
+    if creating:
+        journal.created(step.path, new)
+    else:
+        journal.backup(step.path, new)
     write_atomic(step.path, new)
     expected[step.path] = sha256_of(step.path)
     return Outcome(step, "applied", step.path)

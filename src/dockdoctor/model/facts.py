@@ -384,6 +384,7 @@ class ProjectFacts:
     compose: ComposeProject | None = None
     devcontainers: tuple[DevcontainerFacts, ...] = ()
     dotenv: tuple[tuple[str, str, str], ...] = ()  # (name, value, "file:line") for DOCKER_*/COMPOSE_* keys
+    dotenv_end: tuple[int, str] = (0, "")  # the .env's last line (number, text): where an edit appends; 0 = no file
     skipped: tuple[tuple[str, str], ...] = ()  # (path, reason): too large, symlink loop, unreadable
     errors: tuple[ProbeError, ...] = ()
 

@@ -144,11 +144,14 @@ def find_compose_files(root: str, explicit: Sequence[str], env: Mapping[str, str
 
 
 def _dotenv(root: str, env: Mapping[str, str], skipped: list[tuple[str, str]],
-            errors: list[ProbeError]) -> tuple[dict[str, str], dict[str, str], tuple[tuple[str, str, str], ...]]:
+            errors: list[ProbeError]) -> tuple[dict[str, str], dict[str, str], tuple[tuple[str, str, str], ...],
+                                               tuple[int, str]]:
     from dockdoctor.project.dotenv import DotenvError, parse_dotenv
 
     path = os.path.join(root, ".env")
     text = _read(path, skipped) if os.path.isfile(path) else None
+    lines = text.splitlines() if text else []
+    end = (len(lines), lines[-1]) if lines else (0, "")
     values: dict[str, str] = {}
     sources: dict[str, str] = {}
     if text is not None:
@@ -158,7 +161,7 @@ def _dotenv(root: str, env: Mapping[str, str], skipped: list[tuple[str, str]],
         except DotenvError as err:
             errors.append(ProbeError(probe="project", kind="parse", detail=str(err)))
     kept = tuple((k, v, sources[k]) for k, v in values.items() if k.startswith(KEPT_ENV))
-    return values, sources, kept
+    return values, sources, kept, end
 
 
 def _compose(root: str, files: tuple[str, ...], env: Mapping[str, str], dotenv: Mapping[str, str],
@@ -274,7 +277,7 @@ def probe_project(root: str, *, compose_files: Sequence[str] = (), env: Mapping[
             text = _read(path, skipped)
             if text is not None:
                 devcontainers.append(parse_devcontainer(text, path=rel))
-    dotenv, sources, kept = _dotenv(root, env, skipped, errors)
+    dotenv, sources, kept, dotenv_end = _dotenv(root, env, skipped, errors)
     files = find_compose_files(root, compose_files, env)
     compose = _compose(root, files, env, dotenv, sources, skipped, timeout) if files else None
     devcontainers = [_devcontainer_compose(d, root, files, env, dotenv, sources, skipped, timeout)
@@ -282,5 +285,5 @@ def probe_project(root: str, *, compose_files: Sequence[str] = (), env: Mapping[
     if compose is not None:
         compose = _relative(compose, root)
     return ProjectFacts(root=root, dockerfiles=tuple(dockerfiles), compose=compose, devcontainers=tuple(devcontainers),
-                        dotenv=kept, skipped=tuple(skipped), errors=tuple(errors))
+                        dotenv=kept, dotenv_end=dotenv_end, skipped=tuple(skipped), errors=tuple(errors))
 
