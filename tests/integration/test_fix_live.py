@@ -214,7 +214,7 @@ def test_unsafe_and_privileged_fixes_need_their_own_flags(testenv: dict, tmp_pat
         result = dockdoctor("fix", "--project", str(tmp_path), "--platform", "linux/arm64", "--only", "DKD503",
                             "--yes", env=_env(testenv, tmp_path))
     assert result.code == 0, result.stdout + result.stderr
-    assert "(unsafe, needs sudo, needs network, needs its own consent)" in result.stdout
+    assert "(unsafe, needs sudo, needs network, needs its own consent)" in result.stdout  # apt-get
     assert "(unsafe, needs privileged, needs network, needs its own consent)" in result.stdout
     assert result.stdout.rstrip().endswith("no fix applied")  # --yes alone ran neither
 
@@ -259,3 +259,21 @@ def _interactive(argv: list[str], env: dict[str, str], script: list[tuple[str, s
             seen, step = at + len(prompt), step + 1
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
+
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("apt-get"), reason="installs a Debian package as root")
+def test_installing_emulation_from_the_distribution(testenv: dict, tmp_path: Path) -> None:
+    """The unsafe fix for real: apt-get installs binfmt-support, whose postinst registers QEMU; then undone."""
+    env = _env(testenv, tmp_path, DEBIAN_FRONTEND="noninteractive")
+    with binfmt_state(enabled_aarch64=False):
+        try:
+            result = dockdoctor("fix", "--project", str(tmp_path), "--platform", "linux/arm64", "--only", "DKD503",
+                                "--yes", "--allow-unsafe", env=env, timeout=600)
+            registered = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists()
+        finally:
+            subprocess.run(["apt-get", "purge", "-y", "binfmt-support"], capture_output=True, timeout=600,
+                           env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    assert "$ apt-get install -y qemu-user-static binfmt-support" in result.stdout
+    assert "DKD503 install QEMU user emulation from your distribution: fixed" in result.stdout, result.stdout
+    assert registered and result.code == 0

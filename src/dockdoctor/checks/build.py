@@ -25,14 +25,15 @@ def _install_emulation(facts: Facts, target: Platform) -> tuple[Fix, ...]:
                                   "Rosetta for x86_64/amd64 emulation"),)),)
     fixes = []
     release = facts.host.os_release.lower()
+    sudo = () if facts.host.root else ("sudo",)
     if facts.host.os == "linux" and not facts.engine.remote:
         if any(name in release for name in ("debian", "ubuntu")):
             fixes.append(Fix(title="install QEMU user emulation from your distribution", safety=Safety.UNSAFE,
                              needs=(Need.SUDO, Need.NETWORK),
-                             steps=(run("sudo", "apt-get", "install", "-y", "qemu-user-static", "binfmt-support"),)))
+                             steps=(run(*sudo, "apt-get", "install", "-y", "qemu-user-static", "binfmt-support"),)))
         elif any(name in release for name in ("fedora", "red hat", "centos", "rocky", "alma")):
             fixes.append(Fix(title="install QEMU user emulation from your distribution", safety=Safety.UNSAFE,
-                             needs=(Need.SUDO, Need.NETWORK), steps=(run("sudo", "dnf", "install", "-y",
+                             needs=(Need.SUDO, Need.NETWORK), steps=(run(*sudo, "dnf", "install", "-y",
                                                                          "qemu-user-static"),)))
     fixes.append(Fix(title="register QEMU handlers with a privileged container", safety=Safety.UNSAFE,
                      needs=(Need.PRIVILEGED, Need.NETWORK),

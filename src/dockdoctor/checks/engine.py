@@ -51,8 +51,9 @@ def _start_fixes(facts: Facts) -> tuple[Fix, ...]:
                              steps=(manual("sudo usermod -aG docker \"$USER\", then log out and back in "
                                            "(or run `newgrp docker`)"),)))
         elif kind in ("not-found", "refused") and not engine.remote:
+            sudo = () if facts.host.root else ("sudo",)
             fixes.append(Fix(title="start the Docker daemon", needs=(Need.SUDO,),
-                             steps=(run("sudo", "systemctl", "start", "docker"),)))
+                             steps=(run(*sudo, "systemctl", "start", "docker"),)))
     if engine.error and engine.error.probe == "endpoint":
         fixes.append(Fix(title="switch to an existing context", safety=Safety.DISPLAY_ONLY,
                          steps=(run("docker", "context", "ls"), run("docker", "context", "use", "default"))))

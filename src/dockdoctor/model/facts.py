@@ -39,6 +39,7 @@ class HostFacts:
     apple_silicon: bool | None = None  # hw.optional.arm64 on a Mac
     rosetta_translated: bool | None = None  # sysctl.proc_translated on a Mac
     amd64_level: int | None = None  # x86-64 microarchitecture level from CPU flags
+    root: bool = False  # dockdoctor runs as root (fix commands then need no sudo)
     hostname: str = ""  # identity, recorded so that redaction can replace it everywhere
     user: str = ""
     home: str = ""

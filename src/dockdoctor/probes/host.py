@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform as _stdlib_platform
 import sys
+from typing import Any
 
 from dockdoctor.model import HostFacts, ProbeError
 from dockdoctor.platforms import amd64_level, from_machine
@@ -46,7 +47,7 @@ def _os_name() -> str:
     return sys.platform
 
 
-def _identity() -> dict[str, str]:
+def _identity() -> dict[str, Any]:
     """Host name, user and home directory: never shown as they are unless redaction is turned off."""
     import getpass
     import socket
@@ -55,7 +56,8 @@ def _identity() -> dict[str, str]:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = ""
-    return {"hostname": socket.gethostname(), "user": user, "home": os.path.expanduser("~")}
+    root = hasattr(os, "geteuid") and os.geteuid() == 0
+    return {"hostname": socket.gethostname(), "user": user, "home": os.path.expanduser("~"), "root": root}
 
 
 def probe_host(*, timeout: float = 5.0) -> HostFacts:
