@@ -277,3 +277,48 @@ def test_installing_emulation_from_the_distribution(testenv: dict, tmp_path: Pat
     assert "$ apt-get install -y qemu-user-static binfmt-support" in result.stdout
     assert "DKD503 install QEMU user emulation from your distribution: fixed" in result.stdout, result.stdout
     assert registered and result.code == 0
+
+
+def test_ctrl_c_in_the_middle_of_a_rebuild(testenv: dict, tmp_path: Path) -> None:
+    """A plan with an edit (done) and a rebuild (stuck on a registry that never answers): Ctrl-C mid-build."""
+    from support.servers import hanging_server
+
+    project = _project(tmp_path)
+    image = "dockdoctor-test/api:ctrl-c"
+    cli = testenv.get("buildkit_cli", "/usr/bin/docker")
+    docker = [cli, "-H", testenv["docker_host"]]
+    with open(project / "compose.yaml", "a") as fh:
+        fh.write(f"  api:\n    build: ./api\n    image: {image}\n")
+    (project / "api").mkdir()
+    (project / "api" / "Dockerfile").write_text(f"FROM {testenv['registry']}/busybox:multi\n")
+    subprocess.run([*docker, "build", "-q", "-t", image, str(project / "api")], check=True, capture_output=True,
+                   env={**os.environ, "DOCKER_BUILDKIT": "1"})
+    with hanging_server() as port:
+        (project / "api" / "Dockerfile").write_text(f"FROM 127.0.0.1:{port}/base:1\n")
+        env = _env(testenv, tmp_path, PATH=f"{Path(cli).parent}:/usr/bin:/bin", DOCKER_BUILDKIT="1",
+                   PYTHONPATH=SRC)
+        argv = [sys.executable, "-m", "dockdoctor", "fix", "--project", str(project), "--platform", "linux/arm64",
+                "--only", "DKD410,DKD415", "--yes"]
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                cwd=tmp_path, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not _running(f"build --platform linux/arm64 -t {image}"):
+                time.sleep(0.5)  # until the rebuild is under way (stuck resolving FROM)
+            time.sleep(2)
+            os.killpg(proc.pid, signal.SIGINT)
+            stdout, stderr = proc.communicate(timeout=60)
+        finally:
+            subprocess.run([*docker, "rmi", image], capture_output=True)
+    assert proc.returncode == 130, stdout + stderr
+    assert "interrupted during fix 2 (stopped): fixes that ran: [1]; not run: none" in stderr
+    assert "Traceback" not in stderr
+    compose = (project / "compose.yaml").read_text()
+    assert "    platform: linux/amd64\n" in compose and compose.endswith(f"    image: {image}\n")  # whole, not half
+    assert not list(project.glob(".dockdoctor-*"))
+
+
+def _running(command: str) -> bool:
+    """Whether a process with this command line is running (the fix's own child)."""
+    return any(command in line for line in
+               subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout.splitlines())
