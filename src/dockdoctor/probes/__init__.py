@@ -82,14 +82,14 @@ def _gather(options: GatherOptions) -> Facts:
             return fallback(ProbeError(probe=name, kind="timeout", detail=f"no answer in {t:g}s"))
 
     try:
+        # references on loopback or public registries need nothing from the engine: ask them first, at once
+        early = options.image_refs if options.project_dir is None and not _needs_engine(options.image_refs) else ()
+        early_f = pool.submit(_remote, early, None, options, env) if early else None
         host_f = pool.submit(probe_host, timeout=t)
         engine_f = pool.submit(probe_engine, resolved, timeout=t)
         compose_f = pool.submit(probe_compose, timeout=t) if options.tools else None
         buildx_f = pool.submit(probe_buildx, timeout=t) if options.tools else None
         project_f = pool.submit(_project, options, env) if options.project_dir is not None else None
-        # references on loopback or public registries need nothing from the engine: ask at once
-        early = options.image_refs if project_f is None and not _needs_engine(options.image_refs) else ()
-        early_f = pool.submit(_remote, early, None, options, env) if early else None
         host = result(host_f, "host", _fallback_host)
         emulation = probe_emulation(os_name=host.os)
         engine = result(engine_f, "engine", lambda e: dataclasses.replace(_fallback_engine(resolved), error=e))
