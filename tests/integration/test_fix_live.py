@@ -203,10 +203,22 @@ def test_rebuild_for_arm64_then_it_runs_under_qemu(testenv: dict, tmp_path: Path
         with binfmt_state(enabled_aarch64=True):
             ran = subprocess.run([*docker, "run", "--rm", "--network", "none", image], capture_output=True,
                                  text=True, timeout=60)
+            # a build step under QEMU too: this engine has no bridge network, so only a build with
+            # `--network none` can RUN anything, and only the classic builder takes that flag here
+            (project / "Dockerfile").write_text(f"FROM {testenv['registry']}/busybox:multi\n"
+                                                'RUN ["/bin/busybox", "sh", "-c", "/bin/busybox uname -m > /arch"]\n')
+            built = subprocess.run([*docker, "build", "--network", "none", "--platform", "linux/arm64", "-t", image,
+                                    str(project)], capture_output=True, text=True, timeout=300,
+                                   env={**os.environ, "DOCKER_BUILDKIT": "0"})
+            built_arch = subprocess.run([*docker, "run", "--rm", "--network", "none", "--entrypoint",
+                                         "/bin/busybox", image, "cat", "/arch"], capture_output=True, text=True,
+                                        timeout=60).stdout.strip()
     finally:
         subprocess.run([*docker, "rmi", image], capture_output=True)
     assert arch == "arm64"
     assert ran.stdout.strip() == "aarch64"  # the rebuilt image's own binary, run under QEMU
+    assert built.returncode == 0, built.stderr
+    assert built_arch == "aarch64"  # written by a RUN step that ran under QEMU during the build
 
 
 def test_unsafe_and_privileged_fixes_need_their_own_flags(testenv: dict, tmp_path: Path) -> None:
