@@ -36,8 +36,8 @@ def _planted_home(tmp_path: Path) -> Path:
     project.mkdir(parents=True)
     (project / ".env").write_text(f"DOCKER_DEFAULT_PLATFORM=linux/amd64\nDOCKER_REGISTRY_PASSWORD={DOTENV_SECRET}\n"
                                   f"COMPOSE_PROJECT_NAME=shop\n")
-    (project / "compose.yaml").write_text(f"services:\n  db:\n    image: postgres:16\n    environment:\n"
-                                          f"      PASSWORD: ${{DOCKER_REGISTRY_PASSWORD}}\n")
+    (project / "compose.yaml").write_text("services:\n  db:\n    image: postgres:16\n    environment:\n"
+                                          "      PASSWORD: ${DOCKER_REGISTRY_PASSWORD}\n")
     cfg = home / ".docker"
     meta = cfg / "contexts" / "meta" / hashlib.sha256(b"build-box").hexdigest()
     meta.mkdir(parents=True)

@@ -157,7 +157,7 @@ def test_repull_replaces_a_wrong_platform_local_copy(testenv: dict, tmp_path: Pa
         subprocess.run([*docker, "rmi", ref], capture_output=True)
     assert result.code == 0, result.stdout + result.stderr
     assert f"$ docker pull --platform linux/amd64 {ref}" in result.stdout
-    assert f"[DKD303]" in result.stdout  # the command's own output, streamed with the check's code
+    assert "[DKD303]" in result.stdout  # the command's own output, streamed with the check's code
     assert "DKD303 pull the linux/amd64 variant: fixed" in result.stdout
     assert arch == "amd64"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dockdoctor.model import Finding, Fix, FixItem, FixOption, Need, Report, Safety
+from dockdoctor.model import Fix, FixItem, FixOption, Need, Report, Safety
 
 
 def option(fix: Fix) -> FixOption:

@@ -14,7 +14,6 @@ from dockdoctor import __version__
 from dockdoctor.model import (
     BuildxFacts,
     ComposeFacts,
-    EmulationFacts,
     EngineFacts,
     Facts,
     HostFacts,

@@ -45,7 +45,7 @@ def _finding(finding: Finding) -> list[str]:
 def render(report: Report, options: RenderOptions) -> str:
     summary = report.summary
     targets = ", ".join(f"`{t.platform}` ({t.source})" for t in report.targets)
-    lines = [f"## dockdoctor report", "", f"dockdoctor {report.dockdoctor_version}; targets: {targets}; "
+    lines = ["## dockdoctor report", "", f"dockdoctor {report.dockdoctor_version}; targets: {targets}; "
              f"{summary.errors} error(s), {summary.warnings} warning(s), {summary.infos} info; "
              f"exit code {int(report.exit_code(options.threshold))}", ""]
     if report.replayed_from:
