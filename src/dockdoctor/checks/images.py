@@ -70,11 +70,12 @@ def _rebuild(ref: str, platforms: str) -> Fix:
                steps=(run("docker", "buildx", "build", "--platform", platforms, "-t", ref, "--push", "."),))
 
 
-def _runnable(ctx: Context) -> Iterator[tuple[RemoteImage, Platform, ImageVerdict]]:
+def _runnable(ctx: Context) -> Iterator[tuple[RemoteImage, ImageVerdict]]:
+    """Every runnable looked-up image with its verdict on each target."""
     for image in ctx.facts.images.remote:
         if image.error is None and not image.artifact_type:
             for target in ctx.targets:
-                yield image, target, verdict(ctx.facts, image, target)
+                yield image, verdict(ctx.facts, image, target)
 
 
 @check("DKD301", "image-lacks-target-platform", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
@@ -101,7 +102,7 @@ def image_lacks_target_platform(ctx: Context) -> Iterator[Problem]:
     ## Facts used
     `images.remote[].platforms`, `emulation.emulated`, targets.
     """
-    for image, target, result in _runnable(ctx):
+    for image, result in _runnable(ctx):
         if image.kind != "index" or result.verdict not in ("emulated", "unavailable"):
             continue
         offered = ", ".join(result.offered) or "none"
@@ -144,7 +145,7 @@ def single_platform_foreign_image(ctx: Context) -> Iterator[Problem]:
     ## Facts used
     `images.remote[].kind`, `images.remote[].platforms`, `emulation.emulated`, targets.
     """
-    for image, target, result in _runnable(ctx):
+    for image, result in _runnable(ctx):
         if image.kind not in ("manifest", "schema1") or result.verdict in ("exact", "compatible"):
             continue
         how = f"runs only under {result.via}" if result.via else "cannot run there"
@@ -183,7 +184,7 @@ def local_copy_platform_differs(ctx: Context) -> Iterator[Problem]:
     ## Facts used
     `images.local[].platform`, `images.local[].repo_digests`, `images.remote`, targets.
     """
-    for image, target, result in _runnable(ctx):
+    for image, result in _runnable(ctx):
         if result.local_platform is None or result.platform is None or result.verdict not in ("exact", "compatible"):
             continue
         local = platform_or_none(result.local_platform)
