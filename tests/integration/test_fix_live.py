@@ -277,6 +277,10 @@ def _interactive(argv: list[str], env: dict[str, str], script: list[tuple[str, s
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("apt-get"), reason="installs a Debian package as root")
 def test_installing_emulation_from_the_distribution(testenv: dict, tmp_path: Path) -> None:
     """The unsafe fix for real: apt-get installs binfmt-support, whose postinst registers QEMU; then undone."""
+    if subprocess.run(["dpkg", "-s", "binfmt-support"], capture_output=True).returncode == 0:
+        pytest.skip("binfmt-support is installed already: installing it again would register nothing")
+    if subprocess.run(["apt-cache", "show", "binfmt-support"], capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "update"], capture_output=True, timeout=600)  # package lists for apt-get install
     env = _env(testenv, tmp_path, DEBIAN_FRONTEND="noninteractive")
     with binfmt_state(enabled_aarch64=False):
         try:
