@@ -28,7 +28,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "dockdoctor.project": ("dockdoctor.project", "dockdoctor.model", "dockdoctor.platforms", "dockdoctor.reference",
                            "dockdoctor.errors"),
     "dockdoctor.bundle": ("dockdoctor.codec", "dockdoctor.errors", "dockdoctor.model", "dockdoctor.render"),
-    "dockdoctor.fixes": ("dockdoctor.model",),
+    "dockdoctor.fixes": ("dockdoctor.model", "dockdoctor.probes._run"),
     "dockdoctor.app": ("dockdoctor",),
     "dockdoctor.cli": ("dockdoctor",),
     "dockdoctor.__main__": ("dockdoctor.cli",),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from dockdoctor import __version__
@@ -11,7 +11,7 @@ from dockdoctor.checks import ALL_CHECKS, CheckSpec, Context, lookup
 from dockdoctor.checks.images import verdicts
 from dockdoctor.config import Settings
 from dockdoctor.errors import ConfigError, UnknownCheckError
-from dockdoctor.model import Applied, Facts, Finding, FixResult, Report, Severity, Target
+from dockdoctor.model import Applied, Facts, Finding, FixItem, FixOption, FixResult, Report, Severity, Target
 from dockdoctor.platforms import PlatformError, format_platform, parse
 from dockdoctor.redact import redact
 
@@ -108,7 +108,9 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
     try:
         checks = select_checks(options.only, options.skip + options.settings.ignore)
     except UnknownCheckError as err:
-        raise (ConfigError(f"{options.settings.source}: ignore: {err}") if options.settings.ignore else err) from None
+        if not options.settings.ignore:
+            raise
+        raise ConfigError(f"{options.settings.source}: ignore: {err}") from None
     overrides = severity_overrides(options.settings)
     if replay is None:
         from dockdoctor.probes import GatherOptions, gather
@@ -126,7 +128,7 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
 
 
 def cache_dir() -> str:
-    """Where the registry cache lives (DOCKDOCTOR_CACHE_DIR, else the platform's user cache folder)."""
+    """Where the registry cache lives: registry/ in dockdoctor's cache folder (DOCKDOCTOR_CACHE_DIR or the platform's)."""
     from dockdoctor.probes.registry import RegistryOptions
 
     return str(RegistryOptions.from_env().cache_dir)
@@ -139,9 +141,11 @@ def clear_cache() -> int:
     return clear(cache_dir())
 
 
-def fix(options: CheckOptions, *, decide, echo, step_timeout: float, before: Report | None = None) -> FixResult:
+def fix(options: CheckOptions, *, decide: Callable[[FixItem, FixOption], bool], echo: Callable[[str], None],
+        step_timeout: float, before: Report | None = None) -> FixResult:
     """Check, apply the fixes `decide(item, option)` accepts (at most one per finding), then check again."""
-    from dockdoctor.fixes.apply import Journal, apply_steps, cache_root, sha256_of
+    from dockdoctor.fixes.apply import Journal, apply_steps, sha256_of
+    from dockdoctor.probes._run import cache_root
     from dockdoctor.fixes.plan import plan
 
     before = before or check(options)
@@ -170,6 +174,7 @@ def fix(options: CheckOptions, *, decide, echo, step_timeout: float, before: Rep
 
 def undo() -> list[tuple[str, str]]:
     """Restore the files the last `fix` edited."""
-    from dockdoctor.fixes.apply import cache_root, undo_last
+    from dockdoctor.fixes.apply import undo_last
+    from dockdoctor.probes._run import cache_root
 
     return undo_last(cache_root())

@@ -5,11 +5,16 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
 
 from dockdoctor import __version__
 from dockdoctor.errors import ConfigError, DockdoctorError, ReplayFileError
+
+if TYPE_CHECKING:  # types only: importing them at start-up would slow --help
+    from dockdoctor.checks import CheckSpec
+    from dockdoctor.render import Format
 
 
 def _read_facts_text(path: str) -> str:
@@ -116,12 +121,12 @@ def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[s
     sys.exit(int(report.exit_code(threshold)))
 
 
-def _list_checks(specs: Sequence[object], fmt: object) -> str:
+def _list_checks(specs: Sequence[CheckSpec], fmt: Format) -> str:
     import json
 
     from dockdoctor.render import Format
 
-    rows = [(s.id, s.slug, s.default_severity.value, s.title) for s in specs]  # type: ignore[attr-defined]
+    rows = [(s.id, s.slug, s.default_severity.value, s.title) for s in specs]
     if fmt is Format.JSON:
         return json.dumps([dict(zip(("id", "slug", "severity", "title"), r)) for r in rows], indent=2) + "\n"
     return "".join(f"{i}  {slug:34} {sev:8} {title}\n" for i, slug, sev, title in rows)

@@ -83,13 +83,6 @@ def write_atomic(path: str, text: str) -> None:
         raise
 
 
-def cache_root() -> str:
-    """dockdoctor's cache folder (DOCKDOCTOR_CACHE_DIR, else the platform's); the undo log lives under it."""
-    import platformdirs
-
-    return os.environ.get("DOCKDOCTOR_CACHE_DIR") or str(platformdirs.user_cache_path("dockdoctor", appauthor=False))
-
-
 class Journal:
     """The undo log of one `fix` run: a backup of every file before its first edit, under the cache folder."""
 

@@ -66,7 +66,7 @@ def _gather(options: GatherOptions) -> Facts:
     from dockdoctor.probes.compose import probe_compose
     from dockdoctor.probes.emulation import engine_emulation, probe_emulation
     from dockdoctor.probes.endpoint import resolve
-    from dockdoctor.probes.engine import probe_engine
+    from dockdoctor.probes.engine import facts_from_answers, probe_engine
     from dockdoctor.probes.host import probe_host
 
     env = dict(environ())
@@ -91,7 +91,7 @@ def _gather(options: GatherOptions) -> Facts:
         project_f = pool.submit(_project, options, env) if options.project_dir is not None else None
         host = result(host_f, "host", _fallback_host)
         emulation = probe_emulation(os_name=host.os)
-        engine = result(engine_f, "engine", lambda e: dataclasses.replace(_fallback_engine(resolved), error=e))
+        engine = result(engine_f, "engine", lambda e: dataclasses.replace(facts_from_answers(resolved, None), error=e))
         project = result(project_f, "project", lambda e: ProjectFacts(root=str(options.project_dir), errors=(e,))) \
             if project_f is not None else None
         refs = tuple(dict.fromkeys(options.image_refs + (project_images(project) if project else ())))
@@ -170,11 +170,6 @@ def _fallback_host(error: ProbeError) -> HostFacts:
 
     return HostFacts(os="unknown", arch=platform.machine(), machine=platform.machine(), errors=(error,))
 
-
-def _fallback_engine(resolved: object) -> EngineFacts:
-    from dockdoctor.probes.engine import facts_from_answers
-
-    return facts_from_answers(resolved, None)  # type: ignore[arg-type]
 
 
 __all__ = ["GatherOptions", "gather"]

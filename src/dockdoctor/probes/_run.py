@@ -100,3 +100,16 @@ def read_text(probe: str, path: str, *, limit: int = 1 << 20) -> str | ProbeErro
 def environ() -> Mapping[str, str]:
     """The process environment (the only place probes read it)."""
     return os.environ
+
+
+def cache_root(env: Mapping[str, str] | None = None) -> str:
+    """dockdoctor's cache folder: DOCKDOCTOR_CACHE_DIR, else the platform's user cache folder.
+
+    The registry cache lives in its `registry/` folder, the undo log of `fix` in its `undo/` folder.
+    """
+    env = os.environ if env is None else env
+    if env.get("DOCKDOCTOR_CACHE_DIR"):
+        return env["DOCKDOCTOR_CACHE_DIR"]
+    import platformdirs
+
+    return str(platformdirs.user_cache_path("dockdoctor", appauthor=False))

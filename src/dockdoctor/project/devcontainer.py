@@ -32,20 +32,19 @@ def parse_devcontainer(text: str, *, path: str) -> DevcontainerFacts:
 def strip_jsonc(text: str) -> str:
     """`text` as plain JSON: comments blanked (line breaks kept, so lines still match) and trailing commas dropped.
 
+    One pass that skips strings; a comma is blanked when only blanks and comments stand between it and `}` or `]`.
     Raises ValueError("LINE: unterminated comment") for a `/*` without `*/`.
     """
-    return _drop_trailing_commas(_blank_comments(text.removeprefix("\ufeff")))
-
-
-def _blank_comments(text: str) -> str:
+    text = text.removeprefix("\ufeff")
     out: list[str] = []
+    comma: int | None = None  # index in `out` of a comma that may turn out to be trailing
     i, n = 0, len(text)
     while i < n:
         char = text[i]
         if char == '"':
             end = _string_end(text, i)
             out.append(text[i:end])
-            i = end
+            comma, i = None, end
         elif text.startswith("//", i):
             end = text.find("\n", i)
             i = n if end < 0 else end
@@ -56,29 +55,12 @@ def _blank_comments(text: str) -> str:
             out.append("".join(c if c == "\n" else " " for c in text[i:end + 2]))
             i = end + 2
         else:
+            if char in "}]" and comma is not None:
+                out[comma] = " "
+            if not char.isspace():
+                comma = len(out) if char == "," else None
             out.append(char)
             i += 1
-    return "".join(out)
-
-
-def _drop_trailing_commas(text: str) -> str:
-    out: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        char = text[i]
-        if char == '"':
-            end = _string_end(text, i)
-            out.append(text[i:end])
-            i = end
-            continue
-        if char == ",":
-            j = i + 1
-            while j < n and text[j] in " \t\r\n":
-                j += 1
-            if j < n and text[j] in "}]":
-                char = " "
-        out.append(char)
-        i += 1
     return "".join(out)
 
 

@@ -26,10 +26,10 @@ MAX_INDEX_DEPTH = 2
 
 
 def default_cache_dir() -> Path:
-    """platformdirs' user cache directory for dockdoctor, plus registry/."""
-    import platformdirs
+    """The registry cache: registry/ in dockdoctor's cache folder."""
+    from dockdoctor.probes._run import cache_root
 
-    return platformdirs.user_cache_path("dockdoctor", appauthor=False) / "registry"
+    return Path(cache_root({})) / "registry"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +51,14 @@ class RegistryOptions:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> RegistryOptions:
         """The CLI-facing defaults: DOCKDOCTOR_CACHE_DIR and DOCKER_CONFIG from the environment."""
-        from dockdoctor.probes._run import environ
+        from dockdoctor.probes._run import cache_root, environ
         from dockdoctor.probes.endpoint import config_dir
 
         env = environ() if env is None else env
         values: dict[str, object] = {"docker_config_dir": config_dir(env),
                                      "docker_auth_config": env.get("DOCKER_AUTH_CONFIG", "")}
         if env.get("DOCKDOCTOR_CACHE_DIR"):
-            values["cache_dir"] = Path(env["DOCKDOCTOR_CACHE_DIR"])
+            values["cache_dir"] = Path(cache_root(env))  # as given: its blobs/ and tags/ sit beside fix's undo/
         if env.get("DOCKDOCTOR_REGISTRY_WORKERS", "").isdigit():  # requests in flight (1 = one at a time)
             values["max_workers"] = values["per_registry"] = max(1, int(env["DOCKDOCTOR_REGISTRY_WORKERS"]))
         values.update(overrides)
