@@ -603,25 +603,47 @@ def test_hanging_server_times_out_within_the_configured_seconds(serve: Callable[
     assert time.monotonic() - start < 2.5
 
 
-def test_bearer_token_is_fetched_anonymously_with_get_and_reused(serve: Callable[[Handler], FakeServer],
-                                                                 tmp_path: Path) -> None:
+def bearer_registry(serve: Callable[[Handler], FakeServer], *,
+                    hold_401: float = 0.0) -> tuple[FakeServer, FakeServer]:
+    """A token issuer granting "t0k3n" to anyone, and a registry that answers 401 (after hold_401 s) without it."""
     body, ctype = fixture_doc("oci-index.multi-oci.json")
     tokens = serve(lambda r: (200, {"Content-Type": "application/json"},
                               json.dumps({"token": "t0k3n", "expires_in": 300}).encode()))
 
     def registry(r: Request) -> tuple[int, dict[str, str], bytes]:
         if r.headers.get("authorization") != "Bearer t0k3n":
-            challenge = (f'Bearer realm="http://{tokens.host}/token",service="fake.test",'
-                         f'scope="repository:team/app:pull"')
+            time.sleep(hold_401)
+            challenge = f'Bearer realm="http://{tokens.host}/token",service="fake.test"'
             return 401, {"WWW-Authenticate": challenge}, b'{"errors":[{"code":"UNAUTHORIZED"}]}'
         return 200, {"Content-Type": ctype}, body
 
-    reg = serve(registry)
-    got = inspect_remote([f"{reg.host}/team/app:1", f"{reg.host}/team/app:2"], options=opts(tmp_path))
-    assert [r.error for r in got] == [None, None]
+    return tokens, serve(registry)
+
+
+def test_bearer_token_is_fetched_anonymously_with_get_and_reused(serve: Callable[[Handler], FakeServer],
+                                                                 tmp_path: Path) -> None:
+    tokens, reg = bearer_registry(serve)
+    refs = [f"{reg.host}/team/app:{i}" for i in range(3)]
+    # one at a time: the first 401 teaches the challenge, later requests carry the token up front
+    got = inspect_remote(refs, options=opts(tmp_path, max_workers=1, per_registry=1))
+    assert [r.error for r in got] == [None, None, None]
     assert [(r.method, r.path, r.headers.get("authorization")) for r in tokens.requests] == [
         ("GET", "/token?service=fake.test&scope=repository%3Ateam%2Fapp%3Apull", None)]
-    assert [r.headers.get("authorization") for r in reg.requests] == [None, "Bearer t0k3n", "Bearer t0k3n"]
+    assert [r.headers.get("authorization") for r in reg.requests] == [None] + ["Bearer t0k3n"] * 3
+
+
+def test_concurrent_first_requests_share_one_token_per_scope(serve: Callable[[Handler], FakeServer],
+                                                            tmp_path: Path) -> None:
+    """No first-request gate: the first wave all meet the 401, then one token per scope answers them all."""
+    tokens, reg = bearer_registry(serve, hold_401=0.2)  # every first-wave request is out before a 401 is back
+    refs = [f"{reg.host}/team/app:{i}" for i in range(4)] + [f"{reg.host}/team/other:1"]
+    start = time.monotonic()
+    got = inspect_remote(refs, options=opts(tmp_path))
+    assert [r.error for r in got] == [None] * 5
+    assert time.monotonic() - start < 0.2 * 2  # one 401 wait for all of them, not one after another
+    assert sorted(r.path.split("scope=")[1] for r in tokens.requests) == [
+        "repository%3Ateam%2Fapp%3Apull", "repository%3Ateam%2Fother%3Apull"]
+    assert sorted(str(r.headers.get("authorization")) for r in reg.requests) == ["Bearer t0k3n"] * 5 + ["None"] * 5
 
 
 def test_twenty_references_concurrently_duplicates_asked_once(serve: Callable[[Handler], FakeServer],
@@ -715,13 +737,20 @@ def test_docker_auth_config_environment_credentials(testenv: dict, tmp_path: Pat
 
 
 def test_auth_registry_request_count(testenv: dict, tmp_path: Path) -> None:
-    """Basic auth costs one 401 per registry per run; then the credentials are sent up front."""
+    """Basic auth: each request that goes out before the host's first 401 meets one; later ones send the
+    credentials up front. One at a time that is one 401 per run; all at once, one per first-wave request."""
     cfg = write_config(tmp_path / "docker", basic_config(testenv))
     refs = [testenv["images"][k] for k in ("auth_amd64", "auth_arm64", "auth_multi", "auth_multi_oci")]
-    got, seen, lines = run_counted(refs, opts(tmp_path, docker_config_dir=cfg), testenv["auth_registry_log"])
+    serial = opts(tmp_path, docker_config_dir=cfg, max_workers=1, per_registry=1, cache_dir=tmp_path / "c1")
+    got, seen, lines = run_counted(refs, serial, testenv["auth_registry_log"])
     assert all(r.error is None for r in got)
-    assert sorted(s for _, _, s in seen) == [200] * 6 + [401]
+    assert [s for _, _, s in seen] == [401] + [200] * 6
     assert len(lines) == 7
+    got, seen, lines = run_counted(refs, opts(tmp_path, docker_config_dir=cfg, cache_dir=tmp_path / "c2"),
+                                   testenv["auth_registry_log"])
+    assert all(r.error is None for r in got)
+    assert sorted(s for _, _, s in seen) == [200] * 6 + [401] * sum(s == 401 for _, _, s in seen)
+    assert 1 <= sum(s == 401 for _, _, s in seen) <= 4 and len(lines) == len(seen)
 
 
 def test_rejected_cached_token_is_replaced_once(serve: Callable[[Handler], FakeServer], tmp_path: Path) -> None:

@@ -50,8 +50,8 @@ def config_dir(tmp_path: Path, host: str, user: str, password: str | None) -> Pa
 
 
 def inspect(refs: list[str], tmp_path: Path, seen: list, password: str | None = None,
-            host: str = "") -> tuple[RemoteImage, ...]:
-    options = RegistryOptions(cache_dir=None, timeout=(3.0, 10.0),
+            host: str = "", workers: int = 32) -> tuple[RemoteImage, ...]:
+    options = RegistryOptions(cache_dir=None, timeout=(3.0, 10.0), max_workers=workers, per_registry=workers,
                               docker_config_dir=str(config_dir(tmp_path, host, USER, password)),
                               observer=lambda m, u, s: seen.append((m, u, s)))
     return inspect_remote(refs, options=options)
@@ -66,7 +66,9 @@ def explain(reg: TokenRegistry, seen: list) -> str:
 
 def test_anonymous_pull_follows_the_challenge_once_and_reuses_the_token(reg: TokenRegistry, tmp_path: Path,
                                                                          seen: list) -> None:
-    multi, amd64 = inspect([f"{reg.host}/{PUBLIC}:multi", f"{reg.host}/{PUBLIC}:amd64"], tmp_path, seen)
+    # one at a time, so the second reference starts after the first 401 (all at once, each would meet one)
+    multi, amd64 = inspect([f"{reg.host}/{PUBLIC}:multi", f"{reg.host}/{PUBLIC}:amd64"], tmp_path, seen,
+                           workers=1)
     why = explain(reg, seen)
     assert multi.error is None and amd64.error is None, (multi.error, amd64.error, why)
     assert (multi.kind, [p.platform for p in multi.platforms]) == ("index", BOTH), why
