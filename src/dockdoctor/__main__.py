@@ -1,5 +1,5 @@
 """`python -m dockdoctor`."""
 
-from dockdoctor.cli import main
+from dockdoctor.cli import run
 
-raise SystemExit(main())
+run()
