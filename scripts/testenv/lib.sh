@@ -23,6 +23,11 @@ TESTENV_COMPOSE_PLUGIN="/usr/local/lib/docker/cli-plugins/docker-compose"
 TESTENV_BUSYBOX_AMD64="$TESTENV_CACHE/busybox/amd64/busybox"
 TESTENV_BUSYBOX_ARM64="$TESTENV_CACHE/busybox/arm64/busybox"
 
+# A second, newer Docker Engine with the containerd image store: docker.io and containerd from
+# Debian unstable, extracted (never installed) by provision.sh; start.sh runs it beside the first.
+TESTENV_C8D_SUITES="${DOCKDOCTOR_TESTENV_C8D_SUITES:-sid forky trixie-backports}"
+TESTENV_C8D_ROOT="$TESTENV_CACHE/c8d/root"
+
 export PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 _testenv_prog="$(basename "$0" .sh)"

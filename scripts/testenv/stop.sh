@@ -34,6 +34,8 @@ if [ -d "$DIR" ]; then
     stop_pid "$P/podman.pid" podman 15
     stop_pid "$P/dockerd.pid" dockerd 45
     stop_pid "$P/containerd.pid" containerd 15
+    stop_pid "$P/c8d-dockerd.pid" dockerd 45
+    stop_pid "$P/c8d-containerd.pid" containerd 15
     stop_pid "$P/registry.pid" docker-registry 10
     stop_pid "$P/registry-auth.pid" docker-registry 10
 
@@ -59,7 +61,7 @@ if [ -d "$DIR" ]; then
         umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || log "could not unmount $m"
     done
 
-    rm -f "$DIR/docker.sock" "$DIR/podman.sock" "$DIR/env.json" "$DIR/env.sh" "$DIR/docker/dockerd.pid"
+    rm -f "$DIR/docker.sock" "$DIR/c8d/docker.sock" "$DIR/podman.sock" "$DIR/env.json" "$DIR/env.sh" "$DIR/docker/dockerd.pid"
 
     if [ "$PURGE" = 1 ]; then
         if awk -v d="$DIR/" 'index($2, d) == 1 { f = 1 } END { exit !f }' /proc/self/mounts; then
