@@ -42,12 +42,23 @@ def _digest_matches(local: LocalImage, remote: RemoteImage) -> bool | None:
     return any(d.endswith("@" + remote.digest) for d in local.repo_digests)
 
 
+def local_platform_for(local: LocalImage, target: Platform) -> str:
+    """The local copy's platform that serves `target`: with the containerd image store, a held manifest that
+    matches it; otherwise the one a plain `docker run` uses."""
+    held = [p for p in (platform_or_none(m.platform) for m in local.manifests) if p is not None]
+    match = best_match(target, held)
+    if match.platform is not None and match.kind in (MatchKind.EXACT, MatchKind.COMPATIBLE):
+        return format_platform(match.platform)
+    return local.platform
+
+
 def verdict(facts: Facts, image: RemoteImage, target: Platform) -> ImageVerdict:
     """How `image` fares on `target`: which platform would run, natively, compatibly, emulated or not at all."""
     local = local_copy(facts, image.reference)
     base = dict(reference=image.reference, target=format_platform(target),
                 offered=tuple(p.platform for p in image.platforms),
-                local_platform=local.platform if local else None,
+                local_platform=local_platform_for(local, target) if local else None,
+                local_platforms=tuple(m.platform for m in local.manifests) if local else (),
                 local_digest_matches=_digest_matches(local, image) if local else None)
     if image.error is not None:
         return ImageVerdict(verdict="unknown", error=image.error.detail, **base)
@@ -169,20 +180,23 @@ def local_copy_platform_differs(ctx: Context) -> Iterator[Problem]:
     ## What it checks
     The engine holds the image under the same tag, but for another platform than the one the registry offers for
     the target (a stale copy after `DOCKER_DEFAULT_PLATFORM` or `docker pull --platform`), or with a digest the
-    registry no longer serves.
+    registry no longer serves. With the containerd image store the local image is the whole index: it is fine
+    when one of the platforms it holds matches the target.
 
     ## Why it matters
     `docker run` and `docker compose up` use the local copy without pulling: the wrong architecture runs under
     emulation or fails with `exec format error`, although the registry has the right one.
 
     ## Example
-    `fixtures/checks/DKD303/bad-arm64-copy-of-multi-image.json`; `good-matching-copy.json`.
+    `fixtures/checks/DKD303/bad-arm64-copy-of-multi-image.json`; `good-matching-copy.json`. With the containerd
+    image store: `bad-containerd-store-holds-only-arm64.json`; `good-containerd-store-holds-every-target.json`.
 
     ## Fix
-    Safe, needs network: `docker pull --platform TARGET IMAGE` replaces the local copy.
+    Safe, needs network: `docker pull --platform TARGET IMAGE` replaces the local copy (with the containerd image
+    store it adds that platform to it).
 
     ## Facts used
-    `images.local[].platform`, `images.local[].repo_digests`, `images.remote`, targets.
+    `images.local[].platform`, `images.local[].manifests`, `images.local[].repo_digests`, `images.remote`, targets.
     """
     for image, result in _runnable(ctx):
         if result.local_platform is None or result.platform is None or result.verdict not in ("exact", "compatible"):

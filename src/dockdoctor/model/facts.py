@@ -246,7 +246,10 @@ class LocalImage:
     platform: str  # os/arch[/variant] from the image config
     repo_tags: tuple[str, ...] = ()
     repo_digests: tuple[str, ...] = ()
-    manifests: tuple[ImagePlatform, ...] = ()  # with the containerd image store: the platforms held locally
+    # With the containerd image store the local image is the whole index: the platforms whose content the
+    # engine holds, and those it lists without holding (a `docker run --platform` of one pulls it then).
+    manifests: tuple[ImagePlatform, ...] = ()
+    absent: tuple[ImagePlatform, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

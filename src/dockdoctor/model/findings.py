@@ -83,7 +83,8 @@ class ImageVerdict:
     platform: str | None = None  # the image platform that would run
     via: str | None = None  # the emulator, for `emulated`
     offered: tuple[str, ...] = ()
-    local_platform: str | None = None
+    local_platform: str | None = None  # the local copy's platform that serves the target (or that `docker run` uses)
+    local_platforms: tuple[str, ...] = ()  # containerd image store: every platform the local copy holds
     local_digest_matches: bool | None = None  # None: no local copy, or no registry digest to compare
     error: str | None = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from dockdoctor.model import ContainerFacts, ImageFacts, LocalImage, ProbeError
+from dockdoctor.model import ContainerFacts, ImageFacts, ImagePlatform, LocalImage, ProbeError
 from dockdoctor.platforms import Platform, PlatformError, format_platform, normalize
 from dockdoctor.probes._sdk import with_client
 from dockdoctor.probes.endpoint import TLSFiles
@@ -15,19 +15,50 @@ EXEC_FORMAT = "exec format error"
 MAX_CONTAINERS = 200
 
 
+def _oci_platform(platform: object) -> str | None:
+    """os/arch[/variant] of an OCI platform object ({"os", "architecture", "variant"}), normalized."""
+    if not isinstance(platform, dict) or not platform.get("os") or not platform.get("architecture"):
+        return None
+    try:
+        return format_platform(normalize(Platform(os=str(platform["os"]), architecture=str(platform["architecture"]),
+                                                  variant=str(platform.get("variant") or ""))))
+    except PlatformError:
+        return None
+
+
 def image_platform(inspect: dict[str, Any]) -> str:
     """os/arch[/variant] of an image inspect answer, normalized ("unknown" when it says nothing)."""
-    try:
-        return format_platform(normalize(Platform(os=str(inspect.get("Os") or "linux"),
-                                                  architecture=str(inspect.get("Architecture") or "unknown"),
-                                                  variant=str(inspect.get("Variant") or ""))))
-    except PlatformError:
-        return "unknown"
+    return _oci_platform({"os": inspect.get("Os") or "linux", "architecture": inspect.get("Architecture"),
+                          "variant": inspect.get("Variant")}) or "unknown"
 
 
-def _local(inspect: dict[str, Any]) -> LocalImage:
+def store_manifests(summary: dict[str, Any]) -> tuple[tuple[ImagePlatform, ...], tuple[ImagePlatform, ...]]:
+    """(held, absent) image manifests of an /images/json?manifests=1 entry (containerd image store, API 1.47+).
+
+    Attestation and unknown entries are not platforms and are left out.
+    """
+    held: list[ImagePlatform] = []
+    absent: list[ImagePlatform] = []
+    for entry in summary.get("Manifests") or ():
+        if not isinstance(entry, dict) or entry.get("Kind") != "image":
+            continue
+        data = entry.get("ImageData") or {}
+        name = _oci_platform(data.get("Platform"))
+        if name is None:
+            continue
+        descriptor = entry.get("Descriptor") or {}
+        found = ImagePlatform(platform=name, digest=str(entry.get("ID") or descriptor.get("digest") or ""),
+                              media_type=str(descriptor.get("mediaType") or ""),
+                              os_version=str((data.get("Platform") or {}).get("os.version") or ""))
+        (held if entry.get("Available") else absent).append(found)
+    return tuple(held), tuple(absent)
+
+
+def _local(inspect: dict[str, Any], summary: dict[str, Any] | None = None) -> LocalImage:
+    held, absent = store_manifests(summary) if summary else ((), ())
     return LocalImage(id=str(inspect.get("Id", "")), platform=image_platform(inspect),
-                      repo_tags=tuple(inspect.get("RepoTags") or ()), repo_digests=tuple(inspect.get("RepoDigests") or ()))
+                      repo_tags=tuple(inspect.get("RepoTags") or ()), repo_digests=tuple(inspect.get("RepoDigests") or ()),
+                      manifests=held, absent=absent)
 
 
 def _canonical(ref: str) -> str | None:
@@ -45,24 +76,28 @@ def _gather(client: Any, refs: Sequence[str], with_containers: bool) -> ImageFac
     images: dict[str, LocalImage] = {}
     errors: list[ProbeError] = []
 
-    def inspect(ref: str) -> LocalImage | None:
+    def inspect(ref: str, summary: dict[str, Any] | None = None) -> LocalImage | None:
         try:
-            found = _local(client.inspect_image(ref))
+            found = _local(client.inspect_image(ref), summary)
         except docker.errors.APIError:  # not found, or a reference the engine rejects (the registry check says why)
             return None
-        images.setdefault(found.id, found)
-        return found
+        return images.setdefault(found.id, found)
 
-    # one listing finds which references have local copies; only those are inspected (for their platform)
+    # One listing finds which references have local copies; only those are inspected (for the platform a plain
+    # `docker run` uses). With the containerd image store (API 1.47+) it also lists each image's manifests;
+    # older engines ignore the parameter.
     wanted = {_canonical(r) for r in refs} - {None}
     if wanted:
-        for summary in client.images():
+        listing = client._result(client._get(client._url("/images/json"), params={"manifests": "1"}), True)
+        for summary in listing:
             if any(_canonical(tag) in wanted for tag in summary.get("RepoTags") or ()):
-                inspect(str(summary["Id"]))
+                inspect(str(summary["Id"]), summary)
     containers: list[ContainerFacts] = []
     if with_containers:
         for summary in client.containers(all=True)[:MAX_CONTAINERS]:
             image = inspect(summary.get("ImageID") or summary.get("Image", ""))
+            # with the containerd image store the image is an index: the container names the manifest it runs
+            platform = _oci_platform((summary.get("ImageManifestDescriptor") or {}).get("platform"))
             state = str(summary.get("State", ""))
             exit_code, exec_error = None, False
             if state == "exited":
@@ -75,7 +110,8 @@ def _gather(client: Any, refs: Sequence[str], with_containers: bool) -> ImageFac
             names = summary.get("Names") or [""]
             containers.append(ContainerFacts(id=str(summary["Id"])[:12], name=str(names[0]).lstrip("/"),
                                              image=str(summary.get("Image", "")), image_id=image.id if image else "",
-                                             platform=image.platform if image else "unknown", state=state,
+                                             platform=platform or (image.platform if image else "unknown"),
+                                             state=state,
                                              exit_code=exit_code, exec_format_error=exec_error))
     return ImageFacts(local=tuple(images.values()), containers=tuple(containers), errors=tuple(errors))
 

@@ -137,6 +137,8 @@ def _images(report: Report) -> list[str]:
                 text += f" via {verdict.via}"
             if verdict.local_platform:
                 text += f"; local copy {verdict.local_platform}"
+                if len(verdict.local_platforms) > 1:
+                    text += f" (holds {', '.join(verdict.local_platforms)})"
                 if verdict.local_digest_matches is False:
                     text += " (digest differs from the registry's)"
             lines.append(f"    on {verdict.target}: {text}")
