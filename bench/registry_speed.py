@@ -473,7 +473,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs of each dockdoctor phase (median wall)")
     parser.add_argument("--loop-budget", type=float, default=240.0, help="seconds allowed to each skopeo/docker loop")
     parser.add_argument("--timeline", action="store_true", help="print the per-request timeline of cold runs")
-    parser.add_argument("--what-if", type=int, default=32, metavar="N",
+    parser.add_argument("--what-if", type=int, default=64, metavar="N",
                         help="also time the driver with max_workers = per_registry = N (0: skip)")
     args = parser.parse_args()
     if not 10 <= args.refs <= 1000 or not 0 <= args.delay_ms <= 1000 or not 1 <= args.runs <= 20:
