@@ -311,7 +311,7 @@ def inspect_cmd(refs: tuple[str, ...], platforms: tuple[str, ...], as_json: bool
 @cli.command("cache")
 @click.argument("action", type=click.Choice(["clear", "path"]))
 def cache_cmd(action: str) -> None:
-    """Show or clear the registry cache (manifests by digest, tag entries; never credentials)."""
+    """Show or clear the registry cache (manifests by digest, tag entries, auth challenges; never credentials)."""
     from dockdoctor import app
 
     path = app.cache_dir()

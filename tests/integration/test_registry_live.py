@@ -22,6 +22,7 @@ import requests
 from dockdoctor.model import RemoteImage
 from dockdoctor.probes.registry import RegistryOptions, clear_cache, inspect_remote
 from dockdoctor.probes.registry import _manifest as mf
+from support.servers import closed_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_REPO = "dockdoctor-registry-test/busybox"
@@ -336,13 +337,8 @@ def test_invalid_reference_makes_no_request(tmp_path: Path) -> None:
 
 
 def test_registry_down_is_unreachable_quickly(tmp_path: Path) -> None:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     start = time.monotonic()
-    got = one(f"127.0.0.1:{port}/busybox:1", opts(tmp_path))
+    got = one(f"127.0.0.1:{closed_port()}/busybox:1", opts(tmp_path))
     assert got.error is not None and got.error.kind == "unreachable"
     assert time.monotonic() - start < 2.0
 
@@ -753,11 +749,15 @@ def test_auth_registry_request_count(testenv: dict, tmp_path: Path) -> None:
     assert all(r.error is None for r in got)
     assert [s for _, _, s in seen] == [401] + [200] * 6
     assert len(lines) == 7
-    got, seen, lines = run_counted(refs, opts(tmp_path, docker_config_dir=cfg, cache_dir=tmp_path / "c2"),
-                                   testenv["auth_registry_log"])
+    concurrent = opts(tmp_path, docker_config_dir=cfg, cache_dir=tmp_path / "c2")
+    got, seen, lines = run_counted(refs, concurrent, testenv["auth_registry_log"])
     assert all(r.error is None for r in got)
     assert sorted(s for _, _, s in seen) == [200] * 6 + [401] * sum(s == 401 for _, _, s in seen)
     assert 1 <= sum(s == 401 for _, _, s in seen) <= 4 and len(lines) == len(seen)
+    # a later run remembers that the host asks for Basic: the credentials go with every first request
+    got, seen, lines = run_counted(refs, replace(concurrent, refresh=True), testenv["auth_registry_log"])
+    assert all(r.error is None for r in got)
+    assert [s for _, _, s in seen] == [200] * 4 and len(lines) == 4  # one HEAD per tag, no 401
 
 
 def test_rejected_cached_token_is_replaced_once(serve: Callable[[Handler], FakeServer], tmp_path: Path) -> None:

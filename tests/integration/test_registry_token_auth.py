@@ -15,7 +15,9 @@ import pytest
 
 from clirun import dockdoctor, isolated_env
 from dockdoctor.model import RemoteImage
-from dockdoctor.probes.registry import RegistryOptions, inspect_remote
+from dockdoctor.probes.registry import RegistryOptions, clear_cache, inspect_remote
+from dockdoctor.probes.registry._cache import Cache
+from support.servers import closed_port
 from support.token_issuer import TokenRegistry, token_registry
 
 PUBLIC = "public/busybox"
@@ -50,8 +52,8 @@ def config_dir(tmp_path: Path, host: str, user: str, password: str | None) -> Pa
 
 
 def inspect(refs: list[str], tmp_path: Path, seen: list, password: str | None = None,
-            host: str = "", workers: int = 32) -> tuple[RemoteImage, ...]:
-    options = RegistryOptions(cache_dir=None, timeout=(3.0, 10.0), max_workers=workers, per_registry=workers,
+            host: str = "", workers: int = 32, cache: Path | None = None) -> tuple[RemoteImage, ...]:
+    options = RegistryOptions(cache_dir=cache, timeout=(3.0, 10.0), max_workers=workers, per_registry=workers,
                               docker_config_dir=str(config_dir(tmp_path, host, USER, password)),
                               observer=lambda m, u, s: seen.append((m, u, s)))
     return inspect_remote(refs, options=options)
@@ -83,6 +85,36 @@ def test_anonymous_pull_follows_the_challenge_once_and_reuses_the_token(reg: Tok
         ("GET", ["dockdoctor-test"], [f"repository:{PUBLIC}:pull"], False), why
     assert asked.granted == ({"type": "repository", "name": PUBLIC, "actions": ["pull"]},)
     assert all(s == 200 for _, _, s in registry_calls if s != 401), why
+
+
+def test_a_later_run_answers_the_remembered_challenge_without_a_401(reg: TokenRegistry, tmp_path: Path,
+                                                                     seen: list) -> None:
+    cache = tmp_path / "cache"
+    (first,) = inspect([f"{reg.host}/{PUBLIC}:multi"], tmp_path, seen, cache=cache)
+    assert first.error is None and [s for _, u, s in seen if reg.host in u] == [401, 200], explain(reg, seen)
+    seen.clear()
+    (second,) = inspect([f"{reg.host}/{PUBLIC}:amd64"], tmp_path, seen, cache=cache)
+    why = explain(reg, seen)
+    assert second.error is None, why
+    # the token first, then the manifest and its config with it: no 401, one round trip fewer
+    assert [(u.startswith(reg.realm), s) for _, u, s in seen] == [(True, 200), (False, 200), (False, 200)], why
+    # what is kept: the scheme, realm and service (no scope, no token)
+    (stored,) = (cache / "hosts").glob("*.json")
+    data = json.loads(stored.read_text())
+    assert (data["host"], data["scheme"], data["params"]) == \
+        (reg.host, "bearer", {"realm": reg.realm, "service": "dockdoctor-test"})
+    assert "token" not in stored.read_text().replace(reg.realm, "")
+    clear_cache(cache)  # `dockdoctor cache clear` forgets it too
+    assert not stored.exists()
+
+
+def test_a_stale_remembered_challenge_is_replaced(reg: TokenRegistry, tmp_path: Path, seen: list) -> None:
+    cache = tmp_path / "cache"
+    Cache(cache).put_challenge(reg.host, "bearer", {"realm": f"http://127.0.0.1:{closed_port()}/token",
+                                                    "service": "moved"})
+    (got,) = inspect([f"{reg.host}/{PUBLIC}:multi"], tmp_path, seen, cache=cache)
+    assert got.error is None, (got.error, explain(reg, seen))
+    assert Cache(cache).get_challenge(reg.host) == ("bearer", {"realm": reg.realm, "service": "dockdoctor-test"})
 
 
 def test_private_repo_without_credentials_needs_docker_login(reg: TokenRegistry, tmp_path: Path,

@@ -1,4 +1,4 @@
-"""Test servers for what no real peer does on demand: a TCP endpoint that accepts and never answers."""
+"""Test servers for what no real peer does on demand: a TCP endpoint that accepts and never answers, or none."""
 
 from __future__ import annotations
 
@@ -35,3 +35,10 @@ def hanging_server() -> Iterator[int]:
         for conn in held:
             conn.close()
         server.close()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (a connection to it is refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

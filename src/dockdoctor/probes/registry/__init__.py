@@ -16,7 +16,7 @@ from dockdoctor.probes.registry._cache import Cache, TagEntry, now
 from dockdoctor.reference import ImageRef, ReferenceError, parse
 
 if TYPE_CHECKING:  # requests is imported only when a client is built
-    from dockdoctor.probes.registry._auth import Authenticator, Credentials
+    from dockdoctor.probes.registry._auth import Authenticator, Challenge, Credentials
     from dockdoctor.probes.registry._http import Response, Transport
 
 __all__ = ["RegistryOptions", "clear_cache", "default_cache_dir", "inspect_remote"]
@@ -164,13 +164,19 @@ def _registry_message(body: bytes) -> str:
         return ""
 
 
+def _essence(challenge: Challenge) -> tuple[str, str, str]:
+    """What identifies a host's challenge across requests (not the scope or error of one answer)."""
+    return challenge.scheme, challenge.params.get("realm", ""), challenge.params.get("service", "")
+
+
 class _Client:
     """One run's registry client: transport, authenticator and disk cache.
 
     Requests to a host go out at once, with no ping or first-request gate (as containerd's resolver does): a
     401 teaches the authenticator the host's challenge, and requests started after it carry the answer up
     front. A gate would cost every open registry a round trip and save an authenticating one nothing but
-    the 401s of the first wave.
+    the 401s of the first wave. The challenge (scheme, realm, service; never a token) is remembered in the
+    cache, so later runs answer it up front from their first request.
     """
 
     def __init__(self, options: RegistryOptions) -> None:
@@ -353,16 +359,40 @@ class _Client:
         scheme = "http" if plain_http(ref, self.options.insecure_registries) else "https"
         return f"{scheme}://{ref.registry_host}/v2/{ref.path}/{suffix}"
 
+    def _known_challenge(self, host: str) -> tuple[Challenge | None, bool]:
+        """The host's challenge: met in this run, else remembered from an earlier one (then True)."""
+        from dockdoctor.probes.registry._auth import Challenge
+
+        met = self.auth.challenge(host)
+        if met is not None or self.cache is None:
+            return met, False
+        remembered = self.cache.get_challenge(host)
+        if remembered is None:
+            return None, False
+        self.auth.adopt(host, Challenge(remembered[0], remembered[1]))
+        return self.auth.challenge(host), True
+
     def _request(self, ref: ImageRef, method: str, suffix: str, *, accept: str,
                  max_bytes: int = 1 << 20) -> Response:
         from dockdoctor.probes.registry._auth import parse_www_authenticate, pick_challenge
+        from dockdoctor.probes.registry._http import RegistryFailure
 
-        url, subject = self._url(ref, suffix), _subject(ref)
+        url, subject, host = self._url(ref, suffix), _subject(ref), ref.registry_host
         headers = {"Accept": accept} if accept else {}
-        known = self.auth.known_header(ref.registry_host, ref.domain, ref.path)
         creds: Credentials | None = None
-        if known is not None:
-            headers["Authorization"], creds = known
+        known, remembered = self._known_challenge(host)
+        if known is not None:  # answer it up front: no 401 round trip
+            try:
+                answer = self.auth.answer(host, ref.domain, ref.path, known, subject=subject)
+            except RegistryFailure:
+                if not remembered:
+                    raise
+                answer = None  # a stale remembered challenge (its token server is gone): ask the registry afresh
+                self.auth.forget(host, known)
+                if self.cache is not None:
+                    self.cache.forget_challenge(host)
+            if answer is not None:
+                headers["Authorization"], creds = answer
         resp = self.transport.request(method, url, subject=subject, headers=headers, max_bytes=max_bytes)
         if resp.status != 401:
             return resp
@@ -370,10 +400,13 @@ class _Client:
         if challenge is None:
             raise self._unauthorized(ref, creds, "the registry answered 401 without a WWW-Authenticate challenge")
         sent = "Authorization" in headers
-        if sent and challenge.scheme == "basic":
+        same = known is not None and _essence(known) == _essence(challenge)
+        if sent and same and challenge.scheme == "basic":
             raise self._unauthorized(ref, creds, _registry_message(resp.body))
-        # first 401, or a bearer token the registry no longer accepts: answer (with a fresh token) once
-        answer = self.auth.answer(ref.registry_host, ref.domain, ref.path, challenge, subject=subject, fresh=sent)
+        if self.cache is not None and not same:
+            self.cache.put_challenge(host, challenge.scheme, dict(challenge.params))
+        # first 401, a changed challenge, or a bearer token the registry no longer accepts: answer it once
+        answer = self.auth.answer(host, ref.domain, ref.path, challenge, subject=subject, fresh=sent)
         if answer is None:
             raise self._unauthorized(ref, None, "")
         headers["Authorization"], creds = answer

@@ -304,12 +304,19 @@ class Authenticator:
     _locks: dict[tuple[str, str, str, str], threading.Lock] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def known_header(self, host: str, domain: str, path: str) -> tuple[str, Credentials | None] | None:
-        """An Authorization header to send before any 401, when this run already met the host's challenge."""
-        challenge = self._challenges.get(host)
-        if challenge is None:
-            return None
-        return self.answer(host, domain, path, challenge, subject=f"{host}/{path}")
+    def challenge(self, host: str) -> Challenge | None:
+        """The host's challenge as this run knows it (met in a 401, or adopted from an earlier run)."""
+        return self._challenges.get(host)
+
+    def adopt(self, host: str, challenge: Challenge) -> None:
+        """Take a challenge remembered from an earlier run, unless this run has met one."""
+        with self._lock:
+            self._challenges.setdefault(host, challenge)
+
+    def forget(self, host: str, challenge: Challenge) -> None:
+        with self._lock:
+            if self._challenges.get(host) == challenge:
+                del self._challenges[host]
 
     def answer(self, host: str, domain: str, path: str, challenge: Challenge, *,
                subject: str, fresh: bool = False) -> tuple[str, Credentials | None] | None:

@@ -13,6 +13,8 @@ from pathlib import Path
 from dockdoctor.probes.registry._manifest import DocumentError, verify_digest
 
 FORMAT = 1
+CHALLENGE_TTL = 7 * 24 * 3600.0  # a registry's auth challenge rarely changes; a stale one is replaced on use
+CHALLENGE_PARAMS = ("realm", "service")  # what is kept of a challenge: no scope, no error, never a token
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +47,8 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Cache:
-    """Files under root: blobs/<alg>/<hex> (+ .type), tags/<sha256 of canonical>.json. Never secrets."""
+    """Files under root: blobs/<alg>/<hex> (+ .type), tags/<sha256 of canonical>.json, hosts/<sha256 of host>.json
+    (the host's auth challenge). Never secrets."""
 
     root: Path
 
@@ -104,6 +107,32 @@ class Cache:
             pass
 
 
+    def _host(self, host: str) -> Path:
+        return self.root / "hosts" / (hashlib.sha256(host.encode()).hexdigest() + ".json")
+
+    def get_challenge(self, host: str) -> tuple[str, dict[str, str]] | None:
+        """(scheme, {realm, service}) of the challenge the host answered with in the last CHALLENGE_TTL."""
+        try:
+            data = json.loads(self._host(host).read_text(encoding="utf-8"))
+            if data.get("format") != FORMAT or data.get("host") != host or now() - float(data["seen_at"]) > CHALLENGE_TTL:
+                return None
+            params = {k: str(v) for k, v in dict(data["params"]).items() if k in CHALLENGE_PARAMS}
+            return str(data["scheme"]), params
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def put_challenge(self, host: str, scheme: str, params: dict[str, str]) -> None:
+        data = {"format": FORMAT, "host": host, "scheme": scheme, "seen_at": now(),
+                "params": {k: v for k, v in params.items() if k in CHALLENGE_PARAMS}}
+        try:
+            _atomic_write(self._host(host), json.dumps(data, sort_keys=True).encode())
+        except OSError:
+            pass
+
+    def forget_challenge(self, host: str) -> None:
+        _remove(self._host(host))
+
+
 def _remove(path: Path) -> bool:
     try:
         path.unlink()
@@ -113,9 +142,9 @@ def _remove(path: Path) -> bool:
 
 
 def clear(root: Path) -> int:
-    """Delete every cache file under root (only our blobs/ and tags/ trees); returns how many were removed."""
+    """Delete every cache file under root (only our blobs/, tags/ and hosts/ trees); returns how many were removed."""
     removed = 0
-    for sub in ("blobs", "tags"):
+    for sub in ("blobs", "tags", "hosts"):
         base = root / sub
         if not base.is_dir():
             continue
