@@ -27,6 +27,8 @@ TESTENV_BUSYBOX_ARM64="$TESTENV_CACHE/busybox/arm64/busybox"
 # Debian unstable, extracted (never installed) by provision.sh; start.sh runs it beside the first.
 TESTENV_C8D_SUITES="${DOCKDOCTOR_TESTENV_C8D_SUITES:-sid forky trixie-backports}"
 TESTENV_C8D_ROOT="$TESTENV_CACHE/c8d/root"
+# buildx stays out of every CLI's plugin path: tests put it into their own DOCKER_CONFIG/cli-plugins
+TESTENV_BUILDX_PLUGIN="$TESTENV_C8D_ROOT/usr/libexec/docker/cli-plugins/docker-buildx"
 
 export PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

