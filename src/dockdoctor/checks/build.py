@@ -85,12 +85,14 @@ def builder_cannot_multiplatform(ctx: Context) -> Iterator[Problem]:
 
     ## Why it matters
     `docker buildx build --platform linux/amd64,linux/arm64 .` then fails with `Multi-platform build is not
-    supported for the docker driver. Switch to a different driver, or turn on the containerd image store`.
+    supported for the docker driver. Switch to a different driver, or turn on the containerd image store` (with
+    `--load` against dockerd 20.10: `docker exporter does not currently support exporting manifest lists`).
 
     ## Example
     `fixtures/checks/DKD502/bad-docker-driver-two-targets.json` (targets linux/amd64 and linux/arm64);
     `good-docker-container-driver.json`; `good-containerd-image-store.json` (Docker Desktop with the containerd
-    image store builds several platforms with the docker driver).
+    image store builds several platforms with the docker driver). Gathered here with buildx 0.29:
+    `bad-dockerd-20-docker-driver.json`; `good-dockerd-28-containerd-store.json`.
 
     ## Fix
     Safe, needs network (it pulls `moby/buildkit`): `docker buildx create --name dockdoctor --driver
