@@ -13,7 +13,8 @@ from clirun import dockdoctor, isolated_env
 from test_schema import validator
 
 
-def _env(testenv: dict, tmp_path: Path, host: str) -> dict[str, str]:
+def with_buildx(testenv: dict, tmp_path: Path, host: str) -> dict[str, str]:
+    """A user environment for the engine `host` names whose docker CLI has the buildx plugin."""
     env = isolated_env(tmp_path, DOCKER_HOST=testenv[host], DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
     plugins = Path(env["DOCKER_CONFIG"]) / "cli-plugins"
     plugins.mkdir(exist_ok=True)
@@ -47,7 +48,7 @@ def context(testenv: dict, tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("host", ["docker_host", "docker_host_c8d"])
 def test_the_probe_reads_the_real_builders(testenv: dict, tmp_path: Path, host: str) -> None:
-    env = _env(testenv, tmp_path, host)
+    env = with_buildx(testenv, tmp_path, host)
     buildx = _check(env)["facts"]["buildx"]
     assert buildx["installed"] is True
     assert buildx["version"] and buildx["version"] in _docker(env, "buildx", "version").stdout
@@ -59,7 +60,7 @@ def test_the_probe_reads_the_real_builders(testenv: dict, tmp_path: Path, host: 
 @pytest.mark.parametrize("host, fires", [("docker_host", True), ("docker_host_c8d", False)])
 def test_dkd502_says_what_a_multi_platform_build_does(testenv: dict, tmp_path: Path, context: Path, host: str,
                                                       fires: bool) -> None:
-    env = _env(testenv, tmp_path, host)
+    env = with_buildx(testenv, tmp_path, host)
     report = _check(env, "--platform", "linux/amd64", "--platform", "linux/arm64", "--only", "DKD502")
     assert bool(report["findings"]) is fires, report["findings"]
     tag = f"dd-buildx-test-{tmp_path.name.lower()}:multi"
@@ -77,7 +78,7 @@ def test_dkd502_says_what_a_multi_platform_build_does(testenv: dict, tmp_path: P
 
 
 def test_dkd502_fix_creates_and_selects_a_docker_container_builder(testenv: dict, tmp_path: Path) -> None:
-    env = _env(testenv, tmp_path, "docker_host")
+    env = with_buildx(testenv, tmp_path, "docker_host")
     args = ("--project", str(tmp_path), "--platform", "linux/amd64", "--platform", "linux/arm64", "--only", "DKD502")
     plan = dockdoctor("fix", *args, "--dry-run", env=env)
     assert "$ docker buildx create --name dockdoctor --driver docker-container --use" in plan.stdout, plan.stdout

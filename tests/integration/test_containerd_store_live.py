@@ -3,6 +3,7 @@ pulled image as its whole index, with the content of some platforms held and of 
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from clirun import dockdoctor, isolated_env
 from integration.env import binfmt_state
+from integration.test_buildx_live import with_buildx
 from test_schema import validator
 
 
@@ -108,3 +110,33 @@ def test_container_platform_is_the_manifest_it_runs(engine: dict, tmp_path: Path
     assert platforms == {"dd-c8d-amd64": "linux/amd64", "dd-c8d-arm64": "linux/arm64"}
     (finding,) = [f for f in report["findings"] if f["id"] == "DKD305"]
     assert f"({multi}, linux/arm64) exited" in finding["message"]
+
+
+def test_built_service_image_counts_every_platform_it_holds(engine: dict, tmp_path: Path) -> None:
+    """DKD415 with the containerd image store: the rebuild fix for real, then a multi-platform build it accepts."""
+    project = tmp_path / "app"
+    project.mkdir()
+    for arch in ("amd64", "arm64"):
+        shutil.copy(engine[f"busybox_{arch}"], project / f"busybox-{arch}")
+    (project / "Dockerfile").write_text("FROM scratch\nARG TARGETARCH\nCOPY busybox-${TARGETARCH} /bin/busybox\n")
+    image = "dd-c8d-app:dev"
+    (project / "compose.yaml").write_text(f"services:\n  app:\n    build: .\n    image: {image}\n")
+    env = with_buildx(engine, tmp_path, "docker_host_c8d")
+
+    def build(platforms: str) -> None:
+        built = subprocess.run(["docker", "buildx", "build", "--platform", platforms, "-t", image, "--load",
+                                str(project)], env=env, capture_output=True, text=True, timeout=180)
+        assert built.returncode == 0, built.stderr[-2000:]
+
+    def dkd415() -> list[dict]:
+        result = dockdoctor("check", "--project", str(project), "--platform", "linux/arm64", "--only", "DKD415",
+                            "--json", env=env)
+        return result.json()["findings"]
+
+    build("linux/amd64")
+    assert [f["subject"] for f in dkd415()] == ["service app"]
+    fixed = dockdoctor("fix", "--project", str(project), "--platform", "linux/arm64", "--only", "DKD415", "--yes",
+                       env=env)
+    assert "DKD415 rebuild dd-c8d-app:dev for linux/arm64: fixed" in fixed.stdout, fixed.stdout + fixed.stderr
+    build("linux/amd64,linux/arm64")  # one tag, both platforms; `docker run` here would pick amd64
+    assert dkd415() == []

@@ -499,7 +499,8 @@ def built_image_wrong_platform(ctx: Context) -> Iterator[Problem]:
 
     ## What it checks
     A service with `build:` and `image:` whose image exists locally for a platform none of the targets is (built
-    on this machine for its own architecture, while the deploy target is another).
+    on this machine for its own architecture, while the deploy target is another). With the containerd image
+    store, every platform the local image holds counts.
 
     ## Why it matters
     `docker compose up` uses that local image as it is; pushed, it fails on the target with `exec format error`.
@@ -513,7 +514,7 @@ def built_image_wrong_platform(ctx: Context) -> Iterator[Problem]:
     image's platform.
 
     ## Facts used
-    `project.compose.services[].build`, `images.local[].platform`, targets.
+    `project.compose.services[].build`, `images.local[].platform`, `images.local[].manifests`, targets.
     """
     from dockdoctor.checks.images import local_copy
 
@@ -521,8 +522,11 @@ def built_image_wrong_platform(ctx: Context) -> Iterator[Problem]:
         if service.build is None or not service.image:
             continue
         local = local_copy(ctx.facts, service.image)
-        built = platform_or_none(local.platform) if local else None
-        if built is None or any(can_run(t, built) and built.architecture == t.architecture for t in ctx.targets):
+        if local is None:
+            continue
+        # with the containerd image store a multi-platform build keeps every platform it built
+        built = [p for p in map(platform_or_none, [m.platform for m in local.manifests] or [local.platform]) if p]
+        if not built or any(can_run(t, b) and b.architecture == t.architecture for t in ctx.targets for b in built):
             continue
         target = format_platform(ctx.targets[0])
         dockerfile = posixpath.join(service.build.context, service.build.dockerfile)
