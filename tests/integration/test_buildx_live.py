@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from clirun import dockdoctor, isolated_env
+from integration.env import binfmt_state
 from test_schema import validator
 
 
@@ -97,3 +98,30 @@ def test_dkd502_fix_creates_and_selects_a_docker_container_builder(testenv: dict
         assert "DKD502" not in {f["id"] for f in after["findings"]}
     finally:
         _docker(env, "buildx", "rm", "dockdoctor")
+
+
+def test_build_steps_for_arm64_run_under_qemu_and_fail_without_it(testenv: dict, tmp_path: Path) -> None:
+    """What DKD503 says of builds, with BuildKit through buildx: a RUN for linux/arm64 needs an emulator.
+
+    The test engines have no bridge network (host networking stays untouched), so the build runs with
+    `--network none`; on a user's machine the same build needs no flag.
+    """
+    env = with_buildx(testenv, tmp_path, "docker_host_c8d")
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "Dockerfile").write_text(f"FROM {testenv['registry']}/busybox:multi\n"
+                                       'RUN ["/bin/busybox", "sh", "-c", "/bin/busybox uname -m > /arch"]\n')
+    tag = "dd-buildx-run:arm64"
+    argv = ("buildx", "build", "--network", "none", "--platform", "linux/arm64", "-t", tag, "--load", str(folder))
+    try:
+        with binfmt_state(enabled_aarch64=False):
+            refused = _docker(env, *argv, "--no-cache")
+        with binfmt_state(enabled_aarch64=True):
+            built = _docker(env, *argv, "--no-cache")
+            arch = _docker(env, "run", "--rm", "--network", "none", "--platform", "linux/arm64", "--entrypoint",
+                           "/bin/busybox", tag, "cat", "/arch")
+    finally:
+        _docker(env, "rmi", "-f", tag)
+    assert refused.returncode != 0 and "exec format error" in refused.stderr, refused.stderr[-2000:]
+    assert built.returncode == 0, built.stderr[-2000:]
+    assert arch.stdout.strip() == "aarch64", arch.stderr
