@@ -85,6 +85,7 @@ def test_held_and_absent_platforms_and_the_stale_copy(engine: dict, tmp_path: Pa
     assert stale == [(oci, "linux/amd64")]
     warned = _docker(engine, "create", "--network", "none", oci)
     assert "does not match the detected host platform" in warned.stderr  # the engine's own word for it
+    _docker(engine, "rm", warned.stdout.strip())  # an arm64 container: DKD304 would rightly name it below
 
     finding = next(f for f in report["findings"] if f["id"] == "DKD303")
     (argv,) = [s["argv"] for fix in finding["fixes"] for s in fix["steps"] if s["kind"] == "run"]
@@ -140,3 +141,22 @@ def test_built_service_image_counts_every_platform_it_holds(engine: dict, tmp_pa
     assert "DKD415 rebuild dd-c8d-app:dev for linux/arm64: fixed" in fixed.stdout, fixed.stdout + fixed.stderr
     build("linux/amd64,linux/arm64")  # one tag, both platforms; `docker run` here would pick amd64
     assert dkd415() == []
+
+
+def test_a_container_running_emulated_from_an_image_that_holds_the_native_platform(engine: dict,
+                                                                                    tmp_path: Path) -> None:
+    """DKD304 for the container itself: its image runs natively by default, the container was created for arm64."""
+    multi = engine["images"]["multi"]
+    _docker(engine, "pull", "-q", multi)
+    _docker(engine, "pull", "-q", "--platform", "linux/arm64", multi)
+    with binfmt_state(enabled_aarch64=True):
+        _docker(engine, "run", "-d", "--name", "dd-c8d-qemu", "--network", "none", "--platform", "linux/arm64",
+                "--entrypoint", "/bin/busybox", multi, "sleep", "60")
+        report = _report(engine, tmp_path, "check", "--no-project")
+        state = _docker(engine, "inspect", "-f", "{{.State.Status}}", "dd-c8d-qemu").stdout.strip()
+    assert state == "running"
+    (image,) = report["facts"]["images"]["local"]
+    assert image["platform"] == "linux/amd64"  # what the image inspect says: the default platform
+    (finding,) = [f for f in report["findings"] if f["id"] == "DKD304"]
+    assert finding["subject"] == "container dd-c8d-qemu"
+    assert "is linux/arm64: on this linux/amd64 engine it runs only under qemu" in finding["message"]

@@ -220,17 +220,20 @@ def local_image_needs_emulation(ctx: Context) -> Iterator[Problem]:
 
     ## What it checks
     Images of containers on the engine, and local copies of looked-up references, whose platform the engine
-    cannot run natively: it says whether an emulator (QEMU, Rosetta) covers it.
+    cannot run natively: it says whether an emulator (QEMU, Rosetta) covers it. With the containerd image store
+    an image holds several platforms, so a container created with `--platform` is checked on its own.
 
     ## Why it matters
     Under emulation the container works, several times slower; without it, it fails with `exec format error`.
 
     ## Example
-    `fixtures/checks/DKD304/bad-arm64-container-on-amd64.json`; `good-native-images.json`.
+    `fixtures/checks/DKD304/bad-arm64-container-on-amd64.json`; `good-native-images.json`; with the containerd
+    image store, `bad-containerd-store-arm64-container-of-native-image.json`.
 
     ## Fix
     Pull or build the image for the engine's platform (`docker pull --platform linux/amd64 IMAGE`, safe, needs
-    network); or install emulation (see DKD503).
+    network), or recreate a container created with `--platform` for the engine's platform; or install emulation
+    (see DKD503).
 
     ## Facts used
     `images.local[].platform`, `images.containers[]`, `engine.platform`, `emulation.emulated`.
@@ -239,18 +242,41 @@ def local_image_needs_emulation(ctx: Context) -> Iterator[Problem]:
     engine = native(facts)
     if engine is None:
         return
-    for image in facts.images.local:
-        platform = platform_or_none(image.platform)
+    def foreign(text: str) -> tuple[Platform, str | None] | None:
+        """The platform and its emulator, when the engine cannot run `text` natively."""
+        platform = platform_or_none(text)
         if platform is None or best_match(engine, [platform]).kind is not MatchKind.UNAVAILABLE:
+            return None
+        return platform, emulation_for(facts, platform)
+
+    def runs(via: str | None) -> str:
+        return f"on this {facts.engine.platform} engine it " + (f"runs only under {via}" if via else
+                                                                 "cannot run (no emulation)")
+
+    reported: set[str] = set()
+    for image in facts.images.local:
+        found = foreign(image.platform)
+        if found is None:
             continue
-        via = emulation_for(facts, platform)
+        reported.add(image.id)
         name = (image.repo_tags or (image.id[:19],))[0]
-        yield Problem(message=f"{name} is {image.platform}: on this {facts.engine.platform} engine it "
-                              + (f"runs only under {via}" if via else "cannot run (no emulation)"),
-                      subject=name, target=facts.engine.platform,
-                      evidence=(ev("images.local.platform", image.platform), ev("emulation.via", via or "none")),
+        yield Problem(message=f"{name} is {image.platform}: {runs(found[1])}", subject=name,
+                      target=facts.engine.platform,
+                      evidence=(ev("images.local.platform", image.platform), ev("emulation.via", found[1] or "none")),
                       fixes=(Fix(title=f"pull the {facts.engine.platform} variant", needs=(Need.NETWORK,),
                                  steps=(run("docker", "pull", "--platform", str(facts.engine.platform), name),)),))
+    for container in facts.images.containers:  # one created with --platform from an image that holds several
+        found = foreign(container.platform)
+        if found is None or container.image_id in reported or container.exec_format_error:  # DKD305 has those
+            continue
+        yield Problem(message=f"container {container.name} ({container.image}) is {container.platform}: "
+                              f"{runs(found[1])}",
+                      subject=f"container {container.name}", target=facts.engine.platform,
+                      evidence=(ev("images.containers.platform", container.platform),
+                                ev("emulation.via", found[1] or "none")),
+                      fixes=(Fix(title=f"recreate container {container.name} for {facts.engine.platform}",
+                                 steps=(manual(f"docker rm -f {container.name}, then create it again with "
+                                               f"--platform {facts.engine.platform} (or without --platform)"),)),))
 
 
 @check("DKD305", "container-exec-format-error", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
