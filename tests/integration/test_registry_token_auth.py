@@ -17,7 +17,7 @@ from clirun import dockdoctor, isolated_env
 from dockdoctor.model import RemoteImage
 from dockdoctor.probes.registry import RegistryOptions, clear_cache, inspect_remote
 from dockdoctor.probes.registry._cache import Cache
-from support.servers import closed_port
+from support.servers import closed_port, counting_server
 from support.token_issuer import TokenRegistry, token_registry
 
 PUBLIC = "public/busybox"
@@ -115,6 +115,28 @@ def test_a_stale_remembered_challenge_is_replaced(reg: TokenRegistry, tmp_path: 
     (got,) = inspect([f"{reg.host}/{PUBLIC}:multi"], tmp_path, seen, cache=cache)
     assert got.error is None, (got.error, explain(reg, seen))
     assert Cache(cache).get_challenge(reg.host) == ("bearer", {"realm": reg.realm, "service": "dockdoctor-test"})
+
+
+def test_credentials_never_go_to_a_remembered_realm(reg: TokenRegistry, tmp_path: Path, seen: list) -> None:
+    """A cache entry naming another token server (tampered, or stale) gets no password: only a live 401 does."""
+    cache = tmp_path / "cache"
+    with counting_server() as (port, hits):
+        Cache(cache).put_challenge(reg.host, "bearer", {"realm": f"http://127.0.0.1:{port}/token", "service": "x"})
+        (got,) = inspect([f"{reg.host}/{PRIVATE}:multi"], tmp_path, seen, password=PASSWORD, host=reg.host,
+                         cache=cache)
+    assert got.error is None, (got.error, explain(reg, seen))
+    assert hits == []
+    assert [(r.had_authorization, r.user) for r in reg.token_requests()] == [(True, USER)]
+    assert Cache(cache).get_challenge(reg.host) == ("bearer", {"realm": reg.realm, "service": "dockdoctor-test"})
+
+
+def test_a_remembered_challenge_from_the_future_is_ignored(reg: TokenRegistry, tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache")
+    cache.put_challenge(reg.host, "bearer", {"realm": reg.realm, "service": "dockdoctor-test"})
+    (entry,) = (tmp_path / "cache" / "hosts").glob("*.json")
+    data = json.loads(entry.read_text())
+    entry.write_text(json.dumps({**data, "seen_at": data["seen_at"] + 86400}))  # a clock that was ahead
+    assert cache.get_challenge(reg.host) is None
 
 
 def test_private_repo_without_credentials_needs_docker_login(reg: TokenRegistry, tmp_path: Path,

@@ -1,4 +1,5 @@
-"""Test servers for what no real peer does on demand: a TCP endpoint that accepts and never answers, or none."""
+"""Test servers for what no real peer does on demand: a TCP endpoint that accepts and never answers, one that only
+counts who came, or none."""
 
 from __future__ import annotations
 
@@ -42,3 +43,30 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def counting_server() -> Iterator[tuple[int, list[str]]]:
+    """A loopback HTTP server that answers 500 to everything; yields its port and the request lines it got."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            seen.append(f"{self.command} {self.path} auth={'Authorization' in self.headers}")
+            self.send_error(500)
+
+        do_POST = do_GET
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], seen
+    finally:
+        server.shutdown()
+        server.server_close()

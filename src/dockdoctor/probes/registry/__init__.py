@@ -193,6 +193,7 @@ class _Client:
         self.cache = Cache(Path(options.cache_dir)) if options.cache_dir is not None else None
         self._lock = threading.Lock()
         self._inflight: dict[str, Future[_Doc]] = {}  # digest -> the one fetch under way
+        self._disk_challenges: dict[str, Challenge | None] = {}  # host -> the challenge in the cache (this run)
 
     def close(self) -> None:
         self.transport.close()
@@ -359,18 +360,42 @@ class _Client:
         scheme = "http" if plain_http(ref, self.options.insecure_registries) else "https"
         return f"{scheme}://{ref.registry_host}/v2/{ref.path}/{suffix}"
 
-    def _known_challenge(self, host: str) -> tuple[Challenge | None, bool]:
-        """The host's challenge: met in this run, else remembered from an earlier one (then True)."""
+    def _remembered(self, ref: ImageRef) -> Challenge | None:
+        """The challenge an earlier run met at the host (read once per run), to answer before any 401.
+
+        A remembered bearer realm only ever gets anonymous token requests: credentials go to a realm that a
+        401 of this run named, never to one read from a file.
+        """
         from dockdoctor.probes.registry._auth import Challenge
 
-        met = self.auth.challenge(host)
-        if met is not None or self.cache is None:
-            return met, False
-        remembered = self.cache.get_challenge(host)
-        if remembered is None:
-            return None, False
-        self.auth.adopt(host, Challenge(remembered[0], remembered[1]))
-        return self.auth.challenge(host), True
+        host = ref.registry_host
+        with self._lock:
+            if host not in self._disk_challenges:
+                found = self.cache.get_challenge(host) if self.cache is not None else None
+                self._disk_challenges[host] = Challenge(found[0], found[1]) if found else None
+            challenge = self._disk_challenges[host]
+        if challenge is not None and challenge.scheme == "bearer" \
+                and self.auth.credentials.lookup(ref.domain, ref.path)[0] is not None:
+            return None
+        return challenge
+
+    def _store_challenge(self, host: str, challenge: Challenge) -> None:
+        """Keep a challenge a 401 named, once per run and only when it differs from the stored one."""
+        if self.cache is None:
+            return
+        with self._lock:
+            stored = self._disk_challenges.get(host)
+            if stored is not None and _essence(stored) == _essence(challenge):
+                return
+            self._disk_challenges[host] = challenge
+        self.cache.put_challenge(host, challenge.scheme, dict(challenge.params))
+
+    def _drop_challenge(self, host: str, challenge: Challenge) -> None:
+        with self._lock:
+            if self._disk_challenges.get(host) == challenge:
+                self._disk_challenges[host] = None
+        if self.cache is not None:
+            self.cache.forget_challenge(host, challenge.scheme, dict(challenge.params))
 
     def _request(self, ref: ImageRef, method: str, suffix: str, *, accept: str,
                  max_bytes: int = 1 << 20) -> Response:
@@ -380,17 +405,18 @@ class _Client:
         url, subject, host = self._url(ref, suffix), _subject(ref), ref.registry_host
         headers = {"Accept": accept} if accept else {}
         creds: Credentials | None = None
-        known, remembered = self._known_challenge(host)
-        if known is not None:  # answer it up front: no 401 round trip
+        known = self.auth.challenge(host)
+        remembered = None if known is not None else self._remembered(ref)
+        used = known or remembered
+        if used is not None:  # answer it up front: no 401 round trip
             try:
-                answer = self.auth.answer(host, ref.domain, ref.path, known, subject=subject)
-            except RegistryFailure:
-                if not remembered:
+                answer = self.auth.answer(host, ref.domain, ref.path, used, subject=subject, met=known is not None)
+            except RegistryFailure as failure:
+                if remembered is None or failure.error.kind in ("auth-failed", "auth-required"):
                     raise
-                answer = None  # a stale remembered challenge (its token server is gone): ask the registry afresh
-                self.auth.forget(host, known)
-                if self.cache is not None:
-                    self.cache.forget_challenge(host)
+                # a stale remembered challenge (its token server is gone): ask the registry afresh
+                self._drop_challenge(host, remembered)
+                answer, used = None, None
             if answer is not None:
                 headers["Authorization"], creds = answer
         resp = self.transport.request(method, url, subject=subject, headers=headers, max_bytes=max_bytes)
@@ -400,11 +426,9 @@ class _Client:
         if challenge is None:
             raise self._unauthorized(ref, creds, "the registry answered 401 without a WWW-Authenticate challenge")
         sent = "Authorization" in headers
-        same = known is not None and _essence(known) == _essence(challenge)
-        if sent and same and challenge.scheme == "basic":
+        if sent and used is not None and challenge.scheme == "basic" and _essence(used) == _essence(challenge):
             raise self._unauthorized(ref, creds, _registry_message(resp.body))
-        if self.cache is not None and not same:
-            self.cache.put_challenge(host, challenge.scheme, dict(challenge.params))
+        self._store_challenge(host, challenge)
         # first 401, a changed challenge, or a bearer token the registry no longer accepts: answer it once
         answer = self.auth.answer(host, ref.domain, ref.path, challenge, subject=subject, fresh=sent)
         if answer is None:

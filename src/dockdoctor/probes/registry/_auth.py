@@ -305,24 +305,18 @@ class Authenticator:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def challenge(self, host: str) -> Challenge | None:
-        """The host's challenge as this run knows it (met in a 401, or adopted from an earlier run)."""
+        """The challenge a 401 of this run named for host."""
         return self._challenges.get(host)
 
-    def adopt(self, host: str, challenge: Challenge) -> None:
-        """Take a challenge remembered from an earlier run, unless this run has met one."""
-        with self._lock:
-            self._challenges.setdefault(host, challenge)
+    def answer(self, host: str, domain: str, path: str, challenge: Challenge, *, subject: str,
+               fresh: bool = False, met: bool = True) -> tuple[str, Credentials | None] | None:
+        """The Authorization header for challenge (None when Basic is asked and there are no credentials).
 
-    def forget(self, host: str, challenge: Challenge) -> None:
-        with self._lock:
-            if self._challenges.get(host) == challenge:
-                del self._challenges[host]
-
-    def answer(self, host: str, domain: str, path: str, challenge: Challenge, *,
-               subject: str, fresh: bool = False) -> tuple[str, Credentials | None] | None:
-        """The Authorization header for challenge (None when Basic is asked and there are no credentials)."""
-        with self._lock:
-            self._challenges[host] = challenge
+        met: the challenge came from a 401 of this run (not from the cache), so later requests answer it too.
+        """
+        if met:
+            with self._lock:
+                self._challenges[host] = challenge
         creds, _note = self.credentials.lookup(domain, path)
         if challenge.scheme == "basic":
             if creds is None or creds.identity_token:

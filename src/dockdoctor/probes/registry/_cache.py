@@ -114,7 +114,8 @@ class Cache:
         """(scheme, {realm, service}) of the challenge the host answered with in the last CHALLENGE_TTL."""
         try:
             data = json.loads(self._host(host).read_text(encoding="utf-8"))
-            if data.get("format") != FORMAT or data.get("host") != host or now() - float(data["seen_at"]) > CHALLENGE_TTL:
+            if data.get("format") != FORMAT or data.get("host") != host \
+                    or not 0 <= now() - float(data["seen_at"]) <= CHALLENGE_TTL:
                 return None
             params = {k: str(v) for k, v in dict(data["params"]).items() if k in CHALLENGE_PARAMS}
             return str(data["scheme"]), params
@@ -129,8 +130,10 @@ class Cache:
         except OSError:
             pass
 
-    def forget_challenge(self, host: str) -> None:
-        _remove(self._host(host))
+    def forget_challenge(self, host: str, scheme: str, params: dict[str, str]) -> None:
+        """Remove the host's entry if it still holds this challenge (another run or thread may have replaced it)."""
+        if self.get_challenge(host) == (scheme, {k: v for k, v in params.items() if k in CHALLENGE_PARAMS}):
+            _remove(self._host(host))
 
 
 def _remove(path: Path) -> bool:
