@@ -116,6 +116,7 @@ c8d_ok() {
     local v
     v="$("$TESTENV_C8D_ROOT/usr/sbin/dockerd" --version 2>/dev/null)" || return 1
     "$TESTENV_C8D_ROOT/usr/bin/containerd" --version >/dev/null 2>&1 || return 1
+    [ -x "$TESTENV_C8D_ROOT/usr/bin/ctr" ] && [ -x "$TESTENV_C8D_ROOT/usr/bin/containerd-shim-runc-v2" ] || return 1
     "$TESTENV_BUILDX_PLUGIN" version >/dev/null 2>&1 || return 1
     v="${v#Docker version }"
     v="${v%%[+,]*}"
@@ -145,7 +146,7 @@ if ! c8d_ok; then
         fi
     done
     [ -n "$fetched" ] || die "no Docker Engine >= 27.3 found in Debian suites: $TESTENV_C8D_SUITES (set DOCKDOCTOR_TESTENV_C8D_SUITES)"
-    (cd "$TESTENV_CACHE/c8d/debs" && ls -1 ./*.deb | sed 's|^\./||') >"$TESTENV_CACHE/c8d/SOURCE"
+    for deb in "$TESTENV_CACHE/c8d/debs"/*.deb; do basename "$deb"; done >"$TESTENV_CACHE/c8d/SOURCE"
     log "extracted $(tr '\n' ' ' <"$TESTENV_CACHE/c8d/SOURCE")from $fetched into $TESTENV_C8D_ROOT"
 fi
 

@@ -45,7 +45,8 @@ for t in dockerd containerd runc docker-registry podman skopeo htpasswd curl pyt
     command -v "$t" >/dev/null || die "'$t' not found: run scripts/testenv/provision.sh first"
 done
 [ -x /usr/bin/docker ] || die "/usr/bin/docker (Debian docker.io CLI) missing: run scripts/testenv/provision.sh"
-for b in "$TESTENV_BUSYBOX_AMD64" "$TESTENV_BUSYBOX_ARM64" "$TESTENV_C8D_ROOT/usr/sbin/dockerd" "$TESTENV_BUILDX_PLUGIN"; do
+for b in "$TESTENV_BUSYBOX_AMD64" "$TESTENV_BUSYBOX_ARM64" "$TESTENV_C8D_ROOT/usr/sbin/dockerd" "$TESTENV_BUILDX_PLUGIN" \
+    "$TESTENV_C8D_ROOT/usr/bin/containerd" "$TESTENV_C8D_ROOT/usr/bin/ctr" "$TESTENV_C8D_ROOT/usr/bin/containerd-shim-runc-v2"; do
     [ -x "$b" ] || die "$b missing: run scripts/testenv/provision.sh first"
 done
 case "$DIR" in /*) ;; *) die "DOCKDOCTOR_TESTENV_DIR must be an absolute path (got '$DIR')" ;; esac
@@ -301,7 +302,8 @@ EOF
 }
 start_c8d
 c8d_driver="$(curl -s -m 5 --unix-socket "$C8D_SOCK" http://d/info | python3 -c \
-    'import json, sys; print(dict(json.load(sys.stdin).get("DriverStatus") or []).get("driver-type", ""))')"
+    'import json, sys; print(dict(json.load(sys.stdin).get("DriverStatus") or []).get("driver-type", ""))' \
+    2>/dev/null)" || c8d_driver=""
 [ "$c8d_driver" = io.containerd.snapshotter.v1 ] \
     || die "the second dockerd does not use the containerd image store (driver-type '$c8d_driver')"
 

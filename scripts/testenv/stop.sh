@@ -61,7 +61,8 @@ if [ -d "$DIR" ]; then
         umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || log "could not unmount $m"
     done
 
-    rm -f "$DIR/docker.sock" "$DIR/c8d/docker.sock" "$DIR/podman.sock" "$DIR/env.json" "$DIR/env.sh" "$DIR/docker/dockerd.pid"
+    rm -f "$DIR/docker.sock" "$DIR/c8d/docker.sock" "$DIR/podman.sock" "$DIR/env.json" "$DIR/env.sh" \
+        "$DIR/docker/dockerd.pid" "$DIR/c8d/docker/dockerd.pid"
 
     if [ "$PURGE" = 1 ]; then
         if awk -v d="$DIR/" 'index($2, d) == 1 { f = 1 } END { exit !f }' /proc/self/mounts; then

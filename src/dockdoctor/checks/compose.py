@@ -516,7 +516,7 @@ def built_image_wrong_platform(ctx: Context) -> Iterator[Problem]:
     ## Facts used
     `project.compose.services[].build`, `images.local[].platform`, `images.local[].manifests`, targets.
     """
-    from dockdoctor.checks.images import local_copy
+    from dockdoctor.checks.images import held_platforms, local_copy
 
     for service in _services(ctx):
         if service.build is None or not service.image:
@@ -524,8 +524,7 @@ def built_image_wrong_platform(ctx: Context) -> Iterator[Problem]:
         local = local_copy(ctx.facts, service.image)
         if local is None:
             continue
-        # with the containerd image store a multi-platform build keeps every platform it built
-        built = [p for p in map(platform_or_none, [m.platform for m in local.manifests] or [local.platform]) if p]
+        built = held_platforms(local)  # with the containerd image store, every platform a multi-platform build made
         if not built or any(can_run(t, b) and b.architecture == t.architecture for t in ctx.targets for b in built):
             continue
         target = format_platform(ctx.targets[0])

@@ -42,11 +42,15 @@ def _digest_matches(local: LocalImage, remote: RemoteImage) -> bool | None:
     return any(d.endswith("@" + remote.digest) for d in local.repo_digests)
 
 
+def held_platforms(local: LocalImage) -> list[Platform]:
+    """Every platform the local image holds: its manifests with the containerd image store, else its one."""
+    return [p for p in map(platform_or_none, [m.platform for m in local.manifests] or [local.platform]) if p]
+
+
 def local_platform_for(local: LocalImage, target: Platform) -> str:
     """The local copy's platform that serves `target`: with the containerd image store, a held manifest that
     matches it; otherwise the one a plain `docker run` uses."""
-    held = [p for p in (platform_or_none(m.platform) for m in local.manifests) if p is not None]
-    match = best_match(target, held)
+    match = best_match(target, held_platforms(local))
     if match.platform is not None and match.kind in (MatchKind.EXACT, MatchKind.COMPATIBLE):
         return format_platform(match.platform)
     return local.platform

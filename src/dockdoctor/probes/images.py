@@ -70,7 +70,15 @@ def _canonical(ref: str) -> str | None:
         return None
 
 
-def _gather(client: Any, refs: Sequence[str], with_containers: bool) -> ImageFacts:
+def _lists_manifests(api_version: str) -> bool:
+    """Whether an engine of this API version lists each image's manifests (Engine API 1.47, Docker 27.3)."""
+    try:
+        return tuple(int(x) for x in api_version.split(".")[:2]) >= (1, 47)
+    except ValueError:
+        return False
+
+
+def _gather(client: Any, refs: Sequence[str], with_containers: bool, api_version: str) -> ImageFacts:
     import docker
 
     images: dict[str, LocalImage] = {}
@@ -84,11 +92,13 @@ def _gather(client: Any, refs: Sequence[str], with_containers: bool) -> ImageFac
         return images.setdefault(found.id, found)
 
     # One listing finds which references have local copies; only those are inspected (for the platform a plain
-    # `docker run` uses). With the containerd image store (API 1.47+) it also lists each image's manifests;
-    # older engines ignore the parameter.
+    # `docker run` uses). From API 1.47 it also lists each image's manifests (the containerd image store's).
     wanted = {_canonical(r) for r in refs} - {None}
     if wanted:
-        listing = client._result(client._get(client._url("/images/json"), params={"manifests": "1"}), True)
+        if _lists_manifests(api_version):
+            listing = client._result(client._get(client._url("/images/json"), params={"manifests": "1"}), True)
+        else:
+            listing = client.images()
         for summary in listing:
             if any(_canonical(tag) in wanted for tag in summary.get("RepoTags") or ()):
                 inspect(str(summary["Id"]), summary)
@@ -120,7 +130,7 @@ def probe_local_images(endpoint: str, *, tls: TLSFiles | None, timeout: float, a
                        refs: Iterable[str] = (), with_containers: bool = True) -> ImageFacts:
     """Local copies of `refs` and every container (with its image) on the engine."""
     result = with_client(endpoint, tls=tls, timeout=timeout, api_version=api_version,
-                         call=lambda client: _gather(client, tuple(refs), with_containers))
+                         call=lambda client: _gather(client, tuple(refs), with_containers, api_version))
     if isinstance(result, ProbeError):
         return ImageFacts(errors=(ProbeError(probe="images", kind=result.kind, detail=result.detail),))
     return result
