@@ -12,11 +12,14 @@ Usage: python bench/registry_speed.py [--refs 50] [--delay-ms 40] [--runs 3] [--
    registry client alone in a `python -c` driver (same three), a skopeo loop, a docker CLI loop, and the floor
    (interpreter start-up + 3 round trips).
 4. Prints wall times, ratios, requests per reference and one PASS/MISS line per target.
+5. Then the htpasswd registry behind its own proxy: a first run against a later one that remembers the host's
+   auth challenge (requests and 401s counted).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import http.client
 import ipaddress
@@ -508,10 +511,50 @@ def main() -> int:
     work = tempfile.mkdtemp(prefix="dockdoctor-bench-")
     proxy = DelayProxy((host, int(port)), args.delay_ms / 1000)
     try:
-        return measure(args, proxy, refs, work, py, docker_cli, skopeo, testenv, n_single, n_missing, n_found)
+        code = measure(args, proxy, refs, work, py, docker_cli, skopeo, testenv, n_single, n_missing, n_found)
+        measure_auth(args, testenv, py, work)
+        return code
     finally:
         proxy.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def measure_auth(args, testenv: dict, py: str, work: str) -> None:
+    """The htpasswd registry behind its own proxy: a first run (no challenge known: each first-wave request meets a
+    401) against a later one with a cold document cache but the host's challenge remembered (Basic sent up front)."""
+    host, _, port = testenv["registry_auth"].rpartition(":")
+    proxy = DelayProxy((host, int(port)), args.delay_ms / 1000)
+    try:
+        refs = [f"{proxy.address}/busybox:{tag}" for tag in ("amd64", "arm64", "multi", "multi-oci")]
+        auth = base64.b64encode(f"{testenv['registry_user']}:{testenv['registry_password']}".encode()).decode()
+        rows: dict[str, list[tuple[float, int, int]]] = {"first run": [], "later run": []}
+        for run in range(args.runs):
+            cache = tempfile.mkdtemp(prefix="auth-cache-", dir=work)
+            with open(os.path.join(cache, "config.json"), "w", encoding="utf-8") as fh:
+                json.dump({"auths": {proxy.address: {"auth": auth}}}, fh)
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "DOCKDOCTOR_CACHE"))}
+            env.update(DOCKDOCTOR_CACHE_DIR=cache, DOCKER_CONFIG=cache, NO_PROXY="*", no_proxy="*")
+            for name in rows:
+                if name == "later run":  # documents and tags gone, the remembered challenge kept
+                    for sub in ("blobs", "tags"):
+                        shutil.rmtree(os.path.join(cache, sub), ignore_errors=True)
+                proxy.phase = f"auth {name} #{run}"
+                start = time.perf_counter()
+                subprocess.run([py, "-m", "dockdoctor", "inspect", *refs, "--json"], env=env, capture_output=True,
+                               timeout=SUBPROCESS_TIMEOUT, check=False)
+                wall = time.perf_counter() - start
+                events, _ = proxy.of_phase(proxy.phase)
+                rows[name].append((wall, len(events), sum(e.status == 401 for e in events)))
+        print()
+        print(f"authenticating registry (htpasswd, Basic) behind its own proxy, {len(refs)} refs, cold documents:")
+        for name, runs in rows.items():
+            walls = [w for w, _, _ in runs]
+            _, reqs, unauthorized = runs[0]
+            print(f"  {name:10} {fmt_ms(statistics.median(walls))} (median of {len(runs)})  {reqs} requests, "
+                  f"{unauthorized} answered 401" + ("  (challenge remembered: credentials sent up front)"
+                                                     if name == "later run" else ""))
+    finally:
+        proxy.stop()
 
 
 def measure(args, proxy: DelayProxy, refs: list[Ref], work: str, py: str, docker_cli: str, skopeo: str,
