@@ -25,7 +25,7 @@ def _docker(engine: dict, *args: str, check: bool = True) -> subprocess.Complete
 
 @pytest.fixture()
 def engine(testenv: dict) -> Iterator[dict]:
-    """The containerd-store engine, emptied before and after (only these tests use it)."""
+    """The containerd-store engine, emptied before and after (the buildx tests remove what they build)."""
 
     def empty() -> None:
         ids = _docker(testenv, "ps", "-aq").stdout.split()
