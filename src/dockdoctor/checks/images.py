@@ -17,6 +17,7 @@ from dockdoctor.model import (
     RemoteImage,
     Safety,
     Severity,
+    Step,
     manual,
     run,
 )
@@ -77,6 +78,11 @@ def verdict(facts: Facts, image: RemoteImage, target: Platform) -> ImageVerdict:
 def verdicts(facts: Facts, targets: tuple[Platform, ...]) -> tuple[ImageVerdict, ...]:
     """Every looked-up image on every target."""
     return tuple(verdict(facts, image, t) for image in facts.images.remote if not image.artifact_type for t in targets)
+
+
+def _recreate(container: str, platform: str | None) -> Step:
+    return manual(f"docker rm -f {container}, then create it again without --platform (or with --platform "
+                  f"{platform})")
 
 
 def _rebuild(ref: str, platforms: str) -> Fix:
@@ -279,8 +285,7 @@ def local_image_needs_emulation(ctx: Context) -> Iterator[Problem]:
                       evidence=(ev("images.containers.platform", container.platform),
                                 ev("emulation.via", found[1] or "none")),
                       fixes=(Fix(title=f"recreate container {container.name} for {facts.engine.platform}",
-                                 steps=(manual(f"docker rm -f {container.name}, then create it again with "
-                                               f"--platform {facts.engine.platform} (or without --platform)"),)),))
+                                 steps=(_recreate(container.name, facts.engine.platform),)),))
 
 
 @check("DKD305", "container-exec-format-error", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
@@ -317,7 +322,7 @@ def container_exec_format_error(ctx: Context) -> Iterator[Problem]:
             fixes=(Fix(title=f"pull the {facts.engine.platform} variant and recreate the container",
                        needs=(Need.NETWORK,), steps=(run("docker", "pull", "--platform", str(facts.engine.platform),
                                                          container.image),
-                                                     manual(f"docker rm {container.name}, then start it again"))),),
+                                                     _recreate(container.name, facts.engine.platform))),),
         )
 
 
