@@ -90,7 +90,13 @@ def test_held_and_absent_platforms_and_the_stale_copy(engine: dict, tmp_path: Pa
     finding = next(f for f in report["findings"] if f["id"] == "DKD303")
     (argv,) = [s["argv"] for fix in finding["fixes"] for s in fix["steps"] if s["kind"] == "run"]
     assert argv == ["docker", "pull", "--platform", "linux/amd64", oci]
-    _docker(engine, *argv[1:])  # the fix as a user runs it: the store adds amd64 beside arm64
+    # the fix through `dockdoctor fix`, for a project that uses the image: the store adds amd64 beside arm64
+    project = tmp_path / "web"
+    project.mkdir()
+    (project / "compose.yaml").write_text(f"services:\n  web:\n    image: {oci}\n")
+    env = isolated_env(tmp_path, DOCKER_HOST=engine["docker_host_c8d"], DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
+    fixed = dockdoctor("fix", "--project", str(project), "--only", "DKD303", "--yes", env=env)
+    assert fixed.code == 0 and "DKD303 pull the linux/amd64 variant: fixed" in fixed.stdout, fixed.stdout
     after = _report(engine, tmp_path, "inspect", oci, "--platform", "linux/amd64", "--platform", "linux/arm64")
     assert _held(after, oci) == (oci_digests, {})
     assert not [f for f in after["findings"] if f["id"] in ("DKD303", "DKD304")]
