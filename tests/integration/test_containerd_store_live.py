@@ -78,6 +78,12 @@ def test_held_and_absent_platforms_and_the_stale_copy(engine: dict, tmp_path: Pa
     assert [verdicts[(multi, t)]["local_platform"] for t in ("linux/amd64", "linux/arm64")] == \
         ["linux/amd64", "linux/arm64"]
     assert verdicts[(multi, "linux/arm64")]["local_platforms"] == ["linux/amd64", "linux/arm64"]
+    assert (verdicts[(oci, "linux/amd64")]["local_platforms"], verdicts[(oci, "linux/amd64")]["local_absent"]) == \
+        (["linux/arm64"], ["linux/amd64"])
+    env = isolated_env(tmp_path, DOCKER_HOST=engine["docker_host_c8d"], DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
+    text = dockdoctor("inspect", multi, oci, "--offline", env=env).stdout
+    assert "on linux/amd64: native; local copy linux/amd64 (holds linux/amd64, linux/arm64)" in text, text
+    assert "on linux/amd64: native; local copy linux/arm64 (linux/amd64 listed, not pulled)" in text, text
     # the whole index is one image: its digest is the registry's index digest
     assert verdicts[(multi, "linux/amd64")]["local_digest_matches"] is True
     # only the arm64-only copy is stale, and only for amd64 (a plain `docker run` would use arm64 here)
@@ -94,7 +100,6 @@ def test_held_and_absent_platforms_and_the_stale_copy(engine: dict, tmp_path: Pa
     project = tmp_path / "web"
     project.mkdir()
     (project / "compose.yaml").write_text(f"services:\n  web:\n    image: {oci}\n")
-    env = isolated_env(tmp_path, DOCKER_HOST=engine["docker_host_c8d"], DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
     fixed = dockdoctor("fix", "--project", str(project), "--only", "DKD303", "--yes", env=env)
     assert fixed.code == 0 and "DKD303 pull the linux/amd64 variant: fixed" in fixed.stdout, fixed.stdout
     after = _report(engine, tmp_path, "inspect", oci, "--platform", "linux/amd64", "--platform", "linux/arm64")

@@ -64,6 +64,7 @@ def verdict(facts: Facts, image: RemoteImage, target: Platform) -> ImageVerdict:
                 offered=tuple(p.platform for p in image.platforms),
                 local_platform=local_platform_for(local, target) if local else None,
                 local_platforms=tuple(m.platform for m in local.manifests) if local else (),
+                local_absent=tuple(m.platform for m in local.absent) if local else (),
                 local_digest_matches=_digest_matches(local, image) if local else None)
     if image.error is not None:
         return ImageVerdict(verdict="unknown", error=image.error.detail, **base)

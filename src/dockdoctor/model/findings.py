@@ -85,6 +85,7 @@ class ImageVerdict:
     offered: tuple[str, ...] = ()
     local_platform: str | None = None  # the local copy's platform that serves the target (or that `docker run` uses)
     local_platforms: tuple[str, ...] = ()  # containerd image store: every platform the local copy holds
+    local_absent: tuple[str, ...] = ()  # containerd image store: platforms its index lists but it does not hold
     local_digest_matches: bool | None = None  # None: no local copy, or no registry digest to compare
     error: str | None = None
 

@@ -137,8 +137,10 @@ def _images(report: Report) -> list[str]:
                 text += f" via {verdict.via}"
             if verdict.local_platform:
                 text += f"; local copy {verdict.local_platform}"
-                if len(verdict.local_platforms) > 1:
-                    text += f" (holds {', '.join(verdict.local_platforms)})"
+                held = [f"holds {', '.join(verdict.local_platforms)}"] if len(verdict.local_platforms) > 1 else []
+                held += [f"{', '.join(verdict.local_absent)} listed, not pulled"] if verdict.local_absent else []
+                if held:
+                    text += f" ({'; '.join(held)})"
                 if verdict.local_digest_matches is False:
                     text += " (digest differs from the registry's)"
             lines.append(f"    on {verdict.target}: {text}")
