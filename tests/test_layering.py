@@ -14,13 +14,14 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "dockdoctor.platforms": (),
     "dockdoctor.reference": (),
     "dockdoctor.errors": (),
+    "dockdoctor.knowledge": (),
     "dockdoctor.model": ("dockdoctor.model", "dockdoctor.platforms", "dockdoctor.reference"),
     "dockdoctor.codec": ("dockdoctor.model", "dockdoctor.errors"),
     "dockdoctor.redact": ("dockdoctor.model",),
     "dockdoctor.config": ("dockdoctor.model", "dockdoctor.errors", "dockdoctor.platforms"),
     "dockdoctor.schema": ("dockdoctor.model", "dockdoctor.codec"),
     "dockdoctor.checks": ("dockdoctor.checks", "dockdoctor.model", "dockdoctor.platforms", "dockdoctor.reference",
-                          "dockdoctor.errors"),
+                          "dockdoctor.errors", "dockdoctor.knowledge"),
     "dockdoctor.render": ("dockdoctor.render", "dockdoctor.model", "dockdoctor.codec"),
     "dockdoctor.probes": ("dockdoctor.probes", "dockdoctor.model", "dockdoctor.platforms", "dockdoctor.reference",
                           "dockdoctor.errors", "dockdoctor"),
@@ -34,7 +35,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "dockdoctor.__main__": ("dockdoctor.cli",),
     "dockdoctor": (),
 }
-PURE = ("dockdoctor.platforms", "dockdoctor.reference", "dockdoctor.model", "dockdoctor.codec", "dockdoctor.checks",
+PURE = ("dockdoctor.platforms", "dockdoctor.knowledge", "dockdoctor.reference", "dockdoctor.model", "dockdoctor.codec", "dockdoctor.checks",
         "dockdoctor.render", "dockdoctor.docs", "dockdoctor.app", "dockdoctor.redact", "dockdoctor.schema",
         "dockdoctor.bundle", "dockdoctor.project", "dockdoctor.config", "dockdoctor.fixes.plan")
 BANNED_IMPORTS = ("docker", "subprocess", "socket", "requests", "urllib.request", "http.client", "shutil")
