@@ -9,6 +9,7 @@ import pytest
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from dockdoctor import knowledge
+from dockdoctor.checks.defects import UNKNOWN_YET
 
 PRODUCTS = {"docker-desktop", "orbstack", "colima", "lima", "rancher-desktop", "podman", "qemu", "tonistiigi-binfmt",
             "rosetta", "buildx", "buildkit", "compose", "containerd", "docker-engine", "macos"}
@@ -18,7 +19,7 @@ URL = re.compile(r"^https://[a-z0-9.-]+\.[a-z]{2,}(/\S*)?$")
 # table -> required keys of each entry (besides id, source, source_date, evidence, which every entry has)
 REQUIRED: dict[str, dict[str, set[str]]] = {
     "defects": {"defect": {"product", "affected", "title", "breaks", "symptom", "platforms", "emulator", "when",
-                           "fix_kind", "fix_version", "fix"}},
+                           "requires", "fix_kind", "fix_version", "fix"}},
     "emulation": {
         "runtime": {"name", "images", "emulator", "effect", "symptom", "alternative"},
         "rosetta_requirement": {"subject", "requirement", "min_macos", "min_version", "vm_type", "how"},
@@ -100,6 +101,13 @@ def test_defect_values(defect: dict) -> None:
         # the release that fixes it is outside the affected range
         assert defect["fix_version"] not in spec, f"{defect['id']}: fixed release {defect['fix_version']} is affected"
     assert defect["fix"].strip() and defect["title"].strip() and defect["breaks"].strip()
+    for requirement in defect["requires"]:
+        known = requirement == "host:apple-silicon" or re.fullmatch(r"engine-arch:(amd64|arm64)", requirement)
+        if requirement.startswith("macos"):
+            SpecifierSet(requirement.removeprefix("macos"))  # a version range over macOS releases
+            known = True
+        assert known or requirement.startswith(UNKNOWN_YET), f"{defect['id']}: unknown requirement {requirement}"
+    assert bool(defect["requires"]) <= bool(defect["when"]), f"{defect['id']}: say the requirements in `when`"
 
 
 def test_emulation_values() -> None:
