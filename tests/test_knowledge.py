@@ -102,7 +102,8 @@ def test_defect_values(defect: dict) -> None:
         assert defect["fix_version"] not in spec, f"{defect['id']}: fixed release {defect['fix_version']} is affected"
     assert defect["fix"].strip() and defect["title"].strip() and defect["breaks"].strip()
     for requirement in defect["requires"]:
-        known = requirement == "host:apple-silicon" or re.fullmatch(r"engine-arch:(amd64|arm64)", requirement)
+        known = requirement in ("host:apple-silicon", "rosetta:on", "rosetta:off") or re.fullmatch(
+            r"engine-arch:(amd64|arm64)", requirement)
         if requirement.startswith("macos"):
             SpecifierSet(requirement.removeprefix("macos"))  # a version range over macOS releases
             known = True

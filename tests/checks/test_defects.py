@@ -154,3 +154,19 @@ def test_replayed_through_the_cli(tmp_path: Path, path: Path, count: int) -> Non
     assert len(findings) == count, findings
     if count:
         assert all(f["fixes"] for f in findings)
+
+
+def test_requirements_the_facts_can_confirm() -> None:
+    from dockdoctor.checks.defects import requirement_met
+
+    facts = _facts()  # Apple Silicon, macOS 14.5, arm64 engine, Docker Desktop's Rosetta on
+    assert requirement_met(facts, "host:apple-silicon") is True
+    assert requirement_met(facts, "engine-arch:arm64") is True
+    assert requirement_met(facts, "engine-arch:amd64") is False
+    assert requirement_met(facts, "rosetta:on") is True and requirement_met(facts, "rosetta:off") is False
+    assert requirement_met(facts, "macos>=14") is True and requirement_met(facts, "macos<12.5") is False
+    assert requirement_met(facts, "chip:m3") is None, "no fact tells the chip yet"
+    linux = dataclasses.replace(facts, host=dataclasses.replace(facts.host, os="linux", os_release="Debian 12"),
+                                emulation=dataclasses.replace(facts.emulation, rosetta=()))
+    assert requirement_met(linux, "macos==14.3") is False
+    assert requirement_met(linux, "rosetta:on") is None

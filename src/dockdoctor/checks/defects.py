@@ -32,7 +32,8 @@ def short_source(url: str) -> str:
 
 _MACOS = re.compile(r"^macOS (\d+(?:\.\d+)*)")
 # requirements whose fact dockdoctor does not gather yet: a defect that needs one stays silent
-UNKNOWN_YET = ("chip:", "vm:", "kernel", "rosetta:", "mac:", "buildx:", "orbstack:", "cli:", "env:")
+UNKNOWN_YET = ("chip:", "vm:", "guest:", "kernel", "rosetta:not-installed", "mac:", "buildx:", "orbstack:", "cli:",
+               "env:")
 
 
 def requirement_met(facts: Facts, requirement: str) -> bool | None:
@@ -42,6 +43,11 @@ def requirement_met(facts: Facts, requirement: str) -> bool | None:
     if requirement.startswith("engine-arch:"):
         engine = native(facts)
         return None if engine is None else engine.architecture == requirement.split(":", 1)[1]
+    if requirement in ("rosetta:on", "rosetta:off"):
+        setting = next((r for r in facts.emulation.rosetta if r.source == facts.engine.flavor.value), None)
+        if setting is None or setting.enabled is None:
+            return None
+        return setting.enabled is (requirement == "rosetta:on")
     if requirement.startswith("macos"):
         match = _MACOS.match(facts.host.os_release) if facts.host.os == "darwin" else None
         if facts.host.os not in ("darwin", ""):
@@ -73,7 +79,7 @@ def _relevant(ctx: Context, defect: dict[str, Any]) -> tuple[bool, str | None]:
     platforms = [p for p in (platform_or_none(x) for x in defect["platforms"]) if p is not None]
     if defect["emulator"]:
         for target in ctx.targets:
-            if runs_natively(ctx.facts, target) or not any(_same(p, target) for p in platforms):
+            if runs_natively(ctx.facts, target) or (platforms and not any(_same(p, target) for p in platforms)):
                 continue
             runs_under = _emulator(ctx, target)
             if defect["emulator"] in ("rosetta", "qemu") and runs_under and runs_under != defect["emulator"]:
