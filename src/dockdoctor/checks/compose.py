@@ -5,14 +5,14 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from dockdoctor.checks._edits import append_line, indent_of, insert_after, replace_line
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import ev, native, platform_or_none, runs_natively
+from dockdoctor.checks._versions import affects
+from dockdoctor.checks.defects import known_defects, short_source
 from dockdoctor.model import (
     ComposeTool,
     Fix,
@@ -34,23 +34,9 @@ UPGRADE = Fix(title="use Compose v2 (the docker CLI plugin)", safety=Safety.DISP
                             "docker-compose-plugin package), then run `docker compose` instead of `docker-compose`"),))
 
 
-@dataclass(frozen=True, slots=True)
-class KnownBug:
-    """A compose release range with a platform bug, and the upstream reference."""
-
-    major: int
-    versions: str  # a packaging specifier
-    summary: str
-    reference: str
-
-
-KNOWN_BUGS: tuple[KnownBug, ...] = (
-    KnownBug(1, "<1.27.0", "`platform:` is only accepted in file format 2.4, not in 3.x or the Compose "
-             "Specification (`Unsupported config option for services.x: 'platform'`)", "docker/compose#5953"),
-    KnownBug(2, ">=2.0.0,<2.2.0", "`docker compose build` ignores DOCKER_DEFAULT_PLATFORM", "docker/compose#8840"),
-    KnownBug(2, ">=2.10.0,<2.12.0", "a service with `platform:` fails to build when DOCKER_DEFAULT_PLATFORM is "
-             "also set, or when `build.platforms` is not set", "docker/compose#9853"),
-)
+def known_bugs() -> tuple[dict, ...]:
+    """Compose releases with platform bugs: the `compose` entries of knowledge/defects.toml."""
+    return known_defects("compose")
 
 
 def _version(tool: ComposeTool) -> Version | None:
@@ -131,8 +117,8 @@ def compose_platform_bug(ctx: Context) -> Iterator[Problem]:
     """The installed compose release has a known platform bug
 
     ## What it checks
-    Each installed compose version against a table of releases with platform bugs (compared with
-    `packaging` version specifiers):
+    Each installed compose version against the `compose` entries of `knowledge/defects.toml` (releases with
+    platform bugs, each with its source, compared with `packaging` version specifiers):
 
     - v1 before 1.27.0: `platform:` only in file format 2.4 (docker/compose#5953, docker/cli#1050).
     - v2.0.0 up to 2.2.0: `docker compose build` ignores `DOCKER_DEFAULT_PLATFORM` (docker/compose#8840,
@@ -158,9 +144,9 @@ def compose_platform_bug(ctx: Context) -> Iterator[Problem]:
         version = _version(tool) if tool else None
         if tool is None or version is None:
             continue
-        for bug in KNOWN_BUGS:
-            if bug.major == tool.major and version in SpecifierSet(bug.versions):
-                yield Problem(message=f"compose {tool.version}: {bug.summary} ({bug.reference})",
+        for bug in known_bugs():
+            if affects(bug["affected"], tool.version):
+                yield Problem(message=f"compose {tool.version}: {bug['title']} ({short_source(bug['source'])})",
                               subject=" ".join(tool.command),
                               evidence=(ev(f"compose.v{tool.major}.version", tool.version),),
                               fixes=(UPGRADE,) if tool.major == 1 else (
@@ -480,8 +466,9 @@ def default_platform_ignored(ctx: Context) -> Iterator[Problem]:
                      " does")
     v2 = _version(facts.compose.v2) if facts.compose.v2 else None
     if (in_dotenv or in_env) and v2 is not None:
-        notes += [f"compose {facts.compose.v2.version}: {bug.summary} ({bug.reference})" for bug in KNOWN_BUGS
-                  if bug.major == 2 and "DOCKER_DEFAULT_PLATFORM" in bug.summary and v2 in SpecifierSet(bug.versions)]
+        notes += [f"compose {facts.compose.v2.version}: {bug['title']} ({short_source(bug['source'])})"
+                  for bug in known_bugs() if "DOCKER_DEFAULT_PLATFORM" in bug.get("tags", ())
+                  and affects(bug["affected"], facts.compose.v2.version)]
     if (in_dotenv or in_env) and facts.compose.v2 is None and facts.compose.v1 is not None:
         notes.append("Compose v1 does not read DOCKER_DEFAULT_PLATFORM")
     value = in_env or (in_dotenv[0] if in_dotenv else "")

@@ -1,0 +1,77 @@
+"""Which product releases the facts show: one small pure mapping (product, version, how it was known).
+
+Product names are those of knowledge/defects.toml. Extend `installed_versions` when the facts learn more
+(OrbStack, Colima, Lima, Rancher Desktop, QEMU and binfmt versions); every check that matches releases against
+the knowledge base reads it from here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from dockdoctor.model import Facts, Flavor
+
+
+class Installed(NamedTuple):
+    """A product release seen in the facts, and the fact path it was read from."""
+
+    product: str
+    version: str  # as reported, e.g. "4.38.0", "v0.11.2-desktop.1", "20.10.24+dfsg1"
+    how: str  # e.g. "engine.evidence[version.Platform.Name]"
+
+
+_DESKTOP = re.compile(r"^Docker Desktop (\d+\.\d+(?:\.\d+)?)\b")
+_LEADING = re.compile(r"^v?(\d+(?:\.\d+)*)")
+
+
+def release(text: str) -> Version | None:
+    """The public release of a reported version (`v0.11.2-desktop.1` -> 0.11.2, `1.6.20~ds1` -> 1.6.20)."""
+    text = text.strip()
+    try:
+        return Version(Version(text.removeprefix("v")).public)
+    except InvalidVersion:
+        pass
+    match = _LEADING.match(text)
+    return Version(match.group(1)) if match else None
+
+
+def affects(specifier: str, version: str) -> bool:
+    """Whether a PEP 440 range contains a reported version; an empty or broken range never matches."""
+    parsed = release(version)
+    if not specifier or parsed is None:
+        return False
+    try:
+        return SpecifierSet(specifier).contains(parsed, prereleases=True)
+    except InvalidSpecifier:
+        return False
+
+
+def installed_versions(facts: Facts) -> tuple[Installed, ...]:
+    """Every (product, version, how known) the facts show, in a stable order."""
+    found: list[Installed] = []
+    engine = facts.engine
+    components = dict(engine.components)
+    if engine.flavor is Flavor.DOCKER_DESKTOP:
+        for item in engine.evidence:
+            match = _DESKTOP.match(item.value) if item.field == "version.Platform.Name" else None
+            if match:
+                found.append(Installed("docker-desktop", match.group(1), "engine.evidence[version.Platform.Name]"))
+                break
+    if engine.flavor is Flavor.PODMAN and (components.get("Podman Engine") or engine.server_version):
+        found.append(Installed("podman", components.get("Podman Engine") or engine.server_version or "",
+                               "engine.components[Podman Engine]" if "Podman Engine" in components
+                               else "engine.server_version"))
+    elif engine.server_version:
+        found.append(Installed("docker-engine", engine.server_version, "engine.server_version"))
+    if components.get("containerd"):
+        found.append(Installed("containerd", components["containerd"], "engine.components[containerd]"))
+    for tool, path in ((facts.compose.v1, "compose.v1.version"), (facts.compose.v2, "compose.v2.version")):
+        if tool is not None and tool.version:
+            found.append(Installed("compose", tool.version, path))
+    if facts.buildx.version:
+        found.append(Installed("buildx", facts.buildx.version, "buildx.version"))
+    return tuple(found)
