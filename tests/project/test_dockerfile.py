@@ -749,7 +749,9 @@ def test_pathological_input_is_bounded(name: str, text: str) -> None:
     facts = parse_dockerfile(text, path="Dockerfile")
     elapsed = time.perf_counter() - started
     assert isinstance(facts, DockerfileFacts)
-    assert elapsed < 1.0, f"{name}: {elapsed:.2f}s"
+    # a generous ceiling that only catches quadratic blow-up (seconds squared on 1 MB), never a busy machine;
+    # the parser's speed itself is measured in bench/, not here
+    assert elapsed < 30.0, f"{name}: {elapsed:.2f}s"
 
 
 def test_parse_never_raises_on_odd_input() -> None:
