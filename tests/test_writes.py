@@ -108,6 +108,20 @@ def test_file_owned_by_nobody_stays_nobodys_with_its_mode(tmp_path: Path) -> Non
 
 
 @ROOT_ONLY
+def test_a_new_file_in_a_users_folder_is_the_users(tmp_path: Path) -> None:
+    """Under sudo, --save-facts into nobody's folder makes nobody's file (root's stays for root's folders)."""
+    nobody = pwd.getpwnam("nobody")
+    folder = tmp_path / "home-of-nobody"
+    folder.mkdir()
+    os.chown(folder, nobody.pw_uid, nobody.pw_gid)
+    result = dockdoctor("check", "--from", str(REPLAY), "--save-facts", str(folder / "facts.json"), env=_env(tmp_path))
+    assert result.code in (0, 1), result.stderr
+    made = (folder / "facts.json").stat()
+    assert (made.st_uid, made.st_gid) == (nobody.pw_uid, nobody.pw_gid)
+    _no_temporary_files(folder)
+
+
+@ROOT_ONLY
 def test_file_without_write_permission_is_one_line_and_not_journaled(tmp_path: Path) -> None:
     project = _project(tmp_path / "app")
     dockerfile = project / "Dockerfile"

@@ -137,7 +137,22 @@ def _create(name: str, target: str, data: bytes) -> str:
             _create_direct(name, target, data, owner)  # a file system without hard links
     finally:
         _unlink_quietly(tmp)
+    _sync_folder(folder)
     return target
+
+
+def _sync_folder(folder: str) -> None:
+    """Make a new name in `folder` durable (best effort: not every system can open a folder)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _create_direct(name: str, target: str, data: bytes, owner: tuple[int, int] | None) -> None:
@@ -178,13 +193,16 @@ def _rewrite(name: str, target: str, data: bytes, st: os.stat_result, expect: by
         keep = False
         try:
             _overwrite(fd, data, len(old))
-        except OSError as err:
+        except BaseException as err:  # a full disk, or Ctrl-C between two system calls: the old bytes go back
             try:
                 _overwrite(fd, old, len(old))
             except OSError:
                 keep = True  # the copy is all that is left of the new content
-                raise WriteError(f"{name}: writing failed ({_why(err)}) and so did putting the old bytes back; "
+                why = _why(err) if isinstance(err, OSError) else type(err).__name__
+                raise WriteError(f"{name}: writing failed ({why}) and so did putting the old bytes back; "
                                  f"the new content is in {tmp}") from None
+            if not isinstance(err, OSError):
+                raise
             raise WriteError(f"{name}: cannot write it ({_why(err)}): it is as it was") from None
         finally:
             if not keep:

@@ -104,10 +104,16 @@ class Journal:
         entry = self._entry(target)
         if entry is not None or old is None:
             return entry["backup"] if entry is not None else ""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._kept += 1
         backup = self.folder / f"{self._kept:03d}-{os.path.basename(target)}"
-        backup.write_bytes(old)
+        fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)  # it may be a .env
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(old)
+        except BaseException:
+            backup.unlink(missing_ok=True)
+            raise
         return str(backup)
 
     def forget(self, backup: str) -> None:
@@ -124,7 +130,7 @@ class Journal:
             entry = {"path": path, "target": target, "backup": backup, "written": ""}
             self.entries.append(entry)
         entry["written"] = hashlib.sha256(written).hexdigest()
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         _replace_own(self.folder / "journal.json",
                      json.dumps({"project": self.project, "entries": self.entries}, indent=2).encode("utf-8"))
 
