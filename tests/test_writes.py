@@ -303,6 +303,18 @@ def test_save_facts_refuses_other_devices(tmp_path: Path) -> None:
     assert stat.S_ISCHR(os.lstat(node).st_mode)
 
 
+def test_a_file_another_program_holds_locked_is_left_alone(tmp_path: Path) -> None:
+    import fcntl
+
+    target = tmp_path / "facts.json"
+    target.write_text("being written by someone else\n")
+    with open(target, "rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = dockdoctor("check", "--from", str(REPLAY), "--save-facts", str(target), env=_env(tmp_path))
+    _one_line_error(result, str(target), "another program holds a lock on it")
+    assert target.read_text() == "being written by someone else\n"
+
+
 def test_save_facts_refuses_a_folder(tmp_path: Path) -> None:
     result = dockdoctor("check", "--from", str(REPLAY), "--save-facts", str(tmp_path), env=_env(tmp_path))
     _one_line_error(result, str(tmp_path), "is a folder")

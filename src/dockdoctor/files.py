@@ -257,7 +257,8 @@ def _temp_copy(name: str, folder: str, base: str, data: bytes, *, mode: int,
         except FileExistsError:
             continue
         except OSError as err:
-            raise WriteError(f"{name}: cannot write it ({_why(err)}): it is as it was") from None
+            raise WriteError(f"{name}: cannot write it ({_why(err)}: a temporary copy goes beside it first, in "
+                             f"{folder}): it is as it was") from None
     else:
         raise WriteError(f"{name}: cannot create a temporary file beside it: it is as it was")
     try:
