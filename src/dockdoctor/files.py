@@ -21,7 +21,7 @@ import time
 from dockdoctor.errors import WriteError
 
 LOCK_WAIT = 5.0  # seconds to wait for another writer's lock before giving up
-_STREAM_NAMES = re.compile(r"^/dev/(stdout|stderr|fd/\d+)$|^/proc/(self|\d+)/fd/\d+$")
+_STREAM_NAMES = re.compile(r"^/dev/(stdout|stderr|fd/\d+)$|^/proc/(self|\d+)/fd/\d+$")  # this process's own
 _TERMINALS = re.compile(r"^/dev/(tty\w*|pts/\d+|console)$")
 _SINKS = ("/dev/null", "/dev/zero", "/dev/full")
 _KINDS = {stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder",
@@ -61,8 +61,8 @@ def write_file(path: str, data: bytes, *, expect: bytes | None = None, exclusive
         return _create(path, os.path.realpath(path), data)
     if exclusive:
         raise WriteError(f"{path}: it exists already (it appeared meanwhile): nothing written")
-    if _STREAM_NAMES.match(path) or _STREAM_NAMES.match(os.path.realpath(path)):
-        return _stream(path, data, st)  # a descriptor the user handed over: write to it, whatever it is
+    if _names_own_descriptor(path) and not stat.S_ISBLK(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+        return _stream(path, data, st)  # a descriptor the user's shell handed over (`3>x`, /dev/stdout)
     if stat.S_ISREG(st.st_mode):
         target = os.path.realpath(path)
         try:
@@ -77,6 +77,14 @@ def write_file(path: str, data: bytes, *, expect: bytes | None = None, exclusive
         return _stream(path, data, st)
     kind = _KINDS.get(stat.S_IFMT(st.st_mode), "not a regular file")
     raise WriteError(f"{path}: is {kind}, not a file dockdoctor may write: nothing written")
+
+
+def _names_own_descriptor(path: str) -> bool:
+    for name in (path, os.path.realpath(path)):
+        match = _STREAM_NAMES.match(name)
+        if match and match.group(2) in (None, "self", str(os.getpid())):
+            return True
+    return False
 
 
 def _is_terminal_or_sink(path: str, st: os.stat_result) -> bool:
