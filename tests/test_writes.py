@@ -315,6 +315,18 @@ def test_a_file_another_program_holds_locked_is_left_alone(tmp_path: Path) -> No
     assert target.read_text() == "being written by someone else\n"
 
 
+def test_save_facts_to_a_descriptor_of_its_own(tmp_path: Path) -> None:
+    """`--save-facts /dev/fd/3` with `3>file`, the shell's way: written through the descriptor, nothing replaced."""
+    out = tmp_path / "through-fd3.json"
+    with open(out, "w") as fd3:
+        argv = [sys.executable, "-m", "dockdoctor", "check", "--from", str(REPLAY), "--save-facts",
+                f"/dev/fd/{fd3.fileno()}"]
+        proc = subprocess.run(argv, env=_env(tmp_path), capture_output=True, text=True, timeout=60,
+                              pass_fds=(fd3.fileno(),))
+    assert proc.returncode in (0, 1) and proc.stderr == "", proc.stderr
+    assert out.read_text().startswith("{") and '"schema_version"' in out.read_text()
+
+
 def test_save_facts_refuses_a_folder(tmp_path: Path) -> None:
     result = dockdoctor("check", "--from", str(REPLAY), "--save-facts", str(tmp_path), env=_env(tmp_path))
     _one_line_error(result, str(tmp_path), "is a folder")
