@@ -152,7 +152,7 @@ def fix(options: CheckOptions, *, decide: Callable[[FixItem, FixOption], bool], 
     items = plan(before)
     expected = {step.path: sha256_of(step.path) for item in items for opt in item.options
                 for step in opt.fix.steps if step.kind == "edit"}
-    journal = Journal(cache_root())
+    journal = Journal(cache_root(), options.project_dir or ".")
     applied: list[Applied] = []
     current: int | None = None
     try:
@@ -172,9 +172,9 @@ def fix(options: CheckOptions, *, decide: Callable[[FixItem, FixOption], bool], 
     return FixResult(before, items, tuple(applied), after)
 
 
-def undo() -> list[tuple[str, str]]:
-    """Restore the files the last `fix` edited."""
+def undo(project_dir: str) -> list[tuple[str, str, bool]]:
+    """Restore the files the last `fix` in this project folder edited; (path, what happened, ok) per file."""
     from dockdoctor.fixes.apply import undo_last
     from dockdoctor.probes._run import cache_root
 
-    return undo_last(cache_root())
+    return undo_last(cache_root(), project_dir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import sys
@@ -64,6 +65,47 @@ def _color(stream: object) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
 
 
+class OutputError(DockdoctorError):
+    """Standard output failed (a full disk, /dev/full, a closed pipe): the run's result could not be printed."""
+
+    def __init__(self, err: OSError) -> None:
+        super().__init__(f"cannot write to standard output ({err.strerror or err})")
+        self.errno = err.errno
+
+
+class _Stdout:
+    """sys.stdout for the length of a run: a failed write or flush raises OutputError, never a bare OSError."""
+
+    def __init__(self, stream: object) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)  # type: ignore[attr-defined]
+        except OSError as err:
+            raise OutputError(err) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()  # type: ignore[attr-defined]
+        except OSError as err:
+            raise OutputError(err) from None
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+def _silence_stdout(stream: object) -> None:
+    """Point file descriptor 1 at /dev/null, so the interpreter's last flush neither fails nor prints a warning."""
+    try:
+        fileno = stream.fileno()  # type: ignore[attr-defined]
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fileno)
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real descriptor (tests run in-process)
+        pass
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="dockdoctor")
 def cli() -> None:
@@ -114,7 +156,7 @@ def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[s
     strict = strict or settings.strict
     report = app.check(options, replay=replay, replayed_from=from_file)
     if save_facts:
-        _write_atomic(save_facts, codec.facts_to_json(report.facts))
+        _write_file(save_facts, codec.facts_to_json(report.facts))
     threshold = Severity.WARNING if strict else Severity.ERROR
     render = renderer_for(fmt_enum)
     click.echo(render(report, RenderOptions(color=_color(sys.stdout) and fmt_enum is Format.TEXT,
@@ -133,17 +175,11 @@ def _list_checks(specs: Sequence[CheckSpec], fmt: Format) -> str:
     return "".join(f"{i}  {slug:34} {sev:8} {title}\n" for i, slug, sev, title in rows)
 
 
-def _write_atomic(path: str, content: str | bytes) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except OSError as err:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise DockdoctorError(f"{path}: cannot write it ({err.strerror or err})") from None
+def _write_file(path: str, content: str | bytes) -> None:
+    """--save-facts and report -o: the shared in-place writer (symlinks, owner, mode and hard links kept)."""
+    from dockdoctor.files import write_file
+
+    write_file(path, content.encode("utf-8") if isinstance(content, str) else content)
 
 
 def _plan_lines(items) -> list[str]:  # items: tuple[fixes.plan.Item, ...]
@@ -205,7 +241,7 @@ def _fix_json(app, options, before, items, *, dry_run: bool, allow_unsafe: bool,
 @click.option("--allow-unsafe", is_flag=True, help="With --yes: also apply unsafe fixes (sudo, package installs).")
 @click.option("--allow-privileged", is_flag=True, help="With --yes: also run privileged containers.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; execute nothing.")
-@click.option("--undo", "undo_last", is_flag=True, help="Restore the files the last fix edited.")
+@click.option("--undo", "undo_last", is_flag=True, help="Restore the files the last fix in --project edited.")
 @click.option("--timeout", type=click.FloatRange(1, 7200), default=900.0, show_default=True,
               help="Seconds each command may run.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (with --yes or --dry-run).")
@@ -217,12 +253,12 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
     from dockdoctor.fixes.plan import plan
 
     if undo_last:
-        restored = app.undo()
-        for path, what in restored:
+        restored = app.undo(project)
+        for path, what, _ in restored:
             click.echo(f"{path}: {what}")
         if not restored:
-            click.echo("nothing to undo")
-        sys.exit(0 if all(what == "restored" for _, what in restored) else 1)
+            click.echo(f"nothing to undo in {project}")
+        sys.exit(0 if all(ok for _, _, ok in restored) else 1)
     settings = _load_settings(project)
     options = app.CheckOptions(platforms=platforms, only=only, skip=skip, redact=False, project_dir=project,
                                settings=settings)
@@ -301,7 +337,7 @@ def inspect_cmd(refs: tuple[str, ...], platforms: tuple[str, ...], as_json: bool
                                offline=offline, refresh=refresh, only=app.IMAGE_CHECKS, tools=False)
     report = app.check(options)
     if save_facts:
-        _write_atomic(save_facts, codec.facts_to_json(report.facts))
+        _write_file(save_facts, codec.facts_to_json(report.facts))
     render = renderer_for(fmt_enum)
     click.echo(render(report, RenderOptions(color=_color(sys.stdout) and fmt_enum is Format.TEXT,
                                             images_only=True)), nl=False)
@@ -345,7 +381,7 @@ def report_cmd(output: str | None, platforms: tuple[str, ...], timeout: float, n
     report = app.check(options)
     data, manifest = bundle.build(report, python_version=stdlib_platform.python_version(),
                                   created_at=now.isoformat(), options=RenderOptions())
-    _write_atomic(path, data)
+    _write_file(path, data)
     click.echo(f"wrote {path} ({len(data) // 1024 + 1} KiB, {len(manifest['files']) + 1} files, "
                f"{'redacted' if manifest['redacted'] else 'NOT redacted'}); nothing was uploaded")
     click.echo(f"  {bundle.MANIFEST}  what is inside, with sizes and SHA-256")
@@ -383,9 +419,37 @@ def schema_cmd(which: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: runs the CLI; DockdoctorError becomes one line on stderr and its exit code."""
+    """Entry point: runs the CLI; DockdoctorError becomes one line on stderr and its exit code.
+
+    Standard output that is closed (`>&-`) or fails (`> /dev/full`) is a one-line error and exit 2; a reader that
+    went away (`| head -1`) ends the run quietly with 141, as a program stopped by SIGPIPE does.
+    """
+    if sys.stdout is None:
+        click.echo("dockdoctor: standard output is closed: nothing could be printed (redirect it to a file or "
+                   "/dev/null instead)", err=True)
+        return 2
+    real = sys.stdout
+    sys.stdout = _Stdout(real)  # type: ignore[assignment]
+    try:
+        try:
+            code = _main(argv)
+            sys.stdout.flush()
+        except OutputError as err:
+            _silence_stdout(real)
+            if err.errno == errno.EPIPE:
+                return 141
+            click.echo(f"dockdoctor: {err}", err=True)
+            return err.exit_code
+    finally:
+        sys.stdout = real
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="dockdoctor", standalone_mode=False)
+    except OutputError:
+        raise
     except DockdoctorError as err:
         click.echo(f"dockdoctor: {err}", err=True)
         return err.exit_code

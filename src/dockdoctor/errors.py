@@ -25,3 +25,7 @@ class Aborted(DockdoctorError):
     """The user stopped the run (Ctrl-C or declined)."""
 
     exit_code = 130
+
+
+class WriteError(DockdoctorError):
+    """A file dockdoctor was asked to write and could not (or must not): the original is as it was."""

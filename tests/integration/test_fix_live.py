@@ -61,7 +61,7 @@ def test_dry_run_shows_exactly_what_yes_applies_then_idempotent_and_undo(testenv
         assert proc.returncode == 0 and "platform: linux/amd64" in proc.stdout, proc.stderr
     again = _fix(testenv, tmp_path, project, "--yes")
     assert again.code == 0 and (project / "compose.yaml").read_text() == edited
-    undo = dockdoctor("fix", "--undo", env=_env(testenv, tmp_path))
+    undo = dockdoctor("fix", "--undo", "--project", str(project), env=_env(testenv, tmp_path))
     assert undo.stdout.strip() == f"{project / 'compose.yaml'}: restored"
     assert (project / "compose.yaml").read_bytes() == original
 
@@ -242,7 +242,7 @@ def test_second_option_writes_default_platform_into_a_new_env_file(testenv: dict
     assert "needs its own consent" in output and ": fixed" in output
     assert (project / ".env").read_text() == "DOCKER_DEFAULT_PLATFORM=linux/amd64\n"
     assert "platform:" not in (project / "compose.yaml").read_text()
-    undo = dockdoctor("fix", "--undo", env=_env(testenv, tmp_path))
+    undo = dockdoctor("fix", "--undo", "--project", str(project), env=_env(testenv, tmp_path))
     assert "removed (dockdoctor had created it)" in undo.stdout and not (project / ".env").exists()
 
 

@@ -1,4 +1,4 @@
-"""Applying a confirmed plan: argv only, atomic file edits checked against what was shown, an undo log."""
+"""Applying a confirmed plan: argv only, file edits checked against what was shown, a per-project undo log."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from dockdoctor.errors import WriteError
+from dockdoctor.files import read_regular, write_file
 from dockdoctor.model import EditFile, Manual, RunCommand, Step
 from dockdoctor.model import StepOutcome as Outcome
 
@@ -26,8 +26,9 @@ class EditError(Exception):
 
 
 def sha256_of(path: str) -> str | None:
+    """The SHA-256 of a regular file's bytes; None when it is missing or not a regular file."""
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return hashlib.sha256(read_regular(path)).hexdigest()
     except OSError:
         return None
 
@@ -65,86 +66,172 @@ def patched(text: str, diff: str) -> str:
     return "".join(out)
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write through a temporary file in the same folder and rename it over the original (mode kept)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=".dockdoctor-", dir=folder)
+def _replace_own(path: Path, data: bytes) -> None:
+    """One of dockdoctor's own files (the journal, in its cache): a temporary file renamed over it."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
         raise
 
 
+def journal_folder(root: str, project: str) -> Path:
+    """Where the undo journals of one project folder live: undo/<hash of its real path>/<run>/ in the cache."""
+    key = hashlib.sha256(os.path.realpath(project).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return Path(root) / "undo" / key
+
+
 class Journal:
-    """The undo log of one `fix` run: a backup of every file before its first edit, under the cache folder."""
+    """The undo log of one `fix` run in one project: each file's original bytes, kept before its first edit.
 
-    def __init__(self, root: str) -> None:
+    An entry is recorded only after the edit was written; an edit that failed leaves no entry (and no backup).
+    """
+
+    def __init__(self, root: str, project: str) -> None:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-        self.folder = Path(root) / "undo" / stamp
+        self.project = os.path.realpath(project)
+        self.folder = journal_folder(root, project) / stamp
         self.entries: list[dict[str, str]] = []
+        self._kept = 0
 
-    def backup(self, path: str, written: str) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        backup = self.folder / f"{len(self.entries):03d}-{os.path.basename(path)}"
-        if not any(e["path"] == path for e in self.entries):
-            shutil.copy2(path, backup)
-            self.entries.append({"path": path, "backup": str(backup), "written": ""})
-        entry = next(e for e in self.entries if e["path"] == path)
-        entry["written"] = hashlib.sha256(written.encode("utf-8")).hexdigest()
-        write_atomic(str(self.folder / "journal.json"), json.dumps(self.entries, indent=2))
+    def keep(self, target: str, old: bytes | None) -> str:
+        """Save `old` (None: a file the fix creates) before `target` is written; the backup's path or ""."""
+        entry = self._entry(target)
+        if entry is not None or old is None:
+            return entry["backup"] if entry is not None else ""
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._kept += 1
+        backup = self.folder / f"{self._kept:03d}-{os.path.basename(target)}"
+        fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)  # it may be a .env
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(old)
+        except BaseException:
+            backup.unlink(missing_ok=True)
+            raise
+        return str(backup)
 
-    def created(self, path: str, written: str) -> None:
-        """A file the fix creates: undo removes it (if nobody changed it since)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.entries.append({"path": path, "backup": "", "written": hashlib.sha256(written.encode()).hexdigest()})
-        write_atomic(str(self.folder / "journal.json"), json.dumps(self.entries, indent=2))
+    def forget(self, backup: str) -> None:
+        """A backup whose edit failed: removed, unless an earlier edit of the same file still needs it."""
+        if backup and not any(e["backup"] == backup for e in self.entries):
+            Path(backup).unlink(missing_ok=True)
+        if self.folder.is_dir() and not any(self.folder.iterdir()):
+            self.folder.rmdir()
+
+    def record(self, path: str, target: str, backup: str, written: bytes) -> None:
+        """The edit of `target` succeeded: journal it (the first backup of a file stays, the last hash counts)."""
+        entry = self._entry(target)
+        if entry is None:
+            entry = {"path": path, "target": target, "backup": backup, "written": ""}
+            self.entries.append(entry)
+        entry["written"] = hashlib.sha256(written).hexdigest()
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _replace_own(self.folder / "journal.json",
+                     json.dumps({"project": self.project, "entries": self.entries}, indent=2).encode("utf-8"))
+
+    def _entry(self, target: str) -> dict[str, str] | None:
+        return next((e for e in self.entries if e["target"] == target), None)
 
 
-def undo_last(root: str) -> list[tuple[str, str]]:
-    """Restore the files of the last run that edited any; (path, what happened) per file."""
-    runs = sorted((Path(root) / "undo").glob("*/journal.json"))
+def _current(target: str) -> tuple[bytes | None, str]:
+    """A journaled file's bytes now (None: it is gone), or why it cannot be read."""
+    try:
+        return read_regular(target), ""
+    except FileNotFoundError:
+        return None, ""
+    except OSError as err:
+        return None, err.strerror or str(err)
+
+
+def undo_last(root: str, project: str) -> list[tuple[str, str, bool]]:
+    """Restore the files of this project's last `fix` run; (path, what happened, ok) per file.
+
+    All or nothing: when any file changed after dockdoctor edited it, nothing is restored and the journal stays
+    as it was. A write that fails keeps the files not yet restored in the journal, for another `--undo`.
+    """
+    runs = sorted(journal_folder(root, project).glob("*/journal.json"))
     if not runs:
         return []
     journal = runs[-1]
-    results = []
-    for entry in json.loads(journal.read_text(encoding="utf-8")):
-        if sha256_of(entry["path"]) != entry["written"]:
-            results.append((entry["path"], "not restored: it changed after dockdoctor edited it"))
-            continue
-        if entry["backup"]:
-            write_atomic(entry["path"], Path(entry["backup"]).read_text(encoding="utf-8"))
-            results.append((entry["path"], "restored"))
-        else:
-            os.unlink(entry["path"])
-            results.append((entry["path"], "removed (dockdoctor had created it)"))
+    entries: list[dict[str, str]] = json.loads(journal.read_text(encoding="utf-8"))["entries"]
+    now: list[bytes | None] = []
+    refused: dict[str, str] = {}
+    for entry in entries:
+        data, why = _current(entry["target"])
+        now.append(data)
+        if why:
+            refused[entry["target"]] = f"not restored: cannot read it ({why})"
+        elif data is None or hashlib.sha256(data).hexdigest() != entry["written"]:
+            refused[entry["target"]] = "not restored: it changed after dockdoctor edited it"
+    if refused:
+        return [(e["path"], refused.get(e["target"], "not restored: another file of this fix changed, so the "
+                                                     "undo restores none (the journal is kept)"), False)
+                for e in entries]
+    results: list[tuple[str, str, bool]] = []
+    for i, entry in enumerate(entries):
+        try:
+            if entry["backup"]:
+                write_file(entry["target"], Path(entry["backup"]).read_bytes(), expect=now[i])
+                results.append((entry["path"], "restored", True))
+            else:
+                os.unlink(entry["target"])
+                results.append((entry["path"], "removed (dockdoctor had created it)", True))
+        except (WriteError, OSError) as err:
+            results.append((entry["path"], f"not restored: {err}", False))
+            results += [(e["path"], "not restored: the undo stopped at the failure above", False)
+                        for e in entries[i + 1:]]
+            data = json.loads(journal.read_text(encoding="utf-8"))
+            _replace_own(journal, json.dumps({**data, "entries": entries[i:]}, indent=2).encode("utf-8"))
+            return results
     journal.rename(journal.with_name("journal.undone.json"))
     return results
+
+
+def _why(err: OSError | UnicodeDecodeError | EditError) -> str:
+    return (err.strerror if isinstance(err, OSError) else None) or str(err)
 
 
 def _edit(step: EditFile, expected: dict[str, str | None], journal: Journal) -> Outcome:
     if sha256_of(step.path) != expected.get(step.path):
         return Outcome(step, "failed", f"{step.path} changed since the plan was shown: nothing written")
+    creating = not os.path.exists(step.path) and "\n@@ -0,0 " in step.diff
     try:
-        creating = not os.path.exists(step.path) and "\n@@ -0,0 " in step.diff
-        text = "" if creating else Path(step.path).read_text(encoding="utf-8")
+        old = b"" if creating else read_regular(step.path)
+        text = old.decode("utf-8")
         new = patched(text, step.diff)
     except (OSError, UnicodeDecodeError, EditError) as err:
-        return Outcome(step, "failed", f"{step.path}: {err}")
+        return Outcome(step, "failed", f"{step.path}: {_why(err)}")
     if new == text:
         return Outcome(step, "skipped", "already as planned")
-    if creating:
-        journal.created(step.path, new)
-    else:
-        journal.backup(step.path, new)
-    write_atomic(step.path, new)
+    data, target = new.encode("utf-8"), os.path.realpath(step.path)
+    try:
+        backup = journal.keep(target, None if creating else old)
+    except OSError as err:
+        return Outcome(step, "failed", f"{step.path}: cannot keep its original for --undo in {journal.folder} "
+                                       f"({_why(err)}): nothing written")
+    try:
+        written = write_file(step.path, data, expect=None if creating else old, exclusive=creating)
+    except WriteError as err:
+        journal.forget(backup)
+        return Outcome(step, "failed", str(err))
+    try:
+        journal.record(step.path, written, backup, data)
+    except OSError as err:
+        try:  # an edit that --undo cannot take back is not made
+            if creating:
+                os.unlink(written)
+            else:
+                write_file(written, old, expect=data)
+        except (WriteError, OSError) as again:
+            return Outcome(step, "failed", f"{step.path}: edited, but the undo journal cannot be written "
+                                           f"({_why(err)}) nor the edit taken back ({again})")
+        return Outcome(step, "failed", f"{step.path}: cannot write the undo journal in {journal.folder} "
+                                       f"({_why(err)}): the edit was taken back")
     expected[step.path] = sha256_of(step.path)
     return Outcome(step, "applied", step.path)
 
