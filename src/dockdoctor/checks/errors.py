@@ -25,6 +25,7 @@ SIGNALS = {132: "SIGILL (illegal instruction)", 134: "SIGABRT (aborted)", 137: "
 
 _NOISE = (
     re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]"),  # ANSI CSI, OSC, ESC x
+    re.compile(r"\\x1b\[[0-9;?]*[A-Za-z]"),  # the same, escaped by the probes (container logs)
 )
 _PREFIXES = (
     re.compile(r"^#\d+ (?:\d+(?:\.\d+)? )?"),  # BuildKit plain progress: `#12 0.370 `
