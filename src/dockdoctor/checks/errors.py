@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from dockdoctor import knowledge
+from dockdoctor.knowledge import load as load_knowledge
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import emulation_for, native, platform_or_none
 from dockdoctor.model import (ContainerFacts, Evidence, Facts, Fix, Fixable, Manual, Need, Problem, RunCommand, Safety,
@@ -82,7 +82,7 @@ def signatures() -> tuple[Signature, ...]:
     """The signatures of knowledge/signatures.toml, patterns compiled, in file order (specific ones first)."""
     return tuple(Signature(id=s["id"], cls=s["class"], patterns=tuple(re.compile(p) for p in s["patterns"]),
                            happened=s["happened"], source=s["source"], causes=tuple(s.get("causes", ())))
-                 for s in knowledge.load("signatures")["signature"])
+                 for s in load_knowledge("signatures")["signature"])
 
 
 def recognise(text: str) -> tuple[Match, ...]:
