@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -11,7 +12,8 @@ from dockdoctor.checks import ALL_CHECKS, CheckSpec, Context, lookup
 from dockdoctor.checks.images import verdicts
 from dockdoctor.config import Settings
 from dockdoctor.errors import ConfigError, UnknownCheckError
-from dockdoctor.model import Applied, Facts, Finding, FixItem, FixOption, FixResult, Report, Severity, Target
+from dockdoctor.model import (Applied, EndpointRule, EngineFacts, ErrorText, Facts, Finding, FixItem, FixOption,
+                              FixResult, HostFacts, Report, Severity, Target)
 from dockdoctor.platforms import PlatformError, format_platform, parse
 from dockdoctor.redact import redact
 
@@ -37,6 +39,7 @@ class CheckOptions:
     offline: bool = False
     refresh: bool = False
     tools: bool = True  # probe compose and buildx
+    error_texts: tuple[ErrorText, ...] = ()  # `check --error`, `explain-error`: explained by DKD320
 
 
 def resolve_targets(facts: Facts, requested: Iterable[str], settings: Settings = Settings()) -> tuple[Target, ...]:
@@ -121,10 +124,33 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
                                      refresh=options.refresh, tools=options.tools))
     else:
         facts = replay
+    if options.error_texts:
+        facts = dataclasses.replace(facts, error_texts=facts.error_texts + options.error_texts)
     if options.redact:
         facts = redact(facts, registries=options.redact_registries)
     return diagnose(facts, targets=resolve_targets(facts, options.platforms, options.settings), checks=checks,
                     replayed_from=replayed_from, overrides=overrides)
+
+
+EXPLAIN_CHECKS = ("DKD320",)
+
+
+def explain_error(options: CheckOptions, *, probe: bool = True) -> tuple[Report, int]:
+    """`dockdoctor explain-error`: the pasted errors explained, with the probes' facts (or from the text alone).
+
+    The exit code: 0 when at least one message was recognised, 1 when none was.
+    """
+    options = dataclasses.replace(options, only=EXPLAIN_CHECKS, skip=())
+    if probe:
+        report = check(options)
+    else:
+        bare = Facts(host=HostFacts(os="", arch="", machine=""),
+                     engine=EngineFacts(endpoint="", endpoint_rule=EndpointRule.DEFAULT, context=None),
+                     dockdoctor_version=__version__)
+        bare = dataclasses.replace(bare, error_texts=options.error_texts)
+        report = diagnose(bare, targets=(), checks=select_checks(EXPLAIN_CHECKS, ()))
+    recognised = any(f.id in EXPLAIN_CHECKS for f in report.findings)
+    return report, 0 if recognised else 1
 
 
 def cache_dir() -> str:

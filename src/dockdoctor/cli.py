@@ -132,10 +132,12 @@ def cli() -> None:
 @click.option("--no-project", is_flag=True, help="Do not scan a project folder.")
 @click.option("-f", "--file", "compose_files", multiple=True, metavar="FILE", help="Compose file(s), as `docker compose -f`.")
 @click.option("-v", "--verbose", is_flag=True, help="Show evidence and environment.")
+@click.option("--error", "error_args", multiple=True, metavar="TEXT",
+              help="An error message to explain in the report (repeatable; `-` reads standard input).")
 def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[str, ...], skip: tuple[str, ...],
               list_checks: bool, from_file: str | None, strict: bool, timeout: float, save_facts: str | None,
               no_redact: bool, redact_registries: bool, project: str, no_project: bool,
-              compose_files: tuple[str, ...], verbose: bool) -> None:
+              compose_files: tuple[str, ...], verbose: bool, error_args: tuple[str, ...]) -> None:
     """Diagnose this machine, its engine, compose, buildx and emulation."""
     from dockdoctor import app, codec
     from dockdoctor.model import Severity
@@ -150,9 +152,10 @@ def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[s
     if project_dir is not None and not os.path.isdir(project_dir):
         raise ConfigError(f"--project {project_dir}: not a folder")
     settings = _load_settings(project_dir)
+    errors = tuple(e for arg in error_args for e in _error_texts((arg,), (), stdin_ok=False))
     options = app.CheckOptions(platforms=platforms, only=only, skip=skip, timeout=timeout, redact=not no_redact,
                                redact_registries=redact_registries, project_dir=project_dir,
-                               compose_files=compose_files, settings=settings)
+                               compose_files=compose_files, settings=settings, error_texts=errors)
     strict = strict or settings.strict
     report = app.check(options, replay=replay, replayed_from=from_file)
     if save_facts:
@@ -387,6 +390,65 @@ def report_cmd(output: str | None, platforms: tuple[str, ...], timeout: float, n
     click.echo(f"  {bundle.MANIFEST}  what is inside, with sizes and SHA-256")
     for item in manifest["files"]:
         click.echo(f"  {item['name']}  {item['what']}")
+
+
+def _error_texts(texts: tuple[str, ...], files: tuple[str, ...], *, stdin_ok: bool) -> tuple:  # -> tuple[ErrorText]
+    """The error texts of `explain-error`: arguments (one message), `-` or a piped stdin, and --file logs."""
+    from dockdoctor.model import ErrorText
+
+    found = []
+    if texts and texts != ("-",):
+        found.append(ErrorText(source="argument", text=" ".join(texts)))
+    if texts == ("-",) or (stdin_ok and not texts and not files and not sys.stdin.isatty()):
+        found.append(ErrorText(source="stdin", text=sys.stdin.read(MAX_ERROR_TEXT)))
+    for path in files:
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(max(0, os.fstat(fh.fileno()).st_size - MAX_ERROR_TEXT))
+                data = fh.read(MAX_ERROR_TEXT)
+        except FileNotFoundError:
+            raise ConfigError(f"--file {path}: no such file") from None
+        except IsADirectoryError:
+            raise ConfigError(f"--file {path}: is a directory, expected a log file") from None
+        except OSError as err:
+            raise ConfigError(f"--file {path}: cannot read it ({err.strerror or err})") from None
+        found.append(ErrorText(source=f"file {path}", text=data.decode("utf-8", "replace")))
+    return tuple(found)
+
+
+MAX_ERROR_TEXT = 4 * 1024 * 1024  # characters of a paste or the end of a log: more is not one error
+
+
+@cli.command("explain-error")
+@click.argument("texts", nargs=-1, metavar="[TEXT ...]")
+@click.option("--file", "files", multiple=True, metavar="LOG", help="A build or container log to read (repeatable).")
+@click.option("--no-probe", is_flag=True, help="Explain from the text alone (support staff reading a ticket).")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--timeout", type=click.FloatRange(0.1, 600), default=8.0, show_default=True,
+              help="Seconds each probe may take.")
+@click.option("--no-redact", is_flag=True, help="Show home paths, user and host names and environment values.")
+@click.option("-v", "--verbose", is_flag=True, help="Show every fact each cause was judged by.")
+def explain_error_cmd(texts: tuple[str, ...], files: tuple[str, ...], no_probe: bool, as_json: bool, fmt: str,
+                      timeout: float, no_redact: bool, verbose: bool) -> None:
+    """Explain an error message: what happened, the causes ranked, what on this machine confirms or rules each out.
+
+    The message comes as arguments, from standard input (TEXT `-`, or piped), or from --file. Exit code 0 when a
+    known message was found, 1 when none was, 2 on bad usage.
+    """
+    from dockdoctor import app
+    from dockdoctor.render import Format, RenderOptions, renderer_for
+
+    errors = _error_texts(texts, files, stdin_ok=True)
+    if not errors:
+        raise click.UsageError("give the error text as arguments, `-` for standard input, or --file LOG")
+    fmt_enum = Format.JSON if as_json else Format(fmt)
+    options = app.CheckOptions(timeout=timeout, redact=not no_redact, error_texts=errors)
+    report, code = app.explain_error(options, probe=not no_probe)
+    render = renderer_for(fmt_enum)
+    click.echo(render(report, RenderOptions(color=_color(sys.stdout) and fmt_enum is Format.TEXT, verbose=verbose,
+                                            explain=True)), nl=False)
+    sys.exit(code)
 
 
 @cli.command("explain")

@@ -6,7 +6,7 @@ DKD4xx compose, DKD5xx buildx and emulation, DKD6xx project files.
 
 from __future__ import annotations
 
-from dockdoctor.checks import build, compose, defects, engine, host, images, meta, project
+from dockdoctor.checks import build, compose, defects, engine, errors, host, images, meta, project
 from dockdoctor.checks._spec import CheckSpec, Context
 from dockdoctor.errors import UnknownCheckError
 
@@ -28,6 +28,8 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     images.attestations_are_not_platforms,
     images.registry_lookup_failed,
     images.amd64_level_unsupported,
+    errors.error_explained,
+    errors.container_error_explained,
     compose.compose_v1_only,
     compose.docker_compose_is_v1,
     compose.compose_platform_bug,

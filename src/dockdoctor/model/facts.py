@@ -253,8 +253,21 @@ class LocalImage:
 
 
 @dataclass(frozen=True, slots=True)
+class FileHead:
+    """What the first bytes of a file in a container say it is (the entrypoint of a failed container)."""
+
+    path: str
+    kind: str  # absent | empty | elf | script | script-no-shebang | crlf | lfs-pointer | macho | pe | text
+    size: int = 0
+    executable: bool | None = None
+    elf_platform: str | None = None  # for kind elf: the platform of its e_machine, e.g. linux/amd64
+    interpreter: str = ""  # the ELF loader (PT_INTERP) or the script's #! line
+    interpreter_present: bool | None = None  # whether the container holds that loader or interpreter
+
+
+@dataclass(frozen=True, slots=True)
 class ContainerFacts:
-    """A container, its image's platform, and whether it died of `exec format error`."""
+    """A container, its image's platform, and for failed ones how they ended and their last log lines."""
 
     id: str
     name: str
@@ -264,6 +277,13 @@ class ContainerFacts:
     state: str
     exit_code: int | None = None
     exec_format_error: bool = False
+    restarting: bool = False
+    restart_count: int = 0
+    emulator: str | None = None  # what ran a non-native container (the emulation facts' `via`), None when native
+    error: str = ""  # State.Error: the runtime's own message (e.g. `exec format error` before any log line)
+    log_tail: tuple[str, ...] = ()  # the last lines of its log, control characters escaped
+    entrypoint: tuple[str, ...] = ()  # the argv it ran (Entrypoint + Cmd)
+    entry_file: FileHead | None = None  # its first argv word as found in the container
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,6 +414,14 @@ class ProjectFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class ErrorText:
+    """An error message the user brought (`explain-error`, `check --error`): where it came from and its text."""
+
+    source: str  # "argument" | "stdin" | "file <path>"
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     """Everything one run of the probes saw. A saved Facts file replays the diagnosis offline."""
 
@@ -406,6 +434,7 @@ class Facts:
     project: ProjectFacts | None = None
     environment: tuple[tuple[str, str], ...] = ()  # DOCKER_*/COMPOSE_* variables that were set
     raw: tuple[RawAnswer, ...] = ()  # only when gathered for a support bundle
+    error_texts: tuple[ErrorText, ...] = ()  # errors the user pasted, explained by DKD320
     redacted: bool = False
     schema_version: int = SCHEMA_VERSION
     dockdoctor_version: str = ""

@@ -65,6 +65,7 @@ def _gather(options: GatherOptions) -> Facts:
     from dockdoctor.probes.buildx import probe_buildx
     from dockdoctor.probes.compose import probe_compose
     from dockdoctor.probes.emulation import engine_emulation, probe_emulation
+    from dockdoctor.probes.images import with_emulators
     from dockdoctor.probes.endpoint import resolve
     from dockdoctor.probes.engine import facts_from_answers, probe_engine
     from dockdoctor.probes.host import probe_host
@@ -117,7 +118,7 @@ def _gather(options: GatherOptions) -> Facts:
         compose=compose,
         buildx=buildx,
         emulation=dataclasses.replace(emulation, emulated=emulated),
-        images=images,
+        images=with_emulators(images, engine.platform, emulated),
         project=project,
         environment=_environment(env),
         dockdoctor_version=__version__,

@@ -2,17 +2,173 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
+import posixpath
+import re
+import struct
+import tarfile
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from dockdoctor.model import ContainerFacts, ImageFacts, ImagePlatform, LocalImage, ProbeError
-from dockdoctor.platforms import Platform, PlatformError, format_platform, normalize
+from dockdoctor.model import ContainerFacts, EmulatedPlatform, FileHead, ImageFacts, ImagePlatform, LocalImage, ProbeError
+from dockdoctor.platforms import Platform, PlatformError, can_run, format_platform, normalize, parse
 from dockdoctor.probes._sdk import with_client
+from dockdoctor.probes.emulation import platform_from_magic
 from dockdoctor.probes.endpoint import TLSFiles
 
-LOG_LINES = 20
+LOG_LINES = 50
 EXEC_FORMAT = "exec format error"
 MAX_CONTAINERS = 200
+MAX_FAILED_INSPECTED = 20  # failed containers whose logs and entrypoint file are read
+HEAD_BYTES = 4096
+# errors after which the entrypoint file itself tells the cause (no #!, CRLF, empty, LFS pointer, another OS)
+_FILE_ERRORS = re.compile(r"(?i)exec format error|no such file or directory|permission denied")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def escape_controls(text: str) -> str:
+    """Control characters (but tab) as visible escapes: `\\x1b`, `\\r`."""
+    return _CONTROL.sub(lambda m: "\\r" if m.group() == "\r" else f"\\x{ord(m.group()):02x}", text)
+
+
+def _elf_interpreter(data: bytes) -> str:
+    """The PT_INTERP path of an ELF header (little or big endian, 32 or 64 bit), if it lies in `data`."""
+    try:
+        is64, order = data[4] == 2, "<" if data[5] == 1 else ">"
+        if is64:
+            phoff, = struct.unpack_from(order + "Q", data, 0x20)
+            phentsize, phnum = struct.unpack_from(order + "HH", data, 0x36)
+        else:
+            phoff, = struct.unpack_from(order + "I", data, 0x1C)
+            phentsize, phnum = struct.unpack_from(order + "HH", data, 0x2A)
+        for i in range(min(phnum, 64)):
+            at = phoff + i * phentsize
+            ptype, = struct.unpack_from(order + "I", data, at)
+            if ptype == 3:  # PT_INTERP
+                offset, size = (struct.unpack_from(order + "QxxxxxxxxxxxxxxxxQ", data, at + 8) if is64
+                                else struct.unpack_from(order + "IxxxxxxxxI", data, at + 4))
+                return data[offset:offset + size].split(b"\0", 1)[0].decode("utf-8", "replace")
+    except (struct.error, IndexError):
+        pass
+    return ""
+
+
+def classify_head(path: str, data: bytes, *, size: int, mode: int | None) -> FileHead:
+    """What a file is from its first bytes: ELF (with platform and loader), script, CRLF script, empty, ..."""
+    executable = None if mode is None else bool(mode & 0o111)
+    head = dict(path=path, size=size, executable=executable)
+    if size == 0 or not data:
+        return FileHead(kind="empty", **head)
+    if data[:4] == b"\x7fELF":
+        return FileHead(kind="elf", elf_platform=platform_from_magic(data[:20].hex()),
+                        interpreter=_elf_interpreter(data), **head)
+    if data[:4] in (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe",
+                    b"\xca\xfe\xba\xbe"):
+        return FileHead(kind="macho", **head)
+    if data[:2] == b"MZ":
+        return FileHead(kind="pe", **head)
+    if data.startswith(b"version https://git-lfs.github.com/spec/"):
+        return FileHead(kind="lfs-pointer", **head)
+    if data[:2] == b"#!":
+        line = data.split(b"\n", 1)[0]
+        kind = "crlf" if line.endswith(b"\r") else "script"
+        return FileHead(kind=kind, interpreter=escape_controls(line[2:].decode("utf-8", "replace").strip(" ")), **head)
+    return FileHead(kind="script-no-shebang" if b"\0" not in data[:512] else "text", **head)
+
+
+def _read_head(client: Any, container: str, path: str) -> tuple[bytes, int, int | None] | None:
+    """The first bytes, size and mode of a file in a (stopped) container, following one symlink; None if absent."""
+    import docker
+
+    for _ in range(3):
+        try:
+            stream, stat = client.get_archive(container, path)
+        except docker.errors.NotFound:
+            return None
+        except docker.errors.APIError:
+            return None
+        target = (stat or {}).get("linkTarget") or ""
+        if target and target != path:
+            path = target if target.startswith("/") else posixpath.join(posixpath.dirname(path), target)
+            for _chunk in stream:  # drain
+                pass
+            continue
+        raw = b"".join(stream)
+        try:
+            with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+                member = tar.next()
+                if member is None or not member.isfile():
+                    return None
+                fh = tar.extractfile(member)
+                data = fh.read(HEAD_BYTES) if fh else b""
+                return data, member.size, member.mode
+        except tarfile.TarError:
+            return None
+    return None
+
+
+def _resolve(argv0: str, env: Sequence[str], workdir: str) -> list[str]:
+    if argv0.startswith("/"):
+        return [argv0]
+    if "/" in argv0:
+        return [posixpath.normpath(posixpath.join(workdir or "/", argv0))]
+    path = next((e[5:] for e in env if e.startswith("PATH=")), "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+    return [posixpath.join(d, argv0) for d in path.split(":") if d.startswith("/")]
+
+
+def entry_file(client: Any, container: str, details: dict[str, Any]) -> FileHead | None:
+    """The entrypoint (argv[0]) of a container as the file it is, and whether its loader or interpreter exists."""
+    argv0 = str(details.get("Path") or "")
+    if not argv0:
+        return None
+    config = details.get("Config") or {}
+    candidates = _resolve(argv0, config.get("Env") or (), str(config.get("WorkingDir") or ""))
+    for path in candidates[:8]:
+        found = _read_head(client, container, path)
+        if found is None:
+            continue
+        head = classify_head(path, *found[:1], size=found[1], mode=found[2])
+        interpreter = head.interpreter.split()[0] if head.interpreter else ""
+        if interpreter and head.kind in ("elf", "script"):
+            head = dataclasses.replace(head, interpreter_present=_read_head(client, container, interpreter) is not None)
+        return head
+    return FileHead(path=candidates[0] if candidates else argv0, kind="absent")
+
+
+def _failed_details(client: Any, cid: str, details: dict[str, Any]) -> dict[str, Any]:
+    """The fields ContainerFacts keeps for a failed container: its log tail, error, argv and entrypoint file."""
+    raw = client.logs(cid, stdout=True, stderr=True, tail=LOG_LINES)
+    lines = tuple(escape_controls(line) for line in raw.decode("utf-8", "replace").splitlines()[-LOG_LINES:])
+    error = escape_controls(str((details.get("State") or {}).get("Error") or ""))
+    argv = tuple(str(a) for a in (details.get("Path") or "", *(details.get("Args") or ())) if a != "")
+    head = entry_file(client, cid, details) if _FILE_ERRORS.search("\n".join((*lines, error))) else None
+    return dict(log_tail=lines, error=error, entrypoint=argv, entry_file=head,
+                exec_format_error=EXEC_FORMAT in "\n".join((*lines, error)).lower())
+
+
+def with_emulators(images: ImageFacts, engine_platform: str | None, emulated: Iterable[EmulatedPlatform]) -> ImageFacts:
+    """Containers the engine cannot run natively, with the emulator (a binfmt handler, Rosetta) that ran them."""
+    try:
+        engine = parse(engine_platform) if engine_platform else None
+    except PlatformError:
+        engine = None
+    runners = [(e.platform, e.via) for e in emulated if not e.via.startswith("buildx")]
+    if engine is None or not images.containers:
+        return images
+    out = []
+    for c in images.containers:
+        try:
+            platform = parse(c.platform)
+        except PlatformError:
+            out.append(c)
+            continue
+        if can_run(engine, platform):
+            out.append(c)
+            continue
+        via = next((v for p, v in runners if can_run(parse(p), platform)), None)
+        out.append(dataclasses.replace(c, emulator=via))
+    return dataclasses.replace(images, containers=tuple(out))
 
 
 def _oci_platform(platform: object) -> str | None:
@@ -103,26 +259,29 @@ def _gather(client: Any, refs: Sequence[str], with_containers: bool, api_version
             if any(_canonical(tag) in wanted for tag in summary.get("RepoTags") or ()):
                 inspect(str(summary["Id"]), summary)
     containers: list[ContainerFacts] = []
+    inspected = 0
     if with_containers:
         for summary in client.containers(all=True)[:MAX_CONTAINERS]:
             image = inspect(summary.get("ImageID") or summary.get("Image", ""))
             # with the containerd image store the image is an index: the container names the manifest it runs
             platform = _oci_platform((summary.get("ImageManifestDescriptor") or {}).get("platform"))
             state = str(summary.get("State", ""))
-            exit_code, exec_error = None, False
-            if state == "exited":
+            extra: dict[str, Any] = {}
+            exit_code = None
+            if state in ("exited", "restarting", "dead"):
                 details = client.inspect_container(summary["Id"])
-                exit_code = int(details.get("State", {}).get("ExitCode", 0))
-                if exit_code != 0:
-                    logs = client.logs(summary["Id"], stdout=True, stderr=True, tail=LOG_LINES)
-                    exec_error = EXEC_FORMAT in logs.decode("utf-8", "replace").lower()
-                    exec_error = exec_error or EXEC_FORMAT in str(details.get("State", {}).get("Error", "")).lower()
+                status = details.get("State") or {}
+                exit_code = int(status.get("ExitCode", 0))
+                restarting = bool(status.get("Restarting")) or state == "restarting"
+                extra = dict(restarting=restarting, restart_count=int(details.get("RestartCount") or 0))
+                if (exit_code != 0 or restarting) and inspected < MAX_FAILED_INSPECTED:
+                    inspected += 1
+                    extra.update(_failed_details(client, str(summary["Id"]), details))
             names = summary.get("Names") or [""]
             containers.append(ContainerFacts(id=str(summary["Id"])[:12], name=str(names[0]).lstrip("/"),
                                              image=str(summary.get("Image", "")), image_id=image.id if image else "",
                                              platform=platform or (image.platform if image else "unknown"),
-                                             state=state,
-                                             exit_code=exit_code, exec_format_error=exec_error))
+                                             state=state, exit_code=exit_code, **extra))
     return ImageFacts(local=tuple(images.values()), containers=tuple(containers), errors=tuple(errors))
 
 

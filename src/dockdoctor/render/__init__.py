@@ -26,6 +26,7 @@ class RenderOptions:
     verbose: bool = False
     threshold: Severity = Severity.ERROR
     images_only: bool = False  # `dockdoctor inspect`: the images, not the machine's areas
+    explain: bool = False  # `dockdoctor explain-error`: the explained errors, not the machine's areas
 
 
 def assert_never(value: NoReturn) -> NoReturn:

@@ -7,7 +7,7 @@ import json
 from dockdoctor.codec import to_data
 from dockdoctor.model import EditFile, Finding, Manual, Report, RunCommand
 from dockdoctor.render import RenderOptions
-from dockdoctor.render.text import area_lines
+from dockdoctor.render.text import area_lines, cause_lines
 
 SIZE_CAP = 60_000  # characters: what a ticket system takes comfortably
 _STATUS = {"ok": "ok", "info": "info", "warning": "**warning**", "error": "**ERROR**"}  # no emoji: not every
@@ -23,6 +23,9 @@ def _finding(finding: Finding) -> list[str]:
     if finding.target:
         head += f" ({finding.target})"
     lines = [head, "", _cell(finding.message), ""]
+    causes = cause_lines(finding, indent="- ")
+    if causes:
+        lines += [_cell(line) if not line.startswith("- ") else "- " + _cell(line[2:]) for line in causes] + [""]
     for fix in finding.fixes:
         notes = ", ".join([fix.safety.value] + [f"needs {n.value}" for n in fix.needs])
         lines.append(f"**Fix: {fix.title}** ({notes})")

@@ -99,14 +99,29 @@ def _fix(fix: Fix) -> list[str]:
     return lines
 
 
+def cause_lines(finding: Finding, *, indent: str) -> list[str]:
+    """An explained error's causes, as its evidence lists them (`cause.N.id` = status), and its source."""
+    lines = []
+    for e in finding.evidence:
+        if e.field.startswith("cause."):
+            lines.append(f"{indent}cause {e.field.split('.')[1]} ({e.value}): {e.suggests.split('] ', 1)[-1]}")
+        elif e.field == "error.text":
+            lines.append(f"{indent}seen: {e.value}")
+        elif e.field == "error.signature" and e.suggests:
+            lines.append(f"{indent}known from: {e.suggests}")
+    return lines
+
+
 def _finding(finding: Finding, options: RenderOptions) -> list[str]:
     _, color = _STATUS[finding.severity.value]
     head = f"{_paint(finding.severity.value.upper(), color, options)} {finding.id} {finding.slug}"
     if finding.target:
         head += f" [{finding.target}]"
     lines = [head, f"    {finding.message}"]
+    lines += cause_lines(finding, indent="    ")
     if options.verbose:
-        lines += [f"    evidence: {e.field} = {e.value}" for e in finding.evidence]
+        lines += [f"    evidence: {e.field} = {e.value}" + (f"  ({e.suggests})" if e.suggests else "")
+                  for e in finding.evidence]
     for fix in finding.fixes:
         lines += _fix(fix)
     return lines
@@ -149,13 +164,14 @@ def _images(report: Report) -> list[str]:
 
 def render(report: Report, options: RenderOptions) -> str:
     targets = ", ".join(f"{t.platform} ({t.source})" for t in report.targets)
-    lines = [_paint(f"dockdoctor {report.dockdoctor_version}", "bold", options) + f"  targets: {targets}"]
+    lines = [_paint(f"dockdoctor {report.dockdoctor_version}", "bold", options) + (f"  targets: {targets}" if targets else
+                                                                                  "  (from the text alone)")]
     if report.replayed_from:
         lines.append(f"replayed from {report.replayed_from} (gathered by dockdoctor "
                      f"{report.facts.dockdoctor_version or '?'} at {report.facts.gathered_at or '?'})")
     lines.append("")
-    if options.images_only:
-        lines.pop()  # each image starts with its own blank line
+    if options.images_only or options.explain:
+        lines.pop()  # each image (and each finding) starts with its own blank line
     else:
         rows = area_lines(report)
         width = max(len(name) for name, _, _ in rows)
@@ -168,6 +184,11 @@ def render(report: Report, options: RenderOptions) -> str:
     for finding in report.findings:
         lines += ["", *_finding(finding, options)]
     summary = report.summary
+    if options.explain:
+        found = len(report.findings)
+        lines += ["", f"{found} known error message(s) found" if found else
+                  "no known error message found (dockdoctor knows the messages in knowledge/signatures.toml)"]
+        return "\n".join(lines) + "\n"
     verdict = "Problems" if report.exit_code(options.threshold) else "OK"
     lines += ["", f"{verdict}: {summary.errors} error(s), {summary.warnings} warning(s), {summary.infos} info"
                   f" ({summary.checks_run} checks, {summary.fixable} with fixes)"]
