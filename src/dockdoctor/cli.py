@@ -61,7 +61,16 @@ def _load_settings(project: str | None):  # -> Settings
 
 
 def _color(stream: object) -> bool:
-    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+    """Colour only on a terminal that can show it: not with NO_COLOR set (no-color.org), not on TERM=dumb."""
+    return (bool(getattr(stream, "isatty", lambda: False)()) and not os.environ.get("NO_COLOR")
+            and os.environ.get("TERM") != "dumb")
+
+
+def _say(text: str, *, err: bool = False) -> None:
+    """One line (or lines) of outside text on the terminal, control characters made visible (render/safe.py)."""
+    from dockdoctor.render.safe import visible
+
+    click.echo("\n".join(visible(line) for line in text.split("\n")), err=err)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -188,7 +197,7 @@ def _fix_json(app, options, before, items, *, dry_run: bool, allow_unsafe: bool,
     if dry_run:
         result = FixResult(before=before, items=items, applied=(), after=None)
     else:
-        result = app.fix(options, before=before, step_timeout=timeout, echo=lambda line: click.echo(line, err=True),
+        result = app.fix(options, before=before, step_timeout=timeout, echo=lambda line: _say(line, err=True),
                          decide=lambda item, opt: _allowed(opt, allow_unsafe=allow_unsafe,
                                                            allow_privileged=allow_privileged))
     code = 130 if result.interrupted else (0 if result.ok else 1)
@@ -219,7 +228,7 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
     if undo_last:
         restored = app.undo()
         for path, what in restored:
-            click.echo(f"{path}: {what}")
+            _say(f"{path}: {what}")
         if not restored:
             click.echo("nothing to undo")
         sys.exit(0 if all(what == "restored" for _, what in restored) else 1)
@@ -236,7 +245,9 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
     if not items:
         click.echo("nothing to fix: no finding has a fix")
         sys.exit(0)
-    click.echo("\n".join(_plan_lines(items)))
+    from dockdoctor.render.safe import clean
+
+    click.echo("\n".join(_plan_lines(clean(items))))
     if dry_run:
         sys.exit(0)
     interactive = sys.stdin.isatty() and not yes
@@ -250,7 +261,9 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
             return _allowed(opt, allow_unsafe=allow_unsafe, allow_privileged=allow_privileged)
         if accept_all[0] and not opt.needs_own_consent:
             return True
-        answer = click.prompt(f"apply fix {item.number} ({opt.fix.title})? [y]es/[n]o/[a]ll/[q]uit"
+        from dockdoctor.render.safe import visible
+
+        answer = click.prompt(f"apply fix {item.number} ({visible(opt.fix.title)})? [y]es/[n]o/[a]ll/[q]uit"
                               + (" — it needs its own consent" if opt.needs_own_consent else ""),
                               type=click.Choice(["y", "n", "a", "q"]), show_choices=False, default="n")
         if answer == "q":
@@ -258,13 +271,13 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
         accept_all[0] = accept_all[0] or answer == "a"
         return answer in ("y", "a")
 
-    result = app.fix(options, decide=decide, echo=click.echo, step_timeout=timeout, before=before)
+    result = app.fix(options, decide=decide, echo=_say, step_timeout=timeout, before=before)
     click.echo("")
     for done in result.applied:
-        click.echo(f"{done.item}. {done.finding.id} {done.fix_title}: {result.status(done.finding)}")
+        _say(f"{done.item}. {done.finding.id} {done.fix_title}: {result.status(done.finding)}")
         for outcome in done.outcomes:
             if outcome.status != "applied":
-                click.echo(f"   {outcome.status}: {outcome.detail}")
+                _say(f"   {outcome.status}: {outcome.detail}")
     if result.interrupted:
         ran = [a.item for a in result.applied]
         not_run = [i.number for i in result.items if i.number not in ran and i.number != result.interrupted_item]
@@ -275,7 +288,7 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
         click.echo("no fix applied")
         sys.exit(0)
     for finding in result.new_findings:
-        click.echo(f"new: {finding.id} {finding.message}")
+        _say(f"new: {finding.id} {finding.message}")
     sys.exit(0 if result.ok else 1)
 
 
@@ -346,11 +359,11 @@ def report_cmd(output: str | None, platforms: tuple[str, ...], timeout: float, n
     data, manifest = bundle.build(report, python_version=stdlib_platform.python_version(),
                                   created_at=now.isoformat(), options=RenderOptions())
     _write_atomic(path, data)
-    click.echo(f"wrote {path} ({len(data) // 1024 + 1} KiB, {len(manifest['files']) + 1} files, "
+    _say(f"wrote {path} ({len(data) // 1024 + 1} KiB, {len(manifest['files']) + 1} files, "
                f"{'redacted' if manifest['redacted'] else 'NOT redacted'}); nothing was uploaded")
     click.echo(f"  {bundle.MANIFEST}  what is inside, with sizes and SHA-256")
     for item in manifest["files"]:
-        click.echo(f"  {item['name']}  {item['what']}")
+        _say(f"  {item['name']}  {item['what']}")
 
 
 @cli.command("explain")
@@ -382,16 +395,31 @@ def schema_cmd(which: str) -> None:
     click.echo(files("dockdoctor").joinpath("schemas", f"{which}-v{version}.schema.json").read_text("utf-8"), nl=False)
 
 
+def _tolerant_streams() -> None:
+    """Characters the terminal's encoding lacks (an emoji file name under PYTHONIOENCODING=latin-1) become escapes."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a closed or detached stream: writing to it fails later, clearly
+                pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: runs the CLI; DockdoctorError becomes one line on stderr and its exit code."""
+    _tolerant_streams()
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="dockdoctor", standalone_mode=False)
     except DockdoctorError as err:
-        click.echo(f"dockdoctor: {err}", err=True)
+        _say(f"dockdoctor: {err}", err=True)
         return err.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as err:
+        from dockdoctor.render.safe import visible
+
+        err.message = visible(err.message)  # it may quote what the user typed
         err.show()
         return err.exit_code
     except click.exceptions.Abort:

@@ -113,7 +113,7 @@ _ASSIGN = re.compile(rf"(?P<key>(?<![\w.-])-{{0,2}}[A-Za-z_][\w.-]*)=(?P<value>{
 _ENV_SPACE = re.compile(r"(?im)^(?P<pre>[ \t]*ENV[ \t]+)(?P<key>[A-Za-z_][\w.-]*)(?P<sep>[ \t]+)(?P<value>[^=\s].*)$")
 _JSON_PAIR = re.compile(r'"(?P<key>[^"\\\n]{1,120})"(?P<sep>\s*:\s*)(?P<value>"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*)')
 _YAML_PAIR = re.compile(r"(?m)^(?P<pre>[ \t]*(?:-[ \t]+)?)(?P<q>[\"']?)(?P<key>[A-Za-z_][\w.-]*)(?P=q)"
-                        r"(?P<sep>[ \t]*:[ \t]+)(?P<value>\S.*?)[ \t]*$")
+                        r"(?P<sep>[ \t]*:[ \t]+)(?P<value>\S[^\n]*)")
 _FLAG_SPACE = re.compile(r"(?<![\w-])(?P<flag>--[A-Za-z][\w-]*)(?P<sep>[ \t]+)(?P<value>(?!-)[^\s\"'&;|<>]+)")
 _JSON_ARGV = re.compile(r'"(?P<flag>--?[A-Za-z][\w-]*)"(?P<sep>\s*,\s*)"(?P<value>(?:[^"\\]|\\.)*)"')
 _LONG_RANDOM = re.compile(r"(?<==)(?P<q>[\"']?)(?P<value>[A-Za-z0-9+/_-]{32,}={0,2})(?![\w+/=-])")
