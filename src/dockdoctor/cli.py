@@ -67,10 +67,10 @@ def _color(stream: object) -> bool:
 
 
 def _say(text: str, *, err: bool = False) -> None:
-    """One line (or lines) of outside text on the terminal, control characters made visible (render/safe.py)."""
+    """One line with outside text in it: control characters and line breaks made visible (render/safe.py)."""
     from dockdoctor.render.safe import visible
 
-    click.echo("\n".join(visible(line) for line in text.split("\n")), err=err)
+    click.echo(visible(text), err=err)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -16,7 +16,7 @@ _STATUS = {"ok": "ok", "info": "info", "warning": "**warning**", "error": "**ERR
 
 
 def _finding(finding: Finding) -> list[str]:
-    head = f"### {finding.severity.value}: {finding.id} `{finding.slug}`"
+    head = f"### {finding.severity.value}: {md(finding.id)} {code(finding.slug)}"
     if finding.target:
         head += f" ({md(finding.target)})"
     lines = [head, "", md(finding.message), ""]
@@ -42,7 +42,7 @@ def _finding(finding: Finding) -> list[str]:
 def render(report: Report, options: RenderOptions) -> str:
     summary = report.summary
     targets = ", ".join(f"{code(t.platform)} ({md(t.source)})" for t in report.targets)
-    lines = ["## dockdoctor report", "", f"dockdoctor {report.dockdoctor_version}; targets: {targets}; "
+    lines = ["## dockdoctor report", "", f"dockdoctor {md(report.dockdoctor_version)}; targets: {targets}; "
              f"{summary.errors} error(s), {summary.warnings} warning(s), {summary.infos} info; "
              f"exit code {int(report.exit_code(options.threshold))}", ""]
     if report.replayed_from:

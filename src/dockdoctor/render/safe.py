@@ -3,8 +3,9 @@
 `visible()` turns every control character into visible text (`\\x1b`, `\\n`, `\\u202e`), so that no value can
 move the cursor, set a window title (OSC `ESC ] 0 ; ... BEL`), clear the screen, start a new line of its own or
 reverse the text direction. `clean()` applies it to every string of a Report (or of any frozen model value)
-once, before the text and Markdown renderers format it; `renderer_for()` does that for them. Multi-line values
-that dockdoctor itself builds (a fix's unified diff) keep their line breaks, line by line.
+once, before the text and Markdown renderers format it; `renderer_for()` does that for them. A fix's unified
+diff, which dockdoctor builds from file lines, keeps the line breaks that start diff lines (` `, `+`, `-`, `@`,
+`\\`); any other line break in it came from a value and is shown as `\\n` too.
 
 Markdown then needs one more rule in prose and table cells, `markdown()`: `&`, `<` and `>` become entities,
 `|`, `[`, `]` and backslashes get a backslash; code spans that the text already has are kept as they are (in
@@ -38,8 +39,13 @@ def visible(text: str) -> str:
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)  # undecodable bytes of a file name
 
 
-def _visible_lines(text: str) -> str:
-    return "\n".join(visible(line) for line in text.split("\n"))
+def _diff_lines(diff: str) -> str:
+    """A unified diff made visible line by line; a line break that does not start a diff line is a value's own."""
+    first, *rest = diff.split("\n")
+    out = [visible(first)]
+    for part in rest:
+        out.append(("\n" if part == "" or part[0] in " +-@\\" else "\\n") + visible(part))
+    return "".join(out)
 
 
 def clean(value: T) -> T:
@@ -49,7 +55,7 @@ def clean(value: T) -> T:
 
 def _walk(value: Any) -> Any:
     if isinstance(value, EditFile):
-        return dataclasses.replace(value, path=visible(value.path), diff=_visible_lines(value.diff))
+        return dataclasses.replace(value, path=visible(value.path), diff=_diff_lines(value.diff))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes = {}
         for f in dataclasses.fields(value):
