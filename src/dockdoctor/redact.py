@@ -160,25 +160,36 @@ def scrub(text: str) -> str:
     if not text or text.isalnum():
         return text
     text = _KNOWN_TOKENS.sub(REDACTED, text)
-    text = _URL_CREDENTIALS.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", text)
-    text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
-    text = _CURL_USER.sub(lambda m: f"{m.group('flag')}{m.group('sep')}{m.group('user')}:{REDACTED}", text)
-    text = _JSON_PAIR.sub(lambda m: f'"{m.group("key")}"{m.group("sep")}"{REDACTED}"'
-                          if secret_name(m.group("key")) else m.group(0), text)
-    text = _JSON_ARGV.sub(_json_argv, text)
+    if "@" in text:
+        text = _URL_CREDENTIALS.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", text)
+    lowered = text.lower()
+    if "bearer" in lowered or "basic" in lowered:
+        text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    if "-u" in text:
+        text = _CURL_USER.sub(lambda m: f"{m.group('flag')}{m.group('sep')}{m.group('user')}:{REDACTED}", text)
+    if '"' in text:
+        text = _JSON_PAIR.sub(lambda m: f'"{m.group("key")}"{m.group("sep")}"{REDACTED}"'
+                              if secret_name(m.group("key")) else m.group(0), text)
+        if '"-' in text:
+            text = _JSON_ARGV.sub(_json_argv, text)
     if "=" in text:
         text = _ASSIGN.sub(_by_name, text)
         text = _LONG_RANDOM.sub(lambda m: f"{m.group('q')}{REDACTED}" if _looks_random(m.group("value"))
                                 else m.group(0), text)
-    if ":" in text:
+    if ": " in text or ":\t" in text:
         text = _YAML_PAIR.sub(_by_name, text)
-    text = _ENV_SPACE.sub(_by_name, text)
-    text = _FLAG_SPACE.sub(lambda m: _by_name(m, "flag"), text)
+    if "env" in lowered:
+        text = _ENV_SPACE.sub(_by_name, text)
+    if "--" in text:
+        text = _FLAG_SPACE.sub(lambda m: _by_name(m, "flag"), text)
     return text
 
 
 def other_homes(text: str) -> str:
     """Any user's home path with the user name replaced by `<user>`."""
+    lowered = text.lower()
+    if "home/" not in lowered and "users" not in lowered:  # /home/, /Users/, C:\\Users\\ (any case)
+        return text
     return _HOMES.sub(lambda m: m.group(0) if m.group("name") in _SHARED_HOMES or m.group("name").startswith("<")
                       else m.group("pre") + "<user>", text)
 

@@ -24,19 +24,21 @@ from dockdoctor.model import EditFile
 T = TypeVar("T")
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-_CONTROLS = [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), 0x061C, 0x200E, 0x200F, 0x2028, 0x2029,
-             *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF]
-_TABLE = {code: _NAMED.get(chr(code)) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-          for code in _CONTROLS}
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group(0)
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
 def visible(text: str) -> str:
-    """The text with control, line-separator and bidi characters written as escapes (ESC -> `\\x1b`)."""
-    text = text.translate(_TABLE)
-    if text.isascii():
-        return text
-    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)  # undecodable bytes of a file name
+    """The text with control, line-separator and bidi characters written as escapes (ESC -> `\\x1b`).
+
+    Lone surrogates (the undecodable bytes of a file name) are escaped too, so any encoding can print the result.
+    """
+    return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
 
 
 def _diff_lines(diff: str) -> str:
@@ -53,24 +55,28 @@ def clean(value: T) -> T:
     return _walk(value)
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}  # per class: the field names of a dataclass, () for anything else
+
+
 def _walk(value: Any) -> Any:
-    if isinstance(value, EditFile):
-        return dataclasses.replace(value, path=visible(value.path), diff=_diff_lines(value.diff))
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {}
-        for f in dataclasses.fields(value):
-            old = getattr(value, f.name)
-            new = _walk(old)
-            if new is not old:
-                changes[f.name] = new
-        return dataclasses.replace(value, **changes) if changes else value
-    if isinstance(value, tuple):
+    cls = type(value)
+    if cls is str:
+        return visible(value)
+    if cls is tuple:
         items = tuple(_walk(v) for v in value)
         return value if all(a is b for a, b in zip(items, value)) else items
-    if type(value) is str:
-        new = visible(value)
-        return value if new == value else new
-    return value
+    if cls is EditFile:
+        return dataclasses.replace(value, path=visible(value.path), diff=_diff_lines(value.diff))
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else ()
+    changes = {}
+    for name in names:
+        old = getattr(value, name)
+        new = _walk(old)
+        if new is not old:
+            changes[name] = new
+    return dataclasses.replace(value, **changes) if changes else value
 
 
 _CODE_SPAN = re.compile(r"(?<!`)(?P<ticks>`+)(?!`)(?P<code>.+?)(?<!`)(?P=ticks)(?!`)")
