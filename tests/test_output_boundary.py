@@ -251,3 +251,23 @@ def test_one_line_errors_are_sanitized(tmp_path: Path) -> None:
     assert usage.code == 2
     _no_raw_escapes(usage.stderr)
     assert SRC  # the CLI ran from this worktree
+
+
+def test_bundle_raw_answers_cannot_drive_a_terminal() -> None:
+    import io
+    import zipfile
+
+    from dockdoctor import bundle
+    from dockdoctor.model import RawAnswer
+
+    report = build(Report)
+    facts = dataclasses.replace(report.facts, raw=(RawAnswer(probe="engine", source="GET x\x1b]0;t\x07",
+                                                             text="processor\t: 0\nName: \x1b[2Jbox\n"),))
+    data, manifest = bundle.build(dataclasses.replace(report, facts=facts), python_version="3", created_at="now",
+                                  options=RenderOptions())
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        texts = {name: archive.read(name).decode() for name in archive.namelist()}
+    raw = next(text for name, text in texts.items() if name.startswith("raw/"))
+    assert raw.endswith("processor\t: 0\nName: \\x1b[2Jbox\n") and "# source: GET x\\x1b]0;t\\x07\n" in raw
+    _check_markdown(texts["report.md"])
+    assert all("\x1b" not in text for text in texts.values())

@@ -39,7 +39,7 @@ PROJECT_SECRETS = {
     "compose label of a secret name": "label-planted-tok",
     "compose label, AWS key format": "AKIAPLANTED00000TEST",
     "compose label, Slack token format": "xoxb-planted-000000000000",
-    "compose label, sk- key format": "sk-plantedopenai000000000000",
+    "compose label, sk- key format": "sk-proj-Planted0penAiKey000000000000",
     "command --password=": "cmd-planted-pw1",
     "command -p": "cmd-planted-pw2",
     "command --token": "cmd-planted-tok3",
@@ -117,7 +117,8 @@ def _engine_with_planted_proxies():
     info.update(HttpProxy=f"http://{USER}:{PROXY_PASSWORD}@proxy.corp.example:3128",
                 HttpsProxy=f"https://{USER}:{PROXY_PASSWORD}@proxy.corp.example:3129", NoProxy="localhost,.corp",
                 Name=HOST, Labels=[f"owner={USER}", f"auth=Bearer {TOKEN}", f"com.docker.desktop.address={desktop}",
-                                   f"home.windows=C:\\Users\\{OTHER_USER}\\AppData", f"home.silverblue=/var/home/{OTHER_USER}"])
+                                   f"home.windows=C:\\Users\\{OTHER_USER}\\AppData",
+                                   f"home.silverblue=/var/home/{OTHER_USER}"])
     version = version_from_text(read_recording(RECORDED / "docker-version.linux-amd64.1.txt")[1])
     from support.recorded import RecordedEngine
 
@@ -237,7 +238,7 @@ SCRUBBED = [  # (text as found, what redaction makes of it): every rule of the m
     ("API_KEY: abc\n  apiKey: def", "API_KEY: <redacted>\n  apiKey: <redacted>"),
     ("note=ghp_" + "a" * 36, "note=<redacted>"),
     ("x github_pat_" + "B" * 30 + " glpat-" + "c" * 20 + " dckr_pat_" + "d" * 27, "x <redacted> <redacted> <redacted>"),
-    ("npm_" + "E" * 36 + " xoxb-1234567890-abc sk-" + "f" * 24, "<redacted> <redacted> <redacted>"),
+    ("npm_" + "E" * 36 + " xoxb-1234567890-abc sk-" + "f9" * 12 + "X", "<redacted> <redacted> <redacted>"),
     ("AKIAPLANTED00000TEST AIza" + "g" * 35, "<redacted> <redacted>"),
     ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig-part", "jwt <redacted>"),
     ("k: -----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n-----END OPENSSH PRIVATE KEY-----\nnext", "k: <redacted>\nnext"),
@@ -254,7 +255,8 @@ KEPT = [  # what diagnosis needs, and look-alikes that are not secrets
     "ref=nginx@sha256:" + "a" * 64, "mkdir -p /app", "PATH=/usr/local/sbin:/usr/bin", "SSH_AUTH_SOCK=/tmp/agent",
     "NPM_TOKEN_FILE=/run/secrets/npm", "--mount=type=secret,id=npmrc", "image: node:20",
     "/home/linuxbrew/.linuxbrew /Users/Shared/x", "org.opencontainers.image.authors=Jane", "PWD=/src",
-    "com.docker.compose.project=shop", "VERSION=1.2.3", "DOCKER_DEFAULT_PLATFORM=linux/amd64",
+    "com.docker.compose.project=shop", "VERSION=1.2.3", "ghcr.io/acme/sk-learn-notebook-environment-2024:1",
+    "DOCKER_DEFAULT_PLATFORM=linux/amd64",
 ]
 
 
@@ -274,7 +276,8 @@ def test_what_diagnosis_needs_is_kept(text: str) -> None:
 
 
 def test_project_fields_by_name_and_replayed_tickets_get_todays_rules() -> None:
-    from dockdoctor.model import ArgDefault, DockerfileFacts, EndpointRule, EngineFacts, HostFacts, ProjectFacts, RawAnswer
+    from dockdoctor.model import (ArgDefault, DockerfileFacts, EndpointRule, EngineFacts, HostFacts, ProjectFacts,
+                                  RawAnswer)
 
     facts = Facts(host=HostFacts(os="linux", arch="amd64", machine="x86_64"),
                   engine=EngineFacts(endpoint="unix:///var/run/docker.sock", endpoint_rule=EndpointRule.DEFAULT,

@@ -17,7 +17,8 @@ Identities
 Secrets by value (anywhere, whatever the name beside them), each becomes `<redacted>`
   - credentials in URLs (`scheme://user:password@`, and `scheme://user@`) and `Bearer`/`Basic` credentials;
   - GitHub tokens `ghp_`/`gho_`/`ghu_`/`ghs_`/`ghr_`/`github_pat_`, GitLab `glpat-`, Docker Hub `dckr_pat_`,
-    npm `npm_`, Slack `xoxb-`/`xoxp-`/..., OpenAI/Stripe style `sk-`/`sk_live_`/`rk_live_`, Google `AIza...`,
+    npm `npm_`, Slack `xoxb-`/`xoxp-`/..., OpenAI/Stripe style `sk-`/`sk_live_`/`rk_live_` (with an upper-case
+    letter and a digit, which image names never have), Google `AIza...`,
     AWS access key IDs `AKIA...`/`ASIA...`, JSON Web Tokens `eyJ...`, PEM `-----BEGIN ... PRIVATE KEY-----`
     blocks;
   - a long random-looking value after `=` (32 or more base64 or hex characters, with letters and digits,
@@ -103,7 +104,7 @@ _KNOWN_TOKENS = re.compile(
     r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)"
     r"|\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}"
     r"|dckr_pat_[A-Za-z0-9_-]{20,}|npm_[A-Za-z0-9]{30,}|xox[abposr]-[A-Za-z0-9-]{10,}"
-    r"|(?:sk|rk)[-_](?:live_|test_|proj-|ant-)?[A-Za-z0-9_-]{20,}|AIza[0-9A-Za-z_-]{35}"
+    r"|(?:sk|rk)[-_](?=[\w-]*[A-Z])(?=[\w-]*\d)[A-Za-z0-9_-]{20,}|AIza[0-9A-Za-z_-]{35}"
     r"|(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}"
     r"|eyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]+){1,2})",
     re.DOTALL)
@@ -117,7 +118,8 @@ _YAML_PAIR = re.compile(r"(?m)^(?P<pre>[ \t]*(?:-[ \t]+)?)(?P<q>[\"']?)(?P<key>[
 _FLAG_SPACE = re.compile(r"(?<![\w-])(?P<flag>--[A-Za-z][\w-]*)(?P<sep>[ \t]+)(?P<value>(?!-)[^\s\"'&;|<>]+)")
 _JSON_ARGV = re.compile(r'"(?P<flag>--?[A-Za-z][\w-]*)"(?P<sep>\s*,\s*)"(?P<value>(?:[^"\\]|\\.)*)"')
 _LONG_RANDOM = re.compile(r"(?<==)(?P<q>[\"']?)(?P<value>[A-Za-z0-9+/_-]{32,}={0,2})(?![\w+/=-])")
-_HOMES = re.compile(r"(?P<pre>(?<![\w.])(?:/var)?/home/|(?<![\w.])/Users/|\b[A-Za-z]:(?:\\\\|\\|/)(?i:users)(?:\\\\|\\|/))"
+_HOMES = re.compile(r"(?P<pre>(?<![\w.])(?:/var)?/home/|(?<![\w.])/Users/"
+                    r"|\b[A-Za-z]:(?:\\\\|\\|/)(?i:users)(?:\\\\|\\|/))"
                     r"(?P<name>[^/\\\s\"'<>:;,|*?`$(){}\[\]]+)")
 _SHARED_HOMES = frozenset({"Shared", "Public", "Default", "All", "linuxbrew", "~"})
 

@@ -41,6 +41,15 @@ def visible(text: str) -> str:
     return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
 
 
+_UNSAFE_IN_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff"
+                             "\ud800-\udfff]")
+
+
+def visible_text(text: str) -> str:
+    """Like `visible()`, but a multi-line text keeps its line breaks and tabs (a raw answer saved in a bundle)."""
+    return _UNSAFE_IN_TEXT.sub(_escape, text) if _UNSAFE_IN_TEXT.search(text) else text
+
+
 def _diff_lines(diff: str) -> str:
     """A unified diff made visible line by line; a line break that does not start a diff line is a value's own."""
     first, *rest = diff.split("\n")
