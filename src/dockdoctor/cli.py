@@ -360,7 +360,7 @@ def report_cmd(output: str | None, platforms: tuple[str, ...], timeout: float, n
                                   created_at=now.isoformat(), options=RenderOptions())
     _write_atomic(path, data)
     _say(f"wrote {path} ({len(data) // 1024 + 1} KiB, {len(manifest['files']) + 1} files, "
-               f"{'redacted' if manifest['redacted'] else 'NOT redacted'}); nothing was uploaded")
+         f"{'redacted' if manifest['redacted'] else 'NOT redacted'}); nothing was uploaded")
     click.echo(f"  {bundle.MANIFEST}  what is inside, with sizes and SHA-256")
     for item in manifest["files"]:
         _say(f"  {item['name']}  {item['what']}")

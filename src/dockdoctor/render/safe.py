@@ -5,7 +5,9 @@ move the cursor, set a window title (OSC `ESC ] 0 ; ... BEL`), clear the screen,
 reverse the text direction. `clean()` applies it to every string of a Report (or of any frozen model value)
 once, before the text and Markdown renderers format it; `renderer_for()` does that for them. A fix's unified
 diff, which dockdoctor builds from file lines, keeps the line breaks that start diff lines (` `, `+`, `-`, `@`,
-`\\`); any other line break in it came from a value and is shown as `\\n` too.
+`\\`); any other line break in it came from a value and is shown as `\\n` too. `visible_text()` keeps line breaks
+and tabs (a raw answer saved in a support bundle). The CLI's own lines with outside text (fix progress, errors on
+stderr) go through `visible()` too.
 
 Markdown then needs one more rule in prose and table cells, `markdown()`: `&`, `<` and `>` become entities,
 `|`, `[`, `]` and backslashes get a backslash; code spans that the text already has are kept as they are (in
