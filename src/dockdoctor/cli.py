@@ -331,7 +331,7 @@ def cache_cmd(action: str) -> None:
     if action == "path":
         click.echo(str(path))
         return
-    click.echo(f"removed {app.clear_cache()} cached file(s) from {path}")
+    _say(f"removed {app.clear_cache()} cached file(s) from {path}")
 
 
 @cli.command("report")
