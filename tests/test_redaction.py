@@ -44,6 +44,7 @@ PROJECT_SECRETS = {
     "command -p": "cmd-planted-pw2",
     "command --token": "cmd-planted-tok3",
     "entrypoint --api-key=": "ep-planted-key4",
+    "healthcheck mysqladmin -pSECRET": "mysql-planted-pw5",
     "compose config content, PEM block": "MIIplantedPEMbody",
 }
 SECRETS = (USER, OTHER_USER, HOST, PROXY_PASSWORD, REGISTRY_PASSWORD, ENV_SECRET, TOKEN, DOTENV_SECRET,
@@ -83,6 +84,8 @@ COMPOSE = f"""services:
     command: ["serve", "--password={P["command --password="]}", "-p", "{P["command -p"]}",
               "--token", "{P["command --token"]}", "-p", "8080"]
     entrypoint: ["/bin/app", "--api-key={P["entrypoint --api-key="]}"]
+    healthcheck:
+      test: ["CMD", "mysqladmin", "ping", "-uroot", "-p{P["healthcheck mysqladmin -pSECRET"]}"]
 configs:
   app_key:
     content: "-----BEGIN PRIVATE KEY-----\\n{P["compose config content, PEM block"]}\\n-----END PRIVATE KEY-----"
@@ -232,6 +235,8 @@ SCRUBBED = [  # (text as found, what redaction makes of it): every rule of the m
     ("serve --password=pw1 --token tok2 --port 80", "serve --password=<redacted> --token <redacted> --port 80"),
     ('["serve", "-p", "pw3", "-p", "8080:80"]', '["serve", "-p", "<redacted>", "-p", "8080:80"]'),
     ("curl -u deploy:pw4 https://x", "curl -u deploy:<redacted> https://x"),
+    ("echo x | docker login -u bot -p pw5 ghcr.io && sshpass -p pw6 ssh h",
+     "echo x | docker login -u bot -p <redacted> ghcr.io && sshpass -p <redacted> ssh h"),
     ("Authorization: Bearer abcdefgh12345678", "Authorization: Bearer <redacted>"),
     ('{"auth": "YWxpY2U6cHc=", "identitytoken": "x", "credsStore": "desktop"}',
      '{"auth": "<redacted>", "identitytoken": "<redacted>", "credsStore": "desktop"}'),
@@ -288,7 +293,9 @@ def test_project_fields_by_name_and_replayed_tickets_get_todays_rules() -> None:
                           ArgDefault(name="TARGETARCH", default="amd64", line=2, text="ARG TARGETARCH=amd64"))),)),
                   raw=(RawAnswer(probe="project", source="docker compose -f compose.yaml config --format json",
                                  text='exit 0\n--- stdout\n{"services": {"a": {"environment": {"X": "plain-x", '
-                                      '"DOCKER_DEFAULT_PLATFORM": "linux/amd64"}, "command": ["-p", "pw"]}}}\n'
+                                      '"DOCKER_DEFAULT_PLATFORM": "linux/amd64"}, "command": ["-p", "pw"], '
+                                      '"healthcheck": {"test": ["CMD", "mysqladmin", "ping", "-uroot", "-ps3cret", '
+                                      '"-P3306"]}}}}\n'
                                       '--- stderr\n'),),
                   redacted=True)  # as an older dockdoctor would have left it
     hidden = redact(facts)
@@ -298,5 +305,6 @@ def test_project_fields_by_name_and_replayed_tickets_get_todays_rules() -> None:
         ("<redacted>", "ARG DEPLOY_PASSWORD=<redacted>"), ("amd64", "ARG TARGETARCH=amd64")]
     raw = json.loads(hidden.raw[0].text.split("--- stdout\n", 1)[1].split("--- stderr", 1)[0])
     assert raw["services"]["a"] == {"environment": {"X": "<redacted>", "DOCKER_DEFAULT_PLATFORM": "linux/amd64"},
-                                    "command": ["-p", "<redacted>"]}
+                                    "command": ["-p", "<redacted>"], "healthcheck": {
+                                        "test": ["CMD", "mysqladmin", "ping", "-uroot", "-p<redacted>", "-P3306"]}}
     assert redact(hidden) == hidden

@@ -23,7 +23,8 @@ Secrets by value (anywhere, whatever the name beside them), each becomes `<redac
     blocks;
   - a long random-looking value after `=` (32 or more base64 or hex characters, with letters and digits,
     mixed case or all hex): `X=4f9c...`;
-  - `curl -u USER:PASSWORD` keeps the user, hides the password.
+  - `curl -u USER:PASSWORD` keeps the user, hides the password; `docker login -p PASSWORD` and `sshpass -p
+    PASSWORD` hide it.
 
 Secrets by name: the value beside a name that looks secret becomes `<redacted>`
   - in `NAME=value` (Dockerfile `ARG`/`ENV`, `.env`, labels, `--build-arg`, URL query `?token=`, `--password=`),
@@ -42,7 +43,8 @@ By field
   - Dockerfile ARG defaults (`project.dockerfiles[].args[].default`) of secret-looking names;
   - the raw `docker compose config` answer: every `environment` value (which holds the `env_file` values too)
     outside the allow-list, secret-named build args and labels, secret `content`, and in `command`,
-    `entrypoint` and `healthcheck.test` the argument after `-p` (unless a port) or a secret-named flag.
+    `entrypoint` and `healthcheck.test` the argument after `-p` (unless a port) or a secret-named flag, and
+    MySQL's glued `-pPASSWORD` when the list runs a mysql or mariadb tool.
 
 Kept on purpose, because diagnosis needs it: platform strings, image references and digests, service names,
 ARG names and the values of non-secret ones (`TARGETARCH=amd64`), the allowed DOCKER_*/COMPOSE_* values.
@@ -116,6 +118,7 @@ _JSON_PAIR = re.compile(r'"(?P<key>[^"\\\n]{1,120})"(?P<sep>\s*:\s*)(?P<value>"(
 _YAML_PAIR = re.compile(r"(?m)^(?P<pre>[ \t]*(?:-[ \t]+)?)(?P<q>[\"']?)(?P<key>[A-Za-z_][\w.-]*)(?P=q)"
                         r"(?P<sep>[ \t]*:[ \t]+)(?P<value>\S[^\n]*)")
 _FLAG_SPACE = re.compile(r"(?<![\w-])(?P<flag>--[A-Za-z][\w-]*)(?P<sep>[ \t]+)(?P<value>(?!-)[^\s\"'&;|<>]+)")
+_LOGIN_P = re.compile(r"(?P<pre>\b(?:login|sshpass)\b[^\n;&|]*?(?<!\S)-p[ \t]+)(?P<value>[^\s\"'<>;&|]+)")
 _JSON_ARGV = re.compile(r'"(?P<flag>--?[A-Za-z][\w-]*)"(?P<sep>\s*,\s*)"(?P<value>(?:[^"\\]|\\.)*)"')
 _LONG_RANDOM = re.compile(r"(?<==)(?P<q>[\"']?)(?P<value>[A-Za-z0-9+/_-]{32,}={0,2})(?![\w+/=-])")
 _HOMES = re.compile(r"(?P<pre>(?<![\w.])(?:/var)?/home/|(?<![\w.])/Users/"
@@ -184,6 +187,8 @@ def scrub(text: str) -> str:
         text = _ENV_SPACE.sub(_by_name, text)
     if "--" in text:
         text = _FLAG_SPACE.sub(lambda m: _by_name(m, "flag"), text)
+    if "-p" in text and ("login" in lowered or "sshpass" in lowered):
+        text = _LOGIN_P.sub(lambda m: m.group("pre") + REDACTED, text)
     return text
 
 
@@ -219,11 +224,22 @@ def _project(project: ProjectFacts) -> ProjectFacts:
     return dataclasses.replace(project, dockerfiles=dockerfiles, dotenv=dotenv, dotenv_end=(number, _env_line(last)))
 
 
+_MYSQL_TOOLS = frozenset({"mysql", "mysqld", "mysqladmin", "mysqldump", "mysqlcheck", "mysqlimport", "mariadb",
+                          "mariadb-admin", "mariadb-dump", "mariadb-check"})
+
+
 def _argv(args: list[Any]) -> list[Any]:
+    """An argv list: the value after `-p` (unless a port) or a secret-named flag hidden; MySQL's `-pSECRET` too."""
     out = list(args)
-    for i, arg in enumerate(out[:-1]):
-        following = out[i + 1]
-        if not isinstance(arg, str) or not isinstance(following, str) or "=" in arg or following.startswith("-"):
+    mysql = any(isinstance(a, str) and a.rsplit("/", 1)[-1] in _MYSQL_TOOLS for a in out)
+    for i, arg in enumerate(out):
+        if not isinstance(arg, str):
+            continue
+        if mysql and arg.startswith("-p") and len(arg) > 2 and arg != "-p" + REDACTED:
+            out[i] = "-p" + REDACTED  # mysql -pSECRET (its -P is the port)
+            continue
+        following = out[i + 1] if i + 1 < len(out) else None
+        if not isinstance(following, str) or "=" in arg or following.startswith("-"):
             continue
         if (arg.startswith("--") and secret_name(arg)) or (arg == "-p" and following[:1] not in "0123456789"):
             out[i + 1] = REDACTED
