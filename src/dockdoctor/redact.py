@@ -39,12 +39,13 @@ Secrets by name: the value beside a name that looks secret becomes `<redacted>`
 
 By field
   - `environment` and `.env` (`project.dotenv`, and `project.dotenv_end`, the file's last line): values of
-    names outside a short allow-list of DOCKER_*/COMPOSE_* settings that diagnosis reads (ENV_ALLOWED);
+    names outside a short allow-list of DOCKER_*/COMPOSE_* settings that diagnosis reads (ENV_ALLOWED); a
+    last line that is no assignment (a comment) becomes `<redacted>` whole;
   - Dockerfile ARG defaults (`project.dockerfiles[].args[].default`) of secret-looking names;
   - the raw `docker compose config` answer: every `environment` value (which holds the `env_file` values too)
-    outside the allow-list, secret-named build args and labels, secret `content`, and in `command`,
-    `entrypoint` and `healthcheck.test` the argument after `-p` (unless a port) or a secret-named flag, and
-    MySQL's glued `-pPASSWORD` when the list runs a mysql or mariadb tool.
+    outside the allow-list, secret-named build args and labels, the `content` of `configs` and `secrets`; in
+    `command`, `entrypoint` and `healthcheck.test` the argument after `-p` (unless a port) or after a
+    secret-named flag, and MySQL's glued `-pPASSWORD` when the list runs a mysql or mariadb tool.
 
 Kept on purpose, because diagnosis needs it: platform strings, image references and digests, service names,
 ARG names and the values of non-secret ones (`TARGETARCH=amd64`), the allowed DOCKER_*/COMPOSE_* values.
