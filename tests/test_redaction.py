@@ -19,15 +19,77 @@ from support.recorded import engine_for, info_from_text, read_recording, version
 
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "recorded" / "engines"
 USER = "alicewonder"
+OTHER_USER = "bobotheruser"  # the engine's user, not the one running dockdoctor (Docker Desktop's label)
 HOST = "planted-host-7q"
 PROXY_PASSWORD = "hunter2-proxy-pw"
 REGISTRY_PASSWORD = "s3cr3t-registry-pw"
 ENV_SECRET = "tok-5f2a9c-env"
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.planted-bearer-token"
-SECRETS = (USER, HOST, PROXY_PASSWORD, REGISTRY_PASSWORD, ENV_SECRET, TOKEN, "dotenv-pw-93kd")
-
-
 DOTENV_SECRET = "dotenv-pw-93kd"
+# every place in a project that holds user text, each with its own secret
+PROJECT_SECRETS = {
+    "ARG default of a secret name": "npm_PlantedArgDefault000000000000000000",
+    "ARG default of a plain name, GitHub token format": "ghp_PlantedValueOnly0000000000000000000",
+    "curl -u password in a RUN line": "curl-planted-pw",
+    ".env last line": "dotenv-last-line-pw",
+    "env_file value of a plain name": "envfile-plain-planted",
+    "compose environment API_KEY": "apikey-planted-val",
+    "compose environment GITHUB_PAT": "github_pat_Planted0000000000000000000000",
+    "compose build arg": "buildarg-planted-tok",
+    "compose label of a secret name": "label-planted-tok",
+    "compose label, AWS key format": "AKIAPLANTED00000TEST",
+    "compose label, Slack token format": "xoxb-planted-000000000000",
+    "compose label, sk- key format": "sk-proj-Planted0penAiKey000000000000",
+    "command --password=": "cmd-planted-pw1",
+    "command -p": "cmd-planted-pw2",
+    "command --token": "cmd-planted-tok3",
+    "entrypoint --api-key=": "ep-planted-key4",
+    "healthcheck mysqladmin -pSECRET": "mysql-planted-pw5",
+    "compose config content, PEM block": "MIIplantedPEMbody",
+}
+SECRETS = (USER, OTHER_USER, HOST, PROXY_PASSWORD, REGISTRY_PASSWORD, ENV_SECRET, TOKEN, DOTENV_SECRET,
+           *PROJECT_SECRETS.values())
+P = PROJECT_SECRETS
+
+DOCKERFILE = f"""ARG NPM_TOKEN={P["ARG default of a secret name"]}
+ARG BUILD_REF={P["ARG default of a plain name, GitHub token format"]}
+ARG TARGETARCH=amd64
+FROM node:20
+ENV API_TOKEN=envline-planted-secret
+RUN curl -fsSL -u deploy:{P["curl -u password in a RUN line"]} https://example.com/tool-x86_64.tar.gz | tar -xz
+"""
+COMPOSE = f"""services:
+  db:
+    image: postgres:16
+    platform: linux/amd64
+    environment:
+      PASSWORD: ${{DOCKER_REGISTRY_PASSWORD}}
+  web:
+    build:
+      context: .
+      args:
+        NPM_TOKEN: {P["compose build arg"]}
+        TARGETARCH: amd64
+    image: shop/web:1
+    configs: [app_key]
+    env_file: [app.env]
+    environment:
+      API_KEY: {P["compose environment API_KEY"]}
+      GITHUB_PAT: {P["compose environment GITHUB_PAT"]}
+    labels:
+      com.example.deploy-token: {P["compose label of a secret name"]}
+      com.example.aws: {P["compose label, AWS key format"]}
+      com.example.hook: {P["compose label, Slack token format"]}
+      com.example.ai: {P["compose label, sk- key format"]}
+    command: ["serve", "--password={P["command --password="]}", "-p", "{P["command -p"]}",
+              "--token", "{P["command --token"]}", "-p", "8080"]
+    entrypoint: ["/bin/app", "--api-key={P["entrypoint --api-key="]}"]
+    healthcheck:
+      test: ["CMD", "mysqladmin", "ping", "-uroot", "-p{P["healthcheck mysqladmin -pSECRET"]}"]
+configs:
+  app_key:
+    content: "-----BEGIN PRIVATE KEY-----\\n{P["compose config content, PEM block"]}\\n-----END PRIVATE KEY-----"
+"""
 
 
 def _planted_home(tmp_path: Path) -> Path:
@@ -35,9 +97,10 @@ def _planted_home(tmp_path: Path) -> Path:
     project = home / "shop"
     project.mkdir(parents=True)
     (project / ".env").write_text(f"DOCKER_DEFAULT_PLATFORM=linux/amd64\nDOCKER_REGISTRY_PASSWORD={DOTENV_SECRET}\n"
-                                  f"COMPOSE_PROJECT_NAME=shop\n")
-    (project / "compose.yaml").write_text("services:\n  db:\n    image: postgres:16\n    environment:\n"
-                                          "      PASSWORD: ${DOCKER_REGISTRY_PASSWORD}\n")
+                                  f"COMPOSE_PROJECT_NAME=shop\nDB_PASSWORD={P['.env last line']}\n")
+    (project / "app.env").write_text(f"PLAIN_SETTING={P['env_file value of a plain name']}\n")
+    (project / "compose.yaml").write_text(COMPOSE)
+    (project / "Dockerfile").write_text(DOCKERFILE)
     cfg = home / ".docker"
     meta = cfg / "contexts" / "meta" / hashlib.sha256(b"build-box").hexdigest()
     meta.mkdir(parents=True)
@@ -53,9 +116,12 @@ def _planted_home(tmp_path: Path) -> Path:
 
 def _engine_with_planted_proxies():
     info = info_from_text(read_recording(RECORDED / "docker-info.linux-amd64.1.txt")[1])
+    desktop = f"unix:///Users/{OTHER_USER}/Library/Containers/com.docker.docker/Data/docker-cli.sock"
     info.update(HttpProxy=f"http://{USER}:{PROXY_PASSWORD}@proxy.corp.example:3128",
                 HttpsProxy=f"https://{USER}:{PROXY_PASSWORD}@proxy.corp.example:3129", NoProxy="localhost,.corp",
-                Name=HOST, Labels=[f"owner={USER}", f"auth=Bearer {TOKEN}"])
+                Name=HOST, Labels=[f"owner={USER}", f"auth=Bearer {TOKEN}", f"com.docker.desktop.address={desktop}",
+                                   f"home.windows=C:\\Users\\{OTHER_USER}\\AppData",
+                                   f"home.silverblue=/var/home/{OTHER_USER}"])
     version = version_from_text(read_recording(RECORDED / "docker-version.linux-amd64.1.txt")[1])
     from support.recorded import RecordedEngine
 
@@ -63,6 +129,7 @@ def _engine_with_planted_proxies():
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"), reason="needs root to set a host name")
+@pytest.mark.skipif(not shutil.which("docker"), reason="the raw `docker compose config` answer needs compose v2")
 def test_no_planted_secret_survives_in_any_output(tmp_path: Path) -> None:
     home = _planted_home(tmp_path)
     with _engine_with_planted_proxies() as engine:
@@ -71,27 +138,61 @@ def test_no_planted_secret_survives_in_any_output(tmp_path: Path) -> None:
                            COMPOSE_PROJECT_NAME="shop", DOCKER_DEFAULT_PLATFORM="linux/amd64")
         uts = ("unshare", "--uts", "sh", "-c", f'hostname {HOST} && exec "$@"', "sh")
         project = home / "shop"
-        outputs = {fmt: dockdoctor("check", "--format", fmt, "--save-facts", str(tmp_path / f"{fmt}.json"),
-                                   env=env, prefix=uts, cwd=project) for fmt in ("text", "json", "markdown")}
+        runs = {"text": ("--format", "text"), "text -v": ("--format", "text", "-v"), "json": ("--format", "json"),
+                "markdown": ("--format", "markdown")}
+        outputs = {name: dockdoctor("check", *args, "--platform", "linux/arm64", "--save-facts",
+                                    str(tmp_path / f"{name}.json"), env=env, prefix=uts, cwd=project)
+                   for name, args in runs.items()}
         bundle = tmp_path / "bundle.zip"
         made = dockdoctor("report", "-o", str(bundle), env=env, prefix=uts, cwd=project)
+        plain = tmp_path / "plain.zip"
+        dockdoctor("report", "--no-redact", "-o", str(plain), env=env, prefix=uts, cwd=project)
     assert made.code == 0, made.stderr
+    with zipfile.ZipFile(plain) as archive:  # every planted place really reaches the outputs unredacted
+        everything = "".join(archive.read(name).decode() for name in archive.namelist())
+    assert [where for where, secret in PROJECT_SECRETS.items() if secret not in everything] == []
     report = outputs["json"].json()
-    assert report["facts"]["engine"]["reachable"] and report["facts"]["redacted"]
-    assert report["facts"]["engine"]["http_proxy"] == "http://<redacted>@proxy.corp.example:3128"
-    assert ["DOCKER_PASSWORD", "<redacted>"] in report["facts"]["environment"]
-    assert ["DOCKER_DEFAULT_PLATFORM", "linux/amd64"] in report["facts"]["environment"]
-    assert ["DOCKER_REGISTRY_PASSWORD", "<redacted>", ".env:2"] in report["facts"]["project"]["dotenv"]
-    texts = {f"{fmt} stdout": r.stdout + r.stderr for fmt, r in outputs.items()}
-    texts |= {f"{fmt} saved facts": (tmp_path / f"{fmt}.json").read_text() for fmt in outputs}
+    facts = report["facts"]
+    assert facts["engine"]["reachable"] and facts["redacted"]
+    assert facts["engine"]["http_proxy"] == "http://<redacted>@proxy.corp.example:3128"
+    assert f"com.docker.desktop.address=unix:///Users/<user>/Library/Containers/com.docker.docker/Data/" \
+           f"docker-cli.sock" in facts["engine"]["labels"]
+    assert ["DOCKER_PASSWORD", "<redacted>"] in facts["environment"]
+    assert ["DOCKER_DEFAULT_PLATFORM", "linux/amd64"] in facts["environment"]
+    assert ["DOCKER_REGISTRY_PASSWORD", "<redacted>", ".env:2"] in facts["project"]["dotenv"]
+    assert facts["project"]["dotenv_end"] == [4, "DB_PASSWORD=<redacted>"]
+    # what diagnosis needs stays: non-secret ARG values, platforms, image references, service names
+    args = {a["name"]: a["default"] for a in facts["project"]["dockerfiles"][0]["args"]}
+    assert args == {"NPM_TOKEN": "<redacted>", "BUILD_REF": "<redacted>", "TARGETARCH": "amd64"}
+    services = {s["name"]: s for s in facts["project"]["compose"]["services"]}
+    assert services["db"]["platform"] == "linux/amd64" and services["web"]["image"] == "shop/web:1"
+    assert any(f["id"] == "DKD605" for f in report["findings"])  # the RUN line was read, and quoted redacted
+    texts = {f"{name} stdout": r.stdout + r.stderr for name, r in outputs.items()}
+    texts |= {f"{name} saved facts": (tmp_path / f"{name}.json").read_text() for name in outputs}
     with zipfile.ZipFile(bundle) as archive:
         texts |= {f"bundle {name}": archive.read(name).decode() for name in archive.namelist()}
         assert "DOCKER_REGISTRY_PASSWORD" in archive.read("facts.json").decode()  # the project was scanned
-        assert any(name.startswith("raw/") for name in archive.namelist())
+        config = [n for n in archive.namelist() if "config --format json" in archive.read(n).decode()[:300]]
+        assert config, archive.namelist()
+        answer = archive.read(config[0]).decode()
+    assert '"API_KEY": "<redacted>"' in answer and '"PLAIN_SETTING": "<redacted>"' in answer
+    assert '"TARGETARCH": "amd64"' in answer and '"8080"' in answer and '"image": "shop/web:1"' in answer
     for where, text in texts.items():
         for secret in SECRETS + (str(tmp_path),):  # tmp_path holds the planted home directory
             assert secret not in text, f"{secret!r} leaked into {where}"
     assert not any(secret in made.stdout for secret in SECRETS)  # it names the bundle path the user gave
+
+
+def test_docker_host_token_and_userinfo_are_redacted(tmp_path: Path) -> None:
+    host = "tcp://deploy:dh-planted-pw@127.0.0.1:9?token=dh-planted-token&tls=0"
+    env = isolated_env(tmp_path, DOCKER_HOST=host)
+    outputs = [dockdoctor("check", "--no-project", "--timeout", "2", "--format", fmt, "-v", env=env)
+               for fmt in ("text", "json", "markdown")]
+    facts = outputs[1].json()["facts"]
+    assert facts["engine"]["endpoint"] == "tcp://<redacted>@127.0.0.1:9?token=<redacted>&tls=0"
+    assert ["DOCKER_HOST", "tcp://<redacted>@127.0.0.1:9?token=<redacted>&tls=0"] in facts["environment"]
+    for result in outputs:
+        assert "dh-planted" not in result.stdout + result.stderr
 
 
 def test_no_redact_keeps_what_the_user_asked_for(tmp_path: Path) -> None:
@@ -120,4 +221,90 @@ def test_redact_registries_and_consistent_placeholders() -> None:
     assert hidden.images.remote[0].canonical == "<registry-1>/app:1"
     assert hidden.images.remote[1].canonical == "docker.io/library/nginx:latest"
     assert (hidden.host.user, hidden.host.hostname, hidden.host.home) == ("<user>", "<host>", "~")
+    assert redact(hidden) == hidden
+
+
+SCRUBBED = [  # (text as found, what redaction makes of it): every rule of the module docstring
+    ("ARG NPM_TOKEN=abc123", "ARG NPM_TOKEN=<redacted>"),
+    ('ARG NPM_TOKEN="a b c"', 'ARG NPM_TOKEN="<redacted>"'),
+    ("ENV LEGACY_SECRET legacy value", "ENV LEGACY_SECRET <redacted>"),
+    ("ENV A=1 API_TOKEN=t0k B=2", "ENV A=1 API_TOKEN=<redacted> B=2"),
+    ("tcp://h:2376?token=abc&x=1", "tcp://h:2376?token=<redacted>&x=1"),
+    ("https://bob:pw@git.example/x.git", "https://<redacted>@git.example/x.git"),
+    ("--build-arg GITHUB_PAT=xyz", "--build-arg GITHUB_PAT=<redacted>"),
+    ("serve --password=pw1 --token tok2 --port 80", "serve --password=<redacted> --token <redacted> --port 80"),
+    ('["serve", "-p", "pw3", "-p", "8080:80"]', '["serve", "-p", "<redacted>", "-p", "8080:80"]'),
+    ("curl -u deploy:pw4 https://x", "curl -u deploy:<redacted> https://x"),
+    ("echo x | docker login -u bot -p pw5 ghcr.io && sshpass -p pw6 ssh h",
+     "echo x | docker login -u bot -p <redacted> ghcr.io && sshpass -p <redacted> ssh h"),
+    ("Authorization: Bearer abcdefgh12345678", "Authorization: Bearer <redacted>"),
+    ('{"auth": "YWxpY2U6cHc=", "identitytoken": "x", "credsStore": "desktop"}',
+     '{"auth": "<redacted>", "identitytoken": "<redacted>", "credsStore": "desktop"}'),
+    ("API_KEY: abc\n  apiKey: def", "API_KEY: <redacted>\n  apiKey: <redacted>"),
+    ("note=ghp_" + "a" * 36, "note=<redacted>"),
+    ("x github_pat_" + "B" * 30 + " glpat-" + "c" * 20 + " dckr_pat_" + "d" * 27, "x <redacted> <redacted> <redacted>"),
+    ("npm_" + "E" * 36 + " xoxb-1234567890-abc sk-" + "f9" * 12 + "X", "<redacted> <redacted> <redacted>"),
+    ("AKIAPLANTED00000TEST AIza" + "g" * 35, "<redacted> <redacted>"),
+    ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig-part", "jwt <redacted>"),
+    ("k: -----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n-----END OPENSSH PRIVATE KEY-----\nnext", "k: <redacted>\nnext"),
+    ("SEED=4f9c0a1b2c3d4e5f60718293a4b5c6d7e8f9", "SEED=<redacted>"),
+    ("BLOB=QmFzZTY0IGlzIG5vdCBlbmNyeXB0aW9uIQ==", "BLOB=<redacted>"),
+    ("com.docker.desktop.address=unix:///Users/leeaain/Library/x.sock",
+     "com.docker.desktop.address=unix:///Users/<user>/Library/x.sock"),
+    ("C:\\Users\\bob\\AppData C:/Users/bob/x /var/home/bob /home/carol/.cache",
+     "C:\\Users\\<user>\\AppData C:/Users/<user>/x /var/home/<user> /home/<user>/.cache"),
+    ('"C:\\\\Users\\\\bob\\\\src"', '"C:\\\\Users\\\\<user>\\\\src"'),
+]
+KEPT = [  # what diagnosis needs, and look-alikes that are not secrets
+    "ARG TARGETARCH=amd64", "FROM --platform=$BUILDPLATFORM node:20 AS build", "linux/arm64/v8",
+    "ref=nginx@sha256:" + "a" * 64, "mkdir -p /app", "PATH=/usr/local/sbin:/usr/bin", "SSH_AUTH_SOCK=/tmp/agent",
+    "NPM_TOKEN_FILE=/run/secrets/npm", "--mount=type=secret,id=npmrc", "image: node:20",
+    "/home/linuxbrew/.linuxbrew /Users/Shared/x", "org.opencontainers.image.authors=Jane", "PWD=/src",
+    "com.docker.compose.project=shop", "VERSION=1.2.3", "ghcr.io/acme/sk-learn-notebook-environment-2024:1",
+    "DOCKER_DEFAULT_PLATFORM=linux/amd64",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), SCRUBBED, ids=[t[:30] for t, _ in SCRUBBED])
+def test_each_rule_hides_its_secret(text: str, expected: str) -> None:
+    from dockdoctor.redact import other_homes, scrub
+
+    assert other_homes(scrub(text)) == expected
+    assert other_homes(scrub(expected)) == expected  # idempotent
+
+
+@pytest.mark.parametrize("text", KEPT)
+def test_what_diagnosis_needs_is_kept(text: str) -> None:
+    from dockdoctor.redact import other_homes, scrub
+
+    assert other_homes(scrub(text)) == text
+
+
+def test_project_fields_by_name_and_replayed_tickets_get_todays_rules() -> None:
+    from dockdoctor.model import (ArgDefault, DockerfileFacts, EndpointRule, EngineFacts, HostFacts, ProjectFacts,
+                                  RawAnswer)
+
+    facts = Facts(host=HostFacts(os="linux", arch="amd64", machine="x86_64"),
+                  engine=EngineFacts(endpoint="unix:///var/run/docker.sock", endpoint_rule=EndpointRule.DEFAULT,
+                                     context=None, labels=("com.docker.desktop.address=unix:///Users/zed/x.sock",)),
+                  project=ProjectFacts(root="/src", dotenv_end=(3, "# the token is hunter2"), dockerfiles=(
+                      DockerfileFacts(path="Dockerfile", args=(
+                          ArgDefault(name="DEPLOY_PASSWORD", default="pw", line=1, text="ARG DEPLOY_PASSWORD=pw"),
+                          ArgDefault(name="TARGETARCH", default="amd64", line=2, text="ARG TARGETARCH=amd64"))),)),
+                  raw=(RawAnswer(probe="project", source="docker compose -f compose.yaml config --format json",
+                                 text='exit 0\n--- stdout\n{"services": {"a": {"environment": {"X": "plain-x", '
+                                      '"DOCKER_DEFAULT_PLATFORM": "linux/amd64"}, "command": ["-p", "pw"], '
+                                      '"healthcheck": {"test": ["CMD", "mysqladmin", "ping", "-uroot", "-ps3cret", '
+                                      '"-P3306"]}}}}\n'
+                                      '--- stderr\n'),),
+                  redacted=True)  # as an older dockdoctor would have left it
+    hidden = redact(facts)
+    assert hidden.engine.labels == ("com.docker.desktop.address=unix:///Users/<user>/x.sock",)
+    assert hidden.project.dotenv_end == (3, "<redacted>")
+    assert [(a.default, a.text) for a in hidden.project.dockerfiles[0].args] == [
+        ("<redacted>", "ARG DEPLOY_PASSWORD=<redacted>"), ("amd64", "ARG TARGETARCH=amd64")]
+    raw = json.loads(hidden.raw[0].text.split("--- stdout\n", 1)[1].split("--- stderr", 1)[0])
+    assert raw["services"]["a"] == {"environment": {"X": "<redacted>", "DOCKER_DEFAULT_PLATFORM": "linux/amd64"},
+                                    "command": ["-p", "<redacted>"], "healthcheck": {
+                                        "test": ["CMD", "mysqladmin", "ping", "-uroot", "-p<redacted>", "-P3306"]}}
     assert redact(hidden) == hidden

@@ -1,4 +1,8 @@
-"""The support bundle: one zip with the report, the facts, the raw probe answers and a manifest (pure, in memory)."""
+"""The support bundle: one zip with the report, the facts, the raw probe answers and a manifest (pure, in memory).
+
+The raw answers are redacted with the facts (they are `facts.raw`); their control characters are written as
+escapes (line breaks and tabs kept), so that `cat raw/*.txt` on a support desk cannot drive its terminal.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from dockdoctor.codec import facts_to_json
 from dockdoctor.errors import ReplayFileError
 from dockdoctor.model import Report
 from dockdoctor.render import Format, RenderOptions, renderer_for
+from dockdoctor.render.safe import visible, visible_text
 
 MANIFEST = "MANIFEST.json"
 FACTS = "facts.json"
@@ -32,7 +37,8 @@ def build(report: Report, *, python_version: str, created_at: str, options: Rend
     ]
     for i, answer in enumerate(report.facts.raw, 1):
         name = f"raw/{i:02d}-{answer.probe}-{_slug(answer.source)}.txt"
-        files.append((name, f"# probe: {answer.probe}\n# source: {answer.source}\n\n{answer.text}",
+        body = f"# probe: {answer.probe}\n# source: {visible(answer.source)}\n\n{visible_text(answer.text)}"
+        files.append((name, body,
                       f"raw answer behind the {answer.probe} facts: {answer.source}"))
     manifest = {
         "dockdoctor_bundle_version": 1,

@@ -62,7 +62,16 @@ def _load_settings(project: str | None):  # -> Settings
 
 
 def _color(stream: object) -> bool:
-    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+    """Colour only on a terminal that can show it: not with NO_COLOR set (no-color.org), not on TERM=dumb."""
+    return (bool(getattr(stream, "isatty", lambda: False)()) and not os.environ.get("NO_COLOR")
+            and os.environ.get("TERM") != "dumb")
+
+
+def _say(text: str, *, err: bool = False) -> None:
+    """One line with outside text in it: control characters and line breaks made visible (render/safe.py)."""
+    from dockdoctor.render.safe import visible
+
+    click.echo(visible(text), err=err)
 
 
 class OutputError(DockdoctorError):
@@ -227,7 +236,7 @@ def _fix_json(app, options, before, items, *, dry_run: bool, allow_unsafe: bool,
     if dry_run:
         result = FixResult(before=before, items=items, applied=(), after=None)
     else:
-        result = app.fix(options, before=before, step_timeout=timeout, echo=lambda line: click.echo(line, err=True),
+        result = app.fix(options, before=before, step_timeout=timeout, echo=lambda line: _say(line, err=True),
                          decide=lambda item, opt: _allowed(opt, allow_unsafe=allow_unsafe,
                                                            allow_privileged=allow_privileged))
     code = 130 if result.interrupted else (0 if result.ok else 1)
@@ -258,7 +267,7 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
     if undo_last:
         restored = app.undo(project)
         for path, what, _ in restored:
-            click.echo(f"{path}: {what}")
+            _say(f"{path}: {what}")
         if not restored:
             click.echo(f"nothing to undo in {project}")
         sys.exit(0 if all(ok for _, _, ok in restored) else 1)
@@ -275,7 +284,9 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
     if not items:
         click.echo("nothing to fix: no finding has a fix")
         sys.exit(0)
-    click.echo("\n".join(_plan_lines(items)))
+    from dockdoctor.render.safe import clean
+
+    click.echo("\n".join(_plan_lines(clean(items))))
     if dry_run:
         sys.exit(0)
     interactive = sys.stdin.isatty() and not yes
@@ -289,7 +300,9 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
             return _allowed(opt, allow_unsafe=allow_unsafe, allow_privileged=allow_privileged)
         if accept_all[0] and not opt.needs_own_consent:
             return True
-        answer = click.prompt(f"apply fix {item.number} ({opt.fix.title})? [y]es/[n]o/[a]ll/[q]uit"
+        from dockdoctor.render.safe import visible
+
+        answer = click.prompt(f"apply fix {item.number} ({visible(opt.fix.title)})? [y]es/[n]o/[a]ll/[q]uit"
                               + (" — it needs its own consent" if opt.needs_own_consent else ""),
                               type=click.Choice(["y", "n", "a", "q"]), show_choices=False, default="n")
         if answer == "q":
@@ -297,13 +310,13 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
         accept_all[0] = accept_all[0] or answer == "a"
         return answer in ("y", "a")
 
-    result = app.fix(options, decide=decide, echo=click.echo, step_timeout=timeout, before=before)
+    result = app.fix(options, decide=decide, echo=_say, step_timeout=timeout, before=before)
     click.echo("")
     for done in result.applied:
-        click.echo(f"{done.item}. {done.finding.id} {done.fix_title}: {result.status(done.finding)}")
+        _say(f"{done.item}. {done.finding.id} {done.fix_title}: {result.status(done.finding)}")
         for outcome in done.outcomes:
             if outcome.status != "applied":
-                click.echo(f"   {outcome.status}: {outcome.detail}")
+                _say(f"   {outcome.status}: {outcome.detail}")
     if result.interrupted:
         ran = [a.item for a in result.applied]
         not_run = [i.number for i in result.items if i.number not in ran and i.number != result.interrupted_item]
@@ -314,7 +327,7 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
         click.echo("no fix applied")
         sys.exit(0)
     for finding in result.new_findings:
-        click.echo(f"new: {finding.id} {finding.message}")
+        _say(f"new: {finding.id} {finding.message}")
     sys.exit(0 if result.ok else 1)
 
 
@@ -357,7 +370,7 @@ def cache_cmd(action: str) -> None:
     if action == "path":
         click.echo(str(path))
         return
-    click.echo(f"removed {app.clear_cache()} cached file(s) from {path}")
+    _say(f"removed {app.clear_cache()} cached file(s) from {path}")
 
 
 @cli.command("report")
@@ -385,11 +398,11 @@ def report_cmd(output: str | None, platforms: tuple[str, ...], timeout: float, n
     data, manifest = bundle.build(report, python_version=stdlib_platform.python_version(),
                                   created_at=now.isoformat(), options=RenderOptions())
     _write_file(path, data)
-    click.echo(f"wrote {path} ({len(data) // 1024 + 1} KiB, {len(manifest['files']) + 1} files, "
-               f"{'redacted' if manifest['redacted'] else 'NOT redacted'}); nothing was uploaded")
+    _say(f"wrote {path} ({len(data) // 1024 + 1} KiB, {len(manifest['files']) + 1} files, "
+          f"{'redacted' if manifest['redacted'] else 'NOT redacted'}); nothing was uploaded")
     click.echo(f"  {bundle.MANIFEST}  what is inside, with sizes and SHA-256")
     for item in manifest["files"]:
-        click.echo(f"  {item['name']}  {item['what']}")
+        _say(f"  {item['name']}  {item['what']}")
 
 
 def _error_texts(texts: tuple[str, ...], files: tuple[str, ...], *, stdin_ok: bool) -> tuple:  # -> tuple[ErrorText]
@@ -480,6 +493,17 @@ def schema_cmd(which: str) -> None:
     click.echo(files("dockdoctor").joinpath("schemas", f"{which}-v{version}.schema.json").read_text("utf-8"), nl=False)
 
 
+def _tolerant_streams() -> None:
+    """Characters the terminal's encoding lacks (an emoji file name under PYTHONIOENCODING=latin-1) become escapes."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a closed or detached stream: writing to it fails later, clearly
+                pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: runs the CLI; DockdoctorError becomes one line on stderr and its exit code.
 
@@ -490,6 +514,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("dockdoctor: standard output is closed: nothing could be printed (redirect it to a file or "
                    "/dev/null instead)", err=True)
         return 2
+    _tolerant_streams()
     real = sys.stdout
     sys.stdout = _Stdout(real)  # type: ignore[assignment]
     try:
@@ -513,11 +538,14 @@ def _main(argv: Sequence[str] | None) -> int:
     except OutputError:
         raise
     except DockdoctorError as err:
-        click.echo(f"dockdoctor: {err}", err=True)
+        _say(f"dockdoctor: {err}", err=True)
         return err.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as err:
+        from dockdoctor.render.safe import visible
+
+        err.message = visible(err.message)  # it may quote what the user typed
         err.show()
         return err.exit_code
     except click.exceptions.Abort:

@@ -33,12 +33,22 @@ def assert_never(value: NoReturn) -> NoReturn:
     raise AssertionError(f"unhandled format {value!r}")
 
 
+def _shown(render: Callable[[Report, RenderOptions], str]) -> Callable[[Report, RenderOptions], str]:
+    """The renderer behind the output boundary: every string of the report made visible once (render/safe.py)."""
+    from dockdoctor.render import safe
+
+    def shown(report: Report, options: RenderOptions) -> str:
+        return render(safe.clean(report), options)
+
+    return shown
+
+
 def renderer_for(fmt: Format) -> Callable[[Report, RenderOptions], str]:
-    """The render function of a format."""
+    """The render function of a format; text and Markdown see only sanitized strings (JSON escapes its own)."""
     if fmt is Format.TEXT:
         from dockdoctor.render import text
 
-        return text.render
+        return _shown(text.render)
     if fmt is Format.JSON:
         from dockdoctor.render import json as json_format
 
@@ -46,5 +56,5 @@ def renderer_for(fmt: Format) -> Callable[[Report, RenderOptions], str]:
     if fmt is Format.MARKDOWN:
         from dockdoctor.render import markdown
 
-        return markdown.render
+        return _shown(markdown.render)
     assert_never(fmt)

@@ -7,6 +7,7 @@ import json
 from dockdoctor.codec import to_data
 from dockdoctor.model import EditFile, Finding, Manual, Report, RunCommand
 from dockdoctor.render import RenderOptions
+from dockdoctor.render.safe import code, fence, markdown as md
 from dockdoctor.render.text import area_lines, cause_lines
 
 SIZE_CAP = 60_000  # characters: what a ticket system takes comfortably
@@ -14,49 +15,45 @@ _STATUS = {"ok": "ok", "info": "info", "warning": "**warning**", "error": "**ERR
 # ticket system has the fonts (seen as empty boxes in a headless Chromium rendering)
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def _finding(finding: Finding) -> list[str]:
-    head = f"### {finding.severity.value}: {finding.id} `{finding.slug}`"
+    head = f"### {finding.severity.value}: {md(finding.id)} {code(finding.slug)}"
     if finding.target:
-        head += f" ({finding.target})"
-    lines = [head, "", _cell(finding.message), ""]
+        head += f" ({md(finding.target)})"
+    lines = [head, "", md(finding.message), ""]
     causes = cause_lines(finding, indent="- ")
     if causes:
-        lines += [_cell(line) if not line.startswith("- ") else "- " + _cell(line[2:]) for line in causes] + [""]
+        lines += [md(line) if not line.startswith("- ") else "- " + md(line[2:]) for line in causes] + [""]
     for fix in finding.fixes:
         notes = ", ".join([fix.safety.value] + [f"needs {n.value}" for n in fix.needs])
-        lines.append(f"**Fix: {fix.title}** ({notes})")
+        lines.append(f"**Fix: {md(fix.title)}** ({notes})")
         lines.append("")
         commands = [step for step in fix.steps if isinstance(step, RunCommand)]
         for step in fix.steps:
             match step:
                 case Manual(text=text):
-                    lines.append(f"- {text}")
+                    lines.append(f"- {md(text)}")
                 case EditFile(path=path, diff=diff):
-                    lines += [f"Edit `{path}`:", "", "```diff", diff.rstrip("\n"), "```"]
+                    lines += [f"Edit {code(path)}:", "", *fence("diff", diff.rstrip("\n"))]
         if commands:
             import shlex
 
-            lines += ["```sh", *[shlex.join(step.argv) for step in commands], "```"]
+            lines += fence("sh", "\n".join(shlex.join(step.argv) for step in commands))
         lines.append("")
     return lines
 
 
 def render(report: Report, options: RenderOptions) -> str:
     summary = report.summary
-    targets = ", ".join(f"`{t.platform}` ({t.source})" for t in report.targets)
-    lines = ["## dockdoctor report", "", f"dockdoctor {report.dockdoctor_version}; targets: {targets}; "
+    targets = ", ".join(f"{code(t.platform)} ({md(t.source)})" for t in report.targets)
+    lines = ["## dockdoctor report", "", f"dockdoctor {md(report.dockdoctor_version)}; targets: {targets}; "
              f"{summary.errors} error(s), {summary.warnings} warning(s), {summary.infos} info; "
              f"exit code {int(report.exit_code(options.threshold))}", ""]
     if report.replayed_from:
-        lines += [f"Replayed from `{report.replayed_from}` (gathered by dockdoctor "
-                  f"{report.facts.dockdoctor_version or '?'} at {report.facts.gathered_at or '?'}).", ""]
+        lines += [f"Replayed from {code(report.replayed_from)} (gathered by dockdoctor "
+                  f"{md(report.facts.dockdoctor_version or '?')} at {md(report.facts.gathered_at or '?')}).", ""]
     lines += ["| area | status | details |", "|---|---|---|"]
     for name, status, text in area_lines(report):
-        lines.append(f"| {name} | {_STATUS[status]} | {_cell(text)} |")
+        lines.append(f"| {name} | {_STATUS[status]} | {md(text, cell=True)} |")
     lines.append("")
     for finding in report.findings:
         lines += _finding(finding)
@@ -66,4 +63,5 @@ def render(report: Report, options: RenderOptions) -> str:
     if len(facts) > room:
         facts = facts[: max(room, 0)] + f"\n... (facts clipped at {SIZE_CAP} characters; attach the JSON report)"
     note = "redacted" if report.facts.redacted else "NOT redacted"
-    return body + f"\n<details><summary>Facts ({note})</summary>\n\n```json\n{facts}\n```\n</details>\n"
+    block = "\n".join(fence("json", facts))
+    return body + f"\n<details><summary>Facts ({note})</summary>\n\n{block}\n</details>\n"
