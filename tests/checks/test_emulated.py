@@ -218,3 +218,45 @@ def test_dkd541_makes_no_claim_it_has_no_source_for() -> None:
     assert _findings(unknown_level, "DKD541") == ()
     for_arm64 = _findings(_facts(UBI10_ROSETTA), "DKD541", "linux/arm64")
     assert for_arm64 == (), "the level is an amd64 matter"
+
+
+# ------------------------------------------------------------------------------------------ DKD542
+
+AVX_BAD = FIX / "DKD542" / "bad-mongo-amd64-desktop-4-26-qemu.json"
+AVX_GOOD = FIX / "DKD542" / "good-mongo-amd64-desktop-4-33-qemu.json"
+
+
+@pytest.mark.parametrize(("path", "count"), [(AVX_BAD, 1), (AVX_GOOD, 0)], ids=["desktop-4.26", "desktop-4.33"])
+def test_dkd542_replayed_through_the_cli(tmp_path: Path, path: Path, count: int) -> None:
+    result = dockdoctor("check", "--from", str(path), "--only", "DKD542", "--json", env=isolated_env(tmp_path))
+    assert result.code in (0, 1), result.stderr
+    findings = [f for f in result.json()["findings"] if f["id"] == "DKD542"]
+    assert len(findings) == count, findings
+    if count:
+        assert "Docker Desktop 4.26.1 does not emulate AVX" in findings[0]["message"]
+        assert "`Illegal instruction`" in findings[0]["message"]
+        assert any("4.27.0" in f["title"] for f in findings[0]["fixes"])
+
+
+def _plain_qemu(facts):
+    """The same project on a plain Linux arm64 dockerd whose amd64 runs under a binfmt QEMU (no Desktop)."""
+    from dockdoctor.model import Flavor
+    return dataclasses.replace(facts, engine=dataclasses.replace(facts.engine, flavor=Flavor.DOCKERD, evidence=()),
+                               emulation=dataclasses.replace(facts.emulation, rosetta=(), emulated=(
+                                   EmulatedPlatform("linux/amd64", "qemu (binfmt qemu-x86_64)"),)))
+
+
+@pytest.mark.parametrize(("version", "count", "says"), [
+    (None, 1, "QEMU's version is unknown here"), ("7.0.0", 1, "QEMU 7.0.0 does not emulate AVX"), ("8.2.2", 0, ""),
+])
+def test_dkd542_plain_qemu_by_version(monkeypatch: pytest.MonkeyPatch, version, count: int, says: str) -> None:
+    monkeypatch.setattr(emulated, "qemu_version", lambda facts: version)
+    findings = _findings(_plain_qemu(_facts(AVX_BAD)), "DKD542")
+    assert len(findings) == count
+    if count:
+        assert says in findings[0].message and "wiki.qemu.org/ChangeLog/7.2" in findings[0].message
+
+
+def test_dkd542_leaves_rosetta_to_dkd540() -> None:
+    assert _findings(_facts(MONGO), "DKD542") == ()
+    assert len(_findings(_facts(MONGO), "DKD540")) == 1

@@ -48,6 +48,7 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     defects.known_defect,
     emulated.workload_fails_under_emulator,
     emulated.base_image_level_above_cpu,
+    emulated.avx_workload_under_old_qemu,
     project.dockerfile_invalid,
     project.hardcoded_from_platform,
     project.buildplatform_on_final_stage,

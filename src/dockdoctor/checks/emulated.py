@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 from dockdoctor.checks._emulator import Runner, qemu_version, runner_for
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import ev, platform_or_none, runs_natively
-from dockdoctor.checks._versions import release
+from dockdoctor.checks._versions import affects, installed_versions, release
 from dockdoctor.checks.defects import short_source
 from dockdoctor.knowledge import load
 from dockdoctor.model import Facts, Fix, Fixable, Need, Problem, RemoteImage, Safety, Severity, manual, run
@@ -319,3 +319,78 @@ def base_image_level_above_cpu(ctx: Context) -> Iterator[Problem]:
             subject=work.where, target=format_platform(work.platform),
             evidence=_evidence(work, runner) + (ev("knowledge.emulation.base_image_level.id", entry["id"]),),
             fixes=fixes)
+
+
+def _qemu_lacks_avx(facts: Facts) -> tuple[bool | None, str, Fix]:
+    """Whether the QEMU that runs amd64 here lacks AVX (None: unknown), why, and the upgrade that gives it."""
+    desktop = next((i for i in installed_versions(facts) if i.product == "docker-desktop"), None)
+    if desktop is not None:
+        defect = _entry("defects", "docker-desktop-qemu-no-avx")
+        fix = Fix(title=f"upgrade Docker Desktop to {defect['fix_version']} or later", safety=Safety.DISPLAY_ONLY,
+                  steps=(manual(defect["fix"]),))
+        if affects(defect["affected"], desktop.version):
+            return True, (f"the QEMU of Docker Desktop {desktop.version} does not emulate AVX "
+                          f"({short_source(defect['source'])})"), fix
+        return False, "", fix
+    fact = _entry("emulation", "qemu-x86-64-tcg-avx")
+    fix = Fix(title=f"use QEMU {fact['since']} or later", safety=Safety.DISPLAY_ONLY, steps=(manual(
+        _entry("defects", "qemu-user-x86-64-qemu64-default-cpu")["fix"].split("; or set")[0]),))
+    version = qemu_version(facts)
+    parsed, since = (release(version) if version else None), release(fact["since"])
+    if parsed is None or since is None:
+        return None, (f"QEMU's version is unknown here, and QEMU emulates AVX only from {fact['since']} "
+                      f"({short_source(fact['source'])})"), fix
+    if parsed < since:
+        return True, f"QEMU {version} does not emulate AVX (from {fact['since']}: {short_source(fact['source'])})", fix
+    return False, "", fix
+
+
+@check("DKD542", "avx-workload-under-old-qemu", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
+def avx_workload_under_old_qemu(ctx: Context) -> Iterator[Problem]:
+    """An AVX-dependent image runs for amd64 under a QEMU that does not emulate AVX
+
+    ## What it checks
+    The project's workloads (as DKD540 finds them) that run here for linux/amd64 under QEMU and match a
+    `knowledge/emulation.toml` `[[runtime]]` entry tagged `needs-avx` (MongoDB 5.0+, Milvus), against what the
+    knowledge base says about that QEMU: Docker Desktop's bundled QEMU before 4.27.0 has no AVX
+    (`docker-desktop-qemu-no-avx`); QEMU's TCG translates AVX from 7.2 (`qemu-x86-64-tcg-avx`). When the facts
+    hold no QEMU version the finding says so. Under Rosetta, which has no AVX at all, DKD540 reports these images.
+
+    ## Why it matters
+    The program executes an AVX instruction the emulator cannot translate and dies with `Illegal instruction`;
+    the image is fine and the service never starts.
+
+    ## Example
+    `fixtures/checks/DKD542/bad-mongo-amd64-desktop-4-26-qemu.json` (Docker Desktop 4.26.1, Rosetta off, a
+    service pinned to linux/amd64); `good-mongo-amd64-desktop-4-33-qemu.json`.
+
+    ## Fix
+    Display only: run the image for the engine's own platform when the registry lists it, the knowledge base's
+    alternative for that runtime, or a QEMU (or Docker Desktop) release that emulates AVX.
+
+    ## Facts used
+    `project` workloads (see DKD540), `images.remote`, `engine.platform`, `engine.evidence`
+    (version.Platform.Name), `emulation.emulated`, `emulation.rosetta`, `buildx.builders`, targets;
+    `knowledge/emulation.toml` `[[runtime]]` (tag `needs-avx`) and `[[qemu_fact]]`, `knowledge/defects.toml`.
+    """
+    entries = [r for r in load("emulation")["runtime"] if "needs-avx" in r.get("tags", ()) and r["images"]]
+    for work in workloads(ctx):
+        if work.platform.architecture != "amd64":
+            continue
+        runner = runner_for(ctx.facts, work.platform)
+        if runner.kind != "qemu":
+            continue
+        lacks, why, upgrade = _qemu_lacks_avx(ctx.facts)
+        if lacks is False:
+            continue
+        for entry in (e for e in entries if matches(work.ref, e["images"])):
+            fixes = tuple(f for f in (_native_fix(ctx.facts, work),) if f) + (
+                Fix(title="the knowledge base's alternative", steps=(manual(entry["alternative"]),),
+                    safety=Safety.DISPLAY_ONLY), upgrade)
+            yield Problem(
+                message=f"{work.where}: {work.ref} ({entry['name']}) needs AVX and runs for "
+                        f"{format_platform(work.platform)} under QEMU here; {why}: `{entry['symptom']}`"
+                        + ("" if short_source(entry["source"]) in why else f" ({short_source(entry['source'])})"),
+                subject=work.where, target=format_platform(work.platform),
+                evidence=_evidence(work, runner) + (ev("knowledge.emulation.runtime.id", entry["id"]),),
+                fixes=fixes)
