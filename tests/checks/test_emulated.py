@@ -260,3 +260,16 @@ def test_dkd542_plain_qemu_by_version(monkeypatch: pytest.MonkeyPatch, version, 
 def test_dkd542_leaves_rosetta_to_dkd540() -> None:
     assert _findings(_facts(MONGO), "DKD542") == ()
     assert len(_findings(_facts(MONGO), "DKD540")) == 1
+
+
+def test_workload_platform_from_default_platform_and_containerd_store() -> None:
+    facts = _with_service(_facts(MONGO), platform=None)
+    assert _findings(facts, "DKD540") == (), "no pin: docker runs the engine's own platform"
+    pinned_by_env = dataclasses.replace(facts, environment=(("DOCKER_DEFAULT_PLATFORM", "linux/amd64"),))
+    (finding,) = _findings(pinned_by_env, "DKD540")
+    assert any(e.value == "linux/amd64: environment DOCKER_DEFAULT_PLATFORM" for e in finding.evidence)
+    store = dataclasses.replace(facts, images=dataclasses.replace(facts.images, local=(LocalImage(
+        id="sha256:" + "d" * 64, platform="linux/amd64", repo_tags=("mongo:7.0",), manifests=(
+            ImagePlatform("linux/amd64", "sha256:" + "e" * 64, ""), ImagePlatform("linux/arm64", "sha256:" + "f" * 64,
+                                                                                  ""))),)))
+    assert _findings(store, "DKD540") == (), "the containerd store holds the native platform: it runs natively"

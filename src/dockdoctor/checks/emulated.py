@@ -85,8 +85,9 @@ def _run_platform(facts: Facts, ref: str, pinned: str | None, origin: str) -> tu
     for image in facts.images.local:
         if names & {t for tag in image.repo_tags for t in _names(tag)}:
             held = [p for p in (platform_or_none(m.platform) for m in image.manifests) if p is not None]
-            if any(runs_natively(facts, p) for p in held):
-                return None
+            native = next((p for p in held if runs_natively(facts, p)), None)
+            if native is not None:
+                return native, f"the local copy {image.id[:19]} holds {format_platform(native)}", ""
             local = platform_or_none(image.platform)
             return (local, f"the local copy {image.id[:19]} is {image.platform}", "local") if local else None
     image = remote(facts, ref)
