@@ -6,7 +6,7 @@ DKD4xx compose, DKD5xx buildx and emulation, DKD6xx project files.
 
 from __future__ import annotations
 
-from dockdoctor.checks import build, compose, defects, engine, errors, host, images, meta, project
+from dockdoctor.checks import build, compose, defects, emulated, engine, errors, host, images, meta, project
 from dockdoctor.checks._spec import CheckSpec, Context
 from dockdoctor.errors import UnknownCheckError
 
@@ -48,6 +48,9 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     build.qemu_where_rosetta_available,
     build.target_runs_emulated,
     defects.known_defect,
+    emulated.workload_fails_under_emulator,
+    emulated.base_image_level_above_cpu,
+    emulated.avx_workload_under_old_qemu,
     project.dockerfile_invalid,
     project.hardcoded_from_platform,
     project.buildplatform_on_final_stage,
