@@ -59,6 +59,10 @@ def test_links_out_of_the_project_are_neither_followed_nor_read(tmp_path: Path) 
     (project / "inside").mkdir()
     (project / "inside" / "Dockerfile").write_text("FROM alpine:3.20\n")
     (project / "again").symlink_to(project / "inside")  # a link that stays inside is followed
+    (outside / "compose.yaml").write_text(f"services:\n  a:\n    image: {SECRET}\n")
+    (project / ".devcontainer").mkdir()
+    (project / ".devcontainer" / "devcontainer.json").write_text(
+        '{"dockerComposeFile": "../../outside/compose.yaml", "service": "a"}')
     result = _check(project, tmp_path)
     assert SECRET not in result.stdout and "root:" not in result.stdout
     skipped = _skipped(result)
@@ -67,6 +71,7 @@ def test_links_out_of_the_project_are_neither_followed_nor_read(tmp_path: Path) 
     folder_out = "a link to a folder outside the project folder: not followed"
     assert skipped["sub/host"] == skipped["sub/elsewhere"] == folder_out
     assert not any(path.startswith(("sub/host/", "sub/elsewhere/")) for path in skipped), skipped  # no host walk
+    assert skipped[str(outside / "compose.yaml")] == out  # a dev container's compose file: only inside the root
     dockerfiles = sorted(d["path"] for d in result.json()["facts"]["project"]["dockerfiles"])
     assert dockerfiles == ["again/Dockerfile"]  # read once, through the link that stays inside (sorted first)
     assert skipped["inside"].startswith("symlink loop: this folder was already visited")
