@@ -80,6 +80,19 @@ def test_links_out_of_the_project_are_neither_followed_nor_read(tmp_path: Path) 
     assert not [f for f in result.json()["findings"] if f["id"] == "DKD601"]  # no first line of /etc/shadow
 
 
+def test_a_dotenv_link_out_keeps_compose_config_from_reading_it(tmp_path: Path) -> None:
+    """compose would read the linked .env itself and quote its lines in errors: dockdoctor's own parse is used."""
+    (tmp_path / "secret").write_text(f"{SECRET}:x\n")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / ".env").symlink_to(tmp_path / "secret")
+    (project / "compose.yaml").write_text("services:\n  a:\n    image: alpine\n")
+    result = _check(project, tmp_path)
+    assert SECRET not in result.stdout
+    assert _skipped(result)[".env"] == "a link to a file outside the project folder: not followed"
+    assert result.json()["facts"]["project"]["compose"]["resolved_by"] == "dockdoctor"
+
+
 @pytest.mark.parametrize("name", ["Dockerfile", ".devcontainer/devcontainer.json", ".env", "compose.yaml",
                                   ".dockerignore", "api.dockerfile"])
 def test_a_fifo_project_file_is_reported_not_read(tmp_path: Path, name: str) -> None:

@@ -153,8 +153,8 @@ def _compose(root: str, files: tuple[str, ...], env: Mapping[str, str], dotenv: 
     merged = {**dotenv, **env}  # the environment wins over .env, as in compose
     origins = {name: "environment" for name in env} | {k: v for k, v in sources.items() if k not in env}
     ours = _with_origin_lines(parse_compose(texts, env=merged, env_sources=origins), dict(texts))
-    if not shutil.which("docker"):
-        return ours
+    if not shutil.which("docker") or any(p == os.path.join(root, ".env") for p, _ in skipped):
+        return ours  # compose would read the .env dockdoctor refused (a link out, a FIFO) and quote it in errors
     argv = ("docker", "compose", "--project-directory", root, *(a for f in files for a in ("-f", f)),
             "config", "--format", "json")
     result = run("project", argv, timeout=timeout, env=env)
