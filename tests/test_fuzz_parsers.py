@@ -23,7 +23,7 @@ from hypothesis import strategies as st  # noqa: E402
 from dockdoctor.errors import DockdoctorError  # noqa: E402
 
 # DOCKDOCTOR_FUZZ_EXAMPLES=5000 (and DOCKDOCTOR_FUZZ_RANDOM=1 for new seeds) explores longer, outside CI.
-FUZZ = settings(max_examples=int(os.environ.get("DOCKDOCTOR_FUZZ_EXAMPLES", "150")), deadline=None, database=None,
+FUZZ = settings(max_examples=int(os.environ.get("DOCKDOCTOR_FUZZ_EXAMPLES", "300")), deadline=None, database=None,
                 derandomize=not os.environ.get("DOCKDOCTOR_FUZZ_RANDOM"),
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 FIXTURES = sorted((Path(__file__).resolve().parents[1] / "fixtures" / "checks").glob("*/*.json"))
