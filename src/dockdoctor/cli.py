@@ -90,7 +90,8 @@ def _a_kind(value: object) -> str:
 
 
 def _project_folder(project: str) -> str:
-    """The project folder as an absolute path; a one-line error for a missing folder or a deleted current folder."""
+    """The project folder as given (settings sources in reports keep the user's spelling), once it is known to be a
+    folder; a one-line error for a missing folder or a deleted current folder."""
     try:
         folder = os.path.abspath(project)
     except OSError:  # os.getcwd() of a folder that was deleted under the shell
@@ -98,7 +99,7 @@ def _project_folder(project: str) -> str:
                           "or give --project DIR (check also takes --no-project)") from None
     if not os.path.isdir(folder):
         raise ConfigError(f"--project {project}: not a folder")
-    return folder
+    return project
 
 
 def _color(stream: object) -> bool:

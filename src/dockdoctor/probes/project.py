@@ -10,7 +10,7 @@ import shutil
 from collections.abc import Iterator, Mapping, Sequence
 
 from dockdoctor.model import ComposeProject, DevcontainerFacts, DockerfileFacts, Origin, ProbeError, ProjectFacts
-from dockdoctor.probes._files import MAX_BYTES, Unread, inside, read_text
+from dockdoctor.probes._files import MAX_BYTES, Unread, inside, read_text  # noqa: F401 - MAX_BYTES: the cap, named here too
 from dockdoctor.probes._run import run
 from dockdoctor.project.dockerignore import Pattern, PatternError, matches, parse_dockerignore
 
