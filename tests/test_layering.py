@@ -16,7 +16,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "dockdoctor.errors": (),
     "dockdoctor.knowledge": (),
     "dockdoctor.model": ("dockdoctor.model", "dockdoctor.platforms", "dockdoctor.reference"),
-    "dockdoctor.codec": ("dockdoctor.model", "dockdoctor.errors"),
+    "dockdoctor.codec": ("dockdoctor.model", "dockdoctor.errors", "dockdoctor.platforms"),
     "dockdoctor.redact": ("dockdoctor.model",),
     "dockdoctor.config": ("dockdoctor.model", "dockdoctor.errors", "dockdoctor.platforms"),
     "dockdoctor.schema": ("dockdoctor.model", "dockdoctor.codec"),

@@ -12,6 +12,7 @@ import io
 import json
 import re
 import zipfile
+import zlib
 
 from dockdoctor.codec import facts_to_json
 from dockdoctor.errors import ReplayFileError
@@ -21,6 +22,7 @@ from dockdoctor.render.safe import visible, visible_text
 
 MANIFEST = "MANIFEST.json"
 FACTS = "facts.json"
+MAX_FACTS_BYTES = 64 << 20  # a facts.json larger than this, once inflated, is not one dockdoctor wrote
 
 
 def _slug(text: str) -> str:
@@ -57,14 +59,25 @@ def build(report: Report, *, python_version: str, created_at: str, options: Rend
     return buffer.getvalue(), manifest
 
 
-def facts_text(data: bytes, *, source: str) -> str:
-    """The facts JSON inside a bundle's bytes."""
+def facts_text(data: bytes, *, source: str, limit: int = MAX_FACTS_BYTES) -> str:
+    """The facts JSON inside a bundle's bytes, inflated to at most `limit` bytes (a zip bomb stops there)."""
+    too_large = ReplayFileError(f"{source}: its {FACTS} inflates to more than {limit >> 20} MiB: "
+                                f"not a bundle dockdoctor wrote")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return archive.read(FACTS).decode("utf-8")
+            if archive.getinfo(FACTS).file_size > limit:
+                raise too_large
+            with archive.open(FACTS) as member:  # the size in the header may lie: count what comes out
+                text = member.read(limit + 1)
+            if len(text) > limit:
+                raise too_large
+            return text.decode("utf-8")
     except KeyError:
         raise ReplayFileError(f"{source}: a zip without {FACTS}: not a dockdoctor bundle") from None
-    except (zipfile.BadZipFile, UnicodeDecodeError) as err:
+    except UnicodeDecodeError as err:
+        raise ReplayFileError(f"{source}: {FACTS} in it is not UTF-8 text (byte {err.start})") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError,
+            OSError, ValueError) as err:
         raise ReplayFileError(f"{source}: damaged bundle ({err})") from None
 
 

@@ -19,25 +19,38 @@ if TYPE_CHECKING:  # types only: importing them at start-up would slow --help
     from dockdoctor.render import Format
 
 
+MAX_FROM_BYTES = 64 << 20  # a --from file (facts, report or bundle) larger than this is not one dockdoctor wrote
+
+
 def _read_facts_text(path: str) -> str:
-    """The facts JSON of a `--from` file: a facts file, a JSON report or a support bundle."""
+    """The facts JSON of a `--from` file: a facts file, a JSON report or a support bundle (at most 64 MiB each)."""
     from dockdoctor import bundle
 
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(256 * 1024 * 1024)
+        with open(path, "rb") as fh:  # a plain open: `--from <(command)` is a FIFO the user means
+            data = fh.read(MAX_FROM_BYTES + 1)
+        if len(data) > MAX_FROM_BYTES:
+            raise ReplayFileError(f"{path}: larger than {MAX_FROM_BYTES >> 20} MiB: not a file dockdoctor wrote")
         return bundle.facts_text(data, source=path) if bundle.is_bundle(data) else data.decode("utf-8")
     except FileNotFoundError:
         raise ReplayFileError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise ReplayFileError(f"{path}: is a directory, expected a facts or report JSON file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ReplayFileError(f"{path}: cannot read it ({getattr(err, 'strerror', None) or err})") from None
+    except UnicodeDecodeError as err:
+        raise ReplayFileError(f"{path}: not UTF-8 text (byte {err.start}): expected a facts or report JSON file"
+                              " or a bundle zip") from None
+    except OSError as err:
+        raise ReplayFileError(f"{path}: cannot read it ({err.strerror or err})") from None
 
 
 def _load_settings(project: str | None):  # -> Settings
-    """The project settings: .dockdoctor.toml, else [tool.dockdoctor] in pyproject.toml, else none."""
+    """The project settings: .dockdoctor.toml, else [tool.dockdoctor] in pyproject.toml, else none.
+
+    Read like every project file (probes._files): a regular file inside the project folder, at most 1 MiB, opened
+    without blocking; anything else is a one-line ConfigError naming the file and what to do.
+    """
     from dockdoctor.config import Settings, parse_settings
+    from dockdoctor.probes._files import Unread, read_bytes
 
     if project is None:
         return Settings()
@@ -47,18 +60,47 @@ def _load_settings(project: str | None):  # -> Settings
         import tomli as tomllib
     for name, table in ((".dockdoctor.toml", ()), ("pyproject.toml", ("tool", "dockdoctor"))):
         path = os.path.join(project, name)
-        try:
-            with open(path, "rb") as fh:
-                data = tomllib.load(fh)
-        except FileNotFoundError:
+        if not os.path.lexists(path):
             continue
-        except (OSError, tomllib.TOMLDecodeError) as err:
-            raise ConfigError(f"{path}: cannot read it as TOML ({err})") from None
+        fix = "fix or remove it, or run with --no-project"
+        try:
+            data = tomllib.loads(read_bytes(path, root=project).decode("utf-8"))
+        except Unread as unread:
+            raise ConfigError(f"{path}: not read ({unread.reason}); make it a regular file in the project folder, "
+                              f"or run with --no-project") from None
+        except UnicodeDecodeError as err:
+            raise ConfigError(f"{path}: not UTF-8 text (byte {err.start}); save it as UTF-8, or run with "
+                              f"--no-project") from None
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{path}: cannot read it as TOML ({err}); {fix}") from None
+        except (RecursionError, MemoryError):
+            raise ConfigError(f"{path}: nested too deeply to read as TOML; {fix}") from None
         for key in table:
             data = data.get(key, {}) if isinstance(data, dict) else {}
+        if table and not isinstance(data, dict):
+            raise ConfigError(f"{path}: `{'.'.join(table)}` must be a table ([tool.dockdoctor] with targets, "
+                              f"ignore, severity, strict), not {_a_kind(data)}")
         if data or not table:
             return parse_settings(data, source=path)
     return Settings()
+
+
+def _a_kind(value: object) -> str:
+    kinds = {bool: "true or false", int: "a number", float: "a number", str: "a string", list: "a list"}
+    return kinds.get(type(value), "a value")
+
+
+def _project_folder(project: str) -> str:
+    """The project folder as given (settings sources in reports keep the user's spelling), once it is known to be a
+    folder; a one-line error for a missing folder or a deleted current folder."""
+    try:
+        folder = os.path.abspath(project)
+    except OSError:  # os.getcwd() of a folder that was deleted under the shell
+        raise ConfigError("the current folder no longer exists (deleted?): cd to a folder that exists, "
+                          "or give --project DIR (check also takes --no-project)") from None
+    if not os.path.isdir(folder):
+        raise ConfigError(f"--project {project}: not a folder")
+    return project
 
 
 def _color(stream: object) -> bool:
@@ -157,9 +199,7 @@ def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[s
         click.echo(_list_checks(app.select_checks(only, skip), fmt_enum), nl=False)
         return
     replay = codec.facts_from_json(_read_facts_text(from_file), source=from_file) if from_file else None
-    project_dir = None if no_project else project
-    if project_dir is not None and not os.path.isdir(project_dir):
-        raise ConfigError(f"--project {project_dir}: not a folder")
+    project_dir = None if no_project else _project_folder(project)
     settings = _load_settings(project_dir)
     errors = tuple(e for arg in error_args for e in _error_texts((arg,), (), stdin_ok=False))
     options = app.CheckOptions(platforms=platforms, only=only, skip=skip, timeout=timeout, redact=not no_redact,
@@ -264,6 +304,7 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
     from dockdoctor import app
     from dockdoctor.fixes.plan import plan
 
+    project = _project_folder(project)
     if undo_last:
         restored = app.undo(project)
         for path, what, _ in restored:
@@ -391,6 +432,7 @@ def report_cmd(output: str | None, platforms: tuple[str, ...], timeout: float, n
 
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     path = output or f"dockdoctor-report-{now.strftime('%Y%m%d-%H%M%S')}.zip"
+    project = _project_folder(project)
     options = app.CheckOptions(platforms=platforms, timeout=timeout, redact=not no_redact,
                                redact_registries=redact_registries, keep_raw=True, project_dir=project,
                                settings=_load_settings(project))
@@ -556,6 +598,12 @@ def _main(argv: Sequence[str] | None) -> int:
         return 130
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 0
+    except (OSError, UnicodeError, RecursionError, MemoryError, ValueError) as err:
+        # the last net: input that slipped past the checks at its door still gets one line, not a traceback
+        if os.environ.get("DOCKDOCTOR_DEBUG"):
+            raise
+        click.echo(f"dockdoctor: {type(err).__name__}: {err} (DOCKDOCTOR_DEBUG=1 shows where)", err=True)
+        return 2
     return 0
 
 

@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any, Union
 
 from dockdoctor.errors import ReplayFileError
+from dockdoctor.platforms import PlatformError, parse
 from dockdoctor.model import (
     REPORT_VERSION,
     SCHEMA_VERSION,
@@ -23,6 +24,11 @@ from dockdoctor.model import (
 )
 
 _STEP_KINDS: dict[str, type] = {"run": RunCommand, "edit": EditFile, "manual": Manual}
+# Fields that hold a normalized platform (not one as a project file wrote it): a replayed file must parse there.
+_PLATFORM_FIELDS = frozenset({("EngineFacts", "platform"), ("Builder", "platforms"), ("BinfmtHandler", "platform"),
+                              ("EmulatedPlatform", "platform"), ("ImagePlatform", "platform"),
+                              ("LocalImage", "platform"), ("ContainerFacts", "platform"), ("Target", "platform"),
+                              ("HostFacts", "arch")})
 
 
 def to_data(value: object) -> Any:
@@ -72,6 +78,8 @@ def from_data(tp: Any, data: Any, where: str = "$") -> Any:
         for f in dataclasses.fields(tp):
             if f.name in data:
                 kwargs[f.name] = from_data(hints[f.name], data[f.name], f"{where}.{f.name}")
+                if (tp.__name__, f.name) in _PLATFORM_FIELDS:
+                    _check_platforms(kwargs[f.name], f"{where}.{f.name}")
             elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise ValueError(f"{where}: missing {f.name!r}")
         return tp(**kwargs)
@@ -87,6 +95,16 @@ def from_data(tp: Any, data: Any, where: str = "$") -> Any:
     raise ValueError(f"{where}: expected {getattr(tp, '__name__', tp)}, got {type(data).__name__}")
 
 
+def _check_platforms(value: object, where: str) -> None:
+    for text in value if isinstance(value, tuple) else () if value is None else (value,):
+        if not text:
+            continue  # "not known": the checks treat it so
+        try:
+            parse(f"linux/{text}" if where.endswith(".host.arch") else str(text))
+        except PlatformError as err:
+            raise ValueError(f"{where}: {err}") from None
+
+
 def facts_to_json(facts: Facts) -> str:
     """The facts file format (what `check --from` reads)."""
     return json.dumps(to_data(facts), indent=2, sort_keys=False) + "\n"
@@ -99,8 +117,10 @@ def facts_from_data(data: Any, *, source: str) -> Facts:
     if not isinstance(data, dict):
         raise ReplayFileError(f"{source}: not a dockdoctor facts file (expected a JSON object)")
     version = data.get("schema_version")
-    if not isinstance(version, int):
+    if not isinstance(version, int) or isinstance(version, bool):
         raise ReplayFileError(f"{source}: not a dockdoctor facts file (no schema_version)")
+    if version < 1:
+        raise ReplayFileError(f"{source}: schema_version {version} is not one dockdoctor ever wrote (they start at 1)")
     if version > SCHEMA_VERSION:
         raise ReplayFileError(
             f"{source}: facts schema {version} is newer than this dockdoctor understands"
@@ -110,13 +130,20 @@ def facts_from_data(data: Any, *, source: str) -> Facts:
         return from_data(Facts, data)
     except ValueError as err:
         raise ReplayFileError(f"{source}: invalid facts file: {err}") from None
+    except RecursionError:
+        raise ReplayFileError(f"{source}: invalid facts file: nested too deeply") from None
 
 
 def facts_from_json(text: str, *, source: str = "<facts>") -> Facts:
+    """Facts from a facts file's or a report's text; raises ReplayFileError (never another error) for bad input."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise ReplayFileError(f"{source}: not valid JSON ({err.msg} at line {err.lineno})") from None
+    except RecursionError:
+        raise ReplayFileError(f"{source}: JSON nested too deeply for a facts file") from None
+    except ValueError as err:  # e.g. an integer too long to convert
+        raise ReplayFileError(f"{source}: not valid JSON ({err})") from None
     return facts_from_data(data, source=source)
 
 

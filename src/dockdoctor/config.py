@@ -32,6 +32,8 @@ def _strings(value: Any, key: str, source: str) -> tuple[str, ...]:
 
 def parse_settings(data: Mapping[str, Any], *, source: str) -> Settings:
     """Settings from the `[tool.dockdoctor]` table (or a whole .dockdoctor.toml); raises ConfigError naming the key."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: the dockdoctor settings must be a table of targets, ignore, severity, strict")
     unknown = sorted(set(data) - set(KEYS))
     if unknown:
         raise ConfigError(f"{source}: unknown setting {unknown[0]!r} (known: {', '.join(KEYS)})")

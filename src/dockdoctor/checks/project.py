@@ -332,8 +332,12 @@ def project_file_skipped(ctx: Context) -> Iterator[Problem]:
     """A project file was not read
 
     ## What it checks
-    Files dockdoctor found but did not read: larger than 1 MiB, a symlink loop, unreadable; and compose files
-    that compose itself cannot resolve (broken YAML, an undefined required variable), named with file and line.
+    Files dockdoctor found but did not read: larger than 1 MiB, a symlink loop, unreadable; a link to a file or
+    folder outside the project folder (never followed: a cloned project must not make dockdoctor read
+    `/etc/shadow` or walk `/`); a FIFO, device or socket under a project file's name (never opened for reading,
+    so the scan cannot block); a file nested too deeply to parse; a `.dockerignore` with a pattern docker refuses;
+    and compose files that compose itself cannot resolve (broken YAML, an undefined required variable), named
+    with file and line.
 
     ## Why it matters
     Whatever those files would say about platforms is missing from this report; compose fails the same way.

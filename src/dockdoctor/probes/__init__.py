@@ -129,8 +129,13 @@ def _gather(options: GatherOptions) -> Facts:
 def _project(options: GatherOptions, env: dict[str, str]) -> ProjectFacts:
     from dockdoctor.probes.project import probe_project
 
-    return probe_project(str(options.project_dir), compose_files=options.compose_files, env=env,
-                         timeout=options.timeout)
+    try:
+        return probe_project(str(options.project_dir), compose_files=options.compose_files, env=env,
+                             timeout=options.timeout)
+    except (OSError, UnicodeError, RecursionError, MemoryError, ValueError) as err:
+        # the project folder is outside input: whatever slipped past the file door is a probe error (DKD001)
+        return ProjectFacts(root=str(options.project_dir), errors=(ProbeError(
+            probe="project", kind="error", detail=f"{options.project_dir}: {type(err).__name__}: {err}"),))
 
 
 def _needs_engine(refs: tuple[str, ...]) -> bool:

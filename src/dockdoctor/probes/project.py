@@ -10,10 +10,11 @@ import shutil
 from collections.abc import Iterator, Mapping, Sequence
 
 from dockdoctor.model import ComposeProject, DevcontainerFacts, DockerfileFacts, Origin, ProbeError, ProjectFacts
+from dockdoctor.probes._files import MAX_BYTES, Unread, inside, read_text  # noqa: F401 - MAX_BYTES: the cap, named here too
 from dockdoctor.probes._run import run
+from dockdoctor.project.dockerignore import Pattern, PatternError, matches, parse_dockerignore
 
 MAX_DEPTH = 6
-MAX_BYTES = 1 << 20  # a Dockerfile or compose file larger than 1 MiB is not one we read
 MAX_ENTRIES = 20_000  # directory entries visited at most
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".nox",
                        ".mypy_cache", ".pytest_cache", ".ruff_cache", ".terraform", ".idea", ".gradle", "target"})
@@ -26,68 +27,28 @@ def is_dockerfile(name: str) -> bool:
     return name.startswith("Dockerfile") or name.lower().endswith(".dockerfile")
 
 
-def _ignore_regex(pattern: str) -> re.Pattern[str]:
-    out, i = "", 0
-    while i < len(pattern):
-        if pattern.startswith("**", i):
-            out += ".*"
-            i += 2
-            if pattern.startswith("/", i):
-                i += 1
-                out += "/?" if out.endswith(".*") else ""
-            continue
-        char = pattern[i]
-        out += "[^/]*" if char == "*" else "[^/]" if char == "?" else re.escape(char)
-        i += 1
-    return re.compile(rf"^{out}(/.*)?$")
+def _read(path: str, skipped: list[tuple[str, str]], *, root: str | None) -> str | None:
+    """A project file's text, or None with the reason in `skipped` (outside `root`, not a regular file, too large...).
 
-
-def dockerignore(text: str) -> list[tuple[bool, re.Pattern[str]]]:
-    """(is_exception, regex) per .dockerignore line, in order (the last match decides, as Docker's matcher does)."""
-    rules = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        negate = line.startswith("!")
-        pattern = os.path.normpath(line.lstrip("!").strip()).lstrip("/")
-        if pattern != ".":
-            rules.append((negate, _ignore_regex(pattern)))
-    return rules
-
-
-def ignored(rel: str, rules: Sequence[tuple[bool, re.Pattern[str]]]) -> bool:
-    result = False
-    for negate, regex in rules:
-        if regex.match(rel):
-            result = not negate
-    return result
-
-
-def _read(path: str, skipped: list[tuple[str, str]]) -> str | None:
-    """A project file's text; too large, looping or unreadable files are skipped with the reason."""
+    `root` None: a file the user named (`-f`, COMPOSE_FILE), read wherever it is, but still only a regular file.
+    """
     try:
-        size = os.stat(path).st_size
-    except OSError as err:
-        reason = "symlink loop" if err.errno == errno.ELOOP else (err.strerror or str(err))
-        skipped.append((path, reason))
-        return None
-    if size > MAX_BYTES:
-        skipped.append((path, f"{size // (1 << 20)} MiB, larger than the {MAX_BYTES >> 20} MiB dockdoctor reads"))
-        return None
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read(MAX_BYTES)
-    except OSError as err:
-        skipped.append((path, err.strerror or str(err)))
+        return read_text(path, root=root)
+    except Unread as unread:
+        skipped.append((path, unread.reason))
         return None
 
 
-def walk(root: str, rules: Sequence[tuple[bool, re.Pattern[str]]],
-         skipped: list[tuple[str, str]]) -> Iterator[str]:
-    """Files under root, depth-bounded, skipping tool folders, virtual environments, ignored paths and loops."""
+def walk(root: str, rules: Sequence[Pattern], skipped: list[tuple[str, str]]) -> Iterator[str]:
+    """Files under root, depth-bounded, skipping tool folders, virtual environments, ignored paths and loops.
+
+    A folder link that resolves outside the root is not followed (a link to `/` must not walk the host); an ignored
+    folder is still searched when a later `!` line may bring files in it back.
+    """
     seen: set[tuple[int, int]] = set()
     budget = [MAX_ENTRIES]
+    real_root = os.path.realpath(root)
+    exceptions = any(rule.exclusion for rule in rules)
 
     def visit(folder: str, depth: int) -> Iterator[str]:
         try:
@@ -110,21 +71,32 @@ def walk(root: str, rules: Sequence[tuple[bool, re.Pattern[str]]],
                 skipped.append((folder, f"more than {MAX_ENTRIES} entries: the rest was not searched"))
                 return
             rel = os.path.relpath(entry.path, root).replace(os.sep, "/")
-            if ignored(rel, rules):
-                continue
+            ignored = bool(rules) and matches(rel, rules)
             try:
                 is_dir = entry.is_dir()
             except OSError:
                 is_dir = False
+            if ignored and not (is_dir and exceptions):
+                continue
             if is_dir:
                 if entry.name in SKIP_DIRS or os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
                     continue
+                if _is_link(entry) and not inside(os.path.realpath(entry.path), real_root):
+                    skipped.append((entry.path, "a link to a folder outside the project folder: not followed"))
+                    continue
                 if depth < MAX_DEPTH:
                     yield from visit(entry.path, depth + 1)
-            else:
+            elif not ignored:
                 yield entry.path
 
     yield from visit(root, 0)
+
+
+def _is_link(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return True
 
 
 def find_compose_files(root: str, explicit: Sequence[str], env: Mapping[str, str]) -> tuple[str, ...]:
@@ -136,10 +108,10 @@ def find_compose_files(root: str, explicit: Sequence[str], env: Mapping[str, str
         return tuple(os.path.abspath(os.path.join(root, f)) for f in env["COMPOSE_FILE"].split(separator) if f)
     for name in COMPOSE_NAMES:
         path = os.path.join(root, name)
-        if os.path.isfile(path):
+        if os.path.lexists(path):  # a FIFO or a link out is picked as compose picks it, then reported unread
             stem, ext = os.path.splitext(name)
             override = os.path.join(root, f"{stem}.override{ext}")
-            return (path, override) if os.path.isfile(override) else (path,)
+            return (path, override) if os.path.lexists(override) else (path,)
     return ()
 
 
@@ -149,7 +121,7 @@ def _dotenv(root: str, env: Mapping[str, str], skipped: list[tuple[str, str]],
     from dockdoctor.project.dotenv import DotenvError, parse_dotenv
 
     path = os.path.join(root, ".env")
-    text = _read(path, skipped) if os.path.isfile(path) else None
+    text = _read(path, skipped, root=root) if os.path.lexists(path) else None
     lines = text.splitlines() if text else []
     end = (len(lines), lines[-1]) if lines else (0, "")
     values: dict[str, str] = {}
@@ -165,12 +137,15 @@ def _dotenv(root: str, env: Mapping[str, str], skipped: list[tuple[str, str]],
 
 
 def _compose(root: str, files: tuple[str, ...], env: Mapping[str, str], dotenv: Mapping[str, str],
-             sources: Mapping[str, str], skipped: list[tuple[str, str]], timeout: float) -> ComposeProject:
+             sources: Mapping[str, str], skipped: list[tuple[str, str]], timeout: float, *,
+             named: bool = False) -> ComposeProject:
+    """Our resolution of the compose files, then compose's own; `named`: the user gave the files (-f, COMPOSE_FILE),
+    so they are read wherever they are, else only inside the project folder."""
     from dockdoctor.project.compose import from_config_json, parse_compose
 
     texts = []
     for path in files:
-        text = _read(path, skipped)
+        text = _read(path, skipped, root=None if named else root)
         if text is None:
             return ComposeProject(files=files, resolved_by="dockdoctor", error=ProbeError(
                 probe="project", kind="read", detail=f"{path}: {next((r for p, r in skipped if p == path), 'missing')}"))
@@ -178,8 +153,8 @@ def _compose(root: str, files: tuple[str, ...], env: Mapping[str, str], dotenv: 
     merged = {**dotenv, **env}  # the environment wins over .env, as in compose
     origins = {name: "environment" for name in env} | {k: v for k, v in sources.items() if k not in env}
     ours = _with_origin_lines(parse_compose(texts, env=merged, env_sources=origins), dict(texts))
-    if not shutil.which("docker"):
-        return ours
+    if not shutil.which("docker") or any(p == os.path.join(root, ".env") for p, _ in skipped):
+        return ours  # compose would read the .env dockdoctor refused (a link out, a FIFO) and quote it in errors
     argv = ("docker", "compose", "--project-directory", root, *(a for f in files for a in ("-f", f)),
             "config", "--format", "json")
     result = run("project", argv, timeout=timeout, env=env)
@@ -249,7 +224,20 @@ def _devcontainer_compose(dev: DevcontainerFacts, root: str, project_files: tupl
     if not files or set(files) <= set(project_files):
         return dev
     return dataclasses.replace(dev, compose=_relative(_compose(root, files, env, dotenv, sources, skipped, timeout),
-                                                      root))
+                                                      root))  # a project file names them: read inside the root only
+
+
+def _dockerignore(root: str, skipped: list[tuple[str, str]]) -> tuple[Pattern, ...]:
+    """The .dockerignore patterns; a file docker itself would refuse (a malformed pattern) is reported and unused."""
+    path = os.path.join(root, ".dockerignore")
+    text = _read(path, skipped, root=root) if os.path.lexists(path) else None
+    if not text:
+        return ()
+    try:
+        return parse_dockerignore(text)
+    except PatternError as err:
+        skipped.append((path, f"{err}; docker build refuses this file too"))
+        return ()
 
 
 def probe_project(root: str, *, compose_files: Sequence[str] = (), env: Mapping[str, str],
@@ -261,25 +249,27 @@ def probe_project(root: str, *, compose_files: Sequence[str] = (), env: Mapping[
     root = os.path.abspath(root)
     skipped: list[tuple[str, str]] = []
     errors: list[ProbeError] = []
-    ignore_text = _read(os.path.join(root, ".dockerignore"), []) if os.path.isfile(
-        os.path.join(root, ".dockerignore")) else None
-    rules = dockerignore(ignore_text) if ignore_text else []
+    rules = _dockerignore(root, skipped)
     dockerfiles: list[DockerfileFacts] = []
     devcontainers: list[DevcontainerFacts] = []
     for path in walk(root, rules, skipped):
         name = os.path.basename(path)
         rel = os.path.relpath(path, root).replace(os.sep, "/")
         if is_dockerfile(name):
-            text = _read(path, skipped)
+            text = _read(path, skipped, root=root)
             if text is not None:
                 dockerfiles.append(_with_lines(parse_dockerfile(text, path=rel), text))
         elif rel == ".devcontainer.json" or (name == "devcontainer.json" and rel.startswith(".devcontainer/")):
-            text = _read(path, skipped)
-            if text is not None:
-                devcontainers.append(parse_devcontainer(text, path=rel))
+            text = _read(path, skipped, root=root)
+            dev = parse_devcontainer(text, path=rel) if text is not None else None
+            if dev is not None and dev.error is not None and dev.error.kind == "nesting":
+                skipped.append((path, "nested too deeply to parse"))  # not a mistake to point at: a file left unread
+            elif dev is not None:
+                devcontainers.append(dev)
     dotenv, sources, kept, dotenv_end = _dotenv(root, env, skipped, errors)
     files = find_compose_files(root, compose_files, env)
-    compose = _compose(root, files, env, dotenv, sources, skipped, timeout) if files else None
+    named = bool(compose_files) or bool(env.get("COMPOSE_FILE"))
+    compose = _compose(root, files, env, dotenv, sources, skipped, timeout, named=named) if files else None
     devcontainers = [_devcontainer_compose(d, root, files, env, dotenv, sources, skipped, timeout)
                      for d in devcontainers]
     if compose is not None:

@@ -106,6 +106,9 @@ def from_config_json(text: str, *, files: Sequence[str]) -> ComposeProject:
     except json.JSONDecodeError as error:
         return ComposeProject(files=tuple(files), resolved_by=CONFIG_RESOLVED_BY, error=ProbeError(
             probe="project", kind="parse", detail=f"docker compose config: line {error.lineno}: {error.msg}"))
+    except RecursionError:
+        return ComposeProject(files=tuple(files), resolved_by=CONFIG_RESOLVED_BY, error=ProbeError(
+            probe="project", kind="parse", detail="docker compose config: its answer is nested too deeply to read"))
     services = _mapping(data.get("services")) if isinstance(data, dict) else {}
     version = data.get("version") if isinstance(data, dict) else None
     return ComposeProject(
@@ -160,6 +163,8 @@ def _compose_nodes(path: str, text: str) -> Node | None:
         raise ComposeFileError(f"{path}{line}: {error.problem or error.context}", kind="parse") from error
     except YAMLError as error:
         raise ComposeFileError(f"{path}: {error}", kind="parse") from error
+    except RecursionError:
+        raise ComposeFileError(f"{path}: nested too deeply to parse", kind="parse") from None
 
 
 def _value(node: Node, path: Path, walk: _Walk, depth: int) -> object:

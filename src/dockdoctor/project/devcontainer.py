@@ -11,9 +11,14 @@ _PLATFORM_ARG = re.compile(r"--platform(?:[= ]\s*(.+))?$")
 
 
 def parse_devcontainer(text: str, *, path: str) -> DevcontainerFacts:
-    """The image, Dockerfile, compose files, service and `--platform` run argument of a devcontainer.json."""
+    """The image, Dockerfile, compose files, service and `--platform` run argument of a devcontainer.json.
+
+    Never raises: a file that is not JSON gets error kind "parse"; one nested too deeply to parse, kind "nesting".
+    """
     try:
         data = json.loads(strip_jsonc(text))
+    except RecursionError:
+        return _error(path, "nesting", f"{path}: nested too deeply to parse")
     except json.JSONDecodeError as error:
         return _error(path, "parse", f"{path}:{error.lineno}: {error.msg}")
     except ValueError as error:
