@@ -308,3 +308,18 @@ def test_project_fields_by_name_and_replayed_tickets_get_todays_rules() -> None:
                                     "command": ["-p", "<redacted>"], "healthcheck": {
                                         "test": ["CMD", "mysqladmin", "ping", "-uroot", "-p<redacted>", "-P3306"]}}
     assert redact(hidden) == hidden
+
+
+def test_a_host_named_like_a_platform_word_keeps_the_platform_strings(tmp_path: Path) -> None:
+    """Found by the parser fuzzing: a host named `arm64` turned `linux/arm64` into `linux/<host>` and the replay died."""
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "checks" / "DKD101" / "bad-rosetta-terminal.json"
+    data = json.loads(fixture.read_text())
+    data["host"]["hostname"] = "arm64"
+    data["host"]["user"] = "linux"
+    facts_file = tmp_path / "facts.json"
+    facts_file.write_text(json.dumps(data))
+    result = dockdoctor("check", "--from", str(facts_file), "--json", env=isolated_env(tmp_path))
+    assert result.code in (0, 1), result.stderr
+    report = result.json()
+    assert report["facts"]["host"]["hostname"] == "<host>" and report["facts"]["host"]["user"] == "<user>"
+    assert report["facts"]["engine"]["platform"] == data["engine"]["platform"]

@@ -60,6 +60,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dockdoctor.model import Facts, ProjectFacts, RawAnswer
+from dockdoctor.platforms import KNOWN_ARCHITECTURES, KNOWN_OS
 
 REDACTED = "<redacted>"
 ENV_ALLOWED = frozenset({
@@ -344,6 +345,16 @@ def _placeholder(value: str) -> bool:
     return value.startswith("<") and value.endswith(">")
 
 
+# words of platform strings: a host or user named `arm64` or `linux` is replaced in its own fields, but never as a
+# word elsewhere, where it would turn `linux/arm64` into `linux/<host>` (found by the parser fuzzing)
+_PLATFORM_WORDS = KNOWN_OS | KNOWN_ARCHITECTURES | {"v5", "v6", "v7", "v8", "v1", "v2", "v3", "v4", "x86_64", "aarch64"}
+
+
+def _identifying(name: str) -> bool:
+    """A name worth replacing wherever it stands as a word."""
+    return bool(name) and name != "localhost" and not _placeholder(name) and name.lower() not in _PLATFORM_WORDS
+
+
 def redact(facts: Facts, *, registries: bool = False) -> Facts:
     """Facts with identities, credentials and unlisted environment values replaced by placeholders.
 
@@ -353,17 +364,16 @@ def redact(facts: Facts, *, registries: bool = False) -> Facts:
     replacements: list[tuple[str, str]] = []  # (exact text, placeholder), replaced as whole names
     if host.home and host.home not in ("/", "", "~"):
         replacements.append((host.home, "~"))
-    if host.hostname and host.hostname != "localhost" and not _placeholder(host.hostname):
+    if _identifying(host.hostname):
         replacements.append((host.hostname, "<host>"))
     name = facts.engine.name or ""
-    if name and name != host.hostname and name != "localhost" and not _PRODUCT_NAMES.match(name) \
-            and not _placeholder(name):
+    if _identifying(name) and name != host.hostname and not _PRODUCT_NAMES.match(name):
         replacements.append((name, "<engine-host>"))
     if registries:
         replacements += [(h, f"<registry-{i}>") for i, h in enumerate(_private_registry_hosts(facts), 1)]
     names = [(re.compile(rf"(?<![\w-]){re.escape(raw)}(?![\w-])"), placeholder)
              for raw, placeholder in sorted(replacements, key=lambda r: -len(r[0]))]
-    user = host.user if host.user and not _placeholder(host.user) else ""
+    user = host.user if _identifying(host.user) else ""
     # the user name in home paths, and as a word of its own (not inside a path such as /dev/null)
     user_pattern = re.compile(rf"(?P<pre>/Users/|/home/|\\Users\\){re.escape(user)}(?=[/\\]|$)|"
                               rf"(?<![\w./\\-]){re.escape(user)}(?![\w-])") if user else None
