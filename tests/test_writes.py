@@ -66,17 +66,19 @@ def _one_line_error(result: Result, *words: str) -> None:
 # -- fix and --undo: what the file is stays what it was --------------------------------------------------------
 
 def test_symlinked_dockerfile_stays_a_link_and_its_target_is_edited_and_restored(tmp_path: Path) -> None:
-    shared = _project(tmp_path / "shared")
     project = tmp_path / "app"
-    project.mkdir()
-    (project / "Dockerfile").symlink_to(shared / "Dockerfile")
+    shared = project / "shared"  # inside the project: the scan never reads a link that leaves it
+    shared.mkdir(parents=True)
+    target = shared / "build-file"  # a name the scan does not take for a Dockerfile of its own
+    target.write_text(DOCKERFILE)
+    (project / "Dockerfile").symlink_to(target)
     fixed = _fix(tmp_path, project)
     assert fixed.code == 0 and ": fixed" in fixed.stdout, fixed.stdout
-    assert (project / "Dockerfile").is_symlink() and os.readlink(project / "Dockerfile") == str(shared / "Dockerfile")
-    assert (shared / "Dockerfile").read_text() == FIXED
+    assert (project / "Dockerfile").is_symlink() and os.readlink(project / "Dockerfile") == str(target)
+    assert target.read_text() == FIXED
     undo = _undo(tmp_path, project)
     assert undo.code == 0 and undo.stdout.strip() == f"{project / 'Dockerfile'}: restored", undo.stdout
-    assert (project / "Dockerfile").is_symlink() and (shared / "Dockerfile").read_text() == DOCKERFILE
+    assert (project / "Dockerfile").is_symlink() and target.read_text() == DOCKERFILE
     _no_temporary_files(project, shared)
 
 
