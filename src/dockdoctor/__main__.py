@@ -1,5 +1,8 @@
 """`python -m dockdoctor`."""
 
-from dockdoctor.cli import run
+try:
+    from dockdoctor.cli import run
+except KeyboardInterrupt:  # Ctrl-C while importing: the same exit code as later on
+    raise SystemExit(130) from None
 
 run()

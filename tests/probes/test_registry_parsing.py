@@ -140,7 +140,7 @@ def test_unknown_descriptor_media_types_are_skipped_not_errors() -> None:
 
 
 def test_platforms_are_normalized() -> None:
-    entries = [{"mediaType": mf.OCI_MANIFEST, "digest": f"sha256:{i}", "platform": p} for i, p in enumerate([
+    entries = [{"mediaType": mf.OCI_MANIFEST, "digest": f"sha256:{i:064x}", "platform": p} for i, p in enumerate([
         {"os": "linux", "architecture": "arm64", "variant": "v8"},
         {"os": "linux", "architecture": "arm"},
         {"os": "linux", "architecture": "amd64", "variant": "v3"},

@@ -211,8 +211,10 @@ def _helper_result(out: Completed, program: str) -> tuple[Credentials | None, st
         return None, f"{program} exited with {out.code}: {text[:200]}"
     try:
         data = json.loads(out.stdout)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None, f"{program} printed something that is not JSON"
+    if not isinstance(data, dict):
+        return None, f"{program} printed JSON that is not an object"
     user, secret = data.get("Username", ""), data.get("Secret", "")
     if not isinstance(user, str) or not isinstance(secret, str) or not (user or secret):
         return None, ""
@@ -236,7 +238,7 @@ class CredentialStore:
             text = read_text("registry", os.path.join(self.config_dir, "config.json"))
             try:
                 data = json.loads(text) if isinstance(text, str) and text.strip() else {}
-            except ValueError:
+            except (ValueError, RecursionError):
                 data = {}
             self._config = data if isinstance(data, dict) else {}
             self._config = _overlay(self._config, self.auth_config)
@@ -275,7 +277,7 @@ def _overlay(config: Mapping[str, object], auth_config: str) -> Mapping[str, obj
     """DOCKER_AUTH_CONFIG's `auths` win over the file's (docker/cli configfile GetCredentialsStore)."""
     try:
         extra = json.loads(auth_config) if auth_config.strip() else {}
-    except ValueError:
+    except (ValueError, RecursionError):
         return config
     auths = extra.get("auths") if isinstance(extra, dict) else None
     if not isinstance(auths, dict) or not auths:
@@ -389,7 +391,7 @@ def _token_failure(status: int, realm: str, creds: Credentials | None, subject: 
 def _parse_token(body: bytes, subject: str) -> _Token:
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if not isinstance(data, dict):
         raise RegistryFailure("protocol", f"{subject}: the token server's answer is not a JSON object")
