@@ -22,13 +22,15 @@ IMAGE_CHECKS = ("DKD201", "DKD301", "DKD302", "DKD303", "DKD304", "DKD305", "DKD
 INSPECT_SETTINGS = Settings(severity=(("DKD307", Severity.ERROR),))
 
 
-def check_references(refs: Iterable[str]) -> None:
-    """ConfigError (exit 2) naming the first reference that is not an image reference (`inspect ''`)."""
+def invalid_references(refs: Iterable[str]) -> tuple[str, ...]:
+    """The reason each reference that is not an image reference fails (`inspect ''`), in order."""
+    bad = []
     for text in refs:
         try:
             parse_reference(text)
         except ReferenceError as err:
-            raise ConfigError(str(err)) from None
+            bad.append(str(err))
+    return tuple(bad)
 
 
 @dataclass(frozen=True, slots=True)

@@ -323,14 +323,15 @@ def inspect_cmd(refs: tuple[str, ...], platforms: tuple[str, ...], as_json: bool
                 refresh: bool, timeout: float, save_facts: str | None, no_redact: bool) -> None:
     """Which platforms images offer, and how each runs on the target platforms (natively, emulated, not at all).
 
-    A lookup that fails (registry unreachable, not found, authentication) is an error here: exit code 1.
+    A lookup that fails (registry unreachable, not found, authentication) is an error here: exit code 1; a
+    reference that is not one (`''`) still gets its line, and the exit code is 2.
     """
     deadline = time.monotonic() + timeout
     from dockdoctor import app, codec
     from dockdoctor.render import Format, RenderOptions, renderer_for
 
     fmt_enum = Format.JSON if as_json else Format(fmt)
-    app.check_references(refs)
+    invalid = app.invalid_references(refs)  # each gets its line in the report; the exit code is 2
     options = app.CheckOptions(platforms=platforms, timeout=timeout, deadline=deadline, redact=not no_redact,
                                image_refs=refs, offline=offline, refresh=refresh, only=app.IMAGE_CHECKS,
                                tools=False, settings=app.INSPECT_SETTINGS)
@@ -340,6 +341,8 @@ def inspect_cmd(refs: tuple[str, ...], platforms: tuple[str, ...], as_json: bool
     render = renderer_for(fmt_enum)
     click.echo(render(report, RenderOptions(color=_color(sys.stdout) and fmt_enum is Format.TEXT,
                                             images_only=True)), nl=False)
+    if invalid:
+        raise ConfigError(invalid[0] + (f" (and {len(invalid) - 1} more)" if len(invalid) > 1 else ""))
     sys.exit(int(report.exit_code()))
 
 
