@@ -465,9 +465,13 @@ def _exit(code: int) -> NoReturn:
 
     Probe threads are daemons and are never joined; should some library have left a thread that is not, the
     output is flushed and the process ends anyway (os._exit), so a run never outlives its report.
+
+    An interrupted run ends with os._exit too: CPython 3.11 marks a KeyboardInterrupt that passes through any
+    exec() of a string (dataclasses and namedtuple build their methods that way, on import) as unhandled, and
+    then kills the process with SIGINT at exit however the exception was handled (1 Ctrl-C in 10 under load).
     """
     others = [t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
-    if others:
+    if others or _signals["interrupted"]:
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
