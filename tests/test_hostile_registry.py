@@ -281,9 +281,9 @@ def test_one_ctrl_c_ends_the_run_with_130(tmp_path: Path) -> None:
 # --- usage errors and exit codes -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("value", ["nan", "-1", "inf", "0", "soon"])
-@pytest.mark.parametrize("command", ["check", "inspect", "report"])
+@pytest.mark.parametrize("command", ["check", "inspect", "report", "fix"])
 def test_timeout_must_be_a_finite_number_of_seconds(tmp_path: Path, command: str, value: str) -> None:
-    args = [command, "--timeout", value] + (["busybox"] if command == "inspect" else [])
+    args = [command, "--timeout", value] + {"inspect": ["busybox"], "fix": ["--dry-run"]}.get(command, [])
     result = dockdoctor(*args, env=env_for(tmp_path), timeout=BOUND)
     assert result.code == 2
     lines = result.stderr.strip().splitlines()

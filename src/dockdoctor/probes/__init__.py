@@ -105,7 +105,7 @@ def _gather(options: GatherOptions) -> Facts:
         refs = tuple(dict.fromkeys(options.image_refs + (project_images(project) if project else ())))
         remote_f = early_f or (pool.submit(_remote, refs, engine, options, env, finish) if refs else None)
         local_f = pool.submit(_local, resolved, engine, refs + (built_images(project) if project else ()), options, t)
-        images = result(local_f, "images", lambda e: ImageFacts())
+        images = result(local_f, "images", lambda e: ImageFacts(errors=(e,)))
         if remote_f is not None:
             remote = result(remote_f, "registry", lambda e: tuple(
                 RemoteImage(reference=r, canonical=r, error=e) for r in refs))
