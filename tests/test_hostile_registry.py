@@ -58,6 +58,19 @@ def files_outside_cache(root: Path) -> dict[str, bytes]:
             if p.is_file() and "cache" not in p.relative_to(root).parts}
 
 
+def test_a_well_formed_image_still_answers(tmp_path: Path) -> None:
+    """The control: index -> manifest -> config from the same server, all digests valid."""
+    manifest = manifest_doc(sha256(CONFIG))
+    idx = index_doc([(sha256(manifest), OCI_MANIFEST, AMD64)])
+    with registry_server(documents({"manifests/1": (OCI_INDEX, idx), f"manifests/{sha256(manifest)}":
+                                    (OCI_MANIFEST, manifest), f"blobs/{sha256(CONFIG)}": (OCI_CONFIG, CONFIG)})) as reg:
+        one = inspect(reg, tmp_path, ref=f"x/y@{sha256(manifest)}")
+        many = inspect(reg, tmp_path)
+    for result in (one, many):
+        (image,) = result.json()["facts"]["images"]["remote"]
+        assert image["error"] is None and [p["platform"] for p in image["platforms"]] == ["linux/amd64"]
+
+
 # --- digests never name a path ---------------------------------------------------------------------
 
 def _traversal(victim: Path) -> str:
