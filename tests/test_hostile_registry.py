@@ -265,6 +265,20 @@ def test_check_of_a_project_naming_a_trickling_image_ends(tmp_path: Path) -> Non
     assert [r["error"]["kind"] for r in remote] == ["timeout"]
 
 
+def test_credential_helper_that_hangs_ends_with_the_budget(tmp_path: Path) -> None:
+    helper = tmp_path / "bin" / "docker-credential-stuck"
+    helper.parent.mkdir()
+    helper.write_text("#!/bin/sh\nexec sleep 60\n")
+    helper.chmod(0o755)
+    with registry_server(lambda m, p: Answer(401, {"WWW-Authenticate": 'Basic realm="x"'}, b"")) as reg:
+        env = env_for(tmp_path)
+        (Path(env["DOCKER_CONFIG"]) / "config.json").write_text(json.dumps({"credHelpers": {reg.host: "stuck"}}))
+        env["PATH"] = f"{helper.parent}:{env['PATH']}"
+        result = dockdoctor("inspect", "--json", "--timeout", "3", f"{reg.host}/x/y:1", env=env, timeout=BOUND)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.code == 1 and remote_error(result)["kind"] in ("auth-required", "timeout")
+
+
 # --- one Ctrl-C: exit 130 -------------------------------------------------------------------------------
 
 def test_one_ctrl_c_ends_the_run_with_130(tmp_path: Path) -> None:

@@ -221,7 +221,8 @@ class _Client:
                                               per_host=max(1, options.per_registry), observer=options.observer,
                                               deadline=options.deadline)
         config_dir = options.docker_config_dir or os.path.join(os.path.expanduser("~"), ".docker")
-        self.auth: Authenticator = Authenticator(self.transport, CredentialStore(config_dir, options.docker_auth_config))
+        store = CredentialStore(config_dir, options.docker_auth_config, deadline=options.deadline)
+        self.auth: Authenticator = Authenticator(self.transport, store)
         self.cache = Cache(Path(options.cache_dir)) if options.cache_dir is not None else None
         self._lock = threading.Lock()
         self._inflight: dict[str, Future[_Doc]] = {}  # digest -> the one fetch under way

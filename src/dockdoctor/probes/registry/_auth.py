@@ -192,10 +192,10 @@ def _entry_for(auths: Mapping[str, object], domain: str, path: str) -> tuple[str
     return None
 
 
-def _helper(name: str, server: str) -> tuple[Credentials | None, str]:
+def _helper(name: str, server: str, timeout: float = HELPER_TIMEOUT) -> tuple[Credentials | None, str]:
     """`docker-credential-NAME get` with the server URL on stdin; its answer is never recorded."""
     program = f"docker-credential-{name}"
-    out = run("registry", (program, "get"), timeout=HELPER_TIMEOUT, input=server, secret=True)
+    out = run("registry", (program, "get"), timeout=timeout, input=server, secret=True)
     if isinstance(out, ProbeError):
         if out.kind == "not-found":
             return None, f"{program} is not installed (not on PATH)"
@@ -229,6 +229,7 @@ class CredentialStore:
 
     config_dir: str
     auth_config: str = field(default="", repr=False)  # DOCKER_AUTH_CONFIG: {"auths": {...}}, read before the file
+    deadline: float | None = None  # time.monotonic() after which no helper may still run (the run's --timeout)
     _config: Mapping[str, object] | None = None
     _found: dict[tuple[str, str], tuple[Credentials | None, str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -261,7 +262,8 @@ class CredentialStore:
         note = ""
         name = helper if isinstance(helper, str) and helper else store if isinstance(store, str) and store else ""
         if name:
-            creds, note = _helper(name, key)
+            left = HELPER_TIMEOUT if self.deadline is None else self.deadline - time.monotonic()
+            creds, note = _helper(name, key, round(max(0.1, min(HELPER_TIMEOUT, left)), 1))
             if creds is not None:
                 return creds, ""
         auths = config.get("auths")
