@@ -185,6 +185,14 @@ def test_deeply_nested_manifest_is_a_protocol_error(tmp_path: Path) -> None:
     assert error["kind"] == "protocol" and "nested too deeply" in error["detail"]
 
 
+def test_document_of_a_million_objects_is_a_limit_error(tmp_path: Path) -> None:
+    body = b'{"manifests":[' + b",".join([b"{}"] * 1_300_000) + b"]}"  # just under the 4 MiB cap
+    with registry_server(lambda m, p: Answer(200, {"Content-Type": OCI_INDEX}, body)) as reg:
+        result = inspect(reg, tmp_path)
+    error = remote_error(result)
+    assert error["kind"] == "limit" and "JSON objects and arrays" in error["detail"], error
+
+
 def _fan_out(children: int, entries: int) -> dict[str, tuple[str, bytes]]:
     """An index of `children` child indexes, each of `entries` platform entries (all different digests)."""
     docs: dict[str, tuple[str, bytes]] = {}

@@ -34,6 +34,7 @@ ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST, SCHEM
 MAX_MANIFEST_BYTES = 4 << 20
 MAX_CONFIG_BYTES = 8 << 20
 MAX_INDEX_ENTRIES = 1000  # entries read per reference, over all its indexes (real ones list a few dozen)
+MAX_JSON_CONTAINERS = 100_000  # `{` and `[` in one document: 4 MiB of `{},` would be 1.4 million dicts to build
 
 _HEX_RE = re.compile(r"[a-f0-9]+", re.ASCII)
 
@@ -120,6 +121,10 @@ def verify_digest(body: bytes, digest: str) -> None:
 
 def load_json(body: bytes, what: str) -> Mapping[str, object]:
     """The JSON object in body, or a protocol DocumentError naming what was expected."""
+    containers = body.count(b"{") + body.count(b"[")  # counted in C before anything is built (strings included)
+    if containers > MAX_JSON_CONTAINERS:
+        raise DocumentError("limit", f"{what} has {containers} JSON objects and arrays, more than the "
+                                     f"{MAX_JSON_CONTAINERS} dockdoctor reads in one document")
     try:
         doc = json.loads(body)
     except RecursionError:
