@@ -105,7 +105,20 @@ def registries(tmp: Path) -> dict[str, Callable[[], contextlib.AbstractContextMa
                                                             trickle_headers=False)),
         "trickle token server": served(_token_trickle()),
         "accepts, never answers": hanging,
+        "stuck credential helper": served(lambda m, p: Answer(401, {"WWW-Authenticate": 'Basic realm="x"'}, b"")),
     }
+
+
+def _helper_env(tmp: Path, env: dict[str, str]) -> dict[str, str]:
+    """The environment of a user whose credsStore is a helper that never answers (`sleep 60`)."""
+    bin_dir, config = tmp / "helper-bin", tmp / "helper-config"
+    bin_dir.mkdir(exist_ok=True)
+    config.mkdir(exist_ok=True)
+    helper = bin_dir / "docker-credential-stuck"
+    helper.write_text("#!/bin/sh\nexec sleep 60\n")
+    helper.chmod(0o755)
+    (config / "config.json").write_text('{"credsStore": "stuck"}')
+    return {**env, "PATH": f"{bin_dir}:{env.get('PATH', '')}", "DOCKER_CONFIG": str(config)}
 
 
 def _argv(command: str, host: str, timeout: float, project: Path) -> list[str]:
@@ -127,10 +140,11 @@ def lifetimes(timeout: float, runs: int) -> None:
     for name, start in registries(tmp).items():
         for command in ("inspect", "check"):
             times, codes = [], set()
+            run_env = _helper_env(tmp, env) if "credential helper" in name else env
             with start() as host:
                 for _ in range(runs):
                     began = time.perf_counter()
-                    proc = subprocess.run(_argv(command, host, timeout, project), env=env, cwd=tmp,
+                    proc = subprocess.run(_argv(command, host, timeout, project), env=run_env, cwd=tmp,
                                           stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
                     times.append(time.perf_counter() - began)
                     codes.add(proc.returncode)
