@@ -16,9 +16,23 @@ from dockdoctor.model import (Applied, EndpointRule, EngineFacts, ErrorText, Fac
                               FixResult, HostFacts, Report, Severity, Target)
 from dockdoctor.platforms import PlatformError, format_platform, parse
 from dockdoctor.redact import redact
+from dockdoctor.reference import ReferenceError, parse as parse_reference
 
 
 IMAGE_CHECKS = ("DKD201", "DKD301", "DKD302", "DKD303", "DKD304", "DKD305", "DKD306", "DKD307", "DKD308")
+# `inspect` asks about the images it names: a lookup that fails (DKD307) leaves its question unanswered (exit 1)
+INSPECT_SETTINGS = Settings(severity=(("DKD307", Severity.ERROR),))
+
+
+def invalid_references(refs: Iterable[str]) -> tuple[str, ...]:
+    """The reason each reference that is not an image reference fails (`inspect ''`), in order."""
+    bad = []
+    for text in refs:
+        try:
+            parse_reference(text)
+        except ReferenceError as err:
+            bad.append(str(err))
+    return tuple(bad)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +42,8 @@ class CheckOptions:
     platforms: tuple[str, ...] = ()
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
-    timeout: float = 8.0
+    timeout: float = 8.0  # the run's budget in seconds (--timeout)
+    deadline: float | None = None  # time.monotonic() when the run must be over; None: timeout from the gather
     redact: bool = True
     redact_registries: bool = False
     keep_raw: bool = False
@@ -118,7 +133,7 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
     if replay is None:
         from dockdoctor.probes import GatherOptions, gather
 
-        facts = gather(GatherOptions(timeout=options.timeout, keep_raw=options.keep_raw,
+        facts = gather(GatherOptions(timeout=options.timeout, deadline=options.deadline, keep_raw=options.keep_raw,
                                      project_dir=options.project_dir, compose_files=options.compose_files,
                                      image_refs=options.image_refs, offline=options.offline,
                                      refresh=options.refresh, tools=options.tools))

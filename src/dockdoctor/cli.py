@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import errno
 import gc
+import math
 import os
+import signal
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn
 
@@ -103,6 +107,31 @@ def _project_folder(project: str) -> str:
     return project
 
 
+class Seconds(click.ParamType):
+    """A finite number of seconds in [low, high]; anything else (nan, inf, -1, 'soon') is a one-line usage error."""
+
+    name = "seconds"
+
+    def __init__(self, low: float, high: float) -> None:
+        self.low, self.high = low, high
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:  # click 8.1 and 8.2
+        return "SECONDS"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            seconds = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            seconds = math.nan
+        if not math.isfinite(seconds) or not self.low <= seconds <= self.high:
+            flag = param.opts[0] if param is not None and param.opts else "--timeout"
+            raise ConfigError(f"{flag} {value}: give a number of seconds from {self.low:g} to {self.high:g}")
+        return seconds
+
+
+RUN_TIMEOUT_HELP = "The whole run's budget in seconds: at its end the report shows what is known and the run ends."
+
+
 def _color(stream: object) -> bool:
     """Colour only on a terminal that can show it: not with NO_COLOR set (no-color.org), not on TERM=dumb."""
     return (bool(getattr(stream, "isatty", lambda: False)()) and not os.environ.get("NO_COLOR")
@@ -173,8 +202,7 @@ def cli() -> None:
 @click.option("--list-checks", is_flag=True, help="List the checks and exit.")
 @click.option("--from", "from_file", metavar="FILE", help="Replay a saved facts file or JSON report offline.")
 @click.option("--strict", is_flag=True, help="Warnings also make the exit code 1.")
-@click.option("--timeout", type=click.FloatRange(0.1, 600), default=8.0, show_default=True,
-              help="Seconds each probe may take.")
+@click.option("--timeout", type=Seconds(0.1, 600), default=8.0, show_default=True, help=RUN_TIMEOUT_HELP)
 @click.option("--save-facts", metavar="FILE", help="Also write the gathered facts to FILE (for --from).")
 @click.option("--no-redact", is_flag=True, help="Show home paths, user and host names and environment values.")
 @click.option("--redact-registries", is_flag=True, help="Also hide private registry host names.")
@@ -190,6 +218,7 @@ def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[s
               no_redact: bool, redact_registries: bool, project: str, no_project: bool,
               compose_files: tuple[str, ...], verbose: bool, error_args: tuple[str, ...]) -> None:
     """Diagnose this machine, its engine, compose, buildx and emulation."""
+    deadline = time.monotonic() + timeout
     from dockdoctor import app, codec
     from dockdoctor.model import Severity
     from dockdoctor.render import Format, RenderOptions, renderer_for
@@ -202,8 +231,8 @@ def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[s
     project_dir = None if no_project else _project_folder(project)
     settings = _load_settings(project_dir)
     errors = tuple(e for arg in error_args for e in _error_texts((arg,), (), stdin_ok=False))
-    options = app.CheckOptions(platforms=platforms, only=only, skip=skip, timeout=timeout, redact=not no_redact,
-                               redact_registries=redact_registries, project_dir=project_dir,
+    options = app.CheckOptions(platforms=platforms, only=only, skip=skip, timeout=timeout, deadline=deadline,
+                               redact=not no_redact, redact_registries=redact_registries, project_dir=project_dir,
                                compose_files=compose_files, settings=settings, error_texts=errors)
     strict = strict or settings.strict
     report = app.check(options, replay=replay, replayed_from=from_file)
@@ -294,7 +323,7 @@ def _fix_json(app, options, before, items, *, dry_run: bool, allow_unsafe: bool,
 @click.option("--allow-privileged", is_flag=True, help="With --yes: also run privileged containers.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; execute nothing.")
 @click.option("--undo", "undo_last", is_flag=True, help="Restore the files the last fix in --project edited.")
-@click.option("--timeout", type=click.FloatRange(1, 7200), default=900.0, show_default=True,
+@click.option("--timeout", type=Seconds(1, 7200), default=900.0, show_default=True,
               help="Seconds each command may run.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (with --yes or --dry-run).")
 def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], skip: tuple[str, ...], yes: bool,
@@ -380,24 +409,33 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--offline", is_flag=True, help="Answer from the cache only.")
 @click.option("--refresh", is_flag=True, help="Ask the registries again even within the cache's tag TTL.")
-@click.option("--timeout", type=click.FloatRange(0.1, 600), default=20.0, show_default=True)
+@click.option("--timeout", type=Seconds(0.1, 600), default=20.0, show_default=True, help=RUN_TIMEOUT_HELP)
 @click.option("--save-facts", metavar="FILE", help="Also write the facts (with the images) for `check --from`.")
 @click.option("--no-redact", is_flag=True, help="Show home paths, user and host names and environment values.")
 def inspect_cmd(refs: tuple[str, ...], platforms: tuple[str, ...], as_json: bool, fmt: str, offline: bool,
                 refresh: bool, timeout: float, save_facts: str | None, no_redact: bool) -> None:
-    """Which platforms images offer, and how each runs on the target platforms (natively, emulated, not at all)."""
+    """Which platforms images offer, and how each runs on the target platforms (natively, emulated, not at all).
+
+    A lookup that fails (registry unreachable, not found, authentication) is an error here: exit code 1; a
+    reference that is not one (`''`) still gets its line, and the exit code is 2.
+    """
+    deadline = time.monotonic() + timeout
     from dockdoctor import app, codec
     from dockdoctor.render import Format, RenderOptions, renderer_for
 
     fmt_enum = Format.JSON if as_json else Format(fmt)
-    options = app.CheckOptions(platforms=platforms, timeout=timeout, redact=not no_redact, image_refs=refs,
-                               offline=offline, refresh=refresh, only=app.IMAGE_CHECKS, tools=False)
+    invalid = app.invalid_references(refs)  # each gets its line in the report; the exit code is 2
+    options = app.CheckOptions(platforms=platforms, timeout=timeout, deadline=deadline, redact=not no_redact,
+                               image_refs=refs, offline=offline, refresh=refresh, only=app.IMAGE_CHECKS,
+                               tools=False, settings=app.INSPECT_SETTINGS)
     report = app.check(options)
     if save_facts:
         _write_file(save_facts, codec.facts_to_json(report.facts))
     render = renderer_for(fmt_enum)
     click.echo(render(report, RenderOptions(color=_color(sys.stdout) and fmt_enum is Format.TEXT,
                                             images_only=True)), nl=False)
+    if invalid:
+        raise ConfigError(invalid[0] + (f" (and {len(invalid) - 1} more)" if len(invalid) > 1 else ""))
     sys.exit(int(report.exit_code()))
 
 
@@ -417,13 +455,14 @@ def cache_cmd(action: str) -> None:
 @cli.command("report")
 @click.option("-o", "--output", metavar="FILE", help="Where to write the bundle (default: dockdoctor-report-TIME.zip).")
 @click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH", help="Deploy target platform (repeatable).")
-@click.option("--timeout", type=click.FloatRange(0.1, 600), default=8.0, show_default=True)
+@click.option("--timeout", type=Seconds(0.1, 600), default=8.0, show_default=True, help=RUN_TIMEOUT_HELP)
 @click.option("--no-redact", is_flag=True, help="Keep home paths, user and host names and environment values.")
 @click.option("--redact-registries", is_flag=True, help="Also hide private registry host names.")
 @click.option("--project", default=".", show_default=True, metavar="DIR", help="The project folder to include.")
 def report_cmd(output: str | None, platforms: tuple[str, ...], timeout: float, no_redact: bool,
                redact_registries: bool, project: str) -> None:
     """Write a support bundle (one zip) to attach to a ticket; nothing is uploaded."""
+    deadline = time.monotonic() + timeout
     import datetime
     import platform as stdlib_platform
 
@@ -433,7 +472,7 @@ def report_cmd(output: str | None, platforms: tuple[str, ...], timeout: float, n
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     path = output or f"dockdoctor-report-{now.strftime('%Y%m%d-%H%M%S')}.zip"
     project = _project_folder(project)
-    options = app.CheckOptions(platforms=platforms, timeout=timeout, redact=not no_redact,
+    options = app.CheckOptions(platforms=platforms, timeout=timeout, deadline=deadline, redact=not no_redact,
                                redact_registries=redact_registries, keep_raw=True, project_dir=project,
                                settings=_load_settings(project))
     report = app.check(options)
@@ -480,8 +519,7 @@ MAX_ERROR_TEXT = 4 * 1024 * 1024  # characters of a paste or the end of a log: m
 @click.option("--no-probe", is_flag=True, help="Explain from the text alone (support staff reading a ticket).")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
-@click.option("--timeout", type=click.FloatRange(0.1, 600), default=8.0, show_default=True,
-              help="Seconds each probe may take.")
+@click.option("--timeout", type=Seconds(0.1, 600), default=8.0, show_default=True, help=RUN_TIMEOUT_HELP)
 @click.option("--no-redact", is_flag=True, help="Show home paths, user and host names and environment values.")
 @click.option("-v", "--verbose", is_flag=True, help="Show every fact each cause was judged by.")
 def explain_error_cmd(texts: tuple[str, ...], files: tuple[str, ...], no_probe: bool, as_json: bool, fmt: str,
@@ -498,7 +536,8 @@ def explain_error_cmd(texts: tuple[str, ...], files: tuple[str, ...], no_probe: 
     if not errors:
         raise click.UsageError("give the error text as arguments, `-` for standard input, or --file LOG")
     fmt_enum = Format.JSON if as_json else Format(fmt)
-    options = app.CheckOptions(timeout=timeout, redact=not no_redact, error_texts=errors)
+    options = app.CheckOptions(timeout=timeout, deadline=time.monotonic() + timeout, redact=not no_redact,
+                               error_texts=errors)
     report, code = app.explain_error(options, probe=not no_probe)
     render = renderer_for(fmt_enum)
     click.echo(render(report, RenderOptions(color=_color(sys.stdout) and fmt_enum is Format.TEXT, verbose=verbose,
@@ -590,8 +629,9 @@ def _main(argv: Sequence[str] | None) -> int:
         err.message = visible(err.message)  # it may quote what the user typed
         err.show()
         return err.exit_code
-    except click.exceptions.Abort:
-        click.echo("dockdoctor: aborted", err=True)
+    except click.exceptions.Abort as err:  # click turns Ctrl-C into Abort
+        ctrl_c = isinstance(err.__cause__, KeyboardInterrupt)
+        click.echo(f"dockdoctor: {'interrupted' if ctrl_c else 'aborted'}", err=True)
         return 130
     except KeyboardInterrupt:
         click.echo("dockdoctor: interrupted", err=True)
@@ -607,14 +647,58 @@ def _main(argv: Sequence[str] | None) -> int:
     return 0
 
 
+_signals = {"interrupted": False, "done": False}
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    """The first Ctrl-C stops the run (KeyboardInterrupt: main() reports it, exit 130); a second one, or one
+    after main() returned, ends the process at once with 130."""
+    if _signals["interrupted"] or _signals["done"]:
+        try:
+            os.write(2, b"dockdoctor: interrupted\n")
+        finally:
+            os._exit(130)
+    _signals["interrupted"] = True
+    raise KeyboardInterrupt
+
+
+def _exit(code: int) -> NoReturn:
+    """End the process with code, without waiting for any thread still working.
+
+    Probe threads are daemons and are never joined; should some library have left a thread that is not, the
+    output is flushed and the process ends anyway (os._exit), so a run never outlives its report.
+
+    An interrupted run ends with os._exit too: CPython 3.11 marks a KeyboardInterrupt that passes through any
+    exec() of a string (dataclasses and namedtuple build their methods that way, on import) as unhandled, and
+    then kills the process with SIGINT at exit however the exception was handled (1 Ctrl-C in 10 under load).
+    """
+    others = [t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
+    if others or _signals["interrupted"]:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+    sys.exit(code)
+
+
 def run() -> NoReturn:
     """The console script and `python -m dockdoctor`: main() in a process that ends with it.
 
     The cyclic garbage collector stays off and its objects are frozen before exit: a run makes little cyclic
     garbage, while the collector's passes over the many objects the imports create cost about 10 ms at start
     and 25 ms at exit (measured with bench/check_speed.py). Kept out of main(), which tests call in-process.
+    Ctrl-C ends the run with 130 wherever it lands, also while main() is handling another error.
     """
+    signal.signal(signal.SIGINT, _on_sigint)
     gc.disable()
-    code = main()
+    try:
+        code = main()
+        _signals["done"] = True  # from here on Ctrl-C ends the process (130) without unwinding anything
+    except KeyboardInterrupt:  # it came while main() was handling another error
+        _signals["done"] = True
+        click.echo("dockdoctor: interrupted", err=True)
+        code = 130
     gc.freeze()
-    sys.exit(code)
+    _exit(code)

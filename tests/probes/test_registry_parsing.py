@@ -140,7 +140,7 @@ def test_unknown_descriptor_media_types_are_skipped_not_errors() -> None:
 
 
 def test_platforms_are_normalized() -> None:
-    entries = [{"mediaType": mf.OCI_MANIFEST, "digest": f"sha256:{i}", "platform": p} for i, p in enumerate([
+    entries = [{"mediaType": mf.OCI_MANIFEST, "digest": f"sha256:{i:064x}", "platform": p} for i, p in enumerate([
         {"os": "linux", "architecture": "arm64", "variant": "v8"},
         {"os": "linux", "architecture": "arm"},
         {"os": "linux", "architecture": "amd64", "variant": "v3"},
@@ -321,3 +321,43 @@ def test_options_from_env_reads_cache_dir_and_docker_config() -> None:
 def test_image_platform_is_the_model_type() -> None:
     got = mf.parse_index(json.loads(body("oci-index.multi-oci.json")))
     assert all(isinstance(p, ImagePlatform) for p in got.platforms)
+
+
+# --- digests: the one gate --------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("value", "valid"), [
+    ("sha256:" + "a" * 64, True), ("sha384:" + "0" * 96, True), ("sha512:" + "f" * 128, True),
+    ("sha256:" + "A" * 64, False), ("sha256:" + "a" * 63, False), ("sha256:" + "a" * 65, False),
+    ("sha512:" + "a" * 64, False), ("shake_128:" + "a" * 64, False), ("md5:" + "a" * 32, False),
+    ("sha256:XYZ", False), ("sha256:../../etc/passwd", False), ("a" * 64, False), ("", False),
+    ("sha256:" + "a" * 63 + "\n", False), (" sha256:" + "a" * 64, False), (5, False), (None, False),
+])
+def test_is_digest(value: object, valid: bool) -> None:
+    assert mf.is_digest(value) is valid
+    if not valid:
+        with pytest.raises(mf.DocumentError) as err:
+            mf.verify_digest(b"", value)  # type: ignore[arg-type]
+        assert err.value.kind == "protocol"
+
+
+def test_cache_builds_paths_from_valid_digests_only(tmp_path) -> None:  # noqa: ANN001
+    from dockdoctor.probes.registry._cache import Cache
+
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    cache = Cache(tmp_path / "cache")
+    assert cache.get_document("sha256:" + "../" * 10 + str(victim).lstrip("/")) is None
+    good = "sha256:" + "b" * 64
+    link = tmp_path / "cache" / "blobs" / "sha256" / ("b" * 64)
+    link.parent.mkdir(parents=True)
+    link.symlink_to(victim)  # a planted link out of the cache: never read, never removed
+    assert cache.get_document(good) is None
+    assert victim.read_text() == "precious" and link.is_symlink()
+    cache.put_document(mf.sha256_digest(b"x"), b"x", "text/plain")
+    assert cache.get_document(mf.sha256_digest(b"x")) == (b"x", "text/plain")
+
+
+def test_deep_json_is_a_protocol_error() -> None:
+    with pytest.raises(mf.DocumentError) as err:
+        mf.classify("application/json", b"[" * 100_000)
+    assert err.value.kind == "protocol" and "nested too deeply" in err.value.reason

@@ -362,7 +362,9 @@ def registry_lookup_failed(ctx: Context) -> Iterator[Problem]:
 
     ## What it checks
     A reference whose lookup failed: invalid reference, registry unreachable, TLS, authentication required or
-    failed, access denied, not found, rate limited, timeout, digest mismatch. The others are still checked.
+    failed, access denied, not found, rate limited, timeout, digest mismatch, or a document dockdoctor refuses
+    (an invalid digest, JSON nested too deeply, an index past the limits on nesting, documents followed and
+    entries read). The others are still checked. `dockdoctor inspect` reports it as an error.
 
     ## Why it matters
     Nothing can be said about that image's platforms; a pull would fail the same way (`pull access denied`,

@@ -1,11 +1,12 @@
-"""gather(): run every probe concurrently, each within its timeout, and assemble the Facts."""
+"""gather(): run every probe concurrently, all within one deadline, and assemble the Facts."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
+import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import TypeVar
@@ -22,6 +23,7 @@ from dockdoctor.model import (
     ProjectFacts,
     RemoteImage,
 )
+from dockdoctor.probes._pool import Pool
 from dockdoctor.probes.endpoint import Resolved
 from dockdoctor.probes.project_images import built_images, project_images
 from dockdoctor.probes._run import environ, recording
@@ -30,15 +32,18 @@ T = TypeVar("T")
 
 ENV_PREFIXES = ("DOCKER_", "COMPOSE_")
 ENV_SECRET = ("DOCKER_AUTH_CONFIG",)
+RENDER_MARGIN = 0.5  # seconds of the budget kept for checks, rendering and exit after the probes
+REGISTRY_MARGIN = 0.2  # registry requests end this much before the probes' deadline, to report their own timeout
 PUBLIC_REGISTRIES = ("docker.io", "ghcr.io", "quay.io", "gcr.io", "mcr.microsoft.com", "public.ecr.aws",
                      "registry.k8s.io", "registry.gitlab.com")
 
 
 @dataclass(frozen=True, slots=True)
 class GatherOptions:
-    """How long each probe may take."""
+    """What to gather, and the time budget: every probe's answer is in by `deadline`, or it is a timeout."""
 
-    timeout: float = 8.0
+    timeout: float = 8.0  # the whole run's budget (--timeout), and the longest any one probe operation waits
+    deadline: float | None = None  # time.monotonic() when the run ends; None: `timeout` from the start of gather
     keep_raw: bool = False  # keep every raw probe answer (support bundles)
     project_dir: str | None = None
     compose_files: tuple[str, ...] = ()
@@ -55,7 +60,7 @@ def _environment(env: dict[str, str]) -> tuple[tuple[str, str], ...]:
 
 
 def gather(options: GatherOptions = GatherOptions()) -> Facts:
-    """All facts about this machine and its engine; slow or broken probes cost their timeout, no more."""
+    """All facts about this machine and its engine, by the deadline; a probe without an answer then is a timeout."""
     with recording() as raw:
         facts = _gather(options)
     return dataclasses.replace(facts, raw=tuple(raw)) if options.keep_raw else facts
@@ -70,21 +75,24 @@ def _gather(options: GatherOptions) -> Facts:
     from dockdoctor.probes.engine import facts_from_answers, probe_engine
     from dockdoctor.probes.host import probe_host
 
+    deadline = options.deadline if options.deadline is not None else time.monotonic() + options.timeout
+    finish = deadline - min(RENDER_MARGIN, options.timeout / 4)  # the probes' answers are in by then
     env = dict(environ())
     resolved = resolve(env)
-    t = options.timeout
-    pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="probe")
+    t = max(0.1, min(options.timeout, finish - time.monotonic()))  # the longest one probe operation waits
+    pool = Pool(8, "probe")  # daemon threads: a probe still stuck at the deadline does not hold the process
 
-    def result(future: Future[T], name: str, fallback: Callable[[ProbeError], T], *, rounds: int = 1) -> T:
+    def result(future: Future[T], name: str, fallback: Callable[[ProbeError], T]) -> T:
         try:
-            return future.result(timeout=rounds * t + 2)
+            return future.result(timeout=max(0.0, finish - time.monotonic()))
         except FutureTimeout:
-            return fallback(ProbeError(probe=name, kind="timeout", detail=f"no answer in {t:g}s"))
+            return fallback(ProbeError(probe=name, kind="timeout",
+                                       detail=f"no answer within the run's {options.timeout:g} s (--timeout)"))
 
     try:
         # references on loopback or public registries need nothing from the engine: ask them first, at once
         early = options.image_refs if options.project_dir is None and not _needs_engine(options.image_refs) else ()
-        early_f = pool.submit(_remote, early, None, options, env) if early else None
+        early_f = pool.submit(_remote, early, None, options, env, finish) if early else None
         host_f = pool.submit(probe_host, timeout=t)
         engine_f = pool.submit(probe_engine, resolved, timeout=t)
         compose_f = pool.submit(probe_compose, timeout=t) if options.tools else None
@@ -96,17 +104,17 @@ def _gather(options: GatherOptions) -> Facts:
         project = result(project_f, "project", lambda e: ProjectFacts(root=str(options.project_dir), errors=(e,))) \
             if project_f is not None else None
         refs = tuple(dict.fromkeys(options.image_refs + (project_images(project) if project else ())))
-        remote_f = early_f or (pool.submit(_remote, refs, engine, options, env) if refs else None)
-        images = _local(resolved, engine, refs + (built_images(project) if project else ()), options)
+        remote_f = early_f or (pool.submit(_remote, refs, engine, options, env, finish) if refs else None)
+        local_f = pool.submit(_local, resolved, engine, refs + (built_images(project) if project else ()), options, t)
+        images = result(local_f, "images", lambda e: ImageFacts(errors=(e,)))
         if remote_f is not None:
-            # a reference costs at most a challenge, a token, a manifest and a config, each within the timeout
             remote = result(remote_f, "registry", lambda e: tuple(
-                RemoteImage(reference=r, canonical=r, error=e) for r in refs), rounds=4)
+                RemoteImage(reference=r, canonical=r, error=e) for r in refs))
             images = dataclasses.replace(images, remote=remote)
         compose = result(compose_f, "compose", lambda e: ComposeFacts(errors=(e,))) if compose_f else ComposeFacts()
         buildx = result(buildx_f, "buildx", lambda e: BuildxFacts(error=e)) if buildx_f else BuildxFacts()
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown()
 
     builders = tuple((b.name, b.platforms) for b in buildx.builders if b.current)
     emulated = engine_emulation(host_os=host.os, engine_platform=engine.platform, engine_flavor=engine.flavor.value,
@@ -153,21 +161,23 @@ def _needs_engine(refs: tuple[str, ...]) -> bool:
 
 
 def _remote(refs: tuple[str, ...], engine: EngineFacts | None, options: GatherOptions,
-            env: dict[str, str]) -> tuple[RemoteImage, ...]:
+            env: dict[str, str], finish: float) -> tuple[RemoteImage, ...]:
     from dockdoctor.probes.registry import RegistryOptions, inspect_remote
 
     registry = RegistryOptions.from_env(env, insecure_registries=engine.insecure_registries if engine else (),
                                         offline=options.offline, refresh=options.refresh,
-                                        timeout=(min(5.0, options.timeout), options.timeout))
+                                        timeout=(min(5.0, options.timeout), options.timeout),
+                                        deadline=finish - REGISTRY_MARGIN)
     return inspect_remote(refs, options=registry)
 
 
-def _local(resolved: Resolved, engine: EngineFacts, refs: tuple[str, ...], options: GatherOptions) -> ImageFacts:
+def _local(resolved: Resolved, engine: EngineFacts, refs: tuple[str, ...], options: GatherOptions,
+           timeout: float) -> ImageFacts:
     if not engine.reachable or not options.local_images:
         return ImageFacts()
     from dockdoctor.probes.images import probe_local_images
 
-    return probe_local_images(resolved.endpoint, tls=resolved.tls, timeout=options.timeout,
+    return probe_local_images(resolved.endpoint, tls=resolved.tls, timeout=timeout,
                               api_version=engine.api_version or "1.24", refs=refs)
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import ipaddress
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockdoctor.model import Attestation, ImagePlatform, ProbeError, RemoteImage
+from dockdoctor.probes._pool import Pool
 from dockdoctor.probes.registry import _manifest as mf
 from dockdoctor.probes.registry._cache import Cache, TagEntry, now
 from dockdoctor.reference import ImageRef, ReferenceError, parse
@@ -22,7 +25,8 @@ if TYPE_CHECKING:  # requests is imported only when a client is built
 __all__ = ["RegistryOptions", "clear_cache", "default_cache_dir", "inspect_remote"]
 
 PROBE = "registry"
-MAX_INDEX_DEPTH = 2
+MAX_INDEX_DEPTH = 2  # an index may list indexes that list indexes, no deeper (a deeper one is a limit error)
+MAX_DOCUMENTS = 32  # manifests and configs followed for one reference (real ones need 1 to 3)
 
 
 def default_cache_dir() -> Path:
@@ -47,6 +51,7 @@ class RegistryOptions:
     docker_config_dir: str = ""  # "" means ~/.docker
     docker_auth_config: str = field(default="", repr=False)  # the DOCKER_AUTH_CONFIG JSON, if set
     observer: Callable[[str, str, int], None] | None = field(default=None, compare=False)  # method, url, status
+    deadline: float | None = None  # time.monotonic() by which every answer is in (None: per request only)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> RegistryOptions:
@@ -83,13 +88,25 @@ def inspect_remote(refs: Sequence[str], *, options: RegistryOptions) -> tuple[Re
     results: dict[str, RemoteImage] = {}
     if unique:
         client = _Client(options)
+        # daemon threads, never joined: a registry that holds a connection cannot keep the process alive
+        pool = Pool(options.max_workers, "registry")
         try:
-            with ThreadPoolExecutor(max_workers=max(1, options.max_workers), thread_name_prefix="registry") as pool:
-                futures = {c: pool.submit(client.inspect, by_canonical[c]) for c in unique}
-                results = {c: f.result() for c, f in futures.items()}
+            futures = {c: pool.submit(client.inspect, by_canonical[c]) for c in unique}
+            results = {c: _wait(f, by_canonical[c], options.deadline) for c, f in futures.items()}
         finally:
+            pool.shutdown()
             client.close()
     return tuple(_result(text, p, results) for text, p in zip(refs, parsed))
+
+
+def _wait(future: Future[RemoteImage], ref: ImageRef, deadline: float | None) -> RemoteImage:
+    """The lookup's result, or a timeout error at the deadline (requests end there themselves; this is the net)."""
+    try:
+        return future.result(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()) + 0.5)
+    except FutureTimeout:
+        error = ProbeError(probe=PROBE, kind="timeout", detail=f"{_subject(ref)}: no answer before the deadline "
+                                                               "(--timeout)")
+        return RemoteImage(reference=str(ref), canonical=ref.canonical, error=error)
 
 
 def _parse(text: str) -> ImageRef | ProbeError:
@@ -136,6 +153,20 @@ class _Doc:
     from_cache: bool
 
 
+@dataclass(slots=True)
+class _Budget:
+    """What one reference may still cost: documents followed and index entries read (a fan-out stops here)."""
+
+    documents: int = MAX_DOCUMENTS
+    entries: int = mf.MAX_INDEX_ENTRIES
+
+    def document(self) -> None:
+        self.documents -= 1
+        if self.documents < 0:
+            raise mf.DocumentError("limit", f"more than {MAX_DOCUMENTS} manifests and configs for one reference; "
+                                            "dockdoctor follows no more")
+
+
 @dataclass(frozen=True, slots=True)
 class _Described:
     kind: str
@@ -160,7 +191,7 @@ def _registry_message(body: bytes) -> str:
         errors = data.get("errors") if isinstance(data, dict) else None
         first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
         return ": ".join(str(x) for x in (first.get("code"), first.get("message")) if x)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return ""
 
 
@@ -187,9 +218,11 @@ class _Client:
 
         self.options = options
         self.transport: Transport = Transport(connect_timeout=options.timeout[0], read_timeout=options.timeout[1],
-                                              per_host=max(1, options.per_registry), observer=options.observer)
+                                              per_host=max(1, options.per_registry), observer=options.observer,
+                                              deadline=options.deadline)
         config_dir = options.docker_config_dir or os.path.join(os.path.expanduser("~"), ".docker")
-        self.auth: Authenticator = Authenticator(self.transport, CredentialStore(config_dir, options.docker_auth_config))
+        store = CredentialStore(config_dir, options.docker_auth_config, deadline=options.deadline)
+        self.auth: Authenticator = Authenticator(self.transport, store)
         self.cache = Cache(Path(options.cache_dir)) if options.cache_dir is not None else None
         self._lock = threading.Lock()
         self._inflight: dict[str, Future[_Doc]] = {}  # digest -> the one fetch under way
@@ -204,7 +237,7 @@ class _Client:
 
         try:
             doc = self._top(ref)
-            described = self._describe(ref, doc, depth=0)
+            described = self._describe(ref, doc, depth=0, budget=_Budget())
         except RegistryFailure as failure:
             return RemoteImage(reference=str(ref), canonical=ref.canonical, error=failure.error)
         except mf.DocumentError as err:
@@ -218,7 +251,8 @@ class _Client:
     # resolution -----------------------------------------------------------------------------------
     def _top(self, ref: ImageRef) -> _Doc:
         if ref.digest:
-            return self._document(ref, ref.digest, "manifests", mf.MAX_MANIFEST_BYTES)
+            return self._document(ref, mf.check_digest(ref.digest, "the reference's digest"), "manifests",
+                                  mf.MAX_MANIFEST_BYTES)
         entry = self.cache.get_tag(ref.canonical) if self.cache is not None else None
         opts = self.options
         if entry is not None and (opts.offline or (not opts.refresh and entry.fresh(opts.tag_ttl, now()))):
@@ -256,13 +290,12 @@ class _Client:
         digest = resp.header("docker-content-digest").strip()
         if not digest:
             return None  # older registries omit it on HEAD
+        mf.check_digest(digest, "the Docker-Content-Digest header")
         if digest == entry.digest:
             cached = self._cached(entry.body_digest, entry.digest)
             if cached is not None:
                 self._remember(ref, replace(entry, fetched_at=now()))
                 return cached
-        if not mf.is_sha256(digest):
-            return None
         doc = self._document(ref, digest, "manifests", mf.MAX_MANIFEST_BYTES)
         self._remember(ref, TagEntry(digest, digest, doc.media_type, now()))
         return replace(doc, from_cache=False)
@@ -274,6 +307,8 @@ class _Client:
         body_digest = mf.sha256_digest(resp.body)
         digest = body_digest
         header = resp.header("docker-content-digest").strip()
+        if header:
+            mf.check_digest(header, "the Docker-Content-Digest header")
         if header and header != body_digest and mf.classify(media_type, resp.body).media_type == mf.SCHEMA1_SIGNED:
             digest = header  # signed schema 1: the digest is over the JWS payload (ggcr fetcher.go)
         if self.cache is not None:
@@ -287,6 +322,7 @@ class _Client:
 
     def _document(self, ref: ImageRef, digest: str, kind: str, max_bytes: int) -> _Doc:
         """Content by digest: from the cache, else one GET however many lookups need it at once."""
+        mf.check_digest(digest, "digest")  # already checked where it was read: the door checks again
         cached = self._cached(digest, digest)
         if cached is not None:
             return cached
@@ -297,7 +333,7 @@ class _Client:
             if pending is None:
                 self._inflight[digest] = mine = Future()
         if pending is not None:
-            return pending.result()
+            return self._pending(ref, pending)
         try:
             doc = self._fetch_document(ref, digest, kind, max_bytes)
         except BaseException as err:
@@ -308,6 +344,16 @@ class _Client:
                 self._inflight.pop(digest, None)
         mine.set_result(doc)
         return doc
+
+    def _pending(self, ref: ImageRef, pending: Future[_Doc]) -> _Doc:
+        """Another lookup's fetch of the same digest: its result, waited for no longer than the deadline."""
+        from dockdoctor.probes.registry._http import RegistryFailure
+
+        deadline = self.options.deadline
+        try:
+            return pending.result(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
+        except FutureTimeout:
+            raise RegistryFailure("timeout", f"{_subject(ref)}: no answer before the deadline (--timeout)") from None
 
     def _fetch_document(self, ref: ImageRef, digest: str, kind: str, max_bytes: int) -> _Doc:
         accept = mf.ACCEPT if kind == "manifests" else ""
@@ -320,35 +366,40 @@ class _Client:
         return _Doc(resp.body, media_type, digest, False)
 
     # interpretation -------------------------------------------------------------------------------
-    def _describe(self, ref: ImageRef, doc: _Doc, *, depth: int) -> _Described:
+    def _describe(self, ref: ImageRef, doc: _Doc, *, depth: int, budget: _Budget) -> _Described:
         classified = mf.classify(doc.media_type, doc.body)
         if classified.kind == "index":
-            return self._describe_index(ref, classified, depth)
+            return self._describe_index(ref, classified, depth, budget)
         if classified.kind == "manifest":
-            return self._describe_image(ref, classified, doc.digest)
+            return self._describe_image(ref, classified, doc.digest, budget)
         if classified.kind == "schema1":
             plat = mf.parse_schema1(classified.doc)
             platform = ImagePlatform(platform=plat, digest=doc.digest, media_type=classified.media_type)
             return _Described("schema1", classified.media_type, platforms=(platform,))
         raise mf.DocumentError("protocol", f"unsupported manifest media type {classified.media_type or '(none)'!r}")
 
-    def _describe_index(self, ref: ImageRef, classified: mf.Classified, depth: int) -> _Described:
-        contents = mf.parse_index(classified.doc)
+    def _describe_index(self, ref: ImageRef, classified: mf.Classified, depth: int, budget: _Budget) -> _Described:
+        contents = mf.parse_index(classified.doc, max_entries=budget.entries)
+        budget.entries -= len(classified.doc["manifests"])  # type: ignore[arg-type]  # parse_index checked it
         platforms, attestations = list(contents.platforms), list(contents.attestations)
+        if contents.children and depth >= MAX_INDEX_DEPTH:
+            raise mf.DocumentError("limit", f"indexes nested more than {MAX_INDEX_DEPTH} deep; dockdoctor follows "
+                                            "no deeper")
         for child in contents.children:
-            if depth >= MAX_INDEX_DEPTH:
-                continue
+            budget.document()
             inner = self._describe(ref, self._document(ref, child, "manifests", mf.MAX_MANIFEST_BYTES),
-                                   depth=depth + 1)
+                                   depth=depth + 1, budget=budget)
             platforms += inner.platforms
             attestations += inner.attestations
         return _Described("index", classified.media_type, tuple(platforms), tuple(attestations))
 
-    def _describe_image(self, ref: ImageRef, classified: mf.Classified, digest: str) -> _Described:
+    def _describe_image(self, ref: ImageRef, classified: mf.Classified, digest: str,
+                        budget: _Budget) -> _Described:
         manifest = mf.parse_image_manifest(classified.doc)
         if manifest.is_artifact:
             return _Described("artifact", classified.media_type,
                               artifact_type=manifest.artifact_type or manifest.config_media_type)
+        budget.document()
         config = self._document(ref, manifest.config_digest, "blobs", mf.MAX_CONFIG_BYTES)
         plat, os_version = mf.parse_config(config.body)
         platform = ImagePlatform(platform=plat, digest=digest, media_type=classified.media_type,
@@ -453,7 +504,7 @@ class _Client:
 
     def _check(self, ref: ImageRef, resp: Response) -> None:
         """Turn a non-200 answer into a RegistryFailure with a message a person can act on."""
-        from dockdoctor.probes.registry._http import RegistryFailure, ratelimit_note
+        from dockdoctor.probes.registry._http import RegistryFailure, ratelimit_note, retry_after
 
         if resp.status == 200:
             return
@@ -468,8 +519,9 @@ class _Client:
             note = ratelimit_note(resp) or "no rate-limit headers"
             raise RegistryFailure("rate-limited", f"{ref.registry_host}/{ref.path}: rate limited ({note})")
         if resp.status >= 500:
-            raise RegistryFailure("unreachable", f"{subject}: the registry answered HTTP {resp.status} after "
-                                                 "retries; try again later")
+            after = retry_after(resp)
+            later = f"it asks to retry after {after:g} s" if after is not None else "try again later"
+            raise RegistryFailure("unreachable", f"{subject}: the registry answered HTTP {resp.status}; {later}")
         if resp.status == 400 and "NAME_INVALID" in said:
             raise RegistryFailure("invalid-reference", f"{subject}: the registry rejects this name ({said})")
         raise RegistryFailure("protocol", f"{subject}: unexpected HTTP {resp.status}"

@@ -192,10 +192,10 @@ def _entry_for(auths: Mapping[str, object], domain: str, path: str) -> tuple[str
     return None
 
 
-def _helper(name: str, server: str) -> tuple[Credentials | None, str]:
+def _helper(name: str, server: str, timeout: float = HELPER_TIMEOUT) -> tuple[Credentials | None, str]:
     """`docker-credential-NAME get` with the server URL on stdin; its answer is never recorded."""
     program = f"docker-credential-{name}"
-    out = run("registry", (program, "get"), timeout=HELPER_TIMEOUT, input=server, secret=True)
+    out = run("registry", (program, "get"), timeout=timeout, input=server, secret=True)
     if isinstance(out, ProbeError):
         if out.kind == "not-found":
             return None, f"{program} is not installed (not on PATH)"
@@ -211,8 +211,10 @@ def _helper_result(out: Completed, program: str) -> tuple[Credentials | None, st
         return None, f"{program} exited with {out.code}: {text[:200]}"
     try:
         data = json.loads(out.stdout)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None, f"{program} printed something that is not JSON"
+    if not isinstance(data, dict):
+        return None, f"{program} printed JSON that is not an object"
     user, secret = data.get("Username", ""), data.get("Secret", "")
     if not isinstance(user, str) or not isinstance(secret, str) or not (user or secret):
         return None, ""
@@ -227,6 +229,7 @@ class CredentialStore:
 
     config_dir: str
     auth_config: str = field(default="", repr=False)  # DOCKER_AUTH_CONFIG: {"auths": {...}}, read before the file
+    deadline: float | None = None  # time.monotonic() after which no helper may still run (the run's --timeout)
     _config: Mapping[str, object] | None = None
     _found: dict[tuple[str, str], tuple[Credentials | None, str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -236,7 +239,7 @@ class CredentialStore:
             text = read_text("registry", os.path.join(self.config_dir, "config.json"))
             try:
                 data = json.loads(text) if isinstance(text, str) and text.strip() else {}
-            except ValueError:
+            except (ValueError, RecursionError):
                 data = {}
             self._config = data if isinstance(data, dict) else {}
             self._config = _overlay(self._config, self.auth_config)
@@ -259,7 +262,8 @@ class CredentialStore:
         note = ""
         name = helper if isinstance(helper, str) and helper else store if isinstance(store, str) and store else ""
         if name:
-            creds, note = _helper(name, key)
+            left = HELPER_TIMEOUT if self.deadline is None else self.deadline - time.monotonic()
+            creds, note = _helper(name, key, round(max(0.1, min(HELPER_TIMEOUT, left)), 1))
             if creds is not None:
                 return creds, ""
         auths = config.get("auths")
@@ -275,7 +279,7 @@ def _overlay(config: Mapping[str, object], auth_config: str) -> Mapping[str, obj
     """DOCKER_AUTH_CONFIG's `auths` win over the file's (docker/cli configfile GetCredentialsStore)."""
     try:
         extra = json.loads(auth_config) if auth_config.strip() else {}
-    except ValueError:
+    except (ValueError, RecursionError):
         return config
     auths = extra.get("auths") if isinstance(extra, dict) else None
     if not isinstance(auths, dict) or not auths:
@@ -389,7 +393,7 @@ def _token_failure(status: int, realm: str, creds: Credentials | None, subject: 
 def _parse_token(body: bytes, subject: str) -> _Token:
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if not isinstance(data, dict):
         raise RegistryFailure("protocol", f"{subject}: the token server's answer is not a JSON object")

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockdoctor.probes.registry._manifest import DocumentError, verify_digest
+from dockdoctor.probes.registry._manifest import DocumentError, is_digest, verify_digest
 
 FORMAT = 1
 CHALLENGE_TTL = 7 * 24 * 3600.0  # a registry's auth challenge rarely changes; a stale one is replaced on use
@@ -52,9 +52,22 @@ class Cache:
 
     root: Path
 
-    def _blob(self, digest: str) -> Path:
+    def _blob(self, digest: str) -> Path | None:
+        """blobs/<alg>/<hex> for a valid digest, resolved and inside blobs/; None for anything else.
+
+        A registry names digests; only one that passes is_digest becomes a path, and a path that resolves
+        outside the cache (a planted symlink) is never read, written or removed.
+        """
+        if not is_digest(digest):
+            return None
         algorithm, _, hex_part = digest.partition(":")
-        return self.root / "blobs" / algorithm / hex_part
+        base = self.root / "blobs"
+        try:
+            path = (base / algorithm / hex_part).resolve()
+            inside = path.is_relative_to(base.resolve())
+        except (OSError, RuntimeError):  # a symlink loop
+            return None
+        return path if inside and path.name == hex_part else None
 
     def _tag(self, canonical: str) -> Path:
         return self.root / "tags" / (hashlib.sha256(canonical.encode()).hexdigest() + ".json")
@@ -62,6 +75,8 @@ class Cache:
     def get_document(self, digest: str) -> tuple[bytes, str] | None:
         """(body, media type) stored under digest; a corrupt or tampered file counts as a miss and is removed."""
         path = self._blob(digest)
+        if path is None:
+            return None
         try:
             body = path.read_bytes()
         except OSError:
@@ -81,6 +96,8 @@ class Cache:
         """Store body under digest after checking that it is that digest's content."""
         verify_digest(body, digest)
         path = self._blob(digest)
+        if path is None:
+            return
         try:
             if media_type:
                 _atomic_write(path.with_name(path.name + ".type"), media_type.encode())
@@ -93,9 +110,11 @@ class Cache:
             data = json.loads(self._tag(canonical).read_text(encoding="utf-8"))
             if data.get("format") != FORMAT or data.get("reference") != canonical:
                 return None
+            if not is_digest(data["digest"]) or not is_digest(data.get("body_digest") or data["digest"]):
+                return None  # a hand-edited or damaged entry names no document
             return TagEntry(digest=str(data["digest"]), body_digest=str(data.get("body_digest") or data["digest"]),
                             media_type=str(data.get("media_type", "")), fetched_at=float(data["fetched_at"]))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return None
 
     def put_tag(self, canonical: str, entry: TagEntry) -> None:
@@ -119,7 +138,7 @@ class Cache:
                 return None
             params = {k: str(v) for k, v in dict(data["params"]).items() if k in CHALLENGE_PARAMS}
             return str(data["scheme"]), params
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return None
 
     def put_challenge(self, host: str, scheme: str, params: dict[str, str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import random
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -19,7 +20,7 @@ from dockdoctor.model import ProbeError
 PROBE = "registry"
 MAX_REDIRECTS = 5
 MAX_RETRIES = 2
-MAX_RETRY_AFTER = 10.0  # seconds we are willing to wait inside one run
+MAX_RETRY_AFTER = 10.0  # seconds we are willing to wait inside one run (and never past its deadline)
 IDEMPOTENT = frozenset({"GET", "HEAD"})
 PULL_LIMIT_TEXT = "pull rate limit"
 _ERRNO_RE = re.compile(r"\[Errno -?\d+\][^'\")]*|\[SSL[^\]]*\][^'\")]*|timed out")
@@ -81,6 +82,7 @@ class Transport:
     read_timeout: float = 20.0
     per_host: int = 4
     observer: Observer | None = None
+    deadline: float | None = None  # time.monotonic() after which no request goes on (the run's --timeout)
     sleep: Callable[[float], None] = time.sleep
     session: requests.Session = field(init=False)
     _limits: dict[str, threading.BoundedSemaphore] = field(init=False, default_factory=dict)
@@ -116,16 +118,25 @@ class Transport:
             try:
                 resp = self._follow(method, url, dict(headers or {}), max_bytes, data, subject)
             except _Retryable as err:
-                if method not in IDEMPOTENT or attempt >= MAX_RETRIES - 1:
+                if method not in IDEMPOTENT or attempt >= MAX_RETRIES - 1 or not self._can_wait(0.2 * (attempt + 1)):
                     raise RegistryFailure(err.kind, err.detail) from None
                 attempt += 1
                 self.sleep(0.2 * attempt)
                 continue
             wait = self._retry_wait(method, resp, attempt)
-            if wait is None:
-                return resp
+            if wait is None or not self._can_wait(wait):
+                return resp  # a wait that would end past the deadline is not worth starting
             attempt += 1
             self.sleep(wait)
+
+    def _can_wait(self, seconds: float) -> bool:
+        """Whether waiting `seconds` still leaves time for another attempt before the deadline."""
+        return self.deadline is None or time.monotonic() + seconds + 0.1 < self.deadline
+
+    def _request_deadline(self) -> float:
+        """When one exchange (connect, headers, body, all of it) must be over: its timeouts, or the run's end."""
+        own = time.monotonic() + self.connect_timeout + self.read_timeout
+        return own if self.deadline is None else min(own, self.deadline)
 
     def _retry_wait(self, method: str, resp: Response, attempt: int) -> float | None:
         if method not in IDEMPOTENT or attempt >= MAX_RETRIES:
@@ -139,7 +150,9 @@ class Transport:
             return after if after is not None else 0.5 * (2 ** attempt) + random.uniform(0, 0.1)
         if resp.status in (500, 502, 503, 504):
             after = retry_after(resp)
-            return min(after, MAX_RETRY_AFTER) if after is not None else 0.5 * (2 ** attempt) + random.uniform(0, 0.1)
+            if after is not None and after > MAX_RETRY_AFTER:
+                return None  # "come back in a day": not worth any wait inside one run
+            return after if after is not None else 0.5 * (2 ** attempt) + random.uniform(0, 0.1)
         return None
 
     def _follow(self, method: str, url: str, headers: dict[str, str], max_bytes: int,
@@ -164,19 +177,65 @@ class Transport:
 
     def _send(self, method: str, url: str, headers: dict[str, str], max_bytes: int,
               data: Mapping[str, str] | None, subject: str) -> Response:
+        """One HTTP exchange within its total deadline.
+
+        The socket timeouts bound each read, not the exchange: a server that sends a byte every few seconds
+        never trips them. So the exchange runs in a daemon thread and the caller waits for it only until the
+        deadline; then it shuts the connection down (when it can reach it) and reports a timeout.
+        """
         netloc = origin(url)[1]
-        status = 0
+        deadline = self._request_deadline()
+        limit = self._limit(netloc)
+        if not limit.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            self._observe(method, url, 0)
+            raise RegistryFailure("timeout", f"{subject}: no connection to {netloc} became free before the "
+                                             "deadline (--timeout)")
+        box = _Exchange()
+        worker = threading.Thread(target=self._exchange, args=(box, limit, method, url, headers, max_bytes, data,
+                                                               subject), name="registry-http", daemon=True)
         try:
-            with self._limit(netloc):
-                resp = self.session.request(method, url, headers=headers, data=data, stream=True, auth=_NoNetrc(),
-                                            allow_redirects=False,
-                                            timeout=(self.connect_timeout, self.read_timeout))
-                status = resp.status_code
-                try:
-                    # a HEAD's empty body is read too, so that the connection goes back to the pool
-                    body = _read_capped(resp, max_bytes, subject) if method != "HEAD" else (resp.content and b"")
-                finally:
-                    resp.close()
+            worker.start()
+        except BaseException:
+            limit.release()
+            raise
+        if not box.done.wait(max(0.0, deadline - time.monotonic())):
+            box.abandon()
+            self._observe(method, url, 0)
+            total = min(self.connect_timeout + self.read_timeout, max(0.0, deadline - box.started))
+            raise RegistryFailure("timeout", f"{subject}: {netloc} did not finish answering within {total:.3g} s")
+        self._observe(method, url, box.status)
+        if box.error is not None:
+            raise box.error
+        assert box.response is not None
+        return box.response
+
+    def _observe(self, method: str, url: str, status: int) -> None:
+        if self.observer is not None:
+            self.observer(method, url, status)
+
+    def _exchange(self, box: _Exchange, limit: threading.BoundedSemaphore, method: str, url: str,
+                  headers: dict[str, str], max_bytes: int, data: Mapping[str, str] | None, subject: str) -> None:
+        try:
+            box.response = self._exchange_in_thread(box, method, url, headers, max_bytes, data, subject)
+        except BaseException as err:  # noqa: BLE001 - handed to the waiting caller
+            box.error = err
+        finally:
+            limit.release()
+            box.done.set()
+
+    def _exchange_in_thread(self, box: _Exchange, method: str, url: str, headers: dict[str, str], max_bytes: int,
+                            data: Mapping[str, str] | None, subject: str) -> Response:
+        netloc = origin(url)[1]
+        try:
+            resp = self.session.request(method, url, headers=headers, data=data, stream=True, auth=_NoNetrc(),
+                                        allow_redirects=False, timeout=(self.connect_timeout, self.read_timeout))
+            box.hold(resp)
+            box.status = resp.status_code
+            try:
+                # a HEAD's empty body is read too, so that the connection goes back to the pool
+                body = _read_capped(resp, max_bytes, subject) if method != "HEAD" else (resp.content and b"")
+            finally:
+                resp.close()
         except requests.exceptions.SSLError as err:
             raise RegistryFailure("tls", f"{subject}: TLS error talking to {netloc} ({_short(err)}); if this "
                                          "registry uses plain HTTP, list it in the engine's insecure-registries, "
@@ -192,10 +251,51 @@ class Transport:
                                          "registry running and the host name right?") from None
         except requests.exceptions.RequestException as err:
             raise RegistryFailure("protocol", f"{subject}: bad HTTP exchange with {netloc} ({_short(err)})") from None
-        finally:
-            if self.observer is not None:
-                self.observer(method, url, status)
-        return Response(status=status, headers={k.lower(): v for k, v in resp.headers.items()}, body=body, url=url)
+        return Response(status=box.status, headers={k.lower(): v for k, v in resp.headers.items()}, body=body,
+                        url=url)
+
+
+class _Exchange:
+    """One exchange's result box, shared by the waiting caller and the thread that talks to the server."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.done = threading.Event()
+        self.status = 0
+        self.response: Response | None = None
+        self.error: BaseException | None = None
+        self._resp: requests.Response | None = None
+        self._abandoned = False
+        self._lock = threading.Lock()
+
+    def hold(self, resp: requests.Response) -> None:
+        with self._lock:
+            self._resp = resp
+            abandoned = self._abandoned
+        if abandoned:
+            _shut(resp)
+
+    def abandon(self) -> None:
+        """The caller gave up: cut the connection, so the thread ends now rather than at the server's pace."""
+        with self._lock:
+            self._abandoned = True
+            resp = self._resp
+        if resp is not None:
+            _shut(resp)
+
+
+def _shut(resp: requests.Response) -> None:
+    """Shut the response's socket down (urllib3 2 keeps it at raw._connection.sock); best effort."""
+    for path in (("raw", "_connection", "sock"), ("raw", "_fp", "fp", "raw", "_sock")):
+        obj: object = resp
+        for name in path:
+            obj = getattr(obj, name, None)
+        if isinstance(obj, socket.socket):
+            try:
+                obj.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
 
 
 def _unknown_host(err: BaseException) -> bool:

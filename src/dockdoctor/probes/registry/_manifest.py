@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from dockdoctor.model import Attestation, ImagePlatform
 from dockdoctor.platforms import Platform, format_platform, is_attestation, normalize
+from dockdoctor.reference import DIGEST_HEX_LENGTHS
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -32,8 +33,10 @@ ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST, SCHEM
 
 MAX_MANIFEST_BYTES = 4 << 20
 MAX_CONFIG_BYTES = 8 << 20
+MAX_INDEX_ENTRIES = 1000  # entries read per reference, over all its indexes (real ones list a few dozen)
+MAX_JSON_CONTAINERS = 100_000  # `{` and `[` in one document: 4 MiB of `{},` would be 1.4 million dicts to build
 
-_SHA256_RE = re.compile(r"sha256:[a-f0-9]{64}", re.ASCII)
+_HEX_RE = re.compile(r"[a-f0-9]+", re.ASCII)
 
 
 class DocumentError(ValueError):
@@ -41,7 +44,7 @@ class DocumentError(ValueError):
 
     def __init__(self, kind: str, reason: str) -> None:
         super().__init__(reason)
-        self.kind = kind  # protocol | digest-mismatch
+        self.kind = kind  # protocol | digest-mismatch | limit
         self.reason = reason
 
 
@@ -85,25 +88,47 @@ def sha256_digest(body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
+def is_digest(value: object) -> bool:
+    """go-digest Validate: `algorithm:hex` with a known algorithm and exactly its length of lowercase hex.
+
+    The one test every digest a registry names (index entries, config descriptors, attestation references,
+    Docker-Content-Digest headers, tag entries read back from the cache) passes before it is used for anything:
+    a URL, a cache path, a comparison, a fact.
+    """
+    if not isinstance(value, str):
+        return False
+    algorithm, sep, hex_part = value.partition(":")
+    want = DIGEST_HEX_LENGTHS.get(algorithm)
+    return bool(sep) and want is not None and len(hex_part) == want and _HEX_RE.fullmatch(hex_part) is not None
+
+
+def check_digest(value: object, what: str) -> str:
+    """value when it is a valid digest (is_digest), else a protocol DocumentError naming what carried it."""
+    if is_digest(value):
+        return value  # type: ignore[return-value]
+    text = repr(value) if len(repr(value)) <= 90 else repr(value)[:80] + "..."
+    raise DocumentError("protocol", f"{what} {text} is not a valid digest ({', '.join(DIGEST_HEX_LENGTHS)} "
+                                    "followed by its exact number of lowercase hex digits)")
+
+
 def verify_digest(body: bytes, digest: str) -> None:
-    """Raise digest-mismatch unless sha256(body) is `digest`; other algorithms are checked when hashlib has them."""
-    algorithm, _, expected = digest.partition(":")
-    try:
-        actual = hashlib.new(algorithm, body).hexdigest()
-    except ValueError as err:
-        raise DocumentError("digest-mismatch", f"cannot verify digest algorithm {algorithm!r}") from err
+    """Raise digest-mismatch unless body hashes to `digest` (protocol error for a digest that is not valid)."""
+    algorithm, _, expected = check_digest(digest, "digest").partition(":")
+    actual = hashlib.new(algorithm, body).hexdigest()  # sha256, sha384, sha512: always there
     if actual != expected:
         raise DocumentError("digest-mismatch", f"content has digest {algorithm}:{actual}, expected {digest}")
 
 
-def is_sha256(digest: str) -> bool:
-    return bool(_SHA256_RE.fullmatch(digest))
-
-
 def load_json(body: bytes, what: str) -> Mapping[str, object]:
     """The JSON object in body, or a protocol DocumentError naming what was expected."""
+    containers = body.count(b"{") + body.count(b"[")  # counted in C before anything is built (strings included)
+    if containers > MAX_JSON_CONTAINERS:
+        raise DocumentError("limit", f"{what} has {containers} JSON objects and arrays, more than the "
+                                     f"{MAX_JSON_CONTAINERS} dockdoctor reads in one document")
     try:
         doc = json.loads(body)
+    except RecursionError:
+        raise DocumentError("protocol", f"{what} is nested too deeply to be a registry document") from None
     except (ValueError, UnicodeDecodeError) as err:
         raise DocumentError("protocol", f"{what} is not JSON ({err})") from err
     if not isinstance(doc, dict):
@@ -185,23 +210,32 @@ def _entry_is_attestation(desc: Mapping[str, object]) -> bool:
                           annotations=annotations)
 
 
-def parse_index(doc: Mapping[str, object]) -> IndexContents:
+def parse_index(doc: Mapping[str, object], *, max_entries: int = MAX_INDEX_ENTRIES) -> IndexContents:
     """Index entries -> platforms, attestations (listed apart) and nested indexes; other artifacts are dropped.
 
-    An entry without `platform` is kept with platform "unknown" (Docker matches it last).
+    An entry without `platform` is kept with platform "unknown" (Docker matches it last). Every digest is
+    validated; an index of more than max_entries entries is a `limit` error, read no further.
     """
     entries = doc.get("manifests")
     if not isinstance(entries, list):
         raise DocumentError("protocol", "index has no `manifests` list")
+    if len(entries) > max_entries:
+        which = f"index lists {len(entries)} entries" if max_entries == MAX_INDEX_ENTRIES \
+            else "the indexes of this reference list"
+        raise DocumentError("limit", f"{which}, more than the {MAX_INDEX_ENTRIES} entries dockdoctor reads "
+                                     "for one reference")
     platforms: list[ImagePlatform] = []
     attestations: list[Attestation] = []
     children: list[str] = []
-    for desc in entries:
-        if not isinstance(desc, dict) or not _str(desc.get("digest")):
+    for number, desc in enumerate(entries, 1):
+        if not isinstance(desc, dict) or desc.get("digest") in (None, ""):
             continue
-        digest, media_type = _str(desc.get("digest")), _str(desc.get("mediaType"))
+        digest = check_digest(desc.get("digest"), f"index entry {number}: digest")
+        media_type = _str(desc.get("mediaType"))
         if _entry_is_attestation(desc):
             refers_to = _annotations(desc).get("vnd.docker.reference.digest", "")
+            if refers_to:
+                check_digest(refers_to, f"index entry {number}: attestation reference")
             attestations.append(Attestation(digest=digest, refers_to=refers_to, media_type=media_type))
         elif media_type in INDEX_TYPES:
             children.append(digest)
@@ -217,9 +251,10 @@ def parse_index(doc: Mapping[str, object]) -> IndexContents:
 def parse_image_manifest(doc: Mapping[str, object]) -> ImageManifest:
     """config digest/media type and artifactType of an OCI or Docker schema 2 manifest."""
     config = doc.get("config")
-    if not isinstance(config, dict) or not _str(config.get("digest")):
+    if not isinstance(config, dict) or config.get("digest") in (None, ""):
         raise DocumentError("protocol", "image manifest has no config descriptor")
-    return ImageManifest(config_digest=_str(config.get("digest")), config_media_type=_str(config.get("mediaType")),
+    digest = check_digest(config.get("digest"), "image manifest: config digest")
+    return ImageManifest(config_digest=digest, config_media_type=_str(config.get("mediaType")),
                          artifact_type=_str(doc.get("artifactType")))
 
 
@@ -240,7 +275,7 @@ def parse_schema1(doc: Mapping[str, object]) -> str:
         if isinstance(compat, str):
             try:
                 first = json.loads(compat)
-            except ValueError:
+            except (ValueError, RecursionError):
                 first = {}
             os_name = _str(first.get("os")) if isinstance(first, dict) else ""
     arch = _str(doc.get("architecture"))
