@@ -113,8 +113,8 @@ def test_settings_file_gives_targets_ignores_and_severities(testenv: dict, tmp_p
         '[tool.dockdoctor]\ntargets = ["linux/amd64", "linux/arm64"]\nignore = ["compose-v1-only"]\n'
         'severity = { arch-specific-download = "error" }\n')
     report = _check(testenv, project, tmp_path)
-    assert report["targets"] == [{"platform": "linux/amd64", "source": str(project / "pyproject.toml")},
-                                 {"platform": "linux/arm64", "source": str(project / "pyproject.toml")}]
+    assert report["targets"] == [{"platform": "linux/amd64", "source": str(project / "pyproject.toml"), "intent": "deploy"},
+                                 {"platform": "linux/arm64", "source": str(project / "pyproject.toml"), "intent": "deploy"}]
     (download,) = _project_findings(report)["DKD605"]
     assert download["severity"] == "error" and report["summary"]["exit_code"] == 1
     assert "DKD401" not in report["checks_run"]

@@ -28,6 +28,7 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     images.attestations_are_not_platforms,
     images.registry_lookup_failed,
     images.amd64_level_unsupported,
+    images.deploy_image_lacks_target,
     compose.compose_v1_only,
     compose.docker_compose_is_v1,
     compose.compose_platform_bug,
@@ -53,6 +54,9 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     project.builder_stage_emulated,
     project.devcontainer_platform,
     project.project_file_skipped,
+    project.deploy_targets_disagree,
+    project.deploy_target_not_local,
+    project.deploy_file_invalid,
 )
 
 RETIRED: dict[str, str] = {}

@@ -354,3 +354,133 @@ def project_file_skipped(ctx: Context) -> Iterator[Problem]:
         yield Problem(message=f"{path}: not read ({reason})", subject=path)
     if project.compose is not None and project.compose.error is not None:
         yield Problem(message=project.compose.error.detail, subject=", ".join(project.compose.files))
+
+
+BUILD_KINDS = ("github-actions", "gitlab-ci", "compose")
+
+
+def _by_file(facts: Facts) -> list[tuple[str, str, list[str], list[str]]]:
+    """(path, kind, platforms, sources) per deploy file that names targets."""
+    out = []
+    for deploy in facts.project.deploy if facts.project else ():
+        if deploy.targets:
+            out.append((deploy.path, deploy.kind, list(dict.fromkeys(t.platform for t in deploy.targets)),
+                        [t.source for t in deploy.targets]))
+    return out
+
+
+@check("DKD610", "deploy-targets-disagree", severity=Severity.WARNING)
+def deploy_targets_disagree(ctx: Context) -> Iterator[Problem]:
+    """Deploy files disagree about the platform, or the targets given leave out one they name
+
+    ## What it checks
+    The platforms the project's deploy files name, file by file: a CI workflow or compose build that builds
+    for other platforms than the Kubernetes, ECS, Lambda, Cloud Run or fly.io files run it on; and targets
+    given with `--platform` or the project settings that leave out a platform a deploy file names.
+
+    ## Why it matters
+    The image that CI pushes is the image the cluster pulls: built for linux/amd64 (`runs-on: ubuntu-latest`
+    with no `platforms:`) and scheduled on `kubernetes.io/arch: arm64` nodes, the pods fail with `exec format
+    error` or `no matching manifest for linux/arm64/v8 in the manifest list entries`. A `--platform` that leaves
+    a deploy platform out means this report says nothing about it.
+
+    ## Example
+    `fixtures/checks/DKD610/bad-ci-builds-amd64-cluster-runs-arm64.json`; `good-ci-builds-both.json`.
+
+    ## Fix
+    None to apply: build for every platform the deploy files run on (`platforms: linux/amd64,linux/arm64` in
+    docker/build-push-action, `build.platforms` in compose), or correct the file that is wrong.
+
+    ## Facts used
+    `project.deploy[].targets`, targets and where they came from.
+    """
+    files = _by_file(ctx.facts)
+    built = [f for f in files if f[1] in BUILD_KINDS]
+    runs = [f for f in files if f[1] not in BUILD_KINDS]
+    for path, kind, platforms, sources in built:
+        for other_path, other_kind, needed, other_sources in runs:
+            missing = [p for p in needed if p not in platforms]
+            if missing:
+                yield Problem(message=f"{path} ({kind}) builds for {', '.join(platforms)}, but {other_path} "
+                                      f"({other_kind}) runs it on {', '.join(missing)} "
+                                      f"({', '.join(other_sources)})",
+                              subject=path, target=", ".join(missing),
+                              evidence=(ev("project.deploy.targets", ", ".join(sources)),
+                                        ev("project.deploy.targets", ", ".join(other_sources))))
+    given = [t for t in ctx.target_info if t.intent == "deploy" and (t.source == "--platform" or t.source.endswith(
+        ".toml"))]
+    if given:
+        names = {t.platform for t in given}
+        for path, kind, platforms, sources in files:
+            left_out = [p for p in platforms if p not in names]
+            if left_out:
+                yield Problem(message=f"{path} ({kind}) names {', '.join(left_out)} ({', '.join(sources)}), but the "
+                                      f"targets are {', '.join(sorted(names))} ({given[0].source}): this report "
+                                      f"does not check {', '.join(left_out)}",
+                              subject=path, target=", ".join(left_out),
+                              evidence=(ev("targets", ", ".join(sorted(names))),))
+
+
+@check("DKD611", "deploy-target-not-local", severity=Severity.INFO)
+def deploy_target_not_local(ctx: Context) -> Iterator[Problem]:
+    """The deploy files name a platform this engine does not run natively
+
+    ## What it checks
+    With no `--platform` and no project settings, the targets come from the deploy files; a target the
+    engine's own platform cannot run natively is named with its sources.
+
+    ## Why it matters
+    What works here is not what runs there: an image built or pulled on this linux/arm64 Mac and pushed as it
+    is fails on the linux/amd64 servers with `exec format error`. dockdoctor checks for the deploy target, and
+    local runs of it need emulation (DKD503, DKD506).
+
+    ## Example
+    `fixtures/checks/DKD611/bad-arm64-nodes-amd64-engine.json`; `good-deploy-matches-engine.json`.
+
+    ## Fix
+    None needed: build for the deploy target (`docker buildx build --platform linux/arm64 ...`), not for this
+    machine.
+
+    ## Facts used
+    `project.deploy[].targets`, `engine.platform`, targets.
+    """
+    if native(ctx.facts) is None or not ctx.facts.project or not ctx.facts.project.deploy:
+        return
+    from_files = {t.source for d in ctx.facts.project.deploy for t in d.targets}
+    for info, target in zip(ctx.target_info, ctx.targets):
+        if info.intent != "deploy" or not any(s in info.source for s in from_files) or runs_natively(ctx.facts, target):
+            continue
+        via = emulation_for(ctx.facts, target)
+        yield Problem(message=f"the deploy files target {info.platform} ({info.source}); this engine is "
+                              f"{ctx.facts.engine.platform}: " + (f"here it runs only under {via}" if via else
+                                                                   "it cannot run here"),
+                      subject=info.source.split(",")[0].split(" ")[0], target=info.platform,
+                      evidence=(ev("engine.platform", ctx.facts.engine.platform), ev("targets", info.source)))
+
+
+@check("DKD612", "deploy-file-invalid", severity=Severity.WARNING)
+def deploy_file_invalid(ctx: Context) -> Iterator[Problem]:
+    """A deploy file cannot be read as YAML or TOML
+
+    ## What it checks
+    Kubernetes manifests, Helm values, CI workflows, SAM/Serverless templates, ECS task definitions and fly.toml
+    that do not parse; the message names the file and line.
+
+    ## Why it matters
+    Whatever platform that file names is missing from the targets; `kubectl apply` and the other tools refuse
+    the file the same way (`error converting YAML to JSON: yaml: line 12: mapping values are not allowed in
+    this context`).
+
+    ## Example
+    `fixtures/checks/DKD612/bad-broken-manifest.json`; `good-manifest-parses.json`.
+
+    ## Fix
+    None to apply: correct the line named.
+
+    ## Facts used
+    `project.deploy[].error`.
+    """
+    for deploy in ctx.facts.project.deploy if ctx.facts.project else ():
+        if deploy.error is not None:
+            yield Problem(message=deploy.error.detail, subject=deploy.path,
+                          evidence=(ev("project.deploy.kind", deploy.kind),))
