@@ -40,6 +40,7 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     compose.default_platform_ignored,
     compose.built_image_wrong_platform,
     compose.service_pinned_off_target,
+    compose.service_pin_cannot_run,
     build.buildx_missing,
     build.builder_cannot_multiplatform,
     build.no_emulation_for_target,

@@ -28,6 +28,27 @@ def _where(df: DockerfileFacts, line: int) -> str:
     return f"{df.path}:{line}"
 
 
+def chain(df: DockerfileFacts, stage: Stage) -> list[Stage]:
+    """The stage, then the stages it is built FROM, back to the one that names an image (which decides the
+    platform: `FROM --platform=$BUILDPLATFORM img AS base` then `FROM base` inherits it)."""
+    out, seen = [stage], {stage.index}
+    while out[-1].from_stage:
+        base = out[-1].base.lower()
+        earlier = [s for s in df.stages if s.index < out[-1].index and s.index not in seen
+                   and ((s.name or "").lower() == base or str(s.index) == base)]
+        if not earlier:
+            break
+        out.append(earlier[-1])
+        seen.add(earlier[-1].index)
+    return out
+
+
+def shipped(df: DockerfileFacts) -> list[Stage]:
+    """The final stage and every stage it is built FROM: what they run on is what the image ships."""
+    final = next((s for s in df.stages if s.final), None)
+    return chain(df, final) if final is not None else []
+
+
 def _set_flag(facts: Facts, df: DockerfileFacts, stage: Stage, value: str | None) -> Fix | None:
     """An edit of the stage's FROM line: `--platform=value`, or no flag at all for None."""
     if not stage.text or not _PLATFORM_FLAG.search(stage.text):
@@ -81,19 +102,23 @@ def hardcoded_from_platform(ctx: Context) -> Iterator[Problem]:
     `fixtures/checks/DKD602/bad-pinned-final-stage.json`; `good-buildplatform-builder.json`.
 
     ## Fix
-    Safe, a one-line edit: builder stages get `--platform=$BUILDPLATFORM`, the final stage loses the flag (it
-    then follows `--platform` of the build). Rebuild afterwards.
+    Safe, a one-line edit: builder stages get `--platform=$BUILDPLATFORM`; the final stage, and a stage the final
+    stage is built `FROM` (its platform is what ships), lose the flag (they then follow `--platform` of the
+    build). Rebuild afterwards.
 
     ## Facts used
-    `project.dockerfiles[].stages[].platform`, `.final`, `.text`.
+    `project.dockerfiles[].stages[].platform`, `.final`, `.from_stage`, `.text`.
     """
     for df in _dockerfiles(ctx.facts):
+        ships = {s.index for s in shipped(df)}
         for stage in df.stages:
             if not stage.platform or "$" in stage.platform:
                 continue
-            fix = _set_flag(ctx.facts, df, stage, None if stage.final else "$BUILDPLATFORM")
+            final = stage.index in ships  # the final stage, or a stage the final stage is built FROM
+            fix = _set_flag(ctx.facts, df, stage, None if final else "$BUILDPLATFORM")
+            role = "final" if stage.final else "shipped (the final stage is built FROM it)" if final else "builder"
             yield Problem(message=f"{_where(df, stage.line)}: FROM --platform={stage.platform} {stage.base_raw} "
-                                  f"pins the {'final' if stage.final else 'builder'} stage",
+                                  f"pins the {role} stage",
                           subject=_where(df, stage.line), target=stage.platform,
                           evidence=(ev("project.dockerfiles.stages.platform", stage.platform),),
                           fixes=(fix,) if fix else ())
@@ -104,30 +129,41 @@ def buildplatform_on_final_stage(ctx: Context) -> Iterator[Problem]:
     """The final stage is built for `$BUILDPLATFORM`
 
     ## What it checks
-    The last stage of a Dockerfile has `FROM --platform=$BUILDPLATFORM`.
+    The last stage of a Dockerfile is built for `$BUILDPLATFORM`: its own `FROM --platform=$BUILDPLATFORM`, or
+    that of the stage it is built `FROM` (`FROM --platform=$BUILDPLATFORM golang AS base` ... `FROM base`),
+    followed through the whole chain.
 
     ## Why it matters
     The image ships the build machine's architecture whatever `--platform` asks for: built on a Mac, it is arm64
     under an amd64 tag, and the servers fail with `exec format error`.
 
     ## Example
-    `fixtures/checks/DKD603/bad-final-buildplatform.json`; `good-final-target.json`.
+    `fixtures/checks/DKD603/bad-final-buildplatform.json`; `bad-final-from-buildplatform-stage.json` (the
+    final stage is `FROM base`, and base is `FROM --platform=$BUILDPLATFORM`); `good-final-target.json`.
 
     ## Fix
-    Safe, a one-line edit: drop the flag from the final `FROM` (it then follows the target platform).
+    Safe, a one-line edit: drop the flag from the `FROM` line that decides the platform (the final stage's, or
+    the stage it is built from); it then follows the target platform.
 
     ## Facts used
-    `project.dockerfiles[].stages[].platform`, `.final`.
+    `project.dockerfiles[].stages[].platform`, `.final`, `.from_stage`, `.base`.
     """
     for df in _dockerfiles(ctx.facts):
-        for stage in df.stages:
-            if stage.final and stage.platform and "BUILDPLATFORM" in stage.platform:
-                fix = _set_flag(ctx.facts, df, stage, None)
-                yield Problem(message=f"{_where(df, stage.line)}: the final stage is FROM --platform={stage.platform}:"
-                                      " the image ships the build machine's architecture",
-                              subject=_where(df, stage.line),
-                              evidence=(ev("project.dockerfiles.stages.platform", stage.platform),),
-                              fixes=(fix,) if fix else ())
+        stages = shipped(df)
+        if not stages:
+            continue
+        final, decides = stages[0], stages[-1]
+        if decides.platform and "BUILDPLATFORM" in decides.platform:
+            fix = _set_flag(ctx.facts, df, decides, None)
+            via = "" if decides is final else " through " + " -> ".join(
+                f"FROM {s.base_raw} (line {s.line})" for s in stages[:-1]) + f" -> line {decides.line}"
+            yield Problem(message=f"{_where(df, final.line)}: the final stage is built for "
+                                  f"--platform={decides.platform}{via}: the image ships the build machine's "
+                                  "architecture",
+                          subject=_where(df, final.line),
+                          evidence=(ev("project.dockerfiles.stages.platform", decides.platform),
+                                    ev("project.dockerfiles.stages.line", decides.line)),
+                          fixes=(fix,) if fix else ())
 
 
 @check("DKD604", "target-arg-default", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
@@ -211,8 +247,9 @@ def builder_stage_emulated(ctx: Context) -> Iterator[Problem]:
     """A builder stage runs under emulation where it could cross-compile
 
     ## What it checks
-    A non-final stage that runs commands (`RUN`) and has no `--platform=$BUILDPLATFORM`, while a target platform
-    is one the engine runs only under emulation.
+    A builder stage (not the final stage, and not one the final stage is built `FROM`, whose platform ships)
+    that runs commands (`RUN`) and has no `--platform=$BUILDPLATFORM`, while a target platform is one the engine
+    runs only under emulation.
 
     ## Why it matters
     Compilers and package managers under QEMU are 5 to 20 times slower (the 40-minute `npm ci`); with
@@ -237,8 +274,11 @@ def builder_stage_emulated(ctx: Context) -> Iterator[Problem]:
         return
     names = ", ".join(format_platform(t) for t in emulated)
     for df in _dockerfiles(ctx.facts):
+        ships = {s.index for s in shipped(df)}
         for stage in df.stages:
-            if stage.final or not stage.runs or (stage.platform and "BUILDPLATFORM" in stage.platform):
+            decides = chain(df, stage)[-1]  # a stage built FROM another inherits its platform
+            if stage.index in ships or not stage.runs or stage.from_stage or (
+                    decides.platform and "BUILDPLATFORM" in decides.platform):
                 continue
             steps = []
             if stage.text and not stage.platform and stage.text.lstrip().upper().startswith("FROM "):
