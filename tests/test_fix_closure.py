@@ -21,6 +21,7 @@ from dockdoctor.model import EditFile, EmulatedPlatform, Facts, Finding, Fix, Ru
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECTS = ROOT / "fixtures" / "projects"
+REBUILT = ROOT / "fixtures" / "example-projects"
 EXAMPLES = sorted((ROOT / "fixtures" / "checks").glob("DKD*/*.json"))
 # the amd64 test engine, gathered without and with qemu-aarch64 registered
 ENGINES = {"no-qemu": ROOT / "fixtures/checks/DKD420/bad-arm64-pin-no-qemu.json",
@@ -122,11 +123,15 @@ def test_fixture_project_fixes_close(name: str, engine: str, requested: tuple[st
 
 
 def _example_root(facts: Facts) -> Path | None:
-    """The shipped fixture project an example was gathered from (its files are what the edits change)."""
+    """The shipped project an example was gathered from (its files are what the edits change): a fixture
+    project, or one of fixtures/example-projects (rebuilt from examples gathered in /tmp/fxp/NAME)."""
     if facts.project is None:
         return None
     match = re.search(r"fixtures/projects/([\w.-]+)$", facts.project.root)
-    return PROJECTS / match.group(1) if match and (PROJECTS / match.group(1)).is_dir() else None
+    if match and (PROJECTS / match.group(1)).is_dir():
+        return PROJECTS / match.group(1)
+    match = re.search(r"^/tmp/fxp/([\w.-]+)$", facts.project.root)
+    return REBUILT / match.group(1) if match and (REBUILT / match.group(1)).is_dir() else None
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: f"{p.parent.name}/{p.stem}")

@@ -421,7 +421,8 @@ def service_platform_mismatch(ctx: Context) -> Iterator[Problem]:
         yield Problem(
             message=f"service {service.name}: platform {service.platform}"
                     + (f" ({origin.source})" if origin else "")
-                    + f" is not offered by {service.image} ({', '.join(p.platform for p in remote.platforms)})",
+                    + f" is not offered by {service.image} ({', '.join(p.platform for p in remote.platforms)}"
+                    + ("; its local copy, no registry knows it)" if remote.kind == "local" else ")"),
             subject=f"service {service.name}", target=service.platform,
             evidence=(ev("project.compose.services.platform", service.platform),),
             fixes=(fix,) if fix else ())

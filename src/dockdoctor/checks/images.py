@@ -419,7 +419,8 @@ def registry_lookup_failed(ctx: Context) -> Iterator[Problem]:
     `manifest unknown`, `toomanyrequests: You have reached your pull rate limit`).
 
     ## Example
-    `fixtures/checks/DKD307/bad-not-found.json`; `good-found.json`.
+    `fixtures/checks/DKD307/bad-not-found.json`; `good-found.json`. `bad-docker-hub-unreachable.json` (two
+    names without a registry, one finding); `good-local-only-image.json` (a local image never pushed).
 
     ## Fix
     As the message says: `docker login REGISTRY` for authentication, correct the name or tag, wait out a rate
