@@ -303,6 +303,7 @@ def probe_project(root: str, *, compose_files: Sequence[str] = (), env: Mapping[
 
 
 _DEPLOY_SUFFIXES = (".yaml", ".yml", ".json", ".toml", ".ts", ".py")
+_TEST_DATA = frozenset({"fixtures", "testdata", "tests", "test", "__tests__", "spec", "cdk.out"})  # not where it deploys
 
 
 def _quiet_read(path: str) -> str | None:
@@ -329,9 +330,9 @@ def _deploy_files(root: str, paths: Sequence[str], compose_files: set[str]) -> l
         if not name.lower().endswith(_DEPLOY_SUFFIXES) or os.path.abspath(path) in compose_files:
             continue
         rel = os.path.relpath(path, root).replace(os.sep, "/")
-        if name.endswith(".json") and "task" not in name.lower():
+        if name.endswith(".json") and "task" not in name.lower() or _TEST_DATA & set(rel.split("/")[:-1]):
             continue
-        cdk = any(path.startswith(r + os.sep) for r in cdk_roots) and "cdk.out" not in rel.split("/")
+        cdk = any(path.startswith(r + os.sep) for r in cdk_roots)
         if name.endswith((".ts", ".py")) and not cdk:
             continue
         if name.endswith(".toml") and name != "fly.toml":
