@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,17 @@ def test_precedence_platform_then_settings_then_deploy_files_then_engine() -> No
         ("linux/amd64", "deploy/api.yaml:51 nodeAffinity", "deploy")]
     assert [(t.platform, t.source, t.intent) for t in resolve_targets(_facts(None), [])] == [
         ("linux/amd64", "engine", "local")]
+
+
+def test_deploy_files_that_disagree_are_named() -> None:
+    from dockdoctor.app import diagnose
+    from dockdoctor.checks import lookup
+
+    project = probe_project(str(PROJECTS / "deploy-ecs"), env={})
+    fly = probe_project(str(PROJECTS / "deploy-fly"), env={})
+    facts = _facts(dataclasses.replace(project, deploy=project.deploy + fly.deploy))
+    report = diagnose(facts, targets=resolve_targets(facts, []), checks=(lookup("DKD610"),))
+    (finding,) = report.findings
+    assert finding.subject == "task-definition.json" and "fly.toml (fly) on linux/amd64" in finding.message
+    given = diagnose(facts, targets=resolve_targets(facts, ["linux/amd64"]), checks=(lookup("DKD610"),))
+    assert any("this report does not check linux/arm64" in f.message for f in given.findings)

@@ -415,8 +415,9 @@ def deploy_targets_disagree(ctx: Context) -> Iterator[Problem]:
 
     ## What it checks
     The platforms the project's deploy files name, file by file: a CI workflow or compose build that builds
-    for other platforms than the Kubernetes, ECS, Lambda, Cloud Run or fly.io files run it on; and targets
-    given with `--platform` or the project settings that leave out a platform a deploy file names.
+    for other platforms than the Kubernetes, ECS, Lambda, Cloud Run or fly.io files run it on; two of those
+    that run on platforms with none in common; and targets given with `--platform` or the project settings that
+    leave out a platform a deploy file names.
 
     ## Why it matters
     The image that CI pushes is the image the cluster pulls: built for linux/amd64 (`runs-on: ubuntu-latest`
@@ -447,6 +448,15 @@ def deploy_targets_disagree(ctx: Context) -> Iterator[Problem]:
                               subject=path, target=", ".join(missing),
                               evidence=(ev("project.deploy.targets", ", ".join(sources)),
                                         ev("project.deploy.targets", ", ".join(other_sources))))
+    for i, (path, kind, platforms, sources) in enumerate(runs):
+        for other_path, other_kind, others, other_sources in runs[i + 1:]:
+            if not set(platforms) & set(others):
+                yield Problem(message=f"{path} ({kind}) runs on {', '.join(platforms)} ({', '.join(sources)}), "
+                                      f"{other_path} ({other_kind}) on {', '.join(others)} "
+                                      f"({', '.join(other_sources)}): an image both run must be published for "
+                                      "every one of them",
+                              subject=path, target=", ".join(dict.fromkeys(platforms + others)),
+                              evidence=(ev("project.deploy.targets", ", ".join(sources + other_sources)),))
     given = [t for t in ctx.target_info if t.intent == "deploy" and (t.source == "--platform" or t.source.endswith(
         ".toml"))]
     if given:
