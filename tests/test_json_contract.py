@@ -13,7 +13,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "checks"
 TOP_KEYS = {"dockdoctor_report_version", "schema_version", "dockdoctor_version", "gathered_by", "replayed_from",
             "targets", "facts", "findings", "images", "checks_run", "summary"}
 FINDING_KEYS = {"id", "slug", "severity", "title", "message", "subject", "target", "evidence", "fixes"}
-FIX_KEYS = {"title", "safety", "needs", "steps"}
+FIX_KEYS = {"title", "safety", "needs", "steps", "serves"}
 STEP_KEYS = {"run": {"kind", "argv"}, "edit": {"kind", "path", "diff"}, "manual": {"kind", "text"}}
 
 
@@ -27,7 +27,7 @@ def test_top_level_and_finding_keys() -> None:
     assert code == 1
     assert set(report) == TOP_KEYS
     assert report["dockdoctor_report_version"] == 1 and report["schema_version"] == 1
-    assert report["targets"] == [{"platform": "linux/arm64", "source": "--platform"}]
+    assert report["targets"] == [{"platform": "linux/arm64", "source": "--platform", "intent": "deploy"}]
     assert report["summary"]["exit_code"] == 1
     assert set(report["summary"]) == {"errors", "warnings", "infos", "checks_run", "fixable", "exit_code"}
     assert report["findings"]

@@ -39,7 +39,8 @@ def _entries() -> list[tuple[str, str, dict]]:
     out = []
     for name in knowledge.names():
         for kind, rows in knowledge.load(name).items():
-            out += [(name, kind, row) for row in rows]
+            if isinstance(rows, list):  # tables of entries; single settings tables are tested below
+                out += [(name, kind, row) for row in rows]
     return out
 
 
@@ -128,3 +129,16 @@ def test_emulation_values() -> None:
                 SpecifierSet(f">={req[field]}")  # parses as a version
     default = next(f for f in data["qemu_fact"] if f["id"] == "qemu-x86-64-default-cpu-max")
     assert (default["value"], default["since"], default["before"]) == ("max", "7.2.0", "qemu64")
+
+
+SETTINGS_TABLES = [(name, kind, table) for name in knowledge.names() for kind, table in knowledge.load(name).items()
+                   if isinstance(table, dict)]
+
+
+@pytest.mark.parametrize(("table", "kind", "entry"), SETTINGS_TABLES, ids=lambda v: v if isinstance(v, str) else "")
+def test_settings_tables_name_their_public_sources(table: str, kind: str, entry: dict) -> None:
+    """A single table of facts (deploy.toml's Lambda default, Cloud Run's platform...) has its source(s) too."""
+    urls = [entry["source"]] if "source" in entry else entry.get("sources", [])
+    assert urls, f"{table}.{kind}: no source"
+    for url in urls:
+        assert URL.match(url), f"{table}.{kind}: {url!r} is not an https URL"

@@ -27,7 +27,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
                           "dockdoctor.errors", "dockdoctor"),
     "dockdoctor.docs": ("dockdoctor.checks", "dockdoctor.model"),
     "dockdoctor.project": ("dockdoctor.project", "dockdoctor.model", "dockdoctor.platforms", "dockdoctor.reference",
-                           "dockdoctor.errors"),
+                           "dockdoctor.errors", "dockdoctor.knowledge"),
     "dockdoctor.bundle": ("dockdoctor.codec", "dockdoctor.errors", "dockdoctor.model", "dockdoctor.render"),
     "dockdoctor.fixes": ("dockdoctor.model", "dockdoctor.probes._run", "dockdoctor.files", "dockdoctor.errors"),
     "dockdoctor.files": ("dockdoctor.errors",),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -12,8 +13,23 @@ from dockdoctor.checks import ALL_CHECKS, CheckSpec, Context, lookup
 from dockdoctor.checks.images import verdicts
 from dockdoctor.config import Settings
 from dockdoctor.errors import ConfigError, UnknownCheckError
-from dockdoctor.model import (Applied, EndpointRule, EngineFacts, ErrorText, Facts, Finding, FixItem, FixOption,
-                              FixResult, HostFacts, Report, Severity, Target)
+from dockdoctor.model import (
+    Applied,
+    EndpointRule,
+    EngineFacts,
+    ErrorText,
+    Facts,
+    Finding,
+    FixItem,
+    FixOption,
+    FixResult,
+    HostFacts,
+    Manual,
+    Report,
+    Severity,
+    Step,
+    Target,
+)
 from dockdoctor.platforms import PlatformError, format_platform, parse
 from dockdoctor.redact import redact
 from dockdoctor.reference import ReferenceError, parse as parse_reference
@@ -57,8 +73,18 @@ class CheckOptions:
     error_texts: tuple[ErrorText, ...] = ()  # `check --error`, `explain-error`: explained by DKD320
 
 
+def deploy_file_targets(facts: Facts) -> tuple[Target, ...]:
+    """The targets the project's deploy files name, one per platform, with every source that names it."""
+    sources: dict[str, list[str]] = {}
+    for deploy in facts.project.deploy if facts.project else ():
+        for target in deploy.targets:
+            sources.setdefault(target.platform, []).append(target.source)
+    return tuple(Target(platform=p, source=", ".join(dict.fromkeys(s)), intent="deploy") for p, s in sources.items())
+
+
 def resolve_targets(facts: Facts, requested: Iterable[str], settings: Settings = Settings()) -> tuple[Target, ...]:
-    """The deploy targets: --platform, else the project settings, else the engine's native platform, else the host's."""
+    """The targets: --platform, else the project settings, else the deploy files, else the engine's native platform
+    (the local target), else the host's."""
     requested = tuple(requested)
     source = "--platform" if requested else settings.source
     targets: list[Target] = []
@@ -71,9 +97,11 @@ def resolve_targets(facts: Facts, requested: Iterable[str], settings: Settings =
             targets.append(Target(platform=name, source=source))
     if targets:
         return tuple(targets)
+    if deployed := deploy_file_targets(facts):
+        return deployed
     if facts.engine.platform:
-        return (Target(platform=facts.engine.platform, source="engine"),)
-    return (Target(platform=f"linux/{facts.host.arch}", source="host"),)
+        return (Target(platform=facts.engine.platform, source="engine", intent="local"),)
+    return (Target(platform=f"linux/{facts.host.arch}", source="host", intent="local"),)
 
 
 def select_checks(only: Iterable[str], skip: Iterable[str]) -> tuple[CheckSpec, ...]:
@@ -101,10 +129,34 @@ def severity_overrides(settings: Settings) -> dict[str, Severity]:
         raise ConfigError(f"{settings.source}: severity: {err}") from None
 
 
+_REFERENCES = (re.compile(r"\s*\((?:see )?(DKD\d{3})\)"), re.compile(r"[:;,]?\s*see (DKD\d{3})\b"))
+
+
+def _without_references(text: str, present: set[str]) -> str:
+    for pattern in _REFERENCES:
+        text = pattern.sub(lambda m: m.group(0) if m.group(1) in present else "", text)
+    return text
+
+
+def drop_dangling_references(findings: list[Finding]) -> list[Finding]:
+    """Findings whose messages, fix titles and manual steps mention only checks that are in the same report
+    ("see DKD503" goes when no DKD503 finding is there)."""
+    present = {f.id for f in findings}
+
+    def step(item: Step) -> Step:
+        return dataclasses.replace(item, text=_without_references(item.text, present)) if isinstance(item, Manual) \
+            else item
+
+    return [dataclasses.replace(
+        f, message=_without_references(f.message, present),
+        fixes=tuple(dataclasses.replace(x, title=_without_references(x.title, present),
+                                        steps=tuple(step(s) for s in x.steps)) for x in f.fixes)) for f in findings]
+
+
 def diagnose(facts: Facts, *, targets: tuple[Target, ...], checks: tuple[CheckSpec, ...],
              replayed_from: str | None = None, overrides: dict[str, Severity] | None = None) -> Report:
     """Run the checks over the facts; one crashing check becomes a finding, the others still run."""
-    ctx = Context(facts=facts, targets=tuple(parse(t.platform) for t in targets))
+    ctx = Context(facts=facts, targets=tuple(parse(t.platform) for t in targets), target_info=targets)
     findings: list[Finding] = []
     overrides = overrides or {}
     for spec in checks:
@@ -116,6 +168,7 @@ def diagnose(facts: Facts, *, targets: tuple[Target, ...], checks: tuple[CheckSp
                                         target=problem.target, evidence=problem.evidence, fixes=problem.fixes))
         except Exception as err:  # noqa: BLE001 - a broken check must not hide the others
             findings.append(_crashed(spec, err))
+    findings = drop_dangling_references(findings)
     findings.sort(key=lambda f: (-f.severity.rank, f.id))
     return Report(facts=facts, targets=targets, findings=tuple(findings), checks_run=tuple(s.id for s in checks),
                   dockdoctor_version=__version__, replayed_from=replayed_from, images=verdicts(facts, ctx.targets))

@@ -45,7 +45,7 @@ def test_dockerd_facts(testenv: dict, tmp_path: Path) -> None:
     assert facts["compose"]["v2"]["command"] == ["docker", "compose"]
     assert facts["compose"]["docker_compose"]["major"] == 1
     assert "DKD402" in _ids(report)
-    assert report["targets"] == [{"platform": "linux/amd64", "source": "engine"}]
+    assert report["targets"] == [{"platform": "linux/amd64", "source": "engine", "intent": "local"}]
 
 
 def test_arm64_target_without_emulation(testenv: dict, tmp_path: Path) -> None:

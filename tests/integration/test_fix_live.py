@@ -29,14 +29,19 @@ def _env(testenv: dict, tmp_path: Path, **extra: str) -> dict[str, str]:
     return isolated_env(tmp_path, **settings)
 
 
+PINNED = "    platform: linux/arm64\n"  # the db image offers linux/amd64 only: DKD411 re-pins it to the engine's own
+
+
 def _project(tmp_path: Path) -> Path:
     project = tmp_path / "shop"
     shutil.copytree(PROJECTS / "compose-app", project)
+    compose = project / "compose.yaml"
+    compose.write_text(compose.read_text().replace("  # like mysql:5.7\n", "  # like mysql:5.7\n" + PINNED))
     return project
 
 
 def _fix(testenv: dict, tmp_path: Path, project: Path, *args: str, **extra: str):
-    result = dockdoctor("fix", "--project", str(project), "--platform", "linux/arm64", "--only", "DKD410", *args,
+    result = dockdoctor("fix", "--project", str(project), "--only", "DKD411", *args,
                         env=_env(testenv, tmp_path, **extra))
     assert "Traceback" not in result.stderr, result.stderr
     return result
@@ -50,10 +55,9 @@ def test_dry_run_shows_exactly_what_yes_applies_then_idempotent_and_undo(testenv
     applied = _fix(testenv, tmp_path, project, "--yes")
     assert applied.code == 0, applied.stdout
     assert applied.stdout.startswith(dry.stdout)  # the same plan, to the byte, then the outcomes
-    assert "1. DKD410 set `platform: linux/amd64` on service db" in applied.stdout and ": fixed" in applied.stdout
+    assert "1. DKD411 set `platform: linux/amd64` on service db" in applied.stdout and ": fixed" in applied.stdout
     edited = (project / "compose.yaml").read_text()
-    expected = original.decode().replace("amd64-only-index  # like mysql:5.7\n",
-                                         "amd64-only-index  # like mysql:5.7\n    platform: linux/amd64\n")
+    expected = original.decode().replace(PINNED, "    platform: linux/amd64\n")
     assert edited == expected  # comments, order, quoting and indentation survive byte for byte
     for cmd in (["docker", "compose"], ["docker-compose"]):
         proc = subprocess.run([*cmd, "config"], cwd=project, capture_output=True, text=True,
@@ -81,10 +85,11 @@ def test_fixed_project_comes_up_for_real(testenv: dict, tmp_path: Path) -> None:
 
 def test_no_terminal_without_yes_exits_at_once(testenv: dict, tmp_path: Path) -> None:
     project = _project(tmp_path)
+    original = (project / "compose.yaml").read_bytes()
     result = _fix(testenv, tmp_path, project)
     assert result.code == 2 and "no terminal to ask on" in result.stderr
-    assert result.seconds < 30 and "1. ERROR DKD410" in result.stdout
-    assert (project / "compose.yaml").read_bytes() == (PROJECTS / "compose-app" / "compose.yaml").read_bytes()
+    assert result.seconds < 30 and "1. ERROR DKD411" in result.stdout
+    assert (project / "compose.yaml").read_bytes() == original
 
 
 def test_file_changed_between_plan_and_apply_is_refused(testenv: dict, tmp_path: Path) -> None:
@@ -94,24 +99,23 @@ def test_file_changed_between_plan_and_apply_is_refused(testenv: dict, tmp_path:
     def user_edits_the_file() -> None:
         compose.write_text(compose.read_text() + "# edited while the plan was on screen\n")
 
-    argv = [sys.executable, "-m", "dockdoctor", "fix", "--project", str(project), "--platform", "linux/arm64",
-            "--only", "DKD410"]
+    argv = [sys.executable, "-m", "dockdoctor", "fix", "--project", str(project), "--only", "DKD411"]
     code, output = _interactive(argv, {**_env(testenv, tmp_path), "PYTHONPATH": SRC},
                                 [("apply fix 1", "y\n", user_edits_the_file)])
     assert code == 1, output
     assert "changed since the plan was shown: nothing written" in output
-    assert "platform:" not in compose.read_text() and compose.read_text().endswith("on screen\n")
+    assert "platform: linux/amd64" not in compose.read_text() and compose.read_text().endswith("on screen\n")
 
 
 def test_a_failing_step_is_reported_and_the_rest_of_the_plan_runs(testenv: dict, tmp_path: Path) -> None:
     project = _project(tmp_path)
     dead = tmp_path / "dead.sock"
-    result = dockdoctor("fix", "--project", str(project), "--platform", "linux/arm64", "--only", "DKD201,DKD410",
+    result = dockdoctor("fix", "--project", str(project), "--only", "DKD201,DKD411",
                         "--yes", env=_env(testenv, tmp_path, DOCKER_HOST=f"unix://{dead}", PATH="/usr/bin:/bin"))
     assert result.code == 1, result.stdout
     assert "DKD201 start the Docker daemon: still present" in result.stdout
     assert "   failed: " in result.stdout
-    assert "DKD410 set `platform: linux/amd64` on service db" in result.stdout
+    assert "DKD411 set `platform: linux/amd64` on service db" in result.stdout
     assert "platform: linux/amd64" in (project / "compose.yaml").read_text()
 
 
@@ -127,8 +131,8 @@ def test_ctrl_c_in_the_middle_of_a_step(testenv: dict, tmp_path: Path) -> None:
     orbstack.mkdir(parents=True)
     env = _env(testenv, tmp_path, DOCKER_HOST=f"unix://{orbstack}/docker.sock", PATH=f"{slow}:/usr/bin:/bin",
                PYTHONPATH=SRC)
-    argv = [sys.executable, "-m", "dockdoctor", "fix", "--project", str(project), "--platform", "linux/arm64",
-            "--only", "DKD201,DKD410", "--yes"]
+    original = (project / "compose.yaml").read_bytes()
+    argv = [sys.executable, "-m", "dockdoctor", "fix", "--project", str(project), "--only", "DKD201,DKD411", "--yes"]
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             cwd=tmp_path, start_new_session=True)
     time.sleep(8)
@@ -137,7 +141,7 @@ def test_ctrl_c_in_the_middle_of_a_step(testenv: dict, tmp_path: Path) -> None:
     assert proc.returncode == 130, stdout + stderr
     assert "interrupted during fix 1 (stopped): fixes that ran: none; not run: [2]" in stderr
     assert "Traceback" not in stderr
-    assert (project / "compose.yaml").read_bytes() == (PROJECTS / "compose-app" / "compose.yaml").read_bytes()
+    assert (project / "compose.yaml").read_bytes() == original
     assert not list(project.glob(".dockdoctor-*"))  # no temporary file left behind
 
 
@@ -170,12 +174,12 @@ def test_fix_json_is_one_document_that_validates(testenv: dict, tmp_path: Path) 
     project = _project(tmp_path)
     dry = _fix(testenv, tmp_path, project, "--dry-run", "--json")
     validator("fix").validate(dry.json())
-    assert dry.json()["applied"] == [] and dry.json()["plan"][0]["finding"]["id"] == "DKD410"
+    assert dry.json()["applied"] == [] and dry.json()["plan"][0]["finding"]["id"] == "DKD411"
     done = _fix(testenv, tmp_path, project, "--yes", "--json")
     report = done.json()
     validator("fix").validate(report)
     assert done.code == 0 and report["exit_code"] == 0
-    assert [(a["finding"]["id"], a["status"]) for a in report["applied"]] == [("DKD410", "fixed")]
+    assert [(a["finding"]["id"], a["status"]) for a in report["applied"]] == [("DKD411", "fixed")]
     assert report["applied"][0]["outcomes"][0]["step"]["kind"] == "edit"
     assert json.loads(done.stdout)  # stdout is the document alone
 
@@ -232,15 +236,16 @@ def test_unsafe_and_privileged_fixes_need_their_own_flags(testenv: dict, tmp_pat
 
 
 def test_second_option_writes_default_platform_into_a_new_env_file(testenv: dict, tmp_path: Path) -> None:
-    project = _project(tmp_path)
-    argv = [sys.executable, "-m", "dockdoctor", "fix", "--project", str(project), "--platform", "linux/arm64",
-            "--only", "DKD410"]
+    project = tmp_path / "shop"
+    shutil.copytree(PROJECTS / "compose-app", project)
+    argv = [sys.executable, "-m", "dockdoctor", "fix", "--project", str(project), "--only", "DKD410"]
     env = {**_env(testenv, tmp_path), "PYTHONPATH": SRC}
-    code, output = _interactive(argv, env, [("apply fix 1 (set `platform", "n\n", None),
-                                            ("apply fix 1 (or set DOCKER_DEFAULT_PLATFORM", "y\n", None)])
+    with binfmt_state(enabled_aarch64=True):  # the local target: app's arm64 image runs under QEMU
+        code, output = _interactive(argv, env, [("apply fix 1 (set `platform", "n\n", None),
+                                                ("apply fix 1 (or set DOCKER_DEFAULT_PLATFORM", "y\n", None)])
     assert code == 0, output
     assert "needs its own consent" in output and ": fixed" in output
-    assert (project / ".env").read_text() == "DOCKER_DEFAULT_PLATFORM=linux/amd64\n"
+    assert (project / ".env").read_text() == "DOCKER_DEFAULT_PLATFORM=linux/arm64\n"
     assert "platform:" not in (project / "compose.yaml").read_text()
     undo = dockdoctor("fix", "--undo", "--project", str(project), env=_env(testenv, tmp_path))
     assert "removed (dockdoctor had created it)" in undo.stdout and not (project / ".env").exists()
@@ -299,12 +304,14 @@ def test_ctrl_c_in_the_middle_of_a_rebuild(testenv: dict, tmp_path: Path) -> Non
     """A plan with an edit (done) and a rebuild (stuck on a registry that never answers): Ctrl-C mid-build."""
     from support.servers import hanging_server
 
-    project = _project(tmp_path)
+    project = tmp_path / "shop"
+    project.mkdir()
     image = "dockdoctor-test/api:ctrl-c"
     cli = testenv.get("buildkit_cli", "/usr/bin/docker")
     docker = [cli, "-H", testenv["docker_host"]]
-    with open(project / "compose.yaml", "a") as fh:
-        fh.write(f"  api:\n    build: ./api\n    image: {image}\n")
+    # db pins a platform its image lacks (DKD411: re-pin to the arm64 target, which runs here under QEMU)
+    (project / "compose.yaml").write_text(f"services:\n  db:\n    image: {testenv['registry']}/busybox:multi\n"
+                                          f"    platform: linux/arm/v7\n  api:\n    build: ./api\n    image: {image}\n")
     (project / "api").mkdir()
     (project / "api" / "Dockerfile").write_text(f"FROM {testenv['registry']}/busybox:multi\n")
     subprocess.run([*docker, "build", "-q", "-t", image, str(project / "api")], check=True, capture_output=True,
@@ -314,7 +321,9 @@ def test_ctrl_c_in_the_middle_of_a_rebuild(testenv: dict, tmp_path: Path) -> Non
         env = _env(testenv, tmp_path, PATH=f"{Path(cli).parent}:/usr/bin:/bin", DOCKER_BUILDKIT="1",
                    PYTHONPATH=SRC)
         argv = [sys.executable, "-m", "dockdoctor", "fix", "--project", str(project), "--platform", "linux/arm64",
-                "--only", "DKD410,DKD415", "--yes"]
+                "--only", "DKD411,DKD415", "--yes"]
+        qemu = binfmt_state(enabled_aarch64=True)
+        qemu.__enter__()
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 cwd=tmp_path, start_new_session=True)
         try:
@@ -325,12 +334,13 @@ def test_ctrl_c_in_the_middle_of_a_rebuild(testenv: dict, tmp_path: Path) -> Non
             os.killpg(proc.pid, signal.SIGINT)
             stdout, stderr = proc.communicate(timeout=60)
         finally:
+            qemu.__exit__(None, None, None)
             subprocess.run([*docker, "rmi", image], capture_output=True)
     assert proc.returncode == 130, stdout + stderr
     assert "interrupted during fix 2 (stopped): fixes that ran: [1]; not run: none" in stderr
     assert "Traceback" not in stderr
     compose = (project / "compose.yaml").read_text()
-    assert "    platform: linux/amd64\n" in compose and compose.endswith(f"    image: {image}\n")  # whole, not half
+    assert "    platform: linux/arm64\n" in compose and compose.endswith(f"    image: {image}\n")  # whole, not half
     assert not list(project.glob(".dockdoctor-*"))
 
 

@@ -50,20 +50,23 @@ def _apply(finding: dict) -> None:
 
 @pytest.mark.usefixtures("amd64_only")
 def test_compose_app_on_arm64_and_the_fix(testenv: dict, tmp_path: Path) -> None:
+    from integration.env import binfmt_state
+
     project = _copy("compose-app", tmp_path)
-    report = _check(testenv, project, tmp_path, "--platform", "linux/arm64")
-    found = _project_findings(report)
-    (db,) = found["DKD410"]
-    assert db["subject"] == "service db" and "compose.yaml:4" in db["message"]
-    assert report["facts"]["project"]["compose"]["resolved_by"] == "docker compose config"
-    _apply(db)
-    assert "    platform: linux/amd64\n" in (project / "compose.yaml").read_text()
-    assert "# like mysql:5.7" in (project / "compose.yaml").read_text()  # comments survive the edit
-    for cmd in (["docker", "compose"], ["docker-compose"]):  # both compose versions accept the edited file
-        proc = subprocess.run([*cmd, "config"], cwd=project, capture_output=True, text=True,
-                              env={**os.environ, "REGISTRY": testenv["registry"]})
-        assert proc.returncode == 0 and "platform: linux/amd64" in proc.stdout, proc.stderr
-    after = _check(testenv, project, tmp_path, "--platform", "linux/arm64")
+    with binfmt_state(enabled_aarch64=True):  # the local target: the arm64 app runs under QEMU once pinned
+        report = _check(testenv, project, tmp_path)
+        found = _project_findings(report)
+        (app,) = found["DKD410"]
+        assert app["subject"] == "service app" and "compose.yaml:8" in app["message"]
+        assert report["facts"]["project"]["compose"]["resolved_by"] == "docker compose config"
+        _apply(app)
+        assert "    platform: linux/arm64\n" in (project / "compose.yaml").read_text()
+        assert "# like mysql:5.7" in (project / "compose.yaml").read_text()  # comments survive the edit
+        for cmd in (["docker", "compose"], ["docker-compose"]):  # both compose versions accept the edited file
+            proc = subprocess.run([*cmd, "config"], cwd=project, capture_output=True, text=True,
+                                  env={**os.environ, "REGISTRY": testenv["registry"]})
+            assert proc.returncode == 0 and "platform: linux/arm64" in proc.stdout, proc.stderr
+        after = _check(testenv, project, tmp_path)
     assert "DKD410" not in _project_findings(after)
 
 
@@ -113,8 +116,8 @@ def test_settings_file_gives_targets_ignores_and_severities(testenv: dict, tmp_p
         '[tool.dockdoctor]\ntargets = ["linux/amd64", "linux/arm64"]\nignore = ["compose-v1-only"]\n'
         'severity = { arch-specific-download = "error" }\n')
     report = _check(testenv, project, tmp_path)
-    assert report["targets"] == [{"platform": "linux/amd64", "source": str(project / "pyproject.toml")},
-                                 {"platform": "linux/arm64", "source": str(project / "pyproject.toml")}]
+    assert report["targets"] == [{"platform": "linux/amd64", "source": str(project / "pyproject.toml"), "intent": "deploy"},
+                                 {"platform": "linux/arm64", "source": str(project / "pyproject.toml"), "intent": "deploy"}]
     (download,) = _project_findings(report)["DKD605"]
     assert download["severity"] == "error" and report["summary"]["exit_code"] == 1
     assert "DKD401" not in report["checks_run"]

@@ -88,4 +88,4 @@ def test_whole_report_from_each_recorded_engine_validates(tmp_path: Path, key: s
     report = result.json()
     validator("report").validate(report)
     assert report["facts"]["engine"]["flavor"] == flavor.value
-    assert report["targets"] == [{"platform": platform, "source": "engine"}]
+    assert report["targets"] == [{"platform": platform, "source": "engine", "intent": "local"}]

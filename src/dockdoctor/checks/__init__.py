@@ -30,6 +30,7 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     images.amd64_level_unsupported,
     errors.error_explained,
     errors.container_error_explained,
+    images.deploy_image_lacks_target,
     compose.compose_v1_only,
     compose.docker_compose_is_v1,
     compose.compose_platform_bug,
@@ -41,6 +42,7 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     compose.default_platform_ignored,
     compose.built_image_wrong_platform,
     compose.service_pinned_off_target,
+    compose.service_pin_cannot_run,
     build.buildx_missing,
     build.builder_cannot_multiplatform,
     build.no_emulation_for_target,
@@ -59,6 +61,9 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     project.builder_stage_emulated,
     project.devcontainer_platform,
     project.project_file_skipped,
+    project.deploy_targets_disagree,
+    project.deploy_target_not_local,
+    project.deploy_file_invalid,
 )
 
 RETIRED: dict[str, str] = {}

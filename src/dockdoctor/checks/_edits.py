@@ -19,6 +19,11 @@ def replace_line(root: str, rel: str, line: int, old: str, new: str) -> EditFile
                     diff=f"{_header(rel)}@@ -{line},1 +{line},{len(added)} @@\n-{old}\n{plus}")
 
 
+def delete_line(root: str, rel: str, line: int, old: str) -> EditFile:
+    """Line `line` of `rel` (whose text is `old`) goes."""
+    return EditFile(path=posixpath.join(root, rel), diff=f"{_header(rel)}@@ -{line},1 +{line},0 @@\n-{old}\n")
+
+
 def insert_after(root: str, rel: str, line: int, anchor: str, new: str) -> EditFile:
     """A new line after line `line` (whose text is `anchor`, kept as context)."""
     return EditFile(path=posixpath.join(root, rel),

@@ -6,16 +6,25 @@ import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from dockdoctor.model import Facts, Fixable, Problem, Severity
+from dockdoctor.model import Facts, Fixable, Problem, Severity, Target
 from dockdoctor.platforms import Platform
 
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What a check reads: the facts and the deploy target platforms."""
+    """What a check reads: the facts and the target platforms (with their sources and intent in target_info)."""
 
     facts: Facts
     targets: tuple[Platform, ...]
+    target_info: tuple[Target, ...] = ()
+
+    def local(self, target: Platform) -> bool:
+        """Whether `target` stands for running here (the engine's own platform), not for a deploy target."""
+        from dockdoctor.platforms import format_platform
+
+        name = format_platform(target)
+        info = next((t for t in self.target_info if t.platform == name), None)
+        return info is None and not self.target_info or info is not None and info.intent == "local"
 
 
 CheckFunc = Callable[[Context], Iterator[Problem]]

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 from packaging.version import InvalidVersion, Version
 
-from dockdoctor.checks._edits import append_line, indent_of, insert_after, replace_line
+from dockdoctor.checks._edits import append_line, delete_line, indent_of, insert_after, replace_line
 from dockdoctor.checks._spec import Context, check
-from dockdoctor.checks._util import ev, native, platform_or_none, runs_natively
+from dockdoctor.checks._util import emulation_for, ev, native, platform_or_none, runs_natively
 from dockdoctor.checks._versions import affects
 from dockdoctor.checks.defects import known_defects, short_source
 from dockdoctor.model import (
@@ -27,7 +27,7 @@ from dockdoctor.model import (
     manual,
     run,
 )
-from dockdoctor.platforms import can_run, format_platform
+from dockdoctor.platforms import MatchKind, Platform, best_match, can_run, format_platform
 
 UPGRADE = Fix(title="use Compose v2 (the docker CLI plugin)", safety=Safety.DISPLAY_ONLY,
               steps=(manual("install the Compose v2 plugin (Docker Desktop ships it; on Linux the "
@@ -256,7 +256,54 @@ def _default_platform_in_dotenv(ctx: Context, platform: str) -> Fix | None:
 
 
 def _remote(ctx: Context, ref: str) -> RemoteImage | None:
-    return next((r for r in ctx.facts.images.remote if r.reference == ref), None)
+    """The looked-up image (a local-only image as its local platforms)."""
+    from dockdoctor.checks.images import judged
+
+    found = next((r for r in ctx.facts.images.remote if r.reference == ref), None)
+    return judged(ctx.facts, found) if found is not None else None
+
+
+def _runs_here(ctx: Context, platform: Platform) -> bool:
+    """Whether the engine runs `platform`, natively or under emulation (True when the engine did not answer)."""
+    return native(ctx.facts) is None or runs_natively(ctx.facts, platform) or emulation_for(ctx.facts, platform) is not None
+
+
+def _offers(image: RemoteImage, target: Platform) -> Platform | None:
+    """The image's platform that runs on `target` natively or compatibly."""
+    offered = [p for p in (platform_or_none(x.platform) for x in image.platforms) if p is not None]
+    match = best_match(target, offered)
+    return match.platform if match.kind in (MatchKind.EXACT, MatchKind.COMPATIBLE) else None
+
+
+def _unpin(ctx: Context, service: ServiceFacts) -> Fix | None:
+    """Remove the service's `platform:` line: compose then pulls the engine's own variant."""
+    origin = _origin(service, "platform")
+    where = _file_line(origin) if origin and origin.text else None
+    if where is None or origin is None or not origin.text.strip().startswith("platform:"):
+        return None
+    root = ctx.facts.project.root if ctx.facts.project else ""
+    return Fix(title=f"remove the `platform:` pin of service {service.name}", serves="local",
+               steps=(delete_line(root, where[0], where[1], origin.text),))
+
+
+def _with_emulation(ctx: Context, platform: Platform, edit: Fix) -> list[Fix]:
+    """The pin together with what installs emulation for it, as one fix per way to install it."""
+    from dockdoctor.checks.build import _install_emulation
+
+    out = []
+    for emulation in _install_emulation(ctx.facts, platform):
+        if emulation.safety is Safety.DISPLAY_ONLY:
+            continue
+        out.append(Fix(title=f"{emulation.title}, then {edit.title}", safety=Safety.UNSAFE, serves="local",
+                       needs=emulation.needs, steps=emulation.steps + edit.steps))
+    return out
+
+
+def _publish_for(image: str, target: str) -> Fix:
+    return Fix(title=f"use an image published for {target}", safety=Safety.DISPLAY_ONLY, serves="deploy",
+               needs=(Need.REBUILD, Need.NETWORK),
+               steps=(manual(f"choose a tag of {image} that offers {target}, or publish it for {target}: "
+                             f"docker buildx build --platform {target} -t {image} --push ."),))
 
 
 @check("DKD410", "service-image-lacks-target", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
@@ -275,9 +322,12 @@ def service_image_lacks_target(ctx: Context) -> Iterator[Problem]:
     `fixtures/checks/DKD410/bad-amd64-only-db-on-arm64.json` (targets linux/arm64); `good-multi-platform-db.json`.
 
     ## Fix
-    When the engine can emulate an offered platform: add `platform: linux/amd64` to the service (safe, an edit of
-    one line; the service then runs under emulation). Otherwise choose an image or tag that is published for the
-    target.
+    By intent. When the target is the engine's own (no `--platform`, settings or deploy file names one) and the
+    engine emulates an offered platform: add `platform: linux/amd64` to the service (safe, a one-line edit that
+    serves the local run: the service runs under emulation); without emulation, the same edit together with what
+    installs it (unsafe or privileged: its own consent). For a deploy target the image lacks, a pin cannot help
+    (the service would still not run there): choose an image or tag published for it, or publish one (display
+    only, serves the deploy target).
 
     ## Facts used
     `project.compose.services[]`, `images.remote`, `emulation.emulated`, targets.
@@ -294,10 +344,17 @@ def service_image_lacks_target(ctx: Context) -> Iterator[Problem]:
             if result.verdict not in ("emulated", "unavailable"):
                 continue
             pin = result.platform or (result.offered[0] if result.offered else None)
-            fix = _platform_edit(ctx, service, pin) if pin else None
-            if fix is not None and result.verdict == "unavailable":
-                fix = Fix(title=f"{fix.title} (it then needs emulation for {pin}: see DKD503)", steps=fix.steps)
-            dotenv = _default_platform_in_dotenv(ctx, pin) if pin else None
+            fixes: list[Fix] = []
+            if ctx.local(target) and pin:  # a pin serves the local run, never a deploy target the image lacks
+                edit = _platform_edit(ctx, service, pin)
+                if edit is not None and result.verdict == "emulated":
+                    fixes.append(Fix(title=f"{edit.title} (it runs under {result.via})", steps=edit.steps,
+                                     serves="local"))
+                elif edit is not None and (wanted := platform_or_none(pin)) is not None:
+                    fixes += _with_emulation(ctx, wanted, edit)
+                dotenv = _default_platform_in_dotenv(ctx, pin) if fixes and result.verdict == "emulated" else None
+                fixes += [dotenv] if dotenv else []
+            fixes.append(_publish_for(str(service.image), result.target))
             origin = _origin(service, "image")
             emulation = f"; {pin} would run under {result.via}" if result.via else (
                 f"; no emulation for {pin} here (DKD503)" if pin else "")
@@ -307,7 +364,7 @@ def service_image_lacks_target(ctx: Context) -> Iterator[Problem]:
                 subject=f"service {service.name}", target=result.target,
                 evidence=(ev("project.compose.services.image", service.image),
                           ev("images.remote.platforms", ",".join(result.offered))),
-                fixes=tuple(f for f in (fix, dotenv) if f is not None))
+                fixes=tuple(fixes))
 
 
 @check("DKD411", "service-platform-mismatch", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
@@ -327,8 +384,8 @@ def service_platform_mismatch(ctx: Context) -> Iterator[Problem]:
     `fixtures/checks/DKD411/bad-pinned-arm64-image-lacks.json`; `good-platform-offered.json`.
 
     ## Fix
-    When the image offers a target platform: set `platform:` to it (a one-line edit). Otherwise remove the pin or
-    choose another image.
+    When the image offers a target platform this engine can run: set `platform:` to it (a one-line edit).
+    Otherwise remove the pin or choose another image.
 
     ## Facts used
     `project.compose.services[].platform`, `images.remote`, targets.
@@ -341,13 +398,17 @@ def service_platform_mismatch(ctx: Context) -> Iterator[Problem]:
         offered = [p for p in (platform_or_none(x.platform) for x in remote.platforms) if p is not None]
         if any(can_run(wanted, p) for p in offered):
             continue
-        target = next((t for t in ctx.targets if any(can_run(t, p) for p in offered)), None)
+        # re-pin only to a target the image offers and this engine can run (else the pin cannot run here: DKD420)
+        target = next((t for t in ctx.targets if any(can_run(t, p) for p in offered) and _runs_here(ctx, t)), None)
         fix = _platform_edit(ctx, service, format_platform(target)) if target else None
+        if fix is not None:
+            fix = Fix(title=fix.title, steps=fix.steps, serves="local" if ctx.local(target) else "deploy")
         origin = _origin(service, "platform")
         yield Problem(
             message=f"service {service.name}: platform {service.platform}"
                     + (f" ({origin.source})" if origin else "")
-                    + f" is not offered by {service.image} ({', '.join(p.platform for p in remote.platforms)})",
+                    + f" is not offered by {service.image} ({', '.join(p.platform for p in remote.platforms)}"
+                    + ("; its local copy, no registry knows it)" if remote.kind == "local" else ")"),
             subject=f"service {service.name}", target=service.platform,
             evidence=(ev("project.compose.services.platform", service.platform),),
             fixes=(fix,) if fix else ())
@@ -526,13 +587,13 @@ def built_image_wrong_platform(ctx: Context) -> Iterator[Problem]:
                                   service.build.context),)),))
 
 
-@check("DKD416", "service-pinned-off-target", severity=Severity.INFO)
+@check("DKD416", "service-pinned-off-target", severity=Severity.INFO, fixable=Fixable.SOMETIMES)
 def service_pinned_off_target(ctx: Context) -> Iterator[Problem]:
-    """A service is pinned to a platform other than a deploy target
+    """A service is pinned to a platform other than a target
 
     ## What it checks
-    A service's `platform:` (offered by its image) that a target cannot run natively: on that target the service
-    runs under emulation, or not at all without it.
+    A service's `platform:` that a target cannot run natively: on that target the service runs under
+    emulation, or not at all without it. A pin this engine cannot run at all is DKD420.
 
     ## Why it matters
     Often deliberate (an amd64-only database pinned on Apple Silicon, see DKD410), but it is easy to forget when
@@ -544,21 +605,84 @@ def service_pinned_off_target(ctx: Context) -> Iterator[Problem]:
     `good-pin-matches-target.json`.
 
     ## Fix
-    None to apply: when the image gains a variant for the target, remove the pin.
+    When the image offers the target: remove the pin when the target is the engine's own (compose then pulls
+    the native variant; serves the local run), or re-pin to a deploy target this engine can run (serves the
+    deploy target). Safe, one-line edits. Otherwise none: when the image gains the target, remove the pin.
 
     ## Facts used
-    `project.compose.services[].platform`, `engine.platform`, `emulation.emulated`, targets.
+    `project.compose.services[].platform`, `images.remote`, `engine.platform`, `emulation.emulated`, targets.
     """
     for service in _services(ctx):
         wanted = platform_or_none(service.platform)
-        if wanted is None:
+        if wanted is None or not _runs_here(ctx, wanted):
             continue
+        remote = _remote(ctx, service.image) if service.image else None
         for target in ctx.targets:
             if can_run(target, wanted):
                 continue
+            fix = None
+            if remote is not None and remote.error is None and _offers(remote, target) is not None:
+                if ctx.local(target):
+                    fix = _unpin(ctx, service)
+                elif _runs_here(ctx, target) and (edit := _platform_edit(ctx, service, format_platform(target))):
+                    fix = Fix(title=edit.title, steps=edit.steps, serves="deploy")
             origin = _origin(service, "platform")
             yield Problem(message=f"service {service.name} is pinned to {service.platform}"
                                   + (f" ({origin.source})" if origin else "")
                                   + f": on {format_platform(target)} it needs emulation",
                           subject=f"service {service.name}", target=format_platform(target),
-                          evidence=(ev("project.compose.services.platform", service.platform),))
+                          evidence=(ev("project.compose.services.platform", service.platform),),
+                          fixes=(fix,) if fix else ())
+
+
+@check("DKD420", "service-pin-cannot-run", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
+def service_pin_cannot_run(ctx: Context) -> Iterator[Problem]:
+    """A service is pinned to a platform this engine cannot run at all
+
+    ## What it checks
+    A service's `platform:` that the engine runs neither natively nor under emulation (no QEMU or Rosetta for
+    it).
+
+    ## Why it matters
+    `docker compose up` pulls the pinned variant and the container dies at once with `exec /bin/sh: exec
+    format error` (or `exec /usr/local/bin/docker-entrypoint.sh: exec format error`).
+
+    ## Example
+    `fixtures/checks/DKD420/bad-arm64-pin-no-qemu.json` (linux/arm64 pinned on an amd64 engine without
+    emulation); `good-arm64-pin-with-qemu.json`.
+
+    ## Fix
+    When the image offers the engine's platform: remove the pin when the targets are the engine's own, or
+    re-pin to a target this engine runs (safe, one-line edits, serve the local run). Or install emulation for
+    the pinned platform (unsafe or privileged: its own consent; see DKD503).
+
+    ## Facts used
+    `project.compose.services[].platform`, `images.remote`, `engine.platform`, `emulation.emulated`, targets.
+    """
+    from dockdoctor.checks.build import _install_emulation
+
+    engine = native(ctx.facts)
+    if engine is None:
+        return
+    for service in _services(ctx):
+        wanted = platform_or_none(service.platform)
+        if wanted is None or _runs_here(ctx, wanted):
+            continue
+        remote = _remote(ctx, service.image) if service.image else None
+        fixes: list[Fix] = []
+        if remote is not None and remote.error is None and _offers(remote, engine) is not None:
+            runnable = [t for t in ctx.targets if _offers(remote, t) is not None and _runs_here(ctx, t)]
+            if all(ctx.local(t) for t in ctx.targets):
+                fixes += [f for f in [_unpin(ctx, service)] if f]
+            elif runnable and (edit := _platform_edit(ctx, service, format_platform(runnable[0]))):
+                fixes.append(Fix(title=edit.title, steps=edit.steps, serves="local"))
+        fixes += [Fix(title=f.title, steps=f.steps, safety=f.safety, needs=f.needs, serves="local")
+                  for f in _install_emulation(ctx.facts, wanted)]
+        origin = _origin(service, "platform")
+        yield Problem(message=f"service {service.name} is pinned to {service.platform}"
+                              + (f" ({origin.source})" if origin else "")
+                              + f": this {ctx.facts.engine.platform} engine cannot run it (no emulation)",
+                      subject=f"service {service.name}", target=format_platform(wanted),
+                      evidence=(ev("project.compose.services.platform", service.platform),
+                                ev("engine.platform", ctx.facts.engine.platform)),
+                      fixes=tuple(fixes))

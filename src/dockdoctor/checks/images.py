@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 from dockdoctor.checks._spec import Context, check
@@ -10,6 +11,7 @@ from dockdoctor.model import (
     Facts,
     Fix,
     Fixable,
+    ImagePlatform,
     ImageVerdict,
     LocalImage,
     Need,
@@ -57,8 +59,29 @@ def local_platform_for(local: LocalImage, target: Platform) -> str:
     return local.platform
 
 
+LOCAL_ONLY_MISSES = ("not-found", "denied", "auth-required", "unreachable", "timeout")
+
+
+def local_only(facts: Facts, image: RemoteImage) -> LocalImage | None:
+    """The local copy of an image no registry knows (never pushed, or the network is down): it is what runs."""
+    if image.error is None or image.error.kind not in LOCAL_ONLY_MISSES:
+        return None
+    return local_copy(facts, image.reference)
+
+
+def judged(facts: Facts, image: RemoteImage) -> RemoteImage:
+    """The image as the checks judge it: a failed lookup of an image the engine holds becomes its local platforms."""
+    local = local_only(facts, image)
+    if local is None:
+        return image
+    held = [format_platform(p) for p in held_platforms(local)]
+    return RemoteImage(reference=image.reference, canonical=image.canonical, kind="local",
+                       platforms=tuple(ImagePlatform(platform=p, digest=local.id, media_type="local") for p in held))
+
+
 def verdict(facts: Facts, image: RemoteImage, target: Platform) -> ImageVerdict:
     """How `image` fares on `target`: which platform would run, natively, compatibly, emulated or not at all."""
+    image = judged(facts, image)
     local = local_copy(facts, image.reference)
     base = dict(reference=image.reference, target=format_platform(target),
                 offered=tuple(p.platform for p in image.platforms),
@@ -88,13 +111,13 @@ def _recreate(container: str, platform: str | None) -> Step:
 
 def _rebuild(ref: str, platforms: str) -> Fix:
     return Fix(title="publish the image for every target", safety=Safety.DISPLAY_ONLY,
-               needs=(Need.REBUILD, Need.NETWORK),
+               needs=(Need.REBUILD, Need.NETWORK), serves="deploy",
                steps=(run("docker", "buildx", "build", "--platform", platforms, "-t", ref, "--push", "."),))
 
 
 def _runnable(ctx: Context) -> Iterator[tuple[RemoteImage, ImageVerdict]]:
-    """Every runnable looked-up image with its verdict on each target."""
-    for image in ctx.facts.images.remote:
+    """Every runnable looked-up image (or local-only image) with its verdict on each target."""
+    for image in map(lambda i: judged(ctx.facts, i), ctx.facts.images.remote):
         if image.error is None and not image.artifact_type:
             for target in ctx.targets:
                 yield image, verdict(ctx.facts, image, target)
@@ -125,11 +148,12 @@ def image_lacks_target_platform(ctx: Context) -> Iterator[Problem]:
     `images.remote[].platforms`, `emulation.emulated`, targets.
     """
     for image, result in _runnable(ctx):
-        if image.kind != "index" or result.verdict not in ("emulated", "unavailable"):
+        several_local = image.kind == "local" and len(image.platforms) > 1
+        if image.kind != "index" and not several_local or result.verdict not in ("emulated", "unavailable"):
             continue
         offered = ", ".join(result.offered) or "none"
         fixes = []
-        if result.verdict == "emulated" and result.platform:
+        if result.verdict == "emulated" and result.platform and not several_local:
             fixes.append(Fix(title=f"pull the {result.platform} variant and run it under {result.via}",
                              needs=(Need.NETWORK,), steps=(run("docker", "pull", "--platform", result.platform,
                                                                image.reference),)))
@@ -168,11 +192,13 @@ def single_platform_foreign_image(ctx: Context) -> Iterator[Problem]:
     `images.remote[].kind`, `images.remote[].platforms`, `emulation.emulated`, targets.
     """
     for image, result in _runnable(ctx):
-        if image.kind not in ("manifest", "schema1") or result.verdict in ("exact", "compatible"):
+        if image.kind not in ("manifest", "schema1", "local") or result.verdict in ("exact", "compatible") or (
+                image.kind == "local" and len(image.platforms) != 1):
             continue
         how = f"runs only under {result.via}" if result.via else "cannot run there"
+        where = " (a local image no registry knows)" if image.kind == "local" else ""
         yield Problem(
-            message=f"{image.reference} is a single-platform {', '.join(result.offered) or '?'} image: "
+            message=f"{image.reference} is a single-platform {', '.join(result.offered) or '?'} image{where}: "
                     f"on {result.target} it {how}",
             subject=image.reference, target=result.target,
             evidence=(ev("images.remote.kind", image.kind), ev("images.remote.platforms", ",".join(result.offered))),
@@ -210,7 +236,8 @@ def local_copy_platform_differs(ctx: Context) -> Iterator[Problem]:
     `images.local[].platform`, `images.local[].manifests`, `images.local[].repo_digests`, `images.remote`, targets.
     """
     for image, result in _runnable(ctx):
-        if result.local_platform is None or result.platform is None or result.verdict not in ("exact", "compatible"):
+        if image.kind == "local" or result.local_platform is None or result.platform is None or \
+                result.verdict not in ("exact", "compatible"):
             continue
         local = platform_or_none(result.local_platform)
         if local is not None and local == platform_or_none(result.platform):
@@ -242,9 +269,10 @@ def local_image_needs_emulation(ctx: Context) -> Iterator[Problem]:
     image store, `bad-containerd-store-arm64-container-of-native-image.json`.
 
     ## Fix
-    Pull or build the image for the engine's platform (`docker pull --platform linux/amd64 IMAGE`, safe, needs
-    network), or recreate a container created with `--platform` for the engine's platform; or install emulation
-    (see DKD503).
+    When the registry offers the engine's platform: `docker pull --platform linux/amd64 IMAGE` (safe, needs
+    network; it serves the local run). When it does not (a single-platform image, or one never pushed): build
+    it here for the engine's platform or install emulation (DKD503); a re-pull would fetch the same platform.
+    A container created with `--platform`: recreate it for the engine's platform.
 
     ## Facts used
     `images.local[].platform`, `images.containers[]`, `engine.platform`, `emulation.emulated`.
@@ -271,11 +299,18 @@ def local_image_needs_emulation(ctx: Context) -> Iterator[Problem]:
             continue
         reported.add(image.id)
         name = (image.repo_tags or (image.id[:19],))[0]
+        offered = _registry_offers(facts, name, engine)
+        fixes = (Fix(title=f"pull the {offered} variant", needs=(Need.NETWORK,), serves="local",
+                     steps=(run("docker", "pull", "--platform", offered, name),)),) if offered else (
+            Fix(title=f"build or publish {name} for {facts.engine.platform}", safety=Safety.DISPLAY_ONLY,
+                needs=(Need.REBUILD,), serves="local",
+                steps=(manual(f"the registry offers no {facts.engine.platform} variant of {name}: build it here "
+                              f"(docker build --platform {facts.engine.platform} -t {name} .) or run it under "
+                              "emulation (see DKD503)"),)),)
         yield Problem(message=f"{name} is {image.platform}: {runs(found[1])}", subject=name,
                       target=facts.engine.platform,
                       evidence=(ev("images.local.platform", image.platform), ev("emulation.via", found[1] or "none")),
-                      fixes=(Fix(title=f"pull the {facts.engine.platform} variant", needs=(Need.NETWORK,),
-                                 steps=(run("docker", "pull", "--platform", str(facts.engine.platform), name),)),))
+                      fixes=fixes)
     for container in facts.images.containers:  # one created with --platform from an image that holds several
         found = foreign(container.platform)
         if found is None or container.image_id in reported or container.exec_format_error:  # DKD305 has those
@@ -287,6 +322,18 @@ def local_image_needs_emulation(ctx: Context) -> Iterator[Problem]:
                                 ev("emulation.via", found[1] or "none")),
                       fixes=(Fix(title=f"recreate container {container.name} for {facts.engine.platform}",
                                  steps=(_recreate(container.name, facts.engine.platform),)),))
+
+
+def _registry_offers(facts: Facts, name: str, engine: Platform) -> str | None:
+    """The platform of `name` the registry offers that runs natively on the engine, when it was looked up."""
+    remote = next((r for r in facts.images.remote if _same_ref(r.reference, name) and r.error is None), None)
+    if remote is None:
+        return None
+    offered = [p for p in (platform_or_none(x.platform) for x in remote.platforms) if p is not None]
+    match = best_match(engine, offered)
+    if match.platform is None or match.kind not in (MatchKind.EXACT, MatchKind.COMPATIBLE):
+        return None
+    return format_platform(match.platform)
 
 
 @check("DKD305", "container-exec-format-error", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
@@ -365,13 +412,17 @@ def registry_lookup_failed(ctx: Context) -> Iterator[Problem]:
     failed, access denied, not found, rate limited, timeout, digest mismatch, or a document dockdoctor refuses
     (an invalid digest, JSON nested too deeply, an index past the limits on nesting, documents followed and
     entries read). The others are still checked. `dockdoctor inspect` reports it as an error.
+    An image the engine holds that no registry knows (built here, never pushed) is no failure: it is judged by
+    its local platforms. When Docker Hub cannot be reached, the references written without a registry part are
+    named in one finding, not one each.
 
     ## Why it matters
     Nothing can be said about that image's platforms; a pull would fail the same way (`pull access denied`,
     `manifest unknown`, `toomanyrequests: You have reached your pull rate limit`).
 
     ## Example
-    `fixtures/checks/DKD307/bad-not-found.json`; `good-found.json`.
+    `fixtures/checks/DKD307/bad-not-found.json`; `good-found.json`. `bad-docker-hub-unreachable.json` (two
+    names without a registry, one finding); `good-local-only-image.json` (a local image never pushed).
 
     ## Fix
     As the message says: `docker login REGISTRY` for authentication, correct the name or tag, wait out a rate
@@ -380,13 +431,29 @@ def registry_lookup_failed(ctx: Context) -> Iterator[Problem]:
     ## Facts used
     `images.remote[].error`.
     """
+    unreached: list[RemoteImage] = []
     for image in ctx.facts.images.remote:
-        if image.error is not None:
+        if image.error is not None and local_only(ctx.facts, image) is not None:
+            continue  # the engine holds it: judged by its local platforms
+        if image.error is not None and image.error.kind in ("unreachable", "timeout") and _implicit(image.reference):
+            unreached.append(image)
+        elif image.error is not None:
             yield Problem(message=image.error.detail, subject=image.reference,
                           evidence=(ev("images.remote.error.kind", image.error.kind),))
         elif image.artifact_type:
             yield Problem(message=f"{image.reference} is an artifact ({image.artifact_type}), not a runnable image",
                           subject=image.reference, evidence=(ev("images.remote.artifact_type", image.artifact_type),))
+    if unreached:
+        names = ", ".join(i.reference for i in unreached)
+        yield Problem(message=f"Docker Hub (docker.io) could not be reached, so {len(unreached)} image(s) named "
+                              f"without a registry were not looked up ({names}): {unreached[0].error.detail}",
+                      subject="docker.io", evidence=(ev("images.remote.error.kind", unreached[0].error.kind),))
+
+
+def _implicit(reference: str) -> bool:
+    """A reference written without a registry part (`nginx`, `acme/api:1`): Docker Hub is implied."""
+    first, slash, _ = reference.partition("/")
+    return not slash or not ("." in first or ":" in first or first == "localhost")
 
 
 # Base images whose distribution is built for a newer x86-64 level than the baseline (their vendors say so):
@@ -462,3 +529,62 @@ def amd64_level_unsupported(ctx: Context) -> Iterator[Problem]:
             yield Problem(message=f"{where}: {ref} needs x86-64-v{needed}; this CPU is x86-64-v{level}",
                           subject=where, target=f"linux/amd64/v{needed}",
                           evidence=(ev("host.amd64_level", level), ev("base", ref)))
+
+
+def _deploy_images(ctx: Context) -> Iterator[tuple[str, str, RemoteImage, list[Platform]]]:
+    """(source, kind, looked-up image, its platforms) for each image a deploy file runs."""
+    project = ctx.facts.project
+    for deploy in project.deploy if project else ():
+        for image in deploy.images:
+            remote = next((r for r in ctx.facts.images.remote if r.reference == image.reference), None)
+            names = image.platforms or tuple(t.platform for t in deploy.targets)
+            platforms = [p for p in map(platform_or_none, names) if p] or list(ctx.targets)
+            if remote is not None:
+                yield image.source, deploy.kind, judged(ctx.facts, remote), platforms
+
+
+@check("DKD330", "deploy-image-lacks-target", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
+def deploy_image_lacks_target(ctx: Context) -> Iterator[Problem]:
+    """An image a deploy file runs has no variant for the platform that file deploys it to
+
+    ## What it checks
+    Images named by deploy files (Kubernetes containers and init containers, Helm `image:` values, ECS
+    `containerDefinitions`, Lambda `ImageUri` in SAM/CloudFormation and Serverless, `[build] image` in fly.toml,
+    Cloud Run containers) against the platforms that same file deploys them to: the workload's
+    `nodeSelector`/node affinity on `kubernetes.io/arch`, `runtimePlatform.cpuArchitecture`, `Architectures`
+    (Lambda's default is x86_64), Cloud Run's and Fly Machines' linux/amd64. An image the engine holds that no
+    registry knows is judged by its local platforms.
+
+    ## Why it matters
+    The pods stay in `ErrImagePull` with `no matching manifest for linux/arm64/v8 in the manifest list
+    entries`, or start and crash with `exec /usr/local/bin/docker-entrypoint.sh: exec format error`; Lambda
+    refuses the function (`Runtime.InvalidEntrypoint`), ECS tasks stop with `exec format error`.
+
+    ## Example
+    `fixtures/checks/DKD330/bad-amd64-image-on-arm64-nodes.json` (a Deployment with `kubernetes.io/arch: arm64`
+    runs an amd64-only image); `good-multi-platform-image.json`.
+
+    ## Fix
+    Display only, for the deploy target: publish the image for it (`docker buildx build --platform
+    linux/amd64,linux/arm64 -t IMAGE --push .`, or `docker buildx imagetools create` to copy every platform of
+    the original), or change the file's platform to one the image offers.
+
+    ## Facts used
+    `project.deploy[].images`, `project.deploy[].targets`, `images.remote`, `images.local`.
+    """
+    for source, kind, image, platforms in _deploy_images(ctx):
+        if image.error is not None or image.artifact_type:
+            continue
+        offered = [p for p in (platform_or_none(x.platform) for x in image.platforms) if p is not None]
+        for target in platforms:
+            match = best_match(target, offered)
+            if match.kind in (MatchKind.EXACT, MatchKind.COMPATIBLE):
+                continue
+            name, have = format_platform(target), ", ".join(x.platform for x in image.platforms) or "nothing"
+            local = " (a local image no registry knows)" if image.kind == "local" else ""
+            yield Problem(message=f"{source}: {image.reference} offers {have}{local}; this {kind} file deploys it "
+                                  f"to {name}",
+                          subject=source, target=name,
+                          evidence=(ev("project.deploy.images", image.reference), ev("images.remote.platforms", have)),
+                          fixes=(dataclasses.replace(_rebuild(image.reference, ",".join(dict.fromkeys(
+                              [*(x.platform for x in image.platforms), name]))), serves="deploy"),))

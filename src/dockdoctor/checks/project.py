@@ -28,6 +28,27 @@ def _where(df: DockerfileFacts, line: int) -> str:
     return f"{df.path}:{line}"
 
 
+def chain(df: DockerfileFacts, stage: Stage) -> list[Stage]:
+    """The stage, then the stages it is built FROM, back to the one that names an image (which decides the
+    platform: `FROM --platform=$BUILDPLATFORM img AS base` then `FROM base` inherits it)."""
+    out, seen = [stage], {stage.index}
+    while out[-1].from_stage:
+        base = out[-1].base.lower()
+        earlier = [s for s in df.stages if s.index < out[-1].index and s.index not in seen
+                   and ((s.name or "").lower() == base or str(s.index) == base)]
+        if not earlier:
+            break
+        out.append(earlier[-1])
+        seen.add(earlier[-1].index)
+    return out
+
+
+def shipped(df: DockerfileFacts) -> list[Stage]:
+    """The final stage and every stage it is built FROM: what they run on is what the image ships."""
+    final = next((s for s in df.stages if s.final), None)
+    return chain(df, final) if final is not None else []
+
+
 def _set_flag(facts: Facts, df: DockerfileFacts, stage: Stage, value: str | None) -> Fix | None:
     """An edit of the stage's FROM line: `--platform=value`, or no flag at all for None."""
     if not stage.text or not _PLATFORM_FLAG.search(stage.text):
@@ -81,19 +102,23 @@ def hardcoded_from_platform(ctx: Context) -> Iterator[Problem]:
     `fixtures/checks/DKD602/bad-pinned-final-stage.json`; `good-buildplatform-builder.json`.
 
     ## Fix
-    Safe, a one-line edit: builder stages get `--platform=$BUILDPLATFORM`, the final stage loses the flag (it
-    then follows `--platform` of the build). Rebuild afterwards.
+    Safe, a one-line edit: builder stages get `--platform=$BUILDPLATFORM`; the final stage, and a stage the final
+    stage is built `FROM` (its platform is what ships), lose the flag (they then follow `--platform` of the
+    build). Rebuild afterwards.
 
     ## Facts used
-    `project.dockerfiles[].stages[].platform`, `.final`, `.text`.
+    `project.dockerfiles[].stages[].platform`, `.final`, `.from_stage`, `.text`.
     """
     for df in _dockerfiles(ctx.facts):
+        ships = {s.index for s in shipped(df)}
         for stage in df.stages:
             if not stage.platform or "$" in stage.platform:
                 continue
-            fix = _set_flag(ctx.facts, df, stage, None if stage.final else "$BUILDPLATFORM")
+            final = stage.index in ships  # the final stage, or a stage the final stage is built FROM
+            fix = _set_flag(ctx.facts, df, stage, None if final else "$BUILDPLATFORM")
+            role = "final" if stage.final else "shipped (the final stage is built FROM it)" if final else "builder"
             yield Problem(message=f"{_where(df, stage.line)}: FROM --platform={stage.platform} {stage.base_raw} "
-                                  f"pins the {'final' if stage.final else 'builder'} stage",
+                                  f"pins the {role} stage",
                           subject=_where(df, stage.line), target=stage.platform,
                           evidence=(ev("project.dockerfiles.stages.platform", stage.platform),),
                           fixes=(fix,) if fix else ())
@@ -104,30 +129,41 @@ def buildplatform_on_final_stage(ctx: Context) -> Iterator[Problem]:
     """The final stage is built for `$BUILDPLATFORM`
 
     ## What it checks
-    The last stage of a Dockerfile has `FROM --platform=$BUILDPLATFORM`.
+    The last stage of a Dockerfile is built for `$BUILDPLATFORM`: its own `FROM --platform=$BUILDPLATFORM`, or
+    that of the stage it is built `FROM` (`FROM --platform=$BUILDPLATFORM golang AS base` ... `FROM base`),
+    followed through the whole chain.
 
     ## Why it matters
     The image ships the build machine's architecture whatever `--platform` asks for: built on a Mac, it is arm64
     under an amd64 tag, and the servers fail with `exec format error`.
 
     ## Example
-    `fixtures/checks/DKD603/bad-final-buildplatform.json`; `good-final-target.json`.
+    `fixtures/checks/DKD603/bad-final-buildplatform.json`; `bad-final-from-buildplatform-stage.json` (the
+    final stage is `FROM base`, and base is `FROM --platform=$BUILDPLATFORM`); `good-final-target.json`.
 
     ## Fix
-    Safe, a one-line edit: drop the flag from the final `FROM` (it then follows the target platform).
+    Safe, a one-line edit: drop the flag from the `FROM` line that decides the platform (the final stage's, or
+    the stage it is built from); it then follows the target platform.
 
     ## Facts used
-    `project.dockerfiles[].stages[].platform`, `.final`.
+    `project.dockerfiles[].stages[].platform`, `.final`, `.from_stage`, `.base`.
     """
     for df in _dockerfiles(ctx.facts):
-        for stage in df.stages:
-            if stage.final and stage.platform and "BUILDPLATFORM" in stage.platform:
-                fix = _set_flag(ctx.facts, df, stage, None)
-                yield Problem(message=f"{_where(df, stage.line)}: the final stage is FROM --platform={stage.platform}:"
-                                      " the image ships the build machine's architecture",
-                              subject=_where(df, stage.line),
-                              evidence=(ev("project.dockerfiles.stages.platform", stage.platform),),
-                              fixes=(fix,) if fix else ())
+        stages = shipped(df)
+        if not stages:
+            continue
+        final, decides = stages[0], stages[-1]
+        if decides.platform and "BUILDPLATFORM" in decides.platform:
+            fix = _set_flag(ctx.facts, df, decides, None)
+            via = "" if decides is final else " through " + " -> ".join(
+                f"FROM {s.base_raw} (line {s.line})" for s in stages[:-1]) + f" -> line {decides.line}"
+            yield Problem(message=f"{_where(df, final.line)}: the final stage is built for "
+                                  f"--platform={decides.platform}{via}: the image ships the build machine's "
+                                  "architecture",
+                          subject=_where(df, final.line),
+                          evidence=(ev("project.dockerfiles.stages.platform", decides.platform),
+                                    ev("project.dockerfiles.stages.line", decides.line)),
+                          fixes=(fix,) if fix else ())
 
 
 @check("DKD604", "target-arg-default", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
@@ -211,8 +247,9 @@ def builder_stage_emulated(ctx: Context) -> Iterator[Problem]:
     """A builder stage runs under emulation where it could cross-compile
 
     ## What it checks
-    A non-final stage that runs commands (`RUN`) and has no `--platform=$BUILDPLATFORM`, while a target platform
-    is one the engine runs only under emulation.
+    A builder stage (not the final stage, and not one the final stage is built `FROM`, whose platform ships)
+    that runs commands (`RUN`) and has no `--platform=$BUILDPLATFORM`, while a target platform is one the engine
+    runs only under emulation.
 
     ## Why it matters
     Compilers and package managers under QEMU are 5 to 20 times slower (the 40-minute `npm ci`); with
@@ -237,8 +274,11 @@ def builder_stage_emulated(ctx: Context) -> Iterator[Problem]:
         return
     names = ", ".join(format_platform(t) for t in emulated)
     for df in _dockerfiles(ctx.facts):
+        ships = {s.index for s in shipped(df)}
         for stage in df.stages:
-            if stage.final or not stage.runs or (stage.platform and "BUILDPLATFORM" in stage.platform):
+            decides = chain(df, stage)[-1]  # a stage built FROM another inherits its platform
+            if stage.index in ships or not stage.runs or stage.from_stage or (
+                    decides.platform and "BUILDPLATFORM" in decides.platform):
                 continue
             steps = []
             if stage.text and not stage.platform and stage.text.lstrip().upper().startswith("FROM "):
@@ -358,3 +398,143 @@ def project_file_skipped(ctx: Context) -> Iterator[Problem]:
         yield Problem(message=f"{path}: not read ({reason})", subject=path)
     if project.compose is not None and project.compose.error is not None:
         yield Problem(message=project.compose.error.detail, subject=", ".join(project.compose.files))
+
+
+BUILD_KINDS = ("github-actions", "gitlab-ci", "compose")
+
+
+def _by_file(facts: Facts) -> list[tuple[str, str, list[str], list[str]]]:
+    """(path, kind, platforms, sources) per deploy file that names targets."""
+    out = []
+    for deploy in facts.project.deploy if facts.project else ():
+        if deploy.targets:
+            out.append((deploy.path, deploy.kind, list(dict.fromkeys(t.platform for t in deploy.targets)),
+                        [t.source for t in deploy.targets]))
+    return out
+
+
+@check("DKD610", "deploy-targets-disagree", severity=Severity.WARNING)
+def deploy_targets_disagree(ctx: Context) -> Iterator[Problem]:
+    """Deploy files disagree about the platform, or the targets given leave out one they name
+
+    ## What it checks
+    The platforms the project's deploy files name, file by file: a CI workflow or compose build that builds
+    for other platforms than the Kubernetes, ECS, Lambda, Cloud Run or fly.io files run it on; two of those
+    that run on platforms with none in common; and targets given with `--platform` or the project settings that
+    leave out a platform a deploy file names.
+
+    ## Why it matters
+    The image that CI pushes is the image the cluster pulls: built for linux/amd64 (`runs-on: ubuntu-latest`
+    with no `platforms:`) and scheduled on `kubernetes.io/arch: arm64` nodes, the pods fail with `exec format
+    error` or `no matching manifest for linux/arm64/v8 in the manifest list entries`. A `--platform` that leaves
+    a deploy platform out means this report says nothing about it.
+
+    ## Example
+    `fixtures/checks/DKD610/bad-ci-builds-amd64-cluster-runs-arm64.json`; `good-ci-builds-both.json`.
+
+    ## Fix
+    None to apply: build for every platform the deploy files run on (`platforms: linux/amd64,linux/arm64` in
+    docker/build-push-action, `build.platforms` in compose), or correct the file that is wrong.
+
+    ## Facts used
+    `project.deploy[].targets`, targets and where they came from.
+    """
+    files = _by_file(ctx.facts)
+    built = [f for f in files if f[1] in BUILD_KINDS]
+    runs = [f for f in files if f[1] not in BUILD_KINDS]
+    for path, kind, platforms, sources in built:
+        for other_path, other_kind, needed, other_sources in runs:
+            missing = [p for p in needed if p not in platforms]
+            if missing:
+                yield Problem(message=f"{path} ({kind}) builds for {', '.join(platforms)}, but {other_path} "
+                                      f"({other_kind}) runs it on {', '.join(missing)} "
+                                      f"({', '.join(other_sources)})",
+                              subject=path, target=", ".join(missing),
+                              evidence=(ev("project.deploy.targets", ", ".join(sources)),
+                                        ev("project.deploy.targets", ", ".join(other_sources))))
+    for i, (path, kind, platforms, sources) in enumerate(runs):
+        for other_path, other_kind, others, other_sources in runs[i + 1:]:
+            if not set(platforms) & set(others):
+                yield Problem(message=f"{path} ({kind}) runs on {', '.join(platforms)} ({', '.join(sources)}), "
+                                      f"{other_path} ({other_kind}) on {', '.join(others)} "
+                                      f"({', '.join(other_sources)}): an image both run must be published for "
+                                      "every one of them",
+                              subject=path, target=", ".join(dict.fromkeys(platforms + others)),
+                              evidence=(ev("project.deploy.targets", ", ".join(sources + other_sources)),))
+    given = [t for t in ctx.target_info if t.intent == "deploy" and (t.source == "--platform" or t.source.endswith(
+        ".toml"))]
+    if given:
+        names = {t.platform for t in given}
+        for path, kind, platforms, sources in files:
+            left_out = [p for p in platforms if p not in names]
+            if left_out:
+                yield Problem(message=f"{path} ({kind}) names {', '.join(left_out)} ({', '.join(sources)}), but the "
+                                      f"targets are {', '.join(sorted(names))} ({given[0].source}): this report "
+                                      f"does not check {', '.join(left_out)}",
+                              subject=path, target=", ".join(left_out),
+                              evidence=(ev("targets", ", ".join(sorted(names))),))
+
+
+@check("DKD611", "deploy-target-not-local", severity=Severity.INFO)
+def deploy_target_not_local(ctx: Context) -> Iterator[Problem]:
+    """The deploy files name a platform this engine does not run natively
+
+    ## What it checks
+    With no `--platform` and no project settings, the targets come from the deploy files; a target the
+    engine's own platform cannot run natively is named with its sources.
+
+    ## Why it matters
+    What works here is not what runs there: an image built or pulled on this linux/arm64 Mac and pushed as it
+    is fails on the linux/amd64 servers with `exec format error`. dockdoctor checks for the deploy target, and
+    local runs of it need emulation (DKD503, DKD506).
+
+    ## Example
+    `fixtures/checks/DKD611/bad-arm64-nodes-amd64-engine.json`; `good-deploy-matches-engine.json`.
+
+    ## Fix
+    None needed: build for the deploy target (`docker buildx build --platform linux/arm64 ...`), not for this
+    machine.
+
+    ## Facts used
+    `project.deploy[].targets`, `engine.platform`, targets.
+    """
+    if native(ctx.facts) is None or not ctx.facts.project or not ctx.facts.project.deploy:
+        return
+    from_files = {t.source for d in ctx.facts.project.deploy for t in d.targets}
+    for info, target in zip(ctx.target_info, ctx.targets):
+        if info.intent != "deploy" or not any(s in info.source for s in from_files) or runs_natively(ctx.facts, target):
+            continue
+        via = emulation_for(ctx.facts, target)
+        yield Problem(message=f"the deploy files target {info.platform} ({info.source}); this engine is "
+                              f"{ctx.facts.engine.platform}: " + (f"here it runs only under {via}" if via else
+                                                                   "it cannot run here"),
+                      subject=info.source.split(",")[0].split(" ")[0], target=info.platform,
+                      evidence=(ev("engine.platform", ctx.facts.engine.platform), ev("targets", info.source)))
+
+
+@check("DKD612", "deploy-file-invalid", severity=Severity.WARNING)
+def deploy_file_invalid(ctx: Context) -> Iterator[Problem]:
+    """A deploy file cannot be read as YAML or TOML
+
+    ## What it checks
+    Kubernetes manifests, Helm values, CI workflows, SAM/Serverless templates, ECS task definitions and fly.toml
+    that do not parse; the message names the file and line.
+
+    ## Why it matters
+    Whatever platform that file names is missing from the targets; `kubectl apply` and the other tools refuse
+    the file the same way (`error converting YAML to JSON: yaml: line 12: mapping values are not allowed in
+    this context`).
+
+    ## Example
+    `fixtures/checks/DKD612/bad-broken-manifest.json`; `good-manifest-parses.json`.
+
+    ## Fix
+    None to apply: correct the line named.
+
+    ## Facts used
+    `project.deploy[].error`.
+    """
+    for deploy in ctx.facts.project.deploy if ctx.facts.project else ():
+        if deploy.error is not None:
+            yield Problem(message=deploy.error.detail, subject=deploy.path,
+                          evidence=(ev("project.deploy.kind", deploy.kind),))

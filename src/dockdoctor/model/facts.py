@@ -400,6 +400,34 @@ class DevcontainerFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class DeployTarget:
+    """A platform a deploy file says the project runs on, and where it says so."""
+
+    platform: str  # normalized, e.g. linux/arm64
+    source: str  # "deploy/api.yaml:17 nodeSelector", ".github/workflows/build.yml:31 platforms"
+
+
+@dataclass(frozen=True, slots=True)
+class DeployImage:
+    """An image a deploy file runs (a Kubernetes container, an ECS container, a Lambda image) and its platforms."""
+
+    reference: str
+    source: str  # "deploy/api.yaml:21 containers[api].image"
+    platforms: tuple[str, ...] = ()  # where this file runs it (its workload's node selector); () = the file's targets
+
+
+@dataclass(frozen=True, slots=True)
+class DeployFile:
+    """A file that says where the project is deployed: Kubernetes, Helm, ECS, SAM, Serverless, CDK, CI, fly.toml."""
+
+    path: str
+    kind: str  # kubernetes | helm | ecs | sam | serverless | cdk | github-actions | gitlab-ci | fly | cloud-run | compose
+    targets: tuple[DeployTarget, ...] = ()
+    images: tuple[DeployImage, ...] = ()
+    error: ProbeError | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectFacts:
     """The project folder's Dockerfiles, compose project, dev containers and `.env`."""
 
@@ -411,6 +439,7 @@ class ProjectFacts:
     dotenv_end: tuple[int, str] = (0, "")  # the .env's last line (number, text): where an edit appends; 0 = no file
     skipped: tuple[tuple[str, str], ...] = ()  # (path, reason): too large, symlink loop, unreadable
     errors: tuple[ProbeError, ...] = ()
+    deploy: tuple[DeployFile, ...] = ()  # deploy files and the targets they name
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,10 +67,11 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """A deploy target platform and where it came from (option, setting, engine)."""
+    """A target platform, where it came from (option, setting, deploy file, engine) and whom it stands for."""
 
     platform: str
     source: str
+    intent: str = "deploy"  # deploy: where the project runs (servers, CI); local: the engine's own platform
 
 
 @dataclass(frozen=True, slots=True)

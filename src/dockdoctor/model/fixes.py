@@ -60,6 +60,7 @@ class Fix:
     steps: tuple[Step, ...]
     safety: Safety = Safety.SAFE
     needs: tuple[Need, ...] = ()
+    serves: str = ""  # whom it serves: "deploy" (build or publish for a deploy target), "local" (run here), ""
 
 
 def run(*argv: str) -> RunCommand:

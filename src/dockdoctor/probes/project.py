@@ -9,7 +9,16 @@ import re
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 
-from dockdoctor.model import ComposeProject, DevcontainerFacts, DockerfileFacts, Origin, ProbeError, ProjectFacts
+from dockdoctor.model import (
+    ComposeProject,
+    DeployFile,
+    DeployTarget,
+    DevcontainerFacts,
+    DockerfileFacts,
+    Origin,
+    ProbeError,
+    ProjectFacts,
+)
 from dockdoctor.probes._files import MAX_BYTES, Unread, inside, read_text  # noqa: F401 - MAX_BYTES: the cap, named here too
 from dockdoctor.probes._run import run
 from dockdoctor.project.dockerignore import Pattern, PatternError, matches, parse_dockerignore
@@ -252,7 +261,8 @@ def probe_project(root: str, *, compose_files: Sequence[str] = (), env: Mapping[
     rules = _dockerignore(root, skipped)
     dockerfiles: list[DockerfileFacts] = []
     devcontainers: list[DevcontainerFacts] = []
-    for path in walk(root, rules, skipped):
+    paths = list(walk(root, rules, skipped))
+    for path in paths:
         name = os.path.basename(path)
         rel = os.path.relpath(path, root).replace(os.sep, "/")
         if is_dockerfile(name):
@@ -274,6 +284,79 @@ def probe_project(root: str, *, compose_files: Sequence[str] = (), env: Mapping[
                      for d in devcontainers]
     if compose is not None:
         compose = _relative(compose, root)
+    deploy = _deploy_files(root, paths, {os.path.abspath(f) for f in files})
+    if compose is not None and (built := _compose_build_targets(compose)) is not None:
+        deploy.append(built)
     return ProjectFacts(root=root, dockerfiles=tuple(dockerfiles), compose=compose, devcontainers=tuple(devcontainers),
-                        dotenv=kept, dotenv_end=dotenv_end, skipped=tuple(skipped), errors=tuple(errors))
+                        dotenv=kept, dotenv_end=dotenv_end, skipped=tuple(skipped), errors=tuple(errors),
+                        deploy=tuple(deploy))
+
+
+_DEPLOY_SUFFIXES = (".yaml", ".yml", ".json", ".toml", ".ts", ".py")
+_TEST_DATA = frozenset({"fixtures", "testdata", "tests", "test", "__tests__", "spec", "cdk.out"})  # not where it deploys
+
+
+def _quiet_read(path: str) -> str | None:
+    """A candidate deploy file's text; files too large or unreadable are simply not candidates."""
+    try:
+        if os.stat(path).st_size > MAX_BYTES:
+            return None
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read(MAX_BYTES)
+    except OSError:
+        return None
+
+
+def _deploy_files(root: str, paths: Sequence[str], compose_files: set[str]) -> list[DeployFile]:
+    """Kubernetes manifests, Helm values, ECS/SAM/Serverless/CDK, CI workflows and fly.toml under the project."""
+    from dockdoctor.project.deploy import deploy_kind, parse_deploy
+
+    folders = {os.path.dirname(p) for p in paths}
+    charts = {f for f in folders if os.path.isfile(os.path.join(f, "Chart.yaml"))}
+    cdk_roots = [f for f in folders if os.path.isfile(os.path.join(f, "cdk.json"))]
+    found = []
+    for path in paths:
+        name = os.path.basename(path)
+        if not name.lower().endswith(_DEPLOY_SUFFIXES) or os.path.abspath(path) in compose_files:
+            continue
+        rel = os.path.relpath(path, root).replace(os.sep, "/")
+        if name.endswith(".json") and "task" not in name.lower() or _TEST_DATA & set(rel.split("/")[:-1]):
+            continue
+        cdk = any(path.startswith(r + os.sep) for r in cdk_roots)
+        if name.endswith((".ts", ".py")) and not cdk:
+            continue
+        if name.endswith(".toml") and name != "fly.toml":
+            continue
+        text = _quiet_read(path)
+        if text is None:
+            continue
+        kind = deploy_kind(rel, helm_values=os.path.dirname(path) in charts, cdk=cdk, text=text)
+        parsed = parse_deploy(text, path=rel, kind=kind) if kind else None
+        if parsed is not None:
+            found.append(parsed)
+    return found
+
+
+def _compose_build_targets(compose: ComposeProject) -> DeployFile | None:
+    """What compose builds for: `build.platforms`, and `platform:` on services that build (a run pin on an
+    `image:` service is a local workaround, not a deploy target)."""
+    from dockdoctor.platforms import PlatformError, format_platform, parse
+
+    targets: list[DeployTarget] = []
+    for service in compose.services:
+        if service.build is None:
+            continue
+        wanted = [("build.platforms", p) for p in service.build.platforms] or (
+            [("platform", service.platform)] if service.platform else [])
+        for key, text in wanted:
+            origin = next((o for o in service.origins if o.key == key), None)
+            where = origin.source.split(" ")[0] if origin else (compose.files[0] if compose.files else "compose")
+            try:
+                name = format_platform(parse(text))
+            except PlatformError:
+                continue
+            targets.append(DeployTarget(platform=name, source=f"{where} services.{service.name}.{key}"))
+    if not targets:
+        return None
+    return DeployFile(path=compose.files[0] if compose.files else "compose", kind="compose", targets=tuple(targets))
 

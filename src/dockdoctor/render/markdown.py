@@ -24,7 +24,8 @@ def _finding(finding: Finding) -> list[str]:
     if causes:
         lines += [md(line) if not line.startswith("- ") else "- " + md(line[2:]) for line in causes] + [""]
     for fix in finding.fixes:
-        notes = ", ".join([fix.safety.value] + [f"needs {n.value}" for n in fix.needs])
+        serves = {"deploy": ["for the deploy target"], "local": ["to run here"]}.get(fix.serves, [])
+        notes = ", ".join(serves + [fix.safety.value] + [f"needs {n.value}" for n in fix.needs])
         lines.append(f"**Fix: {md(fix.title)}** ({notes})")
         lines.append("")
         commands = [step for step in fix.steps if isinstance(step, RunCommand)]

@@ -62,6 +62,8 @@ def _project(facts: Facts) -> str:
         parts.append(f"compose: {len(project.compose.services)} service(s) ({project.compose.resolved_by})")
     if project.devcontainers:
         parts.append(f"{len(project.devcontainers)} dev container(s)")
+    if project.deploy:
+        parts.append("deploy files: " + ", ".join(f"{d.path} ({d.kind})" for d in project.deploy))
     return f"{project.root}: " + ", ".join(parts)
 
 
@@ -93,7 +95,8 @@ def _step(step: RunCommand | EditFile | Manual) -> str:
 
 
 def _fix(fix: Fix) -> list[str]:
-    notes = [fix.safety.value] + [f"needs {n.value}" for n in fix.needs]
+    serves = {"deploy": ["for the deploy target"], "local": ["to run here"]}.get(fix.serves, [])
+    notes = serves + [fix.safety.value] + [f"needs {n.value}" for n in fix.needs]
     lines = [f"    fix: {fix.title} ({', '.join(notes)})"]
     lines += [f"      {_step(step)}" for step in fix.steps]
     return lines
