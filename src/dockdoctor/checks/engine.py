@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import ev, native, platform_or_none, runs_natively
 from dockdoctor.model import (
+    ContextFacts,
     EndpointRule,
     Facts,
     Fix,
@@ -141,13 +142,52 @@ def docker_host_overrides_context(ctx: Context) -> Iterator[Problem]:
     )
 
 
+def _engines(facts: Facts) -> list[list[ContextFacts]]:
+    """The live contexts grouped by the engine behind them: one group per engine (pure).
+
+    Two contexts are one engine when their sockets resolve to the same file or the engines answer with the same
+    `/info` ID. A context is live when a connect() succeeded; facts from before that probe only say the file
+    exists, and on a Mac `/var/run/docker.sock` is then taken for the symlink it always is (Docker Desktop,
+    OrbStack, Colima and Rancher Desktop all create it to their own socket), not for another engine.
+    """
+    engine = facts.engine
+    live = []
+    for c in engine.contexts:
+        if c.live is not None:
+            alive = c.live
+        else:
+            alive = bool(c.socket_exists) and not (
+                facts.host.os == "darwin" and not c.resolved and c.host == "unix:///var/run/docker.sock")
+        if alive:
+            live.append(c)
+    groups: list[list[ContextFacts]] = []
+    for ctx in live:
+        keys = {k for k in (ctx.resolved or ctx.host.removeprefix("unix://"), ctx.engine_id) if k}
+        if ctx.current and engine.engine_id:
+            keys.add(engine.engine_id)
+        joined = [g for g in groups if keys & _keys(g, facts)]
+        merged = [ctx] + [c for g in joined for c in g]
+        groups = [g for g in groups if g not in joined] + [merged]
+    return groups
+
+
+def _keys(group: list[ContextFacts], facts: Facts) -> set[str]:
+    keys = {k for c in group for k in (c.resolved or c.host.removeprefix("unix://"), c.engine_id) if k}
+    if any(c.current for c in group) and facts.engine.engine_id:
+        keys.add(facts.engine.engine_id)
+    return keys
+
+
 @check("DKD203", "several-engines", severity=Severity.INFO)
 def several_engines(ctx: Context) -> Iterator[Problem]:
     """Several engines are installed and running; each has its own images
 
     ## What it checks
-    More than one docker CLI context has a live socket (for example Docker Desktop's
-    `~/.docker/run/docker.sock` and OrbStack's `~/.orbstack/run/docker.sock`).
+    More than one docker CLI context leads to a live engine (a connect() to its socket succeeds), and they are
+    different engines: their sockets resolve to different files (symlinks followed) and the engines answer
+    with different `/info` IDs. For example Docker Desktop's `~/.docker/run/docker.sock` and OrbStack's
+    `~/.orbstack/run/docker.sock`. The `default` context's `/var/run/docker.sock`, a symlink to the running
+    engine's own socket on every Mac, and a stale socket file of an engine that quit do not count.
 
     ## Why it matters
     Each engine keeps its own image cache, builders and emulation settings. An image built or pulled for
@@ -155,25 +195,30 @@ def several_engines(ctx: Context) -> Iterator[Problem]:
     one of them: the one named in this report.
 
     ## Example
-    `fixtures/checks/DKD203/bad-desktop-and-orbstack.json` has both sockets live;
-    `good-single-engine.json` has one.
+    `fixtures/checks/DKD203/bad-desktop-and-orbstack-live.json` has both engines live (different IDs), as does
+    the older-format `bad-desktop-and-orbstack.json`; `good-single-engine.json` has one; `good-desktop-symlinked-default.json` is a stock Docker Desktop Mac whose
+    `/var/run/docker.sock` links to `~/.docker/run/docker.sock`; `good-stale-orbstack-socket.json` has
+    OrbStack's socket file left behind by a quit OrbStack; `good-desktop-symlink-older-facts.json` is the stock
+    Mac in facts from before the connect probe.
 
     ## Fix
     Display only: pick one with `docker context use NAME`, and quit the engines you do not use.
 
     ## Facts used
-    `engine.contexts` (`socket_exists`), `engine.context`, `engine.endpoint`.
+    `engine.contexts` (`live`, `resolved`, `engine_id`; `socket_exists` in older facts), `engine.engine_id`,
+    `engine.context`, `engine.endpoint`, `host.os`.
     """
     engine = ctx.facts.engine
-    live = {c.host: c.name for c in engine.contexts if c.socket_exists}
-    if len(live) < 2:
+    groups = _engines(ctx.facts)
+    if len(groups) < 2:
         return
-    names = ", ".join(sorted(f"{name} ({host})" for host, name in live.items()))
+    names = ", ".join(sorted(" = ".join(sorted(f"{c.name} ({c.host})" for c in g)) for g in groups))
     yield Problem(
-        message=f"{len(live)} engines have live sockets: {names}; the CLI uses {engine.context or 'default'}"
+        message=f"{len(groups)} different engines are running: {names}; the CLI uses {engine.context or 'default'}"
                 f" at {engine.endpoint}",
         subject="contexts",
-        evidence=tuple(ev(f"engine.contexts.{name}.socket_exists", True) for name in sorted(live.values())),
+        evidence=tuple(ev(f"engine.contexts.{c.name}", f"{c.resolved or c.host} id={c.engine_id or '?'}")
+                       for g in groups for c in sorted(g, key=lambda c: c.name)),
         fixes=(Fix(title="choose one engine", safety=Safety.DISPLAY_ONLY,
                    steps=(run("docker", "context", "ls"), manual("docker context use NAME, and quit the others"))),),
     )

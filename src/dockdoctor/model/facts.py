@@ -86,6 +86,9 @@ class ContextFacts:
     description: str = ""
     socket_exists: bool | None = None  # None for tcp:// and ssh:// endpoints
     current: bool = False
+    resolved: str = ""  # a unix socket's path with every symlink resolved ("" when not a unix socket)
+    live: bool | None = None  # a connect() to the socket succeeded; None when not tried (tcp, ssh, older facts)
+    engine_id: str = ""  # /info ID of the engine that answered there, asked only when live sockets differ
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +122,9 @@ class EngineFacts:
     no_proxy: str = ""
     containerd_snapshotter: bool = False
     config_error: ProbeError | None = None  # the docker CLI config could not be read
+    engine_id: str | None = None  # /info ID: the same engine reached through two sockets has one ID
+    context_errors: tuple[ProbeError, ...] = ()  # contexts whose socket could not be tried (permission, timeout)
+    product_version: str | None = None  # the product's own release: "4.33.0" from "Docker Desktop 4.33.0 (160616)"
 
 
 @dataclass(frozen=True, slots=True)

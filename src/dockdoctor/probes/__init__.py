@@ -92,6 +92,7 @@ def _gather(options: GatherOptions) -> Facts:
         host = result(host_f, "host", _fallback_host)
         emulation = probe_emulation(os_name=host.os)
         engine = result(engine_f, "engine", lambda e: dataclasses.replace(facts_from_answers(resolved, None), error=e))
+        contexts_f = pool.submit(_contexts, engine, min(t, 3.0))
         project = result(project_f, "project", lambda e: ProjectFacts(root=str(options.project_dir), errors=(e,))) \
             if project_f is not None else None
         refs = tuple(dict.fromkeys(options.image_refs + (project_images(project) if project else ())))
@@ -104,6 +105,7 @@ def _gather(options: GatherOptions) -> Facts:
             images = dataclasses.replace(images, remote=remote)
         compose = result(compose_f, "compose", lambda e: ComposeFacts(errors=(e,))) if compose_f else ComposeFacts()
         buildx = result(buildx_f, "buildx", lambda e: BuildxFacts(error=e)) if buildx_f else BuildxFacts()
+        engine = result(contexts_f, "contexts", lambda e: dataclasses.replace(engine, context_errors=(e,)))
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
@@ -123,6 +125,19 @@ def _gather(options: GatherOptions) -> Facts:
         dockdoctor_version=__version__,
         gathered_at=datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(),
     )
+
+
+def _contexts(engine: EngineFacts, timeout: float) -> EngineFacts:
+    """The engine facts with every context's socket resolved and tried (see probes/contexts.py)."""
+    import os
+
+    from dockdoctor.probes.contexts import probe_contexts
+
+    known = {}
+    if engine.engine_id and engine.endpoint.startswith("unix://"):
+        known[os.path.realpath(engine.endpoint[len("unix://"):])] = engine.engine_id
+    contexts, errors = probe_contexts(engine.contexts, timeout=timeout, known_ids=known)
+    return dataclasses.replace(engine, contexts=contexts, context_errors=errors)
 
 
 def _project(options: GatherOptions, env: dict[str, str]) -> ProjectFacts:
