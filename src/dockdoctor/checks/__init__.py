@@ -45,6 +45,7 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     build.binfmt_without_fix_binary,
     build.qemu_where_rosetta_available,
     build.target_runs_emulated,
+    build.exec_format_error_with_emulator,
     project.dockerfile_invalid,
     project.hardcoded_from_platform,
     project.buildplatform_on_final_stage,

@@ -21,7 +21,7 @@ from dockdoctor.model import (
     manual,
     run,
 )
-from dockdoctor.platforms import MatchKind, Platform, best_match, format_platform
+from dockdoctor.platforms import MatchKind, Platform, best_match, can_run, format_platform
 from dockdoctor.reference import ReferenceError, parse as parse_ref
 
 
@@ -289,41 +289,84 @@ def local_image_needs_emulation(ctx: Context) -> Iterator[Problem]:
                                  steps=(_recreate(container.name, facts.engine.platform),)),))
 
 
+def _registered(facts: Facts, platform: Platform) -> bool:
+    """A binfmt_misc handler for `platform` exists (enabled or not)."""
+    return any(p is not None and (p == platform or can_run(p, platform))
+               for p in (platform_or_none(h.platform) for h in facts.emulation.handlers))
+
+
+def offers(facts: Facts, reference: str, platform: Platform) -> bool | None:
+    """Whether the image `reference` has a manifest that runs on `platform`: from its registry answer, else the
+    index a containerd-store local copy lists; None when no fact says."""
+    lists: list[list[Platform]] = []
+    for image in facts.images.remote:
+        if image.error is None and image.platforms and _same_ref(image.reference, reference):
+            lists.append([p for p in (platform_or_none(e.platform) for e in image.platforms) if p])
+    local = local_copy(facts, reference)
+    if local is not None and local.manifests:
+        lists.append([p for p in (platform_or_none(m.platform) for m in local.manifests + local.absent) if p])
+    if not lists:
+        return None
+    return any(best_match(platform, found).kind in (MatchKind.EXACT, MatchKind.COMPATIBLE) for found in lists)
+
+
 @check("DKD305", "container-exec-format-error", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
 def container_exec_format_error(ctx: Context) -> Iterator[Problem]:
-    """A container exited with `exec format error`
+    """A container exited with `exec format error` and no emulator covers its platform
 
     ## What it checks
-    Exited containers whose last log lines (or error) contain `exec format error`.
+    Exited containers whose last log lines (or error) contain `exec format error`, whose platform the engine
+    cannot run natively and for which no emulator is registered. When one is registered, the emulator failed,
+    not the image: DKD507 reports that.
 
     ## Why it matters
     The image's binaries are for another CPU architecture than the engine, and no emulator handles them:
     `exec /usr/local/bin/docker-entrypoint.sh: exec format error`.
 
     ## Example
-    `fixtures/checks/DKD305/bad-arm64-container-exited.json`; `good-container-ran.json`.
+    `fixtures/checks/DKD305/bad-arm64-container-exited.json`; `good-container-ran.json`;
+    `good-emulator-registered.json` (a qemu-aarch64 handler is registered: DKD507's case);
+    `bad-arm64-only-image.json` (the registry says the image has no linux/amd64 entry, so the fix installs
+    emulation instead of pulling a platform the image does not have).
 
     ## Fix
     Run the image for the engine's platform (`docker pull --platform linux/amd64 IMAGE`, then recreate the
-    container), or install emulation for the image's platform (DKD503).
+    container), offered only when the image has that platform (or no fact says it has not); or install
+    emulation for the image's platform (as DKD503: `tonistiigi/binfmt`, privileged, its own consent).
 
     ## Facts used
-    `images.containers[].exec_format_error`, `images.containers[].platform`, `engine.platform`.
+    `images.containers[].exec_format_error`, `images.containers[].platform`, `engine.platform`,
+    `emulation.emulated`, `images.remote[].platforms`, `images.local[].manifests`.
     """
+    from dockdoctor.checks.build import _install_emulation
+
     facts = ctx.facts
+    engine = native(facts)
     for container in facts.images.containers:
         if not container.exec_format_error:
             continue
+        image_platform = platform_or_none(container.platform)
+        if image_platform is not None and (emulation_for(facts, image_platform) or _registered(facts, image_platform)):
+            continue  # an emulator is registered for it: it failed (DKD507)
+        fixes: list[Fix] = []
+        has_native = offers(facts, container.image, engine) if engine is not None else False
+        if engine is not None and has_native is not False:
+            fixes.append(Fix(title=f"pull the {facts.engine.platform} variant and recreate the container",
+                             needs=(Need.NETWORK,),
+                             steps=(run("docker", "pull", "--platform", str(facts.engine.platform), container.image),
+                                    _recreate(container.name, facts.engine.platform))))
+        if image_platform is not None:
+            fixes.extend(_install_emulation(facts, image_platform))
+        lacks = f"; {container.image} has no {facts.engine.platform} variant" if has_native is False else ""
         yield Problem(
             message=f"container {container.name} ({container.image}, {container.platform}) exited "
-                    f"{container.exit_code}: exec format error on this {facts.engine.platform or '?'} engine",
+                    f"{container.exit_code}: exec format error on this {facts.engine.platform or '?'} engine, "
+                    f"which has no emulator for {container.platform}{lacks}",
             subject=f"container {container.name}", target=facts.engine.platform,
             evidence=(ev("images.containers.platform", container.platform),
-                      ev("images.containers.exit_code", container.exit_code)),
-            fixes=(Fix(title=f"pull the {facts.engine.platform} variant and recreate the container",
-                       needs=(Need.NETWORK,), steps=(run("docker", "pull", "--platform", str(facts.engine.platform),
-                                                         container.image),
-                                                     _recreate(container.name, facts.engine.platform))),),
+                      ev("images.containers.exit_code", container.exit_code),
+                      ev("emulation.emulated", ",".join(e.platform for e in facts.emulation.emulated) or "none")),
+            fixes=tuple(fixes),
         )
 
 

@@ -90,7 +90,7 @@ def _gather(options: GatherOptions) -> Facts:
         buildx_f = pool.submit(probe_buildx, timeout=t) if options.tools else None
         project_f = pool.submit(_project, options, env) if options.project_dir is not None else None
         host = result(host_f, "host", _fallback_host)
-        emulation = probe_emulation(os_name=host.os)
+        emulation = probe_emulation(os_name=host.os, timeout=min(t, 3.0))
         engine = result(engine_f, "engine", lambda e: dataclasses.replace(facts_from_answers(resolved, None), error=e))
         contexts_f = pool.submit(_contexts, engine, min(t, 3.0))
         project = result(project_f, "project", lambda e: ProjectFacts(root=str(options.project_dir), errors=(e,))) \
@@ -112,7 +112,8 @@ def _gather(options: GatherOptions) -> Facts:
     builders = tuple((b.name, b.platforms) for b in buildx.builders if b.current)
     emulated = engine_emulation(host_os=host.os, engine_platform=engine.platform, engine_flavor=engine.flavor.value,
                                 engine_remote=engine.remote, handlers=emulation.handlers,
-                                rosetta=emulation.rosetta, builder_platforms=builders)
+                                rosetta=emulation.rosetta, builder_platforms=builders,
+                                binfmt_enabled=emulation.binfmt_enabled, settings=emulation.settings)
     return Facts(
         host=host,
         engine=engine,
