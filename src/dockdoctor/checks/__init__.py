@@ -13,6 +13,8 @@ from dockdoctor.errors import UnknownCheckError
 ALL_CHECKS: tuple[CheckSpec, ...] = (
     meta.probe_failed,
     host.shell_translated_by_rosetta,
+    host.vm_cpu_model_lowers_level,
+    host.rosetta_not_installed,
     engine.engine_unreachable,
     engine.docker_host_overrides_context,
     engine.several_engines,
@@ -46,6 +48,7 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     build.qemu_where_rosetta_available,
     build.target_runs_emulated,
     build.exec_format_error_with_emulator,
+    build.emulated_cpu_below_image_level,
     project.dockerfile_invalid,
     project.hardcoded_from_platform,
     project.buildplatform_on_final_stage,

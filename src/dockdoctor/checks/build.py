@@ -427,3 +427,73 @@ def exec_format_error_with_emulator(ctx: Context) -> Iterator[Problem]:
                       ev("emulation.binfmt_enabled", facts.emulation.binfmt_enabled)),
             fixes=fixes,
         )
+
+
+def _amd64_under_qemu(facts: Facts) -> str | None:
+    """How the engine runs linux/amd64 when that is QEMU user emulation (not Rosetta, not native), else None."""
+    from dockdoctor.platforms import parse
+
+    engine = native(facts)
+    if engine is None or engine.architecture == "amd64":
+        return None
+    amd64 = parse("linux/amd64")
+    item = next((e for e in facts.emulation.emulated if e.platform == "linux/amd64"), None)
+    if item is None or item.emulator == "rosetta" or "rosetta" in item.via:
+        return None
+    if item.emulator == "qemu":
+        return item.via
+    rosetta_off = [s for s in facts.emulation.rosetta if s.source == facts.engine.flavor.value and s.enabled is False]
+    rosetta_off += [s for s in facts.emulation.settings
+                    if s.product == facts.engine.flavor.value and s.rosetta is False]
+    return f"{item.via} (QEMU: Rosetta is off)" if rosetta_off and emulation_for(facts, amd64) else None
+
+
+@check("DKD508", "emulated-cpu-below-image-level", severity=Severity.ERROR, fixable=Fixable.ALWAYS)
+def emulated_cpu_below_image_level(ctx: Context) -> Iterator[Problem]:
+    """An amd64 image needs a newer x86-64 level than QEMU emulates by default
+
+    ## What it checks
+    On an arm64 engine that runs linux/amd64 with QEMU user emulation (a `qemu-x86_64` binfmt handler, or a
+    Mac engine with Rosetta off), images whose amd64 entries all need x86-64-v2 or more (an `amd64/v2` variant)
+    and project base images of distributions built for a newer level (RHEL 9, UBI 9, Rocky and Alma 9). QEMU
+    emulates a basic x86-64 CPU unless `QEMU_CPU` says otherwise (`knowledge/cpu_models.toml`).
+
+    ## Why it matters
+    `docker run --platform linux/amd64 registry.access.redhat.com/ubi9` dies at once with `Fatal glibc error:
+    CPU does not support x86-64-v2`, although QEMU could emulate that CPU.
+
+    ## Example
+    `fixtures/checks/DKD508/bad-rocky9-under-qemu.json` (Linux arm64 with qemu-x86_64, a Dockerfile `FROM rockylinux:9`);
+    `good-rocky9-under-rosetta.json` (Rosetta runs it).
+
+    ## Fix
+    Safe: run the container with `-e QEMU_CPU=max` (compose: `environment: [QEMU_CPU=max]`), which makes QEMU
+    emulate every feature it can; on a Mac, turning on Rosetta (DKD505) works too.
+
+    ## Facts used
+    `engine.platform`, `emulation.emulated`, `emulation.rosetta`, `emulation.settings`, `images.remote[].platforms`,
+    `project` base images.
+    """
+    from dockdoctor.checks.images import _base_levels, _required_level
+    from dockdoctor.knowledge import load
+
+    facts = ctx.facts
+    via = _amd64_under_qemu(facts)
+    if via is None:
+        return
+    qemu = load("cpu_models")["qemu_user"]
+    level = int(qemu["default_level"])
+    needs = [(i.reference, n) for i in facts.images.remote if i.error is None
+             for n in [_required_level(i)] if n is not None and n > level]
+    needs += [(f"{where}: {ref}", n) for ref, n, where in _base_levels(facts) if n > level]
+    for subject, needed in needs:
+        yield Problem(
+            message=f"{subject} needs x86-64-v{needed}; linux/amd64 runs here under {via}, which emulates "
+                    f"x86-64-v{level} unless QEMU_CPU says otherwise (Fatal glibc error: CPU does not support "
+                    f"x86-64-v{needed})",
+            subject=subject, target=f"linux/amd64/v{needed}",
+            evidence=(ev("emulation.via", via), ev("needed_level", needed), ev("source", qemu["source"])),
+            fixes=(Fix(title="let QEMU emulate the newer CPU", safety=Safety.SAFE,
+                       steps=(manual(f"run it with `-e {qemu['workaround']}` (compose: environment: "
+                                     f"[{qemu['workaround']}])"),)),),
+        )
