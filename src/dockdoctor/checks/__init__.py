@@ -22,6 +22,7 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     engine.default_platform_forces_emulation,
     engine.unknown_context,
     engine.docker_config_unreadable,
+    engine.x86_vm_on_apple_silicon,
     images.image_lacks_target_platform,
     images.single_platform_foreign_image,
     images.local_copy_platform_differs,

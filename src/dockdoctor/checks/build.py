@@ -233,8 +233,14 @@ _VZ_HOW = {
 
 
 def _engine_settings(facts: Facts, product: str) -> EngineSettings | None:
-    return next((s for s in facts.emulation.settings if s.product == product
-                 and (s.status in ("", "Running", "running") or len(facts.emulation.settings) == 1)), None)
+    """The settings of the engine the CLI uses: its Colima profile or Lima instance (from /info Name), else the
+    product's only (or running) entry."""
+    from dockdoctor.checks.engine import _current_profile
+
+    mine = [s for s in facts.emulation.settings if s.product == product]
+    profile = _current_profile(facts, product)
+    return next((s for s in mine if profile is not None and s.profile == profile), None) or next(
+        (s for s in mine if s.status.lower() in ("", "running") or len(mine) == 1), None)
 
 
 @check("DKD505", "qemu-where-rosetta-available", severity=Severity.WARNING, fixable=Fixable.ALWAYS)

@@ -17,6 +17,7 @@ from dockdoctor.model import (
     Problem,
     Safety,
     Severity,
+    Step,
     manual,
     run,
 )
@@ -363,3 +364,70 @@ def docker_config_unreadable(ctx: Context) -> Iterator[Problem]:
     if error is not None:
         yield Problem(message=f"docker CLI config unreadable: {error.detail}", subject="config.json",
                       evidence=(ev("engine.config_error", error.detail),))
+
+
+def _current_profile(facts: Facts, product: str) -> str | None:
+    """The Colima profile or Lima instance the CLI's engine is, from /info Name (`colima`, `colima-work`, `lima-x`)."""
+    name = facts.engine.name or ""
+    if product == "colima" and facts.engine.flavor is Flavor.COLIMA:
+        return "default" if name == "colima" else name.removeprefix("colima-")
+    if product == "lima" and facts.engine.flavor is Flavor.LIMA:
+        return name.removeprefix("lima-")
+    return None
+
+
+def _recreate_arm64(product: str, profile: str) -> tuple[Step, ...]:
+    if product == "colima":
+        flag = () if profile == "default" else ("--profile", profile)
+        return (run("colima", "delete", *flag), run("colima", "start", *flag, "--arch", "aarch64", "--vm-type", "vz",
+                                                    "--vz-rosetta"))
+    return (run("limactl", "delete", profile),
+            manual(f"create {profile} again for aarch64 with Rosetta: `limactl start --name {profile} --vm-type=vz "
+                   "--rosetta template://default` (arch is the host's by default)"))
+
+
+@check("DKD208", "x86-vm-on-apple-silicon", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
+def x86_vm_on_apple_silicon(ctx: Context) -> Iterator[Problem]:
+    """A Colima or Lima VM on this Apple Silicon Mac is a whole x86_64 machine under QEMU
+
+    ## What it checks
+    On an Apple Silicon Mac, every Colima profile (`colima list --json` and its `colima.yaml`) and every Lima
+    instance (`limactl list --json`) whose architecture is x86_64. The profile the docker CLI uses now is DKD204's
+    (engine architecture differs from the host); this check lists the others as well, so that switching to
+    one of them does not bring the problem back.
+
+    ## Why it matters
+    The whole VM, kernel included, runs under QEMU system emulation: every container is emulated, 5 to 20 times
+    slower, and arm64 images do not run in it at all (`exec format error`). It is usually a leftover of
+    `colima start --arch x86_64` from before Rosetta (colima issue #1304 shows one, on an M4).
+
+    ## Example
+    `fixtures/checks/DKD208/bad-colima-x86_64-profile.json` (the recorded `colima ls -j` of an M4 whose default
+    profile is x86_64, while the CLI uses OrbStack); `good-colima-aarch64-profile.json`.
+
+    ## Fix
+    Display only (deleting the VM loses its images and volumes): `colima delete [--profile P]`, then
+    `colima start [--profile P] --arch aarch64 --vm-type vz --vz-rosetta` (Rosetta runs the amd64 images you
+    still need); for Lima, `limactl delete NAME` and create it again with `--vm-type=vz --rosetta`.
+
+    ## Facts used
+    `host.apple_silicon`, `emulation.settings` (product, profile, arch, status), `engine.flavor`, `engine.name`.
+    """
+    facts = ctx.facts
+    if not facts.host.apple_silicon:
+        return
+    for item in facts.emulation.settings:
+        if item.product not in ("colima", "lima") or item.arch != "amd64":
+            continue
+        if _current_profile(facts, item.product) == item.profile and facts.engine.platform == "linux/amd64":
+            continue  # DKD204 reports the engine in use
+        label = f"{item.product} {'profile' if item.product == 'colima' else 'instance'} {item.profile}"
+        yield Problem(
+            message=f"{label} is an x86_64 VM on this Apple Silicon Mac ({item.status or 'status unknown'}): all of it "
+                    "runs under QEMU",
+            subject=label,
+            evidence=(ev("emulation.settings.arch", item.arch), ev("emulation.settings.source", item.source),
+                      ev("emulation.settings.status", item.status)),
+            fixes=(Fix(title=f"recreate {label} as an arm64 VM with Rosetta", safety=Safety.DISPLAY_ONLY,
+                       steps=_recreate_arm64(item.product, item.profile)),),
+        )

@@ -90,7 +90,7 @@ def _gather(options: GatherOptions) -> Facts:
         buildx_f = pool.submit(probe_buildx, timeout=t) if options.tools else None
         project_f = pool.submit(_project, options, env) if options.project_dir is not None else None
         host = result(host_f, "host", _fallback_host)
-        emulation = probe_emulation(os_name=host.os, timeout=min(t, 3.0))
+        emulation = probe_emulation(os_name=host.os, timeout=min(t, 3.0), host_arch=host.arch)
         engine = result(engine_f, "engine", lambda e: dataclasses.replace(facts_from_answers(resolved, None), error=e))
         contexts_f = pool.submit(_contexts, engine, min(t, 3.0))
         project = result(project_f, "project", lambda e: ProjectFacts(root=str(options.project_dir), errors=(e,))) \

@@ -226,7 +226,7 @@ def binfmt_status(root: str = BINFMT_DIR) -> bool | None:
 
 
 def probe_emulation(*, os_name: str, binfmt_root: str = BINFMT_DIR, home: str | None = None,
-                    versions: bool = True, timeout: float = 3.0) -> EmulationFacts:
+                    versions: bool = True, timeout: float = 3.0, host_arch: str = "") -> EmulationFacts:
     """binfmt handlers (Linux) with each emulator's version, and Rosetta settings (macOS)."""
     errors: list[ProbeError] = []
     readable, handlers = False, ()
@@ -239,11 +239,17 @@ def probe_emulation(*, os_name: str, binfmt_root: str = BINFMT_DIR, home: str | 
         errors += [e for _, e in described if e is not None]
         enabled = binfmt_status(binfmt_root) if readable else None
     rosetta: list[RosettaSetting] = []
+    settings: tuple[EngineSettings, ...] = ()
     if os_name == "darwin":
         rosetta, errs = rosetta_settings(home or os.path.expanduser("~"), dict(os.environ))
         errors += errs
+        from dockdoctor.probes.vms import probe_vm_settings
+
+        settings, more = probe_vm_settings(home=home or os.path.expanduser("~"), env=dict(os.environ),
+                                           host_arch=host_arch, timeout=timeout)
+        errors += more
     return EmulationFacts(binfmt_readable=readable, handlers=handlers, rosetta=tuple(rosetta), errors=tuple(errors),
-                          binfmt_enabled=enabled)
+                          binfmt_enabled=enabled, settings=settings)
 
 
 _VM_FLAVORS = ("docker-desktop", "orbstack", "colima", "rancher-desktop", "lima")
