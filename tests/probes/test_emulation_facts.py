@@ -76,3 +76,15 @@ def test_probe_reads_a_binfmt_tree_with_versions(tmp_path: Path) -> None:
     assert "not on the host" in handlers["qemu-arm"].version_source
     (tmp_path / "status").write_text("disabled\n")
     assert probe_emulation(os_name="linux", binfmt_root=str(tmp_path), versions=False).binfmt_enabled is False
+
+
+@pytest.mark.parametrize(("magic", "platform"), [
+    # as this machine's Debian qemu-user-static registers them (/proc/sys/fs/binfmt_misc/qemu-*)
+    ("7f454c4601020100000000000000000000020028", None),  # qemu-armeb: big-endian ARM is no image platform
+    ("7f454c4602020100000000000000000000020008", "linux/mips64"),  # qemu-mips64 (big-endian), not mips64le
+    ("7f454c460102010000000000000000000002baab", None),  # qemu-microblaze
+])
+def test_big_endian_magics(magic: str, platform: str | None) -> None:
+    from dockdoctor.probes.emulation import platform_from_magic
+
+    assert platform_from_magic(magic) == platform

@@ -42,10 +42,9 @@ def platform_from_magic(magic_hex: str) -> str | None:
         return None
     big_endian = magic[5] == 2
     machine = int.from_bytes(magic[18:20], "big" if big_endian else "little")
-    if big_endian and machine == 0x16:
-        return "linux/s390x"
-    if big_endian and machine == 0x15:
-        return "linux/ppc64"
+    if big_endian:
+        # only these big-endian machines are platforms images are published for; armeb, mips (BE), sparc are not
+        return {(0x16, 2): "linux/s390x", (0x15, 2): "linux/ppc64", (0x08, 2): "linux/mips64"}.get((machine, magic[4]))
     return _ELF_MACHINES.get((machine, magic[4]))
 
 
