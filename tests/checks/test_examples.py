@@ -49,3 +49,11 @@ def test_documented_examples_exist(spec) -> None:
 def test_facts_round_trip(path: Path) -> None:
     facts, _ = _load(path)
     assert codec.facts_from_json(codec.facts_to_json(facts)) == facts
+
+
+def test_colima_qemu_vm_is_recreated_for_rosetta() -> None:
+    """Colima's VM type is fixed at creation: Rosetta on a qemu VM needs delete + start --vm-type vz."""
+    facts, targets = _load(EXAMPLES / "DKD503" / "bad-colima-qemu-vm-amd64-target.json")
+    report = diagnose(facts, targets=targets, checks=(lookup("DKD503"),))
+    steps = [s.argv for f in report.findings for fix in f.fixes for s in fix.steps if hasattr(s, "argv")]
+    assert steps == [("colima", "delete"), ("colima", "start", "--vm-type", "vz", "--vz-rosetta")]

@@ -65,7 +65,7 @@ def rosetta_blockers(facts: Facts, product: str, vm_type: str = "") -> tuple[lis
     rules = [r for r in load("rosetta")["requirement"] if r["product"] in (product, "any")]
     mac = macos_version(facts)
     for rule in rules:
-        need = version_tuple(rule["min_macos"])
+        need = version_tuple(rule.get("min_macos"))
         if mac is not None and need is not None and mac < need:
             text = f"Rosetta for Linux needs macOS {rule['min_macos']} or later, this Mac runs " \
                    f"{'.'.join(map(str, mac))} ({rule['source']})"

@@ -30,8 +30,28 @@ def _install_emulation(facts: Facts, target: Platform) -> tuple[Fix, ...]:
     """Ways to make `target` runnable on this engine."""
     flavor, arch = facts.engine.flavor, target.architecture
     if flavor is Flavor.COLIMA and arch == "amd64":
+        from dockdoctor.checks.engine import _current_profile
+
+        profile = _current_profile(facts, "colima") or "default"
+        flag = () if profile == "default" else ("--profile", profile)
+        settings = _engine_settings(facts, "colima")
+        if settings is not None and settings.vm_type == "qemu":  # the VM type is fixed when the VM is created
+            return (Fix(title="recreate Colima with the vz VM type and Rosetta", safety=Safety.DISPLAY_ONLY,
+                        steps=(run("colima", "delete", *flag),
+                               run("colima", "start", *flag, "--vm-type", "vz", "--vz-rosetta"))),)
         return (Fix(title="restart Colima with Rosetta", safety=Safety.DISPLAY_ONLY,
-                    steps=(run("colima", "stop"), run("colima", "start", "--vm-type", "vz", "--vz-rosetta"))),)
+                    steps=(run("colima", "stop", *flag), run("colima", "start", *flag, "--vm-type", "vz",
+                                                             "--vz-rosetta"))),)
+    if flavor is Flavor.LIMA and arch == "amd64":
+        from dockdoctor.checks.engine import _current_profile
+
+        name = _current_profile(facts, "lima") or "default"
+        return (Fix(title="turn on Rosetta in the Lima instance", safety=Safety.DISPLAY_ONLY,
+                    steps=(run("limactl", "stop", name),
+                           manual(f"in ~/.lima/{name}/lima.yaml set `vmType: vz` and `rosetta: {{enabled: true, "
+                                  "binfmt: true}` (a vz VM needs macOS 13; the VM type is fixed at creation: "
+                                  "if it is qemu, `limactl delete` and create it again with `--vm-type=vz --rosetta`)"),
+                           run("limactl", "start", name))),)
     if flavor in (Flavor.DOCKER_DESKTOP, Flavor.ORBSTACK):
         return (Fix(title=f"turn emulation back on in {flavor.value}", safety=Safety.DISPLAY_ONLY,
                     steps=(manual(f"{flavor.value} ships QEMU and Rosetta; restart it, and in its settings turn on "
@@ -150,7 +170,8 @@ def no_emulation_for_target(ctx: Context) -> Iterator[Problem]:
 
     ## Example
     `fixtures/checks/DKD503/bad-arm64-target-no-qemu.json`: amd64 dockerd, target linux/arm64, no handlers.
-    `good-arm64-target-with-qemu.json` has an enabled `qemu-aarch64` handler.
+    `good-arm64-target-with-qemu.json` has an enabled `qemu-aarch64` handler. `bad-colima-qemu-vm-amd64-target.json`:
+    an aarch64 Colima VM of type qemu, whose fix recreates it with `--vm-type vz --vz-rosetta`.
 
     ## Fix
     On Debian/Ubuntu: `sudo apt-get install -y qemu-user-static binfmt-support` (unsafe: installs packages,
