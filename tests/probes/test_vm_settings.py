@@ -29,12 +29,18 @@ def body(name: str) -> str:
     return read_recording(RECORDED / name)[1]
 
 
-def stand_in(bin_dir: Path, name: str, output: str, *, sleep: float = 0) -> None:
-    """An executable `name` that prints `output` (after `sleep` seconds)."""
+def stand_in(bin_dir: Path, name: str, output: str | dict[str, str], *, sleep: float = 0) -> None:
+    """An executable `name` that prints `output` (or `output[$1]`, by its first argument) after `sleep` seconds."""
     bin_dir.mkdir(exist_ok=True)
-    (bin_dir / f"{name}.out").write_text(output)
+    outputs = output if isinstance(output, dict) else {"*": output}
+    cases = []
+    for arg, text in outputs.items():
+        out = bin_dir / f"{name}.{len(cases)}.out"
+        out.write_text(text)
+        cases.append(f"  {arg if arg == '*' else repr(arg)}) cat '{out}' ;;")
     script = bin_dir / name
-    script.write_text(f"#!/bin/sh\n{'sleep ' + str(sleep) if sleep else ''}\ncat '{bin_dir / (name + '.out')}'\n")
+    script.write_text("#!/bin/sh\n" + (f"sleep {sleep}\n" if sleep else "") + 'case "$1" in\n' + "\n".join(cases)
+                      + "\n  *) exit 1 ;;\nesac\n")
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
 
 
@@ -74,12 +80,13 @@ def test_every_colima_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     x86 = template.replace("arch: host", "arch: x86_64")
     vz = template.replace("vmType: qemu", "vmType: vz").replace("rosetta: false", "rosetta: true")
     _colima_home(tmp_path, {"default": x86, "fast": vz})
-    stand_in(tmp_path / "bin", "colima", body("colima-ls-json.apple-silicon-x86_64.1.txt"))
+    stand_in(tmp_path / "bin", "colima", {"list": body("colima-ls-json.apple-silicon-x86_64.1.txt"),
+                                          "version": body("colima-version.release-0.9.1.1.txt")})
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     found, errors = colima_settings(home=str(tmp_path), env={}, host_arch="arm64", timeout=5)
     assert errors == []
-    assert [(s.profile, s.arch, s.vm_type, s.rosetta, s.status) for s in found] == [
-        ("default", "amd64", "qemu", False, "Running"), ("fast", "arm64", "vz", True, "")]
+    assert [(s.profile, s.arch, s.vm_type, s.rosetta, s.status, s.version) for s in found] == [
+        ("default", "amd64", "qemu", False, "Running", "0.9.1"), ("fast", "arm64", "vz", True, "", "0.9.1")]
 
 
 def test_missing_and_hanging_cli_are_probe_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -99,12 +106,21 @@ def test_lima_instances(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     listing = body("limactl-list-json.two-instances.1.txt").replace("/home/anders/.lima", str(tmp_path / ".lima"))
     (tmp_path / ".lima" / "default" / "lima.yaml").write_text(
         "vmType: vz\nrosetta:\n  # Enable Rosetta for Linux.\n  enabled: true\n  binfmt: true\n")
-    stand_in(tmp_path / "bin", "limactl", listing)
+    versions = body("colima-version.head-build-with-lima.1.txt")  # the paste holds `limactl --version` too
+    stand_in(tmp_path / "bin", "limactl", {"list": listing, "--version": versions})
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     found, errors = lima_settings(home=str(tmp_path), env={}, host_arch="arm64", timeout=5)
     assert errors == []
-    assert [(s.profile, s.arch, s.status, s.rosetta) for s in found] == [
-        ("alpine", "amd64", "Stopped", None), ("default", "amd64", "Running", True)]
+    assert [(s.profile, s.arch, s.status, s.rosetta, s.version) for s in found] == [
+        ("alpine", "amd64", "Stopped", None, "0.19.0"), ("default", "amd64", "Running", True, "0.19.0")]
+
+
+def test_tool_versions() -> None:
+    from dockdoctor.probes.vms import parse_tool_version
+
+    head = body("colima-version.head-build-with-lima.1.txt")
+    assert (parse_tool_version(head, "colima"), parse_tool_version(head, "limactl")) == ("HEAD-ba1be00", "0.19.0")
+    assert parse_tool_version(body("colima-version.release-0.9.1.1.txt"), "colima") == "0.9.1"
 
 
 def test_docker_desktop_settings_files(tmp_path: Path) -> None:

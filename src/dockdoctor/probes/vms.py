@@ -61,6 +61,20 @@ def yaml_scalars(text: str, keys: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+def parse_tool_version(text: str, tool: str) -> str:
+    """`colima version 0.9.1`, `colima version HEAD-ba1be00`, `limactl version 0.19.0` -> the version; "" if absent."""
+    match = re.search(rf"(?m)^{re.escape(tool)} version (v?\d[\w.+~-]*|HEAD-\w+)", text)
+    return match.group(1) if match else ""
+
+
+def _version(tool: str, argv: tuple[str, ...], timeout: float, errors: list[ProbeError]) -> str:
+    result = run("vms", argv, timeout=timeout)
+    if isinstance(result, ProbeError):
+        errors.append(result)
+        return ""
+    return parse_tool_version(result.stdout, tool)
+
+
 def _bool(text: str | None) -> bool | None:
     return {"true": True, "false": False}.get((text or "").lower())
 
@@ -85,6 +99,7 @@ def colima_settings(*, home: str, env: Mapping[str, str], host_arch: str, timeou
                                      detail=f"colima list --json: exit {result.code}: {result.stderr.strip()[:200]}"))
         else:
             listed = {str(item.get("name", "")): item for item in json_stream(result.stdout)}
+    version = _version("colima", ("colima", "version"), timeout, errors) if listed else ""
     found = []
     for name in names:
         path = os.path.join(root, name, "colima.yaml")
@@ -97,7 +112,7 @@ def colima_settings(*, home: str, env: Mapping[str, str], host_arch: str, timeou
         found.append(EngineSettings(
             product="colima", source=path, profile=name, rosetta=_bool(conf.get("rosetta")),
             vm_type=conf.get("vmType", ""), arch=_arch(str(item.get("arch") or conf.get("arch", "")), host_arch),
-            status=str(item.get("status", ""))))
+            status=str(item.get("status", "")), version=version))
     return found, errors
 
 
@@ -113,8 +128,11 @@ def lima_settings(*, home: str, env: Mapping[str, str], host_arch: str, timeout:
     if result.code != 0:
         return [], [ProbeError(probe="vms", kind="error",
                                detail=f"limactl list --json: exit {result.code}: {result.stderr.strip()[:200]}")]
-    found, errors = [], []
-    for item in json_stream(result.stdout):
+    found: list[EngineSettings] = []
+    errors: list[ProbeError] = []
+    items = json_stream(result.stdout)
+    version = _version("limactl", ("limactl", "--version"), timeout, errors) if items else ""
+    for item in items:
         name = str(item.get("name", ""))
         directory = str(item.get("dir") or os.path.join(root, name))
         text = read_text("vms", os.path.join(directory, "lima.yaml"))
@@ -125,7 +143,7 @@ def lima_settings(*, home: str, env: Mapping[str, str], host_arch: str, timeout:
         found.append(EngineSettings(
             product="lima", source="limactl list --json", profile=name,
             rosetta=_bool(rosetta.group(1)) if rosetta else None, vm_type=str(item.get("vmType") or ""),
-            arch=_arch(str(item.get("arch") or ""), host_arch), status=str(item.get("status", ""))))
+            arch=_arch(str(item.get("arch") or ""), host_arch), status=str(item.get("status", "")), version=version))
     return found, errors
 
 
