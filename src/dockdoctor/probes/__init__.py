@@ -14,6 +14,7 @@ from dockdoctor import __version__
 from dockdoctor.model import (
     BuildxFacts,
     ComposeFacts,
+    EmulationFacts,
     EngineFacts,
     Facts,
     HostFacts,
@@ -72,7 +73,7 @@ def _gather(options: GatherOptions) -> Facts:
     env = dict(environ())
     resolved = resolve(env)
     t = options.timeout
-    pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="probe")
+    pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="probe")
 
     def result(future: Future[T], name: str, fallback: Callable[[ProbeError], T], *, rounds: int = 1) -> T:
         try:
@@ -90,7 +91,8 @@ def _gather(options: GatherOptions) -> Facts:
         buildx_f = pool.submit(probe_buildx, timeout=t) if options.tools else None
         project_f = pool.submit(_project, options, env) if options.project_dir is not None else None
         host = result(host_f, "host", _fallback_host)
-        emulation = probe_emulation(os_name=host.os, timeout=min(t, 3.0), host_arch=host.arch)
+        # binfmt handlers, each QEMU's --version and the Mac engines' CLIs: one bounded probe, beside the others
+        emulation_f = pool.submit(probe_emulation, os_name=host.os, timeout=min(t, 3.0), host_arch=host.arch)
         engine = result(engine_f, "engine", lambda e: dataclasses.replace(facts_from_answers(resolved, None), error=e))
         contexts_f = pool.submit(_contexts, engine, min(t, 3.0))
         project = result(project_f, "project", lambda e: ProjectFacts(root=str(options.project_dir), errors=(e,))) \
@@ -106,6 +108,7 @@ def _gather(options: GatherOptions) -> Facts:
         compose = result(compose_f, "compose", lambda e: ComposeFacts(errors=(e,))) if compose_f else ComposeFacts()
         buildx = result(buildx_f, "buildx", lambda e: BuildxFacts(error=e)) if buildx_f else BuildxFacts()
         engine = result(contexts_f, "contexts", lambda e: dataclasses.replace(engine, context_errors=(e,)))
+        emulation = result(emulation_f, "emulation", lambda e: EmulationFacts(errors=(e,)), rounds=2)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
