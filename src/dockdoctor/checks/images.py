@@ -243,8 +243,8 @@ def local_image_needs_emulation(ctx: Context) -> Iterator[Problem]:
 
     ## Fix
     Pull or build the image for the engine's platform (`docker pull --platform linux/amd64 IMAGE`, safe, needs
-    network), or recreate a container created with `--platform` for the engine's platform; or install emulation
-    (see DKD503).
+    network), offered only when the image has that platform (or no fact says it has not), or recreate a container
+    created with `--platform` for the engine's platform; for an image without it, install emulation (see DKD503).
 
     ## Facts used
     `images.local[].platform`, `images.containers[]`, `engine.platform`, `emulation.emulated`.
@@ -271,11 +271,21 @@ def local_image_needs_emulation(ctx: Context) -> Iterator[Problem]:
             continue
         reported.add(image.id)
         name = (image.repo_tags or (image.id[:19],))[0]
-        yield Problem(message=f"{name} is {image.platform}: {runs(found[1])}", subject=name,
+        # never offer to pull a platform the image does not have (its registry answer or index says so)
+        answers = {offers(facts, tag, engine) for tag in image.repo_tags} - {None}
+        has_native = (True in answers) if answers else None
+        fixes = (Fix(title=f"pull the {facts.engine.platform} variant", needs=(Need.NETWORK,),
+                     steps=(run("docker", "pull", "--platform", str(facts.engine.platform), name),)),) \
+            if has_native is not False else ()
+        if not found[1] and has_native is False:
+            from dockdoctor.checks.build import _install_emulation
+
+            fixes = _install_emulation(facts, found[0])
+        lacks = f"; it has no {facts.engine.platform} variant" if has_native is False else ""
+        yield Problem(message=f"{name} is {image.platform}: {runs(found[1])}{lacks}", subject=name,
                       target=facts.engine.platform,
                       evidence=(ev("images.local.platform", image.platform), ev("emulation.via", found[1] or "none")),
-                      fixes=(Fix(title=f"pull the {facts.engine.platform} variant", needs=(Need.NETWORK,),
-                                 steps=(run("docker", "pull", "--platform", str(facts.engine.platform), name),)),))
+                      fixes=fixes)
     for container in facts.images.containers:  # one created with --platform from an image that holds several
         found = foreign(container.platform)
         if found is None or container.image_id in reported or container.exec_format_error:  # DKD305 has those
