@@ -98,3 +98,15 @@ def test_exec_format_error_with_a_registered_emulator(testenv: dict, tmp_path: P
     mine = [f for f in report["findings"] if name in f["subject"]]
     assert [f["id"] for f in mine] == ["DKD507"], mine
     assert "binfmt_misc is switched off" in mine[0]["message"]
+
+
+def test_fix_switches_a_disabled_handler_back_on(testenv: dict, tmp_path: Path) -> None:
+    """DKD503's first fix for a registered but disabled handler, applied for real, then re-checked by `fix`."""
+    with binfmt_state(enabled_aarch64=True):
+        with binfmt_state(enabled_aarch64=False):  # registered, disabled (restored by the outer block)
+            result = dockdoctor("fix", "--project", str(tmp_path), "--platform", "linux/arm64", "--only", "DKD503",
+                                "--yes", "--allow-unsafe",
+                                env=isolated_env(tmp_path, DOCKER_HOST=testenv["docker_host"]), timeout=120)
+            enabled = (BM / "qemu-aarch64").read_text().splitlines()[0]
+    assert "DKD503 enable the qemu-aarch64 handler: fixed" in result.stdout, result.stdout + result.stderr
+    assert enabled == "enabled" and result.code == 0

@@ -168,8 +168,12 @@ def no_emulation_for_target(ctx: Context) -> Iterator[Problem]:
     Containers for that platform die at once with `exec /bin/sh: exec format error` (or `exec
     /usr/local/bin/docker-entrypoint.sh: exec format error`), and `RUN` steps of builds for it fail the same way.
 
+    When a handler for the target is registered but switched off (itself, or binfmt_misc as a whole), the
+    first fix switches it on: reinstalling the package leaves an existing entry as it is.
+
     ## Example
-    `fixtures/checks/DKD503/bad-arm64-target-no-qemu.json`: amd64 dockerd, target linux/arm64, no handlers.
+    `fixtures/checks/DKD503/bad-arm64-target-no-qemu.json`: amd64 dockerd, target linux/arm64, no handlers;
+    `bad-arm64-handler-disabled.json`: a `qemu-aarch64` handler registered but disabled.
     `good-arm64-target-with-qemu.json` has an enabled `qemu-aarch64` handler. `bad-colima-qemu-vm-amd64-target.json`:
     an aarch64 Colima VM of type qemu, whose fix recreates it with `--vm-type vz --vz-rosetta`.
 
@@ -188,12 +192,18 @@ def no_emulation_for_target(ctx: Context) -> Iterator[Problem]:
         if runs_natively(facts, target) or emulation_for(facts, target):
             continue
         name = format_platform(target)
-        yield Problem(message=f"the {facts.engine.platform} engine cannot run {name}: no emulation is installed",
+        # a handler registered but off (itself, or binfmt_misc as a whole): switching it on is the fix, and
+        # reinstalling the package would not do it (update-binfmts leaves an existing entry as it is)
+        handlers = _handlers_for(facts, target) if facts.host.os == "linux" and not facts.engine.remote else []
+        cause, enable = "no emulation is installed", ()
+        if handlers and (facts.emulation.binfmt_enabled is False or not any(h.enabled for h in handlers)):
+            cause, enable = _emulator_causes(facts, next((h for h in handlers if h.enabled), handlers[0]))
+        yield Problem(message=f"the {facts.engine.platform} engine cannot run {name}: {cause}",
                       subject=facts.engine.endpoint, target=name,
                       evidence=(ev("engine.platform", facts.engine.platform),
                                 ev("emulation.emulated", ",".join(e.platform for e in facts.emulation.emulated)
                                    or "none")),
-                      fixes=_install_emulation(facts, target))
+                      fixes=enable + _install_emulation(facts, target))
 
 
 @check("DKD504", "binfmt-without-fix-binary", severity=Severity.WARNING, fixable=Fixable.SOMETIMES)
