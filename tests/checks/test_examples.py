@@ -49,3 +49,21 @@ def test_documented_examples_exist(spec) -> None:
 def test_facts_round_trip(path: Path) -> None:
     facts, _ = _load(path)
     assert codec.facts_from_json(codec.facts_to_json(facts)) == facts
+
+
+def test_colima_qemu_vm_is_recreated_for_rosetta() -> None:
+    """Colima's VM type is fixed at creation: Rosetta on a qemu VM needs delete + start --vm-type vz."""
+    facts, targets = _load(EXAMPLES / "DKD503" / "bad-colima-qemu-vm-amd64-target.json")
+    report = diagnose(facts, targets=targets, checks=(lookup("DKD503"),))
+    steps = [s.argv for f in report.findings for fix in f.fixes for s in fix.steps if hasattr(s, "argv")]
+    assert steps == [("colima", "delete"), ("colima", "start", "--vm-type", "vz", "--vz-rosetta")]
+
+
+def test_no_fix_pulls_a_platform_the_image_lacks() -> None:
+    """The registry says 127.0.0.1:5555/busybox:arm64 is arm64 only: neither DKD304 nor DKD305 offers to pull amd64."""
+    facts, targets = _load(EXAMPLES / "DKD305" / "bad-arm64-only-image.json")
+    report = diagnose(facts, targets=targets, checks=(lookup("DKD304"), lookup("DKD305")))
+    assert {f.id for f in report.findings} == {"DKD304", "DKD305"}
+    argvs = [s.argv for f in report.findings for fix in f.fixes for s in fix.steps if hasattr(s, "argv")]
+    assert argvs and not any(a[:2] == ("docker", "pull") for a in argvs), argvs
+    assert ("docker", "run", "--privileged", "--rm", "tonistiigi/binfmt", "--install", "arm64") in argvs

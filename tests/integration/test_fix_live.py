@@ -288,6 +288,9 @@ def test_installing_emulation_from_the_distribution(testenv: dict, tmp_path: Pat
         subprocess.run(["apt-get", "update"], capture_output=True, timeout=600)  # package lists for apt-get install
     env = _env(testenv, tmp_path, DEBIAN_FRONTEND="noninteractive")
     with binfmt_state(enabled_aarch64=False):
+        if Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists():
+            # left disabled, not removed: DKD503 then switches it on, and update-binfmts would register nothing
+            pytest.skip("a qemu-aarch64 entry is registered (disabled) on this machine")
         try:
             result = dockdoctor("fix", "--project", str(tmp_path), "--platform", "linux/arm64", "--only", "DKD503",
                                 "--yes", "--allow-unsafe", env=env, timeout=600)

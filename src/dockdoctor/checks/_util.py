@@ -38,3 +38,42 @@ def emulation_for(facts: Facts, target: Platform) -> str | None:
 def ev(field: str, value: object) -> Evidence:
     """Evidence of a fact path and its value."""
     return Evidence(field=field, value=str(value))
+
+
+def version_tuple(text: str | None) -> tuple[int, ...] | None:
+    """`14.5` -> (14, 5); None for a missing or non-numeric version."""
+    import re
+
+    match = re.match(r"\s*(\d+(?:\.\d+)*)", text or "")
+    return tuple(int(p) for p in match.group(1).split(".")) if match else None
+
+
+def macos_version(facts: Facts) -> tuple[int, ...] | None:
+    """The Mac's macOS release (`sw_vers`), else from `host.os_release` ("macOS 14.5") of older facts."""
+    if facts.host.os != "darwin":
+        return None
+    return version_tuple(facts.host.macos_version) or version_tuple(facts.host.os_release.removeprefix("macOS "))
+
+
+def rosetta_blockers(facts: Facts, product: str, vm_type: str = "") -> tuple[list[str], list[str]]:
+    """What keeps `product` from using Rosetta here, from knowledge/rosetta.toml: (hard blockers that only a
+    macOS upgrade removes, steps the user can take such as switching the VM type), each with its source."""
+    from dockdoctor.knowledge import load
+
+    hard: list[str] = []
+    steps: list[str] = []
+    rules = [r for r in load("rosetta")["requirement"] if r["product"] in (product, "any")]
+    mac = macos_version(facts)
+    for rule in rules:
+        need = version_tuple(rule.get("min_macos"))
+        if mac is not None and need is not None and mac < need:
+            text = f"Rosetta for Linux needs macOS {rule['min_macos']} or later, this Mac runs " \
+                   f"{'.'.join(map(str, mac))} ({rule['source']})"
+            if text not in hard:
+                hard.append(text)
+        if vm_type and vm_type not in rule["vm_types"]:
+            text = f"Rosetta needs the VM type {' or '.join(rule['vm_types'])}, {product} uses {vm_type} " \
+                   f"({rule['source']})"
+            if text not in steps:
+                steps.append(text)
+    return hard[:1], steps[:1]

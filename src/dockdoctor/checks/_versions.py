@@ -1,8 +1,8 @@
 """Which product releases the facts show: one small pure mapping (product, version, how it was known).
 
 Product names are those of knowledge/defects.toml. Extend `installed_versions` when the facts learn more
-(OrbStack, Colima, Lima, Rancher Desktop, QEMU and binfmt versions); every check that matches releases against
-the knowledge base reads it from here.
+(OrbStack and Rancher Desktop versions are not probed yet; the tonistiigi/binfmt image's release is not visible
+from the host); every check that matches releases against the knowledge base reads it from here.
 """
 
 from __future__ import annotations
@@ -55,7 +55,9 @@ def installed_versions(facts: Facts) -> tuple[Installed, ...]:
     found: list[Installed] = []
     engine = facts.engine
     components = dict(engine.components)
-    if engine.flavor is Flavor.DOCKER_DESKTOP:
+    if engine.flavor is Flavor.DOCKER_DESKTOP and engine.product_version:
+        found.append(Installed("docker-desktop", engine.product_version, "engine.product_version"))
+    elif engine.flavor is Flavor.DOCKER_DESKTOP:
         for item in engine.evidence:
             match = _DESKTOP.match(item.value) if item.field == "version.Platform.Name" else None
             if match:
@@ -74,4 +76,16 @@ def installed_versions(facts: Facts) -> tuple[Installed, ...]:
             found.append(Installed("compose", tool.version, path))
     if facts.buildx.version:
         found.append(Installed("buildx", facts.buildx.version, "buildx.version"))
+    # the amd64 emulator of this engine: only the handler that really runs linux/amd64 (or, on an amd64 engine,
+    # the first QEMU handler with a version); every QEMU handler of one installation shares its release
+    qemu = sorted((h for h in facts.emulation.handlers if h.emulator == "qemu" and h.version),
+                  key=lambda h: h.platform != "linux/amd64")
+    if qemu:
+        found.append(Installed("qemu", qemu[0].version, f"emulation.handlers[{qemu[0].name}].version"))
+    for setting in facts.emulation.settings:
+        if setting.product in ("colima", "lima") and setting.version \
+                and not any(i.product == setting.product for i in found):
+            found.append(Installed(setting.product, setting.version, f"emulation.settings[{setting.product}].version"))
+    if facts.host.macos_version:
+        found.append(Installed("macos", facts.host.macos_version, "host.macos_version"))
     return tuple(found)

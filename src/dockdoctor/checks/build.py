@@ -5,8 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dockdoctor.checks._spec import Context, check
-from dockdoctor.checks._util import emulation_for, ev, native, runs_natively
-from dockdoctor.model import Facts, Fix, Fixable, Flavor, Need, Problem, Safety, Severity, manual, run
+from dockdoctor.checks._util import emulation_for, ev, native, rosetta_blockers, runs_natively
+from dockdoctor.model import (
+    BinfmtHandler,
+    EngineSettings,
+    Facts,
+    Fix,
+    Fixable,
+    Flavor,
+    Need,
+    Problem,
+    Safety,
+    Severity,
+    manual,
+    run,
+)
 from dockdoctor.platforms import Platform, format_platform
 
 _BINFMT_NAMES = {"amd64": "amd64", "arm64": "arm64", "arm": "arm", "386": "386", "riscv64": "riscv64",
@@ -17,8 +30,28 @@ def _install_emulation(facts: Facts, target: Platform) -> tuple[Fix, ...]:
     """Ways to make `target` runnable on this engine."""
     flavor, arch = facts.engine.flavor, target.architecture
     if flavor is Flavor.COLIMA and arch == "amd64":
+        from dockdoctor.checks.engine import _current_profile
+
+        profile = _current_profile(facts, "colima") or "default"
+        flag = () if profile == "default" else ("--profile", profile)
+        settings = _engine_settings(facts, "colima")
+        if settings is not None and settings.vm_type == "qemu":  # the VM type is fixed when the VM is created
+            return (Fix(title="recreate Colima with the vz VM type and Rosetta", safety=Safety.DISPLAY_ONLY,
+                        steps=(run("colima", "delete", *flag),
+                               run("colima", "start", *flag, "--vm-type", "vz", "--vz-rosetta"))),)
         return (Fix(title="restart Colima with Rosetta", safety=Safety.DISPLAY_ONLY,
-                    steps=(run("colima", "stop"), run("colima", "start", "--vm-type", "vz", "--vz-rosetta"))),)
+                    steps=(run("colima", "stop", *flag), run("colima", "start", *flag, "--vm-type", "vz",
+                                                             "--vz-rosetta"))),)
+    if flavor is Flavor.LIMA and arch == "amd64":
+        from dockdoctor.checks.engine import _current_profile
+
+        name = _current_profile(facts, "lima") or "default"
+        return (Fix(title="turn on Rosetta in the Lima instance", safety=Safety.DISPLAY_ONLY,
+                    steps=(run("limactl", "stop", name),
+                           manual(f"in ~/.lima/{name}/lima.yaml set `vmType: vz` and `rosetta: {{enabled: true, "
+                                  "binfmt: true}` (a vz VM needs macOS 13; the VM type is fixed at creation: "
+                                  "if it is qemu, `limactl delete` and create it again with `--vm-type=vz --rosetta`)"),
+                           run("limactl", "start", name))),)
     if flavor in (Flavor.DOCKER_DESKTOP, Flavor.ORBSTACK):
         return (Fix(title=f"turn emulation back on in {flavor.value}", safety=Safety.DISPLAY_ONLY,
                     steps=(manual(f"{flavor.value} ships QEMU and Rosetta; restart it, and in its settings turn on "
@@ -80,8 +113,10 @@ def builder_cannot_multiplatform(ctx: Context) -> Iterator[Problem]:
     """The current builder uses the `docker` driver and cannot build several platforms at once
 
     ## What it checks
-    The targets include a platform other than the engine's own, or more than one platform, while the current
-    buildx builder has the `docker` driver and the engine uses the classic image store (not containerd's).
+    The targets are more than one platform, while the current buildx builder has the `docker` driver and the
+    engine uses the classic image store (not containerd's). A build for one platform, even an emulated one
+    (`docker buildx build --platform linux/amd64 .` on an arm64 engine with QEMU or Rosetta), works with the
+    `docker` driver and is not reported.
 
     ## Why it matters
     `docker buildx build --platform linux/amd64,linux/arm64 .` then fails with `Multi-platform build is not
@@ -90,7 +125,8 @@ def builder_cannot_multiplatform(ctx: Context) -> Iterator[Problem]:
 
     ## Example
     `fixtures/checks/DKD502/bad-docker-driver-two-targets.json` (targets linux/amd64 and linux/arm64);
-    `good-docker-container-driver.json`; `good-containerd-image-store.json` (Docker Desktop with the containerd
+    `good-docker-container-driver.json`; `good-single-emulated-target.json` (one linux/amd64 target on an arm64
+    Docker Desktop with the classic store and the docker driver); `good-containerd-image-store.json` (Docker Desktop with the containerd
     image store builds several platforms with the docker driver). Gathered here with buildx 0.29:
     `bad-dockerd-20-docker-driver.json`; `good-dockerd-28-containerd-store.json`.
 
@@ -106,9 +142,8 @@ def builder_cannot_multiplatform(ctx: Context) -> Iterator[Problem]:
     current = next((b for b in facts.buildx.builders if b.current), None)
     if current is None or current.driver != "docker" or facts.engine.containerd_snapshotter:
         return
-    foreign = [t for t in ctx.targets if not runs_natively(facts, t)]
-    if len(ctx.targets) < 2 and not foreign:
-        return
+    if len(ctx.targets) < 2:
+        return  # one platform, even an emulated one, builds with the docker driver (DKD503 covers no emulator)
     wanted = ",".join(format_platform(t) for t in ctx.targets)
     yield Problem(
         message=f"builder {current.name!r} uses the docker driver: it cannot build {wanted} in one build",
@@ -133,9 +168,14 @@ def no_emulation_for_target(ctx: Context) -> Iterator[Problem]:
     Containers for that platform die at once with `exec /bin/sh: exec format error` (or `exec
     /usr/local/bin/docker-entrypoint.sh: exec format error`), and `RUN` steps of builds for it fail the same way.
 
+    When a handler for the target is registered but switched off (itself, or binfmt_misc as a whole), the
+    first fix switches it on: reinstalling the package leaves an existing entry as it is.
+
     ## Example
-    `fixtures/checks/DKD503/bad-arm64-target-no-qemu.json`: amd64 dockerd, target linux/arm64, no handlers.
-    `good-arm64-target-with-qemu.json` has an enabled `qemu-aarch64` handler.
+    `fixtures/checks/DKD503/bad-arm64-target-no-qemu.json`: amd64 dockerd, target linux/arm64, no handlers;
+    `bad-arm64-handler-disabled.json`: a `qemu-aarch64` handler registered but disabled.
+    `good-arm64-target-with-qemu.json` has an enabled `qemu-aarch64` handler. `bad-colima-qemu-vm-amd64-target.json`:
+    an aarch64 Colima VM of type qemu, whose fix recreates it with `--vm-type vz --vz-rosetta`.
 
     ## Fix
     On Debian/Ubuntu: `sudo apt-get install -y qemu-user-static binfmt-support` (unsafe: installs packages,
@@ -152,12 +192,18 @@ def no_emulation_for_target(ctx: Context) -> Iterator[Problem]:
         if runs_natively(facts, target) or emulation_for(facts, target):
             continue
         name = format_platform(target)
-        yield Problem(message=f"the {facts.engine.platform} engine cannot run {name}: no emulation is installed",
+        # a handler registered but off (itself, or binfmt_misc as a whole): switching it on is the fix, and
+        # reinstalling the package would not do it (update-binfmts leaves an existing entry as it is)
+        handlers = _handlers_for(facts, target) if facts.host.os == "linux" and not facts.engine.remote else []
+        cause, enable = "no emulation is installed", ()
+        if handlers and (facts.emulation.binfmt_enabled is False or not any(h.enabled for h in handlers)):
+            cause, enable = _emulator_causes(facts, next((h for h in handlers if h.enabled), handlers[0]))
+        yield Problem(message=f"the {facts.engine.platform} engine cannot run {name}: {cause}",
                       subject=facts.engine.endpoint, target=name,
                       evidence=(ev("engine.platform", facts.engine.platform),
                                 ev("emulation.emulated", ",".join(e.platform for e in facts.emulation.emulated)
                                    or "none")),
-                      fixes=_install_emulation(facts, target))
+                      fixes=enable + _install_emulation(facts, target))
 
 
 @check("DKD504", "binfmt-without-fix-binary", severity=Severity.WARNING, fixable=Fixable.SOMETIMES)
@@ -209,27 +255,54 @@ _ROSETTA_HOW = {
 }
 
 
+_VZ_HOW = {
+    "docker-desktop": "Docker Desktop > Settings > General > Virtual Machine Manager: choose \"Apple Virtualization "
+                      "framework\", then Apply & restart",
+    "colima": "colima delete && colima start --vm-type vz --vz-rosetta (the VM type is fixed when the VM is created: "
+              "this deletes its images and volumes)",
+}
+
+
+def _engine_settings(facts: Facts, product: str) -> EngineSettings | None:
+    """The settings of the engine the CLI uses: its Colima profile or Lima instance (from /info Name), else the
+    product's only (or running) entry."""
+    from dockdoctor.checks.engine import _current_profile
+
+    mine = [s for s in facts.emulation.settings if s.product == product]
+    profile = _current_profile(facts, product)
+    return next((s for s in mine if profile is not None and s.profile == profile), None) or next(
+        (s for s in mine if s.status.lower() in ("", "running") or len(mine) == 1), None)
+
+
 @check("DKD505", "qemu-where-rosetta-available", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
 def qemu_where_rosetta_available(ctx: Context) -> Iterator[Problem]:
     """amd64 containers run under QEMU although Rosetta is available
 
     ## What it checks
     On an Apple Silicon Mac whose engine (Docker Desktop, OrbStack or Colima) is arm64, the engine's own settings
-    file has Rosetta turned off while linux/amd64 is a target or is emulated.
+    file has Rosetta turned off while linux/amd64 is a target or is emulated, and Rosetta can be turned on here:
+    the Mac runs macOS 13 or later (Rosetta for Linux VMs came with macOS 13 Ventura) and the engine can use
+    Apple's Virtualization framework (`knowledge/rosetta.toml`, with sources). When the VM type is another one
+    (Docker Desktop's QEMU or Docker VMM, Colima's `qemu`), the fix switches it first. On macOS 12 it stays
+    silent: Docker Desktop cannot use Rosetta there.
 
     ## Why it matters
     QEMU runs amd64 containers several times slower than Rosetta and crashes on some workloads (`qemu: uncaught
     target signal 11 (Segmentation fault) - core dumped`, Node and Java JITs, `inotify` in file watchers).
 
     ## Example
-    `fixtures/checks/DKD505/bad-desktop-rosetta-off.json`; `good-desktop-rosetta-on.json`.
+    `fixtures/checks/DKD505/bad-desktop-rosetta-off.json`; `bad-desktop-qemu-vmm.json` (Docker Desktop on the
+    QEMU VMM: switch to the Virtualization framework, then Rosetta); `good-desktop-rosetta-on.json`;
+    `good-desktop-macos12.json` (macOS 12.7, where Docker Desktop offers no Rosetta).
 
     ## Fix
-    Display only, per engine: Docker Desktop's "Use Rosetta for x86_64/amd64 emulation" setting,
-    `orb config set rosetta true`, or `colima start --vm-type vz --vz-rosetta`.
+    Display only, per engine: Docker Desktop's "Use Rosetta for x86_64/amd64 emulation" setting (with the
+    "Apple Virtualization framework" VMM), `orb config set rosetta true`, or
+    `colima start --vm-type vz --vz-rosetta`.
 
     ## Facts used
-    `host.apple_silicon`, `engine.flavor`, `engine.platform`, `emulation.rosetta`, `emulation.emulated`, targets.
+    `host.apple_silicon`, `host.macos_version` (`host.os_release` in older facts), `engine.flavor`,
+    `engine.platform`, `emulation.rosetta`, `emulation.settings`, `emulation.emulated`, targets.
     """
     facts = ctx.facts
     engine_native = native(facts)
@@ -237,13 +310,25 @@ def qemu_where_rosetta_available(ctx: Context) -> Iterator[Problem]:
         return
     wants_amd64 = any(t.architecture == "amd64" for t in ctx.targets) or any(
         e.platform.startswith("linux/amd64") for e in facts.emulation.emulated)
-    for setting in facts.emulation.rosetta:
-        if setting.source == facts.engine.flavor.value and setting.enabled is False and wants_amd64:
-            yield Problem(message=f"Rosetta is off in {setting.source}: linux/amd64 containers run under QEMU",
-                          subject=setting.source, target="linux/amd64",
-                          evidence=(ev("emulation.rosetta.enabled", False), ev("emulation.rosetta.path", setting.path)),
-                          fixes=(Fix(title=f"turn on Rosetta in {setting.source}", safety=Safety.DISPLAY_ONLY,
-                                     needs=(Need.RESTART,), steps=(manual(_ROSETTA_HOW[setting.source]),)),))
+    product = facts.engine.flavor.value
+    settings = _engine_settings(facts, product)
+    off = [(s.path, s.enabled) for s in facts.emulation.rosetta if s.source == product]
+    if settings is not None and settings.rosetta is not None:
+        off = [(settings.source, settings.rosetta)]
+    if not wants_amd64 or not off or off[0][1] is not False or product not in _ROSETTA_HOW:
+        return
+    hard, switch = rosetta_blockers(facts, product, settings.vm_type if settings else "")
+    if hard:
+        return  # only a macOS upgrade would allow it: not a setting to turn on
+    steps = [manual(_VZ_HOW[product])] if switch and product in _VZ_HOW else []
+    steps.append(manual(_ROSETTA_HOW[product]))
+    yield Problem(message=f"Rosetta is off in {product}: linux/amd64 containers run under QEMU"
+                          + (f"; {switch[0]}" if switch else ""),
+                  subject=product, target="linux/amd64",
+                  evidence=(ev("emulation.rosetta.enabled", False), ev("emulation.rosetta.path", off[0][0]),
+                            ev("host.macos_version", facts.host.macos_version or facts.host.os_release)),
+                  fixes=(Fix(title=f"turn on Rosetta in {product}", safety=Safety.DISPLAY_ONLY,
+                             needs=(Need.RESTART,), steps=tuple(steps)),))
 
 
 @check("DKD506", "target-runs-emulated", severity=Severity.INFO)
@@ -276,3 +361,194 @@ def target_runs_emulated(ctx: Context) -> Iterator[Problem]:
             name = format_platform(target)
             yield Problem(message=f"{name} runs on this {facts.engine.platform} engine only under emulation: {via}",
                           subject=facts.engine.endpoint, target=name, evidence=(ev("emulation.via", via),))
+
+
+def _handlers_for(facts: Facts, platform: Platform) -> list[BinfmtHandler]:
+    from dockdoctor.checks._util import platform_or_none
+    from dockdoctor.platforms import can_run
+
+    found = []
+    for handler in facts.emulation.handlers:
+        offered = platform_or_none(handler.platform)
+        if offered is not None and (offered == platform or can_run(offered, platform)):
+            found.append(handler)
+    return found
+
+
+def _emulator_causes(facts: Facts, handler: BinfmtHandler | None) -> tuple[str, tuple[Fix, ...]]:
+    """Why a registered emulator did not run the binary, from the facts, and what to do about it."""
+    sudo = () if facts.host.root else ("sudo",)
+    if handler is None:
+        return ("the engine's own emulation (in its VM) failed: restart the engine; if it persists, its emulator "
+                "release may have a known defect (DKD530)"), (Fix(
+                    title="restart the engine", safety=Safety.DISPLAY_ONLY, needs=(Need.RESTART,),
+                    steps=(manual(f"restart {facts.engine.flavor.value}, then run the container again"),)),)
+    root = "/proc/sys/fs/binfmt_misc"
+    if facts.emulation.binfmt_enabled is False:
+        return (f"binfmt_misc is switched off for every handler ({root}/status says disabled), so "
+                f"{handler.name} is registered but never used"), (Fix(
+                    title="switch binfmt_misc back on", needs=(Need.SUDO,), safety=Safety.UNSAFE,
+                    steps=(run(*sudo, "sh", "-c", f"echo 1 > {root}/status"),)),)
+    if not handler.enabled:
+        return f"the handler {handler.name} is registered but disabled", (Fix(
+            title=f"enable the {handler.name} handler", needs=(Need.SUDO,), safety=Safety.UNSAFE,
+            steps=(run(*sudo, "sh", "-c", f"echo 1 > {root}/{handler.name}"),)),)
+    arch = (handler.platform or "/").split("/")[1]
+    reinstall = Fix(title="re-register the QEMU handlers with the F flag", safety=Safety.UNSAFE,
+                    needs=(Need.PRIVILEGED, Need.NETWORK),
+                    steps=(run("docker", "run", "--privileged", "--rm", "tonistiigi/binfmt", "--uninstall",
+                               f"qemu-{arch}" if arch != "arm64" else "qemu-aarch64"),
+                           run("docker", "run", "--privileged", "--rm", "tonistiigi/binfmt", "--install",
+                               _BINFMT_NAMES.get(arch, arch))))
+    if "F" not in handler.flags:
+        return (f"{handler.name} lacks the F flag: the kernel looks for {handler.interpreter} inside the container, "
+                "where it does not exist"), (reinstall,)
+    version = f" {handler.emulator or 'emulator'} {handler.version}" if handler.version else ""
+    return (f"{handler.name} ({handler.interpreter}, flags {handler.flags}){version} is registered and enabled, yet "
+            "the binary did not run: the emulator itself failed (a known defect of its release, DKD530, or a "
+            "binary it cannot run)"), (reinstall,)
+
+
+@check("DKD507", "exec-format-error-with-emulator", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
+def exec_format_error_with_emulator(ctx: Context) -> Iterator[Problem]:
+    """A container failed with `exec format error` although an emulator for its platform is registered
+
+    ## What it checks
+    An exited container whose log says `exec format error`, whose platform the engine cannot run natively,
+    while a binfmt_misc handler for that platform is registered (or the engine's builder lists the platform).
+    The image is then not the problem: the emulator did not run. The facts say why: binfmt_misc switched off as
+    a whole (`/proc/sys/fs/binfmt_misc/status`), the handler disabled, the handler without the F flag (its
+    interpreter is looked up inside the container), or an enabled handler that still failed (its release, see
+    DKD530 for known defects).
+
+    ## Why it matters
+    `exec /bin/sh: exec format error` reads like a wrong image, and pulling another platform (which the image
+    may not even have) or reinstalling it changes nothing; the emulator has to be repaired.
+
+    ## Example
+    `fixtures/checks/DKD507/bad-binfmt-switched-off.json` (gathered here: `qemu-aarch64` enabled, binfmt_misc
+    disabled, an arm64 busybox exited with exec format error); `good-emulator-ran.json` (the same container
+    ran under QEMU).
+
+    ## Fix
+    Per cause: `echo 1 > /proc/sys/fs/binfmt_misc/status` or `echo 1 > /proc/sys/fs/binfmt_misc/NAME` (unsafe:
+    needs sudo); re-register with the F flag (`docker run --privileged --rm tonistiigi/binfmt --install arm64`,
+    privileged: its own consent); on a Mac engine, restart it.
+
+    ## Facts used
+    `images.containers[].exec_format_error`, `images.containers[].platform`, `emulation.handlers`,
+    `emulation.binfmt_enabled`, `emulation.emulated`, `engine.platform`, `engine.flavor`.
+    """
+    facts = ctx.facts
+    engine = native(facts)
+    if engine is None:
+        return
+    from dockdoctor.checks._util import platform_or_none
+
+    for container in facts.images.containers:
+        platform = platform_or_none(container.platform)
+        if not container.exec_format_error or platform is None or runs_natively(facts, platform):
+            continue
+        handlers = _handlers_for(facts, platform)
+        if not handlers and not emulation_for(facts, platform):
+            continue  # nothing registered: DKD305
+        handler = next((h for h in handlers if h.enabled), handlers[0] if handlers else None)
+        cause, fixes = _emulator_causes(facts, handler)
+        yield Problem(
+            message=f"container {container.name} ({container.image}, {container.platform}) failed with exec format "
+                    f"error although an emulator for {container.platform} is registered: {cause}",
+            subject=f"container {container.name}", target=container.platform,
+            evidence=(ev("images.containers.platform", container.platform),
+                      ev("emulation.handlers", ",".join(f"{h.name}:{'on' if h.enabled else 'off'}:{h.flags}"
+                                                        for h in handlers) or "none"),
+                      ev("emulation.binfmt_enabled", facts.emulation.binfmt_enabled)),
+            fixes=fixes,
+        )
+
+
+def _amd64_under_qemu(facts: Facts) -> str | None:
+    """How the engine runs linux/amd64 when that is QEMU user emulation (not Rosetta, not native), else None."""
+    from dockdoctor.platforms import parse
+
+    engine = native(facts)
+    if engine is None or engine.architecture == "amd64":
+        return None
+    amd64 = parse("linux/amd64")
+    item = next((e for e in facts.emulation.emulated if e.platform == "linux/amd64"), None)
+    if item is None or item.emulator == "rosetta" or "rosetta" in item.via:
+        return None
+    if item.emulator == "qemu":
+        return item.via
+    rosetta_off = [s for s in facts.emulation.rosetta if s.source == facts.engine.flavor.value and s.enabled is False]
+    rosetta_off += [s for s in facts.emulation.settings
+                    if s.product == facts.engine.flavor.value and s.rosetta is False]
+    return f"{item.via} (QEMU: Rosetta is off)" if rosetta_off and emulation_for(facts, amd64) else None
+
+
+@check("DKD508", "emulated-cpu-below-image-level", severity=Severity.ERROR, fixable=Fixable.ALWAYS)
+def emulated_cpu_below_image_level(ctx: Context) -> Iterator[Problem]:
+    """An amd64 image needs a newer x86-64 level than QEMU emulates by default
+
+    ## What it checks
+    On an arm64 engine that runs linux/amd64 with QEMU user emulation (a `qemu-x86_64` binfmt handler, or a
+    Mac engine with Rosetta off), images whose amd64 entries all need x86-64-v2 or more (an `amd64/v2` variant)
+    and project base images of distributions built for a newer level (Rocky and Alma 9, CentOS Stream; the families
+    of `knowledge/emulation.toml` are DKD541's). Before QEMU 7.2 qemu-user emulates a basic x86-64 CPU (`qemu64`,
+    x86-64-v1) unless `QEMU_CPU` says otherwise; from 7.2 its default is `max` and nothing is reported. When the
+    facts do not show QEMU's version, the finding says so.
+
+    ## Why it matters
+    `docker run --platform linux/amd64 registry.access.redhat.com/ubi9` dies at once with `Fatal glibc error:
+    CPU does not support x86-64-v2`, although QEMU could emulate that CPU.
+
+    ## Example
+    `fixtures/checks/DKD508/bad-rocky9-under-qemu.json` (Linux arm64 with qemu-x86_64, a Dockerfile `FROM rockylinux:9`);
+    `good-rocky9-under-rosetta.json` (Rosetta runs it).
+
+    ## Fix
+    Safe: run the container with `-e QEMU_CPU=max` (compose: `environment: [QEMU_CPU=max]`), which makes QEMU
+    emulate every feature it can; on a Mac, turning on Rosetta (DKD505) works too.
+
+    ## Facts used
+    `engine.platform`, `emulation.emulated`, `emulation.rosetta`, `emulation.settings`, `images.remote[].platforms`,
+    `project` base images.
+    """
+    from dockdoctor.checks._emulator import qemu_version
+    from dockdoctor.checks._versions import release
+    from dockdoctor.checks.emulated import _needed_level
+    from dockdoctor.checks.images import _base_levels, _required_level
+    from dockdoctor.knowledge import load
+
+    facts = ctx.facts
+    via = _amd64_under_qemu(facts)
+    if via is None:
+        return
+    qemu = load("cpu_models")["qemu_user"]
+    default = next(e for e in load("emulation")["qemu_fact"] if e["id"] == "qemu-x86-64-default-cpu-max")
+    version = qemu_version(facts)
+    parsed = release(version) if version else None
+    if parsed is not None and parsed >= release(default["since"]):
+        return  # from QEMU 7.2 the default CPU is `max`: no level below the image's is claimed
+    level = 1  # `qemu64`, QEMU's default before 7.2
+    how = (f"QEMU {version} emulates its default `{default['before']}` CPU (x86-64-v1)" if parsed is not None else
+           f"QEMU's version is unknown here; before {default['since']} its default CPU is `{default['before']}` "
+           "(x86-64-v1)")
+    needs = [(i.reference, n) for i in facts.images.remote if i.error is None
+             for n in [_required_level(i)] if n is not None and n > level]
+    # base images of a family the knowledge base names are DKD541's (base-image-level-above-cpu)
+    needs += [(f"{where}: {ref}", n) for ref, n, where in _base_levels(facts) if n > level and not _needed_level(ref)]
+    for subject, needed in needs:
+        yield Problem(
+            message=f"{subject} needs x86-64-v{needed}; linux/amd64 runs here under {via}: {how} unless QEMU_CPU "
+                    f"says otherwise (Fatal glibc error: CPU does not support x86-64-v{needed})",
+            subject=subject, target=f"linux/amd64/v{needed}",
+            evidence=(ev("emulation.via", via), ev("qemu.version", version or "unknown"), ev("needed_level", needed),
+                      ev("source", qemu["source"]), ev("source", default["source"])),
+            fixes=(Fix(title="let QEMU emulate the newer CPU", safety=Safety.SAFE,
+                       steps=(manual(f"run it with `-e {qemu['workaround']}` (compose: environment: "
+                                     f"[{qemu['workaround']}])"),)),
+                   Fix(title=f"use QEMU {default['since']} or later (its default CPU is `max`)",
+                       safety=Safety.DISPLAY_ONLY,
+                       steps=(manual(f"upgrade the qemu-user-static package (or the tonistiigi/binfmt image) to "
+                                     f"QEMU {default['since']} or later"),))),
+        )

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import ev, native, platform_or_none, runs_natively
 from dockdoctor.model import (
+    ContextFacts,
     EndpointRule,
     Facts,
     Fix,
@@ -16,6 +17,7 @@ from dockdoctor.model import (
     Problem,
     Safety,
     Severity,
+    Step,
     manual,
     run,
 )
@@ -141,13 +143,52 @@ def docker_host_overrides_context(ctx: Context) -> Iterator[Problem]:
     )
 
 
+def _engines(facts: Facts) -> list[list[ContextFacts]]:
+    """The live contexts grouped by the engine behind them: one group per engine (pure).
+
+    Two contexts are one engine when their sockets resolve to the same file or the engines answer with the same
+    `/info` ID. A context is live when a connect() succeeded; facts from before that probe only say the file
+    exists, and on a Mac `/var/run/docker.sock` is then taken for the symlink it always is (Docker Desktop,
+    OrbStack, Colima and Rancher Desktop all create it to their own socket), not for another engine.
+    """
+    engine = facts.engine
+    live = []
+    for c in engine.contexts:
+        if c.live is not None:
+            alive = c.live
+        else:
+            alive = bool(c.socket_exists) and not (
+                facts.host.os == "darwin" and not c.resolved and c.host == "unix:///var/run/docker.sock")
+        if alive:
+            live.append(c)
+    groups: list[list[ContextFacts]] = []
+    for ctx in live:
+        keys = {k for k in (ctx.resolved or ctx.host.removeprefix("unix://"), ctx.engine_id) if k}
+        if ctx.current and engine.engine_id:
+            keys.add(engine.engine_id)
+        joined = [g for g in groups if keys & _keys(g, facts)]
+        merged = [ctx] + [c for g in joined for c in g]
+        groups = [g for g in groups if g not in joined] + [merged]
+    return groups
+
+
+def _keys(group: list[ContextFacts], facts: Facts) -> set[str]:
+    keys = {k for c in group for k in (c.resolved or c.host.removeprefix("unix://"), c.engine_id) if k}
+    if any(c.current for c in group) and facts.engine.engine_id:
+        keys.add(facts.engine.engine_id)
+    return keys
+
+
 @check("DKD203", "several-engines", severity=Severity.INFO)
 def several_engines(ctx: Context) -> Iterator[Problem]:
     """Several engines are installed and running; each has its own images
 
     ## What it checks
-    More than one docker CLI context has a live socket (for example Docker Desktop's
-    `~/.docker/run/docker.sock` and OrbStack's `~/.orbstack/run/docker.sock`).
+    More than one docker CLI context leads to a live engine (a connect() to its socket succeeds), and they are
+    different engines: their sockets resolve to different files (symlinks followed) and the engines answer
+    with different `/info` IDs. For example Docker Desktop's `~/.docker/run/docker.sock` and OrbStack's
+    `~/.orbstack/run/docker.sock`. The `default` context's `/var/run/docker.sock`, a symlink to the running
+    engine's own socket on every Mac, and a stale socket file of an engine that quit do not count.
 
     ## Why it matters
     Each engine keeps its own image cache, builders and emulation settings. An image built or pulled for
@@ -155,25 +196,30 @@ def several_engines(ctx: Context) -> Iterator[Problem]:
     one of them: the one named in this report.
 
     ## Example
-    `fixtures/checks/DKD203/bad-desktop-and-orbstack.json` has both sockets live;
-    `good-single-engine.json` has one.
+    `fixtures/checks/DKD203/bad-desktop-and-orbstack-live.json` has both engines live (different IDs), as does
+    the older-format `bad-desktop-and-orbstack.json`; `good-single-engine.json` has one; `good-desktop-symlinked-default.json` is a stock Docker Desktop Mac whose
+    `/var/run/docker.sock` links to `~/.docker/run/docker.sock`; `good-stale-orbstack-socket.json` has
+    OrbStack's socket file left behind by a quit OrbStack; `good-desktop-symlink-older-facts.json` is the stock
+    Mac in facts from before the connect probe.
 
     ## Fix
     Display only: pick one with `docker context use NAME`, and quit the engines you do not use.
 
     ## Facts used
-    `engine.contexts` (`socket_exists`), `engine.context`, `engine.endpoint`.
+    `engine.contexts` (`live`, `resolved`, `engine_id`; `socket_exists` in older facts), `engine.engine_id`,
+    `engine.context`, `engine.endpoint`, `host.os`.
     """
     engine = ctx.facts.engine
-    live = {c.host: c.name for c in engine.contexts if c.socket_exists}
-    if len(live) < 2:
+    groups = _engines(ctx.facts)
+    if len(groups) < 2:
         return
-    names = ", ".join(sorted(f"{name} ({host})" for host, name in live.items()))
+    names = ", ".join(sorted(" = ".join(sorted(f"{c.name} ({c.host})" for c in g)) for g in groups))
     yield Problem(
-        message=f"{len(live)} engines have live sockets: {names}; the CLI uses {engine.context or 'default'}"
+        message=f"{len(groups)} different engines are running: {names}; the CLI uses {engine.context or 'default'}"
                 f" at {engine.endpoint}",
         subject="contexts",
-        evidence=tuple(ev(f"engine.contexts.{name}.socket_exists", True) for name in sorted(live.values())),
+        evidence=tuple(ev(f"engine.contexts.{c.name}", f"{c.resolved or c.host} id={c.engine_id or '?'}")
+                       for g in groups for c in sorted(g, key=lambda c: c.name)),
         fixes=(Fix(title="choose one engine", safety=Safety.DISPLAY_ONLY,
                    steps=(run("docker", "context", "ls"), manual("docker context use NAME, and quit the others"))),),
     )
@@ -318,3 +364,70 @@ def docker_config_unreadable(ctx: Context) -> Iterator[Problem]:
     if error is not None:
         yield Problem(message=f"docker CLI config unreadable: {error.detail}", subject="config.json",
                       evidence=(ev("engine.config_error", error.detail),))
+
+
+def _current_profile(facts: Facts, product: str) -> str | None:
+    """The Colima profile or Lima instance the CLI's engine is, from /info Name (`colima`, `colima-work`, `lima-x`)."""
+    name = facts.engine.name or ""
+    if product == "colima" and facts.engine.flavor is Flavor.COLIMA:
+        return "default" if name == "colima" else name.removeprefix("colima-")
+    if product == "lima" and facts.engine.flavor is Flavor.LIMA:
+        return name.removeprefix("lima-")
+    return None
+
+
+def _recreate_arm64(product: str, profile: str) -> tuple[Step, ...]:
+    if product == "colima":
+        flag = () if profile == "default" else ("--profile", profile)
+        return (run("colima", "delete", *flag), run("colima", "start", *flag, "--arch", "aarch64", "--vm-type", "vz",
+                                                    "--vz-rosetta"))
+    return (run("limactl", "delete", profile),
+            manual(f"create {profile} again for aarch64 with Rosetta: `limactl start --name {profile} --vm-type=vz "
+                   "--rosetta template://default` (arch is the host's by default)"))
+
+
+@check("DKD208", "x86-vm-on-apple-silicon", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
+def x86_vm_on_apple_silicon(ctx: Context) -> Iterator[Problem]:
+    """A Colima or Lima VM on this Apple Silicon Mac is a whole x86_64 machine under QEMU
+
+    ## What it checks
+    On an Apple Silicon Mac, every Colima profile (`colima list --json` and its `colima.yaml`) and every Lima
+    instance (`limactl list --json`) whose architecture is x86_64. The profile the docker CLI uses now is DKD204's
+    (engine architecture differs from the host); this check lists the others as well, so that switching to
+    one of them does not bring the problem back.
+
+    ## Why it matters
+    The whole VM, kernel included, runs under QEMU system emulation: every container is emulated, 5 to 20 times
+    slower, and arm64 images do not run in it at all (`exec format error`). It is usually a leftover of
+    `colima start --arch x86_64` from before Rosetta (colima issue #1304 shows one, on an M4).
+
+    ## Example
+    `fixtures/checks/DKD208/bad-colima-x86_64-profile.json` (the recorded `colima ls -j` of an M4 whose default
+    profile is x86_64, while the CLI uses OrbStack); `good-colima-aarch64-profile.json`.
+
+    ## Fix
+    Display only (deleting the VM loses its images and volumes): `colima delete [--profile P]`, then
+    `colima start [--profile P] --arch aarch64 --vm-type vz --vz-rosetta` (Rosetta runs the amd64 images you
+    still need); for Lima, `limactl delete NAME` and create it again with `--vm-type=vz --rosetta`.
+
+    ## Facts used
+    `host.apple_silicon`, `emulation.settings` (product, profile, arch, status), `engine.flavor`, `engine.name`.
+    """
+    facts = ctx.facts
+    if not facts.host.apple_silicon:
+        return
+    for item in facts.emulation.settings:
+        if item.product not in ("colima", "lima") or item.arch != "amd64":
+            continue
+        if _current_profile(facts, item.product) == item.profile and facts.engine.platform == "linux/amd64":
+            continue  # DKD204 reports the engine in use
+        label = f"{item.product} {'profile' if item.product == 'colima' else 'instance'} {item.profile}"
+        yield Problem(
+            message=f"{label} is an x86_64 VM on this Apple Silicon Mac ({item.status or 'status unknown'}): all of it "
+                    "runs under QEMU",
+            subject=label,
+            evidence=(ev("emulation.settings.arch", item.arch), ev("emulation.settings.source", item.source),
+                      ev("emulation.settings.status", item.status)),
+            fixes=(Fix(title=f"recreate {label} as an arm64 VM with Rosetta", safety=Safety.DISPLAY_ONLY,
+                       steps=_recreate_arm64(item.product, item.profile)),),
+        )

@@ -23,7 +23,7 @@ from dockdoctor.model import (
     manual,
     run,
 )
-from dockdoctor.platforms import MatchKind, Platform, best_match, format_platform
+from dockdoctor.platforms import MatchKind, Platform, best_match, can_run, format_platform
 from dockdoctor.reference import ReferenceError, parse as parse_ref
 
 
@@ -269,10 +269,11 @@ def local_image_needs_emulation(ctx: Context) -> Iterator[Problem]:
     image store, `bad-containerd-store-arm64-container-of-native-image.json`.
 
     ## Fix
-    When the registry offers the engine's platform: `docker pull --platform linux/amd64 IMAGE` (safe, needs
-    network; it serves the local run). When it does not (a single-platform image, or one never pushed): build
-    it here for the engine's platform or install emulation (DKD503); a re-pull would fetch the same platform.
-    A container created with `--platform`: recreate it for the engine's platform.
+    When the image offers the engine's platform (its registry answer, or the index a containerd-store copy
+    lists): `docker pull --platform linux/amd64 IMAGE` (safe, needs network; it serves the local run). When it
+    does not (a single-platform image, or one never pushed): build it here for the engine's platform, or install
+    emulation (DKD503); a re-pull would fetch the same platform. A container created with `--platform`:
+    recreate it for the engine's platform.
 
     ## Facts used
     `images.local[].platform`, `images.containers[]`, `engine.platform`, `emulation.emulated`.
@@ -299,15 +300,25 @@ def local_image_needs_emulation(ctx: Context) -> Iterator[Problem]:
             continue
         reported.add(image.id)
         name = (image.repo_tags or (image.id[:19],))[0]
-        offered = _registry_offers(facts, name, engine)
-        fixes = (Fix(title=f"pull the {offered} variant", needs=(Need.NETWORK,), serves="local",
-                     steps=(run("docker", "pull", "--platform", offered, name),)),) if offered else (
-            Fix(title=f"build or publish {name} for {facts.engine.platform}", safety=Safety.DISPLAY_ONLY,
-                needs=(Need.REBUILD,), serves="local",
-                steps=(manual(f"the registry offers no {facts.engine.platform} variant of {name}: build it here "
-                              f"(docker build --platform {facts.engine.platform} -t {name} .) or run it under "
-                              "emulation (see DKD503)"),)),)
-        yield Problem(message=f"{name} is {image.platform}: {runs(found[1])}", subject=name,
+        # never offer to pull a platform the image does not have: only what its registry answer or index lists
+        answers = {offers(facts, tag, engine) for tag in image.repo_tags} - {None}
+        has_native = True in answers
+        if has_native:
+            fixes: tuple[Fix, ...] = (Fix(title=f"pull the {facts.engine.platform} variant", needs=(Need.NETWORK,),
+                                          serves="local", steps=(run("docker", "pull", "--platform",
+                                                                     str(facts.engine.platform), name),)),)
+        else:
+            fixes = (Fix(title=f"build or publish {name} for {facts.engine.platform}", safety=Safety.DISPLAY_ONLY,
+                         needs=(Need.REBUILD,), serves="local",
+                         steps=(manual(f"the registry offers no {facts.engine.platform} variant of {name}: build it "
+                                       f"here (docker build --platform {facts.engine.platform} -t {name} .) or run "
+                                       "it under emulation (see DKD503)"),)),)
+            if not found[1]:
+                from dockdoctor.checks.build import _install_emulation
+
+                fixes += tuple(_install_emulation(facts, found[0]))
+        lacks = f"; it has no {facts.engine.platform} variant" if answers and not has_native else ""
+        yield Problem(message=f"{name} is {image.platform}: {runs(found[1])}{lacks}", subject=name,
                       target=facts.engine.platform,
                       evidence=(ev("images.local.platform", image.platform), ev("emulation.via", found[1] or "none")),
                       fixes=fixes)
@@ -324,53 +335,84 @@ def local_image_needs_emulation(ctx: Context) -> Iterator[Problem]:
                                  steps=(_recreate(container.name, facts.engine.platform),)),))
 
 
-def _registry_offers(facts: Facts, name: str, engine: Platform) -> str | None:
-    """The platform of `name` the registry offers that runs natively on the engine, when it was looked up."""
-    remote = next((r for r in facts.images.remote if _same_ref(r.reference, name) and r.error is None), None)
-    if remote is None:
+def _registered(facts: Facts, platform: Platform) -> bool:
+    """A binfmt_misc handler for `platform` exists (enabled or not)."""
+    return any(p is not None and (p == platform or can_run(p, platform))
+               for p in (platform_or_none(h.platform) for h in facts.emulation.handlers))
+
+
+def offers(facts: Facts, reference: str, platform: Platform) -> bool | None:
+    """Whether the image `reference` has a manifest that runs on `platform`: from its registry answer, else the
+    index a containerd-store local copy lists; None when no fact says."""
+    lists: list[list[Platform]] = []
+    for image in facts.images.remote:
+        if image.error is None and image.platforms and _same_ref(image.reference, reference):
+            lists.append([p for p in (platform_or_none(e.platform) for e in image.platforms) if p])
+    local = local_copy(facts, reference)
+    if local is not None and local.manifests:
+        lists.append([p for p in (platform_or_none(m.platform) for m in local.manifests + local.absent) if p])
+    if not lists:
         return None
-    offered = [p for p in (platform_or_none(x.platform) for x in remote.platforms) if p is not None]
-    match = best_match(engine, offered)
-    if match.platform is None or match.kind not in (MatchKind.EXACT, MatchKind.COMPATIBLE):
-        return None
-    return format_platform(match.platform)
+    return any(best_match(platform, found).kind in (MatchKind.EXACT, MatchKind.COMPATIBLE) for found in lists)
 
 
 @check("DKD305", "container-exec-format-error", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
 def container_exec_format_error(ctx: Context) -> Iterator[Problem]:
-    """A container exited with `exec format error`
+    """A container exited with `exec format error` and no emulator covers its platform
 
     ## What it checks
-    Exited containers whose last log lines (or error) contain `exec format error`.
+    Exited containers whose last log lines (or error) contain `exec format error`, whose platform the engine
+    cannot run natively and for which no emulator is registered. When one is registered, the emulator failed,
+    not the image: DKD507 reports that.
 
     ## Why it matters
     The image's binaries are for another CPU architecture than the engine, and no emulator handles them:
     `exec /usr/local/bin/docker-entrypoint.sh: exec format error`.
 
     ## Example
-    `fixtures/checks/DKD305/bad-arm64-container-exited.json`; `good-container-ran.json`.
+    `fixtures/checks/DKD305/bad-arm64-container-exited.json`; `good-container-ran.json`;
+    `good-emulator-registered.json` (a qemu-aarch64 handler is registered: DKD507's case);
+    `bad-arm64-only-image.json` (the registry says the image has no linux/amd64 entry, so the fix installs
+    emulation instead of pulling a platform the image does not have).
 
     ## Fix
     Run the image for the engine's platform (`docker pull --platform linux/amd64 IMAGE`, then recreate the
-    container), or install emulation for the image's platform (DKD503).
+    container), offered only when the image has that platform (or no fact says it has not); or install
+    emulation for the image's platform (as DKD503: `tonistiigi/binfmt`, privileged, its own consent).
 
     ## Facts used
-    `images.containers[].exec_format_error`, `images.containers[].platform`, `engine.platform`.
+    `images.containers[].exec_format_error`, `images.containers[].platform`, `engine.platform`,
+    `emulation.emulated`, `images.remote[].platforms`, `images.local[].manifests`.
     """
+    from dockdoctor.checks.build import _install_emulation
+
     facts = ctx.facts
+    engine = native(facts)
     for container in facts.images.containers:
         if not container.exec_format_error:
             continue
+        image_platform = platform_or_none(container.platform)
+        if image_platform is not None and (emulation_for(facts, image_platform) or _registered(facts, image_platform)):
+            continue  # an emulator is registered for it: it failed (DKD507)
+        fixes: list[Fix] = []
+        has_native = offers(facts, container.image, engine) if engine is not None else False
+        if engine is not None and has_native is not False:
+            fixes.append(Fix(title=f"pull the {facts.engine.platform} variant and recreate the container",
+                             needs=(Need.NETWORK,),
+                             steps=(run("docker", "pull", "--platform", str(facts.engine.platform), container.image),
+                                    _recreate(container.name, facts.engine.platform))))
+        if image_platform is not None:
+            fixes.extend(_install_emulation(facts, image_platform))
+        lacks = f"; {container.image} has no {facts.engine.platform} variant" if has_native is False else ""
         yield Problem(
             message=f"container {container.name} ({container.image}, {container.platform}) exited "
-                    f"{container.exit_code}: exec format error on this {facts.engine.platform or '?'} engine",
+                    f"{container.exit_code}: exec format error on this {facts.engine.platform or '?'} engine, "
+                    f"which has no emulator for {container.platform}{lacks}",
             subject=f"container {container.name}", target=facts.engine.platform,
             evidence=(ev("images.containers.platform", container.platform),
-                      ev("images.containers.exit_code", container.exit_code)),
-            fixes=(Fix(title=f"pull the {facts.engine.platform} variant and recreate the container",
-                       needs=(Need.NETWORK,), steps=(run("docker", "pull", "--platform", str(facts.engine.platform),
-                                                         container.image),
-                                                     _recreate(container.name, facts.engine.platform))),),
+                      ev("images.containers.exit_code", container.exit_code),
+                      ev("emulation.emulated", ",".join(e.platform for e in facts.emulation.emulated) or "none")),
+            fixes=tuple(fixes),
         )
 
 

@@ -15,6 +15,7 @@ def _probe_errors(ctx: Context) -> Iterator[ProbeError]:
     yield from facts.compose.errors
     yield from facts.emulation.errors
     yield from facts.images.errors
+    yield from facts.engine.context_errors
     if facts.project is not None:
         yield from facts.project.errors
     if facts.buildx.error is not None:
@@ -43,7 +44,8 @@ def probe_failed(ctx: Context) -> Iterator[Problem]:
     its own error.
 
     ## Facts used
-    `host.errors`, `compose.errors`, `buildx.error`, `emulation.errors`, `images.errors`, `project.errors`.
+    `host.errors`, `compose.errors`, `buildx.error`, `emulation.errors`, `images.errors`, `project.errors`,
+    `engine.context_errors`.
     """
     for error in _probe_errors(ctx):
         yield Problem(message=f"the {error.probe} probe failed ({error.kind}): {error.detail}",

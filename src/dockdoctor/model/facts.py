@@ -44,6 +44,11 @@ class HostFacts:
     user: str = ""
     home: str = ""
     errors: tuple[ProbeError, ...] = ()
+    macos_version: str = ""  # `sw_vers -productVersion`: "14.5", "12.7.6"
+    rosetta_installed: bool | None = None  # the Rosetta runtime is present (/Library/Apple/usr/libexec/oah/...)
+    cpu_model: str = ""  # /proc/cpuinfo `model name`: "QEMU Virtual CPU version 2.5+", "Common KVM processor"
+    virtual_machine: bool | None = None  # cpuinfo's `hypervisor` flag or a DMI vendor of a hypervisor
+    hypervisor: str = ""  # /sys/class/dmi/id sys_vendor and product_name: "QEMU Standard PC (i440FX + PIIX, 1996)"
 
 
 class EndpointRule(str, Enum):
@@ -86,6 +91,9 @@ class ContextFacts:
     description: str = ""
     socket_exists: bool | None = None  # None for tcp:// and ssh:// endpoints
     current: bool = False
+    resolved: str = ""  # a unix socket's path with every symlink resolved ("" when not a unix socket)
+    live: bool | None = None  # a connect() to the socket succeeded; None when not tried (tcp, ssh, older facts)
+    engine_id: str = ""  # /info ID of the engine that answered there, asked only when live sockets differ
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +127,9 @@ class EngineFacts:
     no_proxy: str = ""
     containerd_snapshotter: bool = False
     config_error: ProbeError | None = None  # the docker CLI config could not be read
+    engine_id: str | None = None  # /info ID: the same engine reached through two sockets has one ID
+    context_errors: tuple[ProbeError, ...] = ()  # contexts whose socket could not be tried (permission, timeout)
+    product_version: str | None = None  # the product's own release: "4.33.0" from "Docker Desktop 4.33.0 (160616)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +184,10 @@ class BinfmtHandler:
     interpreter: str
     flags: str
     platform: str | None  # the platform its ELF magic matches, e.g. linux/arm64
+    emulator: str = ""  # qemu | rosetta | box64 | fex | "" (unknown interpreter)
+    installer: str = ""  # who registered it, from the interpreter path: distribution | tonistiigi/binfmt | lima ...
+    version: str = ""  # the interpreter's own version: "7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)"
+    version_source: str = ""  # how the version was known: the command run, or the package database
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +205,23 @@ class EmulatedPlatform:
 
     platform: str
     via: str  # "qemu (binfmt qemu-aarch64)", "rosetta", "buildx builder desktop-linux"
+    emulator: str = ""  # qemu | rosetta | "" when only a builder's platform list says it runs
+    version: str = ""  # the emulator's version, when known
+    known_by: str = ""  # how it was known: "binfmt_misc qemu-aarch64 + qemu-aarch64-static --version" ...
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSettings:
+    """One Mac engine's (or VM's) emulation settings, as its own settings file or CLI has them."""
+
+    product: str  # docker-desktop | orbstack | colima | lima | rancher-desktop | podman
+    source: str  # the file read or the command run
+    profile: str = ""  # Colima profile, Lima instance, Podman machine; "" for single-instance products
+    rosetta: bool | None = None
+    vm_type: str = ""  # vz | qemu | hyperkit | docker-vmm | applehv | libkrun, as the product names it
+    arch: str = ""  # the VM's architecture, normalized: arm64, amd64
+    status: str = ""  # Running, Stopped (Colima, Lima, Podman)
+    version: str = ""  # the product's version, when the file or CLI says it
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +233,8 @@ class EmulationFacts:
     rosetta: tuple[RosettaSetting, ...] = ()
     emulated: tuple[EmulatedPlatform, ...] = ()
     errors: tuple[ProbeError, ...] = ()
+    settings: tuple[EngineSettings, ...] = ()  # each Mac engine's VM type, architecture, Rosetta (every profile)
+    binfmt_enabled: bool | None = None  # binfmt_misc's global `status`: disabled turns every handler off
 
 
 @dataclass(frozen=True, slots=True)

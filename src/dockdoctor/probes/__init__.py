@@ -15,6 +15,7 @@ from dockdoctor import __version__
 from dockdoctor.model import (
     BuildxFacts,
     ComposeFacts,
+    EmulationFacts,
     EngineFacts,
     Facts,
     HostFacts,
@@ -99,8 +100,10 @@ def _gather(options: GatherOptions) -> Facts:
         buildx_f = pool.submit(probe_buildx, timeout=t) if options.tools else None
         project_f = pool.submit(_project, options, env) if options.project_dir is not None else None
         host = result(host_f, "host", _fallback_host)
-        emulation = probe_emulation(os_name=host.os)
+        # binfmt handlers, each QEMU's --version and the Mac engines' CLIs: one bounded probe, beside the others
+        emulation_f = pool.submit(probe_emulation, os_name=host.os, timeout=min(t, 3.0), host_arch=host.arch)
         engine = result(engine_f, "engine", lambda e: dataclasses.replace(facts_from_answers(resolved, None), error=e))
+        contexts_f = pool.submit(_contexts, engine, min(t, 3.0))
         project = result(project_f, "project", lambda e: ProjectFacts(root=str(options.project_dir), errors=(e,))) \
             if project_f is not None else None
         refs = tuple(dict.fromkeys(options.image_refs + (project_images(project) if project else ())))
@@ -113,13 +116,16 @@ def _gather(options: GatherOptions) -> Facts:
             images = dataclasses.replace(images, remote=remote)
         compose = result(compose_f, "compose", lambda e: ComposeFacts(errors=(e,))) if compose_f else ComposeFacts()
         buildx = result(buildx_f, "buildx", lambda e: BuildxFacts(error=e)) if buildx_f else BuildxFacts()
+        engine = result(contexts_f, "contexts", lambda e: dataclasses.replace(engine, context_errors=(e,)))
+        emulation = result(emulation_f, "emulation", lambda e: EmulationFacts(errors=(e,)))
     finally:
         pool.shutdown()
 
     builders = tuple((b.name, b.platforms) for b in buildx.builders if b.current)
     emulated = engine_emulation(host_os=host.os, engine_platform=engine.platform, engine_flavor=engine.flavor.value,
                                 engine_remote=engine.remote, handlers=emulation.handlers,
-                                rosetta=emulation.rosetta, builder_platforms=builders)
+                                rosetta=emulation.rosetta, builder_platforms=builders,
+                                binfmt_enabled=emulation.binfmt_enabled, settings=emulation.settings)
     return Facts(
         host=host,
         engine=engine,
@@ -132,6 +138,19 @@ def _gather(options: GatherOptions) -> Facts:
         dockdoctor_version=__version__,
         gathered_at=datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(),
     )
+
+
+def _contexts(engine: EngineFacts, timeout: float) -> EngineFacts:
+    """The engine facts with every context's socket resolved and tried (see probes/contexts.py)."""
+    import os
+
+    from dockdoctor.probes.contexts import probe_contexts
+
+    known = {}
+    if engine.engine_id and engine.endpoint.startswith("unix://"):
+        known[os.path.realpath(engine.endpoint[len("unix://"):])] = engine.engine_id
+    contexts, errors = probe_contexts(engine.contexts, timeout=timeout, known_ids=known)
+    return dataclasses.replace(engine, contexts=contexts, context_errors=errors)
 
 
 def _project(options: GatherOptions, env: dict[str, str]) -> ProjectFacts:

@@ -97,6 +97,34 @@ def read_text(probe: str, path: str, *, limit: int = 1 << 20) -> str | ProbeErro
     return text
 
 
+def unix_connect(probe: str, path: str, *, timeout: float = 2.0) -> bool | ProbeError:
+    """Whether something listens on the unix socket at `path` (a connect() succeeds).
+
+    False for a stale socket file (connection refused) or no file at all; a ProbeError for anything else
+    (permission denied, a timeout), which says the socket exists but could not be tried.
+    """
+    import errno
+    import socket
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(path)
+    except (ConnectionRefusedError, FileNotFoundError, NotADirectoryError):
+        return False
+    except PermissionError:
+        return ProbeError(probe=probe, kind="permission", detail=f"{path}: permission denied")
+    except TimeoutError:
+        return ProbeError(probe=probe, kind="timeout", detail=f"{path}: no connection in {timeout:g}s")
+    except OSError as err:
+        if err.errno in (errno.ECONNREFUSED, errno.ENOENT, errno.ENOTSOCK):
+            return False
+        return ProbeError(probe=probe, kind="error", detail=f"{path}: {err.strerror or err}")
+    finally:
+        sock.close()
+    return True
+
+
 def environ() -> Mapping[str, str]:
     """The process environment (the only place probes read it)."""
     return os.environ

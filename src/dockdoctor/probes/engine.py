@@ -141,7 +141,22 @@ def facts_from_answers(resolved: Resolved, answers: tuple[Mapping[str, Any], Map
         no_proxy=str(info.get("NoProxy") or ""),
         containerd_snapshotter=driver_status.get("driver-type") == "io.containerd.snapshotter.v1",
         config_error=resolved.config_error,
+        engine_id=str(info.get("ID") or "") or None,
+        product_version=product_version(flavor, version),
     )
+
+
+def product_version(flavor: Flavor, version: Mapping[str, Any]) -> str | None:
+    """The product's own release where /version says it: Docker Desktop's `Platform.Name`
+    (`Docker Desktop 4.33.0 (160616)` -> 4.33.0), Podman's `Podman Engine` component."""
+    if flavor is Flavor.DOCKER_DESKTOP:
+        match = re.match(r"Docker Desktop (\d+\.\d+\.\d+)", str((version.get("Platform") or {}).get("Name", "")))
+        return match.group(1) if match else None
+    if flavor is Flavor.PODMAN:
+        for component in version.get("Components") or []:
+            if isinstance(component, dict) and component.get("Name") == "Podman Engine":
+                return str(component.get("Version") or "") or None
+    return None
 
 
 def probe_engine(resolved: Resolved, *, timeout: float) -> EngineFacts:

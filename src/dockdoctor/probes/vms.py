@@ -1,0 +1,192 @@
+"""The Mac engines' own emulation settings: Docker Desktop's settings file, every Colima profile, every Lima instance.
+
+Only what each product really exposes: Colima's `colima list --json` (name, status, arch) and each profile's
+`colima.yaml` (arch, vmType, rosetta); Lima's `limactl list --json` (a stream of JSON objects); Docker Desktop's
+`settings-store.json` / `settings.json`. A missing or slow CLI is a recorded probe error, never a hang.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from dockdoctor.model import EngineSettings, ProbeError
+from dockdoctor.platforms import PlatformError, from_machine
+from dockdoctor.probes._run import read_text, run
+
+
+def _arch(value: str, host_arch: str) -> str:
+    """`aarch64` -> arm64, `x86_64` -> amd64, Colima's `host` -> the host's; "" when unknown."""
+    if not value:
+        return ""
+    if value in ("host", "default"):
+        return host_arch
+    try:
+        return from_machine(value, os="linux").architecture
+    except PlatformError:
+        return value
+
+
+def json_stream(text: str) -> list[dict[str, Any]]:
+    """Every JSON object in `text`: one per line (`colima list --json`) or pretty-printed back to back
+    (`limactl list --json`, which is a stream of objects, not an array)."""
+    decoder = json.JSONDecoder()
+    found: list[dict[str, Any]] = []
+    index = 0
+    while True:
+        while index < len(text) and text[index] in " \t\r\n":
+            index += 1
+        if index >= len(text):
+            return found
+        try:
+            value, index = decoder.raw_decode(text, index)
+        except json.JSONDecodeError:
+            return found
+        if isinstance(value, dict):
+            found.append(value)
+        elif isinstance(value, list):
+            found.extend(v for v in value if isinstance(v, dict))
+
+
+def yaml_scalars(text: str, keys: tuple[str, ...]) -> dict[str, str]:
+    """Top-level `key: value` scalars of a YAML file (comments and nested keys ignored)."""
+    out: dict[str, str] = {}
+    for key in keys:
+        match = re.search(rf"(?m)^{re.escape(key)}:[ \t]*([^#\n]*?)[ \t]*(?:#.*)?$", text)
+        if match:
+            out[key] = match.group(1).strip().strip("\"'")
+    return out
+
+
+def parse_tool_version(text: str, tool: str) -> str:
+    """`colima version 0.9.1`, `colima version HEAD-ba1be00`, `limactl version 0.19.0` -> the version; "" if absent."""
+    match = re.search(rf"(?m)^{re.escape(tool)} version (v?\d[\w.+~-]*|HEAD-\w+)", text)
+    return match.group(1) if match else ""
+
+
+def _version(tool: str, argv: tuple[str, ...], timeout: float, errors: list[ProbeError]) -> str:
+    result = run("vms", argv, timeout=timeout)
+    if isinstance(result, ProbeError):
+        errors.append(result)
+        return ""
+    return parse_tool_version(result.stdout, tool)
+
+
+def _bool(text: str | None) -> bool | None:
+    return {"true": True, "false": False}.get((text or "").lower())
+
+
+def colima_settings(*, home: str, env: Mapping[str, str], host_arch: str, timeout: float,
+                    ) -> tuple[list[EngineSettings], list[ProbeError]]:
+    """Every Colima profile: its colima.yaml (arch, vmType, rosetta) and `colima list --json` (status, arch)."""
+    root = env.get("COLIMA_HOME") or os.path.join(home, ".colima")
+    try:
+        names = sorted(n for n in os.listdir(root) if not n.startswith("_")
+                       and os.path.isfile(os.path.join(root, n, "colima.yaml")))
+    except OSError:
+        names = []
+    errors: list[ProbeError] = []
+    listed: dict[str, dict[str, Any]] = {}
+    if names:
+        result = run("vms", ("colima", "list", "--json"), timeout=timeout)
+        if isinstance(result, ProbeError):
+            errors.append(result)
+        elif result.code != 0:
+            errors.append(ProbeError(probe="vms", kind="error",
+                                     detail=f"colima list --json: exit {result.code}: {result.stderr.strip()[:200]}"))
+        else:
+            listed = {str(item.get("name", "")): item for item in json_stream(result.stdout)}
+    version = _version("colima", ("colima", "version"), timeout, errors) if listed else ""
+    found = []
+    for name in names:
+        path = os.path.join(root, name, "colima.yaml")
+        text = read_text("vms", path)
+        if isinstance(text, ProbeError):
+            errors.append(text)
+            continue
+        conf = yaml_scalars(text or "", ("arch", "vmType", "rosetta"))
+        item = listed.get(name, {})
+        found.append(EngineSettings(
+            product="colima", source=path, profile=name, rosetta=_bool(conf.get("rosetta")),
+            vm_type=conf.get("vmType", ""), arch=_arch(str(item.get("arch") or conf.get("arch", "")), host_arch),
+            status=str(item.get("status", "")), version=version))
+    return found, errors
+
+
+def lima_settings(*, home: str, env: Mapping[str, str], host_arch: str, timeout: float,
+                  ) -> tuple[list[EngineSettings], list[ProbeError]]:
+    """Every Lima instance of `limactl list --json` (name, status, arch, vmType), with Rosetta from its lima.yaml."""
+    root = env.get("LIMA_HOME") or os.path.join(home, ".lima")
+    if not os.path.isdir(root):
+        return [], []
+    result = run("vms", ("limactl", "list", "--json"), timeout=timeout)
+    if isinstance(result, ProbeError):
+        return [], [result]
+    if result.code != 0:
+        return [], [ProbeError(probe="vms", kind="error",
+                               detail=f"limactl list --json: exit {result.code}: {result.stderr.strip()[:200]}")]
+    found: list[EngineSettings] = []
+    errors: list[ProbeError] = []
+    items = json_stream(result.stdout)
+    version = _version("limactl", ("limactl", "--version"), timeout, errors) if items else ""
+    for item in items:
+        name = str(item.get("name", ""))
+        directory = str(item.get("dir") or os.path.join(root, name))
+        text = read_text("vms", os.path.join(directory, "lima.yaml"))
+        if isinstance(text, ProbeError):
+            errors.append(text)
+            text = None
+        rosetta = re.search(r"(?m)^rosetta:[ \t]*\n(?:[ \t]+.*\n)*?[ \t]+enabled:[ \t]*(true|false)", text or "")
+        found.append(EngineSettings(
+            product="lima", source="limactl list --json", profile=name,
+            rosetta=_bool(rosetta.group(1)) if rosetta else None, vm_type=str(item.get("vmType") or ""),
+            arch=_arch(str(item.get("arch") or ""), host_arch), status=str(item.get("status", "")), version=version))
+    return found, errors
+
+
+def docker_desktop_settings(home: str) -> tuple[list[EngineSettings], list[ProbeError]]:
+    """Docker Desktop's VM type and Rosetta from settings-store.json (4.35 and later) or settings.json.
+
+    `UseVirtualizationFramework` true is the Apple Virtualization framework (vz), false QEMU on Apple Silicon;
+    `UseVirtualizationFrameworkRosetta` is "Use Rosetta for x86_64/amd64 emulation on Apple Silicon".
+    """
+    group = os.path.join(home, "Library", "Group Containers", "group.com.docker")
+    for name in ("settings-store.json", "settings.json"):
+        path = os.path.join(group, name)
+        text = read_text("vms", path)
+        if text is None:
+            continue
+        if isinstance(text, ProbeError):
+            return [], [text]
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            return [], [ProbeError(probe="vms", kind="config", detail=f"{path}: invalid JSON")]
+        if not isinstance(data, dict):
+            return [], [ProbeError(probe="vms", kind="config", detail=f"{path}: expected a JSON object")]
+        keys = {str(k).lower(): v for k, v in data.items()}
+        framework = keys.get("usevirtualizationframework")
+        rosetta = keys.get("usevirtualizationframeworkrosetta")
+        return [EngineSettings(product="docker-desktop", source=path,
+                               vm_type={True: "vz", False: "qemu"}.get(framework, "") if isinstance(framework, bool)
+                               else "", rosetta=rosetta if isinstance(rosetta, bool) else None)], []
+    return [], []
+
+
+def probe_vm_settings(*, home: str, env: Mapping[str, str], host_arch: str,
+                      timeout: float = 3.0) -> tuple[tuple[EngineSettings, ...], tuple[ProbeError, ...]]:
+    """Docker Desktop, Colima and Lima settings on this Mac (each product that is not there adds nothing)."""
+    settings: list[EngineSettings] = []
+    errors: list[ProbeError] = []
+    for found, errs in (docker_desktop_settings(home),
+                        colima_settings(home=home, env=env, host_arch=host_arch, timeout=timeout),
+                        lima_settings(home=home, env=env, host_arch=host_arch, timeout=timeout)):
+        settings += found
+        errors += errs
+    return tuple(settings), tuple(errors)
+
+
+__all__ = ["json_stream", "probe_vm_settings", "yaml_scalars"]

@@ -1,0 +1,135 @@
+"""Mac engine settings from recorded outputs (fixtures/recorded/vms, headers name their public sources).
+
+`colima` and `limactl` cannot run here: small stand-ins on PATH print the recorded outputs, so the real
+subprocess door (argv, timeout) is what runs, and a missing or hanging CLI becomes a probe error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from dockdoctor.probes.vms import (
+    colima_settings,
+    docker_desktop_settings,
+    json_stream,
+    lima_settings,
+    yaml_scalars,
+)
+from support.recorded import read_recording
+
+RECORDED = Path(__file__).resolve().parents[2] / "fixtures" / "recorded" / "vms"
+
+
+def body(name: str) -> str:
+    return read_recording(RECORDED / name)[1]
+
+
+def stand_in(bin_dir: Path, name: str, output: str | dict[str, str], *, sleep: float = 0) -> None:
+    """An executable `name` that prints `output` (or `output[$1]`, by its first argument) after `sleep` seconds."""
+    bin_dir.mkdir(exist_ok=True)
+    outputs = output if isinstance(output, dict) else {"*": output}
+    cases = []
+    for arg, text in outputs.items():
+        out = bin_dir / f"{name}.{len(cases)}.out"
+        out.write_text(text)
+        cases.append(f"  {arg if arg == '*' else repr(arg)}) cat '{out}' ;;")
+    script = bin_dir / name
+    script.write_text("#!/bin/sh\n" + (f"sleep {sleep}\n" if sleep else "") + 'case "$1" in\n' + "\n".join(cases)
+                      + "\n  *) exit 1 ;;\nesac\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+
+
+def test_every_vm_recording_has_a_source_header() -> None:
+    for path in RECORDED.glob("*.txt"):
+        fields, text = read_recording(path)
+        assert {"source", "date", "flavour", "cues", "command"} <= set(fields), path.name
+        assert "https://" in fields["source"] and text.strip(), path.name
+
+
+def test_json_streams() -> None:
+    lima = json_stream(body("limactl-list-json.two-instances.1.txt"))
+    assert [(i["name"], i["status"], i["arch"]) for i in lima] == [("alpine", "Stopped", "x86_64"),
+                                                                   ("default", "Running", "x86_64")]
+    colima = json_stream(body("colima-ls-json.apple-silicon-x86_64.1.txt"))
+    assert colima == [{"name": "default", "status": "Running", "arch": "x86_64", "cpus": 2, "memory": 2147483648,
+                       "disk": 107374182400, "runtime": "docker"}]
+    assert json_stream("not json") == []
+
+
+def test_colima_default_template() -> None:
+    assert yaml_scalars(body("colima-yaml.default-template.1.txt"), ("arch", "vmType", "rosetta", "cpu")) == {
+        "arch": "host", "vmType": "qemu", "rosetta": "false", "cpu": "2"}
+
+
+def _colima_home(tmp_path: Path, profiles: dict[str, str]) -> Path:
+    root = tmp_path / ".colima"
+    for name, text in profiles.items():
+        (root / name).mkdir(parents=True)
+        (root / name / "colima.yaml").write_text(text)
+    (root / "_lima").mkdir()  # Colima's own Lima home is not a profile
+    return root
+
+
+def test_every_colima_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    template = body("colima-yaml.default-template.1.txt")
+    x86 = template.replace("arch: host", "arch: x86_64")
+    vz = template.replace("vmType: qemu", "vmType: vz").replace("rosetta: false", "rosetta: true")
+    _colima_home(tmp_path, {"default": x86, "fast": vz})
+    stand_in(tmp_path / "bin", "colima", {"list": body("colima-ls-json.apple-silicon-x86_64.1.txt"),
+                                          "version": body("colima-version.release-0.9.1.1.txt")})
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    found, errors = colima_settings(home=str(tmp_path), env={}, host_arch="arm64", timeout=5)
+    assert errors == []
+    assert [(s.profile, s.arch, s.vm_type, s.rosetta, s.status, s.version) for s in found] == [
+        ("default", "amd64", "qemu", False, "Running", "0.9.1"), ("fast", "arm64", "vz", True, "", "0.9.1")]
+
+
+def test_missing_and_hanging_cli_are_probe_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _colima_home(tmp_path, {"default": body("colima-yaml.default-template.1.txt")})
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    found, errors = colima_settings(home=str(tmp_path), env={}, host_arch="arm64", timeout=5)
+    assert [e.kind for e in errors] == ["not-found"] and found[0].arch == "arm64"  # "host" on this arm64 Mac
+    stand_in(tmp_path / "bin", "colima", "{}", sleep=30)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}/usr/bin:/bin")
+    found, errors = colima_settings(home=str(tmp_path), env={}, host_arch="arm64", timeout=0.5)
+    assert [e.kind for e in errors] == ["timeout"] and len(found) == 1
+
+
+def test_lima_instances(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".lima" / "default").mkdir(parents=True)
+    (tmp_path / "lima-home").mkdir()
+    listing = body("limactl-list-json.two-instances.1.txt").replace("/home/anders/.lima", str(tmp_path / ".lima"))
+    (tmp_path / ".lima" / "default" / "lima.yaml").write_text(
+        "vmType: vz\nrosetta:\n  # Enable Rosetta for Linux.\n  enabled: true\n  binfmt: true\n")
+    versions = body("colima-version.head-build-with-lima.1.txt")  # the paste holds `limactl --version` too
+    stand_in(tmp_path / "bin", "limactl", {"list": listing, "--version": versions})
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    found, errors = lima_settings(home=str(tmp_path), env={}, host_arch="arm64", timeout=5)
+    assert errors == []
+    assert [(s.profile, s.arch, s.status, s.rosetta, s.version) for s in found] == [
+        ("alpine", "amd64", "Stopped", None, "0.19.0"), ("default", "amd64", "Running", True, "0.19.0")]
+
+
+def test_tool_versions() -> None:
+    from dockdoctor.probes.vms import parse_tool_version
+
+    head = body("colima-version.head-build-with-lima.1.txt")
+    assert (parse_tool_version(head, "colima"), parse_tool_version(head, "limactl")) == ("HEAD-ba1be00", "0.19.0")
+    assert parse_tool_version(body("colima-version.release-0.9.1.1.txt"), "colima") == "0.9.1"
+
+
+def test_docker_desktop_settings_files(tmp_path: Path) -> None:
+    group = tmp_path / "Library" / "Group Containers" / "group.com.docker"
+    group.mkdir(parents=True)
+    # key names as public scripts read them (settings-store.json of Docker Desktop 4.35+)
+    (group / "settings-store.json").write_text(json.dumps({"UseVirtualizationFramework": False,
+                                                           "UseVirtualizationFrameworkRosetta": False}))
+    found, errors = docker_desktop_settings(str(tmp_path))
+    assert errors == [] and [(s.vm_type, s.rosetta) for s in found] == [("qemu", False)]
+    (group / "settings-store.json").write_text("{broken")
+    assert docker_desktop_settings(str(tmp_path))[1][0].kind == "config"
