@@ -82,3 +82,24 @@ def test_schema_command_prints_the_shipped_schema() -> None:
     for which in ("report", "facts", "fix"):
         printed = CliRunner().invoke(cli, ["schema", which]).output
         assert json.loads(printed) == json.loads((SHIPPED / f"{which}-v{VERSIONS[which]}.schema.json").read_text())
+
+
+def test_facts_written_before_the_emulation_fields_replay_with_their_defaults(tmp_path: Path) -> None:
+    """The facts schema grew (emulation versions, socket liveness, host CPU, deploy targets, container logs) only by
+    optional fields, so it stays version 1: a file the previous release wrote replays, and every new field takes
+    its default ("not known"), never a guess."""
+    from dockdoctor import codec
+
+    old = json.loads((ROOT / "fixtures" / "checks" / "DKD101" / "bad-rosetta-terminal.json").read_text())
+    assert "macos_version" not in old["host"] and "live" not in json.dumps(old["engine"]["contexts"])
+    facts = codec.facts_from_data(old, source="old")
+    assert facts.schema_version == 1
+    assert facts.host.macos_version == "" and facts.host.cpu_model == "" and facts.host.virtual_machine is None
+    assert all(c.live is None and c.resolved == "" for c in facts.engine.contexts)
+    assert facts.emulation.settings == () and facts.error_texts == ()
+    assert facts.project is None or facts.project.deploy == ()
+    saved = tmp_path / "old.json"
+    saved.write_text(json.dumps(old))
+    validator("facts").validate(json.loads(codec.facts_to_json(facts)))  # written back: today's fields, valid
+    result = CliRunner().invoke(cli, ["check", "--json", "--from", str(saved)])
+    assert result.exit_code in (0, 1) and json.loads(result.output)["facts"]["host"]["macos_version"] == ""
