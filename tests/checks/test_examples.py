@@ -67,3 +67,16 @@ def test_no_fix_pulls_a_platform_the_image_lacks() -> None:
     argvs = [s.argv for f in report.findings for fix in f.fixes for s in fix.steps if hasattr(s, "argv")]
     assert argvs and not any(a[:2] == ("docker", "pull") for a in argvs), argvs
     assert ("docker", "run", "--privileged", "--rm", "tonistiigi/binfmt", "--install", "arm64") in argvs
+
+
+def test_exec_format_error_of_a_native_container_is_no_architecture_finding() -> None:
+    """A container of the engine's own platform that died of `exec format error` (a script without `#!`, an empty
+    file) is a look-alike: DKD305 stays silent (DKD321 explains it from its log), never "no emulator for amd64"."""
+    import dataclasses
+
+    facts, targets = _load(EXAMPLES / "DKD305" / "bad-arm64-only-image.json")
+    containers = tuple(dataclasses.replace(c, platform=str(facts.engine.platform)) for c in facts.images.containers)
+    assert any(c.exec_format_error for c in containers)
+    facts = dataclasses.replace(facts, images=dataclasses.replace(facts.images, containers=containers))
+    report = diagnose(facts, targets=targets, checks=(lookup("DKD305"),))
+    assert report.findings == ()

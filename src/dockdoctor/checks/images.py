@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Iterator
 
 from dockdoctor.checks._spec import Context, check
-from dockdoctor.checks._util import emulation_for, ev, native, platform_or_none
+from dockdoctor.checks._util import emulation_for, ev, native, platform_or_none, runs_natively
 from dockdoctor.model import (
     Facts,
     Fix,
@@ -392,6 +392,8 @@ def container_exec_format_error(ctx: Context) -> Iterator[Problem]:
         if not container.exec_format_error:
             continue
         image_platform = platform_or_none(container.platform)
+        if image_platform is not None and runs_natively(facts, image_platform):
+            continue  # the engine runs that platform itself: not the architecture (a look-alike, DKD321 says which)
         if image_platform is not None and (emulation_for(facts, image_platform) or _registered(facts, image_platform)):
             continue  # an emulator is registered for it: it failed (DKD507)
         fixes: list[Fix] = []
