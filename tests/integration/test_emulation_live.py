@@ -95,7 +95,7 @@ def test_exec_format_error_with_a_registered_emulator(testenv: dict, tmp_path: P
     finally:
         subprocess.run(docker + ["rm", "-f", name], capture_output=True, timeout=60)
     assert "exec format error" in truth.stderr
-    mine = [f for f in report["findings"] if name in f["subject"]]
+    mine = [f for f in report["findings"] if name in f["subject"] and f["id"] != "DKD321"]  # DKD321: its log, apart
     assert [f["id"] for f in mine] == ["DKD507"], mine
     assert "binfmt_misc is switched off" in mine[0]["message"]
 
