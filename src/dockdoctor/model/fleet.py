@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dockdoctor.model.facts import ProbeError
+from dockdoctor.model.facts import FleetEngine, ProbeError
 from dockdoctor.model.findings import ExitCode, Finding, Report, Severity
 
 FLEET_VERSION = 1
@@ -45,6 +45,7 @@ class FleetReport:
     unanswered: tuple[Unanswered, ...] = ()
     dockdoctor_version: str = ""
     current: str | None = None  # the context the docker CLI uses now
+    engines: tuple[FleetEngine, ...] = ()  # what the fleet checks read (Facts.fleet of their run)
 
     @property
     def rows(self) -> tuple[FleetRow, ...]:

@@ -71,8 +71,7 @@ def engine_answers(endpoint: str, *, tls: TLSFiles | None, timeout: float) -> tu
     try:
         # A fixed version skips the SDK's own /version round trip; both calls below are unversioned, so any
         # engine answers them whatever API versions it supports.
-        client = docker.APIClient(base_url=endpoint, version="1.24", timeout=timeout, tls=_tls(tls, endpoint),
-                                  use_ssh_client=endpoint.startswith("ssh://"))
+        client = _client(endpoint, version="1.24", timeout=timeout, tls=tls)
     except errors as err:
         return _error(endpoint, err)
     answers: list[dict[str, Any]] = []
@@ -102,14 +101,24 @@ def with_client(endpoint: str, *, tls: TLSFiles | None, timeout: float, api_vers
     import requests
 
     try:
-        client = docker.APIClient(base_url=endpoint, version=api_version, timeout=timeout, tls=_tls(tls, endpoint),
-                                  use_ssh_client=endpoint.startswith("ssh://"))
+        client = _client(endpoint, version=api_version, timeout=timeout, tls=tls)
         try:
             return call(client)
         finally:
             client.close()
     except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as err:
         return _error(endpoint, err)
+
+
+def _client(endpoint: str, *, version: str, timeout: float, tls: TLSFiles | None) -> Any:
+    """An APIClient for the endpoint: ssh:// through the system ssh client (probes/_ssh.py), TLS for tcp://."""
+    import docker
+
+    if endpoint.startswith("ssh://"):
+        from dockdoctor.probes import _ssh
+
+        return _ssh.client(endpoint, version=version, timeout=timeout)
+    return docker.APIClient(base_url=endpoint, version=version, timeout=timeout, tls=_tls(tls, endpoint))
 
 
 def _tls(tls: TLSFiles | None, endpoint: str) -> Any:
@@ -123,4 +132,10 @@ def _tls(tls: TLSFiles | None, endpoint: str) -> Any:
 
 def _error(endpoint: str, err: BaseException) -> ProbeError:
     detail = str(err).strip() or type(err).__name__
+    if endpoint.startswith("ssh://"):
+        from dockdoctor.probes import _ssh
+
+        said = _ssh.failure(endpoint)
+        if said:  # ssh's own words (`Permission denied (publickey).`) say more than "Connection aborted"
+            return ProbeError(probe="engine", kind="ssh", detail=f"{endpoint}: ssh: {said}")
     return ProbeError(probe="engine", kind=_classify(err), detail=f"{endpoint}: {detail}")
