@@ -8,6 +8,7 @@ from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import ev
 from dockdoctor.model import FleetEngine, Fix, Fixable, LocalImage, Problem, Safety, Severity, manual, run
 from dockdoctor.platforms import PlatformError, format_platform, parse
+from dockdoctor.reference import ReferenceError, parse as parse_reference
 
 
 def _norm(text: str) -> str | None:
@@ -23,12 +24,23 @@ def _platforms(image: LocalImage) -> frozenset[str]:
     return frozenset(p for p in (_norm(t) for t in texts if t) if p and p != "unknown/unknown")
 
 
-def _tags(engine: FleetEngine) -> dict[str, frozenset[str]]:
-    held: dict[str, frozenset[str]] = {}
+def _canonical(tag: str) -> str:
+    """`app:1` and podman's `docker.io/library/app:1` name the same image; a tag that is no reference stays."""
+    try:
+        return parse_reference(tag).canonical
+    except ReferenceError:
+        return tag
+
+
+def _tags(engine: FleetEngine) -> dict[str, tuple[str, frozenset[str]]]:
+    """canonical reference -> (the tag as this engine lists it, the platforms it holds for it)."""
+    held: dict[str, tuple[str, frozenset[str]]] = {}
     for image in engine.images:
         for tag in image.repo_tags:
             if tag and not tag.endswith("<none>"):
-                held[tag] = held.get(tag, frozenset()) | _platforms(image)
+                key = _canonical(tag)
+                shown, platforms = held.get(key, (tag, frozenset()))
+                held[key] = (shown, platforms | _platforms(image))
     return held
 
 
@@ -64,14 +76,15 @@ def fleet_image_platforms_differ(ctx: Context) -> Iterator[Problem]:
     held = [(e, _tags(e)) for e in engines]
     seen: set[str] = set()
     for i, (first, tags) in enumerate(held):
-        for tag, platforms in sorted(tags.items()):
-            if tag in seen or not platforms:
+        for key, (tag, platforms) in sorted(tags.items()):
+            if key in seen or not platforms:
                 continue
             for other, other_tags in held[i + 1 :]:
-                theirs = other_tags.get(tag)
+                their_tag, theirs = other_tags.get(key, ("", frozenset()))
                 if not theirs or theirs & platforms:
                     continue
-                seen.add(tag)
+                seen.add(key)
+                tag = min(tag, their_tag, key=len)  # `app:1` rather than podman's `docker.io/library/app:1`
                 every = sorted(platforms | theirs)
                 yield Problem(
                     message=f"{tag} is {', '.join(sorted(platforms))} on context {first.context} but "

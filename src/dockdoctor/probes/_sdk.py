@@ -67,7 +67,8 @@ def engine_answers(endpoint: str, *, tls: TLSFiles | None, timeout: float) -> tu
     import docker
     import requests
 
-    errors = (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
+    # ValueError: an answer that is no JSON, or a transport whose pipe closed under it (ssh://)
+    errors = (docker.errors.DockerException, requests.exceptions.RequestException, OSError, ValueError)
     try:
         # A fixed version skips the SDK's own /version round trip; both calls below are unversioned, so any
         # engine answers them whatever API versions it supports.
@@ -106,7 +107,7 @@ def with_client(endpoint: str, *, tls: TLSFiles | None, timeout: float, api_vers
             return call(client)
         finally:
             client.close()
-    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as err:
+    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError, ValueError) as err:
         return _error(endpoint, err)
 
 

@@ -56,6 +56,24 @@ def argv(netloc: str, *, timeout: float | None) -> list[str]:
     return args + ["--", parsed.hostname or "", "docker system dial-stdio"]
 
 
+class _Reader:
+    """One response's view of ssh's stdout: closing it (http.client does, per response) keeps the pipe open for
+    the next request on the same connection (docker-py instead starts a new ssh process per request)."""
+
+    def __init__(self, pipe: IO[bytes]) -> None:
+        self._pipe = pipe
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+    def flush(self) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pipe, name)
+
+
 class SSHSocket(socket.socket):
     """A socket-like pipe pair to `docker system dial-stdio` on the remote host."""
 
@@ -96,8 +114,7 @@ class SSHSocket(socket.socket):
         if self.proc is None:
             self.connect()
         assert self.proc is not None and self.proc.stdout is not None
-        self.proc.stdout.channel = self  # type: ignore[attr-defined]
-        return self.proc.stdout
+        return _Reader(self.proc.stdout)
 
     def close(self) -> None:
         proc = self.proc
@@ -188,7 +205,7 @@ def client(endpoint: str, *, version: str, timeout: float) -> Any:
     """A docker APIClient that talks to an ssh:// endpoint through SSHAdapter (as docker-py mounts its own)."""
     import docker
 
-    api = docker.APIClient(base_url="http://localhost", version=version, timeout=timeout)
+    api = docker.APIClient(base_url="tcp://localhost:2375", version=version, timeout=timeout)  # then remounted
     api.mount("http+docker://ssh", SSHAdapter(endpoint, timeout=timeout))
     api._unmount("http://", "https://")
     api.base_url = "http+docker://ssh"

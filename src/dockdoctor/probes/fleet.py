@@ -77,6 +77,7 @@ def gather_fleet(options: GatherOptions, *, names: tuple[str, ...] = ()) -> Flee
         if name not in known_names:
             raise UnknownContext(name, known_names)
     chosen = tuple(dict.fromkeys(names)) if names else known_names
+    chosen = tuple(sorted(chosen, key=lambda n: n != current))  # the current context's report comes first
     chosen = chosen[:MAX_CONTEXTS]
     pool = Pool(min(len(chosen), 8), "context")
     try:
@@ -87,7 +88,12 @@ def gather_fleet(options: GatherOptions, *, names: tuple[str, ...] = ()) -> Flee
             try:
                 members.append(future.result(timeout=max(0.0, finish - time.monotonic())))
             except FutureTimeout:
-                members.append(_timed_out(name, name == current, options, env))
+                members.append(_failed(name, name == current, env, ProbeError(
+                    probe="engine", kind="timeout",
+                    detail=f"context {name}: no answer within the run's {options.timeout:g} s (--timeout)")))
+            except Exception as err:  # noqa: BLE001 - one context's failure is that context's probe error
+                members.append(_failed(name, name == current, env, ProbeError(
+                    probe="engine", kind="error", detail=f"context {name}: {type(err).__name__}: {err}")))
     finally:
         pool.shutdown()
     return Fleet(members=_with_tools(tuple(members), options), current=current)
@@ -130,13 +136,11 @@ def _member(name: str, current: bool, options: GatherOptions, env: dict[str, str
     return Member(context=name, facts=facts, current=current, images=found)
 
 
-def _timed_out(name: str, current: bool, options: GatherOptions, env: dict[str, str]) -> Member:
+def _failed(name: str, current: bool, env: dict[str, str], error: ProbeError) -> Member:
     from dockdoctor.model import HostFacts
     from dockdoctor.probes.engine import facts_from_answers
 
     resolved = resolve(env if current else context_env(env, name))
-    error = ProbeError(probe="engine", kind="timeout",
-                       detail=f"context {name}: no answer within the run's {options.timeout:g} s (--timeout)")
     engine = dataclasses.replace(facts_from_answers(resolved, None), error=error)
     return Member(context=name, current=current,
                   facts=Facts(host=HostFacts(os="unknown", arch="", machine=""), engine=engine))
