@@ -589,15 +589,17 @@ def explain_cmd(code: str | None, all_checks: bool) -> None:
 
 
 @cli.command("schema")
-@click.argument("which", type=click.Choice(["report", "facts", "fix"]), default="report")
+@click.argument("which", type=click.Choice(["report", "facts", "fix", "fleet"]), default="report")
 def schema_cmd(which: str) -> None:
-    """Print the JSON Schema of the report (`check --json`), of a facts file, or of `fix --json`."""
+    """Print the JSON Schema of the report (`check --json`), of a facts file, of `fix --json`, or of the fleet
+    document (`check --all-contexts --json`)."""
     from importlib.resources import files
 
     from dockdoctor.codec import FIX_VERSION
     from dockdoctor.model import REPORT_VERSION, SCHEMA_VERSION
+    from dockdoctor.model.fleet import FLEET_VERSION
 
-    version = {"report": REPORT_VERSION, "facts": SCHEMA_VERSION, "fix": FIX_VERSION}[which]
+    version = {"report": REPORT_VERSION, "facts": SCHEMA_VERSION, "fix": FIX_VERSION, "fleet": FLEET_VERSION}[which]
     click.echo(files("dockdoctor").joinpath("schemas", f"{which}-v{version}.schema.json").read_text("utf-8"), nl=False)
 
 

@@ -53,7 +53,6 @@ class EndpointRule(str, Enum):
     DOCKER_CONTEXT = "DOCKER_CONTEXT"
     CURRENT_CONTEXT = "currentContext"
     DEFAULT = "default"
-    CONTEXT_OPTION = "--context"  # `check --all-contexts` / `--context NAME` chose it
 
 
 class Flavor(str, Enum):

@@ -15,7 +15,6 @@ from dockdoctor import __version__
 from dockdoctor.model import (
     BuildxFacts,
     ComposeFacts,
-    EndpointRule,
     EngineFacts,
     Facts,
     HostFacts,
@@ -85,7 +84,7 @@ def _gather(options: GatherOptions) -> Facts:
     else:
         from dockdoctor.probes.fleet import context_env
 
-        resolved = dataclasses.replace(resolve(context_env(env, options.context)), rule=EndpointRule.CONTEXT_OPTION)
+        resolved = resolve(context_env(env, options.context))  # chosen as DOCKER_CONTEXT=NAME would choose it
     t = max(0.1, min(options.timeout, finish - time.monotonic()))  # the longest one probe operation waits
     pool = Pool(8, "probe")  # daemon threads: a probe still stuck at the deadline does not hold the process
 
