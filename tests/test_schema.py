@@ -12,12 +12,13 @@ from click.testing import CliRunner
 from dockdoctor.cli import cli
 from dockdoctor.codec import FIX_VERSION
 from dockdoctor.model import REPORT_VERSION, SCHEMA_VERSION
+from dockdoctor.model.fleet import FLEET_VERSION
 from dockdoctor.schema import SCHEMAS
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "src" / "dockdoctor" / "schemas"
 HISTORY = Path(__file__).resolve().parent / "data" / "schema-history"  # frozen copies, never regenerated
-VERSIONS = {"facts": SCHEMA_VERSION, "report": REPORT_VERSION, "fix": FIX_VERSION}
+VERSIONS = {"facts": SCHEMA_VERSION, "report": REPORT_VERSION, "fix": FIX_VERSION, "fleet": FLEET_VERSION}
 FACTS_FILES = sorted((ROOT / "fixtures" / "checks").glob("DKD*/*.json"))
 
 
