@@ -202,3 +202,92 @@ def test_single_engine_check_is_unchanged(fleet: dict) -> None:
     assert "dockdoctor_report_version" in data and "reports" not in data
     assert data["facts"]["engine"]["context"] == "td" and data["facts"]["fleet"] == []
     assert not any(f["id"] in ("DKD230", "DKD231") for f in data["findings"])
+
+
+def _certificates(d: Path) -> None:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, as `dockerd --tlsverify` wants them."""
+    ossl = ("openssl",)
+    _run(*ossl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=dockdoctor test CA",
+         "-keyout", str(d / "ca-key.pem"), "-out", str(d / "ca.pem"))
+    for name, ext in (("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"),
+                      ("client", "extendedKeyUsage=clientAuth")):
+        (d / f"{name}.ext").write_text(ext + "\n")
+        _run(*ossl, "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}", "-keyout",
+             str(d / f"{name}-key.pem"), "-out", str(d / f"{name}.csr"))
+        _run(*ossl, "x509", "-req", "-in", str(d / f"{name}.csr"), "-CA", str(d / "ca.pem"), "-CAkey",
+             str(d / "ca-key.pem"), "-CAcreateserial", "-days", "2", "-extfile", str(d / f"{name}.ext"),
+             "-out", str(d / f"{name}.pem"))
+
+
+@pytest.fixture(scope="module")
+def tls_endpoint(testenv: dict, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """tcp:// on loopback with mutual TLS, as `dockerd --tlsverify -H tcp://...` serves it: a TLS terminator that
+    requires a client certificate from the CA and hands each connection to the test dockerd's socket."""
+    import ssl
+    import threading
+
+    d = tmp_path_factory.mktemp("tls")
+    _certificates(d)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(d / "server.pem", d / "server-key.pem")
+    ctx.load_verify_locations(d / "ca.pem")
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    unix_path = testenv["docker_host"][len("unix://"):]
+
+    def pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def serve() -> None:
+        while True:
+            try:
+                raw, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                tls = ctx.wrap_socket(raw, server_side=True)
+            except (OSError, ssl.SSLError):
+                raw.close()  # no client certificate, or not from our CA
+                continue
+            engine = socket.socket(socket.AF_UNIX)
+            engine.connect(unix_path)
+            threading.Thread(target=pump, args=(tls, engine), daemon=True).start()
+            threading.Thread(target=pump, args=(engine, tls), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield {"port": port, "dir": d}
+    finally:
+        listener.close()
+
+
+def test_tcp_with_the_contexts_tls_material(testenv: dict, tls_endpoint: dict, tmp_path: Path) -> None:
+    env = isolated_env(tmp_path, DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
+    d, host = tls_endpoint["dir"], f"tcp://127.0.0.1:{tls_endpoint['port']}"
+    _run(testenv["docker_cli"], "context", "create", "tls", "--docker",
+         f"host={host},ca={d}/ca.pem,cert={d}/client.pem,key={d}/client-key.pem", env=env)
+    _run(testenv["docker_cli"], "context", "create", "tls-no-client-cert", "--docker", f"host={host},ca={d}/ca.pem",
+         env=env)
+    result = dockdoctor("check", "--no-project", "--timeout", "40", "--all-contexts", "--json", env=env, timeout=120)
+    assert "Traceback" not in result.stderr, result.stderr
+    data = result.json()
+    validator("fleet").validate(data)
+    reports = [r for r in data["reports"] if r["facts"]["engine"]["context"] == "tls"]
+    assert len(reports) == 1, data["unanswered"]
+    (report,) = reports
+    engine = report["facts"]["engine"]
+    assert engine["reachable"] and engine["endpoint"] == host
+    assert engine["server_version"] == testenv["versions"]["dockerd"].split()[0]
+    gone = {u["context"]: u["error"] for u in data["unanswered"]}
+    assert "tls-no-client-cert" in gone, gone  # the server wants a client certificate the context lacks

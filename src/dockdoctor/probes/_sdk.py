@@ -119,7 +119,27 @@ def _client(endpoint: str, *, version: str, timeout: float, tls: TLSFiles | None
         from dockdoctor.probes import _ssh
 
         return _ssh.client(endpoint, version=version, timeout=timeout)
-    return docker.APIClient(base_url=endpoint, version=version, timeout=timeout, tls=_tls(tls, endpoint))
+    client = docker.APIClient(base_url=endpoint, version=version, timeout=timeout, tls=_tls(tls, endpoint))
+    if endpoint.startswith("tcp://") and tls is not None:
+        _pin_verify(client)
+    return client
+
+
+def _pin_verify(client: Any) -> None:
+    """The context's CA verifies the engine, even with REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE set.
+
+    requests lets those variables override a Session's own `verify` (psf/requests#3829, #4726; docker-py#2433): a
+    tcp:// engine with its own CA then fails with CERTIFICATE_VERIFY_FAILED where the docker CLI connects. The
+    proxy settings from the environment still apply.
+    """
+    merge, verify = client.merge_environment_settings, client.verify
+
+    def pinned(url: Any, proxies: Any, stream: Any, verify_arg: Any, cert: Any) -> Any:
+        settings = merge(url, proxies, stream, verify_arg, cert)
+        settings["verify"] = verify
+        return settings
+
+    client.merge_environment_settings = pinned
 
 
 def _tls(tls: TLSFiles | None, endpoint: str) -> Any:
