@@ -291,3 +291,24 @@ def test_tcp_with_the_contexts_tls_material(testenv: dict, tls_endpoint: dict, t
     assert engine["server_version"] == testenv["versions"]["dockerd"].split()[0]
     gone = {u["context"]: u["error"] for u in data["unanswered"]}
     assert "tls-no-client-cert" in gone, gone  # the server wants a client certificate the context lacks
+
+
+def test_a_hung_engine_costs_its_own_timeout_and_the_others_still_report(testenv: dict, tmp_path: Path) -> None:
+    env = isolated_env(tmp_path, DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
+    hung = socket.socket(socket.AF_UNIX)
+    hung.bind(str(tmp_path / "hung.sock"))
+    hung.listen(8)  # takes the connection, never answers
+    try:
+        _run(testenv["docker_cli"], "context", "create", "td", "--docker", f"host={testenv['docker_host']}", env=env)
+        _run(testenv["docker_cli"], "context", "create", "hung", "--docker", f"host=unix://{tmp_path}/hung.sock",
+             env=env)
+        result = dockdoctor("check", "--no-project", "--timeout", "10", "--all-contexts", "--json", env=env,
+                            timeout=120)
+    finally:
+        hung.close()
+    assert "Traceback" not in result.stderr, result.stderr
+    data = result.json()
+    assert [r["facts"]["engine"]["context"] for r in data["reports"]] == ["td"]
+    assert data["reports"][0]["facts"]["engine"]["reachable"]
+    gone = {u["context"]: u["error"] for u in data["unanswered"]}
+    assert gone["hung"]["kind"] == "timeout", gone
