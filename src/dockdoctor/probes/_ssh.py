@@ -197,16 +197,24 @@ class SSHAdapter(requests.adapters.HTTPAdapter):
         return self._pool
 
     def close(self) -> None:
-        super().close()
-        self._pool.close()
+        """Kept open: the run's other probes of this endpoint reuse its ssh connections (ended at exit)."""
+
+
+_adapters: dict[str, SSHAdapter] = {}
 
 
 def client(endpoint: str, *, version: str, timeout: float) -> Any:
-    """A docker APIClient that talks to an ssh:// endpoint through SSHAdapter (as docker-py mounts its own)."""
+    """A docker APIClient that talks to an ssh:// endpoint through SSHAdapter (as docker-py mounts its own).
+
+    Every client of one endpoint shares one adapter: an ssh login and the remote `docker system dial-stdio`
+    start cost about a second, so the engine, images and fleet probes reuse the connections the first opened.
+    """
     import docker
 
+    with _lock:
+        adapter = _adapters.get(endpoint) or _adapters.setdefault(endpoint, SSHAdapter(endpoint, timeout=timeout))
     api = docker.APIClient(base_url="tcp://localhost:2375", version=version, timeout=timeout)  # then remounted
-    api.mount("http+docker://ssh", SSHAdapter(endpoint, timeout=timeout))
+    api.mount("http+docker://ssh", adapter)
     api._unmount("http://", "https://")
     api.base_url = "http+docker://ssh"
     return api
