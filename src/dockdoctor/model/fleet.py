@@ -61,9 +61,11 @@ class FleetReport:
                                  server_version=engine.server_version, errors=summary.errors,
                                  warnings=summary.warnings, infos=summary.infos, problem=problem))
         for gone in self.unanswered:
+            detail = gone.error.detail.removeprefix(f"{gone.endpoint}: ")  # the table shows the endpoint
             rows.append(FleetRow(context=gone.context, endpoint=gone.endpoint, answered=False,
                                  current=gone.context == self.current,
-                                 problem=f"{gone.error.kind}: {gone.error.detail}"))
+                                 problem=detail if detail.startswith(f"{gone.error.kind}: ")
+                                 else f"{gone.error.kind}: {detail}"))
         return tuple(rows)
 
     def exit_code(self, threshold: Severity = Severity.ERROR) -> ExitCode:

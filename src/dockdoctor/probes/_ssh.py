@@ -142,9 +142,12 @@ class SSHSocket(socket.socket):
 
 def failure(endpoint: str) -> str:
     """ssh's own words about the last connection to an ssh:// endpoint ("" when it said nothing)."""
+    parsed = urlparse(endpoint)
     with _lock:
-        sock = _last.get(urlparse(endpoint).netloc)
-    return sock.failure() if sock is not None else ""
+        sock = _last.get(parsed.netloc)
+    said = sock.failure() if sock is not None else ""
+    # `user@host: Permission denied`: the user name stays where redaction can find it (the endpoint), not here
+    return said.replace(f"{parsed.username}@", "") if parsed.username else said
 
 
 class _Connection(urllib3.connection.HTTPConnection):
