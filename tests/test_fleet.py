@@ -112,3 +112,23 @@ def test_all_contexts_refuses_from_and_save_facts_in_one_line(capsys) -> None:
 def test_schema_command_prints_the_fleet_schema() -> None:
     printed = CliRunner().invoke(cli, ["schema", "fleet"]).output
     assert json.loads(printed) == SCHEMAS["fleet"]()
+
+
+def test_contexts_beyond_the_limit_are_listed_as_not_checked(tmp_path, monkeypatch) -> None:
+    from dockdoctor.probes import fleet
+
+    cfg = tmp_path / "cfg"
+    for i in range(3):
+        meta = cfg / "contexts" / "meta" / f"m{i}"
+        meta.mkdir(parents=True)
+        (meta / "meta.json").write_text(json.dumps({"Name": f"c{i}", "Metadata": {}, "Endpoints": {
+            "docker": {"Host": f"unix://{tmp_path}/absent{i}.sock"}}}))
+    monkeypatch.setenv("DOCKER_CONFIG", str(cfg))
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/none.sock")  # the default context: no engine either
+    monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+    monkeypatch.setattr(fleet, "MAX_CONTEXTS", 2)
+    found = fleet.gather_fleet(GatherOptions(timeout=5, tools=False, local_images=False))
+    assert [m.context for m in found.members] == ["default", "c0", "c1", "c2"]
+    last = found.members[-1].facts.engine
+    assert not last.reachable and last.error is not None and "more than 2 contexts" in last.error.detail
+    assert found.members[1].facts.engine.error.kind == "not-found"

@@ -14,7 +14,7 @@ from dockdoctor.probes._pool import Pool
 from dockdoctor.probes._run import environ
 from dockdoctor.probes.endpoint import resolve
 
-MAX_CONTEXTS = 32  # contexts gathered at once; more are a usage error (name them with --context)
+MAX_CONTEXTS = 32  # contexts gathered in one run; the others are listed as not checked
 MAX_TAGGED = 500  # tagged images read per engine for the fleet checks
 
 
@@ -78,7 +78,7 @@ def gather_fleet(options: GatherOptions, *, names: tuple[str, ...] = ()) -> Flee
             raise UnknownContext(name, known_names)
     chosen = tuple(dict.fromkeys(names)) if names else known_names
     chosen = tuple(sorted(chosen, key=lambda n: n != current))  # the current context's report comes first
-    chosen = chosen[:MAX_CONTEXTS]
+    chosen, beyond = chosen[:MAX_CONTEXTS], chosen[MAX_CONTEXTS:]
     pool = Pool(min(len(chosen), 8), "context")
     try:
         futures = [(name, pool.submit(_member, name, name == current, options, env, deadline, finish))
@@ -96,6 +96,9 @@ def gather_fleet(options: GatherOptions, *, names: tuple[str, ...] = ()) -> Flee
                     probe="engine", kind="error", detail=f"context {name}: {type(err).__name__}: {err}")))
     finally:
         pool.shutdown()
+    members += [_failed(name, False, env, ProbeError(
+        probe="engine", kind="error", detail=f"not checked: more than {MAX_CONTEXTS} contexts at once; name the ones "
+                                             "to check with --context NAME")) for name in beyond]
     return Fleet(members=_with_tools(tuple(members), options), current=current)
 
 
