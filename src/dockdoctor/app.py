@@ -162,7 +162,12 @@ def check_fleet(options: CheckOptions, *, names: tuple[str, ...] = ()) -> FleetR
     from dockdoctor.probes import GatherOptions
     from dockdoctor.probes.fleet import UnknownContext, gather_fleet
 
-    checks = select_checks(options.only, options.skip + options.settings.ignore)  # bad names: an error now
+    try:
+        checks = select_checks(options.only, options.skip + options.settings.ignore)  # bad names: an error now
+    except UnknownCheckError as err:
+        if not options.settings.ignore:
+            raise
+        raise ConfigError(f"{options.settings.source}: ignore: {err}") from None
     fleet_checks = tuple(s for s in checks if s.id in FLEET_CHECKS)
     try:
         fleet = gather_fleet(GatherOptions(timeout=options.timeout, deadline=options.deadline,
