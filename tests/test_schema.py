@@ -12,12 +12,13 @@ from click.testing import CliRunner
 from dockdoctor.cli import cli
 from dockdoctor.codec import FIX_VERSION
 from dockdoctor.model import REPORT_VERSION, SCHEMA_VERSION
+from dockdoctor.model.fleet import FLEET_VERSION
 from dockdoctor.schema import SCHEMAS
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "src" / "dockdoctor" / "schemas"
 HISTORY = Path(__file__).resolve().parent / "data" / "schema-history"  # frozen copies, never regenerated
-VERSIONS = {"facts": SCHEMA_VERSION, "report": REPORT_VERSION, "fix": FIX_VERSION}
+VERSIONS = {"facts": SCHEMA_VERSION, "report": REPORT_VERSION, "fix": FIX_VERSION, "fleet": FLEET_VERSION}
 FACTS_FILES = sorted((ROOT / "fixtures" / "checks").glob("DKD*/*.json"))
 
 
@@ -27,7 +28,7 @@ def validator(which: str) -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema)
 
 
-@pytest.mark.parametrize("which", ["facts", "report", "fix"])
+@pytest.mark.parametrize("which", ["facts", "report", "fix", "fleet"])
 def test_shipped_schema_is_generated_from_the_model(which: str) -> None:
     shipped = json.loads((SHIPPED / f"{which}-v{VERSIONS[which]}.schema.json").read_text())
     assert shipped == SCHEMAS[which](), (
@@ -54,7 +55,7 @@ def _compatible(old: dict, new: dict, where: str = "$") -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("which", ["facts", "report", "fix"])
+@pytest.mark.parametrize("which", ["facts", "report", "fix", "fleet"])
 def test_change_is_compatible_or_the_version_is_bumped(which: str) -> None:
     frozen = HISTORY / f"{which}-v{VERSIONS[which]}.schema.json"
     assert frozen.exists(), f"a new {which} schema version needs its frozen copy in {HISTORY}"

@@ -3,7 +3,7 @@
 # needs on Debian 12 (bookworm), as root. Fast (a few seconds) when already done.
 #
 #   - Debian packages: docker.io docker-registry docker-compose (v1) qemu-user-static
-#     busybox-static podman skopeo apache2-utils (+ iptables uidmap fuse-overlayfs curl)
+#     busybox-static podman skopeo apache2-utils openssh-server (+ iptables uidmap fuse-overlayfs curl)
 #   - arm64 + amd64 busybox-static .debs downloaded into $TESTENV_CACHE/debs and
 #     extracted to $TESTENV_CACHE/busybox/{amd64,arm64}/busybox
 #   - Docker Engine >= 27.3, containerd 2 and buildx (Debian unstable's docker.io, containerd and
@@ -25,7 +25,7 @@ command -v apt-get >/dev/null || die "apt-get not found: provision.sh supports D
 
 export DEBIAN_FRONTEND=noninteractive
 PACKAGES=(docker.io docker-registry docker-compose qemu-user-static busybox-static podman skopeo
-    apache2-utils iptables uidmap fuse-overlayfs curl ca-certificates)
+    apache2-utils openssh-server iptables uidmap fuse-overlayfs curl ca-certificates)
 APT_UPDATED=0
 
 installed() { [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null)" = "ii " ]; }

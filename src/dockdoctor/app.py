@@ -30,6 +30,7 @@ from dockdoctor.model import (
     Step,
     Target,
 )
+from dockdoctor.model.fleet import FleetReport
 from dockdoctor.platforms import PlatformError, format_platform, parse
 from dockdoctor.redact import redact
 from dockdoctor.reference import ReferenceError, parse as parse_reference
@@ -198,6 +199,56 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
         facts = redact(facts, registries=options.redact_registries)
     return diagnose(facts, targets=resolve_targets(facts, options.platforms, options.settings), checks=checks,
                     replayed_from=replayed_from, overrides=overrides)
+
+
+FLEET_CHECKS = ("DKD230", "DKD231")  # read Facts.fleet: they run once over the fleet, not per engine
+
+
+def check_fleet(options: CheckOptions, *, names: tuple[str, ...] = ()) -> FleetReport:
+    """`check --all-contexts` (names empty) or `--context NAME...`: a report per engine, then the fleet checks.
+
+    With --all-contexts a context whose engine does not answer is listed, not judged; a named one is judged
+    (its report says DKD201 engine-unreachable).
+    """
+    from dockdoctor.model import FleetEngine, ProbeError
+    from dockdoctor.model.fleet import Unanswered
+    from dockdoctor.probes import GatherOptions
+    from dockdoctor.probes.fleet import UnknownContext, gather_fleet
+
+    try:
+        checks = select_checks(options.only, options.skip + options.settings.ignore)  # bad names: an error now
+    except UnknownCheckError as err:
+        if not options.settings.ignore:
+            raise
+        raise ConfigError(f"{options.settings.source}: ignore: {err}") from None
+    fleet_checks = tuple(s for s in checks if s.id in FLEET_CHECKS)
+    try:
+        fleet = gather_fleet(GatherOptions(timeout=options.timeout, deadline=options.deadline,
+                                           project_dir=options.project_dir, compose_files=options.compose_files,
+                                           image_refs=options.image_refs, offline=options.offline,
+                                           refresh=options.refresh, tools=options.tools), names=names)
+    except UnknownContext as err:
+        raise ConfigError(f"--context {err.name}: no such docker context (known: {', '.join(err.known)}); "
+                          "`docker context ls` lists them") from None
+    per_engine = dataclasses.replace(options, skip=options.skip + FLEET_CHECKS)
+    reports, unanswered, engines = [], [], []
+    for member in fleet.members:
+        report = check(per_engine, replay=member.facts)
+        engine = report.facts.engine
+        if not engine.reachable and not names:
+            error = engine.error or ProbeError(probe="engine", kind="error", detail="no answer")
+            unanswered.append(Unanswered(context=member.context, endpoint=engine.endpoint, error=error))
+            continue
+        reports.append(report)
+        engines.append(FleetEngine(context=member.context, endpoint=engine.endpoint, reachable=engine.reachable,
+                                   platform=engine.platform, current=member.current, images=member.images))
+    findings: tuple[Finding, ...] = ()
+    if reports and fleet_checks:
+        base = next((r for r, e in zip(reports, engines) if e.current), reports[0]).facts
+        findings = diagnose(dataclasses.replace(base, fleet=tuple(engines)), targets=(), checks=fleet_checks,
+                            overrides=severity_overrides(options.settings)).findings
+    return FleetReport(reports=tuple(reports), findings=findings, unanswered=tuple(unanswered),
+                       dockdoctor_version=__version__, current=fleet.current, engines=tuple(engines))
 
 
 EXPLAIN_CHECKS = ("DKD320",)

@@ -213,10 +213,15 @@ def cli() -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Show evidence and environment.")
 @click.option("--error", "error_args", multiple=True, metavar="TEXT",
               help="An error message to explain in the report (repeatable; `-` reads standard input).")
+@click.option("--all-contexts", is_flag=True,
+              help="Check every docker context that answers, concurrently: a report per engine, and the fleet.")
+@click.option("--context", "contexts", multiple=True, metavar="NAME",
+              help="Check this docker context (repeatable): a report per engine, and the fleet.")
 def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[str, ...], skip: tuple[str, ...],
               list_checks: bool, from_file: str | None, strict: bool, timeout: float, save_facts: str | None,
               no_redact: bool, redact_registries: bool, project: str, no_project: bool,
-              compose_files: tuple[str, ...], verbose: bool, error_args: tuple[str, ...]) -> None:
+              compose_files: tuple[str, ...], verbose: bool, error_args: tuple[str, ...], all_contexts: bool,
+              contexts: tuple[str, ...]) -> None:
     """Diagnose this machine, its engine, compose, buildx and emulation."""
     deadline = time.monotonic() + timeout
     from dockdoctor import app, codec
@@ -235,6 +240,9 @@ def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[s
                                redact=not no_redact, redact_registries=redact_registries, project_dir=project_dir,
                                compose_files=compose_files, settings=settings, error_texts=errors)
     strict = strict or settings.strict
+    if all_contexts or contexts:
+        _check_fleet(options, contexts, fmt_enum, replayed=bool(from_file), save_facts=save_facts,
+                     threshold=Severity.WARNING if strict else Severity.ERROR, verbose=verbose)
     report = app.check(options, replay=replay, replayed_from=from_file)
     if save_facts:
         _write_file(save_facts, codec.facts_to_json(report.facts))
@@ -243,6 +251,25 @@ def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[s
     click.echo(render(report, RenderOptions(color=_color(sys.stdout) and fmt_enum is Format.TEXT,
                                             verbose=verbose, threshold=threshold)), nl=False)
     sys.exit(int(report.exit_code(threshold)))
+
+
+def _check_fleet(options, names: tuple[str, ...], fmt: Format, *, replayed: bool, save_facts: str | None,  # noqa: ANN001
+                 threshold, verbose: bool) -> NoReturn:  # noqa: ANN001
+    """`check --all-contexts` / `--context NAME`: the fleet document, and its exit code."""
+    from dockdoctor import app
+    from dockdoctor.render import Format, RenderOptions
+    from dockdoctor.render.fleet import render
+
+    flag = "--context" if names else "--all-contexts"
+    if replayed:
+        raise ConfigError(f"--from replays one engine's facts; {flag} gathers each context's: use one of them")
+    if save_facts:
+        raise ConfigError(f"--save-facts writes one engine's facts; with {flag} use --json (it holds every "
+                          "engine's facts)")
+    fleet = app.check_fleet(options, names=names)
+    click.echo(render(fleet, fmt, RenderOptions(color=_color(sys.stdout) and fmt is Format.TEXT, verbose=verbose,
+                                                threshold=threshold)), nl=False)
+    sys.exit(int(fleet.exit_code(threshold)))
 
 
 def _list_checks(specs: Sequence[CheckSpec], fmt: Format) -> str:
@@ -562,15 +589,17 @@ def explain_cmd(code: str | None, all_checks: bool) -> None:
 
 
 @cli.command("schema")
-@click.argument("which", type=click.Choice(["report", "facts", "fix"]), default="report")
+@click.argument("which", type=click.Choice(["report", "facts", "fix", "fleet"]), default="report")
 def schema_cmd(which: str) -> None:
-    """Print the JSON Schema of the report (`check --json`), of a facts file, or of `fix --json`."""
+    """Print the JSON Schema of the report (`check --json`), of a facts file, of `fix --json`, or of the fleet
+    document (`check --all-contexts --json`)."""
     from importlib.resources import files
 
     from dockdoctor.codec import FIX_VERSION
     from dockdoctor.model import REPORT_VERSION, SCHEMA_VERSION
+    from dockdoctor.model.fleet import FLEET_VERSION
 
-    version = {"report": REPORT_VERSION, "facts": SCHEMA_VERSION, "fix": FIX_VERSION}[which]
+    version = {"report": REPORT_VERSION, "facts": SCHEMA_VERSION, "fix": FIX_VERSION, "fleet": FLEET_VERSION}[which]
     click.echo(files("dockdoctor").joinpath("schemas", f"{which}-v{version}.schema.json").read_text("utf-8"), nl=False)
 
 

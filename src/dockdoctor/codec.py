@@ -21,14 +21,16 @@ from dockdoctor.model import (
     Manual,
     Report,
     RunCommand,
+    Severity,
 )
+from dockdoctor.model.fleet import FLEET_VERSION, FleetReport
 
 _STEP_KINDS: dict[str, type] = {"run": RunCommand, "edit": EditFile, "manual": Manual}
 # Fields that hold a normalized platform (not one as a project file wrote it): a replayed file must parse there.
 _PLATFORM_FIELDS = frozenset({("EngineFacts", "platform"), ("Builder", "platforms"), ("BinfmtHandler", "platform"),
                               ("EmulatedPlatform", "platform"), ("ImagePlatform", "platform"),
                               ("LocalImage", "platform"), ("ContainerFacts", "platform"), ("Target", "platform"),
-                              ("HostFacts", "arch")})
+                              ("HostFacts", "arch"), ("FleetEngine", "platform")})
 
 
 def to_data(value: object) -> Any:
@@ -161,6 +163,21 @@ def report_to_data(report: Report, *, exit_code: int) -> dict[str, Any]:
         "images": to_data(report.images),
         "checks_run": list(report.checks_run),
         "summary": {**to_data(report.summary), "exit_code": exit_code},
+    }
+
+
+def fleet_to_data(fleet: FleetReport, *, threshold: Severity = Severity.ERROR) -> dict[str, Any]:
+    """The JSON fleet document: the summary, the fleet's findings and engines, then each engine's full report."""
+    return {
+        "dockdoctor_fleet_version": FLEET_VERSION,
+        "dockdoctor_version": fleet.dockdoctor_version,
+        "current_context": fleet.current,
+        "summary": to_data(fleet.rows),
+        "findings": to_data(fleet.findings),
+        "unanswered": to_data(fleet.unanswered),
+        "fleet": to_data(fleet.engines),
+        "reports": [report_to_data(r, exit_code=int(r.exit_code(threshold))) for r in fleet.reports],
+        "exit_code": int(fleet.exit_code(threshold)),
     }
 
 

@@ -16,6 +16,7 @@ from dockdoctor.model import (
     Facts,
     Finding,
     FixItem,
+    FleetEngine,
     ImageVerdict,
     Manual,
     RunCommand,
@@ -151,4 +152,33 @@ def fix_schema() -> dict[str, Any]:
     }
 
 
-SCHEMAS = {"facts": facts_schema, "report": report_schema, "fix": fix_schema}
+def fleet_schema() -> dict[str, Any]:
+    """The schema of the fleet document (`check --all-contexts --json`, `check --context NAME --json`)."""
+    from dockdoctor.model.fleet import FLEET_VERSION, FleetRow, Unanswered
+
+    report = report_schema()
+    builder = _Builder()
+    builder.defs.update(report.pop("$defs"))
+    builder.defs["Report"] = {k: v for k, v in report.items() if not k.startswith("$") and k != "title"}
+    return {
+        "$schema": DIALECT, "$id": f"{BASE_ID}/fleet-v{FLEET_VERSION}.json",
+        "title": f"dockdoctor fleet document, version {FLEET_VERSION}", "type": "object",
+        "additionalProperties": False,
+        "required": ["dockdoctor_fleet_version", "dockdoctor_version", "current_context", "summary", "findings",
+                     "unanswered", "fleet", "reports", "exit_code"],
+        "properties": {
+            "dockdoctor_fleet_version": {"const": FLEET_VERSION},
+            "dockdoctor_version": {"type": "string"},
+            "current_context": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            "summary": {"type": "array", "items": builder.type_schema(FleetRow)},
+            "findings": {"type": "array", "items": builder.type_schema(Finding)},
+            "unanswered": {"type": "array", "items": builder.type_schema(Unanswered)},
+            "fleet": {"type": "array", "items": builder.type_schema(FleetEngine)},
+            "reports": {"type": "array", "items": {"$ref": "#/$defs/Report"}},
+            "exit_code": {"enum": [0, 1]},
+        },
+        "$defs": builder.defs,
+    }
+
+
+SCHEMAS = {"facts": facts_schema, "report": report_schema, "fix": fix_schema, "fleet": fleet_schema}

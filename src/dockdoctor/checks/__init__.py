@@ -6,7 +6,7 @@ DKD4xx compose, DKD5xx buildx and emulation, DKD6xx project files.
 
 from __future__ import annotations
 
-from dockdoctor.checks import build, compose, defects, emulated, engine, errors, host, images, meta, project
+from dockdoctor.checks import build, compose, defects, emulated, engine, errors, fleet, host, images, meta, project
 from dockdoctor.checks._spec import CheckSpec, Context
 from dockdoctor.errors import UnknownCheckError
 
@@ -23,6 +23,8 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     engine.unknown_context,
     engine.docker_config_unreadable,
     engine.x86_vm_on_apple_silicon,
+    fleet.fleet_image_platforms_differ,
+    fleet.fleet_builder_platform_differs,
     images.image_lacks_target_platform,
     images.single_platform_foreign_image,
     images.local_copy_platform_differs,

@@ -485,6 +485,18 @@ class ErrorText:
 
 
 @dataclass(frozen=True, slots=True)
+class FleetEngine:
+    """One engine of a `check --all-contexts` run, as the fleet checks read it: its context, platform and images."""
+
+    context: str
+    endpoint: str
+    reachable: bool = False
+    platform: str | None = None  # the engine's native platform
+    current: bool = False  # the context the docker CLI uses now (its buildx builders are the ones probed)
+    images: tuple[LocalImage, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     """Everything one run of the probes saw. A saved Facts file replays the diagnosis offline."""
 
@@ -498,6 +510,7 @@ class Facts:
     environment: tuple[tuple[str, str], ...] = ()  # DOCKER_*/COMPOSE_* variables that were set
     raw: tuple[RawAnswer, ...] = ()  # only when gathered for a support bundle
     error_texts: tuple[ErrorText, ...] = ()  # errors the user pasted, explained by DKD320
+    fleet: tuple[FleetEngine, ...] = ()  # `check --all-contexts`: every engine of the run; empty for one engine
     redacted: bool = False
     schema_version: int = SCHEMA_VERSION
     dockdoctor_version: str = ""

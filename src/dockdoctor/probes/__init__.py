@@ -53,6 +53,7 @@ class GatherOptions:
     offline: bool = False  # registry answers from the cache only
     refresh: bool = False  # ignore the cache's tag entries
     tools: bool = True  # compose and buildx (not needed to inspect images)
+    context: str | None = None  # gather this docker context, as `docker --context NAME` reaches it (--all-contexts)
 
 
 def _environment(env: dict[str, str]) -> tuple[tuple[str, str], ...]:
@@ -79,7 +80,12 @@ def _gather(options: GatherOptions) -> Facts:
     deadline = options.deadline if options.deadline is not None else time.monotonic() + options.timeout
     finish = deadline - min(RENDER_MARGIN, options.timeout / 4)  # the probes' answers are in by then
     env = dict(environ())
-    resolved = resolve(env)
+    if options.context is None:
+        resolved = resolve(env)
+    else:
+        from dockdoctor.probes.fleet import context_env
+
+        resolved = resolve(context_env(env, options.context))  # chosen as DOCKER_CONTEXT=NAME would choose it
     t = max(0.1, min(options.timeout, finish - time.monotonic()))  # the longest one probe operation waits
     pool = Pool(8, "probe")  # daemon threads: a probe still stuck at the deadline does not hold the process
 

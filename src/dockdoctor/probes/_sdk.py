@@ -67,12 +67,12 @@ def engine_answers(endpoint: str, *, tls: TLSFiles | None, timeout: float) -> tu
     import docker
     import requests
 
-    errors = (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
+    # ValueError: an answer that is no JSON, or a transport whose pipe closed under it (ssh://)
+    errors = (docker.errors.DockerException, requests.exceptions.RequestException, OSError, ValueError)
     try:
         # A fixed version skips the SDK's own /version round trip; both calls below are unversioned, so any
         # engine answers them whatever API versions it supports.
-        client = docker.APIClient(base_url=endpoint, version="1.24", timeout=timeout, tls=_tls(tls, endpoint),
-                                  use_ssh_client=endpoint.startswith("ssh://"))
+        client = _client(endpoint, version="1.24", timeout=timeout, tls=tls)
     except errors as err:
         return _error(endpoint, err)
     answers: list[dict[str, Any]] = []
@@ -102,14 +102,44 @@ def with_client(endpoint: str, *, tls: TLSFiles | None, timeout: float, api_vers
     import requests
 
     try:
-        client = docker.APIClient(base_url=endpoint, version=api_version, timeout=timeout, tls=_tls(tls, endpoint),
-                                  use_ssh_client=endpoint.startswith("ssh://"))
+        client = _client(endpoint, version=api_version, timeout=timeout, tls=tls)
         try:
             return call(client)
         finally:
             client.close()
-    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as err:
+    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError, ValueError) as err:
         return _error(endpoint, err)
+
+
+def _client(endpoint: str, *, version: str, timeout: float, tls: TLSFiles | None) -> Any:
+    """An APIClient for the endpoint: ssh:// through the system ssh client (probes/_ssh.py), TLS for tcp://."""
+    import docker
+
+    if endpoint.startswith("ssh://"):
+        from dockdoctor.probes import _ssh
+
+        return _ssh.client(endpoint, version=version, timeout=timeout)
+    client = docker.APIClient(base_url=endpoint, version=version, timeout=timeout, tls=_tls(tls, endpoint))
+    if endpoint.startswith("tcp://") and tls is not None:
+        _pin_verify(client)
+    return client
+
+
+def _pin_verify(client: Any) -> None:
+    """The context's CA verifies the engine, even with REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE set.
+
+    requests lets those variables override a Session's own `verify` (psf/requests#3829, #4726; docker-py#2433): a
+    tcp:// engine with its own CA then fails with CERTIFICATE_VERIFY_FAILED where the docker CLI connects. The
+    proxy settings from the environment still apply.
+    """
+    merge, verify = client.merge_environment_settings, client.verify
+
+    def pinned(url: Any, proxies: Any, stream: Any, verify_arg: Any, cert: Any) -> Any:
+        settings = merge(url, proxies, stream, verify_arg, cert)
+        settings["verify"] = verify
+        return settings
+
+    client.merge_environment_settings = pinned
 
 
 def _tls(tls: TLSFiles | None, endpoint: str) -> Any:
@@ -123,4 +153,10 @@ def _tls(tls: TLSFiles | None, endpoint: str) -> Any:
 
 def _error(endpoint: str, err: BaseException) -> ProbeError:
     detail = str(err).strip() or type(err).__name__
+    if endpoint.startswith("ssh://"):
+        from dockdoctor.probes import _ssh
+
+        said = _ssh.failure(endpoint)
+        if said:  # ssh's own words (`Permission denied (publickey).`) say more than "Connection aborted"
+            return ProbeError(probe="engine", kind="ssh", detail=f"{endpoint}: ssh: {said}")
     return ProbeError(probe="engine", kind=_classify(err), detail=f"{endpoint}: {detail}")
