@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from packaging.version import InvalidVersion, Version
 
+from dockdoctor.checks import _tags
 from dockdoctor.checks._edits import append_line, indent_of, insert_after, replace_line
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import ev, native, platform_or_none, runs_natively
@@ -303,11 +304,12 @@ def service_image_lacks_target(ctx: Context) -> Iterator[Problem]:
                 f"; no emulation for {pin} here (DKD503)" if pin else "")
             yield Problem(
                 message=f"service {service.name}: {service.image} offers {', '.join(result.offered) or 'nothing'},"
-                        f" no variant for {result.target}" + (f" ({origin.source})" if origin else "") + emulation,
+                        f" no variant for {result.target}" + (f" ({origin.source})" if origin else "") + emulation
+                        + _tags.note(ctx, remote),
                 subject=f"service {service.name}", target=result.target,
                 evidence=(ev("project.compose.services.image", service.image),
                           ev("images.remote.platforms", ",".join(result.offered))),
-                fixes=tuple(f for f in (fix, dotenv) if f is not None))
+                fixes=(*_tags.fixes(ctx, remote), *(f for f in (fix, dotenv) if f is not None)))
 
 
 @check("DKD411", "service-platform-mismatch", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dockdoctor.checks import _tags
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import emulation_for, ev, native, platform_or_none
 from dockdoctor.model import (
@@ -128,14 +129,15 @@ def image_lacks_target_platform(ctx: Context) -> Iterator[Problem]:
         if image.kind != "index" or result.verdict not in ("emulated", "unavailable"):
             continue
         offered = ", ".join(result.offered) or "none"
-        fixes = []
+        fixes = list(_tags.fixes(ctx, image))
         if result.verdict == "emulated" and result.platform:
             fixes.append(Fix(title=f"pull the {result.platform} variant and run it under {result.via}",
                              needs=(Need.NETWORK,), steps=(run("docker", "pull", "--platform", result.platform,
                                                                image.reference),)))
         fixes.append(_rebuild(image.reference, ",".join(dict.fromkeys([*result.offered, result.target]))))
         yield Problem(message=f"{image.reference} offers {offered}: no variant for {result.target}"
-                              + (f" (runs only under {result.via} as {result.platform})" if result.via else ""),
+                              + (f" (runs only under {result.via} as {result.platform})" if result.via else "")
+                              + _tags.note(ctx, image),
                       subject=image.reference, target=result.target,
                       evidence=(ev("images.remote.platforms", offered), ev("images.remote.digest", image.digest)),
                       fixes=tuple(fixes))
@@ -173,10 +175,10 @@ def single_platform_foreign_image(ctx: Context) -> Iterator[Problem]:
         how = f"runs only under {result.via}" if result.via else "cannot run there"
         yield Problem(
             message=f"{image.reference} is a single-platform {', '.join(result.offered) or '?'} image: "
-                    f"on {result.target} it {how}",
+                    f"on {result.target} it {how}" + _tags.note(ctx, image),
             subject=image.reference, target=result.target,
             evidence=(ev("images.remote.kind", image.kind), ev("images.remote.platforms", ",".join(result.offered))),
-            fixes=(_rebuild(image.reference, ",".join(dict.fromkeys([*result.offered, result.target]))),
+            fixes=(*_tags.fixes(ctx, image), _rebuild(image.reference, ",".join(dict.fromkeys([*result.offered, result.target]))),
                    Fix(title="copy every platform of the original instead of pull/tag/push", safety=Safety.DISPLAY_ONLY,
                        needs=(Need.NETWORK,), steps=(manual(f"docker buildx imagetools create -t {image.reference} "
                                                              "SOURCE (or skopeo copy --all docker://SOURCE "

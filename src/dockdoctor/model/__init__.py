@@ -39,6 +39,8 @@ from dockdoctor.model.facts import (
     ServiceBuild,
     ServiceFacts,
     Stage,
+    TagCandidate,
+    TagSearch,
 )
 from dockdoctor.model.fixes import (
     EditFile,
@@ -128,6 +130,8 @@ __all__ = [
     "Step",
     "StepOutcome",
     "Summary",
+    "TagCandidate",
+    "TagSearch",
     "Target",
     "key",
     "manual",
