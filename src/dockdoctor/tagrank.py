@@ -4,11 +4,12 @@
 the suffix, as in `-alpine3.19`, do not make another family). The ranking, best first:
 
   tier 0: same prefix, same family, same major version;  tier 1: same major, another family;
-  tier 2: same family, another major;  tier 3: another family and major;  tier 4: tags with no version
-  (`alpine`, `latest`: a vendor's moving line), same family first.
+  tier 2: same family, another major;  tier 3: another family and major;  tier 4: the family's tag with no
+  version (`alpine` for `-alpine`, `latest` for the plain line: a vendor's moving line).
 
 Within a tier, the nearest version (the later the first differing release component, the nearer; then the
-smaller the difference there), then the newer one. The tag itself, signature/attestation tags (`.sig`, `.att`,
+smaller the difference there), then the newer one. A tag without a version (`latest`, `amd64-only`) has nothing to be near: it gets no candidates. The tag
+itself, other families' unversioned tags, signature/attestation tags (`.sig`, `.att`,
 `.sbom`, `sha256-...`) and tags outside the distribution grammar are never candidates.
 """
 
@@ -51,7 +52,7 @@ def split_tag(tag: str) -> TagParts:
             version = None
         if version is not None:
             return TagParts(tag, match.group("prefix"), version, family(match.group("suffix")))
-    return TagParts(tag, "", None, family("-" + tag))
+    return TagParts(tag, "", None, "" if tag == "latest" else family("-" + tag))
 
 
 def family(suffix: str) -> str:
@@ -80,7 +81,7 @@ def rank_key(original: TagParts, other: TagParts) -> tuple[int, int, int, bool, 
     """The sort key of `other` as a replacement for `original` (smaller is better; ties keep the newer first)."""
     same_family = other.prefix == original.prefix and other.family == original.family
     if other.version is None or original.version is None:
-        return (4, not same_family, other.version is None, False, 0)
+        return (4, 0, 0, False, 0)
     same_major = other.major == original.major
     tier = 0 if same_family and same_major else 1 if same_major else 2 if same_family else 3
     index, delta = _distance(original.version, other.version)
@@ -90,13 +91,17 @@ def rank_key(original: TagParts, other: TagParts) -> tuple[int, int, int, bool, 
 def rank(tag: str, tags: Iterable[str], *, limit: int | None = None) -> tuple[str, ...]:
     """The listed tags that could replace `tag`, best first (at most `limit`)."""
     original = split_tag(tag)
+    if original.version is None:
+        return ()
     seen = {tag}
     parts = []
     for other in tags:
         if other in seen or not candidate(other):
             continue
         seen.add(other)
-        parts.append(split_tag(other))
+        split = split_tag(other)
+        if split.version is not None or (split.family == original.family and not original.prefix):
+            parts.append(split)
     parts.sort(key=lambda p: p.tag)
     parts.sort(key=lambda p: p.version or Version("0"), reverse=True)  # ties: the newer, then by name
     parts.sort(key=lambda p: rank_key(original, p))

@@ -15,6 +15,8 @@ from dockdoctor.checks._edits import replace_line
 from dockdoctor.checks._spec import Context
 from dockdoctor.model import EditFile, Fix, Need, RemoteImage, Safety, TagCandidate, manual
 from dockdoctor.platforms import MatchKind, Platform, PlatformError, best_match, parse
+from dockdoctor.reference import ReferenceError
+from dockdoctor.reference import parse as parse_ref
 
 OFFERED = 2
 
@@ -81,15 +83,37 @@ def _places(ctx: Context, reference: str) -> Iterator[tuple[str, int, str]]:
                 yield dockerfile.path, stage.line, stage.text
 
 
+def _tail(reference: str) -> str | None:
+    """`app:1.2-alpine` of `${REGISTRY}/team/app:1.2-alpine`: what a line names when a variable holds the rest."""
+    try:
+        ref = parse_ref(reference)
+    except ReferenceError:
+        return None
+    return f"{ref.path.rsplit('/', 1)[-1]}:{ref.tag}" if ref.tag and not ref.digest else None
+
+
+def _replaced(text: str, reference: str, candidate: TagCandidate) -> str | None:
+    """The line with the reference (or its `name:tag` tail) replaced once, or None when it is not there once."""
+    whole = _line_pattern(reference)
+    if len(whole.findall(text)) == 1:
+        return whole.sub(lambda _: candidate.reference, text)
+    tail = _tail(reference)
+    if tail is None:
+        return None
+    part = re.compile(rf"(?<=[/\s\"'=]){re.escape(tail)}(?![\w.:@/-])")
+    new_tail = f"{tail.rsplit(':', 1)[0]}:{candidate.tag}"
+    return part.sub(lambda _: new_tail, text) if len(part.findall(text)) == 1 else None
+
+
 def edits(ctx: Context, image: RemoteImage, candidate: TagCandidate) -> tuple[EditFile, ...]:
     """One edit per line that names the image, the reference replaced by the candidate's; () if any line cannot be."""
     root = ctx.facts.project.root if ctx.facts.project else ""
-    pattern = _line_pattern(image.reference)
     steps = []
     for path, line, text in dict.fromkeys(_places(ctx, image.reference)):
-        if len(pattern.findall(text)) != 1:
-            return ()  # written through a variable, or twice on one line: no exact edit
-        steps.append(replace_line(root, path, line, text, pattern.sub(candidate.reference, text)))
+        new = _replaced(text, image.reference, candidate)
+        if new is None:
+            return ()  # the tag comes from a variable, or the line names it twice: no exact edit
+        steps.append(replace_line(root, path, line, text, new))
     return tuple(steps)
 
 

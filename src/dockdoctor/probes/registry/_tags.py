@@ -163,6 +163,9 @@ def search(client: _Client, image: RemoteImage, targets: Sequence[Platform], poo
         ref = parse(image.reference)
     except ReferenceError:
         return TagSearch(targets=names, note="the reference cannot be parsed", complete=False)
+    if tagrank.split_tag(ref.tag or "latest").version is None:
+        return TagSearch(targets=names, note=f"the tag {ref.tag or 'latest'} carries no version number to search "
+                                             "near", complete=False)
     if client.options.offline:
         return TagSearch(targets=names, note="offline: no tags list asked for", complete=False)
     listing = list_tags(client, ref)
