@@ -273,15 +273,18 @@ def service_image_lacks_target(ctx: Context) -> Iterator[Problem]:
     the service dies with `exec format error`.
 
     ## Example
-    `fixtures/checks/DKD410/bad-amd64-only-db-on-arm64.json` (targets linux/arm64); `good-multi-platform-db.json`.
+    `fixtures/checks/DKD410/bad-amd64-only-db-on-arm64.json` (targets linux/arm64); `good-multi-platform-db.json`;
+    `bad-amd64-only-db-nearer-tag-offers-arm64.json`: the tag search found `app:1.3-alpine` for `app:1.2-alpine`.
 
     ## Fix
-    When the engine can emulate an offered platform: add `platform: linux/amd64` to the service (safe, an edit of
-    one line; the service then runs under emulation). Otherwise choose an image or tag that is published for the
+    First, the nearest tag of the same repository that runs natively on every target (see DKD301): a one-line
+    edit of `image:` (and of any Dockerfile `FROM` naming the same reference; safe, test the new version). When
+    the engine can emulate an offered platform: add `platform: linux/amd64` to the service (safe, an edit of one
+    line; the service then runs under emulation). Otherwise choose an image or tag that is published for the
     target.
 
     ## Facts used
-    `project.compose.services[]`, `images.remote`, `emulation.emulated`, targets.
+    `project.compose.services[]`, `images.remote`, `images.remote[].alternatives`, `emulation.emulated`, targets.
     """
     from dockdoctor.checks.images import verdict
 

@@ -115,15 +115,23 @@ def image_lacks_target_platform(ctx: Context) -> Iterator[Problem]:
 
     ## Example
     `fixtures/checks/DKD301/bad-amd64-only-index-on-arm64.json`: an index with linux/amd64 only, target
-    linux/arm64. `good-multi-platform-index.json` offers both.
+    linux/arm64. `good-multi-platform-index.json` offers both. `bad-amd64-only-index-nearer-tag-offers-arm64.json`:
+    `app:1.2-alpine` is amd64 only, and the tag search found `app:1.3-alpine` and `app:1.3-slim` with both.
 
     ## Fix
-    When the engine can emulate an offered platform: pin it (`docker pull --platform linux/amd64 IMAGE`, or
-    `platform: linux/amd64` on the compose service; safe, needs network). Otherwise publish the image for the
-    target with `docker buildx build --platform linux/amd64,linux/arm64 -t IMAGE --push .` (display only).
+    First, the nearest tag of the same repository that runs natively on every target (dockdoctor lists the
+    repository's tags and looks up the best ranked: same suffix family `-alpine`/`-slim`/`-bookworm` and major
+    version first, then the nearest version, then the newer), one or two of them: an edit of every compose
+    `image:` and Dockerfile `FROM` line that names the image (safe: an edit; test the new version), or, when no
+    project line names it, the reference to use (display only). A registry without a tags list, or with too
+    many tags, is said in the message. When the engine can emulate an offered platform: pin it (`docker pull
+    --platform linux/amd64 IMAGE`, or `platform: linux/amd64` on the compose service; safe, needs network).
+    Otherwise publish the image for the target with `docker buildx build --platform linux/amd64,linux/arm64 -t
+    IMAGE --push .` (display only).
 
     ## Facts used
-    `images.remote[].platforms`, `emulation.emulated`, targets.
+    `images.remote[].platforms`, `images.remote[].alternatives`, `emulation.emulated`, `project` (the lines that
+    name the image), targets.
     """
     for image, result in _runnable(ctx):
         if image.kind != "index" or result.verdict not in ("emulated", "unavailable"):
@@ -161,13 +169,15 @@ def single_platform_foreign_image(ctx: Context) -> Iterator[Problem]:
     `fixtures/checks/DKD302/bad-arm64-image-amd64-target.json`; `good-amd64-image-amd64-target.json`.
 
     ## Fix
-    Publish it for every target: `docker buildx build --platform linux/amd64,linux/arm64 -t IMAGE --push .`
-    (display only: a rebuild). If the image is a copy of a multi-platform image made with pull/tag/push, copy all
-    platforms instead: `docker buildx imagetools create -t DEST SRC` or `skopeo copy --all docker://SRC
-    docker://DEST`.
+    When another tag of the repository runs natively on every target, the nearest one or two, as in DKD301 (an
+    edit of the lines that name the image; safe, test the new version). Publish it for every target: `docker
+    buildx build --platform linux/amd64,linux/arm64 -t IMAGE --push .` (display only: a rebuild). If the image is
+    a copy of a multi-platform image made with pull/tag/push, copy all platforms instead: `docker buildx
+    imagetools create -t DEST SRC` or `skopeo copy --all docker://SRC docker://DEST`.
 
     ## Facts used
-    `images.remote[].kind`, `images.remote[].platforms`, `emulation.emulated`, targets.
+    `images.remote[].kind`, `images.remote[].platforms`, `images.remote[].alternatives`, `emulation.emulated`,
+    targets.
     """
     for image, result in _runnable(ctx):
         if image.kind not in ("manifest", "schema1") or result.verdict in ("exact", "compatible"):
