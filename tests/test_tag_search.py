@@ -214,15 +214,36 @@ def test_the_tags_list_going_down_mid_search_is_a_note(tmp_path: Path) -> None:
     assert f"{reg.host}/x/app:1.3 (linux/amd64, linux/arm64) offers every target" in message
 
 
-def test_offline_asks_for_no_tags_list(tmp_path: Path) -> None:
+def _inspect_again(reg: Registry, tmp_path: Path, *extra: str) -> dict:
+    env = isolated_env(tmp_path, DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock",
+                       DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
+    result = dockdoctor("inspect", "--json", *extra, "--platform", "linux/arm64", f"{reg.host}/x/app:1.2", env=env,
+                        timeout=BOUND)
+    assert "Traceback" not in result.stderr, result.stderr
+    (image,) = result.json()["facts"]["images"]["remote"]
+    return image
+
+
+def test_the_tags_list_and_candidates_are_cached(tmp_path: Path) -> None:
     with registry_server(_route(_listing(["1.2", "1.3"]), {"1.3"})) as reg:
         _inspect(reg, tmp_path)  # fills the cache
+        before = len(reg.seen)
+        warm = _inspect_again(reg, tmp_path)
+        assert reg.seen[before:] == []  # within the tag TTL: no request at all, the search included
+        offline = _inspect_again(reg, tmp_path, "--offline")
+        assert reg.seen[before:] == []
+        _inspect_again(reg, tmp_path, "--refresh")
+        assert any("/tags/list" in line for line in reg.seen[before:])
+    for image in (warm, offline):
+        assert [c["tag"] for c in image["alternatives"]["candidates"]] == ["1.3"]
+
+
+def test_offline_with_an_empty_cache_asks_for_no_tags_list(tmp_path: Path) -> None:
+    with registry_server(_route(_listing(["1.2", "1.3"]), {"1.3"})) as reg:
         env = isolated_env(tmp_path, DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock",
                            DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
-        before = len(reg.seen)
         result = dockdoctor("inspect", "--json", "--offline", "--platform", "linux/arm64", f"{reg.host}/x/app:1.2",
                             env=env, timeout=BOUND)
-        assert len(reg.seen) == before
+        assert reg.seen == [] and "Traceback" not in result.stderr
     (image,) = result.json()["facts"]["images"]["remote"]
-    assert image["alternatives"]["note"] == "offline: no tags list asked for"
-    assert json.dumps(image).count("1.3") == 0
+    assert image["error"] is not None and image["alternatives"] is None  # the image itself is not cached either

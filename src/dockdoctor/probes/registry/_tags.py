@@ -166,9 +166,13 @@ def search(client: _Client, image: RemoteImage, targets: Sequence[Platform], poo
     if tagrank.split_tag(ref.tag or "latest").version is None:
         return TagSearch(targets=names, note=f"the tag {ref.tag or 'latest'} carries no version number to search "
                                              "near", complete=False)
-    if client.options.offline:
+    listing = _cached_listing(client, ref)
+    if listing is None and client.options.offline:
         return TagSearch(targets=names, note="offline: no tags list asked for", complete=False)
-    listing = list_tags(client, ref)
+    if listing is None:
+        listing = list_tags(client, ref)
+        if listing.complete and client.cache is not None:
+            client.cache.put_tags(_repository(ref), listing.tags)
     order = tagrank.rank(ref.tag or "latest", listing.tags)
     checked: list[TagCandidate] = []
     note = listing.note
@@ -192,6 +196,25 @@ def search(client: _Client, image: RemoteImage, targets: Sequence[Platform], poo
                                "image)")
     return TagSearch(targets=names, tags_listed=len(listing.tags), candidates=tuple(checked), note=note,
                      complete=listing.complete)
+
+
+def _repository(ref: ImageRef) -> str:
+    return f"{ref.registry_host}/{ref.path}"
+
+
+def _cached_listing(client: _Client, ref: ImageRef) -> _Listing | None:
+    """A complete tags list from the cache: within the tag TTL (unless --refresh), or any age when offline."""
+    if client.cache is None:
+        return None
+    found = client.cache.get_tags(_repository(ref))
+    if found is None:
+        return None
+    tags, fetched_at = found
+    opts = client.options
+    fresh = 0 <= time.time() - fetched_at < opts.tag_ttl and not opts.refresh
+    if not (opts.offline or fresh):
+        return None
+    return _Listing([t for t in tags if tagrank.TAG_RE.fullmatch(t)][:MAX_TAGS])
 
 
 def _join(a: str, b: str) -> str:
