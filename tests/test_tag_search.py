@@ -247,3 +247,66 @@ def test_offline_with_an_empty_cache_asks_for_no_tags_list(tmp_path: Path) -> No
         assert reg.seen == [] and "Traceback" not in result.stderr
     (image,) = result.json()["facts"]["images"]["remote"]
     assert image["error"] is not None and image["alternatives"] is None  # the image itself is not cached either
+
+
+# --- the search with a stub client: Docker Hub's budget, a rate limit --------------------------------
+
+class _StubClient:
+    """What search() uses of the registry client: options, cache, _request (the tags list) and inspect."""
+
+    def __init__(self, tags: list[str], answer: Callable[[str], object]) -> None:
+        from dockdoctor.probes.registry import RegistryOptions
+
+        self.options = RegistryOptions(cache_dir=None)
+        self.cache = None
+        self.tags = tags
+        self.answer = answer
+        self.looked_up: list[str] = []
+
+    def _request(self, ref, method, suffix, **kwargs):
+        from dockdoctor.probes.registry._http import Response
+
+        return Response(200, {"content-type": "application/json"}, json_body({"tags": self.tags}), suffix)
+
+    def inspect(self, ref):
+        self.looked_up.append(ref.tag)
+        return self.answer(ref.tag)
+
+
+def _search(client: _StubClient, reference: str):
+    from dockdoctor.model import RemoteImage
+    from dockdoctor.platforms import parse
+    from dockdoctor.probes._pool import Pool
+    from dockdoctor.probes.registry._tags import search
+
+    image = RemoteImage(reference=reference, canonical=reference, kind="index")
+    pool = Pool(4, "test")
+    try:
+        return search(client, image, [parse("linux/arm64")], pool, None)  # type: ignore[arg-type]
+    finally:
+        pool.shutdown()
+
+
+def test_docker_hub_gets_a_small_budget() -> None:
+    from dockdoctor.model import ImagePlatform, RemoteImage
+
+    def amd64(tag: str) -> RemoteImage:
+        return RemoteImage(reference=tag, canonical=tag, kind="index",
+                           platforms=(ImagePlatform("linux/amd64", sha256(b"a"), OCI_INDEX),))
+
+    client = _StubClient([f"5.7.{n}" for n in range(50)], amd64)
+    result = _search(client, "mysql:5.7")
+    assert len(client.looked_up) == 4 and len(result.candidates) == 4
+    assert "Docker Hub counts each manifest request as a pull" in result.note
+
+
+def test_a_rate_limit_stops_the_search() -> None:
+    from dockdoctor.model import ProbeError, RemoteImage
+
+    def limited(tag: str) -> RemoteImage:
+        return RemoteImage(reference=tag, canonical=tag,
+                           error=ProbeError("registry", "rate-limited", "r.example/x: rate limited (no headers)"))
+
+    client = _StubClient([f"1.{n}" for n in range(100)], limited)
+    result = _search(client, "r.example/x:1.50")
+    assert len(client.looked_up) == 8 and "rate-limited the lookups" in result.note

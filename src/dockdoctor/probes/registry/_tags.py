@@ -32,6 +32,8 @@ MAX_TAGS = 10_000  # tags read per repository: past it the search says the list 
 MAX_PAGES = 30  # pages followed (a Link that loops ends earlier: a page seen twice)
 MAX_PAGE_BYTES = 4 << 20
 MAX_CANDIDATES = 40  # manifest requests per image: one per candidate looked up (plus a config for single ones)
+HUB_CANDIDATES = 4  # Docker Hub counts every manifest GET as a pull (anonymous limits are per IP and small)
+HUB_DOMAINS = ("docker.io",)
 WAVE = 8  # candidates looked up at once, best ranked first
 WANTED = 2  # covering candidates to offer
 _LINK_RE = re.compile(r'<([^>]*)>\s*;[^,]*?\brel="?next"?', re.IGNORECASE)
@@ -177,23 +179,28 @@ def search(client: _Client, image: RemoteImage, targets: Sequence[Platform], poo
     checked: list[TagCandidate] = []
     note = listing.note
     found_in: int | None = None
-    for wave, start in enumerate(range(0, min(len(order), MAX_CANDIDATES), WAVE)):
+    budget = HUB_CANDIDATES if ref.domain in HUB_DOMAINS else MAX_CANDIDATES
+    for wave, start in enumerate(range(0, min(len(order), budget), WAVE)):
         if deadline is not None and time.monotonic() >= deadline:
             note = _join(note, f"the run's deadline (--timeout) ended the search after {len(checked)} candidates")
             break
-        batch = order[start:min(start + WAVE, MAX_CANDIDATES)]
+        batch = order[start:min(start + WAVE, budget)]
         futures = [(tag, pool.submit(_lookup, client, image.reference, tag)) for tag in batch]
         for tag, future in futures:
             checked.append(_result(tag, image.reference, future, deadline))
         found = [c for c in checked if not c.error and covers(c.platforms, targets)]
         if found and found_in is None:
             found_in = wave
+        if any("rate limited" in c.error for c in checked):
+            note = _join(note, "the registry rate-limited the lookups: the search stopped")
+            break
         if len(found) >= WANTED or (found_in is not None and wave > found_in):
             break
     else:
-        if len(order) > MAX_CANDIDATES and not any(covers(c.platforms, targets) for c in checked):
-            note = _join(note, f"looked up the {MAX_CANDIDATES} best ranked of {len(order)} tags (the budget per "
-                               "image)")
+        if len(order) > budget and not any(covers(c.platforms, targets) for c in checked):
+            why = "Docker Hub counts each manifest request as a pull" if budget == HUB_CANDIDATES \
+                else "the budget per image"
+            note = _join(note, f"looked up the {budget} best ranked of {len(order)} tags ({why})")
     return TagSearch(targets=names, tags_listed=len(listing.tags), candidates=tuple(checked), note=note,
                      complete=listing.complete)
 
