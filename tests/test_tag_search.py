@@ -310,3 +310,17 @@ def test_a_rate_limit_stops_the_search() -> None:
     client = _StubClient([f"1.{n}" for n in range(100)], limited)
     result = _search(client, "r.example/x:1.50")
     assert len(client.looked_up) == 8 and "rate-limited the lookups" in result.note
+
+
+def test_a_trickling_tags_list_ends_with_the_runs_timeout(tmp_path: Path) -> None:
+    slow = Answer(200, {"Content-Type": "application/json"}, json_body({"tags": ["1.3"] * 100}), trickle=0.5,
+                  trickle_headers=False)
+    with registry_server(_route(lambda path: slow, {"1.3"})) as reg:
+        env = isolated_env(tmp_path, DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock",
+                           DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
+        result = dockdoctor("inspect", "--json", "--timeout", "3", "--platform", "linux/arm64",
+                            f"{reg.host}/x/app:1.2", env=env, timeout=BOUND)
+    assert "Traceback" not in result.stderr, result.stderr
+    (image,) = result.json()["facts"]["images"]["remote"]
+    assert image["error"] is None and image["platforms"][0]["platform"] == "linux/amd64"
+    assert image["alternatives"]["note"].startswith("no tags list: ") and not image["alternatives"]["complete"]
