@@ -76,6 +76,32 @@ def _errors(findings) -> set:
     return {key(f) for f in findings if f.severity is Severity.ERROR}
 
 
+def _images_named(facts: Facts, project):  # -> ImageFacts
+    """The registry answers a re-check would have: those of the references the edited project still names, and for
+    a reference a tag fix wrote, what the tag search recorded of that candidate (its lookup is in the facts)."""
+    from dockdoctor.model import ImagePlatform, RemoteImage
+    from dockdoctor.probes.project_images import project_images
+
+    known = {r.reference: r for r in facts.images.remote}
+    for remote in facts.images.remote:
+        for cand in remote.alternatives.candidates if remote.alternatives else ():
+            if not cand.error and cand.reference not in known:
+                known[cand.reference] = RemoteImage(
+                    reference=cand.reference, canonical=remote.canonical.rsplit(":", 1)[0] + ":" + cand.tag,
+                    digest=cand.digest, kind="index", platforms=tuple(
+                        ImagePlatform(platform=p, digest=cand.digest or "", media_type="") for p in cand.platforms))
+    named = set(project_images(project))
+    kept = [r for r in facts.images.remote if r.reference in named or r.reference not in _project_refs(facts)]
+    kept += [known[ref] for ref in named if ref in known and all(r.reference != ref for r in kept)]
+    return dataclasses.replace(facts.images, remote=tuple(kept))
+
+
+def _project_refs(facts: Facts) -> set[str]:
+    from dockdoctor.probes.project_images import project_images
+
+    return set(project_images(facts.project)) if facts.project is not None else set()
+
+
 def _close(facts: Facts, requested: tuple[str, ...], root: Path, tmp: Path) -> list[str]:
     """Apply each edit fix of each finding to its own copy of `root`, gather again, check again: what failed."""
     before = diagnose(facts, targets=resolve_targets(facts, requested), checks=ALL_CHECKS)
@@ -93,7 +119,7 @@ def _close(facts: Facts, requested: tuple[str, ...], root: Path, tmp: Path) -> l
             emulated = facts.emulation.emulated + tuple(EmulatedPlatform(platform=p, via="qemu (installed by the fix)")
                                                         for p in _emulation_added(fix))
             project = dataclasses.replace(_gather(copy), root=facts.project.root)
-            again = dataclasses.replace(facts, project=project,
+            again = dataclasses.replace(facts, project=project, images=_images_named(facts, project),
                                         emulation=dataclasses.replace(facts.emulation, emulated=emulated))
             after = diagnose(again, targets=resolve_targets(again, requested), checks=ALL_CHECKS)
             label = f"{finding.id} {finding.subject} [{finding.target}] fix {fix.title!r} (targets {requested or 'default'})"

@@ -36,7 +36,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "dockdoctor.__main__": ("dockdoctor.cli",),
     "dockdoctor": (),
 }
-PURE = ("dockdoctor.platforms", "dockdoctor.knowledge", "dockdoctor.reference", "dockdoctor.model", "dockdoctor.codec", "dockdoctor.checks",
+PURE = ("dockdoctor.platforms", "dockdoctor.tagrank", "dockdoctor.knowledge", "dockdoctor.reference", "dockdoctor.model", "dockdoctor.codec", "dockdoctor.checks",
         "dockdoctor.render", "dockdoctor.docs", "dockdoctor.app", "dockdoctor.redact", "dockdoctor.schema",
         "dockdoctor.bundle", "dockdoctor.project", "dockdoctor.config", "dockdoctor.fixes.plan")
 BANNED_IMPORTS = ("docker", "subprocess", "socket", "requests", "urllib.request", "http.client", "shutil")

@@ -17,4 +17,4 @@ def test_every_requirement_is_valid_and_sourced() -> None:
         assert "min_macos" not in rule or re.fullmatch(r"\d+\.\d+", rule["min_macos"]), rule
         assert rule["vm_types"] and all(isinstance(v, str) for v in rule["vm_types"]), rule
         assert re.match(r"https://\S+$", rule["source"]), rule
-        assert rule["quote"].strip(), rule
+        assert rule["evidence"].strip(), rule

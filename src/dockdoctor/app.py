@@ -190,7 +190,8 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
         facts = gather(GatherOptions(timeout=options.timeout, deadline=options.deadline, keep_raw=options.keep_raw,
                                      project_dir=options.project_dir, compose_files=options.compose_files,
                                      image_refs=options.image_refs, offline=options.offline,
-                                     refresh=options.refresh, tools=options.tools))
+                                     refresh=options.refresh, tools=options.tools,
+                                     targets=options.platforms or options.settings.targets))
     else:
         facts = replay
     if options.error_texts:

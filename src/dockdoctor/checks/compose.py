@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from packaging.version import InvalidVersion, Version
 
+from dockdoctor.checks import _tags
 from dockdoctor.checks._edits import append_line, delete_line, indent_of, insert_after, replace_line
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import emulation_for, ev, native, platform_or_none, runs_natively
@@ -319,10 +320,13 @@ def service_image_lacks_target(ctx: Context) -> Iterator[Problem]:
     the service dies with `exec format error`.
 
     ## Example
-    `fixtures/checks/DKD410/bad-amd64-only-db-on-arm64.json` (targets linux/arm64); `good-multi-platform-db.json`.
+    `fixtures/checks/DKD410/bad-amd64-only-db-on-arm64.json` (targets linux/arm64); `good-multi-platform-db.json`;
+    `bad-amd64-only-db-nearer-tag-offers-arm64.json`: the tag search found `app:1.3-alpine` for `app:1.2-alpine`.
 
     ## Fix
-    By intent. When the target is the engine's own (no `--platform`, settings or deploy file names one) and the
+    First, the nearest tag of the same repository that runs natively on every target (see DKD301): a one-line
+    edit of `image:` (and of any Dockerfile `FROM` naming the same reference; safe, test the new version). Then by
+    intent. When the target is the engine's own (no `--platform`, settings or deploy file names one) and the
     engine emulates an offered platform: add `platform: linux/amd64` to the service (safe, a one-line edit that
     serves the local run: the service runs under emulation); without emulation, the same edit together with what
     installs it (unsafe or privileged: its own consent). For a deploy target the image lacks, a pin cannot help
@@ -330,7 +334,7 @@ def service_image_lacks_target(ctx: Context) -> Iterator[Problem]:
     only, serves the deploy target).
 
     ## Facts used
-    `project.compose.services[]`, `images.remote`, `emulation.emulated`, targets.
+    `project.compose.services[]`, `images.remote`, `images.remote[].alternatives`, `emulation.emulated`, targets.
     """
     from dockdoctor.checks.images import verdict
 
@@ -360,11 +364,12 @@ def service_image_lacks_target(ctx: Context) -> Iterator[Problem]:
                 f"; no emulation for {pin} here (DKD503)" if pin else "")
             yield Problem(
                 message=f"service {service.name}: {service.image} offers {', '.join(result.offered) or 'nothing'},"
-                        f" no variant for {result.target}" + (f" ({origin.source})" if origin else "") + emulation,
+                        f" no variant for {result.target}" + (f" ({origin.source})" if origin else "") + emulation
+                        + _tags.note(ctx, remote),
                 subject=f"service {service.name}", target=result.target,
                 evidence=(ev("project.compose.services.image", service.image),
                           ev("images.remote.platforms", ",".join(result.offered))),
-                fixes=tuple(fixes))
+                fixes=(*_tags.fixes(ctx, remote), *fixes))
 
 
 @check("DKD411", "service-platform-mismatch", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 
+from dockdoctor.checks import _tags
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import emulation_for, ev, native, platform_or_none, runs_natively
 from dockdoctor.model import (
@@ -137,29 +138,38 @@ def image_lacks_target_platform(ctx: Context) -> Iterator[Problem]:
 
     ## Example
     `fixtures/checks/DKD301/bad-amd64-only-index-on-arm64.json`: an index with linux/amd64 only, target
-    linux/arm64. `good-multi-platform-index.json` offers both.
+    linux/arm64. `good-multi-platform-index.json` offers both. `bad-amd64-only-index-nearer-tag-offers-arm64.json`:
+    `app:1.2-alpine` is amd64 only, and the tag search found `app:1.3-alpine` and `app:1.3-slim` with both.
 
     ## Fix
-    When the engine can emulate an offered platform: pin it (`docker pull --platform linux/amd64 IMAGE`, or
-    `platform: linux/amd64` on the compose service; safe, needs network). Otherwise publish the image for the
-    target with `docker buildx build --platform linux/amd64,linux/arm64 -t IMAGE --push .` (display only).
+    First, the nearest tag of the same repository that runs natively on every target (dockdoctor lists the
+    repository's tags and looks up the best ranked: same suffix family `-alpine`/`-slim`/`-bookworm` and major
+    version first, then the nearest version, then the newer), one or two of them: an edit of every compose
+    `image:` and Dockerfile `FROM` line that names the image (safe: an edit; test the new version), or, when no
+    project line names it, the reference to use (display only). A registry without a tags list, or with too
+    many tags, is said in the message. When the engine can emulate an offered platform: pin it (`docker pull
+    --platform linux/amd64 IMAGE`, or `platform: linux/amd64` on the compose service; safe, needs network).
+    Otherwise publish the image for the target with `docker buildx build --platform linux/amd64,linux/arm64 -t
+    IMAGE --push .` (display only).
 
     ## Facts used
-    `images.remote[].platforms`, `emulation.emulated`, targets.
+    `images.remote[].platforms`, `images.remote[].alternatives`, `emulation.emulated`, `project` (the lines that
+    name the image), targets.
     """
     for image, result in _runnable(ctx):
         several_local = image.kind == "local" and len(image.platforms) > 1
         if image.kind != "index" and not several_local or result.verdict not in ("emulated", "unavailable"):
             continue
         offered = ", ".join(result.offered) or "none"
-        fixes = []
+        fixes = list(_tags.fixes(ctx, image))
         if result.verdict == "emulated" and result.platform and not several_local:
             fixes.append(Fix(title=f"pull the {result.platform} variant and run it under {result.via}",
                              needs=(Need.NETWORK,), steps=(run("docker", "pull", "--platform", result.platform,
                                                                image.reference),)))
         fixes.append(_rebuild(image.reference, ",".join(dict.fromkeys([*result.offered, result.target]))))
         yield Problem(message=f"{image.reference} offers {offered}: no variant for {result.target}"
-                              + (f" (runs only under {result.via} as {result.platform})" if result.via else ""),
+                              + (f" (runs only under {result.via} as {result.platform})" if result.via else "")
+                              + _tags.note(ctx, image),
                       subject=image.reference, target=result.target,
                       evidence=(ev("images.remote.platforms", offered), ev("images.remote.digest", image.digest)),
                       fixes=tuple(fixes))
@@ -183,13 +193,15 @@ def single_platform_foreign_image(ctx: Context) -> Iterator[Problem]:
     `fixtures/checks/DKD302/bad-arm64-image-amd64-target.json`; `good-amd64-image-amd64-target.json`.
 
     ## Fix
-    Publish it for every target: `docker buildx build --platform linux/amd64,linux/arm64 -t IMAGE --push .`
-    (display only: a rebuild). If the image is a copy of a multi-platform image made with pull/tag/push, copy all
-    platforms instead: `docker buildx imagetools create -t DEST SRC` or `skopeo copy --all docker://SRC
-    docker://DEST`.
+    When another tag of the repository runs natively on every target, the nearest one or two, as in DKD301 (an
+    edit of the lines that name the image; safe, test the new version). Publish it for every target: `docker
+    buildx build --platform linux/amd64,linux/arm64 -t IMAGE --push .` (display only: a rebuild). If the image is
+    a copy of a multi-platform image made with pull/tag/push, copy all platforms instead: `docker buildx
+    imagetools create -t DEST SRC` or `skopeo copy --all docker://SRC docker://DEST`.
 
     ## Facts used
-    `images.remote[].kind`, `images.remote[].platforms`, `emulation.emulated`, targets.
+    `images.remote[].kind`, `images.remote[].platforms`, `images.remote[].alternatives`, `emulation.emulated`,
+    targets.
     """
     for image, result in _runnable(ctx):
         if image.kind not in ("manifest", "schema1", "local") or result.verdict in ("exact", "compatible") or (
@@ -199,10 +211,10 @@ def single_platform_foreign_image(ctx: Context) -> Iterator[Problem]:
         where = " (a local image no registry knows)" if image.kind == "local" else ""
         yield Problem(
             message=f"{image.reference} is a single-platform {', '.join(result.offered) or '?'} image{where}: "
-                    f"on {result.target} it {how}",
+                    f"on {result.target} it {how}" + _tags.note(ctx, image),
             subject=image.reference, target=result.target,
             evidence=(ev("images.remote.kind", image.kind), ev("images.remote.platforms", ",".join(result.offered))),
-            fixes=(_rebuild(image.reference, ",".join(dict.fromkeys([*result.offered, result.target]))),
+            fixes=(*_tags.fixes(ctx, image), _rebuild(image.reference, ",".join(dict.fromkeys([*result.offered, result.target]))),
                    Fix(title="copy every platform of the original instead of pull/tag/push", safety=Safety.DISPLAY_ONLY,
                        needs=(Need.NETWORK,), steps=(manual(f"docker buildx imagetools create -t {image.reference} "
                                                              "SOURCE (or skopeo copy --all docker://SOURCE "

@@ -12,7 +12,11 @@ def option(fix: Fix) -> FixOption:
 
 
 def plan(report: Report) -> tuple[FixItem, ...]:
-    """Every finding that has fixes; a fix already offered for an earlier finding is not offered again."""
+    """Every finding that has fixes; a fix already offered for an earlier finding is not offered again.
+
+    Nor are the alternatives after it: they are worse ways to the same end (the same tag edit offered by DKD301
+    and DKD410 must not let DKD410 apply its second choice over the first one's edit).
+    """
     seen: set[tuple[object, ...]] = set()
     items: list[FixItem] = []
     for finding in report.findings:
@@ -20,7 +24,7 @@ def plan(report: Report) -> tuple[FixItem, ...]:
         for fix in finding.fixes:
             key = fix.steps
             if key in seen:
-                continue
+                break
             seen.add(key)
             options.append(option(fix))
         if options:

@@ -44,6 +44,8 @@ from dockdoctor.model.facts import (
     ServiceBuild,
     ServiceFacts,
     Stage,
+    TagCandidate,
+    TagSearch,
 )
 from dockdoctor.model.fixes import (
     EditFile,
@@ -138,6 +140,8 @@ __all__ = [
     "Step",
     "StepOutcome",
     "Summary",
+    "TagCandidate",
+    "TagSearch",
     "Target",
     "key",
     "manual",

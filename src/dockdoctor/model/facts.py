@@ -257,6 +257,28 @@ class Attestation:
 
 
 @dataclass(frozen=True, slots=True)
+class TagCandidate:
+    """A tag of the same repository checked as a replacement: what its manifest offers, or why that is unknown."""
+
+    tag: str
+    reference: str  # the reference with this tag, as the user's reference is written
+    platforms: tuple[str, ...] = ()  # normalized, as ImagePlatform.platform
+    digest: str | None = None
+    error: str = ""  # the lookup failed (the candidate is then never offered)
+
+
+@dataclass(frozen=True, slots=True)
+class TagSearch:
+    """The search for a tag that offers the platforms an image lacks: the tags listed, the candidates checked."""
+
+    targets: tuple[str, ...] = ()  # the platforms searched for (every target, so an offer breaks none)
+    tags_listed: int = 0
+    candidates: tuple[TagCandidate, ...] = ()  # checked, best ranked first
+    note: str = ""  # why the search is partial or was not made: no tag list, too many tags, budget spent
+    complete: bool = True  # False when the tag list could not be read in full (note says why)
+
+
+@dataclass(frozen=True, slots=True)
 class RemoteImage:
     """What a registry says an image reference offers."""
 
@@ -270,6 +292,7 @@ class RemoteImage:
     artifact_type: str = ""  # set for artifacts (Helm charts, signatures): not runnable
     error: ProbeError | None = None
     from_cache: bool = False
+    alternatives: TagSearch | None = None  # other tags of the repository, when this one lacks a target
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,8 @@ class GatherOptions:
     refresh: bool = False  # ignore the cache's tag entries
     tools: bool = True  # compose and buildx (not needed to inspect images)
     context: str | None = None  # gather this docker context, as `docker --context NAME` reaches it (--all-contexts)
+    targets: tuple[str, ...] = ()  # target platforms as asked (--platform, settings); none: the engine's own
+    suggest_tags: bool = True  # for a tag that lacks a target, look up the repository's other tags
 
 
 def _environment(env: dict[str, str]) -> tuple[tuple[str, str], ...]:
@@ -99,9 +101,10 @@ def _gather(options: GatherOptions) -> Facts:
     try:
         # references on loopback or public registries need nothing from the engine: ask them first, at once
         early = options.image_refs if options.project_dir is None and not _needs_engine(options.image_refs) else ()
-        early_f = pool.submit(_remote, early, None, options, env, finish) if early else None
         host_f = pool.submit(probe_host, timeout=t)
         engine_f = pool.submit(probe_engine, resolved, timeout=t)
+        early_f = pool.submit(_remote, early, None, options, env, finish,
+                              lambda: _targets(options, engine_f, host_f, finish)) if early else None
         compose_f = pool.submit(probe_compose, timeout=t) if options.tools else None
         buildx_f = pool.submit(probe_buildx, timeout=t) if options.tools else None
         project_f = pool.submit(_project, options, env) if options.project_dir is not None else None
@@ -113,7 +116,8 @@ def _gather(options: GatherOptions) -> Facts:
         project = result(project_f, "project", lambda e: ProjectFacts(root=str(options.project_dir), errors=(e,))) \
             if project_f is not None else None
         refs = tuple(dict.fromkeys(options.image_refs + (project_images(project) if project else ())))
-        remote_f = early_f or (pool.submit(_remote, refs, engine, options, env, finish) if refs else None)
+        remote_f = early_f or (pool.submit(_remote, refs, engine, options, env, finish,
+                                           lambda: _targets(options, engine_f, host_f, finish)) if refs else None)
         local_f = pool.submit(_local, resolved, engine, refs + (built_images(project) if project else ()), options, t)
         images = result(local_f, "images", lambda e: ImageFacts(errors=(e,)))
         if remote_f is not None:
@@ -185,15 +189,35 @@ def _needs_engine(refs: tuple[str, ...]) -> bool:
     return False
 
 
+def _targets(options: GatherOptions, engine_f: Future[EngineFacts], host_f: Future[HostFacts],
+             finish: float) -> tuple[str, ...]:
+    """The platforms a tag search looks for: as asked, else the engine's (as app.resolve_targets), else the host's."""
+    if not options.suggest_tags:
+        return ()
+    if options.targets:
+        return options.targets
+    for future in (engine_f, host_f):
+        try:
+            found = future.result(timeout=max(0.0, finish - time.monotonic()))
+        except (FutureTimeout, Exception):  # noqa: BLE001 - its own result() reports the failure
+            continue
+        if isinstance(found, EngineFacts) and found.platform:
+            return (found.platform,)
+        if isinstance(found, HostFacts) and found.arch:
+            return (f"linux/{found.arch}",)
+    return ()
+
+
 def _remote(refs: tuple[str, ...], engine: EngineFacts | None, options: GatherOptions,
-            env: dict[str, str], finish: float) -> tuple[RemoteImage, ...]:
+            env: dict[str, str], finish: float,
+            targets: Callable[[], tuple[str, ...]] = tuple) -> tuple[RemoteImage, ...]:
     from dockdoctor.probes.registry import RegistryOptions, inspect_remote
 
     registry = RegistryOptions.from_env(env, insecure_registries=engine.insecure_registries if engine else (),
                                         offline=options.offline, refresh=options.refresh,
                                         timeout=(min(5.0, options.timeout), options.timeout),
                                         deadline=finish - REGISTRY_MARGIN)
-    return inspect_remote(refs, options=registry)
+    return inspect_remote(refs, options=registry, targets=targets)
 
 
 def _local(resolved: Resolved, engine: EngineFacts, refs: tuple[str, ...], options: GatherOptions,

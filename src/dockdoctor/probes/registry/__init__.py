@@ -77,10 +77,13 @@ def clear_cache(cache_dir: Path | str) -> int:
     return clear(Path(cache_dir))
 
 
-def inspect_remote(refs: Sequence[str], *, options: RegistryOptions) -> tuple[RemoteImage, ...]:
+def inspect_remote(refs: Sequence[str], *, options: RegistryOptions,
+                   targets: Sequence[str] | Callable[[], Sequence[str]] = ()) -> tuple[RemoteImage, ...]:
     """One RemoteImage per reference, in order; duplicates (same canonical form) are asked once.
 
-    Failures are values (RemoteImage.error), never exceptions.
+    With targets (platforms, or a function that names them once the lookups are done), a tag that does not
+    run natively on every target gets `alternatives`: the repository's other tags, ranked, looked up.
+    Failures are values (RemoteImage.error, TagSearch.note), never exceptions.
     """
     parsed: list[ImageRef | ProbeError] = [_parse(text) for text in refs]
     unique = list(dict.fromkeys(p.canonical for p in parsed if isinstance(p, ImageRef)))
@@ -93,6 +96,13 @@ def inspect_remote(refs: Sequence[str], *, options: RegistryOptions) -> tuple[Re
         try:
             futures = {c: pool.submit(client.inspect, by_canonical[c]) for c in unique}
             results = {c: _wait(f, by_canonical[c], options.deadline) for c, f in futures.items()}
+            wanted = targets() if callable(targets) else targets
+            if wanted:
+                from dockdoctor.probes.registry._tags import search_all
+
+                found = search_all(client, list(results.values()), wanted, workers=options.max_workers,
+                                   deadline=options.deadline)
+                results = {c: replace(r, alternatives=found[c]) if c in found else r for c, r in results.items()}
         finally:
             pool.shutdown()
             client.close()

@@ -126,6 +126,29 @@ class Cache:
             pass
 
 
+    def _list(self, repository: str) -> Path:
+        return self.root / "lists" / (hashlib.sha256(repository.encode()).hexdigest() + ".json")
+
+    def get_tags(self, repository: str) -> tuple[list[str], float] | None:
+        """(tags, fetched_at) of the repository's last complete tags list; a damaged entry is a miss."""
+        try:
+            data = json.loads(self._list(repository).read_text(encoding="utf-8"))
+            if data.get("format") != FORMAT or data.get("repository") != repository:
+                return None
+            tags = data["tags"]
+            if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+                return None
+            return tags, float(data["fetched_at"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            return None
+
+    def put_tags(self, repository: str, tags: list[str]) -> None:
+        data = {"format": FORMAT, "repository": repository, "tags": tags, "fetched_at": now()}
+        try:
+            _atomic_write(self._list(repository), json.dumps(data).encode())
+        except OSError:
+            pass
+
     def _host(self, host: str) -> Path:
         return self.root / "hosts" / (hashlib.sha256(host.encode()).hexdigest() + ".json")
 
@@ -164,9 +187,9 @@ def _remove(path: Path) -> bool:
 
 
 def clear(root: Path) -> int:
-    """Delete every cache file under root (only our blobs/, tags/ and hosts/ trees); returns how many were removed."""
+    """Delete every cache file under root (only our blobs/, tags/, hosts/ and lists/ trees); returns how many were removed."""
     removed = 0
-    for sub in ("blobs", "tags", "hosts"):
+    for sub in ("blobs", "tags", "hosts", "lists"):
         base = root / sub
         if not base.is_dir():
             continue
