@@ -19,7 +19,8 @@ from dockdoctor.redact import redact
 from dockdoctor.reference import ReferenceError, parse as parse_reference
 
 
-IMAGE_CHECKS = ("DKD201", "DKD301", "DKD302", "DKD303", "DKD304", "DKD305", "DKD306", "DKD307", "DKD308")
+IMAGE_CHECKS = ("DKD201", "DKD301", "DKD302", "DKD303", "DKD304", "DKD305", "DKD306", "DKD307", "DKD308",
+                "DKD340", "DKD341", "DKD342", "DKD343", "DKD344")
 # `inspect` asks about the images it names: a lookup that fails (DKD307) leaves its question unanswered (exit 1)
 INSPECT_SETTINGS = Settings(severity=(("DKD307", Severity.ERROR),))
 
@@ -55,6 +56,7 @@ class CheckOptions:
     refresh: bool = False
     tools: bool = True  # probe compose and buildx
     error_texts: tuple[ErrorText, ...] = ()  # `check --error`, `explain-error`: explained by DKD320
+    deep: bool = False  # --deep: read each image's entrypoint file from its layers (DKD340-DKD344)
 
 
 def resolve_targets(facts: Facts, requested: Iterable[str], settings: Settings = Settings()) -> tuple[Target, ...]:
@@ -136,7 +138,8 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
         facts = gather(GatherOptions(timeout=options.timeout, deadline=options.deadline, keep_raw=options.keep_raw,
                                      project_dir=options.project_dir, compose_files=options.compose_files,
                                      image_refs=options.image_refs, offline=options.offline,
-                                     refresh=options.refresh, tools=options.tools))
+                                     refresh=options.refresh, tools=options.tools, deep=options.deep,
+                                     deep_targets=_deep_targets(options)))
     else:
         facts = replay
     if options.error_texts:
@@ -145,6 +148,17 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
         facts = redact(facts, registries=options.redact_registries)
     return diagnose(facts, targets=resolve_targets(facts, options.platforms, options.settings), checks=checks,
                     replayed_from=replayed_from, overrides=overrides)
+
+
+def _deep_targets(options: CheckOptions) -> tuple[str, ...]:
+    """The platforms --deep reads variants for: --platform, else the project settings (else the engine's)."""
+    out = []
+    for text in options.platforms or options.settings.targets:
+        try:
+            out.append(format_platform(parse(text)))
+        except PlatformError:
+            continue  # resolve_targets reports it
+    return tuple(dict.fromkeys(out))
 
 
 EXPLAIN_CHECKS = ("DKD320",)

@@ -130,6 +130,8 @@ class Seconds(click.ParamType):
 
 
 RUN_TIMEOUT_HELP = "The whole run's budget in seconds: at its end the report shows what is known and the run ends."
+DEEP_HELP = ("Also read the file each image's container would exec from the registry's layers (no pull): its ELF "
+             "architecture, loader and x86-64 level against the manifest and the targets.")
 
 
 def _color(stream: object) -> bool:
@@ -213,10 +215,11 @@ def cli() -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Show evidence and environment.")
 @click.option("--error", "error_args", multiple=True, metavar="TEXT",
               help="An error message to explain in the report (repeatable; `-` reads standard input).")
+@click.option("--deep", is_flag=True, help=DEEP_HELP)
 def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[str, ...], skip: tuple[str, ...],
               list_checks: bool, from_file: str | None, strict: bool, timeout: float, save_facts: str | None,
               no_redact: bool, redact_registries: bool, project: str, no_project: bool,
-              compose_files: tuple[str, ...], verbose: bool, error_args: tuple[str, ...]) -> None:
+              compose_files: tuple[str, ...], verbose: bool, error_args: tuple[str, ...], deep: bool) -> None:
     """Diagnose this machine, its engine, compose, buildx and emulation."""
     deadline = time.monotonic() + timeout
     from dockdoctor import app, codec
@@ -233,7 +236,7 @@ def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[s
     errors = tuple(e for arg in error_args for e in _error_texts((arg,), (), stdin_ok=False))
     options = app.CheckOptions(platforms=platforms, only=only, skip=skip, timeout=timeout, deadline=deadline,
                                redact=not no_redact, redact_registries=redact_registries, project_dir=project_dir,
-                               compose_files=compose_files, settings=settings, error_texts=errors)
+                               compose_files=compose_files, settings=settings, error_texts=errors, deep=deep)
     strict = strict or settings.strict
     report = app.check(options, replay=replay, replayed_from=from_file)
     if save_facts:
@@ -412,8 +415,9 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
 @click.option("--timeout", type=Seconds(0.1, 600), default=20.0, show_default=True, help=RUN_TIMEOUT_HELP)
 @click.option("--save-facts", metavar="FILE", help="Also write the facts (with the images) for `check --from`.")
 @click.option("--no-redact", is_flag=True, help="Show home paths, user and host names and environment values.")
+@click.option("--deep", is_flag=True, help=DEEP_HELP)
 def inspect_cmd(refs: tuple[str, ...], platforms: tuple[str, ...], as_json: bool, fmt: str, offline: bool,
-                refresh: bool, timeout: float, save_facts: str | None, no_redact: bool) -> None:
+                refresh: bool, timeout: float, save_facts: str | None, no_redact: bool, deep: bool) -> None:
     """Which platforms images offer, and how each runs on the target platforms (natively, emulated, not at all).
 
     A lookup that fails (registry unreachable, not found, authentication) is an error here: exit code 1; a
@@ -427,7 +431,7 @@ def inspect_cmd(refs: tuple[str, ...], platforms: tuple[str, ...], as_json: bool
     invalid = app.invalid_references(refs)  # each gets its line in the report; the exit code is 2
     options = app.CheckOptions(platforms=platforms, timeout=timeout, deadline=deadline, redact=not no_redact,
                                image_refs=refs, offline=offline, refresh=refresh, only=app.IMAGE_CHECKS,
-                               tools=False, settings=app.INSPECT_SETTINGS)
+                               tools=False, settings=app.INSPECT_SETTINGS, deep=deep)
     report = app.check(options)
     if save_facts:
         _write_file(save_facts, codec.facts_to_json(report.facts))

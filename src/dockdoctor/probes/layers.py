@@ -210,15 +210,14 @@ def walk(stream: io.RawIOBase, *, want_head: Callable[[str], bool], what: str) -
                             heads[path] = head
                             kept += len(head)
                     yield Entry(path=path, kind="file", size=member.size, mode=member.mode,
-                                head=(head or b"") if want_head(path) else None)
+                                head=(head or b"") if want_head(path) or head is not None else None)
                 elif member.isdir():
                     yield Entry(path=path, kind="dir", mode=member.mode)
                 elif member.issym():
                     yield Entry(path=path, kind="symlink", link=member.linkname, mode=member.mode)
                 elif member.islnk():
                     target = normalize(member.linkname)
-                    yield Entry(path=path, kind="hardlink", link=target, mode=member.mode,
-                                head=heads.get(target) if want_head(path) else None)
+                    yield Entry(path=path, kind="hardlink", link=target, mode=member.mode, head=heads.get(target))
                 else:
                     yield Entry(path=path, kind="other", mode=member.mode)
     except LayerError:

@@ -30,6 +30,7 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  #
 MAX_CANDIDATES = 16
 DEFAULT_BUDGET = 512 << 20  # compressed bytes per image
 UNCOMPRESSED_FACTOR = 8  # decompressed bytes allowed per compressed byte of budget
+STORED_HEADS = 1 << 20  # bytes of file heads kept in one layer's cached index
 
 
 @dataclass(slots=True)
@@ -79,17 +80,17 @@ class _Scanner:
                 hasher.update(chunk)
                 yield chunk
 
+        source = chunks()
         try:
-            stream = lay.Decompressed(chunks(), media_type=layer.media_type, budget=self.budget, what=what)
+            stream = lay.Decompressed(source, media_type=layer.media_type, budget=self.budget, what=what)
             for entry in lay.walk(stream, want_head=lambda p: p in wanted, what=what):
                 index.add(entry)
                 if entry.path in wanted or (entry.path in above and entry.kind not in ("dir", "opaque")):
                     break
             else:
                 index.complete = True
-                for _rest in resp.chunks():  # type: ignore[union-attr]  # tar padding after the end blocks
-                    hasher.update(_rest)
-                    self.budget.charge(compressed=len(_rest))
+                for rest in source:  # what follows the tar's end blocks (padding, the gzip trailer): hashed
+                    self.budget.charge(compressed=len(rest))
                 actual = f"{layer.digest.partition(':')[0]}:{hasher.hexdigest()}"
                 if actual != layer.digest:
                     raise mf.DocumentError("digest-mismatch", f"{what}: content has digest {actual}, expected "
@@ -123,9 +124,14 @@ class _Scanner:
         cache = self.client.cache
         if cache is None:
             return
-        entries = [[e.path, e.kind, e.link, e.size, e.mode,
-                    base64.b64encode(e.head).decode() if e.head is not None else None]
-                   for e in index.entries.values()]
+        entries, kept = [], 0
+        for e in index.entries.values():
+            head = e.head
+            if head is not None and kept + len(head) > STORED_HEADS:
+                head = None  # the heads of files nobody looked up are not worth a large cache file
+            kept += len(head or b"")
+            entries.append([e.path, e.kind, e.link, e.size, e.mode,
+                            base64.b64encode(head).decode() if head is not None else None])
         data = {"format": INDEX_FORMAT, "digest": digest, "complete": index.complete, "entries": entries,
                 "whiteouts": sorted(index.whiteouts), "opaque": sorted(index.opaque)}
         cache.put_layer_index(digest, json.dumps(data, separators=(",", ":")).encode())
@@ -144,7 +150,7 @@ def candidates(argv0: str, env: tuple[str, ...], workdir: str) -> list[str]:
 
 def _elf_facts(e: elfmod.Elf) -> ElfFacts:
     return ElfFacts(arch=e.arch, machine=e.machine, bits=e.bits, endian="little" if e.little_endian else "big",
-                    interpreter=e.interpreter, isa_level=e.isa_level)
+                    interpreter=_escape(e.interpreter), isa_level=e.isa_level)
 
 
 def _escape(text: str) -> str:
@@ -154,7 +160,7 @@ def _escape(text: str) -> str:
 def image_file(found: lay.Found) -> ImageFile:
     """What a resolved path is: absent, not a file, an ELF (its header), a script (its #! line), or other."""
     entry = found.entry
-    base = dict(path=found.path, links=found.links, layer=found.layer)
+    base = dict(path=_escape(found.path), links=tuple(_escape(x) for x in found.links), layer=found.layer)
     if entry is None:
         return ImageFile(kind="absent", **base)
     if entry.kind != "file":
