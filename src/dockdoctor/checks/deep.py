@@ -154,7 +154,7 @@ def isa_level_above_target(ctx: Context) -> Iterator[Problem]:
     support x86-64-v3`, or `Illegal instruction (core dumped)`; emulators (older QEMU, Rosetta) lack AVX too.
 
     ## Example
-    `fixtures/checks/DKD342/bad-v3-binary-baseline-target.json`; `good-baseline-binary.json`.
+    `fixtures/checks/DKD342/bad-v3-binary-v2-target.json`; `good-baseline-binary.json`.
 
     ## Fix
     None to apply: build for the baseline (`-march=x86-64`, `GOAMD64=v1`), publish a `linux/amd64/v3` variant
