@@ -222,3 +222,17 @@ def test_candidates_follow_path_and_workdir() -> None:
     assert candidates("./run", (), "/app") == ["/app/run"]
     assert candidates("/bin/x", (), "/app") == ["/bin/x"]
     assert candidates("x", (), "")[0] == "/usr/local/sbin/x"
+
+
+def test_zstd_layer_without_the_zstandard_package_is_one_clear_error() -> None:
+    try:
+        import zstandard  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("zstandard is installed here")
+    frame = b"\x28\xb5\x2f\xfd" + bytes(16)  # a zstd frame's magic, as BuildKit's compression=zstd writes
+    with pytest.raises(LayerError) as err:
+        list(walk(_stream(frame, "application/vnd.oci.image.layer.v1.tar+zstd"), want_head=lambda p: False,
+                  what="layer 2"))
+    assert err.value.kind == "unsupported" and "zstandard" in err.value.detail

@@ -54,6 +54,9 @@ class _Scanner:
         if index is not None and (index.complete and not head or any(index.determined(g, head=head) for g in goals)):
             if not (head and index.complete and any(self._head_missing(index, g) for g in goals)):
                 return index
+        if self.client.options.offline:
+            raise lay.LayerError("offline", f"layer {number + 1} of {len(self.layers)} is not in the layer cache "
+                                            "(--offline reads no layers; run once without it)")
         index = self._scan(number, goals)
         self.indexes[number] = index
         self._store(self.layers[number].digest, index)
