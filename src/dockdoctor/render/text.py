@@ -193,7 +193,11 @@ def _deep_lines(report: Report, reference: str) -> list[str]:
         if d.error is not None:
             head += ("; " if d.entry is not None else "") + f"not read ({d.error.kind})"
         ratio = f" ({100 * d.bytes_read / d.compressed_size:.1f}%)" if d.compressed_size else ""
-        head += f"; read {_size(d.bytes_read)} of {_size(d.compressed_size)}{ratio}, {d.layers_read} of {d.layers} layers"
+        if d.layers_read == 0 and d.layers and d.error is None:
+            head += f"; answered from the layer cache ({d.layers} layers, {_size(d.compressed_size)})"
+        elif d.layers:
+            head += (f"; read {_size(d.bytes_read)} of {_size(d.compressed_size)}{ratio}, {d.layers_read} "
+                     f"layer stream(s) of {d.layers} layers")
         lines.append(head)
     return lines
 
