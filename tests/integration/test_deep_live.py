@@ -228,3 +228,21 @@ def test_hostile_layers_are_findings_not_tracebacks(testenv: dict, tmp_path: Pat
     assert b["entry"]["kind"] == "bad-elf" and ("DKD344", bad_elf) in _found(report)
     budget = next(d for d in report["facts"]["images"]["deep"] if d["reference"] == refs["budget"])
     assert budget["bytes_read"] <= (1 << 20) + (1 << 16)  # stopped at the budget, one chunk past it at most
+
+
+def test_layers_of_an_authenticating_registry_use_the_same_credentials(testenv: dict, tmp_path: Path) -> None:
+    import base64
+
+    ref = testenv["images"]["auth_arm64"]
+    cfg = tmp_path / "docker-config"
+    cfg.mkdir(exist_ok=True)
+    token = base64.b64encode(f"{testenv['registry_user']}:{testenv['registry_password']}".encode()).decode()
+    (cfg / "config.json").write_text(json.dumps({"auths": {testenv["registry_auth"]: {"auth": token}}}))
+    report = _run(testenv, tmp_path, "inspect", "--deep", ref, "--platform", "linux/arm64", "--json").json()
+    (d,) = _deep(report, ref)
+    assert d["error"] is None and d["entry"]["elf"]["arch"] == "arm64" and d["bytes_read"] > 0
+    assert not {f["id"] for f in report["findings"]} & {"DKD340", "DKD343"}
+    # without credentials the lookup itself fails: no layer is asked for
+    (tmp_path / "anon").mkdir()
+    anon = _run(testenv, tmp_path / "anon", "inspect", "--deep", ref, "--platform", "linux/arm64", "--json").json()
+    assert anon["facts"]["images"]["deep"] == []
