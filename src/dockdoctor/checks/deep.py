@@ -185,7 +185,9 @@ def deep_inspection_incomplete(ctx: Context) -> Iterator[Problem]:
     With `--deep`: a variant whose layers could not be read to the entrypoint: a layer that is not the gzip its
     media type says, corrupt or truncated tar data, a zstd layer without the `zstandard` package, a symbolic link
     loop inside the image, the byte budget per image (`DOCKDOCTOR_DEEP_BUDGET`, MiB) or the deadline reached, a
-    registry error on a blob, a config without a command.
+    registry error on a blob, a config without a command, `--offline` without the layers in the layer cache, or
+    an image only in the engine's store (the Docker API reads files only from containers or by exporting the
+    whole image; `--deep` does neither).
 
     ## Why it matters
     The binary checks (DKD340-DKD342) could not judge this image: a clean report is not a clean bill. A corrupt
@@ -204,7 +206,7 @@ def deep_inspection_incomplete(ctx: Context) -> Iterator[Problem]:
     for d in ctx.facts.images.deep:
         if d.error is not None:
             yield Problem(message=f"{d.reference} ({d.platform}): entrypoint not read: {d.error.detail}",
-                          subject=d.reference, target=d.target,
+                          subject=d.reference, target=d.target or None,
                           evidence=(ev("images.deep.error.kind", d.error.kind), ev("images.deep.digest", d.digest)))
 
 

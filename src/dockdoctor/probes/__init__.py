@@ -115,7 +115,8 @@ def _gather(options: GatherOptions) -> Facts:
             images = dataclasses.replace(images, remote=remote)
             if options.deep:
                 deep_f = pool.submit(_deep, remote, engine, host_f, options, env, finish)
-                images = dataclasses.replace(images, deep=result(deep_f, "deep", lambda e: ()))
+                deep = result(deep_f, "deep", lambda e: ())
+                images = dataclasses.replace(images, deep=deep + _local_only(remote, images.local))
         compose = result(compose_f, "compose", lambda e: ComposeFacts(errors=(e,))) if compose_f else ComposeFacts()
         buildx = result(buildx_f, "buildx", lambda e: BuildxFacts(error=e)) if buildx_f else BuildxFacts()
     finally:
@@ -228,6 +229,35 @@ def _deep(remote: tuple[RemoteImage, ...], engine: EngineFacts, host_f: Future[H
                                         deadline=finish - REGISTRY_MARGIN)
     budget = env.get("DOCKDOCTOR_DEEP_BUDGET", "")
     return inspect_deep(requests, options=registry, budget=int(budget) << 20 if budget.isdigit() and int(budget) else None)
+
+
+def _local_only(remote: tuple[RemoteImage, ...], local: tuple) -> tuple:  # -> tuple[DeepImage, ...]
+    """Images the registry does not answer for but the engine holds: not read, and why.
+
+    The Docker API reads files only from containers (`GET /containers/{id}/archive`) or exports the whole image
+    (`GET /images/{name}/get`); --deep does neither: creating a container changes the engine, which `check`
+    never does, and an export is the pull it avoids.
+    """
+    from dockdoctor.model import DeepImage
+    from dockdoctor.reference import ReferenceError, parse
+
+    def canonical(text: str) -> str:
+        try:
+            return parse(text).canonical
+        except ReferenceError:
+            return text
+
+    held = {canonical(tag): image for image in local for tag in image.repo_tags}
+    out = []
+    for image in remote:
+        copy = held.get(image.canonical or canonical(image.reference))
+        if image.error is not None and copy is not None:
+            out.append(DeepImage(reference=image.reference, target="", platform=copy.platform, digest=copy.id,
+                                 error=ProbeError(probe="deep", kind="local-only", detail=(
+                                     f"{image.reference}: only in the engine's store ({image.error.kind} at the "
+                                     "registry); --deep reads layers from registries only (the engine API would "
+                                     "need a container or a whole-image export)"))))
+    return tuple(out)
 
 
 def _local(resolved: Resolved, engine: EngineFacts, refs: tuple[str, ...], options: GatherOptions,
