@@ -246,3 +246,11 @@ def test_layers_of_an_authenticating_registry_use_the_same_credentials(testenv: 
     (tmp_path / "anon").mkdir()
     anon = _run(testenv, tmp_path / "anon", "inspect", "--deep", ref, "--platform", "linux/arm64", "--json").json()
     assert anon["facts"]["images"]["deep"] == []
+
+
+def test_local_only_image_is_reported_not_exported(testenv: dict, tmp_path: Path) -> None:
+    ref = testenv["images"]["local_amd64"]
+    report = _run(testenv, tmp_path, "inspect", "--deep", ref, "--platform", "linux/amd64", "--json").json()
+    (d,) = _deep(report, ref)
+    assert d["error"]["kind"] == "local-only" and d["bytes_read"] == 0
+    assert ("DKD343", ref) in _found(report)
