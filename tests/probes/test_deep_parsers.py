@@ -236,3 +236,42 @@ def test_zstd_layer_without_the_zstandard_package_is_one_clear_error() -> None:
         list(walk(_stream(frame, "application/vnd.oci.image.layer.v1.tar+zstd"), want_head=lambda p: False,
                   what="layer 2"))
     assert err.value.kind == "unsupported" and "zstandard" in err.value.detail
+
+
+# --- fuzzing: arbitrary bytes are an ElfError or a LayerError, never anything else ---------------------------
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=600), st.integers(min_value=0, max_value=599))
+def test_elf_reader_on_mutated_headers(noise: bytes, at: int) -> None:
+    head = bytearray(_real(LS)[:600])
+    head[at:at + len(noise)] = noise[:600 - at]
+    try:
+        elf.parse(bytes(head))
+    except elf.ElfError:
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=4096), st.sampled_from(["application/vnd.oci.image.layer.v1.tar+gzip",
+                                                  "application/vnd.oci.image.layer.v1.tar", ""]))
+def test_walker_on_arbitrary_bytes(data: bytes, media_type: str) -> None:
+    try:
+        list(walk(_stream(data, media_type), want_head=lambda p: True, what="layer"))
+    except LayerError:
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=1, max_value=4000))
+def test_walker_on_cut_gzip_layers(cut: int) -> None:
+    data = gzip.compress(_tar(("bin/sh", "sym", "busybox"), ("bin/busybox", "file", bytes(3000)),
+                              ("etc/.wh.x", "file", b"")))
+    try:
+        list(walk(_stream(data[:cut]), want_head=lambda p: True, what="layer"))
+    except LayerError:
+        pass

@@ -222,7 +222,7 @@ def walk(stream: io.RawIOBase, *, want_head: Callable[[str], bool], what: str) -
                     yield Entry(path=path, kind="other", mode=member.mode)
     except LayerError:
         raise
-    except (tarfile.TarError, EOFError) as err:
+    except (tarfile.TarError, EOFError, ValueError, OverflowError, UnicodeError) as err:  # all a malformed tar raises
         text = str(err) or type(err).__name__
         kind = "truncated" if "unexpected end" in text or isinstance(err, EOFError) else "corrupt"
         raise LayerError(kind, f"{what} is not a readable tar ({text})") from None
