@@ -115,8 +115,10 @@ def _gather(options: GatherOptions) -> Facts:
             images = dataclasses.replace(images, remote=remote)
             if options.deep:
                 deep_f = pool.submit(_deep, remote, engine, host_f, options, env, finish)
-                deep = result(deep_f, "deep", lambda e: ())
-                images = dataclasses.replace(images, deep=deep + _local_only(remote, images.local))
+                missed: list[ProbeError] = []
+                deep = result(deep_f, "deep", lambda e: missed.append(e) or ())
+                images = dataclasses.replace(images, deep=deep + _local_only(remote, images.local),
+                                             errors=images.errors + tuple(missed))
         compose = result(compose_f, "compose", lambda e: ComposeFacts(errors=(e,))) if compose_f else ComposeFacts()
         buildx = result(buildx_f, "buildx", lambda e: BuildxFacts(error=e)) if buildx_f else BuildxFacts()
     finally:
