@@ -275,3 +275,12 @@ def test_walker_on_cut_gzip_layers(cut: int) -> None:
         list(walk(_stream(data[:cut]), want_head=lambda p: True, what="layer"))
     except LayerError:
         pass
+
+
+def test_zstd_layer_with_the_zstandard_package() -> None:
+    zstandard = pytest.importorskip("zstandard")
+    bb = _real(BUSYBOX["arm64"])
+    data = zstandard.ZstdCompressor().compress(_tar(("bin/busybox", "file", bb)))
+    (entry,) = walk(_stream(data, "application/vnd.oci.image.layer.v1.tar+zstd"),
+                    want_head=lambda p: True, what="layer")
+    assert elf.parse(entry.head).arch == "arm64"
