@@ -31,6 +31,7 @@ MAX_CANDIDATES = 16
 DEFAULT_BUDGET = 512 << 20  # compressed bytes per image
 UNCOMPRESSED_FACTOR = 8  # decompressed bytes allowed per compressed byte of budget
 STORED_HEADS = 1 << 20  # bytes of file heads kept in one layer's cached index
+CHUNK = 16384  # bytes read from a layer stream at a time: the read stops within one chunk of the entry
 
 
 @dataclass(slots=True)
@@ -79,7 +80,7 @@ class _Scanner:
         index = lay.LayerIndex()
 
         def chunks():  # noqa: ANN202 - a generator of the compressed bytes, hashed as they pass
-            for chunk in resp.chunks():  # type: ignore[union-attr]
+            for chunk in resp.chunks(CHUNK):  # type: ignore[union-attr]
                 hasher.update(chunk)
                 yield chunk
 
