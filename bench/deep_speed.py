@@ -117,7 +117,7 @@ def main() -> int:
                     pulls.append(_pull_and_look(via, deep["entry"]["path"], testenv))
                 ratio = deep["bytes_read"] / deep["compressed_size"]
                 print(f"{name:22} {deep['layers']:>6} {deep['compressed_size']:>11,} {deep['bytes_read']:>10,} "
-                      f"{ratio:>7.1%} {again['bytes_read']:>9,} {statistics.median(cold):>8.2f}s "
+                      f"{ratio:>7.2%} {again['bytes_read']:>9,} {statistics.median(cold):>8.2f}s "
                       f"{statistics.median(warm):>8.2f}s {statistics.median(pulls):>7.2f}s")
         finally:
             proxy.stop()
