@@ -284,3 +284,11 @@ def test_zstd_layer_with_the_zstandard_package() -> None:
     (entry,) = walk(_stream(data, "application/vnd.oci.image.layer.v1.tar+zstd"),
                     want_head=lambda p: True, what="layer")
     assert elf.parse(entry.head).arch == "arm64"
+
+
+def test_hard_link_resolves_to_its_targets_content() -> None:
+    bb = _real(BUSYBOX["arm64"])
+    layers = Layers(_tar(("bin/busybox", "file", bb), ("bin/sh", "hard", "bin/busybox")))
+    found = layers.view().resolve("/bin/sh")
+    assert found.entry.kind == "file" and found.entry.link == "bin/busybox"
+    assert elf.parse(found.entry.head).arch == "arm64" and layers.scans == [1]
