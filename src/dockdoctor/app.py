@@ -36,7 +36,8 @@ from dockdoctor.redact import redact
 from dockdoctor.reference import ReferenceError, parse as parse_reference
 
 
-IMAGE_CHECKS = ("DKD201", "DKD301", "DKD302", "DKD303", "DKD304", "DKD305", "DKD306", "DKD307", "DKD308")
+IMAGE_CHECKS = ("DKD201", "DKD301", "DKD302", "DKD303", "DKD304", "DKD305", "DKD306", "DKD307", "DKD308",
+                "DKD340", "DKD341", "DKD342", "DKD343", "DKD344")
 # `inspect` asks about the images it names: a lookup that fails (DKD307) leaves its question unanswered (exit 1)
 INSPECT_SETTINGS = Settings(severity=(("DKD307", Severity.ERROR),))
 
@@ -72,6 +73,7 @@ class CheckOptions:
     refresh: bool = False
     tools: bool = True  # probe compose and buildx
     error_texts: tuple[ErrorText, ...] = ()  # `check --error`, `explain-error`: explained by DKD320
+    deep: bool = False  # --deep: read each image's entrypoint file from its layers (DKD340-DKD344)
 
 
 def deploy_file_targets(facts: Facts) -> tuple[Target, ...]:
@@ -191,7 +193,8 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
                                      project_dir=options.project_dir, compose_files=options.compose_files,
                                      image_refs=options.image_refs, offline=options.offline,
                                      refresh=options.refresh, tools=options.tools,
-                                     targets=options.platforms or options.settings.targets))
+                                     targets=_asked_targets(options), deep=options.deep,
+                                     deep_targets=_asked_targets(options)))
     else:
         facts = replay
     if options.error_texts:
@@ -250,6 +253,18 @@ def check_fleet(options: CheckOptions, *, names: tuple[str, ...] = ()) -> FleetR
                             overrides=severity_overrides(options.settings)).findings
     return FleetReport(reports=tuple(reports), findings=findings, unanswered=tuple(unanswered),
                        dockdoctor_version=__version__, current=fleet.current, engines=tuple(engines))
+
+
+def _asked_targets(options: CheckOptions) -> tuple[str, ...]:
+    """The targets asked for before the project is read: --platform, else the project settings (the tag search
+    and --deep take the engine's platform when neither names one)."""
+    out = []
+    for text in options.platforms or options.settings.targets:
+        try:
+            out.append(format_platform(parse(text)))
+        except PlatformError:
+            continue  # resolve_targets reports it
+    return tuple(dict.fromkeys(out))
 
 
 EXPLAIN_CHECKS = ("DKD320",)

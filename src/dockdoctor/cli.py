@@ -130,6 +130,8 @@ class Seconds(click.ParamType):
 
 
 RUN_TIMEOUT_HELP = "The whole run's budget in seconds: at its end the report shows what is known and the run ends."
+DEEP_HELP = ("Also read the file each image's container would exec from the registry's layers (no pull): its ELF "
+             "architecture, loader and x86-64 level against the manifest and the targets.")
 
 
 def _color(stream: object) -> bool:
@@ -217,11 +219,12 @@ def cli() -> None:
               help="Check every docker context that answers, concurrently: a report per engine, and the fleet.")
 @click.option("--context", "contexts", multiple=True, metavar="NAME",
               help="Check this docker context (repeatable): a report per engine, and the fleet.")
+@click.option("--deep", is_flag=True, help=DEEP_HELP)
 def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[str, ...], skip: tuple[str, ...],
               list_checks: bool, from_file: str | None, strict: bool, timeout: float, save_facts: str | None,
               no_redact: bool, redact_registries: bool, project: str, no_project: bool,
               compose_files: tuple[str, ...], verbose: bool, error_args: tuple[str, ...], all_contexts: bool,
-              contexts: tuple[str, ...]) -> None:
+              contexts: tuple[str, ...], deep: bool) -> None:
     """Diagnose this machine, its engine, compose, buildx and emulation."""
     deadline = time.monotonic() + timeout
     from dockdoctor import app, codec
@@ -238,7 +241,7 @@ def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[s
     errors = tuple(e for arg in error_args for e in _error_texts((arg,), (), stdin_ok=False))
     options = app.CheckOptions(platforms=platforms, only=only, skip=skip, timeout=timeout, deadline=deadline,
                                redact=not no_redact, redact_registries=redact_registries, project_dir=project_dir,
-                               compose_files=compose_files, settings=settings, error_texts=errors)
+                               compose_files=compose_files, settings=settings, error_texts=errors, deep=deep)
     strict = strict or settings.strict
     if all_contexts or contexts:
         _check_fleet(options, contexts, fmt_enum, replayed=bool(from_file), save_facts=save_facts,
@@ -439,8 +442,9 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
 @click.option("--timeout", type=Seconds(0.1, 600), default=20.0, show_default=True, help=RUN_TIMEOUT_HELP)
 @click.option("--save-facts", metavar="FILE", help="Also write the facts (with the images) for `check --from`.")
 @click.option("--no-redact", is_flag=True, help="Show home paths, user and host names and environment values.")
+@click.option("--deep", is_flag=True, help=DEEP_HELP)
 def inspect_cmd(refs: tuple[str, ...], platforms: tuple[str, ...], as_json: bool, fmt: str, offline: bool,
-                refresh: bool, timeout: float, save_facts: str | None, no_redact: bool) -> None:
+                refresh: bool, timeout: float, save_facts: str | None, no_redact: bool, deep: bool) -> None:
     """Which platforms images offer, and how each runs on the target platforms (natively, emulated, not at all).
 
     A lookup that fails (registry unreachable, not found, authentication) is an error here: exit code 1; a
@@ -454,7 +458,7 @@ def inspect_cmd(refs: tuple[str, ...], platforms: tuple[str, ...], as_json: bool
     invalid = app.invalid_references(refs)  # each gets its line in the report; the exit code is 2
     options = app.CheckOptions(platforms=platforms, timeout=timeout, deadline=deadline, redact=not no_redact,
                                image_refs=refs, offline=offline, refresh=refresh, only=app.IMAGE_CHECKS,
-                               tools=False, settings=app.INSPECT_SETTINGS)
+                               tools=False, settings=app.INSPECT_SETTINGS, deep=deep)
     report = app.check(options)
     if save_facts:
         _write_file(save_facts, codec.facts_to_json(report.facts))

@@ -6,7 +6,8 @@ DKD4xx compose, DKD5xx buildx and emulation, DKD6xx project files.
 
 from __future__ import annotations
 
-from dockdoctor.checks import build, compose, defects, emulated, engine, errors, fleet, host, images, meta, project
+from dockdoctor.checks import (build, compose, deep, defects, emulated, engine, errors, fleet, host, images, meta,
+                               project)
 from dockdoctor.checks._spec import CheckSpec, Context
 from dockdoctor.errors import UnknownCheckError
 
@@ -36,6 +37,11 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     errors.error_explained,
     errors.container_error_explained,
     images.deploy_image_lacks_target,
+    deep.binary_arch_differs,
+    deep.loader_missing_or_foreign,
+    deep.isa_level_above_target,
+    deep.deep_inspection_incomplete,
+    deep.entrypoint_not_in_image,
     compose.compose_v1_only,
     compose.docker_compose_is_v1,
     compose.compose_platform_bug,

@@ -344,6 +344,51 @@ class ContainerFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class ElfFacts:
+    """What an ELF header says: the machine it runs on, its loader and the x86-64 level its note requires."""
+
+    arch: str  # amd64, arm64, arm, 386, ppc64le, s390x, riscv64 ... ("" for a machine dockdoctor does not know)
+    machine: int  # e_machine
+    bits: int  # 32 | 64
+    endian: str  # little | big
+    interpreter: str = ""  # PT_INTERP (glibc /lib64/ld-linux-x86-64.so.2, musl /lib/ld-musl-aarch64.so.1); "" static
+    isa_level: int | None = None  # GNU_PROPERTY_X86_ISA_1_NEEDED as an x86-64 level (1 baseline .. 4)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFile:
+    """A file inside an image, found through its layers (never through a container)."""
+
+    path: str  # where it resolved, e.g. /bin/busybox for /bin/sh
+    kind: str  # absent | elf | script | crlf | script-no-shebang | not-a-file | empty | other
+    links: tuple[str, ...] = ()  # "/bin/sh -> busybox" for every symbolic link followed
+    size: int = 0
+    executable: bool | None = None
+    elf: ElfFacts | None = None
+    shebang: str = ""  # a script's #! line, control characters escaped
+    layer: int | None = None  # the layer it came from (0 = the base)
+
+
+@dataclass(frozen=True, slots=True)
+class DeepImage:
+    """`--deep`: the file a target's container would exec, read from the image's layers, and what it cost."""
+
+    reference: str
+    target: str  # the target platform this image variant was chosen for
+    platform: str  # the variant's platform, as its manifest (config) says
+    digest: str  # that variant's manifest digest
+    argv: tuple[str, ...] = ()  # Entrypoint + Cmd from the config
+    entry: ImageFile | None = None  # argv[0] resolved against PATH, WorkingDir and links
+    interpreter: ImageFile | None = None  # a script's #! interpreter (followed once)
+    loader: ImageFile | None = None  # PT_INTERP of the ELF that runs (the entry, or the script's interpreter)
+    bytes_read: int = 0  # compressed bytes read from the registry for this image (0: all from the cache)
+    compressed_size: int = 0  # the sum of the layers' sizes: what a pull downloads
+    layers: int = 0
+    layers_read: int = 0  # layers streamed (the others were answered from the cache or not needed)
+    error: ProbeError | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ImageFacts:
     """Images: registry manifests for the references asked about, local images and containers."""
 
@@ -351,6 +396,7 @@ class ImageFacts:
     local: tuple[LocalImage, ...] = ()
     containers: tuple[ContainerFacts, ...] = ()
     errors: tuple[ProbeError, ...] = ()
+    deep: tuple[DeepImage, ...] = ()  # `--deep`: the entrypoint file of each image variant a target runs
 
 
 @dataclass(frozen=True, slots=True)

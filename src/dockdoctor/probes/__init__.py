@@ -56,6 +56,8 @@ class GatherOptions:
     context: str | None = None  # gather this docker context, as `docker --context NAME` reaches it (--all-contexts)
     targets: tuple[str, ...] = ()  # target platforms as asked (--platform, settings); none: the engine's own
     suggest_tags: bool = True  # for a tag that lacks a target, look up the repository's other tags
+    deep: bool = False  # --deep: read the entrypoint file of every image variant a target runs
+    deep_targets: tuple[str, ...] = ()  # the targets --deep reads variants for (default: the engine's platform)
 
 
 def _environment(env: dict[str, str]) -> tuple[tuple[str, str], ...]:
@@ -124,6 +126,12 @@ def _gather(options: GatherOptions) -> Facts:
             remote = result(remote_f, "registry", lambda e: tuple(
                 RemoteImage(reference=r, canonical=r, error=e) for r in refs))
             images = dataclasses.replace(images, remote=remote)
+            if options.deep:
+                deep_f = pool.submit(_deep, remote, engine, host_f, options, env, finish)
+                missed: list[ProbeError] = []
+                deep = result(deep_f, "deep", lambda e: missed.append(e) or ())
+                images = dataclasses.replace(images, deep=deep + _local_only(remote, images.local),
+                                             errors=images.errors + tuple(missed))
         compose = result(compose_f, "compose", lambda e: ComposeFacts(errors=(e,))) if compose_f else ComposeFacts()
         buildx = result(buildx_f, "buildx", lambda e: BuildxFacts(error=e)) if buildx_f else BuildxFacts()
         engine = result(contexts_f, "contexts", lambda e: dataclasses.replace(engine, context_errors=(e,)))
@@ -218,6 +226,89 @@ def _remote(refs: tuple[str, ...], engine: EngineFacts | None, options: GatherOp
                                         timeout=(min(5.0, options.timeout), options.timeout),
                                         deadline=finish - REGISTRY_MARGIN)
     return inspect_remote(refs, options=registry, targets=targets)
+
+
+def deep_requests(remote: tuple[RemoteImage, ...], targets: tuple[str, ...]) -> list:  # -> list[DeepRequest]
+    """The image variant each target runs, per looked-up image: an index's best match (exact or compatible),
+    or a single-platform image's one variant (Docker runs it whatever its platform)."""
+    from dockdoctor.platforms import MatchKind, PlatformError, best_match, format_platform, parse
+    from dockdoctor.probes.registry import DeepRequest
+
+    out = []
+    for image in remote:
+        if image.error is not None or image.artifact_type or image.kind not in ("index", "manifest"):
+            continue
+        offered = []
+        for p in image.platforms:
+            try:
+                offered.append((parse(p.platform), p))
+            except PlatformError:
+                continue
+        for text in targets:
+            try:
+                target = parse(text)
+            except PlatformError:
+                continue
+            if image.kind == "manifest" and offered:
+                chosen = offered[0][1]
+            else:
+                match = best_match(target, [o[0] for o in offered])
+                if match.platform is None or match.kind not in (MatchKind.EXACT, MatchKind.COMPATIBLE):
+                    continue
+                chosen = next(p for plat, p in offered if plat == match.platform)
+            out.append(DeepRequest(reference=image.reference, target=format_platform(target),
+                                   platform=chosen.platform, digest=chosen.digest))
+    return out
+
+
+def _deep(remote: tuple[RemoteImage, ...], engine: EngineFacts, host_f: Future[HostFacts], options: GatherOptions,
+          env: dict[str, str], finish: float) -> tuple:  # -> tuple[DeepImage, ...]
+    from dockdoctor.probes.registry import RegistryOptions, inspect_deep
+
+    targets = options.deep_targets or ((engine.platform,) if engine.platform else ())
+    if not targets:
+        try:
+            targets = (f"linux/{host_f.result(timeout=0).arch}",)
+        except Exception:  # noqa: BLE001 - the host probe's own failure is reported by it
+            targets = ()
+    requests = deep_requests(remote, targets)
+    if not requests:
+        return ()
+    registry = RegistryOptions.from_env(env, insecure_registries=engine.insecure_registries,
+                                        offline=options.offline, refresh=options.refresh,
+                                        timeout=(min(5.0, options.timeout), options.timeout),
+                                        deadline=finish - REGISTRY_MARGIN)
+    budget = env.get("DOCKDOCTOR_DEEP_BUDGET", "")
+    return inspect_deep(requests, options=registry, budget=int(budget) << 20 if budget.isdigit() and int(budget) else None)
+
+
+def _local_only(remote: tuple[RemoteImage, ...], local: tuple) -> tuple:  # -> tuple[DeepImage, ...]
+    """Images the registry does not answer for but the engine holds: not read, and why.
+
+    The Docker API reads files only from containers (`GET /containers/{id}/archive`) or exports the whole image
+    (`GET /images/{name}/get`); --deep does neither: creating a container changes the engine, which `check`
+    never does, and an export is the pull it avoids.
+    """
+    from dockdoctor.model import DeepImage
+    from dockdoctor.reference import ReferenceError, parse
+
+    def canonical(text: str) -> str:
+        try:
+            return parse(text).canonical
+        except ReferenceError:
+            return text
+
+    held = {canonical(tag): image for image in local for tag in image.repo_tags}
+    out = []
+    for image in remote:
+        copy = held.get(image.canonical or canonical(image.reference))
+        if image.error is not None and copy is not None:
+            out.append(DeepImage(reference=image.reference, target="", platform=copy.platform, digest=copy.id,
+                                 error=ProbeError(probe="deep", kind="local-only", detail=(
+                                     f"{image.reference}: only in the engine's store ({image.error.kind} at the "
+                                     "registry); --deep reads layers from registries only (the engine API would "
+                                     "need a container or a whole-image export)"))))
+    return tuple(out)
 
 
 def _local(resolved: Resolved, engine: EngineFacts, refs: tuple[str, ...], options: GatherOptions,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 
-from dockdoctor.model import EditFile, Facts, Finding, Fix, Manual, Report, RunCommand
+from dockdoctor.model import EditFile, Facts, Finding, Fix, ImageFile, Manual, Report, RunCommand
 from dockdoctor.render import RenderOptions
 
 _STATUS = {"ok": ("[ok]  ", "green"), "info": ("[info]", "cyan"), "warning": ("[warn]", "yellow"),
@@ -162,6 +162,46 @@ def _images(report: Report) -> list[str]:
                 if verdict.local_digest_matches is False:
                     text += " (digest differs from the registry's)"
             lines.append(f"    on {verdict.target}: {text}")
+        lines += _deep_lines(report, image.reference)
+    return lines
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024:.1f} KiB" if n < 1 << 20 else f"{n / (1 << 20):.1f} MiB"
+
+
+def _file(f: ImageFile) -> str:
+    if f.elf is not None:
+        loader = f"loader {f.elf.interpreter}" if f.elf.interpreter else "static"
+        level = f", x86-64-v{f.elf.isa_level}" if f.elf.isa_level and f.elf.isa_level > 1 else ""
+        what = f"ELF {f.elf.arch or f'machine {f.elf.machine}'} {f.elf.bits}-bit, {loader}{level}"
+    elif f.kind in ("script", "crlf"):
+        what = f"script #!{f.shebang}" + (" (CRLF)" if f.kind == "crlf" else "")
+    else:
+        what = f.kind
+    via = f" (via {'; '.join(f.links)})" if f.links else ""
+    return f"{f.path}{via}: {what}"
+
+
+def _deep_lines(report: Report, reference: str) -> list[str]:
+    """--deep: the file each variant execs, and what reading it cost against a pull."""
+    lines = []
+    for d in (d for d in report.facts.images.deep if d.reference == reference):
+        head = f"    deep {d.platform} (for {d.target}): "
+        if d.entry is not None:
+            head += _file(d.entry)
+            for extra in (d.interpreter, d.loader):
+                if extra is not None:
+                    head += f"; {_file(extra)}"
+        if d.error is not None:
+            head += ("; " if d.entry is not None else "") + f"not read ({d.error.kind})"
+        ratio = f" ({100 * d.bytes_read / d.compressed_size:.1f}%)" if d.compressed_size else ""
+        if d.layers_read == 0 and d.layers and d.error is None:
+            head += f"; answered from the layer cache ({d.layers} layers, {_size(d.compressed_size)})"
+        elif d.layers:
+            head += (f"; read {_size(d.bytes_read)} of {_size(d.compressed_size)}{ratio}, {d.layers_read} "
+                     f"layer stream(s) of {d.layers} layers")
+        lines.append(head)
     return lines
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dockdoctor.model import Attestation, ImagePlatform, ProbeError, RemoteImage
+from dockdoctor.model import Attestation, DeepImage, ImagePlatform, ProbeError, RemoteImage
 from dockdoctor.probes._pool import Pool
 from dockdoctor.probes.registry import _manifest as mf
 from dockdoctor.probes.registry._cache import Cache, TagEntry, now
@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # requests is imported only when a client is built
     from dockdoctor.probes.registry._auth import Authenticator, Challenge, Credentials
     from dockdoctor.probes.registry._http import Response, Transport
 
-__all__ = ["RegistryOptions", "clear_cache", "default_cache_dir", "inspect_remote"]
+__all__ = ["DeepRequest", "RegistryOptions", "clear_cache", "default_cache_dir", "inspect_deep", "inspect_remote"]
 
 PROBE = "registry"
 MAX_INDEX_DEPTH = 2  # an index may list indexes that list indexes, no deeper (a deeper one is a limit error)
@@ -107,6 +107,59 @@ def inspect_remote(refs: Sequence[str], *, options: RegistryOptions,
             pool.shutdown()
             client.close()
     return tuple(_result(text, p, results) for text, p in zip(refs, parsed))
+
+
+@dataclass(frozen=True, slots=True)
+class DeepRequest:
+    """One image variant to read the entrypoint of: the reference, the target it serves, its platform and digest."""
+
+    reference: str
+    target: str
+    platform: str
+    digest: str
+
+
+def inspect_deep(requests: Sequence[DeepRequest], *, options: RegistryOptions,
+                 budget: int | None = None) -> tuple[DeepImage, ...]:
+    """A DeepImage per request, in order; a variant two targets share is read once. Failures are values."""
+    from dockdoctor.probes.registry import _deep
+
+    budget = budget or _deep.DEFAULT_BUDGET
+    parsed = [_parse(r.reference) for r in requests]
+    keys = {}
+    for req, ref in zip(requests, parsed):
+        if isinstance(ref, ImageRef):
+            keys.setdefault((ref.canonical, req.digest), (ref, req))
+    results: dict[tuple[str, str], DeepImage] = {}
+    if keys:
+        client = _Client(options)
+        pool = Pool(min(options.max_workers, 4), "deep")
+        try:
+            futures = {k: pool.submit(_deep.inspect_variant, client, ref, reference=req.reference, target=req.target,
+                                      platform=req.platform, digest=req.digest, budget_bytes=budget)
+                       for k, (ref, req) in keys.items()}
+            for k, f in futures.items():
+                ref, req = keys[k]
+                try:
+                    results[k] = f.result(timeout=None if options.deadline is None
+                                          else max(0.0, options.deadline - time.monotonic()) + 0.5)
+                except FutureTimeout:
+                    results[k] = DeepImage(reference=req.reference, target=req.target, platform=req.platform,
+                                           digest=req.digest, error=ProbeError(
+                                               probe="deep", kind="timeout",
+                                               detail=f"{_subject(ref)}: the layers were not read before the "
+                                                      "deadline (--timeout; --deep needs more time than a check)"))
+        finally:
+            pool.shutdown()
+            client.close()
+    out = []
+    for req, ref in zip(requests, parsed):
+        if isinstance(ref, ProbeError):
+            out.append(DeepImage(reference=req.reference, target=req.target, platform=req.platform, digest=req.digest,
+                                 error=replace(ref, probe="deep")))
+        else:
+            out.append(replace(results[(ref.canonical, req.digest)], reference=req.reference, target=req.target))
+    return tuple(out)
 
 
 def _wait(future: Future[RemoteImage], ref: ImageRef, deadline: float | None) -> RemoteImage:
@@ -459,7 +512,7 @@ class _Client:
             self.cache.forget_challenge(host, challenge.scheme, dict(challenge.params))
 
     def _request(self, ref: ImageRef, method: str, suffix: str, *, accept: str,
-                 max_bytes: int = 1 << 20) -> Response:
+                 max_bytes: int = 1 << 20, stream: bool = False) -> Response:
         from dockdoctor.probes.registry._auth import parse_www_authenticate, pick_challenge
         from dockdoctor.probes.registry._http import RegistryFailure
 
@@ -480,9 +533,10 @@ class _Client:
                 answer, used = None, None
             if answer is not None:
                 headers["Authorization"], creds = answer
-        resp = self.transport.request(method, url, subject=subject, headers=headers, max_bytes=max_bytes)
+        send = self.transport.open if stream else self.transport.request  # open: a 200 comes back as a Stream
+        resp = send(method, url, subject=subject, headers=headers, max_bytes=max_bytes)
         if resp.status != 401:
-            return resp
+            return resp  # type: ignore[return-value]
         challenge = pick_challenge(parse_www_authenticate(resp.header("www-authenticate")))
         if challenge is None:
             raise self._unauthorized(ref, creds, "the registry answered 401 without a WWW-Authenticate challenge")
@@ -495,9 +549,9 @@ class _Client:
         if answer is None:
             raise self._unauthorized(ref, None, "")
         headers["Authorization"], creds = answer
-        resp = self.transport.request(method, url, subject=subject, headers=headers, max_bytes=max_bytes)
+        resp = send(method, url, subject=subject, headers=headers, max_bytes=max_bytes)
         if resp.status != 401:
-            return resp
+            return resp  # type: ignore[return-value]
         raise self._unauthorized(ref, creds, _registry_message(resp.body))
 
     def _unauthorized(self, ref: ImageRef, creds: Credentials | None, why: str) -> Exception:

@@ -69,6 +69,38 @@ class Cache:
             return None
         return path if inside and path.name == hex_part else None
 
+    def _layer(self, digest: str) -> Path | None:
+        """layers/<alg>/<hex>.json for a valid digest, inside layers/ (the same gate as _blob)."""
+        if not is_digest(digest):
+            return None
+        algorithm, _, hex_part = digest.partition(":")
+        base = self.root / "layers"
+        try:
+            path = (base / algorithm / (hex_part + ".json")).resolve()
+            inside = path.is_relative_to(base.resolve())
+        except (OSError, RuntimeError):
+            return None
+        return path if inside and path.name == hex_part + ".json" else None
+
+    def get_layer_index(self, digest: str) -> bytes | None:
+        """What an earlier --deep run saw of a layer (its entries, never its content but a few file heads)."""
+        path = self._layer(digest)
+        if path is None:
+            return None
+        try:
+            return path.read_bytes()
+        except OSError:
+            return None
+
+    def put_layer_index(self, digest: str, data: bytes) -> None:
+        path = self._layer(digest)
+        if path is None:
+            return
+        try:
+            _atomic_write(path, data)
+        except OSError:
+            pass
+
     def _tag(self, canonical: str) -> Path:
         return self.root / "tags" / (hashlib.sha256(canonical.encode()).hexdigest() + ".json")
 
@@ -187,9 +219,10 @@ def _remove(path: Path) -> bool:
 
 
 def clear(root: Path) -> int:
-    """Delete every cache file under root (only our blobs/, tags/, hosts/ and lists/ trees); returns how many were removed."""
+    """Delete every cache file under root (only our blobs/, tags/, hosts/, lists/ and layers/ trees); returns how
+    many were removed."""
     removed = 0
-    for sub in ("blobs", "tags", "hosts", "lists"):
+    for sub in ("blobs", "tags", "hosts", "lists", "layers"):
         base = root / sub
         if not base.is_dir():
             continue

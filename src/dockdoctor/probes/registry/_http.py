@@ -129,6 +129,64 @@ class Transport:
             attempt += 1
             self.sleep(wait)
 
+    def open(self, method: str, url: str, *, subject: str, headers: Mapping[str, str] | None = None,
+             max_bytes: int = 1 << 16) -> Stream | Response:
+        """Like request(), but a 200 answer comes back as an open Stream (the caller closes it); other answers
+        are read (up to max_bytes) and returned as a Response. Redirects are followed with the same rules."""
+        headers = dict(headers or {})
+        first = origin(url)
+        for _ in range(MAX_REDIRECTS + 1):
+            netloc = origin(url)[1]
+            deadline = self.deadline if self.deadline is not None else time.monotonic() + 3600.0
+            limit = self._limit(netloc)
+            if not limit.acquire(timeout=max(0.0, min(deadline, self._request_deadline()) - time.monotonic())):
+                raise RegistryFailure("timeout", f"{subject}: no connection to {netloc} became free before the "
+                                                 "deadline (--timeout)")
+            try:
+                resp = self._open_once(method, url, headers, subject)
+            except BaseException:
+                limit.release()
+                raise
+            self._observe(method, url, resp.status_code)
+            location = resp.headers.get("location", "")
+            if resp.status_code in (301, 302, 303, 307, 308) and location:
+                resp.close()
+                limit.release()
+                target = urljoin(url, location)
+                if urlsplit(target).scheme not in ("http", "https"):
+                    raise RegistryFailure("protocol", f"{subject}: redirected to a non-HTTP URL {target!r}")
+                if origin(target) != first:
+                    headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+                    if private_host(origin(target)[1]) and not private_host(first[1]):
+                        raise RegistryFailure("protocol", f"{subject}: refusing a redirect from {first[1]} to the "
+                                                          f"private address {origin(target)[1]}")
+                url = target
+                continue
+            if resp.status_code == 200:
+                return Stream(resp, subject=subject, deadline=deadline, release=limit.release)
+            try:
+                body = _read_capped(resp, max_bytes, subject)
+            except RegistryFailure:
+                body = b""
+            finally:
+                resp.close()
+                limit.release()
+            return Response(status=resp.status_code, headers={k.lower(): v for k, v in resp.headers.items()},
+                            body=body, url=url)
+        raise RegistryFailure("protocol", f"{subject}: more than {MAX_REDIRECTS} redirects")
+
+    def _open_once(self, method: str, url: str, headers: dict[str, str], subject: str) -> requests.Response:
+        netloc = origin(url)[1]
+        try:
+            return self.session.request(method, url, headers=headers, stream=True, auth=_NoNetrc(),
+                                        allow_redirects=False, timeout=(self.connect_timeout, self.read_timeout))
+        except requests.exceptions.SSLError as err:
+            raise RegistryFailure("tls", f"{subject}: TLS error talking to {netloc} ({_short(err)})") from None
+        except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout):
+            raise RegistryFailure("timeout", f"{subject}: {netloc} did not answer in time") from None
+        except requests.exceptions.RequestException as err:
+            raise RegistryFailure("unreachable", f"{subject}: cannot connect to {netloc} ({_short(err)})") from None
+
     def _can_wait(self, seconds: float) -> bool:
         """Whether waiting `seconds` still leaves time for another attempt before the deadline."""
         return self.deadline is None or time.monotonic() + seconds + 0.1 < self.deadline
@@ -253,6 +311,56 @@ class Transport:
             raise RegistryFailure("protocol", f"{subject}: bad HTTP exchange with {netloc} ({_short(err)})") from None
         return Response(status=box.status, headers={k.lower(): v for k, v in resp.headers.items()}, body=body,
                         url=url)
+
+
+class Stream:
+    """A 200 answer whose body is read as it arrives (a layer blob): chunks until the end, the deadline or close().
+
+    The per-host slot is held until close(); at the deadline a watchdog shuts the socket down, so a registry
+    that trickles bytes cannot hold the run past --timeout.
+    """
+
+    def __init__(self, resp: requests.Response, *, subject: str, deadline: float, release: Callable[[], None]) -> None:
+        self.status = resp.status_code
+        self.headers = {k.lower(): v for k, v in resp.headers.items()}
+        self.url = resp.url
+        self.body = b""
+        self._resp = resp
+        self._subject = subject
+        self._deadline = deadline
+        self._release = release
+        self._closed = False
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), _shut, args=(resp,))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+    def chunks(self, size: int = 65536):  # -> Iterator[bytes]
+        netloc = origin(self.url)[1]
+        try:
+            for chunk in self._resp.iter_content(size):
+                if time.monotonic() > self._deadline:
+                    raise RegistryFailure("timeout", f"{self._subject}: {netloc} did not finish sending the layer "
+                                                     "before the deadline (--timeout)")
+                yield chunk
+        except requests.exceptions.RequestException as err:
+            if time.monotonic() >= self._deadline - 0.05:
+                raise RegistryFailure("timeout", f"{self._subject}: the layer from {netloc} was cut at the deadline "
+                                                 "(--timeout)") from None
+            raise RegistryFailure("unreachable", f"{self._subject}: the layer download from {netloc} broke off "
+                                                 f"({_short(err)})") from None
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._timer.cancel()
+        try:
+            self._resp.close()
+        finally:
+            self._release()
 
 
 class _Exchange:

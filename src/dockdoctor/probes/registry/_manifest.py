@@ -281,3 +281,61 @@ def parse_schema1(doc: Mapping[str, object]) -> str:
     arch = _str(doc.get("architecture"))
     plat, _ = platform_string({"os": os_name or "linux", "architecture": arch})
     return plat
+
+
+MAX_LAYERS = 256  # layers read from one image manifest (docker caps images at 127 layers)
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """One layer descriptor of an image manifest: digest (validated), size and media type."""
+
+    digest: str
+    size: int
+    media_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunConfig:
+    """What a container of the image execs: Entrypoint, Cmd, Env (PATH) and WorkingDir from the config."""
+
+    entrypoint: tuple[str, ...]
+    cmd: tuple[str, ...]
+    env: tuple[str, ...]
+    workdir: str
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return self.entrypoint + self.cmd
+
+
+def parse_layers(doc: Mapping[str, object]) -> tuple[Layer, ...]:
+    """The layers of an OCI or Docker schema 2 image manifest, base first; every digest validated."""
+    raw = doc.get("layers")
+    if not isinstance(raw, list):
+        raise DocumentError("protocol", "image manifest has no `layers` list")
+    if len(raw) > MAX_LAYERS:
+        raise DocumentError("limit", f"image manifest lists {len(raw)} layers, more than the {MAX_LAYERS} "
+                                     "dockdoctor reads")
+    layers = []
+    for number, desc in enumerate(raw, 1):
+        if not isinstance(desc, dict):
+            raise DocumentError("protocol", f"layer {number} is not a descriptor")
+        digest = check_digest(desc.get("digest"), f"layer {number}: digest")
+        size = desc.get("size")
+        layers.append(Layer(digest=digest, size=size if isinstance(size, int) and size >= 0 else 0,
+                            media_type=_str(desc.get("mediaType"))))
+    return tuple(layers)
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+
+def parse_run_config(body: bytes) -> RunConfig:
+    """Entrypoint, Cmd, Env and WorkingDir of an image config blob (the `config` object of it)."""
+    doc = load_json(body, "image config")
+    config = doc.get("config")
+    config = config if isinstance(config, dict) else {}
+    return RunConfig(entrypoint=_strings(config.get("Entrypoint")), cmd=_strings(config.get("Cmd")),
+                     env=_strings(config.get("Env")), workdir=_str(config.get("WorkingDir")))
