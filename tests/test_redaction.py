@@ -195,6 +195,30 @@ def test_docker_host_token_and_userinfo_are_redacted(tmp_path: Path) -> None:
         assert "dh-planted" not in result.stdout + result.stderr
 
 
+def test_fix_shows_real_paths_but_no_secret(tmp_path: Path) -> None:
+    """`fix` gathers unredacted facts (its edits need the real paths); its plan, outcomes and `--json` still hide
+    the DOCKER_HOST token, environment values and ARG defaults (the unix socket form leaked all of them)."""
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "Dockerfile").write_text(f"FROM scratch\nARG NPM_TOKEN={P['ARG default of a secret name']}\n"
+                                        "ARG TARGETARCH=amd64\nCOPY app /app\n")
+    env = isolated_env(tmp_path, DOCKER_HOST=f"unix://{tmp_path}/no.sock?token=dh-planted-token",
+                       DOCKER_PASSWORD=ENV_SECRET, DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
+    common = ("fix", "--project", str(project), "--platform", "linux/amd64")
+    outputs = {"plan": dockdoctor(*common, "--dry-run", env=env), "json": dockdoctor(*common, "--dry-run", "--json",
+                                                                                     env=env),
+               "applied": dockdoctor(*common, "--only", "DKD604", "--yes", env=env)}
+    for where, result in outputs.items():
+        out = result.stdout + result.stderr
+        assert "Traceback" not in out and result.code in (0, 1), (where, out)
+        for secret in ("dh-planted-token", ENV_SECRET, P["ARG default of a secret name"]):
+            assert secret not in out, f"{secret!r} leaked into fix {where}"
+    assert f"edit {project / 'Dockerfile'}:" in outputs["plan"].stdout  # the real path, not ~ or <user>
+    assert "DKD604 declare TARGETARCH without a default: fixed" in outputs["applied"].stdout
+    assert (project / "Dockerfile").read_text().startswith(f"FROM scratch\nARG NPM_TOKEN={P['ARG default of a secret name']}\n")
+    assert ["DOCKER_PASSWORD", "<redacted>"] in outputs["json"].json()["before"]["facts"]["environment"]
+
+
 def test_no_redact_keeps_what_the_user_asked_for(tmp_path: Path) -> None:
     with engine_for("linux-amd64") as engine:
         env = isolated_env(tmp_path, DOCKER_HOST=engine.base_url, DOCKER_PASSWORD=ENV_SECRET)

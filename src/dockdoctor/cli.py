@@ -302,6 +302,8 @@ def _fix_json(app, options, before, items, *, dry_run: bool, allow_unsafe: bool,
     from dockdoctor import codec
     from dockdoctor.model import FixResult
 
+    from dockdoctor.redact import secrets
+
     if dry_run:
         result = FixResult(before=before, items=items, applied=(), after=None)
     else:
@@ -309,7 +311,7 @@ def _fix_json(app, options, before, items, *, dry_run: bool, allow_unsafe: bool,
                          decide=lambda item, opt: _allowed(opt, allow_unsafe=allow_unsafe,
                                                            allow_privileged=allow_privileged))
     code = 130 if result.interrupted else (0 if result.ok else 1)
-    click.echo(json.dumps(codec.fix_result_to_data(result, exit_code=code), indent=2))
+    click.echo(json.dumps(codec.fix_result_to_data(secrets(result), exit_code=code), indent=2))
     sys.exit(code)
 
 
@@ -354,9 +356,10 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
     if not items:
         click.echo("nothing to fix: no finding has a fix")
         sys.exit(0)
+    from dockdoctor.redact import secrets
     from dockdoctor.render.safe import clean
 
-    click.echo("\n".join(_plan_lines(clean(items))))
+    click.echo("\n".join(_plan_lines(clean(secrets(items)))))  # paths as they are, secrets hidden
     if dry_run:
         sys.exit(0)
     interactive = sys.stdin.isatty() and not yes
@@ -380,7 +383,7 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
         accept_all[0] = accept_all[0] or answer == "a"
         return answer in ("y", "a")
 
-    result = app.fix(options, decide=decide, echo=_say, step_timeout=timeout, before=before)
+    result = secrets(app.fix(options, decide=decide, echo=_say, step_timeout=timeout, before=before))
     click.echo("")
     for done in result.applied:
         _say(f"{done.item}. {done.finding.id} {done.fix_title}: {result.status(done.finding)}")
