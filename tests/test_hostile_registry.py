@@ -313,6 +313,38 @@ def test_one_ctrl_c_ends_the_run_with_130(tmp_path: Path) -> None:
             assert b"Traceback" not in err and b"interrupted" in err
 
 
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads the threads' signal masks from /proc")
+def test_only_the_main_thread_takes_ctrl_c(tmp_path: Path) -> None:
+    """A SIGINT the kernel gives to a worker thread waited, unseen, until the main thread's wait ended (up to the
+    whole --timeout: 1 Ctrl-C in 40 in bench/registry_lifetime.py). Every thread but the main one blocks it now."""
+    doc = index_doc([(sha256(b"a"), OCI_MANIFEST, AMD64)])
+    with registry_server(lambda m, p: Answer(200, {"Content-Type": OCI_INDEX}, doc, trickle=2.0)) as reg:
+        proc = subprocess.Popen([sys.executable, "-m", "dockdoctor", "inspect", "--timeout", "60", f"{reg.host}/x/y:1"],
+                                env=env_for(tmp_path), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, cwd=tmp_path)
+        try:
+            for _ in range(400):  # until the registry holds it (the guard is the loop, not a speed goal)
+                if reg.seen or proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+            masks = {}
+            for task in Path(f"/proc/{proc.pid}/task").iterdir():
+                status = (task / "status").read_text()
+                masks[int(task.name)] = int(next(line for line in status.splitlines()
+                                                 if line.startswith("SigBlk:")).split()[1], 16)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=BOUND)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    sigint = 1 << (signal.SIGINT - 1)
+    workers = {tid: mask for tid, mask in masks.items() if tid != proc.pid}
+    assert workers and all(mask & sigint for mask in workers.values()), masks
+    assert not masks[proc.pid] & sigint
+    assert proc.returncode == 130, err
+
+
 # --- usage errors and exit codes -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("value", ["nan", "-1", "inf", "0", "soon"])

@@ -17,6 +17,7 @@ from dockdoctor.errors import WriteError
 from dockdoctor.files import read_regular, write_file
 from dockdoctor.model import EditFile, Manual, RunCommand, Step
 from dockdoctor.model import StepOutcome as Outcome
+from dockdoctor.probes._run import signals_to_the_main_thread
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
@@ -244,7 +245,12 @@ def _run(step: RunCommand, echo: Callable[[str], None], label: str, timeout: flo
         return Outcome(step, "failed", f"{step.argv[0]}: {err.strerror or err}")
     assert proc.stdout is not None
     stream = proc.stdout
-    reader = threading.Thread(target=lambda: [echo(f"[{label}] {line.rstrip()}") for line in stream], daemon=True)
+    def relay() -> None:
+        signals_to_the_main_thread()
+        for line in stream:
+            echo(f"[{label}] {line.rstrip()}")
+
+    reader = threading.Thread(target=relay, daemon=True)
     reader.start()
     try:
         code = proc.wait(timeout=timeout)
