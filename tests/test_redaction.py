@@ -195,6 +195,31 @@ def test_docker_host_token_and_userinfo_are_redacted(tmp_path: Path) -> None:
         assert "dh-planted" not in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("host", ["tcp://deploy:dh-planted-pw@127.0.0.1:9?token=dh-planted-token&tls=0",
+                                  "unix:///nonexistent/docker.sock?token=dh-planted-token"])
+def test_docker_host_token_is_hidden_in_every_command_and_error(tmp_path: Path, host: str) -> None:
+    """Every command's output, the bundle, and one-line errors (which quote what they were given)."""
+    env = isolated_env(tmp_path, DOCKER_HOST=host, DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "Dockerfile").write_text("FROM --platform=$BUILDPLATFORM alpine:3.20\n")
+    bundle = tmp_path / "bundle.zip"
+    runs = [("check", "--timeout", "2", "--project", str(project)), ("check", "--timeout", "2", "--json"),
+            ("inspect", "--timeout", "2", "busybox"), ("fix", "--dry-run", "--project", str(project)),
+            ("fix", "--dry-run", "--json", "--project", str(project)), ("report", "--timeout", "2", "-o", str(bundle)),
+            ("check", "--from", str(tmp_path / "facts?token=dh-planted-token")),  # a one-line error quoting it
+            ("check", "--platform", "linux/amd64?token=dh-planted-token")]
+    outputs = {" ".join(args): dockdoctor(*args, env=env, timeout=60) for args in runs}
+    with zipfile.ZipFile(bundle) as archive:
+        outputs["bundle"] = "".join(archive.read(name).decode() for name in archive.namelist())
+    for where, result in outputs.items():
+        text = result if isinstance(result, str) else result.stdout + result.stderr
+        assert "Traceback" not in text, (where, text)
+        assert "dh-planted" not in text, f"the DOCKER_HOST secret leaked into {where}: {text[:3000]}"
+    assert "token=<redacted>" in outputs["check --timeout 2 --json"].stdout
+    assert outputs[" ".join(runs[-2])].stderr.startswith("dockdoctor: ")
+
+
 def test_fix_shows_real_paths_but_no_secret(tmp_path: Path) -> None:
     """`fix` gathers unredacted facts (its edits need the real paths); its plan, outcomes and `--json` still hide
     the DOCKER_HOST token, environment values and ARG defaults (the unix socket form leaked all of them)."""

@@ -145,6 +145,13 @@ def _say(text: str, *, err: bool = False) -> None:
     click.echo(visible(text), err=err)
 
 
+def _error(text: str) -> None:
+    """A one-line error on stderr: secrets hidden like in a report (it gets pasted into tickets), escapes visible."""
+    from dockdoctor.redact import scrub
+
+    _say(scrub(text), err=True)
+
+
 class OutputError(DockdoctorError):
     """Standard output failed (a full disk, /dev/full, a closed pipe): the run's result could not be printed."""
 
@@ -622,14 +629,15 @@ def _main(argv: Sequence[str] | None) -> int:
     except OutputError:
         raise
     except DockdoctorError as err:
-        _say(f"dockdoctor: {err}", err=True)
+        _error(f"dockdoctor: {err}")
         return err.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as err:
+        from dockdoctor.redact import scrub
         from dockdoctor.render.safe import visible
 
-        err.message = visible(err.message)  # it may quote what the user typed
+        err.message = visible(scrub(err.message))  # it may quote what the user typed
         err.show()
         return err.exit_code
     except click.exceptions.Abort as err:  # click turns Ctrl-C into Abort
@@ -645,7 +653,7 @@ def _main(argv: Sequence[str] | None) -> int:
         # the last net: input that slipped past the checks at its door still gets one line, not a traceback
         if os.environ.get("DOCKDOCTOR_DEBUG"):
             raise
-        click.echo(f"dockdoctor: {type(err).__name__}: {err} (DOCKDOCTOR_DEBUG=1 shows where)", err=True)
+        _error(f"dockdoctor: {type(err).__name__}: {err} (DOCKDOCTOR_DEBUG=1 shows where)")
         return 2
     return 0
 
