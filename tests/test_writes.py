@@ -230,6 +230,23 @@ def test_fix_on_a_full_file_system_leaves_the_file_whole_and_no_journal(tmp_path
     assert _undo(tmp_path, project).code == 0 and (project / "Dockerfile").read_text() == DOCKERFILE
 
 
+@pytest.mark.parametrize("how", ["read-only", "full"])
+def test_fix_with_its_cache_on_a_read_only_or_full_file_system_writes_nothing(tmp_path: Path, tmpfs: Path,
+                                                                              how: str) -> None:
+    """No room for the undo journal: the edit is not made (an edit --undo cannot take back is never made)."""
+    project = _project(tmp_path / "app")
+    cache = tmpfs / "cache"
+    (_read_only if how == "read-only" else _fill)(tmpfs)
+    env = dict(_env(tmp_path), DOCKDOCTOR_CACHE_DIR=str(cache))
+    result = dockdoctor("fix", "--project", str(project), "--only", "DKD604", "--platform", "linux/amd64", "--yes",
+                        env=env)
+    assert result.code == 1 and "Traceback" not in result.stderr, result.stdout + result.stderr
+    assert f"failed: {project / 'Dockerfile'}: cannot keep its original for --undo" in result.stdout, result.stdout
+    assert "nothing written" in result.stdout and (project / "Dockerfile").read_text() == DOCKERFILE
+    undo = dockdoctor("fix", "--undo", "--project", str(project), env=env)
+    assert undo.code == 0 and undo.stdout.strip() == f"nothing to undo in {project}", undo.stdout + undo.stderr
+
+
 def test_save_facts_and_report_on_read_only_and_full_file_systems(tmp_path: Path, tmpfs: Path) -> None:
     env = _env(tmp_path)
     old = tmpfs / "facts.json"
