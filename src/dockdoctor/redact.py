@@ -47,6 +47,10 @@ By field
     `command`, `entrypoint` and `healthcheck.test` the argument after `-p` (unless a port) or after a
     secret-named flag, and MySQL's glued `-pPASSWORD` when the list runs a mysql or mariadb tool.
 
+Where: redact() on the facts of every report (text, JSON, Markdown), saved facts and the support bundle, unless
+`--no-redact`; `fix` keeps identities (its edits need the real paths) and hides the secrets only (secrets(), in
+its plan, outcomes and `--json`); one-line errors get the secret rules too (scrub()).
+
 Kept on purpose, because diagnosis needs it: platform strings, image references and digests, service names,
 ARG names and the values of non-secret ones (`TARGETARCH=amd64`), the allowed DOCKER_*/COMPOSE_* values.
 """
