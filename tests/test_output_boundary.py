@@ -301,3 +301,23 @@ def test_engine_strings_reach_the_text_report_escaped(tmp_path: Path) -> None:
     _check_markdown(outputs[1].stdout)
     _check_markdown(outputs[4].stdout)
     assert "24.0.7\\x1b]0;pwn\\x07\\x1b[2J\\r\\nForged" in outputs[3].stdout, outputs[3].stdout
+
+
+def test_an_engine_platform_that_is_none_is_unknown_not_a_dead_run(tmp_path: Path) -> None:
+    """An engine whose /version Arch is `amd64\\x1b[2J` ended `check` with a one-line PlatformError and no report;
+    now the engine's platform is unknown, the report is printed and its saved facts replay."""
+    from support.recorded import FIXTURES, RecordedEngine, info_from_text, read_recording, version_from_text
+
+    info = info_from_text(read_recording(FIXTURES / "docker-info.linux-amd64.1.txt")[1])
+    version = version_from_text(read_recording(FIXTURES / "docker-version.linux-amd64.1.txt")[1])
+    info["Architecture"] = "x86_64\x1b[2J"
+    version["Arch"] = "amd64\x1b[2J"
+    saved = tmp_path / "facts.json"
+    with RecordedEngine(info=info, version=version) as engine:
+        env = isolated_env(tmp_path, DOCKER_HOST=engine.base_url)
+        live = dockdoctor("check", "--no-project", "--json", "--save-facts", str(saved), env=env)
+    assert live.code in (0, 1), live.stderr
+    assert live.json()["facts"]["engine"]["reachable"] and live.json()["facts"]["engine"]["platform"] is None
+    replay = dockdoctor("check", "--from", str(saved), env=env)
+    assert replay.code in (0, 1), replay.stderr
+    _no_raw_escapes(replay.stdout + replay.stderr)
