@@ -313,6 +313,38 @@ def test_one_ctrl_c_ends_the_run_with_130(tmp_path: Path) -> None:
             assert b"Traceback" not in err and b"interrupted" in err
 
 
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads the threads' signal masks from /proc")
+def test_only_the_main_thread_takes_ctrl_c(tmp_path: Path) -> None:
+    """A SIGINT the kernel gives to a worker thread waited, unseen, until the main thread's wait ended (up to the
+    whole --timeout: 1 Ctrl-C in 40 in bench/registry_lifetime.py). Every thread but the main one blocks it now."""
+    doc = index_doc([(sha256(b"a"), OCI_MANIFEST, AMD64)])
+    with registry_server(lambda m, p: Answer(200, {"Content-Type": OCI_INDEX}, doc, trickle=2.0)) as reg:
+        proc = subprocess.Popen([sys.executable, "-m", "dockdoctor", "inspect", "--timeout", "60", f"{reg.host}/x/y:1"],
+                                env=env_for(tmp_path), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, cwd=tmp_path)
+        try:
+            for _ in range(400):  # until the registry holds it (the guard is the loop, not a speed goal)
+                if reg.seen or proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+            masks = {}
+            for task in Path(f"/proc/{proc.pid}/task").iterdir():
+                status = (task / "status").read_text()
+                masks[int(task.name)] = int(next(line for line in status.splitlines()
+                                                 if line.startswith("SigBlk:")).split()[1], 16)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=BOUND)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    sigint = 1 << (signal.SIGINT - 1)
+    workers = {tid: mask for tid, mask in masks.items() if tid != proc.pid}
+    assert workers and all(mask & sigint for mask in workers.values()), masks
+    assert not masks[proc.pid] & sigint
+    assert proc.returncode == 130, err
+
+
 # --- usage errors and exit codes -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("value", ["nan", "-1", "inf", "0", "soon"])
@@ -338,3 +370,93 @@ def test_inspect_of_an_unreachable_registry_exits_1(tmp_path: Path) -> None:
     assert result.code == 1
     report = result.json()
     assert [(f["id"], f["severity"]) for f in report["findings"] if f["id"] == "DKD307"] == [("DKD307", "error")]
+
+
+# --- the same registries reached by a plain `check` of a project (audit of issue 10) ---------------------------
+
+def test_check_of_a_compose_file_naming_a_traversal_image_touches_nothing(tmp_path: Path) -> None:
+    """The issue's second way in: no `inspect`, a compose file that names the image and a plain `check`."""
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    before = files_outside_cache(tmp_path)
+    index = index_doc([(_traversal(victim), OCI_INDEX, None)])
+    config = manifest_doc(_traversal(victim))
+    with registry_server(documents({"x/y/manifests/1": (OCI_INDEX, index),
+                                    "x/z/manifests/1": (OCI_MANIFEST, config)})) as reg:
+        project = tmp_path / "project"
+        project.mkdir()
+        (project / "compose.yaml").write_text(f"services:\n  a:\n    image: {reg.host}/x/y:1\n"
+                                              f"  b:\n    image: {reg.host}/x/z:1\n")
+        before[str((project / "compose.yaml").relative_to(tmp_path))] = (project / "compose.yaml").read_bytes()
+        result = dockdoctor("check", "--timeout", "10", "--format", "json", env=env_for(tmp_path), cwd=project,
+                            timeout=60)
+        text = dockdoctor("check", "--timeout", "10", env=env_for(tmp_path), cwd=project, timeout=60)
+    assert "Traceback" not in result.stderr + text.stderr, result.stderr + text.stderr
+    assert victim.read_text() == "precious" and files_outside_cache(tmp_path) == before
+    errors = {r["reference"]: r["error"] for r in result.json()["facts"]["images"]["remote"]}
+    assert len(errors) == 2 and all(e["kind"] == "protocol" and "is not a valid digest" in e["detail"]
+                                    for e in errors.values()), errors
+    assert text.code == 1 and text.stdout.count("is not a valid digest") >= 2, text.stdout
+
+
+ESCAPES = "\x1b]0;pwn\x07\x1b[2J\r\nForged: 0 errors"
+
+
+def test_registry_strings_reach_the_text_report_escaped(tmp_path: Path) -> None:
+    """An artifactType, a platform string, an error message and a Retry-After from the registry, shown by `check`
+    and `inspect` in text and Markdown: visible `\\x1b`, no forged line."""
+    artifact = json_body({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": "app/x" + ESCAPES,
+                          "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": sha256(b"{}"),
+                                     "size": 2}, "layers": []})
+    odd_platform = index_doc([(sha256(b"a"), OCI_MANIFEST, {"os": "linux" + ESCAPES, "architecture": "amd64"})])
+    denied = json_body({"errors": [{"code": "DENIED", "message": "denied" + ESCAPES}]})
+
+    def route(method: str, path: str) -> Answer:
+        if "/art/" in path:
+            return Answer(200, {"Content-Type": OCI_MANIFEST}, artifact)
+        if "/plat/" in path:
+            return Answer(200, {"Content-Type": OCI_INDEX}, odd_platform)
+        if "/busy/" in path:
+            return Answer(503, {"Retry-After": "9" + ESCAPES}, b"")
+        return Answer(403, {"Content-Type": "application/json", "WWW-Authenticate": 'Basic realm="r' + ESCAPES
+                            .replace("\r\n", " ") + '"'}, denied)
+
+    with registry_server(route) as reg:
+        refs = [f"{reg.host}/{name}/i:1" for name in ("art", "plat", "busy", "deny")]
+        project = tmp_path / "project"
+        project.mkdir()
+        (project / "compose.yaml").write_text("services:\n" + "".join(f"  s{i}:\n    image: {ref}\n"
+                                                                      for i, ref in enumerate(refs)))
+        env = env_for(tmp_path)
+        outputs = [dockdoctor("check", "--timeout", "10", "-v", *fmt, env=env, cwd=project, timeout=60)
+                   for fmt in ((), ("--format", "markdown"))]
+        outputs += [dockdoctor("inspect", "--timeout", "10", *fmt, *refs, env=env, timeout=60)
+                    for fmt in ((), ("--format", "markdown"))]
+    for result in outputs:
+        out = result.stdout + result.stderr
+        assert "Traceback" not in out and result.code == 1, out
+        assert "\x1b" not in out and "\x07" not in out and "\r" not in out, repr(out)
+        assert not any(line.lstrip().startswith("Forged") for line in out.splitlines()), out
+    assert "app/x\\x1b]0;pwn\\x07\\x1b[2J\\r\\nForged" in outputs[0].stdout  # shown, visibly
+
+
+@pytest.mark.parametrize(("platform", "error"), [
+    (None, None),  # an entry without a platform: "unknown", which a replay takes
+    ({"os": "linux" + ESCAPES, "architecture": "amd64"}, "is not a platform"),
+    ({"os": "linux", "architecture": "amd64", "variant": "v1/x"}, "is not a platform"),
+])
+def test_saved_facts_of_any_registry_answer_replay(tmp_path: Path, platform: dict | None, error: str | None) -> None:
+    """What the registry calls a platform is one, or the lookup is a protocol error: never facts that
+    `check --from` then refuses (a hostile os string, and an entry without a platform, both did)."""
+    doc = index_doc([(sha256(b"a"), OCI_MANIFEST, platform), (sha256(b"b"), OCI_MANIFEST, AMD64)])
+    saved = tmp_path / "facts.json"
+    with registry_server(lambda m, p: Answer(200, {"Content-Type": OCI_INDEX}, doc)) as reg:
+        result = inspect(reg, tmp_path, "--save-facts", str(saved))
+    (image,) = result.json()["facts"]["images"]["remote"]
+    if error is None:
+        assert image["error"] is None and [p["platform"] for p in image["platforms"]] == ["unknown", "linux/amd64"]
+    else:
+        assert image["error"]["kind"] == "protocol" and error in image["error"]["detail"], image
+    replay = dockdoctor("check", "--from", str(saved), "--json", env=env_for(tmp_path), timeout=BOUND)
+    assert replay.code in (0, 1), replay.stderr
+    assert replay.json()["facts"]["images"]["remote"] == result.json()["facts"]["images"]["remote"]

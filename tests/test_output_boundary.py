@@ -273,3 +273,51 @@ def test_bundle_raw_answers_cannot_drive_a_terminal() -> None:
     assert raw.endswith("processor\t: 0\nName: \\x1b[2Jbox\n") and "# source: GET x\\x1b]0;t\\x07\n" in raw
     _check_markdown(texts["report.md"])
     assert all("\x1b" not in text for text in texts.values())
+
+
+def test_engine_strings_reach_the_text_report_escaped(tmp_path: Path) -> None:
+    """The engine's version, OS and name (a hostile or broken engine), live and replayed from its facts file."""
+    from support.recorded import FIXTURES, RecordedEngine, info_from_text, read_recording, version_from_text
+
+    forged = "\x1b]0;pwn\x07\x1b[2J\r\nForged: 0 errors<script>"
+    info = info_from_text(read_recording(FIXTURES / "docker-info.linux-amd64.1.txt")[1])
+    version = version_from_text(read_recording(FIXTURES / "docker-version.linux-amd64.1.txt")[1])
+    info.update(ServerVersion="24.0.7" + forged, OperatingSystem="Docker Desktop" + forged, Name="box" + forged,
+                KernelVersion="6.1" + forged)
+    version["Version"] = "24.0.7" + forged
+    for component in version.get("Components", []):
+        component["Version"] = str(component.get("Version", "")) + forged
+    saved = tmp_path / "facts.json"
+    with RecordedEngine(info=info, version=version) as engine:
+        env = isolated_env(tmp_path, DOCKER_HOST=engine.base_url)
+        outputs = [dockdoctor("check", "--no-project", "-v", "--save-facts", str(saved), env=env),
+                   dockdoctor("check", "--no-project", "--format", "markdown", env=env),
+                   dockdoctor("inspect", "--offline", "busybox", env=env)]
+    outputs.append(dockdoctor("check", "--from", str(saved), "-v", env=env))
+    outputs.append(dockdoctor("check", "--from", str(saved), "--format", "markdown", env=env))
+    for result in outputs:
+        assert result.code in (0, 1) and "Traceback" not in result.stderr, result.stderr
+        _no_raw_escapes(result.stdout + result.stderr)
+    _check_markdown(outputs[1].stdout)
+    _check_markdown(outputs[4].stdout)
+    assert "24.0.7\\x1b]0;pwn\\x07\\x1b[2J\\r\\nForged" in outputs[3].stdout, outputs[3].stdout
+
+
+def test_an_engine_platform_that_is_none_is_unknown_not_a_dead_run(tmp_path: Path) -> None:
+    """An engine whose /version Arch is `amd64\\x1b[2J` ended `check` with a one-line PlatformError and no report;
+    now the engine's platform is unknown, the report is printed and its saved facts replay."""
+    from support.recorded import FIXTURES, RecordedEngine, info_from_text, read_recording, version_from_text
+
+    info = info_from_text(read_recording(FIXTURES / "docker-info.linux-amd64.1.txt")[1])
+    version = version_from_text(read_recording(FIXTURES / "docker-version.linux-amd64.1.txt")[1])
+    info["Architecture"] = "x86_64\x1b[2J"
+    version["Arch"] = "amd64\x1b[2J"
+    saved = tmp_path / "facts.json"
+    with RecordedEngine(info=info, version=version) as engine:
+        env = isolated_env(tmp_path, DOCKER_HOST=engine.base_url)
+        live = dockdoctor("check", "--no-project", "--json", "--save-facts", str(saved), env=env)
+    assert live.code in (0, 1), live.stderr
+    assert live.json()["facts"]["engine"]["reachable"] and live.json()["facts"]["engine"]["platform"] is None
+    replay = dockdoctor("check", "--from", str(saved), env=env)
+    assert replay.code in (0, 1), replay.stderr
+    _no_raw_escapes(replay.stdout + replay.stderr)

@@ -195,6 +195,55 @@ def test_docker_host_token_and_userinfo_are_redacted(tmp_path: Path) -> None:
         assert "dh-planted" not in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("host", ["tcp://deploy:dh-planted-pw@127.0.0.1:9?token=dh-planted-token&tls=0",
+                                  "unix:///nonexistent/docker.sock?token=dh-planted-token"])
+def test_docker_host_token_is_hidden_in_every_command_and_error(tmp_path: Path, host: str) -> None:
+    """Every command's output, the bundle, and one-line errors (which quote what they were given)."""
+    env = isolated_env(tmp_path, DOCKER_HOST=host, DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "Dockerfile").write_text("FROM --platform=$BUILDPLATFORM alpine:3.20\n")
+    bundle = tmp_path / "bundle.zip"
+    runs = [("check", "--timeout", "2", "--project", str(project)), ("check", "--timeout", "2", "--json"),
+            ("inspect", "--timeout", "2", "busybox"), ("fix", "--dry-run", "--project", str(project)),
+            ("fix", "--dry-run", "--json", "--project", str(project)), ("report", "--timeout", "2", "-o", str(bundle)),
+            ("check", "--from", str(tmp_path / "facts?token=dh-planted-token")),  # a one-line error quoting it
+            ("check", "--platform", "linux/amd64?token=dh-planted-token")]
+    outputs = {" ".join(args): dockdoctor(*args, env=env, timeout=60) for args in runs}
+    with zipfile.ZipFile(bundle) as archive:
+        outputs["bundle"] = "".join(archive.read(name).decode() for name in archive.namelist())
+    for where, result in outputs.items():
+        text = result if isinstance(result, str) else result.stdout + result.stderr
+        assert "Traceback" not in text, (where, text)
+        assert "dh-planted" not in text, f"the DOCKER_HOST secret leaked into {where}: {text[:3000]}"
+    assert "token=<redacted>" in outputs["check --timeout 2 --json"].stdout
+    assert outputs[" ".join(runs[-2])].stderr.startswith("dockdoctor: ")
+
+
+def test_fix_shows_real_paths_but_no_secret(tmp_path: Path) -> None:
+    """`fix` gathers unredacted facts (its edits need the real paths); its plan, outcomes and `--json` still hide
+    the DOCKER_HOST token, environment values and ARG defaults (the unix socket form leaked all of them)."""
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "Dockerfile").write_text(f"FROM scratch\nARG NPM_TOKEN={P['ARG default of a secret name']}\n"
+                                        "ARG TARGETARCH=amd64\nCOPY app /app\n")
+    env = isolated_env(tmp_path, DOCKER_HOST=f"unix://{tmp_path}/no.sock?token=dh-planted-token",
+                       DOCKER_PASSWORD=ENV_SECRET, DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
+    common = ("fix", "--project", str(project), "--platform", "linux/amd64")
+    outputs = {"plan": dockdoctor(*common, "--dry-run", env=env), "json": dockdoctor(*common, "--dry-run", "--json",
+                                                                                     env=env),
+               "applied": dockdoctor(*common, "--only", "DKD604", "--yes", env=env)}
+    for where, result in outputs.items():
+        out = result.stdout + result.stderr
+        assert "Traceback" not in out and result.code in (0, 1), (where, out)
+        for secret in ("dh-planted-token", ENV_SECRET, P["ARG default of a secret name"]):
+            assert secret not in out, f"{secret!r} leaked into fix {where}"
+    assert f"edit {project / 'Dockerfile'}:" in outputs["plan"].stdout  # the real path, not ~ or <user>
+    assert "DKD604 declare TARGETARCH without a default: fixed" in outputs["applied"].stdout
+    assert (project / "Dockerfile").read_text().startswith(f"FROM scratch\nARG NPM_TOKEN={P['ARG default of a secret name']}\n")
+    assert ["DOCKER_PASSWORD", "<redacted>"] in outputs["json"].json()["before"]["facts"]["environment"]
+
+
 def test_no_redact_keeps_what_the_user_asked_for(tmp_path: Path) -> None:
     with engine_for("linux-amd64") as engine:
         env = isolated_env(tmp_path, DOCKER_HOST=engine.base_url, DOCKER_PASSWORD=ENV_SECRET)

@@ -124,6 +124,38 @@ def test_a_new_file_in_a_users_folder_is_the_users(tmp_path: Path) -> None:
 
 
 @ROOT_ONLY
+def test_under_sudo_dockdoctors_own_folders_in_the_users_home_are_the_users(tmp_path: Path) -> None:
+    """sudo may keep the user's HOME: the cache and the undo journal dockdoctor makes there were root's, so the
+    user's next run without sudo could neither cache nor `--undo`. Now everything made in the home is the user's."""
+    from support.servers import OCI_INDEX, OCI_MANIFEST, Answer, index_doc, registry_server, sha256
+
+    nobody = pwd.getpwnam("nobody")
+    home = tmp_path / "home"
+    project = _project(home / "app")
+    for path in (home, project, project / "Dockerfile"):
+        os.chown(path, nobody.pw_uid, nobody.pw_gid)
+    env = dict(_env(tmp_path), DOCKDOCTOR_CACHE_DIR=str(home / ".cache" / "dockdoctor"), SUDO_USER="nobody",
+               SUDO_UID=str(nobody.pw_uid), SUDO_GID=str(nobody.pw_gid))
+    fixed = dockdoctor("fix", "--project", str(project), "--only", "DKD604", "--platform", "linux/amd64", "--yes",
+                       env=env)
+    assert fixed.code == 0, fixed.stdout + fixed.stderr
+    index = index_doc([(sha256(b"a"), OCI_MANIFEST, {"os": "linux", "architecture": "amd64"})])
+    with registry_server(lambda m, p: Answer(200, {"Content-Type": OCI_INDEX,
+                                                    "Docker-Content-Digest": sha256(index)}, index)) as reg:
+        looked_up = dockdoctor("inspect", "--json", f"{reg.host}/x/y:1", env=env)
+    assert looked_up.json()["facts"]["images"]["remote"][0]["error"] is None, looked_up.stdout
+    made = sorted(home.rglob("*"))
+    assert any(p.name == "journal.json" for p in made) and any("tags" in p.parts for p in made), made
+    assert {str(p.relative_to(home)): (p.lstat().st_uid, p.lstat().st_gid) for p in made
+            if (p.lstat().st_uid, p.lstat().st_gid) != (nobody.pw_uid, nobody.pw_gid)} == {}
+    assert _undo_with(env, project).code == 0 and (project / "Dockerfile").read_text() == DOCKERFILE
+
+
+def _undo_with(env: dict[str, str], project: Path) -> Result:
+    return dockdoctor("fix", "--undo", "--project", str(project), env=env)
+
+
+@ROOT_ONLY
 def test_file_without_write_permission_is_one_line_and_not_journaled(tmp_path: Path) -> None:
     project = _project(tmp_path / "app")
     dockerfile = project / "Dockerfile"
@@ -196,6 +228,23 @@ def test_fix_on_a_full_file_system_leaves_the_file_whole_and_no_journal(tmp_path
     (tmpfs / "filler").unlink()  # room again: the same fix now works, and undoes
     assert _fix(tmp_path, project).code == 0 and (project / "Dockerfile").read_text() == FIXED
     assert _undo(tmp_path, project).code == 0 and (project / "Dockerfile").read_text() == DOCKERFILE
+
+
+@pytest.mark.parametrize("how", ["read-only", "full"])
+def test_fix_with_its_cache_on_a_read_only_or_full_file_system_writes_nothing(tmp_path: Path, tmpfs: Path,
+                                                                              how: str) -> None:
+    """No room for the undo journal: the edit is not made (an edit --undo cannot take back is never made)."""
+    project = _project(tmp_path / "app")
+    cache = tmpfs / "cache"
+    (_read_only if how == "read-only" else _fill)(tmpfs)
+    env = dict(_env(tmp_path), DOCKDOCTOR_CACHE_DIR=str(cache))
+    result = dockdoctor("fix", "--project", str(project), "--only", "DKD604", "--platform", "linux/amd64", "--yes",
+                        env=env)
+    assert result.code == 1 and "Traceback" not in result.stderr, result.stdout + result.stderr
+    assert f"failed: {project / 'Dockerfile'}: cannot keep its original for --undo" in result.stdout, result.stdout
+    assert "nothing written" in result.stdout and (project / "Dockerfile").read_text() == DOCKERFILE
+    undo = dockdoctor("fix", "--undo", "--project", str(project), env=env)
+    assert undo.code == 0 and undo.stdout.strip() == f"nothing to undo in {project}", undo.stdout + undo.stderr
 
 
 def test_save_facts_and_report_on_read_only_and_full_file_systems(tmp_path: Path, tmpfs: Path) -> None:

@@ -147,6 +147,13 @@ def _say(text: str, *, err: bool = False) -> None:
     click.echo(visible(text), err=err)
 
 
+def _error(text: str) -> None:
+    """A one-line error on stderr: secrets hidden like in a report (it gets pasted into tickets), escapes visible."""
+    from dockdoctor.redact import scrub
+
+    _say(scrub(text), err=True)
+
+
 class OutputError(DockdoctorError):
     """Standard output failed (a full disk, /dev/full, a closed pipe): the run's result could not be printed."""
 
@@ -332,6 +339,8 @@ def _fix_json(app, options, before, items, *, dry_run: bool, allow_unsafe: bool,
     from dockdoctor import codec
     from dockdoctor.model import FixResult
 
+    from dockdoctor.redact import secrets
+
     if dry_run:
         result = FixResult(before=before, items=items, applied=(), after=None)
     else:
@@ -339,7 +348,7 @@ def _fix_json(app, options, before, items, *, dry_run: bool, allow_unsafe: bool,
                          decide=lambda item, opt: _allowed(opt, allow_unsafe=allow_unsafe,
                                                            allow_privileged=allow_privileged))
     code = 130 if result.interrupted else (0 if result.ok else 1)
-    click.echo(json.dumps(codec.fix_result_to_data(result, exit_code=code), indent=2))
+    click.echo(json.dumps(codec.fix_result_to_data(secrets(result), exit_code=code), indent=2))
     sys.exit(code)
 
 
@@ -384,9 +393,10 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
     if not items:
         click.echo("nothing to fix: no finding has a fix")
         sys.exit(0)
+    from dockdoctor.redact import secrets
     from dockdoctor.render.safe import clean
 
-    click.echo("\n".join(_plan_lines(clean(items))))
+    click.echo("\n".join(_plan_lines(clean(secrets(items)))))  # paths as they are, secrets hidden
     if dry_run:
         sys.exit(0)
     interactive = sys.stdin.isatty() and not yes
@@ -410,7 +420,7 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
         accept_all[0] = accept_all[0] or answer == "a"
         return answer in ("y", "a")
 
-    result = app.fix(options, decide=decide, echo=_say, step_timeout=timeout, before=before)
+    result = secrets(app.fix(options, decide=decide, echo=_say, step_timeout=timeout, before=before))
     click.echo("")
     for done in result.applied:
         _say(f"{done.item}. {done.finding.id} {done.fix_title}: {result.status(done.finding)}")
@@ -652,14 +662,15 @@ def _main(argv: Sequence[str] | None) -> int:
     except OutputError:
         raise
     except DockdoctorError as err:
-        _say(f"dockdoctor: {err}", err=True)
+        _error(f"dockdoctor: {err}")
         return err.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as err:
+        from dockdoctor.redact import scrub
         from dockdoctor.render.safe import visible
 
-        err.message = visible(err.message)  # it may quote what the user typed
+        err.message = visible(scrub(err.message))  # it may quote what the user typed
         err.show()
         return err.exit_code
     except click.exceptions.Abort as err:  # click turns Ctrl-C into Abort
@@ -675,7 +686,7 @@ def _main(argv: Sequence[str] | None) -> int:
         # the last net: input that slipped past the checks at its door still gets one line, not a traceback
         if os.environ.get("DOCKDOCTOR_DEBUG"):
             raise
-        click.echo(f"dockdoctor: {type(err).__name__}: {err} (DOCKDOCTOR_DEBUG=1 shows where)", err=True)
+        _error(f"dockdoctor: {type(err).__name__}: {err} (DOCKDOCTOR_DEBUG=1 shows where)")
         return 2
     return 0
 

@@ -99,8 +99,8 @@ def from_data(tp: Any, data: Any, where: str = "$") -> Any:
 
 def _check_platforms(value: object, where: str) -> None:
     for text in value if isinstance(value, tuple) else () if value is None else (value,):
-        if not text:
-            continue  # "not known": the checks treat it so
+        if not text or text == "unknown":
+            continue  # "not known" (an index entry without a platform is "unknown"): the checks treat it so
         try:
             parse(f"linux/{text}" if where.endswith(".host.arch") else str(text))
         except PlatformError as err:

@@ -32,6 +32,39 @@ def _why(err: OSError) -> str:
     return err.strerror or str(err)
 
 
+def folder_owner(folder: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """Under sudo (root) in a folder someone else owns: that (uid, gid), for what dockdoctor creates there."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return (st.st_uid, st.st_gid) if st.st_uid != 0 else None
+
+
+def own_folders(path: str | os.PathLike[str], *, mode: int = 0o777) -> None:
+    """`mkdir -p` for dockdoctor's own folders (its cache, the undo journals).
+
+    Under sudo, in a folder another user owns (their home, which sudo may keep as HOME), the new folders are that
+    user's, like the new files `write_file` makes there: the user's next run without sudo can still write its
+    cache and undo its fixes (root-owned folders in the home stopped both).
+    """
+    path = os.path.abspath(os.fspath(path))
+    missing = []
+    existing = path
+    while not os.path.isdir(existing):
+        missing.append(existing)
+        parent = os.path.dirname(existing)
+        if parent == existing:
+            break
+        existing = parent
+    os.makedirs(path, mode=mode, exist_ok=True)
+    owner = folder_owner(existing) if missing else None
+    for folder in reversed(missing) if owner else ():
+        os.lchown(folder, *owner)
+
+
 def read_regular(path: str, *, limit: int = 64 * 1024 * 1024) -> bytes:
     """The bytes of a regular file; OSError for anything else (a FIFO is never opened for a blocking read)."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -130,9 +163,7 @@ def _create(name: str, target: str, data: bytes) -> str:
         folder_st = os.stat(folder)
     except OSError as err:
         raise WriteError(f"{name}: cannot create it ({_why(err)}: {folder})") from None
-    owner = None
-    if hasattr(os, "geteuid") and os.geteuid() == 0 and folder_st.st_uid != 0:
-        owner = (folder_st.st_uid, folder_st.st_gid)  # under sudo, a file in the user's folder is the user's
+    owner = (folder_st.st_uid, folder_st.st_gid) if folder_owner(folder) else None  # under sudo: the user's
     tmp = _temp_copy(name, folder, os.path.basename(target), data, mode=0o666, owner=owner)
     try:
         try:

@@ -9,7 +9,7 @@ from enum import Enum
 from urllib.parse import unquote
 
 __all__ = ["KNOWN_ARCHITECTURES", "KNOWN_OS", "Match", "MatchKind", "Platform", "PlatformError", "amd64_level",
-           "best_match", "can_run", "candidates", "format_platform", "from_machine", "is_32bit_fallback",
+           "best_match", "can_run", "candidates", "checked", "format_platform", "from_machine", "is_32bit_fallback",
            "is_attestation", "normalize", "normalize_arch", "normalize_os", "parse", "sort_by_preference"]
 
 _EXPECTED = "expected os/arch[/variant], e.g. linux/arm64"
@@ -184,6 +184,18 @@ def format_platform(p: Platform, *, full: bool = True) -> str:
     if full and (p.os_version or features):
         os_part += f"({p.os_version.translate(_OS_OPTION_ESCAPES)}{'+' + features if features else ''})"
     return "/".join(x for x in (os_part, p.architecture, p.variant) if x)
+
+
+def checked(p: Platform, *, full: bool = True) -> str:
+    """format_platform of a normalized platform built from another program's words (an engine's /version, an
+    image config, a registry's index), once it reads back as a platform; else PlatformError.
+
+    What the probes record as a platform is one: a hostile or broken peer's `amd64\x1b[2J` is never shown as a
+    platform, put into a fix's argv, or saved into a facts file that `check --from` then refuses.
+    """
+    text = format_platform(normalize(p), full=full)
+    parse(text)
+    return text
 
 
 def _level(variant: str) -> int | None:

@@ -47,6 +47,10 @@ By field
     `command`, `entrypoint` and `healthcheck.test` the argument after `-p` (unless a port) or after a
     secret-named flag, and MySQL's glued `-pPASSWORD` when the list runs a mysql or mariadb tool.
 
+Where: redact() on the facts of every report (text, JSON, Markdown), saved facts and the support bundle, unless
+`--no-redact`; `fix` keeps identities (its edits need the real paths) and hides the secrets only (secrets(), in
+its plan, outcomes and `--json`); one-line errors get the secret rules too (scrub()).
+
 Kept on purpose, because diagnosis needs it: platform strings, image references and digests, service names,
 ARG names and the values of non-secret ones (`TARGETARCH=amd64`), the allowed DOCKER_*/COMPOSE_* values.
 """
@@ -146,12 +150,18 @@ def _quoted(value: str) -> str:
 
 def _by_name(match: re.Match[str], key: str = "key") -> str:
     value = match.group("value")
-    if not secret_name(match.group(key)) or REDACTED in value:
+    if secret_name(match.group(key)):
+        if REDACTED in value:
+            return match.group(0)
+        hidden = _quoted(value)
+    elif "=" in value:  # a plain name whose value holds assignments: DOCKER_HOST=tcp://h?token=SECRET
+        hidden = _ASSIGN.sub(_by_name, value)
+    else:
         return match.group(0)
     start, end = match.span("value")
     whole_start = match.start(0)
     text = match.group(0)
-    return text[: start - whole_start] + _quoted(value) + text[end - whole_start:]
+    return text[: start - whole_start] + hidden + text[end - whole_start:]
 
 
 def _json_argv(match: re.Match[str]) -> str:
@@ -393,3 +403,24 @@ def redact(facts: Facts, *, registries: bool = False) -> Facts:
     identity = dataclasses.replace(cleaned.host, hostname="<host>" if host.hostname else "",
                                    user="<user>" if host.user else "", home="~" if host.home else "")
     return dataclasses.replace(cleaned, host=identity, redacted=True)
+
+
+def secrets(value: Any) -> Any:
+    """`value` (facts, a report, a fix plan or result) with its secrets hidden and its identities kept.
+
+    What `fix` shows: its edits need the real paths, user and host names, so it gathers unredacted facts; what it
+    prints (the plan, the outcomes, `fix --json`) still never holds a token, a password or an environment value.
+    The same value and name rules as redact(), and for facts the same field rules (environment, `.env`, ARG
+    defaults, raw answers).
+    """
+    if isinstance(value, Facts):
+        environment = tuple((k, v if k in ENV_ALLOWED else REDACTED) for k, v in value.environment)
+        project = _project(value.project) if value.project is not None else None
+        raw = tuple(_raw(answer) for answer in value.raw)
+        return _walk(dataclasses.replace(value, environment=environment, project=project, raw=raw), scrub)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.replace(value, **{f.name: secrets(getattr(value, f.name))
+                                             for f in dataclasses.fields(value) if f.init})
+    if isinstance(value, tuple):
+        return tuple(secrets(v) for v in value)
+    return scrub(value) if type(value) is str else value

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from dockdoctor.errors import WriteError
-from dockdoctor.files import read_regular, write_file
+from dockdoctor.files import folder_owner, own_folders, read_regular, write_file
 from dockdoctor.model import EditFile, Manual, RunCommand, Step
 from dockdoctor.model import StepOutcome as Outcome
+from dockdoctor.probes._run import signals_to_the_main_thread
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
@@ -71,6 +72,9 @@ def _replace_own(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as fh:
+            owner = folder_owner(path.parent)
+            if owner:  # under sudo, in the user's cache: the user's, so an --undo without sudo reads it
+                os.fchown(fh.fileno(), *owner)
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -104,12 +108,15 @@ class Journal:
         entry = self._entry(target)
         if entry is not None or old is None:
             return entry["backup"] if entry is not None else ""
-        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        own_folders(self.folder, mode=0o700)
         self._kept += 1
         backup = self.folder / f"{self._kept:03d}-{os.path.basename(target)}"
         fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)  # it may be a .env
         try:
             with os.fdopen(fd, "wb") as fh:
+                owner = folder_owner(self.folder)
+                if owner:
+                    os.fchown(fh.fileno(), *owner)
                 fh.write(old)
         except BaseException:
             backup.unlink(missing_ok=True)
@@ -130,7 +137,7 @@ class Journal:
             entry = {"path": path, "target": target, "backup": backup, "written": ""}
             self.entries.append(entry)
         entry["written"] = hashlib.sha256(written).hexdigest()
-        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        own_folders(self.folder, mode=0o700)
         _replace_own(self.folder / "journal.json",
                      json.dumps({"project": self.project, "entries": self.entries}, indent=2).encode("utf-8"))
 
@@ -244,7 +251,12 @@ def _run(step: RunCommand, echo: Callable[[str], None], label: str, timeout: flo
         return Outcome(step, "failed", f"{step.argv[0]}: {err.strerror or err}")
     assert proc.stdout is not None
     stream = proc.stdout
-    reader = threading.Thread(target=lambda: [echo(f"[{label}] {line.rstrip()}") for line in stream], daemon=True)
+    def relay() -> None:
+        signals_to_the_main_thread()
+        for line in stream:
+            echo(f"[{label}] {line.rstrip()}")
+
+    reader = threading.Thread(target=relay, daemon=True)
     reader.start()
     try:
         code = proc.wait(timeout=timeout)

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from dockdoctor.probes._run import signals_to_the_main_thread
+
 T = TypeVar("T")
 
 _Work = tuple[Future[Any], Callable[..., Any], tuple[Any, ...], dict[str, Any]]
@@ -59,6 +61,7 @@ class Pool:
             self._queue.put(None)
 
     def _work(self) -> None:
+        signals_to_the_main_thread()
         while True:
             item = self._queue.get()
             if item is None:

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from dockdoctor.model import EngineFacts, Evidence, Flavor, ProbeError
-from dockdoctor.platforms import PlatformError, format_platform, normalize, Platform
+from dockdoctor.platforms import Platform, PlatformError, checked
 from dockdoctor.probes import _sdk
 from dockdoctor.probes.endpoint import Resolved
 
@@ -90,7 +90,7 @@ def native_platform(info: Mapping[str, Any], version: Mapping[str, Any]) -> str 
     if not os_name or not arch:
         return None
     try:
-        return format_platform(normalize(Platform(os=str(os_name), architecture=str(arch))))
+        return checked(Platform(os=str(os_name), architecture=str(arch)))
     except PlatformError:
         return None
 

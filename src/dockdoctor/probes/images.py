@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from dockdoctor.model import ContainerFacts, EmulatedPlatform, FileHead, ImageFacts, ImagePlatform, LocalImage, ProbeError
-from dockdoctor.platforms import Platform, PlatformError, can_run, format_platform, normalize, parse
+from dockdoctor.platforms import Platform, PlatformError, can_run, checked, parse
 from dockdoctor.probes._sdk import with_client
 from dockdoctor.probes.emulation import platform_from_magic
 from dockdoctor.probes.endpoint import TLSFiles
@@ -176,8 +176,8 @@ def _oci_platform(platform: object) -> str | None:
     if not isinstance(platform, dict) or not platform.get("os") or not platform.get("architecture"):
         return None
     try:
-        return format_platform(normalize(Platform(os=str(platform["os"]), architecture=str(platform["architecture"]),
-                                                  variant=str(platform.get("variant") or ""))))
+        return checked(Platform(os=str(platform["os"]), architecture=str(platform["architecture"]),
+                                variant=str(platform.get("variant") or "")))
     except PlatformError:
         return None
 

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from dockdoctor.files import folder_owner, own_folders
 from dockdoctor.probes.registry._manifest import DocumentError, is_digest, verify_digest
 
 FORMAT = 1
@@ -31,10 +32,13 @@ class TagEntry:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    own_folders(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
+            owner = folder_owner(path.parent)
+            if owner:  # under sudo, in the user's own cache: the user's file
+                os.fchown(fh.fileno(), *owner)
             fh.write(data)
         os.replace(tmp, path)
     except BaseException:

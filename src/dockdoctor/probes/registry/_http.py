@@ -16,6 +16,7 @@ import requests
 
 from dockdoctor import __version__
 from dockdoctor.model import ProbeError
+from dockdoctor.probes._run import signals_to_the_main_thread
 
 PROBE = "registry"
 MAX_REDIRECTS = 5
@@ -273,6 +274,7 @@ class Transport:
 
     def _exchange(self, box: _Exchange, limit: threading.BoundedSemaphore, method: str, url: str,
                   headers: dict[str, str], max_bytes: int, data: Mapping[str, str] | None, subject: str) -> None:
+        signals_to_the_main_thread()
         try:
             box.response = self._exchange_in_thread(box, method, url, headers, max_bytes, data, subject)
         except BaseException as err:  # noqa: BLE001 - handed to the waiting caller

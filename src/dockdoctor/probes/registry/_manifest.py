@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dockdoctor.model import Attestation, ImagePlatform
-from dockdoctor.platforms import Platform, format_platform, is_attestation, normalize
+from dockdoctor.platforms import Platform, PlatformError, checked, format_platform, is_attestation, normalize
 from dockdoctor.reference import DIGEST_HEX_LENGTHS
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -192,7 +192,11 @@ def platform_string(raw: Mapping[str, object]) -> tuple[str, str]:
     p = normalize(_platform(raw))
     if not p.os and not p.architecture:
         return "unknown", ""
-    return format_platform(p, full=False), p.os_version
+    try:  # the registry's words become a platform only when they are one (a saved facts file must replay)
+        return checked(p, full=False), p.os_version
+    except PlatformError:
+        raise DocumentError("protocol", f"platform {format_platform(p, full=False)!r} is not a platform "
+                                        "(os/arch[/variant])") from None
 
 
 def _annotations(desc: Mapping[str, object]) -> dict[str, str]:
