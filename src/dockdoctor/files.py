@@ -17,6 +17,7 @@ import os
 import re
 import stat
 import time
+from collections.abc import Callable
 
 from dockdoctor.errors import WriteError
 
@@ -199,16 +200,7 @@ def _create_direct(name: str, target: str, data: bytes, owner: tuple[int, int] |
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
     except OSError as err:
         raise WriteError(f"{name}: cannot create it ({_why(err)})") from None
-    try:
-        _write_all(fd, data)
-        os.fsync(fd)
-        if owner:
-            os.fchown(fd, *owner)
-    except OSError as err:
-        os.close(fd)
-        _unlink_quietly(target)
-        raise WriteError(f"{name}: cannot write it ({_why(err)}): nothing left behind") from None
-    os.close(fd)
+    _fill(fd, target, data, owner, lambda why: f"{name}: cannot write it ({why}): nothing left behind")
 
 
 def _rewrite(name: str, target: str, data: bytes, st: os.stat_result, expect: bytes | None) -> None:
@@ -300,6 +292,13 @@ def _temp_copy(name: str, folder: str, base: str, data: bytes, *, mode: int,
                              f"{folder}): it is as it was") from None
     else:
         raise WriteError(f"{name}: cannot create a temporary file beside it: it is as it was")
+    _fill(fd, tmp, data, owner, lambda why: f"{name}: cannot write it ({why}): it is as it was")
+    return tmp
+
+
+def _fill(fd: int, path: str, data: bytes, owner: tuple[int, int] | None, failure: Callable[[str], str]) -> None:
+    """Write `data` into the new file `fd` (at `path`), flush it to disk, give it `owner`, close it; on failure
+    the file is removed and WriteError says `failure(reason)`."""
     try:
         _write_all(fd, data)
         os.fsync(fd)
@@ -307,10 +306,9 @@ def _temp_copy(name: str, folder: str, base: str, data: bytes, *, mode: int,
             os.fchown(fd, *owner)
     except OSError as err:
         os.close(fd)
-        _unlink_quietly(tmp)
-        raise WriteError(f"{name}: cannot write it ({_why(err)}): it is as it was") from None
+        _unlink_quietly(path)
+        raise WriteError(failure(_why(err))) from None
     os.close(fd)
-    return tmp
 
 
 def _write_all(fd: int, data: bytes) -> None:

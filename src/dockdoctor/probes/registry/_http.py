@@ -153,15 +153,7 @@ class Transport:
             if resp.status_code in (301, 302, 303, 307, 308) and location:
                 resp.close()
                 limit.release()
-                target = urljoin(url, location)
-                if urlsplit(target).scheme not in ("http", "https"):
-                    raise RegistryFailure("protocol", f"{subject}: redirected to a non-HTTP URL {target!r}")
-                if origin(target) != first:
-                    headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
-                    if private_host(origin(target)[1]) and not private_host(first[1]):
-                        raise RegistryFailure("protocol", f"{subject}: refusing a redirect from {first[1]} to the "
-                                                          f"private address {origin(target)[1]}")
-                url = target
+                url, headers = redirected(url, location, first, headers, subject)
                 continue
             if resp.status_code == 200:
                 return Stream(resp, subject=subject, deadline=deadline, release=limit.release)
@@ -221,14 +213,7 @@ class Transport:
             resp = self._send(method, url, headers, max_bytes, data, subject)
             if resp.status not in (301, 302, 303, 307, 308) or not resp.header("location"):
                 return resp
-            target = urljoin(url, resp.header("location"))
-            if urlsplit(target).scheme not in ("http", "https"):
-                raise RegistryFailure("protocol", f"{subject}: redirected to a non-HTTP URL {target!r}")
-            if origin(target) != first:
-                headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
-                if private_host(origin(target)[1]) and not private_host(first[1]):
-                    raise RegistryFailure("protocol", f"{subject}: refusing a redirect from {first[1]} to the "
-                                                      f"private address {origin(target)[1]}")
+            target, headers = redirected(url, resp.header("location"), first, headers, subject)
             if resp.status == 303:
                 method, data = "GET", None
             url = target
@@ -406,6 +391,21 @@ def _shut(resp: requests.Response) -> None:
             except OSError:
                 pass
             return
+
+
+def redirected(url: str, location: str, first: tuple[str, str], headers: dict[str, str],
+               subject: str) -> tuple[str, dict[str, str]]:
+    """Where a redirect leads, and the headers to send there: only http(s); credentials never leave the first
+    origin; a public registry may not send us to a private address. One rule for every request."""
+    target = urljoin(url, location)
+    if urlsplit(target).scheme not in ("http", "https"):
+        raise RegistryFailure("protocol", f"{subject}: redirected to a non-HTTP URL {target!r}")
+    if origin(target) != first:
+        headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+        if private_host(origin(target)[1]) and not private_host(first[1]):
+            raise RegistryFailure("protocol", f"{subject}: refusing a redirect from {first[1]} to the "
+                                              f"private address {origin(target)[1]}")
+    return target, headers
 
 
 def _unknown_host(err: BaseException) -> bool:
