@@ -119,7 +119,11 @@ def _close(facts: Facts, requested: tuple[str, ...], root: Path, tmp: Path) -> l
             emulated = facts.emulation.emulated + tuple(EmulatedPlatform(platform=p, via="qemu (installed by the fix)")
                                                         for p in _emulation_added(fix))
             project = dataclasses.replace(_gather(copy), root=facts.project.root)
-            again = dataclasses.replace(facts, project=project, images=_images_named(facts, project),
+            images = _images_named(facts, project)
+            if _emulation_added(fix):  # containers that died for want of that emulator are run again (DKD507 says)
+                images = dataclasses.replace(images, containers=tuple(
+                    dataclasses.replace(c, exec_format_error=False, exit_code=0) for c in images.containers))
+            again = dataclasses.replace(facts, project=project, images=images,
                                         emulation=dataclasses.replace(facts.emulation, emulated=emulated))
             after = diagnose(again, targets=resolve_targets(again, requested), checks=ALL_CHECKS)
             label = f"{finding.id} {finding.subject} [{finding.target}] fix {fix.title!r} (targets {requested or 'default'})"
@@ -150,13 +154,13 @@ def test_fixture_project_fixes_close(name: str, engine: str, requested: tuple[st
 
 def _example_root(facts: Facts) -> Path | None:
     """The shipped project an example was gathered from (its files are what the edits change): a fixture
-    project, or one of fixtures/example-projects (rebuilt from examples gathered in /tmp/fxp/NAME)."""
+    project, or one of fixtures/example-projects (rebuilt from examples gathered in /tmp/fxp/NAME or /tmp/emu/NAME)."""
     if facts.project is None:
         return None
     match = re.search(r"fixtures/projects/([\w.-]+)$", facts.project.root)
     if match and (PROJECTS / match.group(1)).is_dir():
         return PROJECTS / match.group(1)
-    match = re.search(r"^/tmp/fxp/([\w.-]+)$", facts.project.root)
+    match = re.search(r"^/tmp/(?:fxp|emu)/([\w.-]+)$", facts.project.root)
     return REBUILT / match.group(1) if match and (REBUILT / match.group(1)).is_dir() else None
 
 

@@ -375,7 +375,8 @@ def _handlers_for(facts: Facts, platform: Platform) -> list[BinfmtHandler]:
     return found
 
 
-def _emulator_causes(facts: Facts, handler: BinfmtHandler | None) -> tuple[str, tuple[Fix, ...]]:
+def _emulator_causes(facts: Facts, handler: BinfmtHandler | None,
+                     container: str = "NAME") -> tuple[str, tuple[Fix, ...]]:
     """Why a registered emulator did not run the binary, from the facts, and what to do about it."""
     sudo = () if facts.host.root else ("sudo",)
     if handler is None:
@@ -404,9 +405,12 @@ def _emulator_causes(facts: Facts, handler: BinfmtHandler | None) -> tuple[str, 
         return (f"{handler.name} lacks the F flag: the kernel looks for {handler.interpreter} inside the container, "
                 "where it does not exist"), (reinstall,)
     version = f" {handler.emulator or 'emulator'} {handler.version}" if handler.version else ""
-    return (f"{handler.name} ({handler.interpreter}, flags {handler.flags}){version} is registered and enabled, yet "
-            "the binary did not run: the emulator itself failed (a known defect of its release, DKD530, or a "
-            "binary it cannot run)"), (reinstall,)
+    again = Fix(title="run the container again (it may have failed before the emulator was registered)",
+                safety=Safety.DISPLAY_ONLY, steps=(manual(f"`docker start -a {container}` (or recreate it); if it "
+                                                          "fails again, the emulator itself fails it"),))
+    return (f"{handler.name} ({handler.interpreter}, flags {handler.flags}){version} is registered and enabled now: "
+            "either the container ran before it was registered (then it only needs to run again), or the emulator "
+            "itself failed (a known defect of its release, DKD530, or a binary it cannot run)"), (again, reinstall)
 
 
 @check("DKD507", "exec-format-error-with-emulator", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
@@ -453,7 +457,7 @@ def exec_format_error_with_emulator(ctx: Context) -> Iterator[Problem]:
         if not handlers and not emulation_for(facts, platform):
             continue  # nothing registered: DKD305
         handler = next((h for h in handlers if h.enabled), handlers[0] if handlers else None)
-        cause, fixes = _emulator_causes(facts, handler)
+        cause, fixes = _emulator_causes(facts, handler, container.name)
         yield Problem(
             message=f"container {container.name} ({container.image}, {container.platform}) failed with exec format "
                     f"error although an emulator for {container.platform} is registered: {cause}",
