@@ -208,3 +208,22 @@ def test_podman_machines_through_the_cli(tmp_path: Path, monkeypatch: pytest.Mon
     stand_in(tmp_path / "slow", "podman", "", sleep=30)
     monkeypatch.setenv("PATH", f"{tmp_path / 'slow'}{os.pathsep}/usr/bin:/bin")
     assert [e.kind for e in podman_machine_settings(home=str(tmp_path), env={}, timeout=0.5)[1]] == ["timeout"]
+
+
+def test_finch_vm_through_its_own_limactl(tmp_path: Path) -> None:
+    from dockdoctor.probes.vms import finch_settings, parse_limactl_table
+
+    recorded = body("finch-limactl-ls.intel-mac.1.txt")
+    assert parse_limactl_table(recorded)[0]["DIR"] == "/Applications/Finch/lima/data/finch"
+    root = tmp_path / "Finch"
+    assert finch_settings(env={}, host_arch="amd64", timeout=5, root=str(root)) == ([], [])  # no Finch: not asked
+    (root / "lima" / "data").mkdir(parents=True)
+    bin_dir = root / "lima" / "bin"
+    stand_in(bin_dir, "limactl", {"ls": recorded})
+    (bin_dir / "limactl").write_text((bin_dir / "limactl").read_text().replace(
+        'case "$1"', '[ "$LIMA_HOME" = "' + str(root / "lima" / "data") + '" ] || exit 2\ncase "$1"'))
+    found, errors = finch_settings(env={"PATH": "/usr/bin:/bin"}, host_arch="amd64", timeout=5, root=str(root))
+    assert errors == [] and [(s.product, s.profile, s.arch, s.status) for s in found] == [
+        ("finch", "finch", "amd64", "Running")]
+    stand_in(bin_dir, "limactl", "", sleep=30)
+    assert [e.kind for e in finch_settings(env={}, host_arch="amd64", timeout=0.5, root=str(root))[1]] == ["timeout"]

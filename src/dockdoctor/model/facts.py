@@ -214,7 +214,7 @@ class EmulatedPlatform:
 class EngineSettings:
     """One Mac engine's (or VM's) emulation settings, as its own settings file or CLI has them."""
 
-    product: str  # docker-desktop | orbstack | colima | lima | rancher-desktop | podman | minikube
+    product: str  # docker-desktop | orbstack | colima | lima | rancher-desktop | podman | minikube | finch
     source: str  # the file read or the command run
     profile: str = ""  # Colima profile, Lima instance, Podman machine; "" for single-instance products
     rosetta: bool | None = None

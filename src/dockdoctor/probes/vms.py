@@ -3,7 +3,8 @@
 Only what each product really exposes: Colima's `colima list --json` (name, status, arch) and each profile's
 `colima.yaml` (arch, vmType, rosetta); Lima's `limactl list --json` (a stream of JSON objects); Docker Desktop's
 `settings-store.json` / `settings.json`; Podman's `podman machine inspect` (provider, Rosetta, rootful, state) of every
-machine; minikube's `docker-env` (its engine's address). A missing or slow CLI is a recorded probe error, never a hang.
+machine; minikube's `docker-env` (its engine's address); Finch's VM (its own Lima's `limactl ls`). A missing or
+slow CLI is a recorded probe error, never a hang.
 """
 
 from __future__ import annotations
@@ -275,19 +276,55 @@ def _replace(settings: EngineSettings, **changes: Any) -> EngineSettings:
     return dataclasses.replace(settings, **changes)
 
 
+def parse_limactl_table(text: str) -> list[dict[str, str]]:
+    """`limactl ls` (a table: NAME STATUS SSH ARCH CPUS MEMORY DISK DIR) -> one dict per row, keyed by header."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines or not lines[0].startswith("NAME"):
+        return []
+    header = lines[0].split()
+    return [dict(zip(header, line.split(None, len(header) - 1))) for line in lines[1:]]
+
+
+FINCH_ROOT = "/Applications/Finch"
+
+
+def finch_settings(*, env: Mapping[str, str], host_arch: str, timeout: float, root: str = FINCH_ROOT,
+                   ) -> tuple[list[EngineSettings], list[ProbeError]]:
+    """Finch's VM through its own Lima (`LIMA_HOME=<root>/lima/data <root>/lima/bin/limactl ls`, runfinch/finch#23).
+
+    Finch runs nerdctl and containerd in that VM and serves no Docker Engine API: the docker CLI, compose and
+    buildx cannot reach it, so only these facts (VM, architecture, status) are known about it.
+    """
+    data = os.path.join(root, "lima", "data")
+    if not os.path.isdir(data):
+        return [], []
+    result = run("vms", (os.path.join(root, "lima", "bin", "limactl"), "ls"), timeout=timeout,
+                 env={**env, "LIMA_HOME": data})
+    if isinstance(result, ProbeError):
+        return [], [result]
+    if result.code != 0:
+        return [], [ProbeError(probe="vms", kind="error",
+                               detail=f"finch's limactl ls: exit {result.code}: {result.stderr.strip()[:200]}")]
+    return [EngineSettings(product="finch", source=f"LIMA_HOME={data} limactl ls", profile=row.get("NAME", ""),
+                           arch=_arch(row.get("ARCH", ""), host_arch), status=row.get("STATUS", ""))
+            for row in parse_limactl_table(result.stdout)], []
+
+
 def probe_vm_settings(*, home: str, env: Mapping[str, str], host_arch: str,
                       timeout: float = 3.0) -> tuple[tuple[EngineSettings, ...], tuple[ProbeError, ...]]:
-    """Docker Desktop, Colima, Lima, Podman machine and minikube settings (each product not there adds nothing)."""
+    """Docker Desktop, Colima, Lima, Podman machine, minikube and Finch settings (a product not there adds nothing)."""
     settings: list[EngineSettings] = []
     errors: list[ProbeError] = []
     for found, errs in (docker_desktop_settings(home),
                         colima_settings(home=home, env=env, host_arch=host_arch, timeout=timeout),
                         lima_settings(home=home, env=env, host_arch=host_arch, timeout=timeout),
                         podman_machine_settings(home=home, env=env, timeout=timeout),
-                        minikube_settings(home=home, env=env, timeout=timeout)):
+                        minikube_settings(home=home, env=env, timeout=timeout),
+                        finch_settings(env=env, host_arch=host_arch, timeout=timeout)):
         settings += found
         errors += errs
     return tuple(settings), tuple(errors)
 
 
-__all__ = ["json_stream", "parse_docker_env", "parse_podman_machine_inspect", "probe_vm_settings", "yaml_scalars"]
+__all__ = ["json_stream", "parse_docker_env", "parse_limactl_table", "parse_podman_machine_inspect",
+           "probe_vm_settings", "yaml_scalars"]
