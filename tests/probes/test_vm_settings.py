@@ -227,3 +227,14 @@ def test_finch_vm_through_its_own_limactl(tmp_path: Path) -> None:
         ("finch", "finch", "amd64", "Running")]
     stand_in(bin_dir, "limactl", "", sleep=30)
     assert [e.kind for e in finch_settings(env={}, host_arch="amd64", timeout=0.5, root=str(root))[1]] == ["timeout"]
+
+
+def test_linux_emulation_facts_carry_minikube(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dockdoctor.probes.emulation import probe_emulation
+
+    (tmp_path / ".minikube").mkdir()
+    stand_in(tmp_path / "bin", "minikube", {"docker-env": body("minikube-docker-env.docker-driver-linux.1.txt")})
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}/usr/bin:/bin")
+    facts = probe_emulation(os_name="linux", binfmt_root=str(tmp_path / "no-binfmt"), home=str(tmp_path),
+                            versions=False)
+    assert [(s.product, s.endpoint) for s in facts.settings] == [("minikube", "tcp://192.168.67.2:2376")]

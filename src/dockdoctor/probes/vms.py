@@ -326,5 +326,17 @@ def probe_vm_settings(*, home: str, env: Mapping[str, str], host_arch: str,
     return tuple(settings), tuple(errors)
 
 
+def probe_other_settings(*, home: str, env: Mapping[str, str],
+                         timeout: float = 3.0) -> tuple[tuple[EngineSettings, ...], tuple[ProbeError, ...]]:
+    """Off a Mac: the products that run there too, Podman machines and minikube."""
+    settings: list[EngineSettings] = []
+    errors: list[ProbeError] = []
+    for found, errs in (podman_machine_settings(home=home, env=env, timeout=timeout),
+                        minikube_settings(home=home, env=env, timeout=timeout)):
+        settings += found
+        errors += errs
+    return tuple(settings), tuple(errors)
+
+
 __all__ = ["json_stream", "parse_docker_env", "parse_limactl_table", "parse_podman_machine_inspect",
-           "probe_vm_settings", "yaml_scalars"]
+           "probe_other_settings", "probe_vm_settings", "yaml_scalars"]
