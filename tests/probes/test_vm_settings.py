@@ -238,3 +238,26 @@ def test_linux_emulation_facts_carry_minikube(tmp_path: Path, monkeypatch: pytes
     facts = probe_emulation(os_name="linux", binfmt_root=str(tmp_path / "no-binfmt"), home=str(tmp_path),
                             versions=False)
     assert [(s.product, s.endpoint) for s in facts.settings] == [("minikube", "tcp://192.168.67.2:2376")]
+
+
+def test_check_json_shows_minikube_and_podman_machines(tmp_path: Path) -> None:
+    """As a user runs it: `dockdoctor check --json` on Linux, HOME with ~/.minikube and a Podman machine."""
+    from clirun import dockdoctor, isolated_env
+    from support.recorded import engine_for
+
+    home = tmp_path / "home"
+    (home / ".minikube").mkdir(parents=True)
+    machines = home / ".config" / "containers" / "podman" / "machine" / "applehv"
+    machines.mkdir(parents=True)
+    (machines / "podman-machine-default.json").write_text("{}")
+    stand_in(tmp_path / "bin", "minikube", {"docker-env": body("minikube-docker-env.vm-driver-mac.1.txt")})
+    stand_in(tmp_path / "bin", "podman", {"machine": body("podman-machine-inspect.applehv-rosetta-off.1.txt")})
+    with engine_for("linux-amd64") as engine:
+        env = isolated_env(tmp_path, HOME=str(home), DOCKER_HOST=engine.base_url,
+                           PATH=f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+        result = dockdoctor("check", "--json", "--no-project", env=env, timeout=60)
+    assert "Traceback" not in result.stderr, result.stderr
+    settings = result.json()["facts"]["emulation"]["settings"]
+    assert [(s["product"], s["profile"], s["endpoint"], s["vm_type"], s["rosetta"]) for s in settings] == [
+        ("podman", "podman-machine-default", "", "applehv", False),
+        ("minikube", "minikube", "tcp://192.168.64.4:2376", "", None)]
