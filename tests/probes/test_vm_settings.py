@@ -133,3 +133,131 @@ def test_docker_desktop_settings_files(tmp_path: Path) -> None:
     assert errors == [] and [(s.vm_type, s.rosetta) for s in found] == [("qemu", False)]
     (group / "settings-store.json").write_text("{broken")
     assert docker_desktop_settings(str(tmp_path))[1][0].kind == "config"
+
+
+def test_minikube_docker_env_recordings() -> None:
+    from dockdoctor.probes.vms import parse_docker_env
+
+    assert parse_docker_env(body("minikube-docker-env.vm-driver-mac.1.txt")) == {
+        "DOCKER_TLS_VERIFY": "1", "DOCKER_HOST": "tcp://192.168.64.4:2376",
+        "DOCKER_CERT_PATH": "/Users/medya/.minikube/certs", "MINIKUBE_ACTIVE_DOCKERD": "minikube"}
+    assert parse_docker_env(body("minikube-docker-env.ssh-host.1.txt")) == {
+        "DOCKER_HOST": "ssh://docker@127.0.0.1:32783", "MINIKUBE_ACTIVE_DOCKERD": "minikube"}
+    old = parse_docker_env(body("minikube-docker-env.kic-no-active-dockerd.1.txt"))
+    assert old["DOCKER_HOST"] == "tcp://127.0.0.1:32778" and "MINIKUBE_ACTIVE_DOCKERD" not in old
+    # cmd.exe form, as kubernetes/minikube#2650 shows it
+    assert parse_docker_env("SET DOCKER_HOST=tcp://192.168.1.20:2376\nREM @FOR /f ...\n") == {
+        "DOCKER_HOST": "tcp://192.168.1.20:2376"}
+
+
+@pytest.mark.parametrize("name, endpoint", [
+    ("minikube-docker-env.docker-driver-linux.1.txt", "tcp://192.168.67.2:2376"),
+    ("minikube-docker-env.ssh-host.1.txt", "ssh://docker@127.0.0.1:32783")])
+def test_minikube_through_its_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, endpoint: str) -> None:
+    from dockdoctor.probes.vms import minikube_settings
+
+    assert minikube_settings(home=str(tmp_path), env={}, timeout=5) == ([], [])  # no ~/.minikube: not asked
+    (tmp_path / ".minikube").mkdir()
+    stand_in(tmp_path / "bin", "minikube", {"docker-env": body(name)})
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}/usr/bin:/bin")
+    found, errors = minikube_settings(home=str(tmp_path), env={}, timeout=5)
+    assert errors == [] and [(s.product, s.profile, s.endpoint) for s in found] == [("minikube", "minikube", endpoint)]
+
+
+def test_minikube_missing_failing_and_hanging(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dockdoctor.probes.vms import minikube_settings
+
+    (tmp_path / ".minikube").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    assert [e.kind for e in minikube_settings(home=str(tmp_path), env={}, timeout=5)[1]] == ["not-found"]
+    stand_in(tmp_path / "bin", "minikube", {"version": "x"})  # any other argument: exit 1
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}/usr/bin:/bin")
+    found, errors = minikube_settings(home=str(tmp_path), env={}, timeout=5)
+    assert found == [] and errors[0].detail.startswith("minikube docker-env: exit 1")
+    stand_in(tmp_path / "slow", "minikube", "", sleep=30)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'slow'}{os.pathsep}/usr/bin:/bin")
+    assert [e.kind for e in minikube_settings(home=str(tmp_path), env={}, timeout=0.5)[1]] == ["timeout"]
+
+
+def test_podman_machine_inspect_recording() -> None:
+    from dockdoctor.probes.vms import parse_podman_machine_inspect
+
+    found = parse_podman_machine_inspect(body("podman-machine-inspect.applehv-rosetta-off.1.txt"))
+    assert [(s.product, s.vm_type, s.rosetta, s.rootful, s.profile) for s in found] == [
+        ("podman", "applehv", False, True, "")]
+    # Podman 4's ConfigPath (as containers/podman#14448 shows it): the provider is the file's folder
+    old = parse_podman_machine_inspect(
+        '[{"ConfigPath": {"Path": "/Users/benoitf/.config/containers/podman/machine/qemu/a.json"}}]')
+    assert [(s.vm_type, s.rosetta) for s in old] == [("qemu", None)]
+    assert parse_podman_machine_inspect("Error: no such machine") == []
+
+
+def test_podman_machines_through_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dockdoctor.probes.vms import podman_machine_settings
+
+    assert podman_machine_settings(home=str(tmp_path), env={}, timeout=5) == ([], [])  # no machine: not asked
+    machines = tmp_path / ".config" / "containers" / "podman" / "machine" / "applehv"
+    machines.mkdir(parents=True)
+    (machines / "podman-machine-default.json").write_text("{}")
+    stand_in(tmp_path / "bin", "podman", {"machine": body("podman-machine-inspect.applehv-rosetta-off.1.txt")})
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}/usr/bin:/bin")
+    found, errors = podman_machine_settings(home=str(tmp_path), env={}, timeout=5)
+    assert errors == []
+    assert [(s.profile, s.vm_type, s.rosetta, s.rootful) for s in found] == [
+        ("podman-machine-default", "applehv", False, True)]
+    stand_in(tmp_path / "slow", "podman", "", sleep=30)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'slow'}{os.pathsep}/usr/bin:/bin")
+    assert [e.kind for e in podman_machine_settings(home=str(tmp_path), env={}, timeout=0.5)[1]] == ["timeout"]
+
+
+def test_finch_vm_through_its_own_limactl(tmp_path: Path) -> None:
+    from dockdoctor.probes.vms import finch_settings, parse_limactl_table
+
+    recorded = body("finch-limactl-ls.intel-mac.1.txt")
+    assert parse_limactl_table(recorded)[0]["DIR"] == "/Applications/Finch/lima/data/finch"
+    root = tmp_path / "Finch"
+    assert finch_settings(env={}, host_arch="amd64", timeout=5, root=str(root)) == ([], [])  # no Finch: not asked
+    (root / "lima" / "data").mkdir(parents=True)
+    bin_dir = root / "lima" / "bin"
+    stand_in(bin_dir, "limactl", {"ls": recorded})
+    (bin_dir / "limactl").write_text((bin_dir / "limactl").read_text().replace(
+        'case "$1"', '[ "$LIMA_HOME" = "' + str(root / "lima" / "data") + '" ] || exit 2\ncase "$1"'))
+    found, errors = finch_settings(env={"PATH": "/usr/bin:/bin"}, host_arch="amd64", timeout=5, root=str(root))
+    assert errors == [] and [(s.product, s.profile, s.arch, s.status) for s in found] == [
+        ("finch", "finch", "amd64", "Running")]
+    stand_in(bin_dir, "limactl", "", sleep=30)
+    assert [e.kind for e in finch_settings(env={}, host_arch="amd64", timeout=0.5, root=str(root))[1]] == ["timeout"]
+
+
+def test_linux_emulation_facts_carry_minikube(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dockdoctor.probes.emulation import probe_emulation
+
+    (tmp_path / ".minikube").mkdir()
+    stand_in(tmp_path / "bin", "minikube", {"docker-env": body("minikube-docker-env.docker-driver-linux.1.txt")})
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}/usr/bin:/bin")
+    facts = probe_emulation(os_name="linux", binfmt_root=str(tmp_path / "no-binfmt"), home=str(tmp_path),
+                            versions=False)
+    assert [(s.product, s.endpoint) for s in facts.settings] == [("minikube", "tcp://192.168.67.2:2376")]
+
+
+def test_check_json_shows_minikube_and_podman_machines(tmp_path: Path) -> None:
+    """As a user runs it: `dockdoctor check --json` on Linux, HOME with ~/.minikube and a Podman machine."""
+    from clirun import dockdoctor, isolated_env
+    from support.recorded import engine_for
+
+    home = tmp_path / "home"
+    (home / ".minikube").mkdir(parents=True)
+    machines = home / ".config" / "containers" / "podman" / "machine" / "applehv"
+    machines.mkdir(parents=True)
+    (machines / "podman-machine-default.json").write_text("{}")
+    stand_in(tmp_path / "bin", "minikube", {"docker-env": body("minikube-docker-env.vm-driver-mac.1.txt")})
+    stand_in(tmp_path / "bin", "podman", {"machine": body("podman-machine-inspect.applehv-rosetta-off.1.txt")})
+    with engine_for("linux-amd64") as engine:
+        env = isolated_env(tmp_path, HOME=str(home), DOCKER_HOST=engine.base_url,
+                           PATH=f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+        result = dockdoctor("check", "--json", "--no-project", env=env, timeout=60)
+    assert "Traceback" not in result.stderr, result.stderr
+    settings = result.json()["facts"]["emulation"]["settings"]
+    assert [(s["product"], s["profile"], s["endpoint"], s["vm_type"], s["rosetta"]) for s in settings] == [
+        ("podman", "podman-machine-default", "", "applehv", False),
+        ("minikube", "minikube", "tcp://192.168.64.4:2376", "", None)]

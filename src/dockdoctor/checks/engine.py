@@ -431,3 +431,61 @@ def x86_vm_on_apple_silicon(ctx: Context) -> Iterator[Problem]:
             fixes=(Fix(title=f"recreate {label} as an arm64 VM with Rosetta", safety=Safety.DISPLAY_ONLY,
                        steps=_recreate_arm64(item.product, item.profile)),),
         )
+
+
+def _podman_recreate_with_rosetta(name: str) -> tuple[Step, ...]:
+    """containers.conf's `[machine] rosetta = true`, then the machine created again on the Apple Hypervisor."""
+    arg = () if name in ("", "podman-machine-default") else (name,)
+    return (manual("add `rosetta = true` under `[machine]` in ~/.config/containers/containers.conf (Podman 5.1 and "
+                   "later read it when a machine is created; restarting is not enough)"),
+            run("podman", "machine", "stop", *arg), run("podman", "machine", "rm", *arg),
+            run("podman", "machine", "init", "--provider", "applehv", *arg), run("podman", "machine", "start", *arg))
+
+
+@check("DKD209", "podman-machine-amd64-under-qemu", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
+def podman_machine_amd64_under_qemu(ctx: Context) -> Iterator[Problem]:
+    """A Podman machine on this Apple Silicon Mac runs amd64 containers under QEMU: its Rosetta is off
+
+    ## What it checks
+    On an Apple Silicon Mac, while linux/amd64 is a target: every Podman machine whose `podman machine inspect`
+    says `"Rosetta": false` (the field exists from Podman 5.1). Its provider (VM type) comes from the inspect's
+    `ConfigDir` (`.../containers/podman/machine/applehv`).
+
+    ## Why it matters
+    With Rosetta off, a Podman machine runs amd64 binaries with qemu-user-static (podman-desktop#7367: "to disable
+    this Rosetta and instead enable the traditional qemu-user-static-x86_64, add rosetta=false to containers.conf"),
+    which is slower than Rosetta and crashes on some amd64 images (podman-desktop#16168: a segfault of an amd64
+    container on an arm64 MacBook, with Rosetta not in use). Turning it on in Podman Desktop's settings does not
+    change an existing machine (podman-desktop#19100, #7367: the machine must be recreated). Podman 6 turns Rosetta
+    off by default, because it is broken on some older macOS versions (containers/container-libs#798): when that is
+    why it is off here, keep QEMU.
+
+    ## Example
+    `fixtures/checks/DKD209/bad-podman-applehv-rosetta-off.json` (the recorded `podman machine inspect` of
+    podman-desktop#19100: applehv, rootful, Rosetta false); `good-podman-applehv-rosetta-on.json`.
+
+    ## Fix
+    Display only (removing the machine loses its images and volumes): add `rosetta = true` under `[machine]` in
+    `~/.config/containers/containers.conf` (containers/podman#24648 shows the key; `podman machine init` has no
+    `--rosetta` flag), then `podman machine stop`, `podman machine rm`, `podman machine init --provider applehv`,
+    `podman machine start` (with the machine's name unless it is `podman-machine-default`).
+
+    ## Facts used
+    `host.apple_silicon`, `emulation.settings` (product, profile, rosetta, vm_type), targets.
+    """
+    facts = ctx.facts
+    if not facts.host.apple_silicon or not any(t.architecture == "amd64" for t in ctx.targets):
+        return
+    for item in facts.emulation.settings:
+        if item.product != "podman" or item.rosetta is not False:
+            continue
+        label = f"podman machine {item.profile or 'podman-machine-default'}"
+        yield Problem(
+            message=f"{label} ({item.vm_type or 'provider unknown'}) has Rosetta off: linux/amd64 containers run "
+                    "under QEMU (qemu-user-static) in it",
+            subject=label, target="linux/amd64",
+            evidence=(ev("emulation.settings.rosetta", False), ev("emulation.settings.vm_type", item.vm_type),
+                      ev("emulation.settings.source", item.source)),
+            fixes=(Fix(title=f"recreate {label} with Rosetta on", safety=Safety.DISPLAY_ONLY, needs=(Need.RESTART,),
+                       steps=_podman_recreate_with_rosetta(item.profile)),),
+        )

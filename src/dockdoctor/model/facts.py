@@ -214,7 +214,7 @@ class EmulatedPlatform:
 class EngineSettings:
     """One Mac engine's (or VM's) emulation settings, as its own settings file or CLI has them."""
 
-    product: str  # docker-desktop | orbstack | colima | lima | rancher-desktop | podman
+    product: str  # docker-desktop | orbstack | colima | lima | rancher-desktop | podman | minikube | finch
     source: str  # the file read or the command run
     profile: str = ""  # Colima profile, Lima instance, Podman machine; "" for single-instance products
     rosetta: bool | None = None
@@ -222,6 +222,8 @@ class EngineSettings:
     arch: str = ""  # the VM's architecture, normalized: arm64, amd64
     status: str = ""  # Running, Stopped (Colima, Lima, Podman)
     version: str = ""  # the product's version, when the file or CLI says it
+    endpoint: str = ""  # the engine address the product hands out (minikube docker-env's DOCKER_HOST)
+    rootful: bool | None = None  # Podman machine: rootful (true) or rootless container execution
 
 
 @dataclass(frozen=True, slots=True)

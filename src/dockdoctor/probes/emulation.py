@@ -247,6 +247,12 @@ def probe_emulation(*, os_name: str, binfmt_root: str = BINFMT_DIR, home: str | 
         settings, more = probe_vm_settings(home=home or os.path.expanduser("~"), env=dict(os.environ),
                                            host_arch=host_arch, timeout=timeout)
         errors += more
+    else:  # Podman machines and minikube run on Linux and Windows too
+        from dockdoctor.probes.vms import probe_other_settings
+
+        settings, more = probe_other_settings(home=home or os.path.expanduser("~"), env=dict(os.environ),
+                                              timeout=timeout)
+        errors += more
     return EmulationFacts(binfmt_readable=readable, handlers=handlers, rosetta=tuple(rosetta), errors=tuple(errors),
                           binfmt_enabled=enabled, settings=settings)
 

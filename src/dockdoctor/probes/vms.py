@@ -2,11 +2,14 @@
 
 Only what each product really exposes: Colima's `colima list --json` (name, status, arch) and each profile's
 `colima.yaml` (arch, vmType, rosetta); Lima's `limactl list --json` (a stream of JSON objects); Docker Desktop's
-`settings-store.json` / `settings.json`. A missing or slow CLI is a recorded probe error, never a hang.
+`settings-store.json` / `settings.json`; Podman's `podman machine inspect` (provider, Rosetta, rootful, state) of every
+machine; minikube's `docker-env` (its engine's address); Finch's VM (its own Lima's `limactl ls`). A missing or
+slow CLI is a recorded probe error, never a hang.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -176,17 +179,164 @@ def docker_desktop_settings(home: str) -> tuple[list[EngineSettings], list[Probe
     return [], []
 
 
+_EXPORT = re.compile(r"""^(?:export[ \t]+|SET[ \t]+)([A-Za-z_][A-Za-z0-9_]*)="""
+                     r"""(?:"([^"\n]*)"|'([^'\n]*)'|(\S*))[ \t]*$""", re.M | re.I)
+
+
+def parse_docker_env(text: str) -> dict[str, str]:
+    """`minikube docker-env` -> its variables: `export NAME="value"` (POSIX shells) or `SET NAME=value` (cmd.exe).
+
+    Comment lines (`# eval $(minikube -p minikube docker-env)`, `REM ...`) and anything else are ignored.
+    """
+    found: dict[str, str] = {}
+    for match in _EXPORT.finditer(text):
+        found[match.group(1)] = next((g for g in match.groups()[1:] if g is not None), "")
+    return found
+
+
+def minikube_settings(*, home: str, env: Mapping[str, str], timeout: float,
+                      ) -> tuple[list[EngineSettings], list[ProbeError]]:
+    """The engine address of minikube's active profile, from `minikube docker-env` (only where ~/.minikube exists).
+
+    MINIKUBE_ACTIVE_DOCKERD names the profile; DOCKER_HOST is tcp://<node>:2376 (TLS) or ssh:// with --ssh-host.
+    """
+    root = env.get("MINIKUBE_HOME") or os.path.join(home, ".minikube")
+    if not os.path.isdir(root):
+        return [], []
+    result = run("vms", ("minikube", "docker-env"), timeout=timeout)
+    if isinstance(result, ProbeError):
+        return [], [result]
+    if result.code != 0:
+        reason = (result.stderr.strip() or result.stdout.strip()).splitlines()
+        return [], [ProbeError(probe="vms", kind="error",
+                               detail=f"minikube docker-env: exit {result.code}: {(reason or [''])[0][:200]}")]
+    variables = parse_docker_env(result.stdout)
+    if not variables.get("DOCKER_HOST"):
+        return [], [ProbeError(probe="vms", kind="protocol",
+                               detail="minikube docker-env: no DOCKER_HOST in its output")]
+    return [EngineSettings(product="minikube", source="minikube docker-env",
+                           profile=variables.get("MINIKUBE_ACTIVE_DOCKERD", ""),
+                           endpoint=variables["DOCKER_HOST"])], []
+
+
+PODMAN_PROVIDERS = ("applehv", "libkrun", "qemu", "wsl")
+
+
+def parse_podman_machine_inspect(text: str) -> list[EngineSettings]:
+    """`podman machine inspect` (a JSON array of machines) -> one EngineSettings per machine.
+
+    The provider (VM type) is the last folder of `ConfigDir.Path` (~/.config/containers/podman/machine/applehv), or
+    the folder of Podman 4's `ConfigPath.Path` (.../machine/qemu/a.json);
+    `Rosetta` exists from Podman 5.1, `Rootful` and `State` where the machine config has them.
+    """
+    found = []
+    for item in json_stream(text):
+        config_dir, config_path = item.get("ConfigDir"), item.get("ConfigPath")  # ConfigPath: Podman 4 (<name>.json)
+        if isinstance(config_dir, dict):
+            path = str(config_dir.get("Path") or "")
+        else:
+            path = os.path.dirname(str(config_path.get("Path") or "")) if isinstance(config_path, dict) else ""
+        provider = os.path.basename(path.rstrip("/\\"))
+        rosetta, rootful = item.get("Rosetta"), item.get("Rootful")
+        found.append(EngineSettings(
+            product="podman", source="podman machine inspect", profile=str(item.get("Name") or ""),
+            vm_type=provider if provider in PODMAN_PROVIDERS else "", status=str(item.get("State") or ""),
+            rosetta=rosetta if isinstance(rosetta, bool) else None,
+            rootful=rootful if isinstance(rootful, bool) else None))
+    return found
+
+
+def podman_machine_settings(*, home: str, env: Mapping[str, str], timeout: float,
+                            ) -> tuple[list[EngineSettings], list[ProbeError]]:
+    """Every Podman machine: the `<name>.json` files of each provider folder, then `podman machine inspect NAME...`."""
+    root = os.path.join(env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "containers", "podman",
+                        "machine")
+    names: list[str] = []
+    for provider in PODMAN_PROVIDERS:
+        try:
+            names += sorted(n[:-5] for n in os.listdir(os.path.join(root, provider))
+                            if n.endswith(".json") and not n.startswith("."))
+        except OSError:
+            continue
+    if not names:
+        return [], []
+    result = run("vms", ("podman", "machine", "inspect", *names), timeout=timeout)
+    if isinstance(result, ProbeError):
+        return [], [result]
+    if result.code != 0:
+        return [], [ProbeError(probe="vms", kind="error",
+                               detail=f"podman machine inspect: exit {result.code}: {result.stderr.strip()[:200]}")]
+    found = parse_podman_machine_inspect(result.stdout)
+    if len(found) == len(names):  # inspect answers in the order asked; a machine without "Name" keeps its file's
+        found = [s if s.profile else _replace(s, profile=name) for s, name in zip(found, names)]
+    return found, []
+
+
+def _replace(settings: EngineSettings, **changes: Any) -> EngineSettings:
+    return dataclasses.replace(settings, **changes)
+
+
+def parse_limactl_table(text: str) -> list[dict[str, str]]:
+    """`limactl ls` (a table: NAME STATUS SSH ARCH CPUS MEMORY DISK DIR) -> one dict per row, keyed by header."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines or not lines[0].startswith("NAME"):
+        return []
+    header = lines[0].split()
+    return [dict(zip(header, line.split(None, len(header) - 1))) for line in lines[1:]]
+
+
+FINCH_ROOT = "/Applications/Finch"
+
+
+def finch_settings(*, env: Mapping[str, str], host_arch: str, timeout: float, root: str = FINCH_ROOT,
+                   ) -> tuple[list[EngineSettings], list[ProbeError]]:
+    """Finch's VM through its own Lima (`LIMA_HOME=<root>/lima/data <root>/lima/bin/limactl ls`, runfinch/finch#23).
+
+    Finch runs nerdctl and containerd in that VM and serves no Docker Engine API: the docker CLI, compose and
+    buildx cannot reach it, so only these facts (VM, architecture, status) are known about it.
+    """
+    data = os.path.join(root, "lima", "data")
+    if not os.path.isdir(data):
+        return [], []
+    result = run("vms", (os.path.join(root, "lima", "bin", "limactl"), "ls"), timeout=timeout,
+                 env={**env, "LIMA_HOME": data})
+    if isinstance(result, ProbeError):
+        return [], [result]
+    if result.code != 0:
+        return [], [ProbeError(probe="vms", kind="error",
+                               detail=f"finch's limactl ls: exit {result.code}: {result.stderr.strip()[:200]}")]
+    return [EngineSettings(product="finch", source=f"LIMA_HOME={data} limactl ls", profile=row.get("NAME", ""),
+                           arch=_arch(row.get("ARCH", ""), host_arch), status=row.get("STATUS", ""))
+            for row in parse_limactl_table(result.stdout)], []
+
+
 def probe_vm_settings(*, home: str, env: Mapping[str, str], host_arch: str,
                       timeout: float = 3.0) -> tuple[tuple[EngineSettings, ...], tuple[ProbeError, ...]]:
-    """Docker Desktop, Colima and Lima settings on this Mac (each product that is not there adds nothing)."""
+    """Docker Desktop, Colima, Lima, Podman machine, minikube and Finch settings (a product not there adds nothing)."""
     settings: list[EngineSettings] = []
     errors: list[ProbeError] = []
     for found, errs in (docker_desktop_settings(home),
                         colima_settings(home=home, env=env, host_arch=host_arch, timeout=timeout),
-                        lima_settings(home=home, env=env, host_arch=host_arch, timeout=timeout)):
+                        lima_settings(home=home, env=env, host_arch=host_arch, timeout=timeout),
+                        podman_machine_settings(home=home, env=env, timeout=timeout),
+                        minikube_settings(home=home, env=env, timeout=timeout),
+                        finch_settings(env=env, host_arch=host_arch, timeout=timeout)):
         settings += found
         errors += errs
     return tuple(settings), tuple(errors)
 
 
-__all__ = ["json_stream", "probe_vm_settings", "yaml_scalars"]
+def probe_other_settings(*, home: str, env: Mapping[str, str],
+                         timeout: float = 3.0) -> tuple[tuple[EngineSettings, ...], tuple[ProbeError, ...]]:
+    """Off a Mac: the products that run there too, Podman machines and minikube."""
+    settings: list[EngineSettings] = []
+    errors: list[ProbeError] = []
+    for found, errs in (podman_machine_settings(home=home, env=env, timeout=timeout),
+                        minikube_settings(home=home, env=env, timeout=timeout)):
+        settings += found
+        errors += errs
+    return tuple(settings), tuple(errors)
+
+
+__all__ = ["json_stream", "parse_docker_env", "parse_limactl_table", "parse_podman_machine_inspect",
+           "probe_other_settings", "probe_vm_settings", "yaml_scalars"]
