@@ -192,7 +192,7 @@ def project_pins(root: str, dockerfiles: tuple[DockerfileFacts, ...]) -> tuple[t
         for ins in installs(text, path=df.path):
             found = list(ins.pins)
             for rel in ins.files:
-                more, why = requirement_pins(posixpath.join(context, rel), read)
+                more, why = requirement_pins(posixpath.join(context, rel), read, python=ins.python)
                 found += more
                 notes += why
             for pin in found:

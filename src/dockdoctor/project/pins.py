@@ -53,7 +53,7 @@ def base_python(image: str) -> tuple[str, str] | None:
     return f"{m.group(1)}.{m.group(2)}", "musl" if "alpine" in suffix else "glibc"
 
 
-def pin_of(text: str, source: str) -> Pin | None:
+def pin_of(text: str, source: str, python: str = "") -> Pin | None:
     """The pin in one requirement (`name[extra]==1.2 ; marker`); None for ranges, wildcards, URLs or bad text."""
     try:
         req = Requirement(text)
@@ -62,8 +62,14 @@ def pin_of(text: str, source: str) -> Pin | None:
     specs = list(req.specifier)
     if req.url or len(specs) != 1 or specs[0].operator not in ("==", "===") or "*" in specs[0].version:
         return None
-    if req.marker is not None and not req.marker.evaluate({"sys_platform": "linux", "platform_system": "Linux",
-                                                           "os_name": "posix"}):
+    linux = {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix",
+             "implementation_name": "cpython", "platform_python_implementation": "CPython"}
+    if python:
+        linux.update(python_version=python, python_full_version=python + ".0")
+    try:
+        if req.marker is not None and not req.marker.evaluate(linux):
+            return None
+    except ValueError:  # a marker packaging cannot compare (an invalid version in it)
         return None
     return Pin(name=canonicalize_name(req.name), version=specs[0].version, source=source, text=text)
 
@@ -83,7 +89,7 @@ def _logical(text: str) -> Iterator[tuple[int, str, str]]:
             yield start, code, first
 
 
-def requirement_pins(rel: str, read: Callable[[str], str | None], *, depth: int = 0,
+def requirement_pins(rel: str, read: Callable[[str], str | None], *, python: str = "", depth: int = 0,
                      seen: frozenset[str] = frozenset()) -> tuple[list[Pin], list[str]]:
     """The pins of requirements file `rel` (relative to the project) and its `-r` includes, and what was not read."""
     rel = posixpath.normpath(rel)
@@ -101,20 +107,20 @@ def requirement_pins(rel: str, read: Callable[[str], str | None], *, depth: int 
     for number, code, first in _logical(text):
         words = code.split()
         if words[0] in ("-r", "--requirement") and len(words) > 1:
-            more, why = requirement_pins(posixpath.join(posixpath.dirname(rel), words[1]), read,
+            more, why = requirement_pins(posixpath.join(posixpath.dirname(rel), words[1]), read, python=python,
                                          depth=depth + 1, seen=seen | {rel})
             pins += more
             notes += why
         elif words[0].startswith(("-r", "--requirement=")) and not words[0].startswith("--requirement "):
             target = words[0].split("=", 1)[1] if "=" in words[0] else words[0][2:]
-            more, why = requirement_pins(posixpath.join(posixpath.dirname(rel), target), read,
+            more, why = requirement_pins(posixpath.join(posixpath.dirname(rel), target), read, python=python,
                                          depth=depth + 1, seen=seen | {rel})
             pins += more
             notes += why
         elif not code.startswith("-"):
-            pin = pin_of(code.split(" --hash")[0].strip(), f"{rel}:{number}")
+            pin = pin_of(code.split(" --hash")[0].strip(), f"{rel}:{number}", python)
             if pin is not None:
-                pins.append(Pin(pin.name, pin.version, pin.source, first if first.strip() == code else code))
+                pins.append(Pin(pin.name, pin.version, pin.source, first))
         if len(pins) >= MAX_PINS:
             break
     return pins[:MAX_PINS], notes
@@ -159,21 +165,31 @@ def installs(text: str, *, path: str) -> list[Install]:
     except (LexError, ValueError, RecursionError):
         return []
     out: list[Install] = []
-    stages: dict[str, tuple[str, str] | None] = {}
+    # per stage name and index: its python, its COPY lines and WORKDIR, which a stage built FROM it inherits
+    stages: dict[str, tuple[tuple[str, str] | None, list[tuple[tuple[str, ...], str]], str]] = {}
     python: tuple[str, str] | None = None
     copies: list[tuple[tuple[str, ...], str]] = []
     workdir = "/"
+    count = 0
     for ins in instructions:
         if ins.cmd == "from":
             words = ins.args.split()
-            base = words[0] if words else ""
-            python = stages.get(base.lower()) if base.lower() in stages else base_python(base)
+            base = words[0].lower() if words else ""
+            if base in stages:
+                python, inherited, workdir = stages[base]
+                copies = list(inherited)
+            else:
+                python, copies, workdir = base_python(base), [], "/"
+            state = (python, copies, workdir)
+            stages[str(count)] = state
+            count += 1
             if len(words) >= 3 and words[1].lower() == "as":
-                stages[words[2].lower()] = python
-            stages[str(len(stages))] = python
-            copies, workdir = [], "/"
+                stages[words[2].lower()] = state
         elif ins.cmd == "workdir" and ins.args.strip():
             workdir = posixpath.join(workdir, ins.args.strip())
+            for key, (py, cp, _wd) in list(stages.items()):
+                if cp is copies:
+                    stages[key] = (py, cp, workdir)
         elif ins.cmd in ("copy", "add") and not any(f.startswith("--from") for f in ins.flags):
             words = list(ins.json) if ins.json else ins.args.split()
             if len(words) >= 2:
@@ -191,7 +207,7 @@ def installs(text: str, *, path: str) -> list[Install]:
                     elif word.startswith("--requirement="):
                         files.append(_copied(copies, word.split("=", 1)[1], workdir))
                     elif not word.startswith("-") and "==" in word:
-                        pin = pin_of(word, f"{path}:{ins.line}")
+                        pin = pin_of(word, f"{path}:{ins.line}", python[0])
                         if pin is not None:
                             pins.append(pin)
                     i += 1
