@@ -227,11 +227,12 @@ def cli() -> None:
 @click.option("--context", "contexts", multiple=True, metavar="NAME",
               help="Check this docker context (repeatable): a report per engine, and the fleet.")
 @click.option("--deep", is_flag=True, help=DEEP_HELP)
+@click.option("--offline", is_flag=True, help="Registries and the package index: answers from the cache only.")
 def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[str, ...], skip: tuple[str, ...],
               list_checks: bool, from_file: str | None, strict: bool, timeout: float, save_facts: str | None,
               no_redact: bool, redact_registries: bool, project: str, no_project: bool,
               compose_files: tuple[str, ...], verbose: bool, error_args: tuple[str, ...], all_contexts: bool,
-              contexts: tuple[str, ...], deep: bool) -> None:
+              contexts: tuple[str, ...], deep: bool, offline: bool) -> None:
     """Diagnose this machine, its engine, compose, buildx and emulation."""
     deadline = time.monotonic() + timeout
     from dockdoctor import app, codec
@@ -248,7 +249,8 @@ def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[s
     errors = tuple(e for arg in error_args for e in _error_texts((arg,), (), stdin_ok=False))
     options = app.CheckOptions(platforms=platforms, only=only, skip=skip, timeout=timeout, deadline=deadline,
                                redact=not no_redact, redact_registries=redact_registries, project_dir=project_dir,
-                               compose_files=compose_files, settings=settings, error_texts=errors, deep=deep)
+                               compose_files=compose_files, settings=settings, error_texts=errors, deep=deep,
+                               offline=offline)
     strict = strict or settings.strict
     if all_contexts or contexts:
         _check_fleet(options, contexts, fmt_enum, replayed=bool(from_file), save_facts=save_facts,

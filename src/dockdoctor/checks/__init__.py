@@ -7,7 +7,7 @@ DKD4xx compose, DKD5xx buildx and emulation, DKD6xx project files.
 from __future__ import annotations
 
 from dockdoctor.checks import (build, compose, deep, defects, emulated, engine, errors, fleet, host, images, meta,
-                               project)
+                               pins, project)
 from dockdoctor.checks._spec import CheckSpec, Context
 from dockdoctor.errors import UnknownCheckError
 
@@ -78,6 +78,8 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     project.deploy_targets_disagree,
     project.deploy_target_not_local,
     project.deploy_file_invalid,
+    pins.pin_has_no_wheel_for_target,
+    pins.package_index_not_asked,
 )
 
 RETIRED: dict[str, str] = {}

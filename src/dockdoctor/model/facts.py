@@ -533,6 +533,38 @@ class DeployFile:
 
 
 @dataclass(frozen=True, slots=True)
+class PythonPin:
+    """A `name==version` pin that a Dockerfile stage installs with pip, and that stage's interpreter and libc."""
+
+    name: str  # normalized (PEP 503)
+    version: str
+    source: str  # "requirements.txt:3"
+    text: str  # the requirements line as written (an edit fix replaces it)
+    dockerfile: str
+    line: int  # the RUN line that installs it
+    python: str  # "3.11", from the stage's base image tag
+    libc: str  # "glibc" | "musl"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRelease:
+    """One release of a project on the package index: its version and its file names."""
+
+    version: str
+    files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class IndexProject:
+    """What the package index answered for one pinned project: the pinned release and the later ones."""
+
+    name: str
+    index: str  # the index URL asked (credentials removed)
+    releases: tuple[IndexRelease, ...] = ()
+    error: ProbeError | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectFacts:
     """The project folder's Dockerfiles, compose project, dev containers and `.env`."""
 
@@ -545,6 +577,9 @@ class ProjectFacts:
     skipped: tuple[tuple[str, str], ...] = ()  # (path, reason): too large, symlink loop, unreadable
     errors: tuple[ProbeError, ...] = ()
     deploy: tuple[DeployFile, ...] = ()  # deploy files and the targets they name
+    pins: tuple[PythonPin, ...] = ()  # `==` pins that Dockerfile stages pip-install
+    index: tuple[IndexProject, ...] = ()  # the package index's answer per pinned project
+    index_note: str = ""  # why the index was not asked (--offline), when it was not
 
 
 @dataclass(frozen=True, slots=True)

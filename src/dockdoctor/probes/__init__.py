@@ -109,7 +109,7 @@ def _gather(options: GatherOptions) -> Facts:
                               lambda: _targets(options, engine_f, host_f, finish)) if early else None
         compose_f = pool.submit(probe_compose, timeout=t) if options.tools else None
         buildx_f = pool.submit(probe_buildx, timeout=t) if options.tools else None
-        project_f = pool.submit(_project, options, env) if options.project_dir is not None else None
+        project_f = pool.submit(_project, options, env, finish) if options.project_dir is not None else None
         host = result(host_f, "host", _fallback_host)
         # binfmt handlers, each QEMU's --version and the Mac engines' CLIs: one bounded probe, beside the others
         emulation_f = pool.submit(probe_emulation, os_name=host.os, timeout=min(t, 3.0), host_arch=host.arch)
@@ -171,16 +171,32 @@ def _contexts(engine: EngineFacts, timeout: float) -> EngineFacts:
     return dataclasses.replace(engine, contexts=contexts, context_errors=errors)
 
 
-def _project(options: GatherOptions, env: dict[str, str]) -> ProjectFacts:
+def _project(options: GatherOptions, env: dict[str, str], finish: float | None = None) -> ProjectFacts:
     from dockdoctor.probes.project import probe_project
 
     try:
-        return probe_project(str(options.project_dir), compose_files=options.compose_files, env=env,
-                             timeout=options.timeout)
+        project = probe_project(str(options.project_dir), compose_files=options.compose_files, env=env,
+                                timeout=options.timeout)
+        return _pins(project, options, env, finish if finish is not None else time.monotonic() + options.timeout)
     except (OSError, UnicodeError, RecursionError, MemoryError, ValueError) as err:
         # the project folder is outside input: whatever slipped past the file door is a probe error (DKD001)
         return ProjectFacts(root=str(options.project_dir), errors=(ProbeError(
             probe="project", kind="error", detail=f"{options.project_dir}: {type(err).__name__}: {err}"),))
+
+
+def _pins(project: ProjectFacts, options: GatherOptions, env: dict[str, str], finish: float) -> ProjectFacts:
+    """The project with the `==` pins its Dockerfiles pip-install and the package index's answer for them."""
+    from dockdoctor.probes.pypi import probe_index, project_pins
+    from dockdoctor.probes.registry import RegistryOptions
+
+    pins, unread = project_pins(project.root, project.dockerfiles)
+    if not pins:
+        return project
+    cache_dir = RegistryOptions.from_env(env).cache_dir
+    index, note = probe_index(pins, env=env, cache_dir=cache_dir, offline=options.offline, refresh=options.refresh,
+                              deadline=finish - REGISTRY_MARGIN, timeout=options.timeout)
+    skipped = project.skipped + tuple((text.split(":", 1)[0], text.split(": ", 1)[-1]) for text in unread)
+    return dataclasses.replace(project, pins=pins, index=index, index_note=note, skipped=skipped)
 
 
 def _needs_engine(refs: tuple[str, ...]) -> bool:

@@ -1,0 +1,148 @@
+"""DKD620-DKD621: Python pins a Dockerfile pip-installs, and whether their release has a wheel for the target."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from packaging.tags import Tag, compatible_tags, cpython_tags
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from dockdoctor.checks._edits import replace_line
+from dockdoctor.checks._spec import Context, check
+from dockdoctor.checks._util import ev
+from dockdoctor.model import Fix, Fixable, IndexRelease, Need, Problem, PythonPin, Safety, Severity, manual
+from dockdoctor.platforms import format_platform
+
+MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}
+GLIBC_MAX = 41  # glibc 2.41: Debian trixie, the base of today's python:3.x(-slim) tags; older tags have older ones
+MUSL_MAX = 2  # musl 1.2: every supported python:*-alpine
+
+
+def supported_tags(python: str, libc: str, arch: str) -> frozenset[Tag]:
+    """The wheel tags pip on CPython `python` (e.g. "3.11") accepts on linux/`arch` with that libc."""
+    major, minor = (int(x) for x in python.split(".")[:2])
+    machine = MACHINES[arch]
+    if libc == "musl":
+        platforms = [f"musllinux_1_{m}_{machine}" for m in range(MUSL_MAX, -1, -1)]
+    else:
+        low = 5 if machine == "x86_64" else 17
+        platforms = [f"manylinux_2_{m}_{machine}" for m in range(GLIBC_MAX, low - 1, -1)]
+        platforms += [f"manylinux2014_{machine}"] + (["manylinux2010_x86_64", "manylinux1_x86_64"]
+                                                      if machine == "x86_64" else [])
+    platforms.append(f"linux_{machine}")
+    abi = f"cp{major}{minor}" + ("m" if (major, minor) < (3, 8) else "")
+    return frozenset(list(cpython_tags((major, minor), [abi], platforms))
+                     + list(compatible_tags((major, minor), f"cp{major}{minor}", platforms)))
+
+
+def _wheel_fits(filename: str, tags: frozenset[Tag]) -> bool:
+    try:
+        return not tags.isdisjoint(parse_wheel_filename(filename)[3])
+    except InvalidWheelFilename:
+        return False
+
+
+def _fits(release: IndexRelease, tags: frozenset[Tag]) -> bool:
+    return any(f.endswith(".whl") and _wheel_fits(f, tags) for f in release.files)
+
+
+def _bump(ctx: Context, pin: PythonPin, version: str) -> Fix:
+    rel, _, line = pin.source.rpartition(":")
+    old = f"=={pin.version}"
+    steps: tuple = (manual(f"in {rel}, pin {pin.name}=={version} (the nearest release with a wheel for this target); "
+                           "then rebuild and test"),)
+    if line.isdigit() and old in pin.text and not rel.lower().rsplit("/", 1)[-1].startswith("dockerfile"):
+        root = ctx.facts.project.root if ctx.facts.project else ""
+        steps = (replace_line(root, rel, int(line), pin.text, pin.text.replace(old, f"=={version}", 1)),)
+    return Fix(title=f"pin {pin.name}=={version}", steps=steps, safety=Safety.DISPLAY_ONLY, needs=(Need.REBUILD,))
+
+
+@check("DKD620", "pin-has-no-wheel-for-target", severity=Severity.WARNING, fixable=Fixable.SOMETIMES)
+def pin_has_no_wheel_for_target(ctx: Context) -> Iterator[Problem]:
+    """A pinned Python package has no wheel for the target
+
+    ## What it checks
+    Every `name==version` pin that a Dockerfile stage on a `python:<version>` base installs
+    (`pip install -r requirements.txt` with its `-r` includes, `pip3`, `python -m pip`, `uv pip install`, or
+    `pip install name==version`), against the files the package index pip is configured with (`PIP_INDEX_URL`,
+    else PyPI) lists for that release: is there a wheel whose tags fit the stage's CPython version and ABI and the
+    target's platform (`manylinux`/`musllinux` for `x86_64` or `aarch64`, or a pure `none-any` wheel)?
+
+    ## Why it matters
+    Without a wheel pip builds the sdist, inside an emulated build often for twenty minutes, and on a slim
+    image without a compiler it fails: `error: command 'gcc' failed: No such file or directory`, or
+    `Error: pg_config executable not found.`; without an sdist it stops at
+    `ERROR: No matching distribution found`.
+
+    ## Example
+    `fixtures/checks/DKD620/bad-psycopg2-binary-286-arm64.json`; `good-psycopg2-binary-286-amd64.json`.
+
+    ## Fix
+    Display only: bump the pin to the nearest later release that has a wheel for the target (an edit of the
+    requirements line), then rebuild and test; the new release may change behaviour. Without such a release,
+    install the build tools in the stage, or pick another base image.
+
+    ## Facts used
+    `project.pins[]`, `project.index[].releases[].files`, targets.
+    """
+    if ctx.facts.project is None:
+        return
+    index = {p.name: p for p in ctx.facts.project.index if p.error is None}
+    for pin in ctx.facts.project.pins:
+        project = index.get(pin.name)
+        if project is None or not project.releases or project.releases[0].version != pin.version:
+            continue  # not asked, not answered, or the pinned release is not on the index (another problem)
+        release, later = project.releases[0], project.releases[1:]
+        for target in ctx.targets:
+            if target.os != "linux" or target.architecture not in MACHINES:
+                continue
+            tags = supported_tags(pin.python, pin.libc, target.architecture)
+            if _fits(release, tags):
+                continue
+            nearest = next((r for r in later if _fits(r, tags)), None)
+            sdist = any(not f.endswith(".whl") for f in release.files)
+            how = ("pip builds it from the sdist (which may need a compiler)" if sdist
+                   else "and no sdist: pip finds no matching distribution")
+            then = f"; {nearest.version} is the nearest release with one" if nearest else \
+                "; no later release on the index has one"
+            yield Problem(
+                message=f"{pin.source}: {pin.name}=={pin.version} has no wheel for CPython {pin.python} "
+                        f"({pin.libc}) on {format_platform(target)}, {how}{then} (installed by "
+                        f"{pin.dockerfile}:{pin.line})",
+                subject=pin.source, target=format_platform(target),
+                evidence=(ev("project.pins", f"{pin.name}=={pin.version}"),
+                          ev("project.index.releases.files", ", ".join(release.files[:8]))),
+                fixes=(_bump(ctx, pin, nearest.version),) if nearest else ())
+
+
+@check("DKD621", "package-index-not-asked", severity=Severity.INFO)
+def package_index_not_asked(ctx: Context) -> Iterator[Problem]:
+    """The package index was not asked about the Python pins
+
+    ## What it checks
+    Pins a Dockerfile pip-installs whose package index answer is missing: `--offline` without a cached answer,
+    an index that is down, answers HTML (no PEP 691 JSON API) or junk, or a too large answer.
+
+    ## Why it matters
+    DKD620 (a pin without a wheel for the target, which makes `pip install` build from source or fail with
+    `ERROR: No matching distribution found`) cannot tell for these pins.
+
+    ## Example
+    `fixtures/checks/DKD621/bad-index-down.json`; `good-index-answered.json`.
+
+    ## Fix
+    None: run again online, or point `PIP_INDEX_URL` at an index with the JSON simple API (PEP 691).
+
+    ## Facts used
+    `project.index[].error`, `project.index_note`.
+    """
+    project = ctx.facts.project
+    if project is None:
+        return
+    if project.index_note:
+        yield Problem(message=project.index_note, subject="package index",
+                      evidence=(ev("project.index_note", project.index_note),))
+    for answer in project.index:
+        if answer.error is not None and answer.error.kind != "not-found":
+            yield Problem(message=f"{answer.name}: the package index did not answer: {answer.error.detail}",
+                          subject=answer.index, evidence=(ev("project.index.error", answer.error.kind),))
