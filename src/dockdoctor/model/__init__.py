@@ -71,16 +71,20 @@ from dockdoctor.model.findings import (
     FixResult,
     Fixable,
     ImageVerdict,
+    Location,
     Problem,
     REPORT_VERSION,
     Report,
     Severity,
+    Skipped,
     Summary,
     Target,
     key,
 )
 
 __all__ = [
+    "Location",
+    "Skipped",
     "Applied",
     "ArchSpecific",
     "ArgDefault",
