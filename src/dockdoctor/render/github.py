@@ -34,6 +34,6 @@ def render(report: Report, options: RenderOptions) -> str:
         lines.append(f"::{COMMANDS[finding.severity]} {','.join(props)}::{escape_data(where + finding.message)}")
     if report.checks_skipped:
         skipped = ", ".join(s.id for s in report.checks_skipped)
-        lines.append(f"::notice title=dockdoctor::{escape_data(f'{len(report.checks_skipped)} checks skipped '
-                                                              f'({report.checks_skipped[0].reason}): {skipped}')}")
+        note = f"{len(report.checks_skipped)} checks skipped ({report.checks_skipped[0].reason}): {skipped}"
+        lines.append(f"::notice title=dockdoctor::{escape_data(note)}")
     return "".join(line + "\n" for line in lines)
