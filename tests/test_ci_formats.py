@@ -167,3 +167,14 @@ def test_offline_without_no_engine_and_no_engine_with_contexts_are_one_line_erro
         assert result.code == 2, (args, result.stdout, result.stderr)
         assert "Traceback" not in result.stderr, result.stderr
         assert re.search(r"^Error: --(offline|no-engine|format) ", result.stderr, re.M), result.stderr
+
+
+def test_the_engine_free_set_names_catalog_checks_only() -> None:
+    from dockdoctor.checks import ALL_CHECKS, ENGINE_FREE, needs_engine
+
+    assert ENGINE_FREE <= {s.id for s in ALL_CHECKS}
+    assert {s.id for s in ALL_CHECKS if not needs_engine(s)} == ENGINE_FREE
+    for spec in ALL_CHECKS:  # what an engine-free check reads: no engine, compose or buildx fact
+        if spec.id in ENGINE_FREE and spec.id != "DKD001":
+            used = spec.doc.split("## Facts used", 1)[1]
+            assert not re.search(r"`(engine|compose|buildx|host)\.", used), (spec.id, used)

@@ -273,7 +273,8 @@ def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[s
     render = renderer_for(fmt_enum)
     click.echo(render(report, RenderOptions(color=_color(sys.stdout) and fmt_enum is Format.TEXT,
                                             verbose=verbose, threshold=threshold,
-                                            path_prefix=_path_prefix(project_dir))), nl=False)
+                                            path_prefix=_path_prefix(project_dir),
+                                            rules=_rules() if fmt_enum is Format.SARIF else ())), nl=False)
     sys.exit(int(report.exit_code(threshold)))
 
 
@@ -294,6 +295,15 @@ def _check_fleet(options, names: tuple[str, ...], fmt: Format, *, replayed: bool
     click.echo(render(fleet, fmt, RenderOptions(color=_color(sys.stdout) and fmt is Format.TEXT, verbose=verbose,
                                                 threshold=threshold)), nl=False)
     sys.exit(int(fleet.exit_code(threshold)))
+
+
+def _rules() -> tuple:  # -> tuple[Rule, ...]
+    """The check catalog as SARIF rules."""
+    from dockdoctor.checks import ALL_CHECKS
+    from dockdoctor.model import Rule
+
+    return tuple(Rule(id=s.id, slug=s.slug, title=s.title, help=s.doc, severity=s.default_severity)
+                 for s in ALL_CHECKS)
 
 
 def _path_prefix(project_dir: str | None) -> str:

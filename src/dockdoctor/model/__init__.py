@@ -75,6 +75,7 @@ from dockdoctor.model.findings import (
     Problem,
     REPORT_VERSION,
     Report,
+    Rule,
     Severity,
     Skipped,
     Summary,
@@ -84,6 +85,7 @@ from dockdoctor.model.findings import (
 
 __all__ = [
     "Location",
+    "Rule",
     "Skipped",
     "Applied",
     "ArchSpecific",

@@ -60,6 +60,17 @@ class Location:
 
 
 @dataclass(frozen=True, slots=True)
+class Rule:
+    """A check as a rule of the SARIF document: its code, slug, title, help text and default severity."""
+
+    id: str
+    slug: str
+    title: str
+    help: str
+    severity: Severity
+
+
+@dataclass(frozen=True, slots=True)
 class Skipped:
     """A check that did not run, and why (`check --no-engine`: it reads engine facts)."""
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import NoReturn
 
-from dockdoctor.model import Report, Severity
+from dockdoctor.model import Report, Rule, Severity
 
 
 class Format(str, Enum):
@@ -30,6 +30,7 @@ class RenderOptions:
     images_only: bool = False  # `dockdoctor inspect`: the images, not the machine's areas
     explain: bool = False  # `dockdoctor explain-error`: the explained errors, not the machine's areas
     path_prefix: str = ""  # sarif, github: the project folder relative to the checkout (the current folder)
+    rules: tuple[Rule, ...] = ()  # sarif: the check catalog, given by the caller (renderers do not import checks)
 
 
 def assert_never(value: NoReturn) -> NoReturn:

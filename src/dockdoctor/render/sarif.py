@@ -12,7 +12,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from dockdoctor.model import Finding, Report, Severity
+from dockdoctor.model import Finding, Report, Rule, Severity
 from dockdoctor.render import RenderOptions
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -28,15 +28,13 @@ def fingerprint(finding: Finding, uri: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def _rules() -> list[dict[str, Any]]:
-    from dockdoctor.checks import ALL_CHECKS
-
-    return [{"id": s.id, "name": s.slug, "shortDescription": {"text": s.title},
-             "fullDescription": {"text": s.title},
-             "help": {"text": s.doc, "markdown": s.doc},
-             "helpUri": f"{DOCS_URI}#{s.id.lower()}",
-             "defaultConfiguration": {"level": LEVELS[s.default_severity]},
-             "properties": {"tags": ["docker", "platform"]}} for s in ALL_CHECKS]
+def _rules(rules: tuple[Rule, ...]) -> list[dict[str, Any]]:
+    return [{"id": r.id, "name": r.slug, "shortDescription": {"text": r.title},
+             "fullDescription": {"text": r.title},
+             "help": {"text": r.help, "markdown": r.help},
+             "helpUri": f"{DOCS_URI}#{r.id.lower()}",
+             "defaultConfiguration": {"level": LEVELS[r.severity]},
+             "properties": {"tags": ["docker", "platform"]}} for r in rules]
 
 
 def uri_of(file: str, prefix: str = "") -> str:
@@ -46,7 +44,7 @@ def uri_of(file: str, prefix: str = "") -> str:
 
 
 def render(report: Report, options: RenderOptions) -> str:
-    rules = _rules()
+    rules = _rules(options.rules)
     index = {r["id"]: i for i, r in enumerate(rules)}
     results = []
     for finding in report.findings:
