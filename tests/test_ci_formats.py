@@ -178,3 +178,17 @@ def test_the_engine_free_set_names_catalog_checks_only() -> None:
         if spec.id in ENGINE_FREE and spec.id != "DKD001":
             used = spec.doc.split("## Facts used", 1)[1]
             assert not re.search(r"`(engine|compose|buildx|host)\.", used), (spec.id, used)
+
+
+def test_a_location_is_a_project_file_and_line_never_an_image_reference() -> None:
+    from dockdoctor.app import location_of
+    from dockdoctor.model import DockerfileFacts, EndpointRule, EngineFacts, Facts, HostFacts, Location, ProjectFacts
+
+    facts = Facts(host=HostFacts(os="", arch="", machine=""),
+                  engine=EngineFacts(endpoint="", endpoint_rule=EndpointRule.DEFAULT, context=None),
+                  project=ProjectFacts(root="/src/app", dockerfiles=(DockerfileFacts(path="build/Dockerfile"),)))
+    assert location_of("build/Dockerfile:4", facts) == Location(file="build/Dockerfile", line=4)
+    assert location_of("/src/app/build/Dockerfile:4:7", facts) == Location(file="build/Dockerfile", line=4, column=7)
+    assert location_of("build/Dockerfile", facts) == Location(file="build/Dockerfile", line=1)
+    for subject in ("redis:7", "engine", "service web", "Dockerfile:2", "../etc/passwd:1"):
+        assert location_of(subject, facts) is None, subject

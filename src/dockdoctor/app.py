@@ -181,9 +181,9 @@ def location_of(subject: str, facts: Facts) -> Location | None:
     if not path or path.startswith("/") or ".." in path.split("/") or any(c.isspace() for c in path):
         return None
     files = {df.path for df in project.dockerfiles} | _project_files(project)
-    if path not in files and not any(f.endswith("/" + path) or posixpath.normpath(f) == path for f in files):
-        if not match:
-            return None
+    known = {posixpath.normpath(f[len(root) + 1:] if root and f.startswith(root + "/") else f) for f in files}
+    if posixpath.normpath(path) not in known:
+        return None  # `redis:7` is an image reference, not line 7 of a file named redis
     return Location(file=posixpath.normpath(path), line=line, column=column)
 
 
