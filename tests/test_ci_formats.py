@@ -192,3 +192,31 @@ def test_a_location_is_a_project_file_and_line_never_an_image_reference() -> Non
     assert location_of("build/Dockerfile", facts) == Location(file="build/Dockerfile", line=1)
     for subject in ("redis:7", "engine", "service web", "Dockerfile:2", "../etc/passwd:1"):
         assert location_of(subject, facts) is None, subject
+
+
+def test_no_engine_asks_the_registry_and_offline_asks_nothing(tmp_path: Path, trap) -> None:
+    from support.servers import OCI_INDEX, Answer, index_doc, registry_server, sha256
+
+    amd64_only = index_doc([(sha256(b"amd64"), "application/vnd.oci.image.manifest.v1+json",
+                             {"os": "linux", "architecture": "amd64"})])
+
+    def route(method: str, path: str) -> Answer:
+        if path.startswith("/v2/x/app/manifests/"):
+            return Answer(200, {"Content-Type": OCI_INDEX, "Docker-Content-Digest": sha256(amd64_only)}, amd64_only)
+        return Answer(404, {"Content-Type": "application/json"}, b'{"errors":[{"code":"NAME_UNKNOWN"}]}')
+
+    host, sock = trap
+    env = isolated_env(tmp_path, DOCKER_HOST=host, DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
+    app = tmp_path / "app"
+    app.mkdir()
+    with registry_server(route) as reg:
+        (app / "Dockerfile").write_text(f"FROM {reg.host}/x/app:1.2\n")
+        offline = dockdoctor("check", "--no-engine", "--offline", "--platform", "linux/arm64", "--json",
+                             env=env, cwd=app)
+        assert reg.seen == [] and offline.code == 0, offline.stderr
+        online = dockdoctor("check", "--no-engine", "--platform", "linux/arm64", "--json", env=env, cwd=app)
+    assert _connections(sock) == 0
+    assert any(line.startswith("GET /v2/x/app/manifests/1.2") for line in reg.seen), reg.seen
+    report = online.json()
+    assert [t["platform"] for t in report["targets"]] == ["linux/arm64"]
+    assert "DKD301" in {f["id"] for f in report["findings"]}, report["findings"]
