@@ -220,3 +220,13 @@ def test_no_engine_asks_the_registry_and_offline_asks_nothing(tmp_path: Path, tr
     report = online.json()
     assert [t["platform"] for t in report["targets"]] == ["linux/arm64"]
     assert "DKD301" in {f["id"] for f in report["findings"]}, report["findings"]
+
+
+def test_no_engine_reads_a_compose_project_without_touching_the_socket(tmp_path: Path, trap) -> None:
+    """The compose file is resolved (`docker compose config` when installed) without the engine."""
+    host, sock = trap
+    result = dockdoctor("check", "--no-engine", "--offline", "--platform", "linux/arm64", "--format", "github",
+                        env=isolated_env(tmp_path, DOCKER_HOST=host), cwd=PROJECTS / "tag-app")
+    assert "Traceback" not in result.stderr, result.stderr
+    assert _connections(sock) == 0
+    assert all(GITHUB_LINE.match(line) for line in result.stdout.splitlines()), result.stdout
