@@ -219,7 +219,8 @@ def test_no_engine_asks_the_registry_and_offline_asks_nothing(tmp_path: Path, tr
     assert any(line.startswith("GET /v2/x/app/manifests/1.2") for line in reg.seen), reg.seen
     report = online.json()
     assert [t["platform"] for t in report["targets"]] == ["linux/arm64"]
-    assert "DKD301" in {f["id"] for f in report["findings"]}, report["findings"]
+    finding = next(f for f in report["findings"] if f["id"] == "DKD301")
+    assert finding["location"] == {"file": "Dockerfile", "line": 1, "column": 1}  # the FROM line naming it
 
 
 def test_no_engine_reads_a_compose_project_without_touching_the_socket(tmp_path: Path, trap) -> None:

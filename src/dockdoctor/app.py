@@ -166,14 +166,19 @@ _LINE_SUBJECT = re.compile(r"(?P<file>[^\s:][^:]*):(?P<line>[1-9][0-9]*)(?::(?P<
 
 
 def location_of(subject: str, facts: Facts) -> Location | None:
-    """The project file (relative to the project folder) and line a subject names: `path:line`, or a project file's
-    path alone (line 1); None for a subject that is no file (the host, the engine, an image, a service)."""
+    """The project file (relative to the project folder) and line a subject names: `path:line`, a project file's
+    path alone (line 1), or an image a Dockerfile's FROM names (that line); None for a subject that is no file
+    (the host, the engine, a container, a service)."""
     import posixpath
 
     project = facts.project
     if project is None:
         return None
     root = project.root.rstrip("/")
+    for df in project.dockerfiles:  # an image a Dockerfile names: anchored to its first FROM line
+        stage = next((st for st in df.stages if subject in (st.base, st.base_raw)), None)
+        if stage is not None and not df.path.startswith("/"):
+            return Location(file=posixpath.normpath(df.path), line=stage.line)
     match = _LINE_SUBJECT.fullmatch(subject)
     path, line, column = (match["file"], int(match["line"]), int(match["column"] or 1)) if match else (subject, 1, 1)
     if root and path.startswith(root + "/"):
