@@ -58,7 +58,7 @@ def render(report: Report, options: RenderOptions) -> str:
     lines.append("")
     for reason in dict.fromkeys(s.reason for s in report.checks_skipped):
         ids = ", ".join(s.id for s in report.checks_skipped if s.reason == reason)
-        lines += [f"Skipped ({md(reason)}): {ids}", ""]
+        lines += [f"Skipped ({md(reason)}): {md(ids)}", ""]
     for finding in report.findings:
         lines += _finding(finding)
     body = "\n".join(lines)
