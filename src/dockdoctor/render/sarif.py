@@ -25,7 +25,7 @@ def fingerprint(finding: Finding, uri: str) -> str:
     """Stable across runs and line moves: the check, the file, the target and the message with numbers masked."""
     message = re.sub(r"\d+", "#", finding.message)
     text = "\x00".join((finding.id, uri, finding.target or "", message))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _rules(rules: tuple[Rule, ...]) -> list[dict[str, Any]]:
@@ -40,7 +40,7 @@ def _rules(rules: tuple[Rule, ...]) -> list[dict[str, Any]]:
 def uri_of(file: str, prefix: str = "") -> str:
     """A project file as a relative URI reference (from the checkout root when `prefix` is the project folder)."""
     path = f"{prefix.rstrip('/')}/{file}" if prefix else file
-    return quote(path, safe="/-._~")
+    return quote(path, safe="/-._~", errors="surrogatepass")  # a name the file system could not decode too
 
 
 def render(report: Report, options: RenderOptions) -> str:
