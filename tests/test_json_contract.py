@@ -11,8 +11,9 @@ from dockdoctor.cli import cli
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "checks"
 TOP_KEYS = {"dockdoctor_report_version", "schema_version", "dockdoctor_version", "gathered_by", "replayed_from",
-            "targets", "facts", "findings", "images", "checks_run", "summary"}
-FINDING_KEYS = {"id", "slug", "severity", "title", "message", "subject", "target", "evidence", "fixes"}
+            "targets", "facts", "findings", "images", "checks_run", "checks_skipped", "summary"}
+FINDING_KEYS = {"id", "slug", "severity", "title", "message", "subject", "target", "evidence", "fixes",
+                "location"}
 FIX_KEYS = {"title", "safety", "needs", "steps", "serves"}
 STEP_KEYS = {"run": {"kind", "argv"}, "edit": {"kind", "path", "diff"}, "manual": {"kind", "text"}}
 

@@ -140,6 +140,12 @@ def test_every_format_shows_hostile_strings_safely(which: str, verbose: bool) ->
     # lossless: the JSON holds the model's own strings, nothing escaped (a replay of these facts is refused, since
     # the platform fields hold no platform: that refusal is tested with the other hostile replay files)
     assert data["facts"] == codec.to_data(report.facts)
+    # CI formats: SARIF is JSON (escapes its own); every GitHub annotation stays one workflow command
+    sarif = renderer_for(Format.SARIF)(report, RenderOptions())
+    assert sarif.isascii() and json.loads(sarif)["version"] == "2.1.0"
+    annotations = renderer_for(Format.GITHUB)(report, RenderOptions())
+    assert "\x1b" not in annotations and "\r" not in annotations
+    assert all(line.startswith(("::error ", "::warning ", "::notice ")) for line in annotations.splitlines())
 
 
 def test_fix_plan_lines_are_sanitized() -> None:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from dockdoctor import __version__
-from dockdoctor.checks import ALL_CHECKS, CheckSpec, Context, lookup
+from dockdoctor.checks import ALL_CHECKS, CheckSpec, Context, lookup, needs_engine
 from dockdoctor.checks.images import verdicts
 from dockdoctor.config import Settings
 from dockdoctor.errors import ConfigError, UnknownCheckError
@@ -24,9 +24,11 @@ from dockdoctor.model import (
     FixOption,
     FixResult,
     HostFacts,
+    Location,
     Manual,
     Report,
     Severity,
+    Skipped,
     Step,
     Target,
 )
@@ -74,6 +76,7 @@ class CheckOptions:
     tools: bool = True  # probe compose and buildx
     error_texts: tuple[ErrorText, ...] = ()  # `check --error`, `explain-error`: explained by DKD320
     deep: bool = False  # --deep: read each image's entrypoint file from its layers (DKD340-DKD344)
+    no_engine: bool = False  # --no-engine: project scan and registry lookups only; engine checks are skipped
 
 
 def deploy_file_targets(facts: Facts) -> tuple[Target, ...]:
@@ -104,6 +107,8 @@ def resolve_targets(facts: Facts, requested: Iterable[str], settings: Settings =
         return deployed
     if facts.engine.platform:
         return (Target(platform=facts.engine.platform, source="engine", intent="local"),)
+    if not facts.host.arch:
+        return ()  # `check --no-engine` without --platform, settings or deploy files: no target to judge against
     return (Target(platform=f"linux/{facts.host.arch}", source="host", intent="local"),)
 
 
@@ -156,8 +161,64 @@ def drop_dangling_references(findings: list[Finding]) -> list[Finding]:
                                         steps=tuple(step(s) for s in x.steps)) for x in f.fixes)) for f in findings]
 
 
+NO_ENGINE_REASON = "--no-engine: it reads host, engine, compose, buildx or emulation facts"
+_LINE_SUBJECT = re.compile(r"(?P<file>[^\s:][^:]*):(?P<line>[1-9][0-9]*)(?::(?P<column>[1-9][0-9]*))?")
+
+
+def location_of(subject: str, facts: Facts) -> Location | None:
+    """The project file (relative to the project folder) and line a subject names: `path:line`, a project file's
+    path alone (line 1), or an image a Dockerfile's FROM names (that line); None for a subject that is no file
+    (the host, the engine, a container, a service)."""
+    import posixpath
+
+    project = facts.project
+    if project is None:
+        return None
+    root = project.root.rstrip("/")
+    for df in project.dockerfiles:  # an image a Dockerfile names: anchored to its first FROM line
+        stage = next((st for st in df.stages if subject in (st.base, st.base_raw)), None)
+        if stage is not None and not df.path.startswith("/"):
+            return Location(file=posixpath.normpath(df.path), line=stage.line)
+    match = _LINE_SUBJECT.fullmatch(subject)
+    path, line, column = (match["file"], int(match["line"]), int(match["column"] or 1)) if match else (subject, 1, 1)
+    if root and path.startswith(root + "/"):
+        path = path[len(root) + 1:]
+    if not path or path.startswith("/") or ".." in path.split("/") or any(c.isspace() for c in path):
+        return None
+    files = {df.path for df in project.dockerfiles} | _project_files(project)
+    known = {posixpath.normpath(f[len(root) + 1:] if root and f.startswith(root + "/") else f) for f in files}
+    if posixpath.normpath(path) not in known:
+        return None  # `redis:7` is an image reference, not line 7 of a file named redis
+    return Location(file=posixpath.normpath(path), line=line, column=column)
+
+
+def _project_files(project) -> set[str]:  # noqa: ANN001 - ProjectFacts
+    """Every file path the project facts name (Dockerfiles, compose files, devcontainers, deploy files)."""
+    out: set[str] = set()
+
+    def walk(value: object, depth: int = 0) -> None:
+        if depth > 6:
+            return
+        if dataclasses.is_dataclass(value):
+            for field in dataclasses.fields(value):
+                item = getattr(value, field.name)
+                if field.name in ("path", "file", "files") and isinstance(item, str):
+                    out.add(item)
+                elif field.name in ("files",) and isinstance(item, tuple):
+                    out.update(x for x in item if isinstance(x, str))
+                else:
+                    walk(item, depth + 1)
+        elif isinstance(value, tuple):
+            for item in value:
+                walk(item, depth + 1)
+
+    walk(project)
+    return out
+
+
 def diagnose(facts: Facts, *, targets: tuple[Target, ...], checks: tuple[CheckSpec, ...],
-             replayed_from: str | None = None, overrides: dict[str, Severity] | None = None) -> Report:
+             replayed_from: str | None = None, overrides: dict[str, Severity] | None = None,
+             skipped: tuple[Skipped, ...] = ()) -> Report:
     """Run the checks over the facts; one crashing check becomes a finding, the others still run."""
     ctx = Context(facts=facts, targets=tuple(parse(t.platform) for t in targets), target_info=targets)
     findings: list[Finding] = []
@@ -168,13 +229,15 @@ def diagnose(facts: Facts, *, targets: tuple[Target, ...], checks: tuple[CheckSp
             for problem in spec.func(ctx):
                 findings.append(Finding(id=spec.id, slug=spec.slug, severity=severity,
                                         title=spec.title, message=problem.message, subject=problem.subject,
-                                        target=problem.target, evidence=problem.evidence, fixes=problem.fixes))
+                                        target=problem.target, evidence=problem.evidence, fixes=problem.fixes,
+                                        location=location_of(problem.subject, facts)))
         except Exception as err:  # noqa: BLE001 - a broken check must not hide the others
             findings.append(_crashed(spec, err))
     findings = drop_dangling_references(findings)
     findings.sort(key=lambda f: (-f.severity.rank, f.id))
     return Report(facts=facts, targets=targets, findings=tuple(findings), checks_run=tuple(s.id for s in checks),
-                  dockdoctor_version=__version__, replayed_from=replayed_from, images=verdicts(facts, ctx.targets))
+                  dockdoctor_version=__version__, replayed_from=replayed_from, images=verdicts(facts, ctx.targets),
+                  checks_skipped=skipped)
 
 
 def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: str | None = None) -> Report:
@@ -186,6 +249,10 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
             raise
         raise ConfigError(f"{options.settings.source}: ignore: {err}") from None
     overrides = severity_overrides(options.settings)
+    skipped: tuple[Skipped, ...] = ()
+    if options.no_engine:
+        skipped = tuple(Skipped(id=s.id, slug=s.slug, reason=NO_ENGINE_REASON) for s in checks if needs_engine(s))
+        checks = tuple(s for s in checks if not needs_engine(s))
     if replay is None:
         from dockdoctor.probes import GatherOptions, gather
 
@@ -194,7 +261,7 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
                                      image_refs=options.image_refs, offline=options.offline,
                                      refresh=options.refresh, tools=options.tools,
                                      targets=_asked_targets(options), deep=options.deep,
-                                     deep_targets=_asked_targets(options)))
+                                     deep_targets=_asked_targets(options), engine=not options.no_engine))
     else:
         facts = replay
     if options.error_texts:
@@ -202,7 +269,7 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
     if options.redact:
         facts = redact(facts, registries=options.redact_registries)
     return diagnose(facts, targets=resolve_targets(facts, options.platforms, options.settings), checks=checks,
-                    replayed_from=replayed_from, overrides=overrides)
+                    replayed_from=replayed_from, overrides=overrides, skipped=skipped)
 
 
 FLEET_CHECKS = ("DKD230", "DKD231")  # read Facts.fleet: they run once over the fleet, not per engine

@@ -205,7 +205,8 @@ def cli() -> None:
 @click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH",
               help="Deploy target platform (repeatable). Default: the engine's native platform.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "sarif", "github"]), default="text",
+              show_default=True, help="sarif: SARIF 2.1.0 for code scanning; github: workflow-command annotations.")
 @click.option("--only", multiple=True, metavar="CODE|SLUG", help="Run only these checks (repeatable, or a,b).")
 @click.option("--skip", multiple=True, metavar="CODE|SLUG", help="Do not run these checks.")
 @click.option("--list-checks", is_flag=True, help="List the checks and exit.")
@@ -227,12 +228,15 @@ def cli() -> None:
 @click.option("--context", "contexts", multiple=True, metavar="NAME",
               help="Check this docker context (repeatable): a report per engine, and the fleet.")
 @click.option("--deep", is_flag=True, help=DEEP_HELP)
+@click.option("--no-engine", is_flag=True,
+              help="CI and hooks: scan the project and ask the registries only; no host, engine, compose, buildx "
+                   "or emulation probe (checks that need them are listed as skipped).")
 @click.option("--offline", is_flag=True, help="Registries and the package index: answers from the cache only.")
 def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[str, ...], skip: tuple[str, ...],
               list_checks: bool, from_file: str | None, strict: bool, timeout: float, save_facts: str | None,
               no_redact: bool, redact_registries: bool, project: str, no_project: bool,
               compose_files: tuple[str, ...], verbose: bool, error_args: tuple[str, ...], all_contexts: bool,
-              contexts: tuple[str, ...], deep: bool, offline: bool) -> None:
+              contexts: tuple[str, ...], deep: bool, no_engine: bool, offline: bool) -> None:
     """Diagnose this machine, its engine, compose, buildx and emulation."""
     deadline = time.monotonic() + timeout
     from dockdoctor import app, codec
@@ -243,6 +247,11 @@ def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[s
     if list_checks:
         click.echo(_list_checks(app.select_checks(only, skip), fmt_enum), nl=False)
         return
+    if no_engine and (all_contexts or contexts or deep):
+        flag = "--deep" if deep else "--context" if contexts else "--all-contexts"
+        raise click.UsageError(f"--no-engine touches no engine; {flag} needs one: use one of them")
+    if fmt_enum in (Format.SARIF, Format.GITHUB) and (all_contexts or contexts):
+        raise click.UsageError(f"--format {fmt_enum.value} reports one project: drop --all-contexts/--context")
     replay = codec.facts_from_json(_read_facts_text(from_file), source=from_file) if from_file else None
     project_dir = None if no_project else _project_folder(project)
     settings = _load_settings(project_dir)
@@ -250,7 +259,7 @@ def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[s
     options = app.CheckOptions(platforms=platforms, only=only, skip=skip, timeout=timeout, deadline=deadline,
                                redact=not no_redact, redact_registries=redact_registries, project_dir=project_dir,
                                compose_files=compose_files, settings=settings, error_texts=errors, deep=deep,
-                               offline=offline)
+                               no_engine=no_engine, offline=offline)
     strict = strict or settings.strict
     if all_contexts or contexts:
         _check_fleet(options, contexts, fmt_enum, replayed=bool(from_file), save_facts=save_facts,
@@ -261,7 +270,9 @@ def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[s
     threshold = Severity.WARNING if strict else Severity.ERROR
     render = renderer_for(fmt_enum)
     click.echo(render(report, RenderOptions(color=_color(sys.stdout) and fmt_enum is Format.TEXT,
-                                            verbose=verbose, threshold=threshold)), nl=False)
+                                            verbose=verbose, threshold=threshold,
+                                            path_prefix=_path_prefix(project_dir),
+                                            rules=_rules() if fmt_enum is Format.SARIF else ())), nl=False)
     sys.exit(int(report.exit_code(threshold)))
 
 
@@ -282,6 +293,27 @@ def _check_fleet(options, names: tuple[str, ...], fmt: Format, *, replayed: bool
     click.echo(render(fleet, fmt, RenderOptions(color=_color(sys.stdout) and fmt is Format.TEXT, verbose=verbose,
                                                 threshold=threshold)), nl=False)
     sys.exit(int(fleet.exit_code(threshold)))
+
+
+def _rules() -> tuple:  # -> tuple[Rule, ...]
+    """The check catalog as SARIF rules."""
+    from dockdoctor.checks import ALL_CHECKS
+    from dockdoctor.model import Rule
+
+    return tuple(Rule(id=s.id, slug=s.slug, title=s.title, help=s.doc, severity=s.default_severity)
+                 for s in ALL_CHECKS)
+
+
+def _path_prefix(project_dir: str | None) -> str:
+    """The project folder relative to the current folder (the checkout in CI), for file paths in SARIF and
+    annotations; "" when it is the current folder or outside it."""
+    if project_dir is None:
+        return ""
+    try:
+        rel = os.path.relpath(os.path.abspath(project_dir))
+    except (OSError, ValueError):
+        return ""
+    return "" if rel == "." or rel.startswith("..") else rel.replace(os.sep, "/")
 
 
 def _list_checks(specs: Sequence[CheckSpec], fmt: Format) -> str:

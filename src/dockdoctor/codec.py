@@ -162,6 +162,7 @@ def report_to_data(report: Report, *, exit_code: int) -> dict[str, Any]:
         "findings": to_data(report.findings),
         "images": to_data(report.images),
         "checks_run": list(report.checks_run),
+        "checks_skipped": to_data(report.checks_skipped),
         "summary": {**to_data(report.summary), "exit_code": exit_code},
     }
 

@@ -18,6 +18,7 @@ from dockdoctor.model import (
     FixItem,
     FleetEngine,
     ImageVerdict,
+    Skipped,
     Manual,
     RunCommand,
     Target,
@@ -91,6 +92,7 @@ def report_schema() -> dict[str, Any]:
     findings = {"type": "array", "items": builder.type_schema(Finding)}
     targets = {"type": "array", "items": builder.type_schema(Target)}
     images = {"type": "array", "items": builder.type_schema(ImageVerdict)}
+    skipped = {"type": "array", "items": builder.type_schema(Skipped)}
     count = {"type": "integer", "minimum": 0}
     summary = {"type": "object", "additionalProperties": False,
                "required": ["errors", "warnings", "infos", "checks_run", "fixable", "exit_code"],
@@ -113,6 +115,7 @@ def report_schema() -> dict[str, Any]:
             "findings": findings,
             "images": images,
             "checks_run": {"type": "array", "items": {"type": "string", "pattern": "^DKD[0-9]{3}$"}},
+            "checks_skipped": skipped,
             "summary": summary,
         },
         "$defs": builder.defs,

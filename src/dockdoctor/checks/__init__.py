@@ -82,6 +82,24 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     pins.package_index_not_asked,
 )
 
+# The checks that read no host, engine, compose, buildx or emulation fact: only the project scan, the registry
+# answers, the environment, the targets and the knowledge base. `check --no-engine` runs these and lists the others
+# as skipped. A check not named here needs the engine (the safe default for a new check).
+ENGINE_FREE: frozenset[str] = frozenset({
+    "DKD001",  # probe errors: in --no-engine only the project and registry probes run, so only theirs
+    "DKD301", "DKD302", "DKD306", "DKD307", "DKD330",  # registry answers vs the targets
+    "DKD411",  # compose `platform:` vs the registry and the targets
+    "DKD601", "DKD602", "DKD603", "DKD604", "DKD605",  # Dockerfiles
+    "DKD609", "DKD610", "DKD612",  # project files skipped, deploy files disagreeing or invalid
+    "DKD620", "DKD621",  # Python pins vs the package index's wheels for the targets
+})
+
+
+def needs_engine(spec: CheckSpec) -> bool:
+    """Whether a check reads facts only the host and engine probes gather (`check --no-engine` skips it)."""
+    return spec.id not in ENGINE_FREE
+
+
 RETIRED: dict[str, str] = {}
 REDIRECTS: dict[str, str] = {}
 
@@ -107,4 +125,5 @@ def lookup(name: str) -> CheckSpec:
     raise UnknownCheckError(f"no check named {name!r}; `dockdoctor check --list-checks` lists them")
 
 
-__all__ = ["ALL_CHECKS", "AREAS", "CheckSpec", "Context", "REDIRECTS", "RETIRED", "lookup"]
+__all__ = ["ALL_CHECKS", "AREAS", "CheckSpec", "Context", "ENGINE_FREE", "REDIRECTS", "RETIRED", "lookup",
+           "needs_engine"]

@@ -74,16 +74,22 @@ from dockdoctor.model.findings import (
     FixResult,
     Fixable,
     ImageVerdict,
+    Location,
     Problem,
     REPORT_VERSION,
     Report,
+    Rule,
     Severity,
+    Skipped,
     Summary,
     Target,
     key,
 )
 
 __all__ = [
+    "Location",
+    "Rule",
+    "Skipped",
     "Applied",
     "ArchSpecific",
     "ArgDefault",

@@ -51,6 +51,35 @@ class Problem:
 
 
 @dataclass(frozen=True, slots=True)
+class Location:
+    """Where in the project a finding points: a file relative to the project folder, 1-based line and column."""
+
+    file: str
+    line: int = 1
+    column: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A check as a rule of the SARIF document: its code, slug, title, help text and default severity."""
+
+    id: str
+    slug: str
+    title: str
+    help: str
+    severity: Severity
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A check that did not run, and why (`check --no-engine`: it reads engine facts)."""
+
+    id: str
+    slug: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """A problem with the identity and effective severity of the check that found it."""
 
@@ -63,6 +92,7 @@ class Finding:
     target: str | None = None
     evidence: tuple[Evidence, ...] = ()
     fixes: tuple[Fix, ...] = ()
+    location: Location | None = None  # the project file and line, when the subject is one (SARIF, annotations)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +143,7 @@ class Report:
     dockdoctor_version: str
     replayed_from: str | None = None  # the file a replayed report was read from
     images: tuple[ImageVerdict, ...] = ()  # per image reference and target
+    checks_skipped: tuple[Skipped, ...] = ()  # checks not run, with the reason (`check --no-engine`)
 
     @property
     def summary(self) -> Summary:

@@ -58,6 +58,7 @@ class GatherOptions:
     suggest_tags: bool = True  # for a tag that lacks a target, look up the repository's other tags
     deep: bool = False  # --deep: read the entrypoint file of every image variant a target runs
     deep_targets: tuple[str, ...] = ()  # the targets --deep reads variants for (default: the engine's platform)
+    engine: bool = True  # False (--no-engine): only the project scan and the registry lookups; no socket is touched
 
 
 def _environment(env: dict[str, str]) -> tuple[tuple[str, str], ...]:
@@ -73,6 +74,8 @@ def gather(options: GatherOptions = GatherOptions()) -> Facts:
 
 
 def _gather(options: GatherOptions) -> Facts:
+    if not options.engine:
+        return _gather_without_engine(options)
     from dockdoctor.probes.buildx import probe_buildx
     from dockdoctor.probes.compose import probe_compose
     from dockdoctor.probes.emulation import engine_emulation, probe_emulation
@@ -151,6 +154,49 @@ def _gather(options: GatherOptions) -> Facts:
         buildx=buildx,
         emulation=dataclasses.replace(emulation, emulated=emulated),
         images=with_emulators(images, engine.platform, emulated),
+        project=project,
+        environment=_environment(env),
+        dockdoctor_version=__version__,
+        gathered_at=datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(),
+    )
+
+
+def _gather_without_engine(options: GatherOptions) -> Facts:
+    """`check --no-engine`: the project scan and the registry lookups only (no host, engine, compose, buildx or
+    emulation probe runs, no socket is opened); the engine and host facts stay empty."""
+    from dockdoctor.model import EndpointRule
+
+    deadline = options.deadline if options.deadline is not None else time.monotonic() + options.timeout
+    finish = deadline - min(RENDER_MARGIN, options.timeout / 4)
+    env = dict(environ())
+    pool = Pool(2, "probe")
+    try:
+        project = None
+        if options.project_dir is not None:
+            project_f = pool.submit(_project, options, env, finish)
+            try:
+                project = project_f.result(timeout=max(0.0, finish - time.monotonic()))
+            except FutureTimeout:
+                project = ProjectFacts(root=str(options.project_dir), errors=(ProbeError(
+                    probe="project", kind="timeout",
+                    detail=f"no answer within the run's {options.timeout:g} s (--timeout)"),))
+        refs = tuple(dict.fromkeys(options.image_refs + (project_images(project) if project else ())))
+        images = ImageFacts()
+        if refs and not options.offline:
+            remote_f = pool.submit(_remote, refs, None, options, env, finish, lambda: options.targets)
+            try:
+                remote = remote_f.result(timeout=max(0.0, finish - time.monotonic()))
+            except FutureTimeout:
+                remote = tuple(RemoteImage(reference=r, canonical=r, error=ProbeError(
+                    probe="registry", kind="timeout",
+                    detail=f"no answer within the run's {options.timeout:g} s (--timeout)")) for r in refs)
+            images = ImageFacts(remote=remote)
+    finally:
+        pool.shutdown()
+    return Facts(
+        host=HostFacts(os="", arch="", machine=""),
+        engine=EngineFacts(endpoint="", endpoint_rule=EndpointRule.DEFAULT, context=None),
+        images=images,
         project=project,
         environment=_environment(env),
         dockdoctor_version=__version__,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import NoReturn
 
-from dockdoctor.model import Report, Severity
+from dockdoctor.model import Report, Rule, Severity
 
 
 class Format(str, Enum):
@@ -16,6 +16,8 @@ class Format(str, Enum):
     TEXT = "text"
     JSON = "json"
     MARKDOWN = "markdown"
+    SARIF = "sarif"
+    GITHUB = "github"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +29,8 @@ class RenderOptions:
     threshold: Severity = Severity.ERROR
     images_only: bool = False  # `dockdoctor inspect`: the images, not the machine's areas
     explain: bool = False  # `dockdoctor explain-error`: the explained errors, not the machine's areas
+    path_prefix: str = ""  # sarif, github: the project folder relative to the checkout (the current folder)
+    rules: tuple[Rule, ...] = ()  # sarif: the check catalog, given by the caller (renderers do not import checks)
 
 
 def assert_never(value: NoReturn) -> NoReturn:
@@ -57,4 +61,12 @@ def renderer_for(fmt: Format) -> Callable[[Report, RenderOptions], str]:
         from dockdoctor.render import markdown
 
         return _shown(markdown.render)
+    if fmt is Format.SARIF:
+        from dockdoctor.render import sarif
+
+        return sarif.render  # JSON: escapes its own strings
+    if fmt is Format.GITHUB:
+        from dockdoctor.render import github
+
+        return _shown(github.render)
     assert_never(fmt)

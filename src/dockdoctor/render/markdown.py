@@ -46,7 +46,7 @@ def _finding(finding: Finding) -> list[str]:
 def render(report: Report, options: RenderOptions) -> str:
     summary = report.summary
     targets = ", ".join(f"{code(t.platform)} ({md(t.source)})" for t in report.targets)
-    lines = ["## dockdoctor report", "", f"dockdoctor {md(report.dockdoctor_version)}; targets: {targets}; "
+    lines = ["## dockdoctor report", "", f"dockdoctor {md(report.dockdoctor_version)}; targets: {targets or 'none'}; "
              f"{summary.errors} error(s), {summary.warnings} warning(s), {summary.infos} info; "
              f"exit code {int(report.exit_code(options.threshold))}", ""]
     if report.replayed_from:
@@ -56,6 +56,9 @@ def render(report: Report, options: RenderOptions) -> str:
     for name, status, text in area_lines(report):
         lines.append(f"| {name} | {_STATUS[status]} | {md(text, cell=True)} |")
     lines.append("")
+    for reason in dict.fromkeys(s.reason for s in report.checks_skipped):
+        ids = ", ".join(s.id for s in report.checks_skipped if s.reason == reason)
+        lines += [f"Skipped ({md(reason)}): {md(ids)}", ""]
     for finding in report.findings:
         lines += _finding(finding)
     body = "\n".join(lines)

@@ -70,11 +70,13 @@ def _project(facts: Facts) -> str:
 def area_lines(report: Report) -> list[tuple[str, str, str]]:
     """(area, status, one-line description) per area; status is ok | info | warning | error."""
     facts = report.facts
-    rows = [("DKD1", "Host", _host(facts)), ("DKD2", "Engine", _engine(facts))]
+    engineless = bool(report.checks_skipped) and not facts.engine.endpoint  # `check --no-engine`
+    rows = [] if engineless else [("DKD1", "Host", _host(facts)), ("DKD2", "Engine", _engine(facts))]
     if facts.images.remote or facts.images.containers:
         rows.append(("DKD3", "Images", f"{len(facts.images.remote)} looked up, "
                                        f"{len(facts.images.containers)} container(s)"))
-    rows += [("DKD4", "Compose", _compose(facts)), ("DKD5", "Build & emulation", _build(facts))]
+    if not engineless:
+        rows += [("DKD4", "Compose", _compose(facts)), ("DKD5", "Build & emulation", _build(facts))]
     if facts.project is not None:
         rows.append(("DKD6", "Project", _project(facts)))
     if report.worst("DKD0") is not None:
@@ -207,8 +209,9 @@ def _deep_lines(report: Report, reference: str) -> list[str]:
 
 def render(report: Report, options: RenderOptions) -> str:
     targets = ", ".join(f"{t.platform} ({t.source})" for t in report.targets)
+    alone = "  targets: none (give --platform)" if report.checks_skipped else "  (from the text alone)"
     lines = [_paint(f"dockdoctor {report.dockdoctor_version}", "bold", options) + (f"  targets: {targets}" if targets else
-                                                                                  "  (from the text alone)")]
+                                                                                  alone)]
     if report.replayed_from:
         lines.append(f"replayed from {report.replayed_from} (gathered by dockdoctor "
                      f"{report.facts.dockdoctor_version or '?'} at {report.facts.gathered_at or '?'})")
@@ -217,10 +220,15 @@ def render(report: Report, options: RenderOptions) -> str:
         lines.pop()  # each image (and each finding) starts with its own blank line
     else:
         rows = area_lines(report)
-        width = max(len(name) for name, _, _ in rows)
+        width = max((len(name) for name, _, _ in rows), default=0)
         for name, status, text in rows:
             label, color = _STATUS[status]
             lines.append(f"{_paint(label, color, options)} {name.ljust(width)}  {text}")
+        if report.checks_skipped:
+            reasons = dict.fromkeys(s.reason for s in report.checks_skipped)
+            for reason in reasons:
+                ids = [s.id for s in report.checks_skipped if s.reason == reason]
+                lines.append(f"skipped {len(ids)} check(s) ({reason}): {', '.join(ids)}")
     lines += _images(report)
     if options.verbose:
         lines += ["", *[f"  {k}={v}" for k, v in report.facts.environment]]
@@ -234,5 +242,6 @@ def render(report: Report, options: RenderOptions) -> str:
         return "\n".join(lines) + "\n"
     verdict = "Problems" if report.exit_code(options.threshold) else "OK"
     lines += ["", f"{verdict}: {summary.errors} error(s), {summary.warnings} warning(s), {summary.infos} info"
-                  f" ({summary.checks_run} checks, {summary.fixable} with fixes)"]
+                  f" ({summary.checks_run} checks, {summary.fixable} with fixes"
+                  + (f", {len(report.checks_skipped)} skipped)" if report.checks_skipped else ")")]
     return "\n".join(lines) + "\n"
