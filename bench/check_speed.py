@@ -16,8 +16,7 @@ import sys
 import tempfile
 import time
 
-SHELL_SEQUENCE = ("docker info; docker version; docker buildx ls; docker compose version; "
-                  "docker-compose version")
+SHELL_SEQUENCE = "docker info; docker version; docker buildx ls; docker compose version; docker-compose version"
 
 
 def _env() -> dict[str, str]:
@@ -41,8 +40,10 @@ def _time(argv: list[str], env: dict[str, str], runs: int) -> list[float]:
 
 
 def _row(name: str, times: list[float]) -> str:
-    return (f"{name:58} median {statistics.median(times) * 1000:8.1f} ms"
-            f"   min {min(times) * 1000:8.1f}   max {max(times) * 1000:8.1f}")
+    return (
+        f"{name:58} median {statistics.median(times) * 1000:8.1f} ms"
+        f"   min {min(times) * 1000:8.1f}   max {max(times) * 1000:8.1f}"
+    )
 
 
 def main() -> int:
@@ -63,8 +64,10 @@ def main() -> int:
     print(f"  ratio check / shell sequence: {statistics.median(check) / statistics.median(shell):.2f}")
     print(_row("dockdoctor --version", version))
     print(_row("python -c pass", bare))
-    print(f"  --version start-up beyond the interpreter: "
-          f"{(statistics.median(version) - statistics.median(bare)) * 1000:.1f} ms")
+    print(
+        f"  --version start-up beyond the interpreter: "
+        f"{(statistics.median(version) - statistics.median(bare)) * 1000:.1f} ms"
+    )
     missing = [tool for tool in ("docker", "docker-compose") if shutil.which(tool) is None]
     if missing:
         print(f"note: not installed here: {', '.join(missing)} (the shell sequence fails fast for them)")

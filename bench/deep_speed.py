@@ -31,9 +31,15 @@ SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
 def _docker(testenv: dict, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["/usr/bin/docker", "-H", testenv["docker_host"], *args], capture_output=True, text=True,
-                          errors="replace", timeout=600, check=True, env={**os.environ, "DOCKER_BUILDKIT": "1",
-                                                        "DOCKER_CONFIG": testenv["docker_config"]})
+    return subprocess.run(
+        ["/usr/bin/docker", "-H", testenv["docker_host"], *args],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=600,
+        check=True,
+        env={**os.environ, "DOCKER_BUILDKIT": "1", "DOCKER_CONFIG": testenv["docker_config"]},
+    )
 
 
 def _build(testenv: dict, root: Path, name: str, dockerfile: str, files: dict[str, Path | bytes]) -> str:
@@ -58,8 +64,25 @@ def _build(testenv: dict, root: Path, name: str, dockerfile: str, files: dict[st
 def _deep(ref: str, cache: str, testenv: dict) -> tuple[float, dict]:
     env = {**os.environ, "PYTHONPATH": SRC, "DOCKDOCTOR_CACHE_DIR": cache, "DOCKER_HOST": testenv["docker_host"]}
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "dockdoctor", "inspect", "--deep", "--json", "--timeout", "120",
-                           "--platform", "linux/amd64", ref], env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dockdoctor",
+            "inspect",
+            "--deep",
+            "--json",
+            "--timeout",
+            "120",
+            "--platform",
+            "linux/amd64",
+            ref,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     seconds = time.perf_counter() - start
     (deep,) = json.loads(proc.stdout)["facts"]["images"]["deep"]
     assert deep["error"] is None and deep["entry"], deep
@@ -90,20 +113,29 @@ def main() -> int:
         root = Path(folder)
         refs = {
             "busybox": f"{testenv['registry']}/busybox:amd64",
-            "fat-base-top-entry": _build(testenv, root, "top", 'FROM scratch\nCOPY base/ /\nCOPY entry.sh /entry.sh\n'
-                                         'ENTRYPOINT ["/entry.sh"]\n', {"base/bin/busybox": busybox,
-                                                                         "base/zz-data": noise,
-                                                                         "entry.sh": b"#!/bin/busybox sh\necho hi\n"}),
-            "fat-base-late-entry": _build(testenv, root, "late", 'FROM scratch\nCOPY base/ /\n'
-                                          'ENTRYPOINT ["/zz/busybox"]\n', {"base/aa-data": noise,
-                                                                           "base/zz/busybox": busybox}),
+            "fat-base-top-entry": _build(
+                testenv,
+                root,
+                "top",
+                'FROM scratch\nCOPY base/ /\nCOPY entry.sh /entry.sh\nENTRYPOINT ["/entry.sh"]\n',
+                {"base/bin/busybox": busybox, "base/zz-data": noise, "entry.sh": b"#!/bin/busybox sh\necho hi\n"},
+            ),
+            "fat-base-late-entry": _build(
+                testenv,
+                root,
+                "late",
+                'FROM scratch\nCOPY base/ /\nENTRYPOINT ["/zz/busybox"]\n',
+                {"base/aa-data": noise, "base/zz/busybox": busybox},
+            ),
         }
         host, port = testenv["registry"].split(":")
         proxy = DelayProxy((host, int(port)), args.delay_ms / 1000)
         try:
             print(f"registry behind +{args.delay_ms:g} ms/chunk each way; {args.runs} runs each; medians")
-            print(f"{'image':22} {'layers':>6} {'compressed':>11} {'deep read':>10} {'ratio':>7} {'warm read':>9} "
-                  f"{'deep cold':>9} {'deep warm':>9} {'pull+cp':>8}")
+            print(
+                f"{'image':22} {'layers':>6} {'compressed':>11} {'deep read':>10} {'ratio':>7} {'warm read':>9} "
+                f"{'deep cold':>9} {'deep warm':>9} {'pull+cp':>8}"
+            )
             for name, ref in refs.items():
                 via = ref.replace(testenv["registry"], proxy.address, 1)
                 cold, warm, pulls, deep, again = [], [], [], {}, {}
@@ -116,9 +148,11 @@ def main() -> int:
                     shutil.rmtree(cache, ignore_errors=True)
                     pulls.append(_pull_and_look(via, deep["entry"]["path"], testenv))
                 ratio = deep["bytes_read"] / deep["compressed_size"]
-                print(f"{name:22} {deep['layers']:>6} {deep['compressed_size']:>11,} {deep['bytes_read']:>10,} "
-                      f"{ratio:>7.2%} {again['bytes_read']:>9,} {statistics.median(cold):>8.2f}s "
-                      f"{statistics.median(warm):>8.2f}s {statistics.median(pulls):>7.2f}s")
+                print(
+                    f"{name:22} {deep['layers']:>6} {deep['compressed_size']:>11,} {deep['bytes_read']:>10,} "
+                    f"{ratio:>7.2%} {again['bytes_read']:>9,} {statistics.median(cold):>8.2f}s "
+                    f"{statistics.median(warm):>8.2f}s {statistics.median(pulls):>7.2f}s"
+                )
         finally:
             proxy.stop()
     return 0

@@ -25,9 +25,25 @@ from registry_speed import DelayProxy, Registry, seed  # noqa: E402
 def _run(project: Path, env: dict[str, str]) -> tuple[float, dict]:
     cache = tempfile.mkdtemp(prefix="dockdoctor-bench-cache-")
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "dockdoctor", "check", "--json", "--project", str(project),
-                           "--platform", "linux/amd64", "--platform", "linux/arm64"],
-                          env={**env, "DOCKDOCTOR_CACHE_DIR": cache}, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dockdoctor",
+            "check",
+            "--json",
+            "--project",
+            str(project),
+            "--platform",
+            "linux/amd64",
+            "--platform",
+            "linux/arm64",
+        ],
+        env={**env, "DOCKDOCTOR_CACHE_DIR": cache},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return time.perf_counter() - start, json.loads(proc.stdout)
 
 
@@ -39,7 +55,7 @@ def main() -> int:
     args = parser.parse_args()
     with open(os.environ["DOCKDOCTOR_TESTENV"], encoding="utf-8") as fh:
         testenv = json.load(fh)
-    refs = [r for r in seed(Registry(testenv["registry"]), args.services * 2) if r.kind != "missing"][:args.services]
+    refs = [r for r in seed(Registry(testenv["registry"]), args.services * 2) if r.kind != "missing"][: args.services]
     host, port = testenv["registry"].split(":")
     proxy = DelayProxy((host, int(port)), args.delay_ms / 1000)
     try:
@@ -58,11 +74,15 @@ def main() -> int:
                     times[name].append(seconds)
     finally:
         proxy.stop()
-    print(f"{len(refs)} services, {len(refs)} image references, registry behind +{args.delay_ms:g} ms/chunk; "
-          f"{args.runs} runs each, cold cache")
+    print(
+        f"{len(refs)} services, {len(refs)} image references, registry behind +{args.delay_ms:g} ms/chunk; "
+        f"{args.runs} runs each, cold cache"
+    )
     for name, values in times.items():
-        print(f"  dockdoctor check, {name:10} median {statistics.median(values) * 1000:7.0f} ms "
-              f"(min {min(values) * 1000:.0f}, max {max(values) * 1000:.0f})")
+        print(
+            f"  dockdoctor check, {name:10} median {statistics.median(values) * 1000:7.0f} ms "
+            f"(min {min(values) * 1000:.0f}, max {max(values) * 1000:.0f})"
+        )
     ratio = statistics.median(times["sequential"]) / statistics.median(times["concurrent"])
     print(f"  sequential / concurrent = {ratio:.1f}x")
     return 0

@@ -63,8 +63,10 @@ def main() -> None:
     print(f"redact, facts without them (check):      {_median_ms(lambda: redact(lean), runs):7.2f} ms")
     for fmt in (Format.TEXT, Format.MARKDOWN, Format.JSON):
         render = renderer_for(fmt)
-        print(f"render {fmt.value:8}                         "
-              f"{_median_ms(lambda: render(report, RenderOptions()), runs):7.2f} ms")
+        print(
+            f"render {fmt.value:8}                         "
+            f"{_median_ms(lambda: render(report, RenderOptions()), runs):7.2f} ms"
+        )
 
 
 if __name__ == "__main__":

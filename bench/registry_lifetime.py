@@ -80,6 +80,7 @@ def registries(tmp: Path) -> dict[str, Callable[[], contextlib.AbstractContextMa
                 if hasattr(route, "holder"):
                     route.holder["host"] = reg.host  # type: ignore[attr-defined]
                 yield reg.host
+
         return start
 
     @contextlib.contextmanager
@@ -88,21 +89,23 @@ def registries(tmp: Path) -> dict[str, Callable[[], contextlib.AbstractContextMa
             yield f"127.0.0.1:{port}"
 
     return {
-        "traversal index child": served(documents({"manifests/1": (OCI_INDEX, index_doc([(traversal, OCI_INDEX,
-                                                                                             None)]))})),
+        "traversal index child": served(
+            documents({"manifests/1": (OCI_INDEX, index_doc([(traversal, OCI_INDEX, None)]))})
+        ),
         "traversal config": served(documents({"manifests/1": (OCI_MANIFEST, manifest_doc(traversal))})),
-        "digest shake_128": served(documents({"manifests/1": (OCI_INDEX, index_doc([("shake_128:" + "a" * 64,
-                                                                                     OCI_MANIFEST, AMD64)]))})),
+        "digest shake_128": served(
+            documents({"manifests/1": (OCI_INDEX, index_doc([("shake_128:" + "a" * 64, OCI_MANIFEST, AMD64)]))})
+        ),
         "100000 [": served(lambda m, p: Answer(200, {"Content-Type": OCI_MANIFEST}, b"[" * 100_000)),
         "fan-out 3000 children": served(_fan_out(3000, 3000, fetchable=False)),
         "fan-out 40 x 1": served(_fan_out(40, 1)),
         "fan-out 3 x 600": served(_fan_out(3, 600)),
         "503 Retry-After 99999": served(lambda m, p: Answer(503, {"Retry-After": "99999"}, b"")),
         "503 Retry-After 8": served(lambda m, p: Answer(503, {"Retry-After": "8"}, b"")),
-        "trickle headers 1 B/2 s": served(lambda m, p: Answer(200, {"Content-Type": OCI_INDEX}, index,
-                                                               trickle=2.0)),
-        "trickle body 1 B/2 s": served(lambda m, p: Answer(200, {"Content-Type": OCI_INDEX}, index, trickle=2.0,
-                                                            trickle_headers=False)),
+        "trickle headers 1 B/2 s": served(lambda m, p: Answer(200, {"Content-Type": OCI_INDEX}, index, trickle=2.0)),
+        "trickle body 1 B/2 s": served(
+            lambda m, p: Answer(200, {"Content-Type": OCI_INDEX}, index, trickle=2.0, trickle_headers=False)
+        ),
         "trickle token server": served(_token_trickle()),
         "accepts, never answers": hanging,
         "stuck credential helper": served(lambda m, p: Answer(401, {"WWW-Authenticate": 'Basic realm="x"'}, b"")),
@@ -126,8 +129,7 @@ def _argv(command: str, host: str, timeout: float, project: Path) -> list[str]:
     if command == "inspect":
         return [sys.executable, "-m", "dockdoctor", "inspect", "--json", "--timeout", str(timeout), ref]
     (project / "Dockerfile").write_text(f"FROM {ref}\n")
-    return [sys.executable, "-m", "dockdoctor", "check", "--json", "--timeout", str(timeout), "--project",
-            str(project)]
+    return [sys.executable, "-m", "dockdoctor", "check", "--json", "--timeout", str(timeout), "--project", str(project)]
 
 
 def lifetimes(timeout: float, runs: int) -> None:
@@ -144,14 +146,22 @@ def lifetimes(timeout: float, runs: int) -> None:
             with start() as host:
                 for _ in range(runs):
                     began = time.perf_counter()
-                    proc = subprocess.run(_argv(command, host, timeout, project), env=run_env, cwd=tmp,
-                                          stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+                    proc = subprocess.run(
+                        _argv(command, host, timeout, project),
+                        env=run_env,
+                        cwd=tmp,
+                        stdin=subprocess.DEVNULL,
+                        capture_output=True,
+                        timeout=120,
+                    )
                     times.append(time.perf_counter() - began)
                     codes.add(proc.returncode)
                     if b"Traceback" in proc.stderr:
                         codes.add("traceback")
-            print(f"{name:28} {command:8} {statistics.median(times):7.2f} {max(times):7.2f}  "
-                  f"{','.join(map(str, sorted(codes, key=str)))}")
+            print(
+                f"{name:28} {command:8} {statistics.median(times):7.2f} {max(times):7.2f}  "
+                f"{','.join(map(str, sorted(codes, key=str)))}"
+            )
     print("victim file intact:", (tmp / "victim").read_text() == "precious")
 
 
@@ -164,9 +174,14 @@ def sigints(count: int) -> None:
     early: list[float] = []  # the delays after start of the runs that did not exit 130
     with registry_server(lambda m, p: Answer(200, {"Content-Type": OCI_INDEX}, index, trickle=2.0)) as reg:
         for i in range(count):
-            proc = subprocess.Popen([sys.executable, "-m", "dockdoctor", "inspect", "--timeout", "60",
-                                     f"{reg.host}/x/y:{i}"], env=env, cwd=tmp, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "dockdoctor", "inspect", "--timeout", "60", f"{reg.host}/x/y:{i}"],
+                env=env,
+                cwd=tmp,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             delay = random.uniform(0.05, 1.5)  # from start-up to well inside the registry wait
             time.sleep(delay)
             sent = time.perf_counter()
@@ -180,9 +195,11 @@ def sigints(count: int) -> None:
             codes[code] = codes.get(code, 0) + 1
             if code != 130:
                 early.append(round(delay, 3))
-    print(f"one SIGINT at a random moment, {count} runs: exit codes {codes} "
-          f"(negative: ended by the signal); SIGINT to exit: median {statistics.median(exits):.3f} s, "
-          f"worst {max(exits):.3f} s; delays after start of those that did not exit 130: {early}")
+    print(
+        f"one SIGINT at a random moment, {count} runs: exit codes {codes} "
+        f"(negative: ended by the signal); SIGINT to exit: median {statistics.median(exits):.3f} s, "
+        f"worst {max(exits):.3f} s; delays after start of those that did not exit 130: {early}"
+    )
 
 
 def main() -> None:

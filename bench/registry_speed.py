@@ -36,14 +36,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-ACCEPT = ", ".join((
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-))
-INDEX_TYPES = ("application/vnd.oci.image.index.v1+json",
-               "application/vnd.docker.distribution.manifest.list.v2+json")
+ACCEPT = ", ".join(
+    (
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    )
+)
+INDEX_TYPES = ("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json")
 # One block of ten kinds; references cycle through it. "single" kinds are one image manifest at the top.
 KINDS = ("amd64", "arm64", "multi", "oci", "attest", "digest", "multi", "oci", "arm64", "missing")
 SINGLE_KINDS = ("amd64", "arm64", "digest")
@@ -60,6 +61,7 @@ MAX_PROXY_CONNECTIONS = 5000
 
 # --- registry seeding (direct, not through the proxy) ---------------------------------------------
 
+
 class Registry:
     """Minimal Docker Registry HTTP API v2 client over http.client (plain HTTP, loopback only)."""
 
@@ -67,8 +69,9 @@ class Registry:
         self.hostport = hostport
         self.requests = 0
 
-    def call(self, method: str, path: str, headers: dict[str, str] | None = None,
-             body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+    def call(
+        self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         conn = http.client.HTTPConnection(self.hostport, timeout=30)
         try:
             conn.request(method, path, body=body, headers=headers or {})
@@ -154,6 +157,7 @@ def seed(reg: Registry, count: int) -> list[Ref]:
 
 # --- the delaying, counting proxy -----------------------------------------------------------------
 
+
 @dataclass
 class Event:
     phase: str
@@ -201,7 +205,7 @@ class _HttpStream:
                 if len(self.buf) > 65536:
                     self.broken = True
                 return
-            head, self.buf = self.buf[:end].decode("latin-1"), self.buf[end + 4:]
+            head, self.buf = self.buf[:end].decode("latin-1"), self.buf[end + 4 :]
             lines = head.split("\r\n")
             headers = {}
             for line in lines[1:]:
@@ -223,11 +227,11 @@ class _HttpStream:
                 trailer = self.buf.find(b"\r\n\r\n", end)
                 if trailer < 0:
                     return False
-                self.buf, self.chunked = self.buf[trailer + 4:], False
+                self.buf, self.chunked = self.buf[trailer + 4 :], False
                 return True
             if len(self.buf) < end + 2 + size + 2:
                 return False
-            self.buf = self.buf[end + 2 + size + 2:]
+            self.buf = self.buf[end + 2 + size + 2 :]
 
 
 class DelayProxy:
@@ -328,6 +332,7 @@ class DelayProxy:
             if headers.get("transfer-encoding", "").lower() == "chunked":
                 return None
             return int(headers.get("content-length", "0") or 0)
+
         return _HttpStream(on_head)
 
     def _response_parser(self, pending: list[Event]) -> _HttpStream:
@@ -343,6 +348,7 @@ class DelayProxy:
             if headers.get("transfer-encoding", "").lower() == "chunked":
                 return None
             return int(headers.get("content-length", "0") or 0)
+
         return _HttpStream(on_head)
 
     def of_phase(self, phase: str) -> tuple[list[Event], list[ConnInfo]]:
@@ -371,6 +377,7 @@ class DelayProxy:
 
 # --- measurements ---------------------------------------------------------------------------------
 
+
 @dataclass
 class Phase:
     name: str
@@ -386,13 +393,20 @@ class Phase:
         return statistics.median(self.walls) if self.walls else float("nan")
 
 
-def run_timed(proxy: DelayProxy, phase: Phase, argv: list[str], env: dict[str, str], *, tag: str = "",
-              capture: bool = False) -> tuple[float, subprocess.CompletedProcess[bytes] | None]:
+def run_timed(
+    proxy: DelayProxy, phase: Phase, argv: list[str], env: dict[str, str], *, tag: str = "", capture: bool = False
+) -> tuple[float, subprocess.CompletedProcess[bytes] | None]:
     proxy.phase = phase.name + tag
     start = time.perf_counter()
     try:
-        proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, timeout=SUBPROCESS_TIMEOUT, check=False)
+        proc = subprocess.run(
+            argv,
+            env=env,
+            stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=SUBPROCESS_TIMEOUT,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         phase.failures.append(f"timed out after {SUBPROCESS_TIMEOUT:g} s: {' '.join(argv[:4])} ...")
         proc = None
@@ -443,8 +457,9 @@ def summarize(events: list[Event]) -> dict[str, int]:
 
 
 def max_in_flight(events: list[Event]) -> int:
-    marks = sorted([(e.t_req, 1) for e in events] + [(e.t_resp or e.t_req, -1) for e in events],
-                   key=lambda m: (m[0], m[1]))
+    marks = sorted(
+        [(e.t_req, 1) for e in events] + [(e.t_resp or e.t_req, -1) for e in events], key=lambda m: (m[0], m[1])
+    )
     best = cur = 0
     for _, step in marks:
         cur += step
@@ -456,9 +471,11 @@ def timeline(phase: Phase, limit: int = 200) -> list[str]:
     if not phase.events:
         return []
     t0 = phase.starts[0]
-    lines = [f"  timeline of {phase.name} (first run; request arrival at the proxy in ms from process start, "
-             f"+ms until the registry's response head reached the proxy (includes the request hold), connection, "
-             f"status):"]
+    lines = [
+        f"  timeline of {phase.name} (first run; request arrival at the proxy in ms from process start, "
+        f"+ms until the registry's response head reached the proxy (includes the request hold), connection, "
+        f"status):"
+    ]
     for e in sorted(phase.events, key=lambda e: e.t_req)[:limit]:
         dur = f"{(e.t_resp - e.t_req) * 1000:6.0f}" if e.t_resp else "     ?"
         lines.append(f"    {(e.t_req - t0) * 1000:7.0f} +{dur}  c{e.conn:<4} {e.status:3}  {e.method:4} {e.path}")
@@ -476,8 +493,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs of each dockdoctor phase (median wall)")
     parser.add_argument("--loop-budget", type=float, default=240.0, help="seconds allowed to each skopeo/docker loop")
     parser.add_argument("--timeline", action="store_true", help="print the per-request timeline of cold runs")
-    parser.add_argument("--what-if", type=int, default=64, metavar="N",
-                        help="also time the driver with max_workers = per_registry = N (0: skip)")
+    parser.add_argument(
+        "--what-if",
+        type=int,
+        default=64,
+        metavar="N",
+        help="also time the driver with max_workers = per_registry = N (0: skip)",
+    )
     args = parser.parse_args()
     if not 10 <= args.refs <= 1000 or not 0 <= args.delay_ms <= 1000 or not 1 <= args.runs <= 20:
         parser.error("--refs 10..1000, --delay-ms 0..1000, --runs 1..20")
@@ -500,8 +522,10 @@ def main() -> int:
     reg = Registry(registry)
     t = time.perf_counter()
     refs = seed(reg, args.refs)
-    print(f"registry {registry}; seeded/verified {len(refs)} references with {reg.requests} direct requests in "
-          f"{time.perf_counter() - t:.1f} s")
+    print(
+        f"registry {registry}; seeded/verified {len(refs)} references with {reg.requests} direct requests in "
+        f"{time.perf_counter() - t:.1f} s"
+    )
     kinds = {k: sum(r.kind == k for r in refs) for k in dict.fromkeys(KINDS)}
     n_single = sum(r.kind in SINGLE_KINDS for r in refs)
     n_missing = kinds["missing"]
@@ -540,8 +564,13 @@ def measure_auth(args, testenv: dict, py: str, work: str) -> None:
                         shutil.rmtree(os.path.join(cache, sub), ignore_errors=True)
                 proxy.phase = f"auth {name} #{run}"
                 start = time.perf_counter()
-                subprocess.run([py, "-m", "dockdoctor", "inspect", *refs, "--json"], env=env, capture_output=True,
-                               timeout=SUBPROCESS_TIMEOUT, check=False)
+                subprocess.run(
+                    [py, "-m", "dockdoctor", "inspect", *refs, "--json"],
+                    env=env,
+                    capture_output=True,
+                    timeout=SUBPROCESS_TIMEOUT,
+                    check=False,
+                )
                 wall = time.perf_counter() - start
                 events, _ = proxy.of_phase(proxy.phase)
                 rows[name].append((wall, len(events), sum(e.status == 401 for e in events)))
@@ -550,19 +579,34 @@ def measure_auth(args, testenv: dict, py: str, work: str) -> None:
         for name, runs in rows.items():
             walls = [w for w, _, _ in runs]
             _, reqs, unauthorized = runs[0]
-            print(f"  {name:10} {fmt_ms(statistics.median(walls))} (median of {len(runs)})  {reqs} requests, "
-                  f"{unauthorized} answered 401" + ("  (challenge remembered: credentials sent up front)"
-                                                     if name == "later run" else ""))
+            print(
+                f"  {name:10} {fmt_ms(statistics.median(walls))} (median of {len(runs)})  {reqs} requests, "
+                f"{unauthorized} answered 401"
+                + ("  (challenge remembered: credentials sent up front)" if name == "later run" else "")
+            )
     finally:
         proxy.stop()
 
 
-def measure(args, proxy: DelayProxy, refs: list[Ref], work: str, py: str, docker_cli: str, skopeo: str,
-            testenv: dict, n_single: int, n_missing: int, n_found: int) -> int:
+def measure(
+    args,
+    proxy: DelayProxy,
+    refs: list[Ref],
+    work: str,
+    py: str,
+    docker_cli: str,
+    skopeo: str,
+    testenv: dict,
+    n_single: int,
+    n_missing: int,
+    n_found: int,
+) -> int:
     via = [f"{proxy.address}/{r.path}" for r in refs]
     n = len(refs)
-    print(f"proxy {proxy.address} -> {testenv['registry']}, +{args.delay_ms:g} ms per chunk each direction; "
-          f"python {sys.version.split()[0]} ({py})")
+    print(
+        f"proxy {proxy.address} -> {testenv['registry']}, +{args.delay_ms:g} ms per chunk each direction; "
+        f"python {sys.version.split()[0]} ({py})"
+    )
 
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "DOCKDOCTOR_CACHE"))}
     base_env.update({"DOCKER_HOST": testenv["docker_host"], "NO_PROXY": "*", "no_proxy": "*"})
@@ -580,8 +624,16 @@ def measure(args, proxy: DelayProxy, refs: list[Ref], work: str, py: str, docker
     floor = py_start + 3 * rtt
     proxy.events.clear()
 
-    cli_ok = subprocess.run([py, "-m", "dockdoctor", "inspect", "--help"], env=base_env, capture_output=True,
-                            timeout=SUBPROCESS_TIMEOUT, check=False).returncode == 0
+    cli_ok = (
+        subprocess.run(
+            [py, "-m", "dockdoctor", "inspect", "--help"],
+            env=base_env,
+            capture_output=True,
+            timeout=SUBPROCESS_TIMEOUT,
+            check=False,
+        ).returncode
+        == 0
+    )
     phases: dict[str, Phase] = {}
     verdicts: dict[str, str] = {}
 
@@ -594,8 +646,9 @@ def measure(args, proxy: DelayProxy, refs: list[Ref], work: str, py: str, docker
             cache = tempfile.mkdtemp(prefix="cache-", dir=work)
             for step, name in enumerate(names):
                 phase = phases[name]
-                wall, proc = run_timed(proxy, phase, make_argv(step, cache), env_for(cache), tag=f"#{run}",
-                                       capture=True)
+                wall, proc = run_timed(
+                    proxy, phase, make_argv(step, cache), env_for(cache), tag=f"#{run}", capture=True
+                )
                 phase.walls.append(wall)
                 if run == 0:
                     phase.events, phase.conns = proxy.of_phase(name + "#0")
@@ -603,21 +656,27 @@ def measure(args, proxy: DelayProxy, refs: list[Ref], work: str, py: str, docker
 
     # (a)-(c) the CLI, if the lead's command exists
     if cli_ok:
+
         def cli_argv(step: int, cache: str) -> list[str]:
             return [py, "-m", "dockdoctor", "inspect", *via, "--json", *(["--refresh"] if step == 2 else [])]
 
         def cli_env(cache: str) -> dict[str, str]:
             return {**base_env, "DOCKDOCTOR_CACHE_DIR": cache, "DOCKER_CONFIG": cache}
+
         dd_runs("dockdoctor inspect", cli_argv, cli_env)
 
     # the registry client alone, in a tiny driver process (tag_ttl=0 makes the third step revalidate)
     def drv_argv(step: int, cache: str) -> list[str]:
         return [py, "-c", DRIVER, cache, "0" if step == 2 else "300", "0", *via]
+
     dd_runs("registry client (python -c driver)", drv_argv, lambda cache: dict(base_env))
     if args.what_if:  # the same driver with more requests in flight: what raising the client's limits would give
         w = args.what_if
-        dd_runs(f"what-if: driver, per_registry={w}", lambda step, cache: [py, "-c", DRIVER, cache,
-                "0" if step == 2 else "300", str(w), *via], lambda cache: dict(base_env))
+        dd_runs(
+            f"what-if: driver, per_registry={w}",
+            lambda step, cache: [py, "-c", DRIVER, cache, "0" if step == 2 else "300", str(w), *via],
+            lambda cache: dict(base_env),
+        )
 
     # (d) skopeo loop, (e) docker loop
     def loop(name: str, argv_for, env: dict[str, str]) -> None:
@@ -631,8 +690,14 @@ def measure(args, proxy: DelayProxy, refs: list[Ref], work: str, py: str, docker
                 phase.failures.append(f"stopped after {phase.completed} of {n}: --loop-budget {args.loop_budget:g} s")
                 break
             try:
-                rc = subprocess.run(argv_for(ref), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                    timeout=SUBPROCESS_TIMEOUT, check=False).returncode
+                rc = subprocess.run(
+                    argv_for(ref),
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    timeout=SUBPROCESS_TIMEOUT,
+                    check=False,
+                ).returncode
             except subprocess.TimeoutExpired:
                 rc = -1
             failed += rc != 0
@@ -644,25 +709,35 @@ def measure(args, proxy: DelayProxy, refs: list[Ref], work: str, py: str, docker
         verdicts[name] = f"{failed} of {phase.completed} exited non-zero (expected {n_missing}: the missing refs)"
 
     if skopeo:
-        loop("skopeo inspect --raw loop",
-             lambda ref: [skopeo, "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"], base_env)
+        loop(
+            "skopeo inspect --raw loop",
+            lambda ref: [skopeo, "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"],
+            base_env,
+        )
     if docker_cli:
         docker_cfg = tempfile.mkdtemp(prefix="docker-config-", dir=work)
-        loop("docker manifest inspect loop", lambda ref: [docker_cli, "manifest", "inspect", "--insecure", ref],
-             {**base_env, "DOCKER_CONFIG": docker_cfg})
+        loop(
+            "docker manifest inspect loop",
+            lambda ref: [docker_cli, "manifest", "inspect", "--insecure", ref],
+            {**base_env, "DOCKER_CONFIG": docker_cfg},
+        )
 
     # --- report -------------------------------------------------------------------------------------
     print()
-    print(f"floor: python -c pass {fmt_ms(py_start)} (median of 7) + 3 x round trip {fmt_ms(rtt)} "
-          f"(median GET /v2/ of 7, {min(rtts) * 1000:.0f}..{max(rtts) * 1000:.0f} ms) = {fmt_ms(floor)}")
+    print(
+        f"floor: python -c pass {fmt_ms(py_start)} (median of 7) + 3 x round trip {fmt_ms(rtt)} "
+        f"(median GET /v2/ of 7, {min(rtts) * 1000:.0f}..{max(rtts) * 1000:.0f} ms) = {fmt_ms(floor)}"
+    )
     print()
     print(f"{'phase':44} {'wall':>11} {'runs':>20}  {'conns':>5} {'TLS':>3} {'reqs':>5}  requests (first run)")
     for phase in phases.values():
         runs = "/".join(f"{w * 1000:.0f}" for w in phase.walls) if len(phase.walls) > 1 else ""
         tls = sum(c.tls for c in phase.conns)
         counts = ", ".join(f"{k} {v}" for k, v in summarize(phase.events).items())
-        print(f"{phase.name:44} {fmt_ms(phase.wall)} {runs:>20}  {len(phase.conns):5} {tls:3} "
-              f"{len(phase.events):5}  {counts}")
+        print(
+            f"{phase.name:44} {fmt_ms(phase.wall)} {runs:>20}  {len(phase.conns):5} {tls:3} "
+            f"{len(phase.events):5}  {counts}"
+        )
         for failure in phase.failures:
             print(f"{'':44} ! {failure}")
     print()
@@ -691,15 +766,19 @@ def measure(args, proxy: DelayProxy, refs: list[Ref], work: str, py: str, docker
     extra = [p for name, p in phases.items() if name.startswith("what-if") and "warm" not in name]
     for phase in (cold, warm, after) + ((drv,) if cli_ok else ()) + tuple(extra):
         per = len(phase.events) / n
-        print(f"{phase.name}: {len(phase.events)} requests, {per:.2f} per reference; max in flight "
-              f"{max_in_flight(phase.events)}; connections {len(phase.conns)}")
+        print(
+            f"{phase.name}: {len(phase.events)} requests, {per:.2f} per reference; max in flight "
+            f"{max_in_flight(phase.events)}; connections {len(phase.conns)}"
+        )
         if phase.events:
             t0, first = phase.starts[0], min(e.t_req for e in phase.events)
             last = max(e.t_resp or e.t_req for e in phase.events)
-            print(f"    first run {phase.walls[0] * 1000:.0f} ms: first request at {(first - t0) * 1000:.0f} ms, "
-                  f"last response head at {(last - t0) * 1000:.0f} ms (network span {(last - first) * 1000:.0f} ms "
-                  f"= {(last - first) / rtt:.1f} round trips), exit "
-                  f"{(phase.walls[0] - (last - t0) - args.delay_ms / 1000) * 1000:.0f} ms after the client got it")
+            print(
+                f"    first run {phase.walls[0] * 1000:.0f} ms: first request at {(first - t0) * 1000:.0f} ms, "
+                f"last response head at {(last - t0) * 1000:.0f} ms (network span {(last - first) * 1000:.0f} ms "
+                f"= {(last - first) / rtt:.1f} round trips), exit "
+                f"{(phase.walls[0] - (last - t0) - args.delay_ms / 1000) * 1000:.0f} ms after the client got it"
+            )
     print()
 
     def line(ok: bool, text: str) -> None:
@@ -715,34 +794,51 @@ def measure(args, proxy: DelayProxy, refs: list[Ref], work: str, py: str, docker
     cold_manifest = ev_of(cold, lambda e: e.method == "GET" and "/manifests/" in e.path)
     cold_blob = ev_of(cold, lambda e: e.method == "GET" and "/blobs/" in e.path)
     cold_other = len(cold.events) - cold_manifest - cold_blob
-    line(cold_manifest <= n and cold_blob <= n_single and cold_other == 0,
-         f"cold: {cold_manifest} manifest GETs for {n} refs (<= {n}), {cold_blob} config GETs for {n_single} "
-         f"single-platform refs (<= {n_single}), {cold_other} other requests (0)")
+    line(
+        cold_manifest <= n and cold_blob <= n_single and cold_other == 0,
+        f"cold: {cold_manifest} manifest GETs for {n} refs (<= {n}), {cold_blob} config GETs for {n_single} "
+        f"single-platform refs (<= {n_single}), {cold_other} other requests (0)",
+    )
     after_head = ev_of(after, lambda e: e.method == "HEAD")
     after_other_found = ev_of(after, lambda e: e.method != "HEAD" and not missing_ref(e))
     after_missing = ev_of(after, missing_ref)
     n_digest = sum(r.kind == "digest" for r in refs)
-    line(after_head == n_found - n_digest and after_other_found == 0,
-         f"warm after TTL: {after_head} HEADs for {n_found - n_digest} existing tag refs (1 each), "
-         f"{after_other_found} other requests for them or the {n_digest} digest refs (0); "
-         f"[{after_missing} requests for the {n_missing} missing refs: not cached]")
+    line(
+        after_head == n_found - n_digest and after_other_found == 0,
+        f"warm after TTL: {after_head} HEADs for {n_found - n_digest} existing tag refs (1 each), "
+        f"{after_other_found} other requests for them or the {n_digest} digest refs (0); "
+        f"[{after_missing} requests for the {n_missing} missing refs: not cached]",
+    )
     warm_found = ev_of(warm, lambda e: not missing_ref(e))
     warm_missing = ev_of(warm, missing_ref)
-    line(warm_found == 0, f"warm within TTL: {warm_found} requests for the {n_found} existing refs (0); "
-                          f"[{warm_missing} for the {n_missing} missing refs: 404s are not cached]")
+    line(
+        warm_found == 0,
+        f"warm within TTL: {warm_found} requests for the {n_found} existing refs (0); "
+        f"[{warm_missing} for the {n_missing} missing refs: 404s are not cached]",
+    )
     if skop:
-        line(skop.wall >= 10 * cold.wall, f"cold wall {cold.wall * 1000:.0f} ms >= 10x faster than the skopeo loop "
-                                          f"{skop.wall * 1000:.0f} ms (is {skop.wall / cold.wall:.1f}x)")
-    line(cold.wall <= 2 * floor, f"cold wall {cold.wall * 1000:.0f} ms within 2x of the floor {floor * 1000:.0f} ms "
-                                 f"(is {cold.wall / floor:.2f}x)")
+        line(
+            skop.wall >= 10 * cold.wall,
+            f"cold wall {cold.wall * 1000:.0f} ms >= 10x faster than the skopeo loop "
+            f"{skop.wall * 1000:.0f} ms (is {skop.wall / cold.wall:.1f}x)",
+        )
+    line(
+        cold.wall <= 2 * floor,
+        f"cold wall {cold.wall * 1000:.0f} ms within 2x of the floor {floor * 1000:.0f} ms "
+        f"(is {cold.wall / floor:.2f}x)",
+    )
     if cli_ok:
-        print(f"info  driver cold {drv.wall * 1000:.0f} ms = {drv.wall / floor:.2f}x floor; CLI minus driver: "
-              f"{(cold.wall - drv.wall) * 1000:.0f} ms; warm within TTL (CLI, no network) {warm.wall * 1000:.0f} ms")
+        print(
+            f"info  driver cold {drv.wall * 1000:.0f} ms = {drv.wall / floor:.2f}x floor; CLI minus driver: "
+            f"{(cold.wall - drv.wall) * 1000:.0f} ms; warm within TTL (CLI, no network) {warm.wall * 1000:.0f} ms"
+        )
 
     for phase in extra:
-        print(f"info  {phase.name}: {phase.wall * 1000:.0f} ms = {phase.wall / floor:.2f}x floor; skopeo loop / it = "
-              f"{(skop.wall / phase.wall) if skop else float('nan'):.1f}x; {len(phase.events)} requests, "
-              f"max in flight {max_in_flight(phase.events)}")
+        print(
+            f"info  {phase.name}: {phase.wall * 1000:.0f} ms = {phase.wall / floor:.2f}x floor; skopeo loop / it = "
+            f"{(skop.wall / phase.wall) if skop else float('nan'):.1f}x; {len(phase.events)} requests, "
+            f"max in flight {max_in_flight(phase.events)}"
+        )
     if args.timeline:
         print()
         for phase in ((cold, drv) if cli_ok else (cold,)) + tuple(extra[:1]):
@@ -763,18 +859,25 @@ def check_output(proc: subprocess.CompletedProcess[bytes] | None, refs: list[Ref
     if isinstance(data, list):
         rows = [tuple(r) for r in data]
     else:  # the CLI report: facts.images.remote (shape may still change: search for RemoteImage-like dicts)
+
         def walk(node: object) -> None:
             if isinstance(node, dict):
                 if "reference" in node and "canonical" in node:
                     err = node.get("error") or {}
-                    rows.append((node["reference"], str(node.get("kind", "")),
-                                 str(err.get("kind", "")) if isinstance(err, dict) else str(err)))
+                    rows.append(
+                        (
+                            node["reference"],
+                            str(node.get("kind", "")),
+                            str(err.get("kind", "")) if isinstance(err, dict) else str(err),
+                        )
+                    )
                     return
                 for value in node.values():
                     walk(value)
             elif isinstance(node, list):
                 for value in node:
                     walk(value)
+
         walk(data)
     by_ref = {r[0]: r for r in rows}
     bad = []
@@ -786,7 +889,8 @@ def check_output(proc: subprocess.CompletedProcess[bytes] | None, refs: list[Ref
         elif row[2] != want_error:
             bad.append(f"{ref.path}: error {row[2] or 'none'} (want {want_error or 'none'})")
     return f"exit {proc.returncode}; {len(refs) - len(bad)} of {len(refs)} answers as expected" + (
-        f"; e.g. {bad[:3]}" if bad else "")
+        f"; e.g. {bad[:3]}" if bad else ""
+    )
 
 
 if __name__ == "__main__":

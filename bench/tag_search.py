@@ -16,20 +16,31 @@ from pathlib import Path
 
 from dockdoctor.probes.registry import RegistryOptions, inspect_remote
 
-DEFAULT = ("127.0.0.1:5555/tags14/app:1.2-alpine", "127.0.0.1:5555/tags14/many:3.5.0-alpine",
-           "127.0.0.1:5555/tags14/many:7.2.0-alpine")
+DEFAULT = (
+    "127.0.0.1:5555/tags14/app:1.2-alpine",
+    "127.0.0.1:5555/tags14/many:3.5.0-alpine",
+    "127.0.0.1:5555/tags14/many:7.2.0-alpine",
+)
 
 
 def _kind(url: str) -> str:
     path = url.split("/v2/", 1)[-1]
-    return "tags/list" if "/tags/list" in path else "manifests" if "/manifests/" in path else \
-        "blobs" if "/blobs/" in path else "other"
+    return (
+        "tags/list"
+        if "/tags/list" in path
+        else "manifests"
+        if "/manifests/" in path
+        else "blobs"
+        if "/blobs/" in path
+        else "other"
+    )
 
 
 def measure(ref: str, cache: Path, targets: tuple[str, ...]) -> tuple[float, Counter[str], int]:
     seen: Counter[str] = Counter()
-    options = RegistryOptions(cache_dir=cache, observer=lambda method, url, status: seen.update([_kind(url)]),
-                              deadline=time.monotonic() + 30)
+    options = RegistryOptions(
+        cache_dir=cache, observer=lambda method, url, status: seen.update([_kind(url)]), deadline=time.monotonic() + 30
+    )
     start = time.perf_counter()
     (image,) = inspect_remote([ref], options=options, targets=targets)
     seconds = time.perf_counter() - start
@@ -53,9 +64,11 @@ def main() -> None:
                 times.append(seconds)
                 counts = seen
             requests = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"
-            print(f"{ref} {phase}: median {statistics.median(times) * 1000:.0f} ms "
-                  f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}); candidates {checked}; "
-                  f"requests: {requests}")
+            print(
+                f"{ref} {phase}: median {statistics.median(times) * 1000:.0f} ms "
+                f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}); candidates {checked}; "
+                f"requests: {requests}"
+            )
 
 
 if __name__ == "__main__":

@@ -35,11 +35,19 @@ def isolated_env(tmp: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def dockdoctor(*args: str, env: dict[str, str], timeout: float = 120, prefix: tuple[str, ...] = (),
-               cwd: str | Path | None = None) -> Result:
+def dockdoctor(
+    *args: str, env: dict[str, str], timeout: float = 120, prefix: tuple[str, ...] = (), cwd: str | Path | None = None
+) -> Result:
     """Run the CLI; by default in the folder that holds the isolated docker config (an empty project)."""
     argv = [*prefix, sys.executable, "-m", "dockdoctor", *args]
     start = time.monotonic()
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
-                          cwd=cwd or Path(env["DOCKER_CONFIG"]).parent)
+    proc = subprocess.run(
+        argv,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd or Path(env["DOCKER_CONFIG"]).parent,
+    )
     return Result(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)

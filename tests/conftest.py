@@ -19,8 +19,10 @@ def testenv() -> dict:
     env = load_env()
     if env is None:
         if os.environ.get("CI"):
-            pytest.fail("CI is set but DOCKDOCTOR_TESTENV does not name a running test environment "
-                        "(run scripts/test.sh, which starts it)")
+            pytest.fail(
+                "CI is set but DOCKDOCTOR_TESTENV does not name a running test environment "
+                "(run scripts/test.sh, which starts it)"
+            )
         pytest.skip("no test environment: run scripts/testenv/start.sh and export DOCKDOCTOR_TESTENV")
     return env
 

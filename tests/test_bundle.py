@@ -14,8 +14,14 @@ from support.recorded import engine_for
 def test_bundle_contents_and_replay_on_another_machine(tmp_path: Path) -> None:
     bundle = tmp_path / "ticket.zip"
     with engine_for("docker-desktop-mac-arm64") as engine:
-        made = dockdoctor("report", "-o", str(bundle), "--platform", "linux/amd64",
-                          env=isolated_env(tmp_path, DOCKER_HOST=engine.base_url))
+        made = dockdoctor(
+            "report",
+            "-o",
+            str(bundle),
+            "--platform",
+            "linux/amd64",
+            env=isolated_env(tmp_path, DOCKER_HOST=engine.base_url),
+        )
     assert made.code == 0, made.stderr
     assert made.stdout.startswith(f"wrote {bundle} (") and "nothing was uploaded" in made.stdout
     with zipfile.ZipFile(bundle) as archive:
@@ -35,8 +41,15 @@ def test_bundle_contents_and_replay_on_another_machine(tmp_path: Path) -> None:
 
     elsewhere = tmp_path / "support-desk"
     elsewhere.mkdir()
-    replay = dockdoctor("check", "--json", "--platform", "linux/amd64", "--from", str(bundle),
-                        env=isolated_env(elsewhere, DOCKER_HOST="unix:///nonexistent.sock"))
+    replay = dockdoctor(
+        "check",
+        "--json",
+        "--platform",
+        "linux/amd64",
+        "--from",
+        str(bundle),
+        env=isolated_env(elsewhere, DOCKER_HOST="unix:///nonexistent.sock"),
+    )
     replayed = replay.json()
     assert replayed["findings"] == report["findings"]
     assert replayed["gathered_by"] == report["dockdoctor_version"]
@@ -52,8 +65,9 @@ def test_damaged_bundle_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_markdown_report_is_capped_and_plain(tmp_path: Path) -> None:
     fixture = Path(__file__).resolve().parents[1] / "fixtures" / "checks" / "DKD503" / "bad-arm64-target-no-qemu.json"
-    result = dockdoctor("check", "--format", "markdown", "--platform", "linux/arm64", "--from", str(fixture),
-                        env=isolated_env(tmp_path))
+    result = dockdoctor(
+        "check", "--format", "markdown", "--platform", "linux/arm64", "--from", str(fixture), env=isolated_env(tmp_path)
+    )
     text = result.stdout
     assert result.code == 1
     assert "| Build & emulation | **ERROR** |" in text

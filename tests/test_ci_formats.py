@@ -51,8 +51,9 @@ def _connections(sock: socket.socket) -> int:
         count += 1
 
 
-def test_no_engine_touches_no_socket_and_lists_the_engine_checks_as_skipped(project: Path, tmp_path: Path,
-                                                                            trap) -> None:
+def test_no_engine_touches_no_socket_and_lists_the_engine_checks_as_skipped(
+    project: Path, tmp_path: Path, trap
+) -> None:
     host, sock = trap
     env = isolated_env(tmp_path, DOCKER_HOST=host)
     result = dockdoctor("check", "--no-engine", "--offline", "--json", env=env, cwd=project)
@@ -77,15 +78,24 @@ def test_no_engine_touches_no_socket_and_lists_the_engine_checks_as_skipped(proj
 
 def test_no_engine_takes_the_targets_from_the_deploy_files(tmp_path: Path, trap) -> None:
     host, sock = trap
-    result = dockdoctor("check", "--no-engine", "--offline", "--json", env=isolated_env(tmp_path, DOCKER_HOST=host),
-                        cwd=PROJECTS / "deploy-kubernetes")
+    result = dockdoctor(
+        "check",
+        "--no-engine",
+        "--offline",
+        "--json",
+        env=isolated_env(tmp_path, DOCKER_HOST=host),
+        cwd=PROJECTS / "deploy-kubernetes",
+    )
     assert _connections(sock) == 0
     assert [(t["platform"], t["intent"]) for t in result.json()["targets"]] == [
-        ("linux/arm64", "deploy"), ("linux/amd64", "deploy")], result.stderr
+        ("linux/arm64", "deploy"),
+        ("linux/amd64", "deploy"),
+    ], result.stderr
 
 
 def test_sarif_validates_against_the_official_schema_and_every_result_has_a_file_and_line(
-        project: Path, tmp_path: Path, trap) -> None:
+    project: Path, tmp_path: Path, trap
+) -> None:
     host, sock = trap
     env = isolated_env(tmp_path, DOCKER_HOST=host)
     result = dockdoctor("check", "--no-engine", "--offline", "--format", "sarif", env=env, cwd=project)
@@ -117,8 +127,9 @@ def test_sarif_validates_against_the_official_schema_and_every_result_has_a_file
     # the fingerprint is the same in the next run, and after a line is added above the finding
     dockerfile = project / "Dockerfile"
     dockerfile.write_text("# syntax=docker/dockerfile:1\n" + dockerfile.read_text())
-    again = json.loads(dockdoctor("check", "--no-engine", "--offline", "--format", "sarif", env=env,
-                                  cwd=project).stdout)["runs"][0]["results"][0]
+    again = json.loads(
+        dockdoctor("check", "--no-engine", "--offline", "--format", "sarif", env=env, cwd=project).stdout
+    )["runs"][0]["results"][0]
     assert again["locations"][0]["physicalLocation"]["region"]["startLine"] == 7
     assert again["partialFingerprints"] == res["partialFingerprints"]
 
@@ -128,16 +139,26 @@ def test_sarif_paths_are_relative_to_the_checkout_and_host_findings_are_left_out
     file's findings about the engine (no file) do not appear in the SARIF document."""
     checkout = tmp_path / "repo"
     shutil.copytree(PROJECTS / "stage-chain", checkout / "svc")
-    result = dockdoctor("check", "--no-engine", "--offline", "--format", "sarif", "--project", "svc",
-                        env=isolated_env(tmp_path), cwd=checkout)
+    result = dockdoctor(
+        "check",
+        "--no-engine",
+        "--offline",
+        "--format",
+        "sarif",
+        "--project",
+        "svc",
+        env=isolated_env(tmp_path),
+        cwd=checkout,
+    )
     sarif = json.loads(result.stdout)
     jsonschema.Draft4Validator(SARIF_SCHEMA).validate(sarif)
     uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"]]
     assert uris == ["svc/Dockerfile"]
     replay = ROOT / "fixtures" / "checks" / "DKD201"
     bad = sorted(replay.glob("bad-*.json"))[0]
-    engine = dockdoctor("check", "--from", str(bad), "--format", "sarif", "--no-project",
-                        env=isolated_env(tmp_path), cwd=checkout)
+    engine = dockdoctor(
+        "check", "--from", str(bad), "--format", "sarif", "--no-project", env=isolated_env(tmp_path), cwd=checkout
+    )
     doc = json.loads(engine.stdout)
     jsonschema.Draft4Validator(SARIF_SCHEMA).validate(doc)
     assert doc["runs"][0]["results"] == []  # DKD201 is about the engine: no file, so not a SARIF result
@@ -147,8 +168,9 @@ GITHUB_LINE = re.compile(r"^::(error|warning|notice) (?:file=[^,:]+,line=\d+,col
 
 
 def test_github_format_writes_one_workflow_command_per_finding(project: Path, tmp_path: Path) -> None:
-    result = dockdoctor("check", "--no-engine", "--offline", "--format", "github", env=isolated_env(tmp_path),
-                        cwd=project)
+    result = dockdoctor(
+        "check", "--no-engine", "--offline", "--format", "github", env=isolated_env(tmp_path), cwd=project
+    )
     assert result.code == 1, result.stderr
     lines = result.stdout.splitlines()
     assert all(GITHUB_LINE.match(line) for line in lines), lines
@@ -186,9 +208,11 @@ def test_a_location_is_a_project_file_and_line_never_an_image_reference() -> Non
     from dockdoctor.app import location_of
     from dockdoctor.model import DockerfileFacts, EndpointRule, EngineFacts, Facts, HostFacts, Location, ProjectFacts
 
-    facts = Facts(host=HostFacts(os="", arch="", machine=""),
-                  engine=EngineFacts(endpoint="", endpoint_rule=EndpointRule.DEFAULT, context=None),
-                  project=ProjectFacts(root="/src/app", dockerfiles=(DockerfileFacts(path="build/Dockerfile"),)))
+    facts = Facts(
+        host=HostFacts(os="", arch="", machine=""),
+        engine=EngineFacts(endpoint="", endpoint_rule=EndpointRule.DEFAULT, context=None),
+        project=ProjectFacts(root="/src/app", dockerfiles=(DockerfileFacts(path="build/Dockerfile"),)),
+    )
     assert location_of("build/Dockerfile:4", facts) == Location(file="build/Dockerfile", line=4)
     assert location_of("/src/app/build/Dockerfile:4:7", facts) == Location(file="build/Dockerfile", line=4, column=7)
     assert location_of("build/Dockerfile", facts) == Location(file="build/Dockerfile", line=1)
@@ -199,8 +223,9 @@ def test_a_location_is_a_project_file_and_line_never_an_image_reference() -> Non
 def test_no_engine_asks_the_registry_and_offline_asks_nothing(tmp_path: Path, trap) -> None:
     from support.servers import OCI_INDEX, Answer, index_doc, registry_server, sha256
 
-    amd64_only = index_doc([(sha256(b"amd64"), "application/vnd.oci.image.manifest.v1+json",
-                             {"os": "linux", "architecture": "amd64"})])
+    amd64_only = index_doc(
+        [(sha256(b"amd64"), "application/vnd.oci.image.manifest.v1+json", {"os": "linux", "architecture": "amd64"})]
+    )
 
     def route(method: str, path: str) -> Answer:
         if path.startswith("/v2/x/app/manifests/"):
@@ -213,8 +238,9 @@ def test_no_engine_asks_the_registry_and_offline_asks_nothing(tmp_path: Path, tr
     app.mkdir()
     with registry_server(route) as reg:
         (app / "Dockerfile").write_text(f"FROM {reg.host}/x/app:1.2\n")
-        offline = dockdoctor("check", "--no-engine", "--offline", "--platform", "linux/arm64", "--json",
-                             env=env, cwd=app)
+        offline = dockdoctor(
+            "check", "--no-engine", "--offline", "--platform", "linux/arm64", "--json", env=env, cwd=app
+        )
         assert reg.seen == [] and offline.code == 0, offline.stderr
         online = dockdoctor("check", "--no-engine", "--platform", "linux/arm64", "--json", env=env, cwd=app)
     assert _connections(sock) == 0
@@ -228,8 +254,17 @@ def test_no_engine_asks_the_registry_and_offline_asks_nothing(tmp_path: Path, tr
 def test_no_engine_reads_a_compose_project_without_touching_the_socket(tmp_path: Path, trap) -> None:
     """The compose file is resolved (`docker compose config` when installed) without the engine."""
     host, sock = trap
-    result = dockdoctor("check", "--no-engine", "--offline", "--platform", "linux/arm64", "--format", "github",
-                        env=isolated_env(tmp_path, DOCKER_HOST=host), cwd=PROJECTS / "tag-app")
+    result = dockdoctor(
+        "check",
+        "--no-engine",
+        "--offline",
+        "--platform",
+        "linux/arm64",
+        "--format",
+        "github",
+        env=isolated_env(tmp_path, DOCKER_HOST=host),
+        cwd=PROJECTS / "tag-app",
+    )
     assert "Traceback" not in result.stderr, result.stderr
     assert _connections(sock) == 0
     assert all(GITHUB_LINE.match(line) for line in result.stdout.splitlines()), result.stdout

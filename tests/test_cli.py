@@ -52,8 +52,12 @@ def test_list_checks() -> None:
     result = run("check", "--list-checks")
     assert [line.split()[0] for line in result.output.splitlines()] == [s.id for s in ALL_CHECKS]
     listed = json.loads(run("check", "--list-checks", "--json").output)
-    assert listed[0] == {"id": ALL_CHECKS[0].id, "slug": ALL_CHECKS[0].slug,
-                         "severity": ALL_CHECKS[0].default_severity.value, "title": ALL_CHECKS[0].title}
+    assert listed[0] == {
+        "id": ALL_CHECKS[0].id,
+        "slug": ALL_CHECKS[0].slug,
+        "severity": ALL_CHECKS[0].default_severity.value,
+        "title": ALL_CHECKS[0].title,
+    }
 
 
 def test_explain() -> None:
@@ -71,12 +75,21 @@ def test_save_facts_then_replay(tmp_path: Path) -> None:
 
 
 def test_help_and_version_do_not_import_the_docker_sdk() -> None:
-    code = ("import sys; from dockdoctor.cli import main; rc = main(sys.argv[1:]); "
-            "assert 'docker' not in sys.modules and 'requests' not in sys.modules, 'SDK imported'; sys.exit(rc)")
+    code = (
+        "import sys; from dockdoctor.cli import main; rc = main(sys.argv[1:]); "
+        "assert 'docker' not in sys.modules and 'requests' not in sys.modules, 'SDK imported'; sys.exit(rc)"
+    )
     for args in (["--version"], ["--help"], ["check", "--help"]):
-        proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                              env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"})
+        proc = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            capture_output=True,
+            text=True,
+            env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"},
+        )
         assert proc.returncode == 0, proc.stderr
-    assert "dockdoctor, version" in subprocess.run(
-        [sys.executable, "-m", "dockdoctor", "--version"], capture_output=True, text=True,
-        env={"PYTHONPATH": SRC}).stdout
+    assert (
+        "dockdoctor, version"
+        in subprocess.run(
+            [sys.executable, "-m", "dockdoctor", "--version"], capture_output=True, text=True, env={"PYTHONPATH": SRC}
+        ).stdout
+    )

@@ -88,8 +88,9 @@ def test_malformed_docker_host(tmp_path: Path) -> None:
 
 def test_engine_that_accepts_but_never_answers(tmp_path: Path) -> None:
     with hanging_server() as port:
-        result = dockdoctor("check", "--json", "--timeout", "2",
-                            env=isolated_env(tmp_path, DOCKER_HOST=f"tcp://127.0.0.1:{port}"))
+        result = dockdoctor(
+            "check", "--json", "--timeout", "2", env=isolated_env(tmp_path, DOCKER_HOST=f"tcp://127.0.0.1:{port}")
+        )
     _assert_clean(result)
     assert result.json()["facts"]["engine"]["error"]["kind"] == "timeout"
 
@@ -117,13 +118,16 @@ def test_unknown_check_name_is_a_usage_error(tmp_path: Path) -> None:
     assert result.stderr.strip() == "dockdoctor: no check named 'DKD999'; `dockdoctor check --list-checks` lists them"
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (None, "no such file"),
-    ("not json", "not valid JSON"),
-    ('{"schema_version": 99, "host": {}}', "newer than this dockdoctor understands"),
-    ('{"schema_version": 1, "host": {"os": 3}}', "invalid facts file"),
-    ("[1, 2]", "not a dockdoctor facts file"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        ("not json", "not valid JSON"),
+        ('{"schema_version": 99, "host": {}}', "newer than this dockdoctor understands"),
+        ('{"schema_version": 1, "host": {"os": 3}}', "invalid facts file"),
+        ("[1, 2]", "not a dockdoctor facts file"),
+    ],
+)
 def test_bad_replay_file(tmp_path: Path, content: str | None, message: str) -> None:
     path = tmp_path / "facts.json"
     if content is not None:

@@ -24,8 +24,10 @@ PROJECTS = ROOT / "fixtures" / "projects"
 REBUILT = ROOT / "fixtures" / "example-projects"
 EXAMPLES = sorted((ROOT / "fixtures" / "checks").glob("DKD*/*.json"))
 # the amd64 test engine, gathered without and with qemu-aarch64 registered
-ENGINES = {"no-qemu": ROOT / "fixtures/checks/DKD420/bad-arm64-pin-no-qemu.json",
-           "qemu": ROOT / "fixtures/checks/DKD420/good-arm64-pin-with-qemu.json"}
+ENGINES = {
+    "no-qemu": ROOT / "fixtures/checks/DKD420/bad-arm64-pin-no-qemu.json",
+    "qemu": ROOT / "fixtures/checks/DKD420/good-arm64-pin-with-qemu.json",
+}
 TARGETS = ((), ("linux/arm64",), ("linux/amd64", "linux/arm64"))
 
 
@@ -87,9 +89,14 @@ def _images_named(facts: Facts, project):  # -> ImageFacts
         for cand in remote.alternatives.candidates if remote.alternatives else ():
             if not cand.error and cand.reference not in known:
                 known[cand.reference] = RemoteImage(
-                    reference=cand.reference, canonical=remote.canonical.rsplit(":", 1)[0] + ":" + cand.tag,
-                    digest=cand.digest, kind="index", platforms=tuple(
-                        ImagePlatform(platform=p, digest=cand.digest or "", media_type="") for p in cand.platforms))
+                    reference=cand.reference,
+                    canonical=remote.canonical.rsplit(":", 1)[0] + ":" + cand.tag,
+                    digest=cand.digest,
+                    kind="index",
+                    platforms=tuple(
+                        ImagePlatform(platform=p, digest=cand.digest or "", media_type="") for p in cand.platforms
+                    ),
+                )
     named = set(project_images(project))
     kept = [r for r in facts.images.remote if r.reference in named or r.reference not in _project_refs(facts)]
     kept += [known[ref] for ref in named if ref in known and all(r.reference != ref for r in kept)]
@@ -116,15 +123,21 @@ def _close(facts: Facts, requested: tuple[str, ...], root: Path, tmp: Path) -> l
                     target = copy / rel
                     text = target.read_text(encoding="utf-8") if target.exists() else ""
                     target.write_text(patched(text, step.diff), encoding="utf-8")
-            emulated = facts.emulation.emulated + tuple(EmulatedPlatform(platform=p, via="qemu (installed by the fix)")
-                                                        for p in _emulation_added(fix))
+            emulated = facts.emulation.emulated + tuple(
+                EmulatedPlatform(platform=p, via="qemu (installed by the fix)") for p in _emulation_added(fix)
+            )
             project = dataclasses.replace(_gather(copy), root=facts.project.root)
             images = _images_named(facts, project)
             if _emulation_added(fix):  # containers that died for want of that emulator are run again (DKD507 says)
-                images = dataclasses.replace(images, containers=tuple(
-                    dataclasses.replace(c, exec_format_error=False, exit_code=0) for c in images.containers))
-            again = dataclasses.replace(facts, project=project, images=images,
-                                        emulation=dataclasses.replace(facts.emulation, emulated=emulated))
+                images = dataclasses.replace(
+                    images,
+                    containers=tuple(
+                        dataclasses.replace(c, exec_format_error=False, exit_code=0) for c in images.containers
+                    ),
+                )
+            again = dataclasses.replace(
+                facts, project=project, images=images, emulation=dataclasses.replace(facts.emulation, emulated=emulated)
+            )
             after = diagnose(again, targets=resolve_targets(again, requested), checks=ALL_CHECKS)
             label = f"{finding.id} {finding.subject} [{finding.target}] fix {fix.title!r} (targets {requested or 'default'})"
             if any(key(f) == key(finding) for f in after.findings):
@@ -136,19 +149,28 @@ def _close(facts: Facts, requested: tuple[str, ...], root: Path, tmp: Path) -> l
 
 
 def _project_cases() -> list[tuple[str, str, tuple[str, ...]]]:
-    return [(p.name, engine, targets) for p in sorted(PROJECTS.iterdir()) if p.is_dir()
-            for engine in ENGINES for targets in TARGETS]
+    return [
+        (p.name, engine, targets)
+        for p in sorted(PROJECTS.iterdir())
+        if p.is_dir()
+        for engine in ENGINES
+        for targets in TARGETS
+    ]
 
 
-@pytest.mark.parametrize(("name", "engine", "requested"), _project_cases(),
-                         ids=lambda v: v if isinstance(v, str) else ",".join(v) or "default")
+@pytest.mark.parametrize(
+    ("name", "engine", "requested"),
+    _project_cases(),
+    ids=lambda v: v if isinstance(v, str) else ",".join(v) or "default",
+)
 def test_fixture_project_fixes_close(name: str, engine: str, requested: tuple[str, ...], tmp_path: Path) -> None:
     base, _ = _facts(ENGINES[engine])
     root = tmp_path / name
     shutil.copytree(PROJECTS / name, root)
     project = _gather(root)
-    facts = dataclasses.replace(base, project=project,
-                                images=dataclasses.replace(base.images, remote=_registry_answers()))
+    facts = dataclasses.replace(
+        base, project=project, images=dataclasses.replace(base.images, remote=_registry_answers())
+    )
     assert _close(facts, requested, root, tmp_path / "copies") == []
 
 

@@ -40,16 +40,28 @@ def _fleet(*, hostile: str = "") -> FleetReport:
         reports.append(diagnose(facts, targets=resolve_targets(facts, ()), checks=per_engine))
     fleet_facts = codec.facts_from_json(BAD.read_text())
     findings = diagnose(fleet_facts, targets=(), checks=(lookup("DKD230"), lookup("DKD231"))).findings
-    gone = Unanswered(context="old", endpoint="unix:///nowhere.sock",
-                      error=ProbeError(probe="engine", kind="not-found", detail="no socket at /nowhere.sock"))
-    return FleetReport(reports=tuple(reports), findings=findings, unanswered=(gone,), dockdoctor_version="0.1.0",
-                       current="desktop-linux", engines=fleet_facts.fleet)
+    gone = Unanswered(
+        context="old",
+        endpoint="unix:///nowhere.sock",
+        error=ProbeError(probe="engine", kind="not-found", detail="no socket at /nowhere.sock"),
+    )
+    return FleetReport(
+        reports=tuple(reports),
+        findings=findings,
+        unanswered=(gone,),
+        dockdoctor_version="0.1.0",
+        current="desktop-linux",
+        engines=fleet_facts.fleet,
+    )
 
 
 def test_the_table_lists_every_engine_and_the_ones_that_did_not_answer() -> None:
     rows = _fleet().rows
     assert [(r.context, r.answered, r.current) for r in rows] == [
-        ("desktop-linux", True, True), ("ci", True, False), ("old", False, False)]
+        ("desktop-linux", True, True),
+        ("ci", True, False),
+        ("old", False, False),
+    ]
     assert rows[0].platform == "linux/arm64" and rows[2].problem == "not-found: no socket at /nowhere.sock"
 
 
@@ -84,14 +96,24 @@ def test_text_and_markdown_put_the_summary_first_and_show_outside_text_escaped()
 def test_context_env_names_the_context_and_keeps_docker_host_only_for_default() -> None:
     env = {"DOCKER_HOST": "tcp://h:2376", "DOCKER_TLS_VERIFY": "1", "DOCKER_CONTEXT": "x", "HOME": "/h"}
     assert context_env(env, "ci") == {"DOCKER_CONTEXT": "ci", "HOME": "/h"}
-    assert context_env(env, "default") == {"DOCKER_HOST": "tcp://h:2376", "DOCKER_TLS_VERIFY": "1",
-                                          "DOCKER_CONTEXT": "default", "HOME": "/h"}
+    assert context_env(env, "default") == {
+        "DOCKER_HOST": "tcp://h:2376",
+        "DOCKER_TLS_VERIFY": "1",
+        "DOCKER_CONTEXT": "default",
+        "HOME": "/h",
+    }
 
 
 def test_other_contexts_get_the_clis_buildx_with_their_own_builder_current() -> None:
-    buildx = BuildxFacts(installed=True, version="0.16.1", current="desktop-linux", builders=(
-        Builder(name="desktop-linux", driver="docker", status="running", current=True),
-        Builder(name="ci", driver="docker", status="running")))
+    buildx = BuildxFacts(
+        installed=True,
+        version="0.16.1",
+        current="desktop-linux",
+        builders=(
+            Builder(name="desktop-linux", driver="docker", status="running", current=True),
+            Builder(name="ci", driver="docker", status="running"),
+        ),
+    )
     here = dataclasses.replace(_facts("desktop-linux", "linux/arm64"), buildx=buildx)
     there = dataclasses.replace(_facts("ci", "linux/amd64"), buildx=BuildxFacts())
     members = _with_tools((Member("desktop-linux", here, True), Member("ci", there, False)), GatherOptions())
@@ -121,8 +143,15 @@ def test_contexts_beyond_the_limit_are_listed_as_not_checked(tmp_path, monkeypat
     for i in range(3):
         meta = cfg / "contexts" / "meta" / f"m{i}"
         meta.mkdir(parents=True)
-        (meta / "meta.json").write_text(json.dumps({"Name": f"c{i}", "Metadata": {}, "Endpoints": {
-            "docker": {"Host": f"unix://{tmp_path}/absent{i}.sock"}}}))
+        (meta / "meta.json").write_text(
+            json.dumps(
+                {
+                    "Name": f"c{i}",
+                    "Metadata": {},
+                    "Endpoints": {"docker": {"Host": f"unix://{tmp_path}/absent{i}.sock"}},
+                }
+            )
+        )
     monkeypatch.setenv("DOCKER_CONFIG", str(cfg))
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/none.sock")  # the default context: no engine either
     monkeypatch.delenv("DOCKER_CONTEXT", raising=False)

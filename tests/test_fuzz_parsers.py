@@ -23,9 +23,13 @@ from hypothesis import strategies as st  # noqa: E402
 from dockdoctor.errors import DockdoctorError  # noqa: E402
 
 # DOCKDOCTOR_FUZZ_EXAMPLES=5000 (and DOCKDOCTOR_FUZZ_RANDOM=1 for new seeds) explores longer, outside CI.
-FUZZ = settings(max_examples=int(os.environ.get("DOCKDOCTOR_FUZZ_EXAMPLES", "300")), deadline=None, database=None,
-                derandomize=not os.environ.get("DOCKDOCTOR_FUZZ_RANDOM"),
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=int(os.environ.get("DOCKDOCTOR_FUZZ_EXAMPLES", "300")),
+    deadline=None,
+    database=None,
+    derandomize=not os.environ.get("DOCKDOCTOR_FUZZ_RANDOM"),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 FIXTURES = sorted((Path(__file__).resolve().parents[1] / "fixtures" / "checks").glob("*/*.json"))
 
 _ANY = st.text(max_size=40)
@@ -36,34 +40,169 @@ def _mix(fragments: list[str], *, max_size: int = 30) -> st.SearchStrategy[str]:
     return st.lists(st.one_of(st.sampled_from(fragments), _ANY), max_size=max_size).map("".join)
 
 
-DOCKERFILE = _mix(["FROM ", "--platform=", "$BUILDPLATFORM", "${TARGETARCH:-amd64}", " AS ", "ARG ", "=", "\n",
-                   "RUN ", "<<EOF", "EOF", "\\\n", "# escape=`", "# syntax=docker/dockerfile:1", "`", '"', "'",
-                   "${A/b/c}", "${A%%x}", "${A:?no}", "$", "{", "}", "[\"sh\"]", "COPY --from=", "ONBUILD ",
-                   "alpine:3.20", "node", "x86_64", "aarch64", "linux/arm64", " "])
-COMPOSE = _mix(["services:\n", "  web:\n", "    image: ", "    platform: ", "linux/amd64", "    build:\n",
-                "      platforms: [", "]", "      context: .\n", "      dockerfile: ", "    extends:\n",
-                "      service: ", "      file: ", "x-a: &a\n", "  <<: *a\n", "*a", "&b ", "${VAR}", "${VAR:?err}",
-                "${VAR:-d}", "$$", "version: '3'\n", "\n", "  ", "- ", ": ", "{", "}", "[", "'", '"', "!!str ",
-                "? ", "---\n", "...\n", "\t"])
-DOTENV = _mix(["A=", "export ", "B", "=", "'", '"', "\\n", "\\", "#", " # c", "\n", "${A}", "${A:-x}", "${A:?e}",
-               "$", "\ufeff", "\r\n", " ", "\t", "=value"])
-DEVCONTAINER = _mix(['{', '}', '"image"', '"build"', '"dockerfile"', '"dockerComposeFile"', '"service"',
-                     '"runArgs"', '["--platform", "linux/amd64"]', '"--platform=linux/arm64"', ':', ',', '[', ']',
-                     '"', '//', '/*', '*/', '\n', ' ', 'null', 'true', '1e999', '"\\u0000"', '\\'])
-IGNORE = _mix(["**", "*", "?", "/", "!", "[", "]", "^", "-", "\\", "a", "b", ".", "#", "\n", " ", "\ufeff"],
-              max_size=20)
+DOCKERFILE = _mix(
+    [
+        "FROM ",
+        "--platform=",
+        "$BUILDPLATFORM",
+        "${TARGETARCH:-amd64}",
+        " AS ",
+        "ARG ",
+        "=",
+        "\n",
+        "RUN ",
+        "<<EOF",
+        "EOF",
+        "\\\n",
+        "# escape=`",
+        "# syntax=docker/dockerfile:1",
+        "`",
+        '"',
+        "'",
+        "${A/b/c}",
+        "${A%%x}",
+        "${A:?no}",
+        "$",
+        "{",
+        "}",
+        '["sh"]',
+        "COPY --from=",
+        "ONBUILD ",
+        "alpine:3.20",
+        "node",
+        "x86_64",
+        "aarch64",
+        "linux/arm64",
+        " ",
+    ]
+)
+COMPOSE = _mix(
+    [
+        "services:\n",
+        "  web:\n",
+        "    image: ",
+        "    platform: ",
+        "linux/amd64",
+        "    build:\n",
+        "      platforms: [",
+        "]",
+        "      context: .\n",
+        "      dockerfile: ",
+        "    extends:\n",
+        "      service: ",
+        "      file: ",
+        "x-a: &a\n",
+        "  <<: *a\n",
+        "*a",
+        "&b ",
+        "${VAR}",
+        "${VAR:?err}",
+        "${VAR:-d}",
+        "$$",
+        "version: '3'\n",
+        "\n",
+        "  ",
+        "- ",
+        ": ",
+        "{",
+        "}",
+        "[",
+        "'",
+        '"',
+        "!!str ",
+        "? ",
+        "---\n",
+        "...\n",
+        "\t",
+    ]
+)
+DOTENV = _mix(
+    [
+        "A=",
+        "export ",
+        "B",
+        "=",
+        "'",
+        '"',
+        "\\n",
+        "\\",
+        "#",
+        " # c",
+        "\n",
+        "${A}",
+        "${A:-x}",
+        "${A:?e}",
+        "$",
+        "\ufeff",
+        "\r\n",
+        " ",
+        "\t",
+        "=value",
+    ]
+)
+DEVCONTAINER = _mix(
+    [
+        "{",
+        "}",
+        '"image"',
+        '"build"',
+        '"dockerfile"',
+        '"dockerComposeFile"',
+        '"service"',
+        '"runArgs"',
+        '["--platform", "linux/amd64"]',
+        '"--platform=linux/arm64"',
+        ":",
+        ",",
+        "[",
+        "]",
+        '"',
+        "//",
+        "/*",
+        "*/",
+        "\n",
+        " ",
+        "null",
+        "true",
+        "1e999",
+        '"\\u0000"',
+        "\\",
+    ]
+)
+IGNORE = _mix(
+    ["**", "*", "?", "/", "!", "[", "]", "^", "-", "\\", "a", "b", ".", "#", "\n", " ", "\ufeff"], max_size=20
+)
 TOML_VALUE = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=10),
-              st.sampled_from(["linux/amd64", "linux/arm64/v8", "error", "warning", "info", "DKD301", "a/b/c/d"])),
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(
-        st.one_of(st.sampled_from(["targets", "ignore", "severity", "strict", "DKD301", "x"]), st.text(max_size=5)),
-        inner, max_size=4)),
-    max_leaves=12)
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=True),
+        st.text(max_size=10),
+        st.sampled_from(["linux/amd64", "linux/arm64/v8", "error", "warning", "info", "DKD301", "a/b/c/d"]),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(
+            st.one_of(st.sampled_from(["targets", "ignore", "severity", "strict", "DKD301", "x"]), st.text(max_size=5)),
+            inner,
+            max_size=4,
+        ),
+    ),
+    max_leaves=12,
+)
 JSON_VALUE = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=12),
-              st.sampled_from(["linux/amd64", "arm64", "", "sha256:" + "0" * 64, "unknown/unknown", "linux/💥"])),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=False),
+        st.text(max_size=12),
+        st.sampled_from(["linux/amd64", "arm64", "", "sha256:" + "0" * 64, "unknown/unknown", "linux/💥"]),
+    ),
     lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
-    max_leaves=8)
+    max_leaves=8,
+)
 
 
 @FUZZ
@@ -117,8 +256,9 @@ def test_dockerignore_raises_only_pattern_error(text: str, paths: list[str]) -> 
 
 
 @FUZZ
-@given(data=st.dictionaries(st.sampled_from(["targets", "ignore", "severity", "strict", "other"]), TOML_VALUE,
-                            max_size=4))
+@given(
+    data=st.dictionaries(st.sampled_from(["targets", "ignore", "severity", "strict", "other"]), TOML_VALUE, max_size=4)
+)
 def test_settings_raise_only_config_error(data: dict) -> None:
     from dockdoctor.config import parse_settings
 
@@ -129,13 +269,34 @@ def test_settings_raise_only_config_error(data: dict) -> None:
 
 
 @FUZZ
-@given(content=st.one_of(st.binary(max_size=60), _mix(["targets = [", '"linux/amd64"', "]", "\n", "[tool]",
-                                                         "[tool.dockdoctor]", "dockdoctor = ", "strict = ", "true",
-                                                         "severity = {", "}", "=", '"', "'", "\xff"]).map(
-    lambda t: t.encode("utf-8", "surrogatepass"))),
-       name=st.sampled_from([".dockdoctor.toml", "pyproject.toml"]))
-def test_settings_files_raise_only_config_error(tmp_path_factory: pytest.TempPathFactory, content: bytes,
-                                                 name: str) -> None:
+@given(
+    content=st.one_of(
+        st.binary(max_size=60),
+        _mix(
+            [
+                "targets = [",
+                '"linux/amd64"',
+                "]",
+                "\n",
+                "[tool]",
+                "[tool.dockdoctor]",
+                "dockdoctor = ",
+                "strict = ",
+                "true",
+                "severity = {",
+                "}",
+                "=",
+                '"',
+                "'",
+                "\xff",
+            ]
+        ).map(lambda t: t.encode("utf-8", "surrogatepass")),
+    ),
+    name=st.sampled_from([".dockdoctor.toml", "pyproject.toml"]),
+)
+def test_settings_files_raise_only_config_error(
+    tmp_path_factory: pytest.TempPathFactory, content: bytes, name: str
+) -> None:
     from dockdoctor.cli import _load_settings
 
     folder = tmp_path_factory.mktemp("settings")
@@ -147,9 +308,29 @@ def test_settings_files_raise_only_config_error(tmp_path_factory: pytest.TempPat
 
 
 @FUZZ
-@given(text=st.one_of(_mix(['{"schema_version": 1', "}", ',"host": {', '"os": "linux"', '"arch": "amd64"',
-                            ',"engine": {', '"platform": ', '"linux/arm64"', "[", "]", ":", ",", '"', "null"]),
-                      st.binary(max_size=40).map(lambda b: b.decode("latin-1"))))
+@given(
+    text=st.one_of(
+        _mix(
+            [
+                '{"schema_version": 1',
+                "}",
+                ',"host": {',
+                '"os": "linux"',
+                '"arch": "amd64"',
+                ',"engine": {',
+                '"platform": ',
+                '"linux/arm64"',
+                "[",
+                "]",
+                ":",
+                ",",
+                '"',
+                "null",
+            ]
+        ),
+        st.binary(max_size=40).map(lambda b: b.decode("latin-1")),
+    )
+)
 def test_facts_text_raises_only_replay_file_error(text: str) -> None:
     from dockdoctor.codec import facts_from_json
 

@@ -24,8 +24,19 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 def _check(project: Path, tmp_path: Path, *extra: str) -> Result:
     # a generous --timeout: on this shared machine the project probe must finish, not time out
-    result = dockdoctor("check", "--json", "--timeout", "30", "--project", str(project),
-                        "--only", "DKD601,DKD607,DKD609", *extra, env=_env(tmp_path), timeout=GUARD)
+    result = dockdoctor(
+        "check",
+        "--json",
+        "--timeout",
+        "30",
+        "--project",
+        str(project),
+        "--only",
+        "DKD601,DKD607,DKD609",
+        *extra,
+        env=_env(tmp_path),
+        timeout=GUARD,
+    )
     assert "Traceback" not in result.stderr, result.stderr
     return result
 
@@ -63,7 +74,8 @@ def test_links_out_of_the_project_are_neither_followed_nor_read(tmp_path: Path) 
     (outside / "compose.yaml").write_text(f"services:\n  a:\n    image: {SECRET}\n")
     (project / ".devcontainer").mkdir()
     (project / ".devcontainer" / "devcontainer.json").write_text(
-        '{"dockerComposeFile": "../../outside/compose.yaml", "service": "a"}')
+        '{"dockerComposeFile": "../../outside/compose.yaml", "service": "a"}'
+    )
     result = _check(project, tmp_path)
     assert SECRET not in result.stdout and "root:" not in result.stdout
     skipped = _skipped(result)
@@ -94,8 +106,9 @@ def test_a_dotenv_link_out_keeps_compose_config_from_reading_it(tmp_path: Path) 
     assert result.json()["facts"]["project"]["compose"]["resolved_by"] == "dockdoctor"
 
 
-@pytest.mark.parametrize("name", ["Dockerfile", ".devcontainer/devcontainer.json", ".env", "compose.yaml",
-                                  ".dockerignore", "api.dockerfile"])
+@pytest.mark.parametrize(
+    "name", ["Dockerfile", ".devcontainer/devcontainer.json", ".env", "compose.yaml", ".dockerignore", "api.dockerfile"]
+)
 def test_a_fifo_project_file_is_reported_not_read(tmp_path: Path, name: str) -> None:
     project = tmp_path / "project"
     (project / ".devcontainer").mkdir(parents=True)
@@ -132,13 +145,16 @@ def test_a_settings_link_out_of_the_project_is_not_read(tmp_path: Path) -> None:
     assert SECRET not in result.stderr
 
 
-@pytest.mark.parametrize(("name", "content", "needle"), [
-    ("pyproject.toml", b"[tool]\ndockdoctor = 5\n", "`tool.dockdoctor` must be a table"),
-    ("pyproject.toml", b"[tool]\ndockdoctor = [1]\n", "not a list"),
-    (".dockdoctor.toml", b'targets = ["linux/amd64"]\n\xff\n', "not UTF-8 text"),
-    (".dockdoctor.toml", b"x = " + b"[" * 5000 + b"]" * 5000 + b"\n", "nested too deeply"),
-    (".dockdoctor.toml", b"targets = [\n", "cannot read it as TOML"),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "needle"),
+    [
+        ("pyproject.toml", b"[tool]\ndockdoctor = 5\n", "`tool.dockdoctor` must be a table"),
+        ("pyproject.toml", b"[tool]\ndockdoctor = [1]\n", "not a list"),
+        (".dockdoctor.toml", b'targets = ["linux/amd64"]\n\xff\n', "not UTF-8 text"),
+        (".dockdoctor.toml", b"x = " + b"[" * 5000 + b"]" * 5000 + b"\n", "nested too deeply"),
+        (".dockdoctor.toml", b"targets = [\n", "cannot read it as TOML"),
+    ],
+)
 def test_broken_settings_are_a_one_line_error(tmp_path: Path, name: str, content: bytes, needle: str) -> None:
     project = tmp_path / "project"
     project.mkdir()
@@ -150,8 +166,9 @@ def test_broken_settings_are_a_one_line_error(tmp_path: Path, name: str, content
 def test_deep_nesting_is_one_dkd609_per_file_and_the_rest_still_runs(tmp_path: Path) -> None:
     project = tmp_path / "project"
     (project / ".devcontainer").mkdir(parents=True)
-    (project / "compose.yaml").write_text("services:\n  a:\n    image: alpine\n    labels: "
-                                          + "[" * 1000 + "]" * 1000 + "\n")
+    (project / "compose.yaml").write_text(
+        "services:\n  a:\n    image: alpine\n    labels: " + "[" * 1000 + "]" * 1000 + "\n"
+    )
     (project / ".devcontainer" / "devcontainer.json").write_text('{"image": ' + "[" * 20_000 + "]" * 20_000 + "}")
     (project / "Dockerfile").write_text("FROM alpine\nNOPE x\n")  # a DKD601 finding: the scan went on
     # the project probe finishes within the --timeout _check gives: no DKD001
@@ -170,7 +187,9 @@ def test_pathological_dockerignore_pattern(tmp_path: Path) -> None:
     project = tmp_path / "project"
     deep = project.joinpath(*"abcdef")
     deep.mkdir(parents=True)
-    (project / ".dockerignore").write_text("**/**/**/**/**/**/**/**/**/**/**/**/x\n**/ignored\n!**/ignored/Dockerfile.keep\n")
+    (project / ".dockerignore").write_text(
+        "**/**/**/**/**/**/**/**/**/**/**/**/x\n**/ignored\n!**/ignored/Dockerfile.keep\n"
+    )
     (deep / "Dockerfile").write_text("FROM alpine\n")
     (deep / "x").mkdir()
     (deep / "x" / "Dockerfile").write_text("FROM alpine\n")
@@ -195,11 +214,19 @@ def test_a_malformed_dockerignore_is_reported(tmp_path: Path) -> None:
 def test_running_from_a_deleted_folder(tmp_path: Path) -> None:
     env = _env(tmp_path)
     gone = tmp_path / "gone"
-    for args, code in ((("check", "--only", "DKD001"), 2), (("check", "--no-project", "--only", "DKD001"), 0),
-                       (("report", "-o", str(tmp_path / "r.zip")), 2)):
+    for args, code in (
+        (("check", "--only", "DKD001"), 2),
+        (("check", "--no-project", "--only", "DKD001"), 0),
+        (("report", "-o", str(tmp_path / "r.zip")), 2),
+    ):
         gone.mkdir()
-        result = dockdoctor(*args, env=env, timeout=GUARD, cwd=tmp_path,
-                            prefix=("sh", "-c", 'cd "$0" && rmdir "$0" && exec "$@"', str(gone)))
+        result = dockdoctor(
+            *args,
+            env=env,
+            timeout=GUARD,
+            cwd=tmp_path,
+            prefix=("sh", "-c", 'cd "$0" && rmdir "$0" && exec "$@"', str(gone)),
+        )
         assert result.code == code, (args, result.stderr)
         assert "Traceback" not in result.stderr, result.stderr
         if code == 2:
@@ -217,18 +244,21 @@ def _facts(**changes: object) -> dict:
     return data
 
 
-@pytest.mark.parametrize(("content", "needle"), [
-    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
-    (json.dumps(_facts(schema_version=-5)), "schema_version -5 is not one dockdoctor ever wrote"),
-    (json.dumps(_facts(schema_version=0)), "schema_version 0"),
-    (json.dumps(_facts(engine__platform="linux/amd64/v8/x/y")), "$.engine.platform: invalid platform"),
-    (json.dumps(_facts(engine__platform="\U0001f4a5")), "$.engine.platform: invalid platform"),
-    (json.dumps(_facts(host__arch="a/b/c")), "$.host.arch"),
-    ('{"schema_version": 1, "host": ' + "[" * 500 + "]" * 500 + "}", "$.host: expected an object"),
-    ('{"schema_version": 1, "host": ' + "[" * 5000 + "]" * 5000 + "}", "nested too deeply"),
-    ("1" * 5000, "not valid JSON"),
-    (b"\xff\xfe{}", "not UTF-8 text"),
-])
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        (json.dumps(_facts(schema_version=-5)), "schema_version -5 is not one dockdoctor ever wrote"),
+        (json.dumps(_facts(schema_version=0)), "schema_version 0"),
+        (json.dumps(_facts(engine__platform="linux/amd64/v8/x/y")), "$.engine.platform: invalid platform"),
+        (json.dumps(_facts(engine__platform="\U0001f4a5")), "$.engine.platform: invalid platform"),
+        (json.dumps(_facts(host__arch="a/b/c")), "$.host.arch"),
+        ('{"schema_version": 1, "host": ' + "[" * 500 + "]" * 500 + "}", "$.host: expected an object"),
+        ('{"schema_version": 1, "host": ' + "[" * 5000 + "]" * 5000 + "}", "nested too deeply"),
+        ("1" * 5000, "not valid JSON"),
+        (b"\xff\xfe{}", "not UTF-8 text"),
+    ],
+)
 def test_hostile_replay_files(tmp_path: Path, content: str | bytes, needle: str) -> None:
     path = tmp_path / "facts.json"
     path.write_bytes(content if isinstance(content, bytes) else content.encode())

@@ -37,8 +37,9 @@ CONFIG = json_body({"os": "linux", "architecture": "amd64", "rootfs": {"type": "
 
 def env_for(tmp_path: Path) -> dict[str, str]:
     """No engine (a socket that does not exist, so it costs nothing), a cache of its own."""
-    return isolated_env(tmp_path, DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock",
-                        DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
+    return isolated_env(
+        tmp_path, DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock", DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache")
+    )
 
 
 def inspect(reg: Registry, tmp_path: Path, *extra: str, ref: str = "x/y:1", timeout: float = BOUND):
@@ -54,16 +55,26 @@ def remote_error(result) -> dict:
 
 
 def files_outside_cache(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and "cache" not in p.relative_to(root).parts}
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "cache" not in p.relative_to(root).parts
+    }
 
 
 def test_a_well_formed_image_still_answers(tmp_path: Path) -> None:
     """The control: index -> manifest -> config from the same server, all digests valid."""
     manifest = manifest_doc(sha256(CONFIG))
     idx = index_doc([(sha256(manifest), OCI_MANIFEST, AMD64)])
-    with registry_server(documents({"manifests/1": (OCI_INDEX, idx), f"manifests/{sha256(manifest)}":
-                                    (OCI_MANIFEST, manifest), f"blobs/{sha256(CONFIG)}": (OCI_CONFIG, CONFIG)})) as reg:
+    with registry_server(
+        documents(
+            {
+                "manifests/1": (OCI_INDEX, idx),
+                f"manifests/{sha256(manifest)}": (OCI_MANIFEST, manifest),
+                f"blobs/{sha256(CONFIG)}": (OCI_CONFIG, CONFIG),
+            }
+        )
+    ) as reg:
         one = inspect(reg, tmp_path, ref=f"x/y@{sha256(manifest)}")
         many = inspect(reg, tmp_path)
     for result in (one, many):
@@ -72,6 +83,7 @@ def test_a_well_formed_image_still_answers(tmp_path: Path) -> None:
 
 
 # --- digests never name a path ---------------------------------------------------------------------
+
 
 def _traversal(victim: Path) -> str:
     return "sha256:" + "../" * 16 + str(victim).lstrip("/")
@@ -103,8 +115,9 @@ def test_planted_symlink_in_the_cache_is_never_followed(tmp_path: Path) -> None:
     blob_dir = tmp_path / "cache" / "blobs" / "sha256"
     blob_dir.mkdir(parents=True)
     (blob_dir / sha256(idx).split(":")[1]).symlink_to(victim)
-    with registry_server(documents({"manifests/1": (OCI_INDEX, idx),
-                                    f"manifests/{sha256(idx)}": (OCI_INDEX, idx)})) as reg:
+    with registry_server(
+        documents({"manifests/1": (OCI_INDEX, idx), f"manifests/{sha256(idx)}": (OCI_INDEX, idx)})
+    ) as reg:
         result = inspect(reg, tmp_path, ref=f"x/y@{sha256(idx)}")
     assert victim.read_text() == "precious"
     assert result.json()["facts"]["images"]["remote"][0]["error"] is None
@@ -118,8 +131,14 @@ def test_tag_entry_with_a_bad_digest_on_disk_is_a_miss(tmp_path: Path) -> None:
         canonical = f"{reg.host}/x/y:1"
         tags = tmp_path / "cache" / "tags"
         tags.mkdir(parents=True)
-        entry = {"format": 1, "reference": canonical, "digest": _traversal(victim), "body_digest": _traversal(victim),
-                 "media_type": OCI_INDEX, "fetched_at": time.time()}
+        entry = {
+            "format": 1,
+            "reference": canonical,
+            "digest": _traversal(victim),
+            "body_digest": _traversal(victim),
+            "media_type": OCI_INDEX,
+            "fetched_at": time.time(),
+        }
         (tags / (hashlib.sha256(canonical.encode()).hexdigest() + ".json")).write_text(json.dumps(entry))
         result = inspect(reg, tmp_path)
     assert victim.read_text() == "precious"
@@ -150,12 +169,25 @@ def test_odd_digest_is_a_probe_error(tmp_path: Path, digest: object, where: str)
     elif where == "config":
         doc = manifest_doc(digest)  # type: ignore[arg-type]
     else:
-        doc = json_body({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
-            {"mediaType": OCI_MANIFEST, "digest": sha256(b"a"), "size": 1, "platform": AMD64},
-            {"mediaType": OCI_MANIFEST, "digest": sha256(b"b"), "size": 1,
-             "platform": {"os": "unknown", "architecture": "unknown"},
-             "annotations": {"vnd.docker.reference.type": "attestation-manifest",
-                             "vnd.docker.reference.digest": digest}}]})
+        doc = json_body(
+            {
+                "schemaVersion": 2,
+                "mediaType": OCI_INDEX,
+                "manifests": [
+                    {"mediaType": OCI_MANIFEST, "digest": sha256(b"a"), "size": 1, "platform": AMD64},
+                    {
+                        "mediaType": OCI_MANIFEST,
+                        "digest": sha256(b"b"),
+                        "size": 1,
+                        "platform": {"os": "unknown", "architecture": "unknown"},
+                        "annotations": {
+                            "vnd.docker.reference.type": "attestation-manifest",
+                            "vnd.docker.reference.digest": digest,
+                        },
+                    },
+                ],
+            }
+        )
     media_type = OCI_MANIFEST if where == "config" else OCI_INDEX
     with registry_server(documents({"manifests/1": (media_type, doc)})) as reg:
         result = inspect(reg, tmp_path)
@@ -168,14 +200,16 @@ def test_odd_digest_is_a_probe_error(tmp_path: Path, digest: object, where: str)
 @pytest.mark.parametrize("header", ["shake_128:" + "a" * 64, "sha256:../../../../etc/passwd"])
 def test_odd_docker_content_digest_header_is_a_probe_error(tmp_path: Path, header: str) -> None:
     doc = index_doc([(sha256(b"a"), OCI_MANIFEST, AMD64)])
-    with registry_server(lambda m, p: Answer(200, {"Content-Type": OCI_INDEX, "Docker-Content-Digest": header},
-                                             doc)) as reg:
+    with registry_server(
+        lambda m, p: Answer(200, {"Content-Type": OCI_INDEX, "Docker-Content-Digest": header}, doc)
+    ) as reg:
         result = inspect(reg, tmp_path)
     error = remote_error(result)
     assert error["kind"] == "protocol" and "Docker-Content-Digest" in error["detail"]
 
 
 # --- bounded work ----------------------------------------------------------------------------------
+
 
 def test_deeply_nested_manifest_is_a_protocol_error(tmp_path: Path) -> None:
     with registry_server(lambda m, p: Answer(200, {"Content-Type": OCI_MANIFEST}, b"[" * 100_000)) as reg:
@@ -205,11 +239,14 @@ def _fan_out(children: int, entries: int) -> dict[str, tuple[str, bytes]]:
     return docs
 
 
-@pytest.mark.parametrize(("children", "entries", "limit"), [
-    (3000, 1, "index lists 3000 entries"),
-    (40, 1, "more than 32 manifests and configs"),
-    (3, 600, "more than the 1000 entries"),
-])
+@pytest.mark.parametrize(
+    ("children", "entries", "limit"),
+    [
+        (3000, 1, "index lists 3000 entries"),
+        (40, 1, "more than 32 manifests and configs"),
+        (3, 600, "more than the 1000 entries"),
+    ],
+)
 def test_fan_out_stops_at_a_named_limit(tmp_path: Path, children: int, entries: int, limit: str) -> None:
     with registry_server(documents(_fan_out(children, entries))) as reg:
         result = inspect(reg, tmp_path)
@@ -266,8 +303,9 @@ def test_check_of_a_project_naming_a_trickling_image_ends(tmp_path: Path) -> Non
     project.mkdir()
     with registry_server(lambda m, p: Answer(200, {"Content-Type": OCI_INDEX}, b"{}" * 100, trickle=2.0)) as reg:
         (project / "Dockerfile").write_text(f"FROM {reg.host}/x/y:1\n")
-        result = dockdoctor("check", "--json", "--timeout", "3", "--project", str(project), env=env_for(tmp_path),
-                            timeout=BOUND)
+        result = dockdoctor(
+            "check", "--json", "--timeout", "3", "--project", str(project), env=env_for(tmp_path), timeout=BOUND
+        )
     assert "Traceback" not in result.stderr, result.stderr
     remote = result.json()["facts"]["images"]["remote"]
     assert [r["error"]["kind"] for r in remote] == ["timeout"]
@@ -289,14 +327,20 @@ def test_credential_helper_that_hangs_ends_with_the_budget(tmp_path: Path) -> No
 
 # --- one Ctrl-C: exit 130 -------------------------------------------------------------------------------
 
+
 def test_one_ctrl_c_ends_the_run_with_130(tmp_path: Path) -> None:
     doc = index_doc([(sha256(b"a"), OCI_MANIFEST, AMD64)])
     with registry_server(lambda m, p: Answer(200, {"Content-Type": OCI_INDEX}, doc, trickle=2.0)) as reg:
         for attempt in range(5):
             seen = len(reg.seen)
-            proc = subprocess.Popen([sys.executable, "-m", "dockdoctor", "inspect", "--timeout", "60",
-                                     f"{reg.host}/x/y:{attempt}"], env=env_for(tmp_path), stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "dockdoctor", "inspect", "--timeout", "60", f"{reg.host}/x/y:{attempt}"],
+                env=env_for(tmp_path),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=tmp_path,
+            )
             try:
                 for _ in range(200):  # until the registry holds it (the guard is the loop, not a speed goal)
                     if len(reg.seen) > seen or proc.poll() is not None:
@@ -319,9 +363,14 @@ def test_only_the_main_thread_takes_ctrl_c(tmp_path: Path) -> None:
     whole --timeout: 1 Ctrl-C in 40 in bench/registry_lifetime.py). Every thread but the main one blocks it now."""
     doc = index_doc([(sha256(b"a"), OCI_MANIFEST, AMD64)])
     with registry_server(lambda m, p: Answer(200, {"Content-Type": OCI_INDEX}, doc, trickle=2.0)) as reg:
-        proc = subprocess.Popen([sys.executable, "-m", "dockdoctor", "inspect", "--timeout", "60", f"{reg.host}/x/y:1"],
-                                env=env_for(tmp_path), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, cwd=tmp_path)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dockdoctor", "inspect", "--timeout", "60", f"{reg.host}/x/y:1"],
+            env=env_for(tmp_path),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+        )
         try:
             for _ in range(400):  # until the registry holds it (the guard is the loop, not a speed goal)
                 if reg.seen or proc.poll() is not None:
@@ -330,8 +379,9 @@ def test_only_the_main_thread_takes_ctrl_c(tmp_path: Path) -> None:
             masks = {}
             for task in Path(f"/proc/{proc.pid}/task").iterdir():
                 status = (task / "status").read_text()
-                masks[int(task.name)] = int(next(line for line in status.splitlines()
-                                                 if line.startswith("SigBlk:")).split()[1], 16)
+                masks[int(task.name)] = int(
+                    next(line for line in status.splitlines() if line.startswith("SigBlk:")).split()[1], 16
+                )
             proc.send_signal(signal.SIGINT)
             out, err = proc.communicate(timeout=BOUND)
         finally:
@@ -346,6 +396,7 @@ def test_only_the_main_thread_takes_ctrl_c(tmp_path: Path) -> None:
 
 
 # --- usage errors and exit codes -------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("value", ["nan", "-1", "inf", "0", "soon"])
 @pytest.mark.parametrize("command", ["check", "inspect", "report", "fix"])
@@ -365,14 +416,14 @@ def test_inspect_empty_reference_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_inspect_of_an_unreachable_registry_exits_1(tmp_path: Path) -> None:
-    result = dockdoctor("inspect", "--json", f"127.0.0.1:{closed_port()}/x/y:1", env=env_for(tmp_path),
-                        timeout=BOUND)
+    result = dockdoctor("inspect", "--json", f"127.0.0.1:{closed_port()}/x/y:1", env=env_for(tmp_path), timeout=BOUND)
     assert result.code == 1
     report = result.json()
     assert [(f["id"], f["severity"]) for f in report["findings"] if f["id"] == "DKD307"] == [("DKD307", "error")]
 
 
 # --- the same registries reached by a plain `check` of a project (audit of issue 10) ---------------------------
+
 
 def test_check_of_a_compose_file_naming_a_traversal_image_touches_nothing(tmp_path: Path) -> None:
     """The issue's second way in: no `inspect`, a compose file that names the image and a plain `check`."""
@@ -381,21 +432,25 @@ def test_check_of_a_compose_file_naming_a_traversal_image_touches_nothing(tmp_pa
     before = files_outside_cache(tmp_path)
     index = index_doc([(_traversal(victim), OCI_INDEX, None)])
     config = manifest_doc(_traversal(victim))
-    with registry_server(documents({"x/y/manifests/1": (OCI_INDEX, index),
-                                    "x/z/manifests/1": (OCI_MANIFEST, config)})) as reg:
+    with registry_server(
+        documents({"x/y/manifests/1": (OCI_INDEX, index), "x/z/manifests/1": (OCI_MANIFEST, config)})
+    ) as reg:
         project = tmp_path / "project"
         project.mkdir()
-        (project / "compose.yaml").write_text(f"services:\n  a:\n    image: {reg.host}/x/y:1\n"
-                                              f"  b:\n    image: {reg.host}/x/z:1\n")
+        (project / "compose.yaml").write_text(
+            f"services:\n  a:\n    image: {reg.host}/x/y:1\n  b:\n    image: {reg.host}/x/z:1\n"
+        )
         before[str((project / "compose.yaml").relative_to(tmp_path))] = (project / "compose.yaml").read_bytes()
-        result = dockdoctor("check", "--timeout", "10", "--format", "json", env=env_for(tmp_path), cwd=project,
-                            timeout=60)
+        result = dockdoctor(
+            "check", "--timeout", "10", "--format", "json", env=env_for(tmp_path), cwd=project, timeout=60
+        )
         text = dockdoctor("check", "--timeout", "10", env=env_for(tmp_path), cwd=project, timeout=60)
     assert "Traceback" not in result.stderr + text.stderr, result.stderr + text.stderr
     assert victim.read_text() == "precious" and files_outside_cache(tmp_path) == before
     errors = {r["reference"]: r["error"] for r in result.json()["facts"]["images"]["remote"]}
-    assert len(errors) == 2 and all(e["kind"] == "protocol" and "is not a valid digest" in e["detail"]
-                                    for e in errors.values()), errors
+    assert len(errors) == 2 and all(
+        e["kind"] == "protocol" and "is not a valid digest" in e["detail"] for e in errors.values()
+    ), errors
     assert text.code == 1 and text.stdout.count("is not a valid digest") >= 2, text.stdout
 
 
@@ -405,9 +460,15 @@ ESCAPES = "\x1b]0;pwn\x07\x1b[2J\r\nForged: 0 errors"
 def test_registry_strings_reach_the_text_report_escaped(tmp_path: Path) -> None:
     """An artifactType, a platform string, an error message and a Retry-After from the registry, shown by `check`
     and `inspect` in text and Markdown: visible `\\x1b`, no forged line."""
-    artifact = json_body({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": "app/x" + ESCAPES,
-                          "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": sha256(b"{}"),
-                                     "size": 2}, "layers": []})
+    artifact = json_body(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "artifactType": "app/x" + ESCAPES,
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": sha256(b"{}"), "size": 2},
+            "layers": [],
+        }
+    )
     odd_platform = index_doc([(sha256(b"a"), OCI_MANIFEST, {"os": "linux" + ESCAPES, "architecture": "amd64"})])
     denied = json_body({"errors": [{"code": "DENIED", "message": "denied" + ESCAPES}]})
 
@@ -418,20 +479,31 @@ def test_registry_strings_reach_the_text_report_escaped(tmp_path: Path) -> None:
             return Answer(200, {"Content-Type": OCI_INDEX}, odd_platform)
         if "/busy/" in path:
             return Answer(503, {"Retry-After": "9" + ESCAPES}, b"")
-        return Answer(403, {"Content-Type": "application/json", "WWW-Authenticate": 'Basic realm="r' + ESCAPES
-                            .replace("\r\n", " ") + '"'}, denied)
+        return Answer(
+            403,
+            {
+                "Content-Type": "application/json",
+                "WWW-Authenticate": 'Basic realm="r' + ESCAPES.replace("\r\n", " ") + '"',
+            },
+            denied,
+        )
 
     with registry_server(route) as reg:
         refs = [f"{reg.host}/{name}/i:1" for name in ("art", "plat", "busy", "deny")]
         project = tmp_path / "project"
         project.mkdir()
-        (project / "compose.yaml").write_text("services:\n" + "".join(f"  s{i}:\n    image: {ref}\n"
-                                                                      for i, ref in enumerate(refs)))
+        (project / "compose.yaml").write_text(
+            "services:\n" + "".join(f"  s{i}:\n    image: {ref}\n" for i, ref in enumerate(refs))
+        )
         env = env_for(tmp_path)
-        outputs = [dockdoctor("check", "--timeout", "10", "-v", *fmt, env=env, cwd=project, timeout=60)
-                   for fmt in ((), ("--format", "markdown"))]
-        outputs += [dockdoctor("inspect", "--timeout", "10", *fmt, *refs, env=env, timeout=60)
-                    for fmt in ((), ("--format", "markdown"))]
+        outputs = [
+            dockdoctor("check", "--timeout", "10", "-v", *fmt, env=env, cwd=project, timeout=60)
+            for fmt in ((), ("--format", "markdown"))
+        ]
+        outputs += [
+            dockdoctor("inspect", "--timeout", "10", *fmt, *refs, env=env, timeout=60)
+            for fmt in ((), ("--format", "markdown"))
+        ]
     for result in outputs:
         out = result.stdout + result.stderr
         assert "Traceback" not in out and result.code == 1, out
@@ -440,11 +512,14 @@ def test_registry_strings_reach_the_text_report_escaped(tmp_path: Path) -> None:
     assert "app/x\\x1b]0;pwn\\x07\\x1b[2J\\r\\nForged" in outputs[0].stdout  # shown, visibly
 
 
-@pytest.mark.parametrize(("platform", "error"), [
-    (None, None),  # an entry without a platform: "unknown", which a replay takes
-    ({"os": "linux" + ESCAPES, "architecture": "amd64"}, "is not a platform"),
-    ({"os": "linux", "architecture": "amd64", "variant": "v1/x"}, "is not a platform"),
-])
+@pytest.mark.parametrize(
+    ("platform", "error"),
+    [
+        (None, None),  # an entry without a platform: "unknown", which a replay takes
+        ({"os": "linux" + ESCAPES, "architecture": "amd64"}, "is not a platform"),
+        ({"os": "linux", "architecture": "amd64", "variant": "v1/x"}, "is not a platform"),
+    ],
+)
 def test_saved_facts_of_any_registry_answer_replay(tmp_path: Path, platform: dict | None, error: str | None) -> None:
     """What the registry calls a platform is one, or the lookup is a protocol error: never facts that
     `check --from` then refuses (a hostile os string, and an entry without a platform, both did)."""

@@ -10,10 +10,21 @@ from click.testing import CliRunner
 from dockdoctor.cli import cli
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "checks"
-TOP_KEYS = {"dockdoctor_report_version", "schema_version", "dockdoctor_version", "gathered_by", "replayed_from",
-            "targets", "facts", "findings", "images", "checks_run", "checks_skipped", "summary"}
-FINDING_KEYS = {"id", "slug", "severity", "title", "message", "subject", "target", "evidence", "fixes",
-                "location"}
+TOP_KEYS = {
+    "dockdoctor_report_version",
+    "schema_version",
+    "dockdoctor_version",
+    "gathered_by",
+    "replayed_from",
+    "targets",
+    "facts",
+    "findings",
+    "images",
+    "checks_run",
+    "checks_skipped",
+    "summary",
+}
+FINDING_KEYS = {"id", "slug", "severity", "title", "message", "subject", "target", "evidence", "fixes", "location"}
 FIX_KEYS = {"title", "safety", "needs", "steps", "serves"}
 STEP_KEYS = {"run": {"kind", "argv"}, "edit": {"kind", "path", "diff"}, "manual": {"kind", "text"}}
 
@@ -46,8 +57,16 @@ def test_pinned_fact_paths() -> None:
     _, report = _report(FIXTURES / "DKD201" / "good-dockerd-running.json")
     facts = report["facts"]
     assert {"os", "arch", "rosetta_translated"} <= set(facts["host"])
-    assert {"reachable", "endpoint", "endpoint_rule", "context", "flavor", "evidence", "platform",
-            "server_version"} <= set(facts["engine"])
+    assert {
+        "reachable",
+        "endpoint",
+        "endpoint_rule",
+        "context",
+        "flavor",
+        "evidence",
+        "platform",
+        "server_version",
+    } <= set(facts["engine"])
     assert set(facts["compose"]) >= {"v1", "v2"}
     assert facts["compose"]["v1"] is None or "version" in facts["compose"]["v1"]
     assert "version" in facts["compose"]["v2"]

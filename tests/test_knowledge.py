@@ -11,15 +11,44 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from dockdoctor import knowledge
 from dockdoctor.checks.defects import UNKNOWN_YET
 
-PRODUCTS = {"docker-desktop", "orbstack", "colima", "lima", "rancher-desktop", "podman", "qemu", "tonistiigi-binfmt",
-            "rosetta", "buildx", "buildkit", "compose", "containerd", "docker-engine", "macos"}
+PRODUCTS = {
+    "docker-desktop",
+    "orbstack",
+    "colima",
+    "lima",
+    "rancher-desktop",
+    "podman",
+    "qemu",
+    "tonistiigi-binfmt",
+    "rosetta",
+    "buildx",
+    "buildkit",
+    "compose",
+    "containerd",
+    "docker-engine",
+    "macos",
+}
 KEBAB = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 URL = re.compile(r"^https://[a-z0-9.-]+\.[a-z]{2,}(/\S*)?$")
 
 # table -> required keys of each entry (besides id, source, source_date, evidence, which every entry has)
 REQUIRED: dict[str, dict[str, set[str]]] = {
-    "defects": {"defect": {"product", "affected", "title", "breaks", "symptom", "platforms", "emulator", "when",
-                           "requires", "fix_kind", "fix_version", "fix"}},
+    "defects": {
+        "defect": {
+            "product",
+            "affected",
+            "title",
+            "breaks",
+            "symptom",
+            "platforms",
+            "emulator",
+            "when",
+            "requires",
+            "fix_kind",
+            "fix_version",
+            "fix",
+        }
+    },
     "emulation": {
         "runtime": {"name", "images", "emulator", "effect", "symptom", "alternative"},
         "rosetta_requirement": {"subject", "requirement", "min_macos", "min_version", "vm_type", "how"},
@@ -70,7 +99,9 @@ def test_at_least_forty_defects() -> None:
 def test_entry_schema(table: str, kind: str, entry: dict) -> None:
     required = REQUIRED[table][kind] | (COMMON if table != "signatures" else {"id", "source"})
     assert required <= set(entry), f"{entry.get('id')}: missing {sorted(required - set(entry))}"
-    assert set(entry) <= required | OPTIONAL, f"{entry.get('id')}: unknown keys {sorted(set(entry) - required - OPTIONAL)}"
+    assert set(entry) <= required | OPTIONAL, (
+        f"{entry.get('id')}: unknown keys {sorted(set(entry) - required - OPTIONAL)}"
+    )
     assert KEBAB.match(entry["id"]), entry["id"]
     if table != "signatures":
         assert isinstance(entry["evidence"], str) and entry["evidence"].strip()
@@ -113,7 +144,8 @@ def test_defect_values(defect: dict) -> None:
     assert defect["fix"].strip() and defect["title"].strip() and defect["breaks"].strip()
     for requirement in defect["requires"]:
         known = requirement in ("host:apple-silicon", "rosetta:on", "rosetta:off") or re.fullmatch(
-            r"engine-arch:(amd64|arm64)", requirement)
+            r"engine-arch:(amd64|arm64)", requirement
+        )
         if requirement.startswith("macos"):
             SpecifierSet(requirement.removeprefix("macos"))  # a version range over macOS releases
             known = True
@@ -134,8 +166,12 @@ def test_emulation_values() -> None:
     assert (default["value"], default["since"], default["before"]) == ("max", "7.2.0", "qemu64")
 
 
-SETTINGS_TABLES = [(name, kind, table) for name in knowledge.names() for kind, table in knowledge.load(name).items()
-                   if isinstance(table, dict)]
+SETTINGS_TABLES = [
+    (name, kind, table)
+    for name in knowledge.names()
+    for kind, table in knowledge.load(name).items()
+    if isinstance(table, dict)
+]
 
 
 @pytest.mark.parametrize(("table", "kind", "entry"), SETTINGS_TABLES, ids=lambda v: v if isinstance(v, str) else "")

@@ -20,14 +20,32 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "dockdoctor.redact": ("dockdoctor.model", "dockdoctor.platforms"),
     "dockdoctor.config": ("dockdoctor.model", "dockdoctor.errors", "dockdoctor.platforms"),
     "dockdoctor.schema": ("dockdoctor.model", "dockdoctor.codec"),
-    "dockdoctor.checks": ("dockdoctor.checks", "dockdoctor.model", "dockdoctor.platforms", "dockdoctor.reference",
-                          "dockdoctor.errors", "dockdoctor.knowledge"),
+    "dockdoctor.checks": (
+        "dockdoctor.checks",
+        "dockdoctor.model",
+        "dockdoctor.platforms",
+        "dockdoctor.reference",
+        "dockdoctor.errors",
+        "dockdoctor.knowledge",
+    ),
     "dockdoctor.render": ("dockdoctor.render", "dockdoctor.model", "dockdoctor.codec"),
-    "dockdoctor.probes": ("dockdoctor.probes", "dockdoctor.model", "dockdoctor.platforms", "dockdoctor.reference",
-                          "dockdoctor.errors", "dockdoctor"),
+    "dockdoctor.probes": (
+        "dockdoctor.probes",
+        "dockdoctor.model",
+        "dockdoctor.platforms",
+        "dockdoctor.reference",
+        "dockdoctor.errors",
+        "dockdoctor",
+    ),
     "dockdoctor.docs": ("dockdoctor.checks", "dockdoctor.model"),
-    "dockdoctor.project": ("dockdoctor.project", "dockdoctor.model", "dockdoctor.platforms", "dockdoctor.reference",
-                           "dockdoctor.errors", "dockdoctor.knowledge"),
+    "dockdoctor.project": (
+        "dockdoctor.project",
+        "dockdoctor.model",
+        "dockdoctor.platforms",
+        "dockdoctor.reference",
+        "dockdoctor.errors",
+        "dockdoctor.knowledge",
+    ),
     "dockdoctor.bundle": ("dockdoctor.codec", "dockdoctor.errors", "dockdoctor.model", "dockdoctor.render"),
     "dockdoctor.fixes": ("dockdoctor.model", "dockdoctor.probes._run", "dockdoctor.files", "dockdoctor.errors"),
     "dockdoctor.files": ("dockdoctor.errors",),
@@ -36,9 +54,24 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "dockdoctor.__main__": ("dockdoctor.cli",),
     "dockdoctor": (),
 }
-PURE = ("dockdoctor.platforms", "dockdoctor.tagrank", "dockdoctor.knowledge", "dockdoctor.reference", "dockdoctor.model", "dockdoctor.codec", "dockdoctor.checks",
-        "dockdoctor.render", "dockdoctor.docs", "dockdoctor.app", "dockdoctor.redact", "dockdoctor.schema",
-        "dockdoctor.bundle", "dockdoctor.project", "dockdoctor.config", "dockdoctor.fixes.plan")
+PURE = (
+    "dockdoctor.platforms",
+    "dockdoctor.tagrank",
+    "dockdoctor.knowledge",
+    "dockdoctor.reference",
+    "dockdoctor.model",
+    "dockdoctor.codec",
+    "dockdoctor.checks",
+    "dockdoctor.render",
+    "dockdoctor.docs",
+    "dockdoctor.app",
+    "dockdoctor.redact",
+    "dockdoctor.schema",
+    "dockdoctor.bundle",
+    "dockdoctor.project",
+    "dockdoctor.config",
+    "dockdoctor.fixes.plan",
+)
 BANNED_IMPORTS = ("docker", "subprocess", "socket", "requests", "urllib.request", "http.client", "shutil")
 
 
@@ -72,16 +105,17 @@ def test_imports_go_downward(name: str, tree: ast.Module) -> None:
     for imported in _imports(tree):
         if not imported.startswith("dockdoctor") or imported == name:
             continue
-        assert any(imported == a or imported.startswith(a + ".") for a in allowed), \
-            f"{name} may not import {imported}"
+        assert any(imported == a or imported.startswith(a + ".") for a in allowed), f"{name} may not import {imported}"
 
 
-@pytest.mark.parametrize(("name", "tree"), [m for m in _modules() if m[0].startswith(PURE)],
-                         ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("name", "tree"), [m for m in _modules() if m[0].startswith(PURE)], ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_pure_modules_do_not_touch_the_system(name: str, tree: ast.Module) -> None:
     for imported in _imports(tree):
-        assert not imported.split(".")[0] in BANNED_IMPORTS and imported not in BANNED_IMPORTS, \
+        assert not imported.split(".")[0] in BANNED_IMPORTS and imported not in BANNED_IMPORTS, (
             f"{name} imports {imported}"
+        )
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             assert node.func.id != "open", f"{name} calls open()"

@@ -26,11 +26,17 @@ from dockdoctor.model import EditFile, Facts, FixItem, ImageVerdict, Manual, Rep
 from dockdoctor.render import Format, RenderOptions, renderer_for
 from dockdoctor.render.safe import clean, code, markdown, visible
 
-HOSTILE = ("x\x1b]0;pwn\x07\x1b[2J\x1b[31m\r\nForged: 0 errors<script>alert(1)</script> | [link](http://e.x) `c`"
-           "\x9b2J\u202eevil\u2028Forged: again\ud8ff\x00\x7f\ty")
+HOSTILE = (
+    "x\x1b]0;pwn\x07\x1b[2J\x1b[31m\r\nForged: 0 errors<script>alert(1)</script> | [link](http://e.x) `c`"
+    "\x9b2J\u202eevil\u2028Forged: again\ud8ff\x00\x7f\ty"
+)
 # internal vocabulary the renderers look up (not text from outside)
-VOCABULARY = {(ImageVerdict, "verdict"): "emulated", (RunCommand, "kind"): "run", (EditFile, "kind"): "edit",
-              (Manual, "kind"): "manual"}
+VOCABULARY = {
+    (ImageVerdict, "verdict"): "emulated",
+    (RunCommand, "kind"): "run",
+    (EditFile, "kind"): "edit",
+    (Manual, "kind"): "manual",
+}
 _BAD_CHARS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
@@ -105,7 +111,7 @@ def _outside_code(md: str) -> str:
         match = re.match(r"^(`{3,})", line)
         if fence is None and match:
             fence = match.group(1)
-        elif fence is not None and line.startswith(fence) and not line[len(fence):].strip():
+        elif fence is not None and line.startswith(fence) and not line[len(fence) :].strip():
             fence = None
         elif fence is None:
             out.append(re.sub(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)", "", line))
@@ -168,19 +174,22 @@ def test_visible_escapes() -> None:
 
 # --------------------------------------------------------------------------- the real CLI
 
+
 def _hostile_project(root: Path) -> Path:
     project = root / "hostile"
     project.mkdir()
     (project / "compose.yaml").write_text(
-        'services:\n'
+        "services:\n"
         '  "web\\e]0;pwn\\a\\e[2J\\nForged: 0 errors<script>":\n'
         '    image: "nginx\\e]0;img\\a<script>"\n'
         '    platform: "linux/amd64\\e[2J"\n'
-        '  api:\n'
+        "  api:\n"
         '    image: "redis:7"\n'
-        '    platform: "linux/s390x\\e]0;plat\\a"\n')
+        '    platform: "linux/s390x\\e]0;plat\\a"\n'
+    )
     (project / "Dockerfile.\x1b[2Jx").write_text(
-        "FROM node:20\nRUN curl -fsSL https://example.com/tool-x86_64.tar.gz # \x1b]0;pwn\x07 <script>\n")
+        "FROM node:20\nRUN curl -fsSL https://example.com/tool-x86_64.tar.gz # \x1b]0;pwn\x07 <script>\n"
+    )
     return project
 
 
@@ -226,14 +235,33 @@ def _on_a_terminal(argv: list[str], env: dict[str, str], cwd: Path) -> str:
     return b"".join(chunks).decode("utf-8", "replace")
 
 
-@pytest.mark.parametrize(("extra", "coloured"), [({"TERM": "xterm-256color", "NO_COLOR": ""}, True),
-                                                 ({"TERM": "dumb", "NO_COLOR": ""}, False),
-                                                 ({"TERM": "xterm-256color", "NO_COLOR": "1"}, False)])
+@pytest.mark.parametrize(
+    ("extra", "coloured"),
+    [
+        ({"TERM": "xterm-256color", "NO_COLOR": ""}, True),
+        ({"TERM": "dumb", "NO_COLOR": ""}, False),
+        ({"TERM": "xterm-256color", "NO_COLOR": "1"}, False),
+    ],
+)
 def test_terminal_gets_only_dockdoctors_own_colour(tmp_path: Path, extra: dict[str, str], coloured: bool) -> None:
     project = _hostile_project(tmp_path)
     env = isolated_env(tmp_path, DOCKER_HOST="unix:///nonexistent.sock", **extra)
-    out = _on_a_terminal([sys.executable, "-m", "dockdoctor", "check", "--project", str(project), "--timeout", "2",
-                          "--platform", "linux/arm64"], env, tmp_path)
+    out = _on_a_terminal(
+        [
+            sys.executable,
+            "-m",
+            "dockdoctor",
+            "check",
+            "--project",
+            str(project),
+            "--timeout",
+            "2",
+            "--platform",
+            "linux/arm64",
+        ],
+        env,
+        tmp_path,
+    )
     assert "Problems:" in out, out
     assert ("\x1b[" in out) is coloured
     _check_text(out.replace("\r\n", "\n"), color=True)
@@ -269,10 +297,13 @@ def test_bundle_raw_answers_cannot_drive_a_terminal() -> None:
     from dockdoctor.model import RawAnswer
 
     report = build(Report)
-    facts = dataclasses.replace(report.facts, raw=(RawAnswer(probe="engine", source="GET x\x1b]0;t\x07",
-                                                             text="processor\t: 0\nName: \x1b[2Jbox\n"),))
-    data, manifest = bundle.build(dataclasses.replace(report, facts=facts), python_version="3", created_at="now",
-                                  options=RenderOptions())
+    facts = dataclasses.replace(
+        report.facts,
+        raw=(RawAnswer(probe="engine", source="GET x\x1b]0;t\x07", text="processor\t: 0\nName: \x1b[2Jbox\n"),),
+    )
+    data, manifest = bundle.build(
+        dataclasses.replace(report, facts=facts), python_version="3", created_at="now", options=RenderOptions()
+    )
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         texts = {name: archive.read(name).decode() for name in archive.namelist()}
     raw = next(text for name, text in texts.items() if name.startswith("raw/"))
@@ -288,17 +319,23 @@ def test_engine_strings_reach_the_text_report_escaped(tmp_path: Path) -> None:
     forged = "\x1b]0;pwn\x07\x1b[2J\r\nForged: 0 errors<script>"
     info = info_from_text(read_recording(FIXTURES / "docker-info.linux-amd64.1.txt")[1])
     version = version_from_text(read_recording(FIXTURES / "docker-version.linux-amd64.1.txt")[1])
-    info.update(ServerVersion="24.0.7" + forged, OperatingSystem="Docker Desktop" + forged, Name="box" + forged,
-                KernelVersion="6.1" + forged)
+    info.update(
+        ServerVersion="24.0.7" + forged,
+        OperatingSystem="Docker Desktop" + forged,
+        Name="box" + forged,
+        KernelVersion="6.1" + forged,
+    )
     version["Version"] = "24.0.7" + forged
     for component in version.get("Components", []):
         component["Version"] = str(component.get("Version", "")) + forged
     saved = tmp_path / "facts.json"
     with RecordedEngine(info=info, version=version) as engine:
         env = isolated_env(tmp_path, DOCKER_HOST=engine.base_url)
-        outputs = [dockdoctor("check", "--no-project", "-v", "--save-facts", str(saved), env=env),
-                   dockdoctor("check", "--no-project", "--format", "markdown", env=env),
-                   dockdoctor("inspect", "--offline", "busybox", env=env)]
+        outputs = [
+            dockdoctor("check", "--no-project", "-v", "--save-facts", str(saved), env=env),
+            dockdoctor("check", "--no-project", "--format", "markdown", env=env),
+            dockdoctor("inspect", "--offline", "busybox", env=env),
+        ]
     outputs.append(dockdoctor("check", "--from", str(saved), "-v", env=env))
     outputs.append(dockdoctor("check", "--from", str(saved), "--format", "markdown", env=env))
     for result in outputs:

@@ -33,22 +33,31 @@ from dockdoctor.platforms import (
 # (compare_test.go, platforms_test.go, platform_windows_compat_test.go, defaults_test.go,
 # platforms_windows_test.go, cpuinfo_linux_test.go); each section names its source in "_source".
 DATA: dict[str, Any] = json.loads(
-    (Path(__file__).parent / "data" / "containerd_platforms.json").read_text(encoding="utf-8"))
+    (Path(__file__).parent / "data" / "containerd_platforms.json").read_text(encoding="utf-8")
+)
 
 
 def P(obj: dict[str, Any]) -> Platform:
-    return Platform(obj["os"], obj["architecture"], obj.get("variant", ""), obj.get("os_version", ""),
-                    tuple(obj.get("os_features", ())))
+    return Platform(
+        obj["os"],
+        obj["architecture"],
+        obj.get("variant", ""),
+        obj.get("os_version", ""),
+        tuple(obj.get("os_features", ())),
+    )
 
 
 def _pairs(section: str) -> list[Any]:
-    return [pytest.param(c["host"], image, ok, id=f"{c['host']}<-{image}")
-            for c in DATA[section]["cases"]
-            for ok, images in ((True, c["match"]), (False, c["no_match"]))
-            for image in images]
+    return [
+        pytest.param(c["host"], image, ok, id=f"{c['host']}<-{image}")
+        for c in DATA[section]["cases"]
+        for ok, images in ((True, c["match"]), (False, c["no_match"]))
+        for image in images
+    ]
 
 
 # --- containerd compare_test.go --------------------------------------------------------------
+
 
 @pytest.mark.parametrize(("host", "image", "expected"), _pairs("only"))
 def test_only(host: str, image: str, expected: bool) -> None:
@@ -69,8 +78,13 @@ def test_compare_os_features_ordering(case: dict[str, Any], strict: bool) -> Non
 
 # --- containerd platforms_test.go ------------------------------------------------------------
 
-HOSTS = [None, Platform("linux", "arm64"), Platform("linux", "arm", "v6"), Platform("darwin", "arm64"),
-         Platform("linux", "amd64", "v3")]
+HOSTS = [
+    None,
+    Platform("linux", "arm64"),
+    Platform("linux", "arm", "v6"),
+    Platform("darwin", "arm64"),
+    Platform("linux", "amd64", "v3"),
+]
 
 
 def _substitute(value: Any, host: Platform) -> Any:
@@ -79,8 +93,11 @@ def _substitute(value: Any, host: Platform) -> Any:
     if isinstance(value, list):
         return [_substitute(v, host) for v in value]
     if isinstance(value, str) and "$DEFAULT" in value:
-        value = (value.replace("$DEFAULT_OS", host.os).replace("$DEFAULT_ARCH", host.architecture)
-                 .replace("$DEFAULT_VARIANT", host.variant))
+        value = (
+            value.replace("$DEFAULT_OS", host.os)
+            .replace("$DEFAULT_ARCH", host.architecture)
+            .replace("$DEFAULT_VARIANT", host.variant)
+        )
         return "/".join(part for part in value.split("/") if part)  # path.Join drops empty parts
     return value
 
@@ -118,6 +135,7 @@ def test_format_all_encoding(case: dict[str, Any]) -> None:
 
 # --- containerd Windows tables ---------------------------------------------------------------
 
+
 def _win(build: str = "") -> Platform:
     return Platform("windows", "amd64", os_version=build)
 
@@ -151,20 +169,27 @@ def test_windows_fallback_on_unparsable_os_version() -> None:
     assert can_run(P(section["host"]), P(section["image"]), strict=True)
 
 
-@pytest.mark.parametrize(("host", "image", "expected"), [
-    (Platform("windows", "amd64", os_version="10.0.20348", os_features=("win32k",)),
-     Platform("windows", "amd64", os_version="10.0.20348", os_features=("win32k",)), True),
-    (_win("10.0.20348"), Platform("windows", "amd64", os_features=("win32k",)), True),  # win32k ignored
-    (_win("10.0.20348"), Platform("windows", "amd64", os_features=("other",)), False),
-    (Platform("linux", "amd64"), Platform("linux", "amd64", os_features=("win32k",)), False),
-    (_win("10.0.26100"), _win("11.0.26100"), False),  # major/minor must be equal
-    (_win("10.0.20348"), _win("garbage"), False),
-])
+@pytest.mark.parametrize(
+    ("host", "image", "expected"),
+    [
+        (
+            Platform("windows", "amd64", os_version="10.0.20348", os_features=("win32k",)),
+            Platform("windows", "amd64", os_version="10.0.20348", os_features=("win32k",)),
+            True,
+        ),
+        (_win("10.0.20348"), Platform("windows", "amd64", os_features=("win32k",)), True),  # win32k ignored
+        (_win("10.0.20348"), Platform("windows", "amd64", os_features=("other",)), False),
+        (Platform("linux", "amd64"), Platform("linux", "amd64", os_features=("win32k",)), False),
+        (_win("10.0.26100"), _win("11.0.26100"), False),  # major/minor must be equal
+        (_win("10.0.20348"), _win("garbage"), False),
+    ],
+)
 def test_windows_os_features(host: Platform, image: Platform, expected: bool) -> None:
     assert can_run(host, image) is expected
 
 
 # --- containerd cpuinfo_linux_test.go --------------------------------------------------------
+
 
 @pytest.mark.parametrize(("machine", "variant"), DATA["cpu_variant_from_arch"]["cases"])
 def test_from_machine_arm_variants(machine: str, variant: str | None) -> None:
@@ -179,23 +204,45 @@ def test_from_machine_arm_variants(machine: str, variant: str | None) -> None:
 
 # --- normalization (containerd database.go normalizeArch/normalizeOS, brief section 4.1) -----
 
-@pytest.mark.parametrize(("arch", "variant", "expected"), [
-    ("aarch64", "", ("arm64", "")), ("arm64", "8", ("arm64", "")), ("arm64", "v8", ("arm64", "")),
-    ("arm64", "v8.0", ("arm64", "")), ("ARM64", "V8", ("arm64", "")), ("arm64", "9", ("arm64", "v9")),
-    ("arm64", "9.0", ("arm64", "v9")), ("arm64", "v9.0", ("arm64", "v9")), ("arm64", "v8.2", ("arm64", "v8.2")),
-    ("x86_64", "", ("amd64", "")), ("x86-64", "", ("amd64", "")), ("amd64", "v1", ("amd64", "")),
-    ("amd64", "v3", ("amd64", "v3")), ("i386", "whatever", ("386", "")), ("386", "", ("386", "")),
-    ("armhf", "", ("arm", "v7")), ("armhf", "v6", ("arm", "v7")), ("armel", "", ("arm", "v6")),
-    ("arm", "", ("arm", "v7")), ("arm", "7", ("arm", "v7")), ("arm", "5", ("arm", "v5")),
-    ("arm", "6", ("arm", "v6")), ("arm", "8", ("arm", "v8")), ("arm", "v4", ("arm", "v4")),
-    ("s390x", "", ("s390x", "")), ("RISCV64", "", ("riscv64", "")),
-])
+
+@pytest.mark.parametrize(
+    ("arch", "variant", "expected"),
+    [
+        ("aarch64", "", ("arm64", "")),
+        ("arm64", "8", ("arm64", "")),
+        ("arm64", "v8", ("arm64", "")),
+        ("arm64", "v8.0", ("arm64", "")),
+        ("ARM64", "V8", ("arm64", "")),
+        ("arm64", "9", ("arm64", "v9")),
+        ("arm64", "9.0", ("arm64", "v9")),
+        ("arm64", "v9.0", ("arm64", "v9")),
+        ("arm64", "v8.2", ("arm64", "v8.2")),
+        ("x86_64", "", ("amd64", "")),
+        ("x86-64", "", ("amd64", "")),
+        ("amd64", "v1", ("amd64", "")),
+        ("amd64", "v3", ("amd64", "v3")),
+        ("i386", "whatever", ("386", "")),
+        ("386", "", ("386", "")),
+        ("armhf", "", ("arm", "v7")),
+        ("armhf", "v6", ("arm", "v7")),
+        ("armel", "", ("arm", "v6")),
+        ("arm", "", ("arm", "v7")),
+        ("arm", "7", ("arm", "v7")),
+        ("arm", "5", ("arm", "v5")),
+        ("arm", "6", ("arm", "v6")),
+        ("arm", "8", ("arm", "v8")),
+        ("arm", "v4", ("arm", "v4")),
+        ("s390x", "", ("s390x", "")),
+        ("RISCV64", "", ("riscv64", "")),
+    ],
+)
 def test_normalize_arch(arch: str, variant: str, expected: tuple[str, str]) -> None:
     assert normalize_arch(arch, variant) == expected
 
 
-@pytest.mark.parametrize(("os", "expected"), [("Linux", "linux"), ("macOS", "darwin"), ("macos", "darwin"),
-                                              ("WINDOWS", "windows"), ("", "")])
+@pytest.mark.parametrize(
+    ("os", "expected"), [("Linux", "linux"), ("macOS", "darwin"), ("macos", "darwin"), ("WINDOWS", "windows"), ("", "")]
+)
 def test_normalize_os(os: str, expected: str) -> None:
     assert normalize_os(os) == expected
 
@@ -207,22 +254,31 @@ def test_normalize_sorts_and_dedups_features() -> None:
 
 # --- candidate vectors (containerd compare.go platformVector, brief section 4.2) -------------
 
-@pytest.mark.parametrize(("host", "expected"), [
-    ("linux/amd64/v3", "linux/amd64/v3 linux/amd64/v2 linux/amd64 linux/386"),
-    ("linux/amd64", "linux/amd64 linux/386"),
-    ("linux/386", "linux/386"),
-    ("linux/arm64", "linux/arm64 linux/arm/v8 linux/arm/v7 linux/arm/v6 linux/arm/v5"),
-    ("linux/arm64/v8.2", "linux/arm64/v8.2 linux/arm64/v8.1 linux/arm64 linux/arm/v8 linux/arm/v7 "
-                         "linux/arm/v6 linux/arm/v5"),
-    ("linux/arm64/v9.2", "linux/arm64/v9.2 linux/arm64/v9.1 linux/arm64/v9 linux/arm64/v8.7 linux/arm64/v8.6 "
-                         "linux/arm64/v8.5 linux/arm64/v8.4 linux/arm64/v8.3 linux/arm64/v8.2 linux/arm64/v8.1 "
-                         "linux/arm64 linux/arm/v8 linux/arm/v7 linux/arm/v6 linux/arm/v5"),
-    ("linux/arm/v7", "linux/arm/v7 linux/arm/v6 linux/arm/v5"),
-    ("linux/arm/v6", "linux/arm/v6 linux/arm/v5"),
-    ("linux/arm/v5", "linux/arm/v5"),
-    ("linux/s390x", "linux/s390x"),
-    ("windows(10.0.20348)/amd64", "windows(10.0.20348)/amd64 windows(10.0.20348)/386"),
-])
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("linux/amd64/v3", "linux/amd64/v3 linux/amd64/v2 linux/amd64 linux/386"),
+        ("linux/amd64", "linux/amd64 linux/386"),
+        ("linux/386", "linux/386"),
+        ("linux/arm64", "linux/arm64 linux/arm/v8 linux/arm/v7 linux/arm/v6 linux/arm/v5"),
+        (
+            "linux/arm64/v8.2",
+            "linux/arm64/v8.2 linux/arm64/v8.1 linux/arm64 linux/arm/v8 linux/arm/v7 linux/arm/v6 linux/arm/v5",
+        ),
+        (
+            "linux/arm64/v9.2",
+            "linux/arm64/v9.2 linux/arm64/v9.1 linux/arm64/v9 linux/arm64/v8.7 linux/arm64/v8.6 "
+            "linux/arm64/v8.5 linux/arm64/v8.4 linux/arm64/v8.3 linux/arm64/v8.2 linux/arm64/v8.1 "
+            "linux/arm64 linux/arm/v8 linux/arm/v7 linux/arm/v6 linux/arm/v5",
+        ),
+        ("linux/arm/v7", "linux/arm/v7 linux/arm/v6 linux/arm/v5"),
+        ("linux/arm/v6", "linux/arm/v6 linux/arm/v5"),
+        ("linux/arm/v5", "linux/arm/v5"),
+        ("linux/s390x", "linux/s390x"),
+        ("windows(10.0.20348)/amd64", "windows(10.0.20348)/amd64 windows(10.0.20348)/386"),
+    ],
+)
 def test_candidates(host: str, expected: str) -> None:
     assert " ".join(str(p) for p in candidates(parse(host))) == expected
 
@@ -279,6 +335,7 @@ def test_example_8_windows_below_ltsc2022_needs_exact_build() -> None:
 
 # --- best_match details ----------------------------------------------------------------------
 
+
 def test_best_match_prefers_candidate_order_over_offered_order() -> None:
     offered = [parse("linux/386"), parse("linux/amd64"), parse("linux/amd64/v2")]
     assert best_match(parse("linux/amd64/v3"), offered) == Match(MatchKind.COMPATIBLE, offered[2])
@@ -317,26 +374,42 @@ def test_match_kind_is_a_string() -> None:
 
 # --- 32-bit fallback, attestations -----------------------------------------------------------
 
-@pytest.mark.parametrize(("host", "image", "expected"), [
-    ("linux/arm64", "linux/arm/v7", True), ("linux/arm64", "linux/arm/v6", True),
-    ("linux/arm64/v9", "linux/arm/v5", True), ("linux/arm64", "linux/arm64", False),
-    ("linux/arm/v7", "linux/arm/v6", False), ("linux/amd64", "linux/386", False),
-    ("linux/arm64", "linux/arm/v4", False),  # not runnable at all
-    ("linux/arm64", "windows/arm/v7", False),
-])
+
+@pytest.mark.parametrize(
+    ("host", "image", "expected"),
+    [
+        ("linux/arm64", "linux/arm/v7", True),
+        ("linux/arm64", "linux/arm/v6", True),
+        ("linux/arm64/v9", "linux/arm/v5", True),
+        ("linux/arm64", "linux/arm64", False),
+        ("linux/arm/v7", "linux/arm/v6", False),
+        ("linux/amd64", "linux/386", False),
+        ("linux/arm64", "linux/arm/v4", False),  # not runnable at all
+        ("linux/arm64", "windows/arm/v7", False),
+    ],
+)
 def test_is_32bit_fallback(host: str, image: str, expected: bool) -> None:
     assert is_32bit_fallback(parse(host), parse(image)) is expected
 
 
-@pytest.mark.parametrize(("os", "arch", "annotations", "expected"), [
-    ("unknown", "unknown", None, True),
-    ("unknown", "unknown", {"vnd.docker.reference.type": "attestation-manifest"}, True),
-    ("linux", "amd64", {"vnd.docker.reference.type": "attestation-manifest",
-                        "vnd.docker.reference.digest": "sha256:" + "0" * 64}, True),
-    ("linux", "amd64", None, False), ("linux", "amd64", {}, False),
-    ("unknown", "amd64", None, False), ("linux", "unknown", None, False),
-    ("linux", "amd64", {"vnd.docker.reference.type": "something-else"}, False),
-])
+@pytest.mark.parametrize(
+    ("os", "arch", "annotations", "expected"),
+    [
+        ("unknown", "unknown", None, True),
+        ("unknown", "unknown", {"vnd.docker.reference.type": "attestation-manifest"}, True),
+        (
+            "linux",
+            "amd64",
+            {"vnd.docker.reference.type": "attestation-manifest", "vnd.docker.reference.digest": "sha256:" + "0" * 64},
+            True,
+        ),
+        ("linux", "amd64", None, False),
+        ("linux", "amd64", {}, False),
+        ("unknown", "amd64", None, False),
+        ("linux", "unknown", None, False),
+        ("linux", "amd64", {"vnd.docker.reference.type": "something-else"}, False),
+    ],
+)
 def test_is_attestation(os: str, arch: str, annotations: dict[str, str] | None, expected: bool) -> None:
     assert is_attestation(os=os, architecture=arch, annotations=annotations) is expected
 
@@ -353,22 +426,41 @@ CPUINFO_FLAGS = (
     "pclmulqdq ssse3 fma cx16 pcid sse4_1 sse4_2 x2apic movbe popcnt tsc_deadline_timer aes xsave avx f16c "
     "rdrand hypervisor lahf_lm abm 3dnowprefetch invpcid_single ssbd ibrs ibpb stibp fsgsbase tsc_adjust bmi1 "
     "hle avx2 smep bmi2 erms invpcid rtm avx512f avx512dq rdseed adx smap clflushopt clwb avx512cd avx512bw "
-    "avx512vl xsaveopt xsavec xgetbv1 xsaves arat pku ospke md_clear flush_l1d arch_capabilities")
+    "avx512vl xsaveopt xsavec xgetbv1 xsaves arat pku ospke md_clear flush_l1d arch_capabilities"
+)
 # macOS `sysctl machdep.cpu.features machdep.cpu.leaf7_features machdep.cpu.extfeatures` (Haswell).
-MACOS_FLAGS = ("FPU VME DE PSE TSC MSR PAE MCE CX8 APIC SEP MTRR PGE MCA CMOV PAT PSE36 CLFSH DS ACPI MMX FXSR "
-               "SSE SSE2 SS HTT TM PBE SSE3 PCLMULQDQ DTES64 MON DSCPL VMX EST TM2 SSSE3 FMA CX16 TPR PDCM "
-               "SSE4.1 SSE4.2 x2APIC MOVBE POPCNT AES PCID XSAVE OSXSAVE SEGLIM64 TSCTMR AVX1.0 RDRAND F16C "
-               "RDWRFSGS TSC_THREAD_OFFSET BMI1 AVX2 SMEP BMI2 ERMS INVPCID FPU_CSDS "
-               "SYSCALL XD 1GBPAGE EM64T LAHF LZCNT RDTSCP TSCI")
+MACOS_FLAGS = (
+    "FPU VME DE PSE TSC MSR PAE MCE CX8 APIC SEP MTRR PGE MCA CMOV PAT PSE36 CLFSH DS ACPI MMX FXSR "
+    "SSE SSE2 SS HTT TM PBE SSE3 PCLMULQDQ DTES64 MON DSCPL VMX EST TM2 SSSE3 FMA CX16 TPR PDCM "
+    "SSE4.1 SSE4.2 x2APIC MOVBE POPCNT AES PCID XSAVE OSXSAVE SEGLIM64 TSCTMR AVX1.0 RDRAND F16C "
+    "RDWRFSGS TSC_THREAD_OFFSET BMI1 AVX2 SMEP BMI2 ERMS INVPCID FPU_CSDS "
+    "SYSCALL XD 1GBPAGE EM64T LAHF LZCNT RDTSCP TSCI"
+)
 
 
-@pytest.mark.parametrize(("flags", "expected"), [
-    ("", 1), ("fpu sse sse2", 1), (V2, 2), (V3, 3), (V4, 4), (V3 + " osxsave", 3), (V4 + " osxsave", 4),
-    (V2.replace("lahf_lm", ""), 1), (V2.replace("pni", "sse3"), 2), (V3.replace("abm", "lzcnt"), 3),
-    (V3.replace("movbe", ""), 2), (V3.replace("xsave", ""), 2), (V3.replace("bmi2", ""), 2),
-    (V4.replace("avx512vl", ""), 3), (V2 + " avx512f avx512bw avx512cd avx512dq avx512vl", 2),
-    (CPUINFO_FLAGS, 4), (MACOS_FLAGS, 3), (V3.upper(), 3),
-])
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ("", 1),
+        ("fpu sse sse2", 1),
+        (V2, 2),
+        (V3, 3),
+        (V4, 4),
+        (V3 + " osxsave", 3),
+        (V4 + " osxsave", 4),
+        (V2.replace("lahf_lm", ""), 1),
+        (V2.replace("pni", "sse3"), 2),
+        (V3.replace("abm", "lzcnt"), 3),
+        (V3.replace("movbe", ""), 2),
+        (V3.replace("xsave", ""), 2),
+        (V3.replace("bmi2", ""), 2),
+        (V4.replace("avx512vl", ""), 3),
+        (V2 + " avx512f avx512bw avx512cd avx512dq avx512vl", 2),
+        (CPUINFO_FLAGS, 4),
+        (MACOS_FLAGS, 3),
+        (V3.upper(), 3),
+    ],
+)
 def test_amd64_level(flags: str, expected: int) -> None:
     assert amd64_level(flags.split()) == expected
     assert amd64_level(flags) == expected  # a whole flags line is split, not read char by char
@@ -380,15 +472,36 @@ def test_amd64_level_accepts_any_iterable() -> None:
 
 # --- from_machine ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("machine", "expected"), [
-    ("x86_64", "linux/amd64"), ("AMD64", "linux/amd64"), ("amd64", "linux/amd64"), ("x64", "linux/amd64"),
-    ("arm64", "linux/arm64"), ("aarch64", "linux/arm64"), ("ARM64", "linux/arm64"), ("arm64e", "linux/arm64"),
-    ("armv8l", "linux/arm/v8"), ("armv7l", "linux/arm/v7"), ("armv6l", "linux/arm/v6"), ("armv5tel", "linux/arm/v5"),
-    ("armhf", "linux/arm/v7"), ("armel", "linux/arm/v6"), ("arm", "linux/arm/v7"),
-    ("i386", "linux/386"), ("i686", "linux/386"), ("x86", "linux/386"),
-    ("ppc64le", "linux/ppc64le"), ("s390x", "linux/s390x"), ("riscv64", "linux/riscv64"),
-    ("loongarch64", "linux/loong64"), ("mips64el", "linux/mips64le"), (" x86_64\n", "linux/amd64"),
-])
+
+@pytest.mark.parametrize(
+    ("machine", "expected"),
+    [
+        ("x86_64", "linux/amd64"),
+        ("AMD64", "linux/amd64"),
+        ("amd64", "linux/amd64"),
+        ("x64", "linux/amd64"),
+        ("arm64", "linux/arm64"),
+        ("aarch64", "linux/arm64"),
+        ("ARM64", "linux/arm64"),
+        ("arm64e", "linux/arm64"),
+        ("armv8l", "linux/arm/v8"),
+        ("armv7l", "linux/arm/v7"),
+        ("armv6l", "linux/arm/v6"),
+        ("armv5tel", "linux/arm/v5"),
+        ("armhf", "linux/arm/v7"),
+        ("armel", "linux/arm/v6"),
+        ("arm", "linux/arm/v7"),
+        ("i386", "linux/386"),
+        ("i686", "linux/386"),
+        ("x86", "linux/386"),
+        ("ppc64le", "linux/ppc64le"),
+        ("s390x", "linux/s390x"),
+        ("riscv64", "linux/riscv64"),
+        ("loongarch64", "linux/loong64"),
+        ("mips64el", "linux/mips64le"),
+        (" x86_64\n", "linux/amd64"),
+    ],
+)
 def test_from_machine(machine: str, expected: str) -> None:
     assert str(from_machine(machine)) == expected
 
@@ -402,6 +515,7 @@ def test_from_machine_os_and_errors() -> None:
 
 # --- parse: errors, hosts, strings -----------------------------------------------------------
 
+
 def test_parse_error_message_says_what_was_expected() -> None:
     with pytest.raises(PlatformError) as exc:
         parse("linux/arm64/v8/x")
@@ -410,35 +524,60 @@ def test_parse_error_message_says_what_was_expected() -> None:
     assert exc.value.text == "linux/arm64/v8/x"
 
 
-@pytest.mark.parametrize(("spec", "fragment"), [
-    ("", "platform is empty"), ("*", "wildcards"), ("linux/*", "wildcards"), ("foo", "unknown operating system"),
-    ("linux /arm", "not an OS name"), ("linux/&arm", "component '&arm'"), ("windows(50%zzdone)", "%-escape"),
-    ("linux/arm/", "component ''"), ("/linux/arm", "not an OS name"), ("linux(+a)(+b)/amd64", "not an OS name"),
-])
+@pytest.mark.parametrize(
+    ("spec", "fragment"),
+    [
+        ("", "platform is empty"),
+        ("*", "wildcards"),
+        ("linux/*", "wildcards"),
+        ("foo", "unknown operating system"),
+        ("linux /arm", "not an OS name"),
+        ("linux/&arm", "component '&arm'"),
+        ("windows(50%zzdone)", "%-escape"),
+        ("linux/arm/", "component ''"),
+        ("/linux/arm", "not an OS name"),
+        ("linux(+a)(+b)/amd64", "not an OS name"),
+    ],
+)
 def test_parse_error_messages(spec: str, fragment: str) -> None:
     with pytest.raises(PlatformError, match="e.g. linux/arm64|%-escape") as exc:
         parse(spec)
     assert fragment in str(exc.value)
 
 
-@pytest.mark.parametrize(("spec", "host", "expected"), [
-    ("linux", None, "linux/amd64"), ("arm64", None, "linux/arm64"), ("windows", None, "windows/amd64"),
-    ("linux", Platform("linux", "aarch64"), "linux/arm64"), ("amd64", Platform("darwin", "arm64"), "darwin/amd64"),
-    ("linux", Platform("linux", "arm", "v6"), "linux/arm/v6"), ("linux", Platform("linux", "arm"), "linux/arm/v7"),
-    ("freebsd/amd64", Platform("linux", "arm64"), "freebsd/amd64"), ("linux/AMD64/V3", None, "linux/amd64/v3"),
-    ("linux/arm/7", None, "linux/arm/v7"), ("linux/aarch64/8", None, "linux/arm64"),
-    ("linux/arm64/v9.0", None, "linux/arm64/v9"), ("windows(10.0.20348)/amd64", None, "windows(10.0.20348)/amd64"),
-])
+@pytest.mark.parametrize(
+    ("spec", "host", "expected"),
+    [
+        ("linux", None, "linux/amd64"),
+        ("arm64", None, "linux/arm64"),
+        ("windows", None, "windows/amd64"),
+        ("linux", Platform("linux", "aarch64"), "linux/arm64"),
+        ("amd64", Platform("darwin", "arm64"), "darwin/amd64"),
+        ("linux", Platform("linux", "arm", "v6"), "linux/arm/v6"),
+        ("linux", Platform("linux", "arm"), "linux/arm/v7"),
+        ("freebsd/amd64", Platform("linux", "arm64"), "freebsd/amd64"),
+        ("linux/AMD64/V3", None, "linux/amd64/v3"),
+        ("linux/arm/7", None, "linux/arm/v7"),
+        ("linux/aarch64/8", None, "linux/arm64"),
+        ("linux/arm64/v9.0", None, "linux/arm64/v9"),
+        ("windows(10.0.20348)/amd64", None, "windows(10.0.20348)/amd64"),
+    ],
+)
 def test_parse_with_host(spec: str, host: Platform | None, expected: str) -> None:
     assert str(parse(spec, host=host)) == expected
 
 
-@pytest.mark.parametrize(("platform", "expected"), [
-    (Platform("linux", "arm64"), "linux/arm64"), (Platform("linux", "arm", "v7"), "linux/arm/v7"),
-    (Platform("linux", "amd64", "v3"), "linux/amd64/v3"),
-    (Platform("windows", "amd64", os_version="10.0.20348"), "windows(10.0.20348)/amd64"),
-    (Platform("", "amd64"), "unknown"), (Platform("linux", ""), "linux"),
-])
+@pytest.mark.parametrize(
+    ("platform", "expected"),
+    [
+        (Platform("linux", "arm64"), "linux/arm64"),
+        (Platform("linux", "arm", "v7"), "linux/arm/v7"),
+        (Platform("linux", "amd64", "v3"), "linux/amd64/v3"),
+        (Platform("windows", "amd64", os_version="10.0.20348"), "windows(10.0.20348)/amd64"),
+        (Platform("", "amd64"), "unknown"),
+        (Platform("linux", ""), "linux"),
+    ],
+)
 def test_str(platform: Platform, expected: str) -> None:
     assert str(platform) == expected
     assert format_platform(platform) == expected
@@ -458,9 +597,14 @@ def test_platform_value_semantics() -> None:
     assert sorted([parse("linux/arm64"), parse("linux/amd64"), parse("darwin/arm64")])[0] == parse("darwin/arm64")
 
 
-@pytest.mark.parametrize(("platform", "expected"), [
-    ("linux/arm64", "linux/arm64/v8"), ("linux/arm64/v9", "linux/arm64/v9"), ("linux/arm", "linux/arm/v7"),
-    ("linux/amd64", "linux/amd64"),
-])
+@pytest.mark.parametrize(
+    ("platform", "expected"),
+    [
+        ("linux/arm64", "linux/arm64/v8"),
+        ("linux/arm64/v9", "linux/arm64/v9"),
+        ("linux/arm", "linux/arm/v7"),
+        ("linux/amd64", "linux/amd64"),
+    ],
+)
 def test_with_default_variant(platform: str, expected: str) -> None:
     assert str(parse(platform).with_default_variant()) == expected

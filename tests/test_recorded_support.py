@@ -27,47 +27,158 @@ from tests.support.recorded import (
 )
 
 SHARED = Path("/work/shared/recorded/engines")
-GIB = 1024 ** 3
+GIB = 1024**3
 
 # key: (Name, OperatingSystem, Architecture, ServerVersion, KernelVersion, NCPU, Driver)
 INFO = {
     "colima-mac-arm64": ("colima", "Ubuntu 24.04 LTS", "aarch64", "26.1.1", "6.8.0-31-generic", 2, "overlay2"),
-    "docker-desktop-mac-arm64": ("docker-desktop", "Docker Desktop", "aarch64", "29.4.0", "6.12.76-linuxkit", 8,
-                                 "overlayfs"),
-    "docker-desktop-mac-intel": ("docker-desktop", "Docker Desktop", "x86_64", "20.10.17", "5.10.104-linuxkit", 2,
-                                 "overlay2"),
-    "docker-desktop-windows-wsl2": ("docker-desktop", "Docker Desktop", "x86_64", "29.2.1",
-                                    "6.6.87.2-microsoft-standard-WSL2", 4, "overlayfs"),
-    "linux-amd64": ("localhost.localdomain", "Ubuntu 24.04.2 LTS", "x86_64", "27.5.1", "6.8.0-64-generic", 2,
-                    "overlay2"),
-    "linux-arm64-raspberrypi": ("pi4-8g", "Debian GNU/Linux 11 (bullseye)", "aarch64", "20.10.5+dfsg1",
-                                "6.1.21-v8+", 4, "overlay2"),
-    "orbstack-mac-arm64": ("orbstack", "OrbStack", "aarch64", "28.5.2", "6.17.8-orbstack-00308-g8f9c941121b1", 15,
-                           "overlay2"),
-    "rancher-desktop-mac-intel": ("lima-rancher-desktop", "Alpine Linux v3.20", "x86_64", "26.1.5",
-                                  "6.6.51-0-virt", 2, "overlay2"),
+    "docker-desktop-mac-arm64": (
+        "docker-desktop",
+        "Docker Desktop",
+        "aarch64",
+        "29.4.0",
+        "6.12.76-linuxkit",
+        8,
+        "overlayfs",
+    ),
+    "docker-desktop-mac-intel": (
+        "docker-desktop",
+        "Docker Desktop",
+        "x86_64",
+        "20.10.17",
+        "5.10.104-linuxkit",
+        2,
+        "overlay2",
+    ),
+    "docker-desktop-windows-wsl2": (
+        "docker-desktop",
+        "Docker Desktop",
+        "x86_64",
+        "29.2.1",
+        "6.6.87.2-microsoft-standard-WSL2",
+        4,
+        "overlayfs",
+    ),
+    "linux-amd64": (
+        "localhost.localdomain",
+        "Ubuntu 24.04.2 LTS",
+        "x86_64",
+        "27.5.1",
+        "6.8.0-64-generic",
+        2,
+        "overlay2",
+    ),
+    "linux-arm64-raspberrypi": (
+        "pi4-8g",
+        "Debian GNU/Linux 11 (bullseye)",
+        "aarch64",
+        "20.10.5+dfsg1",
+        "6.1.21-v8+",
+        4,
+        "overlay2",
+    ),
+    "orbstack-mac-arm64": (
+        "orbstack",
+        "OrbStack",
+        "aarch64",
+        "28.5.2",
+        "6.17.8-orbstack-00308-g8f9c941121b1",
+        15,
+        "overlay2",
+    ),
+    "rancher-desktop-mac-intel": (
+        "lima-rancher-desktop",
+        "Alpine Linux v3.20",
+        "x86_64",
+        "26.1.5",
+        "6.6.51-0-virt",
+        2,
+        "overlay2",
+    ),
 }
 # key: (Platform.Name, Version, ApiVersion, MinAPIVersion, Os, Arch, Experimental, component names)
 VERSION = {
-    "colima-mac-arm64": ("", "23.0.6", "1.42", "1.12", "linux", "arm64", False,
-                         ["Engine", "containerd", "runc", "docker-init"]),
-    "docker-desktop-mac-arm64": ("Docker Desktop 4.33.0 (160616)", "27.1.1", "1.46", "1.24", "linux", "arm64", False,
-                                 ["Engine", "containerd", "runc", "docker-init"]),
-    "docker-desktop-mac-intel": ("Docker Desktop 4.10.1 (82475)", "20.10.17", "1.41", "1.12", "linux", "amd64", False,
-                                 ["Engine", "containerd", "runc", "docker-init"]),
-    "linux-amd64": ("Docker Engine - Community", "28.3.2", "1.51", "1.24", "linux", "amd64", False,
-                    ["Engine", "containerd", "runc", "docker-init"]),
-    "orbstack-mac-arm64": ("Docker Engine - Community", "29.4.0", "1.54", "1.40", "linux", "arm64", True,
-                           ["Engine", "containerd", "runc", "docker-init"]),
-    "podman-linux-amd64": ("linux/amd64/ubuntu-22.04", "4.5.1", "1.41", "1.24", "linux", "amd64", False,
-                           ["Podman Engine", "Conmon", "OCI Runtime (crun)"]),
-    "rancher-desktop-mac-intel": ("", "20.10.20", "1.41", "1.12", "linux", "amd64", False,
-                                  ["Engine", "containerd", "runc", "docker-init"]),
+    "colima-mac-arm64": (
+        "",
+        "23.0.6",
+        "1.42",
+        "1.12",
+        "linux",
+        "arm64",
+        False,
+        ["Engine", "containerd", "runc", "docker-init"],
+    ),
+    "docker-desktop-mac-arm64": (
+        "Docker Desktop 4.33.0 (160616)",
+        "27.1.1",
+        "1.46",
+        "1.24",
+        "linux",
+        "arm64",
+        False,
+        ["Engine", "containerd", "runc", "docker-init"],
+    ),
+    "docker-desktop-mac-intel": (
+        "Docker Desktop 4.10.1 (82475)",
+        "20.10.17",
+        "1.41",
+        "1.12",
+        "linux",
+        "amd64",
+        False,
+        ["Engine", "containerd", "runc", "docker-init"],
+    ),
+    "linux-amd64": (
+        "Docker Engine - Community",
+        "28.3.2",
+        "1.51",
+        "1.24",
+        "linux",
+        "amd64",
+        False,
+        ["Engine", "containerd", "runc", "docker-init"],
+    ),
+    "orbstack-mac-arm64": (
+        "Docker Engine - Community",
+        "29.4.0",
+        "1.54",
+        "1.40",
+        "linux",
+        "arm64",
+        True,
+        ["Engine", "containerd", "runc", "docker-init"],
+    ),
+    "podman-linux-amd64": (
+        "linux/amd64/ubuntu-22.04",
+        "4.5.1",
+        "1.41",
+        "1.24",
+        "linux",
+        "amd64",
+        False,
+        ["Podman Engine", "Conmon", "OCI Runtime (crun)"],
+    ),
+    "rancher-desktop-mac-intel": (
+        "",
+        "20.10.20",
+        "1.41",
+        "1.12",
+        "linux",
+        "amd64",
+        False,
+        ["Engine", "containerd", "runc", "docker-init"],
+    ),
 }
-INFO_CONTEXT = {"colima-mac-arm64": "colima", "docker-desktop-mac-arm64": "desktop-linux",
-                "docker-desktop-mac-intel": "default", "docker-desktop-windows-wsl2": "desktop-linux",
-                "linux-amd64": "default", "linux-arm64-raspberrypi": "default", "orbstack-mac-arm64": "orbstack",
-                "rancher-desktop-mac-intel": "rancher-desktop"}
+INFO_CONTEXT = {
+    "colima-mac-arm64": "colima",
+    "docker-desktop-mac-arm64": "desktop-linux",
+    "docker-desktop-mac-intel": "default",
+    "docker-desktop-windows-wsl2": "desktop-linux",
+    "linux-amd64": "default",
+    "linux-arm64-raspberrypi": "default",
+    "orbstack-mac-arm64": "orbstack",
+    "rancher-desktop-mac-intel": "rancher-desktop",
+}
 # key: (Version, ApiVersion, Os, Arch, Context or None when the old CLI does not print it)
 VERSION_CLIENT = {
     "colima-mac-arm64": ("24.0.2", "1.42", "darwin", "arm64", "colima"),
@@ -159,7 +270,10 @@ def test_info_memory_is_parsed_from_binary_units() -> None:
 
 def test_info_security_options_are_rebuilt_as_api_strings() -> None:
     assert info("colima-mac-arm64")["SecurityOptions"] == [
-        "name=apparmor", "name=seccomp,profile=builtin", "name=cgroupns"]
+        "name=apparmor",
+        "name=seccomp,profile=builtin",
+        "name=cgroupns",
+    ]
     assert info("linux-arm64-raspberrypi")["SecurityOptions"] == ["name=seccomp,profile=default", "name=cgroupns"]
 
 
@@ -168,27 +282,39 @@ def test_info_docker_desktop_details() -> None:
     assert got["HttpProxy"] == got["HttpsProxy"] == "http.docker.internal:3128"
     assert got["NoProxy"] == "hubproxy.docker.internal"
     assert got["Labels"] == [
-        "com.docker.desktop.address=unix:///Users/leeaain/Library/Containers/com.docker.docker/Data/docker-cli.sock"]
+        "com.docker.desktop.address=unix:///Users/leeaain/Library/Containers/com.docker.docker/Data/docker-cli.sock"
+    ]
     assert got["DriverStatus"] == [["driver-type", "io.containerd.snapshotter.v1"]]
     assert got["DiscoveredDevices"] == [{"Source": "cdi", "ID": "docker.com/gpu=webgpu"}]
     assert got["CDISpecDirs"] == ["/etc/cdi", "/var/run/cdi"]
     assert got["FirewallBackend"] == {"Driver": "iptables"}
     assert got["RegistryConfig"] == {
         "InsecureRegistryCIDRs": ["::1/128", "127.0.0.0/8"],
-        "IndexConfigs": {"hubproxy.docker.internal:5555": {
-            "Name": "hubproxy.docker.internal:5555", "Secure": False, "Mirrors": [], "Official": False}},
+        "IndexConfigs": {
+            "hubproxy.docker.internal:5555": {
+                "Name": "hubproxy.docker.internal:5555",
+                "Secure": False,
+                "Mirrors": [],
+                "Official": False,
+            }
+        },
     }
     assert got["Runtimes"] == {"io.containerd.runc.v2": {}, "runc": {}}
     assert got["ContainerdCommit"] == {"ID": "dea7da592f5d1d2b7755e3a161be07f43fad8f75"}
     assert got["Plugins"]["Network"] == ["bridge", "host", "ipvlan", "macvlan", "null", "overlay"]
-    assert info("docker-desktop-windows-wsl2")["Labels"] == ["com.docker.desktop.address=npipe://\\\\.\\pipe\\docker_cli"]
+    assert info("docker-desktop-windows-wsl2")["Labels"] == [
+        "com.docker.desktop.address=npipe://\\\\.\\pipe\\docker_cli"
+    ]
     assert info("docker-desktop-mac-intel")["Labels"] == []
 
 
 def test_info_raspberrypi_warnings_mirrors_and_empty_init_commit() -> None:
     got = info("linux-arm64-raspberrypi")
-    assert got["Warnings"] == ["WARNING: No memory limit support", "WARNING: No swap limit support",
-                               "WARNING: Support for cgroup v2 is experimental"]
+    assert got["Warnings"] == [
+        "WARNING: No memory limit support",
+        "WARNING: No swap limit support",
+        "WARNING: Support for cgroup v2 is experimental",
+    ]
     assert got["RegistryConfig"]["Mirrors"] == ["https://docker.mirrors.ustc.edu.cn/"]
     assert got["IndexServerAddress"] == "https://index.docker.io/v1/"
     assert got["InitCommit"] == {"ID": ""}
@@ -212,8 +338,9 @@ def test_info_client_side_fields() -> None:
     sbom = next(p for p in wsl["Plugins"] if p["Name"] == "sbom")  # console-wrapped "(\nAnchore Inc.)"
     assert sbom["Vendor"] == "Anchore Inc." and sbom["Path"].endswith("docker-sbom.exe")
     old = client_from_info_text(body("docker-info", "docker-desktop-mac-intel"))
-    assert {"Name": "buildx", "ShortDescription": "Docker Buildx", "Vendor": "Docker Inc.",
-            "Version": "v0.8.2"} in old["Plugins"]
+    assert {"Name": "buildx", "ShortDescription": "Docker Buildx", "Vendor": "Docker Inc.", "Version": "v0.8.2"} in old[
+        "Plugins"
+    ]
     orb = client_from_info_text(body("docker-info", "orbstack-mac-arm64"))
     assert "desktop" in [p["Name"] for p in orb["Plugins"]]  # Docker Desktop plugins on an OrbStack client
 
@@ -236,9 +363,20 @@ def test_version_docker_desktop_engine_component() -> None:
     got = version("docker-desktop-mac-arm64")
     assert got["Platform"]["Name"].startswith("Docker Desktop")
     engine = got["Components"][0]
-    assert engine == {"Name": "Engine", "Version": "27.1.1", "Details": {
-        "ApiVersion": "1.46", "MinAPIVersion": "1.24", "GoVersion": "go1.21.12", "GitCommit": "cc13f95",
-        "BuildTime": "Tue Jul 23 19:57:14 2024", "Os": "linux", "Arch": "arm64", "Experimental": "false"}}
+    assert engine == {
+        "Name": "Engine",
+        "Version": "27.1.1",
+        "Details": {
+            "ApiVersion": "1.46",
+            "MinAPIVersion": "1.24",
+            "GoVersion": "go1.21.12",
+            "GitCommit": "cc13f95",
+            "BuildTime": "Tue Jul 23 19:57:14 2024",
+            "Os": "linux",
+            "Arch": "arm64",
+            "Experimental": "false",
+        },
+    }
     assert got["Components"][2] == {"Name": "runc", "Version": "1.7.19", "Details": {"GitCommit": "v1.1.13-0-g58aa920"}}
 
 
@@ -250,8 +388,12 @@ def test_version_podman_components() -> None:
     assert podman["Details"]["MinAPIVersion"] == "4.0.0" and podman["Details"]["GitCommit"] == ""
     assert conmon["Details"] == {"Package": "conmon_2:2.1.7-0ubuntu22.04+obs15.52_amd64"}
     assert crun["Version"].splitlines() == [
-        "crun version 1.8.4", "commit: 5a8fa99a5e41facba2eda4af12fa26313918805b", "rundir: /run/user/1001/crun",
-        "spec: 1.0.0", "+SYSTEMD +SELINUX +APPARMOR +CAP +SECCOMP +EBPF +YAJL"]
+        "crun version 1.8.4",
+        "commit: 5a8fa99a5e41facba2eda4af12fa26313918805b",
+        "rundir: /run/user/1001/crun",
+        "spec: 1.0.0",
+        "+SYSTEMD +SELINUX +APPARMOR +CAP +SECCOMP +EBPF +YAJL",
+    ]
     assert crun["Details"] == {"Package": "crun_101:1.8.4-0ubuntu22.04+obs55.14_amd64"}
     assert got["GitCommit"] == "" and got["GoVersion"] == "go1.18.1"
 
@@ -275,7 +417,8 @@ def test_version_client_downgrade_and_cloud_integration() -> None:
     colima = client_from_version_text(body("docker-version", "colima-mac-arm64"))
     assert colima["DefaultAPIVersion"] == "1.43" and colima["CloudIntegration"] == "v1.0.33"
     assert client_from_version_text(body("docker-version", "linux-amd64"))["Platform"] == {
-        "Name": "Docker Engine - Community"}
+        "Name": "Docker Engine - Community"
+    }
 
 
 # --------------------------------------------------------------------------- the fake engine

@@ -47,8 +47,17 @@ PROJECT_SECRETS = {
     "healthcheck mysqladmin -pSECRET": "mysql-planted-pw5",
     "compose config content, PEM block": "MIIplantedPEMbody",
 }
-SECRETS = (USER, OTHER_USER, HOST, PROXY_PASSWORD, REGISTRY_PASSWORD, ENV_SECRET, TOKEN, DOTENV_SECRET,
-           *PROJECT_SECRETS.values())
+SECRETS = (
+    USER,
+    OTHER_USER,
+    HOST,
+    PROXY_PASSWORD,
+    REGISTRY_PASSWORD,
+    ENV_SECRET,
+    TOKEN,
+    DOTENV_SECRET,
+    *PROJECT_SECRETS.values(),
+)
 P = PROJECT_SECRETS
 
 DOCKERFILE = f"""ARG NPM_TOKEN={P["ARG default of a secret name"]}
@@ -96,8 +105,10 @@ def _planted_home(tmp_path: Path) -> Path:
     home = tmp_path / "home" / USER
     project = home / "shop"
     project.mkdir(parents=True)
-    (project / ".env").write_text(f"DOCKER_DEFAULT_PLATFORM=linux/amd64\nDOCKER_REGISTRY_PASSWORD={DOTENV_SECRET}\n"
-                                  f"COMPOSE_PROJECT_NAME=shop\nDB_PASSWORD={P['.env last line']}\n")
+    (project / ".env").write_text(
+        f"DOCKER_DEFAULT_PLATFORM=linux/amd64\nDOCKER_REGISTRY_PASSWORD={DOTENV_SECRET}\n"
+        f"COMPOSE_PROJECT_NAME=shop\nDB_PASSWORD={P['.env last line']}\n"
+    )
     (project / "app.env").write_text(f"PLAIN_SETTING={P['env_file value of a plain name']}\n")
     (project / "compose.yaml").write_text(COMPOSE)
     (project / "Dockerfile").write_text(DOCKERFILE)
@@ -105,23 +116,43 @@ def _planted_home(tmp_path: Path) -> Path:
     meta = cfg / "contexts" / "meta" / hashlib.sha256(b"build-box").hexdigest()
     meta.mkdir(parents=True)
     auth = base64.b64encode(f"{USER}:{REGISTRY_PASSWORD}".encode()).decode()
-    (cfg / "config.json").write_text(json.dumps({
-        "auths": {"registry.corp.example:5000": {"auth": auth, "identitytoken": TOKEN}},
-        "currentContext": "build-box", "proxies": {"default": {"httpProxy": f"http://{USER}:{PROXY_PASSWORD}@p:3128"}}}))
-    (meta / "meta.json").write_text(json.dumps({
-        "Name": "build-box", "Metadata": {"Description": f"{USER}'s box"},
-        "Endpoints": {"docker": {"Host": f"unix://{home}/.colima/default/docker.sock"}}}))
+    (cfg / "config.json").write_text(
+        json.dumps(
+            {
+                "auths": {"registry.corp.example:5000": {"auth": auth, "identitytoken": TOKEN}},
+                "currentContext": "build-box",
+                "proxies": {"default": {"httpProxy": f"http://{USER}:{PROXY_PASSWORD}@p:3128"}},
+            }
+        )
+    )
+    (meta / "meta.json").write_text(
+        json.dumps(
+            {
+                "Name": "build-box",
+                "Metadata": {"Description": f"{USER}'s box"},
+                "Endpoints": {"docker": {"Host": f"unix://{home}/.colima/default/docker.sock"}},
+            }
+        )
+    )
     return home
 
 
 def _engine_with_planted_proxies():
     info = info_from_text(read_recording(RECORDED / "docker-info.linux-amd64.1.txt")[1])
     desktop = f"unix:///Users/{OTHER_USER}/Library/Containers/com.docker.docker/Data/docker-cli.sock"
-    info.update(HttpProxy=f"http://{USER}:{PROXY_PASSWORD}@proxy.corp.example:3128",
-                HttpsProxy=f"https://{USER}:{PROXY_PASSWORD}@proxy.corp.example:3129", NoProxy="localhost,.corp",
-                Name=HOST, Labels=[f"owner={USER}", f"auth=Bearer {TOKEN}", f"com.docker.desktop.address={desktop}",
-                                   f"home.windows=C:\\Users\\{OTHER_USER}\\AppData",
-                                   f"home.silverblue=/var/home/{OTHER_USER}"])
+    info.update(
+        HttpProxy=f"http://{USER}:{PROXY_PASSWORD}@proxy.corp.example:3128",
+        HttpsProxy=f"https://{USER}:{PROXY_PASSWORD}@proxy.corp.example:3129",
+        NoProxy="localhost,.corp",
+        Name=HOST,
+        Labels=[
+            f"owner={USER}",
+            f"auth=Bearer {TOKEN}",
+            f"com.docker.desktop.address={desktop}",
+            f"home.windows=C:\\Users\\{OTHER_USER}\\AppData",
+            f"home.silverblue=/var/home/{OTHER_USER}",
+        ],
+    )
     version = version_from_text(read_recording(RECORDED / "docker-version.linux-amd64.1.txt")[1])
     from support.recorded import RecordedEngine
 
@@ -133,16 +164,39 @@ def _engine_with_planted_proxies():
 def test_no_planted_secret_survives_in_any_output(tmp_path: Path) -> None:
     home = _planted_home(tmp_path)
     with _engine_with_planted_proxies() as engine:
-        env = isolated_env(tmp_path, HOME=str(home), USER=USER, LOGNAME=USER, DOCKER_CONFIG=str(home / ".docker"),
-                           DOCKER_HOST=engine.base_url, DOCKER_PASSWORD=ENV_SECRET,
-                           COMPOSE_PROJECT_NAME="shop", DOCKER_DEFAULT_PLATFORM="linux/amd64")
+        env = isolated_env(
+            tmp_path,
+            HOME=str(home),
+            USER=USER,
+            LOGNAME=USER,
+            DOCKER_CONFIG=str(home / ".docker"),
+            DOCKER_HOST=engine.base_url,
+            DOCKER_PASSWORD=ENV_SECRET,
+            COMPOSE_PROJECT_NAME="shop",
+            DOCKER_DEFAULT_PLATFORM="linux/amd64",
+        )
         uts = ("unshare", "--uts", "sh", "-c", f'hostname {HOST} && exec "$@"', "sh")
         project = home / "shop"
-        runs = {"text": ("--format", "text"), "text -v": ("--format", "text", "-v"), "json": ("--format", "json"),
-                "markdown": ("--format", "markdown")}
-        outputs = {name: dockdoctor("check", *args, "--platform", "linux/arm64", "--save-facts",
-                                    str(tmp_path / f"{name}.json"), env=env, prefix=uts, cwd=project)
-                   for name, args in runs.items()}
+        runs = {
+            "text": ("--format", "text"),
+            "text -v": ("--format", "text", "-v"),
+            "json": ("--format", "json"),
+            "markdown": ("--format", "markdown"),
+        }
+        outputs = {
+            name: dockdoctor(
+                "check",
+                *args,
+                "--platform",
+                "linux/arm64",
+                "--save-facts",
+                str(tmp_path / f"{name}.json"),
+                env=env,
+                prefix=uts,
+                cwd=project,
+            )
+            for name, args in runs.items()
+        }
         bundle = tmp_path / "bundle.zip"
         made = dockdoctor("report", "-o", str(bundle), env=env, prefix=uts, cwd=project)
         plain = tmp_path / "plain.zip"
@@ -155,8 +209,10 @@ def test_no_planted_secret_survives_in_any_output(tmp_path: Path) -> None:
     facts = report["facts"]
     assert facts["engine"]["reachable"] and facts["redacted"]
     assert facts["engine"]["http_proxy"] == "http://<redacted>@proxy.corp.example:3128"
-    assert f"com.docker.desktop.address=unix:///Users/<user>/Library/Containers/com.docker.docker/Data/" \
-           f"docker-cli.sock" in facts["engine"]["labels"]
+    assert (
+        f"com.docker.desktop.address=unix:///Users/<user>/Library/Containers/com.docker.docker/Data/"
+        f"docker-cli.sock" in facts["engine"]["labels"]
+    )
     assert ["DOCKER_PASSWORD", "<redacted>"] in facts["environment"]
     assert ["DOCKER_DEFAULT_PLATFORM", "linux/amd64"] in facts["environment"]
     assert ["DOCKER_REGISTRY_PASSWORD", "<redacted>", ".env:2"] in facts["project"]["dotenv"]
@@ -186,8 +242,10 @@ def test_no_planted_secret_survives_in_any_output(tmp_path: Path) -> None:
 def test_docker_host_token_and_userinfo_are_redacted(tmp_path: Path) -> None:
     host = "tcp://deploy:dh-planted-pw@127.0.0.1:9?token=dh-planted-token&tls=0"
     env = isolated_env(tmp_path, DOCKER_HOST=host)
-    outputs = [dockdoctor("check", "--no-project", "--timeout", "2", "--format", fmt, "-v", env=env)
-               for fmt in ("text", "json", "markdown")]
+    outputs = [
+        dockdoctor("check", "--no-project", "--timeout", "2", "--format", fmt, "-v", env=env)
+        for fmt in ("text", "json", "markdown")
+    ]
     facts = outputs[1].json()["facts"]
     assert facts["engine"]["endpoint"] == "tcp://<redacted>@127.0.0.1:9?token=<redacted>&tls=0"
     assert ["DOCKER_HOST", "tcp://<redacted>@127.0.0.1:9?token=<redacted>&tls=0"] in facts["environment"]
@@ -195,8 +253,13 @@ def test_docker_host_token_and_userinfo_are_redacted(tmp_path: Path) -> None:
         assert "dh-planted" not in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("host", ["tcp://deploy:dh-planted-pw@127.0.0.1:9?token=dh-planted-token&tls=0",
-                                  "unix:///nonexistent/docker.sock?token=dh-planted-token"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "tcp://deploy:dh-planted-pw@127.0.0.1:9?token=dh-planted-token&tls=0",
+        "unix:///nonexistent/docker.sock?token=dh-planted-token",
+    ],
+)
 def test_docker_host_token_is_hidden_in_every_command_and_error(tmp_path: Path, host: str) -> None:
     """Every command's output, the bundle, and one-line errors (which quote what they were given)."""
     env = isolated_env(tmp_path, DOCKER_HOST=host, DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
@@ -204,11 +267,16 @@ def test_docker_host_token_is_hidden_in_every_command_and_error(tmp_path: Path, 
     project.mkdir()
     (project / "Dockerfile").write_text("FROM --platform=$BUILDPLATFORM alpine:3.20\n")
     bundle = tmp_path / "bundle.zip"
-    runs = [("check", "--timeout", "2", "--project", str(project)), ("check", "--timeout", "2", "--json"),
-            ("inspect", "--timeout", "2", "busybox"), ("fix", "--dry-run", "--project", str(project)),
-            ("fix", "--dry-run", "--json", "--project", str(project)), ("report", "--timeout", "2", "-o", str(bundle)),
-            ("check", "--from", str(tmp_path / "facts?token=dh-planted-token")),  # a one-line error quoting it
-            ("check", "--platform", "linux/amd64?token=dh-planted-token")]
+    runs = [
+        ("check", "--timeout", "2", "--project", str(project)),
+        ("check", "--timeout", "2", "--json"),
+        ("inspect", "--timeout", "2", "busybox"),
+        ("fix", "--dry-run", "--project", str(project)),
+        ("fix", "--dry-run", "--json", "--project", str(project)),
+        ("report", "--timeout", "2", "-o", str(bundle)),
+        ("check", "--from", str(tmp_path / "facts?token=dh-planted-token")),  # a one-line error quoting it
+        ("check", "--platform", "linux/amd64?token=dh-planted-token"),
+    ]
     outputs = {" ".join(args): dockdoctor(*args, env=env, timeout=60) for args in runs}
     with zipfile.ZipFile(bundle) as archive:
         outputs["bundle"] = "".join(archive.read(name).decode() for name in archive.namelist())
@@ -225,14 +293,21 @@ def test_fix_shows_real_paths_but_no_secret(tmp_path: Path) -> None:
     the DOCKER_HOST token, environment values and ARG defaults (the unix socket form leaked all of them)."""
     project = tmp_path / "app"
     project.mkdir()
-    (project / "Dockerfile").write_text(f"FROM scratch\nARG NPM_TOKEN={P['ARG default of a secret name']}\n"
-                                        "ARG TARGETARCH=amd64\nCOPY app /app\n")
-    env = isolated_env(tmp_path, DOCKER_HOST=f"unix://{tmp_path}/no.sock?token=dh-planted-token",
-                       DOCKER_PASSWORD=ENV_SECRET, DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
+    (project / "Dockerfile").write_text(
+        f"FROM scratch\nARG NPM_TOKEN={P['ARG default of a secret name']}\nARG TARGETARCH=amd64\nCOPY app /app\n"
+    )
+    env = isolated_env(
+        tmp_path,
+        DOCKER_HOST=f"unix://{tmp_path}/no.sock?token=dh-planted-token",
+        DOCKER_PASSWORD=ENV_SECRET,
+        DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"),
+    )
     common = ("fix", "--project", str(project), "--platform", "linux/amd64")
-    outputs = {"plan": dockdoctor(*common, "--dry-run", env=env), "json": dockdoctor(*common, "--dry-run", "--json",
-                                                                                     env=env),
-               "applied": dockdoctor(*common, "--only", "DKD604", "--yes", env=env)}
+    outputs = {
+        "plan": dockdoctor(*common, "--dry-run", env=env),
+        "json": dockdoctor(*common, "--dry-run", "--json", env=env),
+        "applied": dockdoctor(*common, "--only", "DKD604", "--yes", env=env),
+    }
     for where, result in outputs.items():
         out = result.stdout + result.stderr
         assert "Traceback" not in out and result.code in (0, 1), (where, out)
@@ -240,7 +315,11 @@ def test_fix_shows_real_paths_but_no_secret(tmp_path: Path) -> None:
             assert secret not in out, f"{secret!r} leaked into fix {where}"
     assert f"edit {project / 'Dockerfile'}:" in outputs["plan"].stdout  # the real path, not ~ or <user>
     assert "DKD604 declare TARGETARCH without a default: fixed" in outputs["applied"].stdout
-    assert (project / "Dockerfile").read_text().startswith(f"FROM scratch\nARG NPM_TOKEN={P['ARG default of a secret name']}\n")
+    assert (
+        (project / "Dockerfile")
+        .read_text()
+        .startswith(f"FROM scratch\nARG NPM_TOKEN={P['ARG default of a secret name']}\n")
+    )
     assert ["DOCKER_PASSWORD", "<redacted>"] in outputs["json"].json()["before"]["facts"]["environment"]
 
 
@@ -255,13 +334,21 @@ def test_no_redact_keeps_what_the_user_asked_for(tmp_path: Path) -> None:
 def test_redact_registries_and_consistent_placeholders() -> None:
     from dockdoctor.model import EndpointRule, EngineFacts, HostFacts, ImageFacts, RemoteImage
 
-    facts = Facts(host=HostFacts(os="linux", arch="amd64", machine="x86_64", hostname="ci-7", user="bob",
-                                 home="/home/bob"),
-                  engine=EngineFacts(endpoint="unix:///home/bob/.docker/run/docker.sock", endpoint_rule=EndpointRule.DEFAULT,
-                                     context="default", insecure_registries=("registry.corp.example:5000",)),
-                  images=ImageFacts(remote=(RemoteImage(reference="registry.corp.example:5000/app:1",
-                                                        canonical="registry.corp.example:5000/app:1"),
-                                            RemoteImage(reference="nginx", canonical="docker.io/library/nginx:latest"))))
+    facts = Facts(
+        host=HostFacts(os="linux", arch="amd64", machine="x86_64", hostname="ci-7", user="bob", home="/home/bob"),
+        engine=EngineFacts(
+            endpoint="unix:///home/bob/.docker/run/docker.sock",
+            endpoint_rule=EndpointRule.DEFAULT,
+            context="default",
+            insecure_registries=("registry.corp.example:5000",),
+        ),
+        images=ImageFacts(
+            remote=(
+                RemoteImage(reference="registry.corp.example:5000/app:1", canonical="registry.corp.example:5000/app:1"),
+                RemoteImage(reference="nginx", canonical="docker.io/library/nginx:latest"),
+            )
+        ),
+    )
     plain = redact(facts)
     assert plain.engine.endpoint == "unix://~/.docker/run/docker.sock"
     assert plain.images.remote[0].canonical == "registry.corp.example:5000/app:1"
@@ -284,11 +371,15 @@ SCRUBBED = [  # (text as found, what redaction makes of it): every rule of the m
     ("serve --password=pw1 --token tok2 --port 80", "serve --password=<redacted> --token <redacted> --port 80"),
     ('["serve", "-p", "pw3", "-p", "8080:80"]', '["serve", "-p", "<redacted>", "-p", "8080:80"]'),
     ("curl -u deploy:pw4 https://x", "curl -u deploy:<redacted> https://x"),
-    ("echo x | docker login -u bot -p pw5 ghcr.io && sshpass -p pw6 ssh h",
-     "echo x | docker login -u bot -p <redacted> ghcr.io && sshpass -p <redacted> ssh h"),
+    (
+        "echo x | docker login -u bot -p pw5 ghcr.io && sshpass -p pw6 ssh h",
+        "echo x | docker login -u bot -p <redacted> ghcr.io && sshpass -p <redacted> ssh h",
+    ),
     ("Authorization: Bearer abcdefgh12345678", "Authorization: Bearer <redacted>"),
-    ('{"auth": "YWxpY2U6cHc=", "identitytoken": "x", "credsStore": "desktop"}',
-     '{"auth": "<redacted>", "identitytoken": "<redacted>", "credsStore": "desktop"}'),
+    (
+        '{"auth": "YWxpY2U6cHc=", "identitytoken": "x", "credsStore": "desktop"}',
+        '{"auth": "<redacted>", "identitytoken": "<redacted>", "credsStore": "desktop"}',
+    ),
     ("API_KEY: abc\n  apiKey: def", "API_KEY: <redacted>\n  apiKey: <redacted>"),
     ("note=ghp_" + "a" * 36, "note=<redacted>"),
     ("x github_pat_" + "B" * 30 + " glpat-" + "c" * 20 + " dckr_pat_" + "d" * 27, "x <redacted> <redacted> <redacted>"),
@@ -298,18 +389,33 @@ SCRUBBED = [  # (text as found, what redaction makes of it): every rule of the m
     ("k: -----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n-----END OPENSSH PRIVATE KEY-----\nnext", "k: <redacted>\nnext"),
     ("SEED=4f9c0a1b2c3d4e5f60718293a4b5c6d7e8f9", "SEED=<redacted>"),
     ("BLOB=QmFzZTY0IGlzIG5vdCBlbmNyeXB0aW9uIQ==", "BLOB=<redacted>"),
-    ("com.docker.desktop.address=unix:///Users/leeaain/Library/x.sock",
-     "com.docker.desktop.address=unix:///Users/<user>/Library/x.sock"),
-    ("C:\\Users\\bob\\AppData C:/Users/bob/x /var/home/bob /home/carol/.cache",
-     "C:\\Users\\<user>\\AppData C:/Users/<user>/x /var/home/<user> /home/<user>/.cache"),
+    (
+        "com.docker.desktop.address=unix:///Users/leeaain/Library/x.sock",
+        "com.docker.desktop.address=unix:///Users/<user>/Library/x.sock",
+    ),
+    (
+        "C:\\Users\\bob\\AppData C:/Users/bob/x /var/home/bob /home/carol/.cache",
+        "C:\\Users\\<user>\\AppData C:/Users/<user>/x /var/home/<user> /home/<user>/.cache",
+    ),
     ('"C:\\\\Users\\\\bob\\\\src"', '"C:\\\\Users\\\\<user>\\\\src"'),
 ]
 KEPT = [  # what diagnosis needs, and look-alikes that are not secrets
-    "ARG TARGETARCH=amd64", "FROM --platform=$BUILDPLATFORM node:20 AS build", "linux/arm64/v8",
-    "ref=nginx@sha256:" + "a" * 64, "mkdir -p /app", "PATH=/usr/local/sbin:/usr/bin", "SSH_AUTH_SOCK=/tmp/agent",
-    "NPM_TOKEN_FILE=/run/secrets/npm", "--mount=type=secret,id=npmrc", "image: node:20",
-    "/home/linuxbrew/.linuxbrew /Users/Shared/x", "org.opencontainers.image.authors=Jane", "PWD=/src",
-    "com.docker.compose.project=shop", "VERSION=1.2.3", "ghcr.io/acme/sk-learn-notebook-environment-2024:1",
+    "ARG TARGETARCH=amd64",
+    "FROM --platform=$BUILDPLATFORM node:20 AS build",
+    "linux/arm64/v8",
+    "ref=nginx@sha256:" + "a" * 64,
+    "mkdir -p /app",
+    "PATH=/usr/local/sbin:/usr/bin",
+    "SSH_AUTH_SOCK=/tmp/agent",
+    "NPM_TOKEN_FILE=/run/secrets/npm",
+    "--mount=type=secret,id=npmrc",
+    "image: node:20",
+    "/home/linuxbrew/.linuxbrew /Users/Shared/x",
+    "org.opencontainers.image.authors=Jane",
+    "PWD=/src",
+    "com.docker.compose.project=shop",
+    "VERSION=1.2.3",
+    "ghcr.io/acme/sk-learn-notebook-environment-2024:1",
     "DOCKER_DEFAULT_PLATFORM=linux/amd64",
 ]
 
@@ -330,32 +436,63 @@ def test_what_diagnosis_needs_is_kept(text: str) -> None:
 
 
 def test_project_fields_by_name_and_replayed_tickets_get_todays_rules() -> None:
-    from dockdoctor.model import (ArgDefault, DockerfileFacts, EndpointRule, EngineFacts, HostFacts, ProjectFacts,
-                                  RawAnswer)
+    from dockdoctor.model import (
+        ArgDefault,
+        DockerfileFacts,
+        EndpointRule,
+        EngineFacts,
+        HostFacts,
+        ProjectFacts,
+        RawAnswer,
+    )
 
-    facts = Facts(host=HostFacts(os="linux", arch="amd64", machine="x86_64"),
-                  engine=EngineFacts(endpoint="unix:///var/run/docker.sock", endpoint_rule=EndpointRule.DEFAULT,
-                                     context=None, labels=("com.docker.desktop.address=unix:///Users/zed/x.sock",)),
-                  project=ProjectFacts(root="/src", dotenv_end=(3, "# the token is hunter2"), dockerfiles=(
-                      DockerfileFacts(path="Dockerfile", args=(
-                          ArgDefault(name="DEPLOY_PASSWORD", default="pw", line=1, text="ARG DEPLOY_PASSWORD=pw"),
-                          ArgDefault(name="TARGETARCH", default="amd64", line=2, text="ARG TARGETARCH=amd64"))),)),
-                  raw=(RawAnswer(probe="project", source="docker compose -f compose.yaml config --format json",
-                                 text='exit 0\n--- stdout\n{"services": {"a": {"environment": {"X": "plain-x", '
-                                      '"DOCKER_DEFAULT_PLATFORM": "linux/amd64"}, "command": ["-p", "pw"], '
-                                      '"healthcheck": {"test": ["CMD", "mysqladmin", "ping", "-uroot", "-ps3cret", '
-                                      '"-P3306"]}}}}\n'
-                                      '--- stderr\n'),),
-                  redacted=True)  # as an older dockdoctor would have left it
+    facts = Facts(
+        host=HostFacts(os="linux", arch="amd64", machine="x86_64"),
+        engine=EngineFacts(
+            endpoint="unix:///var/run/docker.sock",
+            endpoint_rule=EndpointRule.DEFAULT,
+            context=None,
+            labels=("com.docker.desktop.address=unix:///Users/zed/x.sock",),
+        ),
+        project=ProjectFacts(
+            root="/src",
+            dotenv_end=(3, "# the token is hunter2"),
+            dockerfiles=(
+                DockerfileFacts(
+                    path="Dockerfile",
+                    args=(
+                        ArgDefault(name="DEPLOY_PASSWORD", default="pw", line=1, text="ARG DEPLOY_PASSWORD=pw"),
+                        ArgDefault(name="TARGETARCH", default="amd64", line=2, text="ARG TARGETARCH=amd64"),
+                    ),
+                ),
+            ),
+        ),
+        raw=(
+            RawAnswer(
+                probe="project",
+                source="docker compose -f compose.yaml config --format json",
+                text='exit 0\n--- stdout\n{"services": {"a": {"environment": {"X": "plain-x", '
+                '"DOCKER_DEFAULT_PLATFORM": "linux/amd64"}, "command": ["-p", "pw"], '
+                '"healthcheck": {"test": ["CMD", "mysqladmin", "ping", "-uroot", "-ps3cret", '
+                '"-P3306"]}}}}\n'
+                "--- stderr\n",
+            ),
+        ),
+        redacted=True,
+    )  # as an older dockdoctor would have left it
     hidden = redact(facts)
     assert hidden.engine.labels == ("com.docker.desktop.address=unix:///Users/<user>/x.sock",)
     assert hidden.project.dotenv_end == (3, "<redacted>")
     assert [(a.default, a.text) for a in hidden.project.dockerfiles[0].args] == [
-        ("<redacted>", "ARG DEPLOY_PASSWORD=<redacted>"), ("amd64", "ARG TARGETARCH=amd64")]
+        ("<redacted>", "ARG DEPLOY_PASSWORD=<redacted>"),
+        ("amd64", "ARG TARGETARCH=amd64"),
+    ]
     raw = json.loads(hidden.raw[0].text.split("--- stdout\n", 1)[1].split("--- stderr", 1)[0])
-    assert raw["services"]["a"] == {"environment": {"X": "<redacted>", "DOCKER_DEFAULT_PLATFORM": "linux/amd64"},
-                                    "command": ["-p", "<redacted>"], "healthcheck": {
-                                        "test": ["CMD", "mysqladmin", "ping", "-uroot", "-p<redacted>", "-P3306"]}}
+    assert raw["services"]["a"] == {
+        "environment": {"X": "<redacted>", "DOCKER_DEFAULT_PLATFORM": "linux/amd64"},
+        "command": ["-p", "<redacted>"],
+        "healthcheck": {"test": ["CMD", "mysqladmin", "ping", "-uroot", "-p<redacted>", "-P3306"]},
+    }
     assert redact(hidden) == hidden
 
 

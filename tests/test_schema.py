@@ -33,7 +33,8 @@ def test_shipped_schema_is_generated_from_the_model(which: str) -> None:
     shipped = json.loads((SHIPPED / f"{which}-v{VERSIONS[which]}.schema.json").read_text())
     assert shipped == SCHEMAS[which](), (
         f"the {which} schema changed: regenerate src/dockdoctor/schemas/{which}-v{VERSIONS[which]}.schema.json "
-        "(if test_change_is_compatible fails too, bump the version first)")
+        "(if test_change_is_compatible fails too, bump the version first)"
+    )
 
 
 def _compatible(old: dict, new: dict, where: str = "$") -> list[str]:

@@ -19,20 +19,31 @@ from support.servers import OCI_INDEX, Answer, Registry, closed_port, index_doc,
 
 RANKING = [
     # (tag, listed tags, expected order)
-    ("1.2-alpine", ["1.2-alpine", "1.3-alpine", "1.3-slim", "2.0-alpine", "1.1-alpine", "1.2.1-alpine"],
-     ["1.2.1-alpine", "1.3-alpine", "1.1-alpine", "1.3-slim", "2.0-alpine"]),
+    (
+        "1.2-alpine",
+        ["1.2-alpine", "1.3-alpine", "1.3-slim", "2.0-alpine", "1.1-alpine", "1.2.1-alpine"],
+        ["1.2.1-alpine", "1.3-alpine", "1.1-alpine", "1.3-slim", "2.0-alpine"],
+    ),
     # same family and major first, then same major (another family), then same family (another major)
-    ("5.7", ["8.0", "5.7-debian", "5.6", "5.7.44", "8.0-oracle", "latest"],
-     ["5.7.44", "5.6", "5.7-debian", "8.0", "8.0-oracle", "latest"]),
+    (
+        "5.7",
+        ["8.0", "5.7-debian", "5.6", "5.7.44", "8.0-oracle", "latest"],
+        ["5.7.44", "5.6", "5.7-debian", "8.0", "8.0-oracle", "latest"],
+    ),
     # nearest: the later the release numbers differ the nearer; at equal distance the newer first
-    ("3.11-slim", ["3.10-slim", "3.12-slim", "3.11.9-slim", "3.9-slim", "3.13-slim"],
-     ["3.11.9-slim", "3.12-slim", "3.10-slim", "3.13-slim", "3.9-slim"]),
+    (
+        "3.11-slim",
+        ["3.10-slim", "3.12-slim", "3.11.9-slim", "3.9-slim", "3.13-slim"],
+        ["3.11.9-slim", "3.12-slim", "3.10-slim", "3.13-slim", "3.9-slim"],
+    ),
     # a version inside a suffix word is the same family (alpine3.19 is alpine): the same version is nearest
-    ("20-alpine3.18", ["20-alpine3.19", "20-bookworm", "21-alpine", "20.1-alpine3.19"],
-     ["20-alpine3.19", "20.1-alpine3.19", "20-bookworm", "21-alpine"]),
+    (
+        "20-alpine3.18",
+        ["20-alpine3.19", "20-bookworm", "21-alpine", "20.1-alpine3.19"],
+        ["20-alpine3.19", "20.1-alpine3.19", "20-bookworm", "21-alpine"],
+    ),
     # the family's unversioned tag last; another family's unversioned tags never
-    ("1.25-alpine", ["alpine", "bookworm", "latest", "1.26-alpine", "mainline-alpine"],
-     ["1.26-alpine", "alpine"]),
+    ("1.25-alpine", ["alpine", "bookworm", "latest", "1.26-alpine", "mainline-alpine"], ["1.26-alpine", "alpine"]),
     # the plain line's unversioned tag is `latest`
     ("16", ["latest", "alpine", "17", "16.4"], ["16.4", "17", "latest"]),
     # a leading v and a prefix: same prefix is the same family
@@ -65,12 +76,15 @@ def test_ranking_a_huge_list_is_linear_enough_and_bounded() -> None:
 
 # --- hostile tags lists against the CLI ----------------------------------------------------------
 
-AMD64_ONLY = index_doc([(sha256(b"amd64"), "application/vnd.oci.image.manifest.v1+json",
-                         {"os": "linux", "architecture": "amd64"})])
-MULTI = index_doc([(sha256(b"amd64"), "application/vnd.oci.image.manifest.v1+json",
-                    {"os": "linux", "architecture": "amd64"}),
-                   (sha256(b"arm64"), "application/vnd.oci.image.manifest.v1+json",
-                    {"os": "linux", "architecture": "arm64"})])
+AMD64_ONLY = index_doc(
+    [(sha256(b"amd64"), "application/vnd.oci.image.manifest.v1+json", {"os": "linux", "architecture": "amd64"})]
+)
+MULTI = index_doc(
+    [
+        (sha256(b"amd64"), "application/vnd.oci.image.manifest.v1+json", {"os": "linux", "architecture": "amd64"}),
+        (sha256(b"arm64"), "application/vnd.oci.image.manifest.v1+json", {"os": "linux", "architecture": "arm64"}),
+    ]
+)
 BOUND = 60
 
 
@@ -105,10 +119,12 @@ def _listing(all_tags: list[str], page: int = 1000) -> Callable[[str], Answer]:
 
 
 def _inspect(reg: Registry, tmp_path: Path, tag: str = "1.2") -> tuple[dict, str]:
-    env = isolated_env(tmp_path, DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock",
-                       DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
-    result = dockdoctor("inspect", "--json", "--platform", "linux/arm64", f"{reg.host}/x/app:{tag}", env=env,
-                        timeout=BOUND)
+    env = isolated_env(
+        tmp_path, DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock", DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache")
+    )
+    result = dockdoctor(
+        "inspect", "--json", "--platform", "linux/arm64", f"{reg.host}/x/app:{tag}", env=env, timeout=BOUND
+    )
     assert "Traceback" not in result.stderr, result.stderr
     report = result.json()
     (image,) = report["facts"]["images"]["remote"]
@@ -124,17 +140,25 @@ def test_a_good_list_names_the_nearest_tag(tmp_path: Path) -> None:
     assert f"{reg.host}/x/app:1.3 (linux/amd64, linux/arm64) and {reg.host}/x/app:2.0" in message
 
 
-@pytest.mark.parametrize(("answer", "note"), [
-    (Answer(404, {"Content-Type": "application/json"}, b'{"errors":[{"code":"NAME_UNKNOWN"}]}'),
-     "the registry offers no tags list (HTTP 404)"),
-    (Answer(401, {"Content-Type": "application/json"}, b"{}"), "no tags list: "),
-    (Answer(200, {"Content-Type": "application/json"}, b"<html>not json</html>"), "the tags list is not JSON"),
-    (Answer(200, {"Content-Type": "application/json"}, b'{"tags": "1.3"}'), "has no `tags` list"),
-    (Answer(200, {"Content-Type": "application/json"}, b"[" * 5000), "too many JSON objects"),
-    (Answer(503, {"Content-Type": "application/json", "Retry-After": "3600"}, b"{}"), "answered HTTP 503"),
-    (Answer(200, {"Content-Type": "application/json"}, b'{"tags": ["' + b"1" * (5 << 20) + b'"]}'),
-     "larger than 4 MiB"),
-], ids=["404", "401-no-challenge", "not-json", "tags-not-a-list", "deep-json", "503", "too-big"])
+@pytest.mark.parametrize(
+    ("answer", "note"),
+    [
+        (
+            Answer(404, {"Content-Type": "application/json"}, b'{"errors":[{"code":"NAME_UNKNOWN"}]}'),
+            "the registry offers no tags list (HTTP 404)",
+        ),
+        (Answer(401, {"Content-Type": "application/json"}, b"{}"), "no tags list: "),
+        (Answer(200, {"Content-Type": "application/json"}, b"<html>not json</html>"), "the tags list is not JSON"),
+        (Answer(200, {"Content-Type": "application/json"}, b'{"tags": "1.3"}'), "has no `tags` list"),
+        (Answer(200, {"Content-Type": "application/json"}, b"[" * 5000), "too many JSON objects"),
+        (Answer(503, {"Content-Type": "application/json", "Retry-After": "3600"}, b"{}"), "answered HTTP 503"),
+        (
+            Answer(200, {"Content-Type": "application/json"}, b'{"tags": ["' + b"1" * (5 << 20) + b'"]}'),
+            "larger than 4 MiB",
+        ),
+    ],
+    ids=["404", "401-no-challenge", "not-json", "tags-not-a-list", "deep-json", "503", "too-big"],
+)
 def test_a_bad_tags_list_is_a_note(tmp_path: Path, answer: Answer, note: str) -> None:
     with registry_server(_route(lambda path: answer, {"1.3"})) as reg:
         search, message = _inspect(reg, tmp_path)
@@ -144,8 +168,11 @@ def test_a_bad_tags_list_is_a_note(tmp_path: Path, answer: Answer, note: str) ->
 
 def test_pagination_that_loops_ends(tmp_path: Path) -> None:
     def tags(path: str) -> Answer:  # every page names itself as the next one
-        return Answer(200, {"Content-Type": "application/json", "Link": '</v2/x/app/tags/list?n=1000>; rel="next"'},
-                      json_body({"tags": ["1.1", "1.3"]}))
+        return Answer(
+            200,
+            {"Content-Type": "application/json", "Link": '</v2/x/app/tags/list?n=1000>; rel="next"'},
+            json_body({"tags": ["1.1", "1.3"]}),
+        )
 
     with registry_server(_route(tags, {"1.3"})) as reg:
         search, message = _inspect(reg, tmp_path)
@@ -157,9 +184,11 @@ def test_pagination_that_loops_ends(tmp_path: Path) -> None:
 def test_pagination_that_repeats_a_page_under_new_links_ends(tmp_path: Path) -> None:
     def tags(path: str) -> Answer:  # always the same tags, with an ever new `last`
         page = int(parse_qs(urlsplit(path).query).get("p", ["0"])[0])
-        return Answer(200, {"Content-Type": "application/json",
-                            "Link": f'</v2/x/app/tags/list?n=1000&p={page + 1}>; rel="next"'},
-                      json_body({"tags": ["1.1", "1.3"]}))
+        return Answer(
+            200,
+            {"Content-Type": "application/json", "Link": f'</v2/x/app/tags/list?n=1000&p={page + 1}>; rel="next"'},
+            json_body({"tags": ["1.1", "1.3"]}),
+        )
 
     with registry_server(_route(tags, {"1.3"})) as reg:
         search, _ = _inspect(reg, tmp_path)
@@ -169,9 +198,14 @@ def test_pagination_that_repeats_a_page_under_new_links_ends(tmp_path: Path) -> 
 
 def test_a_link_to_another_host_is_not_followed(tmp_path: Path) -> None:
     def tags(path: str) -> Answer:
-        return Answer(200, {"Content-Type": "application/json",
-                            "Link": '<http://169.254.169.254/v2/x/app/tags/list?n=1000&last=1.3>; rel="next"'},
-                      json_body({"tags": ["1.1", "1.3"]}))
+        return Answer(
+            200,
+            {
+                "Content-Type": "application/json",
+                "Link": '<http://169.254.169.254/v2/x/app/tags/list?n=1000&last=1.3>; rel="next"',
+            },
+            json_body({"tags": ["1.1", "1.3"]}),
+        )
 
     with registry_server(_route(tags, {"1.3"})) as reg:
         search, _ = _inspect(reg, tmp_path)
@@ -189,10 +223,12 @@ def test_a_huge_list_is_cut_and_the_budget_holds(tmp_path: Path) -> None:
 
 
 def test_a_registry_that_is_down_fails_the_image_not_the_run(tmp_path: Path) -> None:
-    env = isolated_env(tmp_path, DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock",
-                       DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
-    result = dockdoctor("inspect", "--json", "--platform", "linux/arm64", f"127.0.0.1:{closed_port()}/x/app:1.2",
-                        env=env, timeout=BOUND)
+    env = isolated_env(
+        tmp_path, DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock", DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache")
+    )
+    result = dockdoctor(
+        "inspect", "--json", "--platform", "linux/arm64", f"127.0.0.1:{closed_port()}/x/app:1.2", env=env, timeout=BOUND
+    )
     assert "Traceback" not in result.stderr and result.code == 1
     (image,) = result.json()["facts"]["images"]["remote"]
     assert image["error"]["kind"] == "unreachable" and image["alternatives"] is None
@@ -215,10 +251,12 @@ def test_the_tags_list_going_down_mid_search_is_a_note(tmp_path: Path) -> None:
 
 
 def _inspect_again(reg: Registry, tmp_path: Path, *extra: str) -> dict:
-    env = isolated_env(tmp_path, DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock",
-                       DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
-    result = dockdoctor("inspect", "--json", *extra, "--platform", "linux/arm64", f"{reg.host}/x/app:1.2", env=env,
-                        timeout=BOUND)
+    env = isolated_env(
+        tmp_path, DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock", DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache")
+    )
+    result = dockdoctor(
+        "inspect", "--json", *extra, "--platform", "linux/arm64", f"{reg.host}/x/app:1.2", env=env, timeout=BOUND
+    )
     assert "Traceback" not in result.stderr, result.stderr
     (image,) = result.json()["facts"]["images"]["remote"]
     return image
@@ -240,16 +278,26 @@ def test_the_tags_list_and_candidates_are_cached(tmp_path: Path) -> None:
 
 def test_offline_with_an_empty_cache_asks_for_no_tags_list(tmp_path: Path) -> None:
     with registry_server(_route(_listing(["1.2", "1.3"]), {"1.3"})) as reg:
-        env = isolated_env(tmp_path, DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock",
-                           DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
-        result = dockdoctor("inspect", "--json", "--offline", "--platform", "linux/arm64", f"{reg.host}/x/app:1.2",
-                            env=env, timeout=BOUND)
+        env = isolated_env(
+            tmp_path, DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock", DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache")
+        )
+        result = dockdoctor(
+            "inspect",
+            "--json",
+            "--offline",
+            "--platform",
+            "linux/arm64",
+            f"{reg.host}/x/app:1.2",
+            env=env,
+            timeout=BOUND,
+        )
         assert reg.seen == [] and "Traceback" not in result.stderr
     (image,) = result.json()["facts"]["images"]["remote"]
     assert image["error"] is not None and image["alternatives"] is None  # the image itself is not cached either
 
 
 # --- the search with a stub client: Docker Hub's budget, a rate limit --------------------------------
+
 
 class _StubClient:
     """What search() uses of the registry client: options, cache, _request (the tags list) and inspect."""
@@ -291,8 +339,12 @@ def test_docker_hub_gets_a_small_budget() -> None:
     from dockdoctor.model import ImagePlatform, RemoteImage
 
     def amd64(tag: str) -> RemoteImage:
-        return RemoteImage(reference=tag, canonical=tag, kind="index",
-                           platforms=(ImagePlatform("linux/amd64", sha256(b"a"), OCI_INDEX),))
+        return RemoteImage(
+            reference=tag,
+            canonical=tag,
+            kind="index",
+            platforms=(ImagePlatform("linux/amd64", sha256(b"a"), OCI_INDEX),),
+        )
 
     client = _StubClient([f"5.7.{n}" for n in range(50)], amd64)
     result = _search(client, "mysql:5.7")
@@ -304,8 +356,11 @@ def test_a_rate_limit_stops_the_search() -> None:
     from dockdoctor.model import ProbeError, RemoteImage
 
     def limited(tag: str) -> RemoteImage:
-        return RemoteImage(reference=tag, canonical=tag,
-                           error=ProbeError("registry", "rate-limited", "r.example/x: rate limited (no headers)"))
+        return RemoteImage(
+            reference=tag,
+            canonical=tag,
+            error=ProbeError("registry", "rate-limited", "r.example/x: rate limited (no headers)"),
+        )
 
     client = _StubClient([f"1.{n}" for n in range(100)], limited)
     result = _search(client, "r.example/x:1.50")
@@ -313,13 +368,28 @@ def test_a_rate_limit_stops_the_search() -> None:
 
 
 def test_a_trickling_tags_list_ends_with_the_runs_timeout(tmp_path: Path) -> None:
-    slow = Answer(200, {"Content-Type": "application/json"}, json_body({"tags": ["1.3"] * 100}), trickle=0.5,
-                  trickle_headers=False)
+    slow = Answer(
+        200,
+        {"Content-Type": "application/json"},
+        json_body({"tags": ["1.3"] * 100}),
+        trickle=0.5,
+        trickle_headers=False,
+    )
     with registry_server(_route(lambda path: slow, {"1.3"})) as reg:
-        env = isolated_env(tmp_path, DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock",
-                           DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
-        result = dockdoctor("inspect", "--json", "--timeout", "3", "--platform", "linux/arm64",
-                            f"{reg.host}/x/app:1.2", env=env, timeout=BOUND)
+        env = isolated_env(
+            tmp_path, DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock", DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache")
+        )
+        result = dockdoctor(
+            "inspect",
+            "--json",
+            "--timeout",
+            "3",
+            "--platform",
+            "linux/arm64",
+            f"{reg.host}/x/app:1.2",
+            env=env,
+            timeout=BOUND,
+        )
     assert "Traceback" not in result.stderr, result.stderr
     (image,) = result.json()["facts"]["images"]["remote"]
     assert image["error"] is None and image["platforms"][0]["platform"] == "linux/amd64"

@@ -30,29 +30,46 @@ def _project(tmp: Path) -> Path:
 def test_check_names_the_pin_and_the_nearest_release(tmp_path: Path) -> None:
     proj = _project(tmp_path)
     with pep691_index() as (url, seen):
-        env = isolated_env(tmp_path, PIP_INDEX_URL=url, DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"),
-                           DOCKER_HOST=f"tcp://127.0.0.1:{closed_port()}")
-        res = dockdoctor("check", "--project", str(proj), "--platform", "linux/arm64", "--only", "DKD620,DKD621",
-                         "--json", env=env)
+        env = isolated_env(
+            tmp_path,
+            PIP_INDEX_URL=url,
+            DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"),
+            DOCKER_HOST=f"tcp://127.0.0.1:{closed_port()}",
+        )
+        res = dockdoctor(
+            "check", "--project", str(proj), "--platform", "linux/arm64", "--only", "DKD620,DKD621", "--json", env=env
+        )
         assert res.code == 0, res.stderr
         findings = res.json()["findings"]
         assert [f["id"] for f in findings] == ["DKD620"]
         assert findings[0]["subject"] == "requirements-base.txt:1"
         assert "2.9.5 is the nearest release" in findings[0]["message"]
-        text = dockdoctor("check", "--project", str(proj), "--platform", "linux/amd64", "--only", "DKD620",
-                          env=env)
+        text = dockdoctor("check", "--project", str(proj), "--platform", "linux/amd64", "--only", "DKD620", env=env)
         assert "DKD620" not in text.stdout
         assert len(seen) == 2  # one request per project; the second run answered from the cache
-    offline = dockdoctor("check", "--project", str(proj), "--platform", "linux/arm64", "--only", "DKD620,DKD621",
-                         "--json", "--offline", env=dict(env, DOCKDOCTOR_CACHE_DIR=str(tmp_path / "empty")))
+    offline = dockdoctor(
+        "check",
+        "--project",
+        str(proj),
+        "--platform",
+        "linux/arm64",
+        "--only",
+        "DKD620,DKD621",
+        "--json",
+        "--offline",
+        env=dict(env, DOCKDOCTOR_CACHE_DIR=str(tmp_path / "empty")),
+    )
     assert [f["id"] for f in offline.json()["findings"]] == ["DKD621"]
 
 
 def test_check_with_the_index_down_says_so(tmp_path: Path) -> None:
     proj = _project(tmp_path)
-    env = isolated_env(tmp_path, PIP_INDEX_URL=f"http://127.0.0.1:{closed_port()}/simple/",
-                       DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"), DOCKER_HOST=f"tcp://127.0.0.1:{closed_port()}")
-    res = dockdoctor("check", "--project", str(proj), "--platform", "linux/arm64", "--only", "DKD620,DKD621",
-                     env=env)
+    env = isolated_env(
+        tmp_path,
+        PIP_INDEX_URL=f"http://127.0.0.1:{closed_port()}/simple/",
+        DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"),
+        DOCKER_HOST=f"tcp://127.0.0.1:{closed_port()}",
+    )
+    res = dockdoctor("check", "--project", str(proj), "--platform", "linux/arm64", "--only", "DKD620,DKD621", env=env)
     assert "Traceback" not in res.stderr
     assert "DKD621" in res.stdout and "did not answer" in res.stdout

@@ -28,8 +28,9 @@ NO_DAC = ("setpriv", "--bounding-set=-dac_override,-dac_read_search")  # root th
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    return isolated_env(tmp_path, DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock",
-                        DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
+    return isolated_env(
+        tmp_path, DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock", DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache")
+    )
 
 
 def _project(folder: Path, text: str = DOCKERFILE) -> Path:
@@ -39,8 +40,19 @@ def _project(folder: Path, text: str = DOCKERFILE) -> Path:
 
 
 def _fix(tmp_path: Path, project: Path, *args: str, prefix: tuple[str, ...] = ()) -> Result:
-    result = dockdoctor("fix", "--project", str(project), "--only", "DKD604", "--platform", "linux/amd64",
-                        "--yes", *args, env=_env(tmp_path), prefix=prefix)
+    result = dockdoctor(
+        "fix",
+        "--project",
+        str(project),
+        "--only",
+        "DKD604",
+        "--platform",
+        "linux/amd64",
+        "--yes",
+        *args,
+        env=_env(tmp_path),
+        prefix=prefix,
+    )
     assert "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
     return result
 
@@ -64,6 +76,7 @@ def _one_line_error(result: Result, *words: str) -> None:
 
 
 # -- fix and --undo: what the file is stays what it was --------------------------------------------------------
+
 
 def test_symlinked_dockerfile_stays_a_link_and_its_target_is_edited_and_restored(tmp_path: Path) -> None:
     project = tmp_path / "app"
@@ -134,20 +147,30 @@ def test_under_sudo_dockdoctors_own_folders_in_the_users_home_are_the_users(tmp_
     project = _project(home / "app")
     for path in (home, project, project / "Dockerfile"):
         os.chown(path, nobody.pw_uid, nobody.pw_gid)
-    env = dict(_env(tmp_path), DOCKDOCTOR_CACHE_DIR=str(home / ".cache" / "dockdoctor"), SUDO_USER="nobody",
-               SUDO_UID=str(nobody.pw_uid), SUDO_GID=str(nobody.pw_gid))
-    fixed = dockdoctor("fix", "--project", str(project), "--only", "DKD604", "--platform", "linux/amd64", "--yes",
-                       env=env)
+    env = dict(
+        _env(tmp_path),
+        DOCKDOCTOR_CACHE_DIR=str(home / ".cache" / "dockdoctor"),
+        SUDO_USER="nobody",
+        SUDO_UID=str(nobody.pw_uid),
+        SUDO_GID=str(nobody.pw_gid),
+    )
+    fixed = dockdoctor(
+        "fix", "--project", str(project), "--only", "DKD604", "--platform", "linux/amd64", "--yes", env=env
+    )
     assert fixed.code == 0, fixed.stdout + fixed.stderr
     index = index_doc([(sha256(b"a"), OCI_MANIFEST, {"os": "linux", "architecture": "amd64"})])
-    with registry_server(lambda m, p: Answer(200, {"Content-Type": OCI_INDEX,
-                                                    "Docker-Content-Digest": sha256(index)}, index)) as reg:
+    with registry_server(
+        lambda m, p: Answer(200, {"Content-Type": OCI_INDEX, "Docker-Content-Digest": sha256(index)}, index)
+    ) as reg:
         looked_up = dockdoctor("inspect", "--json", f"{reg.host}/x/y:1", env=env)
     assert looked_up.json()["facts"]["images"]["remote"][0]["error"] is None, looked_up.stdout
     made = sorted(home.rglob("*"))
     assert any(p.name == "journal.json" for p in made) and any("tags" in p.parts for p in made), made
-    assert {str(p.relative_to(home)): (p.lstat().st_uid, p.lstat().st_gid) for p in made
-            if (p.lstat().st_uid, p.lstat().st_gid) != (nobody.pw_uid, nobody.pw_gid)} == {}
+    assert {
+        str(p.relative_to(home)): (p.lstat().st_uid, p.lstat().st_gid)
+        for p in made
+        if (p.lstat().st_uid, p.lstat().st_gid) != (nobody.pw_uid, nobody.pw_gid)
+    } == {}
     assert _undo_with(env, project).code == 0 and (project / "Dockerfile").read_text() == DOCKERFILE
 
 
@@ -169,6 +192,7 @@ def test_file_without_write_permission_is_one_line_and_not_journaled(tmp_path: P
 
 # -- read-only and full file systems ----------------------------------------------------------------------------
 
+
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A 1 MiB tmpfs of the test's own, unmounted at the end."""
@@ -176,8 +200,9 @@ def tmpfs(tmp_path: Path) -> Iterator[Path]:
         pytest.skip("mounting a tmpfs needs root")
     mount = tmp_path / "mnt"
     mount.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs", str(mount)], capture_output=True, text=True
+    )
     if proc.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
     try:
@@ -231,15 +256,17 @@ def test_fix_on_a_full_file_system_leaves_the_file_whole_and_no_journal(tmp_path
 
 
 @pytest.mark.parametrize("how", ["read-only", "full"])
-def test_fix_with_its_cache_on_a_read_only_or_full_file_system_writes_nothing(tmp_path: Path, tmpfs: Path,
-                                                                              how: str) -> None:
+def test_fix_with_its_cache_on_a_read_only_or_full_file_system_writes_nothing(
+    tmp_path: Path, tmpfs: Path, how: str
+) -> None:
     """No room for the undo journal: the edit is not made (an edit --undo cannot take back is never made)."""
     project = _project(tmp_path / "app")
     cache = tmpfs / "cache"
     (_read_only if how == "read-only" else _fill)(tmpfs)
     env = dict(_env(tmp_path), DOCKDOCTOR_CACHE_DIR=str(cache))
-    result = dockdoctor("fix", "--project", str(project), "--only", "DKD604", "--platform", "linux/amd64", "--yes",
-                        env=env)
+    result = dockdoctor(
+        "fix", "--project", str(project), "--only", "DKD604", "--platform", "linux/amd64", "--yes", env=env
+    )
     assert result.code == 1 and "Traceback" not in result.stderr, result.stdout + result.stderr
     assert f"failed: {project / 'Dockerfile'}: cannot keep its original for --undo" in result.stdout, result.stdout
     assert "nothing written" in result.stdout and (project / "Dockerfile").read_text() == DOCKERFILE
@@ -257,9 +284,11 @@ def test_save_facts_and_report_on_read_only_and_full_file_systems(tmp_path: Path
     assert old.read_text() == "old facts\n"
     _no_temporary_files(tmpfs)
     _read_only(tmpfs)
-    for args, path in ((("check", "--from", str(REPLAY), "--save-facts"), old),
-                       (("check", "--from", str(REPLAY), "--save-facts"), tmpfs / "new.json"),
-                       (("report", "--project", str(tmp_path), "-o"), tmpfs / "bundle.zip")):
+    for args, path in (
+        (("check", "--from", str(REPLAY), "--save-facts"), old),
+        (("check", "--from", str(REPLAY), "--save-facts"), tmpfs / "new.json"),
+        (("report", "--project", str(tmp_path), "-o"), tmpfs / "bundle.zip"),
+    ):
         result = dockdoctor(*args, str(path), env=env)
         _one_line_error(result, str(path), "Read-only file system")
     assert old.read_text() == "old facts\n" and not (tmpfs / "new.json").exists()
@@ -287,10 +316,13 @@ def test_growing_a_file_on_a_nearly_full_file_system_leaves_it_as_it_was(tmpfs: 
 
 # -- --save-facts and report -o: links, devices, FIFOs ------------------------------------------------------------
 
+
 def test_save_facts_and_report_write_through_symlinks_and_keep_the_mode(tmp_path: Path) -> None:
     env = _env(tmp_path)
-    for args, name in ((("check", "--from", str(REPLAY), "--save-facts"), "facts.json"),
-                       (("report", "--project", str(tmp_path), "-o"), "bundle.zip")):
+    for args, name in (
+        (("check", "--from", str(REPLAY), "--save-facts"), "facts.json"),
+        (("report", "--project", str(tmp_path), "-o"), "bundle.zip"),
+    ):
         target = tmp_path / "kept" / name
         target.parent.mkdir(exist_ok=True)
         target.write_text("old\n")
@@ -370,10 +402,19 @@ def test_save_facts_to_a_descriptor_of_its_own(tmp_path: Path) -> None:
     """`--save-facts /dev/fd/3` with `3>file`, the shell's way: written through the descriptor, nothing replaced."""
     out = tmp_path / "through-fd3.json"
     with open(out, "w") as fd3:
-        argv = [sys.executable, "-m", "dockdoctor", "check", "--from", str(REPLAY), "--save-facts",
-                f"/dev/fd/{fd3.fileno()}"]
-        proc = subprocess.run(argv, env=_env(tmp_path), capture_output=True, text=True, timeout=60,
-                              pass_fds=(fd3.fileno(),))
+        argv = [
+            sys.executable,
+            "-m",
+            "dockdoctor",
+            "check",
+            "--from",
+            str(REPLAY),
+            "--save-facts",
+            f"/dev/fd/{fd3.fileno()}",
+        ]
+        proc = subprocess.run(
+            argv, env=_env(tmp_path), capture_output=True, text=True, timeout=60, pass_fds=(fd3.fileno(),)
+        )
     assert proc.returncode in (0, 1) and proc.stderr == "", proc.stderr
     assert out.read_text().startswith("{") and '"schema_version"' in out.read_text()
 
@@ -384,6 +425,7 @@ def test_save_facts_refuses_a_folder(tmp_path: Path) -> None:
 
 
 # -- undo is per project, and a refused undo changes nothing -----------------------------------------------------
+
 
 def _journals(tmp_path: Path) -> dict[str, bytes]:
     return {str(p.relative_to(tmp_path)): p.read_bytes() for p in (tmp_path / "cache").rglob("*") if p.is_file()}
@@ -408,6 +450,7 @@ def test_undo_is_per_project_and_a_refused_undo_keeps_the_journal(tmp_path: Path
 
 
 # -- standard output ------------------------------------------------------------------------------------------------
+
 
 def _check_json(tmp_path: Path, **popen: object) -> subprocess.CompletedProcess[str]:
     argv = [sys.executable, "-m", "dockdoctor", "check", "--json", "--from", str(REPLAY)]

@@ -38,8 +38,22 @@ from dockdoctor.redact import redact
 from dockdoctor.reference import ReferenceError, parse as parse_reference
 
 
-IMAGE_CHECKS = ("DKD201", "DKD301", "DKD302", "DKD303", "DKD304", "DKD305", "DKD306", "DKD307", "DKD308",
-                "DKD340", "DKD341", "DKD342", "DKD343", "DKD344")
+IMAGE_CHECKS = (
+    "DKD201",
+    "DKD301",
+    "DKD302",
+    "DKD303",
+    "DKD304",
+    "DKD305",
+    "DKD306",
+    "DKD307",
+    "DKD308",
+    "DKD340",
+    "DKD341",
+    "DKD342",
+    "DKD343",
+    "DKD344",
+)
 # `inspect` asks about the images it names: a lookup that fails (DKD307) leaves its question unanswered (exit 1)
 INSPECT_SETTINGS = Settings(severity=(("DKD307", Severity.ERROR),))
 
@@ -124,9 +138,15 @@ def select_checks(only: Iterable[str], skip: Iterable[str]) -> tuple[CheckSpec, 
 
 def _crashed(spec: CheckSpec, err: Exception) -> Finding:
     where = traceback.extract_tb(err.__traceback__)[-1]
-    return Finding(id=spec.id, slug=spec.slug, severity=Severity.ERROR, title=spec.title, subject="dockdoctor",
-                   message=f"internal error in this check ({type(err).__name__}: {err} at "
-                           f"{where.filename.rsplit('/', 1)[-1]}:{where.lineno}); please report it")
+    return Finding(
+        id=spec.id,
+        slug=spec.slug,
+        severity=Severity.ERROR,
+        title=spec.title,
+        subject="dockdoctor",
+        message=f"internal error in this check ({type(err).__name__}: {err} at "
+        f"{where.filename.rsplit('/', 1)[-1]}:{where.lineno}); please report it",
+    )
 
 
 def severity_overrides(settings: Settings) -> dict[str, Severity]:
@@ -152,13 +172,25 @@ def drop_dangling_references(findings: list[Finding]) -> list[Finding]:
     present = {f.id for f in findings}
 
     def step(item: Step) -> Step:
-        return dataclasses.replace(item, text=_without_references(item.text, present)) if isinstance(item, Manual) \
+        return (
+            dataclasses.replace(item, text=_without_references(item.text, present))
+            if isinstance(item, Manual)
             else item
+        )
 
-    return [dataclasses.replace(
-        f, message=_without_references(f.message, present),
-        fixes=tuple(dataclasses.replace(x, title=_without_references(x.title, present),
-                                        steps=tuple(step(s) for s in x.steps)) for x in f.fixes)) for f in findings]
+    return [
+        dataclasses.replace(
+            f,
+            message=_without_references(f.message, present),
+            fixes=tuple(
+                dataclasses.replace(
+                    x, title=_without_references(x.title, present), steps=tuple(step(s) for s in x.steps)
+                )
+                for x in f.fixes
+            ),
+        )
+        for f in findings
+    ]
 
 
 NO_ENGINE_REASON = "--no-engine: it reads host, engine, compose, buildx or emulation facts"
@@ -182,11 +214,11 @@ def location_of(subject: str, facts: Facts) -> Location | None:
     match = _LINE_SUBJECT.fullmatch(subject)
     path, line, column = (match["file"], int(match["line"]), int(match["column"] or 1)) if match else (subject, 1, 1)
     if root and path.startswith(root + "/"):
-        path = path[len(root) + 1:]
+        path = path[len(root) + 1 :]
     if not path or path.startswith("/") or ".." in path.split("/") or any(c.isspace() for c in path):
         return None
     files = {df.path for df in project.dockerfiles} | _project_files(project)
-    known = {posixpath.normpath(f[len(root) + 1:] if root and f.startswith(root + "/") else f) for f in files}
+    known = {posixpath.normpath(f[len(root) + 1 :] if root and f.startswith(root + "/") else f) for f in files}
     if posixpath.normpath(path) not in known:
         return None  # `redis:7` is an image reference, not line 7 of a file named redis
     return Location(file=posixpath.normpath(path), line=line, column=column)
@@ -216,9 +248,15 @@ def _project_files(project) -> set[str]:  # noqa: ANN001 - ProjectFacts
     return out
 
 
-def diagnose(facts: Facts, *, targets: tuple[Target, ...], checks: tuple[CheckSpec, ...],
-             replayed_from: str | None = None, overrides: dict[str, Severity] | None = None,
-             skipped: tuple[Skipped, ...] = ()) -> Report:
+def diagnose(
+    facts: Facts,
+    *,
+    targets: tuple[Target, ...],
+    checks: tuple[CheckSpec, ...],
+    replayed_from: str | None = None,
+    overrides: dict[str, Severity] | None = None,
+    skipped: tuple[Skipped, ...] = (),
+) -> Report:
     """Run the checks over the facts; one crashing check becomes a finding, the others still run."""
     ctx = Context(facts=facts, targets=tuple(parse(t.platform) for t in targets), target_info=targets)
     findings: list[Finding] = []
@@ -227,17 +265,34 @@ def diagnose(facts: Facts, *, targets: tuple[Target, ...], checks: tuple[CheckSp
         severity = overrides.get(spec.id, spec.default_severity)
         try:
             for problem in spec.func(ctx):
-                findings.append(Finding(id=spec.id, slug=spec.slug, severity=severity,
-                                        title=spec.title, message=problem.message, subject=problem.subject,
-                                        target=problem.target, evidence=problem.evidence, fixes=problem.fixes,
-                                        location=location_of(problem.subject, facts)))
+                findings.append(
+                    Finding(
+                        id=spec.id,
+                        slug=spec.slug,
+                        severity=severity,
+                        title=spec.title,
+                        message=problem.message,
+                        subject=problem.subject,
+                        target=problem.target,
+                        evidence=problem.evidence,
+                        fixes=problem.fixes,
+                        location=location_of(problem.subject, facts),
+                    )
+                )
         except Exception as err:  # noqa: BLE001 - a broken check must not hide the others
             findings.append(_crashed(spec, err))
     findings = drop_dangling_references(findings)
     findings.sort(key=lambda f: (-f.severity.rank, f.id))
-    return Report(facts=facts, targets=targets, findings=tuple(findings), checks_run=tuple(s.id for s in checks),
-                  dockdoctor_version=__version__, replayed_from=replayed_from, images=verdicts(facts, ctx.targets),
-                  checks_skipped=skipped)
+    return Report(
+        facts=facts,
+        targets=targets,
+        findings=tuple(findings),
+        checks_run=tuple(s.id for s in checks),
+        dockdoctor_version=__version__,
+        replayed_from=replayed_from,
+        images=verdicts(facts, ctx.targets),
+        checks_skipped=skipped,
+    )
 
 
 def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: str | None = None) -> Report:
@@ -256,20 +311,37 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
     if replay is None:
         from dockdoctor.probes import GatherOptions, gather
 
-        facts = gather(GatherOptions(timeout=options.timeout, deadline=options.deadline, keep_raw=options.keep_raw,
-                                     project_dir=options.project_dir, compose_files=options.compose_files,
-                                     image_refs=options.image_refs, offline=options.offline,
-                                     refresh=options.refresh, tools=options.tools,
-                                     targets=_asked_targets(options), deep=options.deep,
-                                     deep_targets=_asked_targets(options), engine=not options.no_engine))
+        facts = gather(
+            GatherOptions(
+                timeout=options.timeout,
+                deadline=options.deadline,
+                keep_raw=options.keep_raw,
+                project_dir=options.project_dir,
+                compose_files=options.compose_files,
+                image_refs=options.image_refs,
+                offline=options.offline,
+                refresh=options.refresh,
+                tools=options.tools,
+                targets=_asked_targets(options),
+                deep=options.deep,
+                deep_targets=_asked_targets(options),
+                engine=not options.no_engine,
+            )
+        )
     else:
         facts = replay
     if options.error_texts:
         facts = dataclasses.replace(facts, error_texts=facts.error_texts + options.error_texts)
     if options.redact:
         facts = redact(facts, registries=options.redact_registries)
-    return diagnose(facts, targets=resolve_targets(facts, options.platforms, options.settings), checks=checks,
-                    replayed_from=replayed_from, overrides=overrides, skipped=skipped)
+    return diagnose(
+        facts,
+        targets=resolve_targets(facts, options.platforms, options.settings),
+        checks=checks,
+        replayed_from=replayed_from,
+        overrides=overrides,
+        skipped=skipped,
+    )
 
 
 FLEET_CHECKS = ("DKD230", "DKD231")  # read Facts.fleet: they run once over the fleet, not per engine
@@ -294,13 +366,24 @@ def check_fleet(options: CheckOptions, *, names: tuple[str, ...] = ()) -> FleetR
         raise ConfigError(f"{options.settings.source}: ignore: {err}") from None
     fleet_checks = tuple(s for s in checks if s.id in FLEET_CHECKS)
     try:
-        fleet = gather_fleet(GatherOptions(timeout=options.timeout, deadline=options.deadline,
-                                           project_dir=options.project_dir, compose_files=options.compose_files,
-                                           image_refs=options.image_refs, offline=options.offline,
-                                           refresh=options.refresh, tools=options.tools), names=names)
+        fleet = gather_fleet(
+            GatherOptions(
+                timeout=options.timeout,
+                deadline=options.deadline,
+                project_dir=options.project_dir,
+                compose_files=options.compose_files,
+                image_refs=options.image_refs,
+                offline=options.offline,
+                refresh=options.refresh,
+                tools=options.tools,
+            ),
+            names=names,
+        )
     except UnknownContext as err:
-        raise ConfigError(f"--context {err.name}: no such docker context (known: {', '.join(err.known)}); "
-                          "`docker context ls` lists them") from None
+        raise ConfigError(
+            f"--context {err.name}: no such docker context (known: {', '.join(err.known)}); "
+            "`docker context ls` lists them"
+        ) from None
     per_engine = dataclasses.replace(options, skip=options.skip + FLEET_CHECKS)
     reports, unanswered, engines = [], [], []
     for member in fleet.members:
@@ -311,15 +394,33 @@ def check_fleet(options: CheckOptions, *, names: tuple[str, ...] = ()) -> FleetR
             unanswered.append(Unanswered(context=member.context, endpoint=engine.endpoint, error=error))
             continue
         reports.append(report)
-        engines.append(FleetEngine(context=member.context, endpoint=engine.endpoint, reachable=engine.reachable,
-                                   platform=engine.platform, current=member.current, images=member.images))
+        engines.append(
+            FleetEngine(
+                context=member.context,
+                endpoint=engine.endpoint,
+                reachable=engine.reachable,
+                platform=engine.platform,
+                current=member.current,
+                images=member.images,
+            )
+        )
     findings: tuple[Finding, ...] = ()
     if reports and fleet_checks:
         base = next((r for r, e in zip(reports, engines) if e.current), reports[0]).facts
-        findings = diagnose(dataclasses.replace(base, fleet=tuple(engines)), targets=(), checks=fleet_checks,
-                            overrides=severity_overrides(options.settings)).findings
-    return FleetReport(reports=tuple(reports), findings=findings, unanswered=tuple(unanswered),
-                       dockdoctor_version=__version__, current=fleet.current, engines=tuple(engines))
+        findings = diagnose(
+            dataclasses.replace(base, fleet=tuple(engines)),
+            targets=(),
+            checks=fleet_checks,
+            overrides=severity_overrides(options.settings),
+        ).findings
+    return FleetReport(
+        reports=tuple(reports),
+        findings=findings,
+        unanswered=tuple(unanswered),
+        dockdoctor_version=__version__,
+        current=fleet.current,
+        engines=tuple(engines),
+    )
 
 
 def _asked_targets(options: CheckOptions) -> tuple[str, ...]:
@@ -346,9 +447,11 @@ def explain_error(options: CheckOptions, *, probe: bool = True) -> tuple[Report,
     if probe:
         report = check(options)
     else:
-        bare = Facts(host=HostFacts(os="", arch="", machine=""),
-                     engine=EngineFacts(endpoint="", endpoint_rule=EndpointRule.DEFAULT, context=None),
-                     dockdoctor_version=__version__)
+        bare = Facts(
+            host=HostFacts(os="", arch="", machine=""),
+            engine=EngineFacts(endpoint="", endpoint_rule=EndpointRule.DEFAULT, context=None),
+            dockdoctor_version=__version__,
+        )
         bare = dataclasses.replace(bare, error_texts=options.error_texts)
         report = diagnose(bare, targets=(), checks=select_checks(EXPLAIN_CHECKS, ()))
     recognised = any(f.id in EXPLAIN_CHECKS for f in report.findings)
@@ -369,8 +472,14 @@ def clear_cache() -> int:
     return clear(cache_dir())
 
 
-def fix(options: CheckOptions, *, decide: Callable[[FixItem, FixOption], bool], echo: Callable[[str], None],
-        step_timeout: float, before: Report | None = None) -> FixResult:
+def fix(
+    options: CheckOptions,
+    *,
+    decide: Callable[[FixItem, FixOption], bool],
+    echo: Callable[[str], None],
+    step_timeout: float,
+    before: Report | None = None,
+) -> FixResult:
     """Check, apply the fixes `decide(item, option)` accepts (at most one per finding), then check again."""
     from dockdoctor.fixes.apply import Journal, apply_steps, sha256_of
     from dockdoctor.probes._run import cache_root
@@ -378,8 +487,13 @@ def fix(options: CheckOptions, *, decide: Callable[[FixItem, FixOption], bool], 
 
     before = before or check(options)
     items = plan(before)
-    expected = {step.path: sha256_of(step.path) for item in items for opt in item.options
-                for step in opt.fix.steps if step.kind == "edit"}
+    expected = {
+        step.path: sha256_of(step.path)
+        for item in items
+        for opt in item.options
+        for step in opt.fix.steps
+        if step.kind == "edit"
+    }
     journal = Journal(cache_root(), options.project_dir or ".")
     applied: list[Applied] = []
     current: int | None = None
@@ -389,8 +503,14 @@ def fix(options: CheckOptions, *, decide: Callable[[FixItem, FixOption], bool], 
                 if not opt.runnable or not decide(item, opt):
                     continue
                 current = item.number
-                outcomes = apply_steps(opt.fix.steps, expected=expected, journal=journal, echo=echo,
-                                       label=item.finding.id, timeout=step_timeout)
+                outcomes = apply_steps(
+                    opt.fix.steps,
+                    expected=expected,
+                    journal=journal,
+                    echo=echo,
+                    label=item.finding.id,
+                    timeout=step_timeout,
+                )
                 applied.append(Applied(item.number, item.finding, opt.fix.title, tuple(outcomes)))
                 current = None
                 break

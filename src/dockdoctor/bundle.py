@@ -40,16 +40,22 @@ def build(report: Report, *, python_version: str, created_at: str, options: Rend
     for i, answer in enumerate(report.facts.raw, 1):
         name = f"raw/{i:02d}-{answer.probe}-{_slug(answer.source)}.txt"
         body = f"# probe: {answer.probe}\n# source: {visible(answer.source)}\n\n{visible_text(answer.text)}"
-        files.append((name, body,
-                      f"raw answer behind the {answer.probe} facts: {answer.source}"))
+        files.append((name, body, f"raw answer behind the {answer.probe} facts: {answer.source}"))
     manifest = {
         "dockdoctor_bundle_version": 1,
         "dockdoctor_version": report.dockdoctor_version,
         "python_version": python_version,
         "created_at": created_at,
         "redacted": report.facts.redacted,
-        "files": [{"name": name, "bytes": len(text.encode()), "sha256": hashlib.sha256(text.encode()).hexdigest(),
-                   "what": what} for name, text, what in files],
+        "files": [
+            {
+                "name": name,
+                "bytes": len(text.encode()),
+                "sha256": hashlib.sha256(text.encode()).hexdigest(),
+                "what": what,
+            }
+            for name, text, what in files
+        ],
     }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -61,8 +67,9 @@ def build(report: Report, *, python_version: str, created_at: str, options: Rend
 
 def facts_text(data: bytes, *, source: str, limit: int = MAX_FACTS_BYTES) -> str:
     """The facts JSON inside a bundle's bytes, inflated to at most `limit` bytes (a zip bomb stops there)."""
-    too_large = ReplayFileError(f"{source}: its {FACTS} inflates to more than {limit >> 20} MiB: "
-                                f"not a bundle dockdoctor wrote")
+    too_large = ReplayFileError(
+        f"{source}: its {FACTS} inflates to more than {limit >> 20} MiB: not a bundle dockdoctor wrote"
+    )
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             if archive.getinfo(FACTS).file_size > limit:
@@ -76,8 +83,16 @@ def facts_text(data: bytes, *, source: str, limit: int = MAX_FACTS_BYTES) -> str
         raise ReplayFileError(f"{source}: a zip without {FACTS}: not a dockdoctor bundle") from None
     except UnicodeDecodeError as err:
         raise ReplayFileError(f"{source}: {FACTS} in it is not UTF-8 text (byte {err.start})") from None
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError,
-            OSError, ValueError) as err:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        NotImplementedError,
+        RuntimeError,
+        EOFError,
+        OSError,
+        ValueError,
+    ) as err:
         raise ReplayFileError(f"{source}: damaged bundle ({err})") from None
 
 

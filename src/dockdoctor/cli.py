@@ -41,8 +41,9 @@ def _read_facts_text(path: str) -> str:
     except IsADirectoryError:
         raise ReplayFileError(f"{path}: is a directory, expected a facts or report JSON file") from None
     except UnicodeDecodeError as err:
-        raise ReplayFileError(f"{path}: not UTF-8 text (byte {err.start}): expected a facts or report JSON file"
-                              " or a bundle zip") from None
+        raise ReplayFileError(
+            f"{path}: not UTF-8 text (byte {err.start}): expected a facts or report JSON file or a bundle zip"
+        ) from None
     except OSError as err:
         raise ReplayFileError(f"{path}: cannot read it ({err.strerror or err})") from None
 
@@ -70,11 +71,14 @@ def _load_settings(project: str | None):  # -> Settings
         try:
             data = tomllib.loads(read_bytes(path, root=project).decode("utf-8"))
         except Unread as unread:
-            raise ConfigError(f"{path}: not read ({unread.reason}); make it a regular file in the project folder, "
-                              f"or run with --no-project") from None
+            raise ConfigError(
+                f"{path}: not read ({unread.reason}); make it a regular file in the project folder, "
+                f"or run with --no-project"
+            ) from None
         except UnicodeDecodeError as err:
-            raise ConfigError(f"{path}: not UTF-8 text (byte {err.start}); save it as UTF-8, or run with "
-                              f"--no-project") from None
+            raise ConfigError(
+                f"{path}: not UTF-8 text (byte {err.start}); save it as UTF-8, or run with --no-project"
+            ) from None
         except tomllib.TOMLDecodeError as err:
             raise ConfigError(f"{path}: cannot read it as TOML ({err}); {fix}") from None
         except (RecursionError, MemoryError):
@@ -82,8 +86,10 @@ def _load_settings(project: str | None):  # -> Settings
         for key in table:
             data = data.get(key, {}) if isinstance(data, dict) else {}
         if table and not isinstance(data, dict):
-            raise ConfigError(f"{path}: `{'.'.join(table)}` must be a table ([tool.dockdoctor] with targets, "
-                              f"ignore, severity, strict), not {_a_kind(data)}")
+            raise ConfigError(
+                f"{path}: `{'.'.join(table)}` must be a table ([tool.dockdoctor] with targets, "
+                f"ignore, severity, strict), not {_a_kind(data)}"
+            )
         if data or not table:
             return parse_settings(data, source=path)
     return Settings()
@@ -100,8 +106,10 @@ def _project_folder(project: str) -> str:
     try:
         folder = os.path.abspath(project)
     except OSError:  # os.getcwd() of a folder that was deleted under the shell
-        raise ConfigError("the current folder no longer exists (deleted?): cd to a folder that exists, "
-                          "or give --project DIR (check also takes --no-project)") from None
+        raise ConfigError(
+            "the current folder no longer exists (deleted?): cd to a folder that exists, "
+            "or give --project DIR (check also takes --no-project)"
+        ) from None
     if not os.path.isdir(folder):
         raise ConfigError(f"--project {project}: not a folder")
     return project
@@ -130,14 +138,19 @@ class Seconds(click.ParamType):
 
 
 RUN_TIMEOUT_HELP = "The whole run's budget in seconds: at its end the report shows what is known and the run ends."
-DEEP_HELP = ("Also read the file each image's container would exec from the registry's layers (no pull): its ELF "
-             "architecture, loader and x86-64 level against the manifest and the targets.")
+DEEP_HELP = (
+    "Also read the file each image's container would exec from the registry's layers (no pull): its ELF "
+    "architecture, loader and x86-64 level against the manifest and the targets."
+)
 
 
 def _color(stream: object) -> bool:
     """Colour only on a terminal that can show it: not with NO_COLOR set (no-color.org), not on TERM=dumb."""
-    return (bool(getattr(stream, "isatty", lambda: False)()) and not os.environ.get("NO_COLOR")
-            and os.environ.get("TERM") != "dumb")
+    return (
+        bool(getattr(stream, "isatty", lambda: False)())
+        and not os.environ.get("NO_COLOR")
+        and os.environ.get("TERM") != "dumb"
+    )
 
 
 def _say(text: str, *, err: bool = False) -> None:
@@ -202,11 +215,22 @@ def cli() -> None:
 
 
 @cli.command("check")
-@click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH",
-              help="Deploy target platform (repeatable). Default: the engine's native platform.")
+@click.option(
+    "--platform",
+    "platforms",
+    multiple=True,
+    metavar="OS/ARCH",
+    help="Deploy target platform (repeatable). Default: the engine's native platform.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "sarif", "github"]), default="text",
-              show_default=True, help="sarif: SARIF 2.1.0 for code scanning; github: workflow-command annotations.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown", "sarif", "github"]),
+    default="text",
+    show_default=True,
+    help="sarif: SARIF 2.1.0 for code scanning; github: workflow-command annotations.",
+)
 @click.option("--only", multiple=True, metavar="CODE|SLUG", help="Run only these checks (repeatable, or a,b).")
 @click.option("--skip", multiple=True, metavar="CODE|SLUG", help="Do not run these checks.")
 @click.option("--list-checks", is_flag=True, help="List the checks and exit.")
@@ -216,27 +240,70 @@ def cli() -> None:
 @click.option("--save-facts", metavar="FILE", help="Also write the gathered facts to FILE (for --from).")
 @click.option("--no-redact", is_flag=True, help="Show home paths, user and host names and environment values.")
 @click.option("--redact-registries", is_flag=True, help="Also hide private registry host names.")
-@click.option("--project", "project", default=".", show_default=True, metavar="DIR",
-              help="The project folder to scan (Dockerfiles, compose files, dev containers, settings).")
+@click.option(
+    "--project",
+    "project",
+    default=".",
+    show_default=True,
+    metavar="DIR",
+    help="The project folder to scan (Dockerfiles, compose files, dev containers, settings).",
+)
 @click.option("--no-project", is_flag=True, help="Do not scan a project folder.")
-@click.option("-f", "--file", "compose_files", multiple=True, metavar="FILE", help="Compose file(s), as `docker compose -f`.")
+@click.option(
+    "-f", "--file", "compose_files", multiple=True, metavar="FILE", help="Compose file(s), as `docker compose -f`."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show evidence and environment.")
-@click.option("--error", "error_args", multiple=True, metavar="TEXT",
-              help="An error message to explain in the report (repeatable; `-` reads standard input).")
-@click.option("--all-contexts", is_flag=True,
-              help="Check every docker context that answers, concurrently: a report per engine, and the fleet.")
-@click.option("--context", "contexts", multiple=True, metavar="NAME",
-              help="Check this docker context (repeatable): a report per engine, and the fleet.")
+@click.option(
+    "--error",
+    "error_args",
+    multiple=True,
+    metavar="TEXT",
+    help="An error message to explain in the report (repeatable; `-` reads standard input).",
+)
+@click.option(
+    "--all-contexts",
+    is_flag=True,
+    help="Check every docker context that answers, concurrently: a report per engine, and the fleet.",
+)
+@click.option(
+    "--context",
+    "contexts",
+    multiple=True,
+    metavar="NAME",
+    help="Check this docker context (repeatable): a report per engine, and the fleet.",
+)
 @click.option("--deep", is_flag=True, help=DEEP_HELP)
-@click.option("--no-engine", is_flag=True,
-              help="CI and hooks: scan the project and ask the registries only; no host, engine, compose, buildx "
-                   "or emulation probe (checks that need them are listed as skipped).")
+@click.option(
+    "--no-engine",
+    is_flag=True,
+    help="CI and hooks: scan the project and ask the registries only; no host, engine, compose, buildx "
+    "or emulation probe (checks that need them are listed as skipped).",
+)
 @click.option("--offline", is_flag=True, help="Registries and the package index: answers from the cache only.")
-def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[str, ...], skip: tuple[str, ...],
-              list_checks: bool, from_file: str | None, strict: bool, timeout: float, save_facts: str | None,
-              no_redact: bool, redact_registries: bool, project: str, no_project: bool,
-              compose_files: tuple[str, ...], verbose: bool, error_args: tuple[str, ...], all_contexts: bool,
-              contexts: tuple[str, ...], deep: bool, no_engine: bool, offline: bool) -> None:
+def check_cmd(
+    platforms: tuple[str, ...],
+    as_json: bool,
+    fmt: str,
+    only: tuple[str, ...],
+    skip: tuple[str, ...],
+    list_checks: bool,
+    from_file: str | None,
+    strict: bool,
+    timeout: float,
+    save_facts: str | None,
+    no_redact: bool,
+    redact_registries: bool,
+    project: str,
+    no_project: bool,
+    compose_files: tuple[str, ...],
+    verbose: bool,
+    error_args: tuple[str, ...],
+    all_contexts: bool,
+    contexts: tuple[str, ...],
+    deep: bool,
+    no_engine: bool,
+    offline: bool,
+) -> None:
     """Diagnose this machine, its engine, compose, buildx and emulation."""
     deadline = time.monotonic() + timeout
     from dockdoctor import app, codec
@@ -256,28 +323,64 @@ def check_cmd(platforms: tuple[str, ...], as_json: bool, fmt: str, only: tuple[s
     project_dir = None if no_project else _project_folder(project)
     settings = _load_settings(project_dir)
     errors = tuple(e for arg in error_args for e in _error_texts((arg,), (), stdin_ok=False))
-    options = app.CheckOptions(platforms=platforms, only=only, skip=skip, timeout=timeout, deadline=deadline,
-                               redact=not no_redact, redact_registries=redact_registries, project_dir=project_dir,
-                               compose_files=compose_files, settings=settings, error_texts=errors, deep=deep,
-                               no_engine=no_engine, offline=offline)
+    options = app.CheckOptions(
+        platforms=platforms,
+        only=only,
+        skip=skip,
+        timeout=timeout,
+        deadline=deadline,
+        redact=not no_redact,
+        redact_registries=redact_registries,
+        project_dir=project_dir,
+        compose_files=compose_files,
+        settings=settings,
+        error_texts=errors,
+        deep=deep,
+        no_engine=no_engine,
+        offline=offline,
+    )
     strict = strict or settings.strict
     if all_contexts or contexts:
-        _check_fleet(options, contexts, fmt_enum, replayed=bool(from_file), save_facts=save_facts,
-                     threshold=Severity.WARNING if strict else Severity.ERROR, verbose=verbose)
+        _check_fleet(
+            options,
+            contexts,
+            fmt_enum,
+            replayed=bool(from_file),
+            save_facts=save_facts,
+            threshold=Severity.WARNING if strict else Severity.ERROR,
+            verbose=verbose,
+        )
     report = app.check(options, replay=replay, replayed_from=from_file)
     if save_facts:
         _write_file(save_facts, codec.facts_to_json(report.facts))
     threshold = Severity.WARNING if strict else Severity.ERROR
     render = renderer_for(fmt_enum)
-    click.echo(render(report, RenderOptions(color=_color(sys.stdout) and fmt_enum is Format.TEXT,
-                                            verbose=verbose, threshold=threshold,
-                                            path_prefix=_path_prefix(project_dir),
-                                            rules=_rules() if fmt_enum is Format.SARIF else ())), nl=False)
+    click.echo(
+        render(
+            report,
+            RenderOptions(
+                color=_color(sys.stdout) and fmt_enum is Format.TEXT,
+                verbose=verbose,
+                threshold=threshold,
+                path_prefix=_path_prefix(project_dir),
+                rules=_rules() if fmt_enum is Format.SARIF else (),
+            ),
+        ),
+        nl=False,
+    )
     sys.exit(int(report.exit_code(threshold)))
 
 
-def _check_fleet(options, names: tuple[str, ...], fmt: Format, *, replayed: bool, save_facts: str | None,  # noqa: ANN001
-                 threshold, verbose: bool) -> NoReturn:  # noqa: ANN001
+def _check_fleet(
+    options,
+    names: tuple[str, ...],
+    fmt: Format,
+    *,
+    replayed: bool,
+    save_facts: str | None,  # noqa: ANN001
+    threshold,
+    verbose: bool,
+) -> NoReturn:  # noqa: ANN001
     """`check --all-contexts` / `--context NAME`: the fleet document, and its exit code."""
     from dockdoctor import app
     from dockdoctor.render import Format, RenderOptions
@@ -287,11 +390,18 @@ def _check_fleet(options, names: tuple[str, ...], fmt: Format, *, replayed: bool
     if replayed:
         raise ConfigError(f"--from replays one engine's facts; {flag} gathers each context's: use one of them")
     if save_facts:
-        raise ConfigError(f"--save-facts writes one engine's facts; with {flag} use --json (it holds every "
-                          "engine's facts)")
+        raise ConfigError(
+            f"--save-facts writes one engine's facts; with {flag} use --json (it holds every engine's facts)"
+        )
     fleet = app.check_fleet(options, names=names)
-    click.echo(render(fleet, fmt, RenderOptions(color=_color(sys.stdout) and fmt is Format.TEXT, verbose=verbose,
-                                                threshold=threshold)), nl=False)
+    click.echo(
+        render(
+            fleet,
+            fmt,
+            RenderOptions(color=_color(sys.stdout) and fmt is Format.TEXT, verbose=verbose, threshold=threshold),
+        ),
+        nl=False,
+    )
     sys.exit(int(fleet.exit_code(threshold)))
 
 
@@ -300,8 +410,7 @@ def _rules() -> tuple:  # -> tuple[Rule, ...]
     from dockdoctor.checks import ALL_CHECKS
     from dockdoctor.model import Rule
 
-    return tuple(Rule(id=s.id, slug=s.slug, title=s.title, help=s.doc, severity=s.default_severity)
-                 for s in ALL_CHECKS)
+    return tuple(Rule(id=s.id, slug=s.slug, title=s.title, help=s.doc, severity=s.default_severity) for s in ALL_CHECKS)
 
 
 def _path_prefix(project_dir: str | None) -> str:
@@ -340,8 +449,10 @@ def _plan_lines(items) -> list[str]:  # items: tuple[fixes.plan.Item, ...]
     lines = []
     for item in items:
         finding = item.finding
-        lines.append(f"{item.number}. {finding.severity.value.upper()} {finding.id} {finding.slug}"
-                     + (f" [{finding.target}]" if finding.target else ""))
+        lines.append(
+            f"{item.number}. {finding.severity.value.upper()} {finding.id} {finding.slug}"
+            + (f" [{finding.target}]" if finding.target else "")
+        )
         lines.append(f"   {finding.message}")
         for opt in item.options:
             notes = [opt.fix.safety.value, *(f"needs {n.value}" for n in opt.fix.needs)]
@@ -365,8 +476,17 @@ def _allowed(opt, *, allow_unsafe: bool, allow_privileged: bool) -> bool:  # noq
     return (allow_privileged or not privileged) and (allow_unsafe or opt.fix.safety.value != "unsafe")
 
 
-def _fix_json(app, options, before, items, *, dry_run: bool, allow_unsafe: bool, allow_privileged: bool,  # noqa: ANN001
-              timeout: float) -> None:
+def _fix_json(
+    app,
+    options,
+    before,
+    items,
+    *,
+    dry_run: bool,
+    allow_unsafe: bool,
+    allow_privileged: bool,  # noqa: ANN001
+    timeout: float,
+) -> None:
     """`fix --json`: apply (unless --dry-run) and print one JSON document; command output goes to stderr."""
     import json
 
@@ -378,9 +498,13 @@ def _fix_json(app, options, before, items, *, dry_run: bool, allow_unsafe: bool,
     if dry_run:
         result = FixResult(before=before, items=items, applied=(), after=None)
     else:
-        result = app.fix(options, before=before, step_timeout=timeout, echo=lambda line: _say(line, err=True),
-                         decide=lambda item, opt: _allowed(opt, allow_unsafe=allow_unsafe,
-                                                           allow_privileged=allow_privileged))
+        result = app.fix(
+            options,
+            before=before,
+            step_timeout=timeout,
+            echo=lambda line: _say(line, err=True),
+            decide=lambda item, opt: _allowed(opt, allow_unsafe=allow_unsafe, allow_privileged=allow_privileged),
+        )
     code = 130 if result.interrupted else (0 if result.ok else 1)
     click.echo(json.dumps(codec.fix_result_to_data(secrets(result), exit_code=code), indent=2))
     sys.exit(code)
@@ -396,12 +520,23 @@ def _fix_json(app, options, before, items, *, dry_run: bool, allow_unsafe: bool,
 @click.option("--allow-privileged", is_flag=True, help="With --yes: also run privileged containers.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; execute nothing.")
 @click.option("--undo", "undo_last", is_flag=True, help="Restore the files the last fix in --project edited.")
-@click.option("--timeout", type=Seconds(1, 7200), default=900.0, show_default=True,
-              help="Seconds each command may run.")
+@click.option(
+    "--timeout", type=Seconds(1, 7200), default=900.0, show_default=True, help="Seconds each command may run."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (with --yes or --dry-run).")
-def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], skip: tuple[str, ...], yes: bool,
-            allow_unsafe: bool, allow_privileged: bool, dry_run: bool, undo_last: bool, timeout: float,
-            as_json: bool) -> None:
+def fix_cmd(
+    platforms: tuple[str, ...],
+    project: str,
+    only: tuple[str, ...],
+    skip: tuple[str, ...],
+    yes: bool,
+    allow_unsafe: bool,
+    allow_privileged: bool,
+    dry_run: bool,
+    undo_last: bool,
+    timeout: float,
+    as_json: bool,
+) -> None:
     """Apply the fixes `check` proposes: show the plan, ask, apply, check again."""
     from dockdoctor import app
     from dockdoctor.fixes.plan import plan
@@ -415,15 +550,24 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
             click.echo(f"nothing to undo in {project}")
         sys.exit(0 if all(ok for _, _, ok in restored) else 1)
     settings = _load_settings(project)
-    options = app.CheckOptions(platforms=platforms, only=only, skip=skip, redact=False, project_dir=project,
-                               settings=settings)
+    options = app.CheckOptions(
+        platforms=platforms, only=only, skip=skip, redact=False, project_dir=project, settings=settings
+    )
     before = app.check(options)
     items = plan(before)
     if as_json and not (yes or dry_run):
         raise click.UsageError("--json needs --yes or --dry-run (it never asks)")
     if as_json:
-        _fix_json(app, options, before, items, dry_run=dry_run, allow_unsafe=allow_unsafe,
-                  allow_privileged=allow_privileged, timeout=timeout)
+        _fix_json(
+            app,
+            options,
+            before,
+            items,
+            dry_run=dry_run,
+            allow_unsafe=allow_unsafe,
+            allow_privileged=allow_privileged,
+            timeout=timeout,
+        )
     if not items:
         click.echo("nothing to fix: no finding has a fix")
         sys.exit(0)
@@ -446,9 +590,13 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
             return True
         from dockdoctor.render.safe import visible
 
-        answer = click.prompt(f"apply fix {item.number} ({visible(opt.fix.title)})? [y]es/[n]o/[a]ll/[q]uit"
-                              + (" — it needs its own consent" if opt.needs_own_consent else ""),
-                              type=click.Choice(["y", "n", "a", "q"]), show_choices=False, default="n")
+        answer = click.prompt(
+            f"apply fix {item.number} ({visible(opt.fix.title)})? [y]es/[n]o/[a]ll/[q]uit"
+            + (" — it needs its own consent" if opt.needs_own_consent else ""),
+            type=click.Choice(["y", "n", "a", "q"]),
+            show_choices=False,
+            default="n",
+        )
         if answer == "q":
             raise KeyboardInterrupt
         accept_all[0] = accept_all[0] or answer == "a"
@@ -477,8 +625,13 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
 
 @cli.command("inspect")
 @click.argument("refs", nargs=-1, required=True, metavar="IMAGE...")
-@click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH",
-              help="Target platform (repeatable). Default: the engine's native platform.")
+@click.option(
+    "--platform",
+    "platforms",
+    multiple=True,
+    metavar="OS/ARCH",
+    help="Target platform (repeatable). Default: the engine's native platform.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--offline", is_flag=True, help="Answer from the cache only.")
@@ -487,8 +640,18 @@ def fix_cmd(platforms: tuple[str, ...], project: str, only: tuple[str, ...], ski
 @click.option("--save-facts", metavar="FILE", help="Also write the facts (with the images) for `check --from`.")
 @click.option("--no-redact", is_flag=True, help="Show home paths, user and host names and environment values.")
 @click.option("--deep", is_flag=True, help=DEEP_HELP)
-def inspect_cmd(refs: tuple[str, ...], platforms: tuple[str, ...], as_json: bool, fmt: str, offline: bool,
-                refresh: bool, timeout: float, save_facts: str | None, no_redact: bool, deep: bool) -> None:
+def inspect_cmd(
+    refs: tuple[str, ...],
+    platforms: tuple[str, ...],
+    as_json: bool,
+    fmt: str,
+    offline: bool,
+    refresh: bool,
+    timeout: float,
+    save_facts: str | None,
+    no_redact: bool,
+    deep: bool,
+) -> None:
     """Which platforms images offer, and how each runs on the target platforms (natively, emulated, not at all).
 
     A lookup that fails (registry unreachable, not found, authentication) is an error here: exit code 1; a
@@ -500,15 +663,26 @@ def inspect_cmd(refs: tuple[str, ...], platforms: tuple[str, ...], as_json: bool
 
     fmt_enum = Format.JSON if as_json else Format(fmt)
     invalid = app.invalid_references(refs)  # each gets its line in the report; the exit code is 2
-    options = app.CheckOptions(platforms=platforms, timeout=timeout, deadline=deadline, redact=not no_redact,
-                               image_refs=refs, offline=offline, refresh=refresh, only=app.IMAGE_CHECKS,
-                               tools=False, settings=app.INSPECT_SETTINGS, deep=deep)
+    options = app.CheckOptions(
+        platforms=platforms,
+        timeout=timeout,
+        deadline=deadline,
+        redact=not no_redact,
+        image_refs=refs,
+        offline=offline,
+        refresh=refresh,
+        only=app.IMAGE_CHECKS,
+        tools=False,
+        settings=app.INSPECT_SETTINGS,
+        deep=deep,
+    )
     report = app.check(options)
     if save_facts:
         _write_file(save_facts, codec.facts_to_json(report.facts))
     render = renderer_for(fmt_enum)
-    click.echo(render(report, RenderOptions(color=_color(sys.stdout) and fmt_enum is Format.TEXT,
-                                            images_only=True)), nl=False)
+    click.echo(
+        render(report, RenderOptions(color=_color(sys.stdout) and fmt_enum is Format.TEXT, images_only=True)), nl=False
+    )
     if invalid:
         raise ConfigError(invalid[0] + (f" (and {len(invalid) - 1} more)" if len(invalid) > 1 else ""))
     sys.exit(int(report.exit_code()))
@@ -534,8 +708,14 @@ def cache_cmd(action: str) -> None:
 @click.option("--no-redact", is_flag=True, help="Keep home paths, user and host names and environment values.")
 @click.option("--redact-registries", is_flag=True, help="Also hide private registry host names.")
 @click.option("--project", default=".", show_default=True, metavar="DIR", help="The project folder to include.")
-def report_cmd(output: str | None, platforms: tuple[str, ...], timeout: float, no_redact: bool,
-               redact_registries: bool, project: str) -> None:
+def report_cmd(
+    output: str | None,
+    platforms: tuple[str, ...],
+    timeout: float,
+    no_redact: bool,
+    redact_registries: bool,
+    project: str,
+) -> None:
     """Write a support bundle (one zip) to attach to a ticket; nothing is uploaded."""
     deadline = time.monotonic() + timeout
     import datetime
@@ -547,15 +727,25 @@ def report_cmd(output: str | None, platforms: tuple[str, ...], timeout: float, n
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     path = output or f"dockdoctor-report-{now.strftime('%Y%m%d-%H%M%S')}.zip"
     project = _project_folder(project)
-    options = app.CheckOptions(platforms=platforms, timeout=timeout, deadline=deadline, redact=not no_redact,
-                               redact_registries=redact_registries, keep_raw=True, project_dir=project,
-                               settings=_load_settings(project))
+    options = app.CheckOptions(
+        platforms=platforms,
+        timeout=timeout,
+        deadline=deadline,
+        redact=not no_redact,
+        redact_registries=redact_registries,
+        keep_raw=True,
+        project_dir=project,
+        settings=_load_settings(project),
+    )
     report = app.check(options)
-    data, manifest = bundle.build(report, python_version=stdlib_platform.python_version(),
-                                  created_at=now.isoformat(), options=RenderOptions())
+    data, manifest = bundle.build(
+        report, python_version=stdlib_platform.python_version(), created_at=now.isoformat(), options=RenderOptions()
+    )
     _write_file(path, data)
-    _say(f"wrote {path} ({len(data) // 1024 + 1} KiB, {len(manifest['files']) + 1} files, "
-          f"{'redacted' if manifest['redacted'] else 'NOT redacted'}); nothing was uploaded")
+    _say(
+        f"wrote {path} ({len(data) // 1024 + 1} KiB, {len(manifest['files']) + 1} files, "
+        f"{'redacted' if manifest['redacted'] else 'NOT redacted'}); nothing was uploaded"
+    )
     click.echo(f"  {bundle.MANIFEST}  what is inside, with sizes and SHA-256")
     for item in manifest["files"]:
         _say(f"  {item['name']}  {item['what']}")
@@ -597,8 +787,16 @@ MAX_ERROR_TEXT = 4 * 1024 * 1024  # characters of a paste or the end of a log: m
 @click.option("--timeout", type=Seconds(0.1, 600), default=8.0, show_default=True, help=RUN_TIMEOUT_HELP)
 @click.option("--no-redact", is_flag=True, help="Show home paths, user and host names and environment values.")
 @click.option("-v", "--verbose", is_flag=True, help="Show every fact each cause was judged by.")
-def explain_error_cmd(texts: tuple[str, ...], files: tuple[str, ...], no_probe: bool, as_json: bool, fmt: str,
-                      timeout: float, no_redact: bool, verbose: bool) -> None:
+def explain_error_cmd(
+    texts: tuple[str, ...],
+    files: tuple[str, ...],
+    no_probe: bool,
+    as_json: bool,
+    fmt: str,
+    timeout: float,
+    no_redact: bool,
+    verbose: bool,
+) -> None:
     """Explain an error message: what happened, the causes ranked, what on this machine confirms or rules each out.
 
     The message comes as arguments, from standard input (TEXT `-`, or piped), or from --file. Exit code 0 when a
@@ -611,12 +809,17 @@ def explain_error_cmd(texts: tuple[str, ...], files: tuple[str, ...], no_probe: 
     if not errors:
         raise click.UsageError("give the error text as arguments, `-` for standard input, or --file LOG")
     fmt_enum = Format.JSON if as_json else Format(fmt)
-    options = app.CheckOptions(timeout=timeout, deadline=time.monotonic() + timeout, redact=not no_redact,
-                               error_texts=errors)
+    options = app.CheckOptions(
+        timeout=timeout, deadline=time.monotonic() + timeout, redact=not no_redact, error_texts=errors
+    )
     report, code = app.explain_error(options, probe=not no_probe)
     render = renderer_for(fmt_enum)
-    click.echo(render(report, RenderOptions(color=_color(sys.stdout) and fmt_enum is Format.TEXT, verbose=verbose,
-                                            explain=True)), nl=False)
+    click.echo(
+        render(
+            report, RenderOptions(color=_color(sys.stdout) and fmt_enum is Format.TEXT, verbose=verbose, explain=True)
+        ),
+        nl=False,
+    )
     sys.exit(code)
 
 
@@ -669,8 +872,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     went away (`| head -1`) ends the run quietly with 141, as a program stopped by SIGPIPE does.
     """
     if sys.stdout is None:
-        click.echo("dockdoctor: standard output is closed: nothing could be printed (redirect it to a file or "
-                   "/dev/null instead)", err=True)
+        click.echo(
+            "dockdoctor: standard output is closed: nothing could be printed (redirect it to a file or "
+            "/dev/null instead)",
+            err=True,
+        )
         return 2
     _tolerant_streams()
     real = sys.stdout

@@ -27,10 +27,20 @@ from dockdoctor.model.fleet import FLEET_VERSION, FleetReport
 
 _STEP_KINDS: dict[str, type] = {"run": RunCommand, "edit": EditFile, "manual": Manual}
 # Fields that hold a normalized platform (not one as a project file wrote it): a replayed file must parse there.
-_PLATFORM_FIELDS = frozenset({("EngineFacts", "platform"), ("Builder", "platforms"), ("BinfmtHandler", "platform"),
-                              ("EmulatedPlatform", "platform"), ("ImagePlatform", "platform"),
-                              ("LocalImage", "platform"), ("ContainerFacts", "platform"), ("Target", "platform"),
-                              ("HostFacts", "arch"), ("FleetEngine", "platform")})
+_PLATFORM_FIELDS = frozenset(
+    {
+        ("EngineFacts", "platform"),
+        ("Builder", "platforms"),
+        ("BinfmtHandler", "platform"),
+        ("EmulatedPlatform", "platform"),
+        ("ImagePlatform", "platform"),
+        ("LocalImage", "platform"),
+        ("ContainerFacts", "platform"),
+        ("Target", "platform"),
+        ("HostFacts", "arch"),
+        ("FleetEngine", "platform"),
+    }
+)
 
 
 def to_data(value: object) -> Any:

@@ -45,15 +45,20 @@ def parse_settings(data: Mapping[str, Any], *, source: str) -> Settings:
             raise ConfigError(f"{source}: targets: {err}") from None
     severity = data.get("severity", {})
     if not isinstance(severity, Mapping):
-        raise ConfigError(f"{source}: `severity` must be a table of check = \"error\" | \"warning\" | \"info\"")
+        raise ConfigError(f'{source}: `severity` must be a table of check = "error" | "warning" | "info"')
     overrides = []
     for name, value in severity.items():
         try:
             overrides.append((str(name), Severity(value)))
         except ValueError:
-            raise ConfigError(f"{source}: severity.{name} = {value!r}: use \"error\", \"warning\" or \"info\"") from None
+            raise ConfigError(f'{source}: severity.{name} = {value!r}: use "error", "warning" or "info"') from None
     strict = data.get("strict", False)
     if not isinstance(strict, bool):
         raise ConfigError(f"{source}: `strict` must be true or false")
-    return Settings(source=source, targets=targets, ignore=_strings(data.get("ignore", []), "ignore", source),
-                    severity=tuple(overrides), strict=strict)
+    return Settings(
+        source=source,
+        targets=targets,
+        ignore=_strings(data.get("ignore", []), "ignore", source),
+        severity=tuple(overrides),
+        strict=strict,
+    )

@@ -25,8 +25,13 @@ LOCK_WAIT = 5.0  # seconds to wait for another writer's lock before giving up
 _STREAM_NAMES = re.compile(r"^/dev/(stdout|stderr|fd/\d+)$|^/proc/(self|\d+)/fd/\d+$")  # this process's own
 _TERMINALS = re.compile(r"^/dev/(tty\w*|pts/\d+|console)$")
 _SINKS = ("/dev/null", "/dev/zero", "/dev/full")
-_KINDS = {stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder",
-          stat.S_IFCHR: "a character device", stat.S_IFIFO: "a FIFO"}
+_KINDS = {
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a folder",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFIFO: "a FIFO",
+}
 
 
 def _why(err: OSError) -> str:
@@ -219,8 +224,7 @@ def _rewrite(name: str, target: str, data: bytes, st: os.stat_result, expect: by
             raise WriteError(f"{name}: it changed while dockdoctor was writing it: nothing written")
         if old == data:
             return
-        tmp = _temp_copy(name, os.path.dirname(target) or ".", os.path.basename(target), data, mode=0o600,
-                         owner=None)
+        tmp = _temp_copy(name, os.path.dirname(target) or ".", os.path.basename(target), data, mode=0o600, owner=None)
         keep = False
         try:
             _overwrite(fd, data, len(old))
@@ -230,8 +234,9 @@ def _rewrite(name: str, target: str, data: bytes, st: os.stat_result, expect: by
             except OSError:
                 keep = True  # the copy is all that is left of the new content
                 why = _why(err) if isinstance(err, OSError) else type(err).__name__
-                raise WriteError(f"{name}: writing failed ({why}) and so did putting the old bytes back; "
-                                 f"the new content is in {tmp}") from None
+                raise WriteError(
+                    f"{name}: writing failed ({why}) and so did putting the old bytes back; the new content is in {tmp}"
+                ) from None
             if not isinstance(err, OSError):
                 raise
             raise WriteError(f"{name}: cannot write it ({_why(err)}): it is as it was") from None
@@ -277,8 +282,7 @@ def _lock(name: str, fd: int) -> None:
             raise
 
 
-def _temp_copy(name: str, folder: str, base: str, data: bytes, *, mode: int,
-               owner: tuple[int, int] | None) -> str:
+def _temp_copy(name: str, folder: str, base: str, data: bytes, *, mode: int, owner: tuple[int, int] | None) -> str:
     """`data` in a new file beside the target, flushed to disk; its path."""
     for attempt in range(100):
         tmp = os.path.join(folder, f".dockdoctor-{base[:80]}-{os.getpid()}-{attempt}.tmp")
@@ -288,8 +292,10 @@ def _temp_copy(name: str, folder: str, base: str, data: bytes, *, mode: int,
         except FileExistsError:
             continue
         except OSError as err:
-            raise WriteError(f"{name}: cannot write it ({_why(err)}: a temporary copy goes beside it first, in "
-                             f"{folder}): it is as it was") from None
+            raise WriteError(
+                f"{name}: cannot write it ({_why(err)}: a temporary copy goes beside it first, in "
+                f"{folder}): it is as it was"
+            ) from None
     else:
         raise WriteError(f"{name}: cannot create a temporary file beside it: it is as it was")
     _fill(fd, tmp, data, owner, lambda why: f"{name}: cannot write it ({why}): it is as it was")
@@ -314,7 +320,7 @@ def _fill(fd: int, path: str, data: bytes, owner: tuple[int, int] | None, failur
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def _read_all(fd: int, limit: int | None) -> bytes:

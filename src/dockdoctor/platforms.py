@@ -8,9 +8,28 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from urllib.parse import unquote
 
-__all__ = ["KNOWN_ARCHITECTURES", "KNOWN_OS", "Match", "MatchKind", "Platform", "PlatformError", "amd64_level",
-           "best_match", "can_run", "candidates", "checked", "format_platform", "from_machine", "is_32bit_fallback",
-           "is_attestation", "normalize", "normalize_arch", "normalize_os", "parse", "sort_by_preference"]
+__all__ = [
+    "KNOWN_ARCHITECTURES",
+    "KNOWN_OS",
+    "Match",
+    "MatchKind",
+    "Platform",
+    "PlatformError",
+    "amd64_level",
+    "best_match",
+    "can_run",
+    "candidates",
+    "checked",
+    "format_platform",
+    "from_machine",
+    "is_32bit_fallback",
+    "is_attestation",
+    "normalize",
+    "normalize_arch",
+    "normalize_os",
+    "parse",
+    "sort_by_preference",
+]
 
 _EXPECTED = "expected os/arch[/variant], e.g. linux/arm64"
 _OS_RE = re.compile(r"([A-Za-z0-9_-]+)(?:\(([A-Za-z0-9_.%-]*)((?:\+[A-Za-z0-9_.%-]+)*)\))?", re.ASCII)
@@ -23,10 +42,12 @@ _WIN_PART_RE = re.compile(r"[0-9]+", re.ASCII)
 # containerd/platforms database.go (the GOOS/GOARCH lists of go/build syslist.go).
 KNOWN_OS = frozenset(
     "aix android darwin dragonfly freebsd hurd illumos ios js linux nacl netbsd openbsd plan9 "
-    "solaris windows zos".split())
+    "solaris windows zos".split()
+)
 KNOWN_ARCHITECTURES = frozenset(
     "386 amd64 amd64p32 arm armbe arm64 arm64be ppc64 ppc64le loong64 mips mipsle mips64 "
-    "mips64le mips64p32 mips64p32le ppc riscv riscv64 s390 s390x sparc sparc64 wasm".split())
+    "mips64le mips64p32 mips64p32le ppc riscv riscv64 s390 s390x sparc sparc64 wasm".split()
+)
 
 # compare.go arm64variantToVersion: (major, highest minor) pairs each arm64 variant can run.
 _ARM64_VERSIONS: dict[str, tuple[tuple[int, int], ...]] = {"v8": ((8, 0),), "v9": ((9, 0), (8, 5))}
@@ -47,12 +68,30 @@ _AMD64_LEVEL_FLAGS: tuple[tuple[int, frozenset[str]], ...] = (
     (4, frozenset({"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"})),
 )
 # Other spellings (macOS sysctl machdep.cpu.*features, CPUID names) of the same features.
-_FLAG_ALIASES = {"sse3": "pni", "lzcnt": "abm", "lahf": "lahf_lm", "cmpxchg16b": "cx16",
-                 "sse4.1": "sse4_1", "sse4.2": "sse4_2", "avx1.0": "avx"}
+_FLAG_ALIASES = {
+    "sse3": "pni",
+    "lzcnt": "abm",
+    "lahf": "lahf_lm",
+    "cmpxchg16b": "cx16",
+    "sse4.1": "sse4_1",
+    "sse4.2": "sse4_2",
+    "avx1.0": "avx",
+}
 
-_MACHINE_ARCH = {"x86_64": "amd64", "x64": "amd64", "i386": "386", "i486": "386", "i586": "386",
-                 "i686": "386", "x86": "386", "aarch64": "arm64", "arm64e": "arm64",
-                 "loongarch64": "loong64", "mipsel": "mipsle", "mips64el": "mips64le"}
+_MACHINE_ARCH = {
+    "x86_64": "amd64",
+    "x64": "amd64",
+    "i386": "386",
+    "i486": "386",
+    "i586": "386",
+    "i686": "386",
+    "x86": "386",
+    "aarch64": "arm64",
+    "arm64e": "arm64",
+    "loongarch64": "loong64",
+    "mipsel": "mipsle",
+    "mips64el": "mips64le",
+}
 
 
 class PlatformError(ValueError):
@@ -150,12 +189,16 @@ def parse(spec: str, *, host: Platform | None = None) -> Platform:
         raise PlatformError(spec, _EXPECTED)
     m = _OS_RE.fullmatch(parts[0])
     if m is None:
-        raise PlatformError(spec, f"{parts[0]!r} is not an OS name (letters, digits, '_', '-', "
-                                  f"optionally followed by (version+feature)); {_EXPECTED}")
+        raise PlatformError(
+            spec,
+            f"{parts[0]!r} is not an OS name (letters, digits, '_', '-', "
+            f"optionally followed by (version+feature)); {_EXPECTED}",
+        )
     for part in parts[1:]:
         if not _COMPONENT_RE.fullmatch(part):
-            raise PlatformError(spec, f"component {part!r} may only contain letters, digits, '_', '.' "
-                                      f"and '-'; {_EXPECTED}")
+            raise PlatformError(
+                spec, f"component {part!r} may only contain letters, digits, '_', '.' and '-'; {_EXPECTED}"
+            )
     os_name = normalize_os(m.group(1))
     os_version = _decode(spec, m.group(2) or "")
     features = tuple(_decode(spec, f) for f in (m.group(3) or "").split("+")[1:])
@@ -214,8 +257,11 @@ def _vector(p: Platform) -> list[Platform]:
         return [p, *(replace(p, variant=f"v{n}") for n in range(level - 1, 4, -1))]
     if p.architecture == "arm64":
         variant = p.variant or "v8"
-        out = [replace(p, variant=f"v{major}" if minor == 0 else f"v{major}.{minor}")
-               for major, top in _ARM64_VERSIONS.get(variant, ()) for minor in range(top, -1, -1)]
+        out = [
+            replace(p, variant=f"v{major}" if minor == 0 else f"v{major}.{minor}")
+            for major, top in _ARM64_VERSIONS.get(variant, ())
+            for minor in range(top, -1, -1)
+        ]
         arm = "v8" if variant.startswith(("v8", "v9")) else variant
         return out + _vector(replace(p, architecture="arm", variant=arm))
     return [p]
@@ -295,8 +341,7 @@ def _ranked(host: Platform, platforms: Iterable[Platform], strict: bool) -> list
     return sorted(((p, _rank(wanted, p)) for p in platforms), key=key)
 
 
-def sort_by_preference(host: Platform, platforms: Iterable[Platform], *,
-                       strict: bool = False) -> tuple[Platform, ...]:
+def sort_by_preference(host: Platform, platforms: Iterable[Platform], *, strict: bool = False) -> tuple[Platform, ...]:
     """Stable sort like Docker's filterManifests: runnable first in candidate order, then the rest.
 
     Ties prefer more os.features; on Windows hosts, the host's build and then the newest os.version.
@@ -326,8 +371,11 @@ def best_match(target: Platform, offered: Iterable[Platform], *, emulated: Itera
     if ranked and ranked[0][1] is not None:
         best, rank = ranked[0]
         t = normalize(target)
-        same_build = t.os != "windows" or not (t.os_version and best.os_version) or (
-            _windows_version(t.os_version) == _windows_version(best.os_version))
+        same_build = (
+            t.os != "windows"
+            or not (t.os_version and best.os_version)
+            or (_windows_version(t.os_version) == _windows_version(best.os_version))
+        )
         return Match(MatchKind.EXACT if rank == 0 and same_build else MatchKind.COMPATIBLE, best)
     for emu in emulated:
         ranked = _ranked(emu, offered, False)

@@ -67,26 +67,92 @@ from dockdoctor.model import Facts, ProjectFacts, RawAnswer
 from dockdoctor.platforms import KNOWN_ARCHITECTURES, KNOWN_OS
 
 REDACTED = "<redacted>"
-ENV_ALLOWED = frozenset({
-    "DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_DEFAULT_PLATFORM", "DOCKER_BUILDKIT",
-    "DOCKER_API_VERSION", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CLI_HINTS", "COMPOSE_FILE",
-    "COMPOSE_PROFILES", "COMPOSE_PROJECT_NAME", "COMPOSE_DOCKER_CLI_BUILD", "COMPOSE_BAKE", "COMPOSE_PARALLEL_LIMIT",
-})
-PUBLIC_REGISTRIES = ("docker.io", "index.docker.io", "registry-1.docker.io", "ghcr.io", "quay.io", "gcr.io",
-                     "mcr.microsoft.com", "public.ecr.aws", "registry.k8s.io", "registry.gitlab.com", "lscr.io")
+ENV_ALLOWED = frozenset(
+    {
+        "DOCKER_HOST",
+        "DOCKER_CONTEXT",
+        "DOCKER_CONFIG",
+        "DOCKER_DEFAULT_PLATFORM",
+        "DOCKER_BUILDKIT",
+        "DOCKER_API_VERSION",
+        "DOCKER_TLS_VERIFY",
+        "DOCKER_CERT_PATH",
+        "DOCKER_CLI_HINTS",
+        "COMPOSE_FILE",
+        "COMPOSE_PROFILES",
+        "COMPOSE_PROJECT_NAME",
+        "COMPOSE_DOCKER_CLI_BUILD",
+        "COMPOSE_BAKE",
+        "COMPOSE_PARALLEL_LIMIT",
+    }
+)
+PUBLIC_REGISTRIES = (
+    "docker.io",
+    "index.docker.io",
+    "registry-1.docker.io",
+    "ghcr.io",
+    "quay.io",
+    "gcr.io",
+    "mcr.microsoft.com",
+    "public.ecr.aws",
+    "registry.k8s.io",
+    "registry.gitlab.com",
+    "lscr.io",
+)
 # engine names that identify a product, not a person's machine
 _PRODUCT_NAMES = re.compile(r"^(docker-desktop|orbstack|colima(-[\w.-]+)?|lima-[\w.-]+|rancher-desktop)$")
 
 # --------------------------------------------------------------------------- names that look secret
 
-_SECRET_WORDS = frozenset({
-    "TOKEN", "TOKENS", "SECRET", "SECRETS", "PASSWORD", "PASSWORDS", "PASSWD", "PASSPHRASE", "PASS", "PWD", "PW",
-    "PAT", "CREDENTIAL", "CREDENTIALS", "CREDS", "AUTH", "AUTHORIZATION", "COOKIE", "DSN", "SIG", "SIGNATURE",
-    "APIKEY", "ACCESSKEY", "PRIVATEKEY", "SECRETKEY",
-})
+_SECRET_WORDS = frozenset(
+    {
+        "TOKEN",
+        "TOKENS",
+        "SECRET",
+        "SECRETS",
+        "PASSWORD",
+        "PASSWORDS",
+        "PASSWD",
+        "PASSPHRASE",
+        "PASS",
+        "PWD",
+        "PW",
+        "PAT",
+        "CREDENTIAL",
+        "CREDENTIALS",
+        "CREDS",
+        "AUTH",
+        "AUTHORIZATION",
+        "COOKIE",
+        "DSN",
+        "SIG",
+        "SIGNATURE",
+        "APIKEY",
+        "ACCESSKEY",
+        "PRIVATEKEY",
+        "SECRETKEY",
+    }
+)
 _SECRET_INSIDE = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL")
-_POINTER_WORDS = frozenset({"FILE", "FILES", "PATH", "SOCK", "SOCKET", "DIR", "URL", "URI", "HOST", "ID", "NAME",
-                            "TYPE", "STORE", "HELPER", "HELPERS"})
+_POINTER_WORDS = frozenset(
+    {
+        "FILE",
+        "FILES",
+        "PATH",
+        "SOCK",
+        "SOCKET",
+        "DIR",
+        "URL",
+        "URI",
+        "HOST",
+        "ID",
+        "NAME",
+        "TYPE",
+        "STORE",
+        "HELPER",
+        "HELPERS",
+    }
+)
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 
@@ -115,21 +181,26 @@ _KNOWN_TOKENS = re.compile(
     r"|(?:sk|rk)[-_](?=[\w-]*[A-Z])(?=[\w-]*\d)[A-Za-z0-9_-]{20,}|AIza[0-9A-Za-z_-]{35}"
     r"|(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}"
     r"|eyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]+){1,2})",
-    re.DOTALL)
+    re.DOTALL,
+)
 _CURL_USER = re.compile(r"(?<!\S)(?P<flag>-u|--user)(?P<sep>[ \t]+|=)(?P<user>[^\s:\"']+):(?P<value>[^\s\"']+)")
 _VALUE = r"(?:\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|(?:[^\s\"'&;,|<>]|,(?![\w.-]+=))+)"
 _ASSIGN = re.compile(rf"(?P<key>(?<![\w.-])-{{0,2}}[A-Za-z_][\w.-]*)=(?P<value>{_VALUE})")
 _ENV_SPACE = re.compile(r"(?im)^(?P<pre>[ \t]*ENV[ \t]+)(?P<key>[A-Za-z_][\w.-]*)(?P<sep>[ \t]+)(?P<value>[^=\s].*)$")
 _JSON_PAIR = re.compile(r'"(?P<key>[^"\\\n]{1,120})"(?P<sep>\s*:\s*)(?P<value>"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*)')
-_YAML_PAIR = re.compile(r"(?m)^(?P<pre>[ \t]*(?:-[ \t]+)?)(?P<q>[\"']?)(?P<key>[A-Za-z_][\w.-]*)(?P=q)"
-                        r"(?P<sep>[ \t]*:[ \t]+)(?P<value>\S[^\n]*)")
+_YAML_PAIR = re.compile(
+    r"(?m)^(?P<pre>[ \t]*(?:-[ \t]+)?)(?P<q>[\"']?)(?P<key>[A-Za-z_][\w.-]*)(?P=q)"
+    r"(?P<sep>[ \t]*:[ \t]+)(?P<value>\S[^\n]*)"
+)
 _FLAG_SPACE = re.compile(r"(?<![\w-])(?P<flag>--[A-Za-z][\w-]*)(?P<sep>[ \t]+)(?P<value>(?!-)[^\s\"'&;|<>]+)")
 _LOGIN_P = re.compile(r"(?P<pre>\b(?:login|sshpass)\b[^\n;&|]*?(?<!\S)-p[ \t]+)(?P<value>[^\s\"'<>;&|]+)")
 _JSON_ARGV = re.compile(r'"(?P<flag>--?[A-Za-z][\w-]*)"(?P<sep>\s*,\s*)"(?P<value>(?:[^"\\]|\\.)*)"')
 _LONG_RANDOM = re.compile(r"(?<==)(?P<q>[\"']?)(?P<value>[A-Za-z0-9+/_-]{32,}={0,2})(?![\w+/=-])")
-_HOMES = re.compile(r"(?P<pre>(?<![\w.])(?:/var)?/home/|(?<![\w.])/Users/"
-                    r"|\b[A-Za-z]:(?:\\\\|\\|/)(?i:users)(?:\\\\|\\|/))"
-                    r"(?P<name>[^/\\\s\"'<>:;,|*?`$(){}\[\]]+)")
+_HOMES = re.compile(
+    r"(?P<pre>(?<![\w.])(?:/var)?/home/|(?<![\w.])/Users/"
+    r"|\b[A-Za-z]:(?:\\\\|\\|/)(?i:users)(?:\\\\|\\|/))"
+    r"(?P<name>[^/\\\s\"'<>:;,|*?`$(){}\[\]]+)"
+)
 _SHARED_HOMES = frozenset({"Shared", "Public", "Default", "All", "linuxbrew", "~"})
 
 
@@ -137,8 +208,9 @@ def _looks_random(value: str) -> bool:
     if value.count("/") > 2 or not re.search(r"\d", value) or not re.search(r"[A-Za-z]", value):
         return False
     core = value.rstrip("=")
-    return bool(re.fullmatch(r"[0-9a-fA-F]+", core)) or (bool(re.search(r"[a-z]", core))
-                                                          and bool(re.search(r"[A-Z]", core)))
+    return bool(re.fullmatch(r"[0-9a-fA-F]+", core)) or (
+        bool(re.search(r"[a-z]", core)) and bool(re.search(r"[A-Z]", core))
+    )
 
 
 def _quoted(value: str) -> str:
@@ -161,7 +233,7 @@ def _by_name(match: re.Match[str], key: str = "key") -> str:
     start, end = match.span("value")
     whole_start = match.start(0)
     text = match.group(0)
-    return text[: start - whole_start] + hidden + text[end - whole_start:]
+    return text[: start - whole_start] + hidden + text[end - whole_start :]
 
 
 def _json_argv(match: re.Match[str]) -> str:
@@ -185,14 +257,17 @@ def scrub(text: str) -> str:
     if "-u" in text:
         text = _CURL_USER.sub(lambda m: f"{m.group('flag')}{m.group('sep')}{m.group('user')}:{REDACTED}", text)
     if '"' in text:
-        text = _JSON_PAIR.sub(lambda m: f'"{m.group("key")}"{m.group("sep")}"{REDACTED}"'
-                              if secret_name(m.group("key")) else m.group(0), text)
+        text = _JSON_PAIR.sub(
+            lambda m: f'"{m.group("key")}"{m.group("sep")}"{REDACTED}"' if secret_name(m.group("key")) else m.group(0),
+            text,
+        )
         if '"-' in text:
             text = _JSON_ARGV.sub(_json_argv, text)
     if "=" in text:
         text = _ASSIGN.sub(_by_name, text)
-        text = _LONG_RANDOM.sub(lambda m: f"{m.group('q')}{REDACTED}" if _looks_random(m.group("value"))
-                                else m.group(0), text)
+        text = _LONG_RANDOM.sub(
+            lambda m: f"{m.group('q')}{REDACTED}" if _looks_random(m.group("value")) else m.group(0), text
+        )
     if ": " in text or ":\t" in text:
         text = _YAML_PAIR.sub(_by_name, text)
     if "env" in lowered:
@@ -209,11 +284,18 @@ def other_homes(text: str) -> str:
     lowered = text.lower()
     if "home/" not in lowered and "users" not in lowered:  # /home/, /Users/, C:\\Users\\ (any case)
         return text
-    return _HOMES.sub(lambda m: m.group(0) if m.group("name") in _SHARED_HOMES or m.group("name").startswith("<")
-                      else m.group("pre") + "<user>", text)
+    return _HOMES.sub(
+        lambda m: (
+            m.group(0)
+            if m.group("name") in _SHARED_HOMES or m.group("name").startswith("<")
+            else m.group("pre") + "<user>"
+        ),
+        text,
+    )
 
 
 # --------------------------------------------------------------------------- fields with a name and a value
+
 
 def _env_line(text: str) -> str:
     """One `.env` line with its value hidden unless the name is allowed; comments and other text hidden too."""
@@ -228,16 +310,35 @@ def _env_line(text: str) -> str:
 
 
 def _project(project: ProjectFacts) -> ProjectFacts:
-    dockerfiles = tuple(dataclasses.replace(df, args=tuple(
-        dataclasses.replace(arg, default=REDACTED) if secret_name(arg.name) and arg.default else arg
-        for arg in df.args)) for df in project.dockerfiles)
+    dockerfiles = tuple(
+        dataclasses.replace(
+            df,
+            args=tuple(
+                dataclasses.replace(arg, default=REDACTED) if secret_name(arg.name) and arg.default else arg
+                for arg in df.args
+            ),
+        )
+        for df in project.dockerfiles
+    )
     dotenv = tuple((k, v if k in ENV_ALLOWED else REDACTED, src) for k, v, src in project.dotenv)
     number, last = project.dotenv_end
     return dataclasses.replace(project, dockerfiles=dockerfiles, dotenv=dotenv, dotenv_end=(number, _env_line(last)))
 
 
-_MYSQL_TOOLS = frozenset({"mysql", "mysqld", "mysqladmin", "mysqldump", "mysqlcheck", "mysqlimport", "mariadb",
-                          "mariadb-admin", "mariadb-dump", "mariadb-check"})
+_MYSQL_TOOLS = frozenset(
+    {
+        "mysql",
+        "mysqld",
+        "mysqladmin",
+        "mysqldump",
+        "mysqlcheck",
+        "mysqlimport",
+        "mariadb",
+        "mariadb-admin",
+        "mariadb-dump",
+        "mariadb-check",
+    }
+)
 
 
 def _argv(args: list[Any]) -> list[Any]:
@@ -278,8 +379,9 @@ def compose_config(data: Any) -> Any:
                 service = dict(service)
                 env = service.get("environment")
                 if isinstance(env, dict):
-                    service["environment"] = {k: v if k in ENV_ALLOWED or v is None else REDACTED
-                                              for k, v in env.items()}
+                    service["environment"] = {
+                        k: v if k in ENV_ALLOWED or v is None else REDACTED for k, v in env.items()
+                    }
                 elif isinstance(env, list):
                     service["environment"] = [_env_line(v) if isinstance(v, str) else v for v in env]
                 if isinstance(service.get("build"), dict):
@@ -300,8 +402,9 @@ def compose_config(data: Any) -> Any:
     for section in ("secrets", "configs"):
         items = data.get(section)
         if isinstance(items, dict):
-            data[section] = {k: dict(v, content=REDACTED) if isinstance(v, dict) and "content" in v else v
-                             for k, v in items.items()}
+            data[section] = {
+                k: dict(v, content=REDACTED) if isinstance(v, dict) and "content" in v else v for k, v in items.items()
+            }
     return data
 
 
@@ -325,10 +428,12 @@ def _raw(answer: RawAnswer) -> RawAnswer:
 
 # --------------------------------------------------------------------------- the walk
 
+
 def _walk(value: Any, fn: Callable[[str], str]) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.replace(value, **{f.name: _walk(getattr(value, f.name), fn)
-                                             for f in dataclasses.fields(value)})
+        return dataclasses.replace(
+            value, **{f.name: _walk(getattr(value, f.name), fn) for f in dataclasses.fields(value)}
+        )
     if isinstance(value, tuple):
         return tuple(_walk(v, fn) for v in value)
     if type(value) is str:
@@ -345,8 +450,14 @@ def _private_registry_hosts(facts: Facts) -> list[str]:
     for item in candidates:
         host = re.sub(r"^[a-z]+://", "", item).split("/", 1)[0]
         is_public = host in PUBLIC_REGISTRIES or host.endswith((".docker.io", ".pkg.dev", ".amazonaws.com.cn"))
-        if host and ("." in host or ":" in host) and not is_public and not re.match(r"^[\d.:/]+$", host) \
-                and host not in hosts and not host.startswith(("localhost", "<")):
+        if (
+            host
+            and ("." in host or ":" in host)
+            and not is_public
+            and not re.match(r"^[\d.:/]+$", host)
+            and host not in hosts
+            and not host.startswith(("localhost", "<"))
+        ):
             hosts.append(host)
     return hosts
 
@@ -381,12 +492,20 @@ def redact(facts: Facts, *, registries: bool = False) -> Facts:
         replacements.append((name, "<engine-host>"))
     if registries:
         replacements += [(h, f"<registry-{i}>") for i, h in enumerate(_private_registry_hosts(facts), 1)]
-    names = [(re.compile(rf"(?<![\w-]){re.escape(raw)}(?![\w-])"), placeholder)
-             for raw, placeholder in sorted(replacements, key=lambda r: -len(r[0]))]
+    names = [
+        (re.compile(rf"(?<![\w-]){re.escape(raw)}(?![\w-])"), placeholder)
+        for raw, placeholder in sorted(replacements, key=lambda r: -len(r[0]))
+    ]
     user = host.user if _identifying(host.user) else ""
     # the user name in home paths, and as a word of its own (not inside a path such as /dev/null)
-    user_pattern = re.compile(rf"(?P<pre>/Users/|/home/|\\Users\\){re.escape(user)}(?=[/\\]|$)|"
-                              rf"(?<![\w./\\-]){re.escape(user)}(?![\w-])") if user else None
+    user_pattern = (
+        re.compile(
+            rf"(?P<pre>/Users/|/home/|\\Users\\){re.escape(user)}(?=[/\\]|$)|"
+            rf"(?<![\w./\\-]){re.escape(user)}(?![\w-])"
+        )
+        if user
+        else None
+    )
 
     def clean(text: str) -> str:
         text = scrub(text)
@@ -400,8 +519,12 @@ def redact(facts: Facts, *, registries: bool = False) -> Facts:
     project = _project(facts.project) if facts.project is not None else None
     raw = tuple(_raw(answer) for answer in facts.raw)
     cleaned = _walk(dataclasses.replace(facts, environment=environment, project=project, raw=raw), clean)
-    identity = dataclasses.replace(cleaned.host, hostname="<host>" if host.hostname else "",
-                                   user="<user>" if host.user else "", home="~" if host.home else "")
+    identity = dataclasses.replace(
+        cleaned.host,
+        hostname="<host>" if host.hostname else "",
+        user="<user>" if host.user else "",
+        home="~" if host.home else "",
+    )
     return dataclasses.replace(cleaned, host=identity, redacted=True)
 
 
@@ -419,8 +542,9 @@ def secrets(value: Any) -> Any:
         raw = tuple(_raw(answer) for answer in value.raw)
         return _walk(dataclasses.replace(value, environment=environment, project=project, raw=raw), scrub)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.replace(value, **{f.name: secrets(getattr(value, f.name))
-                                             for f in dataclasses.fields(value) if f.init})
+        return dataclasses.replace(
+            value, **{f.name: secrets(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
+        )
     if isinstance(value, tuple):
         return tuple(secrets(v) for v in value)
     return scrub(value) if type(value) is str else value

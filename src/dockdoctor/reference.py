@@ -18,8 +18,7 @@ DIGEST_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 # The pieces of distribution/reference regexp.go, matched one part at a time (never as one
 # backtracking pattern). re.ASCII keeps \w to [A-Za-z0-9_] as in Go.
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN_RE = re.compile(
-    rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?", re.ASCII)
+_DOMAIN_RE = re.compile(rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?", re.ASCII)
 _PATH_COMPONENT_RE = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*", re.ASCII)
 _TAG_RE = re.compile(r"\w[\w.-]{0,127}", re.ASCII)
 _DIGEST_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}", re.ASCII)
@@ -89,7 +88,7 @@ class ImageRef:
         """localhost, 127.0.0.0/8 or ::1, with or without a port."""
         host = self.domain
         if host.startswith("["):
-            host = host[1:host.find("]")]
+            host = host[1 : host.find("]")]
         elif ":" in host:
             host = host.rsplit(":", 1)[0]
         if host.lower() == "localhost":
@@ -126,8 +125,11 @@ def _check_digest_algorithm(text: str, digest: str) -> None:
         raise ReferenceError(text, f"unsupported digest algorithm {_show(algorithm)} (supported: {supported})")
     want = DIGEST_HEX_LENGTHS[algorithm]
     if len(hex_part) != want or not _LOWER_HEX_RE.fullmatch(hex_part):
-        raise ReferenceError(text, f"invalid checksum digest format: a {algorithm} digest is exactly "
-                                   f"{want} lowercase hex digits, got {len(hex_part)}")
+        raise ReferenceError(
+            text,
+            f"invalid checksum digest format: a {algorithm} digest is exactly "
+            f"{want} lowercase hex digits, got {len(hex_part)}",
+        )
 
 
 def parse(text: str, *, default_tag: str = "latest") -> ImageRef:
@@ -157,11 +159,14 @@ def parse(text: str, *, default_tag: str = "latest") -> ImageRef:
     if has_tag and not _TAG_RE.fullmatch(tag):
         raise ReferenceError(text, f"invalid reference format: tag {_show(tag)} must be {_TAG_RULE}")
     if has_digest and not _DIGEST_RE.fullmatch(digest):
-        raise ReferenceError(text, f"invalid reference format: digest {_show(digest)} must be "
-                                   "<algorithm>:<hex>, e.g. sha256:<64 hex digits>")
+        raise ReferenceError(
+            text,
+            f"invalid reference format: digest {_show(digest)} must be <algorithm>:<hex>, e.g. sha256:<64 hex digits>",
+        )
     if len(path) > NAME_TOTAL_LENGTH_MAX:
-        raise ReferenceError(text, f"repository name must not be more than {NAME_TOTAL_LENGTH_MAX} "
-                                   f"characters (got {len(path)})")
+        raise ReferenceError(
+            text, f"repository name must not be more than {NAME_TOTAL_LENGTH_MAX} characters (got {len(path)})"
+        )
     if has_digest:
         _check_digest_algorithm(text, digest)
     if not has_tag and not has_digest:

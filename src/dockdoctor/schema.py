@@ -41,8 +41,12 @@ class _Builder:
             args = typing.get_args(tp)
             if len(args) == 2 and args[1] is Ellipsis:
                 return {"type": "array", "items": self.type_schema(args[0])}
-            return {"type": "array", "prefixItems": [self.type_schema(a) for a in args],
-                    "minItems": len(args), "maxItems": len(args)}
+            return {
+                "type": "array",
+                "prefixItems": [self.type_schema(a) for a in args],
+                "minItems": len(args),
+                "maxItems": len(args),
+            }
         if tp is type(None):
             return {"type": "null"}
         if isinstance(tp, type) and issubclass(tp, Enum):
@@ -71,9 +75,14 @@ class _Builder:
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 required.append(f.name)
         doc = (cls.__doc__ or "").strip().splitlines()[0]
-        self.defs[cls.__name__] = {"description": doc, "type": "object", "properties": properties,
-                                   "required": required, "patternProperties": {"^_": {}},
-                                   "additionalProperties": False}
+        self.defs[cls.__name__] = {
+            "description": doc,
+            "type": "object",
+            "properties": properties,
+            "required": required,
+            "patternProperties": {"^_": {}},
+            "additionalProperties": False,
+        }
 
 
 def facts_schema() -> dict[str, Any]:
@@ -81,8 +90,13 @@ def facts_schema() -> dict[str, Any]:
     builder = _Builder()
     builder.define(Facts)
     root = builder.defs.pop("Facts")
-    return {"$schema": DIALECT, "$id": f"{BASE_ID}/facts-v{SCHEMA_VERSION}.json",
-            "title": f"dockdoctor facts, schema version {SCHEMA_VERSION}", **root, "$defs": builder.defs}
+    return {
+        "$schema": DIALECT,
+        "$id": f"{BASE_ID}/facts-v{SCHEMA_VERSION}.json",
+        "title": f"dockdoctor facts, schema version {SCHEMA_VERSION}",
+        **root,
+        "$defs": builder.defs,
+    }
 
 
 def report_schema() -> dict[str, Any]:
@@ -94,16 +108,34 @@ def report_schema() -> dict[str, Any]:
     images = {"type": "array", "items": builder.type_schema(ImageVerdict)}
     skipped = {"type": "array", "items": builder.type_schema(Skipped)}
     count = {"type": "integer", "minimum": 0}
-    summary = {"type": "object", "additionalProperties": False,
-               "required": ["errors", "warnings", "infos", "checks_run", "fixable", "exit_code"],
-               "properties": {**{k: count for k in ("errors", "warnings", "infos", "checks_run", "fixable")},
-                              "exit_code": {"enum": [0, 1]}}}
+    summary = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["errors", "warnings", "infos", "checks_run", "fixable", "exit_code"],
+        "properties": {
+            **{k: count for k in ("errors", "warnings", "infos", "checks_run", "fixable")},
+            "exit_code": {"enum": [0, 1]},
+        },
+    }
     nullable = {"anyOf": [{"type": "string"}, {"type": "null"}]}
     return {
-        "$schema": DIALECT, "$id": f"{BASE_ID}/report-v{REPORT_VERSION}.json",
-        "title": f"dockdoctor report, version {REPORT_VERSION}", "type": "object", "additionalProperties": False,
-        "required": ["dockdoctor_report_version", "schema_version", "dockdoctor_version", "gathered_by",
-                     "replayed_from", "targets", "facts", "findings", "checks_run", "summary"],
+        "$schema": DIALECT,
+        "$id": f"{BASE_ID}/report-v{REPORT_VERSION}.json",
+        "title": f"dockdoctor report, version {REPORT_VERSION}",
+        "type": "object",
+        "additionalProperties": False,
+        "required": [
+            "dockdoctor_report_version",
+            "schema_version",
+            "dockdoctor_version",
+            "gathered_by",
+            "replayed_from",
+            "targets",
+            "facts",
+            "findings",
+            "checks_run",
+            "summary",
+        ],
         "properties": {
             "dockdoctor_report_version": {"const": REPORT_VERSION},
             "schema_version": {"const": SCHEMA_VERSION},
@@ -135,10 +167,23 @@ def fix_schema() -> dict[str, Any]:
     builder.defs["Applied"]["properties"]["status"] = {"enum": ["fixed", "still present", "not checked again"]}
     builder.defs["Applied"]["required"].append("status")
     return {
-        "$schema": DIALECT, "$id": f"{BASE_ID}/fix-v{FIX_VERSION}.json",
-        "title": f"dockdoctor fix result, version {FIX_VERSION}", "type": "object", "additionalProperties": False,
-        "required": ["dockdoctor_fix_version", "dockdoctor_version", "plan", "applied", "new_findings",
-                     "interrupted", "interrupted_item", "before", "after", "exit_code"],
+        "$schema": DIALECT,
+        "$id": f"{BASE_ID}/fix-v{FIX_VERSION}.json",
+        "title": f"dockdoctor fix result, version {FIX_VERSION}",
+        "type": "object",
+        "additionalProperties": False,
+        "required": [
+            "dockdoctor_fix_version",
+            "dockdoctor_version",
+            "plan",
+            "applied",
+            "new_findings",
+            "interrupted",
+            "interrupted_item",
+            "before",
+            "after",
+            "exit_code",
+        ],
         "properties": {
             "dockdoctor_fix_version": {"const": FIX_VERSION},
             "dockdoctor_version": {"type": "string"},
@@ -164,11 +209,22 @@ def fleet_schema() -> dict[str, Any]:
     builder.defs.update(report.pop("$defs"))
     builder.defs["Report"] = {k: v for k, v in report.items() if not k.startswith("$") and k != "title"}
     return {
-        "$schema": DIALECT, "$id": f"{BASE_ID}/fleet-v{FLEET_VERSION}.json",
-        "title": f"dockdoctor fleet document, version {FLEET_VERSION}", "type": "object",
+        "$schema": DIALECT,
+        "$id": f"{BASE_ID}/fleet-v{FLEET_VERSION}.json",
+        "title": f"dockdoctor fleet document, version {FLEET_VERSION}",
+        "type": "object",
         "additionalProperties": False,
-        "required": ["dockdoctor_fleet_version", "dockdoctor_version", "current_context", "summary", "findings",
-                     "unanswered", "fleet", "reports", "exit_code"],
+        "required": [
+            "dockdoctor_fleet_version",
+            "dockdoctor_version",
+            "current_context",
+            "summary",
+            "findings",
+            "unanswered",
+            "fleet",
+            "reports",
+            "exit_code",
+        ],
         "properties": {
             "dockdoctor_fleet_version": {"const": FLEET_VERSION},
             "dockdoctor_version": {"type": "string"},

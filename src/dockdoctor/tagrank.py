@@ -22,8 +22,11 @@ from dataclasses import dataclass
 from packaging.version import InvalidVersion, Version
 
 TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)  # the distribution grammar's tag
-_SPLIT_RE = re.compile(r"^(?P<prefix>(?:[A-Za-z][A-Za-z0-9_]*[-_])*?)v?(?P<version>\d+(?:\.\d+){0,5})"
-                       r"(?P<suffix>(?:[-_+].*)?)$", re.ASCII)
+_SPLIT_RE = re.compile(
+    r"^(?P<prefix>(?:[A-Za-z][A-Za-z0-9_]*[-_])*?)v?(?P<version>\d+(?:\.\d+){0,5})"
+    r"(?P<suffix>(?:[-_+].*)?)$",
+    re.ASCII,
+)
 _VERSION_IN_WORD_RE = re.compile(r"(?<=[A-Za-z])\d+(?:\.\d+)*", re.ASCII)  # alpine3.19 -> alpine
 _SKIP_RE = re.compile(r"^sha256-|\.(?:sig|att|sbom)$", re.ASCII)
 

@@ -12,9 +12,21 @@ from dockdoctor.docs import catalog_markdown, explain
 from dockdoctor.errors import UnknownCheckError
 
 SECTIONS = ("## What it checks", "## Why it matters", "## Example", "## Fix", "## Facts used")
-RANGES = {"meta": "DKD0", "host": "DKD1", "engine": "DKD2", "images": "DKD3", "errors": "DKD32", "compose": "DKD4",
-          "build": "DKD5", "defects": "DKD53", "emulated": "DKD54", "fleet": "DKD23", "deep": "DKD34",
-          "project": "DKD6", "pins": "DKD62"}
+RANGES = {
+    "meta": "DKD0",
+    "host": "DKD1",
+    "engine": "DKD2",
+    "images": "DKD3",
+    "errors": "DKD32",
+    "compose": "DKD4",
+    "build": "DKD5",
+    "defects": "DKD53",
+    "emulated": "DKD54",
+    "fleet": "DKD23",
+    "deep": "DKD34",
+    "project": "DKD6",
+    "pins": "DKD62",
+}
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -37,28 +37,36 @@ def _findings(facts, code: str, *targets: str):
 def _with_service(facts, **changes):
     compose = facts.project.compose
     service = dataclasses.replace(compose.services[0], **changes)
-    return dataclasses.replace(facts, project=dataclasses.replace(
-        facts.project, compose=dataclasses.replace(compose, services=(service,))))
+    return dataclasses.replace(
+        facts, project=dataclasses.replace(facts.project, compose=dataclasses.replace(compose, services=(service,)))
+    )
 
 
 def _remote(ref: str, *platforms: str, kind: str = "index") -> RemoteImage:
-    return RemoteImage(reference=ref, canonical=f"docker.io/library/{ref}", digest="sha256:" + "a" * 64, kind=kind,
-                       platforms=tuple(ImagePlatform(platform=p, digest="sha256:" + "b" * 64, media_type="")
-                                       for p in platforms))
+    return RemoteImage(
+        reference=ref,
+        canonical=f"docker.io/library/{ref}",
+        digest="sha256:" + "a" * 64,
+        kind=kind,
+        platforms=tuple(ImagePlatform(platform=p, digest="sha256:" + "b" * 64, media_type="") for p in platforms),
+    )
 
 
 # ------------------------------------------------------------------------------------------ runner_for
 
 
-@pytest.mark.parametrize(("path", "platform", "kind"), [
-    (MONGO, "linux/amd64", "rosetta"),  # Docker Desktop, Rosetta setting on
-    (MONGO, "linux/arm64", "native"),
-    (MONGO, "linux/riscv64", "qemu"),  # the desktop-linux builder (docker driver) lists it: BuildKit's QEMU
-    (UBI9_QEMU, "linux/amd64", "qemu"),  # Rosetta setting off: the builder's amd64 is QEMU
-    (DOTNET, "linux/arm64", "qemu"),  # dockerd with the qemu-aarch64 binfmt handler
-    (DOTNET, "linux/riscv64", "none"),  # no handler, no builder
-    (DOTNET, "linux/amd64", "native"),
-])
+@pytest.mark.parametrize(
+    ("path", "platform", "kind"),
+    [
+        (MONGO, "linux/amd64", "rosetta"),  # Docker Desktop, Rosetta setting on
+        (MONGO, "linux/arm64", "native"),
+        (MONGO, "linux/riscv64", "qemu"),  # the desktop-linux builder (docker driver) lists it: BuildKit's QEMU
+        (UBI9_QEMU, "linux/amd64", "qemu"),  # Rosetta setting off: the builder's amd64 is QEMU
+        (DOTNET, "linux/arm64", "qemu"),  # dockerd with the qemu-aarch64 binfmt handler
+        (DOTNET, "linux/riscv64", "none"),  # no handler, no builder
+        (DOTNET, "linux/amd64", "native"),
+    ],
+)
 def test_runner_for_recorded_engines(path: Path, platform: str, kind: str) -> None:
     assert runner_for(_facts(path), parse(platform)).kind == kind
 
@@ -67,13 +75,19 @@ def test_runner_for_never_guesses_an_emulator() -> None:
     desktop = _facts(UBI9_QEMU)
     unknown_setting = dataclasses.replace(desktop, emulation=dataclasses.replace(desktop.emulation, rosetta=()))
     assert runner_for(unknown_setting, parse("linux/amd64")).kind == "unknown"
-    cloud = dataclasses.replace(desktop, buildx=BuildxFacts(installed=True, builders=(
-        Builder(name="desktop-linux", driver="cloud", status="running"),)))
+    cloud = dataclasses.replace(
+        desktop,
+        buildx=BuildxFacts(installed=True, builders=(Builder(name="desktop-linux", driver="cloud", status="running"),)),
+    )
     assert runner_for(cloud, parse("linux/amd64")).kind == "unknown", "a cloud builder may run it natively"
     no_engine = dataclasses.replace(desktop, engine=dataclasses.replace(desktop.engine, platform=None))
     assert runner_for(no_engine, parse("linux/amd64")).kind == "unknown"
-    via = dataclasses.replace(desktop, emulation=dataclasses.replace(desktop.emulation, emulated=(
-        EmulatedPlatform("linux/amd64", "rosetta (binfmt rosetta)"),)))
+    via = dataclasses.replace(
+        desktop,
+        emulation=dataclasses.replace(
+            desktop.emulation, emulated=(EmulatedPlatform("linux/amd64", "rosetta (binfmt rosetta)"),)
+        ),
+    )
     assert runner_for(via, parse("linux/amd64")).kind == "rosetta"
 
 
@@ -81,16 +95,19 @@ def test_qemu_version_is_not_in_the_facts_yet() -> None:
     assert qemu_version(_facts(UBI9_QEMU)) is None
 
 
-@pytest.mark.parametrize(("ref", "patterns", "expected"), [
-    ("mongo:7.0", ["mongo"], True),
-    ("docker.io/library/mongo:7.0", ["mongo"], True),
-    ("bitnami/mongodb:6.0", ["bitnami/mongodb"], True),
-    ("mongo-express:1", ["mongo"], False),
-    ("mcr.microsoft.com/dotnet/sdk:8.0", ["mcr.microsoft.com/dotnet/*"], True),
-    ("oraclelinux:9-slim", ["oraclelinux:9*"], True),
-    ("oraclelinux:8", ["oraclelinux:9*"], False),
-    ("registry.access.redhat.com/ubi9-minimal:9.4", ["registry.access.redhat.com/ubi9*"], True),
-])
+@pytest.mark.parametrize(
+    ("ref", "patterns", "expected"),
+    [
+        ("mongo:7.0", ["mongo"], True),
+        ("docker.io/library/mongo:7.0", ["mongo"], True),
+        ("bitnami/mongodb:6.0", ["bitnami/mongodb"], True),
+        ("mongo-express:1", ["mongo"], False),
+        ("mcr.microsoft.com/dotnet/sdk:8.0", ["mcr.microsoft.com/dotnet/*"], True),
+        ("oraclelinux:9-slim", ["oraclelinux:9*"], True),
+        ("oraclelinux:8", ["oraclelinux:9*"], False),
+        ("registry.access.redhat.com/ubi9-minimal:9.4", ["registry.access.redhat.com/ubi9*"], True),
+    ],
+)
 def test_image_patterns(ref: str, patterns: list[str], expected: bool) -> None:
     assert emulated.matches(ref, patterns) is expected
 
@@ -98,20 +115,26 @@ def test_image_patterns(ref: str, patterns: list[str], expected: bool) -> None:
 # ------------------------------------------------------------------------------------------ DKD540
 
 
-@pytest.mark.parametrize(("path", "targets", "entries"), [
-    (DOTNET, ("linux/arm64",), {"dotnet-under-qemu", "dotnet-write-xor-execute-emulated"}),
-    (MONGO, (), {"mongodb-needs-avx"}),
-    (FIX / "DKD540" / "good-dotnet-sdk-stage-buildplatform.json", ("linux/arm64",), set()),
-    (MONGO_NATIVE, (), set()),
-], ids=["dotnet-bad", "mongo-bad", "dotnet-good", "mongo-good"])
-def test_dkd540_replayed_through_the_cli(tmp_path: Path, path: Path, targets: tuple[str, ...],
-                                         entries: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("path", "targets", "entries"),
+    [
+        (DOTNET, ("linux/arm64",), {"dotnet-under-qemu", "dotnet-write-xor-execute-emulated"}),
+        (MONGO, (), {"mongodb-needs-avx"}),
+        (FIX / "DKD540" / "good-dotnet-sdk-stage-buildplatform.json", ("linux/arm64",), set()),
+        (MONGO_NATIVE, (), set()),
+    ],
+    ids=["dotnet-bad", "mongo-bad", "dotnet-good", "mongo-good"],
+)
+def test_dkd540_replayed_through_the_cli(
+    tmp_path: Path, path: Path, targets: tuple[str, ...], entries: set[str]
+) -> None:
     args = [a for t in targets for a in ("--platform", t)]
     result = dockdoctor("check", "--from", str(path), "--only", "DKD540", *args, "--json", env=isolated_env(tmp_path))
     assert result.code in (0, 1), result.stderr
     findings = [f for f in result.json()["findings"] if f["id"] == "DKD540"]
-    assert {e["value"] for f in findings for e in f["evidence"]
-            if e["field"] == "knowledge.emulation.runtime.id"} == entries
+    assert {
+        e["value"] for f in findings for e in f["evidence"] if e["field"] == "knowledge.emulation.runtime.id"
+    } == entries
     for finding in findings:
         assert finding["fixes"] and finding["message"].count("`") >= 2, "names the symptom and a fix"
         assert "#" in finding["message"], "names the source"
@@ -127,42 +150,62 @@ def test_dkd540_mongo_message_names_runtime_symptom_and_source() -> None:
 def test_dkd540_silent_for_a_native_run_and_for_qemu_only_entries_under_rosetta() -> None:
     facts = _facts(MONGO)
     assert _findings(_with_service(facts, platform="linux/arm64"), "DKD540") == ()
-    qemu_off = dataclasses.replace(facts, emulation=dataclasses.replace(facts.emulation, rosetta=(
-        dataclasses.replace(facts.emulation.rosetta[0], enabled=False),), emulated=tuple(
-        e for e in facts.emulation.emulated if e.platform != "linux/amd64") + (
-        EmulatedPlatform("linux/amd64", "buildx builder desktop-linux"),)))
+    qemu_off = dataclasses.replace(
+        facts,
+        emulation=dataclasses.replace(
+            facts.emulation,
+            rosetta=(dataclasses.replace(facts.emulation.rosetta[0], enabled=False),),
+            emulated=tuple(e for e in facts.emulation.emulated if e.platform != "linux/amd64")
+            + (EmulatedPlatform("linux/amd64", "buildx builder desktop-linux"),),
+        ),
+    )
     assert runner_for(qemu_off, parse("linux/amd64")).kind == "qemu"
     assert _findings(qemu_off, "DKD540") == (), "the MongoDB entry is about Rosetta; QEMU is not claimed"
 
 
 def test_dkd540_an_unnamed_emulator_matches_only_any_entries() -> None:
     facts = _facts(DOTNET)
-    unknown = dataclasses.replace(facts, emulation=dataclasses.replace(facts.emulation, emulated=(
-        EmulatedPlatform("linux/arm64", "buildx builder remote-arm"),)), buildx=BuildxFacts(installed=True, builders=(
-        Builder(name="remote-arm", driver="remote", status="running"),)))
-    ids = {e.value for f in _findings(unknown, "DKD540", "linux/arm64") for e in f.evidence
-           if e.field == "knowledge.emulation.runtime.id"}
+    unknown = dataclasses.replace(
+        facts,
+        emulation=dataclasses.replace(
+            facts.emulation, emulated=(EmulatedPlatform("linux/arm64", "buildx builder remote-arm"),)
+        ),
+        buildx=BuildxFacts(installed=True, builders=(Builder(name="remote-arm", driver="remote", status="running"),)),
+    )
+    ids = {
+        e.value
+        for f in _findings(unknown, "DKD540", "linux/arm64")
+        for e in f.evidence
+        if e.field == "knowledge.emulation.runtime.id"
+    }
     assert ids == {"dotnet-write-xor-execute-emulated"}
 
 
 def test_dkd540_offers_the_native_platform_when_the_image_has_it() -> None:
     facts = _facts(MONGO)
-    offered = dataclasses.replace(facts, images=dataclasses.replace(
-        facts.images, remote=(_remote("mongo:7.0", "linux/amd64", "linux/arm64/v8"),)))
+    offered = dataclasses.replace(
+        facts, images=dataclasses.replace(facts.images, remote=(_remote("mongo:7.0", "linux/amd64", "linux/arm64/v8"),))
+    )
     (finding,) = _findings(offered, "DKD540")
     assert finding.fixes[0].title == "run mongo:7.0 natively (linux/arm64)"
     assert "platform: linux/amd64 (compose.yaml:4)" in finding.fixes[0].steps[0].text
-    amd64_only = dataclasses.replace(facts, images=dataclasses.replace(
-        facts.images, remote=(_remote("mongo:7.0", "linux/amd64"),)))
+    amd64_only = dataclasses.replace(
+        facts, images=dataclasses.replace(facts.images, remote=(_remote("mongo:7.0", "linux/amd64"),))
+    )
     (finding,) = _findings(amd64_only, "DKD540")
     assert [f.title for f in finding.fixes] == ["the knowledge base's alternative"], "no native fix it lacks"
 
 
 def test_dkd540_a_foreign_local_copy_gets_a_pull_fix() -> None:
     facts = _with_service(_facts(MONGO), platform=None)
-    local = dataclasses.replace(facts, images=dataclasses.replace(facts.images, remote=(
-        _remote("mongo:7.0", "linux/amd64", "linux/arm64/v8"),), local=(
-        LocalImage(id="sha256:" + "c" * 64, platform="linux/amd64", repo_tags=("mongo:7.0",)),)))
+    local = dataclasses.replace(
+        facts,
+        images=dataclasses.replace(
+            facts.images,
+            remote=(_remote("mongo:7.0", "linux/amd64", "linux/arm64/v8"),),
+            local=(LocalImage(id="sha256:" + "c" * 64, platform="linux/amd64", repo_tags=("mongo:7.0",)),),
+        ),
+    )
     (finding,) = _findings(local, "DKD540")
     assert finding.fixes[0].steps[0].argv == ("docker", "pull", "--platform", "linux/arm64", "mongo:7.0")
 
@@ -170,13 +213,17 @@ def test_dkd540_a_foreign_local_copy_gets_a_pull_fix() -> None:
 # ------------------------------------------------------------------------------------------ DKD541
 
 
-@pytest.mark.parametrize(("path", "targets", "count"), [
-    (UBI9_QEMU, ("linux/amd64",), 1),
-    (UBI10_ROSETTA, ("linux/amd64",), 1),
-    (CHAINGUARD_V1, (), 1),
-    (FIX / "DKD541" / "good-ubi9-native-v4-cpu.json", (), 0),
-    (FIX / "DKD541" / "good-ubi9-stage-buildplatform.json", ("linux/amd64",), 0),
-], ids=["ubi9-qemu", "ubi10-rosetta", "chainguard-v1", "ubi9-v4", "ubi9-buildplatform"])
+@pytest.mark.parametrize(
+    ("path", "targets", "count"),
+    [
+        (UBI9_QEMU, ("linux/amd64",), 1),
+        (UBI10_ROSETTA, ("linux/amd64",), 1),
+        (CHAINGUARD_V1, (), 1),
+        (FIX / "DKD541" / "good-ubi9-native-v4-cpu.json", (), 0),
+        (FIX / "DKD541" / "good-ubi9-stage-buildplatform.json", ("linux/amd64",), 0),
+    ],
+    ids=["ubi9-qemu", "ubi10-rosetta", "chainguard-v1", "ubi9-v4", "ubi9-buildplatform"],
+)
 def test_dkd541_replayed_through_the_cli(tmp_path: Path, path: Path, targets: tuple[str, ...], count: int) -> None:
     args = [a for t in targets for a in ("--platform", t)]
     result = dockdoctor("check", "--from", str(path), "--only", "DKD541", *args, "--json", env=isolated_env(tmp_path))
@@ -241,14 +288,24 @@ def test_dkd542_replayed_through_the_cli(tmp_path: Path, path: Path, count: int)
 def _plain_qemu(facts):
     """The same project on a plain Linux arm64 dockerd whose amd64 runs under a binfmt QEMU (no Desktop)."""
     from dockdoctor.model import Flavor
-    return dataclasses.replace(facts, engine=dataclasses.replace(facts.engine, flavor=Flavor.DOCKERD, evidence=()),
-                               emulation=dataclasses.replace(facts.emulation, rosetta=(), emulated=(
-                                   EmulatedPlatform("linux/amd64", "qemu (binfmt qemu-x86_64)"),)))
+
+    return dataclasses.replace(
+        facts,
+        engine=dataclasses.replace(facts.engine, flavor=Flavor.DOCKERD, evidence=()),
+        emulation=dataclasses.replace(
+            facts.emulation, rosetta=(), emulated=(EmulatedPlatform("linux/amd64", "qemu (binfmt qemu-x86_64)"),)
+        ),
+    )
 
 
-@pytest.mark.parametrize(("version", "count", "says"), [
-    (None, 1, "QEMU's version is unknown here"), ("7.0.0", 1, "QEMU 7.0.0 does not emulate AVX"), ("8.2.2", 0, ""),
-])
+@pytest.mark.parametrize(
+    ("version", "count", "says"),
+    [
+        (None, 1, "QEMU's version is unknown here"),
+        ("7.0.0", 1, "QEMU 7.0.0 does not emulate AVX"),
+        ("8.2.2", 0, ""),
+    ],
+)
 def test_dkd542_plain_qemu_by_version(monkeypatch: pytest.MonkeyPatch, version, count: int, says: str) -> None:
     monkeypatch.setattr(emulated, "qemu_version", lambda facts: version)
     findings = _findings(_plain_qemu(_facts(AVX_BAD)), "DKD542")
@@ -268,8 +325,21 @@ def test_workload_platform_from_default_platform_and_containerd_store() -> None:
     pinned_by_env = dataclasses.replace(facts, environment=(("DOCKER_DEFAULT_PLATFORM", "linux/amd64"),))
     (finding,) = _findings(pinned_by_env, "DKD540")
     assert any(e.value == "linux/amd64: environment DOCKER_DEFAULT_PLATFORM" for e in finding.evidence)
-    store = dataclasses.replace(facts, images=dataclasses.replace(facts.images, local=(LocalImage(
-        id="sha256:" + "d" * 64, platform="linux/amd64", repo_tags=("mongo:7.0",), manifests=(
-            ImagePlatform("linux/amd64", "sha256:" + "e" * 64, ""), ImagePlatform("linux/arm64", "sha256:" + "f" * 64,
-                                                                                  ""))),)))
+    store = dataclasses.replace(
+        facts,
+        images=dataclasses.replace(
+            facts.images,
+            local=(
+                LocalImage(
+                    id="sha256:" + "d" * 64,
+                    platform="linux/amd64",
+                    repo_tags=("mongo:7.0",),
+                    manifests=(
+                        ImagePlatform("linux/amd64", "sha256:" + "e" * 64, ""),
+                        ImagePlatform("linux/arm64", "sha256:" + "f" * 64, ""),
+                    ),
+                ),
+            ),
+        ),
+    )
     assert _findings(store, "DKD540") == (), "the containerd store holds the native platform: it runs natively"

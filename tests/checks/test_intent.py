@@ -46,8 +46,15 @@ def test_the_local_target_gets_the_pin_only_with_emulation() -> None:
 
 def test_references_name_only_findings_in_the_report() -> None:
     def finding(code: str, other: str) -> Finding:
-        return Finding(id=code, slug="x", severity=Severity.INFO, title="t", message=f"no emulation here ({other})",
-                       subject="s", fixes=(Fix(title=f"pin it (see {other})", steps=(manual(f"or emulate: see {other}"),)),))
+        return Finding(
+            id=code,
+            slug="x",
+            severity=Severity.INFO,
+            title="t",
+            message=f"no emulation here ({other})",
+            subject="s",
+            fixes=(Fix(title=f"pin it (see {other})", steps=(manual(f"or emulate: see {other}"),)),),
+        )
 
     kept, dropped = drop_dangling_references([finding("DKD503", "DKD503"), finding("DKD304", "DKD999")])
     assert kept.message == "no emulation here (DKD503)" and kept.fixes[0].title == "pin it (see DKD503)"

@@ -35,5 +35,6 @@ def test_silent_without_amd64_target_or_apple_silicon() -> None:
     intel = dataclasses.replace(facts, host=dataclasses.replace(facts.host, apple_silicon=False))
     assert diagnose(intel, targets=resolve_targets(intel, data["_targets"]), checks=(lookup("DKD209"),)).findings == ()
     _, unknown = _facts(rosetta=None)  # Podman before 5.1: no Rosetta field, nothing to say
-    assert diagnose(unknown, targets=resolve_targets(unknown, data["_targets"]),
-                    checks=(lookup("DKD209"),)).findings == ()
+    assert (
+        diagnose(unknown, targets=resolve_targets(unknown, data["_targets"]), checks=(lookup("DKD209"),)).findings == ()
+    )

@@ -13,8 +13,13 @@ from dockdoctor.checks import ALL_CHECKS
 from dockdoctor.fixes.plan import plan
 from dockdoctor.model import TagCandidate
 
-FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "checks" / "DKD410" / \
-    "bad-amd64-only-db-nearer-tag-offers-arm64.json"
+FIXTURE = (
+    Path(__file__).resolve().parents[2]
+    / "fixtures"
+    / "checks"
+    / "DKD410"
+    / "bad-amd64-only-db-nearer-tag-offers-arm64.json"
+)
 APP = "127.0.0.1:5555/tags14/app"
 
 
@@ -47,8 +52,9 @@ def test_a_candidate_that_breaks_another_target_is_never_offered() -> None:
     search = remote.alternatives
     assert search is not None
     arm_only = TagCandidate(tag="1.2-arm64", reference=f"{APP}:1.2-arm64", platforms=("linux/arm64",))
-    changed = dataclasses.replace(remote, alternatives=dataclasses.replace(
-        search, candidates=(arm_only, *search.candidates)))
+    changed = dataclasses.replace(
+        remote, alternatives=dataclasses.replace(search, candidates=(arm_only, *search.candidates))
+    )
     facts = dataclasses.replace(facts, images=dataclasses.replace(facts.images, remote=(changed,)))
     only_arm = {f.id: f for f in _report(facts, "linux/arm64").findings}
     assert only_arm["DKD301"].fixes[0].title.startswith(f"use {APP}:1.2-arm64")

@@ -93,11 +93,13 @@ def test_no_known_message_exits_1_and_bad_usage_exits_2(tmp_path: Path) -> None:
 
 
 def test_noise_is_stripped_and_several_errors_in_one_paste(tmp_path: Path) -> None:
-    paste = ("\x1b[31m#12 0.370 WARNING: The requested image's platform (linux/amd64) does not match the detected "
-             "host platform (linux/arm64/v8) and no specific platform was requested\x1b[0m\n"
-             "2024-05-01T10:00:00.123Z web-1  | exec /app/start.sh: exec format error\n"
-             "[pod/api-5d8/api] exec /app/start.sh: exec format error\n"
-             "##[error]docker: 'buildx' is not a docker command.\n")
+    paste = (
+        "\x1b[31m#12 0.370 WARNING: The requested image's platform (linux/amd64) does not match the detected "
+        "host platform (linux/arm64/v8) and no specific platform was requested\x1b[0m\n"
+        "2024-05-01T10:00:00.123Z web-1  | exec /app/start.sh: exec format error\n"
+        "[pod/api-5d8/api] exec /app/start.sh: exec format error\n"
+        "##[error]docker: 'buildx' is not a docker command.\n"
+    )
     path = tmp_path / "paste.log"
     path.write_text(paste, encoding="utf-8")
     report = dockdoctor("explain-error", "--no-probe", "--json", "--file", str(path), env=isolated_env(tmp_path)).json()
@@ -109,8 +111,14 @@ def test_noise_is_stripped_and_several_errors_in_one_paste(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("fmt", ["text", "markdown"])
 def test_text_and_markdown_show_the_causes(tmp_path: Path, fmt: str) -> None:
-    result = dockdoctor("explain-error", "--no-probe", "--format", fmt,
-                        "qemu: uncaught target signal 11 (Segmentation fault) - core dumped", env=isolated_env(tmp_path))
+    result = dockdoctor(
+        "explain-error",
+        "--no-probe",
+        "--format",
+        fmt,
+        "qemu: uncaught target signal 11 (Segmentation fault) - core dumped",
+        env=isolated_env(tmp_path),
+    )
     assert result.code == 0
     assert "cause 1 (possible): QEMU does not emulate" in result.stdout
     assert "https://github.com/docker/for-mac/issues/6657" in result.stdout
@@ -120,8 +128,13 @@ def test_stdin_dash(tmp_path: Path) -> None:
     import subprocess
 
     env = isolated_env(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "dockdoctor", "explain-error", "--no-probe", "--json", "-"],
-                          input="Fatal glibc error: CPU does not support x86-64-v2\n", env=env, capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dockdoctor", "explain-error", "--no-probe", "--json", "-"],
+        input="Fatal glibc error: CPU does not support x86-64-v2\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert '"error.signature"' in proc.stdout and "glibc-cpu-level" in proc.stdout

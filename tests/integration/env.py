@@ -38,8 +38,7 @@ def _binfmt(*args: str) -> str:
     )
     if proc.returncode != 0:
         raise RuntimeError(
-            f"binfmt.sh {' '.join(args)} failed (exit {proc.returncode}): "
-            f"{proc.stderr.strip() or proc.stdout.strip()}"
+            f"binfmt.sh {' '.join(args)} failed (exit {proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}"
         )
     return proc.stdout
 

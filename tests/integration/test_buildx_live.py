@@ -42,8 +42,10 @@ def context(testenv: dict, tmp_path: Path) -> Path:
     folder.mkdir()
     for arch in ("amd64", "arm64"):
         shutil.copy(testenv[f"busybox_{arch}"], folder / f"busybox-{arch}")
-    (folder / "Dockerfile").write_text('FROM scratch\nARG TARGETARCH\nCOPY busybox-${TARGETARCH} /bin/busybox\n'
-                                       'ENTRYPOINT ["/bin/busybox", "echo", "hello"]\n')
+    (folder / "Dockerfile").write_text(
+        "FROM scratch\nARG TARGETARCH\nCOPY busybox-${TARGETARCH} /bin/busybox\n"
+        'ENTRYPOINT ["/bin/busybox", "echo", "hello"]\n'
+    )
     return folder
 
 
@@ -59,14 +61,14 @@ def test_the_probe_reads_the_real_builders(testenv: dict, tmp_path: Path, host: 
 
 
 @pytest.mark.parametrize("host, fires", [("docker_host", True), ("docker_host_c8d", False)])
-def test_dkd502_says_what_a_multi_platform_build_does(testenv: dict, tmp_path: Path, context: Path, host: str,
-                                                      fires: bool) -> None:
+def test_dkd502_says_what_a_multi_platform_build_does(
+    testenv: dict, tmp_path: Path, context: Path, host: str, fires: bool
+) -> None:
     env = with_buildx(testenv, tmp_path, host)
     report = _check(env, "--platform", "linux/amd64", "--platform", "linux/arm64", "--only", "DKD502")
     assert bool(report["findings"]) is fires, report["findings"]
     tag = f"dd-buildx-test-{tmp_path.name.lower()}:multi"
-    built = _docker(env, "buildx", "build", "--platform", "linux/amd64,linux/arm64", "-t", tag, "--load",
-                    str(context))
+    built = _docker(env, "buildx", "build", "--platform", "linux/amd64,linux/arm64", "-t", tag, "--load", str(context))
     try:
         # the ground truth: the classic image store cannot take a multi-platform result from the docker driver
         assert (built.returncode == 0) is not fires, built.stderr[-2000:]
@@ -92,7 +94,9 @@ def test_dkd502_fix_creates_and_selects_a_docker_container_builder(testenv: dict
         assert "DKD502 create a docker-container builder: fixed" in result.stdout, result.stdout
         assert result.code == 1
         listed = _docker(env, "buildx", "ls").stdout
-        assert any(line.startswith("dockdoctor*") and "docker-container" in line for line in listed.splitlines()), listed
+        assert any(line.startswith("dockdoctor*") and "docker-container" in line for line in listed.splitlines()), (
+            listed
+        )
         after = _check(env, "--platform", "linux/amd64", "--platform", "linux/arm64")
         assert after["facts"]["buildx"]["current"] == "dockdoctor"
         assert "DKD502" not in {f["id"] for f in after["findings"]}
@@ -109,8 +113,9 @@ def test_build_steps_for_arm64_run_under_qemu_and_fail_without_it(testenv: dict,
     env = with_buildx(testenv, tmp_path, "docker_host_c8d")
     folder = tmp_path / "run"
     folder.mkdir()
-    (folder / "Dockerfile").write_text(f"FROM {testenv['registry']}/busybox:multi\n"
-                                       'RUN ["/bin/busybox", "sh", "-c", "/bin/busybox uname -m > /arch"]\n')
+    (folder / "Dockerfile").write_text(
+        f'FROM {testenv["registry"]}/busybox:multi\nRUN ["/bin/busybox", "sh", "-c", "/bin/busybox uname -m > /arch"]\n'
+    )
     tag = "dd-buildx-run:arm64"
     argv = ("buildx", "build", "--network", "none", "--platform", "linux/arm64", "-t", tag, "--load", str(folder))
     try:
@@ -118,8 +123,20 @@ def test_build_steps_for_arm64_run_under_qemu_and_fail_without_it(testenv: dict,
             refused = _docker(env, *argv, "--no-cache")
         with binfmt_state(enabled_aarch64=True):
             built = _docker(env, *argv, "--no-cache")
-            arch = _docker(env, "run", "--rm", "--network", "none", "--platform", "linux/arm64", "--entrypoint",
-                           "/bin/busybox", tag, "cat", "/arch")
+            arch = _docker(
+                env,
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                "--platform",
+                "linux/arm64",
+                "--entrypoint",
+                "/bin/busybox",
+                tag,
+                "cat",
+                "/arch",
+            )
     finally:
         _docker(env, "rmi", "-f", tag)
     assert refused.returncode != 0 and "exec format error" in refused.stderr, refused.stderr[-2000:]

@@ -14,8 +14,9 @@ from test_schema import validator
 
 
 def _docker(testenv: dict, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([testenv["docker_cli"], "-H", testenv["docker_host"], *args], capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [testenv["docker_cli"], "-H", testenv["docker_host"], *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def _check(testenv: dict, tmp_path: Path, *args: str, host: str | None = None):
@@ -51,8 +52,9 @@ def test_dockerd_facts(testenv: dict, tmp_path: Path) -> None:
 def test_arm64_target_without_emulation(testenv: dict, tmp_path: Path) -> None:
     with binfmt_state(enabled_aarch64=False):
         result, report = _check(testenv, tmp_path, "--platform", "linux/arm64")
-        truth = _docker(testenv, "run", "--rm", "--network", "none", "--platform", "linux/arm64",
-                        testenv["images"]["local_arm64"])
+        truth = _docker(
+            testenv, "run", "--rm", "--network", "none", "--platform", "linux/arm64", testenv["images"]["local_arm64"]
+        )
     assert "exec format error" in truth.stderr  # what the user would see
     assert result.code == 1
     finding = next(f for f in report["findings"] if f["id"] == "DKD503")
@@ -67,14 +69,16 @@ def test_arm64_target_without_emulation(testenv: dict, tmp_path: Path) -> None:
 def test_arm64_target_with_qemu(testenv: dict, tmp_path: Path) -> None:
     with binfmt_state(enabled_aarch64=True):
         result, report = _check(testenv, tmp_path, "--platform", "linux/arm64")
-        truth = _docker(testenv, "run", "--rm", "--network", "none", "--platform", "linux/arm64",
-                        testenv["images"]["local_arm64"])
+        truth = _docker(
+            testenv, "run", "--rm", "--network", "none", "--platform", "linux/arm64", testenv["images"]["local_arm64"]
+        )
     assert truth.returncode == 0 and "hello" in truth.stdout
     emulation = report["facts"]["emulation"]
     handler = next(h for h in emulation["handlers"] if h["platform"] == "linux/arm64")
     assert handler["enabled"] and "F" in handler["flags"] and "aarch64" in handler["interpreter"]
     assert {"platform": "linux/arm64", "via": f"qemu (binfmt {handler['name']})"} in [
-        {"platform": e["platform"], "via": e["via"]} for e in emulation["emulated"]]
+        {"platform": e["platform"], "via": e["via"]} for e in emulation["emulated"]
+    ]
     assert "DKD503" not in _ids(report) and "DKD504" not in _ids(report)
     assert "DKD506" in _ids(report)
     assert result.code == 0
@@ -100,8 +104,12 @@ def test_text_report_against_the_real_engine(testenv: dict, tmp_path: Path) -> N
 def test_context_pointing_at_the_real_engine(testenv: dict, tmp_path: Path, rule: str) -> None:
     env = isolated_env(tmp_path)
     cfg = Path(env["DOCKER_CONFIG"])
-    create = subprocess.run([testenv["docker_cli"], "context", "create", "testenv", "--docker",
-                             f"host={testenv['docker_host']}"], env=env, capture_output=True, text=True)
+    create = subprocess.run(
+        [testenv["docker_cli"], "context", "create", "testenv", "--docker", f"host={testenv['docker_host']}"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert create.returncode == 0, create.stderr
     if rule == "DOCKER_CONTEXT":
         env["DOCKER_CONTEXT"] = "testenv"

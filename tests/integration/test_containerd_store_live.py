@@ -17,8 +17,9 @@ from test_schema import validator
 
 
 def _docker(engine: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([engine["docker_cli"], "-H", engine["docker_host_c8d"], *args], capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [engine["docker_cli"], "-H", engine["docker_host_c8d"], *args], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0 or not check, proc.stderr
     return proc
 
@@ -49,8 +50,10 @@ def _report(engine: dict, tmp_path: Path, *args: str) -> dict:
 
 def _held(report: dict, ref: str) -> tuple[dict[str, str], dict[str, str]]:
     (local,) = [i for i in report["facts"]["images"]["local"] if ref in i["repo_tags"]]
-    return ({m["platform"]: m["digest"] for m in local["manifests"]},
-            {m["platform"]: m["digest"] for m in local["absent"]})
+    return (
+        {m["platform"]: m["digest"] for m in local["manifests"]},
+        {m["platform"]: m["digest"] for m in local["absent"]},
+    )
 
 
 def _index_digests(engine: dict, tag: str) -> dict[str, str]:
@@ -72,14 +75,20 @@ def test_held_and_absent_platforms_and_the_stale_copy(engine: dict, tmp_path: Pa
 
     assert _held(report, multi) == (_index_digests(engine, "multi"), {})
     oci_digests = _index_digests(engine, "multi-oci")
-    assert _held(report, oci) == ({"linux/arm64": oci_digests["linux/arm64"]},
-                                  {"linux/amd64": oci_digests["linux/amd64"]})
+    assert _held(report, oci) == (
+        {"linux/arm64": oci_digests["linux/arm64"]},
+        {"linux/amd64": oci_digests["linux/amd64"]},
+    )
     verdicts = {(v["reference"], v["target"]): v for v in report["images"]}
-    assert [verdicts[(multi, t)]["local_platform"] for t in ("linux/amd64", "linux/arm64")] == \
-        ["linux/amd64", "linux/arm64"]
+    assert [verdicts[(multi, t)]["local_platform"] for t in ("linux/amd64", "linux/arm64")] == [
+        "linux/amd64",
+        "linux/arm64",
+    ]
     assert verdicts[(multi, "linux/arm64")]["local_platforms"] == ["linux/amd64", "linux/arm64"]
-    assert (verdicts[(oci, "linux/amd64")]["local_platforms"], verdicts[(oci, "linux/amd64")]["local_absent"]) == \
-        (["linux/arm64"], ["linux/amd64"])
+    assert (verdicts[(oci, "linux/amd64")]["local_platforms"], verdicts[(oci, "linux/amd64")]["local_absent"]) == (
+        ["linux/arm64"],
+        ["linux/amd64"],
+    )
     env = isolated_env(tmp_path, DOCKER_HOST=engine["docker_host_c8d"], DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
     text = dockdoctor("inspect", multi, oci, "--offline", env=env).stdout
     assert "on linux/amd64: native; local copy linux/amd64 (holds linux/amd64, linux/arm64)" in text, text
@@ -114,8 +123,18 @@ def test_container_platform_is_the_manifest_it_runs(engine: dict, tmp_path: Path
     _docker(engine, "pull", "-q", "--platform", "linux/arm64", multi)
     _docker(engine, "create", "--name", "dd-c8d-amd64", "--network", "none", multi)
     with binfmt_state(enabled_aarch64=False):
-        died = _docker(engine, "run", "--name", "dd-c8d-arm64", "--network", "none", "--platform", "linux/arm64",
-                       multi, check=False)
+        died = _docker(
+            engine,
+            "run",
+            "--name",
+            "dd-c8d-arm64",
+            "--network",
+            "none",
+            "--platform",
+            "linux/arm64",
+            multi,
+            check=False,
+        )
     assert "exec format error" in died.stderr + died.stdout
     report = _report(engine, tmp_path, "check", "--no-project")
     platforms = {c["name"]: c["platform"] for c in report["facts"]["images"]["containers"]}
@@ -138,33 +157,55 @@ def test_built_service_image_counts_every_platform_it_holds(engine: dict, tmp_pa
     env = with_buildx(engine, tmp_path, "docker_host_c8d")
 
     def build(platforms: str) -> None:
-        built = subprocess.run(["docker", "buildx", "build", "--platform", platforms, "-t", image, "--load",
-                                str(project)], env=env, capture_output=True, text=True, timeout=180)
+        built = subprocess.run(
+            ["docker", "buildx", "build", "--platform", platforms, "-t", image, "--load", str(project)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
         assert built.returncode == 0, built.stderr[-2000:]
 
     def dkd415() -> list[dict]:
-        result = dockdoctor("check", "--project", str(project), "--platform", "linux/arm64", "--only", "DKD415",
-                            "--json", env=env)
+        result = dockdoctor(
+            "check", "--project", str(project), "--platform", "linux/arm64", "--only", "DKD415", "--json", env=env
+        )
         return result.json()["findings"]
 
     build("linux/amd64")
     assert [f["subject"] for f in dkd415()] == ["service app"]
-    fixed = dockdoctor("fix", "--project", str(project), "--platform", "linux/arm64", "--only", "DKD415", "--yes",
-                       env=env)
+    fixed = dockdoctor(
+        "fix", "--project", str(project), "--platform", "linux/arm64", "--only", "DKD415", "--yes", env=env
+    )
     assert "DKD415 rebuild dd-c8d-app:dev for linux/arm64: fixed" in fixed.stdout, fixed.stdout + fixed.stderr
     build("linux/amd64,linux/arm64")  # one tag, both platforms; `docker run` here would pick amd64
     assert dkd415() == []
 
 
-def test_a_container_running_emulated_from_an_image_that_holds_the_native_platform(engine: dict,
-                                                                                    tmp_path: Path) -> None:
+def test_a_container_running_emulated_from_an_image_that_holds_the_native_platform(
+    engine: dict, tmp_path: Path
+) -> None:
     """DKD304 for the container itself: its image runs natively by default, the container was created for arm64."""
     multi = engine["images"]["multi"]
     _docker(engine, "pull", "-q", multi)
     _docker(engine, "pull", "-q", "--platform", "linux/arm64", multi)
     with binfmt_state(enabled_aarch64=True):
-        _docker(engine, "run", "-d", "--name", "dd-c8d-qemu", "--network", "none", "--platform", "linux/arm64",
-                "--entrypoint", "/bin/busybox", multi, "sleep", "60")
+        _docker(
+            engine,
+            "run",
+            "-d",
+            "--name",
+            "dd-c8d-qemu",
+            "--network",
+            "none",
+            "--platform",
+            "linux/arm64",
+            "--entrypoint",
+            "/bin/busybox",
+            multi,
+            "sleep",
+            "60",
+        )
         report = _report(engine, tmp_path, "check", "--no-project")
         state = _docker(engine, "inspect", "-f", "{{.State.Status}}", "dd-c8d-qemu").stdout.strip()
     assert state == "running"

@@ -24,8 +24,9 @@ def test_symlink_and_stale_socket_are_not_engines(testenv: dict, tmp_path: Path)
     real = testenv["docker_host"].removeprefix("unix://")
     os.symlink(real, tmp_path / "docker.sock")
     stale(tmp_path / "quit.sock")
-    report = _report(testenv, tmp_path, {"linked": f"unix://{tmp_path}/docker.sock",
-                                         "quit": f"unix://{tmp_path}/quit.sock"})
+    report = _report(
+        testenv, tmp_path, {"linked": f"unix://{tmp_path}/docker.sock", "quit": f"unix://{tmp_path}/quit.sock"}
+    )
     contexts = {c["name"]: c for c in report["facts"]["engine"]["contexts"]}
     assert contexts["linked"]["resolved"] == os.path.realpath(real) == contexts["default"]["resolved"]
     assert contexts["linked"]["live"] is True and contexts["quit"]["live"] is False

@@ -19,8 +19,19 @@ COPY --from=build /out /app
 
 def _check(testenv: dict, tmp_path: Path, project: Path) -> dict:
     env = isolated_env(tmp_path, DOCKER_HOST=testenv["docker_host"])
-    result = dockdoctor("check", "--json", "--project", str(project), "--platform", "linux/arm64",
-                        "--only", "DKD540", "--timeout", "5", env=env)
+    result = dockdoctor(
+        "check",
+        "--json",
+        "--project",
+        str(project),
+        "--platform",
+        "linux/arm64",
+        "--only",
+        "DKD540",
+        "--timeout",
+        "5",
+        env=env,
+    )
     assert "Traceback" not in result.stderr, result.stderr
     return result.json()
 
@@ -34,8 +45,10 @@ def test_dotnet_stage_under_real_qemu_and_without_it(testenv: dict, tmp_path: Pa
     with binfmt_state(enabled_aarch64=False):
         off = _check(testenv, tmp_path, project)
     findings = on["findings"]
-    assert {e["value"] for f in findings for e in f["evidence"] if e["field"] == "knowledge.emulation.runtime.id"} \
-        == {"dotnet-under-qemu", "dotnet-write-xor-execute-emulated"}
+    assert {e["value"] for f in findings for e in f["evidence"] if e["field"] == "knowledge.emulation.runtime.id"} == {
+        "dotnet-under-qemu",
+        "dotnet-write-xor-execute-emulated",
+    }
     assert all(f["target"] == "linux/arm64" and f["subject"] == "Dockerfile:1 (stage build)" for f in findings)
     emulator = next(e["value"] for e in findings[0]["evidence"] if e["field"] == "emulator")
     assert emulator.startswith("qemu: emulation.emulated.via=qemu (binfmt "), emulator

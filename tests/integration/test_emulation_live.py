@@ -27,8 +27,9 @@ def _expected_version(testenv: dict) -> str:
 def aarch64_without_f() -> Iterator[None]:
     """qemu-aarch64 registered as Debian does, but without the F flag (inside binfmt_state, which restores)."""
     with binfmt_state(enabled_aarch64=True):
-        line = next(l for l in Path("/usr/lib/binfmt.d/qemu-aarch64.conf").read_text().splitlines()
-                    if l.startswith(":"))
+        line = next(
+            l for l in Path("/usr/lib/binfmt.d/qemu-aarch64.conf").read_text().splitlines() if l.startswith(":")
+        )
         head, _, flags = line.rpartition(":")
         (BM / "qemu-aarch64").write_text("-1")
         (BM / "register").write_text(f"{head}:{flags.replace('F', '')}")
@@ -36,8 +37,14 @@ def aarch64_without_f() -> Iterator[None]:
 
 
 def _check(testenv: dict, tmp_path: Path, *args: str) -> dict:
-    result = dockdoctor("check", "--json", "--no-project", *args,
-                        env=isolated_env(tmp_path, DOCKER_HOST=testenv["docker_host"]), timeout=120)
+    result = dockdoctor(
+        "check",
+        "--json",
+        "--no-project",
+        *args,
+        env=isolated_env(tmp_path, DOCKER_HOST=testenv["docker_host"]),
+        timeout=120,
+    )
     assert "Traceback" not in result.stderr, result.stderr
     return result.json()
 
@@ -51,9 +58,16 @@ def test_handler_with_f_flag_and_the_real_qemu_version(testenv: dict) -> None:
     assert handler.version == _expected_version(testenv)
     assert handler.version_source == "/usr/bin/qemu-aarch64-static --version"
     assert facts.binfmt_enabled is True
-    emulated = engine_emulation(host_os="linux", engine_platform="linux/amd64", engine_flavor="dockerd",
-                                engine_remote=False, handlers=facts.handlers, rosetta=(), builder_platforms=(),
-                                binfmt_enabled=facts.binfmt_enabled)
+    emulated = engine_emulation(
+        host_os="linux",
+        engine_platform="linux/amd64",
+        engine_flavor="dockerd",
+        engine_remote=False,
+        handlers=facts.handlers,
+        rosetta=(),
+        builder_platforms=(),
+        binfmt_enabled=facts.binfmt_enabled,
+    )
     arm64 = next(e for e in emulated if e.platform == "linux/arm64")
     assert (arm64.emulator, arm64.version) == ("qemu", _expected_version(testenv))
     assert "flags " in arm64.known_by and "qemu-aarch64-static --version" in arm64.known_by
@@ -77,9 +91,19 @@ def test_disabled_handler_and_global_switch(testenv: dict, tmp_path: Path) -> No
         (BM / "status").write_text("0")
         off = probe_emulation(os_name="linux")
     assert off.binfmt_enabled is False
-    assert engine_emulation(host_os="linux", engine_platform="linux/amd64", engine_flavor="dockerd",
-                            engine_remote=False, handlers=off.handlers, rosetta=(), builder_platforms=(),
-                            binfmt_enabled=off.binfmt_enabled) == ()
+    assert (
+        engine_emulation(
+            host_os="linux",
+            engine_platform="linux/amd64",
+            engine_flavor="dockerd",
+            engine_remote=False,
+            handlers=off.handlers,
+            rosetta=(),
+            builder_platforms=(),
+            binfmt_enabled=off.binfmt_enabled,
+        )
+        == ()
+    )
 
 
 def test_exec_format_error_with_a_registered_emulator(testenv: dict, tmp_path: Path) -> None:
@@ -88,9 +112,23 @@ def test_exec_format_error_with_a_registered_emulator(testenv: dict, tmp_path: P
     try:
         with binfmt_state(enabled_aarch64=True):
             (BM / "status").write_text("0")
-            truth = subprocess.run(docker + ["run", "--name", name, "--network", "none", "--platform", "linux/arm64",
-                                             testenv["images"]["local_arm64"], "true"],
-                                   capture_output=True, text=True, timeout=120)
+            truth = subprocess.run(
+                docker
+                + [
+                    "run",
+                    "--name",
+                    name,
+                    "--network",
+                    "none",
+                    "--platform",
+                    "linux/arm64",
+                    testenv["images"]["local_arm64"],
+                    "true",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             report = _check(testenv, tmp_path)
     finally:
         subprocess.run(docker + ["rm", "-f", name], capture_output=True, timeout=60)
@@ -104,9 +142,19 @@ def test_fix_switches_a_disabled_handler_back_on(testenv: dict, tmp_path: Path) 
     """DKD503's first fix for a registered but disabled handler, applied for real, then re-checked by `fix`."""
     with binfmt_state(enabled_aarch64=True):
         with binfmt_state(enabled_aarch64=False):  # registered, disabled (restored by the outer block)
-            result = dockdoctor("fix", "--project", str(tmp_path), "--platform", "linux/arm64", "--only", "DKD503",
-                                "--yes", "--allow-unsafe",
-                                env=isolated_env(tmp_path, DOCKER_HOST=testenv["docker_host"]), timeout=120)
+            result = dockdoctor(
+                "fix",
+                "--project",
+                str(tmp_path),
+                "--platform",
+                "linux/arm64",
+                "--only",
+                "DKD503",
+                "--yes",
+                "--allow-unsafe",
+                env=isolated_env(tmp_path, DOCKER_HOST=testenv["docker_host"]),
+                timeout=120,
+            )
             enabled = (BM / "qemu-aarch64").read_text().splitlines()[0]
     assert "DKD503 enable the qemu-aarch64 handler: fixed" in result.stdout, result.stdout + result.stderr
     assert enabled == "enabled" and result.code == 0

@@ -22,8 +22,9 @@ from test_schema import validator
 
 
 def _docker(testenv: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([testenv["docker_cli"], "-H", testenv["docker_host"], *args], capture_output=True, text=True,
-                          timeout=180)
+    proc = subprocess.run(
+        [testenv["docker_cli"], "-H", testenv["docker_host"], *args], capture_output=True, text=True, timeout=180
+    )
     assert proc.returncode == 0 or not check, proc.stderr
     return proc
 
@@ -33,8 +34,11 @@ def _aarch64_dynamic_elf(interpreter: bytes = b"/lib/ld-linux-aarch64.so.1") -> 
     base, interp = 0x400000, interpreter + b"\0"
     off = 64 + 2 * 56
     total = off + len(interp)
-    header = b"\x7fELF\x02\x01\x01" + b"\0" * 9 + struct.pack("<HHIQQQIHHHHHH", 2, 0xB7, 1, base + total, 64, 0, 0,
-                                                                64, 56, 2, 0, 0, 0)
+    header = (
+        b"\x7fELF\x02\x01\x01"
+        + b"\0" * 9
+        + struct.pack("<HHIQQQIHHHHHH", 2, 0xB7, 1, base + total, 64, 0, 0, 64, 56, 2, 0, 0, 0)
+    )
     ph_interp = struct.pack("<IIQQQQQQ", 3, 4, off, base + off, base + off, len(interp), len(interp), 1)
     ph_load = struct.pack("<IIQQQQQQ", 1, 5, 0, base, base, total, total, 0x1000)
     return header + ph_interp + ph_load + interp
@@ -53,8 +57,13 @@ def _build(testenv: dict, tmp: Path, tag: str, platform: str, files: dict[str, b
     lines.append(f"ENTRYPOINT {entrypoint}")
     (ctx / "Dockerfile").write_text("\n".join(lines) + "\n")
     env = dict(os.environ, DOCKER_BUILDKIT="1", DOCKER_CONFIG=testenv["docker_config"])
-    proc = subprocess.run([testenv["buildkit_cli"], "-H", testenv["docker_host"], "build", "--platform", platform,
-                           "-t", tag, str(ctx)], capture_output=True, text=True, timeout=300, env=env)
+    proc = subprocess.run(
+        [testenv["buildkit_cli"], "-H", testenv["docker_host"], "build", "--platform", platform, "-t", tag, str(ctx)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return tag
 
@@ -108,13 +117,22 @@ def test_arm64_without_emulation_is_the_architecture(testenv: dict, tmp_path: Pa
     assert _evidence(alone["findings"][0], "error.blames_architecture") == "possible"
     assert _causes(finding)["foreign-architecture"] == "confirmed"
     assert _evidence(finding, "error.blames_architecture") == "confirmed"
-    assert any("docker pull --platform linux/amd64" in " ".join(s.get("argv", [])) for fix in finding["fixes"]
-               for s in fix["steps"])
+    assert any(
+        "docker pull --platform linux/amd64" in " ".join(s.get("argv", []))
+        for fix in finding["fixes"]
+        for s in fix["steps"]
+    )
 
 
 def test_script_without_shebang_is_not_the_architecture(testenv: dict, tmp_path: Path, cleanup: list) -> None:
-    tag = _build(testenv, tmp_path, "dockdoctor-test/noshebang:amd64", "linux/amd64",
-                 {"start.sh": b"echo started\n"}, '["/start.sh"]')
+    tag = _build(
+        testenv,
+        tmp_path,
+        "dockdoctor-test/noshebang:amd64",
+        "linux/amd64",
+        {"start.sh": b"echo started\n"},
+        '["/start.sh"]',
+    )
     cleanup.append("dd-explain-noshebang")
     _run(testenv, "dd-explain-noshebang", tag)
     alone, finding, log = _explain(testenv, tmp_path, "dd-explain-noshebang", emulation=False)
@@ -126,8 +144,14 @@ def test_script_without_shebang_is_not_the_architecture(testenv: dict, tmp_path:
 
 
 def test_crlf_entrypoint_is_not_the_architecture(testenv: dict, tmp_path: Path, cleanup: list) -> None:
-    tag = _build(testenv, tmp_path, "dockdoctor-test/crlf:amd64", "linux/amd64",
-                 {"start.sh": b"#!/bin/sh\r\necho started\r\n"}, '["/start.sh"]')
+    tag = _build(
+        testenv,
+        tmp_path,
+        "dockdoctor-test/crlf:amd64",
+        "linux/amd64",
+        {"start.sh": b"#!/bin/sh\r\necho started\r\n"},
+        '["/start.sh"]',
+    )
     cleanup.append("dd-explain-crlf")
     _run(testenv, "dd-explain-crlf", tag)
     alone, finding, log = _explain(testenv, tmp_path, "dd-explain-crlf", emulation=False)
@@ -138,8 +162,9 @@ def test_crlf_entrypoint_is_not_the_architecture(testenv: dict, tmp_path: Path, 
 
 
 def test_foreign_loader_missing_under_qemu(testenv: dict, tmp_path: Path, cleanup: list) -> None:
-    tag = _build(testenv, tmp_path, "dockdoctor-test/noloader:arm64", "linux/arm64", {"app": _aarch64_dynamic_elf()},
-                 '["/app"]')
+    tag = _build(
+        testenv, tmp_path, "dockdoctor-test/noloader:arm64", "linux/arm64", {"app": _aarch64_dynamic_elf()}, '["/app"]'
+    )
     cleanup.append("dd-explain-noloader")
     _run(testenv, "dd-explain-noloader", "--platform", "linux/arm64", tag, emulation=True)
     alone, finding, log = _explain(testenv, tmp_path, "dd-explain-noloader", emulation=True)
@@ -151,9 +176,19 @@ def test_foreign_loader_missing_under_qemu(testenv: dict, tmp_path: Path, cleanu
 
 def test_segv_under_qemu_exit_139(testenv: dict, tmp_path: Path, cleanup: list) -> None:
     cleanup.append("dd-explain-segv")
-    _run(testenv, "dd-explain-segv", "--platform", "linux/arm64", "--entrypoint", "/bin/busybox",
-         testenv["images"]["local_arm64"], "sh", "-c", "sh -c 'kill -SEGV $$'; exit $?",
-         emulation=True)  # not PID 1: the kernel does not deliver SIGSEGV sent to PID 1
+    _run(
+        testenv,
+        "dd-explain-segv",
+        "--platform",
+        "linux/arm64",
+        "--entrypoint",
+        "/bin/busybox",
+        testenv["images"]["local_arm64"],
+        "sh",
+        "-c",
+        "sh -c 'kill -SEGV $$'; exit $?",
+        emulation=True,
+    )  # not PID 1: the kernel does not deliver SIGSEGV sent to PID 1
     state = _docker(testenv, "inspect", "-f", "{{.State.ExitCode}}", "dd-explain-segv").stdout.strip()
     assert state == "139"
     alone, finding, log = _explain(testenv, tmp_path, "dd-explain-segv", emulation=True)

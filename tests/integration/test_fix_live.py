@@ -24,8 +24,12 @@ pytestmark = pytest.mark.usefixtures("amd64_only")
 
 
 def _env(testenv: dict, tmp_path: Path, **extra: str) -> dict[str, str]:
-    settings = {"DOCKER_HOST": testenv["docker_host"], "REGISTRY": testenv["registry"],
-                "DOCKDOCTOR_CACHE_DIR": str(tmp_path / "cache"), **extra}
+    settings = {
+        "DOCKER_HOST": testenv["docker_host"],
+        "REGISTRY": testenv["registry"],
+        "DOCKDOCTOR_CACHE_DIR": str(tmp_path / "cache"),
+        **extra,
+    }
     return isolated_env(tmp_path, **settings)
 
 
@@ -41,8 +45,9 @@ def _project(tmp_path: Path) -> Path:
 
 
 def _fix(testenv: dict, tmp_path: Path, project: Path, *args: str, **extra: str):
-    result = dockdoctor("fix", "--project", str(project), "--only", "DKD411", *args,
-                        env=_env(testenv, tmp_path, **extra))
+    result = dockdoctor(
+        "fix", "--project", str(project), "--only", "DKD411", *args, env=_env(testenv, tmp_path, **extra)
+    )
     assert "Traceback" not in result.stderr, result.stderr
     return result
 
@@ -60,8 +65,13 @@ def test_dry_run_shows_exactly_what_yes_applies_then_idempotent_and_undo(testenv
     expected = original.decode().replace(PINNED, "    platform: linux/amd64\n")
     assert edited == expected  # comments, order, quoting and indentation survive byte for byte
     for cmd in (["docker", "compose"], ["docker-compose"]):
-        proc = subprocess.run([*cmd, "config"], cwd=project, capture_output=True, text=True,
-                              env={**os.environ, "REGISTRY": testenv["registry"]})
+        proc = subprocess.run(
+            [*cmd, "config"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "REGISTRY": testenv["registry"]},
+        )
         assert proc.returncode == 0 and "platform: linux/amd64" in proc.stdout, proc.stderr
     again = _fix(testenv, tmp_path, project, "--yes")
     assert again.code == 0 and (project / "compose.yaml").read_text() == edited
@@ -75,10 +85,17 @@ def test_fixed_project_comes_up_for_real(testenv: dict, tmp_path: Path) -> None:
     assert _fix(testenv, tmp_path, project, "--yes").code == 0
     env = {**os.environ, "REGISTRY": testenv["registry"], "DOCKER_HOST": testenv["docker_host"]}
     with binfmt_state(enabled_aarch64=True):  # the arm64 app runs under QEMU on this amd64 engine
-        up = subprocess.run(["docker", "compose", "-p", "ddshop", "up", "--no-color"], cwd=project, env=env,
-                            capture_output=True, text=True, timeout=300)
-        subprocess.run(["docker", "compose", "-p", "ddshop", "down"], cwd=project, env=env, capture_output=True,
-                       timeout=120)
+        up = subprocess.run(
+            ["docker", "compose", "-p", "ddshop", "up", "--no-color"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        subprocess.run(
+            ["docker", "compose", "-p", "ddshop", "down"], cwd=project, env=env, capture_output=True, timeout=120
+        )
     assert up.returncode == 0, up.stdout + up.stderr
     assert up.stdout.count("hello") == 2  # both services ran: db (amd64, as pinned) and app (arm64, emulated)
 
@@ -100,8 +117,9 @@ def test_file_changed_between_plan_and_apply_is_refused(testenv: dict, tmp_path:
         compose.write_text(compose.read_text() + "# edited while the plan was on screen\n")
 
     argv = [sys.executable, "-m", "dockdoctor", "fix", "--project", str(project), "--only", "DKD411"]
-    code, output = _interactive(argv, {**_env(testenv, tmp_path), "PYTHONPATH": SRC},
-                                [("apply fix 1", "y\n", user_edits_the_file)])
+    code, output = _interactive(
+        argv, {**_env(testenv, tmp_path), "PYTHONPATH": SRC}, [("apply fix 1", "y\n", user_edits_the_file)]
+    )
     assert code == 1, output
     assert "changed since the plan was shown: nothing written" in output
     assert "platform: linux/amd64" not in compose.read_text() and compose.read_text().endswith("on screen\n")
@@ -110,8 +128,15 @@ def test_file_changed_between_plan_and_apply_is_refused(testenv: dict, tmp_path:
 def test_a_failing_step_is_reported_and_the_rest_of_the_plan_runs(testenv: dict, tmp_path: Path) -> None:
     project = _project(tmp_path)
     dead = tmp_path / "dead.sock"
-    result = dockdoctor("fix", "--project", str(project), "--only", "DKD201,DKD411",
-                        "--yes", env=_env(testenv, tmp_path, DOCKER_HOST=f"unix://{dead}", PATH="/usr/bin:/bin"))
+    result = dockdoctor(
+        "fix",
+        "--project",
+        str(project),
+        "--only",
+        "DKD201,DKD411",
+        "--yes",
+        env=_env(testenv, tmp_path, DOCKER_HOST=f"unix://{dead}", PATH="/usr/bin:/bin"),
+    )
     assert result.code == 1, result.stdout
     assert "DKD201 start the Docker daemon: still present" in result.stdout
     assert "   failed: " in result.stdout
@@ -129,12 +154,14 @@ def test_ctrl_c_in_the_middle_of_a_step(testenv: dict, tmp_path: Path) -> None:
     (slow / "orb").chmod(0o755)
     orbstack = tmp_path / "home" / ".orbstack" / "run"
     orbstack.mkdir(parents=True)
-    env = _env(testenv, tmp_path, DOCKER_HOST=f"unix://{orbstack}/docker.sock", PATH=f"{slow}:/usr/bin:/bin",
-               PYTHONPATH=SRC)
+    env = _env(
+        testenv, tmp_path, DOCKER_HOST=f"unix://{orbstack}/docker.sock", PATH=f"{slow}:/usr/bin:/bin", PYTHONPATH=SRC
+    )
     original = (project / "compose.yaml").read_bytes()
     argv = [sys.executable, "-m", "dockdoctor", "fix", "--project", str(project), "--only", "DKD201,DKD411", "--yes"]
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=tmp_path, start_new_session=True)
+    proc = subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, start_new_session=True
+    )
     time.sleep(8)
     os.killpg(proc.pid, signal.SIGINT)  # what the terminal sends to the foreground group on Ctrl-C
     stdout, stderr = proc.communicate(timeout=30)
@@ -153,10 +180,10 @@ def test_repull_replaces_a_wrong_platform_local_copy(testenv: dict, tmp_path: Pa
     docker = [testenv["docker_cli"], "-H", testenv["docker_host"]]
     subprocess.run([*docker, "tag", testenv["images"]["local_arm64"], ref], check=True, capture_output=True)
     try:
-        result = dockdoctor("fix", "--project", str(project), "--only", "DKD303", "--yes",
-                            env=_env(testenv, tmp_path))
-        arch = subprocess.run([*docker, "image", "inspect", "-f", "{{.Architecture}}", ref], capture_output=True,
-                              text=True).stdout.strip()
+        result = dockdoctor("fix", "--project", str(project), "--only", "DKD303", "--yes", env=_env(testenv, tmp_path))
+        arch = subprocess.run(
+            [*docker, "image", "inspect", "-f", "{{.Architecture}}", ref], capture_output=True, text=True
+        ).stdout.strip()
     finally:
         subprocess.run([*docker, "rmi", ref], capture_output=True)
     assert result.code == 0, result.stdout + result.stderr
@@ -190,33 +217,50 @@ def test_rebuild_for_arm64_then_it_runs_under_qemu(testenv: dict, tmp_path: Path
     project.mkdir()
     image = "dockdoctor-test/api:fix-test"
     (project / "compose.yaml").write_text(f"services:\n  api:\n    build: .\n    image: {image}\n")
-    (project / "Dockerfile").write_text(f"FROM {testenv['registry']}/busybox:multi\n"
-                                        'ENTRYPOINT ["/bin/busybox", "uname", "-m"]\n')
+    (project / "Dockerfile").write_text(
+        f'FROM {testenv["registry"]}/busybox:multi\nENTRYPOINT ["/bin/busybox", "uname", "-m"]\n'
+    )
     cli = testenv.get("buildkit_cli", "/usr/bin/docker")
     docker = [cli, "-H", testenv["docker_host"]]
     env = _env(testenv, tmp_path, PATH=f"{Path(cli).parent}:/usr/bin:/bin", DOCKER_BUILDKIT="1")
-    subprocess.run([*docker, "build", "-q", "-t", image, str(project)], check=True, capture_output=True,
-                   env={**os.environ, "DOCKER_BUILDKIT": "1"})
+    subprocess.run(
+        [*docker, "build", "-q", "-t", image, str(project)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "DOCKER_BUILDKIT": "1"},
+    )
     try:
-        result = dockdoctor("fix", "--project", str(project), "--platform", "linux/arm64", "--only", "DKD415",
-                            "--yes", env=env)
+        result = dockdoctor(
+            "fix", "--project", str(project), "--platform", "linux/arm64", "--only", "DKD415", "--yes", env=env
+        )
         assert result.code == 0, result.stdout + result.stderr
         assert "DKD415 rebuild dockdoctor-test/api:fix-test for linux/arm64: fixed" in result.stdout
-        arch = subprocess.run([*docker, "image", "inspect", "-f", "{{.Architecture}}", image], capture_output=True,
-                              text=True).stdout.strip()
+        arch = subprocess.run(
+            [*docker, "image", "inspect", "-f", "{{.Architecture}}", image], capture_output=True, text=True
+        ).stdout.strip()
         with binfmt_state(enabled_aarch64=True):
-            ran = subprocess.run([*docker, "run", "--rm", "--network", "none", image], capture_output=True,
-                                 text=True, timeout=60)
+            ran = subprocess.run(
+                [*docker, "run", "--rm", "--network", "none", image], capture_output=True, text=True, timeout=60
+            )
             # a build step under QEMU too: this engine has no bridge network, so only a build with
             # `--network none` can RUN anything, and only the classic builder takes that flag here
-            (project / "Dockerfile").write_text(f"FROM {testenv['registry']}/busybox:multi\n"
-                                                'RUN ["/bin/busybox", "sh", "-c", "/bin/busybox uname -m > /arch"]\n')
-            built = subprocess.run([*docker, "build", "--network", "none", "--platform", "linux/arm64", "-t", image,
-                                    str(project)], capture_output=True, text=True, timeout=300,
-                                   env={**os.environ, "DOCKER_BUILDKIT": "0"})
-            built_arch = subprocess.run([*docker, "run", "--rm", "--network", "none", "--entrypoint",
-                                         "/bin/busybox", image, "cat", "/arch"], capture_output=True, text=True,
-                                        timeout=60).stdout.strip()
+            (project / "Dockerfile").write_text(
+                f"FROM {testenv['registry']}/busybox:multi\n"
+                'RUN ["/bin/busybox", "sh", "-c", "/bin/busybox uname -m > /arch"]\n'
+            )
+            built = subprocess.run(
+                [*docker, "build", "--network", "none", "--platform", "linux/arm64", "-t", image, str(project)],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                env={**os.environ, "DOCKER_BUILDKIT": "0"},
+            )
+            built_arch = subprocess.run(
+                [*docker, "run", "--rm", "--network", "none", "--entrypoint", "/bin/busybox", image, "cat", "/arch"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            ).stdout.strip()
     finally:
         subprocess.run([*docker, "rmi", image], capture_output=True)
     assert arch == "arm64"
@@ -227,8 +271,17 @@ def test_rebuild_for_arm64_then_it_runs_under_qemu(testenv: dict, tmp_path: Path
 
 def test_unsafe_and_privileged_fixes_need_their_own_flags(testenv: dict, tmp_path: Path) -> None:
     with binfmt_state(enabled_aarch64=False):
-        result = dockdoctor("fix", "--project", str(tmp_path), "--platform", "linux/arm64", "--only", "DKD503",
-                            "--yes", env=_env(testenv, tmp_path))
+        result = dockdoctor(
+            "fix",
+            "--project",
+            str(tmp_path),
+            "--platform",
+            "linux/arm64",
+            "--only",
+            "DKD503",
+            "--yes",
+            env=_env(testenv, tmp_path),
+        )
     assert result.code == 0, result.stdout + result.stderr
     assert "(unsafe, needs sudo, needs network, needs its own consent)" in result.stdout  # apt-get
     assert "(unsafe, needs privileged, needs network, needs its own consent)" in result.stdout
@@ -241,8 +294,11 @@ def test_second_option_writes_default_platform_into_a_new_env_file(testenv: dict
     argv = [sys.executable, "-m", "dockdoctor", "fix", "--project", str(project), "--only", "DKD410"]
     env = {**_env(testenv, tmp_path), "PYTHONPATH": SRC}
     with binfmt_state(enabled_aarch64=True):  # the local target: app's arm64 image runs under QEMU
-        code, output = _interactive(argv, env, [("apply fix 1 (set `platform", "n\n", None),
-                                                ("apply fix 1 (or set DOCKER_DEFAULT_PLATFORM", "y\n", None)])
+        code, output = _interactive(
+            argv,
+            env,
+            [("apply fix 1 (set `platform", "n\n", None), ("apply fix 1 (or set DOCKER_DEFAULT_PLATFORM", "y\n", None)],
+        )
     assert code == 0, output
     assert "needs its own consent" in output and ": fixed" in output
     assert (project / ".env").read_text() == "DOCKER_DEFAULT_PLATFORM=linux/arm64\n"
@@ -251,8 +307,9 @@ def test_second_option_writes_default_platform_into_a_new_env_file(testenv: dict
     assert "removed (dockdoctor had created it)" in undo.stdout and not (project / ".env").exists()
 
 
-def _interactive(argv: list[str], env: dict[str, str], script: list[tuple[str, str, Callable[[], None] | None]],
-                 timeout: float = 120) -> tuple[int, str]:
+def _interactive(
+    argv: list[str], env: dict[str, str], script: list[tuple[str, str, Callable[[], None] | None]], timeout: float = 120
+) -> tuple[int, str]:
     """Run argv on a pseudo-terminal; at each prompt of the script call its hook (if any), then type its answer."""
     pid, fd = pty.fork()
     if pid == 0:  # pragma: no cover - the child
@@ -278,7 +335,6 @@ def _interactive(argv: list[str], env: dict[str, str], script: list[tuple[str, s
     return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
 
 
-
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("apt-get"), reason="installs a Debian package as root")
 def test_installing_emulation_from_the_distribution(testenv: dict, tmp_path: Path) -> None:
     """The unsafe fix for real: apt-get installs binfmt-support, whose postinst registers QEMU; then undone."""
@@ -292,12 +348,27 @@ def test_installing_emulation_from_the_distribution(testenv: dict, tmp_path: Pat
             # left disabled, not removed: DKD503 then switches it on, and update-binfmts would register nothing
             pytest.skip("a qemu-aarch64 entry is registered (disabled) on this machine")
         try:
-            result = dockdoctor("fix", "--project", str(tmp_path), "--platform", "linux/arm64", "--only", "DKD503",
-                                "--yes", "--allow-unsafe", env=env, timeout=600)
+            result = dockdoctor(
+                "fix",
+                "--project",
+                str(tmp_path),
+                "--platform",
+                "linux/arm64",
+                "--only",
+                "DKD503",
+                "--yes",
+                "--allow-unsafe",
+                env=env,
+                timeout=600,
+            )
             registered = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists()
         finally:
-            subprocess.run(["apt-get", "purge", "-y", "binfmt-support"], capture_output=True, timeout=600,
-                           env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+            subprocess.run(
+                ["apt-get", "purge", "-y", "binfmt-support"],
+                capture_output=True,
+                timeout=600,
+                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            )
     assert "$ apt-get install -y qemu-user-static binfmt-support" in result.stdout
     assert "DKD503 install QEMU user emulation from your distribution: fixed" in result.stdout, result.stdout
     assert registered and result.code == 0
@@ -313,22 +384,45 @@ def test_ctrl_c_in_the_middle_of_a_rebuild(testenv: dict, tmp_path: Path) -> Non
     cli = testenv.get("buildkit_cli", "/usr/bin/docker")
     docker = [cli, "-H", testenv["docker_host"]]
     # db pins a platform its image lacks (DKD411: re-pin to the arm64 target, which runs here under QEMU)
-    (project / "compose.yaml").write_text(f"services:\n  db:\n    image: {testenv['registry']}/busybox:multi\n"
-                                          f"    platform: linux/arm/v7\n  api:\n    build: ./api\n    image: {image}\n")
+    (project / "compose.yaml").write_text(
+        f"services:\n  db:\n    image: {testenv['registry']}/busybox:multi\n"
+        f"    platform: linux/arm/v7\n  api:\n    build: ./api\n    image: {image}\n"
+    )
     (project / "api").mkdir()
     (project / "api" / "Dockerfile").write_text(f"FROM {testenv['registry']}/busybox:multi\n")
-    subprocess.run([*docker, "build", "-q", "-t", image, str(project / "api")], check=True, capture_output=True,
-                   env={**os.environ, "DOCKER_BUILDKIT": "1"})
+    subprocess.run(
+        [*docker, "build", "-q", "-t", image, str(project / "api")],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "DOCKER_BUILDKIT": "1"},
+    )
     with hanging_server() as port:
         (project / "api" / "Dockerfile").write_text(f"FROM 127.0.0.1:{port}/base:1\n")
-        env = _env(testenv, tmp_path, PATH=f"{Path(cli).parent}:/usr/bin:/bin", DOCKER_BUILDKIT="1",
-                   PYTHONPATH=SRC)
-        argv = [sys.executable, "-m", "dockdoctor", "fix", "--project", str(project), "--platform", "linux/arm64",
-                "--only", "DKD411,DKD415", "--yes"]
+        env = _env(testenv, tmp_path, PATH=f"{Path(cli).parent}:/usr/bin:/bin", DOCKER_BUILDKIT="1", PYTHONPATH=SRC)
+        argv = [
+            sys.executable,
+            "-m",
+            "dockdoctor",
+            "fix",
+            "--project",
+            str(project),
+            "--platform",
+            "linux/arm64",
+            "--only",
+            "DKD411,DKD415",
+            "--yes",
+        ]
         qemu = binfmt_state(enabled_aarch64=True)
         qemu.__enter__()
-        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                cwd=tmp_path, start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+            start_new_session=True,
+        )
         try:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and not _running(f"build --platform linux/arm64 -t {image}"):
@@ -349,5 +443,7 @@ def test_ctrl_c_in_the_middle_of_a_rebuild(testenv: dict, tmp_path: Path) -> Non
 
 def _running(command: str) -> bool:
     """Whether a process with this command line is running (the fix's own child)."""
-    return any(command in line for line in
-               subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout.splitlines())
+    return any(
+        command in line
+        for line in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout.splitlines()
+    )

@@ -50,10 +50,12 @@ def sshd(testenv: dict, tmp_path_factory: pytest.TempPathFactory) -> Iterator[di
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\n"
         "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
         f"PermitRootLogin prohibit-password\nPidFile {d}/sshd.pid\nStrictModes no\n"
-        f"SetEnv DOCKER_HOST={testenv['docker_host']}\n")
+        f"SetEnv DOCKER_HOST={testenv['docker_host']}\n"
+    )
     (d / "known_hosts").write_text(f"[127.0.0.1]:{port} {(d / 'host_key.pub').read_text()}")
-    (d / "ssh_config").write_text(f"Host *\n  UserKnownHostsFile {d}/known_hosts\n  IdentityFile {d}/id_key\n"
-                                  "  IdentitiesOnly yes\n")
+    (d / "ssh_config").write_text(
+        f"Host *\n  UserKnownHostsFile {d}/known_hosts\n  IdentityFile {d}/id_key\n  IdentitiesOnly yes\n"
+    )
     (d / "bin").mkdir()
     wrapper = d / "bin" / "ssh"
     wrapper.write_text(f'#!/bin/sh\nexec {shutil.which("ssh")} -F {d}/ssh_config "$@"\n')
@@ -80,11 +82,15 @@ def fleet(testenv: dict, sshd: dict, tmp_path_factory: pytest.TempPathFactory) -
     env = isolated_env(tmp, DOCKDOCTOR_CACHE_DIR=str(tmp / "cache"), PATH=f"{sshd['bin']}:{os.environ['PATH']}")
     cli = testenv["docker_cli"]
     port = sshd["port"]
-    for name, host in (("td", testenv["docker_host"]), ("pm", testenv["podman_host"]),
-                       ("c8d", testenv["docker_host_c8d"]), ("dead", f"unix://{tmp}/absent.sock"),
-                       ("ssh", f"ssh://root@127.0.0.1:{port}"),
-                       ("ssh-nokey", f"ssh://nosuchuser@127.0.0.1:{port}"),
-                       ("ssh-unknown-host", f"ssh://root@localhost:{port}")):  # its key is pinned for 127.0.0.1 only
+    for name, host in (
+        ("td", testenv["docker_host"]),
+        ("pm", testenv["podman_host"]),
+        ("c8d", testenv["docker_host_c8d"]),
+        ("dead", f"unix://{tmp}/absent.sock"),
+        ("ssh", f"ssh://root@127.0.0.1:{port}"),
+        ("ssh-nokey", f"ssh://nosuchuser@127.0.0.1:{port}"),
+        ("ssh-unknown-host", f"ssh://root@localhost:{port}"),
+    ):  # its key is pinned for 127.0.0.1 only
         _run(cli, "context", "create", name, "--docker", f"host={host}", env=env)
     _run(cli, "context", "use", "td", env=env)
     td, pm = ("-H", testenv["docker_host"]), ("-H", testenv["podman_host"])
@@ -154,8 +160,10 @@ def test_the_same_tag_for_two_platforms_is_a_fleet_finding(document: dict) -> No
     assert "context pm" in finding["message"] and "context td" in finding["message"]
     assert finding["fixes"][0]["steps"][0]["argv"][:4] == ["docker", "buildx", "build", "--platform"]
     engines = {e["context"]: e for e in document["fleet"]}
-    held = {c: {i["platform"] for i in e["images"] if any(t.endswith(TAG) for t in i["repo_tags"])}
-            for c, e in engines.items()}
+    held = {
+        c: {i["platform"] for i in e["images"] if any(t.endswith(TAG) for t in i["repo_tags"])}
+        for c, e in engines.items()
+    }
     assert held["td"] == {"linux/amd64"} and held["pm"] == {"linux/arm64"}
 
 
@@ -207,16 +215,58 @@ def test_single_engine_check_is_unchanged(fleet: dict) -> None:
 def _certificates(d: Path) -> None:
     """A CA, a server certificate for 127.0.0.1 and a client certificate, as `dockerd --tlsverify` wants them."""
     ossl = ("openssl",)
-    _run(*ossl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=dockdoctor test CA",
-         "-keyout", str(d / "ca-key.pem"), "-out", str(d / "ca.pem"))
-    for name, ext in (("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"),
-                      ("client", "extendedKeyUsage=clientAuth")):
+    _run(
+        *ossl,
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=dockdoctor test CA",
+        "-keyout",
+        str(d / "ca-key.pem"),
+        "-out",
+        str(d / "ca.pem"),
+    )
+    for name, ext in (
+        ("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"),
+        ("client", "extendedKeyUsage=clientAuth"),
+    ):
         (d / f"{name}.ext").write_text(ext + "\n")
-        _run(*ossl, "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}", "-keyout",
-             str(d / f"{name}-key.pem"), "-out", str(d / f"{name}.csr"))
-        _run(*ossl, "x509", "-req", "-in", str(d / f"{name}.csr"), "-CA", str(d / "ca.pem"), "-CAkey",
-             str(d / "ca-key.pem"), "-CAcreateserial", "-days", "2", "-extfile", str(d / f"{name}.ext"),
-             "-out", str(d / f"{name}.pem"))
+        _run(
+            *ossl,
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            f"/CN={name}",
+            "-keyout",
+            str(d / f"{name}-key.pem"),
+            "-out",
+            str(d / f"{name}.csr"),
+        )
+        _run(
+            *ossl,
+            "x509",
+            "-req",
+            "-in",
+            str(d / f"{name}.csr"),
+            "-CA",
+            str(d / "ca.pem"),
+            "-CAkey",
+            str(d / "ca-key.pem"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            str(d / f"{name}.ext"),
+            "-out",
+            str(d / f"{name}.pem"),
+        )
 
 
 @pytest.fixture(scope="module")
@@ -234,7 +284,7 @@ def tls_endpoint(testenv: dict, tmp_path_factory: pytest.TempPathFactory) -> Ite
     ctx.verify_mode = ssl.CERT_REQUIRED
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    unix_path = testenv["docker_host"][len("unix://"):]
+    unix_path = testenv["docker_host"][len("unix://") :]
 
     def pump(src: socket.socket, dst: socket.socket) -> None:
         try:
@@ -275,10 +325,24 @@ def tls_endpoint(testenv: dict, tmp_path_factory: pytest.TempPathFactory) -> Ite
 def test_tcp_with_the_contexts_tls_material(testenv: dict, tls_endpoint: dict, tmp_path: Path) -> None:
     env = isolated_env(tmp_path, DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
     d, host = tls_endpoint["dir"], f"tcp://127.0.0.1:{tls_endpoint['port']}"
-    _run(testenv["docker_cli"], "context", "create", "tls", "--docker",
-         f"host={host},ca={d}/ca.pem,cert={d}/client.pem,key={d}/client-key.pem", env=env)
-    _run(testenv["docker_cli"], "context", "create", "tls-no-client-cert", "--docker", f"host={host},ca={d}/ca.pem",
-         env=env)
+    _run(
+        testenv["docker_cli"],
+        "context",
+        "create",
+        "tls",
+        "--docker",
+        f"host={host},ca={d}/ca.pem,cert={d}/client.pem,key={d}/client-key.pem",
+        env=env,
+    )
+    _run(
+        testenv["docker_cli"],
+        "context",
+        "create",
+        "tls-no-client-cert",
+        "--docker",
+        f"host={host},ca={d}/ca.pem",
+        env=env,
+    )
     result = dockdoctor("check", "--no-project", "--timeout", "40", "--all-contexts", "--json", env=env, timeout=120)
     assert "Traceback" not in result.stderr, result.stderr
     data = result.json()
@@ -300,10 +364,12 @@ def test_a_hung_engine_costs_its_own_timeout_and_the_others_still_report(testenv
     hung.listen(8)  # takes the connection, never answers
     try:
         _run(testenv["docker_cli"], "context", "create", "td", "--docker", f"host={testenv['docker_host']}", env=env)
-        _run(testenv["docker_cli"], "context", "create", "hung", "--docker", f"host=unix://{tmp_path}/hung.sock",
-             env=env)
-        result = dockdoctor("check", "--no-project", "--timeout", "10", "--all-contexts", "--json", env=env,
-                            timeout=120)
+        _run(
+            testenv["docker_cli"], "context", "create", "hung", "--docker", f"host=unix://{tmp_path}/hung.sock", env=env
+        )
+        result = dockdoctor(
+            "check", "--no-project", "--timeout", "10", "--all-contexts", "--json", env=env, timeout=120
+        )
     finally:
         hung.close()
     assert "Traceback" not in result.stderr, result.stderr

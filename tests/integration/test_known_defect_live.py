@@ -15,8 +15,9 @@ pytestmark = pytest.mark.engine
 
 def test_real_engine_releases_are_read_and_not_flagged(testenv: dict, tmp_path: Path) -> None:
     env = isolated_env(tmp_path, DOCKER_HOST=testenv["docker_host"], DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
-    result = dockdoctor("check", "--only", "DKD530", "--platform", "linux/amd64", "--platform", "linux/arm64",
-                        "--json", env=env)
+    result = dockdoctor(
+        "check", "--only", "DKD530", "--platform", "linux/amd64", "--platform", "linux/arm64", "--json", env=env
+    )
     assert "Traceback" not in result.stderr, result.stderr
     report = result.json()
     facts = codec.facts_from_data(report["facts"], source="live")

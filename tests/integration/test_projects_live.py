@@ -18,8 +18,12 @@ PROJECTS = Path(__file__).resolve().parents[2] / "fixtures" / "projects"
 
 
 def _check(testenv: dict, project: Path, tmp_path: Path, *args: str) -> dict:
-    env = isolated_env(tmp_path, DOCKER_HOST=testenv["docker_host"], REGISTRY=testenv["registry"],
-                       DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"))
+    env = isolated_env(
+        tmp_path,
+        DOCKER_HOST=testenv["docker_host"],
+        REGISTRY=testenv["registry"],
+        DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"),
+    )
     result = dockdoctor("check", "--json", "--project", str(project), *args, env=env)
     assert "Traceback" not in result.stderr, result.stderr
     report = result.json()
@@ -63,8 +67,13 @@ def test_compose_app_on_arm64_and_the_fix(testenv: dict, tmp_path: Path) -> None
         assert "    platform: linux/arm64\n" in (project / "compose.yaml").read_text()
         assert "# like mysql:5.7" in (project / "compose.yaml").read_text()  # comments survive the edit
         for cmd in (["docker", "compose"], ["docker-compose"]):  # both compose versions accept the edited file
-            proc = subprocess.run([*cmd, "config"], cwd=project, capture_output=True, text=True,
-                                  env={**os.environ, "REGISTRY": testenv["registry"]})
+            proc = subprocess.run(
+                [*cmd, "config"],
+                cwd=project,
+                capture_output=True,
+                text=True,
+                env={**os.environ, "REGISTRY": testenv["registry"]},
+            )
             assert proc.returncode == 0 and "platform: linux/arm64" in proc.stdout, proc.stderr
         after = _check(testenv, project, tmp_path)
     assert "DKD410" not in _project_findings(after)
@@ -77,16 +86,18 @@ def test_compose_app_on_amd64_flags_the_mac_built_app(testenv: dict, tmp_path: P
 
 
 def test_go_service_is_clean(testenv: dict, tmp_path: Path) -> None:
-    report = _check(testenv, PROJECTS / "go-service", tmp_path, "--platform", "linux/amd64", "--platform",
-                    "linux/arm64")
+    report = _check(
+        testenv, PROJECTS / "go-service", tmp_path, "--platform", "linux/amd64", "--platform", "linux/arm64"
+    )
     assert _project_findings(report) == {}
     (dockerfile,) = report["facts"]["project"]["dockerfiles"]
     assert [s["platform"] for s in dockerfile["stages"]] == ["$BUILDPLATFORM", None]
 
 
 def test_node_x64_tarball(testenv: dict, tmp_path: Path) -> None:
-    found = _project_findings(_check(testenv, PROJECTS / "node-x64", tmp_path, "--platform", "linux/amd64",
-                                     "--platform", "linux/arm64"))
+    found = _project_findings(
+        _check(testenv, PROJECTS / "node-x64", tmp_path, "--platform", "linux/amd64", "--platform", "linux/arm64")
+    )
     (download,) = found["DKD605"]
     assert download["subject"] == "Dockerfile:3" and "linux-x64.tar.xz" in download["message"]
     assert set(found) == {"DKD605"}
@@ -117,22 +128,29 @@ def test_settings_file_gives_targets_ignores_and_severities(testenv: dict, tmp_p
     project = _copy("node-x64", tmp_path)
     (project / "pyproject.toml").write_text(
         '[tool.dockdoctor]\ntargets = ["linux/amd64", "linux/arm64"]\nignore = ["compose-v1-only"]\n'
-        'severity = { arch-specific-download = "error" }\n')
+        'severity = { arch-specific-download = "error" }\n'
+    )
     report = _check(testenv, project, tmp_path)
-    assert report["targets"] == [{"platform": "linux/amd64", "source": str(project / "pyproject.toml"), "intent": "deploy"},
-                                 {"platform": "linux/arm64", "source": str(project / "pyproject.toml"), "intent": "deploy"}]
+    assert report["targets"] == [
+        {"platform": "linux/amd64", "source": str(project / "pyproject.toml"), "intent": "deploy"},
+        {"platform": "linux/arm64", "source": str(project / "pyproject.toml"), "intent": "deploy"},
+    ]
     (download,) = _project_findings(report)["DKD605"]
     assert download["severity"] == "error" and report["summary"]["exit_code"] == 1
     assert "DKD401" not in report["checks_run"]
 
 
-@pytest.mark.parametrize(("files", "code", "words"), [
-    ({"compose.yaml": "services:\n  db:\n    image: x\n   bad: [\n"}, "DKD609", "compose.yaml:4"),
-    ({"compose.yaml": "services:\n  db:\n    image: postgres:${DB_TAG:?}\n"}, "DKD609", "DB_TAG"),
-    ({"Dockerfile": "FROM alpine:3.19\nRUN <<EOF\necho never closed\n"}, "DKD601", "Dockerfile:2: unterminated"),
-])
-def test_broken_files_are_named_and_the_rest_still_appears(testenv: dict, tmp_path: Path, files: dict[str, str],
-                                                           code: str, words: str) -> None:
+@pytest.mark.parametrize(
+    ("files", "code", "words"),
+    [
+        ({"compose.yaml": "services:\n  db:\n    image: x\n   bad: [\n"}, "DKD609", "compose.yaml:4"),
+        ({"compose.yaml": "services:\n  db:\n    image: postgres:${DB_TAG:?}\n"}, "DKD609", "DB_TAG"),
+        ({"Dockerfile": "FROM alpine:3.19\nRUN <<EOF\necho never closed\n"}, "DKD601", "Dockerfile:2: unterminated"),
+    ],
+)
+def test_broken_files_are_named_and_the_rest_still_appears(
+    testenv: dict, tmp_path: Path, files: dict[str, str], code: str, words: str
+) -> None:
     project = tmp_path / "broken"
     project.mkdir()
     for name, text in files.items():
@@ -167,15 +185,18 @@ def test_compose_project_through_dockdoctor_parser_without_compose_v2(testenv: d
     """With no `docker compose` on PATH our own parser resolves the project, with the same answer."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    env = isolated_env(tmp_path, DOCKER_HOST=testenv["docker_host"], REGISTRY=testenv["registry"],
-                       PATH=str(bin_dir))  # no docker CLI at all: no compose v2
+    env = isolated_env(
+        tmp_path, DOCKER_HOST=testenv["docker_host"], REGISTRY=testenv["registry"], PATH=str(bin_dir)
+    )  # no docker CLI at all: no compose v2
     result = dockdoctor("check", "--json", "--no-project", "--project", str(PROJECTS / "compose-app"), env=env)
     assert result.code in (0, 1)
     report = dockdoctor("check", "--json", "--project", str(PROJECTS / "compose-app"), env=env).json()
     compose = report["facts"]["project"]["compose"]
     assert compose["resolved_by"] == "dockdoctor"
     assert {s["name"]: s["image"] for s in compose["services"]} == {
-        "app": f"{testenv['registry']}/busybox:arm64", "db": f"{testenv['registry']}/busybox:amd64-only-index"}
+        "app": f"{testenv['registry']}/busybox:arm64",
+        "db": f"{testenv['registry']}/busybox:amd64-only-index",
+    }
     assert json.dumps(compose["services"][0]["origins"])  # origins name file and line
 
 
@@ -189,9 +210,11 @@ def test_build_platforms_edit_is_accepted_by_compose_v2(testenv: dict, tmp_path:
     _apply(finding)
     assert (project / "compose.yaml").read_text() == (
         "services:\n  api:\n    build:  # the API\n      context: .\n      platforms: [linux/amd64, linux/arm64]\n"
-        "    image: shop/api\n")
-    proc = subprocess.run(["docker", "compose", "config", "--format", "json"], cwd=project, capture_output=True,
-                          text=True)
+        "    image: shop/api\n"
+    )
+    proc = subprocess.run(
+        ["docker", "compose", "config", "--format", "json"], cwd=project, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["services"]["api"]["build"]["platforms"] == ["linux/amd64", "linux/arm64"]
     assert "DKD412" not in _project_findings(_check(testenv, project, tmp_path, *targets))
@@ -201,9 +224,11 @@ def test_compose_based_devcontainer(testenv: dict, tmp_path: Path) -> None:
     project = tmp_path / "dev"
     (project / ".devcontainer").mkdir(parents=True)
     (project / ".devcontainer" / "docker-compose.yml").write_text(
-        f"services:\n  dev:\n    image: {testenv['registry']}/busybox:arm64\n")
+        f"services:\n  dev:\n    image: {testenv['registry']}/busybox:arm64\n"
+    )
     (project / ".devcontainer" / "devcontainer.json").write_text(
-        '{\n  // compose-based\n  "dockerComposeFile": "docker-compose.yml",\n  "service": "dev",\n}\n')
+        '{\n  // compose-based\n  "dockerComposeFile": "docker-compose.yml",\n  "service": "dev",\n}\n'
+    )
     report = _check(testenv, project, tmp_path)
     (dev,) = report["facts"]["project"]["devcontainers"]
     assert dev["compose"]["files"] == [".devcontainer/docker-compose.yml"]
@@ -217,9 +242,11 @@ def test_fixes_applied_by_hand_make_the_findings_go_away(testenv: dict, tmp_path
     both = ("--platform", "linux/amd64", "--platform", "linux/arm64")
     assert "DKD605" in _project_findings(_check(testenv, node, tmp_path, *both))
     dockerfile = node / "Dockerfile"
-    dockerfile.write_text(dockerfile.read_text().replace(
-        "ARG NODE_VERSION=20.11.0\n", "ARG NODE_VERSION=20.11.0\nARG TARGETARCH\n").replace(
-        "linux-x64.tar.xz", 'linux-$([ "$TARGETARCH" = amd64 ] && echo x64 || echo "$TARGETARCH").tar.xz'))
+    dockerfile.write_text(
+        dockerfile.read_text()
+        .replace("ARG NODE_VERSION=20.11.0\n", "ARG NODE_VERSION=20.11.0\nARG TARGETARCH\n")
+        .replace("linux-x64.tar.xz", 'linux-$([ "$TARGETARCH" = amd64 ] && echo x64 || echo "$TARGETARCH").tar.xz')
+    )
     assert "DKD605" not in _project_findings(_check(testenv, node, tmp_path, *both))
 
     dev = _copy("devcontainer", tmp_path)

@@ -46,6 +46,7 @@ def one(ref: str, options: RegistryOptions) -> RemoteImage:
 
 # --- pushing extra documents through the registry API ---------------------------------------
 
+
 @dataclass
 class Pusher:
     """Pushes blobs and manifests to a no-auth registry:2 with plain requests."""
@@ -73,8 +74,12 @@ class Pusher:
         location = r.headers["Location"]
         location = location if location.startswith("http") else f"http://{self.registry}{location}"
         sep = "&" if "?" in location else "?"
-        r = self.http.put(f"{location}{sep}digest={digest}", data=body,
-                          headers={"Content-Type": "application/octet-stream"}, timeout=10)
+        r = self.http.put(
+            f"{location}{sep}digest={digest}",
+            data=body,
+            headers={"Content-Type": "application/octet-stream"},
+            timeout=10,
+        )
         assert r.status_code == 201, r.text
         return digest
 
@@ -99,19 +104,33 @@ def _desc(media_type: str, body: bytes, **extra: object) -> dict[str, object]:
 
 def _attestation_manifest(pusher: Pusher, subject: str) -> bytes:
     """A BuildKit-style attestation manifest: unknown/unknown config and one in-toto layer."""
-    statement = json.dumps({"_type": "https://in-toto.io/Statement/v0.1",
-                            "predicateType": "https://slsa.dev/provenance/v0.2",
-                            "subject": [{"name": "_", "digest": {"sha256": subject.split(":")[1]}}],
-                            "predicate": {}}).encode()
+    statement = json.dumps(
+        {
+            "_type": "https://in-toto.io/Statement/v0.1",
+            "predicateType": "https://slsa.dev/provenance/v0.2",
+            "subject": [{"name": "_", "digest": {"sha256": subject.split(":")[1]}}],
+            "predicate": {},
+        }
+    ).encode()
     layer = pusher.blob(statement)
-    config = json.dumps({"architecture": "unknown", "os": "unknown", "config": {},
-                         "rootfs": {"type": "layers", "diff_ids": [layer]}}).encode()
+    config = json.dumps(
+        {"architecture": "unknown", "os": "unknown", "config": {}, "rootfs": {"type": "layers", "diff_ids": [layer]}}
+    ).encode()
     pusher.blob(config)
-    body = json.dumps({"schemaVersion": 2, "mediaType": mf.OCI_MANIFEST,
-                       "config": _desc(mf.OCI_CONFIG, config),
-                       "layers": [_desc("application/vnd.in-toto+json", statement,
-                                        annotations={"in-toto.io/predicate-type": "https://slsa.dev/provenance/v0.2"})]
-                       }).encode()
+    body = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": mf.OCI_MANIFEST,
+            "config": _desc(mf.OCI_CONFIG, config),
+            "layers": [
+                _desc(
+                    "application/vnd.in-toto+json",
+                    statement,
+                    annotations={"in-toto.io/predicate-type": "https://slsa.dev/provenance/v0.2"},
+                )
+            ],
+        }
+    ).encode()
     pusher.manifest(sha(body), body, mf.OCI_MANIFEST)
     return body
 
@@ -132,9 +151,17 @@ def pushed(testenv: dict) -> dict[str, str]:
         os_, arch = m["platform"].split("/")[:2]
         children.append(_desc(media_type, body, platform={"architecture": arch, "os": os_}))
         att = _attestation_manifest(pusher, m["digest"])
-        attestations.append(_desc(mf.OCI_MANIFEST, att, platform={"architecture": "unknown", "os": "unknown"},
-                                  annotations={"vnd.docker.reference.digest": m["digest"],
-                                               "vnd.docker.reference.type": "attestation-manifest"}))
+        attestations.append(
+            _desc(
+                mf.OCI_MANIFEST,
+                att,
+                platform={"architecture": "unknown", "os": "unknown"},
+                annotations={
+                    "vnd.docker.reference.digest": m["digest"],
+                    "vnd.docker.reference.type": "attestation-manifest",
+                },
+            )
+        )
     out = {"registry": testenv["registry"], "repo": TEST_REPO}
     out["attest_digest"] = pusher.manifest("attest", _index(children + attestations), mf.OCI_INDEX)
     inner_body, inner_type = pusher.raw("busybox", "multi-oci")
@@ -144,9 +171,15 @@ def pushed(testenv: dict) -> dict[str, str]:
     noplat.pop("platform")
     out["noplatform_digest"] = pusher.manifest("noplatform", _index([noplat, children[1]]), mf.OCI_INDEX)
     pusher.blob(OCI_EMPTY_BODY)
-    artifact = json.dumps({"schemaVersion": 2, "mediaType": mf.OCI_MANIFEST, "artifactType": ARTIFACT_TYPE,
-                           "config": _desc(mf.OCI_EMPTY, OCI_EMPTY_BODY),
-                           "layers": [_desc(mf.OCI_EMPTY, OCI_EMPTY_BODY)]}).encode()
+    artifact = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": mf.OCI_MANIFEST,
+            "artifactType": ARTIFACT_TYPE,
+            "config": _desc(mf.OCI_EMPTY, OCI_EMPTY_BODY),
+            "layers": [_desc(mf.OCI_EMPTY, OCI_EMPTY_BODY)],
+        }
+    ).encode()
     out["artifact_digest"] = pusher.manifest("artifact", artifact, mf.OCI_MANIFEST)
     out["amd64_oci_digest"] = info["manifests"][0]["digest"]
     out["arm64_oci_digest"] = info["manifests"][1]["digest"]
@@ -159,14 +192,19 @@ def ref_of(pushed: dict[str, str], tag: str) -> str:
 
 # --- kinds and platforms on the real registry ------------------------------------------------
 
-@pytest.mark.parametrize(("key", "kind", "platforms"), [
-    ("amd64", "manifest", ["linux/amd64"]),
-    ("arm64", "manifest", ["linux/arm64"]),
-    ("multi", "index", ["linux/amd64", "linux/arm64"]),
-    ("multi_oci", "index", ["linux/amd64", "linux/arm64"]),
-])
-def test_each_kind_lists_its_platforms(testenv: dict, tmp_path: Path, key: str, kind: str,
-                                       platforms: list[str]) -> None:
+
+@pytest.mark.parametrize(
+    ("key", "kind", "platforms"),
+    [
+        ("amd64", "manifest", ["linux/amd64"]),
+        ("arm64", "manifest", ["linux/arm64"]),
+        ("multi", "index", ["linux/amd64", "linux/arm64"]),
+        ("multi_oci", "index", ["linux/amd64", "linux/arm64"]),
+    ],
+)
+def test_each_kind_lists_its_platforms(
+    testenv: dict, tmp_path: Path, key: str, kind: str, platforms: list[str]
+) -> None:
     got = one(testenv["images"][key], opts(tmp_path))
     info = testenv["image_info"][key.replace("_", "-")]
     assert got.error is None, got.error
@@ -217,6 +255,7 @@ def test_digest_reference_is_verified_and_resolved(testenv: dict, tmp_path: Path
 
 # --- agreement with skopeo ---------------------------------------------------------------------
 
+
 def skopeo_raw(ref: str, *creds: str) -> bytes:
     argv = ["skopeo", "inspect", "--raw", "--tls-verify=false", *creds, f"docker://{ref}"]
     return subprocess.run(argv, capture_output=True, check=True, timeout=60).stdout
@@ -226,11 +265,20 @@ def skopeo_platforms(ref: str) -> tuple[str, list[str]]:
     body = skopeo_raw(ref)
     doc = json.loads(body)
     if "manifests" in doc:
-        plats = [f"{m['platform']['os']}/{m['platform']['architecture']}" for m in doc["manifests"]
-                 if m["platform"]["os"] != "unknown"]
+        plats = [
+            f"{m['platform']['os']}/{m['platform']['architecture']}"
+            for m in doc["manifests"]
+            if m["platform"]["os"] != "unknown"
+        ]
         return sha(body), plats
-    config = json.loads(subprocess.run(["skopeo", "inspect", "--config", "--raw", "--tls-verify=false",
-                                        f"docker://{ref}"], capture_output=True, check=True, timeout=60).stdout)
+    config = json.loads(
+        subprocess.run(
+            ["skopeo", "inspect", "--config", "--raw", "--tls-verify=false", f"docker://{ref}"],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    )
     return sha(body), [f"{config['os']}/{config['architecture']}"]
 
 
@@ -251,6 +299,7 @@ def test_attestation_index_agrees_with_skopeo(pushed: dict[str, str], tmp_path: 
 
 
 # --- authentication against the htpasswd registry ---------------------------------------------
+
 
 def write_config(directory: Path, config: dict[str, object]) -> str:
     directory.mkdir(parents=True, exist_ok=True)
@@ -279,16 +328,19 @@ def helper_on_path(tmp_path: Path, testenv: dict, monkeypatch: pytest.MonkeyPatc
     bin_dir.mkdir()
     log = tmp_path / "helper.log"
     script = bin_dir / "docker-credential-dockdoctortest"
-    script.write_text(f"""#!/bin/sh
+    script.write_text(
+        f"""#!/bin/sh
 read -r server || true
 echo "$1 $server" >> {log}
-if [ "$server" = "{testenv['registry_auth']}" ]; then
-  printf '{{"ServerURL":"%s","Username":"{testenv['registry_user']}","Secret":"{testenv['registry_password']}"}}' "$server"
+if [ "$server" = "{testenv["registry_auth"]}" ]; then
+  printf '{{"ServerURL":"%s","Username":"{testenv["registry_user"]}","Secret":"{testenv["registry_password"]}"}}' "$server"
   exit 0
 fi
 echo "credentials not found in native keychain"
 exit 1
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     return log
@@ -296,8 +348,11 @@ exit 1
 
 @pytest.mark.parametrize("style", ["credHelpers", "credsStore"])
 def test_basic_auth_with_credential_helper(testenv: dict, tmp_path: Path, helper_on_path: Path, style: str) -> None:
-    config: dict[str, object] = ({"credHelpers": {testenv["registry_auth"]: "dockdoctortest"}}
-                                 if style == "credHelpers" else {"credsStore": "dockdoctortest"})
+    config: dict[str, object] = (
+        {"credHelpers": {testenv["registry_auth"]: "dockdoctortest"}}
+        if style == "credHelpers"
+        else {"credsStore": "dockdoctortest"}
+    )
     cfg = write_config(tmp_path / "docker", config)
     refs = [testenv["images"]["auth_multi_oci"], testenv["images"]["auth_arm64"]]
     got = inspect_remote(refs, options=opts(tmp_path, docker_config_dir=cfg))
@@ -321,12 +376,14 @@ def test_wrong_password_is_auth_failed(testenv: dict, tmp_path: Path) -> None:
 
 # --- failures ----------------------------------------------------------------------------------
 
+
 def test_not_found(testenv: dict, tmp_path: Path) -> None:
     ref = f"{testenv['registry']}/nope:1"
     got = one(ref, opts(tmp_path))
     assert got.error is not None and got.error.kind == "not-found"
-    assert got.error.detail == (f"{ref}: not found (the repository or tag does not exist; "
-                                "a private repository also answers 401)")
+    assert got.error.detail == (
+        f"{ref}: not found (the repository or tag does not exist; a private repository also answers 401)"
+    )
 
 
 def test_invalid_reference_makes_no_request(tmp_path: Path) -> None:
@@ -345,6 +402,7 @@ def test_registry_down_is_unreachable_quickly(tmp_path: Path) -> None:
 
 # --- cache -------------------------------------------------------------------------------------
 
+
 def access_log_lines(path: str) -> list[str]:
     with open(path, encoding="utf-8", errors="replace") as fh:
         return fh.readlines()
@@ -362,9 +420,9 @@ def wait_log_quiet(path: str) -> int:
     return count
 
 
-def run_counted(refs: list[str], options: RegistryOptions, log: str) -> tuple[tuple[RemoteImage, ...],
-                                                                                list[tuple[str, str, int]],
-                                                                                list[str]]:
+def run_counted(
+    refs: list[str], options: RegistryOptions, log: str
+) -> tuple[tuple[RemoteImage, ...], list[tuple[str, str, int]], list[str]]:
     seen: list[tuple[str, str, int]] = []
     before = wait_log_quiet(log)
     got = inspect_remote(refs, options=replace(options, observer=lambda m, u, s: seen.append((m, u, s))))
@@ -390,7 +448,11 @@ def test_cache_warm_within_ttl_is_free_and_after_ttl_costs_one_head(testenv: dic
 
     stale, stale_seen, stale_log = run_counted(refs, replace(options, tag_ttl=0.0), log)
     assert sorted((m, u.rsplit("/", 1)[1]) for m, u, _ in stale_seen) == [
-        ("HEAD", "amd64"), ("HEAD", "arm64"), ("HEAD", "multi"), ("HEAD", "multi-oci")]
+        ("HEAD", "amd64"),
+        ("HEAD", "arm64"),
+        ("HEAD", "multi"),
+        ("HEAD", "multi-oci"),
+    ]
     assert len(stale_log) == 4 and all('"HEAD ' in line for line in stale_log)
     assert [r.platforms for r in stale] == [r.platforms for r in cold]
 
@@ -410,7 +472,10 @@ def test_changed_digest_is_refetched(pushed: dict[str, str], testenv: dict, tmp_
     assert (second.kind, [p.platform for p in second.platforms]) == ("manifest", ["linux/amd64"])
     assert second.digest == sha(single) and not second.from_cache
     assert [(m, u.split("/v2/")[1].split("/")[-2]) for m, u, _ in seen] == [
-        ("HEAD", "manifests"), ("GET", "manifests"), ("GET", "blobs")]
+        ("HEAD", "manifests"),
+        ("GET", "manifests"),
+        ("GET", "blobs"),
+    ]
 
 
 def test_offline_uses_only_the_cache(testenv: dict, tmp_path: Path) -> None:
@@ -524,11 +589,21 @@ def fixture_doc(name: str) -> tuple[bytes, str]:
     return data["body"].encode(), data["content_type"]
 
 
-def test_rate_limit_reports_headers_and_does_not_wait_an_hour(serve: Callable[[Handler], FakeServer],
-                                                              tmp_path: Path) -> None:
-    srv = serve(lambda r: (429, {"ratelimit-limit": "100;w=21600", "ratelimit-remaining": "0;w=21600",
-                                 "Retry-After": "3600", "Content-Type": "application/json"},
-                           b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}'))
+def test_rate_limit_reports_headers_and_does_not_wait_an_hour(
+    serve: Callable[[Handler], FakeServer], tmp_path: Path
+) -> None:
+    srv = serve(
+        lambda r: (
+            429,
+            {
+                "ratelimit-limit": "100;w=21600",
+                "ratelimit-remaining": "0;w=21600",
+                "Retry-After": "3600",
+                "Content-Type": "application/json",
+            },
+            b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}',
+        )
+    )
     start = time.monotonic()
     got = one(f"{srv.host}/library/x:1", opts(tmp_path))
     assert got.error is not None and got.error.kind == "rate-limited"
@@ -536,8 +611,7 @@ def test_rate_limit_reports_headers_and_does_not_wait_an_hour(serve: Callable[[H
     assert time.monotonic() - start < 2.0 and len(srv.requests) == 1
 
 
-def test_rate_limit_with_short_retry_after_is_retried(serve: Callable[[Handler], FakeServer],
-                                                      tmp_path: Path) -> None:
+def test_rate_limit_with_short_retry_after_is_retried(serve: Callable[[Handler], FakeServer], tmp_path: Path) -> None:
     body, ctype = fixture_doc("oci-index.multi-oci.json")
     calls: list[int] = []
 
@@ -554,13 +628,19 @@ def test_rate_limit_with_short_retry_after_is_retried(serve: Callable[[Handler],
     assert 1.0 <= time.monotonic() - start < 3.0 and len(srv.requests) == 2
 
 
-def test_blob_redirect_to_another_host_drops_authorization(serve: Callable[[Handler], FakeServer],
-                                                          tmp_path: Path) -> None:
+def test_blob_redirect_to_another_host_drops_authorization(
+    serve: Callable[[Handler], FakeServer], tmp_path: Path
+) -> None:
     manifest, mtype = fixture_doc("docker-manifest.amd64.json")
     config, _ = fixture_doc("docker-config.amd64.json")
     config_digest = json.loads(manifest)["config"]["digest"]
-    cdn = serve(lambda r: (400, {}, b"Only one auth mechanism allowed") if "authorization" in r.headers
-                else (200, {"Content-Type": "application/octet-stream"}, config))
+    cdn = serve(
+        lambda r: (
+            (400, {}, b"Only one auth mechanism allowed")
+            if "authorization" in r.headers
+            else (200, {"Content-Type": "application/octet-stream"}, config)
+        )
+    )
     expected = "Basic " + base64.b64encode(b"u:p").decode()
 
     def registry(r: Request) -> tuple[int, dict[str, str], bytes]:
@@ -587,8 +667,9 @@ def test_wrong_content_type_is_sniffed_from_the_body(serve: Callable[[Handler], 
     assert got.media_type == mf.DOCKER_LIST and len(got.platforms) == 2
 
 
-def test_hanging_server_times_out_within_the_configured_seconds(serve: Callable[[Handler], FakeServer],
-                                                               tmp_path: Path) -> None:
+def test_hanging_server_times_out_within_the_configured_seconds(
+    serve: Callable[[Handler], FakeServer], tmp_path: Path
+) -> None:
     release = threading.Event()
 
     def hang(r: Request) -> tuple[int, dict[str, str], bytes]:
@@ -608,12 +689,16 @@ def test_hanging_server_times_out_within_the_configured_seconds(serve: Callable[
     assert time.monotonic() - start < 1.9
 
 
-def bearer_registry(serve: Callable[[Handler], FakeServer], *,
-                    hold_401: float = 0.0) -> tuple[FakeServer, FakeServer]:
+def bearer_registry(serve: Callable[[Handler], FakeServer], *, hold_401: float = 0.0) -> tuple[FakeServer, FakeServer]:
     """A token issuer granting "t0k3n" to anyone, and a registry that answers 401 (after hold_401 s) without it."""
     body, ctype = fixture_doc("oci-index.multi-oci.json")
-    tokens = serve(lambda r: (200, {"Content-Type": "application/json"},
-                              json.dumps({"token": "t0k3n", "expires_in": 300}).encode()))
+    tokens = serve(
+        lambda r: (
+            200,
+            {"Content-Type": "application/json"},
+            json.dumps({"token": "t0k3n", "expires_in": 300}).encode(),
+        )
+    )
 
     def registry(r: Request) -> tuple[int, dict[str, str], bytes]:
         if r.headers.get("authorization") != "Bearer t0k3n":
@@ -625,20 +710,23 @@ def bearer_registry(serve: Callable[[Handler], FakeServer], *,
     return tokens, serve(registry)
 
 
-def test_bearer_token_is_fetched_anonymously_with_get_and_reused(serve: Callable[[Handler], FakeServer],
-                                                                 tmp_path: Path) -> None:
+def test_bearer_token_is_fetched_anonymously_with_get_and_reused(
+    serve: Callable[[Handler], FakeServer], tmp_path: Path
+) -> None:
     tokens, reg = bearer_registry(serve)
     refs = [f"{reg.host}/team/app:{i}" for i in range(3)]
     # one at a time: the first 401 teaches the challenge, later requests carry the token up front
     got = inspect_remote(refs, options=opts(tmp_path, max_workers=1, per_registry=1))
     assert [r.error for r in got] == [None, None, None]
     assert [(r.method, r.path, r.headers.get("authorization")) for r in tokens.requests] == [
-        ("GET", "/token?service=fake.test&scope=repository%3Ateam%2Fapp%3Apull", None)]
+        ("GET", "/token?service=fake.test&scope=repository%3Ateam%2Fapp%3Apull", None)
+    ]
     assert [r.headers.get("authorization") for r in reg.requests] == [None] + ["Bearer t0k3n"] * 3
 
 
-def test_concurrent_first_requests_share_one_token_per_scope(serve: Callable[[Handler], FakeServer],
-                                                            tmp_path: Path) -> None:
+def test_concurrent_first_requests_share_one_token_per_scope(
+    serve: Callable[[Handler], FakeServer], tmp_path: Path
+) -> None:
     """No first-request gate: the first wave all meet the 401, then one token per scope answers them all."""
     tokens, reg = bearer_registry(serve, hold_401=0.2)  # every first-wave request is out before a 401 is back
     refs = [f"{reg.host}/team/app:{i}" for i in range(4)] + [f"{reg.host}/team/other:1"]
@@ -647,12 +735,15 @@ def test_concurrent_first_requests_share_one_token_per_scope(serve: Callable[[Ha
     assert [r.error for r in got] == [None] * 5
     assert time.monotonic() - start < 0.2 * 2  # one 401 wait for all of them, not one after another
     assert sorted(r.path.split("scope=")[1] for r in tokens.requests) == [
-        "repository%3Ateam%2Fapp%3Apull", "repository%3Ateam%2Fother%3Apull"]
+        "repository%3Ateam%2Fapp%3Apull",
+        "repository%3Ateam%2Fother%3Apull",
+    ]
     assert sorted(str(r.headers.get("authorization")) for r in reg.requests) == ["Bearer t0k3n"] * 5 + ["None"] * 5
 
 
-def test_twenty_references_concurrently_duplicates_asked_once(serve: Callable[[Handler], FakeServer],
-                                                              tmp_path: Path) -> None:
+def test_twenty_references_concurrently_duplicates_asked_once(
+    serve: Callable[[Handler], FakeServer], tmp_path: Path
+) -> None:
     body, ctype = fixture_doc("oci-index.multi-oci.json")
 
     def route(r: Request) -> tuple[int, dict[str, str], bytes]:
@@ -669,13 +760,24 @@ def test_twenty_references_concurrently_duplicates_asked_once(serve: Callable[[H
     assert time.monotonic() - start < 0.05 * 10
 
 
-def test_identity_token_uses_the_refresh_grant_with_post(serve: Callable[[Handler], FakeServer],
-                                                         tmp_path: Path) -> None:
+def test_identity_token_uses_the_refresh_grant_with_post(
+    serve: Callable[[Handler], FakeServer], tmp_path: Path
+) -> None:
     body, ctype = fixture_doc("oci-index.multi-oci.json")
-    tokens = serve(lambda r: (200, {"Content-Type": "application/json"}, b'{"access_token": "acc"}')
-                   if r.method == "POST" else (405, {}, b""))
-    reg = serve(lambda r: (200, {"Content-Type": ctype}, body) if r.headers.get("authorization") == "Bearer acc"
-                else (401, {"WWW-Authenticate": f'Bearer realm="http://{tokens.host}/token",service="svc"'}, b""))
+    tokens = serve(
+        lambda r: (
+            (200, {"Content-Type": "application/json"}, b'{"access_token": "acc"}')
+            if r.method == "POST"
+            else (405, {}, b"")
+        )
+    )
+    reg = serve(
+        lambda r: (
+            (200, {"Content-Type": ctype}, body)
+            if r.headers.get("authorization") == "Bearer acc"
+            else (401, {"WWW-Authenticate": f'Bearer realm="http://{tokens.host}/token",service="svc"'}, b"")
+        )
+    )
     cfg = write_config(tmp_path / "docker", {"auths": {reg.host: {"identitytoken": "refresh"}}})
     got = one(f"{reg.host}/a/b:1", opts(tmp_path, docker_config_dir=cfg))
     assert got.error is None, got.error
@@ -721,8 +823,13 @@ def test_head_without_digest_falls_back_to_get(serve: Callable[[Handler], FakeSe
 
 
 def test_forbidden_is_denied(serve: Callable[[Handler], FakeServer], tmp_path: Path) -> None:
-    srv = serve(lambda r: (403, {"Content-Type": "application/json"},
-                           b'{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}'))
+    srv = serve(
+        lambda r: (
+            403,
+            {"Content-Type": "application/json"},
+            b'{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}',
+        )
+    )
     got = one(f"{srv.host}/x:1", opts(tmp_path))
     assert got.error is not None and got.error.kind == "denied"
     assert "requested access to the resource is denied" in got.error.detail
@@ -736,8 +843,9 @@ def test_missing_helper_is_named_in_auth_required(testenv: dict, tmp_path: Path)
 
 
 def test_docker_auth_config_environment_credentials(testenv: dict, tmp_path: Path) -> None:
-    got = one(testenv["images"]["auth_multi"],
-              replace(opts(tmp_path), docker_auth_config=json.dumps(basic_config(testenv))))
+    got = one(
+        testenv["images"]["auth_multi"], replace(opts(tmp_path), docker_auth_config=json.dumps(basic_config(testenv)))
+    )
     assert got.error is None and got.digest == testenv["image_info"]["multi"]["auth_digest"]
 
 

@@ -30,8 +30,11 @@ BOTH = ["linux/amd64", "linux/arm64"]
 @pytest.fixture(scope="module")
 def reg(testenv: dict) -> Iterator[TokenRegistry]:
     src = testenv["registry"]
-    copies = [(f"{src}/busybox:multi", f"{PUBLIC}:multi"), (f"{src}/busybox:amd64", f"{PUBLIC}:amd64"),
-              (f"{src}/busybox:multi", f"{PRIVATE}:multi")]
+    copies = [
+        (f"{src}/busybox:multi", f"{PUBLIC}:multi"),
+        (f"{src}/busybox:amd64", f"{PUBLIC}:amd64"),
+        (f"{src}/busybox:multi", f"{PRIVATE}:multi"),
+    ]
     with token_registry(copies, anonymous_repos={PUBLIC}, user=USER, password=PASSWORD) as running:
         yield running
 
@@ -51,26 +54,40 @@ def config_dir(tmp_path: Path, host: str, user: str, password: str | None) -> Pa
     return folder
 
 
-def inspect(refs: list[str], tmp_path: Path, seen: list, password: str | None = None,
-            host: str = "", workers: int = 32, cache: Path | None = None) -> tuple[RemoteImage, ...]:
-    options = RegistryOptions(cache_dir=cache, timeout=(3.0, 10.0), max_workers=workers, per_registry=workers,
-                              docker_config_dir=str(config_dir(tmp_path, host, USER, password)),
-                              observer=lambda m, u, s: seen.append((m, u, s)))
+def inspect(
+    refs: list[str],
+    tmp_path: Path,
+    seen: list,
+    password: str | None = None,
+    host: str = "",
+    workers: int = 32,
+    cache: Path | None = None,
+) -> tuple[RemoteImage, ...]:
+    options = RegistryOptions(
+        cache_dir=cache,
+        timeout=(3.0, 10.0),
+        max_workers=workers,
+        per_registry=workers,
+        docker_config_dir=str(config_dir(tmp_path, host, USER, password)),
+        observer=lambda m, u, s: seen.append((m, u, s)),
+    )
     return inspect_remote(refs, options=options)
 
 
 def explain(reg: TokenRegistry, seen: list) -> str:
     lines = [f"client: {m} {u} -> {s}" for m, u, s in seen]
-    lines += [f"issuer: {r.method} {r.path} {r.query} auth={r.had_authorization} -> {r.status} {r.granted}"
-              for r in reg.token_requests()]
+    lines += [
+        f"issuer: {r.method} {r.path} {r.query} auth={r.had_authorization} -> {r.status} {r.granted}"
+        for r in reg.token_requests()
+    ]
     return "\n".join(lines) + "\n--- registry log (tail) ---\n" + reg.log()[-3000:]
 
 
-def test_anonymous_pull_follows_the_challenge_once_and_reuses_the_token(reg: TokenRegistry, tmp_path: Path,
-                                                                         seen: list) -> None:
+def test_anonymous_pull_follows_the_challenge_once_and_reuses_the_token(
+    reg: TokenRegistry, tmp_path: Path, seen: list
+) -> None:
     # one at a time, so the second reference starts after the first 401 (all at once, each would meet one)
-    multi, amd64 = inspect([f"{reg.host}/{PUBLIC}:multi", f"{reg.host}/{PUBLIC}:amd64"], tmp_path, seen,
-                           workers=1)
+    multi, amd64 = inspect([f"{reg.host}/{PUBLIC}:multi", f"{reg.host}/{PUBLIC}:amd64"], tmp_path, seen, workers=1)
     why = explain(reg, seen)
     assert multi.error is None and amd64.error is None, (multi.error, amd64.error, why)
     assert (multi.kind, [p.platform for p in multi.platforms]) == ("index", BOTH), why
@@ -81,14 +98,19 @@ def test_anonymous_pull_follows_the_challenge_once_and_reuses_the_token(reg: Tok
     assert [s for _, _, s in registry_calls].count(401) == 1, why
     assert [(m, s) for m, _, s in token_calls] == [("GET", 200)], why
     (asked,) = reg.token_requests()
-    assert (asked.method, asked.query.get("service"), asked.scopes, asked.had_authorization) == \
-        ("GET", ["dockdoctor-test"], [f"repository:{PUBLIC}:pull"], False), why
+    assert (asked.method, asked.query.get("service"), asked.scopes, asked.had_authorization) == (
+        "GET",
+        ["dockdoctor-test"],
+        [f"repository:{PUBLIC}:pull"],
+        False,
+    ), why
     assert asked.granted == ({"type": "repository", "name": PUBLIC, "actions": ["pull"]},)
     assert all(s == 200 for _, _, s in registry_calls if s != 401), why
 
 
-def test_a_later_run_answers_the_remembered_challenge_without_a_401(reg: TokenRegistry, tmp_path: Path,
-                                                                     seen: list) -> None:
+def test_a_later_run_answers_the_remembered_challenge_without_a_401(
+    reg: TokenRegistry, tmp_path: Path, seen: list
+) -> None:
     cache = tmp_path / "cache"
     (first,) = inspect([f"{reg.host}/{PUBLIC}:multi"], tmp_path, seen, cache=cache)
     assert first.error is None and [s for _, u, s in seen if reg.host in u] == [401, 200], explain(reg, seen)
@@ -101,8 +123,11 @@ def test_a_later_run_answers_the_remembered_challenge_without_a_401(reg: TokenRe
     # what is kept: the scheme, realm and service (no scope, no token)
     (stored,) = (cache / "hosts").glob("*.json")
     data = json.loads(stored.read_text())
-    assert (data["host"], data["scheme"], data["params"]) == \
-        (reg.host, "bearer", {"realm": reg.realm, "service": "dockdoctor-test"})
+    assert (data["host"], data["scheme"], data["params"]) == (
+        reg.host,
+        "bearer",
+        {"realm": reg.realm, "service": "dockdoctor-test"},
+    )
     assert "token" not in stored.read_text().replace(reg.realm, "")
     clear_cache(cache)  # `dockdoctor cache clear` forgets it too
     assert not stored.exists()
@@ -110,8 +135,9 @@ def test_a_later_run_answers_the_remembered_challenge_without_a_401(reg: TokenRe
 
 def test_a_stale_remembered_challenge_is_replaced(reg: TokenRegistry, tmp_path: Path, seen: list) -> None:
     cache = tmp_path / "cache"
-    Cache(cache).put_challenge(reg.host, "bearer", {"realm": f"http://127.0.0.1:{closed_port()}/token",
-                                                    "service": "moved"})
+    Cache(cache).put_challenge(
+        reg.host, "bearer", {"realm": f"http://127.0.0.1:{closed_port()}/token", "service": "moved"}
+    )
     (got,) = inspect([f"{reg.host}/{PUBLIC}:multi"], tmp_path, seen, cache=cache)
     assert got.error is None, (got.error, explain(reg, seen))
     assert Cache(cache).get_challenge(reg.host) == ("bearer", {"realm": reg.realm, "service": "dockdoctor-test"})
@@ -122,8 +148,7 @@ def test_credentials_never_go_to_a_remembered_realm(reg: TokenRegistry, tmp_path
     cache = tmp_path / "cache"
     with counting_server() as (port, hits):
         Cache(cache).put_challenge(reg.host, "bearer", {"realm": f"http://127.0.0.1:{port}/token", "service": "x"})
-        (got,) = inspect([f"{reg.host}/{PRIVATE}:multi"], tmp_path, seen, password=PASSWORD, host=reg.host,
-                         cache=cache)
+        (got,) = inspect([f"{reg.host}/{PRIVATE}:multi"], tmp_path, seen, password=PASSWORD, host=reg.host, cache=cache)
     assert got.error is None, (got.error, explain(reg, seen))
     assert hits == []
     assert [(r.had_authorization, r.user) for r in reg.token_requests()] == [(True, USER)]
@@ -139,8 +164,7 @@ def test_a_remembered_challenge_from_the_future_is_ignored(reg: TokenRegistry, t
     assert cache.get_challenge(reg.host) is None
 
 
-def test_private_repo_without_credentials_needs_docker_login(reg: TokenRegistry, tmp_path: Path,
-                                                             seen: list) -> None:
+def test_private_repo_without_credentials_needs_docker_login(reg: TokenRegistry, tmp_path: Path, seen: list) -> None:
     (got,) = inspect([f"{reg.host}/{PRIVATE}:multi"], tmp_path, seen)
     why = explain(reg, seen)
     assert got.error is not None and got.error.kind == "auth-required", (got.error, why)

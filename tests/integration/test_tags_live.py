@@ -29,8 +29,9 @@ def _manifest(registry: str, repo: str, tag: str, accept: str) -> tuple[bytes, s
 
 
 def _put(registry: str, repo: str, tag: str, body: bytes, media_type: str) -> None:
-    resp = requests.put(f"http://{registry}/v2/{repo}/manifests/{tag}", data=body,
-                        headers={"Content-Type": media_type}, timeout=10)
+    resp = requests.put(
+        f"http://{registry}/v2/{repo}/manifests/{tag}", data=body, headers={"Content-Type": media_type}, timeout=10
+    )
     assert resp.status_code == 201, resp.text
 
 
@@ -43,15 +44,26 @@ def _tags(registry: str, repo: str) -> set[str]:
             return set()
         tags |= set(resp.json().get("tags") or [])
         link = resp.headers.get("Link", "")
-        url = f"http://{registry}{link[1:link.index('>')]}" if link else ""
+        url = f"http://{registry}{link[1 : link.index('>')]}" if link else ""
     return tags
 
 
 def _seed(registry: str, repo: str) -> None:
     """The busybox multi-platform index and its two images, copied into repo (so its blobs are there)."""
-    subprocess.run(["skopeo", "copy", "--all", "--src-tls-verify=false", "--dest-tls-verify=false",
-                    f"docker://{registry}/busybox:multi", f"docker://{registry}/{repo}:seed"],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            "skopeo",
+            "copy",
+            "--all",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            f"docker://{registry}/busybox:multi",
+            f"docker://{registry}/{repo}:seed",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +77,20 @@ def tag_families(testenv: dict) -> dict[str, str]:
         multi, multi_type = _manifest(registry, APP, "seed", LIST)
         amd64, amd64_type = _manifest(registry, "busybox", "amd64", V2)
         digest = "sha256:" + __import__("hashlib").sha256(amd64).hexdigest()
-        only = json.dumps({"schemaVersion": 2, "mediaType": LIST, "manifests": [{
-            "mediaType": V2, "digest": digest, "size": len(amd64),
-            "platform": {"architecture": "amd64", "os": "linux"}}]}).encode()
+        only = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": LIST,
+                "manifests": [
+                    {
+                        "mediaType": V2,
+                        "digest": digest,
+                        "size": len(amd64),
+                        "platform": {"architecture": "amd64", "os": "linux"},
+                    }
+                ],
+            }
+        ).encode()
         for tag in ("1.1-alpine", "1.2.1-alpine"):
             _put(registry, APP, tag, amd64, amd64_type)
         _put(registry, APP, "1.2-alpine", only, LIST)
@@ -80,8 +103,12 @@ def tag_families(testenv: dict) -> dict[str, str]:
         session = requests.Session()
         for number in range(MANY_TAGS - 2):
             tag = f"{number // 100}.{number % 100}.0-alpine"
-            resp = session.put(f"http://{registry}/v2/{MANY}/manifests/{tag}", data=amd64,
-                               headers={"Content-Type": amd64_type}, timeout=10)
+            resp = session.put(
+                f"http://{registry}/v2/{MANY}/manifests/{tag}",
+                data=amd64,
+                headers={"Content-Type": amd64_type},
+                timeout=10,
+            )
             assert resp.status_code == 201, resp.text
         _put(registry, MANY, "7.3.1-alpine", multi, multi_type)
     return {"app": f"{registry}/{APP}", "many": f"{registry}/{MANY}"}
@@ -94,8 +121,9 @@ def _env(testenv: dict, tmp_path: Path) -> dict[str, str]:
 def _project(tmp_path: Path, image: str) -> Path:
     project = tmp_path / "shop"
     project.mkdir()
-    (project / "compose.yaml").write_text(f"# the shop\nservices:\n  db:\n    image: {image}  # our database\n"
-                                          "    environment:\n      A: b\n")
+    (project / "compose.yaml").write_text(
+        f"# the shop\nservices:\n  db:\n    image: {image}  # our database\n    environment:\n      A: b\n"
+    )
     return project
 
 
@@ -109,9 +137,10 @@ def test_check_names_the_nearest_tag_and_fix_applies_it(testenv: dict, tag_famil
     findings = {f["id"]: f for f in report["findings"]}
     assert {"DKD301", "DKD410"} <= set(findings), findings.keys()
     for code in ("DKD301", "DKD410"):
-        assert f"{tag_families['app']}:1.3-alpine (linux/amd64, linux/arm64) and " \
-               f"{tag_families['app']}:1.3-slim (linux/amd64, linux/arm64) offer every target" \
-               in findings[code]["message"], findings[code]["message"]
+        assert (
+            f"{tag_families['app']}:1.3-alpine (linux/amd64, linux/arm64) and "
+            f"{tag_families['app']}:1.3-slim (linux/amd64, linux/arm64) offer every target" in findings[code]["message"]
+        ), findings[code]["message"]
         first = findings[code]["fixes"][0]
         assert first["title"].startswith(f"use {tag_families['app']}:1.3-alpine") and first["safety"] == "safe"
         assert first["steps"][0]["kind"] == "edit"
@@ -125,8 +154,10 @@ def test_check_names_the_nearest_tag_and_fix_applies_it(testenv: dict, tag_famil
     fixed = dockdoctor("fix", "--project", str(project), "--platform", "linux/arm64", "--yes", env=env)
     assert fixed.code == 0, fixed.stdout + fixed.stderr
     text = (project / "compose.yaml").read_text()
-    assert text == (f"# the shop\nservices:\n  db:\n    image: {tag_families['app']}:1.3-alpine  # our database\n"
-                    "    environment:\n      A: b\n")  # one line changed, its comment kept
+    assert text == (
+        f"# the shop\nservices:\n  db:\n    image: {tag_families['app']}:1.3-alpine  # our database\n"
+        "    environment:\n      A: b\n"
+    )  # one line changed, its comment kept
     after = dockdoctor("check", "--project", str(project), "--platform", "linux/arm64", "--json", env=env).json()
     left = [f for f in after["findings"] if f["id"] in ("DKD301", "DKD302", "DKD410", "DKD411")]
     assert left == []
@@ -146,14 +177,28 @@ def test_inspect_names_tags_from_a_paginated_list(testenv: dict, tag_families: d
     text = dockdoctor("inspect", image, "--platform", "linux/arm64", env=_env(testenv, tmp_path))
     # 40 amd64-only tags nearer than 7.3.1-alpine: the budget ends the search, and the finding says so
     assert "none of the 40 nearest tags checked offers every target" in text.stdout, text.stdout
-    near = dockdoctor("inspect", f"{tag_families['many']}:7.2.0-alpine", "--platform", "linux/arm64", "--json",
-                      env=_env(testenv, tmp_path)).json()
+    near = dockdoctor(
+        "inspect",
+        f"{tag_families['many']}:7.2.0-alpine",
+        "--platform",
+        "linux/arm64",
+        "--json",
+        env=_env(testenv, tmp_path),
+    ).json()
     finding = next(f for f in near["findings"] if f["id"] == "DKD302")
     assert f"{tag_families['many']}:7.3.1-alpine (linux/amd64, linux/arm64) offers every target" in finding["message"]
     assert finding["fixes"][0]["safety"] == "display-only"  # no project line to edit: the reference, in words
 
 
 def test_a_tag_that_runs_everywhere_gets_no_search(testenv: dict, tag_families: dict, tmp_path: Path) -> None:
-    result = dockdoctor("inspect", f"{tag_families['app']}:1.3-alpine", "--platform", "linux/arm64",
-                        "--platform", "linux/amd64", "--json", env=_env(testenv, tmp_path)).json()
+    result = dockdoctor(
+        "inspect",
+        f"{tag_families['app']}:1.3-alpine",
+        "--platform",
+        "linux/arm64",
+        "--platform",
+        "linux/amd64",
+        "--json",
+        env=_env(testenv, tmp_path),
+    ).json()
     assert result["facts"]["images"]["remote"][0]["alternatives"] is None

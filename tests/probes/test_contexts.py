@@ -35,8 +35,15 @@ def stale(path: Path) -> Path:
 def write_context(cfg: Path, name: str, host: str) -> None:
     meta = cfg / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest() / "meta.json"
     meta.parent.mkdir(parents=True, exist_ok=True)
-    meta.write_text(json.dumps({"Name": name, "Metadata": {"Description": name},
-                                "Endpoints": {"docker": {"Host": host, "SkipTLSVerify": False}}}))
+    meta.write_text(
+        json.dumps(
+            {
+                "Name": name,
+                "Metadata": {"Description": name},
+                "Endpoints": {"docker": {"Host": host, "SkipTLSVerify": False}},
+            }
+        )
+    )
 
 
 def test_connect_tells_live_from_stale(tmp_path: Path) -> None:
@@ -58,18 +65,23 @@ def test_probe_resolves_symlinks_and_marks_stale(tmp_path: Path) -> None:
     try:
         os.symlink(tmp_path / "engine.sock", tmp_path / "docker.sock")
         stale(tmp_path / "quit.sock")
-        contexts = (ContextFacts("default", f"unix://{tmp_path}/docker.sock", socket_exists=True),
-                    ContextFacts("desktop-linux", f"unix://{tmp_path}/engine.sock", socket_exists=True, current=True),
-                    ContextFacts("orbstack", f"unix://{tmp_path}/quit.sock", socket_exists=True),
-                    ContextFacts("remote", "ssh://me@build-box"))
+        contexts = (
+            ContextFacts("default", f"unix://{tmp_path}/docker.sock", socket_exists=True),
+            ContextFacts("desktop-linux", f"unix://{tmp_path}/engine.sock", socket_exists=True, current=True),
+            ContextFacts("orbstack", f"unix://{tmp_path}/quit.sock", socket_exists=True),
+            ContextFacts("remote", "ssh://me@build-box"),
+        )
         probed, errors = probe_contexts(contexts, timeout=2)
     finally:
         live.close()
     assert errors == ()
     real = str((tmp_path / "engine.sock").resolve())
     assert [(c.name, c.resolved, c.live) for c in probed] == [
-        ("default", real, True), ("desktop-linux", real, True),
-        ("orbstack", str((tmp_path / "quit.sock").resolve()), False), ("remote", "", None)]
+        ("default", real, True),
+        ("desktop-linux", real, True),
+        ("orbstack", str((tmp_path / "quit.sock").resolve()), False),
+        ("remote", "", None),
+    ]
     assert all(c.engine_id == "" for c in probed)  # one live socket file: no engine needs to be told apart
 
 
@@ -86,8 +98,15 @@ def test_one_engine_behind_two_sockets_is_one_engine(tmp_path: Path) -> None:
     """Docker Desktop answers on ~/.docker/run/docker.sock and docker-cli.sock alike: the same /info ID."""
     with engine_for("docker-desktop-mac-arm64") as first, engine_for("docker-desktop-mac-arm64") as second:
         stale(tmp_path / "orbstack.sock")
-        report = _check_contexts(tmp_path, {"desktop-linux": first.base_url, "desktop-cli": second.base_url,
-                                            "orbstack": f"unix://{tmp_path}/orbstack.sock"}, first.base_url)
+        report = _check_contexts(
+            tmp_path,
+            {
+                "desktop-linux": first.base_url,
+                "desktop-cli": second.base_url,
+                "orbstack": f"unix://{tmp_path}/orbstack.sock",
+            },
+            first.base_url,
+        )
     contexts = {c["name"]: c for c in report["facts"]["engine"]["contexts"]}
     assert contexts["orbstack"]["live"] is False
     assert contexts["desktop-cli"]["engine_id"] == "2215097e-b8c5-4dd2-b688-4aaf02cdb689"
@@ -98,11 +117,16 @@ def test_one_engine_behind_two_sockets_is_one_engine(tmp_path: Path) -> None:
 def test_two_engines_are_reported(tmp_path: Path) -> None:
     with engine_for("docker-desktop-mac-arm64") as desktop, engine_for("orbstack-mac-arm64") as orbstack:
         os.symlink(desktop.socket_path, tmp_path / "docker.sock")
-        report = _check_contexts(tmp_path, {"desktop-linux": desktop.base_url, "orbstack": orbstack.base_url},
-                                 f"unix://{tmp_path}/docker.sock")
+        report = _check_contexts(
+            tmp_path,
+            {"desktop-linux": desktop.base_url, "orbstack": orbstack.base_url},
+            f"unix://{tmp_path}/docker.sock",
+        )
     finding = next(f for f in report["findings"] if f["id"] == "DKD203")
     assert finding["message"].startswith("2 different engines are running")
     ids = {c["name"]: c["engine_id"] for c in report["facts"]["engine"]["contexts"]}
-    assert ids == {"default": "2215097e-b8c5-4dd2-b688-4aaf02cdb689",
-                   "desktop-linux": "2215097e-b8c5-4dd2-b688-4aaf02cdb689",
-                   "orbstack": "b380f4ab-d8cb-4005-9147-331e0083e7f7"}
+    assert ids == {
+        "default": "2215097e-b8c5-4dd2-b688-4aaf02cdb689",
+        "desktop-linux": "2215097e-b8c5-4dd2-b688-4aaf02cdb689",
+        "orbstack": "b380f4ab-d8cb-4005-9147-331e0083e7f7",
+    }

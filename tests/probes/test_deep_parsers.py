@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dockdoctor.probes import elf
-from dockdoctor.probes.layers import (Budget, Decompressed, LayerError, LayerIndex, MergedView, normalize, walk)
+from dockdoctor.probes.layers import Budget, Decompressed, LayerError, LayerIndex, MergedView, normalize, walk
 from dockdoctor.probes.registry import _manifest as mf
 
 BUSYBOX = {a: Path(f"/var/cache/dockdoctor-testenv/busybox/{a}/busybox") for a in ("amd64", "arm64")}
@@ -26,26 +26,26 @@ def _real(path: Path) -> bytes:
 
 
 def test_static_busybox_builds() -> None:
-    amd = elf.parse(_real(BUSYBOX["amd64"])[:elf.HEAD_BYTES])
-    arm = elf.parse(_real(BUSYBOX["arm64"])[:elf.HEAD_BYTES])
+    amd = elf.parse(_real(BUSYBOX["amd64"])[: elf.HEAD_BYTES])
+    arm = elf.parse(_real(BUSYBOX["arm64"])[: elf.HEAD_BYTES])
     assert (amd.arch, amd.bits, amd.little_endian, amd.interpreter) == ("amd64", 64, True, "")
     assert (arm.arch, arm.machine, arm.interpreter, arm.isa_level) == ("arm64", 183, "", None)
 
 
 def test_dynamic_ls_names_its_glibc_loader_and_isa_note() -> None:
-    ls = elf.parse(_real(LS)[:elf.HEAD_BYTES])
+    ls = elf.parse(_real(LS)[: elf.HEAD_BYTES])
     assert ls.interpreter.startswith("/lib") and "ld-linux" in ls.interpreter
     if ls.arch == "amd64":
         assert ls.isa_level == 1  # Debian's binutils writes x86-64-baseline (readelf -n)
 
 
 def test_isa_level_from_the_needed_bits() -> None:
-    data = bytearray(_real(LS)[:elf.HEAD_BYTES])
+    data = bytearray(_real(LS)[: elf.HEAD_BYTES])
     ls = elf.parse(bytes(data))
     if ls.isa_needed is None:
         pytest.skip("this /bin/ls has no x86 ISA note")
     at = bytes(data).find(struct.pack("<II", elf.GNU_PROPERTY_X86_ISA_1_NEEDED, 4))
-    data[at + 8:at + 12] = struct.pack("<I", 0b0101)  # baseline + v3: the level is v3
+    data[at + 8 : at + 12] = struct.pack("<I", 0b0101)  # baseline + v3: the level is v3
     assert elf.parse(bytes(data)).isa_level == 3
 
 
@@ -64,6 +64,7 @@ def test_program_headers_past_the_head_mark_it_incomplete() -> None:
 
 
 # --- tar walker and merged view ----------------------------------------------------------------------------
+
 
 def _tar(*members: tuple[str, str, bytes | str]) -> bytes:
     """(name, kind, data-or-link) -> tar bytes; kind is file | dir | sym | hard."""
@@ -84,9 +85,10 @@ def _tar(*members: tuple[str, str, bytes | str]) -> bytes:
     return buf.getvalue()
 
 
-def _stream(data: bytes, media_type: str = "application/vnd.oci.image.layer.v1.tar+gzip", *,
-            budget: Budget | None = None) -> Decompressed:
-    chunks = [data[i:i + 1000] for i in range(0, len(data), 1000)]
+def _stream(
+    data: bytes, media_type: str = "application/vnd.oci.image.layer.v1.tar+gzip", *, budget: Budget | None = None
+) -> Decompressed:
+    chunks = [data[i : i + 1000] for i in range(0, len(data), 1000)]
     return Decompressed(chunks, media_type=media_type, budget=budget or Budget(1 << 30, 1 << 32), what="layer 1")
 
 
@@ -119,22 +121,42 @@ class Layers:
 
 def test_walker_reads_heads_and_names_whiteouts() -> None:
     bb = _real(BUSYBOX["arm64"])
-    data = gzip.compress(_tar(("bin", "dir", ""), ("bin/busybox", "file", bb), ("bin/sh", "hard", "bin/busybox"),
-                              ("etc/.wh.passwd", "file", b""), ("opt/.wh..wh..opq", "file", b"")))
+    data = gzip.compress(
+        _tar(
+            ("bin", "dir", ""),
+            ("bin/busybox", "file", bb),
+            ("bin/sh", "hard", "bin/busybox"),
+            ("etc/.wh.passwd", "file", b""),
+            ("opt/.wh..wh..opq", "file", b""),
+        )
+    )
     entries = list(walk(_stream(data), want_head=lambda p: p == "bin/sh", what="layer"))
     kinds = {e.path: e.kind for e in entries}
-    assert kinds == {"bin": "dir", "bin/busybox": "file", "bin/sh": "hardlink", "etc/passwd": "whiteout",
-                     "opt": "opaque"}
+    assert kinds == {
+        "bin": "dir",
+        "bin/busybox": "file",
+        "bin/sh": "hardlink",
+        "etc/passwd": "whiteout",
+        "opt": "opaque",
+    }
     sh = next(e for e in entries if e.path == "bin/sh")
     assert sh.head is not None and elf.parse(sh.head).arch == "arm64"
 
 
 def test_links_layers_and_whiteouts_resolve_like_the_container_sees_them() -> None:
     bb = _real(BUSYBOX["amd64"])
-    base = _tar(("usr/bin/busybox", "file", bb), ("bin", "sym", "usr/bin"), ("etc/gone", "file", b"x"),
-                ("opt/old", "file", b"x"))
-    top = _tar(("usr/local/bin/sh", "sym", "/bin/busybox"), ("etc/.wh.gone", "file", b""),
-               ("opt/.wh..wh..opq", "file", b""), ("opt/new", "file", b"#!/bin/sh\n"))
+    base = _tar(
+        ("usr/bin/busybox", "file", bb),
+        ("bin", "sym", "usr/bin"),
+        ("etc/gone", "file", b"x"),
+        ("opt/old", "file", b"x"),
+    )
+    top = _tar(
+        ("usr/local/bin/sh", "sym", "/bin/busybox"),
+        ("etc/.wh.gone", "file", b""),
+        ("opt/.wh..wh..opq", "file", b""),
+        ("opt/new", "file", b"#!/bin/sh\n"),
+    )
     layers = Layers(base, top)
     view = layers.view()
     found = view.resolve("/usr/local/bin/sh")
@@ -170,8 +192,10 @@ def test_layer_that_is_not_gzip() -> None:
         list(walk(_stream(plain), want_head=lambda p: False, what="layer 1"))
     assert err.value.kind == "not-gzip" and "layer 1" in err.value.detail
     # an uncompressed layer whose media type says so reads fine
-    assert [e.path for e in walk(_stream(plain, "application/vnd.oci.image.layer.v1.tar"),
-                                 want_head=lambda p: False, what="layer")] == ["app"]
+    assert [
+        e.path
+        for e in walk(_stream(plain, "application/vnd.oci.image.layer.v1.tar"), want_head=lambda p: False, what="layer")
+    ] == ["app"]
 
 
 def test_truncated_and_corrupt_layers() -> None:
@@ -198,8 +222,9 @@ def test_budget_stops_a_huge_layer() -> None:
     assert err.value.kind == "limit"
 
 
-@pytest.mark.parametrize(("name", "expected"), [("./usr/bin/", "usr/bin"), ("/", ""), ("a/../../etc", "etc"),
-                                                 (".", "")])
+@pytest.mark.parametrize(
+    ("name", "expected"), [("./usr/bin/", "usr/bin"), ("/", ""), ("a/../../etc", "etc"), (".", "")]
+)
 def test_normalize(name: str, expected: str) -> None:
     assert normalize(name) == expected
 
@@ -210,8 +235,9 @@ def test_manifest_layers_and_run_config() -> None:
     assert layers[0].digest == good and layers[0].size == 10
     with pytest.raises(mf.DocumentError):
         mf.parse_layers({"layers": [{"digest": "sha256:../../etc/passwd"}]})
-    run = mf.parse_run_config(b'{"config": {"Entrypoint": ["/e"], "Cmd": ["a"], "Env": ["PATH=/x"], '
-                              b'"WorkingDir": "/w"}}')
+    run = mf.parse_run_config(
+        b'{"config": {"Entrypoint": ["/e"], "Cmd": ["a"], "Env": ["PATH=/x"], "WorkingDir": "/w"}}'
+    )
     assert run.argv == ("/e", "a") and run.env == ("PATH=/x",) and run.workdir == "/w"
 
 
@@ -233,8 +259,11 @@ def test_zstd_layer_without_the_zstandard_package_is_one_clear_error() -> None:
         pytest.skip("zstandard is installed here")
     frame = b"\x28\xb5\x2f\xfd" + bytes(16)  # a zstd frame's magic, as BuildKit's compression=zstd writes
     with pytest.raises(LayerError) as err:
-        list(walk(_stream(frame, "application/vnd.oci.image.layer.v1.tar+zstd"), want_head=lambda p: False,
-                  what="layer 2"))
+        list(
+            walk(
+                _stream(frame, "application/vnd.oci.image.layer.v1.tar+zstd"), want_head=lambda p: False, what="layer 2"
+            )
+        )
     assert err.value.kind == "unsupported" and "zstandard" in err.value.detail
 
 
@@ -249,7 +278,7 @@ from hypothesis import strategies as st  # noqa: E402
 @given(st.binary(max_size=600), st.integers(min_value=0, max_value=599))
 def test_elf_reader_on_mutated_headers(noise: bytes, at: int) -> None:
     head = bytearray(_real(LS)[:600])
-    head[at:at + len(noise)] = noise[:600 - at]
+    head[at : at + len(noise)] = noise[: 600 - at]
     try:
         elf.parse(bytes(head))
     except elf.ElfError:
@@ -257,8 +286,10 @@ def test_elf_reader_on_mutated_headers(noise: bytes, at: int) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.binary(max_size=4096), st.sampled_from(["application/vnd.oci.image.layer.v1.tar+gzip",
-                                                  "application/vnd.oci.image.layer.v1.tar", ""]))
+@given(
+    st.binary(max_size=4096),
+    st.sampled_from(["application/vnd.oci.image.layer.v1.tar+gzip", "application/vnd.oci.image.layer.v1.tar", ""]),
+)
 def test_walker_on_arbitrary_bytes(data: bytes, media_type: str) -> None:
     try:
         list(walk(_stream(data, media_type), want_head=lambda p: True, what="layer"))
@@ -269,8 +300,9 @@ def test_walker_on_arbitrary_bytes(data: bytes, media_type: str) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.integers(min_value=1, max_value=4000))
 def test_walker_on_cut_gzip_layers(cut: int) -> None:
-    data = gzip.compress(_tar(("bin/sh", "sym", "busybox"), ("bin/busybox", "file", bytes(3000)),
-                              ("etc/.wh.x", "file", b"")))
+    data = gzip.compress(
+        _tar(("bin/sh", "sym", "busybox"), ("bin/busybox", "file", bytes(3000)), ("etc/.wh.x", "file", b""))
+    )
     try:
         list(walk(_stream(data[:cut]), want_head=lambda p: True, what="layer"))
     except LayerError:
@@ -281,8 +313,9 @@ def test_zstd_layer_with_the_zstandard_package() -> None:
     zstandard = pytest.importorskip("zstandard")
     bb = _real(BUSYBOX["arm64"])
     data = zstandard.ZstdCompressor().compress(_tar(("bin/busybox", "file", bb)))
-    (entry,) = walk(_stream(data, "application/vnd.oci.image.layer.v1.tar+zstd"),
-                    want_head=lambda p: True, what="layer")
+    (entry,) = walk(
+        _stream(data, "application/vnd.oci.image.layer.v1.tar+zstd"), want_head=lambda p: True, what="layer"
+    )
     assert elf.parse(entry.head).arch == "arm64"
 
 

@@ -67,7 +67,8 @@ def test_probe_reads_a_binfmt_tree_with_versions(tmp_path: Path) -> None:
     (tmp_path / "qemu-arm").write_text(entry("binfmt-cat.tonistiigi-binfmt-qemu-arm.1.txt"))
     (tmp_path / "qemu-aarch64").write_text(
         "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: POF\noffset 0\n"
-        "magic 7f454c460201010000000000000000000200b700\nmask ffffffffffffff00fffffffffffffffffeffffff\n")
+        "magic 7f454c460201010000000000000000000200b700\nmask ffffffffffffff00fffffffffffffffffeffffff\n"
+    )
     facts = probe_emulation(os_name="linux", binfmt_root=str(tmp_path))
     handlers = {h.name: h for h in facts.handlers}
     assert facts.binfmt_enabled is True and facts.errors == ()
@@ -78,12 +79,15 @@ def test_probe_reads_a_binfmt_tree_with_versions(tmp_path: Path) -> None:
     assert probe_emulation(os_name="linux", binfmt_root=str(tmp_path), versions=False).binfmt_enabled is False
 
 
-@pytest.mark.parametrize(("magic", "platform"), [
-    # as this machine's Debian qemu-user-static registers them (/proc/sys/fs/binfmt_misc/qemu-*)
-    ("7f454c4601020100000000000000000000020028", None),  # qemu-armeb: big-endian ARM is no image platform
-    ("7f454c4602020100000000000000000000020008", "linux/mips64"),  # qemu-mips64 (big-endian), not mips64le
-    ("7f454c460102010000000000000000000002baab", None),  # qemu-microblaze
-])
+@pytest.mark.parametrize(
+    ("magic", "platform"),
+    [
+        # as this machine's Debian qemu-user-static registers them (/proc/sys/fs/binfmt_misc/qemu-*)
+        ("7f454c4601020100000000000000000000020028", None),  # qemu-armeb: big-endian ARM is no image platform
+        ("7f454c4602020100000000000000000000020008", "linux/mips64"),  # qemu-mips64 (big-endian), not mips64le
+        ("7f454c460102010000000000000000000002baab", None),  # qemu-microblaze
+    ],
+)
 def test_big_endian_magics(magic: str, platform: str | None) -> None:
     from dockdoctor.probes.emulation import platform_from_magic
 

@@ -41,15 +41,40 @@ def test_older_desktop_settings_file_and_broken_json(tmp_path: Path) -> None:
 def test_what_the_engine_can_run() -> None:
     qemu = BinfmtHandler("qemu-aarch64", True, "/usr/libexec/qemu-binfmt/aarch64-binfmt-P", "POF", "linux/arm64")
     off = BinfmtHandler("qemu-riscv64", False, "/usr/bin/qemu-riscv64-static", "F", "linux/riscv64")
-    local = engine_emulation(host_os="linux", engine_platform="linux/amd64", engine_flavor="dockerd",
-                             engine_remote=False, handlers=(qemu, off), rosetta=(), builder_platforms=())
+    local = engine_emulation(
+        host_os="linux",
+        engine_platform="linux/amd64",
+        engine_flavor="dockerd",
+        engine_remote=False,
+        handlers=(qemu, off),
+        rosetta=(),
+        builder_platforms=(),
+    )
     assert [(e.platform, e.via) for e in local] == [("linux/arm64", "qemu (binfmt qemu-aarch64)")]
     # the host's handlers say nothing about a remote engine or a VM's kernel
-    assert engine_emulation(host_os="linux", engine_platform="linux/amd64", engine_flavor="dockerd",
-                            engine_remote=True, handlers=(qemu,), rosetta=(), builder_platforms=()) == ()
+    assert (
+        engine_emulation(
+            host_os="linux",
+            engine_platform="linux/amd64",
+            engine_flavor="dockerd",
+            engine_remote=True,
+            handlers=(qemu,),
+            rosetta=(),
+            builder_platforms=(),
+        )
+        == ()
+    )
     rosetta = (RosettaSetting("orbstack", True, "/Users/dev/.orbstack/vmconfig.json"),)
-    mac = engine_emulation(host_os="darwin", engine_platform="linux/arm64", engine_flavor="orbstack",
-                           engine_remote=False, handlers=(), rosetta=rosetta,
-                           builder_platforms=(("default", ("linux/arm64", "linux/amd64", "linux/riscv64")),))
-    assert [(e.platform, e.via) for e in mac] == [("linux/amd64", "rosetta (orbstack setting)"),
-                                                 ("linux/riscv64", "buildx builder default")]
+    mac = engine_emulation(
+        host_os="darwin",
+        engine_platform="linux/arm64",
+        engine_flavor="orbstack",
+        engine_remote=False,
+        handlers=(),
+        rosetta=rosetta,
+        builder_platforms=(("default", ("linux/arm64", "linux/amd64", "linux/riscv64")),),
+    )
+    assert [(e.platform, e.via) for e in mac] == [
+        ("linux/amd64", "rosetta (orbstack setting)"),
+        ("linux/riscv64", "buildx builder default"),
+    ]

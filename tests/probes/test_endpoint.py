@@ -13,8 +13,15 @@ from dockdoctor.probes.endpoint import resolve
 def _context(cfg: Path, name: str, host: str) -> None:
     meta = cfg / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest()
     meta.mkdir(parents=True)
-    (meta / "meta.json").write_text(json.dumps(
-        {"Name": name, "Metadata": {"Description": name}, "Endpoints": {"docker": {"Host": host, "SkipTLSVerify": False}}}))
+    (meta / "meta.json").write_text(
+        json.dumps(
+            {
+                "Name": name,
+                "Metadata": {"Description": name},
+                "Endpoints": {"docker": {"Host": host, "SkipTLSVerify": False}},
+            }
+        )
+    )
 
 
 def _config(cfg: Path, **data: object) -> None:
@@ -25,7 +32,10 @@ def _config(cfg: Path, **data: object) -> None:
 def test_default_socket_when_nothing_is_set(tmp_path: Path) -> None:
     resolved = resolve({"DOCKER_CONFIG": str(tmp_path)})
     assert (resolved.endpoint, resolved.rule, resolved.context) == (
-        "unix:///var/run/docker.sock", EndpointRule.DEFAULT, "default")
+        "unix:///var/run/docker.sock",
+        EndpointRule.DEFAULT,
+        "default",
+    )
 
 
 def test_current_context_from_config(tmp_path: Path) -> None:
@@ -43,7 +53,11 @@ def test_docker_context_beats_current_context(tmp_path: Path) -> None:
     _context(tmp_path, "colima", "unix:///c.sock")
     _context(tmp_path, "orbstack", "unix:///o.sock")
     resolved = resolve({"DOCKER_CONFIG": str(tmp_path), "DOCKER_CONTEXT": "orbstack"})
-    assert (resolved.rule, resolved.context, resolved.endpoint) == (EndpointRule.DOCKER_CONTEXT, "orbstack", "unix:///o.sock")
+    assert (resolved.rule, resolved.context, resolved.endpoint) == (
+        EndpointRule.DOCKER_CONTEXT,
+        "orbstack",
+        "unix:///o.sock",
+    )
 
 
 def test_docker_host_beats_everything_and_remembers_the_selected_context(tmp_path: Path) -> None:
@@ -51,7 +65,10 @@ def test_docker_host_beats_everything_and_remembers_the_selected_context(tmp_pat
     _context(tmp_path, "colima", "unix:///c.sock")
     resolved = resolve({"DOCKER_CONFIG": str(tmp_path), "DOCKER_HOST": "tcp://10.0.0.5:2376"})
     assert (resolved.rule, resolved.context, resolved.endpoint) == (
-        EndpointRule.DOCKER_HOST, "default", "tcp://10.0.0.5:2376")
+        EndpointRule.DOCKER_HOST,
+        "default",
+        "tcp://10.0.0.5:2376",
+    )
     assert resolved.selected_context == "colima"
 
 

@@ -61,25 +61,30 @@ def test_orbstack_with_docker_desktop_plugins_is_still_orbstack() -> None:
 
 
 def test_unreachable_engine_is_classified_from_its_endpoint() -> None:
-    flavor, evidence = classify(endpoint="unix:///Users/dev/.orbstack/run/docker.sock", context="orbstack",
-                                info=None, version=None)
+    flavor, evidence = classify(
+        endpoint="unix:///Users/dev/.orbstack/run/docker.sock", context="orbstack", info=None, version=None
+    )
     assert flavor is Flavor.ORBSTACK
     assert [e.field for e in evidence] == ["endpoint", "context"]
     assert classify(endpoint="unix:///var/run/docker.sock", context="default", info=None, version=None) == (
-        Flavor.UNKNOWN, ())
+        Flavor.UNKNOWN,
+        (),
+    )
 
 
 def test_server_answers_beat_the_context_name() -> None:
     # A context named "colima" whose socket is really Docker Desktop's engine.
-    flavor, evidence = classify(endpoint="unix:///tmp/x.sock", context="colima",
-                                info={"OperatingSystem": "Docker Desktop"}, version=None)
+    flavor, evidence = classify(
+        endpoint="unix:///tmp/x.sock", context="colima", info={"OperatingSystem": "Docker Desktop"}, version=None
+    )
     assert flavor is Flavor.DOCKER_DESKTOP
     assert {e.suggests for e in evidence} == {"docker-desktop", "colima"}
 
 
 @pytest.mark.parametrize(("key", "flavor", "platform", "version"), CASES, ids=[c[0] for c in CASES])
-def test_whole_report_from_each_recorded_engine_validates(tmp_path: Path, key: str, flavor: Flavor, platform: str,
-                                                          version: str) -> None:
+def test_whole_report_from_each_recorded_engine_validates(
+    tmp_path: Path, key: str, flavor: Flavor, platform: str, version: str
+) -> None:
     from clirun import dockdoctor, isolated_env
     from test_schema import validator
 

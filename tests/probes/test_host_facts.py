@@ -32,10 +32,13 @@ def test_sw_vers() -> None:
     assert parse_sw_vers("") == ""
 
 
-@pytest.mark.parametrize(("name", "model", "level"), [
-    ("cpuinfo.qemu-virtual-cpu-kvm-guest.1.txt", "QEMU Virtual CPU version 1.5.3", 1),
-    ("cpuinfo.sandy-bridge-kvm-guest.1.txt", "Intel Xeon E312xx (Sandy Bridge)", 2),
-])
+@pytest.mark.parametrize(
+    ("name", "model", "level"),
+    [
+        ("cpuinfo.qemu-virtual-cpu-kvm-guest.1.txt", "QEMU Virtual CPU version 1.5.3", 1),
+        ("cpuinfo.sandy-bridge-kvm-guest.1.txt", "Intel Xeon E312xx (Sandy Bridge)", 2),
+    ],
+)
 def test_cpuinfo_of_kvm_guests(name: str, model: str, level: int) -> None:
     text = body(name)
     flags = parse_cpu_flags(text)
@@ -47,8 +50,10 @@ def test_cpuinfo_of_kvm_guests(name: str, model: str, level: int) -> None:
 def test_dmi_names_hypervisors() -> None:
     # values as public reports give them: "QEMU" (boot2docker/boot2docker#449), "Standard PC (i440FX + PIIX, 1996)"
     # (ansible/ansible#9381), Nutanix "AHV" (uyuni-project/uyuni#2112)
-    assert parse_dmi("QEMU\n", "Standard PC (i440FX + PIIX, 1996)\n") == (True,
-                                                                        "QEMU Standard PC (i440FX + PIIX, 1996)")
+    assert parse_dmi("QEMU\n", "Standard PC (i440FX + PIIX, 1996)\n") == (
+        True,
+        "QEMU Standard PC (i440FX + PIIX, 1996)",
+    )
     assert parse_dmi("Nutanix", "AHV")[0]
     assert parse_dmi("Dell Inc.", "PowerEdge R640") == (False, "Dell Inc. PowerEdge R640")
 
@@ -58,9 +63,15 @@ def test_this_machine() -> None:
     host = probe_host()
     cpuinfo = Path("/proc/cpuinfo").read_text()
     assert host.cpu_model == parse_cpu_model(cpuinfo)
-    assert host.virtual_machine is ("hypervisor" in parse_cpu_flags(cpuinfo) or parse_dmi(
-        *(Path(f"/sys/class/dmi/id/{n}").read_text() if Path(f"/sys/class/dmi/id/{n}").exists() else ""
-          for n in ("sys_vendor", "product_name")))[0])
+    assert host.virtual_machine is (
+        "hypervisor" in parse_cpu_flags(cpuinfo)
+        or parse_dmi(
+            *(
+                Path(f"/sys/class/dmi/id/{n}").read_text() if Path(f"/sys/class/dmi/id/{n}").exists() else ""
+                for n in ("sys_vendor", "product_name")
+            )
+        )[0]
+    )
     assert host.macos_version == "" and host.rosetta_installed is None
 
 
@@ -69,15 +80,22 @@ def test_mac_probe_with_recorded_sw_vers(monkeypatch: pytest.MonkeyPatch, tmp_pa
     from dockdoctor.probes import host as host_probe
     from dockdoctor.probes._run import Completed
 
-    answers = {("sw_vers",): body("sw-vers.macos-15-arm64.1.txt").split("\n", 1)[1],  # without the prompt line
-               ("sysctl", "-n", "hw.optional.arm64"): "1\n", ("sysctl", "-n", "sysctl.proc_translated"): "0\n"}
+    answers = {
+        ("sw_vers",): body("sw-vers.macos-15-arm64.1.txt").split("\n", 1)[1],  # without the prompt line
+        ("sysctl", "-n", "hw.optional.arm64"): "1\n",
+        ("sysctl", "-n", "sysctl.proc_translated"): "0\n",
+    }
     monkeypatch.setattr(host_probe, "_os_name", lambda: "darwin")
     monkeypatch.setattr(host_probe._stdlib_platform, "machine", lambda: "arm64")
     monkeypatch.setattr(host_probe, "run", lambda probe, argv, timeout: Completed(argv, 0, answers[argv], ""))
     monkeypatch.setattr(host_probe, "ROSETTA_RUNTIME", str(tmp_path / "libRosettaRuntime"))
     facts = probe_host()
     assert (facts.macos_version, facts.os_release, facts.apple_silicon, facts.rosetta_translated) == (
-        "15.0.1", "macOS 15.0.1", True, False)
+        "15.0.1",
+        "macOS 15.0.1",
+        True,
+        False,
+    )
     assert facts.rosetta_installed is False
     (tmp_path / "libRosettaRuntime").write_text("")
     assert probe_host().rosetta_installed is True

@@ -39,13 +39,25 @@ def test_attestation_entries_are_not_platforms() -> None:
 
 def test_older_engines_and_odd_entries_give_nothing() -> None:
     assert store_manifests({"Id": "sha256:1", "RepoTags": ["x:1"]}) == ((), ())  # no Manifests (API < 1.47)
-    odd = {"Manifests": [None, {"Kind": "unknown"}, {"Kind": "image", "ImageData": {"Platform": "linux"}},
-                         {"Kind": "image", "Available": True, "ImageData": {"Platform": {"os": "linux"}}}]}
+    odd = {
+        "Manifests": [
+            None,
+            {"Kind": "unknown"},
+            {"Kind": "image", "ImageData": {"Platform": "linux"}},
+            {"Kind": "image", "Available": True, "ImageData": {"Platform": {"os": "linux"}}},
+        ]
+    }
     assert store_manifests(odd) == ((), ())
 
 
 def test_manifests_are_asked_from_api_1_47() -> None:
     from dockdoctor.probes.images import _lists_manifests
 
-    assert [_lists_manifests(v) for v in ("1.41", "1.46", "1.47", "1.51", "", "x.y")] == \
-        [False, False, True, True, False, False]
+    assert [_lists_manifests(v) for v in ("1.41", "1.46", "1.47", "1.51", "", "x.y")] == [
+        False,
+        False,
+        True,
+        True,
+        False,
+        False,
+    ]

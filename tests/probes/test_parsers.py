@@ -20,10 +20,13 @@ def body(name: str) -> str:
     return (RECORDED / name).read_text(encoding="utf-8").split("\n\n", 1)[1]
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("compose-version.v1.1.txt", ("1.26.2", 1)),
-    ("compose-version.v2.1.txt", ("2.40.0", 2)),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("compose-version.v1.1.txt", ("1.26.2", 1)),
+        ("compose-version.v2.1.txt", ("2.40.0", 2)),
+    ],
+)
 def test_compose_version(name: str, expected: tuple[str, int]) -> None:
     assert parse_compose_version(body(name)) == expected
 
@@ -41,7 +44,9 @@ def test_compose_version_rejects_other_text() -> None:
 def test_buildx_ls_desktop_old_layout() -> None:
     builders = parse_buildx_ls(body("buildx-ls.docker-desktop-mac-arm64.1.txt"))
     assert [(b.name, b.driver, b.current, b.status) for b in builders] == [
-        ("default", "docker", False, "running"), ("desktop-linux", "docker", True, "running")]
+        ("default", "docker", False, "running"),
+        ("desktop-linux", "docker", True, "running"),
+    ]
     assert builders[1].platforms[:3] == ("linux/arm64", "linux/amd64", "linux/amd64/v2")
     assert len(builders[1].platforms) == 11
 
@@ -49,7 +54,11 @@ def test_buildx_ls_desktop_old_layout() -> None:
 def test_buildx_ls_early_layout() -> None:
     (builder,) = parse_buildx_ls(body("buildx-ls.linux-amd64-no-qemu.1.txt"))
     assert (builder.name, builder.driver, builder.current, builder.platforms) == (
-        "default", "docker", True, ("linux/amd64",))
+        "default",
+        "docker",
+        True,
+        ("linux/amd64",),
+    )
 
 
 def test_buildx_ls_tree_layout_with_abbreviated_platforms() -> None:
@@ -69,30 +78,38 @@ def test_binfmt_qemu_entry() -> None:
     text = body("binfmt-cat.qemu-aarch64-fedora.1.txt")
     handler = parse_binfmt_entry("qemu-aarch64", text)
     assert (handler.enabled, handler.interpreter, handler.flags, handler.platform) == (
-        True, "/usr/bin/qemu-aarch64-static", "F", "linux/arm64")
+        True,
+        "/usr/bin/qemu-aarch64-static",
+        "F",
+        "linux/arm64",
+    )
 
 
 def test_binfmt_rosetta_entry() -> None:
     handler = parse_binfmt_entry("rosetta", body("binfmt-cat.lima-rosetta.1.txt"))
-    assert (handler.platform, handler.flags, handler.interpreter) == (
-        "linux/amd64", "OCF", "/mnt/lima-rosetta/rosetta")
+    assert (handler.platform, handler.flags, handler.interpreter) == ("linux/amd64", "OCF", "/mnt/lima-rosetta/rosetta")
 
 
-@pytest.mark.parametrize(("magic", "platform"), [
-    ("7f454c460101010000000000000000000200280000", "linux/arm/v7"),
-    ("7f454c460201010000000000000000000200f300", "linux/riscv64"),
-    ("7f454c4602020100000000000000000000020016", "linux/s390x"),
-    ("7f454c4602010100000000000000000002001500", "linux/ppc64le"),
-    ("4d5a", None),
-    ("zz", None),
-])
+@pytest.mark.parametrize(
+    ("magic", "platform"),
+    [
+        ("7f454c460101010000000000000000000200280000", "linux/arm/v7"),
+        ("7f454c460201010000000000000000000200f300", "linux/riscv64"),
+        ("7f454c4602020100000000000000000000020016", "linux/s390x"),
+        ("7f454c4602010100000000000000000002001500", "linux/ppc64le"),
+        ("4d5a", None),
+        ("zz", None),
+    ],
+)
 def test_platform_from_magic(magic: str, platform: str | None) -> None:
     assert platform_from_magic(magic) == platform
 
 
 def test_host_parsers() -> None:
-    assert parse_os_release('NAME="Debian"\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n') == \
-        "Debian GNU/Linux 12 (bookworm)"
+    assert (
+        parse_os_release('NAME="Debian"\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n')
+        == "Debian GNU/Linux 12 (bookworm)"
+    )
     assert parse_cpu_flags("processor\t: 0\nflags\t\t: fpu sse2 avx2\n")[-1] == "avx2"
     assert parse_sysctl_flag(Completed(("sysctl",), 0, "1\n", "")) is True
     assert parse_sysctl_flag(Completed(("sysctl",), 1, "", "sysctl: unknown oid 'sysctl.proc_translated'")) is None
@@ -102,8 +119,10 @@ def test_compose_v1_entry_point_script_version() -> None:
     from dockdoctor.probes.compose import parse_script_version
 
     # the first lines of Debian bookworm's /usr/bin/docker-compose (package docker-compose 1.29.2-3)
-    header = ("#!/usr/bin/python3\n# EASY-INSTALL-ENTRY-SCRIPT: 'docker-compose==1.29.2','console_scripts',"
-              "'docker-compose'\nimport re\nimport sys\n")
+    header = (
+        "#!/usr/bin/python3\n# EASY-INSTALL-ENTRY-SCRIPT: 'docker-compose==1.29.2','console_scripts',"
+        "'docker-compose'\nimport re\nimport sys\n"
+    )
     assert parse_script_version(header) == "1.29.2"
     assert parse_script_version("#!/usr/bin/python3\nfrom compose.cli.main import main\n") is None
     assert parse_script_version("\x7fELF\x02\x01\x01") is None

@@ -17,19 +17,38 @@ from tests.support.servers import closed_port
 
 
 def _pin(name: str, version: str, python: str = "3.9", libc: str = "glibc") -> PythonPin:
-    return PythonPin(name=name, version=version, source="requirements.txt:1", text=f"{name}=={version}",
-                     dockerfile="Dockerfile", line=4, python=python, libc=libc)
+    return PythonPin(
+        name=name,
+        version=version,
+        source="requirements.txt:1",
+        text=f"{name}=={version}",
+        dockerfile="Dockerfile",
+        line=4,
+        python=python,
+        libc=libc,
+    )
 
 
 def _ask(pins: tuple[PythonPin, ...], url: str, cache: Path, **kw: object):  # noqa: ANN202
-    return probe_index(pins, env={"PIP_INDEX_URL": url}, cache_dir=cache, offline=bool(kw.get("offline")),
-                       refresh=bool(kw.get("refresh")), deadline=time.monotonic() + 10, timeout=5.0)
+    return probe_index(
+        pins,
+        env={"PIP_INDEX_URL": url},
+        cache_dir=cache,
+        offline=bool(kw.get("offline")),
+        refresh=bool(kw.get("refresh")),
+        deadline=time.monotonic() + 10,
+        timeout=5.0,
+    )
 
 
-def _findings(pins: tuple[PythonPin, ...], index: tuple, targets: tuple[str, ...], check: str = "DKD620",
-              note: str = "") -> list:
-    facts = Facts(host=HostFacts(os="linux", arch="x86_64", machine="x86_64"), engine=EngineFacts(endpoint="", endpoint_rule="default", context="default"),
-                  project=ProjectFacts(root="/p", pins=pins, index=index, index_note=note))
+def _findings(
+    pins: tuple[PythonPin, ...], index: tuple, targets: tuple[str, ...], check: str = "DKD620", note: str = ""
+) -> list:
+    facts = Facts(
+        host=HostFacts(os="linux", arch="x86_64", machine="x86_64"),
+        engine=EngineFacts(endpoint="", endpoint_rule="default", context="default"),
+        project=ProjectFacts(root="/p", pins=pins, index=index, index_note=note),
+    )
     return list(lookup(check).func(Context(facts=facts, targets=tuple(parse(t) for t in targets))))
 
 
@@ -47,8 +66,11 @@ def test_asks_with_the_json_accept_header_and_finds_the_nearest_release(tmp_path
 
 
 def test_cpython_version_and_musl_decide(tmp_path: Path) -> None:
-    pins = (_pin("psycopg2-binary", "2.8.6", "3.11"), _pin("numpy", "1.26.4", "3.11", "musl"),
-            _pin("six", "1.16.0", "3.12", "musl"))
+    pins = (
+        _pin("psycopg2-binary", "2.8.6", "3.11"),
+        _pin("numpy", "1.26.4", "3.11", "musl"),
+        _pin("six", "1.16.0", "3.12", "musl"),
+    )
     with pep691_index() as (url, _seen):
         index, _note = _ask(pins, url, tmp_path)
     amd = _findings(pins[:1], index, ("linux/amd64",))

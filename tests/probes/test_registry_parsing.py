@@ -38,6 +38,7 @@ def test_every_fixture_says_where_it_came_from(name: str) -> None:
 
 # --- Accept and classification -----------------------------------------------------------------
 
+
 def test_accept_is_one_header_with_indexes_first_and_a_wildcard_last() -> None:
     parts = mf.ACCEPT.split(", ")
     assert parts[:2] == [mf.OCI_INDEX, mf.DOCKER_LIST]
@@ -45,36 +46,48 @@ def test_accept_is_one_header_with_indexes_first_and_a_wildcard_last() -> None:
     assert set(parts) >= mf.INDEX_TYPES | mf.IMAGE_TYPES | mf.SCHEMA1_TYPES
 
 
-@pytest.mark.parametrize(("name", "kind", "media_type"), [
-    ("docker-manifest-list.multi.json", "index", mf.DOCKER_LIST),
-    ("oci-index.multi-oci.json", "index", mf.OCI_INDEX),
-    ("docker-manifest.amd64.json", "manifest", mf.DOCKER_MANIFEST),
-    ("oci-manifest.arm64.json", "manifest", mf.OCI_MANIFEST),
-    ("schema1-signed.arm64.json", "schema1", mf.SCHEMA1_SIGNED),
-    ("oci-index.attestations.json", "index", mf.OCI_INDEX),
-    ("oci-manifest.artifact.json", "manifest", mf.OCI_MANIFEST),
-])
+@pytest.mark.parametrize(
+    ("name", "kind", "media_type"),
+    [
+        ("docker-manifest-list.multi.json", "index", mf.DOCKER_LIST),
+        ("oci-index.multi-oci.json", "index", mf.OCI_INDEX),
+        ("docker-manifest.amd64.json", "manifest", mf.DOCKER_MANIFEST),
+        ("oci-manifest.arm64.json", "manifest", mf.OCI_MANIFEST),
+        ("schema1-signed.arm64.json", "schema1", mf.SCHEMA1_SIGNED),
+        ("oci-index.attestations.json", "index", mf.OCI_INDEX),
+        ("oci-manifest.artifact.json", "manifest", mf.OCI_MANIFEST),
+    ],
+)
 def test_classify_by_content_type(name: str, kind: str, media_type: str) -> None:
     data = fixture(name)
     got = mf.classify(data["content_type"], data["body"].encode())
     assert (got.kind, got.media_type) == (kind, media_type)
 
 
-@pytest.mark.parametrize("content_type", ["", "text/plain; charset=utf-8", "application/json",
-                                          "application/octet-stream", mf.DOCKER_MANIFEST])
-@pytest.mark.parametrize(("name", "kind", "media_type"), [
-    ("docker-manifest-list.multi.json", "index", mf.DOCKER_LIST),
-    ("oci-index.multi-oci.json", "index", mf.OCI_INDEX),
-])
-def test_wrong_or_generic_content_type_trusts_the_body(content_type: str, name: str, kind: str,
-                                                      media_type: str) -> None:
+@pytest.mark.parametrize(
+    "content_type",
+    ["", "text/plain; charset=utf-8", "application/json", "application/octet-stream", mf.DOCKER_MANIFEST],
+)
+@pytest.mark.parametrize(
+    ("name", "kind", "media_type"),
+    [
+        ("docker-manifest-list.multi.json", "index", mf.DOCKER_LIST),
+        ("oci-index.multi-oci.json", "index", mf.OCI_INDEX),
+    ],
+)
+def test_wrong_or_generic_content_type_trusts_the_body(
+    content_type: str, name: str, kind: str, media_type: str
+) -> None:
     got = mf.classify(content_type, body(name))
     assert (got.kind, got.media_type) == (kind, media_type)
 
 
 def test_body_without_media_type_is_sniffed_by_shape() -> None:
-    for name, kind in [("oci-index.multi-oci.json", "index"), ("oci-manifest.arm64.json", "manifest"),
-                       ("schema1-signed.arm64.json", "schema1")]:
+    for name, kind in [
+        ("oci-index.multi-oci.json", "index"),
+        ("oci-manifest.arm64.json", "manifest"),
+        ("schema1-signed.arm64.json", "schema1"),
+    ]:
         doc = json.loads(body(name))
         doc.pop("mediaType", None)
         assert mf.classify("text/plain", json.dumps(doc).encode()).kind == kind
@@ -92,6 +105,7 @@ def test_not_json_is_a_protocol_error() -> None:
 
 # --- indexes and attestations ------------------------------------------------------------------
 
+
 def test_docker_manifest_list_platforms() -> None:
     doc = json.loads(body("docker-manifest-list.multi.json"))
     got = mf.parse_index(doc)
@@ -106,8 +120,10 @@ def test_attestations_are_listed_apart_with_the_digest_they_describe() -> None:
     got = mf.parse_index(doc)
     images = [m["digest"] for m in doc["manifests"][:2]]
     assert [p.platform for p in got.platforms] == ["linux/amd64", "linux/arm64"]
-    assert got.attestations == tuple(Attestation(digest=m["digest"], refers_to=ref, media_type=mf.OCI_MANIFEST)
-                                     for m, ref in zip(doc["manifests"][2:], images))
+    assert got.attestations == tuple(
+        Attestation(digest=m["digest"], refers_to=ref, media_type=mf.OCI_MANIFEST)
+        for m, ref in zip(doc["manifests"][2:], images)
+    )
 
 
 def test_attestation_by_annotation_alone_and_by_unknown_platform_alone() -> None:
@@ -134,28 +150,43 @@ def test_nested_index_is_a_child_to_fetch() -> None:
 
 def test_unknown_descriptor_media_types_are_skipped_not_errors() -> None:
     doc = json.loads(body("oci-index.multi-oci.json"))
-    doc["manifests"].append({"mediaType": "application/vnd.cncf.helm.config.v1+json",
-                             "digest": "sha256:" + "0" * 64, "size": 1})
+    doc["manifests"].append(
+        {"mediaType": "application/vnd.cncf.helm.config.v1+json", "digest": "sha256:" + "0" * 64, "size": 1}
+    )
     assert len(mf.parse_index(doc).platforms) == 2
 
 
 def test_platforms_are_normalized() -> None:
-    entries = [{"mediaType": mf.OCI_MANIFEST, "digest": f"sha256:{i:064x}", "platform": p} for i, p in enumerate([
-        {"os": "linux", "architecture": "arm64", "variant": "v8"},
-        {"os": "linux", "architecture": "arm"},
-        {"os": "linux", "architecture": "amd64", "variant": "v3"},
-        {"os": "windows", "architecture": "amd64", "os.version": "10.0.20348.2340"}])]
+    entries = [
+        {"mediaType": mf.OCI_MANIFEST, "digest": f"sha256:{i:064x}", "platform": p}
+        for i, p in enumerate(
+            [
+                {"os": "linux", "architecture": "arm64", "variant": "v8"},
+                {"os": "linux", "architecture": "arm"},
+                {"os": "linux", "architecture": "amd64", "variant": "v3"},
+                {"os": "windows", "architecture": "amd64", "os.version": "10.0.20348.2340"},
+            ]
+        )
+    ]
     got = mf.parse_index({"manifests": entries})
     assert [(p.platform, p.os_version) for p in got.platforms] == [
-        ("linux/arm64", ""), ("linux/arm/v7", ""), ("linux/amd64/v3", ""), ("windows/amd64", "10.0.20348.2340")]
+        ("linux/arm64", ""),
+        ("linux/arm/v7", ""),
+        ("linux/amd64/v3", ""),
+        ("windows/amd64", "10.0.20348.2340"),
+    ]
 
 
 # --- single manifests, configs, artifacts, schema 1 ------------------------------------------
 
-@pytest.mark.parametrize(("manifest", "config", "platform"), [
-    ("docker-manifest.amd64.json", "docker-config.amd64.json", "linux/amd64"),
-    ("oci-manifest.arm64.json", "oci-config.arm64.json", "linux/arm64"),
-])
+
+@pytest.mark.parametrize(
+    ("manifest", "config", "platform"),
+    [
+        ("docker-manifest.amd64.json", "docker-config.amd64.json", "linux/amd64"),
+        ("oci-manifest.arm64.json", "oci-config.arm64.json", "linux/arm64"),
+    ],
+)
 def test_single_manifest_needs_its_config(manifest: str, config: str, platform: str) -> None:
     got = mf.parse_image_manifest(json.loads(body(manifest)))
     assert not got.is_artifact
@@ -196,6 +227,7 @@ def test_config_without_platform_fields_is_a_protocol_error() -> None:
 
 # --- WWW-Authenticate --------------------------------------------------------------------------
 
+
 def test_captured_basic_challenge() -> None:
     for item in fixture("www-authenticate.json")["captured"]:
         assert auth.parse_www_authenticate(item["value"]) == (auth.Challenge("basic", {"realm": "dockdoctor-test"}),)
@@ -205,8 +237,11 @@ def test_quoted_commas_stay_inside_the_scope() -> None:
     hub = fixture("www-authenticate.json")["quoted"][0]["value"]
     (got,) = auth.parse_www_authenticate(hub)
     assert got.scheme == "bearer"
-    assert got.params == {"realm": "https://auth.docker.io/token", "service": "registry.docker.io",
-                          "scope": "repository:samalba/my-app:pull,push"}
+    assert got.params == {
+        "realm": "https://auth.docker.io/token",
+        "service": "registry.docker.io",
+        "scope": "repository:samalba/my-app:pull,push",
+    }
 
 
 def test_ecr_basic_challenge_with_service() -> None:
@@ -215,15 +250,22 @@ def test_ecr_basic_challenge_with_service() -> None:
     assert (got.scheme, got.params["service"]) == ("basic", "ecr.amazonaws.com")
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ('Basic realm="a", Bearer realm="b",service="s"',
-     [("basic", {"realm": "a"}), ("bearer", {"realm": "b", "service": "s"})]),
-    ('Bearer realm="https://x/token", Basic realm="r"',  # two headers joined by requests
-     [("bearer", {"realm": "https://x/token"}), ("basic", {"realm": "r"})]),
-    ('Negotiate abc==, Basic realm="a\\"b"', [("negotiate", {}), ("basic", {"realm": 'a"b'})]),
-    ('BEARER Realm=unquoted , service = "s"', [("bearer", {"realm": "unquoted", "service": "s"})]),
-    ("", []),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (
+            'Basic realm="a", Bearer realm="b",service="s"',
+            [("basic", {"realm": "a"}), ("bearer", {"realm": "b", "service": "s"})],
+        ),
+        (
+            'Bearer realm="https://x/token", Basic realm="r"',  # two headers joined by requests
+            [("bearer", {"realm": "https://x/token"}), ("basic", {"realm": "r"})],
+        ),
+        ('Negotiate abc==, Basic realm="a\\"b"', [("negotiate", {}), ("basic", {"realm": 'a"b'})]),
+        ('BEARER Realm=unquoted , service = "s"', [("bearer", {"realm": "unquoted", "service": "s"})]),
+        ("", []),
+    ],
+)
 def test_rfc7235_grammar(value: str, expected: list[tuple[str, dict[str, str]]]) -> None:
     assert [(c.scheme, dict(c.params)) for c in auth.parse_www_authenticate(value)] == expected
 
@@ -237,6 +279,7 @@ def test_pick_challenge_prefers_bearer_then_basic() -> None:
 
 # --- credentials -------------------------------------------------------------------------------
 
+
 def test_config_keys() -> None:
     assert auth.config_key("docker.io") == "https://index.docker.io/v1/"
     assert auth.config_key("registry-1.docker.io") == "https://index.docker.io/v1/"
@@ -249,12 +292,17 @@ def _store(tmp_path: Path, config: dict) -> auth.CredentialStore:
 
 
 def test_inline_auths_base64_username_password_identitytoken(tmp_path: Path) -> None:
-    store = _store(tmp_path, {"auths": {
-        "https://index.docker.io/v1/": {"auth": base64.b64encode(b"hub:pw:with:colons").decode()},
-        "https://legacy.example.com/v1/": {"username": "u", "password": "p"},
-        "ghcr.io": {"identitytoken": "refresh-me"},
-        "empty.example.com": {},
-    }})
+    store = _store(
+        tmp_path,
+        {
+            "auths": {
+                "https://index.docker.io/v1/": {"auth": base64.b64encode(b"hub:pw:with:colons").decode()},
+                "https://legacy.example.com/v1/": {"username": "u", "password": "p"},
+                "ghcr.io": {"identitytoken": "refresh-me"},
+                "empty.example.com": {},
+            }
+        },
+    )
     hub, _ = store.lookup("docker.io", "library/nginx")
     assert (hub.username, hub.secret) == ("hub", "pw:with:colons")
     legacy, _ = store.lookup("legacy.example.com", "a")
@@ -265,15 +313,30 @@ def test_inline_auths_base64_username_password_identitytoken(tmp_path: Path) -> 
 
 
 def test_repository_scoped_key_wins(tmp_path: Path) -> None:
-    store = _store(tmp_path, {"auths": {"quay.io": {"username": "a", "password": "1"},
-                                        "quay.io/team/app": {"username": "b", "password": "2"}}})
+    store = _store(
+        tmp_path,
+        {
+            "auths": {
+                "quay.io": {"username": "a", "password": "1"},
+                "quay.io/team/app": {"username": "b", "password": "2"},
+            }
+        },
+    )
     assert store.lookup("quay.io", "team/app")[0].username == "b"
     assert store.lookup("quay.io", "other/app")[0].username == "a"
 
 
 def test_docker_auth_config_overrides_the_file(tmp_path: Path) -> None:
-    (tmp_path / "config.json").write_text(json.dumps({"auths": {"r.example": {"username": "file", "password": "1"},
-                                                                "s.example": {"username": "s", "password": "2"}}}))
+    (tmp_path / "config.json").write_text(
+        json.dumps(
+            {
+                "auths": {
+                    "r.example": {"username": "file", "password": "1"},
+                    "s.example": {"username": "s", "password": "2"},
+                }
+            }
+        )
+    )
     env_json = json.dumps({"auths": {"r.example": {"auth": base64.b64encode(b"env:3").decode()}}})
     store = auth.CredentialStore(str(tmp_path), env_json)
     assert store.lookup("r.example", "a")[0].username == "env"
@@ -290,32 +353,46 @@ def test_helper_answers() -> None:
     empty = Completed(("x",), 0, '{"ServerURL":"h","Username":"","Secret":""}', "")  # docker-credential-pass
     assert auth._helper_result(empty, "docker-credential-x") == (None, "")
     broken = Completed(("x",), 2, "", "panic: keychain locked")
-    assert auth._helper_result(broken, "docker-credential-x")[1] == "docker-credential-x exited with 2: panic: keychain locked"
-    assert auth._helper("dockdoctor-test-absent", "h") == (None, "docker-credential-dockdoctor-test-absent is not installed (not on PATH)")
+    assert (
+        auth._helper_result(broken, "docker-credential-x")[1]
+        == "docker-credential-x exited with 2: panic: keychain locked"
+    )
+    assert auth._helper("dockdoctor-test-absent", "h") == (
+        None,
+        "docker-credential-dockdoctor-test-absent is not installed (not on PATH)",
+    )
 
 
 # --- scheme choice -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("ref", "insecure", "http"), [
-    ("127.0.0.1:5555/a", (), True),
-    ("localhost:5000/a", (), True),
-    ("[::1]:5000/a", (), True),
-    ("ghcr.io/o/i", (), False),
-    ("10.1.2.3:5000/a", ("10.0.0.0/8",), True),
-    ("10.1.2.3:5000/a", ("192.168.0.0/16",), False),
-    ("reg.lan:5000/a", ("reg.lan:5000",), True),
-    ("reg.lan:5000/a", ("reg.lan",), True),
-    ("reg.lan:5000/a", ("other.lan",), False),
-])
-def test_plain_http_only_for_loopback_and_insecure_registries(ref: str, insecure: tuple[str, ...],
-                                                              http: bool) -> None:
+
+@pytest.mark.parametrize(
+    ("ref", "insecure", "http"),
+    [
+        ("127.0.0.1:5555/a", (), True),
+        ("localhost:5000/a", (), True),
+        ("[::1]:5000/a", (), True),
+        ("ghcr.io/o/i", (), False),
+        ("10.1.2.3:5000/a", ("10.0.0.0/8",), True),
+        ("10.1.2.3:5000/a", ("192.168.0.0/16",), False),
+        ("reg.lan:5000/a", ("reg.lan:5000",), True),
+        ("reg.lan:5000/a", ("reg.lan",), True),
+        ("reg.lan:5000/a", ("other.lan",), False),
+    ],
+)
+def test_plain_http_only_for_loopback_and_insecure_registries(ref: str, insecure: tuple[str, ...], http: bool) -> None:
     assert plain_http(parse(ref), insecure) is http
 
 
 def test_options_from_env_reads_cache_dir_and_docker_config() -> None:
     o = RegistryOptions.from_env({"DOCKDOCTOR_CACHE_DIR": "/tmp/c", "DOCKER_CONFIG": "/tmp/d"}, offline=True)
     assert (str(o.cache_dir), o.docker_config_dir, o.offline, o.timeout, o.tag_ttl) == (
-        "/tmp/c", "/tmp/d", True, (5.0, 20.0), 300.0)
+        "/tmp/c",
+        "/tmp/d",
+        True,
+        (5.0, 20.0),
+        300.0,
+    )
 
 
 def test_image_platform_is_the_model_type() -> None:
@@ -325,13 +402,29 @@ def test_image_platform_is_the_model_type() -> None:
 
 # --- digests: the one gate --------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("value", "valid"), [
-    ("sha256:" + "a" * 64, True), ("sha384:" + "0" * 96, True), ("sha512:" + "f" * 128, True),
-    ("sha256:" + "A" * 64, False), ("sha256:" + "a" * 63, False), ("sha256:" + "a" * 65, False),
-    ("sha512:" + "a" * 64, False), ("shake_128:" + "a" * 64, False), ("md5:" + "a" * 32, False),
-    ("sha256:XYZ", False), ("sha256:../../etc/passwd", False), ("a" * 64, False), ("", False),
-    ("sha256:" + "a" * 63 + "\n", False), (" sha256:" + "a" * 64, False), (5, False), (None, False),
-])
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("sha256:" + "a" * 64, True),
+        ("sha384:" + "0" * 96, True),
+        ("sha512:" + "f" * 128, True),
+        ("sha256:" + "A" * 64, False),
+        ("sha256:" + "a" * 63, False),
+        ("sha256:" + "a" * 65, False),
+        ("sha512:" + "a" * 64, False),
+        ("shake_128:" + "a" * 64, False),
+        ("md5:" + "a" * 32, False),
+        ("sha256:XYZ", False),
+        ("sha256:../../etc/passwd", False),
+        ("a" * 64, False),
+        ("", False),
+        ("sha256:" + "a" * 63 + "\n", False),
+        (" sha256:" + "a" * 64, False),
+        (5, False),
+        (None, False),
+    ],
+)
 def test_is_digest(value: object, valid: bool) -> None:
     assert mf.is_digest(value) is valid
     if not valid:

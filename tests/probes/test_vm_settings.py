@@ -39,8 +39,13 @@ def stand_in(bin_dir: Path, name: str, output: str | dict[str, str], *, sleep: f
         out.write_text(text)
         cases.append(f"  {arg if arg == '*' else repr(arg)}) cat '{out}' ;;")
     script = bin_dir / name
-    script.write_text("#!/bin/sh\n" + (f"sleep {sleep}\n" if sleep else "") + 'case "$1" in\n' + "\n".join(cases)
-                      + "\n  *) exit 1 ;;\nesac\n")
+    script.write_text(
+        "#!/bin/sh\n"
+        + (f"sleep {sleep}\n" if sleep else "")
+        + 'case "$1" in\n'
+        + "\n".join(cases)
+        + "\n  *) exit 1 ;;\nesac\n"
+    )
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
 
 
@@ -53,17 +58,32 @@ def test_every_vm_recording_has_a_source_header() -> None:
 
 def test_json_streams() -> None:
     lima = json_stream(body("limactl-list-json.two-instances.1.txt"))
-    assert [(i["name"], i["status"], i["arch"]) for i in lima] == [("alpine", "Stopped", "x86_64"),
-                                                                   ("default", "Running", "x86_64")]
+    assert [(i["name"], i["status"], i["arch"]) for i in lima] == [
+        ("alpine", "Stopped", "x86_64"),
+        ("default", "Running", "x86_64"),
+    ]
     colima = json_stream(body("colima-ls-json.apple-silicon-x86_64.1.txt"))
-    assert colima == [{"name": "default", "status": "Running", "arch": "x86_64", "cpus": 2, "memory": 2147483648,
-                       "disk": 107374182400, "runtime": "docker"}]
+    assert colima == [
+        {
+            "name": "default",
+            "status": "Running",
+            "arch": "x86_64",
+            "cpus": 2,
+            "memory": 2147483648,
+            "disk": 107374182400,
+            "runtime": "docker",
+        }
+    ]
     assert json_stream("not json") == []
 
 
 def test_colima_default_template() -> None:
     assert yaml_scalars(body("colima-yaml.default-template.1.txt"), ("arch", "vmType", "rosetta", "cpu")) == {
-        "arch": "host", "vmType": "qemu", "rosetta": "false", "cpu": "2"}
+        "arch": "host",
+        "vmType": "qemu",
+        "rosetta": "false",
+        "cpu": "2",
+    }
 
 
 def _colima_home(tmp_path: Path, profiles: dict[str, str]) -> Path:
@@ -80,13 +100,21 @@ def test_every_colima_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     x86 = template.replace("arch: host", "arch: x86_64")
     vz = template.replace("vmType: qemu", "vmType: vz").replace("rosetta: false", "rosetta: true")
     _colima_home(tmp_path, {"default": x86, "fast": vz})
-    stand_in(tmp_path / "bin", "colima", {"list": body("colima-ls-json.apple-silicon-x86_64.1.txt"),
-                                          "version": body("colima-version.release-0.9.1.1.txt")})
+    stand_in(
+        tmp_path / "bin",
+        "colima",
+        {
+            "list": body("colima-ls-json.apple-silicon-x86_64.1.txt"),
+            "version": body("colima-version.release-0.9.1.1.txt"),
+        },
+    )
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     found, errors = colima_settings(home=str(tmp_path), env={}, host_arch="arm64", timeout=5)
     assert errors == []
     assert [(s.profile, s.arch, s.vm_type, s.rosetta, s.status, s.version) for s in found] == [
-        ("default", "amd64", "qemu", False, "Running", "0.9.1"), ("fast", "arm64", "vz", True, "", "0.9.1")]
+        ("default", "amd64", "qemu", False, "Running", "0.9.1"),
+        ("fast", "arm64", "vz", True, "", "0.9.1"),
+    ]
 
 
 def test_missing_and_hanging_cli_are_probe_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -105,14 +133,17 @@ def test_lima_instances(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     (tmp_path / "lima-home").mkdir()
     listing = body("limactl-list-json.two-instances.1.txt").replace("/home/anders/.lima", str(tmp_path / ".lima"))
     (tmp_path / ".lima" / "default" / "lima.yaml").write_text(
-        "vmType: vz\nrosetta:\n  # Enable Rosetta for Linux.\n  enabled: true\n  binfmt: true\n")
+        "vmType: vz\nrosetta:\n  # Enable Rosetta for Linux.\n  enabled: true\n  binfmt: true\n"
+    )
     versions = body("colima-version.head-build-with-lima.1.txt")  # the paste holds `limactl --version` too
     stand_in(tmp_path / "bin", "limactl", {"list": listing, "--version": versions})
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     found, errors = lima_settings(home=str(tmp_path), env={}, host_arch="arm64", timeout=5)
     assert errors == []
     assert [(s.profile, s.arch, s.status, s.rosetta, s.version) for s in found] == [
-        ("alpine", "amd64", "Stopped", None, "0.19.0"), ("default", "amd64", "Running", True, "0.19.0")]
+        ("alpine", "amd64", "Stopped", None, "0.19.0"),
+        ("default", "amd64", "Running", True, "0.19.0"),
+    ]
 
 
 def test_tool_versions() -> None:
@@ -127,8 +158,9 @@ def test_docker_desktop_settings_files(tmp_path: Path) -> None:
     group = tmp_path / "Library" / "Group Containers" / "group.com.docker"
     group.mkdir(parents=True)
     # key names as public scripts read them (settings-store.json of Docker Desktop 4.35+)
-    (group / "settings-store.json").write_text(json.dumps({"UseVirtualizationFramework": False,
-                                                           "UseVirtualizationFrameworkRosetta": False}))
+    (group / "settings-store.json").write_text(
+        json.dumps({"UseVirtualizationFramework": False, "UseVirtualizationFrameworkRosetta": False})
+    )
     found, errors = docker_desktop_settings(str(tmp_path))
     assert errors == [] and [(s.vm_type, s.rosetta) for s in found] == [("qemu", False)]
     (group / "settings-store.json").write_text("{broken")
@@ -139,20 +171,30 @@ def test_minikube_docker_env_recordings() -> None:
     from dockdoctor.probes.vms import parse_docker_env
 
     assert parse_docker_env(body("minikube-docker-env.vm-driver-mac.1.txt")) == {
-        "DOCKER_TLS_VERIFY": "1", "DOCKER_HOST": "tcp://192.168.64.4:2376",
-        "DOCKER_CERT_PATH": "/Users/medya/.minikube/certs", "MINIKUBE_ACTIVE_DOCKERD": "minikube"}
+        "DOCKER_TLS_VERIFY": "1",
+        "DOCKER_HOST": "tcp://192.168.64.4:2376",
+        "DOCKER_CERT_PATH": "/Users/medya/.minikube/certs",
+        "MINIKUBE_ACTIVE_DOCKERD": "minikube",
+    }
     assert parse_docker_env(body("minikube-docker-env.ssh-host.1.txt")) == {
-        "DOCKER_HOST": "ssh://docker@127.0.0.1:32783", "MINIKUBE_ACTIVE_DOCKERD": "minikube"}
+        "DOCKER_HOST": "ssh://docker@127.0.0.1:32783",
+        "MINIKUBE_ACTIVE_DOCKERD": "minikube",
+    }
     old = parse_docker_env(body("minikube-docker-env.kic-no-active-dockerd.1.txt"))
     assert old["DOCKER_HOST"] == "tcp://127.0.0.1:32778" and "MINIKUBE_ACTIVE_DOCKERD" not in old
     # cmd.exe form, as kubernetes/minikube#2650 shows it
     assert parse_docker_env("SET DOCKER_HOST=tcp://192.168.1.20:2376\nREM @FOR /f ...\n") == {
-        "DOCKER_HOST": "tcp://192.168.1.20:2376"}
+        "DOCKER_HOST": "tcp://192.168.1.20:2376"
+    }
 
 
-@pytest.mark.parametrize("name, endpoint", [
-    ("minikube-docker-env.docker-driver-linux.1.txt", "tcp://192.168.67.2:2376"),
-    ("minikube-docker-env.ssh-host.1.txt", "ssh://docker@127.0.0.1:32783")])
+@pytest.mark.parametrize(
+    "name, endpoint",
+    [
+        ("minikube-docker-env.docker-driver-linux.1.txt", "tcp://192.168.67.2:2376"),
+        ("minikube-docker-env.ssh-host.1.txt", "ssh://docker@127.0.0.1:32783"),
+    ],
+)
 def test_minikube_through_its_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, endpoint: str) -> None:
     from dockdoctor.probes.vms import minikube_settings
 
@@ -184,10 +226,12 @@ def test_podman_machine_inspect_recording() -> None:
 
     found = parse_podman_machine_inspect(body("podman-machine-inspect.applehv-rosetta-off.1.txt"))
     assert [(s.product, s.vm_type, s.rosetta, s.rootful, s.profile) for s in found] == [
-        ("podman", "applehv", False, True, "")]
+        ("podman", "applehv", False, True, "")
+    ]
     # Podman 4's ConfigPath (as containers/podman#14448 shows it): the provider is the file's folder
     old = parse_podman_machine_inspect(
-        '[{"ConfigPath": {"Path": "/Users/benoitf/.config/containers/podman/machine/qemu/a.json"}}]')
+        '[{"ConfigPath": {"Path": "/Users/benoitf/.config/containers/podman/machine/qemu/a.json"}}]'
+    )
     assert [(s.vm_type, s.rosetta) for s in old] == [("qemu", None)]
     assert parse_podman_machine_inspect("Error: no such machine") == []
 
@@ -204,7 +248,8 @@ def test_podman_machines_through_the_cli(tmp_path: Path, monkeypatch: pytest.Mon
     found, errors = podman_machine_settings(home=str(tmp_path), env={}, timeout=5)
     assert errors == []
     assert [(s.profile, s.vm_type, s.rosetta, s.rootful) for s in found] == [
-        ("podman-machine-default", "applehv", False, True)]
+        ("podman-machine-default", "applehv", False, True)
+    ]
     stand_in(tmp_path / "slow", "podman", "", sleep=30)
     monkeypatch.setenv("PATH", f"{tmp_path / 'slow'}{os.pathsep}/usr/bin:/bin")
     assert [e.kind for e in podman_machine_settings(home=str(tmp_path), env={}, timeout=0.5)[1]] == ["timeout"]
@@ -220,11 +265,15 @@ def test_finch_vm_through_its_own_limactl(tmp_path: Path) -> None:
     (root / "lima" / "data").mkdir(parents=True)
     bin_dir = root / "lima" / "bin"
     stand_in(bin_dir, "limactl", {"ls": recorded})
-    (bin_dir / "limactl").write_text((bin_dir / "limactl").read_text().replace(
-        'case "$1"', '[ "$LIMA_HOME" = "' + str(root / "lima" / "data") + '" ] || exit 2\ncase "$1"'))
+    (bin_dir / "limactl").write_text(
+        (bin_dir / "limactl")
+        .read_text()
+        .replace('case "$1"', '[ "$LIMA_HOME" = "' + str(root / "lima" / "data") + '" ] || exit 2\ncase "$1"')
+    )
     found, errors = finch_settings(env={"PATH": "/usr/bin:/bin"}, host_arch="amd64", timeout=5, root=str(root))
     assert errors == [] and [(s.product, s.profile, s.arch, s.status) for s in found] == [
-        ("finch", "finch", "amd64", "Running")]
+        ("finch", "finch", "amd64", "Running")
+    ]
     stand_in(bin_dir, "limactl", "", sleep=30)
     assert [e.kind for e in finch_settings(env={}, host_arch="amd64", timeout=0.5, root=str(root))[1]] == ["timeout"]
 
@@ -235,8 +284,9 @@ def test_linux_emulation_facts_carry_minikube(tmp_path: Path, monkeypatch: pytes
     (tmp_path / ".minikube").mkdir()
     stand_in(tmp_path / "bin", "minikube", {"docker-env": body("minikube-docker-env.docker-driver-linux.1.txt")})
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}/usr/bin:/bin")
-    facts = probe_emulation(os_name="linux", binfmt_root=str(tmp_path / "no-binfmt"), home=str(tmp_path),
-                            versions=False)
+    facts = probe_emulation(
+        os_name="linux", binfmt_root=str(tmp_path / "no-binfmt"), home=str(tmp_path), versions=False
+    )
     assert [(s.product, s.endpoint) for s in facts.settings] == [("minikube", "tcp://192.168.67.2:2376")]
 
 
@@ -253,11 +303,16 @@ def test_check_json_shows_minikube_and_podman_machines(tmp_path: Path) -> None:
     stand_in(tmp_path / "bin", "minikube", {"docker-env": body("minikube-docker-env.vm-driver-mac.1.txt")})
     stand_in(tmp_path / "bin", "podman", {"machine": body("podman-machine-inspect.applehv-rosetta-off.1.txt")})
     with engine_for("linux-amd64") as engine:
-        env = isolated_env(tmp_path, HOME=str(home), DOCKER_HOST=engine.base_url,
-                           PATH=f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+        env = isolated_env(
+            tmp_path,
+            HOME=str(home),
+            DOCKER_HOST=engine.base_url,
+            PATH=f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        )
         result = dockdoctor("check", "--json", "--no-project", env=env, timeout=60)
     assert "Traceback" not in result.stderr, result.stderr
     settings = result.json()["facts"]["emulation"]["settings"]
     assert [(s["product"], s["profile"], s["endpoint"], s["vm_type"], s["rosetta"]) for s in settings] == [
         ("podman", "podman-machine-default", "", "applehv", False),
-        ("minikube", "minikube", "tcp://192.168.64.4:2376", "", None)]
+        ("minikube", "minikube", "tcp://192.168.64.4:2376", "", None),
+    ]

@@ -34,26 +34,64 @@ RESOLUTION: tuple[tuple[str, dict[str, str], str, str | None, str | None, Servic
     ("services:\n  web:\n    image: nginx:${TAG:-1.27}\n", {"TAG": "2"}, "web", "nginx:2", None, None),
     ("services:\n  web:\n    image: $${NOT_A_VAR}\n", {"NOT_A_VAR": "x"}, "web", "${NOT_A_VAR}", None, None),
     ("services:\n  app:\n    build: ./app\n", {}, "app", None, None, ServiceBuild(context="./app")),
-    ("services:\n  app:\n    build:\n      dockerfile: Dockerfile.dev\n      target: dev\n"
-     "      platforms: [linux/amd64, \"linux/arm64\"]\n", {}, "app", None, None,
-     ServiceBuild(context=".", dockerfile="Dockerfile.dev", target="dev", platforms=("linux/amd64", "linux/arm64"))),
-    ("x-base: &base\n  platform: linux/amd64\n  image: base\nservices:\n  app:\n    <<: *base\n    image: mine\n",
-     {}, "app", "mine", "linux/amd64", None),
-    ("x-a: &a {platform: linux/arm64}\nx-b: &b {platform: linux/amd64, image: b}\nservices:\n"
-     "  app:\n    <<: [*a, *b]\n", {}, "app", "b", "linux/arm64", None),
-    ("services:\n  base:\n    image: base\n    platform: linux/amd64\n  app:\n    extends: base\n    image: app\n",
-     {}, "app", "app", "linux/amd64", None),
-    ("services:\n  base:\n    build: ./b\n  app:\n    extends:\n      service: base\n    platform: linux/arm64\n",
-     {}, "app", None, "linux/arm64", ServiceBuild(context="./b")),
+    (
+        "services:\n  app:\n    build:\n      dockerfile: Dockerfile.dev\n      target: dev\n"
+        '      platforms: [linux/amd64, "linux/arm64"]\n',
+        {},
+        "app",
+        None,
+        None,
+        ServiceBuild(context=".", dockerfile="Dockerfile.dev", target="dev", platforms=("linux/amd64", "linux/arm64")),
+    ),
+    (
+        "x-base: &base\n  platform: linux/amd64\n  image: base\nservices:\n  app:\n    <<: *base\n    image: mine\n",
+        {},
+        "app",
+        "mine",
+        "linux/amd64",
+        None,
+    ),
+    (
+        "x-a: &a {platform: linux/arm64}\nx-b: &b {platform: linux/amd64, image: b}\nservices:\n"
+        "  app:\n    <<: [*a, *b]\n",
+        {},
+        "app",
+        "b",
+        "linux/arm64",
+        None,
+    ),
+    (
+        "services:\n  base:\n    image: base\n    platform: linux/amd64\n  app:\n    extends: base\n    image: app\n",
+        {},
+        "app",
+        "app",
+        "linux/amd64",
+        None,
+    ),
+    (
+        "services:\n  base:\n    build: ./b\n  app:\n    extends:\n      service: base\n    platform: linux/arm64\n",
+        {},
+        "app",
+        None,
+        "linux/arm64",
+        ServiceBuild(context="./b"),
+    ),
     ("services:\n  web:\n", {}, "web", None, None, None),
-    ("services:\n  web:\n    image: 'nginx'\n    platform: ${P:+linux/${P}}\n", {"P": "arm64"}, "web", "nginx",
-     "linux/arm64", None),
+    (
+        "services:\n  web:\n    image: 'nginx'\n    platform: ${P:+linux/${P}}\n",
+        {"P": "arm64"},
+        "web",
+        "nginx",
+        "linux/arm64",
+        None,
+    ),
 )
 
 
 @pytest.mark.parametrize(("text", "env", "name", "image", "platform", "build"), RESOLUTION)
-def test_resolution(text: str, env: dict[str, str], name: str, image: str | None, platform: str | None,
-                    build: ServiceBuild | None) -> None:
+def test_resolution(
+    text: str, env: dict[str, str], name: str, image: str | None, platform: str | None, build: ServiceBuild | None
+) -> None:
     project = _one(text, env)
     assert project.error is None
     service = _svc(project, name)
@@ -63,16 +101,28 @@ def test_resolution(text: str, env: dict[str, str], name: str, image: str | None
 
 # (text, error kind, error detail)
 ERRORS: tuple[tuple[str, str, str], ...] = (
-    ("services:\n  db:\n    image: postgres\n   platform: x\n", "parse",
-     "compose.yaml:4: expected <block end>, but found '<block mapping start>'"),
+    (
+        "services:\n  db:\n    image: postgres\n   platform: x\n",
+        "parse",
+        "compose.yaml:4: expected <block end>, but found '<block mapping start>'",
+    ),
     ("services:\n  web:\n    image: a: b\n", "parse", "compose.yaml:3: mapping values are not allowed here"),
-    ("services:\n  db:\n    image: postgres:${DB_TAG:?}\n", "config",
-     "compose.yaml:3: required variable DB_TAG is missing a value: set it in .env or the environment"),
-    ("services:\n  db:\n    image: postgres:${DB_TAG:?pin the tag}\n", "config",
-     "compose.yaml:3: required variable DB_TAG is missing a value: pin the tag (set it in .env or the environment)"),
+    (
+        "services:\n  db:\n    image: postgres:${DB_TAG:?}\n",
+        "config",
+        "compose.yaml:3: required variable DB_TAG is missing a value: set it in .env or the environment",
+    ),
+    (
+        "services:\n  db:\n    image: postgres:${DB_TAG:?pin the tag}\n",
+        "config",
+        "compose.yaml:3: required variable DB_TAG is missing a value: pin the tag (set it in .env or the environment)",
+    ),
     ("services:\n  db:\n    image: ${ bad}\n", "config", "compose.yaml:3: invalid template '${ bad}'"),
-    ("services:\n  db:\n    image: a\n    image: b\n", "config",
-     "compose.yaml:4: mapping key 'image' already defined at line 3"),
+    (
+        "services:\n  db:\n    image: a\n    image: b\n",
+        "config",
+        "compose.yaml:4: mapping key 'image' already defined at line 3",
+    ),
     ("- a\n- b\n", "config", "compose.yaml:1: the top level must be a mapping"),
     ("services: [a]\n", "config", "compose.yaml: services must be a mapping"),
     ("services:\n  a:\n    extends: missing\n", "config", "compose.yaml: service 'a' extends 'missing'"),
@@ -92,14 +142,17 @@ def test_errors_name_file_and_line(text: str, kind: str, detail: str) -> None:
 def test_billion_laughs_is_refused() -> None:
     text = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{n}: &{n} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
-        for p, n in zip("abcdefgh", "bcdefghi"))
+        for p, n in zip("abcdefgh", "bcdefghi")
+    )
     project = _one(text)
     assert project.error is not None and "too many" in project.error.detail
 
 
 def test_origins_name_file_line_and_variable_source() -> None:
-    base = "services:\n  api:\n    image: api:${TAG}\n    platform: ${API_PLATFORM:-linux/amd64}\n" \
-           "    build:\n      context: .\n      platforms:\n        - linux/${ARCH}\n"
+    base = (
+        "services:\n  api:\n    image: api:${TAG}\n    platform: ${API_PLATFORM:-linux/amd64}\n"
+        "    build:\n      context: .\n      platforms:\n        - linux/${ARCH}\n"
+    )
     override = "services:\n  api:\n    platform: linux/arm64\n"
     env = {"TAG": "1", "ARCH": "arm64"}
     sources = {"TAG": ".env:3"}
@@ -110,22 +163,27 @@ def test_origins_name_file_line_and_variable_source() -> None:
         Origin("build", "compose.yaml:5 via ${ARCH} from environment"),
         Origin("build.platforms", "compose.yaml:7 via ${ARCH} from environment"),
     )
-    merged = parse_compose([("compose.yaml", base), ("compose.override.yaml", override)], env=env,
-                           env_sources=sources)
+    merged = parse_compose([("compose.yaml", base), ("compose.override.yaml", override)], env=env, env_sources=sources)
     assert _svc(merged, "api").platform == "linux/arm64"
     assert Origin("platform", "compose.override.yaml:3") in _svc(merged, "api").origins
 
 
 def test_merge_rules() -> None:
-    base = "version: '3.7'\nservices:\n  a:\n    build: ./a\n    image: a\n  b:\n    build:\n" \
-           "      context: b\n      platforms: [linux/amd64]\n"
-    override = "services:\n  a:\n    build:\n      dockerfile: D\n  b:\n    build:\n" \
-               "      platforms: [linux/arm64, linux/amd64]\n  c:\n    image: c\n"
+    base = (
+        "version: '3.7'\nservices:\n  a:\n    build: ./a\n    image: a\n  b:\n    build:\n"
+        "      context: b\n      platforms: [linux/amd64]\n"
+    )
+    override = (
+        "services:\n  a:\n    build:\n      dockerfile: D\n  b:\n    build:\n"
+        "      platforms: [linux/arm64, linux/amd64]\n  c:\n    image: c\n"
+    )
     project = parse_compose([("/p/compose.yaml", base), ("/p/o.yaml", override)], env={})
     assert project.version_key == "3.7"
     assert [s.name for s in project.services] == ["a", "b", "c"]
     assert _svc(project, "a").build == ServiceBuild(context="/p/a", dockerfile="D")  # absolute file: absolute context
-    assert _svc(project, "b").build == ServiceBuild(context="/p/b", platforms=("linux/amd64", "linux/arm64", "linux/amd64"))
+    assert _svc(project, "b").build == ServiceBuild(
+        context="/p/b", platforms=("linux/amd64", "linux/arm64", "linux/amd64")
+    )
 
 
 def test_extends_from_another_given_file() -> None:
@@ -143,12 +201,14 @@ def test_extends_from_another_given_file() -> None:
 def test_service_lines() -> None:
     text = "services:\n  web:\n    image: nginx\n    build:\n      context: .\n      platforms: [linux/amd64]\n"
     assert service_lines("compose.yaml", text) == {
-        "web": {"": 2, "image": 3, "build": 4, "build.context": 5, "build.platforms": 6}}
+        "web": {"": 2, "image": 3, "build": 4, "build.context": 5, "build.platforms": 6}
+    }
     assert service_lines("compose.yaml", "a: b: c") == {}
 
 
-@pytest.mark.parametrize(("name", "files"), [("single", ("compose.yaml",)),
-                                             ("multi", ("compose.yaml", "compose.override.yaml"))])
+@pytest.mark.parametrize(
+    ("name", "files"), [("single", ("compose.yaml",)), ("multi", ("compose.yaml", "compose.override.yaml"))]
+)
 def test_recorded_config_json_agrees_with_our_resolution(name: str, files: tuple[str, ...]) -> None:
     recorded = from_config_json((DATA / f"{name}-config.json").read_text(), files=files)
     assert recorded.resolved_by == "docker compose config" and recorded.error is None
@@ -165,11 +225,16 @@ def test_from_config_json_fields_and_errors() -> None:
     api = _svc(project, "api")
     assert api.platform == "linux/arm64" and api.build is not None
     assert api.build.platforms == ("linux/amd64", "linux/arm64") and api.build.target == "prod"
-    assert api.origins == (Origin("platform", "docker compose config"), Origin("build", "docker compose config"),
-                           Origin("build.platforms", "docker compose config"))
+    assert api.origins == (
+        Origin("platform", "docker compose config"),
+        Origin("build", "docker compose config"),
+        Origin("build.platforms", "docker compose config"),
+    )
     broken = from_config_json("{\n  nope", files=("compose.yaml",))
-    assert broken.error is not None and broken.error.detail == \
-        "docker compose config: line 2: Expecting property name enclosed in double quotes"
+    assert (
+        broken.error is not None
+        and broken.error.detail == "docker compose config: line 2: Expecting property name enclosed in double quotes"
+    )
 
 
 def test_a_big_file_parses_in_reasonable_time() -> None:
@@ -194,9 +259,11 @@ def _big_file(limit: int) -> tuple[str, int]:
     chunks = ["services:\n"]
     total, count = len(chunks[0]), 0
     while total < limit:
-        chunk = (f"  svc{count}:\n    image: nginx:${{TAG:-1.{count}}}\n    platform: linux/amd64\n"
-                 "    build:\n      context: ./s\n      platforms: [linux/amd64, linux/arm64]\n"
-                 f"    environment:\n      A: '{count}'\n")
+        chunk = (
+            f"  svc{count}:\n    image: nginx:${{TAG:-1.{count}}}\n    platform: linux/amd64\n"
+            "    build:\n      context: ./s\n      platforms: [linux/amd64, linux/arm64]\n"
+            f"    environment:\n      A: '{count}'\n"
+        )
         chunks.append(chunk)
         total += len(chunk)
         count += 1
@@ -209,6 +276,7 @@ def _without_origins(services: tuple[ServiceFacts, ...]) -> tuple[ServiceFacts, 
 
 # ---- against the real tools, in tmp_path ----------------------------------------------------------------------
 
+
 def _has_v2() -> bool:
     if shutil.which("docker") is None:
         return False
@@ -220,13 +288,13 @@ needs_v1 = pytest.mark.skipif(not os.path.exists(V1), reason="compose v1 is not 
 
 CASES: dict[str, dict[str, str]] = {
     "version-and-platform": {
-        "compose.yaml": "version: \"3.7\"\nservices:\n  web:\n    image: nginx:1.27\n    platform: linux/amd64\n"
-                        "  db:\n    image: postgres:16\n",
+        "compose.yaml": 'version: "3.7"\nservices:\n  web:\n    image: nginx:1.27\n    platform: linux/amd64\n'
+        "  db:\n    image: postgres:16\n",
     },
     "overrides": {
         "compose.yaml": "services:\n  web:\n    image: nginx\n    platform: linux/amd64\n  app:\n    build: ./app\n",
         "compose.override.yaml": "services:\n  web:\n    platform: linux/arm64\n  app:\n    build:\n"
-                                 "      dockerfile: Dockerfile.dev\n      target: dev\n    image: app:dev\n",
+        "      dockerfile: Dockerfile.dev\n      target: dev\n    image: app:dev\n",
     },
     "dotenv": {
         "compose.yaml": "services:\n  db:\n    image: postgres:${DB_TAG}\n    platform: ${DB_PLATFORM:-linux/amd64}\n",
@@ -253,8 +321,9 @@ def _ours(tmp_path: Path, names: list[str]) -> ComposeProject:
     dotenv = tmp_path / ".env"
     found = parse_dotenv(dotenv.read_text(), path=".env") if dotenv.exists() else ()
     files = [(str(tmp_path / n), (tmp_path / n).read_text()) for n in names]
-    return parse_compose(files, env={n: v for n, v, _ in found},
-                         env_sources={n: f".env:{line}" for n, _, line in found})
+    return parse_compose(
+        files, env={n: v for n, v, _ in found}, env_sources={n: f".env:{line}" for n, _, line in found}
+    )
 
 
 @needs_v2

@@ -13,24 +13,40 @@ PATH = ".devcontainer/devcontainer.json"
 
 # (devcontainer.json text, expected facts without the path)
 CASES: tuple[tuple[str, DevcontainerFacts], ...] = (
-    ('{"image": "mcr.microsoft.com/devcontainers/python:3.12"}',
-     DevcontainerFacts(path=PATH, image="mcr.microsoft.com/devcontainers/python:3.12")),
-    ('// the default template\n{\n  "name": "app", // inline\n  /* block\n  comment */ "image": "node:20",\n}\n',
-     DevcontainerFacts(path=PATH, image="node:20")),
-    ('{"build": {"dockerfile": "Dockerfile", "context": "..",}, "runArgs": ["--platform=linux/amd64"]}',
-     DevcontainerFacts(path=PATH, dockerfile="Dockerfile", run_args_platform="linux/amd64")),
-    ('{"dockerFile": "../Dockerfile", "runArgs": ["--init", "--platform", "linux/arm64"]}',
-     DevcontainerFacts(path=PATH, dockerfile="../Dockerfile", run_args_platform="linux/arm64")),
-    ('{"dockerComposeFile": "../compose.yaml", "service": "app"}',
-     DevcontainerFacts(path=PATH, compose_files=("../compose.yaml",), service="app")),
-    ('{"dockerComposeFile": ["../compose.yaml", "compose.extend.yml",], "service": "web",}',
-     DevcontainerFacts(path=PATH, compose_files=("../compose.yaml", "compose.extend.yml"), service="web")),
-    ('{"image": "x", "runArgs": ["--platform linux/amd64"]}',
-     DevcontainerFacts(path=PATH, image="x", run_args_platform="linux/amd64")),
+    (
+        '{"image": "mcr.microsoft.com/devcontainers/python:3.12"}',
+        DevcontainerFacts(path=PATH, image="mcr.microsoft.com/devcontainers/python:3.12"),
+    ),
+    (
+        '// the default template\n{\n  "name": "app", // inline\n  /* block\n  comment */ "image": "node:20",\n}\n',
+        DevcontainerFacts(path=PATH, image="node:20"),
+    ),
+    (
+        '{"build": {"dockerfile": "Dockerfile", "context": "..",}, "runArgs": ["--platform=linux/amd64"]}',
+        DevcontainerFacts(path=PATH, dockerfile="Dockerfile", run_args_platform="linux/amd64"),
+    ),
+    (
+        '{"dockerFile": "../Dockerfile", "runArgs": ["--init", "--platform", "linux/arm64"]}',
+        DevcontainerFacts(path=PATH, dockerfile="../Dockerfile", run_args_platform="linux/arm64"),
+    ),
+    (
+        '{"dockerComposeFile": "../compose.yaml", "service": "app"}',
+        DevcontainerFacts(path=PATH, compose_files=("../compose.yaml",), service="app"),
+    ),
+    (
+        '{"dockerComposeFile": ["../compose.yaml", "compose.extend.yml",], "service": "web",}',
+        DevcontainerFacts(path=PATH, compose_files=("../compose.yaml", "compose.extend.yml"), service="web"),
+    ),
+    (
+        '{"image": "x", "runArgs": ["--platform linux/amd64"]}',
+        DevcontainerFacts(path=PATH, image="x", run_args_platform="linux/amd64"),
+    ),
     ('{"image": "x", "runArgs": ["--cap-add=SYS_PTRACE"]}', DevcontainerFacts(path=PATH, image="x")),
     # strings that look like comments or trailing commas stay as they are
-    ('{"image": "registry.example.com//team/img:1", "name": "a /* b */ c,]", "service": "s\\"//"}',
-     DevcontainerFacts(path=PATH, image="registry.example.com//team/img:1", service='s"//')),
+    (
+        '{"image": "registry.example.com//team/img:1", "name": "a /* b */ c,]", "service": "s\\"//"}',
+        DevcontainerFacts(path=PATH, image="registry.example.com//team/img:1", service='s"//'),
+    ),
     ('\ufeff{"image": "bom"}', DevcontainerFacts(path=PATH, image="bom")),
 )
 

@@ -99,12 +99,20 @@ def test_buildkit_line_numbers() -> None:
 
 def test_buildkit_empty_continuation_lines() -> None:
     # moby/buildkit@73ed6825c4b7569379ef89df0aedcdbe64473d31 parser_test.go TestParseWarnsOnEmptyContinutationLine.
-    text = ("\nFROM alpine:3.6\n\nRUN valid \\\n    continuation\n\nRUN something \\\n\n    following \\\n\n"
-            "    more\n\nRUN another \\\n\n    thing\n\nRUN non-indented \\\n# this is a comment\n   after-comment\n\n"
-            "RUN indented \\\n    # this is an indented comment\n    comment\n\t")
+    text = (
+        "\nFROM alpine:3.6\n\nRUN valid \\\n    continuation\n\nRUN something \\\n\n    following \\\n\n"
+        "    more\n\nRUN another \\\n\n    thing\n\nRUN non-indented \\\n# this is a comment\n   after-comment\n\n"
+        "RUN indented \\\n    # this is an indented comment\n    comment\n\t"
+    )
     lines = [i.original for i in scan(text).instructions]
-    assert lines == ["FROM alpine:3.6", "RUN valid     continuation", "RUN something     following     more",
-                     "RUN another     thing", "RUN non-indented    after-comment", "RUN indented     comment"]
+    assert lines == [
+        "FROM alpine:3.6",
+        "RUN valid     continuation",
+        "RUN something     following     more",
+        "RUN another     thing",
+        "RUN non-indented    after-comment",
+        "RUN indented     comment",
+    ]
 
 
 def test_buildkit_line_too_long() -> None:
@@ -369,12 +377,15 @@ def test_substitution_modifiers(word: str, env: dict[str, str], expected: str) -
     assert expand_word(word, env) == expected
 
 
-@pytest.mark.parametrize(("word", "expected"), [
-    ("img-$TARGETARCH", "img-$TARGETARCH"),
-    ("img-${TARGETARCH}", "img-${TARGETARCH}"),
-    ("img-${TARGETARCH:-amd64}", "img-${TARGETARCH:-amd64}"),
-    ("img-$OTHER", "img-"),
-])
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("img-$TARGETARCH", "img-$TARGETARCH"),
+        ("img-${TARGETARCH}", "img-${TARGETARCH}"),
+        ("img-${TARGETARCH:-amd64}", "img-${TARGETARCH:-amd64}"),
+        ("img-$OTHER", "img-"),
+    ],
+)
 def test_keep_leaves_unset_names_as_written(word: str, expected: str) -> None:
     assert expand_word(word, {}, keep=frozenset({"TARGETARCH"})) == expected
 
@@ -395,7 +406,12 @@ def test_deep_nesting_is_an_error_not_a_crash() -> None:
 # escape-* testfiles: (text, directives, escape, instruction lines).
 DIRECTIVES = (
     ("# syntax=docker/dockerfile:1\nFROM a\n", (("syntax", "docker/dockerfile:1"),), "\\", ("FROM a",)),
-    ("# escape=`\nFROM a\nRUN echo \\\nRUN x `\n  y\n", (("escape", "`"),), "`", ("FROM a", "RUN echo \\", "RUN x   y")),
+    (
+        "# escape=`\nFROM a\nRUN echo \\\nRUN x `\n  y\n",
+        (("escape", "`"),),
+        "`",
+        ("FROM a", "RUN echo \\", "RUN x   y"),
+    ),
     ("#ESCAPE = `\n# check=skip=all\nFROM a\n", (("escape", "`"), ("check", "skip=all")), "`", ("FROM a",)),
     ("# hello\n# escape=`\nFROM a\nRUN a \\\n b\n", (), "\\", ("FROM a", "RUN a  b")),
     ("\n# escape=`\nFROM a\n", (), "\\", ("FROM a",)),
@@ -414,10 +430,13 @@ def test_directives(text: str, directives: tuple[tuple[str, str], ...], escape: 
     assert tuple(i.original for i in result.instructions) == lines
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("# escape=x\nFROM a\n", "Dockerfile:1: invalid escape token 'x' does not match ` or \\"),
-    ("# syntax=a\n# syntax=b\nFROM a\n", "Dockerfile:2: only one syntax parser directive can be used"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("# escape=x\nFROM a\n", "Dockerfile:1: invalid escape token 'x' does not match ` or \\"),
+        ("# syntax=a\n# syntax=b\nFROM a\n", "Dockerfile:2: only one syntax parser directive can be used"),
+    ],
+)
 def test_directive_errors(text: str, message: str) -> None:
     facts = parse(text)
     assert facts.error == ProbeError("project", "parse", message)
@@ -432,8 +451,10 @@ INSTRUCTION_ERRORS = (
     ("FROM --boo a\n", "Dockerfile:1: unknown flag: --boo"),
     ("FROM --platform a\n", "Dockerfile:1: missing a value on flag: --platform"),
     ("FROM a b\n", "Dockerfile:1: FROM requires either one or three arguments"),
-    ("FROM a AS 1st\n", "Dockerfile:1: invalid name for build stage: \"1st\", name can't start with a number or "
-                        "contain symbols"),
+    (
+        "FROM a AS 1st\n",
+        'Dockerfile:1: invalid name for build stage: "1st", name can\'t start with a number or contain symbols',
+    ),
     ("RUN x\nFROM a\n", "Dockerfile:1: no build stage in current context"),
     ("ARG E=\nFROM $E\n", "Dockerfile:2: base name ($E) should not be blank"),  # dockerfile2llb convert.go
     ("ARG V=${\nFROM a:$V\n", "Dockerfile:1: ${: syntax error: missing '}'"),
@@ -448,8 +469,10 @@ def test_instruction_errors(text: str, message: str) -> None:
 
 def test_comments_detection_args() -> None:
     # instructions/parse_test.go TestCommentsDetection: the same Dockerfile, checked for ARG defaults and scopes.
-    text = ("# foo sets foo\nARG foo=bar\n\n# base defines first stage\nFROM busybox AS base\n# this is irrelevant\n"
-            "ARG foo\n# bar defines bar\n# baz is something else\nARG bar baz=123\n")
+    text = (
+        "# foo sets foo\nARG foo=bar\n\n# base defines first stage\nFROM busybox AS base\n# this is irrelevant\n"
+        "ARG foo\n# bar defines bar\n# baz is something else\nARG bar baz=123\n"
+    )
     facts = parse(text)
     assert facts.error is None
     assert facts.args == (ArgDefault("foo", "bar", 2, global_scope=True), ArgDefault("baz", "123", 10))
@@ -522,8 +545,9 @@ def test_go_cross_compile() -> None:
     facts = parse(GO_CROSS)
     assert facts.error is None
     build, final = facts.stages
-    assert build == Stage(0, 2, "golang:1.22", "golang:1.22", name="build", platform="$BUILDPLATFORM",
-                          uses_target_vars=True, runs=True)
+    assert build == Stage(
+        0, 2, "golang:1.22", "golang:1.22", name="build", platform="$BUILDPLATFORM", uses_target_vars=True, runs=True
+    )
     assert final == Stage(1, 8, "gcr.io/distroless/static", "gcr.io/distroless/static", final=True)
     assert facts.args == ()
 
@@ -540,10 +564,14 @@ def test_node_download_is_arch_specific() -> None:
 
 def test_unterminated_heredoc() -> None:
     facts = parse_dockerfile(UNTERMINATED, path="svc/Dockerfile")
-    assert facts.error == ProbeError("project", "parse",
-                                     "svc/Dockerfile:8: unterminated heredoc <<EOF (started at line 8)")
+    assert facts.error == ProbeError(
+        "project", "parse", "svc/Dockerfile:8: unterminated heredoc <<EOF (started at line 8)"
+    )
     assert [(s.base, s.name, s.from_stage) for s in facts.stages] == [
-        ("alpine:3.19", "base", False), ("base", "tools", True), ("tools", None, True)]
+        ("alpine:3.19", "base", False),
+        ("base", "tools", True),
+        ("tools", None, True),
+    ]
     assert facts.stages[-1].final
 
 
@@ -555,13 +583,14 @@ def test_pinned_platform_mysql() -> None:
 def test_targetarch_default_is_recorded() -> None:
     text = "ARG TARGETARCH=amd64\nFROM alpine\nARG TARGETARCH=amd64\nRUN echo $TARGETARCH\n"
     facts = parse(text)
-    assert facts.args == (ArgDefault("TARGETARCH", "amd64", 1, global_scope=True),
-                          ArgDefault("TARGETARCH", "amd64", 3))
+    assert facts.args == (ArgDefault("TARGETARCH", "amd64", 1, global_scope=True), ArgDefault("TARGETARCH", "amd64", 3))
     assert facts.stages[0].uses_target_vars
 
 
 def test_buildplatform_on_final_stage() -> None:
-    facts = parse("FROM golang AS build\nRUN go build\nFROM --platform=$BUILDPLATFORM alpine\nCOPY --from=build /a /a\n")
+    facts = parse(
+        "FROM golang AS build\nRUN go build\nFROM --platform=$BUILDPLATFORM alpine\nCOPY --from=build /a /a\n"
+    )
     assert facts.stages[-1].platform == "$BUILDPLATFORM"
     assert facts.stages[-1].final and not facts.stages[0].final
 
@@ -578,8 +607,11 @@ FROM_SUBSTITUTION = (
     ("FROM img:$TARGETARCH\n", {}, (("img:$TARGETARCH", "img:$TARGETARCH"),)),
     ("ARG TARGETARCH=amd64\nFROM img:$TARGETARCH\n", {}, (("img:$TARGETARCH", "img:$TARGETARCH"),)),
     ("ARG TARGETARCH=amd64\nFROM img:$TARGETARCH\n", {"TARGETARCH": "arm64"}, (("img:arm64", "img:$TARGETARCH"),)),
-    ("FROM img:${TARGETOS}-${TARGETARCH}\n", {"TARGETOS": "linux", "TARGETARCH": "arm64"},
-     (("img:linux-arm64", "img:${TARGETOS}-${TARGETARCH}"),)),
+    (
+        "FROM img:${TARGETOS}-${TARGETARCH}\n",
+        {"TARGETOS": "linux", "TARGETARCH": "arm64"},
+        (("img:linux-arm64", "img:${TARGETOS}-${TARGETARCH}"),),
+    ),
     ("FROM a AS one\nARG V=2\nFROM img:$V\n", {}, (("a", "a"), ("img:", "img:$V"))),  # stage ARGs don't reach FROM
     ("from a as One\nfrom ONE\n", {}, (("a", "a"), ("ONE", "ONE"))),
     ("ARG BASE=build\nFROM a AS build\nFROM ${BASE}\n", {}, (("a", "a"), ("build", "${BASE}"))),
@@ -677,21 +709,24 @@ def test_arch_specific_in_later_stage_and_text() -> None:
     assert facts.stages[1].arch_specific == (ArchSpecific(4, "amd64", "RUN curl -LO https://x.io/t_linux_amd64.tgz"),)
 
 
-@pytest.mark.parametrize(("text", "arches"), [
-    ("node-v20.11.0-linux-x64.tar.xz", ("amd64",)),
-    ("_linux_amd64.tar.gz", ("amd64",)),
-    ("-aarch64-unknown-linux", ("arm64",)),
-    ("x86_64 and arm64 and X64", ("amd64", "arm64")),
-    ("armv7l armhf", ("arm",)),
-])
+@pytest.mark.parametrize(
+    ("text", "arches"),
+    [
+        ("node-v20.11.0-linux-x64.tar.xz", ("amd64",)),
+        ("_linux_amd64.tar.gz", ("amd64",)),
+        ("-aarch64-unknown-linux", ("arm64",)),
+        ("x86_64 and arm64 and X64", ("amd64", "arm64")),
+        ("armv7l armhf", ("arm",)),
+    ],
+)
 def test_arch_tokens(text: str, arches: tuple[str, ...]) -> None:
     assert arch_tokens(text) == arches
 
 
 # (Dockerfile, instruction lines) case-insensitive instructions, JSON and shell forms, continuations
 FORMS = (
-    ("from a\nrun echo hi\nRuN [\"echo\", \"hi\"]\n", (("from", None), ("run", None), ("run", ("echo", "hi")))),
-    ("FROM a\nCMD [\"a\", 1]\n", (("from", None), ("cmd", None))),  # not an array of strings: shell form
+    ('from a\nrun echo hi\nRuN ["echo", "hi"]\n', (("from", None), ("run", None), ("run", ("echo", "hi")))),
+    ('FROM a\nCMD ["a", 1]\n', (("from", None), ("cmd", None))),  # not an array of strings: shell form
     ("FROM a\r\nRUN a \\\r\n  b\r\n", (("from", None), ("run", None))),
 )
 
@@ -722,27 +757,44 @@ def test_instruction_limit() -> None:
 
 _BIG = "x" * 60_000
 PATHOLOGICAL = (
-    "continuations", "FROM a\nRUN x \\\n" + "  && curl https://x.io/linux-amd64.tgz \\\n" * 50_000 + "  && true\n",
-    "many-stages", "".join(f"FROM img{i} AS s{i}\n" for i in range(60_000)),
-    "long-lines", "FROM a\n" + ("RUN " + "x" * 60_000 + "\n") * 34,
-    "one-huge-line", "FROM a\nRUN " + "<<A " * 500_000 + "\n",
-    "heredocs-continued", "FROM a\nRUN " + "<<A \\\n" * 300_000,
-    "heredoc-body", "FROM a\nRUN <<EOF\n" + "curl https://x/linux-amd64.tgz\n" * 60_000 + "EOF\n",
-    "dollars-continued", "FROM a\nRUN " + "$a \\\n" * 400_000,
-    "quotes", "FROM a\nRUN <<EOF " + "'\"" * 30_000 + "\n" + "EOF\n" * 10 + "x\\\n" * 500_000,
-    "quoted-words", "FROM a\nRUN <<EOF " + "'a' " * 16_000 + "\\\n" + ("'a' " * 16_000 + "\\\n") * 30 + "\nEOF\n",
-    "nested-args", "ARG A=" + "${A:-" * 10_000 + "}" * 10_000 + "\nFROM a:$A\n" + "#\n" * 500_000,
-    "trim", f"ARG V={_BIG}\nFROM a:${{V%%*x}}\n" + "#\n" * 500_000,
-    "substitution-blowup", f"ARG V={_BIG}\n" + ("FROM a:" + "$V" * 30_000 + "\n") * 30,
-    "arg-chain", f"ARG A={_BIG}\n" + "".join(f"ARG A{i}=$A$A\n" for i in range(100_000)) + "FROM a\n",
-    "comments", "FROM a\n" + "#\n" * 1_000_000,
-    "blank", "\n" * 2_000_000,
-    "nul", "\x00" * 2_000_000,
+    "continuations",
+    "FROM a\nRUN x \\\n" + "  && curl https://x.io/linux-amd64.tgz \\\n" * 50_000 + "  && true\n",
+    "many-stages",
+    "".join(f"FROM img{i} AS s{i}\n" for i in range(60_000)),
+    "long-lines",
+    "FROM a\n" + ("RUN " + "x" * 60_000 + "\n") * 34,
+    "one-huge-line",
+    "FROM a\nRUN " + "<<A " * 500_000 + "\n",
+    "heredocs-continued",
+    "FROM a\nRUN " + "<<A \\\n" * 300_000,
+    "heredoc-body",
+    "FROM a\nRUN <<EOF\n" + "curl https://x/linux-amd64.tgz\n" * 60_000 + "EOF\n",
+    "dollars-continued",
+    "FROM a\nRUN " + "$a \\\n" * 400_000,
+    "quotes",
+    "FROM a\nRUN <<EOF " + "'\"" * 30_000 + "\n" + "EOF\n" * 10 + "x\\\n" * 500_000,
+    "quoted-words",
+    "FROM a\nRUN <<EOF " + "'a' " * 16_000 + "\\\n" + ("'a' " * 16_000 + "\\\n") * 30 + "\nEOF\n",
+    "nested-args",
+    "ARG A=" + "${A:-" * 10_000 + "}" * 10_000 + "\nFROM a:$A\n" + "#\n" * 500_000,
+    "trim",
+    f"ARG V={_BIG}\nFROM a:${{V%%*x}}\n" + "#\n" * 500_000,
+    "substitution-blowup",
+    f"ARG V={_BIG}\n" + ("FROM a:" + "$V" * 30_000 + "\n") * 30,
+    "arg-chain",
+    f"ARG A={_BIG}\n" + "".join(f"ARG A{i}=$A$A\n" for i in range(100_000)) + "FROM a\n",
+    "comments",
+    "FROM a\n" + "#\n" * 1_000_000,
+    "blank",
+    "\n" * 2_000_000,
+    "nul",
+    "\x00" * 2_000_000,
 )
 
 
-@pytest.mark.parametrize(("name", "text"), list(zip(PATHOLOGICAL[::2], PATHOLOGICAL[1::2])),
-                         ids=list(PATHOLOGICAL[::2]))
+@pytest.mark.parametrize(
+    ("name", "text"), list(zip(PATHOLOGICAL[::2], PATHOLOGICAL[1::2])), ids=list(PATHOLOGICAL[::2])
+)
 def test_pathological_input_is_bounded(name: str, text: str) -> None:
     assert len(text) >= 1_000_000
     started = time.perf_counter()
@@ -755,8 +807,21 @@ def test_pathological_input_is_bounded(name: str, text: str) -> None:
 
 
 def test_parse_never_raises_on_odd_input() -> None:
-    for text in ("", "\x00", "FROM", "FROM --platform", "FROM a AS", "ARG", "RUN <<", "FROM a\nRUN <<'", "\\",
-                 "FROM a\nCOPY <<EOF", "FROM ${", "ARG x=${y:?boom}\nFROM a:$x", "FROM a\nARG =x\n"):
+    for text in (
+        "",
+        "\x00",
+        "FROM",
+        "FROM --platform",
+        "FROM a AS",
+        "ARG",
+        "RUN <<",
+        "FROM a\nRUN <<'",
+        "\\",
+        "FROM a\nCOPY <<EOF",
+        "FROM ${",
+        "ARG x=${y:?boom}\nFROM a:$x",
+        "FROM a\nARG =x\n",
+    ):
         facts = parse_dockerfile(text, path="Dockerfile")
         assert isinstance(facts, DockerfileFacts)
 

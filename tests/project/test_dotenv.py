@@ -11,34 +11,43 @@ from dockdoctor.project.dotenv import DotenvError, parse_dotenv
 
 FIXTURES: dict[str, str] = {
     "plain.env": "OPTION_A=1\nOPTION_B=2\nOPTION_C= 3\nOPTION_D =4\nOPTION_E = 5\n456 = ABC\nOPTION_F = \n"
-                 "OPTION_G=\nOPTION_H = my string # Inline comment\n",
+    "OPTION_G=\nOPTION_H = my string # Inline comment\n",
     "exported.env": "export OPTION_A=2\nexport OPTION_B='\\n'\n",
     "equals.env": "export OPTION_A='postgres://localhost:5432/database?sslmode=disable'\n\n",
     "quoted.env": "OPTION_A='1'\nOPTION_B='2'\nOPTION_C=''\nOPTION_D='\\n'\nOPTION_E=\"1\"\nOPTION_F=\"2\"\n"
-                  "OPTION_G=\"\"\nOPTION_H=\"\\n\"\nOPTION_I = \"echo 'asd'\" # Inline comment\n"
-                  "OPTION_J = 'first line\nsecond line\nthird line\nand so on'\nOPTION_K='Let\\'s go!'\n"
-                  "OPTION_Z = \"last value\"\n",
-    "unquoted.env": "OPTION_A = \"some quoted phrase\"\nOPTION_B=first one with an unquoted phrase\n"
-                    "OPTION_C = then another one with an unquoted phrase\n"
-                    "OPTION_D = then another one with an unquoted phrase special \u00e8 char\n"
-                    "OPTION_E = \"then another one quoted phrase\"\n",
+    'OPTION_G=""\nOPTION_H="\\n"\nOPTION_I = "echo \'asd\'" # Inline comment\n'
+    "OPTION_J = 'first line\nsecond line\nthird line\nand so on'\nOPTION_K='Let\\'s go!'\n"
+    'OPTION_Z = "last value"\n',
+    "unquoted.env": 'OPTION_A = "some quoted phrase"\nOPTION_B=first one with an unquoted phrase\n'
+    "OPTION_C = then another one with an unquoted phrase\n"
+    "OPTION_D = then another one with an unquoted phrase special \u00e8 char\n"
+    'OPTION_E = "then another one quoted phrase"\n',
     "substitutions.env": "OPTION_A=1\nOPTION_B=${OPTION_A}\nOPTION_C=$OPTION_B\nOPTION_D=${OPTION_A}_${OPTION_B}\n"
-                         "OPTION_E=${OPTION_NOT_DEFINED}\n",
+    "OPTION_E=${OPTION_NOT_DEFINED}\n",
     "substitutions-default.env": "OPTION_A=${OPTION_A:-1}\nOPTION_B=${OPTION_A}\nOPTION_C=$OPTION_B\n"
-                                 "OPTION_D=${OPTION_A}_${OPTION_B}\nOPTION_E=${OPTION_NOT_DEFINED}\n",
+    "OPTION_D=${OPTION_A}_${OPTION_B}\nOPTION_E=${OPTION_NOT_DEFINED}\n",
     "utf8-bom.env": "\ufeffOPTION_A=1\nOPTION_B=2\nOPTION_C= 3\nOPTION_D =4\nOPTION_E = 5\n456 = ABC\nOPTION_F =\n"
-                    "OPTION_G=\nOPTION_H = my string # Inline comment\n",
+    "OPTION_G=\nOPTION_H = my string # Inline comment\n",
     "special.env": "VAR.WITH.DOTS=dots\nVAR_WITH_UNDERSCORES=underscores\nVAR-WITH-DASHES=dashes\n",
     "inherited-multi-var.env": "foo=bar\nVAR_TO_BE_LOADED_FROM_OS_ENV\nbar=baz\n",
     "inherited-single-var.env": "VAR_TO_BE_LOADED_FROM_OS_ENV\n",
     "inherited-not-found.env": "VARIABLE_NOT_FOUND\n",
-    "invalid1.env": "# some comments\nfoo=\"\n  a\n  multine\n  value\n\"\nINVALID LINE\nzot=qix",
+    "invalid1.env": '# some comments\nfoo="\n  a\n  multine\n  value\n"\nINVALID LINE\nzot=qix',
     "parser_test.env": "\na=b\na[1]=c\na.propertyKey=d\n"
-                       "\u00e1rv\u00edzt\u0171r\u0151-T\u00dcK\u00d6RF\u00daR\u00d3G\u00c9P="
-                       "\u00c1RV\u00cdZT\u0170R\u0150-t\u00fck\u00f6rf\u00far\u00f3g\u00e9p\n",
+    "\u00e1rv\u00edzt\u0171r\u0151-T\u00dcK\u00d6RF\u00daR\u00d3G\u00c9P="
+    "\u00c1RV\u00cdZT\u0170R\u0150-t\u00fck\u00f6rf\u00far\u00f3g\u00e9p\n",
 }
-PLAIN = {"OPTION_A": "1", "OPTION_B": "2", "OPTION_C": "3", "OPTION_D": "4", "OPTION_E": "5", "456": "ABC",
-         "OPTION_F": "", "OPTION_G": "", "OPTION_H": "my string"}
+PLAIN = {
+    "OPTION_A": "1",
+    "OPTION_B": "2",
+    "OPTION_C": "3",
+    "OPTION_D": "4",
+    "OPTION_E": "5",
+    "456": "ABC",
+    "OPTION_F": "",
+    "OPTION_G": "",
+    "OPTION_H": "my string",
+}
 SUBSTITUTED = {"OPTION_A": "1", "OPTION_B": "1", "OPTION_C": "1", "OPTION_D": "1_1", "OPTION_E": ""}
 INHERITED = {"VAR_TO_BE_LOADED_FROM_OS_ENV": "SOME_RANDOM_VALUE"}
 
@@ -47,30 +56,70 @@ FIXTURE_CASES: tuple[tuple[str, dict[str, str], dict[str, str]], ...] = (
     ("plain.env", {}, PLAIN),
     ("exported.env", {}, {"OPTION_A": "2", "OPTION_B": "\\n"}),
     ("equals.env", {}, {"OPTION_A": "postgres://localhost:5432/database?sslmode=disable"}),
-    ("quoted.env", {}, {"OPTION_A": "1", "OPTION_B": "2", "OPTION_C": "", "OPTION_D": "\\n", "OPTION_E": "1",
-                        "OPTION_F": "2", "OPTION_G": "", "OPTION_H": "\n", "OPTION_I": "echo 'asd'",
-                        "OPTION_J": "first line\nsecond line\nthird line\nand so on", "OPTION_K": "Let's go!",
-                        "OPTION_Z": "last value"}),
-    ("unquoted.env", {}, {"OPTION_A": "some quoted phrase", "OPTION_B": "first one with an unquoted phrase",
-                          "OPTION_C": "then another one with an unquoted phrase",
-                          "OPTION_D": "then another one with an unquoted phrase special \u00e8 char",
-                          "OPTION_E": "then another one quoted phrase"}),
+    (
+        "quoted.env",
+        {},
+        {
+            "OPTION_A": "1",
+            "OPTION_B": "2",
+            "OPTION_C": "",
+            "OPTION_D": "\\n",
+            "OPTION_E": "1",
+            "OPTION_F": "2",
+            "OPTION_G": "",
+            "OPTION_H": "\n",
+            "OPTION_I": "echo 'asd'",
+            "OPTION_J": "first line\nsecond line\nthird line\nand so on",
+            "OPTION_K": "Let's go!",
+            "OPTION_Z": "last value",
+        },
+    ),
+    (
+        "unquoted.env",
+        {},
+        {
+            "OPTION_A": "some quoted phrase",
+            "OPTION_B": "first one with an unquoted phrase",
+            "OPTION_C": "then another one with an unquoted phrase",
+            "OPTION_D": "then another one with an unquoted phrase special \u00e8 char",
+            "OPTION_E": "then another one quoted phrase",
+        },
+    ),
     ("substitutions.env", {}, SUBSTITUTED),
-    ("substitutions.env", {"OPTION_A": "5"},  # TestSubstitutionsWithEnvFilePrecedence
-     {"OPTION_A": "1", "OPTION_B": "5", "OPTION_C": "5", "OPTION_D": "5_5", "OPTION_E": ""}),
-    ("substitutions-default.env", {"OPTION_A": "5"},
-     {"OPTION_A": "5", "OPTION_B": "5", "OPTION_C": "5", "OPTION_D": "5_5", "OPTION_E": ""}),
+    (
+        "substitutions.env",
+        {"OPTION_A": "5"},  # TestSubstitutionsWithEnvFilePrecedence
+        {"OPTION_A": "1", "OPTION_B": "5", "OPTION_C": "5", "OPTION_D": "5_5", "OPTION_E": ""},
+    ),
+    (
+        "substitutions-default.env",
+        {"OPTION_A": "5"},
+        {"OPTION_A": "5", "OPTION_B": "5", "OPTION_C": "5", "OPTION_D": "5_5", "OPTION_E": ""},
+    ),
     ("substitutions-default.env", {}, SUBSTITUTED),
     ("utf8-bom.env", {}, PLAIN),
     ("special.env", {}, {"VAR-WITH-DASHES": "dashes", "VAR.WITH.DOTS": "dots", "VAR_WITH_UNDERSCORES": "underscores"}),
     ("inherited-multi-var.env", INHERITED, {**INHERITED, "foo": "bar", "bar": "baz"}),
     ("inherited-single-var.env", INHERITED, INHERITED),
-    ("parser_test.env", {}, {"a": "b", "a[1]": "c", "a.propertyKey": "d",
-                             "\u00e1rv\u00edzt\u0171r\u0151-T\u00dcK\u00d6RF\u00daR\u00d3G\u00c9P":
-                             "\u00c1RV\u00cdZT\u0170R\u0150-t\u00fck\u00f6rf\u00far\u00f3g\u00e9p"}),
+    (
+        "parser_test.env",
+        {},
+        {
+            "a": "b",
+            "a[1]": "c",
+            "a.propertyKey": "d",
+            "\u00e1rv\u00edzt\u0171r\u0151-T\u00dcK\u00d6RF\u00daR\u00d3G\u00c9P": "\u00c1RV\u00cdZT\u0170R\u0150-t\u00fck\u00f6rf\u00far\u00f3g\u00e9p",
+        },
+    ),
 )
-EXACT_SIZE = {"plain.env": 9, "inherited-multi-var.env": 3, "inherited-single-var.env": 1,
-              "inherited-not-found.env": 0, "substitutions.env": 5, "parser_test.env": 4}
+EXACT_SIZE = {
+    "plain.env": 9,
+    "inherited-multi-var.env": 3,
+    "inherited-single-var.env": 1,
+    "inherited-not-found.env": 0,
+    "substitutions.env": 5,
+    "parser_test.env": 4,
+}
 
 # TestParsing: (line, key, value)
 LINES: tuple[tuple[str, str, str], ...] = (
@@ -127,8 +176,11 @@ LINES: tuple[tuple[str, str, str], ...] = (
     ('KEY="\\U00101234"', "KEY", "\\U00101234"),
     # TestParse, TestVariableStringValueSeparator
     ("ONE=1\nTWO='2'\nTHREE = \"3\"", "THREE", "3"),
-    ('TEST_URLS="stratum+tcp://stratum.antpool.com:3333\nstratum+tcp://stratum.antpool.com:443"', "TEST_URLS",
-     "stratum+tcp://stratum.antpool.com:3333\nstratum+tcp://stratum.antpool.com:443"),
+    (
+        'TEST_URLS="stratum+tcp://stratum.antpool.com:3333\nstratum+tcp://stratum.antpool.com:443"',
+        "TEST_URLS",
+        "stratum+tcp://stratum.antpool.com:3333\nstratum+tcp://stratum.antpool.com:443",
+    ),
 )
 
 # TestExpanding and godotenv_var_expansion_test.go: (input, lookup, expected subset)
@@ -153,10 +205,16 @@ EXPANDING: tuple[tuple[str, dict[str, str], dict[str, str]], ...] = (
     ("RESULT=${EMPTY_VAR?Test error}", VAR_ENV, {"RESULT": ""}),
     ("RESULT=${TEST_VAR?Default Value}", VAR_ENV, {"RESULT": "Test Value"}),
     # TestMultipleFiles (one file at a time; the environment wins over earlier keys)
-    ('ENV_HOSTNAME=localhost\nENV_MY_URL="http://${ENV_HOSTNAME}"', {},
-     {"ENV_HOSTNAME": "localhost", "ENV_MY_URL": "http://localhost"}),
-    ('ENV_HOSTNAME=localhost\nENV_MY_URL="http://${ENV_HOSTNAME}"', {"ENV_HOSTNAME": "host.local"},
-     {"ENV_HOSTNAME": "localhost", "ENV_MY_URL": "http://host.local"}),
+    (
+        'ENV_HOSTNAME=localhost\nENV_MY_URL="http://${ENV_HOSTNAME}"',
+        {},
+        {"ENV_HOSTNAME": "localhost", "ENV_MY_URL": "http://localhost"},
+    ),
+    (
+        'ENV_HOSTNAME=localhost\nENV_MY_URL="http://${ENV_HOSTNAME}"',
+        {"ENV_HOSTNAME": "host.local"},
+        {"ENV_HOSTNAME": "localhost", "ENV_MY_URL": "http://host.local"},
+    ),
 )
 
 # TestErrorIfEmptyOrUnset, TestErrorIfUnset, TestUnterminatedQuotes, TestParsing's bad line, TestParseVariable
@@ -233,5 +291,7 @@ def test_lines_are_reported_and_the_last_definition_wins() -> None:
     text = "# header\nA=1\n\nB='x\ny'\nexport C=3 # c\nA=2\n"
     assert parse_dotenv(text, path=".env") == (("B", "x\ny", 4), ("C", "3", 6), ("A", "2", 7))
     text = "DOCKER_DEFAULT_PLATFORM=linux/amd64\nCOMPOSE_FILE=a.yaml:b.yaml\n"
-    assert parse_dotenv(text, path=".env") == (("DOCKER_DEFAULT_PLATFORM", "linux/amd64", 1),
-                                               ("COMPOSE_FILE", "a.yaml:b.yaml", 2))
+    assert parse_dotenv(text, path=".env") == (
+        ("DOCKER_DEFAULT_PLATFORM", "linux/amd64", 1),
+        ("COMPOSE_FILE", "a.yaml:b.yaml", 2),
+    )

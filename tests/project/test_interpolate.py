@@ -87,18 +87,33 @@ INVALID: tuple[str, ...] = ("${", "${}", "${ }", "${ foo}", "${foo }", "${foo!}"
 # TestMandatoryVariableErrors, TestMandatoryVariableErrorsWithNestedExpansion, TestPrecedence (error row):
 # (template, variable, compose-go's message, which ours must contain)
 REQUIRED: tuple[tuple[str, str, str], ...] = (
-    ("not ok ${UNSET_VAR:?Mandatory Variable Unset}", "UNSET_VAR",
-     "required variable UNSET_VAR is missing a value: Mandatory Variable Unset"),
-    ("not ok ${BAR:?Mandatory Variable Empty}", "BAR",
-     "required variable BAR is missing a value: Mandatory Variable Empty"),
+    (
+        "not ok ${UNSET_VAR:?Mandatory Variable Unset}",
+        "UNSET_VAR",
+        "required variable UNSET_VAR is missing a value: Mandatory Variable Unset",
+    ),
+    (
+        "not ok ${BAR:?Mandatory Variable Empty}",
+        "BAR",
+        "required variable BAR is missing a value: Mandatory Variable Empty",
+    ),
     ("not ok ${UNSET_VAR:?}", "UNSET_VAR", "required variable UNSET_VAR is missing a value"),
-    ("not ok ${UNSET_VAR?Mandatory Variable Unset}", "UNSET_VAR",
-     "required variable UNSET_VAR is missing a value: Mandatory Variable Unset"),
+    (
+        "not ok ${UNSET_VAR?Mandatory Variable Unset}",
+        "UNSET_VAR",
+        "required variable UNSET_VAR is missing a value: Mandatory Variable Unset",
+    ),
     ("not ok ${UNSET_VAR?}", "UNSET_VAR", "required variable UNSET_VAR is missing a value"),
-    ("not ok ${UNSET_VAR:?Mandatory Variable ${FOO}}", "UNSET_VAR",
-     "required variable UNSET_VAR is missing a value: Mandatory Variable first"),
-    ("not ok ${UNSET_VAR?Mandatory Variable ${FOO}}", "UNSET_VAR",
-     "required variable UNSET_VAR is missing a value: Mandatory Variable first"),
+    (
+        "not ok ${UNSET_VAR:?Mandatory Variable ${FOO}}",
+        "UNSET_VAR",
+        "required variable UNSET_VAR is missing a value: Mandatory Variable first",
+    ),
+    (
+        "not ok ${UNSET_VAR?Mandatory Variable ${FOO}}",
+        "UNSET_VAR",
+        "required variable UNSET_VAR is missing a value: Mandatory Variable first",
+    ),
     ("${UNSET_VAR?bar-baz}", "UNSET_VAR", "required variable UNSET_VAR is missing a value: bar-baz"),
 )
 

@@ -7,16 +7,19 @@ import pytest
 from dockdoctor.project.pins import MAX_INCLUDE_DEPTH, base_python, installs, pin_of, requirement_pins
 
 
-@pytest.mark.parametrize(("tag", "expected"), [
-    ("python:3.11-slim", ("3.11", "glibc")),
-    ("python:3.9", ("3.9", "glibc")),
-    ("python:3.12.1-slim-bookworm", ("3.12", "glibc")),
-    ("docker.io/library/python:3.10-alpine3.19", ("3.10", "musl")),
-    ("python:3.11-windowsservercore", None),
-    ("python:latest", None),
-    ("pypy:3.10", None),
-    ("ghcr.io/me/python:3.11", None),
-])
+@pytest.mark.parametrize(
+    ("tag", "expected"),
+    [
+        ("python:3.11-slim", ("3.11", "glibc")),
+        ("python:3.9", ("3.9", "glibc")),
+        ("python:3.12.1-slim-bookworm", ("3.12", "glibc")),
+        ("docker.io/library/python:3.10-alpine3.19", ("3.10", "musl")),
+        ("python:3.11-windowsservercore", None),
+        ("python:latest", None),
+        ("pypy:3.10", None),
+        ("ghcr.io/me/python:3.11", None),
+    ],
+)
 def test_base_python(tag: str, expected: tuple[str, str] | None) -> None:
     assert base_python(tag) == expected
 
@@ -35,13 +38,15 @@ def test_pins_only_exact_and_markers_for_the_stage() -> None:
 def test_requirements_includes_stay_inside_and_end() -> None:
     files = {
         "requirements.txt": "# app\n-r base/common.txt\nsix==1.16.0  # pure\nrequests>=2\n"
-                            "psycopg2-binary==2.8.6 \\\n    --hash=sha256:00\n--index-url https://example.com\n",
+        "psycopg2-binary==2.8.6 \\\n    --hash=sha256:00\n--index-url https://example.com\n",
         "base/common.txt": "numpy==1.26.4\n-r ../../etc/passwd\n-r ../requirements.txt\n",
     }
     pins, notes = requirement_pins("requirements.txt", files.get)
     assert [(p.name, p.version, p.source) for p in pins] == [
-        ("numpy", "1.26.4", "base/common.txt:1"), ("six", "1.16.0", "requirements.txt:3"),
-        ("psycopg2-binary", "2.8.6", "requirements.txt:5")]
+        ("numpy", "1.26.4", "base/common.txt:1"),
+        ("six", "1.16.0", "requirements.txt:3"),
+        ("psycopg2-binary", "2.8.6", "requirements.txt:5"),
+    ]
     assert pins[2].text == "psycopg2-binary==2.8.6 \\"  # the line an edit replaces
     assert notes == ["../etc/passwd: outside the project, not read"]
 
@@ -54,16 +59,22 @@ def test_requirements_include_depth_is_bounded() -> None:
 
 
 def test_installs_per_stage() -> None:
-    text = ("FROM python:3.11-slim AS base\nWORKDIR /app\nCOPY requirements.txt requirements-dev.txt ./\n"
-            "RUN pip install --no-cache-dir -r requirements.txt && pip3 install 'uvicorn==0.29.0' flask\n"
-            "FROM base AS dev\nRUN uv pip install --system -r /app/requirements-dev.txt\n"
-            "FROM python:3.12-alpine\nCOPY deps/req.txt /tmp/\nRUN python -m pip install -r /tmp/req.txt\n"
-            "FROM node:20\nRUN pip install x==1 -r requirements.txt\n")
-    got = [(i.line, i.python, i.libc, i.files, tuple(p.name for p in i.pins)) for i in installs(text, path="Dockerfile")]
-    assert got == [(4, "3.11", "glibc", ("requirements.txt",), ()),
-                   (4, "3.11", "glibc", (), ("uvicorn",)),
-                   (6, "3.11", "glibc", ("requirements-dev.txt",), ()),
-                   (9, "3.12", "musl", ("deps/req.txt",), ())]
+    text = (
+        "FROM python:3.11-slim AS base\nWORKDIR /app\nCOPY requirements.txt requirements-dev.txt ./\n"
+        "RUN pip install --no-cache-dir -r requirements.txt && pip3 install 'uvicorn==0.29.0' flask\n"
+        "FROM base AS dev\nRUN uv pip install --system -r /app/requirements-dev.txt\n"
+        "FROM python:3.12-alpine\nCOPY deps/req.txt /tmp/\nRUN python -m pip install -r /tmp/req.txt\n"
+        "FROM node:20\nRUN pip install x==1 -r requirements.txt\n"
+    )
+    got = [
+        (i.line, i.python, i.libc, i.files, tuple(p.name for p in i.pins)) for i in installs(text, path="Dockerfile")
+    ]
+    assert got == [
+        (4, "3.11", "glibc", ("requirements.txt",), ()),
+        (4, "3.11", "glibc", (), ("uvicorn",)),
+        (6, "3.11", "glibc", ("requirements-dev.txt",), ()),
+        (9, "3.12", "musl", ("deps/req.txt",), ()),
+    ]
 
 
 def test_installs_of_junk_is_empty() -> None:

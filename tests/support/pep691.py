@@ -18,8 +18,11 @@ def page(name: str) -> dict | None:
     data = json.loads(RELEASES.read_text())
     if name not in data or name.startswith("_"):
         return None
-    return {"meta": {"api-version": "1.1"}, "name": name,
-            "files": [{"filename": f, "url": f"../../files/{f}", "hashes": {}} for f in data[name]["files"]]}
+    return {
+        "meta": {"api-version": "1.1"},
+        "name": name,
+        "files": [{"filename": f, "url": f"../../files/{f}", "hashes": {}} for f in data[name]["files"]],
+    }
 
 
 @contextlib.contextmanager
@@ -40,10 +43,15 @@ def pep691_index(mode: str = "json") -> Iterator[tuple[str, list[str]]]:
             if doc is None:
                 self._send(404, "text/plain", b"not found")
             elif mode == "html":
-                self._send(200, "text/html", b"<!DOCTYPE html><html><body>" + "".join(
-                    f'<a href="{f["url"]}">{f["filename"]}</a>' for f in doc["files"]).encode() + b"</body></html>")
+                self._send(
+                    200,
+                    "text/html",
+                    b"<!DOCTYPE html><html><body>"
+                    + "".join(f'<a href="{f["url"]}">{f["filename"]}</a>' for f in doc["files"]).encode()
+                    + b"</body></html>",
+                )
             elif mode == "junk":
-                self._send(200, JSON_TYPE, b"{\"files\": [\x00 junk")
+                self._send(200, JSON_TYPE, b'{"files": [\x00 junk')
             elif mode == "huge":
                 self.send_response(200)
                 self.send_header("Content-Type", JSON_TYPE)

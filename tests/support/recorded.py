@@ -39,8 +39,11 @@ def read_recording(path: str | Path) -> tuple[dict[str, str], str]:
 
 def recorded_flavours(fixtures: Path = FIXTURES) -> list[str]:
     """Flavour keys that have a docker-info or docker-version recording."""
-    keys = {p.name.split(".", 1)[1].rsplit(".", 2)[0]
-            for p in fixtures.glob("docker-*.*.1.txt") if p.name.startswith(("docker-info.", "docker-version."))}
+    keys = {
+        p.name.split(".", 1)[1].rsplit(".", 2)[0]
+        for p in fixtures.glob("docker-*.*.1.txt")
+        if p.name.startswith(("docker-info.", "docker-version."))
+    }
     return sorted(keys)
 
 
@@ -127,16 +130,35 @@ def _section_tree(text: str, name: str, joiner: str) -> tuple[_Section | None, _
 # --------------------------------------------------------------------------- docker info
 
 _INFO_TEXT = {
-    "Server Version": "ServerVersion", "Logging Driver": "LoggingDriver", "Cgroup Driver": "CgroupDriver",
-    "Cgroup Version": "CgroupVersion", "Default Runtime": "DefaultRuntime", "Init Binary": "InitBinary",
-    "Kernel Version": "KernelVersion", "Operating System": "OperatingSystem", "OS Version": "OSVersion",
-    "OSType": "OSType", "Architecture": "Architecture", "Name": "Name", "ID": "ID",
-    "Docker Root Dir": "DockerRootDir", "HTTP Proxy": "HttpProxy", "HTTPS Proxy": "HttpsProxy",
-    "No Proxy": "NoProxy", "Registry": "IndexServerAddress", "Product License": "ProductLicense",
-    "System Time": "SystemTime", "Isolation": "Isolation",
+    "Server Version": "ServerVersion",
+    "Logging Driver": "LoggingDriver",
+    "Cgroup Driver": "CgroupDriver",
+    "Cgroup Version": "CgroupVersion",
+    "Default Runtime": "DefaultRuntime",
+    "Init Binary": "InitBinary",
+    "Kernel Version": "KernelVersion",
+    "Operating System": "OperatingSystem",
+    "OS Version": "OSVersion",
+    "OSType": "OSType",
+    "Architecture": "Architecture",
+    "Name": "Name",
+    "ID": "ID",
+    "Docker Root Dir": "DockerRootDir",
+    "HTTP Proxy": "HttpProxy",
+    "HTTPS Proxy": "HttpsProxy",
+    "No Proxy": "NoProxy",
+    "Registry": "IndexServerAddress",
+    "Product License": "ProductLicense",
+    "System Time": "SystemTime",
+    "Isolation": "Isolation",
 }
-_INFO_INT = {"Images": "Images", "CPUs": "NCPU", "File Descriptors": "NFd", "Goroutines": "NGoroutines",
-             "EventsListeners": "NEventsListener"}
+_INFO_INT = {
+    "Images": "Images",
+    "CPUs": "NCPU",
+    "File Descriptors": "NFd",
+    "Goroutines": "NGoroutines",
+    "EventsListeners": "NEventsListener",
+}
 _INFO_BOOL = {"Debug Mode": "Debug", "Experimental": "ExperimentalBuild", "Live Restore Enabled": "LiveRestoreEnabled"}
 _CLIENT_SIDE = {"Username"}  # printed under Server: but read from the client's config, never part of GET /info
 _UNITS = {"": 0, "Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
@@ -170,6 +192,7 @@ def _text_list(key: str) -> _Handler:
     def handle(info: dict[str, Any], value: str, children: list[_Node]) -> list[str]:
         info[key] = [c.text for c in children]
         return []
+
     return handle
 
 
@@ -195,6 +218,7 @@ def _commit(key: str) -> _Handler:
         if m and m[2] is not None:
             info[key]["Expected"] = m[2]
         return []
+
     return handle
 
 
@@ -258,12 +282,23 @@ def _firewall(info: dict[str, Any], value: str, children: list[_Node]) -> list[s
 
 
 _INFO_HANDLERS: dict[str, _Handler] = {
-    "Containers": _containers, "Storage Driver": _storage, "Plugins": _plugins,
-    "CDI spec directories": _text_list("CDISpecDirs"), "Discovered Devices": _devices, "Swarm": _swarm,
-    "Runtimes": _runtimes, "containerd version": _commit("ContainerdCommit"), "runc version": _commit("RuncCommit"),
-    "init version": _commit("InitCommit"), "Security Options": _security, "Total Memory": _memory,
-    "Labels": _text_list("Labels"), "Insecure Registries": _insecure, "Registry Mirrors": _mirrors,
-    "Default Address Pools": _pools, "Firewall Backend": _firewall,
+    "Containers": _containers,
+    "Storage Driver": _storage,
+    "Plugins": _plugins,
+    "CDI spec directories": _text_list("CDISpecDirs"),
+    "Discovered Devices": _devices,
+    "Swarm": _swarm,
+    "Runtimes": _runtimes,
+    "containerd version": _commit("ContainerdCommit"),
+    "runc version": _commit("RuncCommit"),
+    "init version": _commit("InitCommit"),
+    "Security Options": _security,
+    "Total Memory": _memory,
+    "Labels": _text_list("Labels"),
+    "Insecure Registries": _insecure,
+    "Registry Mirrors": _mirrors,
+    "Default Address Pools": _pools,
+    "Firewall Backend": _firewall,
 }
 
 
@@ -311,7 +346,7 @@ def _plugin(node: _Node) -> dict[str, str]:
     cut = described.rfind(" (")
     if described.endswith(")") and cut >= 0:
         plugin["ShortDescription"] = described[:cut]
-        vendor, _, version = described[cut + 2:-1].partition(", ")
+        vendor, _, version = described[cut + 2 : -1].partition(", ")
         plugin["Vendor"] = vendor
         if version:
             plugin["Version"] = version
@@ -344,8 +379,15 @@ def client_from_info_text(text: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- docker version
 
 _API = re.compile(r"(\S*)(?: \((minimum version|downgraded from) (\S+)\))?")
-_ENGINE_LABELS = {"Version": "Version", "Go version": "GoVersion", "Git commit": "GitCommit", "Built": "BuildTime",
-                  "Context": "Context", "Cloud integration": "CloudIntegration", "Kernel version": "KernelVersion"}
+_ENGINE_LABELS = {
+    "Version": "Version",
+    "Go version": "GoVersion",
+    "Git commit": "GitCommit",
+    "Built": "BuildTime",
+    "Context": "Context",
+    "Cloud integration": "CloudIntegration",
+    "Kernel version": "KernelVersion",
+}
 
 
 def _engine_fields(pairs: list[tuple[str, str]]) -> dict[str, Any]:
@@ -427,8 +469,9 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
     def process_request(self, request: Any, client_address: Any) -> None:
         # ThreadingMixIn does not keep daemon threads for server_close() to join, so keep them here.
-        worker = threading.Thread(target=self.process_request_thread, args=(request, client_address),
-                                  name="recorded-engine-conn", daemon=True)
+        worker = threading.Thread(
+            target=self.process_request_thread, args=(request, client_address), name="recorded-engine-conn", daemon=True
+        )
         with self._lock:
             self._workers = [w for w in self._workers if w.is_alive()] + [worker]
         worker.start()
@@ -542,8 +585,9 @@ class RecordedEngine:
         self._tmpdir = tempfile.mkdtemp(prefix="ddeng-")
         self.socket_path = os.path.join(self._tmpdir, "docker.sock")
         self._server = _Server(self.socket_path, self)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="recorded-engine", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="recorded-engine", daemon=True
+        )
         self._thread.start()
         self.base_url = f"unix://{self.socket_path}"
         return self

@@ -135,7 +135,7 @@ def registry_server(route: Route) -> Iterator[Registry]:
                 for i in range(len(data)):
                     if stop.wait(answer.trickle if i else 0):
                         break
-                    self.wfile.write(data[i:i + 1])
+                    self.wfile.write(data[i : i + 1])
                     self.wfile.flush()
             except OSError:
                 pass  # the client gave up: expected in these tests
@@ -184,8 +184,14 @@ def index_doc(children: list[tuple[str, str, dict[str, str] | None]]) -> bytes:
 
 def manifest_doc(config_digest: str) -> bytes:
     """An OCI image manifest whose config descriptor names config_digest."""
-    return json_body({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                      "config": {"mediaType": OCI_CONFIG, "digest": config_digest, "size": 100}, "layers": []})
+    return json_body(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": config_digest, "size": 100},
+            "layers": [],
+        }
+    )
 
 
 def documents(docs: dict[str, tuple[str, bytes]]) -> Route:
@@ -195,7 +201,10 @@ def documents(docs: dict[str, tuple[str, bytes]]) -> Route:
         for suffix, (media_type, body) in docs.items():
             if path.endswith("/" + suffix):
                 return Answer(200, {"Content-Type": media_type, "Docker-Content-Digest": sha256(body)}, body)
-        return Answer(404, {"Content-Type": "application/json"},
-                      b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}')
+        return Answer(
+            404,
+            {"Content-Type": "application/json"},
+            b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}',
+        )
 
     return route

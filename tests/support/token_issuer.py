@@ -96,6 +96,7 @@ class TokenRegistry:
 
 # --- keys and JWTs ---------------------------------------------------------------------------
 
+
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
@@ -103,9 +104,27 @@ def _b64url(data: bytes) -> str:
 def make_key_and_cert(directory: Path) -> tuple[Path, Path, str]:
     """(key.pem, cert.pem, the certificate's DER in standard base64 for the x5c header)."""
     key, cert = directory / "issuer-key.pem", directory / "issuer-cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-                    "-out", str(cert), "-days", "2", "-subj", f"/CN={ISSUER}"],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            f"/CN={ISSUER}",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     pem = cert.read_text()
     body = pem.split("-----BEGIN CERTIFICATE-----", 1)[1].split("-----END CERTIFICATE-----", 1)[0]
     der_b64 = base64.b64encode(base64.b64decode("".join(body.split()))).decode("ascii")
@@ -114,10 +133,18 @@ def make_key_and_cert(directory: Path) -> tuple[Path, Path, str]:
 
 def sign_jwt(key: Path, x5c: str, claims: dict) -> str:
     header = {"typ": "JWT", "alg": "RS256", "x5c": [x5c]}
-    signing_input = (_b64url(json.dumps(header, separators=(",", ":")).encode()) + "."
-                     + _b64url(json.dumps(claims, separators=(",", ":")).encode()))
-    signature = subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(key)], input=signing_input.encode(),
-                               capture_output=True, check=True, timeout=30).stdout
+    signing_input = (
+        _b64url(json.dumps(header, separators=(",", ":")).encode())
+        + "."
+        + _b64url(json.dumps(claims, separators=(",", ":")).encode())
+    )
+    signature = subprocess.run(
+        ["openssl", "dgst", "-sha256", "-sign", str(key)],
+        input=signing_input.encode(),
+        capture_output=True,
+        check=True,
+        timeout=30,
+    ).stdout
     return signing_input + "." + _b64url(signature)
 
 
@@ -131,6 +158,7 @@ def parse_scope(scope: str) -> tuple[str, str, list[str]] | None:
 
 
 # --- the token server ------------------------------------------------------------------------
+
 
 def _handler(reg: TokenRegistry, key: Path, x5c: str) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
@@ -153,8 +181,9 @@ def _handler(reg: TokenRegistry, key: Path, x5c: str) -> type[BaseHTTPRequestHan
             length = int(self.headers.get("Content-Length") or 0)
             self.rfile.read(length)
             parts = urlsplit(self.path)
-            reg.record(TokenRequest("POST", parts.path, parse_qs(parts.query), "Authorization" in self.headers,
-                                    "", 404))
+            reg.record(
+                TokenRequest("POST", parts.path, parse_qs(parts.query), "Authorization" in self.headers, "", 404)
+            )
             self._send(404, {"errors": [{"code": "UNSUPPORTED", "message": "no OAuth2 POST here"}]})
 
         def do_GET(self) -> None:  # noqa: N802
@@ -174,8 +203,11 @@ def _handler(reg: TokenRegistry, key: Path, x5c: str) -> type[BaseHTTPRequestHan
                     name, password = "", None
                 if scheme.lower() != "basic" or (name, password) != (reg.user, reg.password):
                     reg.record(TokenRequest("GET", parts.path, query, True, "", 401))
-                    self._send(401, {"errors": [{"code": "UNAUTHORIZED", "message": "bad credentials"}]},
-                               {"WWW-Authenticate": 'Basic realm="dockdoctor-test-issuer"'})
+                    self._send(
+                        401,
+                        {"errors": [{"code": "UNAUTHORIZED", "message": "bad credentials"}]},
+                        {"WWW-Authenticate": 'Basic realm="dockdoctor-test-issuer"'},
+                    )
                     return
                 user = name
             access = []
@@ -194,18 +226,33 @@ def _handler(reg: TokenRegistry, key: Path, x5c: str) -> type[BaseHTTPRequestHan
                     if granted:
                         access.append({"type": kind, "name": name, "actions": granted})
             now = int(time.time())
-            claims = {"iss": ISSUER, "sub": user, "aud": query.get("service", [SERVICE])[0],
-                      "exp": now + TOKEN_TTL, "nbf": now - 10, "iat": now, "jti": secrets.token_hex(16),
-                      "access": access}
+            claims = {
+                "iss": ISSUER,
+                "sub": user,
+                "aud": query.get("service", [SERVICE])[0],
+                "exp": now + TOKEN_TTL,
+                "nbf": now - 10,
+                "iat": now,
+                "jti": secrets.token_hex(16),
+                "access": access,
+            }
             token = sign_jwt(key, x5c, claims)
             reg.record(TokenRequest("GET", parts.path, query, bool(auth), user, 200, tuple(access)))
-            self._send(200, {"token": token, "access_token": token, "expires_in": TOKEN_TTL,
-                             "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))})
+            self._send(
+                200,
+                {
+                    "token": token,
+                    "access_token": token,
+                    "expires_in": TOKEN_TTL,
+                    "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+                },
+            )
 
     return Handler
 
 
 # --- the registry ----------------------------------------------------------------------------
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -215,14 +262,20 @@ def _free_port() -> int:
 
 def _config(port: int, realm: str, cert: Path, storage: Path) -> str:
     # JSON is YAML: no PyYAML needed
-    return json.dumps({
-        "version": 0.1,
-        "log": {"level": "debug", "formatter": "text"},
-        "storage": {"filesystem": {"rootdirectory": str(storage)}, "delete": {"enabled": True},
-                    "maintenance": {"uploadpurging": {"enabled": False}}},
-        "http": {"addr": f"127.0.0.1:{port}", "secret": secrets.token_hex(16)},
-        "auth": {"token": {"realm": realm, "service": SERVICE, "issuer": ISSUER, "rootcertbundle": str(cert)}},
-    }, indent=2)
+    return json.dumps(
+        {
+            "version": 0.1,
+            "log": {"level": "debug", "formatter": "text"},
+            "storage": {
+                "filesystem": {"rootdirectory": str(storage)},
+                "delete": {"enabled": True},
+                "maintenance": {"uploadpurging": {"enabled": False}},
+            },
+            "http": {"addr": f"127.0.0.1:{port}", "secret": secrets.token_hex(16)},
+            "auth": {"token": {"realm": realm, "service": SERVICE, "issuer": ISSUER, "rootcertbundle": str(cert)}},
+        },
+        indent=2,
+    )
 
 
 def _wait_ready(host: str, proc: subprocess.Popen, log: Path, deadline: float) -> None:
@@ -243,17 +296,37 @@ def _wait_ready(host: str, proc: subprocess.Popen, log: Path, deadline: float) -
 
 
 def skopeo_copy(src: str, dest: str, user: str, password: str) -> None:
-    proc = subprocess.run(["skopeo", "copy", "--all", "--src-tls-verify=false", "--dest-tls-verify=false",
-                           "--src-no-creds", "--dest-creds", f"{user}:{password}", "--retry-times", "0",
-                           f"docker://{src}", f"docker://{dest}"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            "skopeo",
+            "copy",
+            "--all",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            "--src-no-creds",
+            "--dest-creds",
+            f"{user}:{password}",
+            "--retry-times",
+            "0",
+            f"docker://{src}",
+            f"docker://{dest}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"skopeo copy {src} {dest} failed ({proc.returncode}): {proc.stderr.strip()}")
 
 
 @contextlib.contextmanager
-def token_registry(copies: Iterable[tuple[str, str]] = (), *, anonymous_repos: Iterable[str] = (),
-                   user: str = "tester", password: str | None = None) -> Iterator[TokenRegistry]:
+def token_registry(
+    copies: Iterable[tuple[str, str]] = (),
+    *,
+    anonymous_repos: Iterable[str] = (),
+    user: str = "tester",
+    password: str | None = None,
+) -> Iterator[TokenRegistry]:
     """Run a token issuer and a docker-registry that trusts it; copies are (source ref, repo:tag in the new one).
 
     Everything (processes, threads, the temporary directory) is gone when the block ends.
@@ -266,13 +339,20 @@ def token_registry(copies: Iterable[tuple[str, str]] = (), *, anonymous_repos: I
     log_fh = None
     try:
         key, cert, x5c = make_key_and_cert(workdir)
-        reg = TokenRegistry(host="", realm="", user=user, password=password,
-                            anonymous_repos=frozenset(anonymous_repos), workdir=workdir,
-                            log_path=workdir / "registry.log")
+        reg = TokenRegistry(
+            host="",
+            realm="",
+            user=user,
+            password=password,
+            anonymous_repos=frozenset(anonymous_repos),
+            workdir=workdir,
+            log_path=workdir / "registry.log",
+        )
         server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(reg, key, x5c))
         server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                  name="token-issuer", daemon=True)
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="token-issuer", daemon=True
+        )
         thread.start()
         reg.realm = f"http://127.0.0.1:{server.server_address[1]}/token"
         port = _free_port()
@@ -282,8 +362,14 @@ def token_registry(copies: Iterable[tuple[str, str]] = (), *, anonymous_repos: I
         config = workdir / "config.yml"
         config.write_text(_config(port, reg.realm, cert, storage))
         log_fh = open(reg.log_path, "wb")  # noqa: SIM115 - closed in finally
-        proc = subprocess.Popen([REGISTRY_BIN, "serve", str(config)], stdout=log_fh, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, cwd=workdir, env={"PATH": os.environ.get("PATH", "")})
+        proc = subprocess.Popen(
+            [REGISTRY_BIN, "serve", str(config)],
+            stdout=log_fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=workdir,
+            env={"PATH": os.environ.get("PATH", "")},
+        )
         _wait_ready(reg.host, proc, reg.log_path, time.monotonic() + 15)
         for src, dest in copies:
             skopeo_copy(src, f"{reg.host}/{dest}", user, password)

@@ -6,8 +6,21 @@ DKD4xx compose, DKD5xx buildx and emulation, DKD6xx project files.
 
 from __future__ import annotations
 
-from dockdoctor.checks import (build, compose, deep, defects, emulated, engine, errors, fleet, host, images, meta,
-                               pins, project)
+from dockdoctor.checks import (
+    build,
+    compose,
+    deep,
+    defects,
+    emulated,
+    engine,
+    errors,
+    fleet,
+    host,
+    images,
+    meta,
+    pins,
+    project,
+)
 from dockdoctor.checks._spec import CheckSpec, Context
 from dockdoctor.errors import UnknownCheckError
 
@@ -85,14 +98,27 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
 # The checks that read no host, engine, compose, buildx or emulation fact: only the project scan, the registry
 # answers, the environment, the targets and the knowledge base. `check --no-engine` runs these and lists the others
 # as skipped. A check not named here needs the engine (the safe default for a new check).
-ENGINE_FREE: frozenset[str] = frozenset({
-    "DKD001",  # probe errors: in --no-engine only the project and registry probes run, so only theirs
-    "DKD301", "DKD302", "DKD306", "DKD307", "DKD330",  # registry answers vs the targets
-    "DKD411",  # compose `platform:` vs the registry and the targets
-    "DKD601", "DKD602", "DKD603", "DKD604", "DKD605",  # Dockerfiles
-    "DKD609", "DKD610", "DKD612",  # project files skipped, deploy files disagreeing or invalid
-    "DKD620", "DKD621",  # Python pins vs the package index's wheels for the targets
-})
+ENGINE_FREE: frozenset[str] = frozenset(
+    {
+        "DKD001",  # probe errors: in --no-engine only the project and registry probes run, so only theirs
+        "DKD301",
+        "DKD302",
+        "DKD306",
+        "DKD307",
+        "DKD330",  # registry answers vs the targets
+        "DKD411",  # compose `platform:` vs the registry and the targets
+        "DKD601",
+        "DKD602",
+        "DKD603",
+        "DKD604",
+        "DKD605",  # Dockerfiles
+        "DKD609",
+        "DKD610",
+        "DKD612",  # project files skipped, deploy files disagreeing or invalid
+        "DKD620",
+        "DKD621",  # Python pins vs the package index's wheels for the targets
+    }
+)
 
 
 def needs_engine(spec: CheckSpec) -> bool:
@@ -125,5 +151,14 @@ def lookup(name: str) -> CheckSpec:
     raise UnknownCheckError(f"no check named {name!r}; `dockdoctor check --list-checks` lists them")
 
 
-__all__ = ["ALL_CHECKS", "AREAS", "CheckSpec", "Context", "ENGINE_FREE", "REDIRECTS", "RETIRED", "lookup",
-           "needs_engine"]
+__all__ = [
+    "ALL_CHECKS",
+    "AREAS",
+    "CheckSpec",
+    "Context",
+    "ENGINE_FREE",
+    "REDIRECTS",
+    "RETIRED",
+    "lookup",
+    "needs_engine",
+]

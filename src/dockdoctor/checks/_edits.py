@@ -15,8 +15,9 @@ def replace_line(root: str, rel: str, line: int, old: str, new: str) -> EditFile
     """Line `line` of `rel` (under `root`) goes from `old` to `new` (which may be several lines)."""
     added = new.split("\n")
     plus = "".join(f"+{text}\n" for text in added)
-    return EditFile(path=posixpath.join(root, rel),
-                    diff=f"{_header(rel)}@@ -{line},1 +{line},{len(added)} @@\n-{old}\n{plus}")
+    return EditFile(
+        path=posixpath.join(root, rel), diff=f"{_header(rel)}@@ -{line},1 +{line},{len(added)} @@\n-{old}\n{plus}"
+    )
 
 
 def delete_line(root: str, rel: str, line: int, old: str) -> EditFile:
@@ -26,8 +27,9 @@ def delete_line(root: str, rel: str, line: int, old: str) -> EditFile:
 
 def insert_after(root: str, rel: str, line: int, anchor: str, new: str) -> EditFile:
     """A new line after line `line` (whose text is `anchor`, kept as context)."""
-    return EditFile(path=posixpath.join(root, rel),
-                    diff=f"{_header(rel)}@@ -{line},1 +{line},2 @@\n {anchor}\n+{new}\n")
+    return EditFile(
+        path=posixpath.join(root, rel), diff=f"{_header(rel)}@@ -{line},1 +{line},2 @@\n {anchor}\n+{new}\n"
+    )
 
 
 def indent_of(text: str) -> str:

@@ -28,8 +28,9 @@ def _runs_everywhere(candidate: TagCandidate, targets: tuple[Platform, ...]) -> 
             offered.append(parse(text))
         except PlatformError:
             continue
-    return bool(targets) and all(best_match(t, offered).kind in (MatchKind.EXACT, MatchKind.COMPATIBLE)
-                                 for t in targets)
+    return bool(targets) and all(
+        best_match(t, offered).kind in (MatchKind.EXACT, MatchKind.COMPATIBLE) for t in targets
+    )
 
 
 def offers(ctx: Context, image: RemoteImage) -> tuple[TagCandidate, ...]:
@@ -126,6 +127,12 @@ def fixes(ctx: Context, image: RemoteImage) -> tuple[Fix, ...]:
         if steps:
             out.append(Fix(title=title, steps=steps, needs=(Need.NETWORK,)))
         else:
-            out.append(Fix(title=title, safety=Safety.DISPLAY_ONLY, needs=(Need.NETWORK,),
-                           steps=(manual(f"replace {image.reference} with {candidate.reference} where you name it"),)))
+            out.append(
+                Fix(
+                    title=title,
+                    safety=Safety.DISPLAY_ONLY,
+                    needs=(Need.NETWORK,),
+                    steps=(manual(f"replace {image.reference} with {candidate.reference} where you name it"),),
+                )
+            )
     return tuple(out)

@@ -67,13 +67,17 @@ def rosetta_blockers(facts: Facts, product: str, vm_type: str = "") -> tuple[lis
     for rule in rules:
         need = version_tuple(rule.get("min_macos"))
         if mac is not None and need is not None and mac < need:
-            text = f"Rosetta for Linux needs macOS {rule['min_macos']} or later, this Mac runs " \
-                   f"{'.'.join(map(str, mac))} ({rule['source']})"
+            text = (
+                f"Rosetta for Linux needs macOS {rule['min_macos']} or later, this Mac runs "
+                f"{'.'.join(map(str, mac))} ({rule['source']})"
+            )
             if text not in hard:
                 hard.append(text)
         if vm_type and vm_type not in rule["vm_types"]:
-            text = f"Rosetta needs the VM type {' or '.join(rule['vm_types'])}, {product} uses {vm_type} " \
-                   f"({rule['source']})"
+            text = (
+                f"Rosetta needs the VM type {' or '.join(rule['vm_types'])}, {product} uses {vm_type} "
+                f"({rule['source']})"
+            )
             if text not in steps:
                 steps.append(text)
     return hard[:1], steps[:1]

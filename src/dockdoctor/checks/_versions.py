@@ -64,9 +64,13 @@ def installed_versions(facts: Facts) -> tuple[Installed, ...]:
                 found.append(Installed("docker-desktop", match.group(1), "engine.evidence[version.Platform.Name]"))
                 break
     if engine.flavor is Flavor.PODMAN and (components.get("Podman Engine") or engine.server_version):
-        found.append(Installed("podman", components.get("Podman Engine") or engine.server_version or "",
-                               "engine.components[Podman Engine]" if "Podman Engine" in components
-                               else "engine.server_version"))
+        found.append(
+            Installed(
+                "podman",
+                components.get("Podman Engine") or engine.server_version or "",
+                "engine.components[Podman Engine]" if "Podman Engine" in components else "engine.server_version",
+            )
+        )
     elif engine.server_version:
         found.append(Installed("docker-engine", engine.server_version, "engine.server_version"))
     if components.get("containerd"):
@@ -78,13 +82,18 @@ def installed_versions(facts: Facts) -> tuple[Installed, ...]:
         found.append(Installed("buildx", facts.buildx.version, "buildx.version"))
     # the amd64 emulator of this engine: only the handler that really runs linux/amd64 (or, on an amd64 engine,
     # the first QEMU handler with a version); every QEMU handler of one installation shares its release
-    qemu = sorted((h for h in facts.emulation.handlers if h.emulator == "qemu" and h.version),
-                  key=lambda h: h.platform != "linux/amd64")
+    qemu = sorted(
+        (h for h in facts.emulation.handlers if h.emulator == "qemu" and h.version),
+        key=lambda h: h.platform != "linux/amd64",
+    )
     if qemu:
         found.append(Installed("qemu", qemu[0].version, f"emulation.handlers[{qemu[0].name}].version"))
     for setting in facts.emulation.settings:
-        if setting.product in ("colima", "lima") and setting.version \
-                and not any(i.product == setting.product for i in found):
+        if (
+            setting.product in ("colima", "lima")
+            and setting.version
+            and not any(i.product == setting.product for i in found)
+        ):
             found.append(Installed(setting.product, setting.version, f"emulation.settings[{setting.product}].version"))
     if facts.host.macos_version:
         found.append(Installed("macos", facts.host.macos_version, "host.macos_version"))

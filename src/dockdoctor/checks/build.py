@@ -22,8 +22,17 @@ from dockdoctor.model import (
 )
 from dockdoctor.platforms import Platform, format_platform
 
-_BINFMT_NAMES = {"amd64": "amd64", "arm64": "arm64", "arm": "arm", "386": "386", "riscv64": "riscv64",
-                 "ppc64le": "ppc64le", "s390x": "s390x", "mips64le": "mips64le", "loong64": "loong64"}
+_BINFMT_NAMES = {
+    "amd64": "amd64",
+    "arm64": "arm64",
+    "arm": "arm",
+    "386": "386",
+    "riscv64": "riscv64",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+    "mips64le": "mips64le",
+    "loong64": "loong64",
+}
 
 
 def _install_emulation(facts: Facts, target: Platform) -> tuple[Fix, ...]:
@@ -36,42 +45,95 @@ def _install_emulation(facts: Facts, target: Platform) -> tuple[Fix, ...]:
         flag = () if profile == "default" else ("--profile", profile)
         settings = _engine_settings(facts, "colima")
         if settings is not None and settings.vm_type == "qemu":  # the VM type is fixed when the VM is created
-            return (Fix(title="recreate Colima with the vz VM type and Rosetta", safety=Safety.DISPLAY_ONLY,
-                        steps=(run("colima", "delete", *flag),
-                               run("colima", "start", *flag, "--vm-type", "vz", "--vz-rosetta"))),)
-        return (Fix(title="restart Colima with Rosetta", safety=Safety.DISPLAY_ONLY,
-                    steps=(run("colima", "stop", *flag), run("colima", "start", *flag, "--vm-type", "vz",
-                                                             "--vz-rosetta"))),)
+            return (
+                Fix(
+                    title="recreate Colima with the vz VM type and Rosetta",
+                    safety=Safety.DISPLAY_ONLY,
+                    steps=(
+                        run("colima", "delete", *flag),
+                        run("colima", "start", *flag, "--vm-type", "vz", "--vz-rosetta"),
+                    ),
+                ),
+            )
+        return (
+            Fix(
+                title="restart Colima with Rosetta",
+                safety=Safety.DISPLAY_ONLY,
+                steps=(run("colima", "stop", *flag), run("colima", "start", *flag, "--vm-type", "vz", "--vz-rosetta")),
+            ),
+        )
     if flavor is Flavor.LIMA and arch == "amd64":
         from dockdoctor.checks.engine import _current_profile
 
         name = _current_profile(facts, "lima") or "default"
-        return (Fix(title="turn on Rosetta in the Lima instance", safety=Safety.DISPLAY_ONLY,
-                    steps=(run("limactl", "stop", name),
-                           manual(f"in ~/.lima/{name}/lima.yaml set `vmType: vz` and `rosetta: {{enabled: true, "
-                                  "binfmt: true}` (a vz VM needs macOS 13; the VM type is fixed at creation: "
-                                  "if it is qemu, `limactl delete` and create it again with `--vm-type=vz --rosetta`)"),
-                           run("limactl", "start", name))),)
+        return (
+            Fix(
+                title="turn on Rosetta in the Lima instance",
+                safety=Safety.DISPLAY_ONLY,
+                steps=(
+                    run("limactl", "stop", name),
+                    manual(
+                        f"in ~/.lima/{name}/lima.yaml set `vmType: vz` and `rosetta: {{enabled: true, "
+                        "binfmt: true}` (a vz VM needs macOS 13; the VM type is fixed at creation: "
+                        "if it is qemu, `limactl delete` and create it again with `--vm-type=vz --rosetta`)"
+                    ),
+                    run("limactl", "start", name),
+                ),
+            ),
+        )
     if flavor in (Flavor.DOCKER_DESKTOP, Flavor.ORBSTACK):
-        return (Fix(title=f"turn emulation back on in {flavor.value}", safety=Safety.DISPLAY_ONLY,
-                    steps=(manual(f"{flavor.value} ships QEMU and Rosetta; restart it, and in its settings turn on "
-                                  "Rosetta for x86_64/amd64 emulation"),)),)
+        return (
+            Fix(
+                title=f"turn emulation back on in {flavor.value}",
+                safety=Safety.DISPLAY_ONLY,
+                steps=(
+                    manual(
+                        f"{flavor.value} ships QEMU and Rosetta; restart it, and in its settings turn on "
+                        "Rosetta for x86_64/amd64 emulation"
+                    ),
+                ),
+            ),
+        )
     fixes = []
     release = facts.host.os_release.lower()
     sudo = () if facts.host.root else ("sudo",)
     if facts.host.os == "linux" and not facts.engine.remote:
         if any(name in release for name in ("debian", "ubuntu")):
-            fixes.append(Fix(title="install QEMU user emulation from your distribution", safety=Safety.UNSAFE,
-                             needs=(Need.SUDO, Need.NETWORK),
-                             steps=(run(*sudo, "apt-get", "install", "-y", "qemu-user-static", "binfmt-support"),)))
+            fixes.append(
+                Fix(
+                    title="install QEMU user emulation from your distribution",
+                    safety=Safety.UNSAFE,
+                    needs=(Need.SUDO, Need.NETWORK),
+                    steps=(run(*sudo, "apt-get", "install", "-y", "qemu-user-static", "binfmt-support"),),
+                )
+            )
         elif any(name in release for name in ("fedora", "red hat", "centos", "rocky", "alma")):
-            fixes.append(Fix(title="install QEMU user emulation from your distribution", safety=Safety.UNSAFE,
-                             needs=(Need.SUDO, Need.NETWORK), steps=(run(*sudo, "dnf", "install", "-y",
-                                                                         "qemu-user-static"),)))
-    fixes.append(Fix(title="register QEMU handlers with a privileged container", safety=Safety.UNSAFE,
-                     needs=(Need.PRIVILEGED, Need.NETWORK),
-                     steps=(run("docker", "run", "--privileged", "--rm", "tonistiigi/binfmt", "--install",
-                                _BINFMT_NAMES.get(arch, arch)),)))
+            fixes.append(
+                Fix(
+                    title="install QEMU user emulation from your distribution",
+                    safety=Safety.UNSAFE,
+                    needs=(Need.SUDO, Need.NETWORK),
+                    steps=(run(*sudo, "dnf", "install", "-y", "qemu-user-static"),),
+                )
+            )
+    fixes.append(
+        Fix(
+            title="register QEMU handlers with a privileged container",
+            safety=Safety.UNSAFE,
+            needs=(Need.PRIVILEGED, Need.NETWORK),
+            steps=(
+                run(
+                    "docker",
+                    "run",
+                    "--privileged",
+                    "--rm",
+                    "tonistiigi/binfmt",
+                    "--install",
+                    _BINFMT_NAMES.get(arch, arch),
+                ),
+            ),
+        )
+    )
     return tuple(fixes)
 
 
@@ -101,11 +163,23 @@ def buildx_missing(ctx: Context) -> Iterator[Problem]:
     facts = ctx.facts
     if facts.buildx.installed or not facts.engine.reachable or facts.buildx.error is not None:
         return
-    yield Problem(message="docker buildx is not installed: no multi-platform builds", subject="buildx",
-                  evidence=(ev("buildx.installed", False),),
-                  fixes=(Fix(title="install the buildx plugin", safety=Safety.DISPLAY_ONLY,
-                             steps=(manual("install docker-buildx-plugin (Docker's repository) or docker-buildx "
-                                           "(Debian/Ubuntu), then check `docker buildx version`"),)),))
+    yield Problem(
+        message="docker buildx is not installed: no multi-platform builds",
+        subject="buildx",
+        evidence=(ev("buildx.installed", False),),
+        fixes=(
+            Fix(
+                title="install the buildx plugin",
+                safety=Safety.DISPLAY_ONLY,
+                steps=(
+                    manual(
+                        "install docker-buildx-plugin (Docker's repository) or docker-buildx "
+                        "(Debian/Ubuntu), then check `docker buildx version`"
+                    ),
+                ),
+            ),
+        ),
+    )
 
 
 @check("DKD502", "builder-cannot-multiplatform", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
@@ -147,11 +221,19 @@ def builder_cannot_multiplatform(ctx: Context) -> Iterator[Problem]:
     wanted = ",".join(format_platform(t) for t in ctx.targets)
     yield Problem(
         message=f"builder {current.name!r} uses the docker driver: it cannot build {wanted} in one build",
-        subject=f"builder {current.name}", target=wanted,
+        subject=f"builder {current.name}",
+        target=wanted,
         evidence=(ev("buildx.current", current.name), ev("buildx.builders.driver", current.driver)),
-        fixes=(Fix(title="create a docker-container builder", needs=(Need.NETWORK,),
-                   steps=(run("docker", "buildx", "create", "--name", "dockdoctor", "--driver", "docker-container",
-                              "--use"), run("docker", "buildx", "inspect", "--bootstrap"))),),
+        fixes=(
+            Fix(
+                title="create a docker-container builder",
+                needs=(Need.NETWORK,),
+                steps=(
+                    run("docker", "buildx", "create", "--name", "dockdoctor", "--driver", "docker-container", "--use"),
+                    run("docker", "buildx", "inspect", "--bootstrap"),
+                ),
+            ),
+        ),
     )
 
 
@@ -198,12 +280,16 @@ def no_emulation_for_target(ctx: Context) -> Iterator[Problem]:
         cause, enable = "no emulation is installed", ()
         if handlers and (facts.emulation.binfmt_enabled is False or not any(h.enabled for h in handlers)):
             cause, enable = _emulator_causes(facts, next((h for h in handlers if h.enabled), handlers[0]))
-        yield Problem(message=f"the {facts.engine.platform} engine cannot run {name}: {cause}",
-                      subject=facts.engine.endpoint, target=name,
-                      evidence=(ev("engine.platform", facts.engine.platform),
-                                ev("emulation.emulated", ",".join(e.platform for e in facts.emulation.emulated)
-                                   or "none")),
-                      fixes=enable + _install_emulation(facts, target))
+        yield Problem(
+            message=f"the {facts.engine.platform} engine cannot run {name}: {cause}",
+            subject=facts.engine.endpoint,
+            target=name,
+            evidence=(
+                ev("engine.platform", facts.engine.platform),
+                ev("emulation.emulated", ",".join(e.platform for e in facts.emulation.emulated) or "none"),
+            ),
+            fixes=enable + _install_emulation(facts, target),
+        )
 
 
 @check("DKD504", "binfmt-without-fix-binary", severity=Severity.WARNING, fixable=Fixable.SOMETIMES)
@@ -230,36 +316,55 @@ def binfmt_without_fix_binary(ctx: Context) -> Iterator[Problem]:
     `emulation.handlers`, `engine.remote`, `engine.flavor`, `host.os`.
     """
     facts = ctx.facts
-    if facts.host.os != "linux" or facts.engine.remote or facts.engine.flavor not in (Flavor.DOCKERD, Flavor.PODMAN,
-                                                                                      Flavor.UNKNOWN):
+    if (
+        facts.host.os != "linux"
+        or facts.engine.remote
+        or facts.engine.flavor not in (Flavor.DOCKERD, Flavor.PODMAN, Flavor.UNKNOWN)
+    ):
         return
     for handler in facts.emulation.handlers:
         if handler.enabled and handler.platform and "F" not in handler.flags:
             arch = handler.platform.split("/")[1]
             yield Problem(
                 message=f"binfmt handler {handler.name} ({handler.platform}) lacks the F flag: containers cannot"
-                        f" find {handler.interpreter}",
-                subject=f"binfmt {handler.name}", target=handler.platform,
+                f" find {handler.interpreter}",
+                subject=f"binfmt {handler.name}",
+                target=handler.platform,
                 evidence=(ev(f"emulation.handlers.{handler.name}.flags", handler.flags or "(none)"),),
-                fixes=(Fix(title="re-register the handler with the F flag", safety=Safety.UNSAFE,
-                           needs=(Need.PRIVILEGED, Need.NETWORK),
-                           steps=(run("docker", "run", "--privileged", "--rm", "tonistiigi/binfmt", "--install",
-                                      _BINFMT_NAMES.get(arch, arch)),)),))
+                fixes=(
+                    Fix(
+                        title="re-register the handler with the F flag",
+                        safety=Safety.UNSAFE,
+                        needs=(Need.PRIVILEGED, Need.NETWORK),
+                        steps=(
+                            run(
+                                "docker",
+                                "run",
+                                "--privileged",
+                                "--rm",
+                                "tonistiigi/binfmt",
+                                "--install",
+                                _BINFMT_NAMES.get(arch, arch),
+                            ),
+                        ),
+                    ),
+                ),
+            )
 
 
 _ROSETTA_HOW = {
-    "docker-desktop": "Docker Desktop > Settings > General: turn on \"Use Rosetta for x86_64/amd64 emulation on "
-                      "Apple Silicon\", then Apply & restart",
+    "docker-desktop": 'Docker Desktop > Settings > General: turn on "Use Rosetta for x86_64/amd64 emulation on '
+    'Apple Silicon", then Apply & restart',
     "orbstack": "run `orb config set rosetta true` (or OrbStack > Settings > System), then restart OrbStack",
     "colima": "colima stop && colima start --vm-type vz --vz-rosetta",
 }
 
 
 _VZ_HOW = {
-    "docker-desktop": "Docker Desktop > Settings > General > Virtual Machine Manager: choose \"Apple Virtualization "
-                      "framework\", then Apply & restart",
+    "docker-desktop": 'Docker Desktop > Settings > General > Virtual Machine Manager: choose "Apple Virtualization '
+    'framework", then Apply & restart',
     "colima": "colima delete && colima start --vm-type vz --vz-rosetta (the VM type is fixed when the VM is created: "
-              "this deletes its images and volumes)",
+    "this deletes its images and volumes)",
 }
 
 
@@ -271,7 +376,8 @@ def _engine_settings(facts: Facts, product: str) -> EngineSettings | None:
     mine = [s for s in facts.emulation.settings if s.product == product]
     profile = _current_profile(facts, product)
     return next((s for s in mine if profile is not None and s.profile == profile), None) or next(
-        (s for s in mine if s.status.lower() in ("", "running") or len(mine) == 1), None)
+        (s for s in mine if s.status.lower() in ("", "running") or len(mine) == 1), None
+    )
 
 
 @check("DKD505", "qemu-where-rosetta-available", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
@@ -309,7 +415,8 @@ def qemu_where_rosetta_available(ctx: Context) -> Iterator[Problem]:
     if not facts.host.apple_silicon or engine_native is None or engine_native.architecture != "arm64":
         return
     wants_amd64 = any(t.architecture == "amd64" for t in ctx.targets) or any(
-        e.platform.startswith("linux/amd64") for e in facts.emulation.emulated)
+        e.platform.startswith("linux/amd64") for e in facts.emulation.emulated
+    )
     product = facts.engine.flavor.value
     settings = _engine_settings(facts, product)
     off = [(s.path, s.enabled) for s in facts.emulation.rosetta if s.source == product]
@@ -322,13 +429,25 @@ def qemu_where_rosetta_available(ctx: Context) -> Iterator[Problem]:
         return  # only a macOS upgrade would allow it: not a setting to turn on
     steps = [manual(_VZ_HOW[product])] if switch and product in _VZ_HOW else []
     steps.append(manual(_ROSETTA_HOW[product]))
-    yield Problem(message=f"Rosetta is off in {product}: linux/amd64 containers run under QEMU"
-                          + (f"; {switch[0]}" if switch else ""),
-                  subject=product, target="linux/amd64",
-                  evidence=(ev("emulation.rosetta.enabled", False), ev("emulation.rosetta.path", off[0][0]),
-                            ev("host.macos_version", facts.host.macos_version or facts.host.os_release)),
-                  fixes=(Fix(title=f"turn on Rosetta in {product}", safety=Safety.DISPLAY_ONLY,
-                             needs=(Need.RESTART,), steps=tuple(steps)),))
+    yield Problem(
+        message=f"Rosetta is off in {product}: linux/amd64 containers run under QEMU"
+        + (f"; {switch[0]}" if switch else ""),
+        subject=product,
+        target="linux/amd64",
+        evidence=(
+            ev("emulation.rosetta.enabled", False),
+            ev("emulation.rosetta.path", off[0][0]),
+            ev("host.macos_version", facts.host.macos_version or facts.host.os_release),
+        ),
+        fixes=(
+            Fix(
+                title=f"turn on Rosetta in {product}",
+                safety=Safety.DISPLAY_ONLY,
+                needs=(Need.RESTART,),
+                steps=tuple(steps),
+            ),
+        ),
+    )
 
 
 @check("DKD506", "target-runs-emulated", severity=Severity.INFO)
@@ -359,8 +478,12 @@ def target_runs_emulated(ctx: Context) -> Iterator[Problem]:
         via = None if runs_natively(facts, target) else emulation_for(facts, target)
         if via:
             name = format_platform(target)
-            yield Problem(message=f"{name} runs on this {facts.engine.platform} engine only under emulation: {via}",
-                          subject=facts.engine.endpoint, target=name, evidence=(ev("emulation.via", via),))
+            yield Problem(
+                message=f"{name} runs on this {facts.engine.platform} engine only under emulation: {via}",
+                subject=facts.engine.endpoint,
+                target=name,
+                evidence=(ev("emulation.via", via),),
+            )
 
 
 def _handlers_for(facts: Facts, platform: Platform) -> list[BinfmtHandler]:
@@ -375,42 +498,83 @@ def _handlers_for(facts: Facts, platform: Platform) -> list[BinfmtHandler]:
     return found
 
 
-def _emulator_causes(facts: Facts, handler: BinfmtHandler | None,
-                     container: str = "NAME") -> tuple[str, tuple[Fix, ...]]:
+def _emulator_causes(
+    facts: Facts, handler: BinfmtHandler | None, container: str = "NAME"
+) -> tuple[str, tuple[Fix, ...]]:
     """Why a registered emulator did not run the binary, from the facts, and what to do about it."""
     sudo = () if facts.host.root else ("sudo",)
     if handler is None:
-        return ("the engine's own emulation (in its VM) failed: restart the engine; if it persists, its emulator "
-                "release may have a known defect (DKD530)"), (Fix(
-                    title="restart the engine", safety=Safety.DISPLAY_ONLY, needs=(Need.RESTART,),
-                    steps=(manual(f"restart {facts.engine.flavor.value}, then run the container again"),)),)
+        return (
+            "the engine's own emulation (in its VM) failed: restart the engine; if it persists, its emulator "
+            "release may have a known defect (DKD530)"
+        ), (
+            Fix(
+                title="restart the engine",
+                safety=Safety.DISPLAY_ONLY,
+                needs=(Need.RESTART,),
+                steps=(manual(f"restart {facts.engine.flavor.value}, then run the container again"),),
+            ),
+        )
     root = "/proc/sys/fs/binfmt_misc"
     if facts.emulation.binfmt_enabled is False:
-        return (f"binfmt_misc is switched off for every handler ({root}/status says disabled), so "
-                f"{handler.name} is registered but never used"), (Fix(
-                    title="switch binfmt_misc back on", needs=(Need.SUDO,), safety=Safety.UNSAFE,
-                    steps=(run(*sudo, "sh", "-c", f"echo 1 > {root}/status"),)),)
+        return (
+            f"binfmt_misc is switched off for every handler ({root}/status says disabled), so "
+            f"{handler.name} is registered but never used"
+        ), (
+            Fix(
+                title="switch binfmt_misc back on",
+                needs=(Need.SUDO,),
+                safety=Safety.UNSAFE,
+                steps=(run(*sudo, "sh", "-c", f"echo 1 > {root}/status"),),
+            ),
+        )
     if not handler.enabled:
-        return f"the handler {handler.name} is registered but disabled", (Fix(
-            title=f"enable the {handler.name} handler", needs=(Need.SUDO,), safety=Safety.UNSAFE,
-            steps=(run(*sudo, "sh", "-c", f"echo 1 > {root}/{handler.name}"),)),)
+        return f"the handler {handler.name} is registered but disabled", (
+            Fix(
+                title=f"enable the {handler.name} handler",
+                needs=(Need.SUDO,),
+                safety=Safety.UNSAFE,
+                steps=(run(*sudo, "sh", "-c", f"echo 1 > {root}/{handler.name}"),),
+            ),
+        )
     arch = (handler.platform or "/").split("/")[1]
-    reinstall = Fix(title="re-register the QEMU handlers with the F flag", safety=Safety.UNSAFE,
-                    needs=(Need.PRIVILEGED, Need.NETWORK),
-                    steps=(run("docker", "run", "--privileged", "--rm", "tonistiigi/binfmt", "--uninstall",
-                               f"qemu-{arch}" if arch != "arm64" else "qemu-aarch64"),
-                           run("docker", "run", "--privileged", "--rm", "tonistiigi/binfmt", "--install",
-                               _BINFMT_NAMES.get(arch, arch))))
+    reinstall = Fix(
+        title="re-register the QEMU handlers with the F flag",
+        safety=Safety.UNSAFE,
+        needs=(Need.PRIVILEGED, Need.NETWORK),
+        steps=(
+            run(
+                "docker",
+                "run",
+                "--privileged",
+                "--rm",
+                "tonistiigi/binfmt",
+                "--uninstall",
+                f"qemu-{arch}" if arch != "arm64" else "qemu-aarch64",
+            ),
+            run(
+                "docker", "run", "--privileged", "--rm", "tonistiigi/binfmt", "--install", _BINFMT_NAMES.get(arch, arch)
+            ),
+        ),
+    )
     if "F" not in handler.flags:
-        return (f"{handler.name} lacks the F flag: the kernel looks for {handler.interpreter} inside the container, "
-                "where it does not exist"), (reinstall,)
+        return (
+            f"{handler.name} lacks the F flag: the kernel looks for {handler.interpreter} inside the container, "
+            "where it does not exist"
+        ), (reinstall,)
     version = f" {handler.emulator or 'emulator'} {handler.version}" if handler.version else ""
-    again = Fix(title="run the container again (it may have failed before the emulator was registered)",
-                safety=Safety.DISPLAY_ONLY, steps=(manual(f"`docker start -a {container}` (or recreate it); if it "
-                                                          "fails again, the emulator itself fails it"),))
-    return (f"{handler.name} ({handler.interpreter}, flags {handler.flags}){version} is registered and enabled now: "
-            "either the container ran before it was registered (then it only needs to run again), or the emulator "
-            "itself failed (a known defect of its release, DKD530, or a binary it cannot run)"), (again, reinstall)
+    again = Fix(
+        title="run the container again (it may have failed before the emulator was registered)",
+        safety=Safety.DISPLAY_ONLY,
+        steps=(
+            manual(f"`docker start -a {container}` (or recreate it); if it fails again, the emulator itself fails it"),
+        ),
+    )
+    return (
+        f"{handler.name} ({handler.interpreter}, flags {handler.flags}){version} is registered and enabled now: "
+        "either the container ran before it was registered (then it only needs to run again), or the emulator "
+        "itself failed (a known defect of its release, DKD530, or a binary it cannot run)"
+    ), (again, reinstall)
 
 
 @check("DKD507", "exec-format-error-with-emulator", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
@@ -460,12 +624,17 @@ def exec_format_error_with_emulator(ctx: Context) -> Iterator[Problem]:
         cause, fixes = _emulator_causes(facts, handler, container.name)
         yield Problem(
             message=f"container {container.name} ({container.image}, {container.platform}) failed with exec format "
-                    f"error although an emulator for {container.platform} is registered: {cause}",
-            subject=f"container {container.name}", target=container.platform,
-            evidence=(ev("images.containers.platform", container.platform),
-                      ev("emulation.handlers", ",".join(f"{h.name}:{'on' if h.enabled else 'off'}:{h.flags}"
-                                                        for h in handlers) or "none"),
-                      ev("emulation.binfmt_enabled", facts.emulation.binfmt_enabled)),
+            f"error although an emulator for {container.platform} is registered: {cause}",
+            subject=f"container {container.name}",
+            target=container.platform,
+            evidence=(
+                ev("images.containers.platform", container.platform),
+                ev(
+                    "emulation.handlers",
+                    ",".join(f"{h.name}:{'on' if h.enabled else 'off'}:{h.flags}" for h in handlers) or "none",
+                ),
+                ev("emulation.binfmt_enabled", facts.emulation.binfmt_enabled),
+            ),
             fixes=fixes,
         )
 
@@ -484,8 +653,9 @@ def _amd64_under_qemu(facts: Facts) -> str | None:
     if item.emulator == "qemu":
         return item.via
     rosetta_off = [s for s in facts.emulation.rosetta if s.source == facts.engine.flavor.value and s.enabled is False]
-    rosetta_off += [s for s in facts.emulation.settings
-                    if s.product == facts.engine.flavor.value and s.rosetta is False]
+    rosetta_off += [
+        s for s in facts.emulation.settings if s.product == facts.engine.flavor.value and s.rosetta is False
+    ]
     return f"{item.via} (QEMU: Rosetta is off)" if rosetta_off and emulation_for(facts, amd64) else None
 
 
@@ -534,25 +704,51 @@ def emulated_cpu_below_image_level(ctx: Context) -> Iterator[Problem]:
     if parsed is not None and parsed >= release(default["since"]):
         return  # from QEMU 7.2 the default CPU is `max`: no level below the image's is claimed
     level = 1  # `qemu64`, QEMU's default before 7.2
-    how = (f"QEMU {version} emulates its default `{default['before']}` CPU (x86-64-v1)" if parsed is not None else
-           f"QEMU's version is unknown here; before {default['since']} its default CPU is `{default['before']}` "
-           "(x86-64-v1)")
-    needs = [(i.reference, n) for i in facts.images.remote if i.error is None
-             for n in [_required_level(i)] if n is not None and n > level]
+    how = (
+        f"QEMU {version} emulates its default `{default['before']}` CPU (x86-64-v1)"
+        if parsed is not None
+        else f"QEMU's version is unknown here; before {default['since']} its default CPU is `{default['before']}` "
+        "(x86-64-v1)"
+    )
+    needs = [
+        (i.reference, n)
+        for i in facts.images.remote
+        if i.error is None
+        for n in [_required_level(i)]
+        if n is not None and n > level
+    ]
     # base images of a family the knowledge base names are DKD541's (base-image-level-above-cpu)
     needs += [(f"{where}: {ref}", n) for ref, n, where in _base_levels(facts) if n > level and not _needed_level(ref)]
     for subject, needed in needs:
         yield Problem(
             message=f"{subject} needs x86-64-v{needed}; linux/amd64 runs here under {via}: {how} unless QEMU_CPU "
-                    f"says otherwise (Fatal glibc error: CPU does not support x86-64-v{needed})",
-            subject=subject, target=f"linux/amd64/v{needed}",
-            evidence=(ev("emulation.via", via), ev("qemu.version", version or "unknown"), ev("needed_level", needed),
-                      ev("source", qemu["source"]), ev("source", default["source"])),
-            fixes=(Fix(title="let QEMU emulate the newer CPU", safety=Safety.SAFE,
-                       steps=(manual(f"run it with `-e {qemu['workaround']}` (compose: environment: "
-                                     f"[{qemu['workaround']}])"),)),
-                   Fix(title=f"use QEMU {default['since']} or later (its default CPU is `max`)",
-                       safety=Safety.DISPLAY_ONLY,
-                       steps=(manual(f"upgrade the qemu-user-static package (or the tonistiigi/binfmt image) to "
-                                     f"QEMU {default['since']} or later"),))),
+            f"says otherwise (Fatal glibc error: CPU does not support x86-64-v{needed})",
+            subject=subject,
+            target=f"linux/amd64/v{needed}",
+            evidence=(
+                ev("emulation.via", via),
+                ev("qemu.version", version or "unknown"),
+                ev("needed_level", needed),
+                ev("source", qemu["source"]),
+                ev("source", default["source"]),
+            ),
+            fixes=(
+                Fix(
+                    title="let QEMU emulate the newer CPU",
+                    safety=Safety.SAFE,
+                    steps=(
+                        manual(f"run it with `-e {qemu['workaround']}` (compose: environment: [{qemu['workaround']}])"),
+                    ),
+                ),
+                Fix(
+                    title=f"use QEMU {default['since']} or later (its default CPU is `max`)",
+                    safety=Safety.DISPLAY_ONLY,
+                    steps=(
+                        manual(
+                            f"upgrade the qemu-user-static package (or the tonistiigi/binfmt image) to "
+                            f"QEMU {default['since']} or later"
+                        ),
+                    ),
+                ),
+            ),
         )

@@ -30,9 +30,16 @@ from dockdoctor.model import (
 )
 from dockdoctor.platforms import MatchKind, Platform, best_match, can_run, format_platform
 
-UPGRADE = Fix(title="use Compose v2 (the docker CLI plugin)", safety=Safety.DISPLAY_ONLY,
-              steps=(manual("install the Compose v2 plugin (Docker Desktop ships it; on Linux the "
-                            "docker-compose-plugin package), then run `docker compose` instead of `docker-compose`"),))
+UPGRADE = Fix(
+    title="use Compose v2 (the docker CLI plugin)",
+    safety=Safety.DISPLAY_ONLY,
+    steps=(
+        manual(
+            "install the Compose v2 plugin (Docker Desktop ships it; on Linux the "
+            "docker-compose-plugin package), then run `docker compose` instead of `docker-compose`"
+        ),
+    ),
+)
 
 
 def known_bugs() -> tuple[dict, ...]:
@@ -72,9 +79,12 @@ def compose_v1_only(ctx: Context) -> Iterator[Problem]:
     compose = ctx.facts.compose
     if compose.v1 is None or compose.v2 is not None:
         return
-    yield Problem(message=f"only Compose v1 {compose.v1.version} is installed (end of life)",
-                  subject="docker-compose", evidence=(ev("compose.v1.version", compose.v1.version),),
-                  fixes=(UPGRADE,))
+    yield Problem(
+        message=f"only Compose v1 {compose.v1.version} is installed (end of life)",
+        subject="docker-compose",
+        evidence=(ev("compose.v1.version", compose.v1.version),),
+        fixes=(UPGRADE,),
+    )
 
 
 @check("DKD402", "docker-compose-is-v1", severity=Severity.INFO, fixable=Fixable.ALWAYS)
@@ -108,8 +118,13 @@ def docker_compose_is_v1(ctx: Context) -> Iterator[Problem]:
         message=f"`docker-compose` is v1 {hyphen.version} while `docker compose` is v2 {compose.v2.version}",
         subject="docker-compose",
         evidence=(ev("compose.docker_compose.version", hyphen.version), ev("compose.v2.version", compose.v2.version)),
-        fixes=(Fix(title="use `docker compose` (v2)", safety=Safety.DISPLAY_ONLY,
-                   steps=(manual("replace `docker-compose` with `docker compose` in scripts"),)),),
+        fixes=(
+            Fix(
+                title="use `docker compose` (v2)",
+                safety=Safety.DISPLAY_ONLY,
+                steps=(manual("replace `docker-compose` with `docker compose` in scripts"),),
+            ),
+        ),
     )
 
 
@@ -147,12 +162,20 @@ def compose_platform_bug(ctx: Context) -> Iterator[Problem]:
             continue
         for bug in known_bugs():
             if affects(bug["affected"], tool.version):
-                yield Problem(message=f"compose {tool.version}: {bug['title']} ({short_source(bug['source'])})",
-                              subject=" ".join(tool.command),
-                              evidence=(ev(f"compose.v{tool.major}.version", tool.version),),
-                              fixes=(UPGRADE,) if tool.major == 1 else (
-                                  Fix(title="upgrade Compose v2", safety=Safety.DISPLAY_ONLY,
-                                      steps=(manual("upgrade the Compose v2 plugin to the current release"),)),))
+                yield Problem(
+                    message=f"compose {tool.version}: {bug['title']} ({short_source(bug['source'])})",
+                    subject=" ".join(tool.command),
+                    evidence=(ev(f"compose.v{tool.major}.version", tool.version),),
+                    fixes=(UPGRADE,)
+                    if tool.major == 1
+                    else (
+                        Fix(
+                            title="upgrade Compose v2",
+                            safety=Safety.DISPLAY_ONLY,
+                            steps=(manual("upgrade the Compose v2 plugin to the current release"),),
+                        ),
+                    ),
+                )
 
 
 @check("DKD404", "compose-missing", severity=Severity.INFO, fixable=Fixable.ALWAYS)
@@ -177,9 +200,9 @@ def compose_missing(ctx: Context) -> Iterator[Problem]:
     """
     compose = ctx.facts.compose
     if compose.v1 is None and compose.v2 is None and compose.docker_compose is None and not compose.errors:
-        yield Problem(message="neither `docker compose` nor `docker-compose` is installed", subject="compose",
-                      fixes=(UPGRADE,))
-
+        yield Problem(
+            message="neither `docker compose` nor `docker-compose` is installed", subject="compose", fixes=(UPGRADE,)
+        )
 
 
 def _services(ctx: Context) -> Iterator[ServiceFacts]:
@@ -203,8 +226,7 @@ def _platform_edit(ctx: Context, service: ServiceFacts, platform: str) -> Fix | 
     current, image = _origin(service, "platform"), _origin(service, "image")
     where = _file_line(current) if current and current.text else None
     if where is not None and current is not None:
-        step = replace_line(root, where[0], where[1], current.text,
-                            f"{indent_of(current.text)}platform: {platform}")
+        step = replace_line(root, where[0], where[1], current.text, f"{indent_of(current.text)}platform: {platform}")
     elif image is not None and image.text and (where := _file_line(image)) is not None:
         step = insert_after(root, where[0], where[1], image.text, f"{indent_of(image.text)}platform: {platform}")
     else:
@@ -228,20 +250,27 @@ def _build_platforms_edit(ctx: Context, service: ServiceFacts, platforms: list[s
     inner = indent + "  "
     listing = f"{inner}platforms: [{', '.join(platforms)}]"
     if value.strip():
-        step = replace_line(root, where[0], where[1], origin.text,
-                            f"{indent}build:{comment}\n{inner}context: {value.strip()}\n{listing}")
+        step = replace_line(
+            root,
+            where[0],
+            where[1],
+            origin.text,
+            f"{indent}build:{comment}\n{inner}context: {value.strip()}\n{listing}",
+        )
     else:
         step = insert_after(root, where[0], where[1], origin.text, listing)
-    return Fix(title=f"build service {service.name} for {', '.join(platforms)}", needs=(Need.REBUILD,),
-               steps=(step,))
+    return Fix(title=f"build service {service.name} for {', '.join(platforms)}", needs=(Need.REBUILD,), steps=(step,))
 
 
 def _default_platform(ctx: Context) -> str | None:
     """DOCKER_DEFAULT_PLATFORM as Compose v2 sees it: the environment, else the project's .env."""
     if ctx.facts.compose.v2 is None:
         return None
-    in_dotenv = next((v for k, v, _ in ctx.facts.project.dotenv if k == "DOCKER_DEFAULT_PLATFORM"), None) \
-        if ctx.facts.project else None
+    in_dotenv = (
+        next((v for k, v, _ in ctx.facts.project.dotenv if k == "DOCKER_DEFAULT_PLATFORM"), None)
+        if ctx.facts.project
+        else None
+    )
     return ctx.facts.env("DOCKER_DEFAULT_PLATFORM") or in_dotenv
 
 
@@ -250,10 +279,13 @@ def _default_platform_in_dotenv(ctx: Context, platform: str) -> Fix | None:
     project = ctx.facts.project
     if project is None or any(k == "DOCKER_DEFAULT_PLATFORM" for k, _, _ in project.dotenv):
         return None
-    return Fix(title=f"or set DOCKER_DEFAULT_PLATFORM={platform} in .env: it then applies to every service that "
-                     "docker compose (v2) pulls or builds, and docker build/run ignore .env (see DKD414); "
-                     "usually the wrong tool", safety=Safety.UNSAFE,
-               steps=(append_line(project.root, ".env", project.dotenv_end, f"DOCKER_DEFAULT_PLATFORM={platform}"),))
+    return Fix(
+        title=f"or set DOCKER_DEFAULT_PLATFORM={platform} in .env: it then applies to every service that "
+        "docker compose (v2) pulls or builds, and docker build/run ignore .env (see DKD414); "
+        "usually the wrong tool",
+        safety=Safety.UNSAFE,
+        steps=(append_line(project.root, ".env", project.dotenv_end, f"DOCKER_DEFAULT_PLATFORM={platform}"),),
+    )
 
 
 def _remote(ctx: Context, ref: str) -> RemoteImage | None:
@@ -266,7 +298,11 @@ def _remote(ctx: Context, ref: str) -> RemoteImage | None:
 
 def _runs_here(ctx: Context, platform: Platform) -> bool:
     """Whether the engine runs `platform`, natively or under emulation (True when the engine did not answer)."""
-    return native(ctx.facts) is None or runs_natively(ctx.facts, platform) or emulation_for(ctx.facts, platform) is not None
+    return (
+        native(ctx.facts) is None
+        or runs_natively(ctx.facts, platform)
+        or emulation_for(ctx.facts, platform) is not None
+    )
 
 
 def _offers(image: RemoteImage, target: Platform) -> Platform | None:
@@ -283,8 +319,11 @@ def _unpin(ctx: Context, service: ServiceFacts) -> Fix | None:
     if where is None or origin is None or not origin.text.strip().startswith("platform:"):
         return None
     root = ctx.facts.project.root if ctx.facts.project else ""
-    return Fix(title=f"remove the `platform:` pin of service {service.name}", serves="local",
-               steps=(delete_line(root, where[0], where[1], origin.text),))
+    return Fix(
+        title=f"remove the `platform:` pin of service {service.name}",
+        serves="local",
+        steps=(delete_line(root, where[0], where[1], origin.text),),
+    )
 
 
 def _with_emulation(ctx: Context, platform: Platform, edit: Fix) -> list[Fix]:
@@ -295,16 +334,31 @@ def _with_emulation(ctx: Context, platform: Platform, edit: Fix) -> list[Fix]:
     for emulation in _install_emulation(ctx.facts, platform):
         if emulation.safety is Safety.DISPLAY_ONLY:
             continue
-        out.append(Fix(title=f"{emulation.title}, then {edit.title}", safety=Safety.UNSAFE, serves="local",
-                       needs=emulation.needs, steps=emulation.steps + edit.steps))
+        out.append(
+            Fix(
+                title=f"{emulation.title}, then {edit.title}",
+                safety=Safety.UNSAFE,
+                serves="local",
+                needs=emulation.needs,
+                steps=emulation.steps + edit.steps,
+            )
+        )
     return out
 
 
 def _publish_for(image: str, target: str) -> Fix:
-    return Fix(title=f"use an image published for {target}", safety=Safety.DISPLAY_ONLY, serves="deploy",
-               needs=(Need.REBUILD, Need.NETWORK),
-               steps=(manual(f"choose a tag of {image} that offers {target}, or publish it for {target}: "
-                             f"docker buildx build --platform {target} -t {image} --push ."),))
+    return Fix(
+        title=f"use an image published for {target}",
+        safety=Safety.DISPLAY_ONLY,
+        serves="deploy",
+        needs=(Need.REBUILD, Need.NETWORK),
+        steps=(
+            manual(
+                f"choose a tag of {image} that offers {target}, or publish it for {target}: "
+                f"docker buildx build --platform {target} -t {image} --push ."
+            ),
+        ),
+    )
 
 
 @check("DKD410", "service-image-lacks-target", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
@@ -352,24 +406,34 @@ def service_image_lacks_target(ctx: Context) -> Iterator[Problem]:
             if ctx.local(target) and pin:  # a pin serves the local run, never a deploy target the image lacks
                 edit = _platform_edit(ctx, service, pin)
                 if edit is not None and result.verdict == "emulated":
-                    fixes.append(Fix(title=f"{edit.title} (it runs under {result.via})", steps=edit.steps,
-                                     serves="local"))
+                    fixes.append(
+                        Fix(title=f"{edit.title} (it runs under {result.via})", steps=edit.steps, serves="local")
+                    )
                 elif edit is not None and (wanted := platform_or_none(pin)) is not None:
                     fixes += _with_emulation(ctx, wanted, edit)
                 dotenv = _default_platform_in_dotenv(ctx, pin) if fixes and result.verdict == "emulated" else None
                 fixes += [dotenv] if dotenv else []
             fixes.append(_publish_for(str(service.image), result.target))
             origin = _origin(service, "image")
-            emulation = f"; {pin} would run under {result.via}" if result.via else (
-                f"; no emulation for {pin} here (DKD503)" if pin else "")
+            emulation = (
+                f"; {pin} would run under {result.via}"
+                if result.via
+                else (f"; no emulation for {pin} here (DKD503)" if pin else "")
+            )
             yield Problem(
                 message=f"service {service.name}: {service.image} offers {', '.join(result.offered) or 'nothing'},"
-                        f" no variant for {result.target}" + (f" ({origin.source})" if origin else "") + emulation
-                        + _tags.note(ctx, remote),
-                subject=f"service {service.name}", target=result.target,
-                evidence=(ev("project.compose.services.image", service.image),
-                          ev("images.remote.platforms", ",".join(result.offered))),
-                fixes=(*_tags.fixes(ctx, remote), *fixes))
+                f" no variant for {result.target}"
+                + (f" ({origin.source})" if origin else "")
+                + emulation
+                + _tags.note(ctx, remote),
+                subject=f"service {service.name}",
+                target=result.target,
+                evidence=(
+                    ev("project.compose.services.image", service.image),
+                    ev("images.remote.platforms", ",".join(result.offered)),
+                ),
+                fixes=(*_tags.fixes(ctx, remote), *fixes),
+            )
 
 
 @check("DKD411", "service-platform-mismatch", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
@@ -411,12 +475,14 @@ def service_platform_mismatch(ctx: Context) -> Iterator[Problem]:
         origin = _origin(service, "platform")
         yield Problem(
             message=f"service {service.name}: platform {service.platform}"
-                    + (f" ({origin.source})" if origin else "")
-                    + f" is not offered by {service.image} ({', '.join(p.platform for p in remote.platforms)}"
-                    + ("; its local copy, no registry knows it)" if remote.kind == "local" else ")"),
-            subject=f"service {service.name}", target=service.platform,
+            + (f" ({origin.source})" if origin else "")
+            + f" is not offered by {service.image} ({', '.join(p.platform for p in remote.platforms)}"
+            + ("; its local copy, no registry knows it)" if remote.kind == "local" else ")"),
+            subject=f"service {service.name}",
+            target=service.platform,
             evidence=(ev("project.compose.services.platform", service.platform),),
-            fixes=(fix,) if fix else ())
+            fixes=(fix,) if fix else (),
+        )
 
 
 @check("DKD412", "build-service-host-only", severity=Severity.WARNING, fixable=Fixable.SOMETIMES)
@@ -451,13 +517,23 @@ def build_service_host_only(ctx: Context) -> Iterator[Problem]:
             continue
         origin = _origin(service, "build")
         edit = _build_platforms_edit(ctx, service, [format_platform(t) for t in ctx.targets])
-        yield Problem(message=f"service {service.name} is built only for {ctx.facts.engine.platform}, "
-                              f"targets are {wanted}" + (f" ({origin.source})" if origin else ""),
-                      subject=f"service {service.name}", target=wanted,
-                      evidence=(ev("project.compose.services.build.platforms", "(none)"),),
-                      fixes=(edit,) if edit else (
-                          Fix(title="build for every target", safety=Safety.DISPLAY_ONLY, needs=(Need.REBUILD,),
-                              steps=(manual(f"under services.{service.name}.build add: platforms: [{wanted}]"),)),))
+        yield Problem(
+            message=f"service {service.name} is built only for {ctx.facts.engine.platform}, "
+            f"targets are {wanted}" + (f" ({origin.source})" if origin else ""),
+            subject=f"service {service.name}",
+            target=wanted,
+            evidence=(ev("project.compose.services.build.platforms", "(none)"),),
+            fixes=(edit,)
+            if edit
+            else (
+                Fix(
+                    title="build for every target",
+                    safety=Safety.DISPLAY_ONLY,
+                    needs=(Need.REBUILD,),
+                    steps=(manual(f"under services.{service.name}.build add: platforms: [{wanted}]"),),
+                ),
+            ),
+        )
 
 
 @check("DKD413", "platform-key-unsupported", severity=Severity.ERROR, fixable=Fixable.ALWAYS)
@@ -494,8 +570,12 @@ def platform_key_unsupported(ctx: Context) -> Iterator[Problem]:
         if service.build is not None and service.build.platforms:
             reasons.append("Compose v1 never accepts `build.platforms`")
         for reason in reasons:
-            yield Problem(message=f"service {service.name}: {reason}", subject=f"service {service.name}",
-                          evidence=(ev("compose.v1.version", compose.v1.version),), fixes=(UPGRADE,))
+            yield Problem(
+                message=f"service {service.name}: {reason}",
+                subject=f"service {service.name}",
+                evidence=(ev("compose.v1.version", compose.v1.version),),
+                fixes=(UPGRADE,),
+            )
 
 
 @check("DKD414", "default-platform-ignored", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
@@ -523,27 +603,44 @@ def default_platform_ignored(ctx: Context) -> Iterator[Problem]:
     `project.dotenv`, `environment`, `compose.v1`, `compose.v2`.
     """
     facts = ctx.facts
-    in_dotenv = next(((v, src) for k, v, src in (facts.project.dotenv if facts.project else ()) if
-                      k == "DOCKER_DEFAULT_PLATFORM"), None)
+    in_dotenv = next(
+        ((v, src) for k, v, src in (facts.project.dotenv if facts.project else ()) if k == "DOCKER_DEFAULT_PLATFORM"),
+        None,
+    )
     in_env = facts.env("DOCKER_DEFAULT_PLATFORM")
     notes = []
     if in_dotenv and not in_env:
-        notes.append(f"set in {in_dotenv[1]}: `docker build` and `docker run` do not read .env, only `docker compose`"
-                     " does")
+        notes.append(
+            f"set in {in_dotenv[1]}: `docker build` and `docker run` do not read .env, only `docker compose` does"
+        )
     v2 = _version(facts.compose.v2) if facts.compose.v2 else None
     if (in_dotenv or in_env) and v2 is not None:
-        notes += [f"compose {facts.compose.v2.version}: {bug['title']} ({short_source(bug['source'])})"
-                  for bug in known_bugs() if "DOCKER_DEFAULT_PLATFORM" in bug.get("tags", ())
-                  and affects(bug["affected"], facts.compose.v2.version)]
+        notes += [
+            f"compose {facts.compose.v2.version}: {bug['title']} ({short_source(bug['source'])})"
+            for bug in known_bugs()
+            if "DOCKER_DEFAULT_PLATFORM" in bug.get("tags", ()) and affects(bug["affected"], facts.compose.v2.version)
+        ]
     if (in_dotenv or in_env) and facts.compose.v2 is None and facts.compose.v1 is not None:
         notes.append("Compose v1 does not read DOCKER_DEFAULT_PLATFORM")
     value = in_env or (in_dotenv[0] if in_dotenv else "")
     for note in notes:
-        yield Problem(message=f"DOCKER_DEFAULT_PLATFORM={value}: {note}", subject="DOCKER_DEFAULT_PLATFORM",
-                      target=value or None, evidence=(ev("DOCKER_DEFAULT_PLATFORM", value),),
-                      fixes=(Fix(title="pin platforms per service instead", safety=Safety.DISPLAY_ONLY,
-                                 steps=(manual("set `platform:` on the services that need it, and remove "
-                                               "DOCKER_DEFAULT_PLATFORM from .env"),)),))
+        yield Problem(
+            message=f"DOCKER_DEFAULT_PLATFORM={value}: {note}",
+            subject="DOCKER_DEFAULT_PLATFORM",
+            target=value or None,
+            evidence=(ev("DOCKER_DEFAULT_PLATFORM", value),),
+            fixes=(
+                Fix(
+                    title="pin platforms per service instead",
+                    safety=Safety.DISPLAY_ONLY,
+                    steps=(
+                        manual(
+                            "set `platform:` on the services that need it, and remove DOCKER_DEFAULT_PLATFORM from .env"
+                        ),
+                    ),
+                ),
+            ),
+        )
 
 
 @check("DKD415", "built-image-wrong-platform", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
@@ -584,12 +681,30 @@ def built_image_wrong_platform(ctx: Context) -> Iterator[Problem]:
         dockerfile = posixpath.join(service.build.context, service.build.dockerfile)
         yield Problem(
             message=f"service {service.name}: the local {service.image} is {local.platform}, the targets are "
-                    f"{', '.join(format_platform(t) for t in ctx.targets)}",
-            subject=f"service {service.name}", target=target,
+            f"{', '.join(format_platform(t) for t in ctx.targets)}",
+            subject=f"service {service.name}",
+            target=target,
             evidence=(ev("images.local.platform", local.platform),),
-            fixes=(Fix(title=f"rebuild {service.image} for {target}", needs=(Need.REBUILD,),
-                       steps=(run("docker", "build", "--platform", target, "-t", service.image, "-f", dockerfile,
-                                  service.build.context),)),))
+            fixes=(
+                Fix(
+                    title=f"rebuild {service.image} for {target}",
+                    needs=(Need.REBUILD,),
+                    steps=(
+                        run(
+                            "docker",
+                            "build",
+                            "--platform",
+                            target,
+                            "-t",
+                            service.image,
+                            "-f",
+                            dockerfile,
+                            service.build.context,
+                        ),
+                    ),
+                ),
+            ),
+        )
 
 
 @check("DKD416", "service-pinned-off-target", severity=Severity.INFO, fixable=Fixable.SOMETIMES)
@@ -632,12 +747,15 @@ def service_pinned_off_target(ctx: Context) -> Iterator[Problem]:
                 elif _runs_here(ctx, target) and (edit := _platform_edit(ctx, service, format_platform(target))):
                     fix = Fix(title=edit.title, steps=edit.steps, serves="deploy")
             origin = _origin(service, "platform")
-            yield Problem(message=f"service {service.name} is pinned to {service.platform}"
-                                  + (f" ({origin.source})" if origin else "")
-                                  + f": on {format_platform(target)} it needs emulation",
-                          subject=f"service {service.name}", target=format_platform(target),
-                          evidence=(ev("project.compose.services.platform", service.platform),),
-                          fixes=(fix,) if fix else ())
+            yield Problem(
+                message=f"service {service.name} is pinned to {service.platform}"
+                + (f" ({origin.source})" if origin else "")
+                + f": on {format_platform(target)} it needs emulation",
+                subject=f"service {service.name}",
+                target=format_platform(target),
+                evidence=(ev("project.compose.services.platform", service.platform),),
+                fixes=(fix,) if fix else (),
+            )
 
 
 @check("DKD420", "service-pin-cannot-run", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
@@ -681,13 +799,20 @@ def service_pin_cannot_run(ctx: Context) -> Iterator[Problem]:
                 fixes += [f for f in [_unpin(ctx, service)] if f]
             elif runnable and (edit := _platform_edit(ctx, service, format_platform(runnable[0]))):
                 fixes.append(Fix(title=edit.title, steps=edit.steps, serves="local"))
-        fixes += [Fix(title=f.title, steps=f.steps, safety=f.safety, needs=f.needs, serves="local")
-                  for f in _install_emulation(ctx.facts, wanted)]
+        fixes += [
+            Fix(title=f.title, steps=f.steps, safety=f.safety, needs=f.needs, serves="local")
+            for f in _install_emulation(ctx.facts, wanted)
+        ]
         origin = _origin(service, "platform")
-        yield Problem(message=f"service {service.name} is pinned to {service.platform}"
-                              + (f" ({origin.source})" if origin else "")
-                              + f": this {ctx.facts.engine.platform} engine cannot run it (no emulation)",
-                      subject=f"service {service.name}", target=format_platform(wanted),
-                      evidence=(ev("project.compose.services.platform", service.platform),
-                                ev("engine.platform", ctx.facts.engine.platform)),
-                      fixes=tuple(fixes))
+        yield Problem(
+            message=f"service {service.name} is pinned to {service.platform}"
+            + (f" ({origin.source})" if origin else "")
+            + f": this {ctx.facts.engine.platform} engine cannot run it (no emulation)",
+            subject=f"service {service.name}",
+            target=format_platform(wanted),
+            evidence=(
+                ev("project.compose.services.platform", service.platform),
+                ev("engine.platform", ctx.facts.engine.platform),
+            ),
+            fixes=tuple(fixes),
+        )

@@ -28,17 +28,30 @@ def _what(elf: ElfFacts) -> str:
 
 
 def _rebuild(d: DeepImage) -> tuple[Fix, ...]:
-    return (Fix(title=f"build the image's binary for {d.platform}", safety=Safety.DISPLAY_ONLY,
-                needs=(Need.REBUILD, Need.NETWORK),
-                steps=(manual("build or download the binary for the image's platform in the Dockerfile (use "
-                              "TARGETARCH, or a builder stage FROM --platform=$BUILDPLATFORM that cross-compiles "
-                              "for $TARGETPLATFORM) instead of COPYing one built on the host"),
-                       run("docker", "buildx", "build", "--platform", d.platform, "-t", d.reference, "--push", "."))),)
+    return (
+        Fix(
+            title=f"build the image's binary for {d.platform}",
+            safety=Safety.DISPLAY_ONLY,
+            needs=(Need.REBUILD, Need.NETWORK),
+            steps=(
+                manual(
+                    "build or download the binary for the image's platform in the Dockerfile (use "
+                    "TARGETARCH, or a builder stage FROM --platform=$BUILDPLATFORM that cross-compiles "
+                    "for $TARGETPLATFORM) instead of COPYing one built on the host"
+                ),
+                run("docker", "buildx", "build", "--platform", d.platform, "-t", d.reference, "--push", "."),
+            ),
+        ),
+    )
 
 
 def _evidence(d: DeepImage, f: ImageFile) -> tuple:
-    return (ev("images.deep.platform", d.platform), ev("images.deep.digest", d.digest), ev("file", f.path),
-            *((ev("links", "; ".join(f.links)),) if f.links else ()))
+    return (
+        ev("images.deep.platform", d.platform),
+        ev("images.deep.digest", d.digest),
+        ev("file", f.path),
+        *((ev("links", "; ".join(f.links)),) if f.links else ()),
+    )
 
 
 @check("DKD340", "binary-arch-differs-from-manifest", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
@@ -69,10 +82,14 @@ def binary_arch_differs(ctx: Context) -> Iterator[Problem]:
         label = _arch(d.platform)
         if f is None or f.elf is None or not f.elf.arch or not label or f.elf.arch == label:
             continue
-        yield Problem(message=f"{d.reference} ({d.platform}): {f.path} is an {_what(f.elf)}, not {label}; "
-                              f"it fails with `exec {f.path}: exec format error` where {label} runs natively",
-                      subject=d.reference, target=d.target, evidence=(*_evidence(d, f), ev("elf.arch", f.elf.arch)),
-                      fixes=_rebuild(d))
+        yield Problem(
+            message=f"{d.reference} ({d.platform}): {f.path} is an {_what(f.elf)}, not {label}; "
+            f"it fails with `exec {f.path}: exec format error` where {label} runs natively",
+            subject=d.reference,
+            target=d.target,
+            evidence=(*_evidence(d, f), ev("elf.arch", f.elf.arch)),
+            fixes=_rebuild(d),
+        )
 
 
 @check("DKD341", "loader-missing-or-foreign", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
@@ -111,16 +128,27 @@ def loader_missing_or_foreign(ctx: Context) -> Iterator[Problem]:
             problem = f"is an {_what(loader.elf)} in the image"
         else:
             continue
-        yield Problem(message=f"{d.reference} ({d.platform}): {f.path} needs the loader {f.elf.interpreter}, which "
-                              f"{problem}; the container fails with `exec {f.path}: no such file or directory`",
-                      subject=d.reference, target=d.target,
-                      evidence=(*_evidence(d, f), ev("elf.interpreter", f.elf.interpreter),
-                                ev("loader.kind", loader.kind)),
-                      fixes=(Fix(title="build the binary for the image's libc, or statically",
-                                 safety=Safety.DISPLAY_ONLY, needs=(Need.REBUILD,),
-                                 steps=(manual(f"rebuild {f.path} against the libc of the image (musl on Alpine, "
-                                               "glibc on Debian/Ubuntu/-slim), or link it statically "
-                                               "(CGO_ENABLED=0 for Go)"),)),))
+        yield Problem(
+            message=f"{d.reference} ({d.platform}): {f.path} needs the loader {f.elf.interpreter}, which "
+            f"{problem}; the container fails with `exec {f.path}: no such file or directory`",
+            subject=d.reference,
+            target=d.target,
+            evidence=(*_evidence(d, f), ev("elf.interpreter", f.elf.interpreter), ev("loader.kind", loader.kind)),
+            fixes=(
+                Fix(
+                    title="build the binary for the image's libc, or statically",
+                    safety=Safety.DISPLAY_ONLY,
+                    needs=(Need.REBUILD,),
+                    steps=(
+                        manual(
+                            f"rebuild {f.path} against the libc of the image (musl on Alpine, "
+                            "glibc on Debian/Ubuntu/-slim), or link it statically "
+                            "(CGO_ENABLED=0 for Go)"
+                        ),
+                    ),
+                ),
+            ),
+        )
 
 
 def _target_level(ctx: Context, target: str) -> tuple[int, str] | None:
@@ -133,8 +161,13 @@ def _target_level(ctx: Context, target: str) -> tuple[int, str] | None:
         return int(parsed.variant[1:]), f"{target} promises x86-64-{parsed.variant}"
     facts = ctx.facts
     engine = platform_or_none(facts.engine.platform)
-    if engine is not None and engine.architecture == "amd64" and not facts.engine.remote \
-            and facts.host.amd64_level is not None and facts.host.arch == "amd64":
+    if (
+        engine is not None
+        and engine.architecture == "amd64"
+        and not facts.engine.remote
+        and facts.host.amd64_level is not None
+        and facts.host.arch == "amd64"
+    ):
         return facts.host.amd64_level, f"this machine's CPU is x86-64-v{facts.host.amd64_level}"
     return 1, f"{target} promises only the x86-64 baseline"
 
@@ -170,11 +203,14 @@ def isa_level_above_target(ctx: Context) -> Iterator[Problem]:
         offered = _target_level(ctx, d.target)
         if offered is None or f.elf.isa_level <= offered[0]:
             continue
-        yield Problem(message=f"{d.reference}: {f.path} needs x86-64-v{f.elf.isa_level} (its ISA note); "
-                              f"{offered[1]}: it may die with `Fatal glibc error: CPU does not support "
-                              f"x86-64-v{f.elf.isa_level}` or `Illegal instruction`",
-                      subject=d.reference, target=d.target,
-                      evidence=(*_evidence(d, f), ev("elf.isa_level", f.elf.isa_level)))
+        yield Problem(
+            message=f"{d.reference}: {f.path} needs x86-64-v{f.elf.isa_level} (its ISA note); "
+            f"{offered[1]}: it may die with `Fatal glibc error: CPU does not support "
+            f"x86-64-v{f.elf.isa_level}` or `Illegal instruction`",
+            subject=d.reference,
+            target=d.target,
+            evidence=(*_evidence(d, f), ev("elf.isa_level", f.elf.isa_level)),
+        )
 
 
 @check("DKD343", "deep-inspection-incomplete", severity=Severity.WARNING, fixable=Fixable.NEVER)
@@ -205,9 +241,12 @@ def deep_inspection_incomplete(ctx: Context) -> Iterator[Problem]:
     """
     for d in ctx.facts.images.deep:
         if d.error is not None:
-            yield Problem(message=f"{d.reference} ({d.platform}): entrypoint not read: {d.error.detail}",
-                          subject=d.reference, target=d.target or None,
-                          evidence=(ev("images.deep.error.kind", d.error.kind), ev("images.deep.digest", d.digest)))
+            yield Problem(
+                message=f"{d.reference} ({d.platform}): entrypoint not read: {d.error.detail}",
+                subject=d.reference,
+                target=d.target or None,
+                evidence=(ev("images.deep.error.kind", d.error.kind), ev("images.deep.digest", d.digest)),
+            )
 
 
 @check("DKD344", "entrypoint-not-in-image", severity=Severity.ERROR, fixable=Fixable.NEVER)
@@ -237,13 +276,24 @@ def entrypoint_not_in_image(ctx: Context) -> Iterator[Problem]:
         if d.error is not None or e is None:
             continue
         if e.kind in ("absent", "not-a-file", "empty", "bad-elf"):
-            what = {"absent": "is not in the image", "not-a-file": "is not a regular file",
-                    "empty": "is an empty file",
-                    "bad-elf": f"is not a loadable ELF ({e.shebang}): `exec format error`"}[e.kind]
-            yield Problem(message=f"{d.reference} ({d.platform}): {d.argv[0] if d.argv else e.path} {what} "
-                                  f"(looked up as {e.path})", subject=d.reference, target=d.target,
-                          evidence=(ev("images.deep.argv", " ".join(d.argv)), ev("entry.kind", e.kind)))
+            what = {
+                "absent": "is not in the image",
+                "not-a-file": "is not a regular file",
+                "empty": "is an empty file",
+                "bad-elf": f"is not a loadable ELF ({e.shebang}): `exec format error`",
+            }[e.kind]
+            yield Problem(
+                message=f"{d.reference} ({d.platform}): {d.argv[0] if d.argv else e.path} {what} "
+                f"(looked up as {e.path})",
+                subject=d.reference,
+                target=d.target,
+                evidence=(ev("images.deep.argv", " ".join(d.argv)), ev("entry.kind", e.kind)),
+            )
         elif e.kind in ("script", "crlf") and d.interpreter is not None and d.interpreter.kind == "absent":
-            yield Problem(message=f"{d.reference} ({d.platform}): {e.path} starts with `#!{e.shebang}`, and "
-                                  f"{d.interpreter.path} is not in the image", subject=d.reference, target=d.target,
-                          evidence=(ev("entry.shebang", e.shebang), ev("interpreter.kind", d.interpreter.kind)))
+            yield Problem(
+                message=f"{d.reference} ({d.platform}): {e.path} starts with `#!{e.shebang}`, and "
+                f"{d.interpreter.path} is not in the image",
+                subject=d.reference,
+                target=d.target,
+                evidence=(ev("entry.shebang", e.shebang), ev("interpreter.kind", d.interpreter.kind)),
+            )

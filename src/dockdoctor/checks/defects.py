@@ -32,8 +32,18 @@ def short_source(url: str) -> str:
 
 _MACOS = re.compile(r"^macOS (\d+(?:\.\d+)*)")
 # requirements whose fact dockdoctor does not gather yet: a defect that needs one stays silent
-UNKNOWN_YET = ("chip:", "vm:", "guest:", "kernel", "rosetta:not-installed", "mac:", "buildx:", "orbstack:", "cli:",
-               "env:")
+UNKNOWN_YET = (
+    "chip:",
+    "vm:",
+    "guest:",
+    "kernel",
+    "rosetta:not-installed",
+    "mac:",
+    "buildx:",
+    "orbstack:",
+    "cli:",
+    "env:",
+)
 
 
 def requirement_met(facts: Facts, requirement: str) -> bool | None:
@@ -96,10 +106,12 @@ def _relevant(ctx: Context, defect: dict[str, Any]) -> tuple[bool, str | None]:
 
 
 def _fix(defect: dict[str, Any]) -> Fix:
-    title = {"upgrade": f"upgrade {defect['product']}" + (f" to {defect['fix_version']}" if defect["fix_version"]
-                                                           else ""),
-             "downgrade": f"downgrade {defect['product']} to {defect['fix_version']}",
-             "setting": "change a setting", "workaround": "work around it"}[defect["fix_kind"]]
+    title = {
+        "upgrade": f"upgrade {defect['product']}" + (f" to {defect['fix_version']}" if defect["fix_version"] else ""),
+        "downgrade": f"downgrade {defect['product']} to {defect['fix_version']}",
+        "setting": "change a setting",
+        "workaround": "work around it",
+    }[defect["fix_kind"]]
     return Fix(title=title, safety=Safety.DISPLAY_ONLY, steps=(manual(defect["fix"]),))
 
 
@@ -148,12 +160,20 @@ def known_defect(ctx: Context) -> Iterator[Problem]:
             relevant, target = _relevant(ctx, defect)
             if not relevant:
                 continue
-            fixed = f"fixed in {defect['fix_version']}" if defect["fix_kind"] == "upgrade" and defect["fix_version"] \
+            fixed = (
+                f"fixed in {defect['fix_version']}"
+                if defect["fix_kind"] == "upgrade" and defect["fix_version"]
                 else f"{defect['fix_kind']}: {defect['fix']}"
+            )
             symptom = f" (`{defect['symptom']}`)" if defect["symptom"] else ""
             yield Problem(
                 message=f"{product} {version}: {defect['title']}{symptom}; {fixed} ({short_source(defect['source'])})",
-                subject=f"{product} {version}", target=target,
-                evidence=(ev(how, version), ev("knowledge.defects.id", defect["id"]),
-                          ev("knowledge.defects.affected", defect["affected"])),
-                fixes=(_fix(defect),))
+                subject=f"{product} {version}",
+                target=target,
+                evidence=(
+                    ev(how, version),
+                    ev("knowledge.defects.id", defect["id"]),
+                    ev("knowledge.defects.affected", defect["affected"]),
+                ),
+                fixes=(_fix(defect),),
+            )

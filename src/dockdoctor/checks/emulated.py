@@ -53,23 +53,32 @@ def remote(facts: Facts, ref: str) -> RemoteImage | None:
         canonical = parse(ref).canonical
     except ReferenceError:
         canonical = ref
-    return next((r for r in facts.images.remote if r.error is None and (r.reference == ref or r.canonical == canonical)),
-                None)
+    return next(
+        (r for r in facts.images.remote if r.error is None and (r.reference == ref or r.canonical == canonical)), None
+    )
 
 
 def offers_native(facts: Facts, ref: str) -> bool:
     """The registry lists a platform of this image that the engine runs natively."""
     image = remote(facts, ref)
-    return image is not None and any(runs_natively(facts, p) for p in
-                                     (platform_or_none(e.platform) for e in image.platforms) if p is not None)
+    return image is not None and any(
+        runs_natively(facts, p) for p in (platform_or_none(e.platform) for e in image.platforms) if p is not None
+    )
 
 
 def _default_platform(facts: Facts) -> tuple[str, str] | None:
     project = facts.project
-    in_dotenv = next(((v, w) for k, v, w in project.dotenv if k == "DOCKER_DEFAULT_PLATFORM"), None) if project else None
+    in_dotenv = (
+        next(((v, w) for k, v, w in project.dotenv if k == "DOCKER_DEFAULT_PLATFORM"), None) if project else None
+    )
     value = facts.env("DOCKER_DEFAULT_PLATFORM")
-    return (value, "environment DOCKER_DEFAULT_PLATFORM") if value else \
-        (in_dotenv[0], f"DOCKER_DEFAULT_PLATFORM ({in_dotenv[1]})") if in_dotenv else None
+    return (
+        (value, "environment DOCKER_DEFAULT_PLATFORM")
+        if value
+        else (in_dotenv[0], f"DOCKER_DEFAULT_PLATFORM ({in_dotenv[1]})")
+        if in_dotenv
+        else None
+    )
 
 
 def _run_platform(facts: Facts, ref: str, pinned: str | None, origin: str) -> tuple[Platform, str, str] | None:
@@ -111,8 +120,14 @@ def workloads(ctx: Context) -> Iterator[Workload]:
             if service.image and service.build is None:
                 origin = next((o.source for o in service.origins if o.key == "platform"), "compose file")
                 line = next((o.source for o in service.origins if o.key == "image"), "")
-                runs.append((service.image, service.platform, origin,
-                             f"service {service.name}" + (f" ({line})" if line else "")))
+                runs.append(
+                    (
+                        service.image,
+                        service.platform,
+                        origin,
+                        f"service {service.name}" + (f" ({line})" if line else ""),
+                    )
+                )
     for dev in project.devcontainers:
         if dev.image and dev.error is None:
             runs.append((dev.image, dev.run_args_platform, f"{dev.path} runArgs", dev.path))
@@ -145,19 +160,28 @@ def _native_fix(facts: Facts, work: Workload) -> Fix | None:
     if not engine or not offers_native(facts, work.ref):
         return None
     if work.kind == "build":
-        text = (f"{work.where}: `FROM --platform=$BUILDPLATFORM {work.ref}` runs this stage natively ({work.ref} is "
-                f"published for {engine}); cross-compile for $TARGETARCH inside it")
+        text = (
+            f"{work.where}: `FROM --platform=$BUILDPLATFORM {work.ref}` runs this stage natively ({work.ref} is "
+            f"published for {engine}); cross-compile for $TARGETARCH inside it"
+        )
     elif work.pin == "local":
-        return Fix(title=f"pull {work.ref} for {engine}", steps=(run("docker", "pull", "--platform", engine, work.ref),),
-                   safety=Safety.SAFE, needs=(Need.NETWORK,))
+        return Fix(
+            title=f"pull {work.ref} for {engine}",
+            steps=(run("docker", "pull", "--platform", engine, work.ref),),
+            safety=Safety.SAFE,
+            needs=(Need.NETWORK,),
+        )
     else:
         text = f"{work.where}: run {work.ref} for {engine} here (it is published for it): change {work.why} to {engine}"
     return Fix(title=f"run {work.ref} natively ({engine})", steps=(manual(text),), safety=Safety.DISPLAY_ONLY)
 
 
 def _evidence(work: Workload, runner: Runner) -> tuple:
-    return (ev("workload", work.where), ev("workload.platform", f"{format_platform(work.platform)}: {work.why}"),
-            ev("emulator", f"{runner.kind}: {runner.how}"))
+    return (
+        ev("workload", work.where),
+        ev("workload.platform", f"{format_platform(work.platform)}: {work.why}"),
+        ev("emulator", f"{runner.kind}: {runner.how}"),
+    )
 
 
 @check("DKD540", "workload-fails-under-emulator", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
@@ -204,15 +228,21 @@ def workload_fails_under_emulator(ctx: Context) -> Iterator[Problem]:
             symptom = f": `{entry['symptom']}`" if entry["symptom"] else ""
             under = _SHOWN[entry["emulator"]]
             fixes = tuple(f for f in (_native_fix(ctx.facts, work),) if f) + (
-                Fix(title="the knowledge base's alternative", steps=(manual(entry["alternative"]),),
-                    safety=Safety.DISPLAY_ONLY),)
+                Fix(
+                    title="the knowledge base's alternative",
+                    steps=(manual(entry["alternative"]),),
+                    safety=Safety.DISPLAY_ONLY,
+                ),
+            )
             yield Problem(
                 message=f"{work.where}: {work.ref} runs for {format_platform(work.platform)} under {_SHOWN[runner.kind]} "
-                        f"here; {entry['name']} {entry['effect']} under {under}{symptom} "
-                        f"({short_source(entry['source'])})",
-                subject=work.where, target=format_platform(work.platform),
+                f"here; {entry['name']} {entry['effect']} under {under}{symptom} "
+                f"({short_source(entry['source'])})",
+                subject=work.where,
+                target=format_platform(work.platform),
                 evidence=_evidence(work, runner) + (ev("knowledge.emulation.runtime.id", entry["id"]),),
-                fixes=fixes)
+                fixes=fixes,
+            )
 
 
 def _entry(table: str, entry_id: str) -> dict[str, Any]:
@@ -227,8 +257,11 @@ def _needed_level(ref: str) -> dict[str, Any] | None:
 
 
 def _qemu_cpu_fix(work: Workload) -> Fix:
-    where = f"add `ENV QEMU_CPU=max` to the stage at {work.where}, before its RUN lines" if work.kind == "build" \
+    where = (
+        f"add `ENV QEMU_CPU=max` to the stage at {work.where}, before its RUN lines"
+        if work.kind == "build"
         else f"add `QEMU_CPU=max` to the environment of {work.where}"
+    )
     return Fix(title="emulate the `max` CPU (QEMU_CPU=max)", steps=(manual(where),), safety=Safety.DISPLAY_ONLY)
 
 
@@ -239,10 +272,21 @@ def _level_problem(ctx: Context, work: Workload, runner: Runner, needed: int) ->
         level = facts.host.amd64_level if facts.host.arch == "amd64" and not facts.engine.remote else None
         if level is None or level >= needed:
             return None
-        return (f"this CPU is x86-64-v{level}",
-                (Fix(title="run it on a CPU of that level", safety=Safety.DISPLAY_ONLY, steps=(manual(
-                    "give the VM a CPU model that passes the host's flags through (libvirt `host-passthrough`, QEMU "
-                    "`-cpu host`), run on a newer machine, or use a base built for x86-64-v1 (Debian, Ubuntu)"),)),))
+        return (
+            f"this CPU is x86-64-v{level}",
+            (
+                Fix(
+                    title="run it on a CPU of that level",
+                    safety=Safety.DISPLAY_ONLY,
+                    steps=(
+                        manual(
+                            "give the VM a CPU model that passes the host's flags through (libvirt `host-passthrough`, QEMU "
+                            "`-cpu host`), run on a newer machine, or use a base built for x86-64-v1 (Debian, Ubuntu)"
+                        ),
+                    ),
+                ),
+            ),
+        )
     if runner.kind == "qemu":
         fact = _entry("emulation", "qemu-x86-64-default-cpu-max")
         version = qemu_version(facts)
@@ -250,20 +294,32 @@ def _level_problem(ctx: Context, work: Workload, runner: Runner, needed: int) ->
         since = release(fact["since"])
         if parsed is not None and since is not None and parsed >= since:
             return None  # `max`: the knowledge base does not say which level it reaches, so no claim
-        upgrade = Fix(title=f"use QEMU {fact['since']} or later", safety=Safety.DISPLAY_ONLY,
-                      steps=(manual(_entry("defects", "qemu-user-x86-64-qemu64-default-cpu")["fix"]),))
+        upgrade = Fix(
+            title=f"use QEMU {fact['since']} or later",
+            safety=Safety.DISPLAY_ONLY,
+            steps=(manual(_entry("defects", "qemu-user-x86-64-qemu64-default-cpu")["fix"]),),
+        )
         if parsed is not None:
             why = f"QEMU {version} emulates its default `{fact['before']}` CPU, x86-64-v1"
         else:
-            why = (f"QEMU's version is unknown here; before {fact['since']} its default CPU is `{fact['before']}` "
-                   f"(x86-64-v1), from {fact['since']} `{fact['value']}` ({short_source(fact['source'])})")
+            why = (
+                f"QEMU's version is unknown here; before {fact['since']} its default CPU is `{fact['before']}` "
+                f"(x86-64-v1), from {fact['since']} `{fact['value']}` ({short_source(fact['source'])})"
+            )
         return why, (_qemu_cpu_fix(work), upgrade)
     if runner.kind == "rosetta" and needed >= _AVX_LEVEL:
         gap = _entry("emulation", "rosetta-gap-avx")
-        return (f"Rosetta cannot provide it: {gap['gap']} ({short_source(gap['source'])}), and x86-64-v{_AVX_LEVEL} "
-                "requires AVX2",
-                (Fix(title="not under Rosetta", safety=Safety.DISPLAY_ONLY,
-                     steps=(manual(_entry("defects", "rosetta-no-avx")["fix"]),)),))
+        return (
+            f"Rosetta cannot provide it: {gap['gap']} ({short_source(gap['source'])}), and x86-64-v{_AVX_LEVEL} "
+            "requires AVX2",
+            (
+                Fix(
+                    title="not under Rosetta",
+                    safety=Safety.DISPLAY_ONLY,
+                    steps=(manual(_entry("defects", "rosetta-no-avx")["fix"]),),
+                ),
+            ),
+        )
     return None
 
 
@@ -314,12 +370,14 @@ def base_image_level_above_cpu(ctx: Context) -> Iterator[Problem]:
         why, fixes = found
         yield Problem(
             message=f"{work.where}: {work.ref} ({entry['family']}) needs x86-64-v{needed} for "
-                    f"{format_platform(work.platform)}; it runs "
-                    f"{'natively' if runner.kind == 'native' else 'under ' + _SHOWN[runner.kind]} here and {why}: "
-                    f"`{entry['symptom']}`",
-            subject=work.where, target=format_platform(work.platform),
+            f"{format_platform(work.platform)}; it runs "
+            f"{'natively' if runner.kind == 'native' else 'under ' + _SHOWN[runner.kind]} here and {why}: "
+            f"`{entry['symptom']}`",
+            subject=work.where,
+            target=format_platform(work.platform),
             evidence=_evidence(work, runner) + (ev("knowledge.emulation.base_image_level.id", entry["id"]),),
-            fixes=fixes)
+            fixes=fixes,
+        )
 
 
 def _qemu_lacks_avx(facts: Facts) -> tuple[bool | None, str, Fix]:
@@ -327,20 +385,38 @@ def _qemu_lacks_avx(facts: Facts) -> tuple[bool | None, str, Fix]:
     desktop = next((i for i in installed_versions(facts) if i.product == "docker-desktop"), None)
     if desktop is not None:
         defect = _entry("defects", "docker-desktop-qemu-no-avx")
-        fix = Fix(title=f"upgrade Docker Desktop to {defect['fix_version']} or later", safety=Safety.DISPLAY_ONLY,
-                  steps=(manual(defect["fix"]),))
+        fix = Fix(
+            title=f"upgrade Docker Desktop to {defect['fix_version']} or later",
+            safety=Safety.DISPLAY_ONLY,
+            steps=(manual(defect["fix"]),),
+        )
         if affects(defect["affected"], desktop.version):
-            return True, (f"the QEMU of Docker Desktop {desktop.version} does not emulate AVX "
-                          f"({short_source(defect['source'])})"), fix
+            return (
+                True,
+                (
+                    f"the QEMU of Docker Desktop {desktop.version} does not emulate AVX "
+                    f"({short_source(defect['source'])})"
+                ),
+                fix,
+            )
         return False, "", fix
     fact = _entry("emulation", "qemu-x86-64-tcg-avx")
-    fix = Fix(title=f"use QEMU {fact['since']} or later", safety=Safety.DISPLAY_ONLY, steps=(manual(
-        _entry("defects", "qemu-user-x86-64-qemu64-default-cpu")["fix"].split("; or set")[0]),))
+    fix = Fix(
+        title=f"use QEMU {fact['since']} or later",
+        safety=Safety.DISPLAY_ONLY,
+        steps=(manual(_entry("defects", "qemu-user-x86-64-qemu64-default-cpu")["fix"].split("; or set")[0]),),
+    )
     version = qemu_version(facts)
     parsed, since = (release(version) if version else None), release(fact["since"])
     if parsed is None or since is None:
-        return None, (f"QEMU's version is unknown here, and QEMU emulates AVX only from {fact['since']} "
-                      f"({short_source(fact['source'])})"), fix
+        return (
+            None,
+            (
+                f"QEMU's version is unknown here, and QEMU emulates AVX only from {fact['since']} "
+                f"({short_source(fact['source'])})"
+            ),
+            fix,
+        )
     if parsed < since:
         return True, f"QEMU {version} does not emulate AVX (from {fact['since']}: {short_source(fact['source'])})", fix
     return False, "", fix
@@ -386,12 +462,19 @@ def avx_workload_under_old_qemu(ctx: Context) -> Iterator[Problem]:
             continue
         for entry in (e for e in entries if matches(work.ref, e["images"])):
             fixes = tuple(f for f in (_native_fix(ctx.facts, work),) if f) + (
-                Fix(title="the knowledge base's alternative", steps=(manual(entry["alternative"]),),
-                    safety=Safety.DISPLAY_ONLY), upgrade)
+                Fix(
+                    title="the knowledge base's alternative",
+                    steps=(manual(entry["alternative"]),),
+                    safety=Safety.DISPLAY_ONLY,
+                ),
+                upgrade,
+            )
             yield Problem(
                 message=f"{work.where}: {work.ref} ({entry['name']}) needs AVX and runs for "
-                        f"{format_platform(work.platform)} under QEMU here; {why}: `{entry['symptom']}`"
-                        + ("" if short_source(entry["source"]) in why else f" ({short_source(entry['source'])})"),
-                subject=work.where, target=format_platform(work.platform),
+                f"{format_platform(work.platform)} under QEMU here; {why}: `{entry['symptom']}`"
+                + ("" if short_source(entry["source"]) in why else f" ({short_source(entry['source'])})"),
+                subject=work.where,
+                target=format_platform(work.platform),
                 evidence=_evidence(work, runner) + (ev("knowledge.emulation.runtime.id", entry["id"]),),
-                fixes=fixes)
+                fixes=fixes,
+            )

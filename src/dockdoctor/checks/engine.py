@@ -28,37 +28,61 @@ def _start_fixes(facts: Facts) -> tuple[Fix, ...]:
     engine, on_mac = facts.engine, facts.host.os == "darwin"
     kind = engine.error.kind if engine.error else ""
     if engine.endpoint_rule is EndpointRule.DOCKER_HOST and kind in ("not-found", "refused", "timeout"):
-        unset = Fix(title="stop overriding the endpoint", safety=Safety.DISPLAY_ONLY,
-                    steps=(manual(f"DOCKER_HOST={engine.endpoint} points nowhere: `unset DOCKER_HOST` "
-                                  "to use the current context"),))
+        unset = Fix(
+            title="stop overriding the endpoint",
+            safety=Safety.DISPLAY_ONLY,
+            steps=(
+                manual(f"DOCKER_HOST={engine.endpoint} points nowhere: `unset DOCKER_HOST` to use the current context"),
+            ),
+        )
     else:
         unset = None
     starts: dict[Flavor, Fix] = {
-        Flavor.DOCKER_DESKTOP: Fix(title="start Docker Desktop", safety=Safety.SAFE,
-                                   steps=(run("open", "-a", "Docker"),) if on_mac
-                                   else (manual("start Docker Desktop"),)),
+        Flavor.DOCKER_DESKTOP: Fix(
+            title="start Docker Desktop",
+            safety=Safety.SAFE,
+            steps=(run("open", "-a", "Docker"),) if on_mac else (manual("start Docker Desktop"),),
+        ),
         Flavor.ORBSTACK: Fix(title="start OrbStack", steps=(run("orb", "start"),)),
         Flavor.COLIMA: Fix(title="start Colima", steps=(run("colima", "start"),)),
         Flavor.RANCHER_DESKTOP: Fix(title="start Rancher Desktop", steps=(run("rdctl", "start"),)),
-        Flavor.PODMAN: Fix(title="start the Podman machine", steps=(run("podman", "machine", "start"),)) if on_mac
-        else Fix(title="start Podman's Docker API socket",
-                 steps=(run("systemctl", "--user", "start", "podman.socket"),)),
+        Flavor.PODMAN: Fix(title="start the Podman machine", steps=(run("podman", "machine", "start"),))
+        if on_mac
+        else Fix(
+            title="start Podman's Docker API socket", steps=(run("systemctl", "--user", "start", "podman.socket"),)
+        ),
         Flavor.LIMA: Fix(title="start the Lima instance", steps=(run("limactl", "start"),)),
     }
     fixes = [fix for fix in (unset, starts.get(engine.flavor)) if fix is not None]
     if engine.flavor in (Flavor.DOCKERD, Flavor.UNKNOWN) and not on_mac:
         if kind == "permission":
-            fixes.append(Fix(title="let your user use the docker socket", safety=Safety.UNSAFE,
-                             needs=(Need.SUDO,),
-                             steps=(manual("sudo usermod -aG docker \"$USER\", then log out and back in "
-                                           "(or run `newgrp docker`)"),)))
+            fixes.append(
+                Fix(
+                    title="let your user use the docker socket",
+                    safety=Safety.UNSAFE,
+                    needs=(Need.SUDO,),
+                    steps=(
+                        manual('sudo usermod -aG docker "$USER", then log out and back in (or run `newgrp docker`)'),
+                    ),
+                )
+            )
         elif kind in ("not-found", "refused") and not engine.remote:
             sudo = () if facts.host.root else ("sudo",)
-            fixes.append(Fix(title="start the Docker daemon", needs=(Need.SUDO,),
-                             steps=(run(*sudo, "systemctl", "start", "docker"),)))
+            fixes.append(
+                Fix(
+                    title="start the Docker daemon",
+                    needs=(Need.SUDO,),
+                    steps=(run(*sudo, "systemctl", "start", "docker"),),
+                )
+            )
     if engine.error and engine.error.probe == "endpoint":
-        fixes.append(Fix(title="switch to an existing context", safety=Safety.DISPLAY_ONLY,
-                         steps=(run("docker", "context", "ls"), run("docker", "context", "use", "default"))))
+        fixes.append(
+            Fix(
+                title="switch to an existing context",
+                safety=Safety.DISPLAY_ONLY,
+                steps=(run("docker", "context", "ls"), run("docker", "context", "use", "default")),
+            )
+        )
     return tuple(fixes)
 
 
@@ -98,9 +122,12 @@ def engine_unreachable(ctx: Context) -> Iterator[Problem]:
     yield Problem(
         message=f"no Docker engine answers at {where} (chosen by {engine.endpoint_rule.value}): {reason}",
         subject=where,
-        evidence=(ev("engine.endpoint", where), ev("engine.endpoint_rule", engine.endpoint_rule.value),
-                  ev("engine.error.kind", engine.error.kind if engine.error else "none"),
-                  ev("engine.flavor", engine.flavor.value)),
+        evidence=(
+            ev("engine.endpoint", where),
+            ev("engine.endpoint_rule", engine.endpoint_rule.value),
+            ev("engine.error.kind", engine.error.kind if engine.error else "none"),
+            ev("engine.flavor", engine.flavor.value),
+        ),
         fixes=_start_fixes(ctx.facts),
     )
 
@@ -138,8 +165,13 @@ def docker_host_overrides_context(ctx: Context) -> Iterator[Problem]:
         message=f"DOCKER_HOST={facts.env('DOCKER_HOST')} overrides the selected context {chosen!r}",
         subject="DOCKER_HOST",
         evidence=(ev("environment.DOCKER_HOST", facts.env("DOCKER_HOST")), ev("context", chosen)),
-        fixes=(Fix(title="use the selected context", safety=Safety.DISPLAY_ONLY,
-                   steps=(manual("unset DOCKER_HOST (and remove it from your shell profile)"),)),),
+        fixes=(
+            Fix(
+                title="use the selected context",
+                safety=Safety.DISPLAY_ONLY,
+                steps=(manual("unset DOCKER_HOST (and remove it from your shell profile)"),),
+            ),
+        ),
     )
 
 
@@ -158,7 +190,8 @@ def _engines(facts: Facts) -> list[list[ContextFacts]]:
             alive = c.live
         else:
             alive = bool(c.socket_exists) and not (
-                facts.host.os == "darwin" and not c.resolved and c.host == "unix:///var/run/docker.sock")
+                facts.host.os == "darwin" and not c.resolved and c.host == "unix:///var/run/docker.sock"
+            )
         if alive:
             live.append(c)
     groups: list[list[ContextFacts]] = []
@@ -216,12 +249,20 @@ def several_engines(ctx: Context) -> Iterator[Problem]:
     names = ", ".join(sorted(" = ".join(sorted(f"{c.name} ({c.host})" for c in g)) for g in groups))
     yield Problem(
         message=f"{len(groups)} different engines are running: {names}; the CLI uses {engine.context or 'default'}"
-                f" at {engine.endpoint}",
+        f" at {engine.endpoint}",
         subject="contexts",
-        evidence=tuple(ev(f"engine.contexts.{c.name}", f"{c.resolved or c.host} id={c.engine_id or '?'}")
-                       for g in groups for c in sorted(g, key=lambda c: c.name)),
-        fixes=(Fix(title="choose one engine", safety=Safety.DISPLAY_ONLY,
-                   steps=(run("docker", "context", "ls"), manual("docker context use NAME, and quit the others"))),),
+        evidence=tuple(
+            ev(f"engine.contexts.{c.name}", f"{c.resolved or c.host} id={c.engine_id or '?'}")
+            for g in groups
+            for c in sorted(g, key=lambda c: c.name)
+        ),
+        fixes=(
+            Fix(
+                title="choose one engine",
+                safety=Safety.DISPLAY_ONLY,
+                steps=(run("docker", "context", "ls"), manual("docker context use NAME, and quit the others")),
+            ),
+        ),
     )
 
 
@@ -255,16 +296,17 @@ def engine_arch_differs_from_host(ctx: Context) -> Iterator[Problem]:
         return
     if engine_platform.architecture == facts.host.arch:
         return
-    steps = (run("colima", "delete"), run("colima", "start", "--arch", "aarch64", "--vm-type", "vz", "--vz-rosetta")) \
-        if facts.engine.flavor is Flavor.COLIMA and facts.host.arch == "arm64" else \
-        (manual(f"recreate the {facts.engine.flavor.value} VM for {facts.host.arch}"),)
+    steps = (
+        (run("colima", "delete"), run("colima", "start", "--arch", "aarch64", "--vm-type", "vz", "--vz-rosetta"))
+        if facts.engine.flavor is Flavor.COLIMA and facts.host.arch == "arm64"
+        else (manual(f"recreate the {facts.engine.flavor.value} VM for {facts.host.arch}"),)
+    )
     yield Problem(
         message=f"the engine is {facts.engine.platform} but this machine is {facts.host.arch}:"
-                " every container runs emulated",
+        " every container runs emulated",
         subject=facts.engine.endpoint,
         evidence=(ev("host.arch", facts.host.arch), ev("engine.platform", facts.engine.platform)),
-        fixes=(Fix(title=f"run the engine natively on {facts.host.arch}", steps=steps,
-                   safety=Safety.DISPLAY_ONLY),),
+        fixes=(Fix(title=f"run the engine natively on {facts.host.arch}", steps=steps, safety=Safety.DISPLAY_ONLY),),
     )
 
 
@@ -298,11 +340,19 @@ def default_platform_forces_emulation(ctx: Context) -> Iterator[Problem]:
         return
     yield Problem(
         message=f"DOCKER_DEFAULT_PLATFORM={value} on a {facts.engine.platform} engine: everything runs emulated",
-        subject="DOCKER_DEFAULT_PLATFORM", target=str(value),
+        subject="DOCKER_DEFAULT_PLATFORM",
+        target=str(value),
         evidence=(ev("environment.DOCKER_DEFAULT_PLATFORM", value), ev("engine.platform", facts.engine.platform)),
-        fixes=(Fix(title="pin the platform per image instead", safety=Safety.DISPLAY_ONLY,
-                   steps=(manual("unset DOCKER_DEFAULT_PLATFORM (shell profile, .env)"),
-                          manual(f"set `platform: {value}` only on the compose services that need it"))),),
+        fixes=(
+            Fix(
+                title="pin the platform per image instead",
+                safety=Safety.DISPLAY_ONLY,
+                steps=(
+                    manual("unset DOCKER_DEFAULT_PLATFORM (shell profile, .env)"),
+                    manual(f"set `platform: {value}` only on the compose services that need it"),
+                ),
+            ),
+        ),
     )
 
 
@@ -331,11 +381,17 @@ def unknown_context(ctx: Context) -> Iterator[Problem]:
     engine = ctx.facts.engine
     if engine.error is None or engine.error.probe != "endpoint":
         return
-    steps = (manual("unset DOCKER_CONTEXT"),) if engine.endpoint_rule is EndpointRule.DOCKER_CONTEXT \
+    steps = (
+        (manual("unset DOCKER_CONTEXT"),)
+        if engine.endpoint_rule is EndpointRule.DOCKER_CONTEXT
         else (run("docker", "context", "use", "default"),)
-    yield Problem(message=engine.error.detail, subject=f"context {engine.context}",
-                  evidence=(ev("engine.context", engine.context), ev("engine.endpoint_rule", engine.endpoint_rule.value)),
-                  fixes=(Fix(title="select an existing context", steps=steps),))
+    )
+    yield Problem(
+        message=engine.error.detail,
+        subject=f"context {engine.context}",
+        evidence=(ev("engine.context", engine.context), ev("engine.endpoint_rule", engine.endpoint_rule.value)),
+        fixes=(Fix(title="select an existing context", steps=steps),),
+    )
 
 
 @check("DKD207", "docker-config-unreadable", severity=Severity.WARNING)
@@ -362,8 +418,11 @@ def docker_config_unreadable(ctx: Context) -> Iterator[Problem]:
     """
     error = ctx.facts.engine.config_error
     if error is not None:
-        yield Problem(message=f"docker CLI config unreadable: {error.detail}", subject="config.json",
-                      evidence=(ev("engine.config_error", error.detail),))
+        yield Problem(
+            message=f"docker CLI config unreadable: {error.detail}",
+            subject="config.json",
+            evidence=(ev("engine.config_error", error.detail),),
+        )
 
 
 def _current_profile(facts: Facts, product: str) -> str | None:
@@ -379,11 +438,17 @@ def _current_profile(facts: Facts, product: str) -> str | None:
 def _recreate_arm64(product: str, profile: str) -> tuple[Step, ...]:
     if product == "colima":
         flag = () if profile == "default" else ("--profile", profile)
-        return (run("colima", "delete", *flag), run("colima", "start", *flag, "--arch", "aarch64", "--vm-type", "vz",
-                                                    "--vz-rosetta"))
-    return (run("limactl", "delete", profile),
-            manual(f"create {profile} again for aarch64 with Rosetta: `limactl start --name {profile} --vm-type=vz "
-                   "--rosetta template://default` (arch is the host's by default)"))
+        return (
+            run("colima", "delete", *flag),
+            run("colima", "start", *flag, "--arch", "aarch64", "--vm-type", "vz", "--vz-rosetta"),
+        )
+    return (
+        run("limactl", "delete", profile),
+        manual(
+            f"create {profile} again for aarch64 with Rosetta: `limactl start --name {profile} --vm-type=vz "
+            "--rosetta template://default` (arch is the host's by default)"
+        ),
+    )
 
 
 @check("DKD208", "x86-vm-on-apple-silicon", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
@@ -424,22 +489,36 @@ def x86_vm_on_apple_silicon(ctx: Context) -> Iterator[Problem]:
         label = f"{item.product} {'profile' if item.product == 'colima' else 'instance'} {item.profile}"
         yield Problem(
             message=f"{label} is an x86_64 VM on this Apple Silicon Mac ({item.status or 'status unknown'}): all of it "
-                    "runs under QEMU",
+            "runs under QEMU",
             subject=label,
-            evidence=(ev("emulation.settings.arch", item.arch), ev("emulation.settings.source", item.source),
-                      ev("emulation.settings.status", item.status)),
-            fixes=(Fix(title=f"recreate {label} as an arm64 VM with Rosetta", safety=Safety.DISPLAY_ONLY,
-                       steps=_recreate_arm64(item.product, item.profile)),),
+            evidence=(
+                ev("emulation.settings.arch", item.arch),
+                ev("emulation.settings.source", item.source),
+                ev("emulation.settings.status", item.status),
+            ),
+            fixes=(
+                Fix(
+                    title=f"recreate {label} as an arm64 VM with Rosetta",
+                    safety=Safety.DISPLAY_ONLY,
+                    steps=_recreate_arm64(item.product, item.profile),
+                ),
+            ),
         )
 
 
 def _podman_recreate_with_rosetta(name: str) -> tuple[Step, ...]:
     """containers.conf's `[machine] rosetta = true`, then the machine created again on the Apple Hypervisor."""
     arg = () if name in ("", "podman-machine-default") else (name,)
-    return (manual("add `rosetta = true` under `[machine]` in ~/.config/containers/containers.conf (Podman 5.1 and "
-                   "later read it when a machine is created; restarting is not enough)"),
-            run("podman", "machine", "stop", *arg), run("podman", "machine", "rm", *arg),
-            run("podman", "machine", "init", "--provider", "applehv", *arg), run("podman", "machine", "start", *arg))
+    return (
+        manual(
+            "add `rosetta = true` under `[machine]` in ~/.config/containers/containers.conf (Podman 5.1 and "
+            "later read it when a machine is created; restarting is not enough)"
+        ),
+        run("podman", "machine", "stop", *arg),
+        run("podman", "machine", "rm", *arg),
+        run("podman", "machine", "init", "--provider", "applehv", *arg),
+        run("podman", "machine", "start", *arg),
+    )
 
 
 @check("DKD209", "podman-machine-amd64-under-qemu", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
@@ -482,10 +561,20 @@ def podman_machine_amd64_under_qemu(ctx: Context) -> Iterator[Problem]:
         label = f"podman machine {item.profile or 'podman-machine-default'}"
         yield Problem(
             message=f"{label} ({item.vm_type or 'provider unknown'}) has Rosetta off: linux/amd64 containers run "
-                    "under QEMU (qemu-user-static) in it",
-            subject=label, target="linux/amd64",
-            evidence=(ev("emulation.settings.rosetta", False), ev("emulation.settings.vm_type", item.vm_type),
-                      ev("emulation.settings.source", item.source)),
-            fixes=(Fix(title=f"recreate {label} with Rosetta on", safety=Safety.DISPLAY_ONLY, needs=(Need.RESTART,),
-                       steps=_podman_recreate_with_rosetta(item.profile)),),
+            "under QEMU (qemu-user-static) in it",
+            subject=label,
+            target="linux/amd64",
+            evidence=(
+                ev("emulation.settings.rosetta", False),
+                ev("emulation.settings.vm_type", item.vm_type),
+                ev("emulation.settings.source", item.source),
+            ),
+            fixes=(
+                Fix(
+                    title=f"recreate {label} with Rosetta on",
+                    safety=Safety.DISPLAY_ONLY,
+                    needs=(Need.RESTART,),
+                    steps=_podman_recreate_with_rosetta(item.profile),
+                ),
+            ),
         )

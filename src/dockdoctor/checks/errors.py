@@ -16,12 +16,27 @@ from typing import Any
 from dockdoctor.knowledge import load as load_knowledge
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import emulation_for, native, platform_or_none
-from dockdoctor.model import (ContainerFacts, Evidence, Facts, Fix, Fixable, Manual, Need, Problem, RunCommand, Safety,
-                              Severity)
+from dockdoctor.model import (
+    ContainerFacts,
+    Evidence,
+    Facts,
+    Fix,
+    Fixable,
+    Manual,
+    Need,
+    Problem,
+    RunCommand,
+    Safety,
+    Severity,
+)
 from dockdoctor.platforms import can_run, format_platform
 
-SIGNALS = {132: "SIGILL (illegal instruction)", 134: "SIGABRT (aborted)", 137: "SIGKILL (killed, often out of memory)",
-           139: "SIGSEGV (segmentation fault)"}
+SIGNALS = {
+    132: "SIGILL (illegal instruction)",
+    134: "SIGABRT (aborted)",
+    137: "SIGKILL (killed, often out of memory)",
+    139: "SIGSEGV (segmentation fault)",
+}
 
 _NOISE = (
     re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]"),  # ANSI CSI, OSC, ESC x
@@ -80,9 +95,17 @@ class Match:
 @cache
 def signatures() -> tuple[Signature, ...]:
     """The signatures of knowledge/signatures.toml, patterns compiled, in file order (specific ones first)."""
-    return tuple(Signature(id=s["id"], cls=s["class"], patterns=tuple(re.compile(p) for p in s["patterns"]),
-                           happened=s["happened"], source=s["source"], causes=tuple(s.get("causes", ())))
-                 for s in load_knowledge("signatures")["signature"])
+    return tuple(
+        Signature(
+            id=s["id"],
+            cls=s["class"],
+            patterns=tuple(re.compile(p) for p in s["patterns"]),
+            happened=s["happened"],
+            source=s["source"],
+            causes=tuple(s.get("causes", ())),
+        )
+        for s in load_knowledge("signatures")["signature"]
+    )
 
 
 def recognise(text: str) -> tuple[Match, ...]:
@@ -111,6 +134,7 @@ def recognise(text: str) -> tuple[Match, ...]:
 
 
 # ---- conditions: name[:arg] -> True (holds) | False (does not) | None (the facts do not say) --------------------
+
 
 @dataclass(frozen=True, slots=True)
 class Scene:
@@ -144,8 +168,10 @@ def _emulation_for(scene: Scene, arg: str) -> bool | None:
 def _env_default(scene: Scene, arg: str) -> bool | None:
     if not scene.probed:
         return None
-    value, wanted = platform_or_none(scene.facts.env("DOCKER_DEFAULT_PLATFORM")), platform_or_none(
-        _platform_arg(scene, arg))
+    value, wanted = (
+        platform_or_none(scene.facts.env("DOCKER_DEFAULT_PLATFORM")),
+        platform_or_none(_platform_arg(scene, arg)),
+    )
     return value is not None and wanted is not None and format_platform(value) == format_platform(wanted)
 
 
@@ -170,8 +196,11 @@ def _container_foreign_unemulated(scene: Scene, arg: str) -> bool | None:
     if runs is None or scene.container is None:
         return None
     platform = platform_or_none(scene.container.platform)
-    return not runs and scene.container.emulator is None and (
-        platform is None or emulation_for(scene.facts, platform) is None)
+    return (
+        not runs
+        and scene.container.emulator is None
+        and (platform is None or emulation_for(scene.facts, platform) is None)
+    )
 
 
 def _file_kinds(scene: Scene) -> set[str] | None:
@@ -221,6 +250,7 @@ def _host_level(below: bool) -> Callable[[Scene, str], bool | None]:
         if level is None or not wanted.isdigit() or scene.facts.host.arch != "amd64":
             return None
         return (level < int(wanted)) == below
+
     return test
 
 
@@ -254,16 +284,26 @@ CONDITIONS: dict[str, Callable[[Scene, str], bool | None]] = {
     "containerd-store": _buildx(lambda f: f.engine.containerd_snapshotter if f.engine.reachable else None),
 }
 
-_FACT_OF = {"engine-runs": "engine.platform", "engine-cannot-run": "engine.platform", "engine-arch": "engine.platform",
-            "emulation-for": "emulation.emulated", "emulated-by": "emulation.emulated",
-            "env-default-platform": "environment.DOCKER_DEFAULT_PLATFORM", "local-copy-is": "images.local.platform",
-            "container-native": "images.containers.platform",
-            "container-foreign-unemulated": "images.containers.platform",
-            "entry-file": "images.containers.entry_file", "entry-file-is-not": "images.containers.entry_file",
-            "host-level-below": "host.amd64_level", "host-level-at-least": "host.amd64_level",
-            "buildx-installed": "buildx.installed", "buildx-not-installed": "buildx.installed",
-            "buildx-driver": "buildx.builders.driver", "buildx-driver-not": "buildx.builders.driver",
-            "containerd-store": "engine.containerd_snapshotter"}
+_FACT_OF = {
+    "engine-runs": "engine.platform",
+    "engine-cannot-run": "engine.platform",
+    "engine-arch": "engine.platform",
+    "emulation-for": "emulation.emulated",
+    "emulated-by": "emulation.emulated",
+    "env-default-platform": "environment.DOCKER_DEFAULT_PLATFORM",
+    "local-copy-is": "images.local.platform",
+    "container-native": "images.containers.platform",
+    "container-foreign-unemulated": "images.containers.platform",
+    "entry-file": "images.containers.entry_file",
+    "entry-file-is-not": "images.containers.entry_file",
+    "host-level-below": "host.amd64_level",
+    "host-level-at-least": "host.amd64_level",
+    "buildx-installed": "buildx.installed",
+    "buildx-not-installed": "buildx.installed",
+    "buildx-driver": "buildx.builders.driver",
+    "buildx-driver-not": "buildx.builders.driver",
+    "containerd-store": "engine.containerd_snapshotter",
+}
 
 
 def _fact_value(scene: Scene, name: str) -> str:
@@ -281,11 +321,26 @@ def _fact_value(scene: Scene, name: str) -> str:
             return c.platform if c else "?"
         case "images.containers.entry_file":
             head = c.entry_file if c else None
-            return "?" if head is None else " ".join(filter(None, (
-                head.path, head.kind, head.elf_platform, f"{head.size} bytes",
-                "executable" if head.executable else ("not executable" if head.executable is False else ""),
-                f"interpreter {head.interpreter}" + (" (missing)" if head.interpreter_present is False else "")
-                if head.interpreter else "")))
+            return (
+                "?"
+                if head is None
+                else " ".join(
+                    filter(
+                        None,
+                        (
+                            head.path,
+                            head.kind,
+                            head.elf_platform,
+                            f"{head.size} bytes",
+                            "executable" if head.executable else ("not executable" if head.executable is False else ""),
+                            f"interpreter {head.interpreter}"
+                            + (" (missing)" if head.interpreter_present is False else "")
+                            if head.interpreter
+                            else "",
+                        ),
+                    )
+                )
+            )
         case "host.amd64_level":
             return str(facts.host.amd64_level)
         case "buildx.installed":
@@ -306,6 +361,7 @@ def evaluate(condition: str, scene: Scene) -> bool | None:
 
 
 # ---- explanation ---------------------------------------------------------------------------------------------
+
 
 class _Values(dict):  # type: ignore[type-arg]
     def __missing__(self, key: str) -> str:
@@ -338,8 +394,14 @@ def _fixes(cause: dict[str, Any], values: dict[str, str]) -> tuple[Fix, ...]:
         safety = Safety(data.get("safety", "safe"))
         if safety is Safety.SAFE and not any(isinstance(s, RunCommand) for s in steps):
             safety = Safety.DISPLAY_ONLY
-        fixes.append(Fix(title=_fill(data["title"], values, default="?") or data["title"], steps=tuple(steps),
-                         safety=safety, needs=tuple(Need(n) for n in data.get("needs", ()))))
+        fixes.append(
+            Fix(
+                title=_fill(data["title"], values, default="?") or data["title"],
+                steps=tuple(steps),
+                safety=safety,
+                needs=tuple(Need(n) for n in data.get("needs", ())),
+            )
+        )
     return tuple(fixes)
 
 
@@ -371,8 +433,11 @@ def explain(match: Match, facts: Facts, *, subject: str, container: ContainerFac
     sig = match.signature
     values = _values(match, facts, container)
     scene = Scene(facts=facts, values=values, container=container)
-    evidence = [Evidence("error.text", match.text + (f" (x{match.count})" if match.count > 1 else "")),
-                Evidence("error.signature", sig.id, suggests=sig.source), Evidence("error.class", sig.cls)]
+    evidence = [
+        Evidence("error.text", match.text + (f" (x{match.count})" if match.count > 1 else "")),
+        Evidence("error.signature", sig.id, suggests=sig.source),
+        Evidence("error.class", sig.cls),
+    ]
     evidence += [Evidence(f"error.{k}", v) for k, v in match.groups]
     ranked: list[tuple[str, dict[str, Any]]] = []
     for rank, cause in enumerate(sig.causes, 1):
@@ -385,15 +450,21 @@ def explain(match: Match, facts: Facts, *, subject: str, container: ContainerFac
         for condition, value in held.items():
             if value is not None:
                 name = condition.partition(":")[0]
-                evidence.append(Evidence(_FACT_OF[name], _fact_value(scene, name),
-                                         suggests=f"{condition} is {str(value).lower()}: "
-                                                  f"{'rules out' if condition in cause.get('rule_out', ()) and value else 'supports' if value else 'does not support'} {cause['id']}"))
+                evidence.append(
+                    Evidence(
+                        _FACT_OF[name],
+                        _fact_value(scene, name),
+                        suggests=f"{condition} is {str(value).lower()}: "
+                        f"{'rules out' if condition in cause.get('rule_out', ()) and value else 'supports' if value else 'does not support'} {cause['id']}",
+                    )
+                )
         ranked.append((status, cause | {"_text": text}))
     order = {"confirmed": 0, "possible": 1, "ruled out": 2}
     ranked.sort(key=lambda item: order[item[0]])  # stable: the signature's rank within each status
     arch = [s for s, c in ranked if c["kind"] == "architecture" and s != "ruled out"]
-    evidence.append(Evidence("error.blames_architecture",
-                             "confirmed" if "confirmed" in arch else "possible" if arch else "no"))
+    evidence.append(
+        Evidence("error.blames_architecture", "confirmed" if "confirmed" in arch else "possible" if arch else "no")
+    )
     happened = _fill(sig.happened, values, default="?") or sig.happened
     live = [(s, c) for s, c in ranked if s != "ruled out"]
     if live:
@@ -445,8 +516,9 @@ def error_explained(ctx: Context) -> Iterator[Problem]:
     """
     for pasted in ctx.facts.error_texts:
         for match in recognise(pasted.text):
-            yield explain(match, ctx.facts, subject=f"error ({pasted.source})",
-                          container=_container_of(ctx.facts, match.text))
+            yield explain(
+                match, ctx.facts, subject=f"error ({pasted.source})", container=_container_of(ctx.facts, match.text)
+            )
 
 
 def _failed(container: ContainerFacts) -> bool:
@@ -490,7 +562,11 @@ def container_error_explained(ctx: Context) -> Iterator[Problem]:
             if code in SIGNALS:
                 how += f" = {SIGNALS[code]}"
             run = f", emulated by {container.emulator}" if container.emulator else ""
-            yield Problem(message=f"container {container.name} ({container.image}, {container.platform}{run}) {how}: "
-                                  f"{problem.message}", subject=problem.subject, target=container.platform,
-                          evidence=(Evidence("images.containers.exit_code", str(code)), *problem.evidence),
-                          fixes=problem.fixes)
+            yield Problem(
+                message=f"container {container.name} ({container.image}, {container.platform}{run}) {how}: "
+                f"{problem.message}",
+                subject=problem.subject,
+                target=container.platform,
+                evidence=(Evidence("images.containers.exit_code", str(code)), *problem.evidence),
+                fixes=problem.fixes,
+            )

@@ -88,16 +88,24 @@ def fleet_image_platforms_differ(ctx: Context) -> Iterator[Problem]:
                 every = sorted(platforms | theirs)
                 yield Problem(
                     message=f"{tag} is {', '.join(sorted(platforms))} on context {first.context} but "
-                            f"{', '.join(sorted(theirs))} on context {other.context}: the same name, other binaries",
+                    f"{', '.join(sorted(theirs))} on context {other.context}: the same name, other binaries",
                     subject=tag,
-                    evidence=(ev(f"fleet.{first.context}.images.{tag}", ", ".join(sorted(platforms))),
-                              ev(f"fleet.{other.context}.images.{tag}", ", ".join(sorted(theirs)))),
-                    fixes=(Fix(title="publish one multi-platform image under this name",
-                               safety=Safety.DISPLAY_ONLY,
-                               steps=(run("docker", "buildx", "build", "--platform", ",".join(every), "-t", tag,
-                                          "--push", "."),
-                                      manual(f"then `docker pull {tag}` on each engine "
-                                             f"(`docker --context NAME pull {tag}`)"))),),
+                    evidence=(
+                        ev(f"fleet.{first.context}.images.{tag}", ", ".join(sorted(platforms))),
+                        ev(f"fleet.{other.context}.images.{tag}", ", ".join(sorted(theirs))),
+                    ),
+                    fixes=(
+                        Fix(
+                            title="publish one multi-platform image under this name",
+                            safety=Safety.DISPLAY_ONLY,
+                            steps=(
+                                run(
+                                    "docker", "buildx", "build", "--platform", ",".join(every), "-t", tag, "--push", "."
+                                ),
+                                manual(f"then `docker pull {tag}` on each engine (`docker --context NAME pull {tag}`)"),
+                            ),
+                        ),
+                    ),
                 )
                 break
 
@@ -152,23 +160,28 @@ def fleet_builder_platform_differs(ctx: Context) -> Iterator[Problem]:
     if found is None:
         return
     where, native, can_build = found
-    runs = sorted({p for p in (_norm(e.platform) for e in ctx.facts.fleet if e.reachable and e.platform) if p}
-                  - {native})
+    runs = sorted(
+        {p for p in (_norm(e.platform) for e in ctx.facts.fleet if e.reachable and e.platform) if p} - {native}
+    )
     for platform in runs:
-        contexts = sorted(e.context for e in ctx.facts.fleet if e.reachable and e.platform
-                          and _norm(e.platform) == platform)
+        contexts = sorted(
+            e.context for e in ctx.facts.fleet if e.reachable and e.platform and _norm(e.platform) == platform
+        )
         steps = (run("docker", "buildx", "build", "--platform", platform, "-t", "NAME", "."),)
         if platform not in can_build:
-            steps += (manual(f"the builder lists no {platform}: install emulation for it "
-                             "(`docker run --privileged --rm tonistiigi/binfmt --install all`) or build on "
-                             f"that engine (`docker --context {contexts[0]} build ...`)"),)
+            steps += (
+                manual(
+                    f"the builder lists no {platform}: install emulation for it "
+                    "(`docker run --privileged --rm tonistiigi/binfmt --install all`) or build on "
+                    f"that engine (`docker --context {contexts[0]} build ...`)"
+                ),
+            )
         yield Problem(
             message=f"{where} builds {native} by default, but context{'s' if len(contexts) > 1 else ''} "
-                    f"{', '.join(contexts)} run{'' if len(contexts) > 1 else 's'} {platform}: images built without "
-                    f"--platform fail there with `exec format error`",
+            f"{', '.join(contexts)} run{'' if len(contexts) > 1 else 's'} {platform}: images built without "
+            f"--platform fail there with `exec format error`",
             subject=where,
             target=platform,
-            evidence=(ev("builder.platform", native),
-                      *(ev(f"fleet.{c}.platform", platform) for c in contexts)),
+            evidence=(ev("builder.platform", native), *(ev(f"fleet.{c}.platform", platform) for c in contexts)),
             fixes=(Fix(title=f"build for {platform}", safety=Safety.DISPLAY_ONLY, steps=steps),),
         )

@@ -41,9 +41,16 @@ def shell_translated_by_rosetta(ctx: Context) -> Iterator[Problem]:
             message=f"this shell runs translated by Rosetta: programs see {host.machine}, not arm64",
             subject="host",
             evidence=(ev("host.rosetta_translated", True), ev("host.machine", host.machine)),
-            fixes=(Fix(title="start a native arm64 shell", safety=Safety.DISPLAY_ONLY,
-                       steps=(run("arch", "-arm64", "/bin/zsh", "-l"),
-                              manual("turn off \"Open using Rosetta\" for your terminal app (Finder > Get Info)"))),),
+            fixes=(
+                Fix(
+                    title="start a native arm64 shell",
+                    safety=Safety.DISPLAY_ONLY,
+                    steps=(
+                        run("arch", "-arm64", "/bin/zsh", "-l"),
+                        manual('turn off "Open using Rosetta" for your terminal app (Finder > Get Info)'),
+                    ),
+                ),
+            ),
         )
 
 
@@ -53,8 +60,7 @@ def generic_cpu_model(model_name: str) -> dict[str, object] | None:
 
     from dockdoctor.knowledge import load
 
-    return next((m for m in load("cpu_models")["generic_model"] if re.search(str(m["model_name"]), model_name)),
-                None)
+    return next((m for m in load("cpu_models")["generic_model"] if re.search(str(m["model_name"]), model_name)), None)
 
 
 @check("DKD102", "vm-cpu-model-lowers-level", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
@@ -95,12 +101,22 @@ def vm_cpu_model_lowers_level(ctx: Context) -> Iterator[Problem]:
     level = host.amd64_level or model["max_level"]
     yield Problem(
         message=f"this VM's CPU model is {host.cpu_model!r} (QEMU's {model['qemu_model']}): it shows only "
-                f"x86-64-v{level}, whatever the physical CPU has; images for x86-64-v2 and up fail here",
+        f"x86-64-v{level}, whatever the physical CPU has; images for x86-64-v2 and up fail here",
         subject="host CPU",
-        evidence=(ev("host.cpu_model", host.cpu_model), ev("host.amd64_level", host.amd64_level),
-                  ev("host.hypervisor", host.hypervisor or "(no DMI)"), ev("source", model["source"])),
-        fixes=(Fix(title="give the VM the host's CPU model", safety=Safety.DISPLAY_ONLY, needs=(Need.RESTART,),
-                   steps=(manual(str(raise_how["how"])),)),),
+        evidence=(
+            ev("host.cpu_model", host.cpu_model),
+            ev("host.amd64_level", host.amd64_level),
+            ev("host.hypervisor", host.hypervisor or "(no DMI)"),
+            ev("source", model["source"]),
+        ),
+        fixes=(
+            Fix(
+                title="give the VM the host's CPU model",
+                safety=Safety.DISPLAY_ONLY,
+                needs=(Need.RESTART,),
+                steps=(manual(str(raise_how["how"])),),
+            ),
+        ),
     )
 
 
@@ -136,9 +152,24 @@ def rosetta_not_installed(ctx: Context) -> Iterator[Problem]:
     wanted += [e.known_by or e.via for e in facts.emulation.emulated if e.emulator == "rosetta"]
     if not wanted:
         return
-    yield Problem(message=f"Rosetta is not installed, but {wanted[0]} turns it on for amd64 containers",
-                  subject="Rosetta", target="linux/amd64",
-                  evidence=(ev("host.rosetta_installed", False), ev("rosetta.wanted_by", wanted[0])),
-                  fixes=(Fix(title="install Rosetta", safety=Safety.UNSAFE, needs=(Need.SUDO, Need.NETWORK),
-                             steps=(run(*(() if facts.host.root else ("sudo",)), "softwareupdate",
-                                        "--install-rosetta", "--agree-to-license"),)),))
+    yield Problem(
+        message=f"Rosetta is not installed, but {wanted[0]} turns it on for amd64 containers",
+        subject="Rosetta",
+        target="linux/amd64",
+        evidence=(ev("host.rosetta_installed", False), ev("rosetta.wanted_by", wanted[0])),
+        fixes=(
+            Fix(
+                title="install Rosetta",
+                safety=Safety.UNSAFE,
+                needs=(Need.SUDO, Need.NETWORK),
+                steps=(
+                    run(
+                        *(() if facts.host.root else ("sudo",)),
+                        "softwareupdate",
+                        "--install-rosetta",
+                        "--agree-to-license",
+                    ),
+                ),
+            ),
+        ),
+    )

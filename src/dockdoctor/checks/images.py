@@ -76,28 +76,36 @@ def judged(facts: Facts, image: RemoteImage) -> RemoteImage:
     if local is None:
         return image
     held = [format_platform(p) for p in held_platforms(local)]
-    return RemoteImage(reference=image.reference, canonical=image.canonical, kind="local",
-                       platforms=tuple(ImagePlatform(platform=p, digest=local.id, media_type="local") for p in held))
+    return RemoteImage(
+        reference=image.reference,
+        canonical=image.canonical,
+        kind="local",
+        platforms=tuple(ImagePlatform(platform=p, digest=local.id, media_type="local") for p in held),
+    )
 
 
 def verdict(facts: Facts, image: RemoteImage, target: Platform) -> ImageVerdict:
     """How `image` fares on `target`: which platform would run, natively, compatibly, emulated or not at all."""
     image = judged(facts, image)
     local = local_copy(facts, image.reference)
-    base = dict(reference=image.reference, target=format_platform(target),
-                offered=tuple(p.platform for p in image.platforms),
-                local_platform=local_platform_for(local, target) if local else None,
-                local_platforms=tuple(m.platform for m in local.manifests) if local else (),
-                local_absent=tuple(m.platform for m in local.absent) if local else (),
-                local_digest_matches=_digest_matches(local, image) if local else None)
+    base = dict(
+        reference=image.reference,
+        target=format_platform(target),
+        offered=tuple(p.platform for p in image.platforms),
+        local_platform=local_platform_for(local, target) if local else None,
+        local_platforms=tuple(m.platform for m in local.manifests) if local else (),
+        local_absent=tuple(m.platform for m in local.absent) if local else (),
+        local_digest_matches=_digest_matches(local, image) if local else None,
+    )
     if image.error is not None:
         return ImageVerdict(verdict="unknown", error=image.error.detail, **base)
     offered = [p for p in (platform_or_none(x.platform) for x in image.platforms) if p is not None]
     emulated = [p for p in (platform_or_none(e.platform) for e in facts.emulation.emulated) if p is not None]
     match = best_match(target, offered, emulated=emulated)
     via = emulation_for(facts, match.platform) if match.kind is MatchKind.EMULATED and match.platform else None
-    return ImageVerdict(verdict=match.kind.value, platform=format_platform(match.platform) if match.platform else None,
-                        via=via, **base)
+    return ImageVerdict(
+        verdict=match.kind.value, platform=format_platform(match.platform) if match.platform else None, via=via, **base
+    )
 
 
 def verdicts(facts: Facts, targets: tuple[Platform, ...]) -> tuple[ImageVerdict, ...]:
@@ -106,14 +114,17 @@ def verdicts(facts: Facts, targets: tuple[Platform, ...]) -> tuple[ImageVerdict,
 
 
 def _recreate(container: str, platform: str | None) -> Step:
-    return manual(f"docker rm -f {container}, then create it again without --platform (or with --platform "
-                  f"{platform})")
+    return manual(f"docker rm -f {container}, then create it again without --platform (or with --platform {platform})")
 
 
 def _rebuild(ref: str, platforms: str) -> Fix:
-    return Fix(title="publish the image for every target", safety=Safety.DISPLAY_ONLY,
-               needs=(Need.REBUILD, Need.NETWORK), serves="deploy",
-               steps=(run("docker", "buildx", "build", "--platform", platforms, "-t", ref, "--push", "."),))
+    return Fix(
+        title="publish the image for every target",
+        safety=Safety.DISPLAY_ONLY,
+        needs=(Need.REBUILD, Need.NETWORK),
+        serves="deploy",
+        steps=(run("docker", "buildx", "build", "--platform", platforms, "-t", ref, "--push", "."),),
+    )
 
 
 def _runnable(ctx: Context) -> Iterator[tuple[RemoteImage, ImageVerdict]]:
@@ -163,16 +174,23 @@ def image_lacks_target_platform(ctx: Context) -> Iterator[Problem]:
         offered = ", ".join(result.offered) or "none"
         fixes = list(_tags.fixes(ctx, image))
         if result.verdict == "emulated" and result.platform and not several_local:
-            fixes.append(Fix(title=f"pull the {result.platform} variant and run it under {result.via}",
-                             needs=(Need.NETWORK,), steps=(run("docker", "pull", "--platform", result.platform,
-                                                               image.reference),)))
+            fixes.append(
+                Fix(
+                    title=f"pull the {result.platform} variant and run it under {result.via}",
+                    needs=(Need.NETWORK,),
+                    steps=(run("docker", "pull", "--platform", result.platform, image.reference),),
+                )
+            )
         fixes.append(_rebuild(image.reference, ",".join(dict.fromkeys([*result.offered, result.target]))))
-        yield Problem(message=f"{image.reference} offers {offered}: no variant for {result.target}"
-                              + (f" (runs only under {result.via} as {result.platform})" if result.via else "")
-                              + _tags.note(ctx, image),
-                      subject=image.reference, target=result.target,
-                      evidence=(ev("images.remote.platforms", offered), ev("images.remote.digest", image.digest)),
-                      fixes=tuple(fixes))
+        yield Problem(
+            message=f"{image.reference} offers {offered}: no variant for {result.target}"
+            + (f" (runs only under {result.via} as {result.platform})" if result.via else "")
+            + _tags.note(ctx, image),
+            subject=image.reference,
+            target=result.target,
+            evidence=(ev("images.remote.platforms", offered), ev("images.remote.digest", image.digest)),
+            fixes=tuple(fixes),
+        )
 
 
 @check("DKD302", "single-platform-foreign-image", severity=Severity.WARNING, fixable=Fixable.SOMETIMES)
@@ -204,21 +222,36 @@ def single_platform_foreign_image(ctx: Context) -> Iterator[Problem]:
     targets.
     """
     for image, result in _runnable(ctx):
-        if image.kind not in ("manifest", "schema1", "local") or result.verdict in ("exact", "compatible") or (
-                image.kind == "local" and len(image.platforms) != 1):
+        if (
+            image.kind not in ("manifest", "schema1", "local")
+            or result.verdict in ("exact", "compatible")
+            or (image.kind == "local" and len(image.platforms) != 1)
+        ):
             continue
         how = f"runs only under {result.via}" if result.via else "cannot run there"
         where = " (a local image no registry knows)" if image.kind == "local" else ""
         yield Problem(
             message=f"{image.reference} is a single-platform {', '.join(result.offered) or '?'} image{where}: "
-                    f"on {result.target} it {how}" + _tags.note(ctx, image),
-            subject=image.reference, target=result.target,
+            f"on {result.target} it {how}" + _tags.note(ctx, image),
+            subject=image.reference,
+            target=result.target,
             evidence=(ev("images.remote.kind", image.kind), ev("images.remote.platforms", ",".join(result.offered))),
-            fixes=(*_tags.fixes(ctx, image), _rebuild(image.reference, ",".join(dict.fromkeys([*result.offered, result.target]))),
-                   Fix(title="copy every platform of the original instead of pull/tag/push", safety=Safety.DISPLAY_ONLY,
-                       needs=(Need.NETWORK,), steps=(manual(f"docker buildx imagetools create -t {image.reference} "
-                                                             "SOURCE (or skopeo copy --all docker://SOURCE "
-                                                             f"docker://{image.reference})"),))),
+            fixes=(
+                *_tags.fixes(ctx, image),
+                _rebuild(image.reference, ",".join(dict.fromkeys([*result.offered, result.target]))),
+                Fix(
+                    title="copy every platform of the original instead of pull/tag/push",
+                    safety=Safety.DISPLAY_ONLY,
+                    needs=(Need.NETWORK,),
+                    steps=(
+                        manual(
+                            f"docker buildx imagetools create -t {image.reference} "
+                            "SOURCE (or skopeo copy --all docker://SOURCE "
+                            f"docker://{image.reference})"
+                        ),
+                    ),
+                ),
+            ),
         )
 
 
@@ -248,19 +281,32 @@ def local_copy_platform_differs(ctx: Context) -> Iterator[Problem]:
     `images.local[].platform`, `images.local[].manifests`, `images.local[].repo_digests`, `images.remote`, targets.
     """
     for image, result in _runnable(ctx):
-        if image.kind == "local" or result.local_platform is None or result.platform is None or \
-                result.verdict not in ("exact", "compatible"):
+        if (
+            image.kind == "local"
+            or result.local_platform is None
+            or result.platform is None
+            or result.verdict not in ("exact", "compatible")
+        ):
             continue
         local = platform_or_none(result.local_platform)
         if local is not None and local == platform_or_none(result.platform):
             continue
         yield Problem(
             message=f"the local {image.reference} is {result.local_platform}, but {result.target} needs its "
-                    f"{result.platform} variant",
-            subject=image.reference, target=result.target,
-            evidence=(ev("images.local.platform", result.local_platform), ev("images.remote.platform", result.platform)),
-            fixes=(Fix(title=f"pull the {result.platform} variant", needs=(Need.NETWORK,),
-                       steps=(run("docker", "pull", "--platform", result.platform, image.reference),)),),
+            f"{result.platform} variant",
+            subject=image.reference,
+            target=result.target,
+            evidence=(
+                ev("images.local.platform", result.local_platform),
+                ev("images.remote.platform", result.platform),
+            ),
+            fixes=(
+                Fix(
+                    title=f"pull the {result.platform} variant",
+                    needs=(Need.NETWORK,),
+                    steps=(run("docker", "pull", "--platform", result.platform, image.reference),),
+                ),
+            ),
         )
 
 
@@ -294,6 +340,7 @@ def local_image_needs_emulation(ctx: Context) -> Iterator[Problem]:
     engine = native(facts)
     if engine is None:
         return
+
     def foreign(text: str) -> tuple[Platform, str | None] | None:
         """The platform and its emulator, when the engine cannot run `text` natively."""
         platform = platform_or_none(text)
@@ -302,8 +349,9 @@ def local_image_needs_emulation(ctx: Context) -> Iterator[Problem]:
         return platform, emulation_for(facts, platform)
 
     def runs(via: str | None) -> str:
-        return f"on this {facts.engine.platform} engine it " + (f"runs only under {via}" if via else
-                                                                 "cannot run (no emulation)")
+        return f"on this {facts.engine.platform} engine it " + (
+            f"runs only under {via}" if via else "cannot run (no emulation)"
+        )
 
     reported: set[str] = set()
     for image in facts.images.local:
@@ -316,41 +364,66 @@ def local_image_needs_emulation(ctx: Context) -> Iterator[Problem]:
         answers = {offers(facts, tag, engine) for tag in image.repo_tags} - {None}
         has_native = True in answers
         if has_native:
-            fixes: tuple[Fix, ...] = (Fix(title=f"pull the {facts.engine.platform} variant", needs=(Need.NETWORK,),
-                                          serves="local", steps=(run("docker", "pull", "--platform",
-                                                                     str(facts.engine.platform), name),)),)
+            fixes: tuple[Fix, ...] = (
+                Fix(
+                    title=f"pull the {facts.engine.platform} variant",
+                    needs=(Need.NETWORK,),
+                    serves="local",
+                    steps=(run("docker", "pull", "--platform", str(facts.engine.platform), name),),
+                ),
+            )
         else:
-            fixes = (Fix(title=f"build or publish {name} for {facts.engine.platform}", safety=Safety.DISPLAY_ONLY,
-                         needs=(Need.REBUILD,), serves="local",
-                         steps=(manual(f"the registry offers no {facts.engine.platform} variant of {name}: build it "
-                                       f"here (docker build --platform {facts.engine.platform} -t {name} .) or run "
-                                       "it under emulation (see DKD503)"),)),)
+            fixes = (
+                Fix(
+                    title=f"build or publish {name} for {facts.engine.platform}",
+                    safety=Safety.DISPLAY_ONLY,
+                    needs=(Need.REBUILD,),
+                    serves="local",
+                    steps=(
+                        manual(
+                            f"the registry offers no {facts.engine.platform} variant of {name}: build it "
+                            f"here (docker build --platform {facts.engine.platform} -t {name} .) or run "
+                            "it under emulation (see DKD503)"
+                        ),
+                    ),
+                ),
+            )
             if not found[1]:
                 from dockdoctor.checks.build import _install_emulation
 
                 fixes += tuple(_install_emulation(facts, found[0]))
         lacks = f"; it has no {facts.engine.platform} variant" if answers and not has_native else ""
-        yield Problem(message=f"{name} is {image.platform}: {runs(found[1])}{lacks}", subject=name,
-                      target=facts.engine.platform,
-                      evidence=(ev("images.local.platform", image.platform), ev("emulation.via", found[1] or "none")),
-                      fixes=fixes)
+        yield Problem(
+            message=f"{name} is {image.platform}: {runs(found[1])}{lacks}",
+            subject=name,
+            target=facts.engine.platform,
+            evidence=(ev("images.local.platform", image.platform), ev("emulation.via", found[1] or "none")),
+            fixes=fixes,
+        )
     for container in facts.images.containers:  # one created with --platform from an image that holds several
         found = foreign(container.platform)
         if found is None or container.image_id in reported or container.exec_format_error:  # DKD305 has those
             continue
-        yield Problem(message=f"container {container.name} ({container.image}) is {container.platform}: "
-                              f"{runs(found[1])}",
-                      subject=f"container {container.name}", target=facts.engine.platform,
-                      evidence=(ev("images.containers.platform", container.platform),
-                                ev("emulation.via", found[1] or "none")),
-                      fixes=(Fix(title=f"recreate container {container.name} for {facts.engine.platform}",
-                                 steps=(_recreate(container.name, facts.engine.platform),)),))
+        yield Problem(
+            message=f"container {container.name} ({container.image}) is {container.platform}: {runs(found[1])}",
+            subject=f"container {container.name}",
+            target=facts.engine.platform,
+            evidence=(ev("images.containers.platform", container.platform), ev("emulation.via", found[1] or "none")),
+            fixes=(
+                Fix(
+                    title=f"recreate container {container.name} for {facts.engine.platform}",
+                    steps=(_recreate(container.name, facts.engine.platform),),
+                ),
+            ),
+        )
 
 
 def _registered(facts: Facts, platform: Platform) -> bool:
     """A binfmt_misc handler for `platform` exists (enabled or not)."""
-    return any(p is not None and (p == platform or can_run(p, platform))
-               for p in (platform_or_none(h.platform) for h in facts.emulation.handlers))
+    return any(
+        p is not None and (p == platform or can_run(p, platform))
+        for p in (platform_or_none(h.platform) for h in facts.emulation.handlers)
+    )
 
 
 def offers(facts: Facts, reference: str, platform: Platform) -> bool | None:
@@ -411,21 +484,30 @@ def container_exec_format_error(ctx: Context) -> Iterator[Problem]:
         fixes: list[Fix] = []
         has_native = offers(facts, container.image, engine) if engine is not None else False
         if engine is not None and has_native is not False:
-            fixes.append(Fix(title=f"pull the {facts.engine.platform} variant and recreate the container",
-                             needs=(Need.NETWORK,),
-                             steps=(run("docker", "pull", "--platform", str(facts.engine.platform), container.image),
-                                    _recreate(container.name, facts.engine.platform))))
+            fixes.append(
+                Fix(
+                    title=f"pull the {facts.engine.platform} variant and recreate the container",
+                    needs=(Need.NETWORK,),
+                    steps=(
+                        run("docker", "pull", "--platform", str(facts.engine.platform), container.image),
+                        _recreate(container.name, facts.engine.platform),
+                    ),
+                )
+            )
         if image_platform is not None:
             fixes.extend(_install_emulation(facts, image_platform))
         lacks = f"; {container.image} has no {facts.engine.platform} variant" if has_native is False else ""
         yield Problem(
             message=f"container {container.name} ({container.image}, {container.platform}) exited "
-                    f"{container.exit_code}: exec format error on this {facts.engine.platform or '?'} engine, "
-                    f"which has no emulator for {container.platform}{lacks}",
-            subject=f"container {container.name}", target=facts.engine.platform,
-            evidence=(ev("images.containers.platform", container.platform),
-                      ev("images.containers.exit_code", container.exit_code),
-                      ev("emulation.emulated", ",".join(e.platform for e in facts.emulation.emulated) or "none")),
+            f"{container.exit_code}: exec format error on this {facts.engine.platform or '?'} engine, "
+            f"which has no emulator for {container.platform}{lacks}",
+            subject=f"container {container.name}",
+            target=facts.engine.platform,
+            evidence=(
+                ev("images.containers.platform", container.platform),
+                ev("images.containers.exit_code", container.exit_code),
+                ev("emulation.emulated", ",".join(e.platform for e in facts.emulation.emulated) or "none"),
+            ),
             fixes=tuple(fixes),
         )
 
@@ -453,10 +535,13 @@ def attestations_are_not_platforms(ctx: Context) -> Iterator[Problem]:
     """
     for image in ctx.facts.images.remote:
         if image.attestations:
-            yield Problem(message=f"{image.reference}: {len(image.attestations)} attestation manifest(s) "
-                                  f"(unknown/unknown) describe its {len(image.platforms)} platform(s); they are not "
-                                  "platforms",
-                          subject=image.reference, evidence=(ev("images.remote.attestations", len(image.attestations)),))
+            yield Problem(
+                message=f"{image.reference}: {len(image.attestations)} attestation manifest(s) "
+                f"(unknown/unknown) describe its {len(image.platforms)} platform(s); they are not "
+                "platforms",
+                subject=image.reference,
+                evidence=(ev("images.remote.attestations", len(image.attestations)),),
+            )
 
 
 @check("DKD307", "registry-lookup-failed", severity=Severity.WARNING)
@@ -494,16 +579,25 @@ def registry_lookup_failed(ctx: Context) -> Iterator[Problem]:
         if image.error is not None and image.error.kind in ("unreachable", "timeout") and _implicit(image.reference):
             unreached.append(image)
         elif image.error is not None:
-            yield Problem(message=image.error.detail, subject=image.reference,
-                          evidence=(ev("images.remote.error.kind", image.error.kind),))
+            yield Problem(
+                message=image.error.detail,
+                subject=image.reference,
+                evidence=(ev("images.remote.error.kind", image.error.kind),),
+            )
         elif image.artifact_type:
-            yield Problem(message=f"{image.reference} is an artifact ({image.artifact_type}), not a runnable image",
-                          subject=image.reference, evidence=(ev("images.remote.artifact_type", image.artifact_type),))
+            yield Problem(
+                message=f"{image.reference} is an artifact ({image.artifact_type}), not a runnable image",
+                subject=image.reference,
+                evidence=(ev("images.remote.artifact_type", image.artifact_type),),
+            )
     if unreached:
         names = ", ".join(i.reference for i in unreached)
-        yield Problem(message=f"Docker Hub (docker.io) could not be reached, so {len(unreached)} image(s) named "
-                              f"without a registry were not looked up ({names}): {unreached[0].error.detail}",
-                      subject="docker.io", evidence=(ev("images.remote.error.kind", unreached[0].error.kind),))
+        yield Problem(
+            message=f"Docker Hub (docker.io) could not be reached, so {len(unreached)} image(s) named "
+            f"without a registry were not looked up ({names}): {unreached[0].error.detail}",
+            subject="docker.io",
+            evidence=(ev("images.remote.error.kind", unreached[0].error.kind),),
+        )
 
 
 def _implicit(reference: str) -> bool:
@@ -576,15 +670,23 @@ def amd64_level_unsupported(ctx: Context) -> Iterator[Problem]:
     for image in facts.images.remote:
         needed = _required_level(image) if image.error is None else None
         if needed is not None and needed > level:
-            yield Problem(message=f"{image.reference} is published for x86-64-v{needed} and up; this CPU is "
-                                  f"x86-64-v{level}", subject=image.reference, target=f"linux/amd64/v{needed}",
-                          evidence=(ev("host.amd64_level", level), ev("images.remote.platforms",
-                                                                      ",".join(p.platform for p in image.platforms))))
+            yield Problem(
+                message=f"{image.reference} is published for x86-64-v{needed} and up; this CPU is x86-64-v{level}",
+                subject=image.reference,
+                target=f"linux/amd64/v{needed}",
+                evidence=(
+                    ev("host.amd64_level", level),
+                    ev("images.remote.platforms", ",".join(p.platform for p in image.platforms)),
+                ),
+            )
     for ref, needed, where in _base_levels(facts):
         if needed > level:
-            yield Problem(message=f"{where}: {ref} needs x86-64-v{needed}; this CPU is x86-64-v{level}",
-                          subject=where, target=f"linux/amd64/v{needed}",
-                          evidence=(ev("host.amd64_level", level), ev("base", ref)))
+            yield Problem(
+                message=f"{where}: {ref} needs x86-64-v{needed}; this CPU is x86-64-v{level}",
+                subject=where,
+                target=f"linux/amd64/v{needed}",
+                evidence=(ev("host.amd64_level", level), ev("base", ref)),
+            )
 
 
 def _deploy_images(ctx: Context) -> Iterator[tuple[str, str, RemoteImage, list[Platform]]]:
@@ -638,9 +740,17 @@ def deploy_image_lacks_target(ctx: Context) -> Iterator[Problem]:
                 continue
             name, have = format_platform(target), ", ".join(x.platform for x in image.platforms) or "nothing"
             local = " (a local image no registry knows)" if image.kind == "local" else ""
-            yield Problem(message=f"{source}: {image.reference} offers {have}{local}; this {kind} file deploys it "
-                                  f"to {name}",
-                          subject=source, target=name,
-                          evidence=(ev("project.deploy.images", image.reference), ev("images.remote.platforms", have)),
-                          fixes=(dataclasses.replace(_rebuild(image.reference, ",".join(dict.fromkeys(
-                              [*(x.platform for x in image.platforms), name]))), serves="deploy"),))
+            yield Problem(
+                message=f"{source}: {image.reference} offers {have}{local}; this {kind} file deploys it to {name}",
+                subject=source,
+                target=name,
+                evidence=(ev("project.deploy.images", image.reference), ev("images.remote.platforms", have)),
+                fixes=(
+                    dataclasses.replace(
+                        _rebuild(
+                            image.reference, ",".join(dict.fromkeys([*(x.platform for x in image.platforms), name]))
+                        ),
+                        serves="deploy",
+                    ),
+                ),
+            )

@@ -48,5 +48,8 @@ def probe_failed(ctx: Context) -> Iterator[Problem]:
     `engine.context_errors`.
     """
     for error in _probe_errors(ctx):
-        yield Problem(message=f"the {error.probe} probe failed ({error.kind}): {error.detail}",
-                      subject=error.probe, evidence=(ev(f"{error.probe}.error", error.detail),))
+        yield Problem(
+            message=f"the {error.probe} probe failed ({error.kind}): {error.detail}",
+            subject=error.probe,
+            evidence=(ev(f"{error.probe}.error", error.detail),),
+        )

@@ -27,12 +27,15 @@ def supported_tags(python: str, libc: str, arch: str) -> frozenset[Tag]:
     else:
         low = 5 if machine == "x86_64" else 17
         platforms = [f"manylinux_2_{m}_{machine}" for m in range(GLIBC_MAX, low - 1, -1)]
-        platforms += [f"manylinux2014_{machine}"] + (["manylinux2010_x86_64", "manylinux1_x86_64"]
-                                                      if machine == "x86_64" else [])
+        platforms += [f"manylinux2014_{machine}"] + (
+            ["manylinux2010_x86_64", "manylinux1_x86_64"] if machine == "x86_64" else []
+        )
     platforms.append(f"linux_{machine}")
     abi = f"cp{major}{minor}" + ("m" if (major, minor) < (3, 8) else "")
-    return frozenset(list(cpython_tags((major, minor), [abi], platforms))
-                     + list(compatible_tags((major, minor), f"cp{major}{minor}", platforms)))
+    return frozenset(
+        list(cpython_tags((major, minor), [abi], platforms))
+        + list(compatible_tags((major, minor), f"cp{major}{minor}", platforms))
+    )
 
 
 def _wheel_fits(filename: str, tags: frozenset[Tag]) -> bool:
@@ -49,8 +52,12 @@ def _fits(release: IndexRelease, tags: frozenset[Tag]) -> bool:
 def _bump(ctx: Context, pin: PythonPin, version: str) -> Fix:
     rel, _, line = pin.source.rpartition(":")
     old = f"=={pin.version}"
-    steps: tuple = (manual(f"in {rel}, pin {pin.name}=={version} (the nearest release with a wheel for this target); "
-                           "then rebuild and test"),)
+    steps: tuple = (
+        manual(
+            f"in {rel}, pin {pin.name}=={version} (the nearest release with a wheel for this target); "
+            "then rebuild and test"
+        ),
+    )
     if line.isdigit() and old in pin.text and not rel.lower().rsplit("/", 1)[-1].startswith("dockerfile"):
         root = ctx.facts.project.root if ctx.facts.project else ""
         steps = (replace_line(root, rel, int(line), pin.text, pin.text.replace(old, f"=={version}", 1)),)
@@ -101,18 +108,28 @@ def pin_has_no_wheel_for_target(ctx: Context) -> Iterator[Problem]:
                 continue
             nearest = next((r for r in later if _fits(r, tags)), None)
             sdist = any(not f.endswith(".whl") for f in release.files)
-            how = ("pip builds it from the sdist (which may need a compiler)" if sdist
-                   else "and no sdist: pip finds no matching distribution")
-            then = f"; {nearest.version} is the nearest release with one" if nearest else \
-                "; no later release on the index has one"
+            how = (
+                "pip builds it from the sdist (which may need a compiler)"
+                if sdist
+                else "and no sdist: pip finds no matching distribution"
+            )
+            then = (
+                f"; {nearest.version} is the nearest release with one"
+                if nearest
+                else "; no later release on the index has one"
+            )
             yield Problem(
                 message=f"{pin.source}: {pin.name}=={pin.version} has no wheel for CPython {pin.python} "
-                        f"({pin.libc}) on {format_platform(target)}, {how}{then} (installed by "
-                        f"{pin.dockerfile}:{pin.line})",
-                subject=pin.source, target=format_platform(target),
-                evidence=(ev("project.pins", f"{pin.name}=={pin.version}"),
-                          ev("project.index.releases.files", ", ".join(release.files[:8]))),
-                fixes=(_bump(ctx, pin, nearest.version),) if nearest else ())
+                f"({pin.libc}) on {format_platform(target)}, {how}{then} (installed by "
+                f"{pin.dockerfile}:{pin.line})",
+                subject=pin.source,
+                target=format_platform(target),
+                evidence=(
+                    ev("project.pins", f"{pin.name}=={pin.version}"),
+                    ev("project.index.releases.files", ", ".join(release.files[:8])),
+                ),
+                fixes=(_bump(ctx, pin, nearest.version),) if nearest else (),
+            )
 
 
 @check("DKD621", "package-index-not-asked", severity=Severity.INFO)
@@ -140,9 +157,15 @@ def package_index_not_asked(ctx: Context) -> Iterator[Problem]:
     if project is None:
         return
     if project.index_note:
-        yield Problem(message=project.index_note, subject="package index",
-                      evidence=(ev("project.index_note", project.index_note),))
+        yield Problem(
+            message=project.index_note,
+            subject="package index",
+            evidence=(ev("project.index_note", project.index_note),),
+        )
     for answer in project.index:
         if answer.error is not None and answer.error.kind != "not-found":
-            yield Problem(message=f"{answer.name}: the package index did not answer: {answer.error.detail}",
-                          subject=answer.index, evidence=(ev("project.index.error", answer.error.kind),))
+            yield Problem(
+                message=f"{answer.name}: the package index did not answer: {answer.error.detail}",
+                subject=answer.index,
+                evidence=(ev("project.index.error", answer.error.kind),),
+            )

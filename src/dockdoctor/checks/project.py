@@ -8,7 +8,19 @@ from collections.abc import Iterator
 from dockdoctor.checks._edits import replace_line
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import emulation_for, ev, native, platform_or_none, runs_natively
-from dockdoctor.model import DevcontainerFacts, DockerfileFacts, Facts, Fix, Fixable, Need, Problem, Safety, Severity, Stage, manual
+from dockdoctor.model import (
+    DevcontainerFacts,
+    DockerfileFacts,
+    Facts,
+    Fix,
+    Fixable,
+    Need,
+    Problem,
+    Safety,
+    Severity,
+    Stage,
+    manual,
+)
 from dockdoctor.platforms import format_platform
 
 TARGET_VARS = ("TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT")
@@ -34,8 +46,13 @@ def chain(df: DockerfileFacts, stage: Stage) -> list[Stage]:
     out, seen = [stage], {stage.index}
     while out[-1].from_stage:
         base = out[-1].base.lower()
-        earlier = [s for s in df.stages if s.index < out[-1].index and s.index not in seen
-                   and ((s.name or "").lower() == base or str(s.index) == base)]
+        earlier = [
+            s
+            for s in df.stages
+            if s.index < out[-1].index
+            and s.index not in seen
+            and ((s.name or "").lower() == base or str(s.index) == base)
+        ]
         if not earlier:
             break
         out.append(earlier[-1])
@@ -55,8 +72,11 @@ def _set_flag(facts: Facts, df: DockerfileFacts, stage: Stage, value: str | None
         return None
     new = _PLATFORM_FLAG.sub(f"--platform={value} " if value else "", stage.text, count=1)
     title = f"use --platform={value}" if value else "drop the --platform flag"
-    return Fix(title=f"{title} on line {stage.line}", needs=(Need.REBUILD,),
-               steps=(replace_line(_root(facts), df.path, stage.line, stage.text, new),))
+    return Fix(
+        title=f"{title} on line {stage.line}",
+        needs=(Need.REBUILD,),
+        steps=(replace_line(_root(facts), df.path, stage.line, stage.text, new),),
+    )
 
 
 @check("DKD601", "dockerfile-invalid", severity=Severity.ERROR)
@@ -82,7 +102,9 @@ def dockerfile_invalid(ctx: Context) -> Iterator[Problem]:
     """
     for df in _dockerfiles(ctx.facts):
         if df.error is not None:
-            yield Problem(message=df.error.detail, subject=df.path, evidence=(ev("project.dockerfiles.error", df.path),))
+            yield Problem(
+                message=df.error.detail, subject=df.path, evidence=(ev("project.dockerfiles.error", df.path),)
+            )
 
 
 @check("DKD602", "hardcoded-from-platform", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
@@ -117,11 +139,14 @@ def hardcoded_from_platform(ctx: Context) -> Iterator[Problem]:
             final = stage.index in ships  # the final stage, or a stage the final stage is built FROM
             fix = _set_flag(ctx.facts, df, stage, None if final else "$BUILDPLATFORM")
             role = "final" if stage.final else "shipped (the final stage is built FROM it)" if final else "builder"
-            yield Problem(message=f"{_where(df, stage.line)}: FROM --platform={stage.platform} {stage.base_raw} "
-                                  f"pins the {role} stage",
-                          subject=_where(df, stage.line), target=stage.platform,
-                          evidence=(ev("project.dockerfiles.stages.platform", stage.platform),),
-                          fixes=(fix,) if fix else ())
+            yield Problem(
+                message=f"{_where(df, stage.line)}: FROM --platform={stage.platform} {stage.base_raw} "
+                f"pins the {role} stage",
+                subject=_where(df, stage.line),
+                target=stage.platform,
+                evidence=(ev("project.dockerfiles.stages.platform", stage.platform),),
+                fixes=(fix,) if fix else (),
+            )
 
 
 @check("DKD603", "buildplatform-on-final-stage", severity=Severity.ERROR, fixable=Fixable.ALWAYS)
@@ -155,15 +180,24 @@ def buildplatform_on_final_stage(ctx: Context) -> Iterator[Problem]:
         final, decides = stages[0], stages[-1]
         if decides.platform and "BUILDPLATFORM" in decides.platform:
             fix = _set_flag(ctx.facts, df, decides, None)
-            via = "" if decides is final else " through " + " -> ".join(
-                f"FROM {s.base_raw} (line {s.line})" for s in stages[:-1]) + f" -> line {decides.line}"
-            yield Problem(message=f"{_where(df, final.line)}: the final stage is built for "
-                                  f"--platform={decides.platform}{via}: the image ships the build machine's "
-                                  "architecture",
-                          subject=_where(df, final.line),
-                          evidence=(ev("project.dockerfiles.stages.platform", decides.platform),
-                                    ev("project.dockerfiles.stages.line", decides.line)),
-                          fixes=(fix,) if fix else ())
+            via = (
+                ""
+                if decides is final
+                else " through "
+                + " -> ".join(f"FROM {s.base_raw} (line {s.line})" for s in stages[:-1])
+                + f" -> line {decides.line}"
+            )
+            yield Problem(
+                message=f"{_where(df, final.line)}: the final stage is built for "
+                f"--platform={decides.platform}{via}: the image ships the build machine's "
+                "architecture",
+                subject=_where(df, final.line),
+                evidence=(
+                    ev("project.dockerfiles.stages.platform", decides.platform),
+                    ev("project.dockerfiles.stages.line", decides.line),
+                ),
+                fixes=(fix,) if fix else (),
+            )
 
 
 @check("DKD604", "target-arg-default", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
@@ -194,11 +228,20 @@ def target_arg_default(ctx: Context) -> Iterator[Problem]:
             fixes = ()
             if arg.text and f"{arg.name}=" in arg.text:
                 new = re.sub(rf"{arg.name}=\S*", arg.name, arg.text, count=1)
-                fixes = (Fix(title=f"declare {arg.name} without a default", needs=(Need.REBUILD,),
-                             steps=(replace_line(_root(ctx.facts), df.path, arg.line, arg.text, new),)),)
-            yield Problem(message=f"{_where(df, arg.line)}: ARG {arg.name}={arg.default} shadows the value BuildKit "
-                                  "sets for each target", subject=_where(df, arg.line),
-                          evidence=(ev("project.dockerfiles.args", f"{arg.name}={arg.default}"),), fixes=fixes)
+                fixes = (
+                    Fix(
+                        title=f"declare {arg.name} without a default",
+                        needs=(Need.REBUILD,),
+                        steps=(replace_line(_root(ctx.facts), df.path, arg.line, arg.text, new),),
+                    ),
+                )
+            yield Problem(
+                message=f"{_where(df, arg.line)}: ARG {arg.name}={arg.default} shadows the value BuildKit "
+                "sets for each target",
+                subject=_where(df, arg.line),
+                evidence=(ev("project.dockerfiles.args", f"{arg.name}={arg.default}"),),
+                fixes=fixes,
+            )
 
 
 @check("DKD605", "arch-specific-download", severity=Severity.WARNING, fixable=Fixable.SOMETIMES)
@@ -233,13 +276,24 @@ def arch_specific_download(ctx: Context) -> Iterator[Problem]:
                     continue
                 yield Problem(
                     message=f"{_where(df, item.line)}: downloads an artifact for {item.arch}, but the targets include "
-                            f"{', '.join(others)}: {item.text}",
-                    subject=_where(df, item.line), target=item.arch,
+                    f"{', '.join(others)}: {item.text}",
+                    subject=_where(df, item.line),
+                    target=item.arch,
                     evidence=(ev("project.dockerfiles.stages.arch_specific", item.text),),
-                    fixes=(Fix(title="choose the artifact from TARGETARCH", safety=Safety.DISPLAY_ONLY,
-                               steps=(manual(f"in {df.path}, add `ARG TARGETARCH` to the stage and replace the "
-                                             f"{item.arch} part of line {item.line} with a value derived from "
-                                             "${TARGETARCH}"),)),))
+                    fixes=(
+                        Fix(
+                            title="choose the artifact from TARGETARCH",
+                            safety=Safety.DISPLAY_ONLY,
+                            steps=(
+                                manual(
+                                    f"in {df.path}, add `ARG TARGETARCH` to the stage and replace the "
+                                    f"{item.arch} part of line {item.line} with a value derived from "
+                                    "${TARGETARCH}"
+                                ),
+                            ),
+                        ),
+                    ),
+                )
 
 
 @check("DKD606", "builder-stage-emulated", severity=Severity.INFO, fixable=Fixable.SOMETIMES)
@@ -277,23 +331,47 @@ def builder_stage_emulated(ctx: Context) -> Iterator[Problem]:
         ships = {s.index for s in shipped(df)}
         for stage in df.stages:
             decides = chain(df, stage)[-1]  # a stage built FROM another inherits its platform
-            if stage.index in ships or not stage.runs or stage.from_stage or (
-                    decides.platform and "BUILDPLATFORM" in decides.platform):
+            if (
+                stage.index in ships
+                or not stage.runs
+                or stage.from_stage
+                or (decides.platform and "BUILDPLATFORM" in decides.platform)
+            ):
                 continue
             steps = []
             if stage.text and not stage.platform and stage.text.lstrip().upper().startswith("FROM "):
                 head, _, rest = stage.text.partition(" ")
-                steps.append(replace_line(_root(ctx.facts), df.path, stage.line, stage.text,
-                                          f"{head} --platform=$BUILDPLATFORM {rest.lstrip()}"))
-            steps.append(manual("declare ARG TARGETOS TARGETARCH in the stage and pass them to the compiler "
-                                "(GOOS=$TARGETOS GOARCH=$TARGETARCH, --target, CC=...)"))
-            yield Problem(message=f"{_where(df, stage.line)}: stage {stage.name or stage.index} runs its commands "
-                                  f"under emulation for {names}; it could cross-compile natively",
-                          subject=_where(df, stage.line), target=names,
-                          evidence=(ev("project.dockerfiles.stages.platform", stage.platform or "(none)"),),
-                          # unsafe: the edit alone builds host binaries unless the commands cross-compile
-                          fixes=(Fix(title="build natively and cross-compile", safety=Safety.UNSAFE,
-                                     needs=(Need.REBUILD,), steps=tuple(steps)),))
+                steps.append(
+                    replace_line(
+                        _root(ctx.facts),
+                        df.path,
+                        stage.line,
+                        stage.text,
+                        f"{head} --platform=$BUILDPLATFORM {rest.lstrip()}",
+                    )
+                )
+            steps.append(
+                manual(
+                    "declare ARG TARGETOS TARGETARCH in the stage and pass them to the compiler "
+                    "(GOOS=$TARGETOS GOARCH=$TARGETARCH, --target, CC=...)"
+                )
+            )
+            yield Problem(
+                message=f"{_where(df, stage.line)}: stage {stage.name or stage.index} runs its commands "
+                f"under emulation for {names}; it could cross-compile natively",
+                subject=_where(df, stage.line),
+                target=names,
+                evidence=(ev("project.dockerfiles.stages.platform", stage.platform or "(none)"),),
+                # unsafe: the edit alone builds host binaries unless the commands cross-compile
+                fixes=(
+                    Fix(
+                        title="build natively and cross-compile",
+                        safety=Safety.UNSAFE,
+                        needs=(Need.REBUILD,),
+                        steps=tuple(steps),
+                    ),
+                ),
+            )
 
 
 @check("DKD607", "devcontainer-platform", severity=Severity.WARNING, fixable=Fixable.NEVER)
@@ -332,10 +410,13 @@ def devcontainer_platform(ctx: Context) -> Iterator[Problem]:
         if wanted is None or runs_natively(facts, wanted):
             continue
         via = emulation_for(facts, wanted)
-        yield Problem(message=f"{dev.path}: runArgs --platform={dev.run_args_platform} on a {facts.engine.platform} "
-                              f"engine: " + (f"every tool runs under {via}" if via else "it cannot run here"),
-                      subject=dev.path, target=dev.run_args_platform,
-                      evidence=(ev("project.devcontainers.run_args_platform", dev.run_args_platform),))
+        yield Problem(
+            message=f"{dev.path}: runArgs --platform={dev.run_args_platform} on a {facts.engine.platform} "
+            f"engine: " + (f"every tool runs under {via}" if via else "it cannot run here"),
+            subject=dev.path,
+            target=dev.run_args_platform,
+            evidence=(ev("project.devcontainers.run_args_platform", dev.run_args_platform),),
+        )
 
 
 def _devcontainer_service(ctx: Context, dev: DevcontainerFacts) -> Iterator[Problem]:
@@ -348,10 +429,13 @@ def _devcontainer_service(ctx: Context, dev: DevcontainerFacts) -> Iterator[Prob
     wanted = platform_or_none(service.platform)
     if wanted is not None and not runs_natively(facts, wanted):
         via = emulation_for(facts, wanted)
-        yield Problem(message=f"{dev.path}: service {service.name} is pinned to {service.platform}: "
-                              + (f"every tool runs under {via}" if via else "it cannot run on this engine"),
-                      subject=dev.path, target=service.platform,
-                      evidence=(ev("project.devcontainers.service.platform", service.platform),))
+        yield Problem(
+            message=f"{dev.path}: service {service.name} is pinned to {service.platform}: "
+            + (f"every tool runs under {via}" if via else "it cannot run on this engine"),
+            subject=dev.path,
+            target=service.platform,
+            evidence=(ev("project.devcontainers.service.platform", service.platform),),
+        )
     remote = next((r for r in facts.images.remote if r.reference == service.image), None) if service.image else None
     engine = native(facts)
     if remote is None or remote.error is not None or engine is None or wanted is not None:
@@ -360,11 +444,14 @@ def _devcontainer_service(ctx: Context, dev: DevcontainerFacts) -> Iterator[Prob
 
     result = verdict(facts, remote, engine)
     if result.verdict in ("emulated", "unavailable"):
-        yield Problem(message=f"{dev.path}: service {service.name}'s image {service.image} offers "
-                              f"{', '.join(result.offered)}: " + (f"it runs under {result.via}" if result.via else
-                                                                   f"nothing runs on this {facts.engine.platform} engine"),
-                      subject=dev.path, target=facts.engine.platform,
-                      evidence=(ev("images.remote.platforms", ",".join(result.offered)),))
+        yield Problem(
+            message=f"{dev.path}: service {service.name}'s image {service.image} offers "
+            f"{', '.join(result.offered)}: "
+            + (f"it runs under {result.via}" if result.via else f"nothing runs on this {facts.engine.platform} engine"),
+            subject=dev.path,
+            target=facts.engine.platform,
+            evidence=(ev("images.remote.platforms", ",".join(result.offered)),),
+        )
 
 
 @check("DKD609", "project-file-skipped", severity=Severity.WARNING)
@@ -408,8 +495,14 @@ def _by_file(facts: Facts) -> list[tuple[str, str, list[str], list[str]]]:
     out = []
     for deploy in facts.project.deploy if facts.project else ():
         if deploy.targets:
-            out.append((deploy.path, deploy.kind, list(dict.fromkeys(t.platform for t in deploy.targets)),
-                        [t.source for t in deploy.targets]))
+            out.append(
+                (
+                    deploy.path,
+                    deploy.kind,
+                    list(dict.fromkeys(t.platform for t in deploy.targets)),
+                    [t.source for t in deploy.targets],
+                )
+            )
     return out
 
 
@@ -446,33 +539,45 @@ def deploy_targets_disagree(ctx: Context) -> Iterator[Problem]:
         for other_path, other_kind, needed, other_sources in runs:
             missing = [p for p in needed if p not in platforms]
             if missing:
-                yield Problem(message=f"{path} ({kind}) builds for {', '.join(platforms)}, but {other_path} "
-                                      f"({other_kind}) runs it on {', '.join(missing)} "
-                                      f"({', '.join(other_sources)})",
-                              subject=path, target=", ".join(missing),
-                              evidence=(ev("project.deploy.targets", ", ".join(sources)),
-                                        ev("project.deploy.targets", ", ".join(other_sources))))
+                yield Problem(
+                    message=f"{path} ({kind}) builds for {', '.join(platforms)}, but {other_path} "
+                    f"({other_kind}) runs it on {', '.join(missing)} "
+                    f"({', '.join(other_sources)})",
+                    subject=path,
+                    target=", ".join(missing),
+                    evidence=(
+                        ev("project.deploy.targets", ", ".join(sources)),
+                        ev("project.deploy.targets", ", ".join(other_sources)),
+                    ),
+                )
     for i, (path, kind, platforms, sources) in enumerate(runs):
-        for other_path, other_kind, others, other_sources in runs[i + 1:]:
+        for other_path, other_kind, others, other_sources in runs[i + 1 :]:
             if not set(platforms) & set(others):
-                yield Problem(message=f"{path} ({kind}) runs on {', '.join(platforms)} ({', '.join(sources)}), "
-                                      f"{other_path} ({other_kind}) on {', '.join(others)} "
-                                      f"({', '.join(other_sources)}): an image both run must be published for "
-                                      "every one of them",
-                              subject=path, target=", ".join(dict.fromkeys(platforms + others)),
-                              evidence=(ev("project.deploy.targets", ", ".join(sources + other_sources)),))
-    given = [t for t in ctx.target_info if t.intent == "deploy" and (t.source == "--platform" or t.source.endswith(
-        ".toml"))]
+                yield Problem(
+                    message=f"{path} ({kind}) runs on {', '.join(platforms)} ({', '.join(sources)}), "
+                    f"{other_path} ({other_kind}) on {', '.join(others)} "
+                    f"({', '.join(other_sources)}): an image both run must be published for "
+                    "every one of them",
+                    subject=path,
+                    target=", ".join(dict.fromkeys(platforms + others)),
+                    evidence=(ev("project.deploy.targets", ", ".join(sources + other_sources)),),
+                )
+    given = [
+        t for t in ctx.target_info if t.intent == "deploy" and (t.source == "--platform" or t.source.endswith(".toml"))
+    ]
     if given:
         names = {t.platform for t in given}
         for path, kind, platforms, sources in files:
             left_out = [p for p in platforms if p not in names]
             if left_out:
-                yield Problem(message=f"{path} ({kind}) names {', '.join(left_out)} ({', '.join(sources)}), but the "
-                                      f"targets are {', '.join(sorted(names))} ({given[0].source}): this report "
-                                      f"does not check {', '.join(left_out)}",
-                              subject=path, target=", ".join(left_out),
-                              evidence=(ev("targets", ", ".join(sorted(names))),))
+                yield Problem(
+                    message=f"{path} ({kind}) names {', '.join(left_out)} ({', '.join(sources)}), but the "
+                    f"targets are {', '.join(sorted(names))} ({given[0].source}): this report "
+                    f"does not check {', '.join(left_out)}",
+                    subject=path,
+                    target=", ".join(left_out),
+                    evidence=(ev("targets", ", ".join(sorted(names))),),
+                )
 
 
 @check("DKD611", "deploy-target-not-local", severity=Severity.INFO)
@@ -505,11 +610,13 @@ def deploy_target_not_local(ctx: Context) -> Iterator[Problem]:
         if info.intent != "deploy" or not any(s in info.source for s in from_files) or runs_natively(ctx.facts, target):
             continue
         via = emulation_for(ctx.facts, target)
-        yield Problem(message=f"the deploy files target {info.platform} ({info.source}); this engine is "
-                              f"{ctx.facts.engine.platform}: " + (f"here it runs only under {via}" if via else
-                                                                   "it cannot run here"),
-                      subject=info.source.split(",")[0].split(" ")[0], target=info.platform,
-                      evidence=(ev("engine.platform", ctx.facts.engine.platform), ev("targets", info.source)))
+        yield Problem(
+            message=f"the deploy files target {info.platform} ({info.source}); this engine is "
+            f"{ctx.facts.engine.platform}: " + (f"here it runs only under {via}" if via else "it cannot run here"),
+            subject=info.source.split(",")[0].split(" ")[0],
+            target=info.platform,
+            evidence=(ev("engine.platform", ctx.facts.engine.platform), ev("targets", info.source)),
+        )
 
 
 @check("DKD612", "deploy-file-invalid", severity=Severity.WARNING)
@@ -536,5 +643,6 @@ def deploy_file_invalid(ctx: Context) -> Iterator[Problem]:
     """
     for deploy in ctx.facts.project.deploy if ctx.facts.project else ():
         if deploy.error is not None:
-            yield Problem(message=deploy.error.detail, subject=deploy.path,
-                          evidence=(ev("project.deploy.kind", deploy.kind),))
+            yield Problem(
+                message=deploy.error.detail, subject=deploy.path, evidence=(ev("project.deploy.kind", deploy.kind),)
+            )

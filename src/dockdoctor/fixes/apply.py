@@ -138,8 +138,10 @@ class Journal:
             self.entries.append(entry)
         entry["written"] = hashlib.sha256(written).hexdigest()
         own_folders(self.folder, mode=0o700)
-        _replace_own(self.folder / "journal.json",
-                     json.dumps({"project": self.project, "entries": self.entries}, indent=2).encode("utf-8"))
+        _replace_own(
+            self.folder / "journal.json",
+            json.dumps({"project": self.project, "entries": self.entries}, indent=2).encode("utf-8"),
+        )
 
     def _entry(self, target: str) -> dict[str, str] | None:
         return next((e for e in self.entries if e["target"] == target), None)
@@ -176,9 +178,17 @@ def undo_last(root: str, project: str) -> list[tuple[str, str, bool]]:
         elif data is None or hashlib.sha256(data).hexdigest() != entry["written"]:
             refused[entry["target"]] = "not restored: it changed after dockdoctor edited it"
     if refused:
-        return [(e["path"], refused.get(e["target"], "not restored: another file of this fix changed, so the "
-                                                     "undo restores none (the journal is kept)"), False)
-                for e in entries]
+        return [
+            (
+                e["path"],
+                refused.get(
+                    e["target"],
+                    "not restored: another file of this fix changed, so the undo restores none (the journal is kept)",
+                ),
+                False,
+            )
+            for e in entries
+        ]
     results: list[tuple[str, str, bool]] = []
     for i, entry in enumerate(entries):
         try:
@@ -190,8 +200,9 @@ def undo_last(root: str, project: str) -> list[tuple[str, str, bool]]:
                 results.append((entry["path"], "removed (dockdoctor had created it)", True))
         except (WriteError, OSError) as err:
             results.append((entry["path"], f"not restored: {err}", False))
-            results += [(e["path"], "not restored: the undo stopped at the failure above", False)
-                        for e in entries[i + 1:]]
+            results += [
+                (e["path"], "not restored: the undo stopped at the failure above", False) for e in entries[i + 1 :]
+            ]
             data = json.loads(journal.read_text(encoding="utf-8"))
             _replace_own(journal, json.dumps({**data, "entries": entries[i:]}, indent=2).encode("utf-8"))
             return results
@@ -219,8 +230,11 @@ def _edit(step: EditFile, expected: dict[str, str | None], journal: Journal) -> 
     try:
         backup = journal.keep(target, None if creating else old)
     except OSError as err:
-        return Outcome(step, "failed", f"{step.path}: cannot keep its original for --undo in {journal.folder} "
-                                       f"({_why(err)}): nothing written")
+        return Outcome(
+            step,
+            "failed",
+            f"{step.path}: cannot keep its original for --undo in {journal.folder} ({_why(err)}): nothing written",
+        )
     try:
         written = write_file(step.path, data, expect=None if creating else old, exclusive=creating)
     except WriteError as err:
@@ -235,22 +249,37 @@ def _edit(step: EditFile, expected: dict[str, str | None], journal: Journal) -> 
             else:
                 write_file(written, old, expect=data)
         except (WriteError, OSError) as again:
-            return Outcome(step, "failed", f"{step.path}: edited, but the undo journal cannot be written "
-                                           f"({_why(err)}) nor the edit taken back ({again})")
-        return Outcome(step, "failed", f"{step.path}: cannot write the undo journal in {journal.folder} "
-                                       f"({_why(err)}): the edit was taken back")
+            return Outcome(
+                step,
+                "failed",
+                f"{step.path}: edited, but the undo journal cannot be written "
+                f"({_why(err)}) nor the edit taken back ({again})",
+            )
+        return Outcome(
+            step,
+            "failed",
+            f"{step.path}: cannot write the undo journal in {journal.folder} ({_why(err)}): the edit was taken back",
+        )
     expected[step.path] = sha256_of(step.path)
     return Outcome(step, "applied", step.path)
 
 
 def _run(step: RunCommand, echo: Callable[[str], None], label: str, timeout: float) -> Outcome:
     try:
-        proc = subprocess.Popen(step.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                errors="replace", stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            step.argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     except OSError as err:
         return Outcome(step, "failed", f"{step.argv[0]}: {err.strerror or err}")
     assert proc.stdout is not None
     stream = proc.stdout
+
     def relay() -> None:
         signals_to_the_main_thread()
         for line in stream:
@@ -282,8 +311,15 @@ def _stop(proc: subprocess.Popen[str]) -> None:
             continue
 
 
-def apply_steps(steps: tuple[Step, ...], *, expected: dict[str, str | None], journal: Journal,
-                echo: Callable[[str], None], label: str, timeout: float) -> list[Outcome]:
+def apply_steps(
+    steps: tuple[Step, ...],
+    *,
+    expected: dict[str, str | None],
+    journal: Journal,
+    echo: Callable[[str], None],
+    label: str,
+    timeout: float,
+) -> list[Outcome]:
     """Run a fix's steps in order; the first failure skips the rest of that fix (they depend on it)."""
     outcomes: list[Outcome] = []
     for step in steps:

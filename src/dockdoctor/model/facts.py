@@ -526,7 +526,9 @@ class DeployFile:
     """A file that says where the project is deployed: Kubernetes, Helm, ECS, SAM, Serverless, CDK, CI, fly.toml."""
 
     path: str
-    kind: str  # kubernetes | helm | ecs | sam | serverless | cdk | github-actions | gitlab-ci | fly | cloud-run | compose
+    kind: (
+        str  # kubernetes | helm | ecs | sam | serverless | cdk | github-actions | gitlab-ci | fly | cloud-run | compose
+    )
     targets: tuple[DeployTarget, ...] = ()
     images: tuple[DeployImage, ...] = ()
     error: ProbeError | None = None

@@ -227,7 +227,6 @@ class FixResult:
     def ok(self) -> bool:
         """Every accepted fix ran and its finding is gone."""
         return not self.interrupted and all(
-            all(o.status in ("applied", "skipped") for o in a.outcomes)
-            and self.status(a.finding) == "fixed" for a in self.applied)
-
-
+            all(o.status in ("applied", "skipped") for o in a.outcomes) and self.status(a.finding) == "fixed"
+            for a in self.applied
+        )

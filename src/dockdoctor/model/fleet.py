@@ -54,18 +54,32 @@ class FleetReport:
         for report in self.reports:
             engine, summary = report.facts.engine, report.summary
             problem = engine.error.detail if engine.error is not None and not engine.reachable else ""
-            rows.append(FleetRow(context=engine.context or "default", endpoint=engine.endpoint,
-                                 answered=engine.reachable,
-                                 current=(engine.context or "default") == self.current,
-                                 platform=engine.platform, flavor=engine.flavor.value,
-                                 server_version=engine.server_version, errors=summary.errors,
-                                 warnings=summary.warnings, infos=summary.infos, problem=problem))
+            rows.append(
+                FleetRow(
+                    context=engine.context or "default",
+                    endpoint=engine.endpoint,
+                    answered=engine.reachable,
+                    current=(engine.context or "default") == self.current,
+                    platform=engine.platform,
+                    flavor=engine.flavor.value,
+                    server_version=engine.server_version,
+                    errors=summary.errors,
+                    warnings=summary.warnings,
+                    infos=summary.infos,
+                    problem=problem,
+                )
+            )
         for gone in self.unanswered:
             detail = gone.error.detail.removeprefix(f"{gone.endpoint}: ")  # the table shows the endpoint
-            rows.append(FleetRow(context=gone.context, endpoint=gone.endpoint, answered=False,
-                                 current=gone.context == self.current,
-                                 problem=detail if detail.startswith(f"{gone.error.kind}: ")
-                                 else f"{gone.error.kind}: {detail}"))
+            rows.append(
+                FleetRow(
+                    context=gone.context,
+                    endpoint=gone.endpoint,
+                    answered=False,
+                    current=gone.context == self.current,
+                    problem=detail if detail.startswith(f"{gone.error.kind}: ") else f"{gone.error.kind}: {detail}",
+                )
+            )
         return tuple(rows)
 
     def exit_code(self, threshold: Severity = Severity.ERROR) -> ExitCode:

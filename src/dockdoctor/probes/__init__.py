@@ -35,8 +35,16 @@ ENV_PREFIXES = ("DOCKER_", "COMPOSE_")
 ENV_SECRET = ("DOCKER_AUTH_CONFIG",)
 RENDER_MARGIN = 0.5  # seconds of the budget kept for checks, rendering and exit after the probes
 REGISTRY_MARGIN = 0.2  # registry requests end this much before the probes' deadline, to report their own timeout
-PUBLIC_REGISTRIES = ("docker.io", "ghcr.io", "quay.io", "gcr.io", "mcr.microsoft.com", "public.ecr.aws",
-                     "registry.k8s.io", "registry.gitlab.com")
+PUBLIC_REGISTRIES = (
+    "docker.io",
+    "ghcr.io",
+    "quay.io",
+    "gcr.io",
+    "mcr.microsoft.com",
+    "public.ecr.aws",
+    "registry.k8s.io",
+    "registry.gitlab.com",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +70,7 @@ class GatherOptions:
 
 
 def _environment(env: dict[str, str]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((k, v) for k, v in env.items()
-                        if k.startswith(ENV_PREFIXES) and k not in ENV_SECRET))
+    return tuple(sorted((k, v) for k, v in env.items() if k.startswith(ENV_PREFIXES) and k not in ENV_SECRET))
 
 
 def gather(options: GatherOptions = GatherOptions()) -> Facts:
@@ -100,16 +107,22 @@ def _gather(options: GatherOptions) -> Facts:
         try:
             return future.result(timeout=max(0.0, finish - time.monotonic()))
         except FutureTimeout:
-            return fallback(ProbeError(probe=name, kind="timeout",
-                                       detail=f"no answer within the run's {options.timeout:g} s (--timeout)"))
+            return fallback(
+                ProbeError(
+                    probe=name, kind="timeout", detail=f"no answer within the run's {options.timeout:g} s (--timeout)"
+                )
+            )
 
     try:
         # references on loopback or public registries need nothing from the engine: ask them first, at once
         early = options.image_refs if options.project_dir is None and not _needs_engine(options.image_refs) else ()
         host_f = pool.submit(probe_host, timeout=t)
         engine_f = pool.submit(probe_engine, resolved, timeout=t)
-        early_f = pool.submit(_remote, early, None, options, env, finish,
-                              lambda: _targets(options, engine_f, host_f, finish)) if early else None
+        early_f = (
+            pool.submit(_remote, early, None, options, env, finish, lambda: _targets(options, engine_f, host_f, finish))
+            if early
+            else None
+        )
         compose_f = pool.submit(probe_compose, timeout=t) if options.tools else None
         buildx_f = pool.submit(probe_buildx, timeout=t) if options.tools else None
         project_f = pool.submit(_project, options, env, finish) if options.project_dir is not None else None
@@ -118,23 +131,33 @@ def _gather(options: GatherOptions) -> Facts:
         emulation_f = pool.submit(probe_emulation, os_name=host.os, timeout=min(t, 3.0), host_arch=host.arch)
         engine = result(engine_f, "engine", lambda e: dataclasses.replace(facts_from_answers(resolved, None), error=e))
         contexts_f = pool.submit(_contexts, engine, min(t, 3.0))
-        project = result(project_f, "project", lambda e: ProjectFacts(root=str(options.project_dir), errors=(e,))) \
-            if project_f is not None else None
+        project = (
+            result(project_f, "project", lambda e: ProjectFacts(root=str(options.project_dir), errors=(e,)))
+            if project_f is not None
+            else None
+        )
         refs = tuple(dict.fromkeys(options.image_refs + (project_images(project) if project else ())))
-        remote_f = early_f or (pool.submit(_remote, refs, engine, options, env, finish,
-                                           lambda: _targets(options, engine_f, host_f, finish)) if refs else None)
+        remote_f = early_f or (
+            pool.submit(
+                _remote, refs, engine, options, env, finish, lambda: _targets(options, engine_f, host_f, finish)
+            )
+            if refs
+            else None
+        )
         local_f = pool.submit(_local, resolved, engine, refs + (built_images(project) if project else ()), options, t)
         images = result(local_f, "images", lambda e: ImageFacts(errors=(e,)))
         if remote_f is not None:
-            remote = result(remote_f, "registry", lambda e: tuple(
-                RemoteImage(reference=r, canonical=r, error=e) for r in refs))
+            remote = result(
+                remote_f, "registry", lambda e: tuple(RemoteImage(reference=r, canonical=r, error=e) for r in refs)
+            )
             images = dataclasses.replace(images, remote=remote)
             if options.deep:
                 deep_f = pool.submit(_deep, remote, engine, host_f, options, env, finish)
                 missed: list[ProbeError] = []
                 deep = result(deep_f, "deep", lambda e: missed.append(e) or ())
-                images = dataclasses.replace(images, deep=deep + _local_only(remote, images.local),
-                                             errors=images.errors + tuple(missed))
+                images = dataclasses.replace(
+                    images, deep=deep + _local_only(remote, images.local), errors=images.errors + tuple(missed)
+                )
         compose = result(compose_f, "compose", lambda e: ComposeFacts(errors=(e,))) if compose_f else ComposeFacts()
         buildx = result(buildx_f, "buildx", lambda e: BuildxFacts(error=e)) if buildx_f else BuildxFacts()
         engine = result(contexts_f, "contexts", lambda e: dataclasses.replace(engine, context_errors=(e,)))
@@ -143,10 +166,17 @@ def _gather(options: GatherOptions) -> Facts:
         pool.shutdown()
 
     builders = tuple((b.name, b.platforms) for b in buildx.builders if b.current)
-    emulated = engine_emulation(host_os=host.os, engine_platform=engine.platform, engine_flavor=engine.flavor.value,
-                                engine_remote=engine.remote, handlers=emulation.handlers,
-                                rosetta=emulation.rosetta, builder_platforms=builders,
-                                binfmt_enabled=emulation.binfmt_enabled, settings=emulation.settings)
+    emulated = engine_emulation(
+        host_os=host.os,
+        engine_platform=engine.platform,
+        engine_flavor=engine.flavor.value,
+        engine_remote=engine.remote,
+        handlers=emulation.handlers,
+        rosetta=emulation.rosetta,
+        builder_platforms=builders,
+        binfmt_enabled=emulation.binfmt_enabled,
+        settings=emulation.settings,
+    )
     return Facts(
         host=host,
         engine=engine,
@@ -177,9 +207,16 @@ def _gather_without_engine(options: GatherOptions) -> Facts:
             try:
                 project = project_f.result(timeout=max(0.0, finish - time.monotonic()))
             except FutureTimeout:
-                project = ProjectFacts(root=str(options.project_dir), errors=(ProbeError(
-                    probe="project", kind="timeout",
-                    detail=f"no answer within the run's {options.timeout:g} s (--timeout)"),))
+                project = ProjectFacts(
+                    root=str(options.project_dir),
+                    errors=(
+                        ProbeError(
+                            probe="project",
+                            kind="timeout",
+                            detail=f"no answer within the run's {options.timeout:g} s (--timeout)",
+                        ),
+                    ),
+                )
         refs = tuple(dict.fromkeys(options.image_refs + (project_images(project) if project else ())))
         images = ImageFacts()
         if refs and not options.offline:
@@ -187,9 +224,18 @@ def _gather_without_engine(options: GatherOptions) -> Facts:
             try:
                 remote = remote_f.result(timeout=max(0.0, finish - time.monotonic()))
             except FutureTimeout:
-                remote = tuple(RemoteImage(reference=r, canonical=r, error=ProbeError(
-                    probe="registry", kind="timeout",
-                    detail=f"no answer within the run's {options.timeout:g} s (--timeout)")) for r in refs)
+                remote = tuple(
+                    RemoteImage(
+                        reference=r,
+                        canonical=r,
+                        error=ProbeError(
+                            probe="registry",
+                            kind="timeout",
+                            detail=f"no answer within the run's {options.timeout:g} s (--timeout)",
+                        ),
+                    )
+                    for r in refs
+                )
             images = ImageFacts(remote=remote)
     finally:
         pool.shutdown()
@@ -212,7 +258,7 @@ def _contexts(engine: EngineFacts, timeout: float) -> EngineFacts:
 
     known = {}
     if engine.engine_id and engine.endpoint.startswith("unix://"):
-        known[os.path.realpath(engine.endpoint[len("unix://"):])] = engine.engine_id
+        known[os.path.realpath(engine.endpoint[len("unix://") :])] = engine.engine_id
     contexts, errors = probe_contexts(engine.contexts, timeout=timeout, known_ids=known)
     return dataclasses.replace(engine, contexts=contexts, context_errors=errors)
 
@@ -221,13 +267,18 @@ def _project(options: GatherOptions, env: dict[str, str], finish: float | None =
     from dockdoctor.probes.project import probe_project
 
     try:
-        project = probe_project(str(options.project_dir), compose_files=options.compose_files, env=env,
-                                timeout=options.timeout)
+        project = probe_project(
+            str(options.project_dir), compose_files=options.compose_files, env=env, timeout=options.timeout
+        )
         return _pins(project, options, env, finish if finish is not None else time.monotonic() + options.timeout)
     except (OSError, UnicodeError, RecursionError, MemoryError, ValueError) as err:
         # the project folder is outside input: whatever slipped past the file door is a probe error (DKD001)
-        return ProjectFacts(root=str(options.project_dir), errors=(ProbeError(
-            probe="project", kind="error", detail=f"{options.project_dir}: {type(err).__name__}: {err}"),))
+        return ProjectFacts(
+            root=str(options.project_dir),
+            errors=(
+                ProbeError(probe="project", kind="error", detail=f"{options.project_dir}: {type(err).__name__}: {err}"),
+            ),
+        )
 
 
 def _pins(project: ProjectFacts, options: GatherOptions, env: dict[str, str], finish: float) -> ProjectFacts:
@@ -239,8 +290,15 @@ def _pins(project: ProjectFacts, options: GatherOptions, env: dict[str, str], fi
     if not pins:
         return project
     cache_dir = RegistryOptions.from_env(env).cache_dir
-    index, note = probe_index(pins, env=env, cache_dir=cache_dir, offline=options.offline, refresh=options.refresh,
-                              deadline=finish - REGISTRY_MARGIN, timeout=options.timeout)
+    index, note = probe_index(
+        pins,
+        env=env,
+        cache_dir=cache_dir,
+        offline=options.offline,
+        refresh=options.refresh,
+        deadline=finish - REGISTRY_MARGIN,
+        timeout=options.timeout,
+    )
     skipped = project.skipped + tuple((text.split(":", 1)[0], text.split(": ", 1)[-1]) for text in unread)
     return dataclasses.replace(project, pins=pins, index=index, index_note=note, skipped=skipped)
 
@@ -259,8 +317,9 @@ def _needs_engine(refs: tuple[str, ...]) -> bool:
     return False
 
 
-def _targets(options: GatherOptions, engine_f: Future[EngineFacts], host_f: Future[HostFacts],
-             finish: float) -> tuple[str, ...]:
+def _targets(
+    options: GatherOptions, engine_f: Future[EngineFacts], host_f: Future[HostFacts], finish: float
+) -> tuple[str, ...]:
     """The platforms a tag search looks for: as asked, else the engine's (as app.resolve_targets), else the host's."""
     if not options.suggest_tags:
         return ()
@@ -278,15 +337,24 @@ def _targets(options: GatherOptions, engine_f: Future[EngineFacts], host_f: Futu
     return ()
 
 
-def _remote(refs: tuple[str, ...], engine: EngineFacts | None, options: GatherOptions,
-            env: dict[str, str], finish: float,
-            targets: Callable[[], tuple[str, ...]] = tuple) -> tuple[RemoteImage, ...]:
+def _remote(
+    refs: tuple[str, ...],
+    engine: EngineFacts | None,
+    options: GatherOptions,
+    env: dict[str, str],
+    finish: float,
+    targets: Callable[[], tuple[str, ...]] = tuple,
+) -> tuple[RemoteImage, ...]:
     from dockdoctor.probes.registry import RegistryOptions, inspect_remote
 
-    registry = RegistryOptions.from_env(env, insecure_registries=engine.insecure_registries if engine else (),
-                                        offline=options.offline, refresh=options.refresh,
-                                        timeout=(min(5.0, options.timeout), options.timeout),
-                                        deadline=finish - REGISTRY_MARGIN)
+    registry = RegistryOptions.from_env(
+        env,
+        insecure_registries=engine.insecure_registries if engine else (),
+        offline=options.offline,
+        refresh=options.refresh,
+        timeout=(min(5.0, options.timeout), options.timeout),
+        deadline=finish - REGISTRY_MARGIN,
+    )
     return inspect_remote(refs, options=registry, targets=targets)
 
 
@@ -318,13 +386,25 @@ def deep_requests(remote: tuple[RemoteImage, ...], targets: tuple[str, ...]) -> 
                 if match.platform is None or match.kind not in (MatchKind.EXACT, MatchKind.COMPATIBLE):
                     continue
                 chosen = next(p for plat, p in offered if plat == match.platform)
-            out.append(DeepRequest(reference=image.reference, target=format_platform(target),
-                                   platform=chosen.platform, digest=chosen.digest))
+            out.append(
+                DeepRequest(
+                    reference=image.reference,
+                    target=format_platform(target),
+                    platform=chosen.platform,
+                    digest=chosen.digest,
+                )
+            )
     return out
 
 
-def _deep(remote: tuple[RemoteImage, ...], engine: EngineFacts, host_f: Future[HostFacts], options: GatherOptions,
-          env: dict[str, str], finish: float) -> tuple:  # -> tuple[DeepImage, ...]
+def _deep(
+    remote: tuple[RemoteImage, ...],
+    engine: EngineFacts,
+    host_f: Future[HostFacts],
+    options: GatherOptions,
+    env: dict[str, str],
+    finish: float,
+) -> tuple:  # -> tuple[DeepImage, ...]
     from dockdoctor.probes.registry import RegistryOptions, inspect_deep
 
     targets = options.deep_targets or ((engine.platform,) if engine.platform else ())
@@ -336,12 +416,18 @@ def _deep(remote: tuple[RemoteImage, ...], engine: EngineFacts, host_f: Future[H
     requests = deep_requests(remote, targets)
     if not requests:
         return ()
-    registry = RegistryOptions.from_env(env, insecure_registries=engine.insecure_registries,
-                                        offline=options.offline, refresh=options.refresh,
-                                        timeout=(min(5.0, options.timeout), options.timeout),
-                                        deadline=finish - REGISTRY_MARGIN)
+    registry = RegistryOptions.from_env(
+        env,
+        insecure_registries=engine.insecure_registries,
+        offline=options.offline,
+        refresh=options.refresh,
+        timeout=(min(5.0, options.timeout), options.timeout),
+        deadline=finish - REGISTRY_MARGIN,
+    )
     budget = env.get("DOCKDOCTOR_DEEP_BUDGET", "")
-    return inspect_deep(requests, options=registry, budget=int(budget) << 20 if budget.isdigit() and int(budget) else None)
+    return inspect_deep(
+        requests, options=registry, budget=int(budget) << 20 if budget.isdigit() and int(budget) else None
+    )
 
 
 def _local_only(remote: tuple[RemoteImage, ...], local: tuple) -> tuple:  # -> tuple[DeepImage, ...]
@@ -365,29 +451,42 @@ def _local_only(remote: tuple[RemoteImage, ...], local: tuple) -> tuple:  # -> t
     for image in remote:
         copy = held.get(image.canonical or canonical(image.reference))
         if image.error is not None and copy is not None:
-            out.append(DeepImage(reference=image.reference, target="", platform=copy.platform, digest=copy.id,
-                                 error=ProbeError(probe="deep", kind="local-only", detail=(
-                                     f"{image.reference}: only in the engine's store ({image.error.kind} at the "
-                                     "registry); --deep reads layers from registries only (the engine API would "
-                                     "need a container or a whole-image export)"))))
+            out.append(
+                DeepImage(
+                    reference=image.reference,
+                    target="",
+                    platform=copy.platform,
+                    digest=copy.id,
+                    error=ProbeError(
+                        probe="deep",
+                        kind="local-only",
+                        detail=(
+                            f"{image.reference}: only in the engine's store ({image.error.kind} at the "
+                            "registry); --deep reads layers from registries only (the engine API would "
+                            "need a container or a whole-image export)"
+                        ),
+                    ),
+                )
+            )
     return tuple(out)
 
 
-def _local(resolved: Resolved, engine: EngineFacts, refs: tuple[str, ...], options: GatherOptions,
-           timeout: float) -> ImageFacts:
+def _local(
+    resolved: Resolved, engine: EngineFacts, refs: tuple[str, ...], options: GatherOptions, timeout: float
+) -> ImageFacts:
     if not engine.reachable or not options.local_images:
         return ImageFacts()
     from dockdoctor.probes.images import probe_local_images
 
-    return probe_local_images(resolved.endpoint, tls=resolved.tls, timeout=timeout,
-                              api_version=engine.api_version or "1.24", refs=refs)
+    return probe_local_images(
+        resolved.endpoint, tls=resolved.tls, timeout=timeout, api_version=engine.api_version or "1.24", refs=refs
+    )
 
 
 def _fallback_host(error: ProbeError) -> HostFacts:
     import platform
 
     return HostFacts(os="unknown", arch=platform.machine(), machine=platform.machine(), errors=(error,))
-
 
 
 __all__ = ["GatherOptions", "gather"]

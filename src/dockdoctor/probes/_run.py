@@ -51,8 +51,13 @@ class Completed:
 
 
 def run(
-    probe: str, argv: tuple[str, ...], *, timeout: float = 10.0, env: Mapping[str, str] | None = None,
-    input: str | None = None, secret: bool = False,
+    probe: str,
+    argv: tuple[str, ...],
+    *,
+    timeout: float = 10.0,
+    env: Mapping[str, str] | None = None,
+    input: str | None = None,
+    secret: bool = False,
 ) -> Completed | ProbeError:
     """Run argv without a shell; never raises for a missing program, a timeout or an OS error.
 

@@ -30,8 +30,11 @@ def _precheck_socket(endpoint: str) -> ProbeError | None:
     if not stat.S_ISSOCK(mode):
         return ProbeError(probe="engine", kind="not-found", detail=f"{path} exists but is not a socket")
     if not os.access(path, os.R_OK | os.W_OK):
-        return ProbeError(probe="engine", kind="permission",
-                          detail=f"{path}: permission denied (the user cannot read and write the socket)")
+        return ProbeError(
+            probe="engine",
+            kind="permission",
+            detail=f"{path}: permission denied (the user cannot read and write the socket)",
+        )
     return None
 
 
@@ -50,15 +53,24 @@ def _classify(err: BaseException) -> str:
                 return "not-found"
         seen = seen.__cause__ or seen.__context__
     lowered = text.lower()
-    for needle, kind in (("timed out", "timeout"), ("timeout", "timeout"), ("permission denied", "permission"),
-                         ("connection refused", "refused"), ("no such file", "not-found"), ("ssl", "tls"),
-                         ("certificate", "tls"), ("ssh", "ssh")):
+    for needle, kind in (
+        ("timed out", "timeout"),
+        ("timeout", "timeout"),
+        ("permission denied", "permission"),
+        ("connection refused", "refused"),
+        ("no such file", "not-found"),
+        ("ssl", "tls"),
+        ("certificate", "tls"),
+        ("ssh", "ssh"),
+    ):
         if needle in lowered:
             return kind
     return "protocol"
 
 
-def engine_answers(endpoint: str, *, tls: TLSFiles | None, timeout: float) -> tuple[dict[str, Any], dict[str, Any]] | ProbeError:
+def engine_answers(
+    endpoint: str, *, tls: TLSFiles | None, timeout: float
+) -> tuple[dict[str, Any], dict[str, Any]] | ProbeError:
     """Ask the engine at `endpoint` for /version and /info."""
     if endpoint.startswith("unix://"):
         problem = _precheck_socket(endpoint)
@@ -95,8 +107,9 @@ def engine_answers(endpoint: str, *, tls: TLSFiles | None, timeout: float) -> tu
     return version, info
 
 
-def with_client(endpoint: str, *, tls: TLSFiles | None, timeout: float, api_version: str,
-                call: Callable[[Any], T]) -> T | ProbeError:
+def with_client(
+    endpoint: str, *, tls: TLSFiles | None, timeout: float, api_version: str, call: Callable[[Any], T]
+) -> T | ProbeError:
     """Run `call(client)` against the engine with the API version it speaks; SDK and transport errors -> ProbeError."""
     import docker
     import requests

@@ -86,8 +86,14 @@ class SSHSocket(socket.socket):
     def connect(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "SSL_CERT_FILE")}
         self.stderr_file = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(argv(self.netloc, timeout=self.gettimeout()), env=env, stdout=subprocess.PIPE,
-                                     stdin=subprocess.PIPE, stderr=self.stderr_file, start_new_session=True)
+        self.proc = subprocess.Popen(
+            argv(self.netloc, timeout=self.gettimeout()),
+            env=env,
+            stdout=subprocess.PIPE,
+            stdin=subprocess.PIPE,
+            stderr=self.stderr_file,
+            start_new_session=True,
+        )
         with _lock:
             _live.add(self.proc)
             _last[self.netloc] = self
@@ -195,8 +201,9 @@ class SSHAdapter(requests.adapters.HTTPAdapter):
     def get_connection(self, url: Any, proxies: Any = None) -> _Pool:  # type: ignore[override]
         return self._pool
 
-    def get_connection_with_tls_context(self, request: Any, verify: Any, proxies: Any = None,
-                                        cert: Any = None) -> _Pool:  # requests 2.32.2+
+    def get_connection_with_tls_context(
+        self, request: Any, verify: Any, proxies: Any = None, cert: Any = None
+    ) -> _Pool:  # requests 2.32.2+
         return self._pool
 
     def close(self) -> None:

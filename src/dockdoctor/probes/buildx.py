@@ -51,15 +51,24 @@ def parse_buildx_ls(text: str) -> tuple[Builder, ...]:
         if line.startswith(" ") and builders:
             last = builders[-1]
             builders[-1] = Builder(
-                name=last.name, driver=last.driver, current=last.current,
+                name=last.name,
+                driver=last.driver,
+                current=last.current,
                 status=last.status or row.get("STATUS", "").split(" ")[0],
                 endpoint=last.endpoint or row.get("DRIVER/ENDPOINT", ""),
-                platforms=last.platforms + tuple(p for p in _platforms(row.get("PLATFORMS", ""))
-                                                 if p not in last.platforms))
+                platforms=last.platforms
+                + tuple(p for p in _platforms(row.get("PLATFORMS", "")) if p not in last.platforms),
+            )
             continue
         name, _, star = row.get("NAME/NODE", "").partition(" ")
-        builders.append(Builder(name=name.rstrip("*"), driver=row.get("DRIVER/ENDPOINT", "").split(" ")[0],
-                                status="", current=star.strip() == "*" or name.endswith("*")))
+        builders.append(
+            Builder(
+                name=name.rstrip("*"),
+                driver=row.get("DRIVER/ENDPOINT", "").split(" ")[0],
+                status="",
+                current=star.strip() == "*" or name.endswith("*"),
+            )
+        )
     return tuple(builders)
 
 
@@ -81,18 +90,25 @@ def parse_buildx_ls_json(text: str) -> tuple[Builder, ...] | None:
                     p = "/".join(x for x in (p.get("os"), p.get("architecture"), p.get("variant")) if x)
                 if p not in platforms:
                     platforms.append(str(p))
-        builders.append(Builder(
-            name=str(item.get("Name", "")), driver=str(item.get("Driver", "")),
-            status=str(nodes[0].get("Status", "")) if nodes else "", platforms=tuple(platforms),
-            current=bool(item.get("Current")), endpoint=str(nodes[0].get("Endpoint", "")) if nodes else ""))
+        builders.append(
+            Builder(
+                name=str(item.get("Name", "")),
+                driver=str(item.get("Driver", "")),
+                status=str(nodes[0].get("Status", "")) if nodes else "",
+                platforms=tuple(platforms),
+                current=bool(item.get("Current")),
+                endpoint=str(nodes[0].get("Endpoint", "")) if nodes else "",
+            )
+        )
     return tuple(builders)
 
 
 def probe_buildx(*, timeout: float = 10.0) -> BuildxFacts:
     """`docker buildx version` and `docker buildx ls` (JSON where this buildx supports it)."""
     if not shutil.which("docker"):
-        return BuildxFacts(installed=False, error=ProbeError(probe="buildx", kind="not-found",
-                                                             detail="docker: command not found"))
+        return BuildxFacts(
+            installed=False, error=ProbeError(probe="buildx", kind="not-found", detail="docker: command not found")
+        )
     version = run("buildx", ("docker", "buildx", "version"), timeout=timeout)
     if isinstance(version, ProbeError):
         return BuildxFacts(installed=False, error=version)
@@ -110,5 +126,4 @@ def probe_buildx(*, timeout: float = 10.0) -> BuildxFacts:
             return BuildxFacts(installed=True, version=parse_buildx_version(version.stdout), error=listing)
         builders = parse_buildx_ls(listing.stdout)
     current = next((b.name for b in builders if b.current), None)
-    return BuildxFacts(installed=True, version=parse_buildx_version(version.stdout), builders=builders,
-                       current=current)
+    return BuildxFacts(installed=True, version=parse_buildx_version(version.stdout), builders=builders, current=current)

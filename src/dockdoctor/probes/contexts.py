@@ -16,11 +16,12 @@ def _resolved(host: str) -> str:
     """A unix socket's path with its symlinks resolved (`/var/run/docker.sock` -> `~/.docker/run/docker.sock`)."""
     if not host.startswith(UNIX):
         return ""
-    return os.path.realpath(host[len(UNIX):])
+    return os.path.realpath(host[len(UNIX) :])
 
 
-def probe_contexts(contexts: tuple[ContextFacts, ...], *, timeout: float = 2.0,
-                   known_ids: dict[str, str] | None = None) -> tuple[tuple[ContextFacts, ...], tuple[ProbeError, ...]]:
+def probe_contexts(
+    contexts: tuple[ContextFacts, ...], *, timeout: float = 2.0, known_ids: dict[str, str] | None = None
+) -> tuple[tuple[ContextFacts, ...], tuple[ProbeError, ...]]:
     """Each unix-socket context with its resolved path and whether a connect() succeeds.
 
     When the live sockets are more than one file, each is asked for its engine ID (`GET /info`): Docker Desktop
@@ -51,5 +52,4 @@ def probe_contexts(contexts: tuple[ContextFacts, ...], *, timeout: float = 2.0,
             errors.append(dataclasses.replace(answers, probe="contexts"))
         else:
             ids[path] = str(answers[1].get("ID") or "")
-    return tuple(dataclasses.replace(c, engine_id=ids.get(c.resolved, "")) if c.live else c for c in out), \
-        tuple(errors)
+    return tuple(dataclasses.replace(c, engine_id=ids.get(c.resolved, "")) if c.live else c for c in out), tuple(errors)

@@ -17,8 +17,18 @@ MAX_PHNUM = 256
 MAX_NOTE = 4096
 
 # e_machine -> GOARCH-style architecture (as platforms.normalize names them)
-_MACHINES = {3: "386", 8: "mips", 20: "ppc", 21: "ppc64", 22: "s390x", 40: "arm", 62: "amd64", 183: "arm64",
-             243: "riscv64", 258: "loong64"}
+_MACHINES = {
+    3: "386",
+    8: "mips",
+    20: "ppc",
+    21: "ppc64",
+    22: "s390x",
+    40: "arm",
+    62: "amd64",
+    183: "arm64",
+    243: "riscv64",
+    258: "loong64",
+}
 
 
 class ElfError(ValueError):
@@ -76,10 +86,10 @@ def parse(data: bytes) -> Elf:
         raise ElfError(f"truncated ELF: {len(data)} bytes, shorter than a 64-bit ELF header")
     elf_type, machine = struct.unpack_from(order + "HH", data, 16)
     if bits == 64:
-        phoff, = struct.unpack_from(order + "Q", data, 0x20)
+        (phoff,) = struct.unpack_from(order + "Q", data, 0x20)
         phentsize, phnum = struct.unpack_from(order + "HH", data, 0x36)
     else:
-        phoff, = struct.unpack_from(order + "I", data, 0x1C)
+        (phoff,) = struct.unpack_from(order + "I", data, 0x1C)
         phentsize, phnum = struct.unpack_from(order + "HH", data, 0x2A)
     want = 56 if bits == 64 else 32
     if phnum and phentsize < want:
@@ -90,23 +100,36 @@ def parse(data: bytes) -> Elf:
         if at + want > len(data):
             incomplete = True
             break
-        ptype, = struct.unpack_from(order + "I", data, at)
+        (ptype,) = struct.unpack_from(order + "I", data, at)
         if bits == 64:
-            offset, filesz = struct.unpack_from(order + "Q", data, at + 8)[0], struct.unpack_from(order + "Q", data, at + 32)[0]
+            offset, filesz = (
+                struct.unpack_from(order + "Q", data, at + 8)[0],
+                struct.unpack_from(order + "Q", data, at + 32)[0],
+            )
         else:
-            offset, filesz = struct.unpack_from(order + "I", data, at + 4)[0], struct.unpack_from(order + "I", data, at + 16)[0]
+            offset, filesz = (
+                struct.unpack_from(order + "I", data, at + 4)[0],
+                struct.unpack_from(order + "I", data, at + 16)[0],
+            )
         if ptype == PT_INTERP:
             if offset + filesz > len(data) or filesz > 4096:
                 incomplete = True
                 continue
-            interpreter = data[offset:offset + filesz].split(b"\0", 1)[0].decode("utf-8", "replace")
+            interpreter = data[offset : offset + filesz].split(b"\0", 1)[0].decode("utf-8", "replace")
         elif ptype in (PT_GNU_PROPERTY, PT_NOTE) and isa is None:
             if offset + min(filesz, MAX_NOTE) > len(data):
                 incomplete = True
                 continue
-            isa = _isa_needed(data[offset:offset + min(filesz, MAX_NOTE)], order, 8 if bits == 64 else 4)
-    return Elf(machine=machine, bits=bits, little_endian=order == "<", elf_type=elf_type, interpreter=interpreter,
-               isa_needed=isa, incomplete=incomplete)
+            isa = _isa_needed(data[offset : offset + min(filesz, MAX_NOTE)], order, 8 if bits == 64 else 4)
+    return Elf(
+        machine=machine,
+        bits=bits,
+        little_endian=order == "<",
+        elf_type=elf_type,
+        interpreter=interpreter,
+        isa_needed=isa,
+        incomplete=incomplete,
+    )
 
 
 def _align(n: int, to: int) -> int:
@@ -123,8 +146,8 @@ def _isa_needed(notes: bytes, order: str, align: int) -> int | None:
         end = desc_at + _align(descsz, 4)
         if namesz > 256 or descsz > len(notes) or end > len(notes) + 4:
             return None
-        if ntype == NT_GNU_PROPERTY_TYPE_0 and notes[name_at:name_at + namesz] == b"GNU\0":
-            desc = notes[desc_at:desc_at + descsz]
+        if ntype == NT_GNU_PROPERTY_TYPE_0 and notes[name_at : name_at + namesz] == b"GNU\0":
+            desc = notes[desc_at : desc_at + descsz]
             p = 0
             while p + 8 <= len(desc):
                 pr_type, pr_datasz = struct.unpack_from(order + "II", desc, p)

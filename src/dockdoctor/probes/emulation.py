@@ -105,8 +105,11 @@ def interpreter_version(path: str, *, timeout: float = 3.0) -> tuple[str, str] |
         return result
     version = parse_qemu_version(result.stdout)
     if not version:
-        return ProbeError(probe="emulation", kind="protocol",
-                          detail=f"{real} --version: no version in {(result.stdout or result.stderr)[:80]!r}")
+        return ProbeError(
+            probe="emulation",
+            kind="protocol",
+            detail=f"{real} --version: no version in {(result.stdout or result.stderr)[:80]!r}",
+        )
     return version, f"{real} --version"
 
 
@@ -121,8 +124,13 @@ def parse_binfmt_entry(name: str, text: str) -> BinfmtHandler:
             continue
         key, _, value = line.partition(" ")
         fields[key.rstrip(":")] = value.strip()
-    return BinfmtHandler(name=name, enabled=enabled, interpreter=fields.get("interpreter", ""),
-                         flags=fields.get("flags", ""), platform=platform_from_magic(fields.get("magic", "")))
+    return BinfmtHandler(
+        name=name,
+        enabled=enabled,
+        interpreter=fields.get("interpreter", ""),
+        flags=fields.get("flags", ""),
+        platform=platform_from_magic(fields.get("magic", "")),
+    )
 
 
 def _described(handler: BinfmtHandler, *, versions: bool, timeout: float) -> tuple[BinfmtHandler, ProbeError | None]:
@@ -134,8 +142,11 @@ def _described(handler: BinfmtHandler, *, versions: bool, timeout: float) -> tup
     handler = dataclasses.replace(handler, emulator=emulator, installer=installer)
     if not versions or emulator != "qemu" or not on_host or not handler.platform:
         if emulator == "qemu" and not on_host and handler.interpreter:
-            handler = dataclasses.replace(handler, version_source=f"{handler.interpreter} is not on the host "
-                                          "(registered from a container with the F flag): version unknown")
+            handler = dataclasses.replace(
+                handler,
+                version_source=f"{handler.interpreter} is not on the host "
+                "(registered from a container with the F flag): version unknown",
+            )
         return handler, None
     found = interpreter_version(handler.interpreter, timeout=timeout)
     if isinstance(found, ProbeError):
@@ -149,11 +160,29 @@ def _binfmt(root: str) -> tuple[bool, tuple[BinfmtHandler, ...], list[ProbeError
     except FileNotFoundError:
         return False, (), []
     except OSError as err:
-        return False, (), [ProbeError(probe="emulation", kind="permission" if isinstance(err, PermissionError)
-                                      else "error", detail=f"{root}: {err.strerror}")]
+        return (
+            False,
+            (),
+            [
+                ProbeError(
+                    probe="emulation",
+                    kind="permission" if isinstance(err, PermissionError) else "error",
+                    detail=f"{root}: {err.strerror}",
+                )
+            ],
+        )
     if "status" not in names:
-        return False, (), [ProbeError(probe="emulation", kind="not-found",
-                                      detail=f"{root} is not mounted (mount -t binfmt_misc binfmt_misc {root})")]
+        return (
+            False,
+            (),
+            [
+                ProbeError(
+                    probe="emulation",
+                    kind="not-found",
+                    detail=f"{root} is not mounted (mount -t binfmt_misc binfmt_misc {root})",
+                )
+            ],
+        )
     handlers, errors = [], []
     for name in names:
         if name in ("status", "register"):
@@ -194,10 +223,16 @@ def rosetta_settings(home: str, env: dict[str, str] | None = None) -> tuple[list
     group = os.path.join(home, "Library", "Group Containers", "group.com.docker")
     colima_home = env.get("COLIMA_HOME") or os.path.join(home, ".colima")
     candidates = [
-        ("docker-desktop", os.path.join(group, "settings-store.json"),
-         lambda p: _json_flag(p, ("UseVirtualizationFrameworkRosetta", "useVirtualizationFrameworkRosetta"))),
-        ("docker-desktop", os.path.join(group, "settings.json"),
-         lambda p: _json_flag(p, ("useVirtualizationFrameworkRosetta", "UseVirtualizationFrameworkRosetta"))),
+        (
+            "docker-desktop",
+            os.path.join(group, "settings-store.json"),
+            lambda p: _json_flag(p, ("UseVirtualizationFrameworkRosetta", "useVirtualizationFrameworkRosetta")),
+        ),
+        (
+            "docker-desktop",
+            os.path.join(group, "settings.json"),
+            lambda p: _json_flag(p, ("useVirtualizationFrameworkRosetta", "UseVirtualizationFrameworkRosetta")),
+        ),
         ("orbstack", os.path.join(home, ".orbstack", "vmconfig.json"), lambda p: _json_flag(p, ("rosetta",))),
         ("colima", os.path.join(colima_home, "default", "colima.yaml"), lambda p: _yaml_flag(p, "rosetta")),
     ]
@@ -224,8 +259,15 @@ def binfmt_status(root: str = BINFMT_DIR) -> bool | None:
     return {"enabled": True, "disabled": False}.get(text.strip())
 
 
-def probe_emulation(*, os_name: str, binfmt_root: str = BINFMT_DIR, home: str | None = None,
-                    versions: bool = True, timeout: float = 3.0, host_arch: str = "") -> EmulationFacts:
+def probe_emulation(
+    *,
+    os_name: str,
+    binfmt_root: str = BINFMT_DIR,
+    home: str | None = None,
+    versions: bool = True,
+    timeout: float = 3.0,
+    host_arch: str = "",
+) -> EmulationFacts:
     """binfmt handlers (Linux) with each emulator's version, and Rosetta settings (macOS)."""
     errors: list[ProbeError] = []
     readable, handlers = False, ()
@@ -244,27 +286,42 @@ def probe_emulation(*, os_name: str, binfmt_root: str = BINFMT_DIR, home: str | 
         errors += errs
         from dockdoctor.probes.vms import probe_vm_settings
 
-        settings, more = probe_vm_settings(home=home or os.path.expanduser("~"), env=dict(os.environ),
-                                           host_arch=host_arch, timeout=timeout)
+        settings, more = probe_vm_settings(
+            home=home or os.path.expanduser("~"), env=dict(os.environ), host_arch=host_arch, timeout=timeout
+        )
         errors += more
     else:  # Podman machines and minikube run on Linux and Windows too
         from dockdoctor.probes.vms import probe_other_settings
 
-        settings, more = probe_other_settings(home=home or os.path.expanduser("~"), env=dict(os.environ),
-                                              timeout=timeout)
+        settings, more = probe_other_settings(
+            home=home or os.path.expanduser("~"), env=dict(os.environ), timeout=timeout
+        )
         errors += more
-    return EmulationFacts(binfmt_readable=readable, handlers=handlers, rosetta=tuple(rosetta), errors=tuple(errors),
-                          binfmt_enabled=enabled, settings=settings)
+    return EmulationFacts(
+        binfmt_readable=readable,
+        handlers=handlers,
+        rosetta=tuple(rosetta),
+        errors=tuple(errors),
+        binfmt_enabled=enabled,
+        settings=settings,
+    )
 
 
 _VM_FLAVORS = ("docker-desktop", "orbstack", "colima", "rancher-desktop", "lima")
 
 
-def engine_emulation(*, host_os: str, engine_platform: str | None, engine_flavor: str, engine_remote: bool,
-                     handlers: tuple[BinfmtHandler, ...], rosetta: tuple[RosettaSetting, ...],
-                     builder_platforms: tuple[tuple[str, tuple[str, ...]], ...],
-                     binfmt_enabled: bool | None = None,
-                     settings: tuple[EngineSettings, ...] = ()) -> tuple[EmulatedPlatform, ...]:
+def engine_emulation(
+    *,
+    host_os: str,
+    engine_platform: str | None,
+    engine_flavor: str,
+    engine_remote: bool,
+    handlers: tuple[BinfmtHandler, ...],
+    rosetta: tuple[RosettaSetting, ...],
+    builder_platforms: tuple[tuple[str, tuple[str, ...]], ...],
+    binfmt_enabled: bool | None = None,
+    settings: tuple[EngineSettings, ...] = (),
+) -> tuple[EmulatedPlatform, ...]:
     """The non-native platforms the engine can run, each with its emulator, version and how it was known (pure)."""
     native = engine_platform or ""
     found: dict[str, EmulatedPlatform] = {}
@@ -277,20 +334,38 @@ def engine_emulation(*, host_os: str, engine_platform: str | None, engine_flavor
                 how += f", registered by {handler.installer})" if handler.installer else ")"
                 if handler.version_source:
                     how += f"; version from {handler.version_source}"
-                found.setdefault(handler.platform, EmulatedPlatform(
-                    platform=handler.platform, via=f"{kind} (binfmt {handler.name})", emulator=kind,
-                    version=handler.version, known_by=how))
+                found.setdefault(
+                    handler.platform,
+                    EmulatedPlatform(
+                        platform=handler.platform,
+                        via=f"{kind} (binfmt {handler.name})",
+                        emulator=kind,
+                        version=handler.version,
+                        known_by=how,
+                    ),
+                )
     if native.endswith("/arm64") and engine_flavor in _VM_FLAVORS:
         on = [(s.source, s.path) for s in rosetta if s.enabled and s.source == engine_flavor]
         on += [(s.product, s.source) for s in settings if s.rosetta and s.product == engine_flavor]
         for product, path in on[:1]:
-            found.setdefault("linux/amd64", EmulatedPlatform(
-                platform="linux/amd64", via=f"rosetta ({product} setting)", emulator="rosetta",
-                known_by=f"{product} setting in {path}"))
+            found.setdefault(
+                "linux/amd64",
+                EmulatedPlatform(
+                    platform="linux/amd64",
+                    via=f"rosetta ({product} setting)",
+                    emulator="rosetta",
+                    known_by=f"{product} setting in {path}",
+                ),
+            )
     for name, platforms in builder_platforms:
         for platform in platforms:
             if platform != native and not platform.startswith(native + "/"):
-                found.setdefault(platform, EmulatedPlatform(
-                    platform=platform, via=f"buildx builder {name}",
-                    known_by=f"`docker buildx ls`: builder {name} lists {platform}"))
+                found.setdefault(
+                    platform,
+                    EmulatedPlatform(
+                        platform=platform,
+                        via=f"buildx builder {name}",
+                        known_by=f"`docker buildx ls`: builder {name} lists {platform}",
+                    ),
+                )
     return tuple(found[p] for p in sorted(found))

@@ -134,26 +134,59 @@ def resolve(env: Mapping[str, str], *, default_host: str = DEFAULT_HOST) -> Reso
     else:
         name, rule = "default", EndpointRule.DEFAULT
 
-    contexts = [ContextFacts(name="default", host=env.get("DOCKER_HOST") or default_host,
-                             description="Current DOCKER_HOST based configuration",
-                             socket_exists=socket_exists(env.get("DOCKER_HOST") or default_host),
-                             current=name == "default")]
+    contexts = [
+        ContextFacts(
+            name="default",
+            host=env.get("DOCKER_HOST") or default_host,
+            description="Current DOCKER_HOST based configuration",
+            socket_exists=socket_exists(env.get("DOCKER_HOST") or default_host),
+            current=name == "default",
+        )
+    ]
     for ctx_name, (host, desc, _skip) in sorted(stored.items()):
-        contexts.append(ContextFacts(name=ctx_name, host=host, description=desc,
-                                     socket_exists=socket_exists(host), current=ctx_name == name))
+        contexts.append(
+            ContextFacts(
+                name=ctx_name, host=host, description=desc, socket_exists=socket_exists(host), current=ctx_name == name
+            )
+        )
 
     if rule is EndpointRule.DOCKER_HOST:
-        return Resolved(env["DOCKER_HOST"], rule, name, tuple(contexts), _env_tls(env, cfg_dir),
-                        config_error=config_error, selected_context=selected)
+        return Resolved(
+            env["DOCKER_HOST"],
+            rule,
+            name,
+            tuple(contexts),
+            _env_tls(env, cfg_dir),
+            config_error=config_error,
+            selected_context=selected,
+        )
     if name == "default":
-        return Resolved(default_host, rule, name, tuple(contexts), _env_tls(env, cfg_dir),
-                        config_error=config_error, selected_context=selected)
+        return Resolved(
+            default_host,
+            rule,
+            name,
+            tuple(contexts),
+            _env_tls(env, cfg_dir),
+            config_error=config_error,
+            selected_context=selected,
+        )
     if name not in stored:
         where = "DOCKER_CONTEXT" if rule is EndpointRule.DOCKER_CONTEXT else f"currentContext in {cfg_dir}/config.json"
-        error = ProbeError(probe="endpoint", kind="config",
-                           detail=f"context {name!r} (from {where}) does not exist; `docker context ls` lists the known ones")
-        return Resolved("", rule, name, tuple(contexts), None, error=error, config_error=config_error,
-                        selected_context=selected)
+        error = ProbeError(
+            probe="endpoint",
+            kind="config",
+            detail=f"context {name!r} (from {where}) does not exist; `docker context ls` lists the known ones",
+        )
+        return Resolved(
+            "", rule, name, tuple(contexts), None, error=error, config_error=config_error, selected_context=selected
+        )
     host, _desc, skip = stored[name]
-    return Resolved(host, rule, name, tuple(contexts), _context_tls(cfg_dir, name, skip), config_error=config_error,
-                    selected_context=selected)
+    return Resolved(
+        host,
+        rule,
+        name,
+        tuple(contexts),
+        _context_tls(cfg_dir, name, skip),
+        config_error=config_error,
+        selected_context=selected,
+    )

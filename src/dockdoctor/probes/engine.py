@@ -41,8 +41,9 @@ _ENDPOINT_RULES: tuple[tuple[Flavor, str, str], ...] = (
 )
 
 
-def _values(field: str, *, endpoint: str, context: str | None, info: Mapping[str, Any],
-            version: Mapping[str, Any]) -> list[str]:
+def _values(
+    field: str, *, endpoint: str, context: str | None, info: Mapping[str, Any], version: Mapping[str, Any]
+) -> list[str]:
     match field:
         case "endpoint":
             return [endpoint]
@@ -57,8 +58,9 @@ def _values(field: str, *, endpoint: str, context: str | None, info: Mapping[str
     return [str(info.get(field.removeprefix("info."), ""))]
 
 
-def classify(*, endpoint: str, context: str | None, info: Mapping[str, Any] | None,
-             version: Mapping[str, Any] | None) -> tuple[Flavor, tuple[Evidence, ...]]:
+def classify(
+    *, endpoint: str, context: str | None, info: Mapping[str, Any] | None, version: Mapping[str, Any] | None
+) -> tuple[Flavor, tuple[Evidence, ...]]:
     """The flavour behind an endpoint and every piece of evidence seen; pure, so recorded answers test it."""
     evidence: list[Evidence] = []
     rules = (_SERVER_RULES if (info or version) else ()) + _ENDPOINT_RULES
@@ -79,8 +81,9 @@ def is_remote(endpoint: str) -> bool:
     parsed = urlparse(endpoint)
     if parsed.scheme not in ("tcp", "ssh", "http", "https"):
         return False
-    return (parsed.hostname or "") not in ("localhost", "127.0.0.1", "::1") and not (
-        parsed.hostname or "").startswith("127.")
+    return (parsed.hostname or "") not in ("localhost", "127.0.0.1", "::1") and not (parsed.hostname or "").startswith(
+        "127."
+    )
 
 
 def native_platform(info: Mapping[str, Any], version: Mapping[str, Any]) -> str | None:
@@ -98,18 +101,24 @@ def native_platform(info: Mapping[str, Any], version: Mapping[str, Any]) -> str 
 def _registry(info: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     config = info.get("RegistryConfig") or {}
     insecure = list(config.get("InsecureRegistryCIDRs") or [])
-    insecure += [name for name, idx in (config.get("IndexConfigs") or {}).items()
-                 if isinstance(idx, dict) and idx.get("Secure") is False]
+    insecure += [
+        name
+        for name, idx in (config.get("IndexConfigs") or {}).items()
+        if isinstance(idx, dict) and idx.get("Secure") is False
+    ]
     return tuple(insecure), tuple(config.get("Mirrors") or [])
 
 
-def facts_from_answers(resolved: Resolved, answers: tuple[Mapping[str, Any], Mapping[str, Any]] | ProbeError | None,
-                       ) -> EngineFacts:
+def facts_from_answers(
+    resolved: Resolved,
+    answers: tuple[Mapping[str, Any], Mapping[str, Any]] | ProbeError | None,
+) -> EngineFacts:
     """EngineFacts from the endpoint resolution and the engine's answers (or why there were none)."""
     error = answers if isinstance(answers, ProbeError) else resolved.error
     version, info = answers if isinstance(answers, tuple) else ({}, {})
-    flavor, evidence = classify(endpoint=resolved.endpoint, context=resolved.context,
-                                info=info or None, version=version or None)
+    flavor, evidence = classify(
+        endpoint=resolved.endpoint, context=resolved.context, info=info or None, version=version or None
+    )
     insecure, mirrors = _registry(info)
     driver_status = dict((str(k), str(v)) for k, v in info.get("DriverStatus") or [] if isinstance(k, str))
     return EngineFacts(
@@ -131,8 +140,11 @@ def facts_from_answers(resolved: Resolved, answers: tuple[Mapping[str, Any], Map
         kernel_version=str(info.get("KernelVersion") or version.get("KernelVersion") or "") or None,
         architecture=str(info.get("Architecture") or "") or None,
         name=str(info.get("Name") or "") or None,
-        components=tuple((str(c.get("Name", "")), str(c.get("Version", "")))
-                         for c in version.get("Components") or [] if isinstance(c, dict)),
+        components=tuple(
+            (str(c.get("Name", "")), str(c.get("Version", "")))
+            for c in version.get("Components") or []
+            if isinstance(c, dict)
+        ),
         labels=tuple(str(label) for label in info.get("Labels") or []),
         insecure_registries=insecure,
         registry_mirrors=mirrors,
@@ -164,4 +176,3 @@ def probe_engine(resolved: Resolved, *, timeout: float) -> EngineFacts:
     if resolved.error is not None or not resolved.endpoint:
         return facts_from_answers(resolved, None)
     return facts_from_answers(resolved, _sdk.engine_answers(resolved.endpoint, tls=resolved.tls, timeout=timeout))
-

@@ -53,8 +53,11 @@ def contexts(env: dict[str, str] | None = None) -> tuple[str, tuple[ContextFacts
 
 def context_env(env: dict[str, str], name: str) -> dict[str, str]:
     """The environment `docker --context NAME` resolves in: the named context wins over DOCKER_HOST."""
-    out = {k: v for k, v in env.items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY",
-                                                     "DOCKER_CERT_PATH")}
+    out = {
+        k: v
+        for k, v in env.items()
+        if k not in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
+    }
     if name == "default":  # the default context is DOCKER_HOST's (or the default socket)
         out.update({k: v for k, v in env.items() if k in ("DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")})
     out["DOCKER_CONTEXT"] = name
@@ -81,24 +84,51 @@ def gather_fleet(options: GatherOptions, *, names: tuple[str, ...] = ()) -> Flee
     chosen, beyond = chosen[:MAX_CONTEXTS], chosen[MAX_CONTEXTS:]
     pool = Pool(min(len(chosen), 8), "context")
     try:
-        futures = [(name, pool.submit(_member, name, name == current, options, env, deadline, finish))
-                   for name in chosen]
+        futures = [
+            (name, pool.submit(_member, name, name == current, options, env, deadline, finish)) for name in chosen
+        ]
         members = []
         for name, future in futures:
             try:
                 members.append(future.result(timeout=max(0.0, finish - time.monotonic())))
             except FutureTimeout:
-                members.append(_failed(name, name == current, env, ProbeError(
-                    probe="engine", kind="timeout",
-                    detail=f"context {name}: no answer within the run's {options.timeout:g} s (--timeout)")))
+                members.append(
+                    _failed(
+                        name,
+                        name == current,
+                        env,
+                        ProbeError(
+                            probe="engine",
+                            kind="timeout",
+                            detail=f"context {name}: no answer within the run's {options.timeout:g} s (--timeout)",
+                        ),
+                    )
+                )
             except Exception as err:  # noqa: BLE001 - one context's failure is that context's probe error
-                members.append(_failed(name, name == current, env, ProbeError(
-                    probe="engine", kind="error", detail=f"context {name}: {type(err).__name__}: {err}")))
+                members.append(
+                    _failed(
+                        name,
+                        name == current,
+                        env,
+                        ProbeError(probe="engine", kind="error", detail=f"context {name}: {type(err).__name__}: {err}"),
+                    )
+                )
     finally:
         pool.shutdown()
-    members += [_failed(name, False, env, ProbeError(
-        probe="engine", kind="error", detail=f"not checked: more than {MAX_CONTEXTS} contexts at once; name the ones "
-                                             "to check with --context NAME")) for name in beyond]
+    members += [
+        _failed(
+            name,
+            False,
+            env,
+            ProbeError(
+                probe="engine",
+                kind="error",
+                detail=f"not checked: more than {MAX_CONTEXTS} contexts at once; name the ones "
+                "to check with --context NAME",
+            ),
+        )
+        for name in beyond
+    ]
     return Fleet(members=_with_tools(tuple(members), options), current=current)
 
 
@@ -118,22 +148,29 @@ def _with_tools(members: tuple[Member, ...], options: GatherOptions) -> tuple[Me
             out.append(member)
             continue
         builders = tuple(dataclasses.replace(b, current=b.name == member.context) for b in buildx.builders)
-        own = dataclasses.replace(buildx, builders=builders,
-                                  current=member.context if any(b.current for b in builders) else None)
+        own = dataclasses.replace(
+            buildx, builders=builders, current=member.context if any(b.current for b in builders) else None
+        )
         out.append(dataclasses.replace(member, facts=dataclasses.replace(member.facts, compose=compose, buildx=own)))
     return tuple(out)
 
 
-def _member(name: str, current: bool, options: GatherOptions, env: dict[str, str], deadline: float,
-            finish: float) -> Member:
-    own = dataclasses.replace(options, deadline=deadline, keep_raw=False, tools=options.tools and current,
-                              context=None if current else name)
+def _member(
+    name: str, current: bool, options: GatherOptions, env: dict[str, str], deadline: float, finish: float
+) -> Member:
+    own = dataclasses.replace(
+        options, deadline=deadline, keep_raw=False, tools=options.tools and current, context=None if current else name
+    )
     facts = _gather(own)
     if not facts.engine.reachable:
         return Member(context=name, facts=facts, current=current)
     resolved = resolve(env if current else context_env(env, name))
-    found = tagged_images(resolved.endpoint, tls=resolved.tls, api_version=facts.engine.api_version or "1.24",
-                          timeout=max(0.1, min(options.timeout, finish - time.monotonic())))
+    found = tagged_images(
+        resolved.endpoint,
+        tls=resolved.tls,
+        api_version=facts.engine.api_version or "1.24",
+        timeout=max(0.1, min(options.timeout, finish - time.monotonic())),
+    )
     if isinstance(found, ProbeError):
         return Member(context=name, facts=facts, current=current, images_error=found)
     return Member(context=name, facts=facts, current=current, images=found)
@@ -145,8 +182,9 @@ def _failed(name: str, current: bool, env: dict[str, str], error: ProbeError) ->
 
     resolved = resolve(env if current else context_env(env, name))
     engine = dataclasses.replace(facts_from_answers(resolved, None), error=error)
-    return Member(context=name, current=current,
-                  facts=Facts(host=HostFacts(os="unknown", arch="", machine=""), engine=engine))
+    return Member(
+        context=name, current=current, facts=Facts(host=HostFacts(os="unknown", arch="", machine=""), engine=engine)
+    )
 
 
 def tagged_images(endpoint: str, *, tls: Any, api_version: str, timeout: float) -> tuple[LocalImage, ...] | ProbeError:

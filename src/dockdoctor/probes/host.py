@@ -50,8 +50,21 @@ def parse_sw_vers(text: str) -> str:
 
 # DMI vendors and products that name a hypervisor (sys_vendor "QEMU": boot2docker/boot2docker#449; "Red Hat" with
 # product "KVM" and VirtualBox's "innotek GmbH": systemd/systemd#5318; Nutanix "AHV": uyuni-project/uyuni#2112).
-_HYPERVISOR_DMI = ("QEMU", "KVM", "innotek GmbH", "VirtualBox", "VMware", "Xen", "Microsoft Corporation", "Nutanix",
-                   "Amazon EC2", "Google", "Parallels", "Bochs", "OpenStack")
+_HYPERVISOR_DMI = (
+    "QEMU",
+    "KVM",
+    "innotek GmbH",
+    "VirtualBox",
+    "VMware",
+    "Xen",
+    "Microsoft Corporation",
+    "Nutanix",
+    "Amazon EC2",
+    "Google",
+    "Parallels",
+    "Bochs",
+    "OpenStack",
+)
 ROSETTA_RUNTIME = "/Library/Apple/usr/libexec/oah/libRosettaRuntime"
 
 
@@ -109,10 +122,19 @@ def probe_host(*, timeout: float = 5.0) -> HostFacts:
             errors.append(sw_vers)
         version = version or _stdlib_platform.mac_ver()[0]
         installed = os.path.exists(ROSETTA_RUNTIME) if apple_silicon else None
-        return HostFacts(os=os_name, arch=arch, machine=machine, os_release=f"macOS {version}".strip(),
-                         kernel=kernel, apple_silicon=bool(apple_silicon),
-                         rosetta_translated=bool(translated) if apple_silicon else False, macos_version=version,
-                         rosetta_installed=installed, errors=tuple(errors), **identity)
+        return HostFacts(
+            os=os_name,
+            arch=arch,
+            machine=machine,
+            os_release=f"macOS {version}".strip(),
+            kernel=kernel,
+            apple_silicon=bool(apple_silicon),
+            rosetta_translated=bool(translated) if apple_silicon else False,
+            macos_version=version,
+            rosetta_installed=installed,
+            errors=tuple(errors),
+            **identity,
+        )
     release = read_text("host", "/etc/os-release")
     version_text = read_text("host", "/proc/version")
     cpuinfo = read_text("host", "/proc/cpuinfo", limit=4 << 20) if arch in ("amd64", "386") else None
@@ -126,12 +148,20 @@ def probe_host(*, timeout: float = 5.0) -> HostFacts:
         flags = parse_cpu_flags(cpuinfo) if isinstance(cpuinfo, str) else ()
     dmi = [read_text("host", f"/sys/class/dmi/id/{name}") for name in ("sys_vendor", "product_name")]
     dmi_vm, hypervisor = parse_dmi(*(d if isinstance(d, str) else "" for d in dmi))
-    vm = ("hypervisor" in flags or dmi_vm) if isinstance(cpuinfo, str) or any(isinstance(d, str) for d in dmi) \
-        else None
+    vm = ("hypervisor" in flags or dmi_vm) if isinstance(cpuinfo, str) or any(isinstance(d, str) for d in dmi) else None
     wsl = "microsoft" in (version_text or "").lower() if isinstance(version_text, str) else False
     wsl = wsl or bool(os.environ.get("WSL_DISTRO_NAME"))
-    return HostFacts(os=os_name, arch=arch, machine=machine,
-                     os_release=parse_os_release(release) if isinstance(release, str) else "",
-                     kernel=kernel, wsl=wsl, amd64_level=level, errors=tuple(errors),
-                     cpu_model=parse_cpu_model(cpuinfo) if isinstance(cpuinfo, str) else "",
-                     virtual_machine=vm, hypervisor=hypervisor, **identity)
+    return HostFacts(
+        os=os_name,
+        arch=arch,
+        machine=machine,
+        os_release=parse_os_release(release) if isinstance(release, str) else "",
+        kernel=kernel,
+        wsl=wsl,
+        amd64_level=level,
+        errors=tuple(errors),
+        cpu_model=parse_cpu_model(cpuinfo) if isinstance(cpuinfo, str) else "",
+        virtual_machine=vm,
+        hypervisor=hypervisor,
+        **identity,
+    )

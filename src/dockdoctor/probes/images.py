@@ -11,7 +11,15 @@ import tarfile
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from dockdoctor.model import ContainerFacts, EmulatedPlatform, FileHead, ImageFacts, ImagePlatform, LocalImage, ProbeError
+from dockdoctor.model import (
+    ContainerFacts,
+    EmulatedPlatform,
+    FileHead,
+    ImageFacts,
+    ImagePlatform,
+    LocalImage,
+    ProbeError,
+)
 from dockdoctor.platforms import Platform, PlatformError, can_run, checked, parse
 from dockdoctor.probes._sdk import with_client
 from dockdoctor.probes.emulation import platform_from_magic
@@ -37,18 +45,21 @@ def _elf_interpreter(data: bytes) -> str:
     try:
         is64, order = data[4] == 2, "<" if data[5] == 1 else ">"
         if is64:
-            phoff, = struct.unpack_from(order + "Q", data, 0x20)
+            (phoff,) = struct.unpack_from(order + "Q", data, 0x20)
             phentsize, phnum = struct.unpack_from(order + "HH", data, 0x36)
         else:
-            phoff, = struct.unpack_from(order + "I", data, 0x1C)
+            (phoff,) = struct.unpack_from(order + "I", data, 0x1C)
             phentsize, phnum = struct.unpack_from(order + "HH", data, 0x2A)
         for i in range(min(phnum, 64)):
             at = phoff + i * phentsize
-            ptype, = struct.unpack_from(order + "I", data, at)
+            (ptype,) = struct.unpack_from(order + "I", data, at)
             if ptype == 3:  # PT_INTERP
-                offset, size = (struct.unpack_from(order + "QxxxxxxxxxxxxxxxxQ", data, at + 8) if is64
-                                else struct.unpack_from(order + "IxxxxxxxxI", data, at + 4))
-                return data[offset:offset + size].split(b"\0", 1)[0].decode("utf-8", "replace")
+                offset, size = (
+                    struct.unpack_from(order + "QxxxxxxxxxxxxxxxxQ", data, at + 8)
+                    if is64
+                    else struct.unpack_from(order + "IxxxxxxxxI", data, at + 4)
+                )
+                return data[offset : offset + size].split(b"\0", 1)[0].decode("utf-8", "replace")
     except (struct.error, IndexError):
         pass
     return ""
@@ -61,10 +72,16 @@ def classify_head(path: str, data: bytes, *, size: int, mode: int | None) -> Fil
     if size == 0 or not data:
         return FileHead(kind="empty", **head)
     if data[:4] == b"\x7fELF":
-        return FileHead(kind="elf", elf_platform=platform_from_magic(data[:20].hex()),
-                        interpreter=_elf_interpreter(data), **head)
-    if data[:4] in (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe",
-                    b"\xca\xfe\xba\xbe"):
+        return FileHead(
+            kind="elf", elf_platform=platform_from_magic(data[:20].hex()), interpreter=_elf_interpreter(data), **head
+        )
+    if data[:4] in (
+        b"\xfe\xed\xfa\xce",
+        b"\xfe\xed\xfa\xcf",
+        b"\xce\xfa\xed\xfe",
+        b"\xcf\xfa\xed\xfe",
+        b"\xca\xfe\xba\xbe",
+    ):
         return FileHead(kind="macho", **head)
     if data[:2] == b"MZ":
         return FileHead(kind="pe", **head)
@@ -113,7 +130,9 @@ def _resolve(argv0: str, env: Sequence[str], workdir: str) -> list[str]:
         return [argv0]
     if "/" in argv0:
         return [posixpath.normpath(posixpath.join(workdir or "/", argv0))]
-    path = next((e[5:] for e in env if e.startswith("PATH=")), "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+    path = next(
+        (e[5:] for e in env if e.startswith("PATH=")), "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    )
     return [posixpath.join(d, argv0) for d in path.split(":") if d.startswith("/")]
 
 
@@ -143,8 +162,13 @@ def _failed_details(client: Any, cid: str, details: dict[str, Any]) -> dict[str,
     error = escape_controls(str((details.get("State") or {}).get("Error") or ""))
     argv = tuple(str(a) for a in (details.get("Path") or "", *(details.get("Args") or ())) if a != "")
     head = entry_file(client, cid, details) if _FILE_ERRORS.search("\n".join((*lines, error))) else None
-    return dict(log_tail=lines, error=error, entrypoint=argv, entry_file=head,
-                exec_format_error=EXEC_FORMAT in "\n".join((*lines, error)).lower())
+    return dict(
+        log_tail=lines,
+        error=error,
+        entrypoint=argv,
+        entry_file=head,
+        exec_format_error=EXEC_FORMAT in "\n".join((*lines, error)).lower(),
+    )
 
 
 def with_emulators(images: ImageFacts, engine_platform: str | None, emulated: Iterable[EmulatedPlatform]) -> ImageFacts:
@@ -176,16 +200,29 @@ def _oci_platform(platform: object) -> str | None:
     if not isinstance(platform, dict) or not platform.get("os") or not platform.get("architecture"):
         return None
     try:
-        return checked(Platform(os=str(platform["os"]), architecture=str(platform["architecture"]),
-                                variant=str(platform.get("variant") or "")))
+        return checked(
+            Platform(
+                os=str(platform["os"]),
+                architecture=str(platform["architecture"]),
+                variant=str(platform.get("variant") or ""),
+            )
+        )
     except PlatformError:
         return None
 
 
 def image_platform(inspect: dict[str, Any]) -> str:
     """os/arch[/variant] of an image inspect answer, normalized ("unknown" when it says nothing)."""
-    return _oci_platform({"os": inspect.get("Os") or "linux", "architecture": inspect.get("Architecture"),
-                          "variant": inspect.get("Variant")}) or "unknown"
+    return (
+        _oci_platform(
+            {
+                "os": inspect.get("Os") or "linux",
+                "architecture": inspect.get("Architecture"),
+                "variant": inspect.get("Variant"),
+            }
+        )
+        or "unknown"
+    )
 
 
 def store_manifests(summary: dict[str, Any]) -> tuple[tuple[ImagePlatform, ...], tuple[ImagePlatform, ...]]:
@@ -203,18 +240,26 @@ def store_manifests(summary: dict[str, Any]) -> tuple[tuple[ImagePlatform, ...],
         if name is None:
             continue
         descriptor = entry.get("Descriptor") or {}
-        found = ImagePlatform(platform=name, digest=str(entry.get("ID") or descriptor.get("digest") or ""),
-                              media_type=str(descriptor.get("mediaType") or ""),
-                              os_version=str((data.get("Platform") or {}).get("os.version") or ""))
+        found = ImagePlatform(
+            platform=name,
+            digest=str(entry.get("ID") or descriptor.get("digest") or ""),
+            media_type=str(descriptor.get("mediaType") or ""),
+            os_version=str((data.get("Platform") or {}).get("os.version") or ""),
+        )
         (held if entry.get("Available") else absent).append(found)
     return tuple(held), tuple(absent)
 
 
 def _local(inspect: dict[str, Any], summary: dict[str, Any] | None = None) -> LocalImage:
     held, absent = store_manifests(summary) if summary else ((), ())
-    return LocalImage(id=str(inspect.get("Id", "")), platform=image_platform(inspect),
-                      repo_tags=tuple(inspect.get("RepoTags") or ()), repo_digests=tuple(inspect.get("RepoDigests") or ()),
-                      manifests=held, absent=absent)
+    return LocalImage(
+        id=str(inspect.get("Id", "")),
+        platform=image_platform(inspect),
+        repo_tags=tuple(inspect.get("RepoTags") or ()),
+        repo_digests=tuple(inspect.get("RepoDigests") or ()),
+        manifests=held,
+        absent=absent,
+    )
 
 
 def _canonical(ref: str) -> str | None:
@@ -278,18 +323,38 @@ def _gather(client: Any, refs: Sequence[str], with_containers: bool, api_version
                     inspected += 1
                     extra.update(_failed_details(client, str(summary["Id"]), details))
             names = summary.get("Names") or [""]
-            containers.append(ContainerFacts(id=str(summary["Id"])[:12], name=str(names[0]).lstrip("/"),
-                                             image=str(summary.get("Image", "")), image_id=image.id if image else "",
-                                             platform=platform or (image.platform if image else "unknown"),
-                                             state=state, exit_code=exit_code, **extra))
+            containers.append(
+                ContainerFacts(
+                    id=str(summary["Id"])[:12],
+                    name=str(names[0]).lstrip("/"),
+                    image=str(summary.get("Image", "")),
+                    image_id=image.id if image else "",
+                    platform=platform or (image.platform if image else "unknown"),
+                    state=state,
+                    exit_code=exit_code,
+                    **extra,
+                )
+            )
     return ImageFacts(local=tuple(images.values()), containers=tuple(containers), errors=tuple(errors))
 
 
-def probe_local_images(endpoint: str, *, tls: TLSFiles | None, timeout: float, api_version: str,
-                       refs: Iterable[str] = (), with_containers: bool = True) -> ImageFacts:
+def probe_local_images(
+    endpoint: str,
+    *,
+    tls: TLSFiles | None,
+    timeout: float,
+    api_version: str,
+    refs: Iterable[str] = (),
+    with_containers: bool = True,
+) -> ImageFacts:
     """Local copies of `refs` and every container (with its image) on the engine."""
-    result = with_client(endpoint, tls=tls, timeout=timeout, api_version=api_version,
-                         call=lambda client: _gather(client, tuple(refs), with_containers, api_version))
+    result = with_client(
+        endpoint,
+        tls=tls,
+        timeout=timeout,
+        api_version=api_version,
+        call=lambda client: _gather(client, tuple(refs), with_containers, api_version),
+    )
     if isinstance(result, ProbeError):
         return ImageFacts(errors=(ProbeError(probe="images", kind=result.kind, detail=result.detail),))
     return result

@@ -48,11 +48,16 @@ class Budget:
         self.read += compressed
         self.produced += produced
         if self.read > self.compressed:
-            raise LayerError("limit", f"read {_mib(self.read)} of {self.what}'s layers, past the {_mib(self.compressed)} "
-                                      "budget (DOCKDOCTOR_DEEP_BUDGET); stopped")
+            raise LayerError(
+                "limit",
+                f"read {_mib(self.read)} of {self.what}'s layers, past the {_mib(self.compressed)} "
+                "budget (DOCKDOCTOR_DEEP_BUDGET); stopped",
+            )
         if self.produced > self.uncompressed:
-            raise LayerError("limit", f"{self.what}'s layers decompress past {_mib(self.uncompressed)} before the file "
-                                      "was found; stopped")
+            raise LayerError(
+                "limit",
+                f"{self.what}'s layers decompress past {_mib(self.uncompressed)} before the file was found; stopped",
+            )
 
 
 def _mib(n: int) -> str:
@@ -98,15 +103,21 @@ class Decompressed(io.RawIOBase):
             try:
                 import zstandard  # optional: Python 3.11 has no zstd in its standard library
             except ImportError:
-                raise LayerError("unsupported", f"{self._what} is zstd-compressed; install the `zstandard` "
-                                                "package to read it (pip install zstandard)") from None
+                raise LayerError(
+                    "unsupported",
+                    f"{self._what} is zstd-compressed; install the `zstandard` "
+                    "package to read it (pip install zstandard)",
+                ) from None
             obj = zstandard.ZstdDecompressor().decompressobj()
             self._decoder = obj.decompress
             return
         if "gzip" in declared or "zstd" in declared:
             kind = "gzip" if "gzip" in declared else "zstd"
-            raise LayerError("not-gzip", f"{self._what} is not {kind} although its media type "
-                                         f"{self._media_type} says so (it starts with {first[:8].hex()})")
+            raise LayerError(
+                "not-gzip",
+                f"{self._what} is not {kind} although its media type "
+                f"{self._media_type} says so (it starts with {first[:8].hex()})",
+            )
         self._decoder = lambda data: data  # an uncompressed tar layer
 
     def _fill(self) -> None:
@@ -198,7 +209,7 @@ def walk(stream: io.RawIOBase, *, want_head: Callable[[str], bool], what: str) -
                     yield Entry(path=parent, kind="opaque")
                     continue
                 if base.startswith(WHITEOUT):
-                    yield Entry(path=posixpath.join(parent, base[len(WHITEOUT):]), kind="whiteout")
+                    yield Entry(path=posixpath.join(parent, base[len(WHITEOUT) :]), kind="whiteout")
                     continue
                 if member.isreg():
                     head = None
@@ -209,8 +220,13 @@ def walk(stream: io.RawIOBase, *, want_head: Callable[[str], bool], what: str) -
                         if executable and kept < KEPT_HEADS:
                             heads[path] = head
                             kept += len(head)
-                    yield Entry(path=path, kind="file", size=member.size, mode=member.mode,
-                                head=(head or b"") if want_head(path) or head is not None else None)
+                    yield Entry(
+                        path=path,
+                        kind="file",
+                        size=member.size,
+                        mode=member.mode,
+                        head=(head or b"") if want_head(path) or head is not None else None,
+                    )
                 elif member.isdir():
                     yield Entry(path=path, kind="dir", mode=member.mode)
                 elif member.issym():
@@ -298,8 +314,14 @@ class MergedView:
                 if entry is not None:
                     if entry.kind == "hardlink":
                         target = index.entries.get(entry.link)
-                        entry = Entry(path=path, kind="file", link=entry.link, size=target.size if target else 0,
-                                      mode=target.mode if target else entry.mode, head=entry.head)
+                        entry = Entry(
+                            path=path,
+                            kind="file",
+                            link=entry.link,
+                            size=target.size if target else 0,
+                            mode=target.mode if target else entry.mode,
+                            head=entry.head,
+                        )
                     result = (entry, layer)
                     break
                 if path in index.implied:
@@ -333,11 +355,14 @@ class MergedView:
                 return Found(path="/" + "/".join(done + parts[i:]), entry=None, links=tuple(links))
             if entry.kind == "symlink":
                 if len(links) >= MAX_LINKS:
-                    raise LayerError("symlink-loop", f"/{normalize(path)}: more than {MAX_LINKS} symbolic links "
-                                                     f"inside the image (a loop: {' , '.join(links[-3:])})")
+                    raise LayerError(
+                        "symlink-loop",
+                        f"/{normalize(path)}: more than {MAX_LINKS} symbolic links "
+                        f"inside the image (a loop: {' , '.join(links[-3:])})",
+                    )
                 links.append(f"/{candidate} -> {entry.link}")
                 base = "" if entry.link.startswith("/") else "/".join(done)
-                parts = [p for p in normalize(posixpath.join("/" + base, entry.link)).split("/") if p] + parts[i + 1:]
+                parts = [p for p in normalize(posixpath.join("/" + base, entry.link)).split("/") if p] + parts[i + 1 :]
                 done, i = [], 0
                 continue
             if not last and entry.kind != "dir":
@@ -359,5 +384,17 @@ def relevant(entry: Entry, goal: str) -> bool:
     return False
 
 
-__all__ = ["Budget", "Decompressed", "Entry", "Found", "LayerError", "LayerIndex", "MergedView", "Scanner",
-           "ancestors", "normalize", "relevant", "walk"]
+__all__ = [
+    "Budget",
+    "Decompressed",
+    "Entry",
+    "Found",
+    "LayerError",
+    "LayerIndex",
+    "MergedView",
+    "Scanner",
+    "ancestors",
+    "normalize",
+    "relevant",
+    "walk",
+]

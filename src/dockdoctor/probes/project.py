@@ -25,8 +25,26 @@ from dockdoctor.project.dockerignore import Pattern, PatternError, matches, pars
 
 MAX_DEPTH = 6
 MAX_ENTRIES = 20_000  # directory entries visited at most
-SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".nox",
-                       ".mypy_cache", ".pytest_cache", ".ruff_cache", ".terraform", ".idea", ".gradle", "target"})
+SKIP_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        "__pycache__",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".terraform",
+        ".idea",
+        ".gradle",
+        "target",
+    }
+)
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 KEPT_ENV = ("DOCKER_", "COMPOSE_")
 
@@ -124,9 +142,9 @@ def find_compose_files(root: str, explicit: Sequence[str], env: Mapping[str, str
     return ()
 
 
-def _dotenv(root: str, env: Mapping[str, str], skipped: list[tuple[str, str]],
-            errors: list[ProbeError]) -> tuple[dict[str, str], dict[str, str], tuple[tuple[str, str, str], ...],
-                                               tuple[int, str]]:
+def _dotenv(
+    root: str, env: Mapping[str, str], skipped: list[tuple[str, str]], errors: list[ProbeError]
+) -> tuple[dict[str, str], dict[str, str], tuple[tuple[str, str, str], ...], tuple[int, str]]:
     from dockdoctor.project.dotenv import DotenvError, parse_dotenv
 
     path = os.path.join(root, ".env")
@@ -145,9 +163,17 @@ def _dotenv(root: str, env: Mapping[str, str], skipped: list[tuple[str, str]],
     return values, sources, kept, end
 
 
-def _compose(root: str, files: tuple[str, ...], env: Mapping[str, str], dotenv: Mapping[str, str],
-             sources: Mapping[str, str], skipped: list[tuple[str, str]], timeout: float, *,
-             named: bool = False) -> ComposeProject:
+def _compose(
+    root: str,
+    files: tuple[str, ...],
+    env: Mapping[str, str],
+    dotenv: Mapping[str, str],
+    sources: Mapping[str, str],
+    skipped: list[tuple[str, str]],
+    timeout: float,
+    *,
+    named: bool = False,
+) -> ComposeProject:
     """Our resolution of the compose files, then compose's own; `named`: the user gave the files (-f, COMPOSE_FILE),
     so they are read wherever they are, else only inside the project folder."""
     from dockdoctor.project.compose import from_config_json, parse_compose
@@ -156,16 +182,31 @@ def _compose(root: str, files: tuple[str, ...], env: Mapping[str, str], dotenv: 
     for path in files:
         text = _read(path, skipped, root=None if named else root)
         if text is None:
-            return ComposeProject(files=files, resolved_by="dockdoctor", error=ProbeError(
-                probe="project", kind="read", detail=f"{path}: {next((r for p, r in skipped if p == path), 'missing')}"))
+            return ComposeProject(
+                files=files,
+                resolved_by="dockdoctor",
+                error=ProbeError(
+                    probe="project",
+                    kind="read",
+                    detail=f"{path}: {next((r for p, r in skipped if p == path), 'missing')}",
+                ),
+            )
         texts.append((path, text))
     merged = {**dotenv, **env}  # the environment wins over .env, as in compose
     origins = {name: "environment" for name in env} | {k: v for k, v in sources.items() if k not in env}
     ours = _with_origin_lines(parse_compose(texts, env=merged, env_sources=origins), dict(texts))
     if not shutil.which("docker") or any(p == os.path.join(root, ".env") for p, _ in skipped):
         return ours  # compose would read the .env dockdoctor refused (a link out, a FIFO) and quote it in errors
-    argv = ("docker", "compose", "--project-directory", root, *(a for f in files for a in ("-f", f)),
-            "config", "--format", "json")
+    argv = (
+        "docker",
+        "compose",
+        "--project-directory",
+        root,
+        *(a for f in files for a in ("-f", f)),
+        "config",
+        "--format",
+        "json",
+    )
     result = run("project", argv, timeout=timeout, env=env)
     if isinstance(result, ProbeError) or result.code != 0:
         if ours.error is not None:
@@ -173,13 +214,21 @@ def _compose(root: str, files: tuple[str, ...], env: Mapping[str, str], dotenv: 
         text = result.detail if isinstance(result, ProbeError) else (result.stderr.strip() or result.stdout.strip())
         if isinstance(result, ProbeError) and result.kind == "not-found" or "is not a docker command" in text:
             return ours
-        return dataclasses.replace(ours, error=ProbeError(probe="project", kind="compose",
-                                                          detail=f"docker compose config: {text.splitlines()[-1]}"))
+        return dataclasses.replace(
+            ours,
+            error=ProbeError(probe="project", kind="compose", detail=f"docker compose config: {text.splitlines()[-1]}"),
+        )
     resolved = from_config_json(result.stdout, files=files)
     ours_by_name = {s.name: s for s in ours.services}
-    services = tuple(dataclasses.replace(s, origins=ours_by_name[s.name].origins if s.name in ours_by_name else
-                                         (Origin(key="service", source="docker compose config"),))
-                     for s in resolved.services)
+    services = tuple(
+        dataclasses.replace(
+            s,
+            origins=ours_by_name[s.name].origins
+            if s.name in ours_by_name
+            else (Origin(key="service", source="docker compose config"),),
+        )
+        for s in resolved.services
+    )
     return dataclasses.replace(resolved, services=services, version_key=ours.version_key)
 
 
@@ -191,8 +240,10 @@ def _with_lines(facts: DockerfileFacts, text: str) -> DockerfileFacts:
     """The FROM and ARG lines as written, so that fixes can show exact diffs."""
     lines = text.splitlines()
     return dataclasses.replace(
-        facts, stages=tuple(dataclasses.replace(s, text=_line(lines, s.line)) for s in facts.stages),
-        args=tuple(dataclasses.replace(a, text=_line(lines, a.line)) for a in facts.args))
+        facts,
+        stages=tuple(dataclasses.replace(s, text=_line(lines, s.line)) for s in facts.stages),
+        args=tuple(dataclasses.replace(a, text=_line(lines, a.line)) for a in facts.args),
+    )
 
 
 _SOURCE = re.compile(r"^(?P<file>.+?):(?P<line>\d+)(?:\s|$)")
@@ -207,8 +258,10 @@ def _with_origin_lines(project: ComposeProject, texts: Mapping[str, str]) -> Com
             return origin
         return dataclasses.replace(origin, text=_line(lines[match.group("file")], int(match.group("line"))))
 
-    return dataclasses.replace(project, services=tuple(
-        dataclasses.replace(s, origins=tuple(fill(o) for o in s.origins)) for s in project.services))
+    return dataclasses.replace(
+        project,
+        services=tuple(dataclasses.replace(s, origins=tuple(fill(o) for o in s.origins)) for s in project.services),
+    )
 
 
 def _relative(project: ComposeProject, root: str) -> ComposeProject:
@@ -218,22 +271,32 @@ def _relative(project: ComposeProject, root: str) -> ComposeProject:
     def rel(text: str) -> str:
         return text.replace(prefix, "")
 
-    services = tuple(dataclasses.replace(s, origins=tuple(dataclasses.replace(o, source=rel(o.source)) for o in s.origins))
-                     for s in project.services)
+    services = tuple(
+        dataclasses.replace(s, origins=tuple(dataclasses.replace(o, source=rel(o.source)) for o in s.origins))
+        for s in project.services
+    )
     error = dataclasses.replace(project.error, detail=rel(project.error.detail)) if project.error else None
     return dataclasses.replace(project, files=tuple(rel(f) for f in project.files), services=services, error=error)
 
 
-def _devcontainer_compose(dev: DevcontainerFacts, root: str, project_files: tuple[str, ...], env: Mapping[str, str],
-                          dotenv: Mapping[str, str], sources: Mapping[str, str], skipped: list[tuple[str, str]],
-                          timeout: float) -> DevcontainerFacts:
+def _devcontainer_compose(
+    dev: DevcontainerFacts,
+    root: str,
+    project_files: tuple[str, ...],
+    env: Mapping[str, str],
+    dotenv: Mapping[str, str],
+    sources: Mapping[str, str],
+    skipped: list[tuple[str, str]],
+    timeout: float,
+) -> DevcontainerFacts:
     """A dev container's own compose files (dockerComposeFile, relative to its folder), resolved like the project's."""
     folder = os.path.dirname(os.path.join(root, dev.path))
     files = tuple(os.path.normpath(os.path.join(folder, f)) for f in dev.compose_files)
     if not files or set(files) <= set(project_files):
         return dev
-    return dataclasses.replace(dev, compose=_relative(_compose(root, files, env, dotenv, sources, skipped, timeout),
-                                                      root))  # a project file names them: read inside the root only
+    return dataclasses.replace(
+        dev, compose=_relative(_compose(root, files, env, dotenv, sources, skipped, timeout), root)
+    )  # a project file names them: read inside the root only
 
 
 def _dockerignore(root: str, skipped: list[tuple[str, str]]) -> tuple[Pattern, ...]:
@@ -249,8 +312,9 @@ def _dockerignore(root: str, skipped: list[tuple[str, str]]) -> tuple[Pattern, .
         return ()
 
 
-def probe_project(root: str, *, compose_files: Sequence[str] = (), env: Mapping[str, str],
-                  timeout: float = 10.0) -> ProjectFacts:
+def probe_project(
+    root: str, *, compose_files: Sequence[str] = (), env: Mapping[str, str], timeout: float = 10.0
+) -> ProjectFacts:
     """Everything in the project folder that decides which platforms get built, pulled and run."""
     from dockdoctor.project.devcontainer import parse_devcontainer
     from dockdoctor.project.dockerfile import parse_dockerfile
@@ -280,20 +344,31 @@ def probe_project(root: str, *, compose_files: Sequence[str] = (), env: Mapping[
     files = find_compose_files(root, compose_files, env)
     named = bool(compose_files) or bool(env.get("COMPOSE_FILE"))
     compose = _compose(root, files, env, dotenv, sources, skipped, timeout, named=named) if files else None
-    devcontainers = [_devcontainer_compose(d, root, files, env, dotenv, sources, skipped, timeout)
-                     for d in devcontainers]
+    devcontainers = [
+        _devcontainer_compose(d, root, files, env, dotenv, sources, skipped, timeout) for d in devcontainers
+    ]
     if compose is not None:
         compose = _relative(compose, root)
     deploy = _deploy_files(root, paths, {os.path.abspath(f) for f in files})
     if compose is not None and (built := _compose_build_targets(compose)) is not None:
         deploy.append(built)
-    return ProjectFacts(root=root, dockerfiles=tuple(dockerfiles), compose=compose, devcontainers=tuple(devcontainers),
-                        dotenv=kept, dotenv_end=dotenv_end, skipped=tuple(skipped), errors=tuple(errors),
-                        deploy=tuple(deploy))
+    return ProjectFacts(
+        root=root,
+        dockerfiles=tuple(dockerfiles),
+        compose=compose,
+        devcontainers=tuple(devcontainers),
+        dotenv=kept,
+        dotenv_end=dotenv_end,
+        skipped=tuple(skipped),
+        errors=tuple(errors),
+        deploy=tuple(deploy),
+    )
 
 
 _DEPLOY_SUFFIXES = (".yaml", ".yml", ".json", ".toml", ".ts", ".py")
-_TEST_DATA = frozenset({"fixtures", "testdata", "tests", "test", "__tests__", "spec", "cdk.out"})  # not where it deploys
+_TEST_DATA = frozenset(
+    {"fixtures", "testdata", "tests", "test", "__tests__", "spec", "cdk.out"}
+)  # not where it deploys
 
 
 def _quiet_read(path: str) -> str | None:
@@ -347,7 +422,8 @@ def _compose_build_targets(compose: ComposeProject) -> DeployFile | None:
         if service.build is None:
             continue
         wanted = [("build.platforms", p) for p in service.build.platforms] or (
-            [("platform", service.platform)] if service.platform else [])
+            [("platform", service.platform)] if service.platform else []
+        )
         for key, text in wanted:
             origin = next((o for o in service.origins if o.key == key), None)
             where = origin.source.split(" ")[0] if origin else (compose.files[0] if compose.files else "compose")
@@ -359,4 +435,3 @@ def _compose_build_targets(compose: ComposeProject) -> DeployFile | None:
     if not targets:
         return None
     return DeployFile(path=compose.files[0] if compose.files else "compose", kind="compose", targets=tuple(targets))
-

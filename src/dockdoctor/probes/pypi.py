@@ -41,14 +41,16 @@ def _get(url: str, *, timeout: tuple[float, float]) -> Answer | ProbeError:
     import requests
 
     try:
-        with requests.get(url, headers={"Accept": ACCEPT}, timeout=timeout, stream=True,
-                          allow_redirects=True) as resp:
+        with requests.get(url, headers={"Accept": ACCEPT}, timeout=timeout, stream=True, allow_redirects=True) as resp:
             body = b""
             for chunk in resp.iter_content(65536):
                 body += chunk
                 if len(body) > MAX_BODY:
-                    return ProbeError(probe="pypi", kind="too-large",
-                                      detail=f"{_public(url)}: answer larger than {MAX_BODY >> 20} MB, not read")
+                    return ProbeError(
+                        probe="pypi",
+                        kind="too-large",
+                        detail=f"{_public(url)}: answer larger than {MAX_BODY >> 20} MB, not read",
+                    )
             return Answer(resp.status_code, resp.headers.get("Content-Type", ""), body)
     except (requests.exceptions.RequestException, OSError, ValueError) as err:
         return ProbeError(probe="pypi", kind="unreachable", detail=f"{_public(url)}: {type(err).__name__}: {err}"[:300])
@@ -91,8 +93,11 @@ def releases_from(body: bytes, name: str, pinned: str) -> tuple[IndexRelease, ..
             continue
         filename = item["filename"]
         try:
-            version = str(parse_wheel_filename(filename)[1]) if filename.endswith(".whl") \
+            version = (
+                str(parse_wheel_filename(filename)[1])
+                if filename.endswith(".whl")
                 else str(parse_sdist_filename(filename)[1])
+            )
         except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
             continue
         by_version.setdefault(version, []).append(filename)
@@ -100,8 +105,9 @@ def releases_from(body: bytes, name: str, pinned: str) -> tuple[IndexRelease, ..
     if want is None:
         return f"the pin's version {pinned!r} is not a PEP 440 version"
     mine = [v for v in by_version if _version(v) == want]
-    later = sorted((v for v in by_version if (pv := _version(v)) is not None and pv > want and not pv.is_prerelease),
-                   key=Version)[:MAX_LATER]
+    later = sorted(
+        (v for v in by_version if (pv := _version(v)) is not None and pv > want and not pv.is_prerelease), key=Version
+    )[:MAX_LATER]
     return tuple(IndexRelease(version=v, files=tuple(sorted(by_version[v]))) for v in mine + later)
 
 
@@ -132,14 +138,19 @@ class _Cache:
         from dockdoctor.probes.registry._cache import _atomic_write
 
         try:
-            _atomic_write(path, json.dumps({"format": CACHE_FORMAT, "fetched_at": time.time(),
-                                            "body": body.decode("utf-8", "replace")}).encode())
+            _atomic_write(
+                path,
+                json.dumps(
+                    {"format": CACHE_FORMAT, "fetched_at": time.time(), "body": body.decode("utf-8", "replace")}
+                ).encode(),
+            )
         except OSError:
             pass
 
 
-def _project(name: str, pinned: str, index: str, cache: _Cache, *, refresh: bool,
-             timeout: tuple[float, float]) -> IndexProject:
+def _project(
+    name: str, pinned: str, index: str, cache: _Cache, *, refresh: bool, timeout: tuple[float, float]
+) -> IndexProject:
     url = index + name + "/"
     public = _public(url)
     body = None if refresh else cache.get(url, ttl=TTL)
@@ -148,15 +159,30 @@ def _project(name: str, pinned: str, index: str, cache: _Cache, *, refresh: bool
         if isinstance(answer, ProbeError):
             return IndexProject(name=name, index=_public(index), error=answer)
         if answer.status == 404:
-            return IndexProject(name=name, index=_public(index), error=ProbeError(
-                probe="pypi", kind="not-found", detail=f"{public}: the index has no project {name!r}"))
+            return IndexProject(
+                name=name,
+                index=_public(index),
+                error=ProbeError(probe="pypi", kind="not-found", detail=f"{public}: the index has no project {name!r}"),
+            )
         if answer.status != 200:
-            return IndexProject(name=name, index=_public(index), error=ProbeError(
-                probe="pypi", kind="error", detail=f"{public}: HTTP {answer.status}"))
+            return IndexProject(
+                name=name,
+                index=_public(index),
+                error=ProbeError(probe="pypi", kind="error", detail=f"{public}: HTTP {answer.status}"),
+            )
         if "json" not in answer.content_type:
-            return IndexProject(name=name, index=_public(index), error=ProbeError(
-                probe="pypi", kind="not-json", detail=(f"{public}: answered {answer.content_type or 'no type'}, "
-                                                       f"not {ACCEPT} (an index without PEP 691?)")))
+            return IndexProject(
+                name=name,
+                index=_public(index),
+                error=ProbeError(
+                    probe="pypi",
+                    kind="not-json",
+                    detail=(
+                        f"{public}: answered {answer.content_type or 'no type'}, "
+                        f"not {ACCEPT} (an index without PEP 691?)"
+                    ),
+                ),
+            )
         body = answer.body
         parsed = releases_from(body, name, pinned)
         if not isinstance(parsed, str):
@@ -164,8 +190,11 @@ def _project(name: str, pinned: str, index: str, cache: _Cache, *, refresh: bool
     else:
         parsed = releases_from(body, name, pinned)
     if isinstance(parsed, str):
-        return IndexProject(name=name, index=_public(index), error=ProbeError(
-            probe="pypi", kind="invalid", detail=f"{public}: {parsed}"))
+        return IndexProject(
+            name=name,
+            index=_public(index),
+            error=ProbeError(probe="pypi", kind="invalid", detail=f"{public}: {parsed}"),
+        )
     return IndexProject(name=name, index=_public(index), releases=parsed)
 
 
@@ -196,13 +225,31 @@ def project_pins(root: str, dockerfiles: tuple[DockerfileFacts, ...]) -> tuple[t
                 found += more
                 notes += why
             for pin in found:
-                pins.append(PythonPin(name=pin.name, version=pin.version, source=pin.source, text=pin.text,
-                                      dockerfile=df.path, line=ins.line, python=ins.python, libc=ins.libc))
+                pins.append(
+                    PythonPin(
+                        name=pin.name,
+                        version=pin.version,
+                        source=pin.source,
+                        text=pin.text,
+                        dockerfile=df.path,
+                        line=ins.line,
+                        python=ins.python,
+                        libc=ins.libc,
+                    )
+                )
     return tuple(dict.fromkeys(pins)), tuple(dict.fromkeys(notes))
 
 
-def probe_index(pins: tuple[PythonPin, ...], *, env: Mapping[str, str], cache_dir: Path | None, offline: bool,
-                refresh: bool, deadline: float, timeout: float) -> tuple[tuple[IndexProject, ...], str]:
+def probe_index(
+    pins: tuple[PythonPin, ...],
+    *,
+    env: Mapping[str, str],
+    cache_dir: Path | None,
+    offline: bool,
+    refresh: bool,
+    deadline: float,
+    timeout: float,
+) -> tuple[tuple[IndexProject, ...], str]:
     """One request per pinned (project, version), at most WORKERS at once, all by `deadline`; --offline: the cache."""
     index = index_url(env)
     cache = _Cache(cache_dir)
@@ -216,19 +263,36 @@ def probe_index(pins: tuple[PythonPin, ...], *, env: Mapping[str, str], cache_di
             parsed = releases_from(body, name, version) if body is not None else "no cached answer"
             if not isinstance(parsed, str):
                 out.append(IndexProject(name=name, index=_public(index), releases=parsed))
-        return tuple(out), "" if len(out) == len(wanted) else \
-            f"--offline: the package index ({_public(index)}) was not asked about {len(wanted) - len(out)} pin(s)"
+        return tuple(out), "" if len(out) == len(
+            wanted
+        ) else f"--offline: the package index ({_public(index)}) was not asked about {len(wanted) - len(out)} pin(s)"
     pool = Pool(WORKERS, "pypi")
     try:
-        futures = [(name, pool.submit(_project, name, version, index, cache, refresh=refresh,
-                                      timeout=(min(5.0, timeout), timeout))) for name, version in wanted]
+        futures = [
+            (
+                name,
+                pool.submit(
+                    _project, name, version, index, cache, refresh=refresh, timeout=(min(5.0, timeout), timeout)
+                ),
+            )
+            for name, version in wanted
+        ]
         out = []
         for name, future in futures:
             try:
                 out.append(future.result(timeout=max(0.0, deadline - time.monotonic())))
             except FutureTimeout:
-                out.append(IndexProject(name=name, index=_public(index), error=ProbeError(
-                    probe="pypi", kind="timeout", detail=f"{_public(index)}: no answer for {name} within the run")))
+                out.append(
+                    IndexProject(
+                        name=name,
+                        index=_public(index),
+                        error=ProbeError(
+                            probe="pypi",
+                            kind="timeout",
+                            detail=f"{_public(index)}: no answer for {name} within the run",
+                        ),
+                    )
+                )
         return tuple(out), ""
     finally:
         pool.shutdown()

@@ -82,13 +82,21 @@ def _bool(text: str | None) -> bool | None:
     return {"true": True, "false": False}.get((text or "").lower())
 
 
-def colima_settings(*, home: str, env: Mapping[str, str], host_arch: str, timeout: float,
-                    ) -> tuple[list[EngineSettings], list[ProbeError]]:
+def colima_settings(
+    *,
+    home: str,
+    env: Mapping[str, str],
+    host_arch: str,
+    timeout: float,
+) -> tuple[list[EngineSettings], list[ProbeError]]:
     """Every Colima profile: its colima.yaml (arch, vmType, rosetta) and `colima list --json` (status, arch)."""
     root = env.get("COLIMA_HOME") or os.path.join(home, ".colima")
     try:
-        names = sorted(n for n in os.listdir(root) if not n.startswith("_")
-                       and os.path.isfile(os.path.join(root, n, "colima.yaml")))
+        names = sorted(
+            n
+            for n in os.listdir(root)
+            if not n.startswith("_") and os.path.isfile(os.path.join(root, n, "colima.yaml"))
+        )
     except OSError:
         names = []
     errors: list[ProbeError] = []
@@ -98,8 +106,13 @@ def colima_settings(*, home: str, env: Mapping[str, str], host_arch: str, timeou
         if isinstance(result, ProbeError):
             errors.append(result)
         elif result.code != 0:
-            errors.append(ProbeError(probe="vms", kind="error",
-                                     detail=f"colima list --json: exit {result.code}: {result.stderr.strip()[:200]}"))
+            errors.append(
+                ProbeError(
+                    probe="vms",
+                    kind="error",
+                    detail=f"colima list --json: exit {result.code}: {result.stderr.strip()[:200]}",
+                )
+            )
         else:
             listed = {str(item.get("name", "")): item for item in json_stream(result.stdout)}
     version = _version("colima", ("colima", "version"), timeout, errors) if listed else ""
@@ -112,15 +125,28 @@ def colima_settings(*, home: str, env: Mapping[str, str], host_arch: str, timeou
             continue
         conf = yaml_scalars(text or "", ("arch", "vmType", "rosetta"))
         item = listed.get(name, {})
-        found.append(EngineSettings(
-            product="colima", source=path, profile=name, rosetta=_bool(conf.get("rosetta")),
-            vm_type=conf.get("vmType", ""), arch=_arch(str(item.get("arch") or conf.get("arch", "")), host_arch),
-            status=str(item.get("status", "")), version=version))
+        found.append(
+            EngineSettings(
+                product="colima",
+                source=path,
+                profile=name,
+                rosetta=_bool(conf.get("rosetta")),
+                vm_type=conf.get("vmType", ""),
+                arch=_arch(str(item.get("arch") or conf.get("arch", "")), host_arch),
+                status=str(item.get("status", "")),
+                version=version,
+            )
+        )
     return found, errors
 
 
-def lima_settings(*, home: str, env: Mapping[str, str], host_arch: str, timeout: float,
-                  ) -> tuple[list[EngineSettings], list[ProbeError]]:
+def lima_settings(
+    *,
+    home: str,
+    env: Mapping[str, str],
+    host_arch: str,
+    timeout: float,
+) -> tuple[list[EngineSettings], list[ProbeError]]:
     """Every Lima instance of `limactl list --json` (name, status, arch, vmType), with Rosetta from its lima.yaml."""
     root = env.get("LIMA_HOME") or os.path.join(home, ".lima")
     if not os.path.isdir(root):
@@ -129,8 +155,13 @@ def lima_settings(*, home: str, env: Mapping[str, str], host_arch: str, timeout:
     if isinstance(result, ProbeError):
         return [], [result]
     if result.code != 0:
-        return [], [ProbeError(probe="vms", kind="error",
-                               detail=f"limactl list --json: exit {result.code}: {result.stderr.strip()[:200]}")]
+        return [], [
+            ProbeError(
+                probe="vms",
+                kind="error",
+                detail=f"limactl list --json: exit {result.code}: {result.stderr.strip()[:200]}",
+            )
+        ]
     found: list[EngineSettings] = []
     errors: list[ProbeError] = []
     items = json_stream(result.stdout)
@@ -143,10 +174,18 @@ def lima_settings(*, home: str, env: Mapping[str, str], host_arch: str, timeout:
             errors.append(text)
             text = None
         rosetta = re.search(r"(?m)^rosetta:[ \t]*\n(?:[ \t]+.*\n)*?[ \t]+enabled:[ \t]*(true|false)", text or "")
-        found.append(EngineSettings(
-            product="lima", source="limactl list --json", profile=name,
-            rosetta=_bool(rosetta.group(1)) if rosetta else None, vm_type=str(item.get("vmType") or ""),
-            arch=_arch(str(item.get("arch") or ""), host_arch), status=str(item.get("status", "")), version=version))
+        found.append(
+            EngineSettings(
+                product="lima",
+                source="limactl list --json",
+                profile=name,
+                rosetta=_bool(rosetta.group(1)) if rosetta else None,
+                vm_type=str(item.get("vmType") or ""),
+                arch=_arch(str(item.get("arch") or ""), host_arch),
+                status=str(item.get("status", "")),
+                version=version,
+            )
+        )
     return found, errors
 
 
@@ -173,14 +212,22 @@ def docker_desktop_settings(home: str) -> tuple[list[EngineSettings], list[Probe
         keys = {str(k).lower(): v for k, v in data.items()}
         framework = keys.get("usevirtualizationframework")
         rosetta = keys.get("usevirtualizationframeworkrosetta")
-        return [EngineSettings(product="docker-desktop", source=path,
-                               vm_type={True: "vz", False: "qemu"}.get(framework, "") if isinstance(framework, bool)
-                               else "", rosetta=rosetta if isinstance(rosetta, bool) else None)], []
+        return [
+            EngineSettings(
+                product="docker-desktop",
+                source=path,
+                vm_type={True: "vz", False: "qemu"}.get(framework, "") if isinstance(framework, bool) else "",
+                rosetta=rosetta if isinstance(rosetta, bool) else None,
+            )
+        ], []
     return [], []
 
 
-_EXPORT = re.compile(r"""^(?:export[ \t]+|SET[ \t]+)([A-Za-z_][A-Za-z0-9_]*)="""
-                     r"""(?:"([^"\n]*)"|'([^'\n]*)'|(\S*))[ \t]*$""", re.M | re.I)
+_EXPORT = re.compile(
+    r"""^(?:export[ \t]+|SET[ \t]+)([A-Za-z_][A-Za-z0-9_]*)="""
+    r"""(?:"([^"\n]*)"|'([^'\n]*)'|(\S*))[ \t]*$""",
+    re.M | re.I,
+)
 
 
 def parse_docker_env(text: str) -> dict[str, str]:
@@ -194,8 +241,12 @@ def parse_docker_env(text: str) -> dict[str, str]:
     return found
 
 
-def minikube_settings(*, home: str, env: Mapping[str, str], timeout: float,
-                      ) -> tuple[list[EngineSettings], list[ProbeError]]:
+def minikube_settings(
+    *,
+    home: str,
+    env: Mapping[str, str],
+    timeout: float,
+) -> tuple[list[EngineSettings], list[ProbeError]]:
     """The engine address of minikube's active profile, from `minikube docker-env` (only where ~/.minikube exists).
 
     MINIKUBE_ACTIVE_DOCKERD names the profile; DOCKER_HOST is tcp://<node>:2376 (TLS) or ssh:// with --ssh-host.
@@ -208,15 +259,26 @@ def minikube_settings(*, home: str, env: Mapping[str, str], timeout: float,
         return [], [result]
     if result.code != 0:
         reason = (result.stderr.strip() or result.stdout.strip()).splitlines()
-        return [], [ProbeError(probe="vms", kind="error",
-                               detail=f"minikube docker-env: exit {result.code}: {(reason or [''])[0][:200]}")]
+        return [], [
+            ProbeError(
+                probe="vms",
+                kind="error",
+                detail=f"minikube docker-env: exit {result.code}: {(reason or [''])[0][:200]}",
+            )
+        ]
     variables = parse_docker_env(result.stdout)
     if not variables.get("DOCKER_HOST"):
-        return [], [ProbeError(probe="vms", kind="protocol",
-                               detail="minikube docker-env: no DOCKER_HOST in its output")]
-    return [EngineSettings(product="minikube", source="minikube docker-env",
-                           profile=variables.get("MINIKUBE_ACTIVE_DOCKERD", ""),
-                           endpoint=variables["DOCKER_HOST"])], []
+        return [], [
+            ProbeError(probe="vms", kind="protocol", detail="minikube docker-env: no DOCKER_HOST in its output")
+        ]
+    return [
+        EngineSettings(
+            product="minikube",
+            source="minikube docker-env",
+            profile=variables.get("MINIKUBE_ACTIVE_DOCKERD", ""),
+            endpoint=variables["DOCKER_HOST"],
+        )
+    ], []
 
 
 PODMAN_PROVIDERS = ("applehv", "libkrun", "qemu", "wsl")
@@ -238,24 +300,36 @@ def parse_podman_machine_inspect(text: str) -> list[EngineSettings]:
             path = os.path.dirname(str(config_path.get("Path") or "")) if isinstance(config_path, dict) else ""
         provider = os.path.basename(path.rstrip("/\\"))
         rosetta, rootful = item.get("Rosetta"), item.get("Rootful")
-        found.append(EngineSettings(
-            product="podman", source="podman machine inspect", profile=str(item.get("Name") or ""),
-            vm_type=provider if provider in PODMAN_PROVIDERS else "", status=str(item.get("State") or ""),
-            rosetta=rosetta if isinstance(rosetta, bool) else None,
-            rootful=rootful if isinstance(rootful, bool) else None))
+        found.append(
+            EngineSettings(
+                product="podman",
+                source="podman machine inspect",
+                profile=str(item.get("Name") or ""),
+                vm_type=provider if provider in PODMAN_PROVIDERS else "",
+                status=str(item.get("State") or ""),
+                rosetta=rosetta if isinstance(rosetta, bool) else None,
+                rootful=rootful if isinstance(rootful, bool) else None,
+            )
+        )
     return found
 
 
-def podman_machine_settings(*, home: str, env: Mapping[str, str], timeout: float,
-                            ) -> tuple[list[EngineSettings], list[ProbeError]]:
+def podman_machine_settings(
+    *,
+    home: str,
+    env: Mapping[str, str],
+    timeout: float,
+) -> tuple[list[EngineSettings], list[ProbeError]]:
     """Every Podman machine: the `<name>.json` files of each provider folder, then `podman machine inspect NAME...`."""
-    root = os.path.join(env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "containers", "podman",
-                        "machine")
+    root = os.path.join(env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "containers", "podman", "machine")
     names: list[str] = []
     for provider in PODMAN_PROVIDERS:
         try:
-            names += sorted(n[:-5] for n in os.listdir(os.path.join(root, provider))
-                            if n.endswith(".json") and not n.startswith("."))
+            names += sorted(
+                n[:-5]
+                for n in os.listdir(os.path.join(root, provider))
+                if n.endswith(".json") and not n.startswith(".")
+            )
         except OSError:
             continue
     if not names:
@@ -264,8 +338,13 @@ def podman_machine_settings(*, home: str, env: Mapping[str, str], timeout: float
     if isinstance(result, ProbeError):
         return [], [result]
     if result.code != 0:
-        return [], [ProbeError(probe="vms", kind="error",
-                               detail=f"podman machine inspect: exit {result.code}: {result.stderr.strip()[:200]}")]
+        return [], [
+            ProbeError(
+                probe="vms",
+                kind="error",
+                detail=f"podman machine inspect: exit {result.code}: {result.stderr.strip()[:200]}",
+            )
+        ]
     found = parse_podman_machine_inspect(result.stdout)
     if len(found) == len(names):  # inspect answers in the order asked; a machine without "Name" keeps its file's
         found = [s if s.profile else _replace(s, profile=name) for s, name in zip(found, names)]
@@ -288,8 +367,13 @@ def parse_limactl_table(text: str) -> list[dict[str, str]]:
 FINCH_ROOT = "/Applications/Finch"
 
 
-def finch_settings(*, env: Mapping[str, str], host_arch: str, timeout: float, root: str = FINCH_ROOT,
-                   ) -> tuple[list[EngineSettings], list[ProbeError]]:
+def finch_settings(
+    *,
+    env: Mapping[str, str],
+    host_arch: str,
+    timeout: float,
+    root: str = FINCH_ROOT,
+) -> tuple[list[EngineSettings], list[ProbeError]]:
     """Finch's VM through its own Lima (`LIMA_HOME=<root>/lima/data <root>/lima/bin/limactl ls`, runfinch/finch#23).
 
     Finch runs nerdctl and containerd in that VM and serves no Docker Engine API: the docker CLI, compose and
@@ -298,45 +382,71 @@ def finch_settings(*, env: Mapping[str, str], host_arch: str, timeout: float, ro
     data = os.path.join(root, "lima", "data")
     if not os.path.isdir(data):
         return [], []
-    result = run("vms", (os.path.join(root, "lima", "bin", "limactl"), "ls"), timeout=timeout,
-                 env={**env, "LIMA_HOME": data})
+    result = run(
+        "vms", (os.path.join(root, "lima", "bin", "limactl"), "ls"), timeout=timeout, env={**env, "LIMA_HOME": data}
+    )
     if isinstance(result, ProbeError):
         return [], [result]
     if result.code != 0:
-        return [], [ProbeError(probe="vms", kind="error",
-                               detail=f"finch's limactl ls: exit {result.code}: {result.stderr.strip()[:200]}")]
-    return [EngineSettings(product="finch", source=f"LIMA_HOME={data} limactl ls", profile=row.get("NAME", ""),
-                           arch=_arch(row.get("ARCH", ""), host_arch), status=row.get("STATUS", ""))
-            for row in parse_limactl_table(result.stdout)], []
+        return [], [
+            ProbeError(
+                probe="vms",
+                kind="error",
+                detail=f"finch's limactl ls: exit {result.code}: {result.stderr.strip()[:200]}",
+            )
+        ]
+    return [
+        EngineSettings(
+            product="finch",
+            source=f"LIMA_HOME={data} limactl ls",
+            profile=row.get("NAME", ""),
+            arch=_arch(row.get("ARCH", ""), host_arch),
+            status=row.get("STATUS", ""),
+        )
+        for row in parse_limactl_table(result.stdout)
+    ], []
 
 
-def probe_vm_settings(*, home: str, env: Mapping[str, str], host_arch: str,
-                      timeout: float = 3.0) -> tuple[tuple[EngineSettings, ...], tuple[ProbeError, ...]]:
+def probe_vm_settings(
+    *, home: str, env: Mapping[str, str], host_arch: str, timeout: float = 3.0
+) -> tuple[tuple[EngineSettings, ...], tuple[ProbeError, ...]]:
     """Docker Desktop, Colima, Lima, Podman machine, minikube and Finch settings (a product not there adds nothing)."""
     settings: list[EngineSettings] = []
     errors: list[ProbeError] = []
-    for found, errs in (docker_desktop_settings(home),
-                        colima_settings(home=home, env=env, host_arch=host_arch, timeout=timeout),
-                        lima_settings(home=home, env=env, host_arch=host_arch, timeout=timeout),
-                        podman_machine_settings(home=home, env=env, timeout=timeout),
-                        minikube_settings(home=home, env=env, timeout=timeout),
-                        finch_settings(env=env, host_arch=host_arch, timeout=timeout)):
+    for found, errs in (
+        docker_desktop_settings(home),
+        colima_settings(home=home, env=env, host_arch=host_arch, timeout=timeout),
+        lima_settings(home=home, env=env, host_arch=host_arch, timeout=timeout),
+        podman_machine_settings(home=home, env=env, timeout=timeout),
+        minikube_settings(home=home, env=env, timeout=timeout),
+        finch_settings(env=env, host_arch=host_arch, timeout=timeout),
+    ):
         settings += found
         errors += errs
     return tuple(settings), tuple(errors)
 
 
-def probe_other_settings(*, home: str, env: Mapping[str, str],
-                         timeout: float = 3.0) -> tuple[tuple[EngineSettings, ...], tuple[ProbeError, ...]]:
+def probe_other_settings(
+    *, home: str, env: Mapping[str, str], timeout: float = 3.0
+) -> tuple[tuple[EngineSettings, ...], tuple[ProbeError, ...]]:
     """Off a Mac: the products that run there too, Podman machines and minikube."""
     settings: list[EngineSettings] = []
     errors: list[ProbeError] = []
-    for found, errs in (podman_machine_settings(home=home, env=env, timeout=timeout),
-                        minikube_settings(home=home, env=env, timeout=timeout)):
+    for found, errs in (
+        podman_machine_settings(home=home, env=env, timeout=timeout),
+        minikube_settings(home=home, env=env, timeout=timeout),
+    ):
         settings += found
         errors += errs
     return tuple(settings), tuple(errors)
 
 
-__all__ = ["json_stream", "parse_docker_env", "parse_limactl_table", "parse_podman_machine_inspect",
-           "probe_other_settings", "probe_vm_settings", "yaml_scalars"]
+__all__ = [
+    "json_stream",
+    "parse_docker_env",
+    "parse_limactl_table",
+    "parse_podman_machine_inspect",
+    "probe_other_settings",
+    "probe_vm_settings",
+    "yaml_scalars",
+]

@@ -74,8 +74,9 @@ class _Recorder(Mapping[str, str]):
         return len(self._env)
 
 
-def parse_compose(files: Sequence[tuple[str, str]], *, env: Mapping[str, str],
-                  env_sources: Mapping[str, str] | None = None) -> ComposeProject:
+def parse_compose(
+    files: Sequence[tuple[str, str]], *, env: Mapping[str, str], env_sources: Mapping[str, str] | None = None
+) -> ComposeProject:
     """Resolve compose files (path, text) as compose would: interpolate with `env`, merge in order, apply extends.
 
     `env_sources` says where each variable came from (".env:3", "environment") for the origins.
@@ -85,8 +86,9 @@ def parse_compose(files: Sequence[tuple[str, str]], *, env: Mapping[str, str],
         loaded = tuple(_load(path, text, env, env_sources or {}) for path, text in files)
         loaded = tuple(_apply_extends(item, loaded) for item in loaded)
     except ComposeFileError as error:
-        return ComposeProject(files=paths, resolved_by=RESOLVED_BY,
-                              error=ProbeError(probe="project", kind=error.kind, detail=str(error)))
+        return ComposeProject(
+            files=paths, resolved_by=RESOLVED_BY, error=ProbeError(probe="project", kind=error.kind, detail=str(error))
+        )
     tree: dict[str, object] = {}
     origins: dict[Path, str] = {}
     for item in loaded:
@@ -95,8 +97,11 @@ def parse_compose(files: Sequence[tuple[str, str]], *, env: Mapping[str, str],
     base = posixpath.dirname(paths[0]) if paths and posixpath.isabs(paths[0]) else ""
     services = _mapping(tree.get("services"))
     return ComposeProject(
-        files=paths, resolved_by=RESOLVED_BY, version_key=_version_key(loaded),
-        services=tuple(_service(name, _mapping(services[name]), origins, base) for name in sorted(services)))
+        files=paths,
+        resolved_by=RESOLVED_BY,
+        version_key=_version_key(loaded),
+        services=tuple(_service(name, _mapping(services[name]), origins, base) for name in sorted(services)),
+    )
 
 
 def from_config_json(text: str, *, files: Sequence[str]) -> ComposeProject:
@@ -104,17 +109,31 @@ def from_config_json(text: str, *, files: Sequence[str]) -> ComposeProject:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        return ComposeProject(files=tuple(files), resolved_by=CONFIG_RESOLVED_BY, error=ProbeError(
-            probe="project", kind="parse", detail=f"docker compose config: line {error.lineno}: {error.msg}"))
+        return ComposeProject(
+            files=tuple(files),
+            resolved_by=CONFIG_RESOLVED_BY,
+            error=ProbeError(
+                probe="project", kind="parse", detail=f"docker compose config: line {error.lineno}: {error.msg}"
+            ),
+        )
     except RecursionError:
-        return ComposeProject(files=tuple(files), resolved_by=CONFIG_RESOLVED_BY, error=ProbeError(
-            probe="project", kind="parse", detail="docker compose config: its answer is nested too deeply to read"))
+        return ComposeProject(
+            files=tuple(files),
+            resolved_by=CONFIG_RESOLVED_BY,
+            error=ProbeError(
+                probe="project", kind="parse", detail="docker compose config: its answer is nested too deeply to read"
+            ),
+        )
     services = _mapping(data.get("services")) if isinstance(data, dict) else {}
     version = data.get("version") if isinstance(data, dict) else None
     return ComposeProject(
-        files=tuple(files), resolved_by=CONFIG_RESOLVED_BY, version_key=None if version is None else str(version),
-        services=tuple(_service(name, _mapping(services[name]), {}, "", source=CONFIG_RESOLVED_BY)
-                       for name in sorted(services)))
+        files=tuple(files),
+        resolved_by=CONFIG_RESOLVED_BY,
+        version_key=None if version is None else str(version),
+        services=tuple(
+            _service(name, _mapping(services[name]), {}, "", source=CONFIG_RESOLVED_BY) for name in sorted(services)
+        ),
+    )
 
 
 def service_lines(path: str, text: str) -> Mapping[str, Mapping[str, int]]:
@@ -238,8 +257,9 @@ def _merge_sources(node: Node) -> list[Node]:
     for key, value in node.value:
         if key.tag == _MERGE or (key.value == "<<" and key.tag != _STR):
             items = value.value if isinstance(value, SequenceNode) else [value]
-            merged += [source for item in reversed(items) if isinstance(item, MappingNode)
-                       for source in _merge_sources(item)]
+            merged += [
+                source for item in reversed(items) if isinstance(item, MappingNode) for source in _merge_sources(item)
+            ]
     return [*merged, node]
 
 
@@ -253,7 +273,8 @@ def _explicit_pairs(node: Node, walk: _Walk) -> Iterator[tuple[Node, Node]]:
             raise ComposeFileError(f"{walk.path}:{line}: mapping keys must be strings")
         if key.value in seen:
             raise ComposeFileError(
-                f"{walk.path}:{line}: mapping key {key.value!r} already defined at line {seen[key.value]}")
+                f"{walk.path}:{line}: mapping key {key.value!r} already defined at line {seen[key.value]}"
+            )
         seen[key.value] = line
         yield key, value
 
@@ -287,8 +308,9 @@ def _apply_extends(item: _Loaded, loaded: Sequence[_Loaded]) -> _Loaded:
     return _Loaded(path=item.path, tree={**item.tree, "services": resolved}, origins=origins)
 
 
-def _extended(name: str, item: _Loaded, loaded: Sequence[_Loaded], origins: dict[Path, str],
-              chain: tuple[str, ...]) -> object:
+def _extended(
+    name: str, item: _Loaded, loaded: Sequence[_Loaded], origins: dict[Path, str], chain: tuple[str, ...]
+) -> object:
     service = _mapping(_mapping(item.tree.get("services")).get(name))
     extends = service.get("extends")
     if extends is None:
@@ -305,8 +327,7 @@ def _extended(name: str, item: _Loaded, loaded: Sequence[_Loaded], origins: dict
         if svc == target and (("services", name, *rest) not in origins):
             origins[("services", name, *rest)] = where
     own = {k: v for k, v in service.items() if k != "extends"}
-    return _merge({k: v for k, v in parent.items() if k not in ("depends_on", "volumes_from")}, own,
-                  ("services", name))
+    return _merge({k: v for k, v in parent.items() if k not in ("depends_on", "volumes_from")}, own, ("services", name))
 
 
 def _extends_file(item: _Loaded, loaded: Sequence[_Loaded], file: object) -> _Loaded:
@@ -325,15 +346,28 @@ def _version_key(loaded: Sequence[_Loaded]) -> str | None:
     return None
 
 
-def _service(name: str, data: Mapping[str, object], origins: Mapping[Path, str], base: str, *,
-             source: str = "") -> ServiceFacts:
+def _service(
+    name: str, data: Mapping[str, object], origins: Mapping[Path, str], base: str, *, source: str = ""
+) -> ServiceFacts:
     build = _build(data.get("build"), base)
-    values = {"image": data.get("image"), "platform": data.get("platform"), "build": build,
-              "build.platforms": build.platforms if build else None}
-    found = tuple(Origin(key=key, source=source or origins.get(("services", name, *key.split(".")), ""))
-                  for key in _ORIGIN_KEYS if values[key])
-    return ServiceFacts(name=name, image=_text(data.get("image")), platform=_text(data.get("platform")),
-                        build=build, origins=tuple(o for o in found if o.source))
+    values = {
+        "image": data.get("image"),
+        "platform": data.get("platform"),
+        "build": build,
+        "build.platforms": build.platforms if build else None,
+    }
+    found = tuple(
+        Origin(key=key, source=source or origins.get(("services", name, *key.split(".")), ""))
+        for key in _ORIGIN_KEYS
+        if values[key]
+    )
+    return ServiceFacts(
+        name=name,
+        image=_text(data.get("image")),
+        platform=_text(data.get("platform")),
+        build=build,
+        origins=tuple(o for o in found if o.source),
+    )
 
 
 def _build(value: object, base: str) -> ServiceBuild | None:
@@ -344,9 +378,12 @@ def _build(value: object, base: str) -> ServiceBuild | None:
     if base and "://" not in context and not context.startswith(("git@", "github.com/")):
         context = posixpath.normpath(posixpath.join(base, context))
     platforms = spec.get("platforms")
-    return ServiceBuild(context=context, dockerfile=_text(spec.get("dockerfile")) or "Dockerfile",
-                        target=_text(spec.get("target")),
-                        platforms=tuple(str(p) for p in platforms) if isinstance(platforms, list) else ())
+    return ServiceBuild(
+        context=context,
+        dockerfile=_text(spec.get("dockerfile")) or "Dockerfile",
+        target=_text(spec.get("target")),
+        platforms=tuple(str(p) for p in platforms) if isinstance(platforms, list) else (),
+    )
 
 
 def _mapping(value: object) -> dict[str, object]:

@@ -62,6 +62,7 @@ def _platforms(value: str) -> list[str]:
 
 # --- YAML nodes -------------------------------------------------------------------------------------
 
+
 def _documents(text: str) -> list[Node]:
     from ruamel.yaml import YAML
 
@@ -133,8 +134,11 @@ class _Out:
 
     def image(self, reference: str | None, line: int, what: str, platforms: list[str]) -> None:
         if reference and "$" not in reference and "{{" not in reference:
-            self.images.append(DeployImage(reference=reference, source=f"{self.path}:{line} {what}",
-                                           platforms=tuple(dict.fromkeys(platforms))))
+            self.images.append(
+                DeployImage(
+                    reference=reference, source=f"{self.path}:{line} {what}", platforms=tuple(dict.fromkeys(platforms))
+                )
+            )
 
     def done(self) -> DeployFile | None:
         if not self.targets and not self.images:
@@ -144,6 +148,7 @@ class _Out:
 
 # --- Kubernetes and Helm ----------------------------------------------------------------------------
 
+
 def _selector_targets(spec: Node | None, out: _Out) -> list[str]:
     """Platforms a pod spec is constrained to: nodeSelector, and required node affinity with `In`."""
     found: list[str] = []
@@ -151,8 +156,9 @@ def _selector_targets(spec: Node | None, out: _Out) -> list[str]:
     for key, _, value in _pairs(selector):
         if key in ARCH_LABELS and (text := _str(value)):
             found += [p for p in [out.target(arch_platform(text), _line(value), "nodeSelector")] if p]
-    terms = _path(spec, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution",
-                  "nodeSelectorTerms")
+    terms = _path(
+        spec, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"
+    )
     for term in _items(terms):
         for expression in _items(_get(term, "matchExpressions")):
             if _str(_get(expression, "key")) in ARCH_LABELS and _str(_get(expression, "operator")) == "In":
@@ -191,8 +197,9 @@ def parse_kubernetes(text: str, *, path: str) -> DeployFile | None:
             if api.startswith("serving.knative.dev") and kind == "Service" and "run.googleapis.com" in text:
                 out.kind = "cloud-run"
                 spec = _path(item, "spec", "template", "spec")
-                platform = out.target(str(_facts()["cloud_run"]["platform"]), _line(item),
-                                      "Cloud Run (runs linux/amd64 only)")
+                platform = out.target(
+                    str(_facts()["cloud_run"]["platform"]), _line(item), "Cloud Run (runs linux/amd64 only)"
+                )
                 _containers(spec, out, [platform] if platform else [])
             elif kind in WORKLOADS:
                 spec = _pod_spec(item, kind)
@@ -237,19 +244,24 @@ def parse_helm_values(text: str, *, path: str) -> DeployFile | None:
 
 # --- AWS: ECS, SAM/CloudFormation, Serverless, CDK --------------------------------------------------
 
+
 def parse_ecs(text: str, *, path: str) -> DeployFile | None:
     """An ECS task definition (JSON, as `aws ecs register-task-definition` takes it)."""
     out = _Out(path, "ecs")
     for doc in _documents(text):
         cpu = _path(doc, "runtimePlatform", "cpuArchitecture")
-        platform = out.target(arch_platform(_str(cpu) or ""), _line(cpu), "runtimePlatform.cpuArchitecture") \
-            if cpu is not None else None
+        platform = (
+            out.target(arch_platform(_str(cpu) or ""), _line(cpu), "runtimePlatform.cpuArchitecture")
+            if cpu is not None
+            else None
+        )
         for container in _items(_get(doc, "containerDefinitions")):
             image = _get(container, "image")
             name = _str(_get(container, "name")) or "?"
             if image is not None:
-                out.image(_str(image), _line(image), f"containerDefinitions[{name}].image",
-                          [platform] if platform else [])
+                out.image(
+                    _str(image), _line(image), f"containerDefinitions[{name}].image", [platform] if platform else []
+                )
     return out.done()
 
 
@@ -267,8 +279,15 @@ def parse_cloudformation(text: str, *, path: str) -> DeployFile | None:
             props = _get(resource, "Properties")
             if kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
                 arch = _get(props, "Architectures") or (global_arch if kind.startswith("AWS::Serverless") else None)
-                platforms = [p for p in (out.target(arch_platform(a), _line(arch), "Architectures")
-                                         for a in _strings(arch)) if p] if arch is not None else []
+                platforms = (
+                    [
+                        p
+                        for p in (out.target(arch_platform(a), _line(arch), "Architectures") for a in _strings(arch))
+                        if p
+                    ]
+                    if arch is not None
+                    else []
+                )
                 if arch is None:
                     platforms = [p for p in [_lambda_default(out, _line(key), f"Resources.{name}")] if p]
                 image = _get(props, "ImageUri") or _path(props, "Code", "ImageUri")
@@ -276,13 +295,20 @@ def parse_cloudformation(text: str, *, path: str) -> DeployFile | None:
                     out.image(_str(image), _line(image), f"Resources.{name}.ImageUri", platforms)
             elif kind == "AWS::ECS::TaskDefinition":
                 cpu = _path(props, "RuntimePlatform", "CpuArchitecture")
-                platform = out.target(arch_platform(_str(cpu) or ""), _line(cpu),
-                                      "RuntimePlatform.CpuArchitecture") if cpu is not None else None
+                platform = (
+                    out.target(arch_platform(_str(cpu) or ""), _line(cpu), "RuntimePlatform.CpuArchitecture")
+                    if cpu is not None
+                    else None
+                )
                 for container in _items(_get(props, "ContainerDefinitions")):
                     image = _get(container, "Image")
                     if image is not None:
-                        out.image(_str(image), _line(image), f"Resources.{name}.ContainerDefinitions.Image",
-                                  [platform] if platform else [])
+                        out.image(
+                            _str(image),
+                            _line(image),
+                            f"Resources.{name}.ContainerDefinitions.Image",
+                            [platform] if platform else [],
+                        )
     if not out.targets and not out.images:
         return None
     return out.done()
@@ -298,8 +324,11 @@ def parse_serverless(text: str, *, path: str) -> DeployFile | None:
         for name, key, function in _pairs(_get(doc, "functions")):
             arch = _get(function, "architecture") or default
             text_arch = _str(arch) if arch is not None else None
-            platform = out.target(arch_platform(text_arch), _line(arch), "architecture") if text_arch else \
-                _lambda_default(out, _line(key), f"functions.{name}")
+            platform = (
+                out.target(arch_platform(text_arch), _line(arch), "architecture")
+                if text_arch
+                else _lambda_default(out, _line(key), f"functions.{name}")
+            )
             image = _get(function, "image")
             uri = _str(image) or _str(_get(image, "uri"))
             named = _str(_get(image, "name"))
@@ -326,6 +355,7 @@ def parse_cdk(text: str, *, path: str) -> DeployFile | None:
 
 # --- CI ---------------------------------------------------------------------------------------------
 
+
 def _runner_platform(labels: list[str]) -> str | None:
     """The architecture a CI runner label set implies (GitHub-hosted and GitLab-hosted labels, self-hosted arch labels)."""
     known = _facts()["runners"]
@@ -341,8 +371,13 @@ def _runner_platform(labels: list[str]) -> str | None:
 
 
 def _run_platforms(script: str) -> list[str]:
-    return [p for line in script.splitlines() if _BUILD_RUN.search(line)
-            for m in _PLATFORM_FLAG.finditer(line) for p in _platforms(m.group(1))]
+    return [
+        p
+        for line in script.splitlines()
+        if _BUILD_RUN.search(line)
+        for m in _PLATFORM_FLAG.finditer(line)
+        for p in _platforms(m.group(1))
+    ]
 
 
 def parse_github_actions(text: str, *, path: str) -> DeployFile | None:
@@ -393,6 +428,7 @@ def parse_gitlab_ci(text: str, *, path: str) -> DeployFile | None:
 
 # --- fly.toml ---------------------------------------------------------------------------------------
 
+
 def parse_fly(text: str, *, path: str) -> DeployFile | None:
     """fly.toml: Fly Machines run linux/amd64; `[build] image` names the image deployed."""
     import sys
@@ -405,8 +441,9 @@ def parse_fly(text: str, *, path: str) -> DeployFile | None:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        return DeployFile(path=path, kind="fly", error=ProbeError(probe="project", kind="parse",
-                                                                    detail=f"{path}: {err}"))
+        return DeployFile(
+            path=path, kind="fly", error=ProbeError(probe="project", kind="parse", detail=f"{path}: {err}")
+        )
     lines = text.splitlines()
     app = next((n for n, line in enumerate(lines, start=1) if re.match(r"\s*app\s*=", line)), 1)
     out = _Out(path, "fly")
@@ -420,6 +457,7 @@ def parse_fly(text: str, *, path: str) -> DeployFile | None:
 
 
 # --- dispatch ---------------------------------------------------------------------------------------
+
 
 def deploy_kind(rel: str, *, helm_values: bool = False, cdk: bool = False, text: str = "") -> str | None:
     """Which deploy parser a project file needs (by path, plus a cheap look at the text), or None."""
@@ -450,9 +488,15 @@ def deploy_kind(rel: str, *, helm_values: bool = False, cdk: bool = False, text:
 
 
 PARSERS = {
-    "kubernetes": parse_kubernetes, "helm": parse_helm_values, "ecs": parse_ecs, "sam": parse_cloudformation,
-    "serverless": parse_serverless, "cdk": parse_cdk, "github-actions": parse_github_actions,
-    "gitlab-ci": parse_gitlab_ci, "fly": parse_fly,
+    "kubernetes": parse_kubernetes,
+    "helm": parse_helm_values,
+    "ecs": parse_ecs,
+    "sam": parse_cloudformation,
+    "serverless": parse_serverless,
+    "cdk": parse_cdk,
+    "github-actions": parse_github_actions,
+    "gitlab-ci": parse_gitlab_ci,
+    "fly": parse_fly,
 }
 
 
@@ -466,8 +510,9 @@ def parse_deploy(text: str, *, path: str, kind: str) -> DeployFile | None:
         mark = getattr(err, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else path
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        return DeployFile(path=path, kind=kind, error=ProbeError(probe="project", kind="parse",
-                                                                 detail=f"{where}: {problem}"))
+        return DeployFile(
+            path=path, kind=kind, error=ProbeError(probe="project", kind="parse", detail=f"{where}: {problem}")
+        )
 
 
 def all_targets(files: tuple[DeployFile, ...]) -> Iterator[DeployTarget]:

@@ -27,11 +27,16 @@ def parse_devcontainer(text: str, *, path: str) -> DevcontainerFacts:
         return _error(path, "config", f"{path}:1: a dev container definition must be a JSON object")
     build = data.get("build") if isinstance(data.get("build"), dict) else {}
     return DevcontainerFacts(
-        path=path, image=_text(data.get("image")),
-        dockerfile=_text(build.get("dockerfile")) or _text(build.get("dockerFile")) or _text(data.get("dockerFile"))
+        path=path,
+        image=_text(data.get("image")),
+        dockerfile=_text(build.get("dockerfile"))
+        or _text(build.get("dockerFile"))
+        or _text(data.get("dockerFile"))
         or _text(data.get("dockerfile")),
-        compose_files=_strings(data.get("dockerComposeFile")), service=_text(data.get("service")),
-        run_args_platform=_run_args_platform(data.get("runArgs")))
+        compose_files=_strings(data.get("dockerComposeFile")),
+        service=_text(data.get("service")),
+        run_args_platform=_run_args_platform(data.get("runArgs")),
+    )
 
 
 def strip_jsonc(text: str) -> str:
@@ -57,7 +62,7 @@ def strip_jsonc(text: str) -> str:
             end = text.find("*/", i + 2)
             if end < 0:
                 raise ValueError(f"{text.count(chr(10), 0, i) + 1}: unterminated /* comment")
-            out.append("".join(c if c == "\n" else " " for c in text[i:end + 2]))
+            out.append("".join(c if c == "\n" else " " for c in text[i : end + 2]))
             i = end + 2
         else:
             if char in "}]" and comma is not None:

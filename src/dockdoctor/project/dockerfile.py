@@ -11,8 +11,18 @@ from types import MappingProxyType
 from dockdoctor.model import ArchSpecific, ArgDefault, DockerfileFacts, ProbeError, Stage
 from dockdoctor.platforms import normalize_arch
 
-__all__ = ["Heredoc", "Instruction", "LexError", "Scan", "arch_tokens", "expand_word", "parse_dockerfile",
-           "parse_heredoc", "scan", "split_words"]
+__all__ = [
+    "Heredoc",
+    "Instruction",
+    "LexError",
+    "Scan",
+    "arch_tokens",
+    "expand_word",
+    "parse_dockerfile",
+    "parse_heredoc",
+    "scan",
+    "split_words",
+]
 
 MAX_INSTRUCTIONS = 10_000
 MAX_LINE = 65_535  # bufio.MaxScanTokenSize - 1: BuildKit refuses longer physical lines
@@ -25,8 +35,28 @@ TEXT_LIMIT = 120
 _NO_ARGS: Mapping[str, str] = MappingProxyType({})
 TARGET_VARS = ("TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT")
 PLATFORM_VARS = frozenset(("BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT", *TARGET_VARS))
-_INSTRUCTIONS = frozenset(("add", "arg", "cmd", "copy", "entrypoint", "env", "expose", "from", "healthcheck", "label",
-                           "maintainer", "onbuild", "run", "shell", "stopsignal", "user", "volume", "workdir"))
+_INSTRUCTIONS = frozenset(
+    (
+        "add",
+        "arg",
+        "cmd",
+        "copy",
+        "entrypoint",
+        "env",
+        "expose",
+        "from",
+        "healthcheck",
+        "label",
+        "maintainer",
+        "onbuild",
+        "run",
+        "shell",
+        "stopsignal",
+        "user",
+        "volume",
+        "workdir",
+    )
+)
 _HEREDOC_CMDS = frozenset(("add", "copy", "run"))
 _DIRECTIVE_RE = re.compile(r"#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*")
 _DIRECTIVES = frozenset(("syntax", "escape", "check"))
@@ -36,10 +66,15 @@ _PLAIN_NAME_RE = re.compile(r"[A-Za-z0-9_.\-]+")
 _WS_RE = re.compile(r"[\t\v\f\r ]+")
 _STAGE_NAME_RE = re.compile(r"[a-z][a-z0-9-_.]*")
 _TARGET_USE_RE = re.compile(r"\$\{?(TARGETPLATFORM|TARGETOS|TARGETARCH|TARGETVARIANT)(?![A-Za-z0-9_])")
-_ARCH_PROBE_RE = re.compile(r"uname\s+(?:-[a-z]*m|--machine)|dpkg\s+--print-architecture|apk\s+--print-arch"
-                            r"|\$\(\s*arch\s*\)|`\s*arch\s*`")
-_ARCH_TOKEN_RE = re.compile(r"(?<![A-Za-z0-9])(x86_64|x86-64|amd64|x64|aarch64|arm64|armv7l?|armhf|i386)(?![A-Za-z0-9])"
-                            r"|(?<=[-_/])(386)(?![A-Za-z0-9])", re.IGNORECASE)
+_ARCH_PROBE_RE = re.compile(
+    r"uname\s+(?:-[a-z]*m|--machine)|dpkg\s+--print-architecture|apk\s+--print-arch"
+    r"|\$\(\s*arch\s*\)|`\s*arch\s*`"
+)
+_ARCH_TOKEN_RE = re.compile(
+    r"(?<![A-Za-z0-9])(x86_64|x86-64|amd64|x64|aarch64|arm64|armv7l?|armhf|i386)(?![A-Za-z0-9])"
+    r"|(?<=[-_/])(386)(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
 _ARCH_ALIASES = {"x64": "amd64", "x86-64": "amd64", "armv7": "arm", "armv7l": "arm"}
 
 
@@ -83,6 +118,7 @@ class Scan:
 
 
 # ---------------------------------------------------------------- shell lexer (BuildKit shell/lex.go semantics)
+
 
 @dataclass(slots=True)
 class _Lexer:
@@ -216,7 +252,7 @@ def _single_quote(lx: _Lexer) -> str:
     if end < 0:
         raise LexError("unexpected end of statement while looking for matching single-quote")
     lx.pos = end + 1
-    return lx.text[start:end + 1] if lx.raw_quotes else lx.text[start + 1:end]
+    return lx.text[start : end + 1] if lx.raw_quotes else lx.text[start + 1 : end]
 
 
 def _double_quote(lx: _Lexer) -> str:
@@ -251,7 +287,7 @@ def _maybe_heredoc(lx: _Lexer) -> str:
     start = lx.pos
     while lx.peek() in (" ", "\t") and lx.peek():
         lx.next()
-    return "<<" + lx.text[start:lx.pos]
+    return "<<" + lx.text[start : lx.pos]
 
 
 def _name(lx: _Lexer) -> str:
@@ -260,13 +296,13 @@ def _name(lx: _Lexer) -> str:
         start = lx.pos
         while lx.peek().isdigit():
             lx.next()
-        return lx.text[start:lx.pos]
+        return lx.text[start : lx.pos]
     if ch and ch in "@*#?-$!0":
         return lx.next()
     start = lx.pos
     while lx.peek() and (lx.peek().isalnum() or lx.peek() == "_"):
         lx.next()
-    return lx.text[start:lx.pos]
+    return lx.text[start : lx.pos]
 
 
 def _lookup(lx: _Lexer, name: str) -> str | None:
@@ -292,7 +328,7 @@ def _substitute(lx: _Lexer) -> str:
         name = _name(lx)
         if not name:
             return "$"
-        return lx.text[start:lx.pos] if _left_as_written(lx, name) else (_lookup(lx, name) or "")
+        return lx.text[start : lx.pos] if _left_as_written(lx, name) else (_lookup(lx, name) or "")
     lx.next()
     ch = lx.peek()
     if not ch:
@@ -302,7 +338,7 @@ def _substitute(lx: _Lexer) -> str:
     name = _name(lx)
     op = lx.next()
     if op == "}":
-        return lx.text[start:lx.pos] if _left_as_written(lx, name) else (_lookup(lx, name) or "")
+        return lx.text[start : lx.pos] if _left_as_written(lx, name) else (_lookup(lx, name) or "")
     return _modifier(lx, start, name, op)
 
 
@@ -320,7 +356,7 @@ def _modifier(lx: _Lexer, start: int, name: str, op: str) -> str:
     finally:
         lx.depth -= 1
     if _left_as_written(lx, name):
-        return lx.text[start:lx.pos]
+        return lx.text[start : lx.pos]
     return _apply(name, _lookup(lx, name), op, null_is_unset, word, pattern)
 
 
@@ -349,7 +385,9 @@ def _apply(name: str, value: str | None, op: str, null_is_unset: bool, word: str
         return "" if missing else word
     if op == "?":
         if missing:
-            raise LexError(f"{name}: {word or ('is not allowed to be unset' if value is None else 'is not allowed to be empty')}")
+            raise LexError(
+                f"{name}: {word or ('is not allowed to be unset' if value is None else 'is not allowed to be empty')}"
+            )
         return value or ""
     if op == "/":
         return _replace(value or "", pattern, word)
@@ -394,8 +432,14 @@ def _trim(value: str, word: str, op: str) -> str:
 _SPECIAL = {"$": _dollar, "<": _maybe_heredoc, "'": _single_quote, '"': _double_quote}
 
 
-def expand_word(word: str, env: Mapping[str, str], *, escape: str = "\\", keep: frozenset[str] = frozenset(),
-                skip_unset: bool = False) -> str:
+def expand_word(
+    word: str,
+    env: Mapping[str, str],
+    *,
+    escape: str = "\\",
+    keep: frozenset[str] = frozenset(),
+    skip_unset: bool = False,
+) -> str:
     """BuildKit ProcessWord: quotes removed, $VAR/${VAR...} substituted; raises LexError on bad input.
 
     Names in `keep` that env lacks stay as written ("$TARGETARCH"), as do all unset names with skip_unset.
@@ -404,14 +448,22 @@ def expand_word(word: str, env: Mapping[str, str], *, escape: str = "\\", keep: 
     return _stop_on(lx, "", False)[0]
 
 
-def split_words(line: str, env: Mapping[str, str], *, escape: str = "\\", raw_quotes: bool = False,
-                raw_escapes: bool = False, skip_unset: bool = False) -> tuple[str, ...]:
+def split_words(
+    line: str,
+    env: Mapping[str, str],
+    *,
+    escape: str = "\\",
+    raw_quotes: bool = False,
+    raw_escapes: bool = False,
+    skip_unset: bool = False,
+) -> tuple[str, ...]:
     """BuildKit ProcessWords: the line split into shell words; raises LexError on bad input."""
     lx = _Lexer(line, env, escape, frozenset(), skip_unset, raw_quotes, raw_escapes)
     return tuple(_stop_on(lx, "", raw_escapes)[1])
 
 
 # ---------------------------------------------------------------- line scanner (BuildKit parser/parser.go)
+
 
 @dataclass(slots=True)
 class _Reader:
@@ -653,6 +705,7 @@ def scan(text: str) -> Scan:
 
 # ---------------------------------------------------------------- stages (BuildKit instructions/parse.go)
 
+
 @dataclass(slots=True)
 class _StageDraft:
     stage: Stage
@@ -750,8 +803,10 @@ def _on_from(st: _State, ins: Instruction) -> None:
     if len(words) == 3 and words[1].lower() == "as":
         name = words[2].lower()
         if not _STAGE_NAME_RE.fullmatch(name):
-            st.fail(ins.line, f'invalid name for build stage: "{words[2]}", name can\'t start with a number or '
-                              'contain symbols')
+            st.fail(
+                ins.line,
+                f'invalid name for build stage: "{words[2]}", name can\'t start with a number or contain symbols',
+            )
     elif len(words) != 1:
         st.fail(ins.line, "FROM requires either one or three arguments")
         if not words:
@@ -763,8 +818,9 @@ def _on_from(st: _State, ins: Instruction) -> None:
         st.fail(ins.line, f"base name ({words[0]}) should not be blank")
     # BuildKit looks the expanded name up as written among the lower-cased stage names (convert.go addState)
     from_stage = base in st.names or (base.isdigit() and int(base) < index)
-    stage = Stage(index=index, line=ins.line, base=base, base_raw=words[0], name=name, platform=platform,
-                  from_stage=from_stage)
+    stage = Stage(
+        index=index, line=ins.line, base=base, base_raw=words[0], name=name, platform=platform, from_stage=from_stage
+    )
     st.stages.append(_StageDraft(stage))
     if name is not None and name not in st.names:
         st.names[name] = index
@@ -778,8 +834,8 @@ def _shorten(text: str, *, around: re.Pattern[str] | None = None) -> str:
     match = around.search(text) if around is not None else None
     start = max(0, min(match.start() - TEXT_LIMIT // 2, len(text) - TEXT_LIMIT + 6)) if match else 0
     if start == 0:
-        return text[:TEXT_LIMIT - 3] + "..."
-    return "..." + text[start:start + TEXT_LIMIT - 6] + "..."
+        return text[: TEXT_LIMIT - 3] + "..."
+    return "..." + text[start : start + TEXT_LIMIT - 6] + "..."
 
 
 def _full_text(ins: Instruction) -> str:
@@ -831,9 +887,21 @@ def _finish(st: _State) -> tuple[Stage, ...]:
     out = []
     for draft in st.stages:
         s = draft.stage
-        out.append(Stage(s.index, s.line, s.base, s.base_raw, s.name, s.platform, s.from_stage,
-                         final=s.index == last, uses_target_vars=draft.uses_target,
-                         arch_specific=tuple(draft.arch), runs=draft.runs))
+        out.append(
+            Stage(
+                s.index,
+                s.line,
+                s.base,
+                s.base_raw,
+                s.name,
+                s.platform,
+                s.from_stage,
+                final=s.index == last,
+                uses_target_vars=draft.uses_target,
+                arch_specific=tuple(draft.arch),
+                runs=draft.runs,
+            )
+        )
     return tuple(out)
 
 

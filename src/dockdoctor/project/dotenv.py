@@ -12,16 +12,26 @@ _SPACE = "\t\v\f\r \x85\xa0"  # blanks that are not line breaks
 _EXPORT = re.compile(r"export[\t\n\f\r ]+")
 _KEY_PUNCTUATION = "_.-[]"
 _ESCAPE = re.compile(r"\\(?:[abcfnrtv$\"\\]|0[0-9]{0,3})")
-_SIMPLE_ESCAPES = {"a": "\a", "b": "\b", "c": "\\c", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
-                   "$": "$$", '"': '"', "\\": "\\"}
+_SIMPLE_ESCAPES = {
+    "a": "\a",
+    "b": "\b",
+    "c": "\\c",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "v": "\v",
+    "$": "$$",
+    '"': '"',
+    "\\": "\\",
+}
 
 
 class DotenvError(ValueError):
     """A `.env` file compose would refuse to read; the message starts with `path:line:`."""
 
 
-def parse_dotenv(text: str, *, path: str,
-                 lookup: Mapping[str, str] | None = None) -> tuple[tuple[str, str, int], ...]:
+def parse_dotenv(text: str, *, path: str, lookup: Mapping[str, str] | None = None) -> tuple[tuple[str, str, int], ...]:
     """(name, value, line) for each variable `text` defines, in line order, the last definition of a name winning.
 
     `lookup` (the process environment, given by the caller) answers bare `NAME` lines and takes precedence over
@@ -88,8 +98,10 @@ def _key(text: str, pos: int, path: str, line: int) -> tuple[str, int, bool]:
         if char in "=:\n":
             return _checked_key(text[start:i].rstrip(), path, line), _skip_space(text, i + 1), char == "\n"
         statement = text[start:].split("\n", 1)[0]
-        raise DotenvError(f"{path}:{line}: unexpected character {char!r} in variable name {statement!r}: "
-                          "names may use letters, digits and _ . - [ ]")
+        raise DotenvError(
+            f"{path}:{line}: unexpected character {char!r} in variable name {statement!r}: "
+            "names may use letters, digits and _ . - [ ]"
+        )
     return _checked_key(text[start:].rstrip(), path, line), len(text), True
 
 
@@ -137,6 +149,7 @@ def _value(text: str, pos: int, line: int, path: str, known: Mapping[str, str]) 
 
 def _unescape(raw: str) -> str:
     """Shell (XSI echo) escapes of a double-quoted value; `\\$` becomes `$$` so interpolation keeps it literal."""
+
     def one(match: re.Match[str]) -> str:
         seq = match.group(0)[1:]
         if seq.startswith("0"):  # `\0ddd`: exactly three octal digits, else kept as written
@@ -144,6 +157,7 @@ def _unescape(raw: str) -> str:
             ok = len(digits) == 3 and all(d in "01234567" for d in digits) and int(digits, 8) < 256
             return chr(int(digits, 8)) if ok else match.group(0)
         return _SIMPLE_ESCAPES[seq]
+
     return _ESCAPE.sub(one, raw)
 
 

@@ -44,13 +44,13 @@ def _expand_at(text: str, dollar: int, lookup: Mapping[str, str], out: list[str]
         return dollar + 2
     if nxt and _is_name_start(nxt):
         end = _name_end(text, dollar + 1)
-        out.append(lookup.get(text[dollar + 1:end], ""))
+        out.append(lookup.get(text[dollar + 1 : end], ""))
         return end
     if nxt == "{":
         close = _closing_brace(text, dollar + 2)
         if close < 0:
             raise _invalid(text)
-        out.append(_braced(text[dollar + 2:close], lookup, text))
+        out.append(_braced(text[dollar + 2 : close], lookup, text))
         return close + 1
     out.append("$")
     return dollar + 1
@@ -88,7 +88,7 @@ def _split_braced(body: str, template: str) -> tuple[str, str, str]:
         return name, "", ""
     for operator in _OPERATORS:
         if rest.startswith(operator):
-            return name, operator, rest[len(operator):]
+            return name, operator, rest[len(operator) :]
     raise _invalid(template)
 
 
@@ -119,11 +119,13 @@ def _name_end(text: str, start: int) -> int:
 
 def _missing(name: str, reason: str, template: str) -> InterpolationError:
     detail = f"{reason} ({_HINT})" if reason else _HINT
-    return InterpolationError(f"required variable {name} is missing a value: {detail}", variable=name,
-                              template=template)
+    return InterpolationError(
+        f"required variable {name} is missing a value: {detail}", variable=name, template=template
+    )
 
 
 def _invalid(template: str) -> InterpolationError:
     return InterpolationError(
         f"invalid template {template!r}: write $NAME, ${{NAME}}, ${{NAME:-default}} or $$ for a literal $",
-        template=template)
+        template=template,
+    )

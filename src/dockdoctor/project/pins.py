@@ -15,8 +15,10 @@ from dockdoctor.project.dockerfile import LexError, scan
 
 MAX_INCLUDE_DEPTH = 5  # `-r` inside `-r` inside ...: deeper ones are not read
 MAX_PINS = 500
-_PYTHON_TAG = re.compile(r"^(?:(?:docker\.io|index\.docker\.io)/)?(?:library/)?python:(\d+)\.(\d+)(?:\.\d+)?"
-                         r"((?:-[a-z0-9.]+)*)(?:@sha256:[0-9a-f]{64})?$")
+_PYTHON_TAG = re.compile(
+    r"^(?:(?:docker\.io|index\.docker\.io)/)?(?:library/)?python:(\d+)\.(\d+)(?:\.\d+)?"
+    r"((?:-[a-z0-9.]+)*)(?:@sha256:[0-9a-f]{64})?$"
+)
 _INSTALL = re.compile(r"(?:^|\s)(?:uv\s+pip|pip3?(?:\.\d+)?|python3?(?:\.\d+)?\s+-m\s+pip)\s+install\s")
 _SPLIT = re.compile(r"&&|\|\||;|\|")
 
@@ -62,8 +64,13 @@ def pin_of(text: str, source: str, python: str = "") -> Pin | None:
     specs = list(req.specifier)
     if req.url or len(specs) != 1 or specs[0].operator not in ("==", "===") or "*" in specs[0].version:
         return None
-    linux = {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix",
-             "implementation_name": "cpython", "platform_python_implementation": "CPython"}
+    linux = {
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "os_name": "posix",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+    }
     if python:
         linux.update(python_version=python, python_full_version=python + ".0")
     try:
@@ -89,8 +96,9 @@ def _logical(text: str) -> Iterator[tuple[int, str, str]]:
             yield start, code, first
 
 
-def requirement_pins(rel: str, read: Callable[[str], str | None], *, python: str = "", depth: int = 0,
-                     seen: frozenset[str] = frozenset()) -> tuple[list[Pin], list[str]]:
+def requirement_pins(
+    rel: str, read: Callable[[str], str | None], *, python: str = "", depth: int = 0, seen: frozenset[str] = frozenset()
+) -> tuple[list[Pin], list[str]]:
     """The pins of requirements file `rel` (relative to the project) and its `-r` includes, and what was not read."""
     rel = posixpath.normpath(rel)
     if rel.startswith("../") or rel == ".." or rel.startswith("/"):
@@ -107,14 +115,20 @@ def requirement_pins(rel: str, read: Callable[[str], str | None], *, python: str
     for number, code, first in _logical(text):
         words = code.split()
         if words[0] in ("-r", "--requirement") and len(words) > 1:
-            more, why = requirement_pins(posixpath.join(posixpath.dirname(rel), words[1]), read, python=python,
-                                         depth=depth + 1, seen=seen | {rel})
+            more, why = requirement_pins(
+                posixpath.join(posixpath.dirname(rel), words[1]),
+                read,
+                python=python,
+                depth=depth + 1,
+                seen=seen | {rel},
+            )
             pins += more
             notes += why
         elif words[0].startswith(("-r", "--requirement=")) and not words[0].startswith("--requirement "):
             target = words[0].split("=", 1)[1] if "=" in words[0] else words[0][2:]
-            more, why = requirement_pins(posixpath.join(posixpath.dirname(rel), target), read, python=python,
-                                         depth=depth + 1, seen=seen | {rel})
+            more, why = requirement_pins(
+                posixpath.join(posixpath.dirname(rel), target), read, python=python, depth=depth + 1, seen=seen | {rel}
+            )
             pins += more
             notes += why
         elif not code.startswith("-"):
@@ -134,9 +148,9 @@ def _install_words(command: str) -> list[list[str]]:
         if m is None:
             continue
         try:
-            words = shlex.split((" " + part + " ")[m.end():])
+            words = shlex.split((" " + part + " ")[m.end() :])
         except ValueError:
-            words = (" " + part + " ")[m.end():].split()
+            words = (" " + part + " ")[m.end() :].split()
         out.append(words)
     return out
 
@@ -153,7 +167,7 @@ def _copied(copies: list[tuple[tuple[str, ...], str]], path: str, workdir: str) 
         if any(s in (".", "./") for s in sources):
             base = posixpath.normpath(posixpath.join(workdir, dest))
             if full.startswith(base.rstrip("/") + "/"):
-                return full[len(base.rstrip("/")) + 1:]
+                return full[len(base.rstrip("/")) + 1 :]
     return posixpath.normpath(path.lstrip("/"))
 
 
@@ -212,6 +226,7 @@ def installs(text: str, *, path: str) -> list[Install]:
                             pins.append(pin)
                     i += 1
                 if files or pins:
-                    out.append(Install(line=ins.line, python=python[0], libc=python[1], files=tuple(files),
-                                       pins=tuple(pins)))
+                    out.append(
+                        Install(line=ins.line, python=python[0], libc=python[1], files=tuple(files), pins=tuple(pins))
+                    )
     return out

@@ -26,8 +26,11 @@ def _text(fleet: FleetReport, options: RenderOptions) -> str:
 
     rows = [_HEAD, *(_cells(r) for r in fleet.rows)]
     widths = [max(len(r[i]) for r in rows) for i in range(len(_HEAD) - 1)]
-    lines = [f"dockdoctor {fleet.dockdoctor_version}  fleet of {len(fleet.rows)} docker context(s)"
-             + ("  (* the current one)" if any(r.current for r in fleet.rows) else ""), ""]
+    lines = [
+        f"dockdoctor {fleet.dockdoctor_version}  fleet of {len(fleet.rows)} docker context(s)"
+        + ("  (* the current one)" if any(r.current for r in fleet.rows) else ""),
+        "",
+    ]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r[:-1], widths)) + "  " + r[-1] for r in rows]
     if fleet.findings:
         lines += ["", "Across the fleet:"]
@@ -38,8 +41,11 @@ def _text(fleet: FleetReport, options: RenderOptions) -> str:
         name = report.facts.engine.context or "default"
         lines += ["", f"=== context {name} ===", render(report, options).rstrip("\n")]
     code_ = int(fleet.exit_code(options.threshold))
-    lines += ["", f"Fleet: {'Problems' if code_ else 'OK'}: {len(fleet.reports)} engine(s) checked, "
-                  f"{len(fleet.unanswered)} did not answer, {len(fleet.findings)} fleet finding(s)"]
+    lines += [
+        "",
+        f"Fleet: {'Problems' if code_ else 'OK'}: {len(fleet.reports)} engine(s) checked, "
+        f"{len(fleet.unanswered)} did not answer, {len(fleet.findings)} fleet finding(s)",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -56,13 +62,30 @@ def _demoted(body: str) -> list[str]:
 def _markdown(fleet: FleetReport, options: RenderOptions) -> str:
     from dockdoctor.render import markdown
 
-    lines = ["# dockdoctor fleet", "", f"dockdoctor {md(fleet.dockdoctor_version)}; {len(fleet.rows)} docker "
-             f"context(s); exit code {int(fleet.exit_code(options.threshold))}", "",
-             "| " + " | ".join(_HEAD) + " |", "|" + "---|" * len(_HEAD)]
+    lines = [
+        "# dockdoctor fleet",
+        "",
+        f"dockdoctor {md(fleet.dockdoctor_version)}; {len(fleet.rows)} docker "
+        f"context(s); exit code {int(fleet.exit_code(options.threshold))}",
+        "",
+        "| " + " | ".join(_HEAD) + " |",
+        "|" + "---|" * len(_HEAD),
+    ]
     for row in fleet.rows:
         cells = _cells(row)
-        lines.append("| " + " | ".join([md(cells[0], cell=True), md(cells[1], cell=True), code(cells[2]),
-                                        code(cells[3]), md(cells[4], cell=True)]) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    md(cells[0], cell=True),
+                    md(cells[1], cell=True),
+                    code(cells[2]),
+                    code(cells[3]),
+                    md(cells[4], cell=True),
+                ]
+            )
+            + " |"
+        )
     lines.append("")
     if fleet.findings:
         lines += ["## Across the fleet", ""]

@@ -46,12 +46,20 @@ def _finding(finding: Finding) -> list[str]:
 def render(report: Report, options: RenderOptions) -> str:
     summary = report.summary
     targets = ", ".join(f"{code(t.platform)} ({md(t.source)})" for t in report.targets)
-    lines = ["## dockdoctor report", "", f"dockdoctor {md(report.dockdoctor_version)}; targets: {targets or 'none'}; "
-             f"{summary.errors} error(s), {summary.warnings} warning(s), {summary.infos} info; "
-             f"exit code {int(report.exit_code(options.threshold))}", ""]
+    lines = [
+        "## dockdoctor report",
+        "",
+        f"dockdoctor {md(report.dockdoctor_version)}; targets: {targets or 'none'}; "
+        f"{summary.errors} error(s), {summary.warnings} warning(s), {summary.infos} info; "
+        f"exit code {int(report.exit_code(options.threshold))}",
+        "",
+    ]
     if report.replayed_from:
-        lines += [f"Replayed from {code(report.replayed_from)} (gathered by dockdoctor "
-                  f"{md(report.facts.dockdoctor_version or '?')} at {md(report.facts.gathered_at or '?')}).", ""]
+        lines += [
+            f"Replayed from {code(report.replayed_from)} (gathered by dockdoctor "
+            f"{md(report.facts.dockdoctor_version or '?')} at {md(report.facts.gathered_at or '?')}).",
+            "",
+        ]
     lines += ["| area | status | details |", "|---|---|---|"]
     for name, status, text in area_lines(report):
         lines.append(f"| {name} | {_STATUS[status]} | {md(text, cell=True)} |")

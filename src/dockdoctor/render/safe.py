@@ -43,8 +43,9 @@ def visible(text: str) -> str:
     return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
 
 
-_UNSAFE_IN_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff"
-                             "\ud800-\udfff]")
+_UNSAFE_IN_TEXT = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udfff]"
+)
 
 
 def visible_text(text: str) -> str:
@@ -104,7 +105,7 @@ def markdown(text: str, *, cell: bool = False) -> str:
     out, end = [], 0
     spans = _CODE_SPAN.finditer(text) if len(text) <= 4096 else ()  # a longer text is all prose: no rescans
     for match in spans:
-        out.append(_prose(text[end:match.start()]))
+        out.append(_prose(text[end : match.start()]))
         out.append(match.group(0).replace("|", "\\|") if cell else match.group(0))  # GFM splits cells in spans too
         end = match.end()
     out.append(_prose(text[end:]))

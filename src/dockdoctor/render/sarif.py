@@ -29,12 +29,19 @@ def fingerprint(finding: Finding, uri: str) -> str:
 
 
 def _rules(rules: tuple[Rule, ...]) -> list[dict[str, Any]]:
-    return [{"id": r.id, "name": r.slug, "shortDescription": {"text": r.title},
-             "fullDescription": {"text": r.title},
-             "help": {"text": r.help, "markdown": r.help},
-             "helpUri": f"{DOCS_URI}#{r.id.lower()}",
-             "defaultConfiguration": {"level": LEVELS[r.severity]},
-             "properties": {"tags": ["docker", "platform"]}} for r in rules]
+    return [
+        {
+            "id": r.id,
+            "name": r.slug,
+            "shortDescription": {"text": r.title},
+            "fullDescription": {"text": r.title},
+            "help": {"text": r.help, "markdown": r.help},
+            "helpUri": f"{DOCS_URI}#{r.id.lower()}",
+            "defaultConfiguration": {"level": LEVELS[r.severity]},
+            "properties": {"tags": ["docker", "platform"]},
+        }
+        for r in rules
+    ]
 
 
 def uri_of(file: str, prefix: str = "") -> str:
@@ -56,9 +63,14 @@ def render(report: Report, options: RenderOptions) -> str:
             "ruleId": finding.id,
             "level": LEVELS[finding.severity],
             "message": {"text": finding.message},
-            "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
-                "region": {"startLine": loc.line, "startColumn": loc.column}}}],
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
+                        "region": {"startLine": loc.line, "startColumn": loc.column},
+                    }
+                }
+            ],
             "partialFingerprints": {FINGERPRINT: fingerprint(finding, uri)},
         }
         if finding.id in index:
@@ -66,13 +78,22 @@ def render(report: Report, options: RenderOptions) -> str:
         if finding.target:
             result["properties"] = {"target": finding.target}
         results.append(result)
-    notes = [{"level": "note", "descriptor": {"id": s.id}, "message": {"text": f"{s.id} {s.slug} skipped: {s.reason}"}}
-             for s in report.checks_skipped]
+    notes = [
+        {"level": "note", "descriptor": {"id": s.id}, "message": {"text": f"{s.id} {s.slug} skipped: {s.reason}"}}
+        for s in report.checks_skipped
+    ]
     run: dict[str, Any] = {
-        "tool": {"driver": {"name": "dockdoctor", "version": report.dockdoctor_version,
-                            "semanticVersion": report.dockdoctor_version if re.fullmatch(
-                                r"\d+\.\d+\.\d+([-+].*)?", report.dockdoctor_version) else None,
-                            "informationUri": DOCS_URI, "rules": rules}},
+        "tool": {
+            "driver": {
+                "name": "dockdoctor",
+                "version": report.dockdoctor_version,
+                "semanticVersion": report.dockdoctor_version
+                if re.fullmatch(r"\d+\.\d+\.\d+([-+].*)?", report.dockdoctor_version)
+                else None,
+                "informationUri": DOCS_URI,
+                "rules": rules,
+            }
+        },
         "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notes}],
         "results": results,
     }

@@ -7,8 +7,12 @@ import shlex
 from dockdoctor.model import EditFile, Facts, Finding, Fix, ImageFile, Manual, Report, RunCommand
 from dockdoctor.render import RenderOptions
 
-_STATUS = {"ok": ("[ok]  ", "green"), "info": ("[info]", "cyan"), "warning": ("[warn]", "yellow"),
-           "error": ("[FAIL]", "red")}
+_STATUS = {
+    "ok": ("[ok]  ", "green"),
+    "info": ("[info]", "cyan"),
+    "warning": ("[warn]", "yellow"),
+    "error": ("[FAIL]", "red"),
+}
 _COLORS = {"green": 32, "cyan": 36, "yellow": 33, "red": 31, "bold": 1, "dim": 2}
 
 
@@ -41,8 +45,11 @@ def _engine(facts: Facts) -> str:
 
 def _compose(facts: Facts) -> str:
     compose = facts.compose
-    tools = [f"{'v2' if t.major >= 2 else 'v1'} {t.version} ({' '.join(t.command)})"
-             for t in (compose.v2, compose.docker_compose) if t is not None]
+    tools = [
+        f"{'v2' if t.major >= 2 else 'v1'} {t.version} ({' '.join(t.command)})"
+        for t in (compose.v2, compose.docker_compose)
+        if t is not None
+    ]
     unique = list(dict.fromkeys(tools))
     return ", ".join(unique) if unique else "not installed"
 
@@ -73,8 +80,9 @@ def area_lines(report: Report) -> list[tuple[str, str, str]]:
     engineless = bool(report.checks_skipped) and not facts.engine.endpoint  # `check --no-engine`
     rows = [] if engineless else [("DKD1", "Host", _host(facts)), ("DKD2", "Engine", _engine(facts))]
     if facts.images.remote or facts.images.containers:
-        rows.append(("DKD3", "Images", f"{len(facts.images.remote)} looked up, "
-                                       f"{len(facts.images.containers)} container(s)"))
+        rows.append(
+            ("DKD3", "Images", f"{len(facts.images.remote)} looked up, {len(facts.images.containers)} container(s)")
+        )
     if not engineless:
         rows += [("DKD4", "Compose", _compose(facts)), ("DKD5", "Build & emulation", _build(facts))]
     if facts.project is not None:
@@ -125,15 +133,22 @@ def _finding(finding: Finding, options: RenderOptions) -> list[str]:
     lines = [head, f"    {finding.message}"]
     lines += cause_lines(finding, indent="    ")
     if options.verbose:
-        lines += [f"    evidence: {e.field} = {e.value}" + (f"  ({e.suggests})" if e.suggests else "")
-                  for e in finding.evidence]
+        lines += [
+            f"    evidence: {e.field} = {e.value}" + (f"  ({e.suggests})" if e.suggests else "")
+            for e in finding.evidence
+        ]
     for fix in finding.fixes:
         lines += _fix(fix)
     return lines
 
 
-_VERDICT = {"exact": "native", "compatible": "native (compatible)", "emulated": "emulated", "unavailable": "NO",
-            "unknown": "?"}
+_VERDICT = {
+    "exact": "native",
+    "compatible": "native (compatible)",
+    "emulated": "emulated",
+    "unavailable": "NO",
+    "unknown": "?",
+}
 
 
 def _images(report: Report) -> list[str]:
@@ -147,8 +162,10 @@ def _images(report: Report) -> list[str]:
         kind = f"{image.kind} {image.artifact_type}".strip()
         lines.append(f"{image.reference}  {kind}  {image.digest or ''}".rstrip())
         offered = ", ".join(p.platform for p in image.platforms) or "none"
-        lines.append(f"    platforms: {offered}" + (f"  (+{len(image.attestations)} attestations, not platforms)"
-                                                     if image.attestations else ""))
+        lines.append(
+            f"    platforms: {offered}"
+            + (f"  (+{len(image.attestations)} attestations, not platforms)" if image.attestations else "")
+        )
         for verdict in (v for v in report.images if v.reference == image.reference):
             text = _VERDICT[verdict.verdict]
             if verdict.platform and verdict.verdict != "exact":
@@ -201,8 +218,10 @@ def _deep_lines(report: Report, reference: str) -> list[str]:
         if d.layers_read == 0 and d.layers and d.error is None:
             head += f"; answered from the layer cache ({d.layers} layers, {_size(d.compressed_size)})"
         elif d.layers:
-            head += (f"; read {_size(d.bytes_read)} of {_size(d.compressed_size)}{ratio}, {d.layers_read} "
-                     f"layer stream(s) of {d.layers} layers")
+            head += (
+                f"; read {_size(d.bytes_read)} of {_size(d.compressed_size)}{ratio}, {d.layers_read} "
+                f"layer stream(s) of {d.layers} layers"
+            )
         lines.append(head)
     return lines
 
@@ -210,11 +229,15 @@ def _deep_lines(report: Report, reference: str) -> list[str]:
 def render(report: Report, options: RenderOptions) -> str:
     targets = ", ".join(f"{t.platform} ({t.source})" for t in report.targets)
     alone = "  targets: none (give --platform)" if report.checks_skipped else "  (from the text alone)"
-    lines = [_paint(f"dockdoctor {report.dockdoctor_version}", "bold", options) + (f"  targets: {targets}" if targets else
-                                                                                  alone)]
+    lines = [
+        _paint(f"dockdoctor {report.dockdoctor_version}", "bold", options)
+        + (f"  targets: {targets}" if targets else alone)
+    ]
     if report.replayed_from:
-        lines.append(f"replayed from {report.replayed_from} (gathered by dockdoctor "
-                     f"{report.facts.dockdoctor_version or '?'} at {report.facts.gathered_at or '?'})")
+        lines.append(
+            f"replayed from {report.replayed_from} (gathered by dockdoctor "
+            f"{report.facts.dockdoctor_version or '?'} at {report.facts.gathered_at or '?'})"
+        )
     lines.append("")
     if options.images_only or options.explain:
         lines.pop()  # each image (and each finding) starts with its own blank line
@@ -237,11 +260,18 @@ def render(report: Report, options: RenderOptions) -> str:
     summary = report.summary
     if options.explain:
         found = len(report.findings)
-        lines += ["", f"{found} known error message(s) found" if found else
-                  "no known error message found (dockdoctor knows the messages in knowledge/signatures.toml)"]
+        lines += [
+            "",
+            f"{found} known error message(s) found"
+            if found
+            else "no known error message found (dockdoctor knows the messages in knowledge/signatures.toml)",
+        ]
         return "\n".join(lines) + "\n"
     verdict = "Problems" if report.exit_code(options.threshold) else "OK"
-    lines += ["", f"{verdict}: {summary.errors} error(s), {summary.warnings} warning(s), {summary.infos} info"
-                  f" ({summary.checks_run} checks, {summary.fixable} with fixes"
-                  + (f", {len(report.checks_skipped)} skipped)" if report.checks_skipped else ")")]
+    lines += [
+        "",
+        f"{verdict}: {summary.errors} error(s), {summary.warnings} warning(s), {summary.infos} info"
+        f" ({summary.checks_run} checks, {summary.fixable} with fixes"
+        + (f", {len(report.checks_skipped)} skipped)" if report.checks_skipped else ")"),
+    ]
     return "\n".join(lines) + "\n"

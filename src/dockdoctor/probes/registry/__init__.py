@@ -60,8 +60,10 @@ class RegistryOptions:
         from dockdoctor.probes.endpoint import config_dir
 
         env = environ() if env is None else env
-        values: dict[str, object] = {"docker_config_dir": config_dir(env),
-                                     "docker_auth_config": env.get("DOCKER_AUTH_CONFIG", "")}
+        values: dict[str, object] = {
+            "docker_config_dir": config_dir(env),
+            "docker_auth_config": env.get("DOCKER_AUTH_CONFIG", ""),
+        }
         if env.get("DOCKDOCTOR_CACHE_DIR"):
             values["cache_dir"] = Path(cache_root(env))  # as given: its blobs/ and tags/ sit beside fix's undo/
         if env.get("DOCKDOCTOR_REGISTRY_WORKERS", "").isdigit():  # requests in flight (1 = one at a time)
@@ -77,8 +79,9 @@ def clear_cache(cache_dir: Path | str) -> int:
     return clear(Path(cache_dir))
 
 
-def inspect_remote(refs: Sequence[str], *, options: RegistryOptions,
-                   targets: Sequence[str] | Callable[[], Sequence[str]] = ()) -> tuple[RemoteImage, ...]:
+def inspect_remote(
+    refs: Sequence[str], *, options: RegistryOptions, targets: Sequence[str] | Callable[[], Sequence[str]] = ()
+) -> tuple[RemoteImage, ...]:
     """One RemoteImage per reference, in order; duplicates (same canonical form) are asked once.
 
     With targets (platforms, or a function that names them once the lookups are done), a tag that does not
@@ -100,8 +103,9 @@ def inspect_remote(refs: Sequence[str], *, options: RegistryOptions,
             if wanted:
                 from dockdoctor.probes.registry._tags import search_all
 
-                found = search_all(client, list(results.values()), wanted, workers=options.max_workers,
-                                   deadline=options.deadline)
+                found = search_all(
+                    client, list(results.values()), wanted, workers=options.max_workers, deadline=options.deadline
+                )
                 results = {c: replace(r, alternatives=found[c]) if c in found else r for c, r in results.items()}
         finally:
             pool.shutdown()
@@ -119,8 +123,9 @@ class DeepRequest:
     digest: str
 
 
-def inspect_deep(requests: Sequence[DeepRequest], *, options: RegistryOptions,
-                 budget: int | None = None) -> tuple[DeepImage, ...]:
+def inspect_deep(
+    requests: Sequence[DeepRequest], *, options: RegistryOptions, budget: int | None = None
+) -> tuple[DeepImage, ...]:
     """A DeepImage per request, in order; a variant two targets share is read once. Failures are values."""
     from dockdoctor.probes.registry import _deep
 
@@ -135,28 +140,55 @@ def inspect_deep(requests: Sequence[DeepRequest], *, options: RegistryOptions,
         client = _Client(options)
         pool = Pool(min(options.max_workers, 4), "deep")
         try:
-            futures = {k: pool.submit(_deep.inspect_variant, client, ref, reference=req.reference, target=req.target,
-                                      platform=req.platform, digest=req.digest, budget_bytes=budget)
-                       for k, (ref, req) in keys.items()}
+            futures = {
+                k: pool.submit(
+                    _deep.inspect_variant,
+                    client,
+                    ref,
+                    reference=req.reference,
+                    target=req.target,
+                    platform=req.platform,
+                    digest=req.digest,
+                    budget_bytes=budget,
+                )
+                for k, (ref, req) in keys.items()
+            }
             for k, f in futures.items():
                 ref, req = keys[k]
                 try:
-                    results[k] = f.result(timeout=None if options.deadline is None
-                                          else max(0.0, options.deadline - time.monotonic()) + 0.5)
+                    results[k] = f.result(
+                        timeout=None
+                        if options.deadline is None
+                        else max(0.0, options.deadline - time.monotonic()) + 0.5
+                    )
                 except FutureTimeout:
-                    results[k] = DeepImage(reference=req.reference, target=req.target, platform=req.platform,
-                                           digest=req.digest, error=ProbeError(
-                                               probe="deep", kind="timeout",
-                                               detail=f"{_subject(ref)}: the layers were not read before the "
-                                                      "deadline (--timeout; --deep needs more time than a check)"))
+                    results[k] = DeepImage(
+                        reference=req.reference,
+                        target=req.target,
+                        platform=req.platform,
+                        digest=req.digest,
+                        error=ProbeError(
+                            probe="deep",
+                            kind="timeout",
+                            detail=f"{_subject(ref)}: the layers were not read before the "
+                            "deadline (--timeout; --deep needs more time than a check)",
+                        ),
+                    )
         finally:
             pool.shutdown()
             client.close()
     out = []
     for req, ref in zip(requests, parsed):
         if isinstance(ref, ProbeError):
-            out.append(DeepImage(reference=req.reference, target=req.target, platform=req.platform, digest=req.digest,
-                                 error=replace(ref, probe="deep")))
+            out.append(
+                DeepImage(
+                    reference=req.reference,
+                    target=req.target,
+                    platform=req.platform,
+                    digest=req.digest,
+                    error=replace(ref, probe="deep"),
+                )
+            )
         else:
             out.append(replace(results[(ref.canonical, req.digest)], reference=req.reference, target=req.target))
     return tuple(out)
@@ -167,8 +199,9 @@ def _wait(future: Future[RemoteImage], ref: ImageRef, deadline: float | None) ->
     try:
         return future.result(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()) + 0.5)
     except FutureTimeout:
-        error = ProbeError(probe=PROBE, kind="timeout", detail=f"{_subject(ref)}: no answer before the deadline "
-                                                               "(--timeout)")
+        error = ProbeError(
+            probe=PROBE, kind="timeout", detail=f"{_subject(ref)}: no answer before the deadline (--timeout)"
+        )
         return RemoteImage(reference=str(ref), canonical=ref.canonical, error=error)
 
 
@@ -190,7 +223,7 @@ def plain_http(ref: ImageRef, insecure: Sequence[str]) -> bool:
     if ref.is_loopback:
         return True
     domain = ref.domain.lower()
-    host = domain[1:domain.find("]")] if domain.startswith("[") else domain.rsplit(":", 1)[0]
+    host = domain[1 : domain.find("]")] if domain.startswith("[") else domain.rsplit(":", 1)[0]
     for item in insecure:
         item = item.strip().lower().removeprefix("http://").removeprefix("https://").rstrip("/")
         if item in (domain, host):
@@ -205,6 +238,7 @@ def plain_http(ref: ImageRef, insecure: Sequence[str]) -> bool:
 
 
 # --- the client ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class _Doc:
@@ -226,8 +260,10 @@ class _Budget:
     def document(self) -> None:
         self.documents -= 1
         if self.documents < 0:
-            raise mf.DocumentError("limit", f"more than {MAX_DOCUMENTS} manifests and configs for one reference; "
-                                            "dockdoctor follows no more")
+            raise mf.DocumentError(
+                "limit",
+                f"more than {MAX_DOCUMENTS} manifests and configs for one reference; dockdoctor follows no more",
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,9 +316,13 @@ class _Client:
         from dockdoctor.probes.registry._http import Transport
 
         self.options = options
-        self.transport: Transport = Transport(connect_timeout=options.timeout[0], read_timeout=options.timeout[1],
-                                              per_host=max(1, options.per_registry), observer=options.observer,
-                                              deadline=options.deadline)
+        self.transport: Transport = Transport(
+            connect_timeout=options.timeout[0],
+            read_timeout=options.timeout[1],
+            per_host=max(1, options.per_registry),
+            observer=options.observer,
+            deadline=options.deadline,
+        )
         config_dir = options.docker_config_dir or os.path.join(os.path.expanduser("~"), ".docker")
         store = CredentialStore(config_dir, options.docker_auth_config, deadline=options.deadline)
         self.auth: Authenticator = Authenticator(self.transport, store)
@@ -306,16 +346,24 @@ class _Client:
         except mf.DocumentError as err:
             error = ProbeError(probe=PROBE, kind=err.kind, detail=f"{_subject(ref)}: {err.reason}")
             return RemoteImage(reference=str(ref), canonical=ref.canonical, error=error)
-        return RemoteImage(reference=str(ref), canonical=ref.canonical, digest=doc.digest, kind=described.kind,
-                           media_type=described.media_type, platforms=described.platforms,
-                           attestations=described.attestations, artifact_type=described.artifact_type,
-                           from_cache=doc.from_cache)
+        return RemoteImage(
+            reference=str(ref),
+            canonical=ref.canonical,
+            digest=doc.digest,
+            kind=described.kind,
+            media_type=described.media_type,
+            platforms=described.platforms,
+            attestations=described.attestations,
+            artifact_type=described.artifact_type,
+            from_cache=doc.from_cache,
+        )
 
     # resolution -----------------------------------------------------------------------------------
     def _top(self, ref: ImageRef) -> _Doc:
         if ref.digest:
-            return self._document(ref, mf.check_digest(ref.digest, "the reference's digest"), "manifests",
-                                  mf.MAX_MANIFEST_BYTES)
+            return self._document(
+                ref, mf.check_digest(ref.digest, "the reference's digest"), "manifests", mf.MAX_MANIFEST_BYTES
+            )
         entry = self.cache.get_tag(ref.canonical) if self.cache is not None else None
         opts = self.options
         if entry is not None and (opts.offline or (not opts.refresh and entry.fresh(opts.tag_ttl, now()))):
@@ -335,8 +383,11 @@ class _Client:
     def _not_cached(self, ref: ImageRef) -> Exception:
         from dockdoctor.probes.registry._http import RegistryFailure
 
-        return RegistryFailure("unreachable", f"{_subject(ref)}: not in cache (offline mode makes no network "
-                                              "requests; run once without --offline to fill the cache)")
+        return RegistryFailure(
+            "unreachable",
+            f"{_subject(ref)}: not in cache (offline mode makes no network "
+            "requests; run once without --offline to fill the cache)",
+        )
 
     def _cached(self, body_digest: str, digest: str) -> _Doc | None:
         if self.cache is None:
@@ -446,27 +497,28 @@ class _Client:
         budget.entries -= len(classified.doc["manifests"])  # type: ignore[arg-type]  # parse_index checked it
         platforms, attestations = list(contents.platforms), list(contents.attestations)
         if contents.children and depth >= MAX_INDEX_DEPTH:
-            raise mf.DocumentError("limit", f"indexes nested more than {MAX_INDEX_DEPTH} deep; dockdoctor follows "
-                                            "no deeper")
+            raise mf.DocumentError(
+                "limit", f"indexes nested more than {MAX_INDEX_DEPTH} deep; dockdoctor follows no deeper"
+            )
         for child in contents.children:
             budget.document()
-            inner = self._describe(ref, self._document(ref, child, "manifests", mf.MAX_MANIFEST_BYTES),
-                                   depth=depth + 1, budget=budget)
+            inner = self._describe(
+                ref, self._document(ref, child, "manifests", mf.MAX_MANIFEST_BYTES), depth=depth + 1, budget=budget
+            )
             platforms += inner.platforms
             attestations += inner.attestations
         return _Described("index", classified.media_type, tuple(platforms), tuple(attestations))
 
-    def _describe_image(self, ref: ImageRef, classified: mf.Classified, digest: str,
-                        budget: _Budget) -> _Described:
+    def _describe_image(self, ref: ImageRef, classified: mf.Classified, digest: str, budget: _Budget) -> _Described:
         manifest = mf.parse_image_manifest(classified.doc)
         if manifest.is_artifact:
-            return _Described("artifact", classified.media_type,
-                              artifact_type=manifest.artifact_type or manifest.config_media_type)
+            return _Described(
+                "artifact", classified.media_type, artifact_type=manifest.artifact_type or manifest.config_media_type
+            )
         budget.document()
         config = self._document(ref, manifest.config_digest, "blobs", mf.MAX_CONFIG_BYTES)
         plat, os_version = mf.parse_config(config.body)
-        platform = ImagePlatform(platform=plat, digest=digest, media_type=classified.media_type,
-                                 os_version=os_version)
+        platform = ImagePlatform(platform=plat, digest=digest, media_type=classified.media_type, os_version=os_version)
         return _Described("manifest", classified.media_type, platforms=(platform,))
 
     # HTTP with authentication ---------------------------------------------------------------------
@@ -488,8 +540,11 @@ class _Client:
                 found = self.cache.get_challenge(host) if self.cache is not None else None
                 self._disk_challenges[host] = Challenge(found[0], found[1]) if found else None
             challenge = self._disk_challenges[host]
-        if challenge is not None and challenge.scheme == "bearer" \
-                and self.auth.credentials.lookup(ref.domain, ref.path)[0] is not None:
+        if (
+            challenge is not None
+            and challenge.scheme == "bearer"
+            and self.auth.credentials.lookup(ref.domain, ref.path)[0] is not None
+        ):
             return None
         return challenge
 
@@ -511,8 +566,9 @@ class _Client:
         if self.cache is not None:
             self.cache.forget_challenge(host, challenge.scheme, dict(challenge.params))
 
-    def _request(self, ref: ImageRef, method: str, suffix: str, *, accept: str,
-                 max_bytes: int = 1 << 20, stream: bool = False) -> Response:
+    def _request(
+        self, ref: ImageRef, method: str, suffix: str, *, accept: str, max_bytes: int = 1 << 20, stream: bool = False
+    ) -> Response:
         from dockdoctor.probes.registry._auth import parse_www_authenticate, pick_challenge
         from dockdoctor.probes.registry._http import RegistryFailure
 
@@ -559,12 +615,15 @@ class _Client:
 
         subject, host = _subject(ref), ref.domain
         if creds is not None:
-            return RegistryFailure("auth-failed", f"{subject}: credentials rejected (from {creds.source}); "
-                                                  f"run `docker login {host}` again")
+            return RegistryFailure(
+                "auth-failed", f"{subject}: credentials rejected (from {creds.source}); run `docker login {host}` again"
+            )
         note = self.auth.note(ref.domain, ref.path)
-        return RegistryFailure("auth-required", f"{subject}: authentication required (not found, or private: run "
-                                                f"`docker login {host}`)" + (f"; {why}" if why else "")
-                                                + (f"; {note}" if note else ""))
+        return RegistryFailure(
+            "auth-required",
+            f"{subject}: authentication required (not found, or private: run "
+            f"`docker login {host}`)" + (f"; {why}" if why else "") + (f"; {note}" if note else ""),
+        )
 
     def _check(self, ref: ImageRef, resp: Response) -> None:
         """Turn a non-200 answer into a RegistryFailure with a message a person can act on."""
@@ -574,11 +633,16 @@ class _Client:
             return
         subject, said = _subject(ref), _registry_message(resp.body)
         if resp.status == 404:
-            raise RegistryFailure("not-found", f"{subject}: not found (the repository or tag does not exist; a "
-                                               "private repository also answers 401)")
+            raise RegistryFailure(
+                "not-found",
+                f"{subject}: not found (the repository or tag does not exist; a private repository also answers 401)",
+            )
         if resp.status == 403:
-            raise RegistryFailure("denied", f"{subject}: access denied (HTTP 403{'; ' + said if said else ''}); "
-                                            "your account may lack pull permission or your IP is blocked")
+            raise RegistryFailure(
+                "denied",
+                f"{subject}: access denied (HTTP 403{'; ' + said if said else ''}); "
+                "your account may lack pull permission or your IP is blocked",
+            )
         if resp.status == 429:
             note = ratelimit_note(resp) or "no rate-limit headers"
             raise RegistryFailure("rate-limited", f"{ref.registry_host}/{ref.path}: rate limited ({note})")
@@ -588,5 +652,4 @@ class _Client:
             raise RegistryFailure("unreachable", f"{subject}: the registry answered HTTP {resp.status}; {later}")
         if resp.status == 400 and "NAME_INVALID" in said:
             raise RegistryFailure("invalid-reference", f"{subject}: the registry rejects this name ({said})")
-        raise RegistryFailure("protocol", f"{subject}: unexpected HTTP {resp.status}"
-                                          + (f" ({said})" if said else ""))
+        raise RegistryFailure("protocol", f"{subject}: unexpected HTTP {resp.status}" + (f" ({said})" if said else ""))

@@ -52,6 +52,7 @@ class Credentials:
 
 # --- RFC 7235 WWW-Authenticate -----------------------------------------------------------------
 
+
 def _skip_ws(text: str, i: int) -> int:
     while i < len(text) and text[i] in " \t":
         i += 1
@@ -144,6 +145,7 @@ def pick_challenge(challenges: tuple[Challenge, ...]) -> Challenge | None:
 
 
 # --- credentials ---------------------------------------------------------------------------------
+
 
 def config_key(domain: str) -> str:
     """The config.json key of a registry: Docker Hub's legacy URL, else host[:port]."""
@@ -291,6 +293,7 @@ def _overlay(config: Mapping[str, object], auth_config: str) -> Mapping[str, obj
 
 # --- tokens ------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class _Token:
     value: str
@@ -312,8 +315,17 @@ class Authenticator:
         """The challenge a 401 of this run named for host."""
         return self._challenges.get(host)
 
-    def answer(self, host: str, domain: str, path: str, challenge: Challenge, *, subject: str,
-               fresh: bool = False, met: bool = True) -> tuple[str, Credentials | None] | None:
+    def answer(
+        self,
+        host: str,
+        domain: str,
+        path: str,
+        challenge: Challenge,
+        *,
+        subject: str,
+        fresh: bool = False,
+        met: bool = True,
+    ) -> tuple[str, Credentials | None] | None:
         """The Authorization header for challenge (None when Basic is asked and there are no credentials).
 
         met: the challenge came from a 401 of this run (not from the cache), so later requests answer it too.
@@ -333,8 +345,9 @@ class Authenticator:
     def note(self, domain: str, path: str) -> str:
         return self.credentials.lookup(domain, path)[1]
 
-    def _token(self, host: str, path: str, challenge: Challenge, creds: Credentials | None, subject: str,
-               fresh: bool) -> str:
+    def _token(
+        self, host: str, path: str, challenge: Challenge, creds: Credentials | None, subject: str, fresh: bool
+    ) -> str:
         realm = challenge.params.get("realm", "")
         service = challenge.params.get("service", "")
         scope = f"repository:{path}:pull"
@@ -350,21 +363,33 @@ class Authenticator:
             self._tokens[key] = token
             return token.value
 
-    def _fetch_token(self, host: str, realm: str, service: str, scope: str, creds: Credentials | None,
-                     subject: str) -> _Token:
+    def _fetch_token(
+        self, host: str, realm: str, service: str, scope: str, creds: Credentials | None, subject: str
+    ) -> _Token:
         _check_realm(realm, host, subject)
         if creds is not None and creds.identity_token:
-            resp = self.transport.request("POST", realm, subject=subject, data={
-                "grant_type": "refresh_token", "refresh_token": creds.identity_token, "service": service,
-                "scope": scope, "client_id": "dockdoctor"}, max_bytes=1 << 20)
+            resp = self.transport.request(
+                "POST",
+                realm,
+                subject=subject,
+                data={
+                    "grant_type": "refresh_token",
+                    "refresh_token": creds.identity_token,
+                    "service": service,
+                    "scope": scope,
+                    "client_id": "dockdoctor",
+                },
+                max_bytes=1 << 20,
+            )
             if resp.status == 200:
                 return _parse_token(resp.body, subject)
             if resp.status not in (400, 401, 404, 405):
                 raise _token_failure(resp.status, realm, creds, subject)
         query = urlencode([(k, v) for k, v in (("service", service), ("scope", scope)) if v])
         headers = {"Authorization": creds.basic()} if creds is not None and not creds.identity_token else {}
-        resp = self.transport.request("GET", realm + ("&" if "?" in realm else "?") + query, subject=subject,
-                                      headers=headers, max_bytes=1 << 20)
+        resp = self.transport.request(
+            "GET", realm + ("&" if "?" in realm else "?") + query, subject=subject, headers=headers, max_bytes=1 << 20
+        )
         if resp.status != 200:
             raise _token_failure(resp.status, realm, creds, subject)
         return _parse_token(resp.body, subject)
@@ -376,17 +401,25 @@ def _check_realm(realm: str, host: str, subject: str) -> None:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise RegistryFailure("protocol", f"{subject}: the registry's token realm {realm!r} is not an http(s) URL")
     if private_host(parts.netloc) and not private_host(host):
-        raise RegistryFailure("protocol", f"{subject}: refusing the token realm {realm!r}: a public registry "
-                                          "may not send credentials requests to a private address")
+        raise RegistryFailure(
+            "protocol",
+            f"{subject}: refusing the token realm {realm!r}: a public registry "
+            "may not send credentials requests to a private address",
+        )
 
 
 def _token_failure(status: int, realm: str, creds: Credentials | None, subject: str) -> RegistryFailure:
     if status in (401, 403) and creds is not None:
-        return RegistryFailure("auth-failed", f"{subject}: the token server {realm} rejected the credentials "
-                                              f"from {creds.source} (HTTP {status}); run `docker login` again")
+        return RegistryFailure(
+            "auth-failed",
+            f"{subject}: the token server {realm} rejected the credentials "
+            f"from {creds.source} (HTTP {status}); run `docker login` again",
+        )
     if status in (401, 403):
-        return RegistryFailure("auth-required", f"{subject}: the token server {realm} refused an anonymous token "
-                                                f"(HTTP {status}); run `docker login`")
+        return RegistryFailure(
+            "auth-required",
+            f"{subject}: the token server {realm} refused an anonymous token (HTTP {status}); run `docker login`",
+        )
     return RegistryFailure("protocol", f"{subject}: the token server {realm} answered HTTP {status}")
 
 

@@ -148,19 +148,28 @@ class Cache:
                 return None
             if not is_digest(data["digest"]) or not is_digest(data.get("body_digest") or data["digest"]):
                 return None  # a hand-edited or damaged entry names no document
-            return TagEntry(digest=str(data["digest"]), body_digest=str(data.get("body_digest") or data["digest"]),
-                            media_type=str(data.get("media_type", "")), fetched_at=float(data["fetched_at"]))
+            return TagEntry(
+                digest=str(data["digest"]),
+                body_digest=str(data.get("body_digest") or data["digest"]),
+                media_type=str(data.get("media_type", "")),
+                fetched_at=float(data["fetched_at"]),
+            )
         except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return None
 
     def put_tag(self, canonical: str, entry: TagEntry) -> None:
-        data = {"format": FORMAT, "reference": canonical, "digest": entry.digest, "body_digest": entry.body_digest,
-                "media_type": entry.media_type, "fetched_at": entry.fetched_at}
+        data = {
+            "format": FORMAT,
+            "reference": canonical,
+            "digest": entry.digest,
+            "body_digest": entry.body_digest,
+            "media_type": entry.media_type,
+            "fetched_at": entry.fetched_at,
+        }
         try:
             _atomic_write(self._tag(canonical), json.dumps(data, sort_keys=True).encode())
         except OSError:
             pass
-
 
     def _list(self, repository: str) -> Path:
         return self.root / "lists" / (hashlib.sha256(repository.encode()).hexdigest() + ".json")
@@ -192,8 +201,11 @@ class Cache:
         """(scheme, {realm, service}) of the challenge the host answered with in the last CHALLENGE_TTL."""
         try:
             data = json.loads(self._host(host).read_text(encoding="utf-8"))
-            if data.get("format") != FORMAT or data.get("host") != host \
-                    or not 0 <= now() - float(data["seen_at"]) <= CHALLENGE_TTL:
+            if (
+                data.get("format") != FORMAT
+                or data.get("host") != host
+                or not 0 <= now() - float(data["seen_at"]) <= CHALLENGE_TTL
+            ):
                 return None
             params = {k: str(v) for k, v in dict(data["params"]).items() if k in CHALLENGE_PARAMS}
             return str(data["scheme"]), params
@@ -201,8 +213,13 @@ class Cache:
             return None
 
     def put_challenge(self, host: str, scheme: str, params: dict[str, str]) -> None:
-        data = {"format": FORMAT, "host": host, "scheme": scheme, "seen_at": now(),
-                "params": {k: v for k, v in params.items() if k in CHALLENGE_PARAMS}}
+        data = {
+            "format": FORMAT,
+            "host": host,
+            "scheme": scheme,
+            "seen_at": now(),
+            "params": {k: v for k, v in params.items() if k in CHALLENGE_PARAMS},
+        }
         try:
             _atomic_write(self._host(host), json.dumps(data, sort_keys=True).encode())
         except OSError:

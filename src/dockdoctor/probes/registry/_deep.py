@@ -56,8 +56,11 @@ class _Scanner:
             if not (head and index.complete and any(self._head_missing(index, g) for g in goals)):
                 return index
         if self.client.options.offline:
-            raise lay.LayerError("offline", f"layer {number + 1} of {len(self.layers)} is not in the layer cache "
-                                            "(--offline reads no layers; run once without it)")
+            raise lay.LayerError(
+                "offline",
+                f"layer {number + 1} of {len(self.layers)} is not in the layer cache "
+                "(--offline reads no layers; run once without it)",
+            )
         index = self._scan(number, goals)
         self.indexes[number] = index
         self._store(self.layers[number].digest, index)
@@ -97,8 +100,9 @@ class _Scanner:
                     self.budget.charge(compressed=len(rest))
                 actual = f"{layer.digest.partition(':')[0]}:{hasher.hexdigest()}"
                 if actual != layer.digest:
-                    raise mf.DocumentError("digest-mismatch", f"{what}: content has digest {actual}, expected "
-                                                              f"{layer.digest}")
+                    raise mf.DocumentError(
+                        "digest-mismatch", f"{what}: content has digest {actual}, expected {layer.digest}"
+                    )
         finally:
             resp.close()  # type: ignore[union-attr]
         return index
@@ -114,8 +118,16 @@ class _Scanner:
                 return None
             index = lay.LayerIndex(complete=bool(data["complete"]))
             for path, kind, link, size, mode, head in data["entries"]:
-                index.add(lay.Entry(path=str(path), kind=str(kind), link=str(link), size=int(size), mode=int(mode),
-                                    head=base64.b64decode(head) if head is not None else None))
+                index.add(
+                    lay.Entry(
+                        path=str(path),
+                        kind=str(kind),
+                        link=str(link),
+                        size=int(size),
+                        mode=int(mode),
+                        head=base64.b64decode(head) if head is not None else None,
+                    )
+                )
             for path in data["whiteouts"]:
                 index.add(lay.Entry(path=str(path), kind="whiteout"))
             for path in data["opaque"]:
@@ -134,10 +146,17 @@ class _Scanner:
             if head is not None and kept + len(head) > STORED_HEADS:
                 head = None  # the heads of files nobody looked up are not worth a large cache file
             kept += len(head or b"")
-            entries.append([e.path, e.kind, e.link, e.size, e.mode,
-                            base64.b64encode(head).decode() if head is not None else None])
-        data = {"format": INDEX_FORMAT, "digest": digest, "complete": index.complete, "entries": entries,
-                "whiteouts": sorted(index.whiteouts), "opaque": sorted(index.opaque)}
+            entries.append(
+                [e.path, e.kind, e.link, e.size, e.mode, base64.b64encode(head).decode() if head is not None else None]
+            )
+        data = {
+            "format": INDEX_FORMAT,
+            "digest": digest,
+            "complete": index.complete,
+            "entries": entries,
+            "whiteouts": sorted(index.whiteouts),
+            "opaque": sorted(index.opaque),
+        }
         cache.put_layer_index(digest, json.dumps(data, separators=(",", ":")).encode())
 
 
@@ -153,8 +172,14 @@ def candidates(argv0: str, env: tuple[str, ...], workdir: str) -> list[str]:
 
 
 def _elf_facts(e: elfmod.Elf) -> ElfFacts:
-    return ElfFacts(arch=e.arch, machine=e.machine, bits=e.bits, endian="little" if e.little_endian else "big",
-                    interpreter=_escape(e.interpreter), isa_level=e.isa_level)
+    return ElfFacts(
+        arch=e.arch,
+        machine=e.machine,
+        bits=e.bits,
+        endian="little" if e.little_endian else "big",
+        interpreter=_escape(e.interpreter),
+        isa_level=e.isa_level,
+    )
 
 
 def _escape(text: str) -> str:
@@ -198,8 +223,13 @@ def _first(view: lay.MergedView, scanner: _Scanner, paths: list[str]) -> lay.Fou
     if len(goals) > 1:
         for number in range(len(scanner.layers) - 1, -1, -1):
             index = scanner(number, goals, False)
-            hit = [g for g in goals if g in index.entries or g in index.whiteouts
-                   or any(a in index.entries and index.entries[a].kind != "dir" for a in lay.ancestors(g))]
+            hit = [
+                g
+                for g in goals
+                if g in index.entries
+                or g in index.whiteouts
+                or any(a in index.entries and index.entries[a].kind != "dir" for a in lay.ancestors(g))
+            ]
             if hit:
                 break
     order = ["/" + g for g in hit] + [p for p in paths if lay.normalize(p) not in hit]
@@ -213,8 +243,16 @@ def _first(view: lay.MergedView, scanner: _Scanner, paths: list[str]) -> lay.Fou
     return first
 
 
-def inspect_variant(client: _Client, ref: ImageRef, *, reference: str, target: str, platform: str, digest: str,
-                    budget_bytes: int = DEFAULT_BUDGET) -> DeepImage:
+def inspect_variant(
+    client: _Client,
+    ref: ImageRef,
+    *,
+    reference: str,
+    target: str,
+    platform: str,
+    digest: str,
+    budget_bytes: int = DEFAULT_BUDGET,
+) -> DeepImage:
     """The DeepImage of one image variant (a platform manifest digest); failures are its `error`."""
     from dockdoctor.probes.registry import _subject
     from dockdoctor.probes.registry._http import RegistryFailure
@@ -223,22 +261,32 @@ def inspect_variant(client: _Client, ref: ImageRef, *, reference: str, target: s
     out = DeepImage(reference=reference, target=target, platform=platform, digest=digest)
     scanner: _Scanner | None = None
     try:
-        doc = client._document(ref, mf.check_digest(digest, "platform manifest digest"), "manifests",
-                               mf.MAX_MANIFEST_BYTES)
+        doc = client._document(
+            ref, mf.check_digest(digest, "platform manifest digest"), "manifests", mf.MAX_MANIFEST_BYTES
+        )
         classified = mf.classify(doc.media_type, doc.body)
         if classified.kind != "manifest":
-            raise mf.DocumentError("protocol", f"{digest} is a {classified.kind or 'unknown'} document, not an "
-                                               "image manifest with layers")
+            raise mf.DocumentError(
+                "protocol", f"{digest} is a {classified.kind or 'unknown'} document, not an image manifest with layers"
+            )
         manifest = mf.parse_image_manifest(classified.doc)
         layers = mf.parse_layers(classified.doc)
         config = client._document(ref, manifest.config_digest, "blobs", mf.MAX_CONFIG_BYTES)
         run = mf.parse_run_config(config.body)
-        out = DeepImage(reference=reference, target=target, platform=platform, digest=digest, argv=run.argv,
-                        compressed_size=sum(layer.size for layer in layers), layers=len(layers))
+        out = DeepImage(
+            reference=reference,
+            target=target,
+            platform=platform,
+            digest=digest,
+            argv=run.argv,
+            compressed_size=sum(layer.size for layer in layers),
+            layers=len(layers),
+        )
         if not run.argv:
             raise lay.LayerError("no-command", "the image config names no Entrypoint or Cmd")
-        budget = lay.Budget(compressed=budget_bytes, uncompressed=budget_bytes * UNCOMPRESSED_FACTOR,
-                            what=_subject(ref))
+        budget = lay.Budget(
+            compressed=budget_bytes, uncompressed=budget_bytes * UNCOMPRESSED_FACTOR, what=_subject(ref)
+        )
         scanner = _Scanner(client, ref, layers, budget)
         view = lay.MergedView(len(layers), scanner)
         entry = image_file(_first(view, scanner, candidates(run.argv[0], run.env, run.workdir)))

@@ -65,7 +65,7 @@ def origin(url: str) -> tuple[str, str]:
 def private_host(netloc: str) -> bool:
     """localhost, or an IP literal in a loopback, private or link-local range."""
     host = netloc.rsplit("@", 1)[-1]
-    host = host[1:host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
+    host = host[1 : host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
     if host.lower() == "localhost":
         return True
     try:
@@ -91,8 +91,7 @@ class Transport:
 
     def __post_init__(self) -> None:
         self.session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=max(self.per_host, 4),
-                                                max_retries=0)
+        adapter = requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=max(self.per_host, 4), max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = f"dockdoctor/{__version__} python-requests/{requests.__version__}"
@@ -107,8 +106,16 @@ class Transport:
         with self._lock:
             return self._limits.setdefault(netloc, threading.BoundedSemaphore(limit))
 
-    def request(self, method: str, url: str, *, subject: str, headers: Mapping[str, str] | None = None,
-                max_bytes: int = 4 << 20, data: Mapping[str, str] | None = None) -> Response:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        subject: str,
+        headers: Mapping[str, str] | None = None,
+        max_bytes: int = 4 << 20,
+        data: Mapping[str, str] | None = None,
+    ) -> Response:
         """One logical request: follows redirects itself (Authorization only to the same origin), retries
         idempotent requests on 429/5xx/connection errors, and raises RegistryFailure for transport failures.
 
@@ -130,8 +137,9 @@ class Transport:
             attempt += 1
             self.sleep(wait)
 
-    def open(self, method: str, url: str, *, subject: str, headers: Mapping[str, str] | None = None,
-             max_bytes: int = 1 << 16) -> Stream | Response:
+    def open(
+        self, method: str, url: str, *, subject: str, headers: Mapping[str, str] | None = None, max_bytes: int = 1 << 16
+    ) -> Stream | Response:
         """Like request(), but a 200 answer comes back as an open Stream (the caller closes it); other answers
         are read (up to max_bytes) and returned as a Response. Redirects are followed with the same rules."""
         headers = dict(headers or {})
@@ -141,8 +149,9 @@ class Transport:
             deadline = self.deadline if self.deadline is not None else time.monotonic() + 3600.0
             limit = self._limit(netloc)
             if not limit.acquire(timeout=max(0.0, min(deadline, self._request_deadline()) - time.monotonic())):
-                raise RegistryFailure("timeout", f"{subject}: no connection to {netloc} became free before the "
-                                                 "deadline (--timeout)")
+                raise RegistryFailure(
+                    "timeout", f"{subject}: no connection to {netloc} became free before the deadline (--timeout)"
+                )
             try:
                 resp = self._open_once(method, url, headers, subject)
             except BaseException:
@@ -164,15 +173,23 @@ class Transport:
             finally:
                 resp.close()
                 limit.release()
-            return Response(status=resp.status_code, headers={k.lower(): v for k, v in resp.headers.items()},
-                            body=body, url=url)
+            return Response(
+                status=resp.status_code, headers={k.lower(): v for k, v in resp.headers.items()}, body=body, url=url
+            )
         raise RegistryFailure("protocol", f"{subject}: more than {MAX_REDIRECTS} redirects")
 
     def _open_once(self, method: str, url: str, headers: dict[str, str], subject: str) -> requests.Response:
         netloc = origin(url)[1]
         try:
-            return self.session.request(method, url, headers=headers, stream=True, auth=_NoNetrc(),
-                                        allow_redirects=False, timeout=(self.connect_timeout, self.read_timeout))
+            return self.session.request(
+                method,
+                url,
+                headers=headers,
+                stream=True,
+                auth=_NoNetrc(),
+                allow_redirects=False,
+                timeout=(self.connect_timeout, self.read_timeout),
+            )
         except requests.exceptions.SSLError as err:
             raise RegistryFailure("tls", f"{subject}: TLS error talking to {netloc} ({_short(err)})") from None
         except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout):
@@ -198,16 +215,23 @@ class Transport:
             after = retry_after(resp)
             if after is not None and after > MAX_RETRY_AFTER:
                 return None
-            return after if after is not None else 0.5 * (2 ** attempt) + random.uniform(0, 0.1)
+            return after if after is not None else 0.5 * (2**attempt) + random.uniform(0, 0.1)
         if resp.status in (500, 502, 503, 504):
             after = retry_after(resp)
             if after is not None and after > MAX_RETRY_AFTER:
                 return None  # "come back in a day": not worth any wait inside one run
-            return after if after is not None else 0.5 * (2 ** attempt) + random.uniform(0, 0.1)
+            return after if after is not None else 0.5 * (2**attempt) + random.uniform(0, 0.1)
         return None
 
-    def _follow(self, method: str, url: str, headers: dict[str, str], max_bytes: int,
-                data: Mapping[str, str] | None, subject: str) -> Response:
+    def _follow(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        max_bytes: int,
+        data: Mapping[str, str] | None,
+        subject: str,
+    ) -> Response:
         first = origin(url)
         for _ in range(MAX_REDIRECTS + 1):
             resp = self._send(method, url, headers, max_bytes, data, subject)
@@ -219,8 +243,15 @@ class Transport:
             url = target
         raise RegistryFailure("protocol", f"{subject}: more than {MAX_REDIRECTS} redirects")
 
-    def _send(self, method: str, url: str, headers: dict[str, str], max_bytes: int,
-              data: Mapping[str, str] | None, subject: str) -> Response:
+    def _send(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        max_bytes: int,
+        data: Mapping[str, str] | None,
+        subject: str,
+    ) -> Response:
         """One HTTP exchange within its total deadline.
 
         The socket timeouts bound each read, not the exchange: a server that sends a byte every few seconds
@@ -232,11 +263,16 @@ class Transport:
         limit = self._limit(netloc)
         if not limit.acquire(timeout=max(0.0, deadline - time.monotonic())):
             self._observe(method, url, 0)
-            raise RegistryFailure("timeout", f"{subject}: no connection to {netloc} became free before the "
-                                             "deadline (--timeout)")
+            raise RegistryFailure(
+                "timeout", f"{subject}: no connection to {netloc} became free before the deadline (--timeout)"
+            )
         box = _Exchange()
-        worker = threading.Thread(target=self._exchange, args=(box, limit, method, url, headers, max_bytes, data,
-                                                               subject), name="registry-http", daemon=True)
+        worker = threading.Thread(
+            target=self._exchange,
+            args=(box, limit, method, url, headers, max_bytes, data, subject),
+            name="registry-http",
+            daemon=True,
+        )
         try:
             worker.start()
         except BaseException:
@@ -257,8 +293,17 @@ class Transport:
         if self.observer is not None:
             self.observer(method, url, status)
 
-    def _exchange(self, box: _Exchange, limit: threading.BoundedSemaphore, method: str, url: str,
-                  headers: dict[str, str], max_bytes: int, data: Mapping[str, str] | None, subject: str) -> None:
+    def _exchange(
+        self,
+        box: _Exchange,
+        limit: threading.BoundedSemaphore,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        max_bytes: int,
+        data: Mapping[str, str] | None,
+        subject: str,
+    ) -> None:
         signals_to_the_main_thread()
         try:
             box.response = self._exchange_in_thread(box, method, url, headers, max_bytes, data, subject)
@@ -268,12 +313,28 @@ class Transport:
             limit.release()
             box.done.set()
 
-    def _exchange_in_thread(self, box: _Exchange, method: str, url: str, headers: dict[str, str], max_bytes: int,
-                            data: Mapping[str, str] | None, subject: str) -> Response:
+    def _exchange_in_thread(
+        self,
+        box: _Exchange,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        max_bytes: int,
+        data: Mapping[str, str] | None,
+        subject: str,
+    ) -> Response:
         netloc = origin(url)[1]
         try:
-            resp = self.session.request(method, url, headers=headers, data=data, stream=True, auth=_NoNetrc(),
-                                        allow_redirects=False, timeout=(self.connect_timeout, self.read_timeout))
+            resp = self.session.request(
+                method,
+                url,
+                headers=headers,
+                data=data,
+                stream=True,
+                auth=_NoNetrc(),
+                allow_redirects=False,
+                timeout=(self.connect_timeout, self.read_timeout),
+            )
             box.hold(resp)
             box.status = resp.status_code
             try:
@@ -282,22 +343,28 @@ class Transport:
             finally:
                 resp.close()
         except requests.exceptions.SSLError as err:
-            raise RegistryFailure("tls", f"{subject}: TLS error talking to {netloc} ({_short(err)}); if this "
-                                         "registry uses plain HTTP, list it in the engine's insecure-registries, "
-                                         "or set REQUESTS_CA_BUNDLE for a private CA") from None
+            raise RegistryFailure(
+                "tls",
+                f"{subject}: TLS error talking to {netloc} ({_short(err)}); if this "
+                "registry uses plain HTTP, list it in the engine's insecure-registries, "
+                "or set REQUESTS_CA_BUNDLE for a private CA",
+            ) from None
         except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as err:
             what = "connect" if isinstance(err, requests.exceptions.ConnectTimeout) else "read"
             limit = self.connect_timeout if what == "connect" else self.read_timeout
-            raise RegistryFailure("timeout", f"{subject}: {netloc} did not answer ({what} timeout after "
-                                             f"{limit:g} s)") from None
+            raise RegistryFailure(
+                "timeout", f"{subject}: {netloc} did not answer ({what} timeout after {limit:g} s)"
+            ) from None
         except requests.exceptions.ConnectionError as err:
             failure = RegistryFailure if _unknown_host(err) else _Retryable  # a name that does not resolve stays so
-            raise failure("unreachable", f"{subject}: cannot connect to {netloc} ({_short(err)}); is the "
-                                         "registry running and the host name right?") from None
+            raise failure(
+                "unreachable",
+                f"{subject}: cannot connect to {netloc} ({_short(err)}); is the "
+                "registry running and the host name right?",
+            ) from None
         except requests.exceptions.RequestException as err:
             raise RegistryFailure("protocol", f"{subject}: bad HTTP exchange with {netloc} ({_short(err)})") from None
-        return Response(status=box.status, headers={k.lower(): v for k, v in resp.headers.items()}, body=body,
-                        url=url)
+        return Response(status=box.status, headers={k.lower(): v for k, v in resp.headers.items()}, body=body, url=url)
 
 
 class Stream:
@@ -329,15 +396,19 @@ class Stream:
         try:
             for chunk in self._resp.iter_content(size):
                 if time.monotonic() > self._deadline:
-                    raise RegistryFailure("timeout", f"{self._subject}: {netloc} did not finish sending the layer "
-                                                     "before the deadline (--timeout)")
+                    raise RegistryFailure(
+                        "timeout",
+                        f"{self._subject}: {netloc} did not finish sending the layer before the deadline (--timeout)",
+                    )
                 yield chunk
         except requests.exceptions.RequestException as err:
             if time.monotonic() >= self._deadline - 0.05:
-                raise RegistryFailure("timeout", f"{self._subject}: the layer from {netloc} was cut at the deadline "
-                                                 "(--timeout)") from None
-            raise RegistryFailure("unreachable", f"{self._subject}: the layer download from {netloc} broke off "
-                                                 f"({_short(err)})") from None
+                raise RegistryFailure(
+                    "timeout", f"{self._subject}: the layer from {netloc} was cut at the deadline (--timeout)"
+                ) from None
+            raise RegistryFailure(
+                "unreachable", f"{self._subject}: the layer download from {netloc} broke off ({_short(err)})"
+            ) from None
 
     def close(self) -> None:
         if self._closed:
@@ -393,8 +464,9 @@ def _shut(resp: requests.Response) -> None:
             return
 
 
-def redirected(url: str, location: str, first: tuple[str, str], headers: dict[str, str],
-               subject: str) -> tuple[str, dict[str, str]]:
+def redirected(
+    url: str, location: str, first: tuple[str, str], headers: dict[str, str], subject: str
+) -> tuple[str, dict[str, str]]:
     """Where a redirect leads, and the headers to send there: only http(s); credentials never leave the first
     origin; a public registry may not send us to a private address. One rule for every request."""
     target = urljoin(url, location)
@@ -403,8 +475,9 @@ def redirected(url: str, location: str, first: tuple[str, str], headers: dict[st
     if origin(target) != first:
         headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
         if private_host(origin(target)[1]) and not private_host(first[1]):
-            raise RegistryFailure("protocol", f"{subject}: refusing a redirect from {first[1]} to the "
-                                              f"private address {origin(target)[1]}")
+            raise RegistryFailure(
+                "protocol", f"{subject}: refusing a redirect from {first[1]} to the private address {origin(target)[1]}"
+            )
     return target, headers
 
 
@@ -414,8 +487,17 @@ def _unknown_host(err: BaseException) -> bool:
 
 
 PUBLIC_LIMIT = 6
-PUBLIC_HOSTS = ("docker.io", "ghcr.io", "quay.io", "gcr.io", "pkg.dev", "mcr.microsoft.com", "amazonaws.com",
-                "registry.k8s.io", "gitlab.com")
+PUBLIC_HOSTS = (
+    "docker.io",
+    "ghcr.io",
+    "quay.io",
+    "gcr.io",
+    "pkg.dev",
+    "mcr.microsoft.com",
+    "amazonaws.com",
+    "registry.k8s.io",
+    "gitlab.com",
+)
 
 
 class _Retryable(Exception):
@@ -431,8 +513,9 @@ def _read_capped(resp: requests.Response, max_bytes: int, subject: str) -> bytes
     for chunk in resp.iter_content(65536):
         total += len(chunk)
         if total > max_bytes:
-            raise RegistryFailure("protocol", f"{subject}: response larger than {max_bytes // (1 << 20)} MiB; "
-                                              "refusing to read it")
+            raise RegistryFailure(
+                "protocol", f"{subject}: response larger than {max_bytes // (1 << 20)} MiB; refusing to read it"
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -107,8 +107,11 @@ def check_digest(value: object, what: str) -> str:
     if is_digest(value):
         return value  # type: ignore[return-value]
     text = repr(value) if len(repr(value)) <= 90 else repr(value)[:80] + "..."
-    raise DocumentError("protocol", f"{what} {text} is not a valid digest ({', '.join(DIGEST_HEX_LENGTHS)} "
-                                    "followed by its exact number of lowercase hex digits)")
+    raise DocumentError(
+        "protocol",
+        f"{what} {text} is not a valid digest ({', '.join(DIGEST_HEX_LENGTHS)} "
+        "followed by its exact number of lowercase hex digits)",
+    )
 
 
 def verify_digest(body: bytes, digest: str) -> None:
@@ -123,8 +126,11 @@ def load_json(body: bytes, what: str) -> Mapping[str, object]:
     """The JSON object in body, or a protocol DocumentError naming what was expected."""
     containers = body.count(b"{") + body.count(b"[")  # counted in C before anything is built (strings included)
     if containers > MAX_JSON_CONTAINERS:
-        raise DocumentError("limit", f"{what} has {containers} JSON objects and arrays, more than the "
-                                     f"{MAX_JSON_CONTAINERS} dockdoctor reads in one document")
+        raise DocumentError(
+            "limit",
+            f"{what} has {containers} JSON objects and arrays, more than the "
+            f"{MAX_JSON_CONTAINERS} dockdoctor reads in one document",
+        )
     try:
         doc = json.loads(body)
     except RecursionError:
@@ -195,8 +201,9 @@ def platform_string(raw: Mapping[str, object]) -> tuple[str, str]:
     try:  # the registry's words become a platform only when they are one (a saved facts file must replay)
         return checked(p, full=False), p.os_version
     except PlatformError:
-        raise DocumentError("protocol", f"platform {format_platform(p, full=False)!r} is not a platform "
-                                        "(os/arch[/variant])") from None
+        raise DocumentError(
+            "protocol", f"platform {format_platform(p, full=False)!r} is not a platform (os/arch[/variant])"
+        ) from None
 
 
 def _annotations(desc: Mapping[str, object]) -> dict[str, str]:
@@ -210,8 +217,7 @@ def _entry_is_attestation(desc: Mapping[str, object]) -> bool:
     annotations = _annotations(desc)
     if not plat and not annotations:
         return False
-    return is_attestation(os=_str(plat.get("os")), architecture=_str(plat.get("architecture")),
-                          annotations=annotations)
+    return is_attestation(os=_str(plat.get("os")), architecture=_str(plat.get("architecture")), annotations=annotations)
 
 
 def parse_index(doc: Mapping[str, object], *, max_entries: int = MAX_INDEX_ENTRIES) -> IndexContents:
@@ -224,10 +230,14 @@ def parse_index(doc: Mapping[str, object], *, max_entries: int = MAX_INDEX_ENTRI
     if not isinstance(entries, list):
         raise DocumentError("protocol", "index has no `manifests` list")
     if len(entries) > max_entries:
-        which = f"index lists {len(entries)} entries" if max_entries == MAX_INDEX_ENTRIES \
+        which = (
+            f"index lists {len(entries)} entries"
+            if max_entries == MAX_INDEX_ENTRIES
             else "the indexes of this reference list"
-        raise DocumentError("limit", f"{which}, more than the {MAX_INDEX_ENTRIES} entries dockdoctor reads "
-                                     "for one reference")
+        )
+        raise DocumentError(
+            "limit", f"{which}, more than the {MAX_INDEX_ENTRIES} entries dockdoctor reads for one reference"
+        )
     platforms: list[ImagePlatform] = []
     attestations: list[Attestation] = []
     children: list[str] = []
@@ -258,8 +268,11 @@ def parse_image_manifest(doc: Mapping[str, object]) -> ImageManifest:
     if not isinstance(config, dict) or config.get("digest") in (None, ""):
         raise DocumentError("protocol", "image manifest has no config descriptor")
     digest = check_digest(config.get("digest"), "image manifest: config digest")
-    return ImageManifest(config_digest=digest, config_media_type=_str(config.get("mediaType")),
-                         artifact_type=_str(doc.get("artifactType")))
+    return ImageManifest(
+        config_digest=digest,
+        config_media_type=_str(config.get("mediaType")),
+        artifact_type=_str(doc.get("artifactType")),
+    )
 
 
 def parse_config(body: bytes) -> tuple[str, str]:
@@ -319,16 +332,22 @@ def parse_layers(doc: Mapping[str, object]) -> tuple[Layer, ...]:
     if not isinstance(raw, list):
         raise DocumentError("protocol", "image manifest has no `layers` list")
     if len(raw) > MAX_LAYERS:
-        raise DocumentError("limit", f"image manifest lists {len(raw)} layers, more than the {MAX_LAYERS} "
-                                     "dockdoctor reads")
+        raise DocumentError(
+            "limit", f"image manifest lists {len(raw)} layers, more than the {MAX_LAYERS} dockdoctor reads"
+        )
     layers = []
     for number, desc in enumerate(raw, 1):
         if not isinstance(desc, dict):
             raise DocumentError("protocol", f"layer {number} is not a descriptor")
         digest = check_digest(desc.get("digest"), f"layer {number}: digest")
         size = desc.get("size")
-        layers.append(Layer(digest=digest, size=size if isinstance(size, int) and size >= 0 else 0,
-                            media_type=_str(desc.get("mediaType"))))
+        layers.append(
+            Layer(
+                digest=digest,
+                size=size if isinstance(size, int) and size >= 0 else 0,
+                media_type=_str(desc.get("mediaType")),
+            )
+        )
     return tuple(layers)
 
 
@@ -341,5 +360,9 @@ def parse_run_config(body: bytes) -> RunConfig:
     doc = load_json(body, "image config")
     config = doc.get("config")
     config = config if isinstance(config, dict) else {}
-    return RunConfig(entrypoint=_strings(config.get("Entrypoint")), cmd=_strings(config.get("Cmd")),
-                     env=_strings(config.get("Env")), workdir=_str(config.get("WorkingDir")))
+    return RunConfig(
+        entrypoint=_strings(config.get("Entrypoint")),
+        cmd=_strings(config.get("Cmd")),
+        env=_strings(config.get("Env")),
+        workdir=_str(config.get("WorkingDir")),
+    )

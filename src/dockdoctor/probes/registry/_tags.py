@@ -56,14 +56,20 @@ def covers(platforms: Sequence[str], targets: Sequence[Platform]) -> bool:
             offered.append(parse_platform(text))
         except PlatformError:
             continue
-    return bool(targets) and all(best_match(t, offered).kind in (MatchKind.EXACT, MatchKind.COMPATIBLE)
-                                 for t in targets)
+    return bool(targets) and all(
+        best_match(t, offered).kind in (MatchKind.EXACT, MatchKind.COMPATIBLE) for t in targets
+    )
 
 
 def lacking(image: RemoteImage, targets: Sequence[Platform]) -> bool:
     """A tag reference that looked up fine but does not run natively on some target: worth a search."""
-    return (image.error is None and not image.artifact_type and image.kind in ("index", "manifest", "schema1")
-            and "@" not in image.reference and not covers([p.platform for p in image.platforms], targets))
+    return (
+        image.error is None
+        and not image.artifact_type
+        and image.kind in ("index", "manifest", "schema1")
+        and "@" not in image.reference
+        and not covers([p.platform for p in image.platforms], targets)
+    )
 
 
 @dataclass(slots=True)
@@ -84,8 +90,12 @@ def list_tags(client: _Client, ref: ImageRef) -> _Listing:
     where = f"{ref.registry_host}/{ref.path}"
     for _ in range(MAX_PAGES):
         if suffix in pages:
-            return _Listing(tags, f"{where}: the tags list's pagination loops (a page was offered twice); "
-                                  f"searched the {len(tags)} tags read", complete=False)
+            return _Listing(
+                tags,
+                f"{where}: the tags list's pagination loops (a page was offered twice); "
+                f"searched the {len(tags)} tags read",
+                complete=False,
+            )
         pages.add(suffix)
         try:
             resp = client._request(ref, "GET", suffix, accept="application/json", max_bytes=MAX_PAGE_BYTES)
@@ -98,23 +108,35 @@ def list_tags(client: _Client, ref: ImageRef) -> _Listing:
             return _Listing(tags, f"{where}: the tags list {page}", complete=False)
         fresh = [t for t in page if t not in seen]
         if page and not fresh:
-            return _Listing(tags, f"{where}: the tags list's pagination loops (a page repeats the tags before "
-                                  f"it); searched the {len(tags)} tags read", complete=False)
+            return _Listing(
+                tags,
+                f"{where}: the tags list's pagination loops (a page repeats the tags before "
+                f"it); searched the {len(tags)} tags read",
+                complete=False,
+            )
         for tag in fresh:
             if len(tags) >= MAX_TAGS:
-                return _Listing(tags, f"{where} lists more than {MAX_TAGS} tags: searched the first {MAX_TAGS}",
-                                complete=False)
+                return _Listing(
+                    tags, f"{where} lists more than {MAX_TAGS} tags: searched the first {MAX_TAGS}", complete=False
+                )
             seen.add(tag)
             tags.append(tag)
         following = _next(resp.header("link"), ref)
         if following is None:
             return _Listing(tags)
         if following == "":
-            return _Listing(tags, f"{where}: the tags list's next page is elsewhere (a Link outside this "
-                                  f"repository); searched the {len(tags)} tags read", complete=False)
+            return _Listing(
+                tags,
+                f"{where}: the tags list's next page is elsewhere (a Link outside this "
+                f"repository); searched the {len(tags)} tags read",
+                complete=False,
+            )
         suffix = following
-    return _Listing(tags, f"{where}: the tags list has more than {MAX_PAGES} pages: searched the {len(tags)} "
-                          "tags read", complete=False)
+    return _Listing(
+        tags,
+        f"{where}: the tags list has more than {MAX_PAGES} pages: searched the {len(tags)} tags read",
+        complete=False,
+    )
 
 
 def _status_note(where: str, status: int) -> str:
@@ -151,14 +173,16 @@ def _next(link: str, ref: ImageRef) -> str | None:
     if match is None:
         return None
     parts = urlsplit(match.group(1))
-    if (parts.netloc and parts.netloc.lower() != ref.registry_host.lower()) \
-            or parts.path != f"/v2/{ref.path}/tags/list":
+    if (
+        parts.netloc and parts.netloc.lower() != ref.registry_host.lower()
+    ) or parts.path != f"/v2/{ref.path}/tags/list":
         return ""
     return "tags/list" + (f"?{parts.query}" if parts.query else "")
 
 
-def search(client: _Client, image: RemoteImage, targets: Sequence[Platform], pool: Pool,
-           deadline: float | None) -> TagSearch:
+def search(
+    client: _Client, image: RemoteImage, targets: Sequence[Platform], pool: Pool, deadline: float | None
+) -> TagSearch:
     """The search for image's repository: tags listed, ranked, candidates looked up in waves until two cover."""
     names = tuple(format_platform(t) for t in targets)
     try:
@@ -166,8 +190,11 @@ def search(client: _Client, image: RemoteImage, targets: Sequence[Platform], poo
     except ReferenceError:
         return TagSearch(targets=names, note="the reference cannot be parsed", complete=False)
     if tagrank.split_tag(ref.tag or "latest").version is None:
-        return TagSearch(targets=names, note=f"the tag {ref.tag or 'latest'} carries no version number to search "
-                                             "near", complete=False)
+        return TagSearch(
+            targets=names,
+            note=f"the tag {ref.tag or 'latest'} carries no version number to search near",
+            complete=False,
+        )
     listing = _cached_listing(client, ref)
     if listing is None and client.options.offline:
         return TagSearch(targets=names, note="offline: no tags list asked for", complete=False)
@@ -184,7 +211,7 @@ def search(client: _Client, image: RemoteImage, targets: Sequence[Platform], poo
         if deadline is not None and time.monotonic() >= deadline:
             note = _join(note, f"the run's deadline (--timeout) ended the search after {len(checked)} candidates")
             break
-        batch = order[start:min(start + WAVE, budget)]
+        batch = order[start : min(start + WAVE, budget)]
         futures = [(tag, pool.submit(_lookup, client, image.reference, tag)) for tag in batch]
         for tag, future in futures:
             checked.append(_result(tag, image.reference, future, deadline))
@@ -198,11 +225,15 @@ def search(client: _Client, image: RemoteImage, targets: Sequence[Platform], poo
             break
     else:
         if len(order) > budget and not any(covers(c.platforms, targets) for c in checked):
-            why = "Docker Hub counts each manifest request as a pull" if budget == HUB_CANDIDATES \
+            why = (
+                "Docker Hub counts each manifest request as a pull"
+                if budget == HUB_CANDIDATES
                 else "the budget per image"
+            )
             note = _join(note, f"looked up the {budget} best ranked of {len(order)} tags ({why})")
-    return TagSearch(targets=names, tags_listed=len(listing.tags), candidates=tuple(checked), note=note,
-                     complete=listing.complete)
+    return TagSearch(
+        targets=names, tags_listed=len(listing.tags), candidates=tuple(checked), note=note, complete=listing.complete
+    )
 
 
 def _repository(ref: ImageRef) -> str:
@@ -247,12 +278,17 @@ def _result(tag: str, written: str, future: Future[RemoteImage], deadline: float
         return TagCandidate(tag=tag, reference=reference, error=found.error.detail)
     if found.artifact_type:
         return TagCandidate(tag=tag, reference=reference, digest=found.digest, error="an artifact, not an image")
-    return TagCandidate(tag=tag, reference=reference, digest=found.digest,
-                        platforms=tuple(dict.fromkeys(p.platform for p in found.platforms)))
+    return TagCandidate(
+        tag=tag,
+        reference=reference,
+        digest=found.digest,
+        platforms=tuple(dict.fromkeys(p.platform for p in found.platforms)),
+    )
 
 
-def search_all(client: _Client, images: Sequence[RemoteImage], targets: Sequence[str], *, workers: int,
-               deadline: float | None) -> dict[str, TagSearch]:
+def search_all(
+    client: _Client, images: Sequence[RemoteImage], targets: Sequence[str], *, workers: int, deadline: float | None
+) -> dict[str, TagSearch]:
     """canonical -> the search, for every image that lacks a target; targets that do not parse are skipped."""
     parsed = []
     for text in targets:
@@ -265,17 +301,16 @@ def search_all(client: _Client, images: Sequence[RemoteImage], targets: Sequence
         return {}
     searches, lookups = Pool(min(workers, len(wanted)), "registry-tags"), Pool(max(1, workers), "registry-candidates")
     try:
-        futures = {c: searches.submit(search, client, image, parsed, lookups, deadline)
-                   for c, image in wanted.items()}
+        futures = {c: searches.submit(search, client, image, parsed, lookups, deadline) for c, image in wanted.items()}
         out: dict[str, TagSearch] = {}
         for canonical, future in futures.items():
             try:
                 out[canonical] = future.result(
-                    timeout=None if deadline is None else max(0.0, deadline - time.monotonic()) + 1.0)
+                    timeout=None if deadline is None else max(0.0, deadline - time.monotonic()) + 1.0
+                )
             except FutureTimeout:
                 out[canonical] = TagSearch(note="no answer before the deadline (--timeout)", complete=False)
         return out
     finally:
         searches.shutdown()
         lookups.shutdown()
-
