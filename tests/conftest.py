@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from integration.env import load_env
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from clirun import dockdoctor, isolated_env
+
 from dockdoctor.render.github import escape_data, escape_property
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
-
 from clirun import SRC
+
 from dockdoctor.checks import ALL_CHECKS
 from dockdoctor.cli import cli, main
 

@@ -7,7 +7,6 @@ import socket
 from pathlib import Path
 
 import pytest
-
 from clirun import dockdoctor, isolated_env
 from support.servers import hanging_server
 

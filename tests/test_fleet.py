@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from test_schema import SHIPPED, validator
 
 from dockdoctor import codec
 from dockdoctor.app import diagnose, resolve_targets
@@ -15,12 +16,11 @@ from dockdoctor.checks import ALL_CHECKS, lookup
 from dockdoctor.cli import cli, main
 from dockdoctor.model import Builder, BuildxFacts, Facts, ProbeError, Severity
 from dockdoctor.model.fleet import FleetReport, Unanswered
-from dockdoctor.probes.fleet import Member, _with_tools, context_env
 from dockdoctor.probes import GatherOptions
+from dockdoctor.probes.fleet import Member, _with_tools, context_env
 from dockdoctor.render import Format, RenderOptions
 from dockdoctor.render.fleet import render
 from dockdoctor.schema import SCHEMAS
-from test_schema import SHIPPED, validator
 
 ROOT = Path(__file__).resolve().parents[1]
 BAD = ROOT / "fixtures" / "checks" / "DKD230" / "bad-tag-arm64-and-amd64.json"

@@ -10,7 +10,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from clirun import Result, dockdoctor, isolated_env
 
 GUARD = 60  # seconds: a guard against a hang (a FIFO opened for reading blocks forever), not a speed goal

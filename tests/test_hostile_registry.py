@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from clirun import dockdoctor, isolated_env
 from support.servers import (
     OCI_CONFIG,

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from clirun import SRC, dockdoctor, isolated_env
+
 from dockdoctor import codec
 from dockdoctor.app import diagnose
 from dockdoctor.checks import ALL_CHECKS

@@ -11,11 +11,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from clirun import dockdoctor, isolated_env
+from support.recorded import engine_for, info_from_text, read_recording, version_from_text
+
 from dockdoctor.model import Facts
 from dockdoctor.redact import redact
-from support.recorded import engine_for, info_from_text, read_recording, version_from_text
 
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "recorded" / "engines"
 USER = "alicewonder"
@@ -210,8 +210,8 @@ def test_no_planted_secret_survives_in_any_output(tmp_path: Path) -> None:
     assert facts["engine"]["reachable"] and facts["redacted"]
     assert facts["engine"]["http_proxy"] == "http://<redacted>@proxy.corp.example:3128"
     assert (
-        f"com.docker.desktop.address=unix:///Users/<user>/Library/Containers/com.docker.docker/Data/"
-        f"docker-cli.sock" in facts["engine"]["labels"]
+        "com.docker.desktop.address=unix:///Users/<user>/Library/Containers/com.docker.docker/Data/"
+        "docker-cli.sock" in facts["engine"]["labels"]
     )
     assert ["DOCKER_PASSWORD", "<redacted>"] in facts["environment"]
     assert ["DOCKER_DEFAULT_PLATFORM", "linux/amd64"] in facts["environment"]

@@ -4,16 +4,15 @@ fails), which are notes in the finding, never a failure of the image."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
 from clirun import dockdoctor, isolated_env
-from dockdoctor.tagrank import candidate, family, rank, split_tag
 from support.servers import OCI_INDEX, Answer, Registry, closed_port, index_doc, json_body, registry_server, sha256
+
+from dockdoctor.tagrank import candidate, family, rank, split_tag
 
 # --- the ranking ---------------------------------------------------------------------------------
 

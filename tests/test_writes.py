@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from clirun import SRC, Result, dockdoctor, isolated_env
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

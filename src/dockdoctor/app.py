@@ -35,8 +35,8 @@ from dockdoctor.model import (
 from dockdoctor.model.fleet import FleetReport
 from dockdoctor.platforms import PlatformError, format_platform, parse
 from dockdoctor.redact import redact
-from dockdoctor.reference import ReferenceError, parse as parse_reference
-
+from dockdoctor.reference import ReferenceError
+from dockdoctor.reference import parse as parse_reference
 
 IMAGE_CHECKS = (
     "DKD201",
@@ -482,8 +482,8 @@ def fix(
 ) -> FixResult:
     """Check, apply the fixes `decide(item, option)` accepts (at most one per finding), then check again."""
     from dockdoctor.fixes.apply import Journal, apply_steps, sha256_of
-    from dockdoctor.probes._run import cache_root
     from dockdoctor.fixes.plan import plan
+    from dockdoctor.probes._run import cache_root
 
     before = before or check(options)
     items = plan(before)

@@ -492,7 +492,6 @@ def _fix_json(
 
     from dockdoctor import codec
     from dockdoctor.model import FixResult
-
     from dockdoctor.redact import secrets
 
     if dry_run:

@@ -11,7 +11,6 @@ from functools import cache
 from typing import Any, Union
 
 from dockdoctor.errors import ReplayFileError
-from dockdoctor.platforms import PlatformError, parse
 from dockdoctor.model import (
     REPORT_VERSION,
     SCHEMA_VERSION,
@@ -24,6 +23,7 @@ from dockdoctor.model import (
     Severity,
 )
 from dockdoctor.model.fleet import FLEET_VERSION, FleetReport
+from dockdoctor.platforms import PlatformError, parse
 
 _STEP_KINDS: dict[str, type] = {"run": RunCommand, "edit": EditFile, "manual": Manual}
 # Fields that hold a normalized platform (not one as a project file wrote it): a replayed file must parse there.

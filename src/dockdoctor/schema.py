@@ -11,16 +11,16 @@ from typing import Any, Union
 from dockdoctor.model import (
     REPORT_VERSION,
     SCHEMA_VERSION,
-    EditFile,
     Applied,
+    EditFile,
     Facts,
     Finding,
     FixItem,
     FleetEngine,
     ImageVerdict,
-    Skipped,
     Manual,
     RunCommand,
+    Skipped,
     Target,
 )
 
@@ -113,7 +113,7 @@ def report_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "required": ["errors", "warnings", "infos", "checks_run", "fixable", "exit_code"],
         "properties": {
-            **{k: count for k in ("errors", "warnings", "infos", "checks_run", "fixable")},
+            **dict.fromkeys(("errors", "warnings", "infos", "checks_run", "fixable"), count),
             "exit_code": {"enum": [0, 1]},
         },
     }

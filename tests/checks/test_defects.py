@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from clirun import dockdoctor, isolated_env
+
 from dockdoctor import codec
 from dockdoctor.app import diagnose, resolve_targets
 from dockdoctor.checks import lookup

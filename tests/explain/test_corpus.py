@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import pytest
-
 from clirun import dockdoctor, isolated_env
 
 if sys.version_info >= (3, 11):

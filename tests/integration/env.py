@@ -13,8 +13,8 @@ import json
 import os
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BINFMT_SH = REPO_ROOT / "scripts" / "testenv" / "binfmt.sh"

@@ -7,7 +7,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from clirun import dockdoctor, isolated_env
 from integration.env import binfmt_state
 from test_schema import validator

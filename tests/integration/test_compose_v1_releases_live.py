@@ -6,7 +6,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from clirun import dockdoctor, isolated_env
 
 

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from clirun import dockdoctor, isolated_env
 from integration.env import binfmt_state
 from integration.test_buildx_live import with_buildx

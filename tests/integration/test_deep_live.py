@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from clirun import dockdoctor, isolated_env
 from test_schema import validator
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from clirun import dockdoctor, isolated_env
-from dockdoctor.probes.emulation import engine_emulation, probe_emulation
 from integration.env import binfmt_state
+
+from dockdoctor.probes.emulation import engine_emulation, probe_emulation
 
 BM = Path("/proc/sys/fs/binfmt_misc")
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from clirun import dockdoctor, isolated_env
 from integration.env import binfmt_state
 from test_schema import validator

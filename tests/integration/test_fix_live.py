@@ -14,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from clirun import SRC, dockdoctor, isolated_env
 from integration.env import binfmt_state
 from integration.test_images_live import amd64_only  # noqa: F401

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from clirun import Result, dockdoctor, isolated_env
 from test_schema import validator
 

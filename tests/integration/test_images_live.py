@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from clirun import dockdoctor, isolated_env
-from support.servers import hanging_server
 from integration.env import binfmt_state
+from support.servers import hanging_server
 from test_schema import validator
 
 V2 = "application/vnd.docker.distribution.manifest.v2+json"

@@ -9,7 +9,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from clirun import dockdoctor, isolated_env
 from integration.env import binfmt_state
 from integration.test_images_live import amd64_only  # noqa: F401  (pushes busybox:amd64-only-index)

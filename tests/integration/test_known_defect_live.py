@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from clirun import dockdoctor, isolated_env
+
 from dockdoctor import codec
 from dockdoctor.checks._versions import installed_versions, release
 

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 import requests
+from support.servers import closed_port
 
 from dockdoctor.model import RemoteImage
 from dockdoctor.probes.registry import RegistryOptions, clear_cache, inspect_remote
 from dockdoctor.probes.registry import _manifest as mf
-from support.servers import closed_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_REPO = "dockdoctor-registry-test/busybox"

@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from clirun import dockdoctor, isolated_env
+from support.servers import closed_port, counting_server
+from support.token_issuer import TokenRegistry, token_registry
+
 from dockdoctor.model import RemoteImage
 from dockdoctor.probes.registry import RegistryOptions, clear_cache, inspect_remote
 from dockdoctor.probes.registry._cache import Cache
-from support.servers import closed_port, counting_server
-from support.token_issuer import TokenRegistry, token_registry
 
 PUBLIC = "public/busybox"
 PRIVATE = "private/busybox"

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from clirun import dockdoctor, isolated_env
 
 pytestmark = pytest.mark.engine

@@ -9,10 +9,11 @@ import socket
 from pathlib import Path
 
 from clirun import dockdoctor, isolated_env
+from support.recorded import engine_for
+
 from dockdoctor.model import ContextFacts
 from dockdoctor.probes._run import unix_connect
 from dockdoctor.probes.contexts import probe_contexts
-from support.recorded import engine_for
 
 
 def listening(path: Path) -> socket.socket:

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support.recorded import read_recording
 
 from dockdoctor.probes.emulation import (
     identify,
@@ -15,7 +16,6 @@ from dockdoctor.probes.emulation import (
     parse_qemu_version,
     probe_emulation,
 )
-from support.recorded import read_recording
 
 RECORDED = Path(__file__).resolve().parents[2] / "fixtures" / "recorded"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.recorded import client_from_info_text, client_from_version_text, engine_for, read_recording
 
 from dockdoctor.model import EndpointRule, Flavor
 from dockdoctor.probes.endpoint import Resolved
 from dockdoctor.probes.engine import classify, probe_engine
-from support.recorded import client_from_info_text, client_from_version_text, engine_for, read_recording
 
 RECORDED = Path(__file__).resolve().parents[2] / "fixtures" / "recorded" / "engines"
 

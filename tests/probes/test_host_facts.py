@@ -6,10 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.recorded import read_recording
 
 from dockdoctor.platforms import amd64_level
 from dockdoctor.probes.host import parse_cpu_flags, parse_cpu_model, parse_dmi, parse_sw_vers, probe_host
-from support.recorded import read_recording
 
 RECORDED = Path(__file__).resolve().parents[2] / "fixtures" / "recorded" / "host"
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from dockdoctor.probes.images import store_manifests
 from support.recorded import FIXTURES, read_recording
+
+from dockdoctor.probes.images import store_manifests
 
 # recorded from the test environment's own containerd-store engine (public pastes of this answer are rare)
 RECORDED = FIXTURES.parent / "testenv" / "images-json-manifests.containerd-store-linux-amd64.1.txt"

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from dockdoctor.probes._run import Completed
 from dockdoctor.probes.buildx import parse_buildx_ls, parse_buildx_version
 from dockdoctor.probes.compose import parse_compose_version
 from dockdoctor.probes.emulation import parse_binfmt_entry, platform_from_magic
 from dockdoctor.probes.host import parse_cpu_flags, parse_os_release, parse_sysctl_flag
-from dockdoctor.probes._run import Completed
 
 RECORDED = Path(__file__).resolve().parents[2] / "fixtures" / "recorded" / "engines"
 

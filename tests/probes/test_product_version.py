@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from clirun import dockdoctor, isolated_env
 from support.recorded import engine_for
 

@@ -12,6 +12,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from support.recorded import read_recording
 
 from dockdoctor.probes.vms import (
     colima_settings,
@@ -20,7 +21,6 @@ from dockdoctor.probes.vms import (
     lima_settings,
     yaml_scalars,
 )
-from support.recorded import read_recording
 
 RECORDED = Path(__file__).resolve().parents[2] / "fixtures" / "recorded" / "vms"
 

@@ -9,7 +9,7 @@ import pytest
 
 from dockdoctor.app import resolve_targets
 from dockdoctor.config import Settings
-from dockdoctor.model import EngineFacts, EndpointRule, Facts, HostFacts, ProjectFacts
+from dockdoctor.model import EndpointRule, EngineFacts, Facts, HostFacts, ProjectFacts
 from dockdoctor.probes.project import probe_project
 from dockdoctor.project.deploy import deploy_kind, parse_deploy
 

@@ -12,10 +12,11 @@ import socketserver
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "recorded" / "engines"

@@ -6,10 +6,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from dockdoctor.knowledge import load
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import emulation_for, ev, native, platform_or_none, runs_natively
 from dockdoctor.checks._versions import affects, installed_versions
+from dockdoctor.knowledge import load
 from dockdoctor.model import Facts, Fix, Fixable, Problem, Safety, Severity, manual
 from dockdoctor.platforms import Platform, format_platform
 

@@ -16,7 +16,6 @@ from dockdoctor.model import Facts, Fix, Fixable, Need, Problem, RemoteImage, Sa
 from dockdoctor.platforms import Platform, format_platform
 from dockdoctor.reference import ReferenceError, parse
 
-
 _SHOWN = {"qemu": "QEMU", "rosetta": "Rosetta", "any": "emulation", "unknown": "an emulator the facts do not name"}
 
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from dockdoctor.knowledge import load as load_knowledge
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import emulation_for, native, platform_or_none
+from dockdoctor.knowledge import load as load_knowledge
 from dockdoctor.model import (
     ContainerFacts,
     Evidence,

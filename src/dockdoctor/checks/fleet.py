@@ -6,9 +6,10 @@ from collections.abc import Iterator
 
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import ev
-from dockdoctor.model import FleetEngine, Fix, Fixable, LocalImage, Problem, Safety, Severity, manual, run
+from dockdoctor.model import Fix, Fixable, FleetEngine, LocalImage, Problem, Safety, Severity, manual, run
 from dockdoctor.platforms import PlatformError, format_platform, parse
-from dockdoctor.reference import ReferenceError, parse as parse_reference
+from dockdoctor.reference import ReferenceError
+from dockdoctor.reference import parse as parse_reference
 
 
 def _norm(text: str) -> str | None:

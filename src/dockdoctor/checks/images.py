@@ -25,7 +25,8 @@ from dockdoctor.model import (
     run,
 )
 from dockdoctor.platforms import MatchKind, Platform, best_match, can_run, format_platform
-from dockdoctor.reference import ReferenceError, parse as parse_ref
+from dockdoctor.reference import ReferenceError
+from dockdoctor.reference import parse as parse_ref
 
 
 def _same_ref(a: str, b: str) -> bool:

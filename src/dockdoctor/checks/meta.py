@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import ev
-from dockdoctor.model import Problem, ProbeError, Severity
+from dockdoctor.model import ProbeError, Problem, Severity
 
 
 def _probe_errors(ctx: Context) -> Iterator[ProbeError]:

@@ -25,9 +25,9 @@ from dockdoctor.model import (
     RemoteImage,
 )
 from dockdoctor.probes._pool import Pool
+from dockdoctor.probes._run import environ, recording
 from dockdoctor.probes.endpoint import Resolved
 from dockdoctor.probes.project_images import built_images, project_images
-from dockdoctor.probes._run import environ, recording
 
 T = TypeVar("T")
 
@@ -86,10 +86,10 @@ def _gather(options: GatherOptions) -> Facts:
     from dockdoctor.probes.buildx import probe_buildx
     from dockdoctor.probes.compose import probe_compose
     from dockdoctor.probes.emulation import engine_emulation, probe_emulation
-    from dockdoctor.probes.images import with_emulators
     from dockdoctor.probes.endpoint import resolve
     from dockdoctor.probes.engine import facts_from_answers, probe_engine
     from dockdoctor.probes.host import probe_host
+    from dockdoctor.probes.images import with_emulators
 
     deadline = options.deadline if options.deadline is not None else time.monotonic() + options.timeout
     finish = deadline - min(RENDER_MARGIN, options.timeout / 4)  # the probes' answers are in by then

@@ -32,7 +32,7 @@ import urllib3.connectionpool
 
 _lock = threading.Lock()
 _live: set[subprocess.Popen[bytes]] = set()
-_last: dict[str, "SSHSocket"] = {}  # netloc -> the last socket opened to it, for the error message
+_last: dict[str, SSHSocket] = {}  # netloc -> the last socket opened to it, for the error message
 
 
 @atexit.register

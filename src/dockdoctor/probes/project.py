@@ -193,7 +193,7 @@ def _compose(
             )
         texts.append((path, text))
     merged = {**dotenv, **env}  # the environment wins over .env, as in compose
-    origins = {name: "environment" for name in env} | {k: v for k, v in sources.items() if k not in env}
+    origins = dict.fromkeys(env, "environment") | {k: v for k, v in sources.items() if k not in env}
     ours = _with_origin_lines(parse_compose(texts, env=merged, env_sources=origins), dict(texts))
     if not shutil.which("docker") or any(p == os.path.join(root, ".env") for p, _ in skipped):
         return ours  # compose would read the .env dockdoctor refused (a link out, a FIFO) and quote it in errors

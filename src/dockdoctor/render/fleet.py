@@ -7,7 +7,8 @@ import json
 from dockdoctor.codec import fleet_to_data
 from dockdoctor.model.fleet import FleetReport, FleetRow
 from dockdoctor.render import Format, RenderOptions, assert_never
-from dockdoctor.render.safe import clean, code, markdown as md
+from dockdoctor.render.safe import clean, code
+from dockdoctor.render.safe import markdown as md
 
 _HEAD = ("context", "engine", "platform", "endpoint", "findings")
 

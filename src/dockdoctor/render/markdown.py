@@ -7,7 +7,8 @@ import json
 from dockdoctor.codec import to_data
 from dockdoctor.model import EditFile, Finding, Manual, Report, RunCommand
 from dockdoctor.render import RenderOptions
-from dockdoctor.render.safe import code, fence, markdown as md
+from dockdoctor.render.safe import code, fence
+from dockdoctor.render.safe import markdown as md
 from dockdoctor.render.text import area_lines, cause_lines
 
 SIZE_CAP = 60_000  # characters: what a ticket system takes comfortably
