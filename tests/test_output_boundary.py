@@ -201,7 +201,7 @@ def _no_raw_escapes(out: str) -> None:
 def test_cli_shows_a_hostile_project_safely(tmp_path: Path) -> None:
     project = _hostile_project(tmp_path)
     env = isolated_env(tmp_path, DOCKER_HOST="unix:///nonexistent.sock")
-    common = ("check", "--project", str(project), "--timeout", "2", "--platform", "linux/arm64", "-v")
+    common = ("check", "--project", str(project), "--timeout", "30", "--platform", "linux/arm64", "-v")
     text = dockdoctor(*common, env=env)
     _no_raw_escapes(text.stdout + text.stderr)
     assert "Dockerfile.\\x1b[2Jx" in text.stdout and "\\x1b]0;pwn\\x07" in text.stdout
@@ -272,7 +272,7 @@ def test_emoji_file_name_under_a_latin1_terminal(tmp_path: Path) -> None:
     project.mkdir()
     (project / "Dockerfile.🐳").write_text("FROM node:20\nRUN curl -fsSL https://example.com/tool-x86_64.tar.gz\n")
     env = isolated_env(tmp_path, DOCKER_HOST="unix:///nonexistent.sock", PYTHONIOENCODING="latin-1")
-    result = dockdoctor("check", "--project", str(project), "--timeout", "2", "--platform", "linux/arm64", env=env)
+    result = dockdoctor("check", "--project", str(project), "--timeout", "30", "--platform", "linux/arm64", env=env)
     assert result.code == 1 and "Traceback" not in result.stderr, result.stderr
     assert "Dockerfile.\\U0001f433:2: downloads an artifact for amd64" in result.stdout
 
