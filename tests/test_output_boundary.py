@@ -255,7 +255,7 @@ def test_terminal_gets_only_dockdoctors_own_colour(tmp_path: Path, extra: dict[s
             "--project",
             str(project),
             "--timeout",
-            "2",
+            "30",
             "--platform",
             "linux/arm64",
         ],
