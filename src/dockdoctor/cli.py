@@ -226,10 +226,10 @@ def cli() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "markdown", "sarif", "github"]),
+    type=click.Choice(["text", "json", "markdown", "sarif", "github", "gitlab"]),
     default="text",
     show_default=True,
-    help="sarif: SARIF 2.1.0 for code scanning; github: workflow-command annotations.",
+    help="sarif: SARIF 2.1.0 for code scanning; github: workflow-command annotations; gitlab: Code Quality JSON.",
 )
 @click.option("--only", multiple=True, metavar="CODE|SLUG", help="Run only these checks (repeatable, or a,b).")
 @click.option("--skip", multiple=True, metavar="CODE|SLUG", help="Do not run these checks.")
@@ -317,7 +317,7 @@ def check_cmd(
     if no_engine and (all_contexts or contexts or deep):
         flag = "--deep" if deep else "--context" if contexts else "--all-contexts"
         raise click.UsageError(f"--no-engine touches no engine; {flag} needs one: use one of them")
-    if fmt_enum in (Format.SARIF, Format.GITHUB) and (all_contexts or contexts):
+    if fmt_enum in (Format.SARIF, Format.GITHUB, Format.GITLAB) and (all_contexts or contexts):
         raise click.UsageError(f"--format {fmt_enum.value} reports one project: drop --all-contexts/--context")
     replay = codec.facts_from_json(_read_facts_text(from_file), source=from_file) if from_file else None
     project_dir = None if no_project else _project_folder(project)

@@ -106,7 +106,7 @@ def render(fleet: FleetReport, fmt: Format, options: RenderOptions) -> str:
         return _text(clean(fleet), options)
     if fmt is Format.MARKDOWN:
         return _markdown(clean(fleet), options)
-    if fmt is Format.SARIF or fmt is Format.GITHUB:
+    if fmt is Format.SARIF or fmt is Format.GITHUB or fmt is Format.GITLAB:
         raise ValueError(f"--format {fmt.value} reports one project, not a fleet")  # the CLI refuses it first
     assert_never(fmt)
 
