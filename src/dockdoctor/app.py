@@ -30,6 +30,7 @@ from dockdoctor.model import (
     Severity,
     Skipped,
     Step,
+    Suppressed,
     Target,
 )
 from dockdoctor.model.fleet import FleetReport
@@ -154,7 +155,7 @@ def severity_overrides(settings: Settings) -> dict[str, Severity]:
     try:
         return {lookup(name).id: severity for name, severity in settings.severity}
     except UnknownCheckError as err:
-        raise ConfigError(f"{settings.source}: severity: {err}") from None
+        raise ConfigError(f"{settings.source_of('severity')}: severity: {err}") from None
 
 
 _REFERENCES = (re.compile(r"\s*\((?:see )?(DKD\d{3})\)"), re.compile(r"[:;,]?\s*see (DKD\d{3})\b"))
@@ -256,8 +257,10 @@ def diagnose(
     replayed_from: str | None = None,
     overrides: dict[str, Severity] | None = None,
     skipped: tuple[Skipped, ...] = (),
+    settings_files: tuple[str, ...] = (),
 ) -> Report:
-    """Run the checks over the facts; one crashing check becomes a finding, the others still run."""
+    """Run the checks over the facts; one crashing check becomes a finding, the others still run. Findings an
+    inline `# dockdoctor: ignore=...` comment covers move to `Report.suppressed`."""
     ctx = Context(facts=facts, targets=tuple(parse(t.platform) for t in targets), target_info=targets)
     findings: list[Finding] = []
     overrides = overrides or {}
@@ -281,6 +284,7 @@ def diagnose(
                 )
         except Exception as err:  # noqa: BLE001 - a broken check must not hide the others
             findings.append(_crashed(spec, err))
+    findings, suppressed = suppress(findings, facts)
     findings = drop_dangling_references(findings)
     findings.sort(key=lambda f: (-f.severity.rank, f.id))
     return Report(
@@ -292,7 +296,37 @@ def diagnose(
         replayed_from=replayed_from,
         images=verdicts(facts, ctx.targets),
         checks_skipped=skipped,
+        suppressed=tuple(suppressed),
+        settings_files=settings_files,
     )
+
+
+def suppress(findings: list[Finding], facts: Facts) -> tuple[list[Finding], list[Suppressed]]:
+    """The findings no inline comment covers, and those one does (a comment with a reason, naming the finding's
+    check by code or slug, on the finding's line or the line above it)."""
+    from dockdoctor.project.suppressions import covers
+
+    comments = []
+    for item in facts.project.suppressions if facts.project else ():
+        codes = set()
+        for name in item.names:
+            try:
+                codes.add(lookup(name).id)
+            except UnknownCheckError:
+                continue  # DKD719 reports it
+        if item.reason and codes:
+            comments.append((item, codes))
+    kept, gone = [], []
+    for finding in findings:
+        loc = finding.location
+        hit = next(
+            (c for c, codes in comments if loc and finding.id in codes and covers(c, loc.file, loc.line)), None
+        )
+        if hit is None:
+            kept.append(finding)
+        else:
+            gone.append(Suppressed(finding=finding, file=hit.file, line=hit.line, reason=hit.reason))
+    return kept, gone
 
 
 def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: str | None = None) -> Report:
@@ -302,7 +336,7 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
     except UnknownCheckError as err:
         if not options.settings.ignore:
             raise
-        raise ConfigError(f"{options.settings.source}: ignore: {err}") from None
+        raise ConfigError(f"{options.settings.source_of('ignore')}: ignore: {err}") from None
     overrides = severity_overrides(options.settings)
     skipped: tuple[Skipped, ...] = ()
     if options.no_engine:
@@ -341,6 +375,7 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
         replayed_from=replayed_from,
         overrides=overrides,
         skipped=skipped,
+        settings_files=options.settings.files,
     )
 
 
@@ -363,7 +398,7 @@ def check_fleet(options: CheckOptions, *, names: tuple[str, ...] = ()) -> FleetR
     except UnknownCheckError as err:
         if not options.settings.ignore:
             raise
-        raise ConfigError(f"{options.settings.source}: ignore: {err}") from None
+        raise ConfigError(f"{options.settings.source_of('ignore')}: ignore: {err}") from None
     fleet_checks = tuple(s for s in checks if s.id in FLEET_CHECKS)
     try:
         fleet = gather_fleet(

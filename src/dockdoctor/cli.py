@@ -49,16 +49,18 @@ def _read_facts_text(path: str) -> str:
 
 
 def _load_settings(project: str | None):  # -> Settings
-    """The project settings: .dockdoctor.toml, else [tool.dockdoctor] in pyproject.toml, else none.
+    """The project settings: .dockdoctor.toml, else [tool.dockdoctor] in pyproject.toml, over the user's file.
 
     Read like every project file (probes._files): a regular file inside the project folder, at most 1 MiB, opened
     without blocking; anything else is a one-line ConfigError naming the file and what to do.
     """
-    from dockdoctor.config import Settings, parse_settings
+    from dockdoctor.config import merge_settings, parse_settings
     from dockdoctor.probes._files import Unread, read_bytes
+    from dockdoctor.probes.user_settings import load_user_settings
 
+    user = load_user_settings()  # the user's own file, under the project's
     if project is None:
-        return Settings()
+        return user
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10
@@ -91,8 +93,8 @@ def _load_settings(project: str | None):  # -> Settings
                 f"ignore, severity, strict), not {_a_kind(data)}"
             )
         if data or not table:
-            return parse_settings(data, source=path)
-    return Settings()
+            return merge_settings(user, parse_settings(data, source=path))
+    return user
 
 
 def _a_kind(value: object) -> str:

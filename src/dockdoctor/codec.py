@@ -173,6 +173,8 @@ def report_to_data(report: Report, *, exit_code: int) -> dict[str, Any]:
         "images": to_data(report.images),
         "checks_run": list(report.checks_run),
         "checks_skipped": to_data(report.checks_skipped),
+        "suppressed": to_data(report.suppressed),
+        "settings_files": list(report.settings_files),
         "summary": {**to_data(report.summary), "exit_code": exit_code},
     }
 
