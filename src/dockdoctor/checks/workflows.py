@@ -54,7 +54,7 @@ def runner_arch(job: CiJob, kind: str) -> str | None:
     for label in labels:
         if label in hosted["amd64"] or label in own["amd64"] or label.endswith("-amd64"):
             return "amd64"
-        if kind == "github-actions" and re.fullmatch(r"ubuntu-[\w.]+", label):
+        if kind == "github-actions" and re.fullmatch(r"ubuntu-[\w.-]+", label):
             return "amd64"  # GitHub-hosted Ubuntu images are x64 unless their label ends in -arm
     return None
 
