@@ -55,6 +55,7 @@ IMAGE_CHECKS = (
     "DKD343",
     "DKD344",
 )
+NO_SETTINGS = Settings()  # no settings file
 # `inspect` asks about the images it names: a lookup that fails (DKD307) leaves its question unanswered (exit 1)
 INSPECT_SETTINGS = Settings(severity=(("DKD307", Severity.ERROR),))
 
@@ -103,7 +104,7 @@ def deploy_file_targets(facts: Facts) -> tuple[Target, ...]:
     return tuple(Target(platform=p, source=", ".join(dict.fromkeys(s)), intent="deploy") for p, s in sources.items())
 
 
-def resolve_targets(facts: Facts, requested: Iterable[str], settings: Settings = Settings()) -> tuple[Target, ...]:
+def resolve_targets(facts: Facts, requested: Iterable[str], settings: Settings = NO_SETTINGS) -> tuple[Target, ...]:
     """The targets: --platform, else the project settings, else the deploy files, else the engine's native platform
     (the local target), else the host's."""
     requested = tuple(requested)
@@ -267,21 +268,21 @@ def diagnose(
     for spec in checks:
         severity = overrides.get(spec.id, spec.default_severity)
         try:
-            for problem in spec.func(ctx):
-                findings.append(
-                    Finding(
-                        id=spec.id,
-                        slug=spec.slug,
-                        severity=severity,
-                        title=spec.title,
-                        message=problem.message,
-                        subject=problem.subject,
-                        target=problem.target,
-                        evidence=problem.evidence,
-                        fixes=problem.fixes,
-                        location=location_of(problem.subject, facts),
-                    )
+            findings.extend(
+                Finding(
+                    id=spec.id,
+                    slug=spec.slug,
+                    severity=severity,
+                    title=spec.title,
+                    message=problem.message,
+                    subject=problem.subject,
+                    target=problem.target,
+                    evidence=problem.evidence,
+                    fixes=problem.fixes,
+                    location=location_of(problem.subject, facts),
                 )
+                for problem in spec.func(ctx)
+            )
         except Exception as err:  # noqa: BLE001 - a broken check must not hide the others
             findings.append(_crashed(spec, err))
     findings, suppressed = suppress(findings, facts)
@@ -318,15 +319,32 @@ def suppress(findings: list[Finding], facts: Facts) -> tuple[list[Finding], list
             comments.append((item, codes))
     kept, gone = [], []
     for finding in findings:
-        loc = finding.location
+        places = _places(finding, facts) if comments else []
         hit = next(
-            (c for c, codes in comments if loc and finding.id in codes and covers(c, loc.file, loc.line)), None
+            (c for c, codes in comments if finding.id in codes and any(covers(c, f, n) for f, n in places)), None
         )
         if hit is None:
             kept.append(finding)
         else:
             gone.append(Suppressed(finding=finding, file=hit.file, line=hit.line, reason=hit.reason))
     return kept, gone
+
+
+def _places(finding: Finding, facts: Facts) -> list[tuple[str, int]]:
+    """Where a comment may suppress a finding: its location; for a compose service (no location), the lines of
+    that service's keys (`image:`, `platform:`, `build:`) in the compose files."""
+    if finding.location is not None:
+        return [(finding.location.file, finding.location.line)]
+    compose = facts.project.compose if facts.project else None
+    name = finding.subject.removeprefix("service ") if finding.subject.startswith("service ") else None
+    places = []
+    for service in compose.services if compose is not None and name else ():
+        if service.name == name:
+            for origin in service.origins:
+                match = _LINE_SUBJECT.match(origin.source.split(" ", 1)[0])
+                if match:
+                    places.append((match["file"], int(match["line"])))
+    return places
 
 
 def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: str | None = None) -> Report:
@@ -441,7 +459,7 @@ def check_fleet(options: CheckOptions, *, names: tuple[str, ...] = ()) -> FleetR
         )
     findings: tuple[Finding, ...] = ()
     if reports and fleet_checks:
-        base = next((r for r, e in zip(reports, engines) if e.current), reports[0]).facts
+        base = next((r for r, e in zip(reports, engines, strict=False) if e.current), reports[0]).facts
         findings = diagnose(
             dataclasses.replace(base, fleet=tuple(engines)),
             targets=(),
@@ -494,7 +512,8 @@ def explain_error(options: CheckOptions, *, probe: bool = True) -> tuple[Report,
 
 
 def cache_dir() -> str:
-    """Where the registry cache lives: registry/ in dockdoctor's cache folder (DOCKDOCTOR_CACHE_DIR or the platform's)."""
+    """Where the registry cache lives: registry/ in dockdoctor's cache folder (DOCKDOCTOR_CACHE_DIR or the
+    platform's)."""
     from dockdoctor.probes.registry import RegistryOptions
 
     return str(RegistryOptions.from_env().cache_dir)
