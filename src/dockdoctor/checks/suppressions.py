@@ -15,7 +15,10 @@ def invalid_suppression(ctx: Context) -> Iterator[Problem]:
 
     ## What it checks
     Every `# dockdoctor: ignore=CODE[,CODE...] reason` comment in a Dockerfile, compose file or CI workflow: it
-    must name checks by code (`DKD605`) or slug (`arch-specific-download`) and give a reason after them.
+    must name checks by code (`DKD605`) or slug (`arch-specific-download`) and give a reason after them. It
+    suppresses the findings on its own line or the line below; in a Dockerfile it goes on the line above the
+    instruction (a `#` after an instruction is part of the instruction). A compose service's findings are
+    covered by a comment on, or above, one of that service's keys (`image:`, `platform:`, `build:`).
 
     ## Why it matters
     A suppression hides a finding from every later run and every reader of the report; the reason is what tells

@@ -1,7 +1,8 @@
 """Inline suppressions (pure): `# dockdoctor: ignore=DKD605,arch-specific-download reason` in a project file.
 
 A comment names one or more checks by code or slug, comma-separated, then a reason. It takes out the findings
-located on its own line or on the line below it (the comment above an instruction, or at the end of the line).
+located on its own line or on the line below it: the comment above an instruction, or at the end of a YAML line
+(in a Dockerfile only above: a `#` after an instruction belongs to the instruction).
 A comment without a reason suppresses nothing; DKD719 reports it, so every suppression says why.
 """
 
