@@ -165,6 +165,12 @@ def test_workflows_are_read_whatever_dockerignore_says_and_odd_files_are_skipped
     assert "FIFO" in skipped.get("fifo.yml", ""), skipped
     broken = next(w for w in report["facts"]["project"]["workflows"] if w["path"].endswith("broken.yml"))
     assert broken["error"]["kind"] == "parse" and "broken.yml:" in broken["error"]["detail"]
+    # without the .dockerignore the deploy-file scan sees the FIFOs too: it must not block on them either
+    (project / ".dockerignore").unlink()
+    os.mkfifo(project / "deploy.yaml")
+    report = _check(tmp_path, project)
+    assert "DKD001" not in [f["id"] for f in report["findings"]], report["findings"]
+    assert any(p.endswith("fifo.yml") for p, _ in report["facts"]["project"]["skipped"])
 
 
 def test_workflow_findings_are_sarif_results_and_gitlab_issues(tmp_path: Path) -> None:

@@ -407,14 +407,12 @@ _TEST_DATA = frozenset(
 )  # not where it deploys
 
 
-def _quiet_read(path: str) -> str | None:
-    """A candidate deploy file's text; files too large or unreadable are simply not candidates."""
+def _quiet_read(path: str, root: str) -> str | None:
+    """A candidate deploy file's text, through the one file door (a FIFO named `deploy.yaml` must not block);
+    files too large, unreadable or not regular are simply not candidates."""
     try:
-        if os.stat(path).st_size > MAX_BYTES:
-            return None
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read(MAX_BYTES)
-    except OSError:
+        return read_text(path, root=root)
+    except Unread:
         return None
 
 
@@ -438,7 +436,7 @@ def _deploy_files(root: str, paths: Sequence[str], compose_files: set[str]) -> l
             continue
         if name.endswith(".toml") and name != "fly.toml":
             continue
-        text = _quiet_read(path)
+        text = _quiet_read(path, root)
         if text is None:
             continue
         kind = deploy_kind(rel, helm_values=os.path.dirname(path) in charts, cdk=cdk, text=text)
