@@ -187,3 +187,73 @@ def test_workflow_findings_are_sarif_results_and_gitlab_issues(tmp_path: Path) -
     )
     (issue,) = [i for i in gitlab if i["check_name"] == "DKD704"]
     assert issue["location"]["lines"]["begin"] == 99 and issue["location"]["path"].endswith("release.yaml")
+
+
+WORKFLOW_FRAGMENTS = [
+    "jobs:\n",
+    "  build:\n",
+    "    runs-on: ",
+    "ubuntu-latest",
+    "${{ matrix.os }}",
+    "[self-hosted, ARM64]",
+    "\n",
+    "    steps:\n",
+    "      - uses: docker/build-push-action@v",
+    "      - uses: docker/setup-qemu-action@v3\n",
+    "        with:\n",
+    "          platforms: ",
+    "linux/amd64,linux/arm64",
+    "          image: tonistiigi/binfmt:qemu-v9.2.0",
+    "          push: true\n",
+    "      - run: |\n",
+    "          docker buildx build --platform linux/arm64 --push .\n",
+    "          docker manifest create a b\n",
+    "  script:\n",
+    "    - docker buildx build\n        --platform linux/arm64\n",
+    "  tags: [saas-linux-small-arm64]\n",
+    "# dockdoctor: ignore=DKD702 ",
+    "\\\n",
+    "'",
+    '"',
+    "- ",
+    ": ",
+    "{",
+    "[",
+    "&a ",
+    "*a",
+    "!!binary ",
+]
+
+
+def test_the_scanner_and_the_checks_never_raise_on_any_workflow_text() -> None:
+    """Arbitrary mixes of workflow fragments: the parser returns jobs or an error value, the checks and the
+    suppression parser never raise (hypothesis, fixed seed, as tests/test_fuzz_parsers.py does)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from dockdoctor.app import diagnose
+    from dockdoctor.checks import lookup
+    from dockdoctor.model import EndpointRule, EngineFacts, Facts, HostFacts, ProjectFacts, Target
+    from dockdoctor.project.suppressions import parse_suppressions
+
+    text_strategy = st.lists(st.one_of(st.sampled_from(WORKFLOW_FRAGMENTS), st.text(max_size=20)), max_size=30)
+    checks = tuple(lookup(c) for c in ("DKD701", "DKD702", "DKD703", "DKD704", "DKD719"))
+    targets = (Target(platform="linux/amd64", source="t"), Target(platform="linux/arm64", source="t"))
+
+    @settings(max_examples=300, deadline=None, database=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+    @given(parts=text_strategy, kind=st.sampled_from(["github-actions", "gitlab-ci"]))
+    def run(parts: list[str], kind: str) -> None:
+        text = "".join(parts)
+        workflow = parse_workflow(text, path=".github/workflows/x.yml", kind=kind)
+        facts = Facts(
+            host=HostFacts(os="", arch="", machine=""),
+            engine=EngineFacts(endpoint="", endpoint_rule=EndpointRule.DEFAULT, context=None),
+            project=ProjectFacts(
+                root="/p", workflows=(workflow,), suppressions=parse_suppressions(text, path=".github/workflows/x.yml")
+            ),
+        )
+        report = diagnose(facts, targets=targets, checks=checks)
+        assert not any(f.message.startswith("internal error") for f in report.findings), report.findings
+
+    run()

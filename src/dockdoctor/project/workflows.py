@@ -187,8 +187,8 @@ def _gitlab(doc: Node, lines: list[str]) -> list[CiJob]:
     shared = _get(default, "before_script") or _get(doc, "before_script")
     jobs = []
     for name, key, job in _pairs(doc):
-        if name in GITLAB_KEYWORDS or _get(job, "script") is None:
-            continue
+        if name in GITLAB_KEYWORDS or name.startswith(".") or _get(job, "script") is None:
+            continue  # `.name`: a hidden job, a template other jobs extend (their own tags decide their runner)
         before = _get(job, "before_script") or shared
         steps = [
             found
