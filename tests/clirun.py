@@ -31,6 +31,7 @@ def isolated_env(tmp: Path, **extra: str) -> dict[str, str]:
     cfg = tmp / "docker-config"
     cfg.mkdir(exist_ok=True)
     env.update(DOCKER_CONFIG=str(cfg), PYTHONPATH=SRC, NO_COLOR="1")
+    env.update(XDG_CONFIG_HOME=str(tmp / "user-config"))  # the user's own settings file is not the caller's
     env.update(extra)
     return env
 

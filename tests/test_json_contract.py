@@ -22,6 +22,8 @@ TOP_KEYS = {
     "images",
     "checks_run",
     "checks_skipped",
+    "suppressed",
+    "settings_files",
     "summary",
 }
 FINDING_KEYS = {"id", "slug", "severity", "title", "message", "subject", "target", "evidence", "fixes", "location"}

@@ -30,6 +30,7 @@ from dockdoctor.model import (
     Severity,
     Skipped,
     Step,
+    Suppressed,
     Target,
 )
 from dockdoctor.model.fleet import FleetReport
@@ -54,6 +55,7 @@ IMAGE_CHECKS = (
     "DKD343",
     "DKD344",
 )
+NO_SETTINGS = Settings()  # no settings file
 # `inspect` asks about the images it names: a lookup that fails (DKD307) leaves its question unanswered (exit 1)
 INSPECT_SETTINGS = Settings(severity=(("DKD307", Severity.ERROR),))
 
@@ -102,7 +104,7 @@ def deploy_file_targets(facts: Facts) -> tuple[Target, ...]:
     return tuple(Target(platform=p, source=", ".join(dict.fromkeys(s)), intent="deploy") for p, s in sources.items())
 
 
-def resolve_targets(facts: Facts, requested: Iterable[str], settings: Settings = Settings()) -> tuple[Target, ...]:
+def resolve_targets(facts: Facts, requested: Iterable[str], settings: Settings = NO_SETTINGS) -> tuple[Target, ...]:
     """The targets: --platform, else the project settings, else the deploy files, else the engine's native platform
     (the local target), else the host's."""
     requested = tuple(requested)
@@ -154,7 +156,7 @@ def severity_overrides(settings: Settings) -> dict[str, Severity]:
     try:
         return {lookup(name).id: severity for name, severity in settings.severity}
     except UnknownCheckError as err:
-        raise ConfigError(f"{settings.source}: severity: {err}") from None
+        raise ConfigError(f"{settings.source_of('severity')}: severity: {err}") from None
 
 
 _REFERENCES = (re.compile(r"\s*\((?:see )?(DKD\d{3})\)"), re.compile(r"[:;,]?\s*see (DKD\d{3})\b"))
@@ -256,31 +258,34 @@ def diagnose(
     replayed_from: str | None = None,
     overrides: dict[str, Severity] | None = None,
     skipped: tuple[Skipped, ...] = (),
+    settings_files: tuple[str, ...] = (),
 ) -> Report:
-    """Run the checks over the facts; one crashing check becomes a finding, the others still run."""
+    """Run the checks over the facts; one crashing check becomes a finding, the others still run. Findings an
+    inline `# dockdoctor: ignore=...` comment covers move to `Report.suppressed`."""
     ctx = Context(facts=facts, targets=tuple(parse(t.platform) for t in targets), target_info=targets)
     findings: list[Finding] = []
     overrides = overrides or {}
     for spec in checks:
         severity = overrides.get(spec.id, spec.default_severity)
         try:
-            for problem in spec.func(ctx):
-                findings.append(
-                    Finding(
-                        id=spec.id,
-                        slug=spec.slug,
-                        severity=severity,
-                        title=spec.title,
-                        message=problem.message,
-                        subject=problem.subject,
-                        target=problem.target,
-                        evidence=problem.evidence,
-                        fixes=problem.fixes,
-                        location=location_of(problem.subject, facts),
-                    )
+            findings.extend(
+                Finding(
+                    id=spec.id,
+                    slug=spec.slug,
+                    severity=severity,
+                    title=spec.title,
+                    message=problem.message,
+                    subject=problem.subject,
+                    target=problem.target,
+                    evidence=problem.evidence,
+                    fixes=problem.fixes,
+                    location=location_of(problem.subject, facts),
                 )
+                for problem in spec.func(ctx)
+            )
         except Exception as err:  # noqa: BLE001 - a broken check must not hide the others
             findings.append(_crashed(spec, err))
+    findings, suppressed = suppress(findings, facts)
     findings = drop_dangling_references(findings)
     findings.sort(key=lambda f: (-f.severity.rank, f.id))
     return Report(
@@ -292,7 +297,54 @@ def diagnose(
         replayed_from=replayed_from,
         images=verdicts(facts, ctx.targets),
         checks_skipped=skipped,
+        suppressed=tuple(suppressed),
+        settings_files=settings_files,
     )
+
+
+def suppress(findings: list[Finding], facts: Facts) -> tuple[list[Finding], list[Suppressed]]:
+    """The findings no inline comment covers, and those one does (a comment with a reason, naming the finding's
+    check by code or slug, on the finding's line or the line above it)."""
+    from dockdoctor.project.suppressions import covers
+
+    comments = []
+    for item in facts.project.suppressions if facts.project else ():
+        codes = set()
+        for name in item.names:
+            try:
+                codes.add(lookup(name).id)
+            except UnknownCheckError:
+                continue  # DKD719 reports it
+        if item.reason and codes:
+            comments.append((item, codes))
+    kept, gone = [], []
+    for finding in findings:
+        places = _places(finding, facts) if comments else []
+        hit = next(
+            (c for c, codes in comments if finding.id in codes and any(covers(c, f, n) for f, n in places)), None
+        )
+        if hit is None:
+            kept.append(finding)
+        else:
+            gone.append(Suppressed(finding=finding, file=hit.file, line=hit.line, reason=hit.reason))
+    return kept, gone
+
+
+def _places(finding: Finding, facts: Facts) -> list[tuple[str, int]]:
+    """Where a comment may suppress a finding: its location; for a compose service (no location), the lines of
+    that service's keys (`image:`, `platform:`, `build:`) in the compose files."""
+    if finding.location is not None:
+        return [(finding.location.file, finding.location.line)]
+    compose = facts.project.compose if facts.project else None
+    name = finding.subject.removeprefix("service ") if finding.subject.startswith("service ") else None
+    places = []
+    for service in compose.services if compose is not None and name else ():
+        if service.name == name:
+            for origin in service.origins:
+                match = _LINE_SUBJECT.match(origin.source.split(" ", 1)[0])
+                if match:
+                    places.append((match["file"], int(match["line"])))
+    return places
 
 
 def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: str | None = None) -> Report:
@@ -302,7 +354,7 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
     except UnknownCheckError as err:
         if not options.settings.ignore:
             raise
-        raise ConfigError(f"{options.settings.source}: ignore: {err}") from None
+        raise ConfigError(f"{options.settings.source_of('ignore')}: ignore: {err}") from None
     overrides = severity_overrides(options.settings)
     skipped: tuple[Skipped, ...] = ()
     if options.no_engine:
@@ -341,6 +393,7 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
         replayed_from=replayed_from,
         overrides=overrides,
         skipped=skipped,
+        settings_files=options.settings.files,
     )
 
 
@@ -363,7 +416,7 @@ def check_fleet(options: CheckOptions, *, names: tuple[str, ...] = ()) -> FleetR
     except UnknownCheckError as err:
         if not options.settings.ignore:
             raise
-        raise ConfigError(f"{options.settings.source}: ignore: {err}") from None
+        raise ConfigError(f"{options.settings.source_of('ignore')}: ignore: {err}") from None
     fleet_checks = tuple(s for s in checks if s.id in FLEET_CHECKS)
     try:
         fleet = gather_fleet(
@@ -406,7 +459,7 @@ def check_fleet(options: CheckOptions, *, names: tuple[str, ...] = ()) -> FleetR
         )
     findings: tuple[Finding, ...] = ()
     if reports and fleet_checks:
-        base = next((r for r, e in zip(reports, engines) if e.current), reports[0]).facts
+        base = next((r for r, e in zip(reports, engines, strict=False) if e.current), reports[0]).facts
         findings = diagnose(
             dataclasses.replace(base, fleet=tuple(engines)),
             targets=(),
@@ -459,7 +512,8 @@ def explain_error(options: CheckOptions, *, probe: bool = True) -> tuple[Report,
 
 
 def cache_dir() -> str:
-    """Where the registry cache lives: registry/ in dockdoctor's cache folder (DOCKDOCTOR_CACHE_DIR or the platform's)."""
+    """Where the registry cache lives: registry/ in dockdoctor's cache folder (DOCKDOCTOR_CACHE_DIR or the
+    platform's)."""
     from dockdoctor.probes.registry import RegistryOptions
 
     return str(RegistryOptions.from_env().cache_dir)

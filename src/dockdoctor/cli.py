@@ -49,16 +49,18 @@ def _read_facts_text(path: str) -> str:
 
 
 def _load_settings(project: str | None):  # -> Settings
-    """The project settings: .dockdoctor.toml, else [tool.dockdoctor] in pyproject.toml, else none.
+    """The project settings: .dockdoctor.toml, else [tool.dockdoctor] in pyproject.toml, over the user's file.
 
     Read like every project file (probes._files): a regular file inside the project folder, at most 1 MiB, opened
     without blocking; anything else is a one-line ConfigError naming the file and what to do.
     """
-    from dockdoctor.config import Settings, parse_settings
+    from dockdoctor.config import merge_settings, parse_settings
     from dockdoctor.probes._files import Unread, read_bytes
+    from dockdoctor.probes.user_settings import load_user_settings
 
+    user = load_user_settings()  # the user's own file, under the project's
     if project is None:
-        return Settings()
+        return user
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10
@@ -91,8 +93,8 @@ def _load_settings(project: str | None):  # -> Settings
                 f"ignore, severity, strict), not {_a_kind(data)}"
             )
         if data or not table:
-            return parse_settings(data, source=path)
-    return Settings()
+            return merge_settings(user, parse_settings(data, source=path))
+    return user
 
 
 def _a_kind(value: object) -> str:
@@ -226,10 +228,10 @@ def cli() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "markdown", "sarif", "github"]),
+    type=click.Choice(["text", "json", "markdown", "sarif", "github", "gitlab"]),
     default="text",
     show_default=True,
-    help="sarif: SARIF 2.1.0 for code scanning; github: workflow-command annotations.",
+    help="sarif: SARIF 2.1.0 for code scanning; github: workflow-command annotations; gitlab: Code Quality JSON.",
 )
 @click.option("--only", multiple=True, metavar="CODE|SLUG", help="Run only these checks (repeatable, or a,b).")
 @click.option("--skip", multiple=True, metavar="CODE|SLUG", help="Do not run these checks.")
@@ -317,7 +319,7 @@ def check_cmd(
     if no_engine and (all_contexts or contexts or deep):
         flag = "--deep" if deep else "--context" if contexts else "--all-contexts"
         raise click.UsageError(f"--no-engine touches no engine; {flag} needs one: use one of them")
-    if fmt_enum in (Format.SARIF, Format.GITHUB) and (all_contexts or contexts):
+    if fmt_enum in (Format.SARIF, Format.GITHUB, Format.GITLAB) and (all_contexts or contexts):
         raise click.UsageError(f"--format {fmt_enum.value} reports one project: drop --all-contexts/--context")
     replay = codec.facts_from_json(_read_facts_text(from_file), source=from_file) if from_file else None
     project_dir = None if no_project else _project_folder(project)

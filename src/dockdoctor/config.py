@@ -22,6 +22,34 @@ class Settings:
     ignore: tuple[str, ...] = ()
     severity: tuple[tuple[str, Severity], ...] = ()  # (code or slug, severity)
     strict: bool = False
+    files: tuple[str, ...] = ()  # every settings file read, the user's first (reported in the JSON)
+    keys: tuple[tuple[str, str], ...] = ()  # (key, file) for each key a file set: which file to name in errors
+
+    def source_of(self, key: str) -> str:
+        """The file that set `key` (its errors name it), else the settings' source."""
+        return next((f for k, f in self.keys if k == key), self.source)
+
+
+def merge_settings(user: Settings, project: Settings) -> Settings:
+    """The user's settings file under the project's: each key the project sets wins; `severity` tables merge
+    check by check (the project's entry wins). Either may be empty (Settings())."""
+    if not user.files:
+        return project
+    if not project.files:
+        return user
+    set_by_project = {k for k, _ in project.keys}
+    named = {name for name, _ in project.severity}
+    severity = tuple((n, s) for n, s in user.severity if n not in named) + project.severity
+    keys = tuple((k, f) for k, f in user.keys if k not in set_by_project) + project.keys
+    return Settings(
+        source=user.source if "targets" not in set_by_project and user.targets else project.source,
+        targets=project.targets if "targets" in set_by_project else user.targets,
+        ignore=project.ignore if "ignore" in set_by_project else user.ignore,
+        severity=severity,
+        strict=project.strict if "strict" in set_by_project else user.strict,
+        files=user.files + project.files,
+        keys=keys,
+    )
 
 
 def _strings(value: Any, key: str, source: str) -> tuple[str, ...]:
@@ -61,4 +89,6 @@ def parse_settings(data: Mapping[str, Any], *, source: str) -> Settings:
         ignore=_strings(data.get("ignore", []), "ignore", source),
         severity=tuple(overrides),
         strict=strict,
+        files=(source,),
+        keys=tuple((key, source) for key in KEYS if key in data),
     )

@@ -21,6 +21,7 @@ from dockdoctor.model import (
     Manual,
     RunCommand,
     Skipped,
+    Suppressed,
     Target,
 )
 
@@ -107,6 +108,7 @@ def report_schema() -> dict[str, Any]:
     targets = {"type": "array", "items": builder.type_schema(Target)}
     images = {"type": "array", "items": builder.type_schema(ImageVerdict)}
     skipped = {"type": "array", "items": builder.type_schema(Skipped)}
+    suppressed = {"type": "array", "items": builder.type_schema(Suppressed)}
     count = {"type": "integer", "minimum": 0}
     summary = {
         "type": "object",
@@ -148,6 +150,8 @@ def report_schema() -> dict[str, Any]:
             "images": images,
             "checks_run": {"type": "array", "items": {"type": "string", "pattern": "^DKD[0-9]{3}$"}},
             "checks_skipped": skipped,
+            "suppressed": suppressed,
+            "settings_files": {"type": "array", "items": {"type": "string"}},
             "summary": summary,
         },
         "$defs": builder.defs,

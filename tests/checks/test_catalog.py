@@ -26,6 +26,8 @@ RANGES = {
     "deep": "DKD34",
     "project": "DKD6",
     "pins": "DKD62",
+    "workflows": "DKD7",
+    "suppressions": "DKD719",
 }
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,7 +1,8 @@
 """The check catalog: every check in one explicit, ID-sorted tuple, plus lookups and retired IDs.
 
 ID ranges: DKD0xx dockdoctor itself, DKD1xx host, DKD2xx engine and endpoint, DKD3xx images and registries,
-DKD4xx compose, DKD5xx buildx and emulation, DKD6xx project files.
+DKD4xx compose, DKD5xx buildx and emulation, DKD6xx project files, DKD7xx CI workflows (DKD719: inline
+suppressions).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from dockdoctor.checks import (
     meta,
     pins,
     project,
+    suppressions,
+    workflows,
 )
 from dockdoctor.checks._spec import CheckSpec, Context
 from dockdoctor.errors import UnknownCheckError
@@ -93,6 +96,11 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     project.deploy_file_invalid,
     pins.pin_has_no_wheel_for_target,
     pins.package_index_not_asked,
+    workflows.build_push_without_platforms,
+    workflows.foreign_platform_without_qemu,
+    workflows.qemu_pinned_to_defect,
+    workflows.manifest_create_on_attested_image,
+    suppressions.invalid_suppression,
 )
 
 # The checks that read no host, engine, compose, buildx or emulation fact: only the project scan, the registry
@@ -117,6 +125,11 @@ ENGINE_FREE: frozenset[str] = frozenset(
         "DKD612",  # project files skipped, deploy files disagreeing or invalid
         "DKD620",
         "DKD621",  # Python pins vs the package index's wheels for the targets
+        "DKD701",
+        "DKD702",
+        "DKD703",
+        "DKD704",  # CI workflows (their runners, not this engine)
+        "DKD719",  # inline suppression comments
     }
 )
 
@@ -137,6 +150,7 @@ AREAS: tuple[tuple[str, str], ...] = (
     ("DKD4", "Compose"),
     ("DKD5", "Build & emulation"),
     ("DKD6", "Project"),
+    ("DKD7", "CI workflows"),
 )
 
 

@@ -1,8 +1,10 @@
-"""Exact, minimal file edits as unified diffs (pure): replace a line, or insert one after another."""
+"""Exact, minimal file edits as unified diffs (pure): replace a line, insert one after another, or several at once."""
 
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Mapping
+from typing import NamedTuple
 
 from dockdoctor.model import EditFile
 
@@ -42,3 +44,25 @@ def append_line(root: str, rel: str, end: tuple[int, str], new: str) -> EditFile
     if line == 0:
         return EditFile(path=posixpath.join(root, rel), diff=f"{_header(rel)}@@ -0,0 +1,1 @@\n+{new}\n")
     return insert_after(root, rel, line, text, new)
+
+
+class LineEdit(NamedTuple):
+    """What happens around one line (`old`, its text now): lines added before and after it, and its new text."""
+
+    old: str
+    before: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+    new: str | None = None  # None: the line stays as it is
+
+
+def edit_lines(root: str, rel: str, edits: Mapping[int, LineEdit]) -> EditFile:
+    """Several line edits of one file as one diff, a hunk per line (old line numbers; the new ones shifted)."""
+    body, shift = [], 0
+    for line in sorted(edits):
+        edit = edits[line]
+        kept = [f" {edit.old}"] if edit.new is None else [f"-{edit.old}", f"+{edit.new}"]
+        plus = [f"+{text}" for text in edit.before] + kept + [f"+{text}" for text in edit.after]
+        count = len(edit.before) + 1 + len(edit.after)
+        body.append(f"@@ -{line},1 +{line + shift},{count} @@\n" + "".join(f"{p}\n" for p in plus))
+        shift += len(edit.before) + len(edit.after)
+    return EditFile(path=posixpath.join(root, rel), diff=_header(rel) + "".join(body))

@@ -10,6 +10,9 @@ from dockdoctor.model.facts import (
     BinfmtHandler,
     Builder,
     BuildxFacts,
+    CiJob,
+    CiStep,
+    CiWorkflow,
     ComposeFacts,
     ComposeProject,
     ComposeTool,
@@ -50,6 +53,7 @@ from dockdoctor.model.facts import (
     ServiceBuild,
     ServiceFacts,
     Stage,
+    Suppression,
     TagCandidate,
     TagSearch,
 )
@@ -70,6 +74,7 @@ from dockdoctor.model.findings import (
     Severity,
     Skipped,
     Summary,
+    Suppressed,
     Target,
     key,
 )
@@ -87,6 +92,11 @@ from dockdoctor.model.fixes import (
 )
 
 __all__ = [
+    "CiJob",
+    "CiStep",
+    "CiWorkflow",
+    "Suppressed",
+    "Suppression",
     "Location",
     "Rule",
     "Skipped",

@@ -567,6 +567,60 @@ class IndexProject:
 
 
 @dataclass(frozen=True, slots=True)
+class CiStep:
+    """A CI step that builds, emulates or assembles images, as the workflow scanner read it (lines 1-based)."""
+
+    kind: str  # build-push-action | buildx-build | setup-qemu | binfmt-install | manifest-create
+    line: int  # the step's first line (`- uses:`, `- name:`) or the script line
+    text: str = ""  # that line as written
+    uses: str = ""  # the action as named, e.g. "docker/build-push-action@v6"
+    platforms: tuple[str, ...] = ()  # normalized platforms it builds, or emulates (setup-qemu; () = its default)
+    platforms_given: bool = False  # `platforms:` / `--platform` is there (an expression leaves `platforms` empty)
+    image: str = ""  # setup-qemu-action's `image:` input, or the binfmt image a script runs
+    image_line: int = 0
+    image_text: str = ""  # the line that names the image, as written
+    push: bool = False  # it pushes (`push: true`, `--push`, an output with push=true)
+    provenance: str = ""  # its `provenance:` input or `--provenance` value; "" = not given
+    with_line: int = 0  # build-push-action: the `with:` line (0: none); where an input is inserted
+    with_text: str = ""
+    input_indent: str = ""  # the indentation of the step's inputs under `with:` (or of its keys, without `with:`)
+    key_indent: str = ""  # the indentation of the step's keys (`uses:`, `with:`)
+
+
+@dataclass(frozen=True, slots=True)
+class CiJob:
+    """A CI job: where it runs (GitHub `runs-on`, GitLab `tags`) and its image steps in order."""
+
+    name: str
+    line: int
+    runner: tuple[str, ...] = ()  # the runner labels or tags as written; () = not given
+    runner_line: int = 0
+    runner_expression: bool = False  # `runs-on: ${{ matrix.os }}`: decided when the workflow runs
+    steps: tuple[CiStep, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CiWorkflow:
+    """A GitHub Actions workflow (.github/workflows/*.yml) or a .gitlab-ci.yml, as its image jobs."""
+
+    path: str  # relative to the project folder
+    kind: str  # github-actions | gitlab-ci
+    jobs: tuple[CiJob, ...] = ()
+    error: ProbeError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """`# dockdoctor: ignore=DKD605,slug reason` in a project file: the findings on its line or the next go."""
+
+    file: str  # relative to the project folder
+    line: int
+    names: tuple[str, ...]  # the codes or slugs as written
+    reason: str = ""  # "" = none given: the comment suppresses nothing and is itself reported (DKD719)
+    text: str = ""  # the line as written
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectFacts:
     """The project folder's Dockerfiles, compose project, dev containers and `.env`."""
 
@@ -582,6 +636,8 @@ class ProjectFacts:
     pins: tuple[PythonPin, ...] = ()  # `==` pins that Dockerfile stages pip-install
     index: tuple[IndexProject, ...] = ()  # the package index's answer per pinned project
     index_note: str = ""  # why the index was not asked (--offline), when it was not
+    workflows: tuple[CiWorkflow, ...] = ()  # CI workflows that build images (DKD701-DKD704)
+    suppressions: tuple[Suppression, ...] = ()  # inline `# dockdoctor: ignore=...` comments
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,6 +96,16 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class Suppressed:
+    """A finding an inline `# dockdoctor: ignore=...` comment took out of the report: where the comment is, and why."""
+
+    finding: Finding
+    file: str  # the comment's file, relative to the project folder
+    line: int  # the comment's line
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Target:
     """A target platform, where it came from (option, setting, deploy file, engine) and whom it stands for."""
 
@@ -144,6 +154,8 @@ class Report:
     replayed_from: str | None = None  # the file a replayed report was read from
     images: tuple[ImageVerdict, ...] = ()  # per image reference and target
     checks_skipped: tuple[Skipped, ...] = ()  # checks not run, with the reason (`check --no-engine`)
+    suppressed: tuple[Suppressed, ...] = ()  # findings inline comments suppressed, with the comment and its reason
+    settings_files: tuple[str, ...] = ()  # the settings files read (user first, then the project's)
 
     @property
     def summary(self) -> Summary:

@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Iterator, Mapping, Sequence
 
 from dockdoctor.model import (
+    CiWorkflow,
     ComposeProject,
     DeployFile,
     DeployTarget,
@@ -18,10 +19,12 @@ from dockdoctor.model import (
     Origin,
     ProbeError,
     ProjectFacts,
+    Suppression,
 )
 from dockdoctor.probes._files import MAX_BYTES, Unread, inside, read_text  # noqa: F401 - MAX_BYTES: the cap, named here too
 from dockdoctor.probes._run import run
 from dockdoctor.project.dockerignore import Pattern, PatternError, matches, parse_dockerignore
+from dockdoctor.project.suppressions import parse_suppressions
 
 MAX_DEPTH = 6
 MAX_ENTRIES = 20_000  # directory entries visited at most
@@ -325,6 +328,7 @@ def probe_project(
     rules = _dockerignore(root, skipped)
     dockerfiles: list[DockerfileFacts] = []
     devcontainers: list[DevcontainerFacts] = []
+    suppressions: list[Suppression] = []
     paths = list(walk(root, rules, skipped))
     for path in paths:
         name = os.path.basename(path)
@@ -333,6 +337,7 @@ def probe_project(
             text = _read(path, skipped, root=root)
             if text is not None:
                 dockerfiles.append(_with_lines(parse_dockerfile(text, path=rel), text))
+                suppressions += parse_suppressions(text, path=rel)
         elif rel == ".devcontainer.json" or (name == "devcontainer.json" and rel.startswith(".devcontainer/")):
             text = _read(path, skipped, root=root)
             dev = parse_devcontainer(text, path=rel) if text is not None else None
@@ -349,6 +354,10 @@ def probe_project(
     ]
     if compose is not None:
         compose = _relative(compose, root)
+    workflows = _workflows(root, skipped, suppressions)
+    for path in files if compose is not None else ():
+        text = _read(path, [], root=root) if inside(os.path.realpath(path), os.path.realpath(root)) else None
+        suppressions += parse_suppressions(text or "", path=os.path.relpath(path, root).replace(os.sep, "/"))
     deploy = _deploy_files(root, paths, {os.path.abspath(f) for f in files})
     if compose is not None and (built := _compose_build_targets(compose)) is not None:
         deploy.append(built)
@@ -362,7 +371,34 @@ def probe_project(
         skipped=tuple(skipped),
         errors=tuple(errors),
         deploy=tuple(deploy),
+        workflows=workflows,
+        suppressions=tuple(suppressions),
     )
+
+
+def _workflows(root: str, skipped: list[tuple[str, str]], suppressions: list[Suppression]) -> tuple[CiWorkflow, ...]:
+    """.github/workflows/*.yml|yaml and .gitlab-ci.yml, read through the one file door whatever .dockerignore says
+    (a CI file is not in the build context, and `.github` is often ignored there)."""
+    from dockdoctor.project.workflows import parse_workflow, workflow_kind
+
+    folder = os.path.join(root, ".github", "workflows")
+    try:
+        names = sorted(e.name for e in os.scandir(folder)) if os.path.isdir(folder) else []
+    except OSError as err:
+        skipped.append((folder, err.strerror or str(err)))
+        names = []
+    rels = [f".github/workflows/{n}" for n in names] + [".gitlab-ci.yml", ".gitlab-ci.yaml"]
+    found = []
+    for rel in rels:
+        kind = workflow_kind(rel)
+        path = os.path.join(root, *rel.split("/"))
+        if kind is None or not os.path.lexists(path):
+            continue
+        text = _read(path, skipped, root=root)
+        if text is not None:
+            found.append(parse_workflow(text, path=rel, kind=kind))
+            suppressions += parse_suppressions(text, path=rel)
+    return tuple(found)
 
 
 _DEPLOY_SUFFIXES = (".yaml", ".yml", ".json", ".toml", ".ts", ".py")
@@ -371,14 +407,12 @@ _TEST_DATA = frozenset(
 )  # not where it deploys
 
 
-def _quiet_read(path: str) -> str | None:
-    """A candidate deploy file's text; files too large or unreadable are simply not candidates."""
+def _quiet_read(path: str, root: str) -> str | None:
+    """A candidate deploy file's text, through the one file door (a FIFO named `deploy.yaml` must not block);
+    files too large, unreadable or not regular are simply not candidates."""
     try:
-        if os.stat(path).st_size > MAX_BYTES:
-            return None
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read(MAX_BYTES)
-    except OSError:
+        return read_text(path, root=root)
+    except Unread:
         return None
 
 
@@ -402,7 +436,7 @@ def _deploy_files(root: str, paths: Sequence[str], compose_files: set[str]) -> l
             continue
         if name.endswith(".toml") and name != "fly.toml":
             continue
-        text = _quiet_read(path)
+        text = _quiet_read(path, root)
         if text is None:
             continue
         kind = deploy_kind(rel, helm_values=os.path.dirname(path) in charts, cdk=cdk, text=text)

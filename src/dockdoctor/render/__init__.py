@@ -18,6 +18,7 @@ class Format(str, Enum):
     MARKDOWN = "markdown"
     SARIF = "sarif"
     GITHUB = "github"
+    GITLAB = "gitlab"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +30,7 @@ class RenderOptions:
     threshold: Severity = Severity.ERROR
     images_only: bool = False  # `dockdoctor inspect`: the images, not the machine's areas
     explain: bool = False  # `dockdoctor explain-error`: the explained errors, not the machine's areas
-    path_prefix: str = ""  # sarif, github: the project folder relative to the checkout (the current folder)
+    path_prefix: str = ""  # sarif, github, gitlab: the project folder relative to the checkout (the current folder)
     rules: tuple[Rule, ...] = ()  # sarif: the check catalog, given by the caller (renderers do not import checks)
 
 
@@ -69,4 +70,8 @@ def renderer_for(fmt: Format) -> Callable[[Report, RenderOptions], str]:
         from dockdoctor.render import github
 
         return _shown(github.render)
+    if fmt is Format.GITLAB:
+        from dockdoctor.render import gitlab
+
+        return gitlab.render  # JSON: escapes its own strings
     assert_never(fmt)

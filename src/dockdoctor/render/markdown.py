@@ -68,6 +68,12 @@ def render(report: Report, options: RenderOptions) -> str:
     for reason in dict.fromkeys(s.reason for s in report.checks_skipped):
         ids = ", ".join(s.id for s in report.checks_skipped if s.reason == reason)
         lines += [f"Skipped ({md(reason)}): {md(ids)}", ""]
+    for gone in report.suppressed:
+        where = f"{gone.file}:{gone.line}"
+        lines += [
+            f"Suppressed {md(gone.finding.id)} {md(gone.finding.subject)} by {code(where)}: {md(gone.reason)}",
+            "",
+        ]
     for finding in report.findings:
         lines += _finding(finding)
     body = "\n".join(lines)

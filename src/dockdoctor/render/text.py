@@ -252,6 +252,10 @@ def render(report: Report, options: RenderOptions) -> str:
             for reason in reasons:
                 ids = [s.id for s in report.checks_skipped if s.reason == reason]
                 lines.append(f"skipped {len(ids)} check(s) ({reason}): {', '.join(ids)}")
+        lines.extend(
+            f"suppressed {gone.finding.id} {gone.finding.subject} by {gone.file}:{gone.line}: {gone.reason}"
+            for gone in report.suppressed
+        )
     lines += _images(report)
     if options.verbose:
         lines += ["", *[f"  {k}={v}" for k, v in report.facts.environment]]
