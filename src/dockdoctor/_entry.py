@@ -63,14 +63,15 @@ def main() -> int:
     if argv == ["--version"]:
         sys.stdout.write(VERSION)
         return 0
-    split = plugin_args(argv, os.environ, program=sys.argv[0] if sys.argv else "")
+    try:
+        split = plugin_args(argv, os.environ, program=sys.argv[0] if sys.argv else "")
+        if split is not None:
+            apply_globals(split[0], os.environ)
+    except PluginArgsError as err:
+        sys.stderr.write(f"docker doctor: {err}\n")
+        return 2
     if split is not None:
-        try:
-            globals_, rest = split
-            apply_globals(globals_, os.environ)
-        except PluginArgsError as err:
-            sys.stderr.write(f"docker doctor: {err}\n")
-            return 2
+        rest = split[1]
         if rest[:1] == [METADATA_COMMAND]:
             sys.stdout.write(METADATA)
             return 0
