@@ -174,7 +174,9 @@ def test_a_bad_input_fails_with_one_error_line(installed: dict[str, str], tmp_pa
     env = _workspace(tmp_path, installed, {"Dockerfile": "FROM busybox\n"})
     run = run_action(Run(inputs={"fail-on": "sometimes"}, env=env), tmp_path, steps=CHECK_STEPS)
     assert run.failed and run.uses == [] and "::error title=dockdoctor::fail-on: 'sometimes'" in run.stdout
-    bad_target = run_action(Run(inputs={"targets": "linux/amd64,windows"}, env=env), tmp_path, steps=CHECK_STEPS)
+    bad_target = run_action(
+        Run(inputs={"targets": "linux/amd64,linux/amd64/v9/x"}, env=env), tmp_path, steps=CHECK_STEPS
+    )
     assert bad_target.failed and bad_target.outputs["check"]["exit-code"] == "2" and bad_target.uses == []
 
 
