@@ -107,6 +107,9 @@ def test_docker_doctor_check_no_engine(tmp_path: Path) -> None:
     report = json.loads(proc.stdout)
     assert report["dockdoctor_version"] == __version__
     assert report["checks_skipped"] and report["facts"]["project"]["dockerfiles"]
+    for argv in (("help", "doctor", "check"), ("doctor", "check", "--help")):
+        usage = _docker(*argv, env=env)
+        assert usage.returncode == 0 and "Usage: dockdoctor check" in usage.stdout, usage.stdout + usage.stderr
     version = _docker("doctor", "--version", env=env)
     assert version.stdout == f"dockdoctor, version {__version__}\n"
 

@@ -101,7 +101,7 @@ def plugin_args(
     from_cli = bool(env.get(ORIGINAL_CLI)) or os.path.basename(program).startswith("docker-" + PLUGIN_NAME)
     if argv[0] == COMPLETE_COMMAND and len(argv) > 1 and argv[1] == PLUGIN_NAME:
         return [], [COMPLETE_COMMAND, *argv[2:]]
-    if argv[0] != PLUGIN_NAME and not (from_cli and argv[0].startswith("-")):
+    if argv[0] != PLUGIN_NAME and not (from_cli and (argv[0].startswith("-") or argv[0] == "help")):
         return None
     try:
         globals_, index = parse_globals(argv)
@@ -109,6 +109,8 @@ def plugin_args(
         if not from_cli:
             return None
         raise
+    if from_cli and argv[index : index + 2] == ["help", PLUGIN_NAME]:  # `docker help doctor [COMMAND]`
+        return globals_, [*argv[index + 2 :], "--help"]
     if index >= len(argv) or argv[index] != PLUGIN_NAME:
         if from_cli and index:
             raise PluginArgsError(f"expected `doctor` after the docker CLI's global options, got {argv[index:][:1]}")
