@@ -51,7 +51,9 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "dockdoctor.files": ("dockdoctor.errors",),
     "dockdoctor.app": ("dockdoctor",),
     "dockdoctor.cli": ("dockdoctor",),
-    "dockdoctor.__main__": ("dockdoctor.cli",),
+    "dockdoctor.__main__": ("dockdoctor._entry",),
+    "dockdoctor._entry": ("dockdoctor",),  # stdlib first; dockdoctor.cli (or .plugin) only once it must
+    "dockdoctor.plugin": ("dockdoctor",),  # a part of the command line, like cli
     "dockdoctor": (),
 }
 PURE = (

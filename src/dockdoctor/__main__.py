@@ -1,10 +1,7 @@
-"""`python -m dockdoctor`."""
+"""`python -m dockdoctor`: the same entry point as the console script (dockdoctor._entry)."""
 
-try:
-    from dockdoctor.cli import run
-except KeyboardInterrupt:  # Ctrl-C while importing: the same exit code as later on (os._exit: see cli._exit)
-    import os
+import sys
 
-    os._exit(130)
+from dockdoctor._entry import main
 
-run()
+sys.exit(main())

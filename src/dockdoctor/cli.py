@@ -17,6 +17,7 @@ import click
 
 from dockdoctor import __version__
 from dockdoctor.errors import ConfigError, DockdoctorError, ReplayFileError
+from dockdoctor.plugin import plugin_group
 
 if TYPE_CHECKING:  # types only: importing them at start-up would slow --help
     from dockdoctor.checks import CheckSpec
@@ -853,6 +854,9 @@ def schema_cmd(which: str) -> None:
 
     version = {"report": REPORT_VERSION, "facts": SCHEMA_VERSION, "fix": FIX_VERSION, "fleet": FLEET_VERSION}[which]
     click.echo(files("dockdoctor").joinpath("schemas", f"{which}-v{version}.schema.json").read_text("utf-8"), nl=False)
+
+
+cli.add_command(plugin_group)
 
 
 def _tolerant_streams() -> None:
