@@ -3,6 +3,7 @@ PIP_INDEX_URL pointing at the loopback PEP 691 index (tests/support/pep691.py)."
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from tests.clirun import dockdoctor, isolated_env
@@ -33,6 +34,7 @@ def test_check_names_the_pin_and_the_nearest_release(tmp_path: Path) -> None:
         env = isolated_env(
             tmp_path,
             PIP_INDEX_URL=url,
+            PIP_CONFIG_FILE=os.devnull,  # this machine's own pip.conf stays out of it
             DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"),
             DOCKER_HOST=f"tcp://127.0.0.1:{closed_port()}",
         )
@@ -67,6 +69,7 @@ def test_check_with_the_index_down_says_so(tmp_path: Path) -> None:
     env = isolated_env(
         tmp_path,
         PIP_INDEX_URL=f"http://127.0.0.1:{closed_port()}/simple/",
+        PIP_CONFIG_FILE=os.devnull,
         DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"),
         DOCKER_HOST=f"tcp://127.0.0.1:{closed_port()}",
     )

@@ -10,12 +10,21 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from dockdoctor.checks._edits import replace_line
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import ev
-from dockdoctor.model import Fix, Fixable, IndexRelease, Need, Problem, PythonPin, Safety, Severity, manual
+from dockdoctor.model import Fix, Fixable, IndexRelease, Need, Problem, PythonPin, Safety, Severity, Step, manual
 from dockdoctor.platforms import format_platform
 
 MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}
 GLIBC_MAX = 41  # glibc 2.41: Debian trixie, the base of today's python:3.x(-slim) tags; older tags have older ones
 MUSL_MAX = 2  # musl 1.2: every supported python:*-alpine
+
+
+def _key(version: str) -> tuple[int, object]:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return (0, Version(version))
+    except InvalidVersion:
+        return (1, version)
 
 
 def supported_tags(python: str, libc: str, arch: str) -> frozenset[Tag]:
@@ -49,19 +58,61 @@ def _fits(release: IndexRelease, tags: frozenset[Tag]) -> bool:
     return any(f.endswith(".whl") and _wheel_fits(f, tags) for f in release.files)
 
 
+LOCK_COMMANDS = {
+    "poetry.lock": "poetry add {name}=={version}",
+    "uv.lock": "uv lock --upgrade-package {name}=={version}",
+    "Pipfile.lock": "pipenv install {name}=={version}",
+}
+
+
 def _bump(ctx: Context, pin: PythonPin, version: str) -> Fix:
     rel, _, line = pin.source.rpartition(":")
     old = f"=={pin.version}"
-    steps: tuple = (
+    steps: tuple[Step, ...] = (
         manual(
             f"in {rel}, pin {pin.name}=={version} (the nearest release with a wheel for this target); "
             "then rebuild and test"
         ),
     )
-    if line.isdigit() and old in pin.text and not rel.lower().rsplit("/", 1)[-1].startswith("dockerfile"):
-        root = ctx.facts.project.root if ctx.facts.project else ""
+    root = ctx.facts.project.root if ctx.facts.project else ""
+    if pin.kind in LOCK_COMMANDS:
+        command = LOCK_COMMANDS[pin.kind].format(name=pin.name, version=version)
+        steps = (manual(f"re-lock with {pin.name} {version} (`{command}`), then rebuild and test"),)
+    elif pin.kind == "pyproject.toml" and line.isdigit() and f'"{pin.version}"' in pin.text and old not in pin.text:
+        new = pin.text.replace(f'"{pin.version}"', f'"{version}"', 1)  # Poetry's `name = "1.2.3"`
+        steps = (replace_line(root, rel, int(line), pin.text, new),)
+    elif line.isdigit() and old in pin.text and not rel.lower().rsplit("/", 1)[-1].startswith("dockerfile"):
         steps = (replace_line(root, rel, int(line), pin.text, pin.text.replace(old, f"=={version}", 1)),)
     return Fix(title=f"pin {pin.name}=={version}", steps=steps, safety=Safety.DISPLAY_ONLY, needs=(Need.REBUILD,))
+
+
+def _answers(ctx: Context, pin: PythonPin) -> tuple[IndexRelease, ...]:
+    """The pinned release and the later ones, merged over the pin's index and extra indexes (pip merges them)."""
+    assert ctx.facts.project is not None
+    asked = {pin.index, *pin.extra_indexes} if pin.index else None
+    files: dict[str, set[str]] = {}
+    for project in ctx.facts.project.index:
+        if project.name != pin.name or project.error is not None or (asked is not None and project.index not in asked):
+            continue
+        for release in project.releases:
+            files.setdefault(release.version, set()).update(release.files)
+    if pin.version not in files:
+        return ()
+    later = [v for v in files if v != pin.version]
+    return tuple(IndexRelease(version=v, files=tuple(sorted(files[v]))) for v in [pin.version, *later])
+
+
+def _build_note(release: IndexRelease) -> str:
+    """What building the sdist takes, as far as the release's files tell."""
+    if not any(not f.endswith(".whl") for f in release.files):
+        return "and no sdist: pip finds no matching distribution"
+    wheels = [f for f in release.files if f.endswith(".whl")]
+    if wheels and not any(f.endswith("-none-any.whl") for f in wheels):
+        return (
+            "pip builds it from the sdist; its wheels for other platforms are all platform-specific (compiled "
+            f"code, e.g. {wheels[0]}), so the build needs a compiler and the library headers in the image"
+        )
+    return "pip builds it from the sdist (which may need a compiler)"
 
 
 @check("DKD620", "pin-has-no-wheel-for-target", severity=Severity.WARNING, fixable=Fixable.SOMETIMES)
@@ -94,12 +145,11 @@ def pin_has_no_wheel_for_target(ctx: Context) -> Iterator[Problem]:
     """
     if ctx.facts.project is None:
         return
-    index = {p.name: p for p in ctx.facts.project.index if p.error is None}
     for pin in ctx.facts.project.pins:
-        project = index.get(pin.name)
-        if project is None or not project.releases or project.releases[0].version != pin.version:
+        releases = _answers(ctx, pin)
+        if not releases:
             continue  # not asked, not answered, or the pinned release is not on the index (another problem)
-        release, later = project.releases[0], project.releases[1:]
+        release, later = releases[0], sorted(releases[1:], key=lambda r: _key(r.version))
         for target in ctx.targets:
             if target.os != "linux" or target.architecture not in MACHINES:
                 continue
@@ -107,12 +157,7 @@ def pin_has_no_wheel_for_target(ctx: Context) -> Iterator[Problem]:
             if _fits(release, tags):
                 continue
             nearest = next((r for r in later if _fits(r, tags)), None)
-            sdist = any(not f.endswith(".whl") for f in release.files)
-            how = (
-                "pip builds it from the sdist (which may need a compiler)"
-                if sdist
-                else "and no sdist: pip finds no matching distribution"
-            )
+            how = _build_note(release)
             then = (
                 f"; {nearest.version} is the nearest release with one"
                 if nearest
@@ -126,6 +171,7 @@ def pin_has_no_wheel_for_target(ctx: Context) -> Iterator[Problem]:
                 target=format_platform(target),
                 evidence=(
                     ev("project.pins", f"{pin.name}=={pin.version}"),
+                    ev("project.pins.index", f"{pin.index or 'PyPI'} ({pin.index_source or 'the default index'})"),
                     ev("project.index.releases.files", ", ".join(release.files[:8])),
                 ),
                 fixes=(_bump(ctx, pin, nearest.version),) if nearest else (),

@@ -546,6 +546,10 @@ class PythonPin:
     line: int  # the RUN line that installs it
     python: str  # "3.11", from the stage's base image tag
     libc: str  # "glibc" | "musl"
+    kind: str = "requirements"  # requirements | command | pyproject.toml | poetry.lock | uv.lock | Pipfile.lock
+    index: str = ""  # the index asked for it (credentials removed); "" in facts from before it was recorded
+    extra_indexes: tuple[str, ...] = ()  # --extra-index-url / PIP_EXTRA_INDEX_URL ones, asked too
+    index_source: str = ""  # what chose the index: "Dockerfile:3 ENV PIP_INDEX_URL", "~/.config/pip/pip.conf ..."
 
 
 @dataclass(frozen=True, slots=True)

@@ -286,9 +286,11 @@ def _pins(project: ProjectFacts, options: GatherOptions, env: dict[str, str], fi
     from dockdoctor.probes.pypi import probe_index, project_pins
     from dockdoctor.probes.registry import RegistryOptions
 
-    pins, unread = project_pins(project.root, project.dockerfiles)
+    found = project_pins(project.root, project.dockerfiles, env)
+    pins, unread = found.pins, found.notes
     if not pins:
-        return project
+        skipped = project.skipped + tuple((text.split(":", 1)[0], text.split(": ", 1)[-1]) for text in unread)
+        return dataclasses.replace(project, skipped=skipped) if unread else project
     cache_dir = RegistryOptions.from_env(env).cache_dir
     index, note = probe_index(
         pins,
@@ -298,6 +300,7 @@ def _pins(project: ProjectFacts, options: GatherOptions, env: dict[str, str], fi
         refresh=options.refresh,
         deadline=finish - REGISTRY_MARGIN,
         timeout=options.timeout,
+        urls=found.urls,
     )
     skipped = project.skipped + tuple((text.split(":", 1)[0], text.split(": ", 1)[-1]) for text in unread)
     return dataclasses.replace(project, pins=pins, index=index, index_note=note, skipped=skipped)

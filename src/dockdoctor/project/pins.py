@@ -392,12 +392,9 @@ def _index_settings(
         if "PIP_CONFIG_FILE" in env and env["PIP_CONFIG_FILE"][0] != "\0":
             conf_paths.insert(0, env["PIP_CONFIG_FILE"][0])  # pip reads it first; the others override it
         for conf in conf_paths:
-            for sources, dest in copies:
-                target = posixpath.normpath(posixpath.join(workdir, dest))
-                name = posixpath.basename(conf)
-                if target == conf or (dest.endswith("/") and posixpath.join(target, name) == conf):
-                    if len(sources) == 1 and sources[0] not in (".", "./"):
-                        settings.append(("config-file", posixpath.normpath(sources[0].lstrip("/")), f"COPY to {conf}"))
+            src = _brought(copies, posixpath.join(workdir, conf), "/")
+            if src is not None:
+                settings.append(("config-file", src, f"copied to {conf}"))
     for name, key in INDEX_ENV[installer].items():
         if name in env:
             value, origin = env[name]
