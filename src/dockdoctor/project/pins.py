@@ -236,7 +236,8 @@ def _brought(copies: list[tuple[tuple[str, ...], str]], path: str, workdir: str)
                 return clean
         for src in sources:  # a folder copied whole: `COPY . .`, `COPY app/ /srv/`
             clean = posixpath.normpath(src.lstrip("/")) if src not in (".", "./") else "."
-            if full.startswith(target.rstrip("/") + "/") and (clean == "." or src.endswith("/") or len(sources) == 1):
+            folder = src.endswith("/") or (len(sources) == 1 and "." not in posixpath.basename(clean))
+            if full.startswith(target.rstrip("/") + "/") and (clean == "." or folder):
                 rest = full[len(target.rstrip("/")) + 1 :]
                 return rest if clean == "." else posixpath.join(clean, rest)
     return None
@@ -392,7 +393,7 @@ def _index_settings(
         if "PIP_CONFIG_FILE" in env and env["PIP_CONFIG_FILE"][0] != "\0":
             conf_paths.insert(0, env["PIP_CONFIG_FILE"][0])  # pip reads it first; the others override it
         for conf in conf_paths:
-            src = _brought(copies, posixpath.join(workdir, conf), "/")
+            src = _brought(copies, conf, workdir)
             if src is not None:
                 settings.append(("config-file", src, f"copied to {conf}"))
     for name, key in INDEX_ENV[installer].items():
