@@ -227,7 +227,8 @@ def _brought(copies: list[tuple[tuple[str, ...], str]], path: str, workdir: str)
     full = posixpath.normpath(posixpath.join(workdir, path))
     for sources, dest in reversed(copies):
         target = posixpath.normpath(posixpath.join(workdir, dest))
-        into = dest.endswith("/") or len(sources) > 1
+        name = posixpath.basename(target)
+        into = dest.endswith("/") or dest in (".", "./") or len(sources) > 1 or "." not in name
         for src in sources:  # the file itself, by name
             clean = posixpath.normpath(src.lstrip("/"))
             if posixpath.basename(clean) == posixpath.basename(full) and (
