@@ -26,6 +26,7 @@ RANGES = {
     "deep": "DKD34",
     "project": "DKD6",
     "pins": "DKD62",
+    "natives": "DKD63",
 }
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -18,6 +18,7 @@ from dockdoctor.checks import (
     host,
     images,
     meta,
+    natives,
     pins,
     project,
 )
@@ -93,6 +94,8 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     project.deploy_file_invalid,
     pins.pin_has_no_wheel_for_target,
     pins.package_index_not_asked,
+    natives.host_modules_copied_into_image,
+    natives.host_modules_bind_mounted,
 )
 
 # The checks that read no host, engine, compose, buildx or emulation fact: only the project scan, the registry

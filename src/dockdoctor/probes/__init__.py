@@ -270,7 +270,10 @@ def _project(options: GatherOptions, env: dict[str, str], finish: float | None =
         project = probe_project(
             str(options.project_dir), compose_files=options.compose_files, env=env, timeout=options.timeout
         )
-        return _pins(project, options, env, finish if finish is not None else time.monotonic() + options.timeout)
+        project = _pins(project, options, env, finish if finish is not None else time.monotonic() + options.timeout)
+        from dockdoctor.probes.natives import probe_host_built
+
+        return dataclasses.replace(project, host_built=probe_host_built(project))
     except (OSError, UnicodeError, RecursionError, MemoryError, ValueError) as err:
         # the project folder is outside input: whatever slipped past the file door is a probe error (DKD001)
         return ProjectFacts(
