@@ -58,6 +58,7 @@ def test_folders_without_native_code_are_not_reported(tmp_path: Path, no_compose
     (proj / "node_modules" / "left-pad").mkdir(parents=True)
     (proj / "node_modules" / "left-pad" / "package.json").write_text("{not json")
     (proj / "node_modules" / ".bin").mkdir()
+    (proj / "Dockerfile").write_text("FROM node:20\nCOPY . .\n")
     assert probe_host_built(project_probe.probe_project(str(proj), env={})) == ()
 
 
@@ -67,5 +68,7 @@ def test_a_huge_node_modules_is_bounded(tmp_path: Path, no_compose_cli: None) ->
         pkg = proj / "node_modules" / f"@scope{i % 3}" / f"native-{i}"
         pkg.mkdir(parents=True)
         (pkg / "binding.gyp").write_text("{}")
+    assert probe_host_built(project_probe.probe_project(str(proj), env={})) == ()  # no Dockerfile, no compose
+    (proj / "Dockerfile").write_text("FROM node:20\nCOPY . .\n")
     (folder,) = probe_host_built(project_probe.probe_project(str(proj), env={}))
     assert len(folder.natives) == MAX_NATIVES and folder.platforms == ()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import re
 from collections.abc import Iterator
 
 from dockdoctor.model import HostBuilt, HostMount, ProjectFacts
@@ -18,6 +19,9 @@ MAX_DEPTH = 3  # node_modules / .venv folders this deep under the project (web/a
 MAX_PACKAGES = 3000  # packages looked at per node_modules
 MAX_ENTRIES = 20_000  # directory entries per virtual environment
 MAX_NATIVES = 12  # examples kept per folder
+# npm's os and cpu names as words of a package name (@esbuild/darwin-arm64, @rollup/rollup-linux-x64-gnu,
+# @img/sharp-darwin-arm64, lightningcss-win32-x64-msvc): the packages whose package.json says where they run
+_PLATFORM_WORD = re.compile(r"(?:^|[-/_.])(?:darwin|linux|win32|freebsd|android|x64|arm64|ia32|arm)(?:$|[-_.])")
 _SKIP = frozenset({".git", ".hg", ".svn", "__pycache__", ".tox", ".nox", ".mypy_cache", ".pytest_cache"})
 
 
@@ -63,11 +67,14 @@ def node_natives(modules: str, root: str) -> tuple[list[str], list[str]]:
     for count, (name, path) in enumerate(_package_dirs(modules)):
         if count >= MAX_PACKAGES:
             break
-        try:
-            meta = json.loads(read_text(os.path.join(path, "package.json"), root=root, limit=256 << 10))
-        except (Unread, OSError, UnicodeError, ValueError, RecursionError):
+        meta: object = {}
+        if _PLATFORM_WORD.search(name):  # platform packages are named after their platform: only those are read
+            try:
+                meta = json.loads(read_text(os.path.join(path, "package.json"), root=root, limit=256 << 10))
+            except (Unread, OSError, UnicodeError, ValueError, RecursionError):
+                meta = {}
+        if not isinstance(meta, dict):
             meta = {}
-        meta = meta if isinstance(meta, dict) else {}
         platform = npm_platform(meta.get("os"), meta.get("cpu"))
         why = ""
         if platform:
@@ -199,7 +206,9 @@ def _mounts(project: ProjectFacts, folder: str) -> list[HostMount]:
 def probe_host_built(project: ProjectFacts) -> tuple[HostBuilt, ...]:
     """Every host-built folder with native code under the project, and how it gets into images and containers."""
     root = project.root
-    found = []
+    found: list[HostBuilt] = []
+    if not project.dockerfiles and project.compose is None:
+        return ()  # nothing builds or mounts anything: no way in
     for path, kind in _folders(root):
         if not inside(os.path.realpath(path), os.path.realpath(root)):
             continue
