@@ -267,3 +267,13 @@ def test_bad_lock_files_are_named(tmp_path: Path) -> None:
     assert len(messages) == 2, findings
     assert messages[0].startswith("poetry.lock: not read (not TOML (poetry.lock)")
     assert messages[1].startswith("uv.lock: not read (") and "MiB" in messages[1]
+
+
+def test_no_index_is_said_not_asked(tmp_path: Path) -> None:
+    proj = _project(tmp_path)
+    (proj / "requirements-base.txt").write_text("--no-index\n--find-links /wheels\npsycopg2-binary==2.8.6\n")
+    with pep691_index() as (url, seen):
+        findings = _check(proj, _env(tmp_path, PIP_INDEX_URL=url))
+    assert [f["id"] for f in findings] == ["DKD621"], findings
+    assert "requirements-base.txt:3: --no-index (requirements-base.txt:1)" in findings[0]["message"]
+    assert seen == []  # -r base comes first, so its --no-index holds for the whole install (pip reads the files)

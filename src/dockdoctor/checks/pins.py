@@ -120,11 +120,19 @@ def pin_has_no_wheel_for_target(ctx: Context) -> Iterator[Problem]:
     """A pinned Python package has no wheel for the target
 
     ## What it checks
-    Every `name==version` pin that a Dockerfile stage on a `python:<version>` base installs
-    (`pip install -r requirements.txt` with its `-r` includes, `pip3`, `python -m pip`, `uv pip install`, or
-    `pip install name==version`), against the files the package index pip is configured with (`PIP_INDEX_URL`,
-    else PyPI) lists for that release: is there a wheel whose tags fit the stage's CPython version and ABI and the
-    target's platform (`manylinux`/`musllinux` for `x86_64` or `aarch64`, or a pure `none-any` wheel)?
+    Every exact pin that a Dockerfile stage on a `python:<version>` (or `ghcr.io/astral-sh/uv:python<version>`)
+    base installs: `pip install -r requirements.txt` with its `-r` includes, `pip3`, `python -m pip`,
+    `uv pip install`, `pip install name==version`, `pip install .` (the `==` pins of pyproject.toml), and the
+    lock files a COPY brought into the stage: `poetry install` (poetry.lock, with `--only`/`--without` groups),
+    `uv sync` (uv.lock, what the project reaches through edges whose markers hold on Linux, `--no-dev`) and
+    `pipenv install`/`sync` (Pipfile.lock, `default`, `develop` with `--dev`). Each is checked against the files
+    of its release on the index that install uses: a lock's own index; for pip the requirements file's
+    `--index-url`, the command line's, `PIP_INDEX_URL` from ENV or ARG (an ARG without a default takes the
+    environment's value, as `--build-arg NAME` does), a pip.conf copied to where the image's pip reads it, else
+    the host's pip configuration (pip's order), else PyPI; extra indexes too. Is there a wheel whose tags fit
+    the stage's CPython version and ABI and the target's platform (`manylinux`/`musllinux` for `x86_64` or
+    `aarch64`, or a pure `none-any` wheel)? The nearest later release with one is named; the build is said to
+    need a compiler and headers only when the release's wheels are all platform-specific (compiled code).
 
     ## Why it matters
     Without a wheel pip builds the sdist, inside an emulated build often for twenty minutes, and on a slim
@@ -141,7 +149,7 @@ def pin_has_no_wheel_for_target(ctx: Context) -> Iterator[Problem]:
     install the build tools in the stage, or pick another base image.
 
     ## Facts used
-    `project.pins[]`, `project.index[].releases[].files`, targets.
+    `project.pins[]` (with their index), `project.index[].releases[].files`, targets.
     """
     if ctx.facts.project is None:
         return
@@ -183,8 +191,10 @@ def package_index_not_asked(ctx: Context) -> Iterator[Problem]:
     """The package index was not asked about the Python pins
 
     ## What it checks
-    Pins a Dockerfile pip-installs whose package index answer is missing: `--offline` without a cached answer,
-    an index that is down, answers HTML (no PEP 691 JSON API) or junk, or a too large answer.
+    Pins a Dockerfile installs whose package index answer is missing: `--offline` without a cached answer,
+    an index that is down, answers HTML (no PEP 691 JSON API) or junk, or a too large answer; and pins no index
+    is asked about: `--no-index` (a requirements file's, the command line's or `PIP_NO_INDEX`), or an index
+    that is not HTTP.
 
     ## Why it matters
     DKD620 (a pin without a wheel for the target, which makes `pip install` build from source or fail with

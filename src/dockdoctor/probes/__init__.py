@@ -293,7 +293,8 @@ def _pins(project: ProjectFacts, options: GatherOptions, env: dict[str, str], fi
     pins, unread = found.pins, found.notes
     if not pins:
         skipped = project.skipped + tuple((text.split(":", 1)[0], text.split(": ", 1)[-1]) for text in unread)
-        return dataclasses.replace(project, skipped=skipped) if unread else project
+        note = "; ".join(found.index_notes)
+        return dataclasses.replace(project, skipped=skipped, index_note=note) if unread or note else project
     cache_dir = RegistryOptions.from_env(env).cache_dir
     index, note = probe_index(
         pins,
@@ -306,6 +307,7 @@ def _pins(project: ProjectFacts, options: GatherOptions, env: dict[str, str], fi
         urls=found.urls,
     )
     skipped = project.skipped + tuple((text.split(":", 1)[0], text.split(": ", 1)[-1]) for text in unread)
+    note = "; ".join(n for n in (note, *found.index_notes) if n)
     return dataclasses.replace(project, pins=pins, index=index, index_note=note, skipped=skipped)
 
 

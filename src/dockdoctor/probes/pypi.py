@@ -254,6 +254,7 @@ class Found:
     pins: tuple[PythonPin, ...] = ()
     notes: tuple[str, ...] = ()
     urls: tuple[tuple[str, str], ...] = ()  # (public, as written): only the probe uses the second
+    index_notes: tuple[str, ...] = ()  # pins no index is asked about (--no-index, an index that is not HTTP)
 
 
 def project_pins(root: str, dockerfiles: tuple[DockerfileFacts, ...], env: Mapping[str, str] | None = None) -> Found:
@@ -265,6 +266,7 @@ def project_pins(root: str, dockerfiles: tuple[DockerfileFacts, ...], env: Mappi
 
     env = env if env is not None else {}
     notes: list[str] = []
+    index_notes: list[str] = []
 
     def read(rel: str, limit: int = 1 << 20) -> str | None:
         path = os.path.normpath(os.path.join(root, rel))
@@ -348,10 +350,12 @@ def project_pins(root: str, dockerfiles: tuple[DockerfileFacts, ...], env: Mappi
                 settings = own if kind in ("poetry.lock", "uv.lock", "Pipfile.lock") else base + own
                 chosen = resolve(settings)
                 if chosen.no_index:
-                    notes.append(f"{source}: --no-index ({chosen.source}): no package index is asked")
+                    index_notes.append(f"{source}: --no-index ({chosen.source}): no package index is asked")
                     continue
                 if chosen.url and not _http(chosen.url):
-                    notes.append(f"{source}: the index {_public(chosen.url)} ({chosen.source}) is not HTTP: not asked")
+                    index_notes.append(
+                        f"{source}: the index {_public(chosen.url)} ({chosen.source}) is not HTTP: not asked"
+                    )
                     continue
                 pins.append(
                     PythonPin(
@@ -373,6 +377,7 @@ def project_pins(root: str, dockerfiles: tuple[DockerfileFacts, ...], env: Mappi
         pins=tuple(dict.fromkeys(pins))[:MAX_PINS_TOTAL],
         notes=tuple(dict.fromkeys(notes)),
         urls=tuple(urls.items()),
+        index_notes=tuple(dict.fromkeys(index_notes))[:20],
     )
 
 
