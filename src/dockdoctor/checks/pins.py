@@ -27,15 +27,26 @@ def _key(version: str) -> tuple[int, object]:
         return (1, version)
 
 
-def supported_tags(python: str, libc: str, arch: str) -> frozenset[Tag]:
-    """The wheel tags pip on CPython `python` (e.g. "3.11") accepts on linux/`arch` with that libc."""
+def glibc_max(distro: str) -> int:
+    """The glibc minor version of a Debian release (knowledge/libc.toml), else GLIBC_MAX (today's default tags)."""
+    from dockdoctor import knowledge
+
+    for row in knowledge.load("libc").get("debian_glibc", []):
+        if row["codename"] == distro:
+            return int(str(row["glibc"]).split(".")[1])
+    return GLIBC_MAX
+
+
+def supported_tags(python: str, libc: str, arch: str, glibc: int = GLIBC_MAX) -> frozenset[Tag]:
+    """The wheel tags pip on CPython `python` (e.g. "3.11") accepts on linux/`arch` with that libc (and glibc
+    2.<glibc>)."""
     major, minor = (int(x) for x in python.split(".")[:2])
     machine = MACHINES[arch]
     if libc == "musl":
         platforms = [f"musllinux_1_{m}_{machine}" for m in range(MUSL_MAX, -1, -1)]
     else:
         low = 5 if machine == "x86_64" else 17
-        platforms = [f"manylinux_2_{m}_{machine}" for m in range(GLIBC_MAX, low - 1, -1)]
+        platforms = [f"manylinux_2_{m}_{machine}" for m in range(glibc, low - 1, -1)]
         platforms += [f"manylinux2014_{machine}"] + (
             ["manylinux2010_x86_64", "manylinux1_x86_64"] if machine == "x86_64" else []
         )
@@ -161,7 +172,7 @@ def pin_has_no_wheel_for_target(ctx: Context) -> Iterator[Problem]:
         for target in ctx.targets:
             if target.os != "linux" or target.architecture not in MACHINES:
                 continue
-            tags = supported_tags(pin.python, pin.libc, target.architecture)
+            tags = supported_tags(pin.python, pin.libc, target.architecture, glibc_max(pin.distro))
             if _fits(release, tags):
                 continue
             nearest = next((r for r in later if _fits(r, tags)), None)
@@ -171,9 +182,10 @@ def pin_has_no_wheel_for_target(ctx: Context) -> Iterator[Problem]:
                 if nearest
                 else "; no later release on the index has one"
             )
+            libc = f"glibc 2.{glibc_max(pin.distro)}, Debian {pin.distro}" if pin.distro else pin.libc
             yield Problem(
                 message=f"{pin.source}: {pin.name}=={pin.version} has no wheel for CPython {pin.python} "
-                f"({pin.libc}) on {format_platform(target)}, {how}{then} (installed by "
+                f"({libc}) on {format_platform(target)}, {how}{then} (installed by "
                 f"{pin.dockerfile}:{pin.line})",
                 subject=pin.source,
                 target=format_platform(target),

@@ -551,6 +551,7 @@ class PythonPin:
     index: str = ""  # the index asked for it (credentials removed); "" in facts from before it was recorded
     extra_indexes: tuple[str, ...] = ()  # --extra-index-url / PIP_EXTRA_INDEX_URL ones, asked too
     index_source: str = ""  # what chose the index: "Dockerfile:3 ENV PIP_INDEX_URL", "~/.config/pip/pip.conf ..."
+    distro: str = ""  # the Debian release the base tag names ("bookworm"); "" when the tag names none
 
 
 @dataclass(frozen=True, slots=True)

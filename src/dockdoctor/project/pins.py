@@ -67,6 +67,7 @@ class Install:
     # arg:index-url / arg:extra-index-url (an ARG without a default: the build's --build-arg)
     index: tuple[tuple[str, str, str], ...] = ()
     tool: str = "pip"  # "pip" | "uv" (uv pip) | "poetry" | "uv-sync" | "pipenv"
+    distro: str = ""  # the Debian release the stage's base tag names
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,14 @@ def base_python(image: str) -> tuple[str, str] | None:
     if "windows" in suffix or "nanoserver" in suffix:
         return None
     return f"{m.group(1)}.{m.group(2)}", "musl" if "alpine" in suffix else "glibc"
+
+
+def base_distro(image: str) -> str:
+    """The Debian release a python tag names: "bookworm" for python:3.11-slim-bookworm; "" for none (or alpine)."""
+    m = _PYTHON_TAG.match(image.strip().lower()) or _UV_IMAGE.match(image.strip().lower())
+    if m is None:
+        return ""
+    return next((w for w in m.group(3).split("-") if w in ("buster", "bullseye", "bookworm", "trixie", "forky")), "")
 
 
 def pin_of(text: str, source: str, python: str = "") -> Pin | None:
@@ -320,8 +329,8 @@ def installs(text: str, *, path: str) -> list[Install]:
     Copies = list[tuple[tuple[str, ...], str]]
     Env = dict[str, tuple[str, str]]  # name -> (value, origin); value "\0" = an ARG without a default
     # per stage name and index: python, COPY lines, WORKDIR and ENV/ARG, which a stage built FROM it inherits
-    stages: dict[str, tuple[tuple[str, str] | None, Copies, str, Env]] = {}
-    python: tuple[str, str] | None = None
+    stages: dict[str, tuple[tuple[str, ...] | None, Copies, str, Env]] = {}
+    python: tuple[str, ...] | None = None  # (version, libc, Debian release)
     copies: Copies = []
     env: Env = {}
     workdir = "/"
@@ -334,7 +343,9 @@ def installs(text: str, *, path: str) -> list[Install]:
                 python, inherited, workdir, inherited_env = stages[base]
                 copies, env = list(inherited), dict(inherited_env)
             else:
-                python, copies, workdir, env = base_python(base), [], "/", {}
+                found = base_python(base)
+                python = (*found, base_distro(base)) if found else None
+                copies, workdir, env = [], "/", {}
             state = (python, copies, workdir, env)
             stages[str(count)] = state
             count += 1
@@ -408,7 +419,7 @@ def _install(
     tool: str,
     words: list[str],
     line: int,
-    python: tuple[str, str],
+    python: tuple[str, ...],
     path: str,
     copies: list[tuple[tuple[str, ...], str]],
     workdir: str,
@@ -419,7 +430,16 @@ def _install(
         used = _lock_use(tool, words, copies, workdir)
         if not used:
             return None
-        return Install(line=line, python=python[0], libc=python[1], files=(), pins=(), locks=tuple(used), tool=tool)
+        return Install(
+            line=line,
+            python=python[0],
+            libc=python[1],
+            files=(),
+            pins=(),
+            locks=tuple(used),
+            tool=tool,
+            distro=python[2],
+        )
     files: list[str] = []
     pins: list[Pin] = []
     locks: list[LockUse] = []
@@ -466,4 +486,5 @@ def _install(
         locks=tuple(locks),
         index=tuple(settings),
         tool=tool.split(":")[0],
+        distro=python[2],
     )
