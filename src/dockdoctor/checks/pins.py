@@ -29,9 +29,9 @@ def _key(version: str) -> tuple[int, object]:
 
 def glibc_max(distro: str) -> int:
     """The glibc minor version of a Debian release (knowledge/libc.toml), else GLIBC_MAX (today's default tags)."""
-    from dockdoctor import knowledge
+    from dockdoctor.knowledge import load
 
-    for row in knowledge.load("libc").get("debian_glibc", []):
+    for row in load("libc").get("debian_glibc", []):
         if row["codename"] == distro:
             return int(str(row["glibc"]).split(".")[1])
     return GLIBC_MAX
