@@ -61,6 +61,7 @@ REQUIRED: dict[str, dict[str, set[str]]] = {
     "signatures": {"signature": {"class", "patterns", "happened", "causes"}},
     "rosetta": {"requirement": {"product", "vm_types"}},
     "cpu_models": {"generic_model": {"model_name", "qemu_model", "max_level"}, "raise": {"how"}},
+    "libc": {"debian_glibc": {"codename", "glibc"}},
 }
 COMMON = {"id", "source", "source_date", "evidence"}
 OPTIONAL = {"related", "tags", "affected_note", "date_kind", "setting", "min_macos"}

@@ -28,6 +28,7 @@ RANGES = {
     "pins": "DKD62",
     "workflows": "DKD7",
     "suppressions": "DKD719",
+    "natives": "DKD63",
 }
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -60,7 +60,7 @@ def test_asks_with_the_json_accept_header_and_finds_the_nearest_release(tmp_path
     assert [r.version for r in index[0].releases] == ["2.8.6", "2.9.2", "2.9.5"]
     arm = _findings(pins, index, ("linux/arm64",))
     assert len(arm) == 1 and "2.9.5 is the nearest release" in arm[0].message
-    assert "may need a compiler" in arm[0].message
+    assert "needs a compiler and the library headers" in arm[0].message  # its wheels are all platform-specific
     assert "+psycopg2-binary==2.9.5" in arm[0].fixes[0].steps[0].diff
     assert _findings(pins, index, ("linux/amd64",)) == []  # cp39 manylinux1_x86_64
 
@@ -112,3 +112,22 @@ def test_down_index_and_unknown_project(tmp_path: Path) -> None:
         missing, _ = _ask((_pin("no-such-project", "1.0"),), url, tmp_path)
     assert missing[0].error.kind == "not-found"
     assert _findings((_pin("no-such-project", "1.0"),), missing, (), "DKD621") == []
+
+
+def test_the_debian_release_of_the_tag_sets_the_glibc_ceiling() -> None:
+    from packaging.tags import Tag
+
+    from dockdoctor.checks.pins import GLIBC_MAX, glibc_max, supported_tags
+    from dockdoctor.project.pins import base_distro
+
+    assert [base_distro(t) for t in ("python:3.11-slim-bookworm", "python:3.9-bullseye", "python:3.12-slim")] == [
+        "bookworm",
+        "bullseye",
+        "",
+    ]
+    assert base_distro("ghcr.io/astral-sh/uv:python3.12-trixie-slim") == "trixie"
+    assert (glibc_max("buster"), glibc_max("bookworm"), glibc_max(""), glibc_max("sid")) == (28, 36, GLIBC_MAX, 41)
+    on_buster = supported_tags("3.14", "glibc", "arm64", glibc_max("buster"))
+    assert Tag("cp314", "cp314", "manylinux_2_28_aarch64") in on_buster  # numpy 2.4.1's aarch64 wheel (a uv.lock)
+    assert Tag("cp314", "cp314", "manylinux_2_31_aarch64") not in on_buster
+    assert Tag("cp314", "cp314", "manylinux_2_31_aarch64") in supported_tags("3.14", "glibc", "arm64", 31)

@@ -37,7 +37,8 @@ def pep691_index(mode: str = "json") -> Iterator[tuple[str, list[str]]]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - the http.server API
-            seen.append(f"{self.path} accept={self.headers.get('Accept', '')}")
+            auth = self.headers.get("Authorization", "")
+            seen.append(f"{self.path} accept={self.headers.get('Accept', '')}" + (f" auth={auth}" if auth else ""))
             name = self.path.removeprefix("/simple/").strip("/")
             doc = page(name)
             if doc is None:

@@ -10,7 +10,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from dockdoctor.checks._edits import replace_line
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import ev
-from dockdoctor.model import Fix, Fixable, IndexRelease, Need, Problem, PythonPin, Safety, Severity, manual
+from dockdoctor.model import Fix, Fixable, IndexRelease, Need, Problem, PythonPin, Safety, Severity, Step, manual
 from dockdoctor.platforms import format_platform
 
 MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}
@@ -18,15 +18,35 @@ GLIBC_MAX = 41  # glibc 2.41: Debian trixie, the base of today's python:3.x(-sli
 MUSL_MAX = 2  # musl 1.2: every supported python:*-alpine
 
 
-def supported_tags(python: str, libc: str, arch: str) -> frozenset[Tag]:
-    """The wheel tags pip on CPython `python` (e.g. "3.11") accepts on linux/`arch` with that libc."""
+def _key(version: str) -> tuple[int, object]:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return (0, Version(version))
+    except InvalidVersion:
+        return (1, version)
+
+
+def glibc_max(distro: str) -> int:
+    """The glibc minor version of a Debian release (knowledge/libc.toml), else GLIBC_MAX (today's default tags)."""
+    from dockdoctor.knowledge import load
+
+    for row in load("libc").get("debian_glibc", []):
+        if row["codename"] == distro:
+            return int(str(row["glibc"]).split(".")[1])
+    return GLIBC_MAX
+
+
+def supported_tags(python: str, libc: str, arch: str, glibc: int = GLIBC_MAX) -> frozenset[Tag]:
+    """The wheel tags pip on CPython `python` (e.g. "3.11") accepts on linux/`arch` with that libc (and glibc
+    2.<glibc>)."""
     major, minor = (int(x) for x in python.split(".")[:2])
     machine = MACHINES[arch]
     if libc == "musl":
         platforms = [f"musllinux_1_{m}_{machine}" for m in range(MUSL_MAX, -1, -1)]
     else:
         low = 5 if machine == "x86_64" else 17
-        platforms = [f"manylinux_2_{m}_{machine}" for m in range(GLIBC_MAX, low - 1, -1)]
+        platforms = [f"manylinux_2_{m}_{machine}" for m in range(glibc, low - 1, -1)]
         platforms += [f"manylinux2014_{machine}"] + (
             ["manylinux2010_x86_64", "manylinux1_x86_64"] if machine == "x86_64" else []
         )
@@ -49,19 +69,61 @@ def _fits(release: IndexRelease, tags: frozenset[Tag]) -> bool:
     return any(f.endswith(".whl") and _wheel_fits(f, tags) for f in release.files)
 
 
+LOCK_COMMANDS = {
+    "poetry.lock": "poetry add {name}=={version}",
+    "uv.lock": "uv lock --upgrade-package {name}=={version}",
+    "Pipfile.lock": "pipenv install {name}=={version}",
+}
+
+
 def _bump(ctx: Context, pin: PythonPin, version: str) -> Fix:
     rel, _, line = pin.source.rpartition(":")
     old = f"=={pin.version}"
-    steps: tuple = (
+    steps: tuple[Step, ...] = (
         manual(
             f"in {rel}, pin {pin.name}=={version} (the nearest release with a wheel for this target); "
             "then rebuild and test"
         ),
     )
-    if line.isdigit() and old in pin.text and not rel.lower().rsplit("/", 1)[-1].startswith("dockerfile"):
-        root = ctx.facts.project.root if ctx.facts.project else ""
+    root = ctx.facts.project.root if ctx.facts.project else ""
+    if pin.kind in LOCK_COMMANDS:
+        command = LOCK_COMMANDS[pin.kind].format(name=pin.name, version=version)
+        steps = (manual(f"re-lock with {pin.name} {version} (`{command}`), then rebuild and test"),)
+    elif pin.kind == "pyproject.toml" and line.isdigit() and f'"{pin.version}"' in pin.text and old not in pin.text:
+        new = pin.text.replace(f'"{pin.version}"', f'"{version}"', 1)  # Poetry's `name = "1.2.3"`
+        steps = (replace_line(root, rel, int(line), pin.text, new),)
+    elif line.isdigit() and old in pin.text and not rel.lower().rsplit("/", 1)[-1].startswith("dockerfile"):
         steps = (replace_line(root, rel, int(line), pin.text, pin.text.replace(old, f"=={version}", 1)),)
     return Fix(title=f"pin {pin.name}=={version}", steps=steps, safety=Safety.DISPLAY_ONLY, needs=(Need.REBUILD,))
+
+
+def _answers(ctx: Context, pin: PythonPin) -> tuple[IndexRelease, ...]:
+    """The pinned release and the later ones, merged over the pin's index and extra indexes (pip merges them)."""
+    assert ctx.facts.project is not None
+    asked = {pin.index, *pin.extra_indexes} if pin.index else None
+    files: dict[str, set[str]] = {}
+    for project in ctx.facts.project.index:
+        if project.name != pin.name or project.error is not None or (asked is not None and project.index not in asked):
+            continue
+        for release in project.releases:
+            files.setdefault(release.version, set()).update(release.files)
+    if pin.version not in files:
+        return ()
+    later = [v for v in files if v != pin.version]
+    return tuple(IndexRelease(version=v, files=tuple(sorted(files[v]))) for v in [pin.version, *later])
+
+
+def _build_note(release: IndexRelease) -> str:
+    """What building the sdist takes, as far as the release's files tell."""
+    if not any(not f.endswith(".whl") for f in release.files):
+        return "and no sdist: pip finds no matching distribution"
+    wheels = [f for f in release.files if f.endswith(".whl")]
+    if wheels and not any(f.endswith("-none-any.whl") for f in wheels):
+        return (
+            "pip builds it from the sdist; its wheels for other platforms are all platform-specific (compiled "
+            f"code, e.g. {wheels[0]}), so the build needs a compiler and the library headers in the image"
+        )
+    return "pip builds it from the sdist (which may need a compiler)"
 
 
 @check("DKD620", "pin-has-no-wheel-for-target", severity=Severity.WARNING, fixable=Fixable.SOMETIMES)
@@ -69,11 +131,19 @@ def pin_has_no_wheel_for_target(ctx: Context) -> Iterator[Problem]:
     """A pinned Python package has no wheel for the target
 
     ## What it checks
-    Every `name==version` pin that a Dockerfile stage on a `python:<version>` base installs
-    (`pip install -r requirements.txt` with its `-r` includes, `pip3`, `python -m pip`, `uv pip install`, or
-    `pip install name==version`), against the files the package index pip is configured with (`PIP_INDEX_URL`,
-    else PyPI) lists for that release: is there a wheel whose tags fit the stage's CPython version and ABI and the
-    target's platform (`manylinux`/`musllinux` for `x86_64` or `aarch64`, or a pure `none-any` wheel)?
+    Every exact pin that a Dockerfile stage on a `python:<version>` (or `ghcr.io/astral-sh/uv:python<version>`)
+    base installs: `pip install -r requirements.txt` with its `-r` includes, `pip3`, `python -m pip`,
+    `uv pip install`, `pip install name==version`, `pip install .` (the `==` pins of pyproject.toml), and the
+    lock files a COPY brought into the stage: `poetry install` (poetry.lock, with `--only`/`--without` groups),
+    `uv sync` (uv.lock, what the project reaches through edges whose markers hold on Linux, `--no-dev`) and
+    `pipenv install`/`sync` (Pipfile.lock, `default`, `develop` with `--dev`). Each is checked against the files
+    of its release on the index that install uses: a lock's own index; for pip the requirements file's
+    `--index-url`, the command line's, `PIP_INDEX_URL` from ENV or ARG (an ARG without a default takes the
+    environment's value, as `--build-arg NAME` does), a pip.conf copied to where the image's pip reads it, else
+    the host's pip configuration (pip's order), else PyPI; extra indexes too. Is there a wheel whose tags fit
+    the stage's CPython version and ABI and the target's platform (`manylinux`/`musllinux` for `x86_64` or
+    `aarch64`, or a pure `none-any` wheel)? The nearest later release with one is named; the build is said to
+    need a compiler and headers only when the release's wheels are all platform-specific (compiled code).
 
     ## Why it matters
     Without a wheel pip builds the sdist, inside an emulated build often for twenty minutes, and on a slim
@@ -90,42 +160,38 @@ def pin_has_no_wheel_for_target(ctx: Context) -> Iterator[Problem]:
     install the build tools in the stage, or pick another base image.
 
     ## Facts used
-    `project.pins[]`, `project.index[].releases[].files`, targets.
+    `project.pins[]` (with their index), `project.index[].releases[].files`, targets.
     """
     if ctx.facts.project is None:
         return
-    index = {p.name: p for p in ctx.facts.project.index if p.error is None}
     for pin in ctx.facts.project.pins:
-        project = index.get(pin.name)
-        if project is None or not project.releases or project.releases[0].version != pin.version:
+        releases = _answers(ctx, pin)
+        if not releases:
             continue  # not asked, not answered, or the pinned release is not on the index (another problem)
-        release, later = project.releases[0], project.releases[1:]
+        release, later = releases[0], sorted(releases[1:], key=lambda r: _key(r.version))
         for target in ctx.targets:
             if target.os != "linux" or target.architecture not in MACHINES:
                 continue
-            tags = supported_tags(pin.python, pin.libc, target.architecture)
+            tags = supported_tags(pin.python, pin.libc, target.architecture, glibc_max(pin.distro))
             if _fits(release, tags):
                 continue
             nearest = next((r for r in later if _fits(r, tags)), None)
-            sdist = any(not f.endswith(".whl") for f in release.files)
-            how = (
-                "pip builds it from the sdist (which may need a compiler)"
-                if sdist
-                else "and no sdist: pip finds no matching distribution"
-            )
+            how = _build_note(release)
             then = (
                 f"; {nearest.version} is the nearest release with one"
                 if nearest
                 else "; no later release on the index has one"
             )
+            libc = f"glibc 2.{glibc_max(pin.distro)}, Debian {pin.distro}" if pin.distro else pin.libc
             yield Problem(
                 message=f"{pin.source}: {pin.name}=={pin.version} has no wheel for CPython {pin.python} "
-                f"({pin.libc}) on {format_platform(target)}, {how}{then} (installed by "
+                f"({libc}) on {format_platform(target)}, {how}{then} (installed by "
                 f"{pin.dockerfile}:{pin.line})",
                 subject=pin.source,
                 target=format_platform(target),
                 evidence=(
                     ev("project.pins", f"{pin.name}=={pin.version}"),
+                    ev("project.pins.index", f"{pin.index or 'PyPI'} ({pin.index_source or 'the default index'})"),
                     ev("project.index.releases.files", ", ".join(release.files[:8])),
                 ),
                 fixes=(_bump(ctx, pin, nearest.version),) if nearest else (),
@@ -137,8 +203,10 @@ def package_index_not_asked(ctx: Context) -> Iterator[Problem]:
     """The package index was not asked about the Python pins
 
     ## What it checks
-    Pins a Dockerfile pip-installs whose package index answer is missing: `--offline` without a cached answer,
-    an index that is down, answers HTML (no PEP 691 JSON API) or junk, or a too large answer.
+    Pins a Dockerfile installs whose package index answer is missing: `--offline` without a cached answer,
+    an index that is down, answers HTML (no PEP 691 JSON API) or junk, or a too large answer; and pins no index
+    is asked about: `--no-index` (a requirements file's, the command line's or `PIP_NO_INDEX`), or an index
+    that is not HTTP.
 
     ## Why it matters
     DKD620 (a pin without a wheel for the target, which makes `pip install` build from source or fail with

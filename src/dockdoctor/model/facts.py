@@ -477,6 +477,7 @@ class ServiceFacts:
     platform: str | None = None
     build: ServiceBuild | None = None
     origins: tuple[Origin, ...] = ()
+    volumes: tuple[str, ...] = ()  # "source:target" (a bind or a named volume) or "target" (an anonymous volume)
 
 
 @dataclass(frozen=True, slots=True)
@@ -546,6 +547,11 @@ class PythonPin:
     line: int  # the RUN line that installs it
     python: str  # "3.11", from the stage's base image tag
     libc: str  # "glibc" | "musl"
+    kind: str = "requirements"  # requirements | command | pyproject.toml | poetry.lock | uv.lock | Pipfile.lock
+    index: str = ""  # the index asked for it (credentials removed); "" in facts from before it was recorded
+    extra_indexes: tuple[str, ...] = ()  # --extra-index-url / PIP_EXTRA_INDEX_URL ones, asked too
+    index_source: str = ""  # what chose the index: "Dockerfile:3 ENV PIP_INDEX_URL", "~/.config/pip/pip.conf ..."
+    distro: str = ""  # the Debian release the base tag names ("bookworm"); "" when the tag names none
 
 
 @dataclass(frozen=True, slots=True)
@@ -621,6 +627,37 @@ class Suppression:
 
 
 @dataclass(frozen=True, slots=True)
+class HostMount:
+    """A compose bind mount that puts a host-built folder into a container, and where an anonymous volume would go."""
+
+    service: str
+    volume: str  # as the service lists it: "./node_modules:/app/node_modules", ".:/app"
+    target: str  # the folder's path in the container: "/app/node_modules"
+    file: str = ""  # the compose file whose `volumes:` key lists it (relative to the project)
+    line: int = 0  # that `volumes:` key's line (0: unknown, no edit)
+    anchor: str = ""  # that line as written
+    indent: str = ""  # the indent of its list items ("      ")
+    platform: str = ""  # the service's `platform:`, when it has one
+
+
+@dataclass(frozen=True, slots=True)
+class HostBuilt:
+    """A folder of packages installed on the host (node_modules, a Python virtual environment) that holds native
+    code, and how it reaches images (COPY without a .dockerignore entry) and containers (compose bind mounts)."""
+
+    path: str  # relative to the project: "node_modules", "web/node_modules", ".venv"
+    kind: str  # "node_modules" | "venv"
+    natives: tuple[str, ...] = ()  # what is native: "@esbuild/darwin-arm64 (os darwin, cpu arm64)", "bcrypt (.node)"
+    platforms: tuple[str, ...] = ()  # what its native parts were built for, where they say: "darwin/arm64"
+    copied_by: tuple[str, ...] = ()  # "Dockerfile:5": COPY lines that put it into an image
+    reinstalled: bool = False  # every copying stage installs its packages again afterwards (npm ci, pip install)
+    dockerignore: str = ""  # the .dockerignore of the build context that copies it (relative; may not exist yet)
+    dockerignore_end: tuple[int, str] = (0, "")  # that file's last line (number, text); 0: no file
+    ignore_entry: str = ""  # the line that would exclude it, relative to that context: "node_modules"
+    mounts: tuple[HostMount, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectFacts:
     """The project folder's Dockerfiles, compose project, dev containers and `.env`."""
 
@@ -638,6 +675,7 @@ class ProjectFacts:
     index_note: str = ""  # why the index was not asked (--offline), when it was not
     workflows: tuple[CiWorkflow, ...] = ()  # CI workflows that build images (DKD701-DKD704)
     suppressions: tuple[Suppression, ...] = ()  # inline `# dockdoctor: ignore=...` comments
+    host_built: tuple[HostBuilt, ...] = ()  # node_modules / virtual environments built on the host, with native code
 
 
 @dataclass(frozen=True, slots=True)

@@ -270,7 +270,10 @@ def _project(options: GatherOptions, env: dict[str, str], finish: float | None =
         project = probe_project(
             str(options.project_dir), compose_files=options.compose_files, env=env, timeout=options.timeout
         )
-        return _pins(project, options, env, finish if finish is not None else time.monotonic() + options.timeout)
+        project = _pins(project, options, env, finish if finish is not None else time.monotonic() + options.timeout)
+        from dockdoctor.probes.natives import probe_host_built
+
+        return dataclasses.replace(project, host_built=probe_host_built(project))
     except (OSError, UnicodeError, RecursionError, MemoryError, ValueError) as err:
         # the project folder is outside input: whatever slipped past the file door is a probe error (DKD001)
         return ProjectFacts(
@@ -286,9 +289,12 @@ def _pins(project: ProjectFacts, options: GatherOptions, env: dict[str, str], fi
     from dockdoctor.probes.pypi import probe_index, project_pins
     from dockdoctor.probes.registry import RegistryOptions
 
-    pins, unread = project_pins(project.root, project.dockerfiles)
+    found = project_pins(project.root, project.dockerfiles, env)
+    pins, unread = found.pins, found.notes
     if not pins:
-        return project
+        skipped = project.skipped + tuple((text.split(":", 1)[0], text.split(": ", 1)[-1]) for text in unread)
+        note = "; ".join(found.index_notes)
+        return dataclasses.replace(project, skipped=skipped, index_note=note) if unread or note else project
     cache_dir = RegistryOptions.from_env(env).cache_dir
     index, note = probe_index(
         pins,
@@ -298,8 +304,10 @@ def _pins(project: ProjectFacts, options: GatherOptions, env: dict[str, str], fi
         refresh=options.refresh,
         deadline=finish - REGISTRY_MARGIN,
         timeout=options.timeout,
+        urls=found.urls,
     )
     skipped = project.skipped + tuple((text.split(":", 1)[0], text.split(": ", 1)[-1]) for text in unread)
+    note = "; ".join(n for n in (note, *found.index_notes) if n)
     return dataclasses.replace(project, pins=pins, index=index, index_note=note, skipped=skipped)
 
 

@@ -25,6 +25,7 @@ ACCEPT = "application/vnd.pypi.simple.v1+json"
 MAX_BODY = 16 << 20  # one project's answer (numpy's is about 3 MB); a larger one is an error, not read on
 MAX_LATER = 30  # later releases kept per pin (the nearest one with a wheel is among them, or it is far away)
 WORKERS = 6
+MAX_PINS_TOTAL = 2000  # pins per project (each lock is bounded too)
 TTL = 3600.0  # like the registry's tag entries: the index changes, but not within a run or an hour
 CACHE_FORMAT = 1
 
@@ -42,7 +43,7 @@ def _get(url: str, *, timeout: tuple[float, float]) -> Answer | ProbeError:
 
     try:
         with requests.get(url, headers={"Accept": ACCEPT}, timeout=timeout, stream=True, allow_redirects=True) as resp:
-            body = b""
+            body = bytearray()  # not bytes +=: 16 MB in 64 KiB chunks would copy about 2 GB
             for chunk in resp.iter_content(65536):
                 body += chunk
                 if len(body) > MAX_BODY:
@@ -51,7 +52,7 @@ def _get(url: str, *, timeout: tuple[float, float]) -> Answer | ProbeError:
                         kind="too-large",
                         detail=f"{_public(url)}: answer larger than {MAX_BODY >> 20} MB, not read",
                     )
-            return Answer(resp.status_code, resp.headers.get("Content-Type", ""), body)
+            return Answer(resp.status_code, resp.headers.get("Content-Type", ""), bytes(body))
     except (requests.exceptions.RequestException, OSError, ValueError) as err:
         return ProbeError(probe="pypi", kind="unreachable", detail=f"{_public(url)}: {type(err).__name__}: {err}"[:300])
 
@@ -198,46 +199,187 @@ def _project(
     return IndexProject(name=name, index=_public(index), releases=parsed)
 
 
-def project_pins(root: str, dockerfiles: tuple[DockerfileFacts, ...]) -> tuple[tuple[PythonPin, ...], tuple[str, ...]]:
-    """The `==` pins each Dockerfile's python stages install, and the requirements files that could not be read."""
-    from dockdoctor.project.pins import installs, requirement_pins
+LOCK_LIMIT = 8 << 20  # lock files are larger than other project files (1 MiB); a larger one is not read
 
-    def read(rel: str) -> str | None:
+
+def host_pip_settings(env: Mapping[str, str], home: str) -> list[tuple[str, str, str]]:
+    """The host's pip configuration, lowest precedence first: its config files in pip's order, then PIP_* variables.
+
+    Used only when the image itself names no index (the image's pip never reads the host's files): dockdoctor then
+    asks the index the user's own pip uses, a mirror of PyPI, or PyPI."""
+    from dockdoctor.project.pipconf import pip_conf
+
+    files = []
+    if env.get("PIP_CONFIG_FILE"):
+        files.append((env["PIP_CONFIG_FILE"], "PIP_CONFIG_FILE"))
+    folders = (env.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(os.pathsep)
+    files += [(os.path.join(folder, "pip", "pip.conf"), "global") for folder in folders]
+    files.append(("/etc/pip.conf", "global"))
+    files.append((os.path.join(home, ".pip", "pip.conf"), "user"))
+    files.append((os.path.join(env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "pip", "pip.conf"), "user"))
+    files.append((os.path.join(home, "Library", "Application Support", "pip", "pip.conf"), "user"))
+    if env.get("APPDATA"):
+        files.append((os.path.join(env["APPDATA"], "pip", "pip.ini"), "user"))
+    if env.get("VIRTUAL_ENV"):
+        files.append((os.path.join(env["VIRTUAL_ENV"], "pip.conf"), "site"))
+    settings: list[tuple[str, str, str]] = []
+    for path, level in files:
+        if env.get("PIP_CONFIG_FILE") == os.devnull:
+            break  # pip: PIP_CONFIG_FILE=os.devnull loads no file at all
+        try:
+            text = read_text(path)
+        except (Unread, OSError, UnicodeError):
+            continue
+        settings += [
+            (key, value, origin)
+            for key, value, origin in pip_conf(text, f"the host's {path} ({level})")
+            if key == "no-index" or _http(value)
+        ]  # a file:// index on the host is no index the image's pip can use
+    for name, key in (("PIP_INDEX_URL", "index-url"), ("PIP_EXTRA_INDEX_URL", "extra-index-url")):
+        if env.get(name, "").strip():
+            settings.append((key, " ".join(v for v in env[name].split() if _http(v)), f"the environment's {name}"))
+    if env.get("PIP_NO_INDEX"):
+        settings.append(("no-index", env["PIP_NO_INDEX"], "the environment's PIP_NO_INDEX"))
+    return settings
+
+
+def _http(url: str) -> bool:
+    return all(v.lower().startswith(("http://", "https://")) for v in url.split()) and bool(url.split())
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """The pins, what was not read, and the index URLs as written (with credentials) by their public form."""
+
+    pins: tuple[PythonPin, ...] = ()
+    notes: tuple[str, ...] = ()
+    urls: tuple[tuple[str, str], ...] = ()  # (public, as written): only the probe uses the second
+    index_notes: tuple[str, ...] = ()  # pins no index is asked about (--no-index, an index that is not HTTP)
+
+
+def project_pins(root: str, dockerfiles: tuple[DockerfileFacts, ...], env: Mapping[str, str] | None = None) -> Found:
+    """The exact pins each Dockerfile's python stages install (requirements files, command lines, pyproject.toml,
+    poetry.lock, uv.lock, Pipfile.lock) with the index each install asks, and the files that could not be read."""
+    from dockdoctor.project.locks import Locked, LockError, pipfile_lock, poetry_lock, pyproject_pins, uv_lock
+    from dockdoctor.project.pins import installs, requirement_pins
+    from dockdoctor.project.pipconf import pip_conf, requirement_options, resolve
+
+    env = env if env is not None else {}
+    notes: list[str] = []
+    index_notes: list[str] = []
+
+    def read(rel: str, limit: int = 1 << 20) -> str | None:
         path = os.path.normpath(os.path.join(root, rel))
         if not inside(path, root):
             return None
         try:
-            return read_text(path, root=root)
-        except (Unread, OSError, UnicodeError):
+            return read_text(path, root=root, limit=limit)
+        except Unread as unread:
+            if os.path.lexists(path):
+                notes.append(f"{rel}: {unread.reason}")
+            return None
+        except (OSError, UnicodeError):
             return None
 
+    host = host_pip_settings(env, env.get("HOME", os.path.expanduser("~")))
+    urls: dict[str, str] = {}
+
+    def public(url: str) -> str:
+        url = url if url.endswith("/") else url + "/"
+        urls.setdefault(_public(url), url)
+        return _public(url)
+
     pins: list[PythonPin] = []
-    notes: list[str] = []
     for df in dockerfiles:
         text = read(df.path)
         if text is None:
             continue
         context = posixpath.dirname(df.path)
         for ins in installs(text, path=df.path):
-            found = list(ins.pins)
+            image: list[tuple[str, str, str]] = []
+            for key, value, origin in ins.index:
+                if key == "config-file":
+                    conf = read(posixpath.join(context, value))
+                    image += pip_conf(conf, f"{value} ({origin}, {df.path})") if conf is not None else []
+                elif key.startswith("arg:"):
+                    name = origin.rsplit(" ", 1)[-1]
+                    if env.get(name, "").strip():  # `docker build --build-arg NAME` passes the environment's value
+                        image.append((key[4:], env[name], f"{origin} (--build-arg from the environment)"))
+                else:
+                    image.append((key, value, origin))
+            base = image if any(k in ("index-url", "no-index") for k, _v, _o in image) else host + image
+            found: list[tuple[str, str, str, str, str, list[tuple[str, str, str]]]] = []
+            found += [(p.name, p.version, p.source, p.text, "command", []) for p in ins.pins]
             for rel in ins.files:
-                more, why = requirement_pins(posixpath.join(context, rel), read, python=ins.python)
-                found += more
-                notes += why
-            for pin in found:
+                texts: dict[str, str] = {}
+
+                def keep(name: str, texts: dict[str, str] = texts) -> str | None:
+                    got = read(name)
+                    if got is not None:
+                        texts[name] = got
+                    return got
+
+                more, why = requirement_pins(posixpath.join(context, rel), keep, python=ins.python)
+                notes.extend(why)
+                options = [o for name, got in texts.items() for o in requirement_options(got, name)]
+                found += [(p.name, p.version, p.source, p.text, "requirements", options) for p in more]
+            for use in ins.locks:
+                rel = posixpath.normpath(posixpath.join(context, use.path))
+                got = read(rel, LOCK_LIMIT)
+                if got is None:
+                    continue
+                try:
+                    locked: list[Locked]
+                    if use.kind == "poetry.lock":
+                        locked = poetry_lock(got, python=ins.python, groups=use.groups, extras=bool(use.extras))
+                    elif use.kind == "uv.lock":
+                        locked = uv_lock(got, python=ins.python, dev=use.dev, extras=use.extras)
+                    elif use.kind == "Pipfile.lock":
+                        locked = pipfile_lock(got, python=ins.python, dev=use.dev)
+                    else:
+                        locked = pyproject_pins(got, python=ins.python, extras=use.extras)
+                except LockError as err:
+                    notes.append(f"{rel}: {err}"[:300])
+                    continue
+                if use.kind == "pyproject.toml" and ins.tool == "poetry":
+                    continue  # poetry install reads poetry.lock; pyproject.toml only when there is no lock
+                for item in locked:
+                    lock_index = [("index-url", item.index, f"{rel} (its index)")] if item.index else []
+                    found.append((item.name, item.version, f"{rel}:{item.line}", item.text, use.kind, lock_index))
+            for name, version, source, line_text, kind, own in found:
+                settings = own if kind in ("poetry.lock", "uv.lock", "Pipfile.lock") else base + own
+                chosen = resolve(settings)
+                if chosen.no_index:
+                    index_notes.append(f"{source}: --no-index ({chosen.source}): no package index is asked")
+                    continue
+                if chosen.url and not _http(chosen.url):
+                    index_notes.append(
+                        f"{source}: the index {_public(chosen.url)} ({chosen.source}) is not HTTP: not asked"
+                    )
+                    continue
                 pins.append(
                     PythonPin(
-                        name=pin.name,
-                        version=pin.version,
-                        source=pin.source,
-                        text=pin.text,
+                        name=name,
+                        version=version,
+                        source=source,
+                        text=line_text,
                         dockerfile=df.path,
                         line=ins.line,
                         python=ins.python,
                         libc=ins.libc,
+                        kind=kind,
+                        index=public(chosen.url or DEFAULT_INDEX),
+                        extra_indexes=tuple(public(u) for u in chosen.extra if _http(u)),
+                        index_source=chosen.source,
+                        distro=ins.distro,
                     )
                 )
-    return tuple(dict.fromkeys(pins)), tuple(dict.fromkeys(notes))
+    return Found(
+        pins=tuple(dict.fromkeys(pins))[:MAX_PINS_TOTAL],
+        notes=tuple(dict.fromkeys(notes)),
+        urls=tuple(urls.items()),
+        index_notes=tuple(dict.fromkeys(index_notes))[:20],
+    )
 
 
 def probe_index(
@@ -249,47 +391,59 @@ def probe_index(
     refresh: bool,
     deadline: float,
     timeout: float,
+    urls: tuple[tuple[str, str], ...] = (),
 ) -> tuple[tuple[IndexProject, ...], str]:
-    """One request per pinned (project, version), at most WORKERS at once, all by `deadline`; --offline: the cache."""
-    index = index_url(env)
+    """One request per (index, pinned project), at most WORKERS at once, all by `deadline`; --offline: the cache.
+
+    Each pin is asked of its index and its extra indexes (pip merges what they offer); `urls` maps the public form
+    of each index (what the facts hold) to the URL as written, credentials included, which only the request sees."""
+    real = dict(urls)
+    default = index_url(env)
     cache = _Cache(cache_dir)
-    wanted = list(dict.fromkeys((p.name, p.version) for p in pins))
+    wanted: dict[tuple[str, str], str] = {}  # (public index, name) -> pinned version
+    for p in pins:
+        for index in (p.index or _public(default), *p.extra_indexes):
+            wanted.setdefault((index, p.name), p.version)
     if not wanted:
         return (), ""
+
+    def full(index: str) -> str:
+        return real.get(index) or (default if index == _public(default) else index)
+
     if offline:
         out = []
-        for name, version in wanted:
-            body = cache.get(index + name + "/", ttl=None)
+        for (index, name), version in wanted.items():
+            body = cache.get(full(index) + name + "/", ttl=None)
             parsed = releases_from(body, name, version) if body is not None else "no cached answer"
             if not isinstance(parsed, str):
-                out.append(IndexProject(name=name, index=_public(index), releases=parsed))
-        return tuple(out), "" if len(out) == len(
-            wanted
-        ) else f"--offline: the package index ({_public(index)}) was not asked about {len(wanted) - len(out)} pin(s)"
+                out.append(IndexProject(name=name, index=index, releases=parsed))
+        missing = len(wanted) - len(out)
+        indexes = ", ".join(sorted({i for i, _n in wanted}))
+        note = f"--offline: the package index ({indexes}) was not asked about {missing} pin(s)" if missing else ""
+        return tuple(out), note
     pool = Pool(WORKERS, "pypi")
     try:
         futures = [
             (
+                index,
                 name,
                 pool.submit(
-                    _project, name, version, index, cache, refresh=refresh, timeout=(min(5.0, timeout), timeout)
+                    _project, name, version, full(index), cache, refresh=refresh, timeout=(min(5.0, timeout), timeout)
                 ),
             )
-            for name, version in wanted
+            for (index, name), version in wanted.items()
         ]
         out = []
-        for name, future in futures:
+        for index, name, future in futures:
             try:
                 out.append(future.result(timeout=max(0.0, deadline - time.monotonic())))
             except FutureTimeout:
                 out.append(
                     IndexProject(
                         name=name,
-                        index=_public(index),
+                        index=index,
                         error=ProbeError(
-                            probe="pypi",
-                            kind="timeout",
-                            detail=f"{_public(index)}: no answer for {name} within the run",
+                            probe="pypi", kind="timeout", detail=f"{index}: no answer for {name} within the run"
                         ),
                     )
                 )

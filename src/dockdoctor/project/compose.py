@@ -367,7 +367,21 @@ def _service(
         platform=_text(data.get("platform")),
         build=build,
         origins=tuple(o for o in found if o.source),
+        volumes=_volumes(data.get("volumes")),
     )
+
+
+def _volumes(value: object) -> tuple[str, ...]:
+    """A service's volumes as "source:target" or "target" (anonymous), from the short or the long syntax."""
+    out = []
+    for item in value if isinstance(value, list) else []:
+        if isinstance(item, str):
+            parts = item.split(":")
+            out.append(":".join(parts[:2]) if len(parts) >= 2 and parts[1].startswith("/") else parts[0])
+        elif isinstance(item, dict) and isinstance(item.get("target"), str):
+            source = item.get("source")
+            out.append(f"{source}:{item['target']}" if isinstance(source, str) and source else item["target"])
+    return tuple(out[:200])
 
 
 def _build(value: object, base: str) -> ServiceBuild | None:
