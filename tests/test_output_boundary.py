@@ -155,7 +155,7 @@ def test_every_format_shows_hostile_strings_safely(which: str, verbose: bool) ->
 
 
 def test_fix_plan_lines_are_sanitized() -> None:
-    from dockdoctor.cli import _plan_lines
+    from dockdoctor.render.plan import plan_lines as _plan_lines
 
     lines = _plan_lines(clean((build(FixItem),)))
     _check_text("\n".join(lines), color=False)

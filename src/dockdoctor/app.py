@@ -13,20 +13,21 @@ from dockdoctor.checks import ALL_CHECKS, CheckSpec, Context, lookup, needs_engi
 from dockdoctor.checks.images import verdicts
 from dockdoctor.config import Settings
 from dockdoctor.errors import ConfigError, UnknownCheckError
+from dockdoctor.fixes.consent import Consent, Decision
 from dockdoctor.model import (
     Applied,
     EndpointRule,
     EngineFacts,
     ErrorText,
+    ExitCode,
     Facts,
     Finding,
-    FixItem,
-    FixOption,
     FixResult,
     HostFacts,
     Location,
     Manual,
     Report,
+    Rule,
     Severity,
     Skipped,
     Step,
@@ -102,9 +103,10 @@ def deploy_file_targets(facts: Facts) -> tuple[Target, ...]:
     return tuple(Target(platform=p, source=", ".join(dict.fromkeys(s)), intent="deploy") for p, s in sources.items())
 
 
-def resolve_targets(facts: Facts, requested: Iterable[str], settings: Settings = Settings()) -> tuple[Target, ...]:
+def resolve_targets(facts: Facts, requested: Iterable[str], settings: Settings | None = None) -> tuple[Target, ...]:
     """The targets: --platform, else the project settings, else the deploy files, else the engine's native platform
     (the local target), else the host's."""
+    settings = Settings() if settings is None else settings
     requested = tuple(requested)
     source = "--platform" if requested else settings.source
     targets: list[Target] = []
@@ -134,6 +136,11 @@ def select_checks(only: Iterable[str], skip: Iterable[str]) -> tuple[CheckSpec, 
 
     wanted, unwanted = names(only), names(skip)
     return tuple(s for s in ALL_CHECKS if (not wanted or s.id in wanted) and s.id not in unwanted)
+
+
+def rules(specs: Iterable[CheckSpec] = ALL_CHECKS) -> tuple[Rule, ...]:
+    """Checks as the renderers see them (`--list-checks`, the rules of a SARIF document)."""
+    return tuple(Rule(id=s.id, slug=s.slug, title=s.title, help=s.doc, severity=s.default_severity) for s in specs)
 
 
 def _crashed(spec: CheckSpec, err: Exception) -> Finding:
@@ -264,8 +271,8 @@ def diagnose(
     for spec in checks:
         severity = overrides.get(spec.id, spec.default_severity)
         try:
-            for problem in spec.func(ctx):
-                findings.append(
+            for problem in spec.func(ctx):  # a check that crashes half-way keeps what it yielded
+                findings.append(  # noqa: PERF401
                     Finding(
                         id=spec.id,
                         slug=spec.slug,
@@ -406,7 +413,7 @@ def check_fleet(options: CheckOptions, *, names: tuple[str, ...] = ()) -> FleetR
         )
     findings: tuple[Finding, ...] = ()
     if reports and fleet_checks:
-        base = next((r for r, e in zip(reports, engines) if e.current), reports[0]).facts
+        base = next((r for r, e in zip(reports, engines, strict=True) if e.current), reports[0]).facts
         findings = diagnose(
             dataclasses.replace(base, fleet=tuple(engines)),
             targets=(),
@@ -438,7 +445,7 @@ def _asked_targets(options: CheckOptions) -> tuple[str, ...]:
 EXPLAIN_CHECKS = ("DKD320",)
 
 
-def explain_error(options: CheckOptions, *, probe: bool = True) -> tuple[Report, int]:
+def explain_error(options: CheckOptions, *, probe: bool = True) -> tuple[Report, ExitCode]:
     """`dockdoctor explain-error`: the pasted errors explained, with the probes' facts (or from the text alone).
 
     The exit code: 0 when at least one message was recognised, 1 when none was.
@@ -455,11 +462,12 @@ def explain_error(options: CheckOptions, *, probe: bool = True) -> tuple[Report,
         bare = dataclasses.replace(bare, error_texts=options.error_texts)
         report = diagnose(bare, targets=(), checks=select_checks(EXPLAIN_CHECKS, ()))
     recognised = any(f.id in EXPLAIN_CHECKS for f in report.findings)
-    return report, 0 if recognised else 1
+    return report, ExitCode.OK if recognised else ExitCode.FINDINGS
 
 
 def cache_dir() -> str:
-    """Where the registry cache lives: registry/ in dockdoctor's cache folder (DOCKDOCTOR_CACHE_DIR or the platform's)."""
+    """Where the registry cache lives: registry/ in dockdoctor's cache folder (DOCKDOCTOR_CACHE_DIR, or the
+    platform's)."""
     from dockdoctor.probes.registry import RegistryOptions
 
     return str(RegistryOptions.from_env().cache_dir)
@@ -475,32 +483,35 @@ def clear_cache() -> int:
 def fix(
     options: CheckOptions,
     *,
-    decide: Callable[[FixItem, FixOption], bool],
+    consent: Consent,
     echo: Callable[[str], None],
     step_timeout: float,
     before: Report | None = None,
 ) -> FixResult:
-    """Check, apply the fixes `decide(item, option)` accepts (at most one per finding), then check again."""
+    """Check, apply the fixes `consent` accepts (at most one per finding), then check again.
+
+    A `q`uit answer ends the run like Ctrl-C between two fixes: the fixes applied so far stay, nothing is checked
+    again, and the result says it was interrupted.
+    """
     from dockdoctor.fixes.apply import Journal, apply_steps, sha256_of
-    from dockdoctor.fixes.plan import plan
+    from dockdoctor.fixes.plan import edited_paths, plan
     from dockdoctor.probes._run import cache_root
 
     before = before or check(options)
     items = plan(before)
-    expected = {
-        step.path: sha256_of(step.path)
-        for item in items
-        for opt in item.options
-        for step in opt.fix.steps
-        if step.kind == "edit"
-    }
+    expected = {path: sha256_of(path) for path in edited_paths(items)}
     journal = Journal(cache_root(), options.project_dir or ".")
     applied: list[Applied] = []
     current: int | None = None
     try:
         for item in items:
             for opt in item.options:
-                if not opt.runnable or not decide(item, opt):
+                if not opt.runnable:
+                    continue
+                decision = consent.decide(item, opt)
+                if decision is Decision.QUIT:
+                    return FixResult(before, items, tuple(applied), None, interrupted=True)
+                if decision is Decision.SKIP:
                     continue
                 current = item.number
                 outcomes = apply_steps(

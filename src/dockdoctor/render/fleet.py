@@ -1,4 +1,4 @@
-"""The fleet document (`check --all-contexts`): a summary table first, the fleet's findings, then a section per engine."""
+"""The fleet document (`check --all-contexts`): a summary table, the fleet's findings, then a section per engine."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def _text(fleet: FleetReport, options: RenderOptions) -> str:
         + ("  (* the current one)" if any(r.current for r in fleet.rows) else ""),
         "",
     ]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r[:-1], widths)) + "  " + r[-1] for r in rows]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1] for r in rows]
     if fleet.findings:
         lines += ["", "Across the fleet:"]
         for finding in fleet.findings:
