@@ -106,7 +106,7 @@ def deploy_file_targets(facts: Facts) -> tuple[Target, ...]:
 def resolve_targets(facts: Facts, requested: Iterable[str], settings: Settings | None = None) -> tuple[Target, ...]:
     """The targets: --platform, else the project settings, else the deploy files, else the engine's native platform
     (the local target), else the host's."""
-    settings = Settings() if settings is None else settings
+    settings = settings if settings is not None else Settings()
     requested = tuple(requested)
     source = "--platform" if requested else settings.source
     targets: list[Target] = []
