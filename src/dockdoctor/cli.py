@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 import click
 
 from dockdoctor import __version__
 from dockdoctor.console import inputs, process
 from dockdoctor.console import options as opt
-from dockdoctor.console.terminal import ColorMode, ask_fix, color_for, say
+from dockdoctor.console.terminal import ask_fix, looks, say, show
 from dockdoctor.errors import ConfigError, ExitCode
-
-if TYPE_CHECKING:
-    from dockdoctor.render import Format, RenderOptions
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,35 +26,18 @@ def _exit_with(code: ExitCode | None) -> None:
     click.get_current_context().exit(int(code or 0))
 
 
-def _show(text: str, *, quiet: int = 0) -> None:
-    """Print a rendered document; `-q -q` prints nothing (the exit code tells)."""
-    if quiet < 2:
-        click.echo(text, nl=False)
-
-
-def _look(fmt: Format, color: ColorMode, quiet: int, options: RenderOptions) -> RenderOptions:
-    """A command's render options with colour and --quiet, both for the text format only."""
-    import dataclasses
-    import sys
-
-    from dockdoctor.render import Format
-
-    text = fmt is Format.TEXT
-    return dataclasses.replace(options, color=text and color_for(color, sys.stdout), quiet=text and quiet > 0)
-
-
 @cli.command("check")
 @opt.check_options
 def check_cmd(args: opt.CheckArgs) -> ExitCode:
     """Diagnose this machine, its engine, compose, buildx and emulation."""
-    from dockdoctor import app, codec
+    from dockdoctor import app
     from dockdoctor.model import Severity
     from dockdoctor.render import Format, RenderOptions, renderer_for
     from dockdoctor.render.catalog import render_rules
     from dockdoctor.render.fleet import render as render_fleet
 
     if args.list_checks:
-        _show(render_rules(app.rules(app.select_checks(args.only, args.skip)), as_json=args.fmt is Format.JSON))
+        show(render_rules(app.rules(app.select_checks(args.only, args.skip)), as_json=args.fmt is Format.JSON))
         return ExitCode.OK
     args.refuse_conflicts()
     replay = inputs.replay(args.from_file)
@@ -80,21 +60,18 @@ def check_cmd(args: opt.CheckArgs) -> ExitCode:
         offline=args.offline,
     )
     threshold = Severity.WARNING if args.strict or settings.strict else Severity.ERROR
+    rules = app.rules() if args.fmt is Format.SARIF else ()
     look = RenderOptions(
-        verbose=args.verbose,
-        threshold=threshold,
-        path_prefix=inputs.path_prefix(project_dir),
-        rules=app.rules() if args.fmt is Format.SARIF else (),
+        verbose=args.verbose, threshold=threshold, path_prefix=inputs.path_prefix(project_dir), rules=rules
     )
-    look = _look(args.fmt, args.color, args.quiet, look)
+    look = looks(args.fmt, args.color, args.quiet, look)
     if args.fleet:
         result = app.check_fleet(options, names=args.contexts)
-        _show(render_fleet(result, args.fmt, look), quiet=args.quiet)
+        show(render_fleet(result, args.fmt, look), quiet=args.quiet)
         return result.exit_code(threshold)
     report = app.check(options, replay=replay, replayed_from=args.from_file)
-    if args.save_facts:
-        inputs.write_file(args.save_facts, codec.facts_to_json(report.facts))
-    _show(renderer_for(args.fmt)(report, look), quiet=args.quiet)
+    inputs.save_facts(args.save_facts, report.facts)
+    show(renderer_for(args.fmt)(report, look), quiet=args.quiet)
     return report.exit_code(threshold)
 
 
@@ -102,24 +79,21 @@ def check_cmd(args: opt.CheckArgs) -> ExitCode:
 @opt.fix_options
 def fix_cmd(args: opt.FixArgs) -> ExitCode:
     """Apply the fixes `check` proposes: show the plan, ask, apply, check again."""
-    import json
     import sys
 
-    from dockdoctor import app, codec
+    from dockdoctor import app
     from dockdoctor.fixes.consent import Consent
     from dockdoctor.fixes.plan import plan
     from dockdoctor.model import FixResult
     from dockdoctor.redact import secrets
-    from dockdoctor.render.plan import interruption, render_plan, render_result
+    from dockdoctor.render.plan import interruption, render_json, render_plan, render_result, render_undo
 
     project = inputs.project_folder(args.project)
     if args.undo_last:
         restored = app.undo(project)
-        for path, what, _ in restored:
-            say(f"{path}: {what}")
-        if not restored:
-            click.echo(f"nothing to undo in {project}")
+        click.echo(render_undo(restored, project), nl=False)
         return ExitCode.OK if all(ok for _, _, ok in restored) else ExitCode.FINDINGS
+    args.refuse_conflicts()
     options = app.CheckOptions(
         platforms=args.platforms,
         only=args.only,
@@ -130,29 +104,24 @@ def fix_cmd(args: opt.FixArgs) -> ExitCode:
     )
     before = app.check(options)
     items = plan(before)
-    if args.as_json and not (args.yes or args.dry_run):
-        raise click.UsageError("--json needs --yes or --dry-run (it never asks)")
-    if not items and not args.as_json:
-        click.echo("nothing to fix: no finding has a fix")
-        return ExitCode.OK
     if not args.as_json:
+        if not items:
+            click.echo("nothing to fix: no finding has a fix")
+            return ExitCode.OK
         click.echo(render_plan(secrets(items)), nl=False)  # paths as they are, secrets hidden
-    if args.dry_run and not args.as_json:
-        return ExitCode.OK
-    if not args.as_json and not args.yes and not sys.stdin.isatty():
-        click.echo("dockdoctor: no terminal to ask on: run with --yes (safe fixes) or --dry-run", err=True)
-        return ExitCode.USAGE
+        if args.dry_run:
+            return ExitCode.OK
+        if not args.yes and not sys.stdin.isatty():
+            click.echo("dockdoctor: no terminal to ask on: run with --yes (safe fixes) or --dry-run", err=True)
+            return ExitCode.USAGE
     consent = Consent(args.allow_unsafe, args.allow_privileged, ask=None if args.yes else ask_fix)
     echo = (lambda line: say(line, err=True)) if args.as_json else say  # --json: stdout is one JSON document
     if args.dry_run:
-        result = secrets(FixResult(before=before, items=items, applied=(), after=None))
+        result: FixResult = secrets(FixResult(before=before, items=items, applied=(), after=None))
     else:
         result = secrets(app.fix(options, consent=consent, echo=echo, step_timeout=args.timeout, before=before))
-    if args.as_json:
-        click.echo(json.dumps(codec.fix_result_to_data(result, exit_code=result.exit_code), indent=2))
-        return result.exit_code
-    click.echo(render_result(result), nl=False)
-    if (line := interruption(result)) is not None:
+    click.echo(render_json(result) if args.as_json else render_result(result), nl=False)
+    if not args.as_json and (line := interruption(result)) is not None:
         click.echo(line, err=True)
     return result.exit_code
 
@@ -165,7 +134,7 @@ def inspect_cmd(args: opt.InspectArgs) -> ExitCode:
     A lookup that fails (registry unreachable, not found, authentication) is an error here: exit code 1; a
     reference that is not one (`''`) still gets its line, and the exit code is 2.
     """
-    from dockdoctor import app, codec
+    from dockdoctor import app
     from dockdoctor.render import RenderOptions, renderer_for
 
     invalid = app.invalid_references(args.refs)  # each gets its line in the report; the exit code is 2
@@ -183,10 +152,9 @@ def inspect_cmd(args: opt.InspectArgs) -> ExitCode:
         deep=args.deep,
     )
     report = app.check(options)
-    if args.save_facts:
-        inputs.write_file(args.save_facts, codec.facts_to_json(report.facts))
-    look = _look(args.fmt, args.color, args.quiet, RenderOptions(images_only=True))
-    _show(renderer_for(args.fmt)(report, look), quiet=args.quiet)
+    inputs.save_facts(args.save_facts, report.facts)
+    look = looks(args.fmt, args.color, args.quiet, RenderOptions(images_only=True))
+    show(renderer_for(args.fmt)(report, look), quiet=args.quiet)
     if invalid:
         raise ConfigError(invalid[0] + (f" (and {len(invalid) - 1} more)" if len(invalid) > 1 else ""))
     return report.exit_code()
@@ -199,24 +167,15 @@ def cache_cmd(action: str) -> None:
     from dockdoctor import app
 
     path = app.cache_dir()
-    if action == "path":
-        click.echo(str(path))
-        return
-    say(f"removed {app.clear_cache()} cached file(s) from {path}")
+    say(path if action == "path" else f"removed {app.clear_cache()} cached file(s) from {path}")
 
 
 @cli.command("report")
 @opt.report_options
-def report_cmd(args: opt.ReportArgs) -> None:
+def report_cmd(args: opt.ReportArgs) -> ExitCode:
     """Write a support bundle (one zip) to attach to a ticket; nothing is uploaded."""
-    import datetime
-    import platform as stdlib_platform
+    from dockdoctor import app
 
-    from dockdoctor import app, bundle
-    from dockdoctor.render import RenderOptions
-
-    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    path = args.output or f"dockdoctor-report-{now.strftime('%Y%m%d-%H%M%S')}.zip"
     project = inputs.project_folder(args.project)
     options = app.CheckOptions(
         platforms=args.platforms,
@@ -228,18 +187,8 @@ def report_cmd(args: opt.ReportArgs) -> None:
         project_dir=project,
         settings=inputs.load_settings(project),
     )
-    report = app.check(options)
-    data, manifest = bundle.build(
-        report, python_version=stdlib_platform.python_version(), created_at=now.isoformat(), options=RenderOptions()
-    )
-    inputs.write_file(path, data)
-    say(
-        f"wrote {path} ({len(data) // 1024 + 1} KiB, {len(manifest['files']) + 1} files, "
-        f"{'redacted' if manifest['redacted'] else 'NOT redacted'}); nothing was uploaded"
-    )
-    click.echo(f"  {bundle.MANIFEST}  what is inside, with sizes and SHA-256")
-    for item in manifest["files"]:
-        say(f"  {item['name']}  {item['what']}")
+    click.echo(inputs.write_bundle(app.check(options), path=args.output, now=args.now), nl=False)
+    return ExitCode.OK
 
 
 @cli.command("explain-error")
@@ -260,8 +209,8 @@ def explain_error_cmd(args: opt.ExplainErrorArgs) -> ExitCode:
         timeout=args.timeout, deadline=args.deadline, redact=not args.no_redact, error_texts=errors
     )
     report, code = app.explain_error(options, probe=not args.no_probe)
-    look = _look(args.fmt, args.color, args.quiet, RenderOptions(verbose=args.verbose, explain=True))
-    _show(renderer_for(args.fmt)(report, look), quiet=args.quiet)
+    look = looks(args.fmt, args.color, args.quiet, RenderOptions(verbose=args.verbose, explain=True))
+    show(renderer_for(args.fmt)(report, look), quiet=args.quiet)
     return code
 
 
@@ -286,14 +235,7 @@ def explain_cmd(code: str | None, all_checks: bool) -> None:
 def schema_cmd(which: str) -> None:
     """Print the JSON Schema of the report (`check --json`), of a facts file, of `fix --json`, or of the fleet
     document (`check --all-contexts --json`)."""
-    from importlib.resources import files
-
-    from dockdoctor.codec import FIX_VERSION
-    from dockdoctor.model import REPORT_VERSION, SCHEMA_VERSION
-    from dockdoctor.model.fleet import FLEET_VERSION
-
-    version = {"report": REPORT_VERSION, "facts": SCHEMA_VERSION, "fix": FIX_VERSION, "fleet": FLEET_VERSION}[which]
-    click.echo(files("dockdoctor").joinpath("schemas", f"{which}-v{version}.schema.json").read_text("utf-8"), nl=False)
+    click.echo(inputs.shipped_schema(which), nl=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 from dockdoctor.errors import ConfigError, ReplayFileError
 
 if TYPE_CHECKING:
+    import datetime
+
     from dockdoctor.config import Settings
-    from dockdoctor.model import ErrorText, Facts
+    from dockdoctor.model import ErrorText, Facts, Report
 
 MAX_FROM_BYTES = 64 << 20  # a --from file (facts, report or bundle) larger than this is not one dockdoctor wrote
 MAX_ERROR_TEXT = 4 * 1024 * 1024  # characters of a paste or the end of a log: more is not one error
@@ -59,7 +61,7 @@ def load_settings(project: str | None) -> Settings:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
+        import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
     for name, table in ((".dockdoctor.toml", ()), ("pyproject.toml", ("tool", "dockdoctor"))):
         path = os.path.join(project, name)
         if not os.path.lexists(path):
@@ -144,6 +146,14 @@ def write_file(path: str, content: str | bytes) -> None:
     write(path, content.encode("utf-8") if isinstance(content, str) else content)
 
 
+def save_facts(path: str | None, facts: Facts) -> None:
+    """--save-facts FILE: the facts file (what `check --from` reads); nothing without the option."""
+    from dockdoctor import codec
+
+    if path:
+        write_file(path, codec.facts_to_json(facts))
+
+
 def path_prefix(project_dir: str | None) -> str:
     """The project folder relative to the current folder (the checkout in CI), for file paths in SARIF and
     annotations; "" when it is the current folder or outside it."""
@@ -154,3 +164,38 @@ def path_prefix(project_dir: str | None) -> str:
     except (OSError, ValueError):
         return ""
     return "" if rel == "." or rel.startswith("..") else rel.replace(os.sep, "/")
+
+
+def write_bundle(report: Report, *, path: str | None, now: datetime.datetime) -> str:
+    """`dockdoctor report`: the support bundle written to `path` (default dockdoctor-report-TIME.zip); what to tell
+    the user about it (where it is, its size, whether it is redacted, and what is inside)."""
+    import platform
+
+    from dockdoctor import bundle
+    from dockdoctor.render import RenderOptions
+    from dockdoctor.render.safe import visible
+
+    path = path or f"dockdoctor-report-{now.strftime('%Y%m%d-%H%M%S')}.zip"
+    data, manifest = bundle.build(
+        report, python_version=platform.python_version(), created_at=now.isoformat(), options=RenderOptions()
+    )
+    write_file(path, data)
+    lines = [
+        f"wrote {path} ({len(data) // 1024 + 1} KiB, {len(manifest['files']) + 1} files, "
+        f"{'redacted' if manifest['redacted'] else 'NOT redacted'}); nothing was uploaded",
+        f"  {bundle.MANIFEST}  what is inside, with sizes and SHA-256",
+        *(f"  {item['name']}  {item['what']}" for item in manifest["files"]),
+    ]
+    return "".join(visible(line) + "\n" for line in lines)
+
+
+def shipped_schema(which: str) -> str:
+    """The JSON Schema dockdoctor ships for `which` (report, facts, fix, fleet), at the version it writes."""
+    from importlib.resources import files
+
+    from dockdoctor.codec import FIX_VERSION
+    from dockdoctor.model import REPORT_VERSION, SCHEMA_VERSION
+    from dockdoctor.model.fleet import FLEET_VERSION
+
+    version = {"report": REPORT_VERSION, "facts": SCHEMA_VERSION, "fix": FIX_VERSION, "fleet": FLEET_VERSION}[which]
+    return (files("dockdoctor") / "schemas" / f"{which}-v{version}.schema.json").read_text("utf-8")

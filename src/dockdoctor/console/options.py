@@ -3,6 +3,7 @@ as one frozen args value (CheckArgs, FixArgs, ...) instead of two dozen paramete
 
 from __future__ import annotations
 
+import datetime
 import functools
 import math
 import time
@@ -46,7 +47,13 @@ PLATFORMS = (
 )
 
 
-class Seconds(click.ParamType):
+if TYPE_CHECKING:
+    _ParamType = click.ParamType[float]  # generic from click 8.2 on; 8.1 (allowed) cannot subscript it at run time
+else:
+    _ParamType = click.ParamType
+
+
+class Seconds(_ParamType):
     """A finite number of seconds in [low, high]; anything else (nan, inf, -1, 'soon') is a one-line usage error."""
 
     name = "seconds"
@@ -337,6 +344,11 @@ class FixArgs(Run):
     undo_last: bool
     as_json: bool
 
+    def refuse_conflicts(self) -> None:
+        """`--json` never asks: it needs `--yes` or `--dry-run`."""
+        if self.as_json and not (self.yes or self.dry_run):
+            raise click.UsageError("--json needs --yes or --dry-run (it never asks)")
+
 
 fix_options = args_command(
     FixArgs,
@@ -384,6 +396,9 @@ inspect_options = args_command(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReportArgs(Run):
+    now: datetime.datetime = field(
+        default_factory=lambda: datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    )
     output: str | None
     platforms: tuple[str, ...]
     no_redact: bool

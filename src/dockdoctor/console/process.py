@@ -33,7 +33,7 @@ def main(group: click.Group, argv: Sequence[str] | None = None) -> int:
         return ExitCode.USAGE
     tolerant_streams()
     real = sys.stdout
-    sys.stdout = GuardedStdout(real)  # type: ignore[assignment]
+    sys.stdout = GuardedStdout(real)  # type: ignore[assignment, unused-ignore]
     try:
         try:
             code = _main(group, argv)
@@ -63,7 +63,7 @@ def _main(group: click.Group, argv: Sequence[str] | None) -> int:
         from dockdoctor.redact import scrub
         from dockdoctor.render.safe import visible
 
-        err.message = visible(scrub(err.message))  # it may quote what the user typed
+        err.message = visible(scrub(err.message))  # type: ignore[misc, unused-ignore]  # it may quote user input
         err.show()
         return err.exit_code
     except click.exceptions.Abort as err:  # click turns Ctrl-C into Abort

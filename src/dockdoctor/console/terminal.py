@@ -58,6 +58,22 @@ def color_for(mode: ColorMode, stream: object) -> bool:
     return use_color(mode, isatty=stream_is_tty(stream), environ=os.environ)
 
 
+def show(text: str, *, quiet: int = 0) -> None:
+    """Print a rendered document as it is; `-q -q` prints nothing (the exit code tells)."""
+    if quiet < 2:
+        click.echo(text, nl=False)
+
+
+def looks(fmt: Format, color: ColorMode, quiet: int, options: RenderOptions) -> RenderOptions:
+    """A command's render options with colour and --quiet, both for the text format only."""
+    import dataclasses
+
+    from dockdoctor.render import Format
+
+    text = fmt is Format.TEXT
+    return dataclasses.replace(options, color=text and color_for(color, sys.stdout), quiet=text and quiet > 0)
+
+
 def say(text: str, *, err: bool = False) -> None:
     """One line with outside text in it: control characters and line breaks made visible (render/safe.py)."""
     from dockdoctor.render.safe import visible
@@ -127,6 +143,7 @@ def tolerant_streams() -> None:
 if TYPE_CHECKING:
     from dockdoctor.fixes.consent import Answer
     from dockdoctor.model import FixItem, FixOption
+    from dockdoctor.render import Format, RenderOptions
 
 
 def ask_fix(item: FixItem, opt: FixOption) -> Answer:

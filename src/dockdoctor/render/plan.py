@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from enum import Enum
 
+from dockdoctor.codec import fix_result_to_data
 from dockdoctor.model import FixItem, FixResult
 from dockdoctor.render.safe import clean, visible
 from dockdoctor.render.text import step_lines
@@ -68,3 +70,15 @@ def interruption(result: FixResult) -> str | None:
     not_run = [i.number for i in result.items if i.number not in ran and i.number != result.interrupted_item]
     during = f" during fix {result.interrupted_item} (stopped)" if result.interrupted_item else ""
     return f"interrupted{during}: fixes that ran: {ran or 'none'}; not run: {not_run or 'none'}"
+
+
+def render_json(result: FixResult) -> str:
+    """`fix --json`: one JSON document (the fix schema), with the exit code the run ends with."""
+    return json.dumps(fix_result_to_data(result, exit_code=int(result.exit_code)), indent=2) + "\n"
+
+
+def render_undo(restored: list[tuple[str, str, bool]], project: str) -> str:
+    """`fix --undo`: what happened to each file the last fix edited."""
+    if not restored:
+        return visible(f"nothing to undo in {project}") + "\n"
+    return "".join(visible(f"{path}: {what}") + "\n" for path, what, _ in restored)
