@@ -59,9 +59,11 @@ def color_for(mode: ColorMode, stream: object) -> bool:
 
 
 def show(text: str, *, quiet: int = 0) -> None:
-    """Print a rendered document as it is; `-q -q` prints nothing (the exit code tells)."""
+    """Print a rendered document as it is (click would strip the colour a pipe was given by --color always or
+    FORCE_COLOR; renderers make every outside escape visible, so the only escapes are their own); `-q -q` prints
+    nothing (the exit code tells)."""
     if quiet < 2:
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, color=True)
 
 
 def looks(fmt: Format, color: ColorMode, quiet: int, options: RenderOptions) -> RenderOptions:
