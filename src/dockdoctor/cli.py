@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from dockdoctor import __version__
 from dockdoctor.console import inputs, process
 from dockdoctor.console import options as opt
-from dockdoctor.console.terminal import ask_fix, looks, say, show
+from dockdoctor.console.terminal import ask_fix, looks, say, show, stdin_is_terminal
 from dockdoctor.errors import ConfigError, ExitCode
+
+if TYPE_CHECKING:  # the args classes are built when a command runs (console/args.py)
+    from dockdoctor.console.args import CheckArgs, ExplainErrorArgs, FixArgs, InspectArgs, ReportArgs
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,7 +31,7 @@ def _exit_with(code: ExitCode | None) -> None:
 
 @cli.command("check")
 @opt.check_options
-def check_cmd(args: opt.CheckArgs) -> ExitCode:
+def check_cmd(args: CheckArgs) -> ExitCode:
     """Diagnose this machine, its engine, compose, buildx and emulation."""
     from dockdoctor import app
     from dockdoctor.model import Severity
@@ -77,10 +80,8 @@ def check_cmd(args: opt.CheckArgs) -> ExitCode:
 
 @cli.command("fix")
 @opt.fix_options
-def fix_cmd(args: opt.FixArgs) -> ExitCode:
+def fix_cmd(args: FixArgs) -> ExitCode:
     """Apply the fixes `check` proposes: show the plan, ask, apply, check again."""
-    import sys
-
     from dockdoctor import app
     from dockdoctor.fixes.consent import Consent
     from dockdoctor.fixes.plan import plan
@@ -111,7 +112,7 @@ def fix_cmd(args: opt.FixArgs) -> ExitCode:
         click.echo(render_plan(secrets(items)), nl=False)  # paths as they are, secrets hidden
         if args.dry_run:
             return ExitCode.OK
-        if not args.yes and not sys.stdin.isatty():
+        if not args.yes and not stdin_is_terminal():
             click.echo("dockdoctor: no terminal to ask on: run with --yes (safe fixes) or --dry-run", err=True)
             return ExitCode.USAGE
     consent = Consent(args.allow_unsafe, args.allow_privileged, ask=None if args.yes else ask_fix)
@@ -128,7 +129,7 @@ def fix_cmd(args: opt.FixArgs) -> ExitCode:
 
 @cli.command("inspect")
 @opt.inspect_options
-def inspect_cmd(args: opt.InspectArgs) -> ExitCode:
+def inspect_cmd(args: InspectArgs) -> ExitCode:
     """Which platforms images offer, and how each runs on the target platforms (natively, emulated, not at all).
 
     A lookup that fails (registry unreachable, not found, authentication) is an error here: exit code 1; a
@@ -172,7 +173,7 @@ def cache_cmd(action: str) -> None:
 
 @cli.command("report")
 @opt.report_options
-def report_cmd(args: opt.ReportArgs) -> ExitCode:
+def report_cmd(args: ReportArgs) -> ExitCode:
     """Write a support bundle (one zip) to attach to a ticket; nothing is uploaded."""
     from dockdoctor import app
 
@@ -193,7 +194,7 @@ def report_cmd(args: opt.ReportArgs) -> ExitCode:
 
 @cli.command("explain-error")
 @opt.explain_error_options
-def explain_error_cmd(args: opt.ExplainErrorArgs) -> ExitCode:
+def explain_error_cmd(args: ExplainErrorArgs) -> ExitCode:
     """Explain an error message: what happened, the causes ranked, what on this machine confirms or rules each out.
 
     The message comes as arguments, from standard input (TEXT `-`, or piped), or from --file. Exit code 0 when a

@@ -1,14 +1,12 @@
 """The options several commands share, as decorators, with their shell completers; each command's options arrive
-as one frozen args value (CheckArgs, FixArgs, ...) instead of two dozen parameters."""
+as one frozen args value (console/args.py: CheckArgs, FixArgs, ...) instead of two dozen parameters."""
 
 from __future__ import annotations
 
-import datetime
 import functools
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -18,7 +16,7 @@ from dockdoctor.console.terminal import ColorMode
 from dockdoctor.errors import ConfigError
 
 if TYPE_CHECKING:
-    from dockdoctor.model import ExitCode
+    from dockdoctor.errors import ExitCode
     from dockdoctor.render import Format
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -190,19 +188,21 @@ deep_option = click.option("--deep", is_flag=True, help=DEEP_HELP)
 verbose_option = click.option("-v", "--verbose", is_flag=True, help="Show evidence and environment.")
 
 
-def args_command(
-    cls: type[A], *options: Decorator[Any]
-) -> Callable[[Callable[[A], ExitCode]], Callable[..., ExitCode]]:
+def args_command(name: str, *options: Decorator[Any]) -> Callable[[Callable[[A], ExitCode]], Callable[..., ExitCode]]:
     """A command body taking one args value: the options (listed top to bottom as --help shows them) are applied,
-    and their values become `cls(**values)`; the body runs with a spinner naming long waits (console/spinner.py)."""
-    from dockdoctor.console.spinner import spinning
+    and their values become `console.args.<name>(**values)`, a class imported only when the command runs; the body
+    runs with a spinner naming long waits (console/spinner.py)."""
 
     def decorate(body: Callable[[A], ExitCode]) -> Callable[..., ExitCode]:
         @functools.wraps(body)
         def command(**values: Any) -> ExitCode:
-            args = cls(**values)
+            started = time.monotonic()  # the --timeout budget counts from here, imports included
+            from dockdoctor.console import args
+            from dockdoctor.console.spinner import spinning
+
+            made: A = getattr(args, name)(started=started, **values)
             with spinning(quiet=values.get("quiet", 0)):
-                return body(args)
+                return body(made)
 
         for option in reversed(options):
             command = option(command)
@@ -211,73 +211,11 @@ def args_command(
     return decorate
 
 
-# --------------------------------------------------------------------------- the commands' args
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Run:
-    """What every command's args have: when it started (the --timeout budget counts from there)."""
-
-    started: float = field(default_factory=time.monotonic)
-    timeout: float = 8.0
-
-    @property
-    def deadline(self) -> float:
-        return self.started + self.timeout
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CheckArgs(Run):
-    platforms: tuple[str, ...]
-    fmt: Format
-    only: tuple[str, ...]
-    skip: tuple[str, ...]
-    list_checks: bool
-    from_file: str | None
-    strict: bool
-    save_facts: str | None
-    no_redact: bool
-    redact_registries: bool
-    project: str
-    no_project: bool
-    compose_files: tuple[str, ...]
-    verbose: bool
-    error_args: tuple[str, ...]
-    all_contexts: bool
-    contexts: tuple[str, ...]
-    deep: bool
-    no_engine: bool
-    offline: bool
-    color: ColorMode
-    quiet: int
-
-    @property
-    def fleet(self) -> bool:
-        """--all-contexts or --context: a report per engine, and the fleet."""
-        return self.all_contexts or bool(self.contexts)
-
-    def refuse_conflicts(self) -> None:
-        """Options that cannot go together: a one-line usage error naming both."""
-        from dockdoctor.render import Format
-
-        fleet_flag = "--context" if self.contexts else "--all-contexts"
-        if self.no_engine and (self.fleet or self.deep):
-            flag = "--deep" if self.deep else fleet_flag
-            raise click.UsageError(f"--no-engine touches no engine; {flag} needs one: use one of them")
-        if self.fmt in (Format.SARIF, Format.GITHUB) and self.fleet:
-            raise click.UsageError(f"--format {self.fmt.value} reports one project: drop --all-contexts/--context")
-        if self.fleet and self.from_file:
-            raise ConfigError(
-                f"--from replays one engine's facts; {fleet_flag} gathers each context's: use one of them"
-            )
-        if self.fleet and self.save_facts:
-            raise ConfigError(
-                f"--save-facts writes one engine's facts; with {fleet_flag} use --json (it holds every engine's facts)"
-            )
+# --------------------------------------------------------------------------- the commands
 
 
 check_options = args_command(
-    CheckArgs,
+    "CheckArgs",
     platform_option("Deploy target platform (repeatable). Default: the engine's native platform."),
     format_options(
         "text",
@@ -331,27 +269,8 @@ check_options = args_command(
 )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FixArgs(Run):
-    platforms: tuple[str, ...]
-    project: str
-    only: tuple[str, ...]
-    skip: tuple[str, ...]
-    yes: bool
-    allow_unsafe: bool
-    allow_privileged: bool
-    dry_run: bool
-    undo_last: bool
-    as_json: bool
-
-    def refuse_conflicts(self) -> None:
-        """`--json` never asks: it needs `--yes` or `--dry-run`."""
-        if self.as_json and not (self.yes or self.dry_run):
-            raise click.UsageError("--json needs --yes or --dry-run (it never asks)")
-
-
 fix_options = args_command(
-    FixArgs,
+    "FixArgs",
     platform_option("Deploy target platform (repeatable)."),
     project_option("The project folder."),
     only_skip_options("Fix only these checks' findings.", "Leave these checks' findings alone."),
@@ -365,22 +284,8 @@ fix_options = args_command(
 )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class InspectArgs(Run):
-    refs: tuple[str, ...]
-    platforms: tuple[str, ...]
-    fmt: Format
-    offline: bool
-    refresh: bool
-    save_facts: str | None
-    no_redact: bool
-    deep: bool
-    color: ColorMode
-    quiet: int
-
-
 inspect_options = args_command(
-    InspectArgs,
+    "InspectArgs",
     click.argument("refs", nargs=-1, required=True, metavar="IMAGE..."),
     platform_option("Target platform (repeatable). Default: the engine's native platform."),
     format_options("text", "json", "markdown"),
@@ -394,20 +299,8 @@ inspect_options = args_command(
 )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReportArgs(Run):
-    now: datetime.datetime = field(
-        default_factory=lambda: datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    )
-    output: str | None
-    platforms: tuple[str, ...]
-    no_redact: bool
-    redact_registries: bool
-    project: str
-
-
 report_options = args_command(
-    ReportArgs,
+    "ReportArgs",
     click.option(
         "-o", "--output", metavar="FILE", help="Where to write the bundle (default: dockdoctor-report-TIME.zip)."
     ),
@@ -418,20 +311,8 @@ report_options = args_command(
 )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExplainErrorArgs(Run):
-    texts: tuple[str, ...]
-    files: tuple[str, ...]
-    no_probe: bool
-    fmt: Format
-    no_redact: bool
-    verbose: bool
-    color: ColorMode
-    quiet: int
-
-
 explain_error_options = args_command(
-    ExplainErrorArgs,
+    "ExplainErrorArgs",
     click.argument("texts", nargs=-1, metavar="[TEXT ...]"),
     click.option(
         "--file", "files", multiple=True, metavar="LOG", help="A build or container log to read (repeatable)."

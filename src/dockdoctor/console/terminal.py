@@ -53,6 +53,11 @@ def stream_is_tty(stream: object) -> bool:
         return False
 
 
+def stdin_is_terminal() -> bool:
+    """Whether someone can be asked on standard input."""
+    return stream_is_tty(sys.stdin)
+
+
 def color_for(mode: ColorMode, stream: object) -> bool:
     """use_color() for a real stream and this process's environment."""
     return use_color(mode, isatty=stream_is_tty(stream), environ=os.environ)
