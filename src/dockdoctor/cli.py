@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # the args classes are built when a command runs (console/arg
     from dockdoctor.console.args import CheckArgs, ExplainErrorArgs, FixArgs, InspectArgs, ReportArgs
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=opt.COMPLETION_HELP)
 @click.version_option(__version__, "--version", prog_name="dockdoctor")
 def cli() -> None:
     """A doctor for Docker platform mismatches (Apple Silicon Macs, Linux servers)."""

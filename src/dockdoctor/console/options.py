@@ -28,6 +28,13 @@ DEEP_HELP = (
     "Also read the file each image's container would exec from the registry's layers (no pull): its ELF "
     "architecture, loader and x86-64 level against the manifest and the targets."
 )
+COMPLETION_HELP = """Shell completion (commands, options, check codes and slugs, platforms), in the shell's start-up file:
+
+\b
+  bash (~/.bashrc):   eval "$(_DOCKDOCTOR_COMPLETE=bash_source dockdoctor)"
+  zsh (~/.zshrc):     eval "$(_DOCKDOCTOR_COMPLETE=zsh_source dockdoctor)"
+  fish (~/.config/fish/config.fish):  _DOCKDOCTOR_COMPLETE=fish_source dockdoctor | source
+"""
 REDACT_HELP = "Show home paths, user and host names and environment values."
 # what `docker buildx ls` and binfmt list on the machines dockdoctor meets; any other os/arch can still be typed
 PLATFORMS = (
