@@ -48,3 +48,9 @@ def test_the_real_cli_prints_the_bash_script(tmp_path: Path) -> None:
     result = dockdoctor(env=isolated_env(tmp_path, _DOCKDOCTOR_COMPLETE="bash_source"))
     assert result.code == 0 and "_dockdoctor_completion()" in result.stdout
     assert "complete -o nosort -F _dockdoctor_completion dockdoctor" in result.stdout
+
+
+def test_help_says_how_to_turn_completion_on() -> None:
+    help_text = CliRunner().invoke(cli, ["--help"]).output
+    assert 'eval "$(_DOCKDOCTOR_COMPLETE=bash_source dockdoctor)"' in help_text
+    assert "_DOCKDOCTOR_COMPLETE=zsh_source" in help_text and "_DOCKDOCTOR_COMPLETE=fish_source" in help_text

@@ -28,7 +28,7 @@ DEEP_HELP = (
     "Also read the file each image's container would exec from the registry's layers (no pull): its ELF "
     "architecture, loader and x86-64 level against the manifest and the targets."
 )
-COMPLETION_HELP = """Shell completion (commands, options, check codes and slugs, platforms), in the shell's start-up file:
+COMPLETION_HELP = """Shell completion (commands, options, check codes and slugs, platforms), in a start-up file:
 
 \b
   bash (~/.bashrc):   eval "$(_DOCKDOCTOR_COMPLETE=bash_source dockdoctor)"
