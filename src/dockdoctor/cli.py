@@ -34,7 +34,6 @@ def _exit_with(code: ExitCode | None) -> None:
 def check_cmd(args: CheckArgs) -> ExitCode:
     """Diagnose this machine, its engine, compose, buildx and emulation."""
     from dockdoctor import app
-    from dockdoctor.model import Severity
     from dockdoctor.render import Format, RenderOptions, renderer_for
     from dockdoctor.render.catalog import render_rules
     from dockdoctor.render.fleet import render as render_fleet
@@ -62,7 +61,7 @@ def check_cmd(args: CheckArgs) -> ExitCode:
         no_engine=args.no_engine,
         offline=args.offline,
     )
-    threshold = Severity.WARNING if args.strict or settings.strict else Severity.ERROR
+    threshold = args.threshold(strict=settings.strict)
     rules = app.rules() if args.fmt is Format.SARIF else ()
     look = RenderOptions(
         verbose=args.verbose, threshold=threshold, path_prefix=inputs.path_prefix(project_dir), rules=rules
@@ -223,12 +222,9 @@ def explain_cmd(code: str | None, all_checks: bool) -> None:
     from dockdoctor import docs
     from dockdoctor.checks import lookup
 
-    if all_checks:
-        click.echo(docs.catalog_markdown(), nl=False)
-        return
-    if not code:
+    if not code and not all_checks:
         raise click.UsageError("give a check code or slug, e.g. `dockdoctor explain DKD201`, or --all")
-    click.echo(docs.explain(lookup(code)), nl=False)
+    click.echo(docs.catalog_markdown() if all_checks or not code else docs.explain(lookup(code)), nl=False)
 
 
 @cli.command("schema")

@@ -16,6 +16,7 @@ from dockdoctor.console.terminal import ColorMode
 from dockdoctor.errors import ConfigError
 
 if TYPE_CHECKING:
+    from dockdoctor.model import Severity
     from dockdoctor.render import Format
 
 
@@ -60,6 +61,12 @@ class CheckArgs(Run):
     def fleet(self) -> bool:
         """--all-contexts or --context: a report per engine, and the fleet."""
         return self.all_contexts or bool(self.contexts)
+
+    def threshold(self, *, strict: bool) -> Severity:
+        """The severity that makes the exit code 1: warnings too with --strict or `strict` in the settings."""
+        from dockdoctor.model import Severity
+
+        return Severity.WARNING if self.strict or strict else Severity.ERROR
 
     def refuse_conflicts(self) -> None:
         """Options that cannot go together: a one-line usage error naming both."""
