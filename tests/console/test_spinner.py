@@ -75,3 +75,7 @@ def test_probes_waits_reach_the_listener() -> None:
     with waiting("after"):  # nobody listens any more
         pass
     assert heard == [("engine", True), ("engine", False), ("registry", True), ("registry", False)]
+
+
+def test_a_context_name_with_escapes_is_shown_visibly() -> None:
+    assert describe("context \x1b]0;pwn\x07") == "context \\x1b]0;pwn\\x07"

@@ -40,8 +40,10 @@ def spins(*, stderr_tty: bool, environ: Mapping[str, str], quiet: int = 0) -> bo
 
 
 def describe(what: str) -> str:
-    """A wait's name in words: `engine` is the Docker engine."""
-    return WHAT.get(what, what)
+    """A wait's name in words: `engine` is the Docker engine; any other name (a docker context's) made visible."""
+    from dockdoctor.render.safe import visible
+
+    return WHAT.get(what) or visible(what)
 
 
 def line(waits: Sequence[tuple[str, float]], now: float, *, frame: int = 0) -> str | None:
