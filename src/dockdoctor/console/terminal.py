@@ -13,6 +13,11 @@ import click
 
 from dockdoctor.errors import DockdoctorError
 
+if TYPE_CHECKING:
+    from dockdoctor.fixes.consent import Answer
+    from dockdoctor.model import FixItem, FixOption
+    from dockdoctor.render import Format, RenderOptions
+
 
 class ColorMode(str, Enum):
     """`--color`: auto (the terminal and the environment decide), always, never."""
@@ -145,12 +150,6 @@ def tolerant_streams() -> None:
                 reconfigure(errors="backslashreplace")
             except (ValueError, OSError):  # a closed or detached stream: writing to it fails later, clearly
                 pass
-
-
-if TYPE_CHECKING:
-    from dockdoctor.fixes.consent import Answer
-    from dockdoctor.model import FixItem, FixOption
-    from dockdoctor.render import Format, RenderOptions
 
 
 def ask_fix(item: FixItem, opt: FixOption) -> Answer:
