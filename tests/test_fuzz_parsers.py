@@ -297,7 +297,7 @@ def test_settings_raise_only_config_error(data: dict) -> None:
 def test_settings_files_raise_only_config_error(
     tmp_path_factory: pytest.TempPathFactory, content: bytes, name: str
 ) -> None:
-    from dockdoctor.cli import _load_settings
+    from dockdoctor.console.inputs import load_settings as _load_settings
 
     folder = tmp_path_factory.mktemp("settings")
     (folder / name).write_bytes(content)

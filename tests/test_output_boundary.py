@@ -155,7 +155,7 @@ def test_every_format_shows_hostile_strings_safely(which: str, verbose: bool) ->
 
 
 def test_fix_plan_lines_are_sanitized() -> None:
-    from dockdoctor.cli import _plan_lines
+    from dockdoctor.render.plan import plan_lines as _plan_lines
 
     lines = _plan_lines(clean((build(FixItem),)))
     _check_text("\n".join(lines), color=False)
@@ -263,6 +263,9 @@ def test_terminal_gets_only_dockdoctors_own_colour(tmp_path: Path, extra: dict[s
         tmp_path,
     )
     assert "Problems:" in out, out
+    spinner = re.compile(r"\r([^\r\n]*)\x1b\[K")  # the spinner's line on stderr, redrawn and erased in place
+    assert all(not _BAD_CHARS.search(frame) and "\x1b" not in frame for frame in spinner.findall(out))
+    out = spinner.sub("", out)
     assert ("\x1b[" in out) is coloured
     _check_text(out.replace("\r\n", "\n"), color=True)
 

@@ -13,20 +13,21 @@ from dockdoctor.checks import ALL_CHECKS, CheckSpec, Context, lookup, needs_engi
 from dockdoctor.checks.images import verdicts
 from dockdoctor.config import Settings
 from dockdoctor.errors import ConfigError, UnknownCheckError
+from dockdoctor.fixes.consent import Consent, Decision
 from dockdoctor.model import (
     Applied,
     EndpointRule,
     EngineFacts,
     ErrorText,
+    ExitCode,
     Facts,
     Finding,
-    FixItem,
-    FixOption,
     FixResult,
     HostFacts,
     Location,
     Manual,
     Report,
+    Rule,
     Severity,
     Skipped,
     Step,
@@ -107,6 +108,7 @@ def deploy_file_targets(facts: Facts) -> tuple[Target, ...]:
 def resolve_targets(facts: Facts, requested: Iterable[str], settings: Settings = NO_SETTINGS) -> tuple[Target, ...]:
     """The targets: --platform, else the project settings, else the deploy files, else the engine's native platform
     (the local target), else the host's."""
+    settings = settings if settings is not None else Settings()
     requested = tuple(requested)
     source = "--platform" if requested else settings.source
     targets: list[Target] = []
@@ -136,6 +138,11 @@ def select_checks(only: Iterable[str], skip: Iterable[str]) -> tuple[CheckSpec, 
 
     wanted, unwanted = names(only), names(skip)
     return tuple(s for s in ALL_CHECKS if (not wanted or s.id in wanted) and s.id not in unwanted)
+
+
+def rules(specs: Iterable[CheckSpec] = ALL_CHECKS) -> tuple[Rule, ...]:
+    """Checks as the renderers see them (`--list-checks`, the rules of a SARIF document)."""
+    return tuple(Rule(id=s.id, slug=s.slug, title=s.title, help=s.doc, severity=s.default_severity) for s in specs)
 
 
 def _crashed(spec: CheckSpec, err: Exception) -> Finding:
@@ -268,21 +275,21 @@ def diagnose(
     for spec in checks:
         severity = overrides.get(spec.id, spec.default_severity)
         try:
-            findings.extend(
-                Finding(
-                    id=spec.id,
-                    slug=spec.slug,
-                    severity=severity,
-                    title=spec.title,
-                    message=problem.message,
-                    subject=problem.subject,
-                    target=problem.target,
-                    evidence=problem.evidence,
-                    fixes=problem.fixes,
-                    location=location_of(problem.subject, facts),
+            for problem in spec.func(ctx):  # a check that crashes half-way keeps what it yielded
+                findings.append(  # noqa: PERF401
+                    Finding(
+                        id=spec.id,
+                        slug=spec.slug,
+                        severity=severity,
+                        title=spec.title,
+                        message=problem.message,
+                        subject=problem.subject,
+                        target=problem.target,
+                        evidence=problem.evidence,
+                        fixes=problem.fixes,
+                        location=location_of(problem.subject, facts),
+                    )
                 )
-                for problem in spec.func(ctx)
-            )
         except Exception as err:  # noqa: BLE001 - a broken check must not hide the others
             findings.append(_crashed(spec, err))
     findings, suppressed = suppress(findings, facts)
@@ -491,7 +498,7 @@ def _asked_targets(options: CheckOptions) -> tuple[str, ...]:
 EXPLAIN_CHECKS = ("DKD320",)
 
 
-def explain_error(options: CheckOptions, *, probe: bool = True) -> tuple[Report, int]:
+def explain_error(options: CheckOptions, *, probe: bool = True) -> tuple[Report, ExitCode]:
     """`dockdoctor explain-error`: the pasted errors explained, with the probes' facts (or from the text alone).
 
     The exit code: 0 when at least one message was recognised, 1 when none was.
@@ -508,11 +515,11 @@ def explain_error(options: CheckOptions, *, probe: bool = True) -> tuple[Report,
         bare = dataclasses.replace(bare, error_texts=options.error_texts)
         report = diagnose(bare, targets=(), checks=select_checks(EXPLAIN_CHECKS, ()))
     recognised = any(f.id in EXPLAIN_CHECKS for f in report.findings)
-    return report, 0 if recognised else 1
+    return report, ExitCode.OK if recognised else ExitCode.FINDINGS
 
 
 def cache_dir() -> str:
-    """Where the registry cache lives: registry/ in dockdoctor's cache folder (DOCKDOCTOR_CACHE_DIR or the
+    """Where the registry cache lives: registry/ in dockdoctor's cache folder (DOCKDOCTOR_CACHE_DIR, or the
     platform's)."""
     from dockdoctor.probes.registry import RegistryOptions
 
@@ -529,32 +536,35 @@ def clear_cache() -> int:
 def fix(
     options: CheckOptions,
     *,
-    decide: Callable[[FixItem, FixOption], bool],
+    consent: Consent,
     echo: Callable[[str], None],
     step_timeout: float,
     before: Report | None = None,
 ) -> FixResult:
-    """Check, apply the fixes `decide(item, option)` accepts (at most one per finding), then check again."""
+    """Check, apply the fixes `consent` accepts (at most one per finding), then check again.
+
+    A `q`uit answer ends the run like Ctrl-C between two fixes: the fixes applied so far stay, nothing is checked
+    again, and the result says it was interrupted.
+    """
     from dockdoctor.fixes.apply import Journal, apply_steps, sha256_of
-    from dockdoctor.fixes.plan import plan
+    from dockdoctor.fixes.plan import edited_paths, plan
     from dockdoctor.probes._run import cache_root
 
     before = before or check(options)
     items = plan(before)
-    expected = {
-        step.path: sha256_of(step.path)
-        for item in items
-        for opt in item.options
-        for step in opt.fix.steps
-        if step.kind == "edit"
-    }
+    expected = {path: sha256_of(path) for path in edited_paths(items)}
     journal = Journal(cache_root(), options.project_dir or ".")
     applied: list[Applied] = []
     current: int | None = None
     try:
         for item in items:
             for opt in item.options:
-                if not opt.runnable or not decide(item, opt):
+                if not opt.runnable:
+                    continue
+                decision = consent.decide(item, opt)
+                if decision is Decision.QUIT:
+                    return FixResult(before, items, tuple(applied), None, interrupted=True)
+                if decision is Decision.SKIP:
                     continue
                 current = item.number
                 outcomes = apply_steps(

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The process exit codes dockdoctor promises (here, in a leaf, so the CLI's start-up needs no model)."""
+
+    OK = 0
+    FINDINGS = 1
+    USAGE = 2
+    INTERRUPTED = 130  # Ctrl-C, or `q` at a fix prompt: 128 + SIGINT, as shells report it
+    BROKEN_PIPE = 141  # the reader went away (`| head -1`): 128 + SIGPIPE
+
 
 class DockdoctorError(Exception):
     """Root of every error dockdoctor reports to the user; `str(err)` is the one line shown."""
 
-    exit_code = 2
+    exit_code: ExitCode = ExitCode.USAGE
 
 
 class ReplayFileError(DockdoctorError):
@@ -19,12 +31,6 @@ class ConfigError(DockdoctorError):
 
 class UnknownCheckError(DockdoctorError):
     """A check code or slug that is not in the catalog."""
-
-
-class Aborted(DockdoctorError):
-    """The user stopped the run (Ctrl-C or declined)."""
-
-    exit_code = 130
 
 
 class WriteError(DockdoctorError):

@@ -2,11 +2,40 @@
 
 from __future__ import annotations
 
-from dockdoctor.model import Fix, FixItem, FixOption, Need, Report, Safety
+from dockdoctor.model import EditFile, Fix, FixItem, FixOption, Manual, Need, Report, RunCommand, Safety, Step
+from dockdoctor.model.fixes import assert_never
+
+
+def executable(step: Step) -> bool:
+    """Whether dockdoctor can carry the step out (a command, an edit), or only the user can (words)."""
+    match step:
+        case RunCommand() | EditFile():
+            return True
+        case Manual():
+            return False
+        case _:
+            assert_never(step)
+
+
+def edited_paths(items: tuple[FixItem, ...]) -> tuple[str, ...]:
+    """Every file an offered fix would edit, in plan order, once each."""
+    paths: list[str] = []
+    for item in items:
+        for opt in item.options:
+            for step in opt.fix.steps:
+                match step:
+                    case EditFile(path=path):
+                        paths.append(path)
+                    case RunCommand() | Manual():
+                        pass
+                    case _:
+                        assert_never(step)
+    return tuple(dict.fromkeys(paths))
 
 
 def option(fix: Fix) -> FixOption:
-    runnable = fix.safety is not Safety.DISPLAY_ONLY and any(step.kind != "manual" for step in fix.steps)
+    """A fix as the plan offers it: whether it can run here, and whether `--yes` alone may accept it."""
+    runnable = fix.safety is not Safety.DISPLAY_ONLY and any(executable(step) for step in fix.steps)
     own = fix.safety is Safety.UNSAFE or Need.PRIVILEGED in fix.needs
     return FixOption(fix=fix, runnable=runnable, needs_own_consent=own)
 

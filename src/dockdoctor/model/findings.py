@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum, IntEnum
+from enum import Enum
 
+from dockdoctor.errors import ExitCode as ExitCode  # re-exported: model.ExitCode
 from dockdoctor.model.facts import Evidence, Facts
 from dockdoctor.model.fixes import Fix, StepOutcome
 
@@ -29,14 +30,6 @@ class Fixable(str, Enum):
     ALWAYS = "always"
     SOMETIMES = "sometimes"
     NEVER = "never"
-
-
-class ExitCode(IntEnum):
-    """The process exit codes dockdoctor promises."""
-
-    OK = 0
-    FINDINGS = 1
-    USAGE = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,3 +235,10 @@ class FixResult:
             all(o.status in ("applied", "skipped") for o in a.outcomes) and self.status(a.finding) == "fixed"
             for a in self.applied
         )
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """130 when interrupted, 0 when every accepted fix worked, else 1 (`fix` and `fix --json`)."""
+        if self.interrupted:
+            return ExitCode.INTERRUPTED
+        return ExitCode.OK if self.ok else ExitCode.FINDINGS

@@ -28,6 +28,7 @@ from dockdoctor.probes._pool import Pool
 from dockdoctor.probes._run import environ, recording
 from dockdoctor.probes.endpoint import Resolved
 from dockdoctor.probes.project_images import built_images, project_images
+from dockdoctor.progress import waiting
 
 T = TypeVar("T")
 
@@ -105,7 +106,8 @@ def _gather(options: GatherOptions) -> Facts:
 
     def result(future: Future[T], name: str, fallback: Callable[[ProbeError], T]) -> T:
         try:
-            return future.result(timeout=max(0.0, finish - time.monotonic()))
+            with waiting(name):  # the CLI's spinner names it when it takes a while
+                return future.result(timeout=max(0.0, finish - time.monotonic()))
         except FutureTimeout:
             return fallback(
                 ProbeError(
@@ -205,7 +207,8 @@ def _gather_without_engine(options: GatherOptions) -> Facts:
         if options.project_dir is not None:
             project_f = pool.submit(_project, options, env, finish)
             try:
-                project = project_f.result(timeout=max(0.0, finish - time.monotonic()))
+                with waiting("project"):
+                    project = project_f.result(timeout=max(0.0, finish - time.monotonic()))
             except FutureTimeout:
                 project = ProjectFacts(
                     root=str(options.project_dir),
@@ -222,7 +225,8 @@ def _gather_without_engine(options: GatherOptions) -> Facts:
         if refs and not options.offline:
             remote_f = pool.submit(_remote, refs, None, options, env, finish, lambda: options.targets)
             try:
-                remote = remote_f.result(timeout=max(0.0, finish - time.monotonic()))
+                with waiting("registry"):
+                    remote = remote_f.result(timeout=max(0.0, finish - time.monotonic()))
             except FutureTimeout:
                 remote = tuple(
                     RemoteImage(

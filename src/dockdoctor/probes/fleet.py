@@ -13,6 +13,7 @@ from dockdoctor.probes import RENDER_MARGIN, GatherOptions, _gather
 from dockdoctor.probes._pool import Pool
 from dockdoctor.probes._run import environ
 from dockdoctor.probes.endpoint import resolve
+from dockdoctor.progress import waiting
 
 MAX_CONTEXTS = 32  # contexts gathered in one run; the others are listed as not checked
 MAX_TAGGED = 500  # tagged images read per engine for the fleet checks
@@ -90,7 +91,8 @@ def gather_fleet(options: GatherOptions, *, names: tuple[str, ...] = ()) -> Flee
         members = []
         for name, future in futures:
             try:
-                members.append(future.result(timeout=max(0.0, finish - time.monotonic())))
+                with waiting(f"context {name}"):
+                    members.append(future.result(timeout=max(0.0, finish - time.monotonic())))
             except FutureTimeout:
                 members.append(
                     _failed(

@@ -32,6 +32,7 @@ class RenderOptions:
     explain: bool = False  # `dockdoctor explain-error`: the explained errors, not the machine's areas
     path_prefix: str = ""  # sarif, github, gitlab: the project folder relative to the checkout (the current folder)
     rules: tuple[Rule, ...] = ()  # sarif: the check catalog, given by the caller (renderers do not import checks)
+    quiet: bool = False  # text: the findings only (`--quiet`), no header, areas or summary
 
 
 def assert_never(value: NoReturn) -> NoReturn:

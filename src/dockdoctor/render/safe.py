@@ -57,14 +57,14 @@ def _diff_lines(diff: str) -> str:
     """A unified diff made visible line by line; a line break that does not start a diff line is a value's own."""
     first, *rest = diff.split("\n")
     out = [visible(first)]
-    for part in rest:
-        out.append(("\n" if part == "" or part[0] in " +-@\\" else "\\n") + visible(part))
+    out.extend(("\n" if part == "" or part[0] in " +-@\\" else "\\n") + visible(part) for part in rest)
     return "".join(out)
 
 
 def clean(value: T) -> T:
     """Any model value (Report, Facts, fix items) with every string passed through `visible()`."""
-    return _walk(value)
+    walked: T = _walk(value)  # the same type: _walk rebuilds each dataclass and tuple from its own parts
+    return walked
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}  # per class: the field names of a dataclass, () for anything else
@@ -76,7 +76,7 @@ def _walk(value: Any) -> Any:
         return visible(value)
     if cls is tuple:
         items = tuple(_walk(v) for v in value)
-        return value if all(a is b for a, b in zip(items, value)) else items
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
     if cls is EditFile:
         return dataclasses.replace(value, path=visible(value.path), diff=_diff_lines(value.diff))
     names = _FIELDS.get(cls)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import shlex
 
-from dockdoctor.model import EditFile, Facts, Finding, Fix, ImageFile, Manual, Report, RunCommand
+from dockdoctor.model import EditFile, Facts, Finding, Fix, ImageFile, Manual, Report, RunCommand, Step
+from dockdoctor.model.fixes import assert_never
 from dockdoctor.render import RenderOptions
 
 _STATUS = {
@@ -89,26 +90,30 @@ def area_lines(report: Report) -> list[tuple[str, str, str]]:
         rows.append(("DKD6", "Project", _project(facts)))
     if report.worst("DKD0") is not None:
         rows.append(("DKD0", "dockdoctor", "some probes failed"))
-    statuses = {prefix: report.worst(prefix) for prefix, _, _ in rows}
-    return [(name, statuses[prefix].value if statuses[prefix] else "ok", text) for prefix, name, text in rows]
+    worst = {prefix: report.worst(prefix) for prefix, _, _ in rows}
+    statuses = {prefix: severity.value if severity else "ok" for prefix, severity in worst.items()}
+    return [(name, statuses[prefix], text) for prefix, name, text in rows]
 
 
-def _step(step: RunCommand | EditFile | Manual) -> str:
+def step_lines(step: Step, indent: str) -> list[str]:
+    """One step of a fix, at `indent`: `$ argv`, `edit path:` with its diff two columns further in, `- words`."""
     match step:
         case RunCommand(argv=argv):
-            return "$ " + shlex.join(argv)
+            return [f"{indent}$ {shlex.join(argv)}"]
         case EditFile(path=path, diff=diff):
-            return f"edit {path}:\n" + "\n".join("        " + line for line in diff.splitlines())
+            return [f"{indent}edit {path}:", *(f"{indent}  {line}" for line in diff.splitlines())]
         case Manual(text=text):
-            return "- " + text
-    raise AssertionError(step)
+            return [f"{indent}- {text}"]
+        case _:
+            assert_never(step)
 
 
 def _fix(fix: Fix) -> list[str]:
     serves = {"deploy": ["for the deploy target"], "local": ["to run here"]}.get(fix.serves, [])
     notes = serves + [fix.safety.value] + [f"needs {n.value}" for n in fix.needs]
     lines = [f"    fix: {fix.title} ({', '.join(notes)})"]
-    lines += [f"      {_step(step)}" for step in fix.steps]
+    for step in fix.steps:
+        lines += step_lines(step, "      ")
     return lines
 
 
@@ -227,6 +232,8 @@ def _deep_lines(report: Report, reference: str) -> list[str]:
 
 
 def render(report: Report, options: RenderOptions) -> str:
+    if options.quiet:
+        return "".join("\n".join(_finding(f, options)) + "\n" for f in report.findings)
     targets = ", ".join(f"{t.platform} ({t.source})" for t in report.targets)
     alone = "  targets: none (give --platform)" if report.checks_skipped else "  (from the text alone)"
     lines = [
