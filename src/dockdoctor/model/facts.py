@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the emulation fields (model/migrate.py brings version 1 files up)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from enum import Enum, IntEnum
 from dockdoctor.model.facts import Evidence, Facts
 from dockdoctor.model.fixes import Fix, StepOutcome
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2  # 2: carries facts schema 2
 
 
 class Severity(str, Enum):
