@@ -38,6 +38,7 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     engine.docker_config_unreadable,
     engine.x86_vm_on_apple_silicon,
     engine.podman_machine_amd64_under_qemu,
+    engine.podman_machine_cannot_run_amd64,
     fleet.fleet_image_platforms_differ,
     fleet.fleet_builder_platform_differs,
     images.image_lacks_target_platform,

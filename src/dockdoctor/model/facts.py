@@ -224,6 +224,10 @@ class EngineSettings:
     version: str = ""  # the product's version, when the file or CLI says it
     endpoint: str = ""  # the engine address the product hands out (minikube docker-env's DOCKER_HOST)
     rootful: bool | None = None  # Podman machine: rootful (true) or rootless container execution
+    image: str = ""  # the VM's OS image, as `podman info` names it: "fedora coreos 42", "fedora podman-machine-os 44"
+    # The platforms the VM's binfmt_misc handlers run, as `podman info` lists them (host.emulatedArchitectures);
+    # None when not reported (another product, an older Podman, or `podman info` not asked)
+    emulated_platforms: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
