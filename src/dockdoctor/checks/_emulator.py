@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from dockdoctor.checks._util import emulation_for, native, runs_natively
+from dockdoctor.checks._util import native, platform_or_none, runs_natively
 from dockdoctor.checks._versions import installed_versions
-from dockdoctor.model import Facts
-from dockdoctor.platforms import Platform
+from dockdoctor.model import EmulatedPlatform, Facts
+from dockdoctor.platforms import Platform, can_run
 
 # builder drivers whose platforms are those of this engine's own kernel (its binfmt handlers)
 _LOCAL_DRIVERS = ("docker", "docker-container")
@@ -36,16 +36,45 @@ def _engine_rosetta(facts: Facts) -> bool | None:
     return None if setting is None else setting.enabled
 
 
+# Mac engines whose VM runs amd64 under QEMU when their own Rosetta setting is off (DKD530's defects and the
+# emulation checks read the setting the same way): Docker Desktop's VM registers QEMU's binfmt handlers, and
+# OrbStack falls back to its QEMU emulation (orbstack/orbstack#792 compares the two).
+_QEMU_WITHOUT_ROSETTA = ("docker-desktop", "orbstack")
+
+
+def _entry(facts: Facts, platform: Platform) -> EmulatedPlatform | None:
+    for item in facts.emulation.emulated:
+        offered = platform_or_none(item.platform)
+        if offered is not None and (offered == platform or can_run(offered, platform)):
+            return item
+    return None
+
+
 def runner_for(facts: Facts, platform: Platform) -> Runner:
-    """Which emulator will run `platform` on this engine (pure; never guesses an emulator the facts do not show)."""
+    """Which emulator will run `platform` on this engine (pure; never guesses an emulator the facts do not show).
+
+    In order: the engine's own platform (native); the emulated entry's `emulator` (facts schema 2) or the first
+    word of its `via`; for a builder's platform list, the builder's driver and the engine's Rosetta setting; with
+    no entry, an amd64 target on an arm64 Docker Desktop or OrbStack whose Rosetta setting is recorded.
+    """
     engine = native(facts)
     if engine is None:
         return Runner("unknown", "engine.platform missing")
     if runs_natively(facts, platform):
         return Runner("native", f"engine.platform={facts.engine.platform}")
-    via = emulation_for(facts, platform)
-    if via is None:
+    entry = _entry(facts, platform)
+    if entry is None:
+        rosetta = _engine_rosetta(facts)
+        amd64_on_arm64 = platform.architecture == "amd64" and engine.architecture == "arm64"
+        if amd64_on_arm64 and rosetta is not None and facts.engine.flavor.value in _QEMU_WITHOUT_ROSETTA:
+            kind = "rosetta" if rosetta else "qemu"
+            return Runner(
+                kind, f"emulation.rosetta {'enabled' if rosetta else 'disabled'} ({facts.engine.flavor.value})"
+            )
         return Runner("none", "emulation.emulated has no entry for it")
+    if entry.emulator in ("qemu", "rosetta"):
+        return Runner(entry.emulator, f"emulation.emulated.emulator={entry.emulator}")
+    via = entry.via
     how = f"emulation.emulated.via={via}"
     lowered = via.lower()
     for kind in ("rosetta", "qemu"):
