@@ -30,10 +30,18 @@ class Runner(NamedTuple):
         return self.kind in ("qemu", "rosetta", "unknown")
 
 
-def _engine_rosetta(facts: Facts) -> bool | None:
-    """The engine's own Rosetta setting (Docker Desktop, OrbStack, Colima), None when not recorded."""
-    setting = next((r for r in facts.emulation.rosetta if r.source == facts.engine.flavor.value), None)
-    return None if setting is None else setting.enabled
+def engine_rosetta(facts: Facts) -> bool | None:
+    """The engine's own Rosetta setting, None when not recorded: its settings file (Docker Desktop, OrbStack,
+    Colima's colima.yaml), else its VM's settings (`colima list`, Lima, Podman machine; a running one first)."""
+    flavor = facts.engine.flavor.value
+    setting = next((r for r in facts.emulation.rosetta if r.source == flavor and r.enabled is not None), None)
+    if setting is not None:
+        return setting.enabled
+    vms = sorted(
+        (s for s in facts.emulation.settings if s.product == flavor and s.rosetta is not None),
+        key=lambda s: s.status.lower() != "running",
+    )
+    return vms[0].rosetta if vms else None
 
 
 # Mac engines whose VM runs amd64 under QEMU when their own Rosetta setting is off (DKD530's defects and the
@@ -64,7 +72,7 @@ def runner_for(facts: Facts, platform: Platform) -> Runner:
         return Runner("native", f"engine.platform={facts.engine.platform}")
     entry = _entry(facts, platform)
     if entry is None:
-        rosetta = _engine_rosetta(facts)
+        rosetta = engine_rosetta(facts)
         amd64_on_arm64 = platform.architecture == "amd64" and engine.architecture == "arm64"
         if amd64_on_arm64 and rosetta is not None and facts.engine.flavor.value in _QEMU_WITHOUT_ROSETTA:
             kind = "rosetta" if rosetta else "qemu"
@@ -85,7 +93,7 @@ def runner_for(facts: Facts, platform: Platform) -> Runner:
         return Runner("unknown", how)  # a remote or cloud builder may run it natively on another node
     if platform.architecture != "amd64" or engine.architecture != "arm64":
         return Runner("qemu", how)  # Rosetta translates x86_64 on arm64 only; BuildKit emulates with QEMU
-    rosetta = _engine_rosetta(facts)
+    rosetta = engine_rosetta(facts)
     if rosetta is True:
         return Runner("rosetta", how + "; emulation.rosetta enabled")
     if rosetta is False:

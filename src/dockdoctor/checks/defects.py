@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from dockdoctor.checks._emulator import runner_for
+from dockdoctor.checks._emulator import engine_rosetta, runner_for
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import ev, native, platform_or_none, runs_natively
 from dockdoctor.checks._versions import affects, installed_versions
@@ -55,10 +55,8 @@ def requirement_met(facts: Facts, requirement: str) -> bool | None:
         engine = native(facts)
         return None if engine is None else engine.architecture == requirement.split(":", 1)[1]
     if requirement in ("rosetta:on", "rosetta:off"):
-        setting = next((r for r in facts.emulation.rosetta if r.source == facts.engine.flavor.value), None)
-        if setting is None or setting.enabled is None:
-            return None
-        return setting.enabled is (requirement == "rosetta:on")
+        enabled = engine_rosetta(facts)
+        return None if enabled is None else enabled is (requirement == "rosetta:on")
     if requirement.startswith("macos"):
         match = _MACOS.match(facts.host.os_release) if facts.host.os == "darwin" else None
         if facts.host.os not in ("darwin", ""):

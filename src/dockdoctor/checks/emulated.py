@@ -328,7 +328,8 @@ def base_image_level_above_cpu(ctx: Context) -> Iterator[Problem]:
 
     ## Example
     `fixtures/checks/DKD541/bad-ubi9-amd64-under-qemu.json` (a UBI 9 build stage for linux/amd64 on Docker
-    Desktop with Rosetta off), `bad-ubi10-amd64-under-rosetta.json`; `good-ubi9-native-v4-cpu.json` (native:
+    Desktop with Rosetta off), `bad-ubi10-amd64-under-rosetta.json`, `bad-rocky9-under-qemu.json` (Linux arm64
+    with Debian's qemu-x86_64); `good-ubi9-native-v4-cpu.json` (native:
     DKD308's), `good-ubi9-stage-buildplatform.json`.
 
     ## Fix
