@@ -373,3 +373,36 @@ def test_podman_info_is_asked_of_a_running_machine(tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("PATH", f"{tmp_path / 'slow'}{os.pathsep}/usr/bin:/bin")
     found, errors = podman_machine_settings(home=str(tmp_path), env={}, timeout=0.5)
     assert [e.kind for e in errors] == ["timeout"] and found[0].emulated_platforms is None
+
+
+def test_wsl_list_recordings() -> None:
+    """`wsl.exe -l -v` as pasted in docker/for-win#14686 and microsoft/WSL#4385, and as wsl.exe writes it (UTF-16)."""
+    from dockdoctor.probes.vms import parse_wsl_list
+
+    found = parse_wsl_list(body("wsl-list-verbose.docker-desktop-v1-and-v2-distros.1.txt"))
+    assert [(s.profile, s.status, s.vm_type, s.default) for s in found] == [
+        ("Ubuntu", "Running", "wsl2", True),
+        ("Legacy", "Stopped", "wsl1", False),
+        ("Ubuntu-18.04", "Stopped", "wsl1", False),
+        ("docker-desktop", "Running", "wsl2", False),
+    ]
+    (one,) = parse_wsl_list(body("wsl-list-verbose.ubuntu-wsl2.1.txt"))  # a prompt line before the table
+    assert (one.profile, one.vm_type, one.default) == ("Ubuntu", "wsl2", True)
+    utf16 = body("wsl-list-verbose.ubuntu-wsl2.1.txt").encode("utf-16-le").decode("latin-1")
+    assert [s.profile for s in parse_wsl_list(utf16)] == ["Ubuntu"]
+    assert parse_wsl_list("Windows Subsystem for Linux has no installed distributions.") == []
+
+
+def test_wsl_is_asked_only_inside_wsl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dockdoctor.probes.vms import wsl_settings
+
+    assert wsl_settings(env={}, timeout=5) == ([], [])  # not WSL, not Windows: not asked
+    stand_in(tmp_path / "bin", "wsl.exe", {"-l": body("wsl-list-verbose.docker-desktop-v1-and-v2-distros.1.txt")})
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}/usr/bin:/bin")
+    found, errors = wsl_settings(env={"WSL_DISTRO_NAME": "Ubuntu"}, timeout=5)
+    assert errors == [] and [s.profile for s in found if s.default] == ["Ubuntu"]
+    stand_in(tmp_path / "slow", "wsl.exe", "", sleep=30)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'slow'}{os.pathsep}/usr/bin:/bin")
+    assert [e.kind for e in wsl_settings(env={"WSL_DISTRO_NAME": "Ubuntu"}, timeout=0.5)[1]] == ["timeout"]
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert [e.kind for e in wsl_settings(env={"WSL_DISTRO_NAME": "Ubuntu"}, timeout=5)[1]] == ["not-found"]

@@ -666,3 +666,59 @@ def _older_than(version: str, least: tuple[int, int]) -> bool:
         return (int(parts[0]), int(parts[1]) if len(parts) > 1 else 0) < least
     except ValueError:
         return False
+
+
+@check("DKD211", "wsl-default-distro-is-wsl1", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
+def wsl_default_distro_is_wsl1(ctx: Context) -> Iterator[Problem]:
+    """The default WSL distribution runs as WSL 1, where Docker Desktop's WSL integration does not work
+
+    ## What it checks
+    `wsl.exe -l -v` (asked on Windows and inside WSL): Docker Desktop's own `docker-desktop` distribution is
+    there, and the default distribution (`*`) has VERSION 1.
+
+    ## Why it matters
+    Docker Desktop enables its WSL integration on the default distribution, and the integration needs WSL 2
+    (Docker's WSL 2 backend docs: "Ensure the distribution runs in WSL 2 mode"). In a WSL 1 distribution the
+    `docker` CLI finds no engine (`Cannot connect to the Docker daemon at unix:///var/run/docker.sock`), and
+    Docker Desktop reading the wrong WSL version skipped the integration in docker/for-win#14686.
+
+    ## Example
+    `fixtures/checks/DKD211/bad-default-distro-wsl1.json`; `good-default-distro-wsl2.json` (the `wsl --list
+    --verbose` of docker/for-win#14686: the default Ubuntu is WSL 2, two other distributions WSL 1).
+
+    ## Fix
+    Display only (converting a distribution takes a while): `wsl.exe --set-version <distro> 2`, or make a WSL 2
+    distribution the default with `wsl.exe --set-default <distro>` (both from Docker's WSL 2 backend docs).
+
+    ## Facts used
+    `emulation.settings` (product wsl: profile, vm_type, default).
+    """
+    distros = [s for s in ctx.facts.emulation.settings if s.product == "wsl"]
+    if not any(s.profile == "docker-desktop" for s in distros):
+        return
+    for item in distros:
+        if not item.default or item.vm_type != "wsl1":
+            continue
+        others = [s.profile for s in distros if s.vm_type == "wsl2" and not s.profile.startswith("docker-desktop")]
+        fixes = [
+            Fix(
+                title=f"convert {item.profile} to WSL 2",
+                safety=Safety.DISPLAY_ONLY,
+                steps=(run("wsl.exe", "--set-version", item.profile, "2"),),
+            )
+        ]
+        if others:
+            fixes.append(
+                Fix(
+                    title=f"make {others[0]} (WSL 2) the default distribution",
+                    safety=Safety.DISPLAY_ONLY,
+                    steps=(run("wsl.exe", "--set-default", others[0]),),
+                )
+            )
+        yield Problem(
+            message=f"the default WSL distribution {item.profile} runs as WSL 1: Docker Desktop's WSL integration "
+            "(enabled on the default distribution) needs WSL 2",
+            subject=f"WSL distribution {item.profile}",
+            evidence=(ev("emulation.settings.vm_type", item.vm_type), ev("emulation.settings.source", item.source)),
+            fixes=tuple(fixes),
+        )

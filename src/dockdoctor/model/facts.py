@@ -214,7 +214,7 @@ class EmulatedPlatform:
 class EngineSettings:
     """One Mac engine's (or VM's) emulation settings, as its own settings file or CLI has them."""
 
-    product: str  # docker-desktop | orbstack | colima | lima | rancher-desktop | podman | minikube | finch
+    product: str  # docker-desktop | orbstack | colima | lima | rancher-desktop | podman | minikube | finch | wsl
     source: str  # the file read or the command run
     profile: str = ""  # Colima profile, Lima instance, Podman machine; "" for single-instance products
     rosetta: bool | None = None
@@ -228,6 +228,7 @@ class EngineSettings:
     # The platforms the VM's binfmt_misc handlers run, as `podman info` lists them (host.emulatedArchitectures);
     # None when not reported (another product, an older Podman, or `podman info` not asked)
     emulated_platforms: tuple[str, ...] | None = None
+    default: bool | None = None  # WSL: the default distribution (`*` in `wsl.exe -l -v`), where the integration is on
 
 
 @dataclass(frozen=True, slots=True)

@@ -509,15 +509,60 @@ def probe_vm_settings(
     return tuple(settings), tuple(errors)
 
 
+def parse_wsl_list(text: str) -> list[EngineSettings]:
+    """`wsl.exe -l -v` (NAME STATE VERSION, `*` on the default) -> one EngineSettings per WSL distribution.
+
+    wsl.exe writes UTF-16LE to a pipe: NUL bytes and a byte-order mark are dropped before the table is read.
+    `vm_type` is `wsl1` or `wsl2`; Docker Desktop's own distributions (docker-desktop, docker-desktop-data) are
+    listed like the others.
+    """
+    lines = [line.rstrip() for line in text.replace("\x00", "").lstrip("\ufeff").splitlines() if line.strip()]
+    header = next((i for i, line in enumerate(lines) if line.split()[:3] == ["NAME", "STATE", "VERSION"]), None)
+    if header is None:
+        return []
+    found = []
+    for line in lines[header + 1 :]:
+        default = line.lstrip().startswith("*")
+        parts = line.strip().lstrip("*").split()
+        if len(parts) < 3 or not parts[-1].isdigit():
+            continue
+        found.append(
+            EngineSettings(
+                product="wsl",
+                source="wsl.exe -l -v",
+                profile=" ".join(parts[:-2]),
+                status=parts[-2],
+                vm_type=f"wsl{parts[-1]}",
+                default=default,
+            )
+        )
+    return found
+
+
+def wsl_settings(*, env: Mapping[str, str], timeout: float) -> tuple[list[EngineSettings], list[ProbeError]]:
+    """The WSL distributions, from Windows or from inside a WSL distribution (`WSL_DISTRO_NAME` set), else none."""
+    if os.name != "nt" and not env.get("WSL_DISTRO_NAME"):
+        return [], []
+    result = run("vms", ("wsl.exe", "-l", "-v"), timeout=timeout)
+    if isinstance(result, ProbeError):
+        return [], [result]
+    found = parse_wsl_list(result.stdout)
+    if result.code != 0 or not found:
+        detail = f"wsl.exe -l -v: exit {result.code}: {(result.stderr or result.stdout).replace(chr(0), '')[:200]}"
+        return [], [ProbeError(probe="vms", kind="error", detail=detail.strip())]
+    return found, []
+
+
 def probe_other_settings(
     *, home: str, env: Mapping[str, str], timeout: float = 3.0
 ) -> tuple[tuple[EngineSettings, ...], tuple[ProbeError, ...]]:
-    """Off a Mac: the products that run there too, Podman machines and minikube."""
+    """Off a Mac: the products that run there too, Podman machines and minikube, and WSL's distributions."""
     settings: list[EngineSettings] = []
     errors: list[ProbeError] = []
     for found, errs in (
         podman_machine_settings(home=home, env=env, timeout=timeout),
         minikube_settings(home=home, env=env, timeout=timeout),
+        wsl_settings(env=env, timeout=timeout),
     ):
         settings += found
         errors += errs
@@ -530,6 +575,7 @@ __all__ = [
     "parse_limactl_table",
     "parse_podman_info",
     "parse_podman_machine_inspect",
+    "parse_wsl_list",
     "probe_other_settings",
     "probe_vm_settings",
     "yaml_scalars",
