@@ -80,10 +80,10 @@ def runner_for(facts: Facts, platform: Platform) -> Runner:
                 kind, f"emulation.rosetta {'enabled' if rosetta else 'disabled'} ({facts.engine.flavor.value})"
             )
         return Runner("none", "emulation.emulated has no entry for it")
-    if entry.emulator in ("qemu", "rosetta"):
-        return Runner(entry.emulator, f"emulation.emulated.emulator={entry.emulator}")
     via = entry.via
     how = f"emulation.emulated.via={via}"
+    if entry.emulator in ("qemu", "rosetta"):
+        return Runner(entry.emulator, how)
     lowered = via.lower()
     for kind in ("rosetta", "qemu"):
         if lowered.startswith(kind):

@@ -212,11 +212,13 @@ def workload_fails_under_emulator(ctx: Context) -> Iterator[Problem]:
     Display only: run or build the image for the engine's own platform when the registry lists it (a stage
     `FROM --platform=$BUILDPLATFORM` with cross-compilation; a service's platform; a safe `docker pull --platform`
     when only the local copy is foreign), and the knowledge base's alternative for that runtime as a manual step.
+    For a runtime that fails under Rosetta only, on an engine whose Rosetta setting `knowledge/rosetta.toml`
+    names (Docker Desktop, Rancher Desktop, Podman): that setting turned off, so that QEMU runs it instead.
 
     ## Facts used
     `project.compose.services`, `project.devcontainers`, `project.dockerfiles[].stages`, `project.dotenv`,
     `environment`, `images.local`, `images.remote`, `engine.platform`, `emulation.emulated`, `emulation.rosetta`,
-    `buildx.builders`, targets; `knowledge/emulation.toml` `[[runtime]]`.
+    `buildx.builders`, targets; `knowledge/emulation.toml` `[[runtime]]`, `knowledge/rosetta.toml`.
     """
     entries = [r for r in load("emulation")["runtime"] if r["images"]]
     for work in workloads(ctx):
@@ -235,6 +237,8 @@ def workload_fails_under_emulator(ctx: Context) -> Iterator[Problem]:
                     safety=Safety.DISPLAY_ONLY,
                 ),
             )
+            if runner.kind == "rosetta" and entry["emulator"] == "rosetta":
+                fixes += tuple(f for f in (_qemu_instead(ctx.facts, entry),) if f)
             yield Problem(
                 message=f"{work.where}: {work.ref} runs for {format_platform(work.platform)} under "
                 f"{_SHOWN[runner.kind]} here; {entry['name']} {entry['effect']} under {under}{symptom} "
@@ -244,6 +248,22 @@ def workload_fails_under_emulator(ctx: Context) -> Iterator[Problem]:
                 evidence=_evidence(work, runner) + (ev("knowledge.emulation.runtime.id", entry["id"]),),
                 fixes=fixes,
             )
+
+
+def _qemu_instead(facts: Facts, entry: dict[str, Any]) -> Fix | None:
+    """For a workload that fails under Rosetta only: the engine's own Rosetta setting turned off, so that QEMU
+    runs linux/amd64 (rosetta.toml names the setting; None for an engine whose setting it does not name)."""
+    product = facts.engine.flavor.value
+    setting = next(
+        (r["setting"] for r in load("rosetta")["requirement"] if r["product"] == product and r.get("setting")), None
+    )
+    if setting is None:
+        return None
+    step = f"turn off {setting}, then restart {product}: QEMU runs linux/amd64 instead of Rosetta"
+    if "needs-avx" in entry.get("tags", ()):
+        avx = _entry("emulation", "qemu-x86-64-tcg-avx")
+        step += f" (QEMU emulates AVX from {avx['since']}, {short_source(avx['source'])}; DKD542 checks it)"
+    return Fix(title="run it under QEMU instead of Rosetta", steps=(manual(step),), safety=Safety.DISPLAY_ONLY)
 
 
 def _entry(table: str, entry_id: str) -> dict[str, Any]:
