@@ -140,7 +140,8 @@ def facts_from_data(data: Any, *, source: str) -> Facts:
             f" ({SCHEMA_VERSION}); upgrade dockdoctor to replay it"
         )
     try:
-        return from_data(Facts, migrate(data, version, SCHEMA_VERSION))
+        facts: Facts = from_data(Facts, migrate(data, version, SCHEMA_VERSION))
+        return facts
     except ValueError as err:
         raise ReplayFileError(f"{source}: invalid facts file: {err}") from None
     except RecursionError:
