@@ -16,7 +16,8 @@ from dockdoctor.model import SCHEMA_VERSION
 from dockdoctor.model.migrate import MIGRATIONS, migrate, v1_to_v2
 
 ROOT = Path(__file__).resolve().parents[1]
-OLD = sorted((ROOT / "tests" / "data" / "facts-v1").glob("*.json"))
+OLD = sorted(p for p in (ROOT / "tests" / "data" / "facts-v1").glob("*.json") if "-report-" not in p.name)
+OLD_REPORT = ROOT / "tests" / "data" / "facts-v1" / "5e05f43-report-no-project.json"
 V2 = jsonschema.Draft202012Validator(json.loads((ROOT / "src/dockdoctor/schemas/facts-v2.schema.json").read_text()))
 
 
@@ -84,3 +85,14 @@ def test_a_malformed_v1_file_is_a_one_line_error(tmp_path: Path, text: str) -> N
     result = dockdoctor("check", "--from", str(path), env=isolated_env(tmp_path))
     assert result.code == 2 and "Traceback" not in result.stderr and result.stderr.count("\n") == 1
     assert result.stderr.startswith(f"dockdoctor: {path}: invalid facts file: ")
+
+
+def test_a_v1_report_replays_from_the_facts_inside_it() -> None:
+    old = json.loads(OLD_REPORT.read_text())
+    assert (old["dockdoctor_report_version"], old["schema_version"], old["facts"]["schema_version"]) == (1, 1, 1)
+    result = CliRunner().invoke(cli, ["check", "--json", "--from", str(OLD_REPORT)])
+    assert result.exit_code in (0, 1), result.output
+    report = json.loads(result.output)
+    assert (report["dockdoctor_report_version"], report["schema_version"]) == (2, 2)
+    assert report["replayed_from"] and report["gathered_by"] == old["dockdoctor_version"]
+    V2.validate(report["facts"])
