@@ -74,11 +74,11 @@ def test_exit_code_counts_the_fleet_findings_too() -> None:
 
 
 def test_json_validates_against_the_shipped_fleet_schema() -> None:
-    assert json.loads((SHIPPED / "fleet-v1.schema.json").read_text()) == SCHEMAS["fleet"]()
+    assert json.loads((SHIPPED / "fleet-v2.schema.json").read_text()) == SCHEMAS["fleet"]()
     data = json.loads(render(_fleet(), Format.JSON, RenderOptions()))
     validator("fleet").validate(data)
     assert list(data)[:4] == ["dockdoctor_fleet_version", "dockdoctor_version", "current_context", "summary"]
-    assert [r["dockdoctor_report_version"] for r in data["reports"]] == [1, 1]
+    assert [r["dockdoctor_report_version"] for r in data["reports"]] == [2, 2]
     assert data["exit_code"] == 0  # warnings only
 
 

@@ -40,7 +40,7 @@ def test_top_level_and_finding_keys() -> None:
     code, report = _report(FIXTURES / "DKD503" / "bad-arm64-target-no-qemu.json", "--platform", "linux/arm64")
     assert code == 1
     assert set(report) == TOP_KEYS
-    assert report["dockdoctor_report_version"] == 1 and report["schema_version"] == 1
+    assert report["dockdoctor_report_version"] == 2 and report["schema_version"] == 2
     assert report["targets"] == [{"platform": "linux/arm64", "source": "--platform", "intent": "deploy"}]
     assert report["summary"]["exit_code"] == 1
     assert set(report["summary"]) == {"errors", "warnings", "infos", "checks_run", "fixable", "exit_code"}

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "src" / "dockdoctor" / "schemas"
 HISTORY = Path(__file__).resolve().parent / "data" / "schema-history"  # frozen copies, never regenerated
 VERSIONS = {"facts": SCHEMA_VERSION, "report": REPORT_VERSION, "fix": FIX_VERSION, "fleet": FLEET_VERSION}
+OLD_FACTS = Path(__file__).resolve().parent / "data" / "facts-v1"  # real files of releases with facts schema 1
 FACTS_FILES = sorted((ROOT / "fixtures" / "checks").glob("DKD*/*.json"))
 
 
@@ -87,21 +88,30 @@ def test_schema_command_prints_the_shipped_schema() -> None:
 
 
 def test_facts_written_before_the_emulation_fields_replay_with_their_defaults(tmp_path: Path) -> None:
-    """The facts schema grew (emulation versions, socket liveness, host CPU, deploy targets, container logs) only by
-    optional fields, so it stays version 1: a file the previous release wrote replays, and every new field takes
-    its default ("not known"), never a guess."""
+    """A facts file the previous release wrote (schema 1, before the emulation fields) replays: the v1 -> v2
+    migration brings it up, and every new field takes its default ("not known"), never a guess."""
     from dockdoctor import codec
 
-    old = json.loads((ROOT / "fixtures" / "checks" / "DKD101" / "bad-rosetta-terminal.json").read_text())
-    assert "macos_version" not in old["host"] and "live" not in json.dumps(old["engine"]["contexts"])
+    path = OLD_FACTS / "5e05f43-pinned-project-no-emulation.json"
+    old = json.loads(path.read_text())
+    assert old["schema_version"] == 1 and "macos_version" not in old["host"]
     facts = codec.facts_from_data(old, source="old")
-    assert facts.schema_version == 1
+    assert facts.schema_version == SCHEMA_VERSION == 2
     assert facts.host.macos_version == "" and facts.host.cpu_model == "" and facts.host.virtual_machine is None
     assert all(c.live is None and c.resolved == "" for c in facts.engine.contexts)
-    assert facts.emulation.settings == () and facts.error_texts == ()
-    assert facts.project is None or facts.project.deploy == ()
-    saved = tmp_path / "old.json"
-    saved.write_text(json.dumps(old))
-    validator("facts").validate(json.loads(codec.facts_to_json(facts)))  # written back: today's fields, valid
-    result = CliRunner().invoke(cli, ["check", "--json", "--from", str(saved)])
-    assert result.exit_code in (0, 1) and json.loads(result.output)["facts"]["host"]["macos_version"] == ""
+    assert facts.emulation.settings == () and facts.emulation.binfmt_enabled is None and facts.error_texts == ()
+    assert facts.project is not None and facts.project.deploy == ()
+    validator("facts").validate(json.loads(codec.facts_to_json(facts)))  # written back: version 2, valid
+    result = CliRunner().invoke(cli, ["check", "--json", "--from", str(path)])
+    assert result.exit_code in (0, 1), result.output
+    report = json.loads(result.output)
+    assert report["schema_version"] == 2 and report["facts"]["host"]["macos_version"] == ""
+    validator("report").validate(report)
+
+
+def test_the_frozen_v1_copies_are_the_v1_schemas_and_v2_is_a_bump() -> None:
+    """Version 1 stays readable: real files that version wrote validate against the frozen v1 schema."""
+    v1 = jsonschema.Draft202012Validator(json.loads((HISTORY / "facts-v1.schema.json").read_text()))
+    for path in sorted(OLD_FACTS.glob("1a16643-*.json")):
+        v1.validate(json.loads(path.read_text()))
+    assert SCHEMAS["facts"]()["$id"].endswith("/facts-v2.json")

@@ -23,6 +23,7 @@ from dockdoctor.model import (
     Severity,
 )
 from dockdoctor.model.fleet import FLEET_VERSION, FleetReport
+from dockdoctor.model.migrate import migrate
 from dockdoctor.platforms import PlatformError, parse
 
 _STEP_KINDS: dict[str, type] = {"run": RunCommand, "edit": EditFile, "manual": Manual}
@@ -123,7 +124,7 @@ def facts_to_json(facts: Facts) -> str:
 
 
 def facts_from_data(data: Any, *, source: str) -> Facts:
-    """Facts from parsed JSON: a facts file, or the `facts` of a report; refuses newer schemas."""
+    """Facts from parsed JSON: a facts file, or the `facts` of a report; older schemas are migrated, newer refused."""
     if isinstance(data, dict) and "facts" in data and "dockdoctor_report_version" in data:
         data = data["facts"]
     if not isinstance(data, dict):
@@ -139,7 +140,8 @@ def facts_from_data(data: Any, *, source: str) -> Facts:
             f" ({SCHEMA_VERSION}); upgrade dockdoctor to replay it"
         )
     try:
-        return from_data(Facts, data)
+        facts: Facts = from_data(Facts, migrate(data, version, SCHEMA_VERSION))
+        return facts
     except ValueError as err:
         raise ReplayFileError(f"{source}: invalid facts file: {err}") from None
     except RecursionError:
@@ -194,7 +196,7 @@ def fleet_to_data(fleet: FleetReport, *, threshold: Severity = Severity.ERROR) -
     }
 
 
-FIX_VERSION = 1
+FIX_VERSION = 2  # 2: carries report version 2
 
 
 def fix_result_to_data(result: FixResult, *, exit_code: int) -> dict[str, Any]:

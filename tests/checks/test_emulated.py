@@ -23,7 +23,7 @@ MONGO = FIX / "DKD540" / "bad-mongo-pinned-amd64-rosetta.json"
 MONGO_NATIVE = FIX / "DKD540" / "good-mongo-native-arm64.json"
 UBI9_QEMU = FIX / "DKD541" / "bad-ubi9-amd64-under-qemu.json"
 UBI10_ROSETTA = FIX / "DKD541" / "bad-ubi10-amd64-under-rosetta.json"
-CHAINGUARD_V1 = FIX / "DKD541" / "bad-chainguard-on-v1-cpu.json"
+CHAINGUARD_V1 = FIX / "DKD308" / "bad-chainguard-on-v1-cpu.json"  # native: DKD308's, not DKD541's
 
 
 def _facts(path: Path):
@@ -193,7 +193,10 @@ def test_dkd540_offers_the_native_platform_when_the_image_has_it() -> None:
         facts, images=dataclasses.replace(facts.images, remote=(_remote("mongo:7.0", "linux/amd64"),))
     )
     (finding,) = _findings(amd64_only, "DKD540")
-    assert [f.title for f in finding.fixes] == ["the knowledge base's alternative"], "no native fix it lacks"
+    assert [f.title for f in finding.fixes] == [
+        "the knowledge base's alternative",
+        "run it under QEMU instead of Rosetta",
+    ], "no native fix it lacks"
 
 
 def test_dkd540_a_foreign_local_copy_gets_a_pull_fix() -> None:
@@ -218,11 +221,11 @@ def test_dkd540_a_foreign_local_copy_gets_a_pull_fix() -> None:
     [
         (UBI9_QEMU, ("linux/amd64",), 1),
         (UBI10_ROSETTA, ("linux/amd64",), 1),
-        (CHAINGUARD_V1, (), 1),
+        (CHAINGUARD_V1, (), 0),
         (FIX / "DKD541" / "good-ubi9-native-v4-cpu.json", (), 0),
         (FIX / "DKD541" / "good-ubi9-stage-buildplatform.json", ("linux/amd64",), 0),
     ],
-    ids=["ubi9-qemu", "ubi10-rosetta", "chainguard-v1", "ubi9-v4", "ubi9-buildplatform"],
+    ids=["ubi9-qemu", "ubi10-rosetta", "chainguard-v1-native", "ubi9-v4", "ubi9-buildplatform"],
 )
 def test_dkd541_replayed_through_the_cli(tmp_path: Path, path: Path, targets: tuple[str, ...], count: int) -> None:
     args = [a for t in targets for a in ("--platform", t)]
@@ -343,3 +346,16 @@ def test_workload_platform_from_default_platform_and_containerd_store() -> None:
         ),
     )
     assert _findings(store, "DKD540") == (), "the containerd store holds the native platform: it runs natively"
+
+
+def test_a_base_family_on_a_cpu_below_its_level_is_one_finding_from_one_table() -> None:
+    """UBI 9 / Chainguard run natively on an x86-64-v1 CPU: DKD308 reports it (from emulation.toml), DKD541 does
+    not; the same family under QEMU is DKD541's alone (DKD308 judges only the CPU that runs it natively)."""
+    chainguard = _facts(CHAINGUARD_V1)
+    assert [f.id for f in _findings(chainguard, "DKD308")] == ["DKD308"]
+    assert _findings(chainguard, "DKD541") == ()
+    (finding,) = _findings(chainguard, "DKD308")
+    assert "Chainguard" in finding.message and "Fatal glibc error: CPU does not support x86-64-v2" in finding.message
+    ubi9 = _facts(UBI9_QEMU)
+    assert [f.id for f in _findings(ubi9, "DKD541", "linux/amd64")] == ["DKD541"]
+    assert _findings(ubi9, "DKD308", "linux/amd64") == ()

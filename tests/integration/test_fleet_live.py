@@ -125,7 +125,7 @@ def document(fleet: dict) -> dict:
 
 def test_the_fleet_document_validates_and_has_a_report_per_engine_that_answers(document: dict) -> None:
     validator("fleet").validate(document)
-    assert document["dockdoctor_fleet_version"] == 1 and document["current_context"] == "td"
+    assert document["dockdoctor_fleet_version"] == 2 and document["current_context"] == "td"
     reports = {r["facts"]["engine"]["context"]: r for r in document["reports"]}
     assert set(reports) == {"td", "pm", "c8d", "ssh"}, set(reports)
     assert document["reports"][0]["facts"]["engine"]["context"] == "td"  # the current context first

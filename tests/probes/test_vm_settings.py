@@ -316,3 +316,93 @@ def test_check_json_shows_minikube_and_podman_machines(tmp_path: Path) -> None:
         ("podman", "podman-machine-default", "", "applehv", False),
         ("minikube", "minikube", "tcp://192.168.64.4:2376", "", None),
     ]
+
+
+def test_podman_info_recordings() -> None:
+    """`podman info` as pasted in containers' issue threads (YAML): arch, OS image, version, emulated platforms."""
+    from dockdoctor.probes.vms import parse_podman_info
+
+    coreos = parse_podman_info(body("podman-info.machine-5.6.2-coreos-arm64.1.txt"))
+    bootc = parse_podman_info(body("podman-info.machine-6.0.2-podman-machine-os-arm64.1.txt"))
+    assert coreos is not None and bootc is not None
+    assert (coreos.arch, coreos.version, coreos.image) == ("arm64", "5.6.2", "fedora coreos 42")
+    assert (bootc.arch, bootc.version, bootc.image) == ("arm64", "6.0.2", "fedora podman-machine-os 44")
+    for info in (coreos, bootc):
+        assert info.emulated_platforms is not None and "linux/amd64" in info.emulated_platforms
+        assert "linux/riscv64" not in info.emulated_platforms and "linux/ppc64le" not in info.emulated_platforms
+    # the same answer as `podman info --format json` gives it; an answer without the list says "not reported"
+    as_json = json.dumps({"host": {"arch": "arm64", "emulatedArchitectures": []}, "version": {"Version": "5.0.2"}})
+    empty = parse_podman_info(as_json)
+    assert empty is not None and (empty.emulated_platforms, empty.version) == ((), "5.0.2")
+    older = parse_podman_info(json.dumps({"host": {"arch": "amd64"}}))
+    assert older is not None and older.emulated_platforms is None
+    assert parse_podman_info("Error: unable to connect to Podman socket") is None
+    assert parse_podman_info("host: [") is None and parse_podman_info("") is None
+
+
+def test_podman_info_is_asked_of_a_running_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real subprocess door: `podman info --format json` only when a machine runs; slow is a probe error."""
+    from dockdoctor.probes.vms import podman_machine_settings
+
+    machines = tmp_path / ".config" / "containers" / "podman" / "machine" / "applehv"
+    machines.mkdir(parents=True)
+    (machines / "podman-machine-default.json").write_text("{}")
+    # the recorded inspect of podman-desktop#19100 with the State field its reporter left out, set to running
+    inspect = json.loads(body("podman-machine-inspect.applehv-rosetta-off.1.txt"))
+    inspect[0]["State"] = "running"
+    stand_in(
+        tmp_path / "bin",
+        "podman",
+        {"machine": json.dumps(inspect), "info": body("podman-info.machine-6.0.2-podman-machine-os-arm64.1.txt")},
+    )
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}/usr/bin:/bin")
+    found, errors = podman_machine_settings(home=str(tmp_path), env={}, timeout=5)
+    assert errors == []
+    ((machine),) = found
+    assert (machine.profile, machine.rosetta, machine.arch, machine.version) == (
+        "podman-machine-default",
+        False,
+        "arm64",
+        "6.0.2",
+    )
+    assert machine.emulated_platforms == ("linux/386", "linux/amd64", "linux/arm64be")
+    assert machine.source == "podman machine inspect + podman info"
+    stand_in(tmp_path / "slow", "podman", {"machine": json.dumps(inspect), "info": ""})
+    script = tmp_path / "slow" / "podman"
+    script.write_text(script.read_text().replace("'info') cat", "'info') sleep 30; cat"))
+    monkeypatch.setenv("PATH", f"{tmp_path / 'slow'}{os.pathsep}/usr/bin:/bin")
+    found, errors = podman_machine_settings(home=str(tmp_path), env={}, timeout=0.5)
+    assert [e.kind for e in errors] == ["timeout"] and found[0].emulated_platforms is None
+
+
+def test_wsl_list_recordings() -> None:
+    """`wsl.exe -l -v` as pasted in docker/for-win#14686 and microsoft/WSL#4385, and as wsl.exe writes it (UTF-16)."""
+    from dockdoctor.probes.vms import parse_wsl_list
+
+    found = parse_wsl_list(body("wsl-list-verbose.docker-desktop-v1-and-v2-distros.1.txt"))
+    assert [(s.profile, s.status, s.vm_type, s.default) for s in found] == [
+        ("Ubuntu", "Running", "wsl2", True),
+        ("Legacy", "Stopped", "wsl1", False),
+        ("Ubuntu-18.04", "Stopped", "wsl1", False),
+        ("docker-desktop", "Running", "wsl2", False),
+    ]
+    (one,) = parse_wsl_list(body("wsl-list-verbose.ubuntu-wsl2.1.txt"))  # a prompt line before the table
+    assert (one.profile, one.vm_type, one.default) == ("Ubuntu", "wsl2", True)
+    utf16 = body("wsl-list-verbose.ubuntu-wsl2.1.txt").encode("utf-16-le").decode("latin-1")
+    assert [s.profile for s in parse_wsl_list(utf16)] == ["Ubuntu"]
+    assert parse_wsl_list("Windows Subsystem for Linux has no installed distributions.") == []
+
+
+def test_wsl_is_asked_only_inside_wsl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dockdoctor.probes.vms import wsl_settings
+
+    assert wsl_settings(env={}, timeout=5) == ([], [])  # not WSL, not Windows: not asked
+    stand_in(tmp_path / "bin", "wsl.exe", {"-l": body("wsl-list-verbose.docker-desktop-v1-and-v2-distros.1.txt")})
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}/usr/bin:/bin")
+    found, errors = wsl_settings(env={"WSL_DISTRO_NAME": "Ubuntu"}, timeout=5)
+    assert errors == [] and [s.profile for s in found if s.default] == ["Ubuntu"]
+    stand_in(tmp_path / "slow", "wsl.exe", "", sleep=30)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'slow'}{os.pathsep}/usr/bin:/bin")
+    assert [e.kind for e in wsl_settings(env={"WSL_DISTRO_NAME": "Ubuntu"}, timeout=0.5)[1]] == ["timeout"]
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert [e.kind for e in wsl_settings(env={"WSL_DISTRO_NAME": "Ubuntu"}, timeout=5)[1]] == ["not-found"]

@@ -42,6 +42,8 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     engine.docker_config_unreadable,
     engine.x86_vm_on_apple_silicon,
     engine.podman_machine_amd64_under_qemu,
+    engine.podman_machine_cannot_run_amd64,
+    engine.wsl_default_distro_is_wsl1,
     fleet.fleet_image_platforms_differ,
     fleet.fleet_builder_platform_differs,
     images.image_lacks_target_platform,

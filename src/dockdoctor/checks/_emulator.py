@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from dockdoctor.checks._util import emulation_for, native, runs_natively
+from dockdoctor.checks._util import native, platform_or_none, runs_natively
 from dockdoctor.checks._versions import installed_versions
-from dockdoctor.model import Facts
-from dockdoctor.platforms import Platform
+from dockdoctor.model import EmulatedPlatform, Facts
+from dockdoctor.platforms import Platform, can_run
 
 # builder drivers whose platforms are those of this engine's own kernel (its binfmt handlers)
 _LOCAL_DRIVERS = ("docker", "docker-container")
@@ -30,23 +30,60 @@ class Runner(NamedTuple):
         return self.kind in ("qemu", "rosetta", "unknown")
 
 
-def _engine_rosetta(facts: Facts) -> bool | None:
-    """The engine's own Rosetta setting (Docker Desktop, OrbStack, Colima), None when not recorded."""
-    setting = next((r for r in facts.emulation.rosetta if r.source == facts.engine.flavor.value), None)
-    return None if setting is None else setting.enabled
+def engine_rosetta(facts: Facts) -> bool | None:
+    """The engine's own Rosetta setting, None when not recorded: its settings file (Docker Desktop, OrbStack,
+    Colima's colima.yaml), else its VM's settings (`colima list`, Lima, Podman machine; a running one first)."""
+    flavor = facts.engine.flavor.value
+    setting = next((r for r in facts.emulation.rosetta if r.source == flavor and r.enabled is not None), None)
+    if setting is not None:
+        return setting.enabled
+    vms = sorted(
+        (s for s in facts.emulation.settings if s.product == flavor and s.rosetta is not None),
+        key=lambda s: s.status.lower() != "running",
+    )
+    return vms[0].rosetta if vms else None
+
+
+# Mac engines whose VM runs amd64 under QEMU when their own Rosetta setting is off (DKD530's defects and the
+# emulation checks read the setting the same way): Docker Desktop's VM registers QEMU's binfmt handlers, and
+# OrbStack falls back to its QEMU emulation (orbstack/orbstack#792 compares the two).
+_QEMU_WITHOUT_ROSETTA = ("docker-desktop", "orbstack")
+
+
+def _entry(facts: Facts, platform: Platform) -> EmulatedPlatform | None:
+    for item in facts.emulation.emulated:
+        offered = platform_or_none(item.platform)
+        if offered is not None and (offered == platform or can_run(offered, platform)):
+            return item
+    return None
 
 
 def runner_for(facts: Facts, platform: Platform) -> Runner:
-    """Which emulator will run `platform` on this engine (pure; never guesses an emulator the facts do not show)."""
+    """Which emulator will run `platform` on this engine (pure; never guesses an emulator the facts do not show).
+
+    In order: the engine's own platform (native); the emulated entry's `emulator` (facts schema 2) or the first
+    word of its `via`; for a builder's platform list, the builder's driver and the engine's Rosetta setting; with
+    no entry, an amd64 target on an arm64 Docker Desktop or OrbStack whose Rosetta setting is recorded.
+    """
     engine = native(facts)
     if engine is None:
         return Runner("unknown", "engine.platform missing")
     if runs_natively(facts, platform):
         return Runner("native", f"engine.platform={facts.engine.platform}")
-    via = emulation_for(facts, platform)
-    if via is None:
+    entry = _entry(facts, platform)
+    if entry is None:
+        rosetta = engine_rosetta(facts)
+        amd64_on_arm64 = platform.architecture == "amd64" and engine.architecture == "arm64"
+        if amd64_on_arm64 and rosetta is not None and facts.engine.flavor.value in _QEMU_WITHOUT_ROSETTA:
+            kind = "rosetta" if rosetta else "qemu"
+            return Runner(
+                kind, f"emulation.rosetta {'enabled' if rosetta else 'disabled'} ({facts.engine.flavor.value})"
+            )
         return Runner("none", "emulation.emulated has no entry for it")
+    via = entry.via
     how = f"emulation.emulated.via={via}"
+    if entry.emulator in ("qemu", "rosetta"):
+        return Runner(entry.emulator, how)
     lowered = via.lower()
     for kind in ("rosetta", "qemu"):
         if lowered.startswith(kind):
@@ -56,7 +93,7 @@ def runner_for(facts: Facts, platform: Platform) -> Runner:
         return Runner("unknown", how)  # a remote or cloud builder may run it natively on another node
     if platform.architecture != "amd64" or engine.architecture != "arm64":
         return Runner("qemu", how)  # Rosetta translates x86_64 on arm64 only; BuildKit emulates with QEMU
-    rosetta = _engine_rosetta(facts)
+    rosetta = engine_rosetta(facts)
     if rosetta is True:
         return Runner("rosetta", how + "; emulation.rosetta enabled")
     if rosetta is False:

@@ -200,9 +200,9 @@ def builder_cannot_multiplatform(ctx: Context) -> Iterator[Problem]:
     ## Example
     `fixtures/checks/DKD502/bad-docker-driver-two-targets.json` (targets linux/amd64 and linux/arm64);
     `good-docker-container-driver.json`; `good-single-emulated-target.json` (one linux/amd64 target on an arm64
-    Docker Desktop with the classic store and the docker driver); `good-containerd-image-store.json` (Docker Desktop with the containerd
-    image store builds several platforms with the docker driver). Gathered here with buildx 0.29:
-    `bad-dockerd-20-docker-driver.json`; `good-dockerd-28-containerd-store.json`.
+    Docker Desktop with the classic store and the docker driver); `good-containerd-image-store.json` (Docker
+    Desktop with the containerd image store builds several platforms with the docker driver). Gathered here
+    with buildx 0.29: `bad-dockerd-20-docker-driver.json`; `good-dockerd-28-containerd-store.json`.
 
     ## Fix
     Safe, needs network (it pulls `moby/buildkit`): `docker buildx create --name dockdoctor --driver
@@ -665,19 +665,18 @@ def emulated_cpu_below_image_level(ctx: Context) -> Iterator[Problem]:
 
     ## What it checks
     On an arm64 engine that runs linux/amd64 with QEMU user emulation (a `qemu-x86_64` binfmt handler, or a
-    Mac engine with Rosetta off), images whose amd64 entries all need x86-64-v2 or more (an `amd64/v2` variant)
-    and project base images of distributions built for a newer level (Rocky and Alma 9, CentOS Stream; the families
-    of `knowledge/emulation.toml` are DKD541's). Before QEMU 7.2 qemu-user emulates a basic x86-64 CPU (`qemu64`,
-    x86-64-v1) unless `QEMU_CPU` says otherwise; from 7.2 its default is `max` and nothing is reported. When the
-    facts do not show QEMU's version, the finding says so.
+    Mac engine with Rosetta off), images whose amd64 entries all need x86-64-v2 or more (an `amd64/v2` variant);
+    project base images of a family built for a newer level are DKD541's (`knowledge/emulation.toml`). Before
+    QEMU 7.2 qemu-user emulates a basic x86-64 CPU (`qemu64`, x86-64-v1) unless `QEMU_CPU` says otherwise; from 7.2
+    its default is `max` and nothing is reported. When the facts do not show QEMU's version, the finding says so.
 
     ## Why it matters
     `docker run --platform linux/amd64 registry.access.redhat.com/ubi9` dies at once with `Fatal glibc error:
     CPU does not support x86-64-v2`, although QEMU could emulate that CPU.
 
     ## Example
-    `fixtures/checks/DKD508/bad-rocky9-under-qemu.json` (Linux arm64 with qemu-x86_64, a Dockerfile `FROM rockylinux:9`);
-    `good-rocky9-under-rosetta.json` (Rosetta runs it).
+    `fixtures/checks/DKD508/bad-amd64-v2-image-under-qemu.json` (Linux arm64 with qemu-x86_64, an image whose
+    only amd64 entry is `linux/amd64/v2`); `good-rocky9-under-rosetta.json` (Rosetta runs it).
 
     ## Fix
     Safe: run the container with `-e QEMU_CPU=max` (compose: `environment: [QEMU_CPU=max]`), which makes QEMU
@@ -689,8 +688,7 @@ def emulated_cpu_below_image_level(ctx: Context) -> Iterator[Problem]:
     """
     from dockdoctor.checks._emulator import qemu_version
     from dockdoctor.checks._versions import release
-    from dockdoctor.checks.emulated import _needed_level
-    from dockdoctor.checks.images import _base_levels, _required_level
+    from dockdoctor.checks.images import _required_level
     from dockdoctor.knowledge import load
 
     facts = ctx.facts
@@ -717,8 +715,7 @@ def emulated_cpu_below_image_level(ctx: Context) -> Iterator[Problem]:
         for n in [_required_level(i)]
         if n is not None and n > level
     ]
-    # base images of a family the knowledge base names are DKD541's (base-image-level-above-cpu)
-    needs += [(f"{where}: {ref}", n) for ref, n, where in _base_levels(facts) if n > level and not _needed_level(ref)]
+    # project base images: DKD541's (base-image-level-above-cpu), from the same knowledge base table DKD308 reads
     for subject, needed in needs:
         yield Problem(
             message=f"{subject} needs x86-64-v{needed}; linux/amd64 runs here under {via}: {how} unless QEMU_CPU "

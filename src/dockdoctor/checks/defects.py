@@ -6,8 +6,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from dockdoctor.checks._emulator import engine_rosetta, runner_for
 from dockdoctor.checks._spec import Context, check
-from dockdoctor.checks._util import emulation_for, ev, native, platform_or_none, runs_natively
+from dockdoctor.checks._util import ev, native, platform_or_none, runs_natively
 from dockdoctor.checks._versions import affects, installed_versions
 from dockdoctor.knowledge import load
 from dockdoctor.model import Facts, Fix, Fixable, Problem, Safety, Severity, manual
@@ -54,10 +55,8 @@ def requirement_met(facts: Facts, requirement: str) -> bool | None:
         engine = native(facts)
         return None if engine is None else engine.architecture == requirement.split(":", 1)[1]
     if requirement in ("rosetta:on", "rosetta:off"):
-        setting = next((r for r in facts.emulation.rosetta if r.source == facts.engine.flavor.value), None)
-        if setting is None or setting.enabled is None:
-            return None
-        return setting.enabled is (requirement == "rosetta:on")
+        enabled = engine_rosetta(facts)
+        return None if enabled is None else enabled is (requirement == "rosetta:on")
     if requirement.startswith("macos"):
         match = _MACOS.match(facts.host.os_release) if facts.host.os == "darwin" else None
         if facts.host.os not in ("darwin", ""):
@@ -70,20 +69,6 @@ def _same(a: Platform, b: Platform) -> bool:
     return a.os == b.os and a.architecture == b.architecture
 
 
-def _emulator(ctx: Context, target: Platform) -> str | None:
-    """`rosetta` or `qemu` when the facts say which emulator runs a target here, else None."""
-    via = (emulation_for(ctx.facts, target) or "").lower()
-    for kind in ("rosetta", "qemu"):
-        if kind in via:
-            return kind
-    if target.architecture != "amd64":
-        return "qemu" if via else None  # Rosetta translates x86_64 only
-    setting = next((r for r in ctx.facts.emulation.rosetta if r.source == ctx.facts.engine.flavor.value), None)
-    if setting is not None and setting.enabled is not None:
-        return "rosetta" if setting.enabled else "qemu"
-    return None
-
-
 def _relevant(ctx: Context, defect: dict[str, Any]) -> tuple[bool, str | None]:
     """Whether a defect matters for this engine and these targets, and the target it is about."""
     platforms = [p for p in (platform_or_none(x) for x in defect["platforms"]) if p is not None]
@@ -91,9 +76,10 @@ def _relevant(ctx: Context, defect: dict[str, Any]) -> tuple[bool, str | None]:
         for target in ctx.targets:
             if runs_natively(ctx.facts, target) or (platforms and not any(_same(p, target) for p in platforms)):
                 continue
-            runs_under = _emulator(ctx, target)
-            if defect["emulator"] in ("rosetta", "qemu") and runs_under and runs_under != defect["emulator"]:
-                continue  # the facts say another emulator runs this target
+            runs_under = runner_for(ctx.facts, target).kind
+            if defect["emulator"] in ("rosetta", "qemu") and runs_under in ("rosetta", "qemu"):
+                if runs_under != defect["emulator"]:
+                    continue  # the facts say another emulator runs this target
             return True, format_platform(target)
         return False, None
     if not platforms:

@@ -127,9 +127,11 @@ def workloads(ctx: Context) -> Iterator[Workload]:
                         f"service {service.name}" + (f" ({line})" if line else ""),
                     )
                 )
-    for dev in project.devcontainers:
-        if dev.image and dev.error is None:
-            runs.append((dev.image, dev.run_args_platform, f"{dev.path} runArgs", dev.path))
+    runs.extend(
+        (dev.image, dev.run_args_platform, f"{dev.path} runArgs", dev.path)
+        for dev in project.devcontainers
+        if dev.image and dev.error is None
+    )
     for ref, pinned, origin, where in runs:
         chosen = _run_platform(facts, ref, pinned, origin)
         if chosen is not None:
@@ -210,11 +212,13 @@ def workload_fails_under_emulator(ctx: Context) -> Iterator[Problem]:
     Display only: run or build the image for the engine's own platform when the registry lists it (a stage
     `FROM --platform=$BUILDPLATFORM` with cross-compilation; a service's platform; a safe `docker pull --platform`
     when only the local copy is foreign), and the knowledge base's alternative for that runtime as a manual step.
+    For a runtime that fails under Rosetta only, on an engine whose Rosetta setting `knowledge/rosetta.toml`
+    names (Docker Desktop, Rancher Desktop, Podman): that setting turned off, so that QEMU runs it instead.
 
     ## Facts used
     `project.compose.services`, `project.devcontainers`, `project.dockerfiles[].stages`, `project.dotenv`,
     `environment`, `images.local`, `images.remote`, `engine.platform`, `emulation.emulated`, `emulation.rosetta`,
-    `buildx.builders`, targets; `knowledge/emulation.toml` `[[runtime]]`.
+    `buildx.builders`, targets; `knowledge/emulation.toml` `[[runtime]]`, `knowledge/rosetta.toml`.
     """
     entries = [r for r in load("emulation")["runtime"] if r["images"]]
     for work in workloads(ctx):
@@ -233,9 +237,11 @@ def workload_fails_under_emulator(ctx: Context) -> Iterator[Problem]:
                     safety=Safety.DISPLAY_ONLY,
                 ),
             )
+            if runner.kind == "rosetta" and entry["emulator"] == "rosetta":
+                fixes += tuple(f for f in (_qemu_instead(ctx.facts, entry),) if f)
             yield Problem(
-                message=f"{work.where}: {work.ref} runs for {format_platform(work.platform)} under {_SHOWN[runner.kind]} "
-                f"here; {entry['name']} {entry['effect']} under {under}{symptom} "
+                message=f"{work.where}: {work.ref} runs for {format_platform(work.platform)} under "
+                f"{_SHOWN[runner.kind]} here; {entry['name']} {entry['effect']} under {under}{symptom} "
                 f"({short_source(entry['source'])})",
                 subject=work.where,
                 target=format_platform(work.platform),
@@ -244,13 +250,29 @@ def workload_fails_under_emulator(ctx: Context) -> Iterator[Problem]:
             )
 
 
+def _qemu_instead(facts: Facts, entry: dict[str, Any]) -> Fix | None:
+    """For a workload that fails under Rosetta only: the engine's own Rosetta setting turned off, so that QEMU
+    runs linux/amd64 (rosetta.toml names the setting; None for an engine whose setting it does not name)."""
+    product = facts.engine.flavor.value
+    setting = next(
+        (r["setting"] for r in load("rosetta")["requirement"] if r["product"] == product and r.get("setting")), None
+    )
+    if setting is None:
+        return None
+    step = f"turn off {setting}, then restart {product}: QEMU runs linux/amd64 instead of Rosetta"
+    if "needs-avx" in entry.get("tags", ()):
+        avx = _entry("emulation", "qemu-x86-64-tcg-avx")
+        step += f" (QEMU emulates AVX from {avx['since']}, {short_source(avx['source'])}; DKD542 checks it)"
+    return Fix(title="run it under QEMU instead of Rosetta", steps=(manual(step),), safety=Safety.DISPLAY_ONLY)
+
+
 def _entry(table: str, entry_id: str) -> dict[str, Any]:
     """One knowledge entry by its id, in any kind of entries of `table`."""
     return next(e for rows in load(table).values() for e in rows if e["id"] == entry_id)
 
 
-def _needed_level(ref: str) -> dict[str, Any] | None:
-    """The knowledge base's base-image-level entry with the highest level that matches an image."""
+def base_level(ref: str) -> dict[str, Any] | None:
+    """The knowledge base's base-image-level entry with the highest level that matches an image (DKD308, DKD541)."""
     found = [e for e in load("emulation")["base_image_level"] if matches(ref, e["images"])]
     return max(found, key=lambda e: e["amd64_level"]) if found else None
 
@@ -267,25 +289,6 @@ def _qemu_cpu_fix(work: Workload) -> Fix:
 def _level_problem(ctx: Context, work: Workload, runner: Runner, needed: int) -> tuple[str, tuple[Fix, ...]] | None:
     """Why the CPU that runs this workload is below `needed`, with the fixes; None when it is not (or unknown)."""
     facts = ctx.facts
-    if runner.kind == "native":
-        level = facts.host.amd64_level if facts.host.arch == "amd64" and not facts.engine.remote else None
-        if level is None or level >= needed:
-            return None
-        return (
-            f"this CPU is x86-64-v{level}",
-            (
-                Fix(
-                    title="run it on a CPU of that level",
-                    safety=Safety.DISPLAY_ONLY,
-                    steps=(
-                        manual(
-                            "give the VM a CPU model that passes the host's flags through (libvirt `host-passthrough`, QEMU "
-                            "`-cpu host`), run on a newer machine, or use a base built for x86-64-v1 (Debian, Ubuntu)"
-                        ),
-                    ),
-                ),
-            ),
-        )
     if runner.kind == "qemu":
         fact = _entry("emulation", "qemu-x86-64-default-cpu-max")
         version = qemu_version(facts)
@@ -333,10 +336,11 @@ def base_image_level_above_cpu(ctx: Context) -> Iterator[Problem]:
     ## What it checks
     The project's workloads (as DKD540 finds them) that run here for linux/amd64 and come from a base image
     family of `knowledge/emulation.toml` `[[base_image_level]]` (RHEL and UBI 9 need x86-64-v2, RHEL and UBI 10
-    x86-64-v3, Oracle Linux 9, Chainguard), against the CPU that runs them: natively, the host's level
-    (`host.amd64_level`, local engines only); under QEMU, qemu-user's default CPU (`qemu64`, x86-64-v1, before
-    QEMU 7.2; `max` from 7.2, about which no level is claimed), saying when the QEMU version is unknown; under
-    Rosetta, which has no AVX/AVX2, families that need x86-64-v3. An emulator the facts do not name is not judged.
+    x86-64-v3, Rocky Linux 9, Oracle Linux 9, Chainguard), against the emulated CPU that runs them (a CPU that
+    runs them natively is DKD308's, from the same data): under QEMU, qemu-user's default CPU (`qemu64`,
+    x86-64-v1, before QEMU 7.2; `max` from 7.2, about which no level is claimed), saying when the QEMU version
+    is unknown; under Rosetta, which has no AVX/AVX2, families that need x86-64-v3. An emulator the facts do not
+    name is not judged.
 
     ## Why it matters
     The container or the build step dies at its first instruction: `Fatal glibc error: CPU does not support
@@ -344,13 +348,13 @@ def base_image_level_above_cpu(ctx: Context) -> Iterator[Problem]:
 
     ## Example
     `fixtures/checks/DKD541/bad-ubi9-amd64-under-qemu.json` (a UBI 9 build stage for linux/amd64 on Docker
-    Desktop with Rosetta off), `bad-ubi10-amd64-under-rosetta.json`, `bad-chainguard-on-v1-cpu.json`;
-    `good-ubi9-native-v4-cpu.json`, `good-ubi9-stage-buildplatform.json`.
+    Desktop with Rosetta off), `bad-ubi10-amd64-under-rosetta.json`, `bad-rocky9-under-qemu.json` (Linux arm64
+    with Debian's qemu-x86_64); `good-ubi9-native-v4-cpu.json` (native:
+    DKD308's), `good-ubi9-stage-buildplatform.json`.
 
     ## Fix
     Display only. Under QEMU: `QEMU_CPU=max` in the container's or stage's environment, or QEMU 7.2 or later
-    (the knowledge base's step). Under Rosetta: the image for arm64 or QEMU instead of Rosetta. Natively: a VM CPU
-    model that passes the host's flags through, or a base built for x86-64-v1.
+    (the knowledge base's step). Under Rosetta: the image for arm64 or QEMU instead of Rosetta.
 
     ## Facts used
     `project` workloads (see DKD540), `images.remote`, `images.local`, `engine.platform`, `engine.remote`,
@@ -358,11 +362,13 @@ def base_image_level_above_cpu(ctx: Context) -> Iterator[Problem]:
     `knowledge/emulation.toml` `[[base_image_level]]`, `[[qemu_fact]]`, `[[rosetta_gap]]`; `knowledge/defects.toml`.
     """
     for work in workloads(ctx):
-        entry = _needed_level(work.ref) if work.platform.architecture == "amd64" else None
+        entry = base_level(work.ref) if work.platform.architecture == "amd64" else None
         if entry is None:
             continue
         needed = max(entry["amd64_level"], int(work.platform.variant[1:]) if work.platform.variant[1:].isdigit() else 1)
         runner = runner_for(ctx.facts, work.platform)
+        if runner.kind == "native":
+            continue  # the CPU itself: DKD308's, from the same knowledge, so a workload gets one finding
         found = _level_problem(ctx, work, runner, needed)
         if found is None:
             continue

@@ -9,6 +9,7 @@ from dockdoctor.checks._util import ev, native, platform_or_none, runs_natively
 from dockdoctor.model import (
     ContextFacts,
     EndpointRule,
+    EngineSettings,
     Facts,
     Fix,
     Fixable,
@@ -230,7 +231,8 @@ def several_engines(ctx: Context) -> Iterator[Problem]:
 
     ## Example
     `fixtures/checks/DKD203/bad-desktop-and-orbstack-live.json` has both engines live (different IDs), as does
-    the older-format `bad-desktop-and-orbstack.json`; `good-single-engine.json` has one; `good-desktop-symlinked-default.json` is a stock Docker Desktop Mac whose
+    the older-format `bad-desktop-and-orbstack.json`; `good-single-engine.json` has one;
+    `good-desktop-symlinked-default.json` is a stock Docker Desktop Mac whose
     `/var/run/docker.sock` links to `~/.docker/run/docker.sock`; `good-stale-orbstack-socket.json` has
     OrbStack's socket file left behind by a quit OrbStack; `good-desktop-symlink-older-facts.json` is the stock
     Mac in facts from before the connect probe.
@@ -556,8 +558,8 @@ def podman_machine_amd64_under_qemu(ctx: Context) -> Iterator[Problem]:
     if not facts.host.apple_silicon or not any(t.architecture == "amd64" for t in ctx.targets):
         return
     for item in facts.emulation.settings:
-        if item.product != "podman" or item.rosetta is not False:
-            continue
+        if item.product != "podman" or item.rosetta is not False or _podman_lacks_amd64(item):
+            continue  # a machine that emulates no amd64 at all is DKD210's
         label = f"podman machine {item.profile or 'podman-machine-default'}"
         yield Problem(
             message=f"{label} ({item.vm_type or 'provider unknown'}) has Rosetta off: linux/amd64 containers run "
@@ -577,4 +579,146 @@ def podman_machine_amd64_under_qemu(ctx: Context) -> Iterator[Problem]:
                     steps=_podman_recreate_with_rosetta(item.profile),
                 ),
             ),
+        )
+
+
+def _podman_lacks_amd64(item: EngineSettings) -> bool:
+    """`podman info` of an arm64 machine lists its emulated platforms, and linux/amd64 is not among them."""
+    return (
+        item.product == "podman"
+        and item.emulated_platforms is not None
+        and item.arch in ("arm64", "")
+        and not any(p.startswith("linux/amd64") for p in item.emulated_platforms)
+    )
+
+
+@check("DKD210", "podman-machine-cannot-run-amd64", severity=Severity.ERROR, fixable=Fixable.ALWAYS)
+def podman_machine_cannot_run_amd64(ctx: Context) -> Iterator[Problem]:
+    """A Podman machine on this Apple Silicon Mac cannot run amd64 containers: no qemu-user-static, no Rosetta
+
+    ## What it checks
+    On an Apple Silicon Mac, while linux/amd64 is a target: every Podman machine whose `podman info`
+    (`host.emulatedArchitectures`, the platforms of the machine's binfmt_misc handlers) does not list linux/amd64,
+    and whose `podman machine inspect` does not say `"Rosetta": true`.
+
+    ## Why it matters
+    The machine image decides what it can emulate: without qemu-user-static's x86 package and without Rosetta,
+    every amd64 binary in it fails with
+    `{"msg":"exec container process `/bin/sh`: Exec format error","level":"error"}` (containers/podman#14694 on an
+    M1; #22708: amd64 images stopped running after the machine was recreated with a new image). Podman's answer
+    (#22708, maintainer tnk4on) is Rosetta, from Podman 5.1 (containers/podman#21670). Changing the running image by
+    hand is not supported: `sudo rpm-ostree install qemu-user-static` breaks rpm-ostreed on the bootc-based machine
+    OS (#29688, with the maintainer's answer).
+
+    ## Example
+    `fixtures/checks/DKD210/bad-podman-machine-no-amd64.json` (a Podman 5.0 applehv machine as #22708 describes it:
+    no Rosetta field, nothing emulated); `good-podman-machine-emulates-amd64.json` (the `podman info` of #27364:
+    linux/386, linux/amd64, linux/arm64be).
+
+    ## Fix
+    Display only (removing the machine loses its images and volumes): with Podman 5.1 or later (upgrade first when
+    `podman --version` is older), add `rosetta = true` under `[machine]` in `~/.config/containers/containers.conf`,
+    then `podman machine stop`, `podman machine rm`, `podman machine init --provider applehv`,
+    `podman machine start` (with the machine's name unless it is `podman-machine-default`).
+
+    ## Facts used
+    `host.apple_silicon`, `emulation.settings` (product, profile, arch, version, image, emulated_platforms,
+    rosetta), targets.
+    """
+    facts = ctx.facts
+    if not facts.host.apple_silicon or not any(t.architecture == "amd64" for t in ctx.targets):
+        return
+    for item in facts.emulation.settings:
+        if not _podman_lacks_amd64(item) or item.rosetta is True:
+            continue
+        label = f"podman machine {item.profile or 'podman-machine-default'}"
+        listed = ", ".join(item.emulated_platforms or ())
+        what = f"emulates only {listed}" if listed else "emulates no other platform"
+        steps: tuple[Step, ...] = _podman_recreate_with_rosetta(item.profile)
+        if item.version and _older_than(item.version, (5, 1)):
+            steps = (manual(f"upgrade Podman {item.version} to 5.1 or later (Rosetta for machines)"), *steps)
+        yield Problem(
+            message=f"{label}{f' ({item.image})' if item.image else ''} {what} (no linux/amd64) and its Rosetta is "
+            "not on: linux/amd64 containers fail there with exec format error",
+            subject=label,
+            target="linux/amd64",
+            evidence=(
+                ev("emulation.settings.emulated_platforms", listed or "none"),
+                ev("emulation.settings.rosetta", item.rosetta),
+                ev("emulation.settings.version", item.version),
+                ev("emulation.settings.source", item.source),
+            ),
+            fixes=(
+                Fix(
+                    title=f"recreate {label} with Rosetta on",
+                    safety=Safety.DISPLAY_ONLY,
+                    needs=(Need.RESTART,),
+                    steps=steps,
+                ),
+            ),
+        )
+
+
+def _older_than(version: str, least: tuple[int, int]) -> bool:
+    """`5.0.2` older than (5, 1); a version that does not parse is not called older."""
+    parts = version.split(".")
+    try:
+        return (int(parts[0]), int(parts[1]) if len(parts) > 1 else 0) < least
+    except ValueError:
+        return False
+
+
+@check("DKD211", "wsl-default-distro-is-wsl1", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
+def wsl_default_distro_is_wsl1(ctx: Context) -> Iterator[Problem]:
+    """The default WSL distribution runs as WSL 1, where Docker Desktop's WSL integration does not work
+
+    ## What it checks
+    `wsl.exe -l -v` (asked on Windows and inside WSL): Docker Desktop's own `docker-desktop` distribution is
+    there, and the default distribution (`*`) has VERSION 1.
+
+    ## Why it matters
+    Docker Desktop enables its WSL integration on the default distribution, and the integration needs WSL 2
+    (Docker's WSL 2 backend docs: "Ensure the distribution runs in WSL 2 mode"). In a WSL 1 distribution the
+    `docker` CLI finds no engine (`Cannot connect to the Docker daemon at unix:///var/run/docker.sock`), and
+    Docker Desktop reading the wrong WSL version skipped the integration in docker/for-win#14686.
+
+    ## Example
+    `fixtures/checks/DKD211/bad-default-distro-wsl1.json`; `good-default-distro-wsl2.json` (the `wsl --list
+    --verbose` of docker/for-win#14686: the default Ubuntu is WSL 2, two other distributions WSL 1).
+
+    ## Fix
+    Display only (converting a distribution takes a while): `wsl.exe --set-version <distro> 2`, or make a WSL 2
+    distribution the default with `wsl.exe --set-default <distro>` (both from Docker's WSL 2 backend docs).
+
+    ## Facts used
+    `emulation.settings` (product wsl: profile, vm_type, default).
+    """
+    distros = [s for s in ctx.facts.emulation.settings if s.product == "wsl"]
+    if not any(s.profile == "docker-desktop" for s in distros):
+        return
+    for item in distros:
+        if not item.default or item.vm_type != "wsl1":
+            continue
+        others = [s.profile for s in distros if s.vm_type == "wsl2" and not s.profile.startswith("docker-desktop")]
+        fixes = [
+            Fix(
+                title=f"convert {item.profile} to WSL 2",
+                safety=Safety.DISPLAY_ONLY,
+                steps=(run("wsl.exe", "--set-version", item.profile, "2"),),
+            )
+        ]
+        if others:
+            fixes.append(
+                Fix(
+                    title=f"make {others[0]} (WSL 2) the default distribution",
+                    safety=Safety.DISPLAY_ONLY,
+                    steps=(run("wsl.exe", "--set-default", others[0]),),
+                )
+            )
+        yield Problem(
+            message=f"the default WSL distribution {item.profile} runs as WSL 1: Docker Desktop's WSL integration "
+            "(enabled on the default distribution) needs WSL 2",
+            subject=f"WSL distribution {item.profile}",
+            evidence=(ev("emulation.settings.vm_type", item.vm_type), ev("emulation.settings.source", item.source)),
+            fixes=tuple(fixes),
         )

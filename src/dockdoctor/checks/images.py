@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from typing import Any
 
 from dockdoctor.checks import _tags
 from dockdoctor.checks._spec import Context, check
@@ -89,15 +90,15 @@ def verdict(facts: Facts, image: RemoteImage, target: Platform) -> ImageVerdict:
     """How `image` fares on `target`: which platform would run, natively, compatibly, emulated or not at all."""
     image = judged(facts, image)
     local = local_copy(facts, image.reference)
-    base = dict(
-        reference=image.reference,
-        target=format_platform(target),
-        offered=tuple(p.platform for p in image.platforms),
-        local_platform=local_platform_for(local, target) if local else None,
-        local_platforms=tuple(m.platform for m in local.manifests) if local else (),
-        local_absent=tuple(m.platform for m in local.absent) if local else (),
-        local_digest_matches=_digest_matches(local, image) if local else None,
-    )
+    base = {
+        "reference": image.reference,
+        "target": format_platform(target),
+        "offered": tuple(p.platform for p in image.platforms),
+        "local_platform": local_platform_for(local, target) if local else None,
+        "local_platforms": tuple(m.platform for m in local.manifests) if local else (),
+        "local_absent": tuple(m.platform for m in local.absent) if local else (),
+        "local_digest_matches": _digest_matches(local, image) if local else None,
+    }
     if image.error is not None:
         return ImageVerdict(verdict="unknown", error=image.error.detail, **base)
     offered = [p for p in (platform_or_none(x.platform) for x in image.platforms) if p is not None]
@@ -130,7 +131,7 @@ def _rebuild(ref: str, platforms: str) -> Fix:
 
 def _runnable(ctx: Context) -> Iterator[tuple[RemoteImage, ImageVerdict]]:
     """Every runnable looked-up image (or local-only image) with its verdict on each target."""
-    for image in map(lambda i: judged(ctx.facts, i), ctx.facts.images.remote):
+    for image in (judged(ctx.facts, i) for i in ctx.facts.images.remote):
         if image.error is None and not image.artifact_type:
             for target in ctx.targets:
                 yield image, verdict(ctx.facts, image, target)
@@ -431,9 +432,11 @@ def offers(facts: Facts, reference: str, platform: Platform) -> bool | None:
     """Whether the image `reference` has a manifest that runs on `platform`: from its registry answer, else the
     index a containerd-store local copy lists; None when no fact says."""
     lists: list[list[Platform]] = []
-    for image in facts.images.remote:
-        if image.error is None and image.platforms and _same_ref(image.reference, reference):
-            lists.append([p for p in (platform_or_none(e.platform) for e in image.platforms) if p])
+    lists.extend(
+        [p for p in (platform_or_none(e.platform) for e in image.platforms) if p]
+        for image in facts.images.remote
+        if image.error is None and image.platforms and _same_ref(image.reference, reference)
+    )
     local = local_copy(facts, reference)
     if local is not None and local.manifests:
         lists.append([p for p in (platform_or_none(m.platform) for m in local.manifests + local.absent) if p])
@@ -607,14 +610,6 @@ def _implicit(reference: str) -> bool:
     return not slash or not ("." in first or ":" in first or first == "localhost")
 
 
-# Base images whose distribution is built for a newer x86-64 level than the baseline (their vendors say so):
-# RHEL 9 and its rebuilds need x86-64-v2; RHEL 10 and CentOS Stream 10 need x86-64-v3.
-LEVEL_BASES: tuple[tuple[str, int], ...] = (
-    (r"(^|/)ubi9(/|[-:@]|$)|/ubi9-|rockylinux:9|almalinux:9|oraclelinux:9|centos:stream9", 2),
-    (r"(^|/)ubi10(/|[-:@]|$)|/ubi10-|centos:stream10|rhel10", 3),
-)
-
-
 def _required_level(image: RemoteImage) -> int | None:
     """The lowest x86-64 level among the image's amd64 entries, when every one of them needs v2 or more."""
     levels = []
@@ -625,9 +620,12 @@ def _required_level(image: RemoteImage) -> int | None:
     return min(levels) if levels and min(levels) > 1 else None
 
 
-def _base_levels(facts: Facts) -> Iterator[tuple[str, int, str]]:
-    """(reference, level, where) for project base images known to need a newer x86-64 level."""
-    import re
+def _base_levels(facts: Facts) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """(reference, knowledge entry, where) for project base images of a family known to need a newer x86-64 level.
+
+    The families and their levels are `knowledge/emulation.toml` `[[base_image_level]]`, the data DKD541 reads too.
+    """
+    from dockdoctor.checks.emulated import base_level
 
     if facts.project is None:
         return
@@ -635,9 +633,9 @@ def _base_levels(facts: Facts) -> Iterator[tuple[str, int, str]]:
     if facts.project.compose is not None:
         refs += [(s.image, f"service {s.name}") for s in facts.project.compose.services if s.image]
     for ref, where in refs:
-        for pattern, level in LEVEL_BASES:
-            if re.search(pattern, ref):
-                yield ref, level, where
+        entry = base_level(ref)
+        if entry is not None:
+            yield ref, entry, where
 
 
 @check("DKD308", "amd64-level-unsupported", severity=Severity.ERROR, fixable=Fixable.NEVER)
@@ -646,23 +644,27 @@ def amd64_level_unsupported(ctx: Context) -> Iterator[Problem]:
 
     ## What it checks
     On an amd64 host whose engine runs locally, images whose amd64 variants all need x86-64-v2/v3/v4 (a variant
-    in the manifest, such as `linux/amd64/v3`), and base images of distributions built for a newer level
-    (RHEL 9, UBI 9, Rocky Linux 9, AlmaLinux 9, Oracle Linux 9 and CentOS Stream 9 need x86-64-v2; RHEL 10 and
-    CentOS Stream 10 need x86-64-v3), against the level the CPU flags give (`host.amd64_level`).
+    in the manifest, such as `linux/amd64/v3`), and the project's base images (every Dockerfile stage, compose
+    `image:`) of a family `knowledge/emulation.toml` `[[base_image_level]]` says is built for a newer level
+    (RHEL and UBI 9, Rocky Linux 9, Oracle Linux 9 and Chainguard need x86-64-v2; RHEL and UBI 10 x86-64-v3),
+    against the level the CPU flags give (`host.amd64_level`). This is the one check for a CPU that runs them
+    natively; DKD541 judges the same families under QEMU or Rosetta.
 
     ## Why it matters
     The container dies at once with `Fatal glibc error: CPU does not support x86-64-v2`, or `Illegal
     instruction (core dumped)`; typical on old servers and on VMs whose CPU model hides the newer flags.
 
     ## Example
-    `fixtures/checks/DKD308/bad-rocky9-on-v1-cpu.json`; `good-rocky9-on-v4-cpu.json`.
+    `fixtures/checks/DKD308/bad-rocky9-on-v1-cpu.json`, `bad-chainguard-on-v1-cpu.json`;
+    `good-rocky9-on-v4-cpu.json`.
 
     ## Fix
     None to apply: choose an image or base built for the baseline (e.g. a Debian or Ubuntu base), or give the VM a
     CPU model that passes the flags through (`host-passthrough`).
 
     ## Facts used
-    `host.amd64_level`, `host.arch`, `engine.remote`, `images.remote[].platforms`, `project` base images.
+    `host.amd64_level`, `host.arch`, `engine.remote`, `images.remote[].platforms`, `project` base images;
+    `knowledge/emulation.toml` `[[base_image_level]]`.
     """
     facts = ctx.facts
     level = facts.host.amd64_level
@@ -680,13 +682,19 @@ def amd64_level_unsupported(ctx: Context) -> Iterator[Problem]:
                     ev("images.remote.platforms", ",".join(p.platform for p in image.platforms)),
                 ),
             )
-    for ref, needed, where in _base_levels(facts):
+    for ref, entry, where in _base_levels(facts):
+        needed = int(entry["amd64_level"])
         if needed > level:
             yield Problem(
-                message=f"{where}: {ref} needs x86-64-v{needed}; this CPU is x86-64-v{level}",
+                message=f"{where}: {ref} ({entry['family']}) needs x86-64-v{needed}; this CPU is x86-64-v{level}: "
+                f"`{entry['symptom']}`",
                 subject=where,
                 target=f"linux/amd64/v{needed}",
-                evidence=(ev("host.amd64_level", level), ev("base", ref)),
+                evidence=(
+                    ev("host.amd64_level", level),
+                    ev("base", ref),
+                    ev("knowledge.emulation.base_image_level.id", entry["id"]),
+                ),
             )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the emulation fields (model/migrate.py brings version 1 files up)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +214,7 @@ class EmulatedPlatform:
 class EngineSettings:
     """One Mac engine's (or VM's) emulation settings, as its own settings file or CLI has them."""
 
-    product: str  # docker-desktop | orbstack | colima | lima | rancher-desktop | podman | minikube | finch
+    product: str  # docker-desktop | orbstack | colima | lima | rancher-desktop | podman | minikube | finch | wsl
     source: str  # the file read or the command run
     profile: str = ""  # Colima profile, Lima instance, Podman machine; "" for single-instance products
     rosetta: bool | None = None
@@ -224,6 +224,11 @@ class EngineSettings:
     version: str = ""  # the product's version, when the file or CLI says it
     endpoint: str = ""  # the engine address the product hands out (minikube docker-env's DOCKER_HOST)
     rootful: bool | None = None  # Podman machine: rootful (true) or rootless container execution
+    image: str = ""  # the VM's OS image, as `podman info` names it: "fedora coreos 42", "fedora podman-machine-os 44"
+    # The platforms the VM's binfmt_misc handlers run, as `podman info` lists them (host.emulatedArchitectures);
+    # None when not reported (another product, an older Podman, or `podman info` not asked)
+    emulated_platforms: tuple[str, ...] | None = None
+    default: bool | None = None  # WSL: the default distribution (`*` in `wsl.exe -l -v`), where the integration is on
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from dockdoctor.errors import ExitCode as ExitCode  # re-exported: model.ExitCod
 from dockdoctor.model.facts import Evidence, Facts
 from dockdoctor.model.fixes import Fix, StepOutcome
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2  # 2: carries facts schema 2
 
 
 class Severity(str, Enum):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from dockdoctor.model.facts import FleetEngine, ProbeError
 from dockdoctor.model.findings import ExitCode, Finding, Report, Severity
 
-FLEET_VERSION = 1
+FLEET_VERSION = 2  # 2: carries report version 2
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dockdoctor.model import EngineSettings, ProbeError
-from dockdoctor.platforms import PlatformError, from_machine
+from dockdoctor.platforms import PlatformError, checked, from_machine, parse
 from dockdoctor.probes._run import read_text, run
 
 
@@ -347,8 +347,91 @@ def podman_machine_settings(
         ]
     found = parse_podman_machine_inspect(result.stdout)
     if len(found) == len(names):  # inspect answers in the order asked; a machine without "Name" keeps its file's
-        found = [s if s.profile else _replace(s, profile=name) for s, name in zip(found, names)]
-    return found, []
+        found = [s if s.profile else _replace(s, profile=name) for s, name in zip(found, names, strict=True)]
+    return _with_podman_info(found, timeout)
+
+
+def _load_json_or_yaml(text: str) -> Any:
+    """`--format json` answers, and YAML as people paste `podman info`: YAML 1.2 reads both; None when neither."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return YAML(typ="safe", pure=True).load(text)
+    except (YAMLError, ValueError, RecursionError):
+        return None
+
+
+def parse_podman_info(text: str) -> EngineSettings | None:
+    """`podman info` of a Podman machine -> its architecture, OS image, version and emulated platforms.
+
+    Read from `host.arch`, `host.distribution` (distribution, variant, version: "fedora coreos 42"),
+    `host.emulatedArchitectures` (the machine's binfmt_misc handlers as platforms: linux/amd64 is missing when the
+    machine image has no qemu-user-static and Rosetta is off) and `Client.Version` (or `version.Version`). None when
+    the text is not a `podman info` answer (no `host` mapping).
+    """
+    data = _load_json_or_yaml(text)
+    host = data.get("host") if isinstance(data, dict) else None
+    if not isinstance(host, dict):
+        return None
+    dist: dict[str, Any] = host["distribution"] if isinstance(host.get("distribution"), dict) else {}
+    image = " ".join(str(dist[k]) for k in ("distribution", "variant", "version") if dist.get(k) not in (None, ""))
+    emulated = host.get("emulatedArchitectures")
+    platforms: tuple[str, ...] | None = None
+    if isinstance(emulated, list):
+        found = []
+        for item in emulated:
+            try:
+                found.append(checked(parse(str(item))))
+            except PlatformError:
+                continue  # linux/arm64be and the like: not a platform dockdoctor names
+        platforms = tuple(sorted(set(found)))
+    version = ""
+    for section in ("Client", "version"):
+        block = data.get(section)
+        if isinstance(block, dict) and block.get("Version"):
+            version = str(block["Version"])
+            break
+    return EngineSettings(
+        product="podman",
+        source="podman info",
+        arch=_arch(str(host.get("arch") or ""), ""),
+        version=version,
+        image=image,
+        emulated_platforms=platforms,
+    )
+
+
+def _with_podman_info(found: list[EngineSettings], timeout: float) -> tuple[list[EngineSettings], list[ProbeError]]:
+    """`podman info --format json` of the default connection, merged into the one running machine (else its own)."""
+    if not any(s.status.lower() == "running" for s in found):
+        return found, []
+    result = run("vms", ("podman", "info", "--format", "json"), timeout=timeout)
+    if isinstance(result, ProbeError):
+        return found, [result]
+    if result.code != 0:
+        detail = f"podman info: exit {result.code}: {result.stderr.strip()[:200]}"
+        return found, [ProbeError(probe="vms", kind="error", detail=detail)]
+    info = parse_podman_info(result.stdout)
+    if info is None:
+        return found, [ProbeError(probe="vms", kind="protocol", detail="podman info: not a podman info answer")]
+    running = [i for i, s in enumerate(found) if s.status.lower() == "running"]
+    if len(running) != 1:
+        return [*found, info], []
+    machine = found[running[0]]
+    merged = _replace(
+        machine,
+        arch=info.arch or machine.arch,
+        version=info.version or machine.version,
+        image=info.image,
+        emulated_platforms=info.emulated_platforms,
+        source=f"{machine.source} + podman info",
+    )
+    return [merged if i == running[0] else s for i, s in enumerate(found)], []
 
 
 def _replace(settings: EngineSettings, **changes: Any) -> EngineSettings:
@@ -361,7 +444,7 @@ def parse_limactl_table(text: str) -> list[dict[str, str]]:
     if not lines or not lines[0].startswith("NAME"):
         return []
     header = lines[0].split()
-    return [dict(zip(header, line.split(None, len(header) - 1))) for line in lines[1:]]
+    return [dict(zip(header, line.split(None, len(header) - 1), strict=False)) for line in lines[1:]]
 
 
 FINCH_ROOT = "/Applications/Finch"
@@ -426,15 +509,60 @@ def probe_vm_settings(
     return tuple(settings), tuple(errors)
 
 
+def parse_wsl_list(text: str) -> list[EngineSettings]:
+    """`wsl.exe -l -v` (NAME STATE VERSION, `*` on the default) -> one EngineSettings per WSL distribution.
+
+    wsl.exe writes UTF-16LE to a pipe: NUL bytes and a byte-order mark are dropped before the table is read.
+    `vm_type` is `wsl1` or `wsl2`; Docker Desktop's own distributions (docker-desktop, docker-desktop-data) are
+    listed like the others.
+    """
+    lines = [line.rstrip() for line in text.replace("\x00", "").lstrip("\ufeff").splitlines() if line.strip()]
+    header = next((i for i, line in enumerate(lines) if line.split()[:3] == ["NAME", "STATE", "VERSION"]), None)
+    if header is None:
+        return []
+    found = []
+    for line in lines[header + 1 :]:
+        default = line.lstrip().startswith("*")
+        parts = line.strip().lstrip("*").split()
+        if len(parts) < 3 or not parts[-1].isdigit():
+            continue
+        found.append(
+            EngineSettings(
+                product="wsl",
+                source="wsl.exe -l -v",
+                profile=" ".join(parts[:-2]),
+                status=parts[-2],
+                vm_type=f"wsl{parts[-1]}",
+                default=default,
+            )
+        )
+    return found
+
+
+def wsl_settings(*, env: Mapping[str, str], timeout: float) -> tuple[list[EngineSettings], list[ProbeError]]:
+    """The WSL distributions, from Windows or from inside a WSL distribution (`WSL_DISTRO_NAME` set), else none."""
+    if os.name != "nt" and not env.get("WSL_DISTRO_NAME"):
+        return [], []
+    result = run("vms", ("wsl.exe", "-l", "-v"), timeout=timeout)
+    if isinstance(result, ProbeError):
+        return [], [result]
+    found = parse_wsl_list(result.stdout)
+    if result.code != 0 or not found:
+        detail = f"wsl.exe -l -v: exit {result.code}: {(result.stderr or result.stdout).replace(chr(0), '')[:200]}"
+        return [], [ProbeError(probe="vms", kind="error", detail=detail.strip())]
+    return found, []
+
+
 def probe_other_settings(
     *, home: str, env: Mapping[str, str], timeout: float = 3.0
 ) -> tuple[tuple[EngineSettings, ...], tuple[ProbeError, ...]]:
-    """Off a Mac: the products that run there too, Podman machines and minikube."""
+    """Off a Mac: the products that run there too, Podman machines and minikube, and WSL's distributions."""
     settings: list[EngineSettings] = []
     errors: list[ProbeError] = []
     for found, errs in (
         podman_machine_settings(home=home, env=env, timeout=timeout),
         minikube_settings(home=home, env=env, timeout=timeout),
+        wsl_settings(env=env, timeout=timeout),
     ):
         settings += found
         errors += errs
@@ -445,7 +573,9 @@ __all__ = [
     "json_stream",
     "parse_docker_env",
     "parse_limactl_table",
+    "parse_podman_info",
     "parse_podman_machine_inspect",
+    "parse_wsl_list",
     "probe_other_settings",
     "probe_vm_settings",
     "yaml_scalars",
