@@ -280,6 +280,17 @@ def cli() -> None:
     "or emulation probe (checks that need them are listed as skipped).",
 )
 @click.option("--offline", is_flag=True, help="Registries and the package index: answers from the cache only.")
+@click.option(
+    "--kube",
+    "kube",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[CONTEXT]",
+    help="Check the Kubernetes cluster of this kubeconfig context (default: kubectl's current one), read-only "
+    "through kubectl: node architectures, workloads, their images, crash-looping pods. No docker engine is asked.",
+)
+@click.option("--kube-namespace", metavar="NS", help="With --kube: read this namespace only (default: every one).")
 def check_cmd(
     platforms: tuple[str, ...],
     as_json: bool,
@@ -303,6 +314,8 @@ def check_cmd(
     deep: bool,
     no_engine: bool,
     offline: bool,
+    kube: str | None,
+    kube_namespace: str | None,
 ) -> None:
     """Diagnose this machine, its engine, compose, buildx and emulation."""
     deadline = time.monotonic() + timeout
@@ -317,6 +330,11 @@ def check_cmd(
     if no_engine and (all_contexts or contexts or deep):
         flag = "--deep" if deep else "--context" if contexts else "--all-contexts"
         raise click.UsageError(f"--no-engine touches no engine; {flag} needs one: use one of them")
+    if kube is not None and (all_contexts or contexts or deep or from_file):
+        flag = "--from" if from_file else "--deep" if deep else "--context" if contexts else "--all-contexts"
+        raise click.UsageError(f"--kube checks a cluster, not docker engines; {flag} cannot go with it: pick one")
+    if kube_namespace is not None and kube is None:
+        raise click.UsageError("--kube-namespace needs --kube")
     if fmt_enum in (Format.SARIF, Format.GITHUB) and (all_contexts or contexts):
         raise click.UsageError(f"--format {fmt_enum.value} reports one project: drop --all-contexts/--context")
     replay = codec.facts_from_json(_read_facts_text(from_file), source=from_file) if from_file else None
@@ -338,6 +356,8 @@ def check_cmd(
         deep=deep,
         no_engine=no_engine,
         offline=offline,
+        kube=kube,
+        kube_namespace=kube_namespace,
     )
     strict = strict or settings.strict
     if all_contexts or contexts:
