@@ -30,10 +30,8 @@ from dockdoctor.model import (
     manual,
     run,
 )
-from dockdoctor.platforms import MatchKind, Platform, best_match, format_platform
+from dockdoctor.platforms import MatchKind, Platform, best_match
 
-ARCH_LABELS = ("kubernetes.io/arch", "beta.kubernetes.io/arch")
-OS_LABELS = ("kubernetes.io/os", "beta.kubernetes.io/os")
 _KIND_RESOURCE = {
     "Deployment": "deployment",
     "StatefulSet": "statefulset",
@@ -49,10 +47,7 @@ _KIND_RESOURCE = {
 
 def node_platform(node: KubeNode) -> str | None:
     """os/arch of a node: the kubelet's nodeInfo, else its kubernetes.io labels; None when neither says."""
-    arch = node.architecture or next((v for k in ARCH_LABELS if (v := node.label(k))), "")
-    os_name = node.os or next((v for k in OS_LABELS if (v := node.label(k))), "") or "linux"
-    parsed = platform_or_none(f"{os_name}/{arch}") if arch else None
-    return format_platform(parsed) if parsed is not None else None
+    return node.platform
 
 
 def _value(node: KubeNode, req: KubeRequirement) -> str | None:
@@ -373,9 +368,9 @@ def kube_image_lacks_some_node_platform(ctx: Context) -> Iterator[Problem]:
     DaemonSets, which run on every node.
 
     ## Example
-    `fixtures/checks/DKD241/bad-amd64-image-mixed-nodes.json`: an amd64-only image and a Deployment without a
-    selector on a cluster of amd64 and arm64 nodes. `good-selector-pins-amd64.json`: the Deployment has
-    `nodeSelector: {kubernetes.io/arch: amd64}`.
+    `fixtures/checks/DKD241/bad-amd64-image-mixed-nodes.json`: amd64-only images of a DaemonSet and a Deployment
+    without a selector on an EKS cluster of amd64 and arm64 node groups. `good-multi-platform-images.json`: the
+    same cluster, every image offering both.
 
     ## Fix
     Add `nodeSelector: {kubernetes.io/arch: ARCH}` for the architecture the image has (an edit of the project's
@@ -439,7 +434,8 @@ def kube_pod_platform_error(ctx: Context) -> Iterator[Problem]:
 
     ## Example
     `fixtures/checks/DKD242/bad-exec-format-crashloop.json`: a DaemonSet pod on an arm64 node in CrashLoopBackOff,
-    its log says `exec format error`. `good-crashloop-other-cause.json`: a crash loop whose log names no platform.
+    its log says `exec format error`. `good-crashloop-other-cause.json`: the same crash loop, its log unread and
+    its status naming no platform.
 
     ## Fix
     As DKD240: schedule the workload on nodes its image runs on (nodeSelector, an edit of the project's manifest or

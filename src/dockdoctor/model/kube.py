@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dockdoctor.model.facts import ProbeError, RemoteImage
+from dockdoctor.platforms import PlatformError, format_platform, parse
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,16 @@ class KubeNode:
             if name == key:
                 return value
         return None
+
+    @property
+    def platform(self) -> str | None:
+        """os/arch: the kubelet's nodeInfo, else the kubernetes.io labels; None when neither says (normalized)."""
+        arch = self.architecture or self.label("kubernetes.io/arch") or self.label("beta.kubernetes.io/arch") or ""
+        os_name = self.os or self.label("kubernetes.io/os") or self.label("beta.kubernetes.io/os") or "linux"
+        try:
+            return format_platform(parse(f"{os_name}/{arch}")) if arch else None
+        except PlatformError:
+            return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +138,27 @@ class KubeFacts:
     @property
     def reachable(self) -> bool:
         return self.error is None
+
+    @property
+    def node_platforms(self) -> tuple[tuple[str, int], ...]:
+        """(platform, number of nodes) for the cluster's nodes, most first ("unknown" for a node that says none)."""
+        counts: dict[str, int] = {}
+        for node in self.nodes:
+            key = node.platform or "unknown"
+            counts[key] = counts.get(key, 0) + 1
+        return tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    @property
+    def summary(self) -> str:
+        """One line: the context, its nodes by platform, its workloads and failing containers."""
+        if self.error is not None:
+            return f"context {self.context}: not read ({self.error.kind})"
+        nodes = ", ".join(f"{n} {p}" for p, n in self.node_platforms) or "none listed"
+        where = f"namespace {self.namespace}" if self.namespace else "every namespace"
+        return (
+            f"context {self.context}: {len(self.nodes)} node(s) ({nodes}), {len(self.workloads)} workload(s) in "
+            f"{where}, {len(self.failures)} failing container(s), {len(self.images)} image(s) looked up"
+        )
 
 
 __all__ = [

@@ -47,6 +47,7 @@ MAX_WORKLOADS = 20000
 _FAILING = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "RunContainerError", "CreateContainerError")
 _READ_ONLY = (("config", "view"), ("get",), ("logs",))
 _USERINFO = re.compile(r"//[^/@\s]*@")
+_KLOG = re.compile(r"^[EWIF]\d{4} \d\d:\d\d:\d\d")  # client-go's log lines: their last `error:` line says it
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +158,8 @@ def _context(kubectl: _Kubectl, request: KubeRequest) -> KubeFacts:
 
 def _error(done: Completed, what: str) -> ProbeError:
     """kubectl's own words for a failure, classified: unauthorized, forbidden, refused, tls, timeout, config."""
-    text = " ".join(line.strip() for line in done.stderr.splitlines() if line.strip())[:600] or f"exit {done.code}"
+    lines = [line.strip() for line in done.stderr.splitlines() if line.strip() and not _KLOG.match(line)]
+    text = " ".join(dict.fromkeys(lines))[:600] or f"exit {done.code}"
     lowered = text.lower()
     kind = "error"
     if "unauthorized" in lowered or "must be logged in" in lowered or "getting credentials" in lowered:

@@ -87,6 +87,8 @@ def area_lines(report: Report) -> list[tuple[str, str, str]]:
         rows += [("DKD4", "Compose", _compose(facts)), ("DKD5", "Build & emulation", _build(facts))]
     if facts.project is not None:
         rows.append(("DKD6", "Project", _project(facts)))
+    if facts.kube is not None:
+        rows.append(("DKD24", "Cluster", facts.kube.summary))
     if report.worst("DKD0") is not None:
         rows.append(("DKD0", "dockdoctor", "some probes failed"))
     statuses = {prefix: report.worst(prefix) for prefix, _, _ in rows}
@@ -229,6 +231,8 @@ def _deep_lines(report: Report, reference: str) -> list[str]:
 def render(report: Report, options: RenderOptions) -> str:
     targets = ", ".join(f"{t.platform} ({t.source})" for t in report.targets)
     alone = "  targets: none (give --platform)" if report.checks_skipped else "  (from the text alone)"
+    if report.facts.kube is not None:
+        alone = f"  cluster: {report.facts.kube.context}"
     lines = [
         _paint(f"dockdoctor {report.dockdoctor_version}", "bold", options)
         + (f"  targets: {targets}" if targets else alone)
