@@ -37,6 +37,7 @@ from tests.support.servers import OCI_INDEX, OCI_MANIFEST, closed_port, document
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="needs the kubectl CLI")
 
 TOKEN = "kube-token-9f8e7d6c5b4a-SECRET"
+SLOW = ("--timeout", "60")  # the run's budget on a loaded machine (kubectl starts several times), not a speed claim
 AMD64 = {"os": "linux", "architecture": "amd64"}
 ARM64 = {"os": "linux", "architecture": "arm64"}
 
@@ -79,7 +80,9 @@ def _env(tmp: Path, config: Path | str, **extra: str) -> dict[str, str]:
 
 
 def _check(env: dict[str, str], *args: str) -> Any:
-    result = dockdoctor("check", "--kube", *args, "--json", "--no-project", env=env, timeout=120)
+    if "--timeout" not in args:  # a budget for a loaded machine, not a speed claim
+        args = (*args, "--timeout", "60")
+    result = dockdoctor("check", "--kube", *args, "--json", "--no-project", env=env, timeout=180)
     assert result.code in (0, 1), result.stderr
     assert "Traceback" not in result.stderr
     return result.json()
@@ -192,9 +195,11 @@ def test_api_server_down(tmp_path: Path, certs: dict[str, Path]) -> None:
     port = closed_port()
     served = Served(url=f"https://127.0.0.1:{port}", ca=certs["ca"], seen=[])
     config = kubeconfig(tmp_path / "config", served, user=token_user(TOKEN))
-    result = dockdoctor("check", "--kube", "--no-project", env=_env(tmp_path, config), timeout=120)
+    result = dockdoctor("check", "--kube", "--no-project", *SLOW, env=_env(tmp_path, config), timeout=120)
     assert result.code == 1 and "Traceback" not in result.stderr
-    assert "DKD243" in result.stdout and "connection refused" in result.stdout.lower()
+    assert (
+        "DKD243" in result.stdout and "was refused" in result.stdout
+    )  # kubectl: "The connection to the server ... was refused"
     assert "VPN" in result.stdout  # the hint for a server that does not answer
 
 
@@ -284,10 +289,10 @@ def test_kubeconfig_credentials_never_appear(tmp_path: Path, certs: dict[str, Pa
         config = kubeconfig(tmp_path / "config", served, user=user)
         env = _env(tmp_path, config)
         outputs = [
-            dockdoctor("check", "--kube", "--no-project", *fmt, env=env, timeout=120).stdout
+            dockdoctor("check", "--kube", "--no-project", *fmt, *SLOW, env=env, timeout=180).stdout
             for fmt in ((), ("--json",), ("--format", "markdown"), ("-v",), ("--no-redact", "--json"))
         ]
-        dockdoctor("check", "--kube", "--no-project", "--save-facts", str(tmp_path / "facts.json"), env=env)
+        dockdoctor("check", "--kube", "--no-project", "--save-facts", str(tmp_path / "facts.json"), *SLOW, env=env)
     outputs.append((tmp_path / "facts.json").read_text())
     key_lines = [ln for ln in served.client_key.read_text().splitlines() if ln and not ln.startswith("-----")]
     secrets = [TOKEN, plugin_secret, cert["client-key-data"][:40], cert["client-certificate-data"][:40], *key_lines[:3]]
@@ -316,7 +321,7 @@ def test_manifest_in_the_project_gets_an_edit_that_closes_the_finding(
     with kube_api(scene, certs) as served:
         config = kubeconfig(tmp_path / "config", served, user=token_user("t"))
         env = _env(tmp_path, config)
-        before = dockdoctor("check", "--kube", "--json", "--project", str(project), env=env, timeout=120).json()
+        before = dockdoctor("check", "--kube", "--json", "--project", str(project), *SLOW, env=env, timeout=180).json()
         (finding,) = [
             f
             for f in _findings(before, "DKD241")
@@ -331,7 +336,7 @@ def test_manifest_in_the_project_gets_an_edit_that_closes_the_finding(
         deployed = YAML(typ="safe").load(manifest.read_text())
         assert deployed["spec"]["template"]["spec"]["nodeSelector"] == {"kubernetes.io/arch": "amd64"}
         scene.objects["deployments"] = [deployed]  # `kubectl apply -f k8s/operator.yaml`
-        after = dockdoctor("check", "--kube", "--json", "--project", str(project), env=env, timeout=120).json()
+        after = dockdoctor("check", "--kube", "--json", "--project", str(project), *SLOW, env=env, timeout=180).json()
     assert not [f for f in _findings(after, "DKD241") if f["subject"].startswith("Deployment/")]
     _only_gets(served)
 

@@ -107,11 +107,57 @@ def landing_nodes(workload: KubeWorkload, nodes: tuple[KubeNode, ...]) -> tuple[
     return tuple(n for n in nodes if can_land(workload, n))
 
 
-# --- images -------------------------------------------------------------------------------------------------
+class _Cluster:
+    """What the checks ask of one KubeFacts again and again, computed once: node platforms, landing nodes per
+    scheduling rule (most workloads share theirs), registry answers by reference, image verdicts."""
+
+    def __init__(self, kube: KubeFacts) -> None:
+        self.kube = kube
+        self.platform = {n.name: n.platform for n in kube.nodes}
+        self.by_name = {n.name: n for n in kube.nodes}
+        self.platforms = tuple(sorted({p for p in self.platform.values() if p}))
+        self.images = {r.reference: r for r in kube.images}
+        self._landing: dict[object, dict[str, list[str]]] = {}
+        self._runs: dict[tuple[str, str], bool | None] = {}
+
+    def landing(self, workload: KubeWorkload) -> dict[str, list[str]]:
+        """node platform -> the names of the nodes the workload can land on."""
+        if workload.node_name:
+            node = self.by_name.get(workload.node_name)
+            platform = self.platform.get(workload.node_name)
+            return {platform: [node.name]} if node is not None and platform else {}
+        rule = (workload.kind == "DaemonSet", workload.node_selector, workload.affinity, workload.tolerations)
+        found = self._landing.get(rule)
+        if found is None:
+            found = {}
+            for node in landing_nodes(workload, self.kube.nodes):
+                platform = self.platform[node.name]
+                if platform is not None:
+                    found.setdefault(platform, []).append(node.name)
+            self._landing[rule] = found
+        return found
+
+    def runs_on(self, image: RemoteImage, platform: str) -> bool | None:
+        key = (image.reference, platform)
+        if key not in self._runs:
+            self._runs[key] = runs_on(image, platform)
+        return self._runs[key]
+
+
+_LAST: list[_Cluster] = []  # the index of the KubeFacts the checks read last (one run judges one cluster)
+
+
+def cluster(kube: KubeFacts) -> _Cluster:
+    """The index of `kube`, built once for all the checks of a run."""
+    if _LAST and _LAST[0].kube is kube:
+        return _LAST[0]
+    index = _Cluster(kube)
+    _LAST[:] = [index]
+    return index
 
 
 def _remote(kube: KubeFacts, reference: str) -> RemoteImage | None:
-    return next((r for r in kube.images if r.reference == reference), None)
+    return cluster(kube).images.get(reference)
 
 
 def _offered(image: RemoteImage) -> tuple[Platform, ...]:
@@ -141,12 +187,9 @@ class Placement:
 
 def placements(kube: KubeFacts) -> Iterator[Placement]:
     """Every (workload, image) whose image the registry answered for, with its landing platforms, once each."""
+    index = cluster(kube)
     for workload in kube.workloads:
-        landing: dict[str, list[str]] = {}
-        for node in landing_nodes(workload, kube.nodes):
-            platform = node_platform(node)
-            if platform is not None:
-                landing.setdefault(platform, []).append(node.name)
+        landing = index.landing(workload)
         if not landing:
             continue
         seen: set[str] = set()
@@ -154,10 +197,10 @@ def placements(kube: KubeFacts) -> Iterator[Placement]:
             if container.image in seen:
                 continue
             seen.add(container.image)
-            image = _remote(kube, container.image)
+            image = index.images.get(container.image)
             if image is None:
                 continue
-            verdict = {p: runs_on(image, p) for p in landing}
+            verdict = {p: index.runs_on(image, p) for p in landing}
             if any(v is None for v in verdict.values()):
                 continue
             yield Placement(
@@ -180,7 +223,8 @@ def _arch(platform: str) -> str:
 def _tolerations_for(kube: KubeFacts, workload: KubeWorkload, platform: str) -> list[KubeTaint]:
     """The taints of the `platform` nodes that keep this workload off every one of them (GKE taints arm64 nodes
     `kubernetes.io/arch=arm64:NoSchedule`)."""
-    nodes = [n for n in kube.nodes if node_platform(n) == platform and not n.unschedulable]
+    index = cluster(kube)
+    nodes = [n for n in kube.nodes if index.platform[n.name] == platform and not n.unschedulable]
     if not nodes or any(all(tolerated(workload, t) for t in n.taints) for n in nodes):
         return []
     first = nodes[0]
@@ -291,7 +335,7 @@ def _nodes_text(landing: dict[str, list[str]], platforms: tuple[str, ...]) -> st
 
 
 def _cluster_platforms(kube: KubeFacts) -> tuple[str, ...]:
-    return tuple(sorted({p for p in (node_platform(n) for n in kube.nodes) if p}))
+    return cluster(kube).platforms
 
 
 @check("DKD240", "kube-image-runs-on-no-node", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
@@ -328,13 +372,13 @@ def kube_image_runs_on_no_node(ctx: Context) -> Iterator[Problem]:
     kube = ctx.facts.kube
     if kube is None or not kube.reachable:
         return
-    cluster = _cluster_platforms(kube)
+    platforms = _cluster_platforms(kube)
     for placed in placements(kube):
         if placed.good:
             continue
         w, image = placed.workload, placed.image
         have = ", ".join(p.platform for p in image.platforms) or "nothing"
-        elsewhere = [p for p in cluster if runs_on(image, p)]
+        elsewhere = [p for p in platforms if runs_on(image, p)]
         fixes = tuple(_selector_fix(ctx, w, image.reference, p) for p in elsewhere[:1]) + (
             _publish_fix(image, placed.bad),
         )

@@ -166,7 +166,7 @@ def _error(done: Completed, what: str) -> ProbeError:
         kind = "unauthorized"
     elif "forbidden" in lowered:
         kind = "permission"
-    elif "connection refused" in lowered or "no such host" in lowered or "unable to connect" in lowered:
+    elif "refused" in lowered or "no such host" in lowered or "unable to connect" in lowered:
         kind = "refused"
     elif "x509" in lowered or "certificate" in lowered or "tls" in lowered:
         kind = "tls"
