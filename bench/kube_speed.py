@@ -106,6 +106,8 @@ def main() -> None:
                     "check", "--kube", "--json", "--no-project", "--timeout", "120", env=env, timeout=300
                 )
                 wall = time.perf_counter() - start
+                if result.code not in (0, 1):
+                    raise SystemExit(f"run {run + 1}: dockdoctor exited {result.code}: {result.stderr.strip()[-500:]}")
                 data = json.loads(result.stdout)
                 kube = data["facts"]["kube"]
                 assert kube["error"] is None, kube["error"]
