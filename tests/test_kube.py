@@ -369,3 +369,21 @@ def test_scheduling_rules_of_the_recorded_objects() -> None:
     assert can_land(pinned, gke_arm) and not can_land(
         pinned, gke_amd
     )  # bound pods ignore taints: the kubelet runs them
+
+
+def test_only_read_only_kubectl_commands_can_run() -> None:
+    """The one door to kubectl refuses any verb but `config view`, `get` and `logs`, before starting anything."""
+    import time
+
+    from dockdoctor.probes.kube import KubeRequest, _Kubectl
+
+    door = _Kubectl(KubeRequest(kubectl="/nonexistent/kubectl"), time.monotonic() + 5)
+    for verb in (
+        ("apply", "-f", "x.yaml"),
+        ("patch", "deployment", "x"),
+        ("delete", "pod", "x"),
+        ("config", "use-context"),
+    ):
+        with pytest.raises(ValueError, match="not a read-only command"):
+            door(*verb)
+    assert door("get", "nodes").kind == "not-found"  # allowed: it is only missing here
