@@ -387,3 +387,22 @@ def test_only_read_only_kubectl_commands_can_run() -> None:
         with pytest.raises(ValueError, match="not a read-only command"):
             door(*verb)
     assert door("get", "nodes").kind == "not-found"  # allowed: it is only missing here
+
+
+def test_recorded_kubelet_messages_are_platform_errors() -> None:
+    import dataclasses
+
+    """The kubelet's pull error (FoundationDB operator #2294) and the crash log (node-problem-detector #797) are
+    recognised by explain-error's signatures; the recorded CrashLoopBackOff status alone names no platform."""
+    from dockdoctor.checks.kube import _classify
+    from dockdoctor.model import KubeFailure
+    from tests.support.kubeapi import recorded_text
+
+    pull = recorded_text("kubelet.no-match-for-platform.fdb-kubernetes-operator-2294.txt").strip()
+    log = recorded_text("log.exec-format-error.node-problem-detector-797.txt").strip()
+    status = recorded("pod-status.crashloopbackoff.neoshowcase-725.yaml")["containerStatuses"][0]
+    base = KubeFailure(namespace="n", pod="p", container="c", image="i")
+    assert _classify(dataclasses.replace(base, reason="ErrImagePull", message=pull)) == ("no-matching-manifest", pull)
+    assert _classify(dataclasses.replace(base, reason="CrashLoopBackOff", log=(log,))) == ("exec-format", log)
+    quiet = dataclasses.replace(base, reason="CrashLoopBackOff", message=status["state"]["waiting"]["message"])
+    assert _classify(quiet) is None
