@@ -8,6 +8,7 @@ registry. The CLI runs as a user runs it (tests/clirun.py), with the real /usr/b
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -390,8 +391,6 @@ def test_only_read_only_kubectl_commands_can_run() -> None:
 
 
 def test_recorded_kubelet_messages_are_platform_errors() -> None:
-    import dataclasses
-
     """The kubelet's pull error (FoundationDB operator #2294) and the crash log (node-problem-detector #797) are
     recognised by explain-error's signatures; the recorded CrashLoopBackOff status alone names no platform."""
     from dockdoctor.checks.kube import _classify
