@@ -94,6 +94,8 @@ class CheckOptions:
     error_texts: tuple[ErrorText, ...] = ()  # `check --error`, `explain-error`: explained by DKD320
     deep: bool = False  # --deep: read each image's entrypoint file from its layers (DKD340-DKD344)
     no_engine: bool = False  # --no-engine: project scan and registry lookups only; engine checks are skipped
+    kube: str | None = None  # --kube [CONTEXT]: read the cluster ("" = kubectl's current context); engine skipped
+    kube_namespace: str | None = None  # --kube-namespace NS: that namespace only (default: every namespace)
 
 
 def deploy_file_targets(facts: Facts) -> tuple[Target, ...]:
@@ -203,6 +205,9 @@ def drop_dangling_references(findings: list[Finding]) -> list[Finding]:
 
 
 NO_ENGINE_REASON = "--no-engine: it reads host, engine, compose, buildx or emulation facts"
+KUBE_REASON = (
+    "--kube checks the cluster, not a docker engine: it reads host, engine, compose, buildx or emulation facts"
+)
 _LINE_SUBJECT = re.compile(r"(?P<file>[^\s:][^:]*):(?P<line>[1-9][0-9]*)(?::(?P<column>[1-9][0-9]*))?")
 
 
@@ -364,8 +369,9 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
         raise ConfigError(f"{options.settings.source_of('ignore')}: ignore: {err}") from None
     overrides = severity_overrides(options.settings)
     skipped: tuple[Skipped, ...] = ()
-    if options.no_engine:
-        skipped = tuple(Skipped(id=s.id, slug=s.slug, reason=NO_ENGINE_REASON) for s in checks if needs_engine(s))
+    if options.no_engine or (options.kube is not None and replay is None):
+        reason = NO_ENGINE_REASON if options.no_engine else KUBE_REASON
+        skipped = tuple(Skipped(id=s.id, slug=s.slug, reason=reason) for s in checks if needs_engine(s))
         checks = tuple(s for s in checks if not needs_engine(s))
     if replay is None:
         from dockdoctor.probes import GatherOptions, gather
@@ -384,7 +390,9 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
                 targets=_asked_targets(options),
                 deep=options.deep,
                 deep_targets=_asked_targets(options),
-                engine=not options.no_engine,
+                engine=not options.no_engine and options.kube is None,
+                kube_context=options.kube,
+                kube_namespace=options.kube_namespace,
             )
         )
     else:

@@ -61,6 +61,8 @@ def check_cmd(args: CheckArgs) -> ExitCode:
         deep=args.deep,
         no_engine=args.no_engine,
         offline=args.offline,
+        kube=args.kube,
+        kube_namespace=args.kube_namespace,
     )
     threshold = args.threshold(strict=settings.strict)
     rules = app.rules() if args.fmt is Format.SARIF else ()

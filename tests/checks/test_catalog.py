@@ -23,6 +23,7 @@ RANGES = {
     "defects": "DKD53",
     "emulated": "DKD54",
     "fleet": "DKD23",
+    "kube": "DKD24",
     "deep": "DKD34",
     "project": "DKD6",
     "pins": "DKD62",

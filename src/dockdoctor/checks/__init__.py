@@ -18,6 +18,7 @@ from dockdoctor.checks import (
     fleet,
     host,
     images,
+    kube,
     meta,
     natives,
     pins,
@@ -46,6 +47,11 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
     engine.wsl_default_distro_is_wsl1,
     fleet.fleet_image_platforms_differ,
     fleet.fleet_builder_platform_differs,
+    kube.kube_image_runs_on_no_node,
+    kube.kube_image_lacks_some_node_platform,
+    kube.kube_pod_platform_error,
+    kube.kube_cluster_unreadable,
+    kube.kube_partly_judged,
     images.image_lacks_target_platform,
     images.single_platform_foreign_image,
     images.local_copy_platform_differs,
@@ -114,6 +120,11 @@ ALL_CHECKS: tuple[CheckSpec, ...] = (
 ENGINE_FREE: frozenset[str] = frozenset(
     {
         "DKD001",  # probe errors: in --no-engine only the project and registry probes run, so only theirs
+        "DKD240",
+        "DKD241",
+        "DKD242",
+        "DKD243",
+        "DKD244",  # the cluster (`check --kube`): kubectl's answers and the registry answers
         "DKD301",
         "DKD302",
         "DKD306",

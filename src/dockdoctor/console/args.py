@@ -54,6 +54,8 @@ class CheckArgs(Run):
     deep: bool
     no_engine: bool
     offline: bool
+    kube: str | None
+    kube_namespace: str | None
     color: ColorMode
     quiet: int
 
@@ -76,6 +78,11 @@ class CheckArgs(Run):
         if self.no_engine and (self.fleet or self.deep):
             flag = "--deep" if self.deep else fleet_flag
             raise click.UsageError(f"--no-engine touches no engine; {flag} needs one: use one of them")
+        if self.kube is not None and (self.fleet or self.deep or self.from_file):
+            flag = "--from" if self.from_file else "--deep" if self.deep else fleet_flag
+            raise click.UsageError(f"--kube checks a cluster, not docker engines; {flag} cannot go with it: pick one")
+        if self.kube_namespace is not None and self.kube is None:
+            raise click.UsageError("--kube-namespace needs --kube")
         if self.fmt in (Format.SARIF, Format.GITHUB, Format.GITLAB) and self.fleet:
             raise click.UsageError(f"--format {self.fmt.value} reports one project: drop --all-contexts/--context")
         if self.fleet and self.from_file:

@@ -273,6 +273,17 @@ check_options = args_command(
         "or emulation probe (checks that need them are listed as skipped).",
     ),
     click.option("--offline", is_flag=True, help="Registries and the package index: answers from the cache only."),
+    click.option(
+        "--kube",
+        "kube",
+        is_flag=False,
+        flag_value="",
+        default=None,
+        metavar="[CONTEXT]",
+        help="Check the Kubernetes cluster of this kubeconfig context (default: kubectl's current one), read-only "
+        "through kubectl: node architectures, workloads, their images, crash-looping pods. No docker engine is asked.",
+    ),
+    click.option("--kube-namespace", metavar="NS", help="With --kube: read this namespace only (default: every one)."),
     output_options,
 )
 

@@ -92,6 +92,16 @@ from dockdoctor.model.fixes import (
     manual,
     run,
 )
+from dockdoctor.model.kube import (
+    KubeContainer,
+    KubeFacts,
+    KubeFailure,
+    KubeNode,
+    KubeRequirement,
+    KubeTaint,
+    KubeToleration,
+    KubeWorkload,
+)
 
 __all__ = [
     "CiJob",
@@ -141,6 +151,14 @@ __all__ = [
     "Fixable",
     "Flavor",
     "FleetEngine",
+    "KubeContainer",
+    "KubeFacts",
+    "KubeFailure",
+    "KubeNode",
+    "KubeRequirement",
+    "KubeTaint",
+    "KubeToleration",
+    "KubeWorkload",
     "HostFacts",
     "ImageFacts",
     "ImagePlatform",

@@ -525,6 +525,9 @@ class DeployImage:
     reference: str
     source: str  # "deploy/api.yaml:21 containers[api].image"
     platforms: tuple[str, ...] = ()  # where this file runs it (its workload's node selector); () = the file's targets
+    workload: str = ""  # Kubernetes: kind/namespace/name of the workload it belongs to (namespace "" = not given)
+    pod_spec: tuple[int, str] = (0, "")  # Kubernetes: the pod spec's first line (number, text), where a key can go
+    node_selector: bool = False  # Kubernetes: the pod spec already has a nodeSelector
 
 
 @dataclass(frozen=True, slots=True)
@@ -718,6 +721,7 @@ class Facts:
     raw: tuple[RawAnswer, ...] = ()  # only when gathered for a support bundle
     error_texts: tuple[ErrorText, ...] = ()  # errors the user pasted, explained by DKD320
     fleet: tuple[FleetEngine, ...] = ()  # `check --all-contexts`: every engine of the run; empty for one engine
+    kube: KubeFacts | None = None  # `check --kube`: the cluster's nodes, workloads and failing pods
     redacted: bool = False
     schema_version: int = SCHEMA_VERSION
     dockdoctor_version: str = ""
@@ -729,3 +733,6 @@ class Facts:
             if key == name:
                 return value
         return None
+
+
+from dockdoctor.model.kube import KubeFacts  # noqa: E402 - after the classes it builds on (no cycle at import)

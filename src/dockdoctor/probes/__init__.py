@@ -20,6 +20,7 @@ from dockdoctor.model import (
     Facts,
     HostFacts,
     ImageFacts,
+    KubeFacts,
     ProbeError,
     ProjectFacts,
     RemoteImage,
@@ -68,6 +69,8 @@ class GatherOptions:
     deep: bool = False  # --deep: read the entrypoint file of every image variant a target runs
     deep_targets: tuple[str, ...] = ()  # the targets --deep reads variants for (default: the engine's platform)
     engine: bool = True  # False (--no-engine): only the project scan and the registry lookups; no socket is touched
+    kube_context: str | None = None  # `--kube [CONTEXT]`: read this kubeconfig context ("" = the current one)
+    kube_namespace: str | None = None  # with --kube: this namespace only (None: every namespace)
 
 
 def _environment(env: dict[str, str]) -> tuple[tuple[str, str], ...]:
@@ -201,8 +204,9 @@ def _gather_without_engine(options: GatherOptions) -> Facts:
     deadline = options.deadline if options.deadline is not None else time.monotonic() + options.timeout
     finish = deadline - min(RENDER_MARGIN, options.timeout / 4)
     env = dict(environ())
-    pool = Pool(2, "probe")
+    pool = Pool(3, "probe")
     try:
+        kube_f = pool.submit(_kube, options, env, finish) if options.kube_context is not None else None
         project = None
         if options.project_dir is not None:
             project_f = pool.submit(_project, options, env, finish)
@@ -241,6 +245,7 @@ def _gather_without_engine(options: GatherOptions) -> Facts:
                     for r in refs
                 )
             images = ImageFacts(remote=remote)
+        kube = _kube_result(kube_f, options, finish) if kube_f is not None else None
     finally:
         pool.shutdown()
     return Facts(
@@ -248,10 +253,34 @@ def _gather_without_engine(options: GatherOptions) -> Facts:
         engine=EngineFacts(endpoint="", endpoint_rule=EndpointRule.DEFAULT, context=None),
         images=images,
         project=project,
+        kube=kube,
         environment=_environment(env),
         dockdoctor_version=__version__,
         gathered_at=datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(),
     )
+
+
+def _kube(options: GatherOptions, env: dict[str, str], finish: float) -> KubeFacts:
+    """`--kube`: the cluster through kubectl, then its workloads' images through the registry client."""
+    from dockdoctor.probes.kube import KubeRequest, gather_kube
+
+    def lookup(refs: tuple[str, ...], deadline: float) -> tuple[RemoteImage, ...]:
+        return _remote(refs, None, options, env, min(deadline, finish)) if refs else ()
+
+    request = KubeRequest(context=options.kube_context or "", namespace=options.kube_namespace)
+    return gather_kube(request, deadline=finish - REGISTRY_MARGIN, lookup=lookup)
+
+
+def _kube_result(future: Future[KubeFacts], options: GatherOptions, finish: float) -> KubeFacts:
+    try:
+        return future.result(timeout=max(0.0, finish - time.monotonic()))
+    except FutureTimeout:
+        return KubeFacts(
+            context=options.kube_context or "(current context)",
+            error=ProbeError(
+                probe="kube", kind="timeout", detail=f"no answer within the run's {options.timeout:g} s (--timeout)"
+            ),
+        )
 
 
 def _contexts(engine: EngineFacts, timeout: float) -> EngineFacts:

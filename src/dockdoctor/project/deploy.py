@@ -132,11 +132,14 @@ class _Out:
             self.targets.append(DeployTarget(platform=platform, source=f"{self.path}:{line} {what}"))
         return platform
 
-    def image(self, reference: str | None, line: int, what: str, platforms: list[str]) -> None:
+    def image(self, reference: str | None, line: int, what: str, platforms: list[str], **workload: object) -> None:
         if reference and "$" not in reference and "{{" not in reference:
             self.images.append(
                 DeployImage(
-                    reference=reference, source=f"{self.path}:{line} {what}", platforms=tuple(dict.fromkeys(platforms))
+                    reference=reference,
+                    source=f"{self.path}:{line} {what}",
+                    platforms=tuple(dict.fromkeys(platforms)),
+                    **workload,  # type: ignore[arg-type]
                 )
             )
 
@@ -178,13 +181,29 @@ def _pod_spec(doc: Node, kind: str) -> Node | None:
     return _path(doc, "spec", "template", "spec")
 
 
-def _containers(spec: Node | None, out: _Out, platforms: list[str]) -> None:
+def _containers(spec: Node | None, out: _Out, platforms: list[str], **workload: object) -> None:
     for key in ("initContainers", "containers"):
         for index, container in enumerate(_items(_get(spec, key))):
             image = _get(container, "image")
             name = _str(_get(container, "name")) or str(index)
             if image is not None:
-                out.image(_str(image), _line(image), f"{key}[{name}].image", platforms)
+                out.image(_str(image), _line(image), f"{key}[{name}].image", platforms, **workload)
+
+
+def _workload(item: Node, kind: str, spec: Node | None, lines: list[str]) -> dict[str, object]:
+    """Where a Kubernetes workload's pod spec is, so a fix can add a key to it (`check --kube`, DKD240/241)."""
+    from ruamel.yaml.nodes import MappingNode
+
+    meta = _get(item, "metadata")
+    out: dict[str, object] = {
+        "workload": f"{kind}/{_str(_get(meta, 'namespace')) or ''}/{_str(_get(meta, 'name')) or ''}",
+        "node_selector": _get(spec, "nodeSelector") is not None,
+    }
+    if isinstance(spec, MappingNode) and spec.value and not spec.flow_style:
+        first = _line(spec.value[0][0])
+        if 0 < first <= len(lines):
+            out["pod_spec"] = (first, lines[first - 1])
+    return out
 
 
 def parse_kubernetes(text: str, *, path: str) -> DeployFile | None:
@@ -203,7 +222,8 @@ def parse_kubernetes(text: str, *, path: str) -> DeployFile | None:
                 _containers(spec, out, [platform] if platform else [])
             elif kind in WORKLOADS:
                 spec = _pod_spec(item, kind)
-                _containers(spec, out, _selector_targets(spec, out))
+                workload = _workload(item, kind, spec, text.splitlines())
+                _containers(spec, out, _selector_targets(spec, out), **workload)
     return out.done()
 
 

@@ -88,6 +88,8 @@ def area_lines(report: Report) -> list[tuple[str, str, str]]:
         rows += [("DKD4", "Compose", _compose(facts)), ("DKD5", "Build & emulation", _build(facts))]
     if facts.project is not None:
         rows.append(("DKD6", "Project", _project(facts)))
+    if facts.kube is not None:
+        rows.append(("DKD24", "Cluster", facts.kube.summary))
     if report.worst("DKD0") is not None:
         rows.append(("DKD0", "dockdoctor", "some probes failed"))
     worst = {prefix: report.worst(prefix) for prefix, _, _ in rows}
@@ -236,6 +238,8 @@ def render(report: Report, options: RenderOptions) -> str:
         return "".join("\n".join(_finding(f, options)) + "\n" for f in report.findings)
     targets = ", ".join(f"{t.platform} ({t.source})" for t in report.targets)
     alone = "  targets: none (give --platform)" if report.checks_skipped else "  (from the text alone)"
+    if report.facts.kube is not None:
+        alone = f"  cluster: {report.facts.kube.context}"
     lines = [
         _paint(f"dockdoctor {report.dockdoctor_version}", "bold", options)
         + (f"  targets: {targets}" if targets else alone)
