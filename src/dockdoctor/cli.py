@@ -657,6 +657,9 @@ def inspect_cmd(
     reference that is not one (`''`) still gets its line, and the exit code is 2.
     """
     deadline = time.monotonic() + timeout
+    from dockdoctor.probes.early import begin  # the lookups start before the imports below (probes/early.py)
+
+    begin(refs, offline=offline, refresh=refresh, timeout=timeout, deadline=deadline)
     from dockdoctor import app, codec
     from dockdoctor.render import Format, RenderOptions, renderer_for
 
