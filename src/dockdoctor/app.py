@@ -7,10 +7,9 @@ import re
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dockdoctor import __version__
-from dockdoctor.checks import ALL_CHECKS, CheckSpec, Context, lookup, needs_engine
-from dockdoctor.checks.images import verdicts
 from dockdoctor.config import Settings
 from dockdoctor.errors import ConfigError, UnknownCheckError
 from dockdoctor.model import (
@@ -37,6 +36,11 @@ from dockdoctor.platforms import PlatformError, format_platform, parse
 from dockdoctor.redact import redact
 from dockdoctor.reference import ReferenceError
 from dockdoctor.reference import parse as parse_reference
+
+if TYPE_CHECKING:  # the check catalog is imported where it is used: `check` starts its probes first
+    from concurrent.futures import Future
+
+    from dockdoctor.checks import CheckSpec
 
 IMAGE_CHECKS = (
     "DKD201",
@@ -128,6 +132,7 @@ def resolve_targets(facts: Facts, requested: Iterable[str], settings: Settings =
 
 def select_checks(only: Iterable[str], skip: Iterable[str]) -> tuple[CheckSpec, ...]:
     """The checks to run, from codes or slugs (comma-separated values allowed)."""
+    from dockdoctor.checks import ALL_CHECKS, lookup
 
     def names(values: Iterable[str]) -> set[str]:
         return {lookup(n.strip()).id for v in values for n in v.split(",") if n.strip()}
@@ -151,6 +156,8 @@ def _crashed(spec: CheckSpec, err: Exception) -> Finding:
 
 def severity_overrides(settings: Settings) -> dict[str, Severity]:
     """Check ID -> effective severity from the settings (codes or slugs)."""
+    from dockdoctor.checks import lookup
+
     try:
         return {lookup(name).id: severity for name, severity in settings.severity}
     except UnknownCheckError as err:
@@ -258,6 +265,9 @@ def diagnose(
     skipped: tuple[Skipped, ...] = (),
 ) -> Report:
     """Run the checks over the facts; one crashing check becomes a finding, the others still run."""
+    from dockdoctor.checks import Context
+    from dockdoctor.checks.images import verdicts
+
     ctx = Context(facts=facts, targets=tuple(parse(t.platform) for t in targets), target_info=targets)
     findings: list[Finding] = []
     overrides = overrides or {}
@@ -295,8 +305,51 @@ def diagnose(
     )
 
 
+def _start_gather(options: CheckOptions) -> Future[Facts]:
+    """gather() for these options, started in a daemon thread; the future holds its facts or its exception."""
+    import threading
+    from concurrent.futures import Future
+
+    from dockdoctor.probes import GatherOptions, gather
+    from dockdoctor.probes._run import signals_to_the_main_thread
+
+    gather_options = GatherOptions(
+        timeout=options.timeout,
+        deadline=options.deadline,
+        keep_raw=options.keep_raw,
+        project_dir=options.project_dir,
+        compose_files=options.compose_files,
+        image_refs=options.image_refs,
+        offline=options.offline,
+        refresh=options.refresh,
+        tools=options.tools,
+        targets=_asked_targets(options),
+        deep=options.deep,
+        deep_targets=_asked_targets(options),
+        engine=not options.no_engine,
+    )
+    future: Future[Facts] = Future()
+
+    def work() -> None:
+        signals_to_the_main_thread()  # Ctrl-C stays the main thread's (probes/_run.py)
+        try:
+            future.set_result(gather(gather_options))
+        except BaseException as err:  # noqa: BLE001 - raised again in the caller by future.result()
+            future.set_exception(err)
+
+    threading.Thread(target=work, name="gather", daemon=True).start()
+    return future
+
+
 def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: str | None = None) -> Report:
-    """`dockdoctor check`: gather (or replay) the facts and diagnose them."""
+    """`dockdoctor check`: gather (or replay) the facts and diagnose them.
+
+    The probes start first, in a thread of their own: importing the check catalog and choosing the checks
+    then overlaps their waiting on the engine and the subprocesses instead of going before it.
+    """
+    from dockdoctor.checks import needs_engine
+
+    gathering = _start_gather(options) if replay is None else None
     try:
         checks = select_checks(options.only, options.skip + options.settings.ignore)
     except UnknownCheckError as err:
@@ -308,28 +361,8 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
     if options.no_engine:
         skipped = tuple(Skipped(id=s.id, slug=s.slug, reason=NO_ENGINE_REASON) for s in checks if needs_engine(s))
         checks = tuple(s for s in checks if not needs_engine(s))
-    if replay is None:
-        from dockdoctor.probes import GatherOptions, gather
-
-        facts = gather(
-            GatherOptions(
-                timeout=options.timeout,
-                deadline=options.deadline,
-                keep_raw=options.keep_raw,
-                project_dir=options.project_dir,
-                compose_files=options.compose_files,
-                image_refs=options.image_refs,
-                offline=options.offline,
-                refresh=options.refresh,
-                tools=options.tools,
-                targets=_asked_targets(options),
-                deep=options.deep,
-                deep_targets=_asked_targets(options),
-                engine=not options.no_engine,
-            )
-        )
-    else:
-        facts = replay
+    facts = gathering.result() if gathering is not None else replay
+    assert facts is not None
     if options.error_texts:
         facts = dataclasses.replace(facts, error_texts=facts.error_texts + options.error_texts)
     if options.redact:
