@@ -431,18 +431,19 @@ class Transport:
         if data is not None:
             body = urlencode(dict(data)).encode("ascii")
             send.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        proxy = self._proxy_for(parts.scheme, parts.netloc)
+        if proxy is not None and parts.scheme == "http":
+            path = url  # the absolute form, to the proxy (https goes through a CONNECT tunnel instead)
+            if proxy.authorization:
+                send["Proxy-Authorization"] = proxy.authorization
         # a kept-alive connection the server has closed meanwhile fails at once: then once more on a new one
         for reuse in (True, False) if method in IDEMPOTENT else (False,):
             conn = self._checkout(key) if reuse else None
             reused = conn is not None
             if conn is None:
-                conn, proxy = self._new(parts.scheme, parts.netloc)
+                conn = self._new(parts.scheme, parts.netloc, proxy)
                 box.hold(conn)
                 self._connect(conn)
-                if proxy is not None and parts.scheme == "http":
-                    path = url  # absolute form, to the proxy
-                    if proxy.authorization:
-                        send["Proxy-Authorization"] = proxy.authorization
             else:
                 box.hold(conn)
             try:
@@ -457,19 +458,22 @@ class Transport:
                 raise
         raise http.client.RemoteDisconnected("the server closed the connection")  # pragma: no cover
 
-    def _new(self, scheme: str, netloc: str) -> tuple[Connection, Proxy | None]:
-        proxy_url = None if bypassed(netloc, self._proxies.get("no", "")) else self._proxies.get(scheme)
-        proxy_url = proxy_url or (None if bypassed(netloc, self._proxies.get("no", "")) else self._proxies.get("all"))
-        proxy = _proxy(proxy_url) if proxy_url else None
+    def _proxy_for(self, scheme: str, netloc: str) -> Proxy | None:
+        """The proxy the environment names for this scheme and host (NO_PROXY respected), or None."""
+        if bypassed(netloc, self._proxies.get("no", "")):
+            return None
+        url = self._proxies.get(scheme) or self._proxies.get("all")
+        return _proxy(url) if url else None
+
+    def _new(self, scheme: str, netloc: str, proxy: Proxy | None) -> Connection:
         where = proxy.netloc if proxy is not None else netloc
         if scheme == "https":
             conn: Connection = http.client.HTTPSConnection(where, timeout=self.connect_timeout, context=self._context())
             if proxy is not None:
                 auth = {"Proxy-Authorization": proxy.authorization} if proxy.authorization else None
                 conn.set_tunnel(netloc, headers=auth)
-        else:
-            conn = http.client.HTTPConnection(where, timeout=self.connect_timeout)
-        return conn, proxy
+            return conn
+        return http.client.HTTPConnection(where, timeout=self.connect_timeout)
 
     def _connect(self, conn: Connection) -> None:
         try:
