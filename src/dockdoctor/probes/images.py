@@ -31,7 +31,7 @@ MAX_CONTAINERS = 200
 MAX_FAILED_INSPECTED = 20  # failed containers whose logs and entrypoint file are read
 HEAD_BYTES = 4096
 # errors after which the entrypoint file itself tells the cause (no #!, CRLF, empty, LFS pointer, another OS)
-_FILE_ERRORS = re.compile(r"(?i)exec format error|no such file or directory|permission denied")
+_FILE_ERRORS = r"(?i)exec format error|no such file or directory|permission denied"  # compiled when used
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -162,7 +162,7 @@ def _failed_details(client: Any, cid: str, details: dict[str, Any]) -> dict[str,
     lines = tuple(escape_controls(line) for line in raw.decode("utf-8", "replace").splitlines()[-LOG_LINES:])
     error = escape_controls(str((details.get("State") or {}).get("Error") or ""))
     argv = tuple(str(a) for a in (details.get("Path") or "", *(details.get("Args") or ())) if a != "")
-    head = entry_file(client, cid, details) if _FILE_ERRORS.search("\n".join((*lines, error))) else None
+    head = entry_file(client, cid, details) if re.search(_FILE_ERRORS, "\n".join((*lines, error))) else None
     return {
         "log_tail": lines,
         "error": error,
