@@ -1,7 +1,16 @@
-"""Benchmark: `dockdoctor check` beside the commands a person would type, and start-up cost.
+"""Benchmark: `dockdoctor check` beside the commands a person would type, each probe's wall time, start-up cost
+of the answers that need no command (--version, --help, the plugin metadata) and peak memory.
 
-Usage: python bench/check_speed.py [--runs N]   (DOCKER_HOST / DOCKDOCTOR_TESTENV select the engine)
-Prints medians and ranges of wall times, measured in the same run on the same engine.
+Usage: python bench/check_speed.py [--runs N] [--profile] [--services 20]
+       (DOCKER_HOST, else DOCKDOCTOR_TESTENV's docker_host, selects the engine; DOCKDOCTOR_TESTENV's registry
+       serves the 20-service project's images)
+Every ratio is of medians measured in this one run, on the same engine; each target prints PASS or MISS.
+  check / the shell sequence of the five docker commands      <= 0.4
+  --version, --help, check --help, inspect --help and docker-cli-plugin-metadata, each beyond `python -c pass`
+                                                              <= 15 ms
+  peak RSS of `check --project` on a 20-service compose project <= 80 MB
+--profile adds the per-phase timeline of one `check` (imports, probes, first engine request, last response,
+render). Byte code is cached in a folder of the bench's own (as an installed package has it): no run compiles.
 """
 
 from __future__ import annotations
@@ -11,67 +20,161 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
+from pathlib import Path
 
-SHELL_SEQUENCE = "docker info; docker version; docker buildx ls; docker compose version; docker-compose version"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import Run, bench_env, profile, run  # noqa: E402
 
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    testenv = env.get("DOCKDOCTOR_TESTENV")
-    if testenv and os.path.exists(testenv) and "DOCKER_HOST" not in env:
-        with open(testenv, encoding="utf-8") as fh:
-            env["DOCKER_HOST"] = json.load(fh)["docker_host"]
-    return env
-
-
-def _time(argv: list[str], env: dict[str, str], runs: int) -> list[float]:
-    """Wall times, run in an empty folder (no project to scan: the shell sequence scans none either)."""
-    times = []
-    folder = tempfile.mkdtemp(prefix="dockdoctor-bench-")
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, cwd=folder)
-        times.append(time.perf_counter() - start)
-    return times
+COMMANDS = ("docker info", "docker version", "docker buildx ls", "docker compose version", "docker-compose version")
+SHELL_SEQUENCE = "; ".join(COMMANDS)
+STARTUP = (
+    ("--version", ["--version"]),
+    ("--help", ["--help"]),
+    ("check --help", ["check", "--help"]),
+    ("inspect --help", ["inspect", "--help"]),
+    ("docker-cli-plugin-metadata", ["docker-cli-plugin-metadata"]),
+)
+CHECK_RATIO = 0.4
+STARTUP_BUDGET_MS = 15.0
+RSS_BUDGET_MB = 80.0
 
 
-def _row(name: str, times: list[float]) -> str:
-    return (
-        f"{name:58} median {statistics.median(times) * 1000:8.1f} ms"
-        f"   min {min(times) * 1000:8.1f}   max {max(times) * 1000:8.1f}"
-    )
+def _testenv() -> dict:
+    path = os.environ.get("DOCKDOCTOR_TESTENV", "")
+    if path and os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    return {}
+
+
+def _times(argv: list[str], env: dict[str, str], runs: int, cwd: str) -> list[Run]:
+    return [run(argv, env, cwd=cwd) for _ in range(runs)]
+
+
+def _ms(runs: list[Run]) -> float:
+    return statistics.median(r.wall for r in runs) * 1000
+
+
+def _row(name: str, runs: list[Run]) -> str:
+    walls = [r.wall * 1000 for r in runs]
+    return f"  {name:58} median {statistics.median(walls):8.1f} ms   min {min(walls):8.1f}   max {max(walls):8.1f}"
+
+
+def _project(folder: Path, testenv: dict, services: int) -> tuple[Path, int]:
+    """A compose project of `services` services, each naming an image of the test registry (seeded as
+    bench/registry_speed.py seeds them); the number of image references."""
+    from registry_speed import Registry, seed
+
+    refs = [r for r in seed(Registry(testenv["registry"]), services * 2) if r.kind != "missing"][:services]
+    body = "".join(f"  svc{i}:\n    image: {testenv['registry']}/{ref.path}\n" for i, ref in enumerate(refs))
+    (folder / "compose.yaml").write_text(f"services:\n{body}", encoding="utf-8")
+    return folder, len(refs)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--profile", action="store_true", help="print the per-phase timeline of one check")
+    parser.add_argument("--services", type=int, default=20, help="services in the memory figure's project")
     args = parser.parse_args()
-    env = _env()
-    dockdoctor = [sys.executable, "-m", "dockdoctor"]
-    print(f"engine: {env.get('DOCKER_HOST', 'default socket')}; runs: {args.runs}; python {sys.version.split()[0]}")
-    _time([*dockdoctor, "check"], env, 1)  # warm the page cache for both sides
-    _time(["bash", "-c", SHELL_SEQUENCE], env, 1)
-    check = _time([*dockdoctor, "check"], env, args.runs)
-    shell = _time(["bash", "-c", SHELL_SEQUENCE], env, args.runs)
-    version = _time([*dockdoctor, "--version"], env, args.runs)
-    bare = _time([sys.executable, "-c", "pass"], env, args.runs)
-    print(_row("dockdoctor check", check))
-    print(_row(f"shell: {SHELL_SEQUENCE[:50]}...", shell))
-    print(f"  ratio check / shell sequence: {statistics.median(check) / statistics.median(shell):.2f}")
-    print(_row("dockdoctor --version", version))
-    print(_row("python -c pass", bare))
-    print(
-        f"  --version start-up beyond the interpreter: "
-        f"{(statistics.median(version) - statistics.median(bare)) * 1000:.1f} ms"
-    )
-    missing = [tool for tool in ("docker", "docker-compose") if shutil.which(tool) is None]
-    if missing:
-        print(f"note: not installed here: {', '.join(missing)} (the shell sequence fails fast for them)")
-    return 0
+    if not 1 <= args.runs <= 50:
+        parser.error("--runs 1..50")
+    testenv = _testenv()
+    work = tempfile.mkdtemp(prefix="dockdoctor-bench-")
+    env = bench_env(dict(os.environ), os.path.join(work, "pycache"))
+    if "DOCKER_HOST" not in env and testenv.get("docker_host"):
+        env["DOCKER_HOST"] = testenv["docker_host"]
+    env["DOCKDOCTOR_CACHE_DIR"] = os.path.join(work, "cache")
+    empty = tempfile.mkdtemp(prefix="empty-", dir=work)  # no project to scan: the shell sequence scans none either
+    py = sys.executable
+    dd = [py, "-m", "dockdoctor"]
+    results: list[bool] = []
+
+    def line(ok: bool, text: str) -> None:
+        results.append(ok)
+        print(f"{'PASS' if ok else 'MISS'}  {text}")
+
+    try:
+        print(f"engine: {env.get('DOCKER_HOST', 'default socket')}; runs: {args.runs}; python {sys.version.split()[0]}")
+        for argv in ([*dd, "check"], ["bash", "-c", SHELL_SEQUENCE], *([*dd, *a] for _, a in STARTUP)):
+            run(argv, env, cwd=empty)  # compile the byte code, warm the page cache, for both sides
+        check = _times([*dd, "check"], env, args.runs, empty)
+        shell = _times(["bash", "-c", SHELL_SEQUENCE], env, args.runs, empty)
+        each = {c: _times(["bash", "-c", c], env, args.runs, empty) for c in COMMANDS}
+        bare = _times([py, "-c", "pass"], env, args.runs, empty)
+        startup = {name: _times([*dd, *a], env, args.runs, empty) for name, a in STARTUP}
+        timeline = profile(["check"], env, cwd=empty)
+
+        print()
+        print(_row("dockdoctor check", check))
+        print(_row(f"shell: {SHELL_SEQUENCE[:50]}...", shell))
+        for command, runs in each.items():
+            print(_row(f"  {command}", runs))
+        ratio = _ms(check) / _ms(shell)
+        print()
+        print(f"each probe's wall time (one profiled `check`, ms; the slowest bounds the run): {timeline.error}")
+        probes = timeline.probes()
+        for name, start, end in sorted(probes, key=lambda r: r[1] - r[2]):
+            print(f"  {name:28} {end - start:7.1f} ms   (from {start:6.0f} to {end:6.0f} ms after the spawn)")
+        if probes:
+            first = min(p[1] for p in probes)
+            last = max(p[2] for p in probes)
+            slowest = max(probes, key=lambda p: p[2] - p[1])
+            print(
+                f"  probes span {last - first:.0f} ms; the slowest, {slowest[0]}, {slowest[2] - slowest[1]:.0f} ms; "
+                f"before the first probe {first:.0f} ms, after the last {timeline.wall - last:.0f} ms"
+            )
+        print()
+        print(_row("python -c pass", bare))
+        for name, runs in startup.items():
+            print(_row(f"dockdoctor {name}", runs) + f"   +{_ms(runs) - _ms(bare):.1f} ms")
+        if shutil.which("docker-compose") is None or shutil.which("docker") is None:
+            missing = [t for t in ("docker", "docker-compose") if shutil.which(t) is None]
+            print(f"note: not installed here: {', '.join(missing)} (the shell sequence fails fast for them)")
+
+        rss_check = max(r.max_rss_kib for r in check) / 1024
+        project_rss = None
+        if testenv.get("registry"):
+            folder = Path(tempfile.mkdtemp(prefix="project-", dir=work))
+            project, n = _project(folder, testenv, args.services)
+            proj_runs = [
+                run([*dd, "check", "--json", "--project", str(project)], env, capture=True, timeout=300)
+                for _ in range(max(1, min(args.runs, 3)))
+            ]
+            project_rss = max(r.max_rss_kib for r in proj_runs) / 1024
+            looked = len(json.loads(proj_runs[0].stdout or b"{}").get("facts", {}).get("images", {}).get("remote", []))
+            print()
+            print(
+                f"check --project (compose, {args.services} services, {n} image references, {looked} looked up): "
+                f"median {_ms(proj_runs):.0f} ms, peak RSS {project_rss:.1f} MB"
+            )
+        print(f"check (no project): peak RSS {rss_check:.1f} MB")
+
+        print()
+        line(
+            ratio <= CHECK_RATIO,
+            f"check / shell sequence = {ratio:.2f} (<= {CHECK_RATIO}): {_ms(check):.0f} ms vs {_ms(shell):.0f} ms",
+        )
+        for name, runs in startup.items():
+            extra = _ms(runs) - _ms(bare)
+            line(
+                extra <= STARTUP_BUDGET_MS, f"{name}: {extra:.1f} ms beyond the interpreter (<= {STARTUP_BUDGET_MS:g})"
+            )
+        if project_rss is not None:
+            line(
+                project_rss <= RSS_BUDGET_MB,
+                f"peak RSS of check on the {args.services}-service project {project_rss:.1f} MB (<= {RSS_BUDGET_MB:g})",
+            )
+        else:
+            print("note: no DOCKDOCTOR_TESTENV registry: the project memory figure is not measured")
+        if args.profile:
+            print()
+            print("\n".join(timeline.lines("dockdoctor check (profiled)")))
+        return 0 if all(results) else 1
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "dockdoctor._entry": ("dockdoctor",),  # stdlib first; dockdoctor.cli (or .plugin) only once it must
     "dockdoctor.plugin": ("dockdoctor",),  # a part of the command line, like cli
     "dockdoctor.console": ("dockdoctor",),  # the CLI's own parts: the layer of cli, below it only main()
+    "dockdoctor._help": ("dockdoctor._help_text", "dockdoctor.cli"),  # --help without click; its generator reads cli
+    "dockdoctor._help_text": (),
     "dockdoctor": (),
 }
 PURE = (

@@ -80,6 +80,10 @@ def main() -> int:
 
             return complete(rest[1:])
         sys.argv[1:] = rest
+    from dockdoctor._help import answer
+
+    if answer(sys.argv[1:]):  # `--help`, `COMMAND --help`: the kept text, without importing click (_help.py)
+        return 0
     try:
         from dockdoctor.cli import run
     except KeyboardInterrupt:  # Ctrl-C while importing: the same exit code as later on (os._exit: see cli._exit)

@@ -7,10 +7,9 @@ import re
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dockdoctor import __version__
-from dockdoctor.checks import ALL_CHECKS, CheckSpec, Context, lookup, needs_engine
-from dockdoctor.checks.images import verdicts
 from dockdoctor.config import Settings
 from dockdoctor.errors import ConfigError, UnknownCheckError
 from dockdoctor.fixes.consent import Consent, Decision
@@ -39,6 +38,11 @@ from dockdoctor.platforms import PlatformError, format_platform, parse
 from dockdoctor.redact import redact
 from dockdoctor.reference import ReferenceError
 from dockdoctor.reference import parse as parse_reference
+
+if TYPE_CHECKING:  # the check catalog is imported where it is used: `check` starts its probes first
+    from concurrent.futures import Future
+
+    from dockdoctor.checks import CheckSpec
 
 IMAGE_CHECKS = (
     "DKD201",
@@ -134,6 +138,7 @@ def resolve_targets(facts: Facts, requested: Iterable[str], settings: Settings =
 
 def select_checks(only: Iterable[str], skip: Iterable[str]) -> tuple[CheckSpec, ...]:
     """The checks to run, from codes or slugs (comma-separated values allowed)."""
+    from dockdoctor.checks import ALL_CHECKS, lookup
 
     def names(values: Iterable[str]) -> set[str]:
         return {lookup(n.strip()).id for v in values for n in v.split(",") if n.strip()}
@@ -142,8 +147,12 @@ def select_checks(only: Iterable[str], skip: Iterable[str]) -> tuple[CheckSpec, 
     return tuple(s for s in ALL_CHECKS if (not wanted or s.id in wanted) and s.id not in unwanted)
 
 
-def rules(specs: Iterable[CheckSpec] = ALL_CHECKS) -> tuple[Rule, ...]:
-    """Checks as the renderers see them (`--list-checks`, the rules of a SARIF document)."""
+def rules(specs: Iterable[CheckSpec] | None = None) -> tuple[Rule, ...]:
+    """Checks as the renderers see them (`--list-checks`, the rules of a SARIF document); default: every check."""
+    if specs is None:
+        from dockdoctor.checks import ALL_CHECKS
+
+        specs = ALL_CHECKS
     return tuple(Rule(id=s.id, slug=s.slug, title=s.title, help=s.doc, severity=s.default_severity) for s in specs)
 
 
@@ -162,6 +171,8 @@ def _crashed(spec: CheckSpec, err: Exception) -> Finding:
 
 def severity_overrides(settings: Settings) -> dict[str, Severity]:
     """Check ID -> effective severity from the settings (codes or slugs)."""
+    from dockdoctor.checks import lookup
+
     try:
         return {lookup(name).id: severity for name, severity in settings.severity}
     except UnknownCheckError as err:
@@ -274,6 +285,9 @@ def diagnose(
 ) -> Report:
     """Run the checks over the facts; one crashing check becomes a finding, the others still run. Findings an
     inline `# dockdoctor: ignore=...` comment covers move to `Report.suppressed`."""
+    from dockdoctor.checks import Context
+    from dockdoctor.checks.images import verdicts
+
     ctx = Context(facts=facts, targets=tuple(parse(t.platform) for t in targets), target_info=targets)
     findings: list[Finding] = []
     overrides = overrides or {}
@@ -317,6 +331,7 @@ def diagnose(
 def suppress(findings: list[Finding], facts: Facts) -> tuple[list[Finding], list[Suppressed]]:
     """The findings no inline comment covers, and those one does (a comment with a reason, naming the finding's
     check by code or slug, on the finding's line or the line above it)."""
+    from dockdoctor.checks import lookup
     from dockdoctor.project.suppressions import covers
 
     comments = []
@@ -359,8 +374,53 @@ def _places(finding: Finding, facts: Facts) -> list[tuple[str, int]]:
     return places
 
 
+def _start_gather(options: CheckOptions) -> Future[Facts]:
+    """gather() for these options, started in a daemon thread; the future holds its facts or its exception."""
+    import threading
+    from concurrent.futures import Future
+
+    from dockdoctor.probes import GatherOptions, gather
+    from dockdoctor.probes._run import signals_to_the_main_thread
+
+    gather_options = GatherOptions(
+        timeout=options.timeout,
+        deadline=options.deadline,
+        keep_raw=options.keep_raw,
+        project_dir=options.project_dir,
+        compose_files=options.compose_files,
+        image_refs=options.image_refs,
+        offline=options.offline,
+        refresh=options.refresh,
+        tools=options.tools,
+        targets=_asked_targets(options),
+        deep=options.deep,
+        deep_targets=_asked_targets(options),
+        engine=not options.no_engine and options.kube is None,
+        kube_context=options.kube,
+        kube_namespace=options.kube_namespace,
+    )
+    future: Future[Facts] = Future()
+
+    def work() -> None:
+        signals_to_the_main_thread()  # Ctrl-C stays the main thread's (probes/_run.py)
+        try:
+            future.set_result(gather(gather_options))
+        except BaseException as err:  # noqa: BLE001 - raised again in the caller by future.result()
+            future.set_exception(err)
+
+    threading.Thread(target=work, name="gather", daemon=True).start()
+    return future
+
+
 def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: str | None = None) -> Report:
-    """`dockdoctor check`: gather (or replay) the facts and diagnose them."""
+    """`dockdoctor check`: gather (or replay) the facts and diagnose them.
+
+    The probes start first, in a thread of their own: importing the check catalog and choosing the checks
+    then overlaps their waiting on the engine and the subprocesses instead of going before it.
+    """
+    from dockdoctor.checks import needs_engine
+
+    gathering = _start_gather(options) if replay is None else None
     try:
         checks = select_checks(options.only, options.skip + options.settings.ignore)
     except UnknownCheckError as err:
@@ -373,30 +433,8 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
         reason = NO_ENGINE_REASON if options.no_engine else KUBE_REASON
         skipped = tuple(Skipped(id=s.id, slug=s.slug, reason=reason) for s in checks if needs_engine(s))
         checks = tuple(s for s in checks if not needs_engine(s))
-    if replay is None:
-        from dockdoctor.probes import GatherOptions, gather
-
-        facts = gather(
-            GatherOptions(
-                timeout=options.timeout,
-                deadline=options.deadline,
-                keep_raw=options.keep_raw,
-                project_dir=options.project_dir,
-                compose_files=options.compose_files,
-                image_refs=options.image_refs,
-                offline=options.offline,
-                refresh=options.refresh,
-                tools=options.tools,
-                targets=_asked_targets(options),
-                deep=options.deep,
-                deep_targets=_asked_targets(options),
-                engine=not options.no_engine and options.kube is None,
-                kube_context=options.kube,
-                kube_namespace=options.kube_namespace,
-            )
-        )
-    else:
-        facts = replay
+    facts = gathering.result() if gathering is not None else replay
+    assert facts is not None
     if options.error_texts:
         facts = dataclasses.replace(facts, error_texts=facts.error_texts + options.error_texts)
     if options.redact:

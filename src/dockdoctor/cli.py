@@ -137,6 +137,9 @@ def inspect_cmd(args: InspectArgs) -> ExitCode:
     A lookup that fails (registry unreachable, not found, authentication) is an error here: exit code 1; a
     reference that is not one (`''`) still gets its line, and the exit code is 2.
     """
+    from dockdoctor.probes.early import begin  # the lookups start before the imports below (probes/early.py)
+
+    begin(args.refs, offline=args.offline, refresh=args.refresh, timeout=args.timeout, deadline=args.deadline)
     from dockdoctor import app
     from dockdoctor.render import RenderOptions, renderer_for
 

@@ -20,6 +20,7 @@ import pytest
 import requests
 from support.servers import closed_port
 
+from dockdoctor import __version__
 from dockdoctor.model import RemoteImage
 from dockdoctor.probes.registry import RegistryOptions, clear_cache, inspect_remote
 from dockdoctor.probes.registry import _manifest as mf
@@ -427,7 +428,7 @@ def run_counted(
     before = wait_log_quiet(log)
     got = inspect_remote(refs, options=replace(options, observer=lambda m, u, s: seen.append((m, u, s))))
     after = wait_log_quiet(log)
-    lines = [line for line in access_log_lines(log)[before:after] if "python-requests" in line]
+    lines = [line for line in access_log_lines(log)[before:after] if f"dockdoctor/{__version__}" in line]
     return got, seen, lines
 
 

@@ -86,7 +86,7 @@ def test_mac_probe_with_recorded_sw_vers(monkeypatch: pytest.MonkeyPatch, tmp_pa
         ("sysctl", "-n", "sysctl.proc_translated"): "0\n",
     }
     monkeypatch.setattr(host_probe, "_os_name", lambda: "darwin")
-    monkeypatch.setattr(host_probe._stdlib_platform, "machine", lambda: "arm64")
+    monkeypatch.setattr(host_probe, "_uname", lambda: ("arm64", "24.0.0"))
     monkeypatch.setattr(host_probe, "run", lambda probe, argv, timeout: Completed(argv, 0, answers[argv], ""))
     monkeypatch.setattr(host_probe, "ROSETTA_RUNTIME", str(tmp_path / "libRosettaRuntime"))
     facts = probe_host()

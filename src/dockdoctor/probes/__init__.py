@@ -89,6 +89,7 @@ def _gather(options: GatherOptions) -> Facts:
         return _gather_without_engine(options)
     from dockdoctor.probes.buildx import probe_buildx
     from dockdoctor.probes.compose import probe_compose
+    from dockdoctor.probes.early import claim
     from dockdoctor.probes.emulation import engine_emulation, probe_emulation
     from dockdoctor.probes.endpoint import resolve
     from dockdoctor.probes.engine import facts_from_answers, probe_engine
@@ -120,14 +121,18 @@ def _gather(options: GatherOptions) -> Facts:
 
     try:
         # references on loopback or public registries need nothing from the engine: ask them first, at once
-        early = options.image_refs if options.project_dir is None and not _needs_engine(options.image_refs) else ()
+        early = options.image_refs if options.project_dir is None and not needs_engine(options.image_refs) else ()
         host_f = pool.submit(probe_host, timeout=t)
         engine_f = pool.submit(probe_engine, resolved, timeout=t)
-        early_f = (
-            pool.submit(_remote, early, None, options, env, finish, lambda: _targets(options, engine_f, host_f, finish))
-            if early
-            else None
-        )
+        head = claim(early, offline=options.offline, refresh=options.refresh) if early and not options.context else None
+        early_f: Future[tuple[RemoteImage, ...]] | None = None
+        if head is not None:  # `inspect` started these lookups before its imports (probes/early.py)
+            head.targets.set_result(lambda: _targets(options, engine_f, host_f, finish))
+            early_f = head.result
+        elif early:
+            early_f = pool.submit(
+                _remote, early, None, options, env, finish, lambda: _targets(options, engine_f, host_f, finish)
+            )
         compose_f = pool.submit(probe_compose, timeout=t) if options.tools else None
         buildx_f = pool.submit(probe_buildx, timeout=t) if options.tools else None
         project_f = pool.submit(_project, options, env, finish) if options.project_dir is not None else None
@@ -344,7 +349,7 @@ def _pins(project: ProjectFacts, options: GatherOptions, env: dict[str, str], fi
     return dataclasses.replace(project, pins=pins, index=index, index_note=note, skipped=skipped)
 
 
-def _needs_engine(refs: tuple[str, ...]) -> bool:
+def needs_engine(refs: tuple[str, ...]) -> bool:
     """Whether a reference's registry might be one the engine lists as insecure (plain HTTP)."""
     from dockdoctor.reference import ReferenceError, parse
 

@@ -76,6 +76,7 @@ def engine_answers(
         problem = _precheck_socket(endpoint)
         if problem is not None:
             return problem
+        return _unix_answers(endpoint, timeout=timeout)
     import docker
     import requests
 
@@ -107,10 +108,50 @@ def engine_answers(
     return version, info
 
 
+def _unix_answers(endpoint: str, *, timeout: float) -> tuple[dict[str, Any], dict[str, Any]] | ProbeError:
+    """/version and /info over the unix socket with http.client (probes/_engine_api.py), without the SDK."""
+    from dockdoctor.probes._engine_api import UnixAPI, unix_errors
+
+    client = UnixAPI(endpoint, version="1.24", timeout=timeout)
+    answers: list[dict[str, Any]] = []
+    failures: list[BaseException] = []
+    try:
+        for path in ("/version", "/info"):
+            try:
+                answer = client.get_json(path, versioned_api=False)
+                answers.append(answer if isinstance(answer, dict) else {})
+                record("engine", f"GET {endpoint} {path}", json.dumps(answers[-1], indent=2))
+            except unix_errors() as err:
+                answers.append({})
+                failures.append(err)
+                if _classify(err) in ("not-found", "permission", "refused", "timeout", "tls", "ssh"):
+                    break  # the engine is not there: do not wait a second time
+    finally:
+        client.close()
+    if len(failures) == len(answers) or not any(answers):
+        return _error(endpoint, failures[0] if failures else ValueError("empty answers to /version and /info"))
+    version, info = (answers + [{}])[:2]
+    return version, info
+
+
 def with_client(
     endpoint: str, *, tls: TLSFiles | None, timeout: float, api_version: str, call: Callable[[Any], T]
 ) -> T | ProbeError:
-    """Run `call(client)` against the engine with the API version it speaks; SDK and transport errors -> ProbeError."""
+    """Run `call(client)` against the engine with the API version it speaks; SDK and transport errors -> ProbeError.
+
+    A unix socket gets the stdlib client (probes/_engine_api.py, the same methods); other endpoints the SDK's.
+    """
+    if endpoint.startswith("unix://"):
+        from dockdoctor.probes._engine_api import UnixAPI, unix_errors
+
+        try:
+            client = UnixAPI(endpoint, version=api_version, timeout=timeout)
+            try:
+                return call(client)
+            finally:
+                client.close()
+        except unix_errors() as err:
+            return _error(endpoint, err)
     import docker
     import requests
 

@@ -7,6 +7,7 @@ import re
 import shutil
 
 from dockdoctor.model import Builder, BuildxFacts, ProbeError
+from dockdoctor.probes._pool import Pool
 from dockdoctor.probes._run import run
 
 _COLUMNS = ("NAME/NODE", "DRIVER/ENDPOINT", "STATUS", "BUILDKIT", "PLATFORMS")
@@ -109,12 +110,18 @@ def probe_buildx(*, timeout: float = 10.0) -> BuildxFacts:
         return BuildxFacts(
             installed=False, error=ProbeError(probe="buildx", kind="not-found", detail="docker: command not found")
         )
-    version = run("buildx", ("docker", "buildx", "version"), timeout=timeout)
-    if isinstance(version, ProbeError):
-        return BuildxFacts(installed=False, error=version)
-    if version.code != 0:
-        return BuildxFacts(installed=False)
-    listing = run("buildx", ("docker", "buildx", "ls", "--format", "json"), timeout=timeout)
+    # `version` and `ls` at once (each starts the docker CLI and the plugin); `ls` only counts if `version` worked
+    pool = Pool(1, "buildx")
+    try:
+        listing_f = pool.submit(run, "buildx", ("docker", "buildx", "ls", "--format", "json"), timeout=timeout)
+        version = run("buildx", ("docker", "buildx", "version"), timeout=timeout)
+        if isinstance(version, ProbeError):
+            return BuildxFacts(installed=False, error=version)
+        if version.code != 0:
+            return BuildxFacts(installed=False)
+        listing = listing_f.result()
+    finally:
+        pool.shutdown()
     builders = None
     if isinstance(listing, ProbeError):
         return BuildxFacts(installed=True, version=parse_buildx_version(version.stdout), error=listing)

@@ -6,6 +6,7 @@ import re
 import shutil
 
 from dockdoctor.model import ComposeFacts, ComposeTool, ProbeError
+from dockdoctor.probes._pool import Pool
 from dockdoctor.probes._run import read_text, run
 
 _VERSION = re.compile(r"(?i)\bcompose version:?\s+v?(\d+\.\d+(?:\.\d+)?[0-9A-Za-z.+-]*?)(?:,|\s|$)")
@@ -52,14 +53,17 @@ def _tool(command: tuple[str, ...], path: str, timeout: float) -> ComposeTool | 
 
 def probe_compose(*, timeout: float = 10.0) -> ComposeFacts:
     """Which compose tools exist, their versions, and which major `docker-compose` really is."""
-    errors: list[ProbeError] = []
     docker = shutil.which("docker")
-    plugin = _tool(("docker", "compose"), docker or "", timeout) if docker else None
     standalone_path = shutil.which("docker-compose")
-    standalone = _tool(("docker-compose",), standalone_path, timeout) if standalone_path else None
-    for item in (plugin, standalone):
-        if isinstance(item, ProbeError):
-            errors.append(item)
+    # the two tools at once: each is a process start or two (the docker CLI runs the plugin), not a dependency
+    pool = Pool(2, "compose")
+    try:
+        plugin_f = pool.submit(_tool, ("docker", "compose"), docker or "", timeout) if docker else None
+        standalone = _tool(("docker-compose",), standalone_path, timeout) if standalone_path else None
+        plugin = plugin_f.result() if plugin_f is not None else None
+    finally:
+        pool.shutdown()
+    errors = [item for item in (plugin, standalone) if isinstance(item, ProbeError)]
     plugin = plugin if isinstance(plugin, ComposeTool) else None
     standalone = standalone if isinstance(standalone, ComposeTool) else None
     v1 = standalone if standalone and standalone.major == 1 else None

@@ -195,8 +195,9 @@ def tagged_images(endpoint: str, *, tls: Any, api_version: str, timeout: float) 
     from dockdoctor.probes.images import _lists_manifests, _local
 
     def read(client: Any) -> tuple[LocalImage, ...]:
-        import docker
+        from dockdoctor.probes._engine_api import not_found
 
+        api_error = not_found(client)[1]  # UnixAPI's own on a unix socket, the SDK's elsewhere
         if _lists_manifests(api_version):
             listing = client._result(client._get(client._url("/images/json"), params={"manifests": "1"}), True)
         else:
@@ -210,7 +211,7 @@ def tagged_images(endpoint: str, *, tls: Any, api_version: str, timeout: float) 
                 break
             try:
                 found.append(_local(client.inspect_image(str(summary["Id"])), summary))
-            except docker.errors.APIError:  # removed between the listing and the inspect
+            except api_error:  # removed between the listing and the inspect
                 continue
         return tuple(found)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import platform as _stdlib_platform
 import sys
 from typing import Any
 
@@ -92,6 +91,17 @@ def _os_name() -> str:
     return sys.platform
 
 
+def _uname() -> tuple[str, str]:
+    """(machine, kernel release) as platform.machine() and platform.release() say them: os.uname() where it
+    exists (the stdlib platform module compiles a dozen regular expressions on import), else platform's."""
+    if hasattr(os, "uname"):
+        name = os.uname()
+        return name.machine, name.release
+    import platform
+
+    return platform.machine(), platform.release()
+
+
 def _identity() -> dict[str, Any]:
     """Host name, user and home directory: never shown as they are unless redaction is turned off."""
     import getpass
@@ -109,10 +119,9 @@ def probe_host(*, timeout: float = 5.0) -> HostFacts:
     """What machine this is; on a Mac, whether this process runs translated by Rosetta."""
     os_name = _os_name()
     identity = _identity()
-    machine = _stdlib_platform.machine()
+    machine, kernel = _uname()
     errors: list[ProbeError] = []
     arch = from_machine(machine, os=os_name).architecture
-    kernel = _stdlib_platform.release()
     if os_name == "darwin":
         apple_silicon = parse_sysctl_flag(run("host", ("sysctl", "-n", "hw.optional.arm64"), timeout=timeout))
         translated = parse_sysctl_flag(run("host", ("sysctl", "-n", "sysctl.proc_translated"), timeout=timeout))
@@ -120,7 +129,10 @@ def probe_host(*, timeout: float = 5.0) -> HostFacts:
         version = parse_sw_vers(sw_vers.stdout) if isinstance(sw_vers, Completed) and sw_vers.code == 0 else ""
         if isinstance(sw_vers, ProbeError):
             errors.append(sw_vers)
-        version = version or _stdlib_platform.mac_ver()[0]
+        if not version:
+            import platform
+
+            version = platform.mac_ver()[0]
         installed = os.path.exists(ROSETTA_RUNTIME) if apple_silicon else None
         return HostFacts(
             os=os_name,
@@ -138,9 +150,7 @@ def probe_host(*, timeout: float = 5.0) -> HostFacts:
     release = read_text("host", "/etc/os-release")
     version_text = read_text("host", "/proc/version")
     cpuinfo = read_text("host", "/proc/cpuinfo", limit=4 << 20) if arch in ("amd64", "386") else None
-    for item in (release, version_text, cpuinfo):
-        if isinstance(item, ProbeError):
-            errors.append(item)
+    errors.extend(item for item in (release, version_text, cpuinfo) if isinstance(item, ProbeError))
     flags = parse_cpu_flags(cpuinfo) if isinstance(cpuinfo, str) else ()
     level = amd64_level(flags) if isinstance(cpuinfo, str) and arch == "amd64" else None
     if cpuinfo is None and arch not in ("amd64", "386"):

@@ -31,7 +31,7 @@ MAX_CONTAINERS = 200
 MAX_FAILED_INSPECTED = 20  # failed containers whose logs and entrypoint file are read
 HEAD_BYTES = 4096
 # errors after which the entrypoint file itself tells the cause (no #!, CRLF, empty, LFS pointer, another OS)
-_FILE_ERRORS = re.compile(r"(?i)exec format error|no such file or directory|permission denied")
+_FILE_ERRORS = r"(?i)exec format error|no such file or directory|permission denied"  # compiled when used
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -68,7 +68,7 @@ def _elf_interpreter(data: bytes) -> str:
 def classify_head(path: str, data: bytes, *, size: int, mode: int | None) -> FileHead:
     """What a file is from its first bytes: ELF (with platform and loader), script, CRLF script, empty, ..."""
     executable = None if mode is None else bool(mode & 0o111)
-    head = dict(path=path, size=size, executable=executable)
+    head = {"path": path, "size": size, "executable": executable}
     if size == 0 or not data:
         return FileHead(kind="empty", **head)
     if data[:4] == b"\x7fELF":
@@ -96,14 +96,15 @@ def classify_head(path: str, data: bytes, *, size: int, mode: int | None) -> Fil
 
 def _read_head(client: Any, container: str, path: str) -> tuple[bytes, int, int | None] | None:
     """The first bytes, size and mode of a file in a (stopped) container, following one symlink; None if absent."""
-    import docker
+    from dockdoctor.probes._engine_api import not_found
 
+    absent, api_error = not_found(client)
     for _ in range(3):
         try:
             stream, stat = client.get_archive(container, path)
-        except docker.errors.NotFound:
+        except absent:
             return None
-        except docker.errors.APIError:
+        except api_error:
             return None
         target = (stat or {}).get("linkTarget") or ""
         if target and target != path:
@@ -161,14 +162,14 @@ def _failed_details(client: Any, cid: str, details: dict[str, Any]) -> dict[str,
     lines = tuple(escape_controls(line) for line in raw.decode("utf-8", "replace").splitlines()[-LOG_LINES:])
     error = escape_controls(str((details.get("State") or {}).get("Error") or ""))
     argv = tuple(str(a) for a in (details.get("Path") or "", *(details.get("Args") or ())) if a != "")
-    head = entry_file(client, cid, details) if _FILE_ERRORS.search("\n".join((*lines, error))) else None
-    return dict(
-        log_tail=lines,
-        error=error,
-        entrypoint=argv,
-        entry_file=head,
-        exec_format_error=EXEC_FORMAT in "\n".join((*lines, error)).lower(),
-    )
+    head = entry_file(client, cid, details) if re.search(_FILE_ERRORS, "\n".join((*lines, error))) else None
+    return {
+        "log_tail": lines,
+        "error": error,
+        "entrypoint": argv,
+        "entry_file": head,
+        "exec_format_error": EXEC_FORMAT in "\n".join((*lines, error)).lower(),
+    }
 
 
 def with_emulators(images: ImageFacts, engine_platform: str | None, emulated: Iterable[EmulatedPlatform]) -> ImageFacts:
@@ -280,15 +281,16 @@ def _lists_manifests(api_version: str) -> bool:
 
 
 def _gather(client: Any, refs: Sequence[str], with_containers: bool, api_version: str) -> ImageFacts:
-    import docker
+    from dockdoctor.probes._engine_api import not_found
 
+    api_error = not_found(client)[1]
     images: dict[str, LocalImage] = {}
     errors: list[ProbeError] = []
 
     def inspect(ref: str, summary: dict[str, Any] | None = None) -> LocalImage | None:
         try:
             found = _local(client.inspect_image(ref), summary)
-        except docker.errors.APIError:  # not found, or a reference the engine rejects (the registry check says why)
+        except api_error:  # not found, or a reference the engine rejects (the registry check says why)
             return None
         return images.setdefault(found.id, found)
 
@@ -318,7 +320,7 @@ def _gather(client: Any, refs: Sequence[str], with_containers: bool, api_version
                 status = details.get("State") or {}
                 exit_code = int(status.get("ExitCode", 0))
                 restarting = bool(status.get("Restarting")) or state == "restarting"
-                extra = dict(restarting=restarting, restart_count=int(details.get("RestartCount") or 0))
+                extra = {"restarting": restarting, "restart_count": int(details.get("RestartCount") or 0)}
                 if (exit_code != 0 or restarting) and inspected < MAX_FAILED_INSPECTED:
                     inspected += 1
                     extra.update(_failed_details(client, str(summary["Id"]), details))

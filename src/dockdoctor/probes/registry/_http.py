@@ -1,18 +1,25 @@
-"""The one HTTP door of the registry client: a Session per run, retries, manual redirects, errors as values."""
+"""The one HTTP door of the registry client: pooled http.client connections, proxies from the environment,
+retries, manual redirects, errors as values.
+
+Standard library only (no requests, no urllib3): `inspect` sends its first request before anything heavy is
+imported, and a run answered from the cache imports no HTTP library at all beyond http.client.
+"""
 
 from __future__ import annotations
 
+import base64
+import http.client
 import ipaddress
+import os
 import random
 import re
 import socket
+import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
-
-import requests
+from urllib.parse import unquote, urlencode, urljoin, urlsplit
 
 from dockdoctor import __version__
 from dockdoctor.model import ProbeError
@@ -50,13 +57,6 @@ class Response:
         return self.headers.get(name.lower(), "")
 
 
-class _NoNetrc(requests.auth.AuthBase):
-    """An auth object that does nothing, so requests never adds ~/.netrc credentials (brief §6.5)."""
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        return r
-
-
 def origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme, parts.netloc.lower()
@@ -75,9 +75,82 @@ def private_host(netloc: str) -> bool:
     return ip.is_private or ip.is_loopback or ip.is_link_local
 
 
+Connection = http.client.HTTPConnection  # HTTPSConnection is a subclass
+
+
+@dataclass(frozen=True, slots=True)
+class Proxy:
+    """An HTTP proxy from the environment: where to connect, and the Proxy-Authorization its URL carries."""
+
+    netloc: str
+    authorization: str = field(default="", repr=False)
+
+
+def proxies_from_env(env: Mapping[str, str]) -> dict[str, str]:
+    """scheme -> proxy URL from *_proxy variables (lower case wins, as in urllib and requests); "no" is NO_PROXY.
+
+    The environment only, as the docker CLI and skopeo read it (Go's ProxyFromEnvironment); HTTP_PROXY is
+    ignored when REQUEST_METHOD is set (httpoxy, as urllib does).
+    """
+    found: dict[str, str] = {}
+    for upper_pass in (True, False):
+        for name, value in env.items():
+            lower = name.lower()
+            if value and lower.endswith("_proxy") and (name != lower) == upper_pass:
+                found[lower[: -len("_proxy")]] = value.strip()
+    if "REQUEST_METHOD" in env:
+        found.pop("http", None)
+    return found
+
+
+def bypassed(netloc: str, no_proxy: str) -> bool:
+    """Whether NO_PROXY names this host: `*`, a host or domain suffix (leading dot optional, port optional), or
+    a CIDR range for an IP literal."""
+    if no_proxy.strip() == "*":
+        return True
+    netloc = netloc.lower()
+    host = netloc[1 : netloc.find("]")] if netloc.startswith("[") else netloc.rsplit(":", 1)[0]
+    try:
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
+    except ValueError:
+        ip = None
+    for entry in no_proxy.lower().split(","):
+        name = entry.strip().lstrip(".")
+        if not name:
+            continue
+        if "/" in name and ip is not None:
+            try:
+                if ip in ipaddress.ip_network(name, strict=False):
+                    return True
+            except ValueError:
+                pass
+            continue
+        if name in (host, netloc) or host.endswith("." + name) or netloc.endswith("." + name):
+            return True
+    return False
+
+
+def _proxy(url: str) -> Proxy:
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme != "http" or not parts.hostname:
+        raise RegistryFailure(
+            "unreachable", f"proxy {parts.scheme}://{parts.hostname or ''}: only http:// proxies are supported"
+        )
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    auth = ""
+    if parts.username is not None:
+        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+        auth = "Basic " + base64.b64encode(pair).decode("ascii")
+    return Proxy(netloc=netloc, authorization=auth)
+
+
+class _ConnectTimeout(Exception):
+    pass
+
+
 @dataclass(slots=True)
 class Transport:
-    """HTTP for one run: shared Session, per-host concurrency limit, request counting."""
+    """HTTP for one run: pooled keep-alive connections, per-host concurrency limit, request counting."""
 
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
@@ -85,19 +158,24 @@ class Transport:
     observer: Observer | None = None
     deadline: float | None = None  # time.monotonic() after which no request goes on (the run's --timeout)
     sleep: Callable[[float], None] = time.sleep
-    session: requests.Session = field(init=False)
+    env: Mapping[str, str] | None = field(default=None, repr=False)  # None: os.environ (proxies, CA bundle)
     _limits: dict[str, threading.BoundedSemaphore] = field(init=False, default_factory=dict)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _idle: dict[tuple[str, str], list[Connection]] = field(init=False, default_factory=dict)
+    _proxies: dict[str, str] = field(init=False, default_factory=dict)
+    _tls: ssl.SSLContext | None = field(init=False, default=None)
+    _closed: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
-        self.session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=max(self.per_host, 4), max_retries=0)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.headers["User-Agent"] = f"dockdoctor/{__version__} python-requests/{requests.__version__}"
+        self._proxies = proxies_from_env(os.environ if self.env is None else self.env)
 
     def close(self) -> None:
-        self.session.close()
+        with self._lock:
+            self._closed = True
+            idle = [c for conns in self._idle.values() for c in conns]
+            self._idle.clear()
+        for conn in idle:
+            conn.close()
 
     def _limit(self, netloc: str) -> threading.BoundedSemaphore:
         # public registries get the polite limit the registry brief recommends; private ones the full one
@@ -153,49 +231,28 @@ class Transport:
                     "timeout", f"{subject}: no connection to {netloc} became free before the deadline (--timeout)"
                 )
             try:
-                resp = self._open_once(method, url, headers, subject)
+                conn, resp = self._guarded(_Exchange(), method, url, headers, None, subject)
             except BaseException:
                 limit.release()
                 raise
-            self._observe(method, url, resp.status_code)
-            location = resp.headers.get("location", "")
-            if resp.status_code in (301, 302, 303, 307, 308) and location:
-                resp.close()
+            self._observe(method, url, resp.status)
+            location = resp.getheader("location") or ""
+            if resp.status in (301, 302, 303, 307, 308) and location:
+                conn.close()
                 limit.release()
                 url, headers = redirected(url, location, first, headers, subject)
                 continue
-            if resp.status_code == 200:
-                return Stream(resp, subject=subject, deadline=deadline, release=limit.release)
+            if resp.status == 200:
+                return Stream(conn, resp, url=url, subject=subject, deadline=deadline, release=limit.release)
             try:
                 body = _read_capped(resp, max_bytes, subject)
-            except RegistryFailure:
+            except (RegistryFailure, OSError, http.client.HTTPException):
                 body = b""
             finally:
-                resp.close()
+                conn.close()
                 limit.release()
-            return Response(
-                status=resp.status_code, headers={k.lower(): v for k, v in resp.headers.items()}, body=body, url=url
-            )
+            return Response(status=resp.status, headers=_headers(resp), body=body, url=url)
         raise RegistryFailure("protocol", f"{subject}: more than {MAX_REDIRECTS} redirects")
-
-    def _open_once(self, method: str, url: str, headers: dict[str, str], subject: str) -> requests.Response:
-        netloc = origin(url)[1]
-        try:
-            return self.session.request(
-                method,
-                url,
-                headers=headers,
-                stream=True,
-                auth=_NoNetrc(),
-                allow_redirects=False,
-                timeout=(self.connect_timeout, self.read_timeout),
-            )
-        except requests.exceptions.SSLError as err:
-            raise RegistryFailure("tls", f"{subject}: TLS error talking to {netloc} ({_short(err)})") from None
-        except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout):
-            raise RegistryFailure("timeout", f"{subject}: {netloc} did not answer in time") from None
-        except requests.exceptions.RequestException as err:
-            raise RegistryFailure("unreachable", f"{subject}: cannot connect to {netloc} ({_short(err)})") from None
 
     def _can_wait(self, seconds: float) -> bool:
         """Whether waiting `seconds` still leaves time for another attempt before the deadline."""
@@ -256,7 +313,7 @@ class Transport:
 
         The socket timeouts bound each read, not the exchange: a server that sends a byte every few seconds
         never trips them. So the exchange runs in a daemon thread and the caller waits for it only until the
-        deadline; then it shuts the connection down (when it can reach it) and reports a timeout.
+        deadline; then it shuts the connection down and reports a timeout.
         """
         netloc = origin(url)[1]
         deadline = self._request_deadline()
@@ -306,65 +363,177 @@ class Transport:
     ) -> None:
         signals_to_the_main_thread()
         try:
-            box.response = self._exchange_in_thread(box, method, url, headers, max_bytes, data, subject)
+            conn, resp = self._guarded(box, method, url, headers, data, subject)
+            box.status = resp.status
+            try:
+                body = _read_capped(resp, max_bytes, subject)
+            except BaseException:
+                conn.close()
+                raise
+            self._checkin(origin(url), conn, resp)
+            box.response = Response(status=resp.status, headers=_headers(resp), body=body, url=url)
+        except (OSError, http.client.HTTPException) as err:  # while reading the body
+            box.error = self._failure(err, urlsplit(url).netloc, subject)
         except BaseException as err:  # noqa: BLE001 - handed to the waiting caller
             box.error = err
         finally:
             limit.release()
             box.done.set()
 
-    def _exchange_in_thread(
+    def _guarded(
         self,
         box: _Exchange,
         method: str,
         url: str,
         headers: dict[str, str],
-        max_bytes: int,
         data: Mapping[str, str] | None,
         subject: str,
-    ) -> Response:
+    ) -> tuple[Connection, http.client.HTTPResponse]:
+        """Send the request and read the response head; transport errors become RegistryFailure/_Retryable."""
         netloc = origin(url)[1]
         try:
-            resp = self.session.request(
-                method,
-                url,
-                headers=headers,
-                data=data,
-                stream=True,
-                auth=_NoNetrc(),
-                allow_redirects=False,
-                timeout=(self.connect_timeout, self.read_timeout),
-            )
-            box.hold(resp)
-            box.status = resp.status_code
-            try:
-                # a HEAD's empty body is read too, so that the connection goes back to the pool
-                body = _read_capped(resp, max_bytes, subject) if method != "HEAD" else (resp.content and b"")
-            finally:
-                resp.close()
-        except requests.exceptions.SSLError as err:
+            return self._roundtrip(box, method, url, headers, data)
+        except _ConnectTimeout:
             raise RegistryFailure(
+                "timeout", f"{subject}: {netloc} did not answer (connect timeout after {self.connect_timeout:g} s)"
+            ) from None
+        except (OSError, http.client.HTTPException) as err:
+            raise self._failure(err, netloc, subject) from None
+
+    def _failure(self, err: BaseException, netloc: str, subject: str) -> Exception:
+        if isinstance(err, ssl.SSLError):
+            return RegistryFailure(
                 "tls",
                 f"{subject}: TLS error talking to {netloc} ({_short(err)}); if this "
                 "registry uses plain HTTP, list it in the engine's insecure-registries, "
                 "or set REQUESTS_CA_BUNDLE for a private CA",
-            ) from None
-        except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as err:
-            what = "connect" if isinstance(err, requests.exceptions.ConnectTimeout) else "read"
-            limit = self.connect_timeout if what == "connect" else self.read_timeout
-            raise RegistryFailure(
-                "timeout", f"{subject}: {netloc} did not answer ({what} timeout after {limit:g} s)"
-            ) from None
-        except requests.exceptions.ConnectionError as err:
-            failure = RegistryFailure if _unknown_host(err) else _Retryable  # a name that does not resolve stays so
-            raise failure(
-                "unreachable",
-                f"{subject}: cannot connect to {netloc} ({_short(err)}); is the "
-                "registry running and the host name right?",
-            ) from None
-        except requests.exceptions.RequestException as err:
-            raise RegistryFailure("protocol", f"{subject}: bad HTTP exchange with {netloc} ({_short(err)})") from None
-        return Response(status=box.status, headers={k.lower(): v for k, v in resp.headers.items()}, body=body, url=url)
+            )
+        if isinstance(err, TimeoutError):
+            return RegistryFailure(
+                "timeout", f"{subject}: {netloc} did not answer (read timeout after {self.read_timeout:g} s)"
+            )
+        if isinstance(err, http.client.HTTPException):
+            return RegistryFailure("protocol", f"{subject}: bad HTTP exchange with {netloc} ({_short(err)})")
+        failure = RegistryFailure if _unknown_host(err) else _Retryable  # a name that does not resolve stays so
+        return failure(
+            "unreachable",
+            f"{subject}: cannot connect to {netloc} ({_short(err)}); is the registry running and the host name right?",
+        )
+
+    def _roundtrip(
+        self, box: _Exchange, method: str, url: str, headers: dict[str, str], data: Mapping[str, str] | None
+    ) -> tuple[Connection, http.client.HTTPResponse]:
+        parts = urlsplit(url)
+        key = origin(url)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        send = {"User-Agent": USER_AGENT, **headers}
+        body = None
+        if data is not None:
+            body = urlencode(dict(data)).encode("ascii")
+            send.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        proxy = self._proxy_for(parts.scheme, parts.netloc)
+        if proxy is not None and parts.scheme == "http":
+            path = url  # the absolute form, to the proxy (https goes through a CONNECT tunnel instead)
+            if proxy.authorization:
+                send["Proxy-Authorization"] = proxy.authorization
+        # a kept-alive connection the server has closed meanwhile fails at once: then once more on a new one
+        for reuse in (True, False) if method in IDEMPOTENT else (False,):
+            conn = self._checkout(key) if reuse else None
+            reused = conn is not None
+            if conn is None:
+                conn = self._new(parts.scheme, parts.netloc, proxy)
+                box.hold(conn)
+                self._connect(conn)
+            else:
+                box.hold(conn)
+            try:
+                conn.request(method, path, body=body, headers=send)
+                return conn, conn.getresponse()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError):
+                conn.close()
+                if not reused or box.abandoned:
+                    raise
+            except BaseException:
+                conn.close()
+                raise
+        raise http.client.RemoteDisconnected("the server closed the connection")  # pragma: no cover
+
+    def _proxy_for(self, scheme: str, netloc: str) -> Proxy | None:
+        """The proxy the environment names for this scheme and host (NO_PROXY respected), or None."""
+        if bypassed(netloc, self._proxies.get("no", "")):
+            return None
+        url = self._proxies.get(scheme) or self._proxies.get("all")
+        return _proxy(url) if url else None
+
+    def _new(self, scheme: str, netloc: str, proxy: Proxy | None) -> Connection:
+        where = proxy.netloc if proxy is not None else netloc
+        if scheme == "https":
+            conn: Connection = http.client.HTTPSConnection(where, timeout=self.connect_timeout, context=self._context())
+            if proxy is not None:
+                auth = {"Proxy-Authorization": proxy.authorization} if proxy.authorization else None
+                conn.set_tunnel(netloc, headers=auth)
+            return conn
+        return http.client.HTTPConnection(where, timeout=self.connect_timeout)
+
+    def _connect(self, conn: Connection) -> None:
+        try:
+            conn.connect()
+        except TimeoutError:
+            conn.close()
+            raise _ConnectTimeout() from None
+        if conn.sock is not None:
+            conn.sock.settimeout(self.read_timeout)
+
+    def _context(self) -> ssl.SSLContext:
+        """The TLS context of the run: the system's CAs plus certifi's (what requests used), or the bundle
+        REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE names; SSL_CERT_FILE and SSL_CERT_DIR work as OpenSSL reads them."""
+        with self._lock:
+            if self._tls is None:
+                env = os.environ if self.env is None else self.env
+                bundle = env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE") or ""
+                if bundle:
+                    ctx = ssl.create_default_context(
+                        cafile=None if os.path.isdir(bundle) else bundle,
+                        capath=bundle if os.path.isdir(bundle) else None,
+                    )
+                else:
+                    ctx = ssl.create_default_context()
+                    try:
+                        import certifi
+
+                        ctx.load_verify_locations(certifi.where())
+                    except (ImportError, OSError, ssl.SSLError):
+                        pass
+                self._tls = ctx
+            return self._tls
+
+    def _checkout(self, key: tuple[str, str]) -> Connection | None:
+        with self._lock:
+            idle = self._idle.get(key)
+            return idle.pop() if idle else None
+
+    def _checkin(self, key: tuple[str, str], conn: Connection, resp: http.client.HTTPResponse) -> None:
+        """A connection whose answer was read to the end goes back to the pool, unless either side ends it."""
+        if resp.will_close or conn.sock is None or not resp.isclosed():
+            conn.close()
+            return
+        with self._lock:
+            if not self._closed:
+                self._idle.setdefault(key, []).append(conn)
+                return
+        conn.close()
+
+
+USER_AGENT = f"dockdoctor/{__version__}"
+
+
+def _headers(resp: http.client.HTTPResponse) -> dict[str, str]:
+    """Lower-cased header names; a header sent twice (WWW-Authenticate) is joined with ", " (RFC 9110 5.3)."""
+    out: dict[str, str] = {}
+    for name, value in resp.getheaders():
+        key = name.lower()
+        out[key] = f"{out[key]}, {value}" if key in out else value
+    return out
 
 
 class Stream:
@@ -374,34 +543,47 @@ class Stream:
     that trickles bytes cannot hold the run past --timeout.
     """
 
-    def __init__(self, resp: requests.Response, *, subject: str, deadline: float, release: Callable[[], None]) -> None:
-        self.status = resp.status_code
-        self.headers = {k.lower(): v for k, v in resp.headers.items()}
-        self.url = resp.url
+    def __init__(
+        self,
+        conn: Connection,
+        resp: http.client.HTTPResponse,
+        *,
+        url: str,
+        subject: str,
+        deadline: float,
+        release: Callable[[], None],
+    ) -> None:
+        self.status = resp.status
+        self.headers = _headers(resp)
+        self.url = url
         self.body = b""
+        self._conn = conn
         self._resp = resp
         self._subject = subject
         self._deadline = deadline
         self._release = release
         self._closed = False
-        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), _shut, args=(resp,))
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), _shut, args=(conn,))
         self._timer.daemon = True
         self._timer.start()
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
 
-    def chunks(self, size: int = 65536):  # -> Iterator[bytes]
+    def chunks(self, size: int = 65536) -> Iterator[bytes]:
         netloc = origin(self.url)[1]
         try:
-            for chunk in self._resp.iter_content(size):
+            while True:
+                chunk = self._resp.read(size)
+                if not chunk:
+                    return
                 if time.monotonic() > self._deadline:
                     raise RegistryFailure(
                         "timeout",
                         f"{self._subject}: {netloc} did not finish sending the layer before the deadline (--timeout)",
                     )
                 yield chunk
-        except requests.exceptions.RequestException as err:
+        except (OSError, ValueError, http.client.HTTPException) as err:
             if time.monotonic() >= self._deadline - 0.05:
                 raise RegistryFailure(
                     "timeout", f"{self._subject}: the layer from {netloc} was cut at the deadline (--timeout)"
@@ -417,6 +599,7 @@ class Stream:
         self._timer.cancel()
         try:
             self._resp.close()
+            self._conn.close()
         finally:
             self._release()
 
@@ -430,38 +613,56 @@ class _Exchange:
         self.status = 0
         self.response: Response | None = None
         self.error: BaseException | None = None
-        self._resp: requests.Response | None = None
-        self._abandoned = False
+        self.abandoned = False
+        self._conn: Connection | None = None
         self._lock = threading.Lock()
 
-    def hold(self, resp: requests.Response) -> None:
+    def hold(self, conn: Connection) -> None:
         with self._lock:
-            self._resp = resp
-            abandoned = self._abandoned
+            self._conn = conn
+            abandoned = self.abandoned
         if abandoned:
-            _shut(resp)
+            _shut(conn)
 
     def abandon(self) -> None:
         """The caller gave up: cut the connection, so the thread ends now rather than at the server's pace."""
         with self._lock:
-            self._abandoned = True
-            resp = self._resp
-        if resp is not None:
-            _shut(resp)
+            self.abandoned = True
+            conn = self._conn
+        if conn is not None:
+            _shut(conn)
 
 
-def _shut(resp: requests.Response) -> None:
-    """Shut the response's socket down (urllib3 2 keeps it at raw._connection.sock); best effort."""
-    for path in (("raw", "_connection", "sock"), ("raw", "_fp", "fp", "raw", "_sock")):
-        obj: object = resp
-        for name in path:
-            obj = getattr(obj, name, None)
-        if isinstance(obj, socket.socket):
-            try:
-                obj.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            return
+def _shut(conn: Connection) -> None:
+    """Shut the connection's socket down (a blocked read in another thread then returns); best effort."""
+    sock = conn.sock
+    if isinstance(sock, socket.socket):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def _read_capped(resp: http.client.HTTPResponse, max_bytes: int, subject: str) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        chunk = resp.read(65536)
+        if not chunk:
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > max_bytes:
+            raise RegistryFailure(
+                "protocol", f"{subject}: response larger than {max_bytes // (1 << 20)} MiB; refusing to read it"
+            )
+        chunks.append(chunk)
+
+
+def _short(err: BaseException) -> str:
+    """The useful tail of a transport error: `[Errno 111] Connection refused`, not the whole repr."""
+    text = str(err) or type(err).__name__
+    match = _ERRNO_RE.search(text)
+    return match.group(0).strip() if match else text[:200]
 
 
 def redirected(
@@ -505,26 +706,6 @@ class _Retryable(Exception):
         super().__init__(detail)
         self.kind = kind
         self.detail = detail
-
-
-def _read_capped(resp: requests.Response, max_bytes: int, subject: str) -> bytes:
-    chunks: list[bytes] = []
-    total = 0
-    for chunk in resp.iter_content(65536):
-        total += len(chunk)
-        if total > max_bytes:
-            raise RegistryFailure(
-                "protocol", f"{subject}: response larger than {max_bytes // (1 << 20)} MiB; refusing to read it"
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _short(err: Exception) -> str:
-    """The useful tail of a requests/urllib3 error: `[Errno 111] Connection refused`, not the whole repr."""
-    text = str(err)
-    match = _ERRNO_RE.search(text)
-    return match.group(0).strip() if match else text[:200]
 
 
 def retry_after(resp: Response) -> float | None:
