@@ -306,6 +306,7 @@ def test_check_json_shows_minikube_and_podman_machines(tmp_path: Path) -> None:
         env = isolated_env(
             tmp_path,
             HOME=str(home),
+            XDG_CONFIG_HOME=str(home / ".config"),  # Podman's machine folder (isolated_env points it elsewhere)
             DOCKER_HOST=engine.base_url,
             PATH=f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}",
         )
