@@ -17,7 +17,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "dockdoctor.knowledge": (),
     "dockdoctor.model": ("dockdoctor.model", "dockdoctor.platforms", "dockdoctor.reference"),
     "dockdoctor.codec": ("dockdoctor.model", "dockdoctor.errors", "dockdoctor.platforms"),
-    "dockdoctor.redact": ("dockdoctor.model", "dockdoctor.platforms"),
+    "dockdoctor.redact": ("dockdoctor.model", "dockdoctor.platforms", "dockdoctor.reference"),
     "dockdoctor.config": ("dockdoctor.model", "dockdoctor.errors", "dockdoctor.platforms"),
     "dockdoctor.schema": ("dockdoctor.model", "dockdoctor.codec"),
     "dockdoctor.checks": (

@@ -83,7 +83,7 @@ class CheckOptions:
     keep_raw: bool = False
     project_dir: str | None = None  # None: do not scan a project
     compose_files: tuple[str, ...] = ()
-    settings: Settings = Settings()
+    settings: Settings = dataclasses.field(default_factory=Settings)
     image_refs: tuple[str, ...] = ()  # references to look up (`dockdoctor inspect`)
     offline: bool = False
     refresh: bool = False
@@ -102,9 +102,10 @@ def deploy_file_targets(facts: Facts) -> tuple[Target, ...]:
     return tuple(Target(platform=p, source=", ".join(dict.fromkeys(s)), intent="deploy") for p, s in sources.items())
 
 
-def resolve_targets(facts: Facts, requested: Iterable[str], settings: Settings = Settings()) -> tuple[Target, ...]:
+def resolve_targets(facts: Facts, requested: Iterable[str], settings: Settings | None = None) -> tuple[Target, ...]:
     """The targets: --platform, else the project settings, else the deploy files, else the engine's native platform
     (the local target), else the host's."""
+    settings = settings if settings is not None else Settings()
     requested = tuple(requested)
     source = "--platform" if requested else settings.source
     targets: list[Target] = []

@@ -21,11 +21,5 @@ class UnknownCheckError(DockdoctorError):
     """A check code or slug that is not in the catalog."""
 
 
-class Aborted(DockdoctorError):
-    """The user stopped the run (Ctrl-C or declined)."""
-
-    exit_code = 130
-
-
 class WriteError(DockdoctorError):
     """A file dockdoctor was asked to write and could not (or must not): the original is as it was."""

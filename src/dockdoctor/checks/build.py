@@ -22,18 +22,6 @@ from dockdoctor.model import (
 )
 from dockdoctor.platforms import Platform, format_platform
 
-_BINFMT_NAMES = {
-    "amd64": "amd64",
-    "arm64": "arm64",
-    "arm": "arm",
-    "386": "386",
-    "riscv64": "riscv64",
-    "ppc64le": "ppc64le",
-    "s390x": "s390x",
-    "mips64le": "mips64le",
-    "loong64": "loong64",
-}
-
 
 def _install_emulation(facts: Facts, target: Platform) -> tuple[Fix, ...]:
     """Ways to make `target` runnable on this engine."""
@@ -129,7 +117,7 @@ def _install_emulation(facts: Facts, target: Platform) -> tuple[Fix, ...]:
                     "--rm",
                     "tonistiigi/binfmt",
                     "--install",
-                    _BINFMT_NAMES.get(arch, arch),
+                    arch,
                 ),
             ),
         )
@@ -344,7 +332,7 @@ def binfmt_without_fix_binary(ctx: Context) -> Iterator[Problem]:
                                 "--rm",
                                 "tonistiigi/binfmt",
                                 "--install",
-                                _BINFMT_NAMES.get(arch, arch),
+                                arch,
                             ),
                         ),
                     ),
@@ -552,9 +540,7 @@ def _emulator_causes(
                 "--uninstall",
                 f"qemu-{arch}" if arch != "arm64" else "qemu-aarch64",
             ),
-            run(
-                "docker", "run", "--privileged", "--rm", "tonistiigi/binfmt", "--install", _BINFMT_NAMES.get(arch, arch)
-            ),
+            run("docker", "run", "--privileged", "--rm", "tonistiigi/binfmt", "--install", arch),
         ),
     )
     if "F" not in handler.flags:

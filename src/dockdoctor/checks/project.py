@@ -21,9 +21,8 @@ from dockdoctor.model import (
     Stage,
     manual,
 )
-from dockdoctor.platforms import format_platform
+from dockdoctor.platforms import TARGET_VARS, format_platform
 
-TARGET_VARS = ("TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT")
 _PLATFORM_FLAG = re.compile(r"--platform=(\S+)\s*")
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from dockdoctor.errors import WriteError
-from dockdoctor.files import folder_owner, own_folders, read_regular, write_file
+from dockdoctor.files import folder_owner, own_folders, read_regular, replace_own, write_file
 from dockdoctor.model import EditFile, Manual, RunCommand, Step
 from dockdoctor.model import StepOutcome as Outcome
 from dockdoctor.probes._run import signals_to_the_main_thread
@@ -65,23 +65,6 @@ def patched(text: str, diff: str) -> str:
             i += 1
     out += lines[cursor:]
     return "".join(out)
-
-
-def _replace_own(path: Path, data: bytes) -> None:
-    """One of dockdoctor's own files (the journal, in its cache): a temporary file renamed over it."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            owner = folder_owner(path.parent)
-            if owner:  # under sudo, in the user's cache: the user's, so an --undo without sudo reads it
-                os.fchown(fh.fileno(), *owner)
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def journal_folder(root: str, project: str) -> Path:
@@ -138,9 +121,10 @@ class Journal:
             self.entries.append(entry)
         entry["written"] = hashlib.sha256(written).hexdigest()
         own_folders(self.folder, mode=0o700)
-        _replace_own(
+        replace_own(
             self.folder / "journal.json",
             json.dumps({"project": self.project, "entries": self.entries}, indent=2).encode("utf-8"),
+            durable=True,
         )
 
     def _entry(self, target: str) -> dict[str, str] | None:
@@ -204,7 +188,7 @@ def undo_last(root: str, project: str) -> list[tuple[str, str, bool]]:
                 (e["path"], "not restored: the undo stopped at the failure above", False) for e in entries[i + 1 :]
             ]
             data = json.loads(journal.read_text(encoding="utf-8"))
-            _replace_own(journal, json.dumps({**data, "entries": entries[i:]}, indent=2).encode("utf-8"))
+            replace_own(journal, json.dumps({**data, "entries": entries[i:]}, indent=2).encode("utf-8"), durable=True)
             return results
     journal.rename(journal.with_name("journal.undone.json"))
     return results

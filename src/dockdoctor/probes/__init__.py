@@ -35,16 +35,6 @@ ENV_PREFIXES = ("DOCKER_", "COMPOSE_")
 ENV_SECRET = ("DOCKER_AUTH_CONFIG",)
 RENDER_MARGIN = 0.5  # seconds of the budget kept for checks, rendering and exit after the probes
 REGISTRY_MARGIN = 0.2  # registry requests end this much before the probes' deadline, to report their own timeout
-PUBLIC_REGISTRIES = (
-    "docker.io",
-    "ghcr.io",
-    "quay.io",
-    "gcr.io",
-    "mcr.microsoft.com",
-    "public.ecr.aws",
-    "registry.k8s.io",
-    "registry.gitlab.com",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,7 +295,7 @@ def _pins(project: ProjectFacts, options: GatherOptions, env: dict[str, str], fi
 
 def _needs_engine(refs: tuple[str, ...]) -> bool:
     """Whether a reference's registry might be one the engine lists as insecure (plain HTTP)."""
-    from dockdoctor.reference import ReferenceError, parse
+    from dockdoctor.reference import PUBLIC_REGISTRIES, ReferenceError, parse
 
     for ref in refs:
         try:
@@ -438,7 +428,7 @@ def _local_only(remote: tuple[RemoteImage, ...], local: tuple) -> tuple:  # -> t
     never does, and an export is the pull it avoids.
     """
     from dockdoctor.model import DeepImage
-    from dockdoctor.reference import ReferenceError, parse
+    from dockdoctor.reference import PUBLIC_REGISTRIES, ReferenceError, parse
 
     def canonical(text: str) -> str:
         try:

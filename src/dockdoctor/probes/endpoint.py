@@ -12,7 +12,6 @@ from dockdoctor.model import ContextFacts, EndpointRule, ProbeError
 from dockdoctor.probes._run import read_text
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
-DEFAULT_WINDOWS_HOST = "npipe:////./pipe/docker_engine"
 
 
 @dataclass(frozen=True, slots=True)

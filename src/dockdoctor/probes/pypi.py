@@ -135,10 +135,10 @@ class _Cache:
         path = self._path(url)
         if path is None:
             return
-        from dockdoctor.probes.registry._cache import _atomic_write
+        from dockdoctor.files import replace_own
 
         try:
-            _atomic_write(
+            replace_own(
                 path,
                 json.dumps(
                     {"format": CACHE_FORMAT, "fetched_at": time.time(), "body": body.decode("utf-8", "replace")}

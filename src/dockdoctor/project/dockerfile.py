@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from dockdoctor.model import ArchSpecific, ArgDefault, DockerfileFacts, ProbeError, Stage
-from dockdoctor.platforms import normalize_arch
+from dockdoctor.platforms import TARGET_VARS, normalize_arch
 
 __all__ = [
     "Heredoc",
@@ -33,7 +33,6 @@ MAX_LEXED_LINE = 262_144  # longer logical lines are searched for heredocs witho
 MAX_TRIM = 4_096  # ${VAR%pattern} and ${VAR#pattern} try every cut: values longer than this are refused
 TEXT_LIMIT = 120
 _NO_ARGS: Mapping[str, str] = MappingProxyType({})
-TARGET_VARS = ("TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT")
 PLATFORM_VARS = frozenset(("BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT", *TARGET_VARS))
 _INSTRUCTIONS = frozenset(
     (
