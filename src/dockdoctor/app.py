@@ -484,7 +484,7 @@ def fix(
     """Check, apply the fixes `decide(item, option)` accepts (at most one per finding), then check again."""
     from dockdoctor.fixes.apply import Journal, apply_steps, sha256_of
     from dockdoctor.fixes.plan import plan
-    from dockdoctor.probes._run import cache_root
+    from dockdoctor.probes.cache import cache_root
 
     before = before or check(options)
     items = plan(before)
@@ -524,6 +524,6 @@ def fix(
 def undo(project_dir: str) -> list[tuple[str, str, bool]]:
     """Restore the files the last `fix` in this project folder edited; (path, what happened, ok) per file."""
     from dockdoctor.fixes.apply import undo_last
-    from dockdoctor.probes._run import cache_root
+    from dockdoctor.probes.cache import cache_root
 
     return undo_last(cache_root(), project_dir)

@@ -136,19 +136,6 @@ def environ() -> Mapping[str, str]:
     return os.environ
 
 
-def cache_root(env: Mapping[str, str] | None = None) -> str:
-    """dockdoctor's cache folder: DOCKDOCTOR_CACHE_DIR, else the platform's user cache folder.
-
-    The registry cache lives in its `registry/` folder, the undo log of `fix` in its `undo/` folder.
-    """
-    env = os.environ if env is None else env
-    if env.get("DOCKDOCTOR_CACHE_DIR"):
-        return env["DOCKDOCTOR_CACHE_DIR"]
-    import platformdirs
-
-    return str(platformdirs.user_cache_path("dockdoctor", appauthor=False))
-
-
 def signals_to_the_main_thread() -> None:
     """Called first in every thread dockdoctor starts: Ctrl-C (SIGINT) is blocked in it, so the kernel delivers it
     to the main thread.

@@ -31,7 +31,7 @@ MAX_DOCUMENTS = 32  # manifests and configs followed for one reference (real one
 
 def default_cache_dir() -> Path:
     """The registry cache: registry/ in dockdoctor's cache folder."""
-    from dockdoctor.probes._run import cache_root
+    from dockdoctor.probes.cache import cache_root
 
     return Path(cache_root({})) / "registry"
 
@@ -56,7 +56,8 @@ class RegistryOptions:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> RegistryOptions:
         """The CLI-facing defaults: DOCKDOCTOR_CACHE_DIR and DOCKER_CONFIG from the environment."""
-        from dockdoctor.probes._run import cache_root, environ
+        from dockdoctor.probes._run import environ
+        from dockdoctor.probes.cache import cache_root
         from dockdoctor.probes.endpoint import config_dir
 
         env = environ() if env is None else env
