@@ -62,11 +62,11 @@ def test_invalid_names(text: str) -> None:
 
 
 def _repository_info_params() -> list[Any]:
-    params = []
-    for remote, familiar, full, ambiguous, domain in DATA["parse_repository_info"]["cases"]:
-        for text in filter(None, (familiar, full, ambiguous)):
-            params.append(pytest.param(text, remote, familiar, full, domain, id=text))
-    return params
+    return [
+        pytest.param(text, remote, familiar, full, domain, id=text)
+        for remote, familiar, full, ambiguous, domain in DATA["parse_repository_info"]["cases"]
+        for text in filter(None, (familiar, full, ambiguous))
+    ]
 
 
 @pytest.mark.parametrize(("text", "remote", "familiar", "full", "domain"), _repository_info_params())

@@ -265,21 +265,21 @@ def diagnose(
     for spec in checks:
         severity = overrides.get(spec.id, spec.default_severity)
         try:
-            for problem in spec.func(ctx):
-                findings.append(
-                    Finding(
-                        id=spec.id,
-                        slug=spec.slug,
-                        severity=severity,
-                        title=spec.title,
-                        message=problem.message,
-                        subject=problem.subject,
-                        target=problem.target,
-                        evidence=problem.evidence,
-                        fixes=problem.fixes,
-                        location=location_of(problem.subject, facts),
-                    )
+            findings.extend(  # what a check yielded before it crashed is kept
+                Finding(
+                    id=spec.id,
+                    slug=spec.slug,
+                    severity=severity,
+                    title=spec.title,
+                    message=problem.message,
+                    subject=problem.subject,
+                    target=problem.target,
+                    evidence=problem.evidence,
+                    fixes=problem.fixes,
+                    location=location_of(problem.subject, facts),
                 )
+                for problem in spec.func(ctx)
+            )
         except Exception as err:  # noqa: BLE001 - a broken check must not hide the others
             findings.append(_crashed(spec, err))
     findings = drop_dangling_references(findings)
@@ -407,7 +407,7 @@ def check_fleet(options: CheckOptions, *, names: tuple[str, ...] = ()) -> FleetR
         )
     findings: tuple[Finding, ...] = ()
     if reports and fleet_checks:
-        base = next((r for r, e in zip(reports, engines) if e.current), reports[0]).facts
+        base = next((r for r, e in zip(reports, engines, strict=True) if e.current), reports[0]).facts
         findings = diagnose(
             dataclasses.replace(base, fleet=tuple(engines)),
             targets=(),
@@ -460,7 +460,8 @@ def explain_error(options: CheckOptions, *, probe: bool = True) -> tuple[Report,
 
 
 def cache_dir() -> str:
-    """Where the registry cache lives: registry/ in dockdoctor's cache folder (DOCKDOCTOR_CACHE_DIR or the platform's)."""
+    """Where the registry cache lives: registry/ in dockdoctor's cache folder (DOCKDOCTOR_CACHE_DIR or the
+    platform's)."""
     from dockdoctor.probes.registry import RegistryOptions
 
     return str(RegistryOptions.from_env().cache_dir)

@@ -142,7 +142,7 @@ def test_errors_name_file_and_line(text: str, kind: str, detail: str) -> None:
 def test_billion_laughs_is_refused() -> None:
     text = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{n}: &{n} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
-        for p, n in zip("abcdefgh", "bcdefghi")
+        for p, n in zip("abcdefgh", "bcdefghi", strict=True)
     )
     project = _one(text)
     assert project.error is not None and "too many" in project.error.detail

@@ -188,8 +188,9 @@ def builder_cannot_multiplatform(ctx: Context) -> Iterator[Problem]:
     ## Example
     `fixtures/checks/DKD502/bad-docker-driver-two-targets.json` (targets linux/amd64 and linux/arm64);
     `good-docker-container-driver.json`; `good-single-emulated-target.json` (one linux/amd64 target on an arm64
-    Docker Desktop with the classic store and the docker driver); `good-containerd-image-store.json` (Docker Desktop with the containerd
-    image store builds several platforms with the docker driver). Gathered here with buildx 0.29:
+    Docker Desktop with the classic store and the docker driver); `good-containerd-image-store.json` (Docker
+    Desktop with the containerd image store builds several platforms with the docker driver). Gathered here with
+    buildx 0.29:
     `bad-dockerd-20-docker-driver.json`; `good-dockerd-28-containerd-store.json`.
 
     ## Fix
@@ -662,8 +663,8 @@ def emulated_cpu_below_image_level(ctx: Context) -> Iterator[Problem]:
     CPU does not support x86-64-v2`, although QEMU could emulate that CPU.
 
     ## Example
-    `fixtures/checks/DKD508/bad-rocky9-under-qemu.json` (Linux arm64 with qemu-x86_64, a Dockerfile `FROM rockylinux:9`);
-    `good-rocky9-under-rosetta.json` (Rosetta runs it).
+    `fixtures/checks/DKD508/bad-rocky9-under-qemu.json` (Linux arm64 with qemu-x86_64, a Dockerfile
+    `FROM rockylinux:9`); `good-rocky9-under-rosetta.json` (Rosetta runs it).
 
     ## Fix
     Safe: run the container with `-e QEMU_CPU=max` (compose: `environment: [QEMU_CPU=max]`), which makes QEMU

@@ -127,9 +127,11 @@ def workloads(ctx: Context) -> Iterator[Workload]:
                         f"service {service.name}" + (f" ({line})" if line else ""),
                     )
                 )
-    for dev in project.devcontainers:
-        if dev.image and dev.error is None:
-            runs.append((dev.image, dev.run_args_platform, f"{dev.path} runArgs", dev.path))
+    runs.extend(
+        (dev.image, dev.run_args_platform, f"{dev.path} runArgs", dev.path)
+        for dev in project.devcontainers
+        if dev.image and dev.error is None
+    )
     for ref, pinned, origin, where in runs:
         chosen = _run_platform(facts, ref, pinned, origin)
         if chosen is not None:
@@ -234,8 +236,8 @@ def workload_fails_under_emulator(ctx: Context) -> Iterator[Problem]:
                 ),
             )
             yield Problem(
-                message=f"{work.where}: {work.ref} runs for {format_platform(work.platform)} under {_SHOWN[runner.kind]} "
-                f"here; {entry['name']} {entry['effect']} under {under}{symptom} "
+                message=f"{work.where}: {work.ref} runs for {format_platform(work.platform)} "
+                f"under {_SHOWN[runner.kind]} here; {entry['name']} {entry['effect']} under {under}{symptom} "
                 f"({short_source(entry['source'])})",
                 subject=work.where,
                 target=format_platform(work.platform),
@@ -279,8 +281,9 @@ def _level_problem(ctx: Context, work: Workload, runner: Runner, needed: int) ->
                     safety=Safety.DISPLAY_ONLY,
                     steps=(
                         manual(
-                            "give the VM a CPU model that passes the host's flags through (libvirt `host-passthrough`, QEMU "
-                            "`-cpu host`), run on a newer machine, or use a base built for x86-64-v1 (Debian, Ubuntu)"
+                            "give the VM a CPU model that passes the host's flags through "
+                            "(libvirt `host-passthrough`, QEMU `-cpu host`), run on a newer machine, "
+                            "or use a base built for x86-64-v1 (Debian, Ubuntu)"
                         ),
                     ),
                 ),

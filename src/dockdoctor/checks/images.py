@@ -130,7 +130,7 @@ def _rebuild(ref: str, platforms: str) -> Fix:
 
 def _runnable(ctx: Context) -> Iterator[tuple[RemoteImage, ImageVerdict]]:
     """Every runnable looked-up image (or local-only image) with its verdict on each target."""
-    for image in map(lambda i: judged(ctx.facts, i), ctx.facts.images.remote):
+    for image in (judged(ctx.facts, i) for i in ctx.facts.images.remote):
         if image.error is None and not image.artifact_type:
             for target in ctx.targets:
                 yield image, verdict(ctx.facts, image, target)
@@ -430,10 +430,11 @@ def _registered(facts: Facts, platform: Platform) -> bool:
 def offers(facts: Facts, reference: str, platform: Platform) -> bool | None:
     """Whether the image `reference` has a manifest that runs on `platform`: from its registry answer, else the
     index a containerd-store local copy lists; None when no fact says."""
-    lists: list[list[Platform]] = []
-    for image in facts.images.remote:
-        if image.error is None and image.platforms and _same_ref(image.reference, reference):
-            lists.append([p for p in (platform_or_none(e.platform) for e in image.platforms) if p])
+    lists: list[list[Platform]] = [
+        [p for p in (platform_or_none(e.platform) for e in image.platforms) if p]
+        for image in facts.images.remote
+        if image.error is None and image.platforms and _same_ref(image.reference, reference)
+    ]
     local = local_copy(facts, reference)
     if local is not None and local.manifests:
         lists.append([p for p in (platform_or_none(m.platform) for m in local.manifests + local.absent) if p])

@@ -491,18 +491,16 @@ BUILD_KINDS = ("github-actions", "gitlab-ci", "compose")
 
 def _by_file(facts: Facts) -> list[tuple[str, str, list[str], list[str]]]:
     """(path, kind, platforms, sources) per deploy file that names targets."""
-    out = []
-    for deploy in facts.project.deploy if facts.project else ():
-        if deploy.targets:
-            out.append(
-                (
-                    deploy.path,
-                    deploy.kind,
-                    list(dict.fromkeys(t.platform for t in deploy.targets)),
-                    [t.source for t in deploy.targets],
-                )
-            )
-    return out
+    return [
+        (
+            deploy.path,
+            deploy.kind,
+            list(dict.fromkeys(t.platform for t in deploy.targets)),
+            [t.source for t in deploy.targets],
+        )
+        for deploy in (facts.project.deploy if facts.project else ())
+        if deploy.targets
+    ]
 
 
 @check("DKD610", "deploy-targets-disagree", severity=Severity.WARNING)
@@ -605,7 +603,7 @@ def deploy_target_not_local(ctx: Context) -> Iterator[Problem]:
     if native(ctx.facts) is None or not ctx.facts.project or not ctx.facts.project.deploy:
         return
     from_files = {t.source for d in ctx.facts.project.deploy for t in d.targets}
-    for info, target in zip(ctx.target_info, ctx.targets):
+    for info, target in zip(ctx.target_info, ctx.targets, strict=False):
         if info.intent != "deploy" or not any(s in info.source for s in from_files) or runs_natively(ctx.facts, target):
             continue
         via = emulation_for(ctx.facts, target)

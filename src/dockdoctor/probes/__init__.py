@@ -428,7 +428,7 @@ def _local_only(remote: tuple[RemoteImage, ...], local: tuple) -> tuple:  # -> t
     never does, and an export is the pull it avoids.
     """
     from dockdoctor.model import DeepImage
-    from dockdoctor.reference import PUBLIC_REGISTRIES, ReferenceError, parse
+    from dockdoctor.reference import ReferenceError, parse
 
     def canonical(text: str) -> str:
         try:

@@ -57,9 +57,7 @@ def probe_compose(*, timeout: float = 10.0) -> ComposeFacts:
     plugin = _tool(("docker", "compose"), docker or "", timeout) if docker else None
     standalone_path = shutil.which("docker-compose")
     standalone = _tool(("docker-compose",), standalone_path, timeout) if standalone_path else None
-    for item in (plugin, standalone):
-        if isinstance(item, ProbeError):
-            errors.append(item)
+    errors.extend(item for item in (plugin, standalone) if isinstance(item, ProbeError))
     plugin = plugin if isinstance(plugin, ComposeTool) else None
     standalone = standalone if isinstance(standalone, ComposeTool) else None
     v1 = standalone if standalone and standalone.major == 1 else None

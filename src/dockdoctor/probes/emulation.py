@@ -70,11 +70,12 @@ def identify(interpreter: str, *, on_host: bool, flags: str) -> tuple[str, str]:
     tonistiigi/binfmt --install` leaves (tonistiigi/binfmt issue #246); `/usr/bin/qemu-*-static` on the host is a
     distribution package (Debian, Ubuntu, Fedora qemu-user-static).
     """
-    for pattern, emulator, installer in _INSTALLERS:
-        if re.search(pattern, interpreter):
-            break
-    else:
+    found = next(
+        ((emulator, installer) for pattern, emulator, installer in _INSTALLERS if re.search(pattern, interpreter)), None
+    )
+    if found is None:
         return "", ""
+    emulator, installer = found
     if installer or emulator != "qemu":
         return emulator, installer
     if on_host:

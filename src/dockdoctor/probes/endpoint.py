@@ -1,4 +1,4 @@
-"""Where the engine is: DOCKER_HOST, then DOCKER_CONTEXT, then currentContext in the CLI config, then the default socket."""
+"""Where the engine is: DOCKER_HOST, then DOCKER_CONTEXT, then the config's currentContext, then the default socket."""
 
 from __future__ import annotations
 

@@ -138,9 +138,7 @@ def probe_host(*, timeout: float = 5.0) -> HostFacts:
     release = read_text("host", "/etc/os-release")
     version_text = read_text("host", "/proc/version")
     cpuinfo = read_text("host", "/proc/cpuinfo", limit=4 << 20) if arch in ("amd64", "386") else None
-    for item in (release, version_text, cpuinfo):
-        if isinstance(item, ProbeError):
-            errors.append(item)
+    errors.extend(item for item in (release, version_text, cpuinfo) if isinstance(item, ProbeError))
     flags = parse_cpu_flags(cpuinfo) if isinstance(cpuinfo, str) else ()
     level = amd64_level(flags) if isinstance(cpuinfo, str) and arch == "amd64" else None
     if cpuinfo is None and arch not in ("amd64", "386"):

@@ -224,19 +224,19 @@ def project_pins(root: str, dockerfiles: tuple[DockerfileFacts, ...]) -> tuple[t
                 more, why = requirement_pins(posixpath.join(context, rel), read, python=ins.python)
                 found += more
                 notes += why
-            for pin in found:
-                pins.append(
-                    PythonPin(
-                        name=pin.name,
-                        version=pin.version,
-                        source=pin.source,
-                        text=pin.text,
-                        dockerfile=df.path,
-                        line=ins.line,
-                        python=ins.python,
-                        libc=ins.libc,
-                    )
+            pins.extend(
+                PythonPin(
+                    name=pin.name,
+                    version=pin.version,
+                    source=pin.source,
+                    text=pin.text,
+                    dockerfile=df.path,
+                    line=ins.line,
+                    python=ins.python,
+                    libc=ins.libc,
                 )
+                for pin in found
+            )
     return tuple(dict.fromkeys(pins)), tuple(dict.fromkeys(notes))
 
 

@@ -347,7 +347,7 @@ def podman_machine_settings(
         ]
     found = parse_podman_machine_inspect(result.stdout)
     if len(found) == len(names):  # inspect answers in the order asked; a machine without "Name" keeps its file's
-        found = [s if s.profile else _replace(s, profile=name) for s, name in zip(found, names)]
+        found = [s if s.profile else _replace(s, profile=name) for s, name in zip(found, names, strict=True)]
     return found, []
 
 
@@ -361,7 +361,7 @@ def parse_limactl_table(text: str) -> list[dict[str, str]]:
     if not lines or not lines[0].startswith("NAME"):
         return []
     header = lines[0].split()
-    return [dict(zip(header, line.split(None, len(header) - 1))) for line in lines[1:]]
+    return [dict(zip(header, line.split(None, len(header) - 1), strict=False)) for line in lines[1:]]
 
 
 FINCH_ROOT = "/Applications/Finch"

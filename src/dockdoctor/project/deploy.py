@@ -357,7 +357,7 @@ def parse_cdk(text: str, *, path: str) -> DeployFile | None:
 
 
 def _runner_platform(labels: list[str]) -> str | None:
-    """The architecture a CI runner label set implies (GitHub-hosted and GitLab-hosted labels, self-hosted arch labels)."""
+    """The architecture a CI runner label set implies (GitHub- and GitLab-hosted labels, self-hosted arch labels)."""
     known = _facts()["runners"]
     for label in (lab.lower() for lab in labels):
         if "${{" in label:

@@ -111,7 +111,7 @@ def inspect_remote(
         finally:
             pool.shutdown()
             client.close()
-    return tuple(_result(text, p, results) for text, p in zip(refs, parsed))
+    return tuple(_result(text, p, results) for text, p in zip(refs, parsed, strict=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +133,7 @@ def inspect_deep(
     budget = budget or _deep.DEFAULT_BUDGET
     parsed = [_parse(r.reference) for r in requests]
     keys = {}
-    for req, ref in zip(requests, parsed):
+    for req, ref in zip(requests, parsed, strict=True):
         if isinstance(ref, ImageRef):
             keys.setdefault((ref.canonical, req.digest), (ref, req))
     results: dict[tuple[str, str], DeepImage] = {}
@@ -179,7 +179,7 @@ def inspect_deep(
             pool.shutdown()
             client.close()
     out = []
-    for req, ref in zip(requests, parsed):
+    for req, ref in zip(requests, parsed, strict=True):
         if isinstance(ref, ProbeError):
             out.append(
                 DeepImage(

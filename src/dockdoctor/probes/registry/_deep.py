@@ -12,7 +12,7 @@ import base64
 import hashlib
 import json
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from dockdoctor.model import DeepImage, ElfFacts, ImageFile, ProbeError
@@ -189,25 +189,27 @@ def _escape(text: str) -> str:
 def image_file(found: lay.Found) -> ImageFile:
     """What a resolved path is: absent, not a file, an ELF (its header), a script (its #! line), or other."""
     entry = found.entry
-    base = dict(path=_escape(found.path), links=tuple(_escape(x) for x in found.links), layer=found.layer)
+    base = ImageFile(
+        path=_escape(found.path), kind="absent", links=tuple(_escape(x) for x in found.links), layer=found.layer
+    )
     if entry is None:
-        return ImageFile(kind="absent", **base)
+        return base
     if entry.kind != "file":
-        return ImageFile(kind="not-a-file", **base)
+        return replace(base, kind="not-a-file")
     head = entry.head or b""
-    extra = dict(size=entry.size, executable=bool(entry.mode & 0o111), **base)
+    extra = replace(base, kind="empty", size=entry.size, executable=bool(entry.mode & 0o111))
     if entry.size == 0:
-        return ImageFile(kind="empty", **extra)
+        return extra
     if elfmod.is_elf(head):
         try:
-            return ImageFile(kind="elf", elf=_elf_facts(elfmod.parse(head)), **extra)
+            return replace(extra, kind="elf", elf=_elf_facts(elfmod.parse(head)))
         except elfmod.ElfError as err:
-            return ImageFile(kind="bad-elf", shebang=_escape(str(err)), **extra)
+            return replace(extra, kind="bad-elf", shebang=_escape(str(err)))
     if head[:2] == b"#!":
         line = head.split(b"\n", 1)[0]
         kind = "crlf" if line.endswith(b"\r") else "script"
-        return ImageFile(kind=kind, shebang=_escape(line[2:].decode("utf-8", "replace").strip()), **extra)
-    return ImageFile(kind="script-no-shebang" if b"\0" not in head[:512] else "other", **extra)
+        return replace(extra, kind=kind, shebang=_escape(line[2:].decode("utf-8", "replace").strip()))
+    return replace(extra, kind="script-no-shebang" if b"\0" not in head[:512] else "other")
 
 
 def _first(view: lay.MergedView, scanner: _Scanner, paths: list[str]) -> lay.Found:
