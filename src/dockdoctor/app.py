@@ -26,6 +26,7 @@ from dockdoctor.model import (
     HostFacts,
     Location,
     Manual,
+    ProjectFacts,
     Report,
     Severity,
     Skipped,
@@ -225,7 +226,7 @@ def location_of(subject: str, facts: Facts) -> Location | None:
     return Location(file=posixpath.normpath(path), line=line, column=column)
 
 
-def _project_files(project) -> set[str]:  # noqa: ANN001 - ProjectFacts
+def _project_files(project: ProjectFacts) -> set[str]:
     """Every file path the project facts name (Dockerfiles, compose files, devcontainers, deploy files)."""
     out: set[str] = set()
 

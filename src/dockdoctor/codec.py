@@ -139,11 +139,12 @@ def facts_from_data(data: Any, *, source: str) -> Facts:
             f" ({SCHEMA_VERSION}); upgrade dockdoctor to replay it"
         )
     try:
-        return from_data(Facts, data)
+        facts: Facts = from_data(Facts, data)
     except ValueError as err:
         raise ReplayFileError(f"{source}: invalid facts file: {err}") from None
     except RecursionError:
         raise ReplayFileError(f"{source}: invalid facts file: nested too deeply") from None
+    return facts
 
 
 def facts_from_json(text: str, *, source: str = "<facts>") -> Facts:

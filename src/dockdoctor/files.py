@@ -68,8 +68,9 @@ def own_folders(path: str | os.PathLike[str], *, mode: int = 0o777) -> None:
         existing = parent
     os.makedirs(path, mode=mode, exist_ok=True)
     owner = folder_owner(existing) if missing else None
-    for folder in reversed(missing) if owner else ():
-        os.lchown(folder, *owner)
+    if owner is not None:
+        for folder in reversed(missing):
+            os.lchown(folder, *owner)
 
 
 def replace_own(path: str | os.PathLike[str], data: bytes, *, durable: bool = False) -> None:
@@ -350,7 +351,8 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _read_all(fd: int, limit: int | None) -> bytes:
-    chunks, size, offset = [], 0, 0
+    chunks: list[bytes] = []
+    size = offset = 0
     while True:
         chunk = os.pread(fd, 1024 * 1024, offset)
         if not chunk:

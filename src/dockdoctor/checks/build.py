@@ -266,7 +266,8 @@ def no_emulation_for_target(ctx: Context) -> Iterator[Problem]:
         # a handler registered but off (itself, or binfmt_misc as a whole): switching it on is the fix, and
         # reinstalling the package would not do it (update-binfmts leaves an existing entry as it is)
         handlers = _handlers_for(facts, target) if facts.host.os == "linux" and not facts.engine.remote else []
-        cause, enable = "no emulation is installed", ()
+        cause: str = "no emulation is installed"
+        enable: tuple[Fix, ...] = ()
         if handlers and (facts.emulation.binfmt_enabled is False or not any(h.enabled for h in handlers)):
             cause, enable = _emulator_causes(facts, next((h for h in handlers if h.enabled), handlers[0]))
         yield Problem(
@@ -639,10 +640,10 @@ def _amd64_under_qemu(facts: Facts) -> str | None:
         return None
     if item.emulator == "qemu":
         return item.via
-    rosetta_off = [s for s in facts.emulation.rosetta if s.source == facts.engine.flavor.value and s.enabled is False]
-    rosetta_off += [
-        s for s in facts.emulation.settings if s.product == facts.engine.flavor.value and s.rosetta is False
-    ]
+    flavor = facts.engine.flavor.value
+    rosetta_off = any(s.source == flavor and s.enabled is False for s in facts.emulation.rosetta) or any(
+        s.product == flavor and s.rosetta is False for s in facts.emulation.settings
+    )
     return f"{item.via} (QEMU: Rosetta is off)" if rosetta_off and emulation_for(facts, amd64) else None
 
 
@@ -688,7 +689,8 @@ def emulated_cpu_below_image_level(ctx: Context) -> Iterator[Problem]:
     default = next(e for e in load("emulation")["qemu_fact"] if e["id"] == "qemu-x86-64-default-cpu-max")
     version = qemu_version(facts)
     parsed = release(version) if version else None
-    if parsed is not None and parsed >= release(default["since"]):
+    since = release(default["since"])
+    if parsed is not None and since is not None and parsed >= since:
         return  # from QEMU 7.2 the default CPU is `max`: no level below the image's is claimed
     level = 1  # `qemu64`, QEMU's default before 7.2
     how = (

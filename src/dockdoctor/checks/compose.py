@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
@@ -42,7 +43,7 @@ UPGRADE = Fix(
 )
 
 
-def known_bugs() -> tuple[dict, ...]:
+def known_bugs() -> tuple[dict[str, Any], ...]:
     """Compose releases with platform bugs: the `compose` entries of knowledge/defects.toml."""
     return known_defects("compose")
 
@@ -471,7 +472,7 @@ def service_platform_mismatch(ctx: Context) -> Iterator[Problem]:
         target = next((t for t in ctx.targets if any(can_run(t, p) for p in offered) and _runs_here(ctx, t)), None)
         fix = _platform_edit(ctx, service, format_platform(target)) if target else None
         if fix is not None:
-            fix = Fix(title=fix.title, steps=fix.steps, serves="local" if ctx.local(target) else "deploy")
+            fix = Fix(title=fix.title, steps=fix.steps, serves="local" if target and ctx.local(target) else "deploy")
         origin = _origin(service, "platform")
         yield Problem(
             message=f"service {service.name}: platform {service.platform}"
@@ -613,12 +614,13 @@ def default_platform_ignored(ctx: Context) -> Iterator[Problem]:
         notes.append(
             f"set in {in_dotenv[1]}: `docker build` and `docker run` do not read .env, only `docker compose` does"
         )
-    v2 = _version(facts.compose.v2) if facts.compose.v2 else None
-    if (in_dotenv or in_env) and v2 is not None:
+    tool = facts.compose.v2
+    v2 = _version(tool) if tool else None
+    if (in_dotenv or in_env) and tool is not None and v2 is not None:
         notes += [
-            f"compose {facts.compose.v2.version}: {bug['title']} ({short_source(bug['source'])})"
+            f"compose {tool.version}: {bug['title']} ({short_source(bug['source'])})"
             for bug in known_bugs()
-            if "DOCKER_DEFAULT_PLATFORM" in bug.get("tags", ()) and affects(bug["affected"], facts.compose.v2.version)
+            if "DOCKER_DEFAULT_PLATFORM" in bug.get("tags", ()) and affects(bug["affected"], tool.version)
         ]
     if (in_dotenv or in_env) and facts.compose.v2 is None and facts.compose.v1 is not None:
         notes.append("Compose v1 does not read DOCKER_DEFAULT_PLATFORM")

@@ -592,13 +592,14 @@ def registry_lookup_failed(ctx: Context) -> Iterator[Problem]:
                 subject=image.reference,
                 evidence=(ev("images.remote.artifact_type", image.artifact_type),),
             )
-    if unreached:
+    first = unreached[0].error if unreached else None
+    if first is not None:
         names = ", ".join(i.reference for i in unreached)
         yield Problem(
             message=f"Docker Hub (docker.io) could not be reached, so {len(unreached)} image(s) named "
-            f"without a registry were not looked up ({names}): {unreached[0].error.detail}",
+            f"without a registry were not looked up ({names}): {first.detail}",
             subject="docker.io",
-            evidence=(ev("images.remote.error.kind", unreached[0].error.kind),),
+            evidence=(ev("images.remote.error.kind", first.kind),),
         )
 
 

@@ -10,7 +10,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from dockdoctor.checks._edits import replace_line
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import ev
-from dockdoctor.model import Fix, Fixable, IndexRelease, Need, Problem, PythonPin, Safety, Severity, manual
+from dockdoctor.model import Fix, Fixable, IndexRelease, Need, Problem, PythonPin, Safety, Severity, Step, manual
 from dockdoctor.platforms import format_platform
 
 MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}
@@ -52,7 +52,7 @@ def _fits(release: IndexRelease, tags: frozenset[Tag]) -> bool:
 def _bump(ctx: Context, pin: PythonPin, version: str) -> Fix:
     rel, _, line = pin.source.rpartition(":")
     old = f"=={pin.version}"
-    steps: tuple = (
+    steps: tuple[Step, ...] = (
         manual(
             f"in {rel}, pin {pin.name}=={version} (the nearest release with a wheel for this target); "
             "then rebuild and test"

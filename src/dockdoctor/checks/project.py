@@ -19,6 +19,7 @@ from dockdoctor.model import (
     Safety,
     Severity,
     Stage,
+    Step,
     manual,
 )
 from dockdoctor.platforms import TARGET_VARS, format_platform
@@ -224,7 +225,7 @@ def target_arg_default(ctx: Context) -> Iterator[Problem]:
         for arg in df.args:
             if arg.name not in TARGET_VARS:
                 continue
-            fixes = ()
+            fixes: tuple[Fix, ...] = ()
             if arg.text and f"{arg.name}=" in arg.text:
                 new = re.sub(rf"{arg.name}=\S*", arg.name, arg.text, count=1)
                 fixes = (
@@ -337,7 +338,7 @@ def builder_stage_emulated(ctx: Context) -> Iterator[Problem]:
                 or (decides.platform and "BUILDPLATFORM" in decides.platform)
             ):
                 continue
-            steps = []
+            steps: list[Step] = []
             if stage.text and not stage.platform and stage.text.lstrip().upper().startswith("FROM "):
                 head, _, rest = stage.text.partition(" ")
                 steps.append(

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from dockdoctor import __version__
 from dockdoctor.model import (
@@ -28,6 +28,10 @@ from dockdoctor.probes._pool import Pool
 from dockdoctor.probes._run import environ, recording
 from dockdoctor.probes.endpoint import Resolved
 from dockdoctor.probes.project_images import built_images, project_images
+
+if TYPE_CHECKING:  # imported where used: the registry and deep modules load only when a run needs them
+    from dockdoctor.model import DeepImage, LocalImage
+    from dockdoctor.probes.registry import DeepRequest
 
 T = TypeVar("T")
 
@@ -144,7 +148,12 @@ def _gather(options: GatherOptions) -> Facts:
             if options.deep:
                 deep_f = pool.submit(_deep, remote, engine, host_f, options, env, finish)
                 missed: list[ProbeError] = []
-                deep = result(deep_f, "deep", lambda e: missed.append(e) or ())
+
+                def no_deep(error: ProbeError) -> tuple[DeepImage, ...]:
+                    missed.append(error)
+                    return ()
+
+                deep = result(deep_f, "deep", no_deep)
                 images = dataclasses.replace(
                     images, deep=deep + _local_only(remote, images.local), errors=images.errors + tuple(missed)
                 )
@@ -348,7 +357,7 @@ def _remote(
     return inspect_remote(refs, options=registry, targets=targets)
 
 
-def deep_requests(remote: tuple[RemoteImage, ...], targets: tuple[str, ...]) -> list:  # -> list[DeepRequest]
+def deep_requests(remote: tuple[RemoteImage, ...], targets: tuple[str, ...]) -> list[DeepRequest]:
     """The image variant each target runs, per looked-up image: an index's best match (exact or compatible),
     or a single-platform image's one variant (Docker runs it whatever its platform)."""
     from dockdoctor.platforms import MatchKind, PlatformError, best_match, format_platform, parse
@@ -394,7 +403,7 @@ def _deep(
     options: GatherOptions,
     env: dict[str, str],
     finish: float,
-) -> tuple:  # -> tuple[DeepImage, ...]
+) -> tuple[DeepImage, ...]:
     from dockdoctor.probes.registry import RegistryOptions, inspect_deep
 
     targets = options.deep_targets or ((engine.platform,) if engine.platform else ())
@@ -420,7 +429,7 @@ def _deep(
     )
 
 
-def _local_only(remote: tuple[RemoteImage, ...], local: tuple) -> tuple:  # -> tuple[DeepImage, ...]
+def _local_only(remote: tuple[RemoteImage, ...], local: tuple[LocalImage, ...]) -> tuple[DeepImage, ...]:
     """Images the registry does not answer for but the engine holds: not read, and why.
 
     The Docker API reads files only from containers (`GET /containers/{id}/archive`) or exports the whole image

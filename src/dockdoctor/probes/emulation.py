@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 
 from dockdoctor.model import (
     BinfmtHandler,
@@ -223,7 +224,7 @@ def rosetta_settings(home: str, env: dict[str, str] | None = None) -> tuple[list
     env = env or {}
     group = os.path.join(home, "Library", "Group Containers", "group.com.docker")
     colima_home = env.get("COLIMA_HOME") or os.path.join(home, ".colima")
-    candidates = [
+    candidates: list[tuple[str, str, Callable[[str], bool | None | ProbeError]]] = [
         (
             "docker-desktop",
             os.path.join(group, "settings-store.json"),
@@ -271,7 +272,8 @@ def probe_emulation(
 ) -> EmulationFacts:
     """binfmt handlers (Linux) with each emulator's version, and Rosetta settings (macOS)."""
     errors: list[ProbeError] = []
-    readable, handlers = False, ()
+    readable = False
+    handlers: tuple[BinfmtHandler, ...] = ()
     enabled: bool | None = None
     if os_name == "linux":
         readable, handlers, errs = _binfmt(binfmt_root)

@@ -199,7 +199,7 @@ def tagged_images(endpoint: str, *, tls: Any, api_version: str, timeout: float) 
             listing = client._result(client._get(client._url("/images/json"), params={"manifests": "1"}), True)
         else:
             listing = client.images()
-        found = []
+        found: list[LocalImage] = []
         for summary in listing:
             tags = [t for t in summary.get("RepoTags") or () if t and not t.endswith(":<none>")]
             if not tags:

@@ -321,7 +321,7 @@ def _gather(client: Any, refs: Sequence[str], with_containers: bool, api_version
                 exit_code = int(status.get("ExitCode", 0))
                 restarting = bool(status.get("Restarting")) or state == "restarting"
                 restarts = int(details.get("RestartCount") or 0)
-                extra: dict[str, Any] = {"restarting": restarting, "restart_count": restarts}
+                extra = {"restarting": restarting, "restart_count": restarts}
                 if (exit_code != 0 or restarting) and inspected < MAX_FAILED_INSPECTED:
                     inspected += 1
                     extra.update(_failed_details(client, str(summary["Id"]), details))

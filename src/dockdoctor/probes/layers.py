@@ -82,7 +82,7 @@ class Decompressed(io.RawIOBase):
         self._decoder: Callable[[bytes], bytes] | None = None
         self._flush: Callable[[], bytes] | None = None
         self._pending = b""  # compressed bytes not yet fed (gzip members after the first)
-        self._gzip = None
+        self._gzip: zlib._Decompress | None = None
 
     def readable(self) -> bool:
         return True

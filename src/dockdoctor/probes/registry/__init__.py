@@ -10,7 +10,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, overload
 
 from dockdoctor.model import Attestation, DeepImage, ImagePlatform, ProbeError, RemoteImage
 from dockdoctor.probes._pool import Pool
@@ -20,7 +20,7 @@ from dockdoctor.reference import ImageRef, ReferenceError, parse
 
 if TYPE_CHECKING:  # requests is imported only when a client is built
     from dockdoctor.probes.registry._auth import Authenticator, Challenge, Credentials
-    from dockdoctor.probes.registry._http import Response, Transport
+    from dockdoctor.probes.registry._http import Response, Stream, Transport
 
 __all__ = ["DeepRequest", "RegistryOptions", "clear_cache", "default_cache_dir", "inspect_deep", "inspect_remote"]
 
@@ -132,7 +132,7 @@ def inspect_deep(
 
     budget = budget or _deep.DEFAULT_BUDGET
     parsed = [_parse(r.reference) for r in requests]
-    keys = {}
+    keys: dict[tuple[str, str], tuple[ImageRef, DeepRequest]] = {}
     for req, ref in zip(requests, parsed, strict=True):
         if isinstance(ref, ImageRef):
             keys.setdefault((ref.canonical, req.digest), (ref, req))
@@ -446,7 +446,8 @@ class _Client:
         with self._lock:
             pending = self._inflight.get(digest)
             if pending is None:
-                self._inflight[digest] = mine = Future()
+                mine: Future[_Doc] = Future()
+                self._inflight[digest] = mine
         if pending is not None:
             return self._pending(ref, pending)
         try:
@@ -567,9 +568,27 @@ class _Client:
         if self.cache is not None:
             self.cache.forget_challenge(host, challenge.scheme, dict(challenge.params))
 
+    @overload
+    def _request(
+        self,
+        ref: ImageRef,
+        method: str,
+        suffix: str,
+        *,
+        accept: str,
+        max_bytes: int = ...,
+        stream: Literal[False] = ...,
+    ) -> Response: ...
+
+    @overload
+    def _request(
+        self, ref: ImageRef, method: str, suffix: str, *, accept: str, max_bytes: int = ..., stream: Literal[True]
+    ) -> Response | Stream: ...
+
     def _request(
         self, ref: ImageRef, method: str, suffix: str, *, accept: str, max_bytes: int = 1 << 20, stream: bool = False
-    ) -> Response:
+    ) -> Response | Stream:
+        """One request with the registry's auth answered; `stream`: a 200 answer comes back as an open Stream."""
         from dockdoctor.probes.registry._auth import parse_www_authenticate, pick_challenge
         from dockdoctor.probes.registry._http import RegistryFailure
 
@@ -591,9 +610,9 @@ class _Client:
             if answer is not None:
                 headers["Authorization"], creds = answer
         send = self.transport.open if stream else self.transport.request  # open: a 200 comes back as a Stream
-        resp = send(method, url, subject=subject, headers=headers, max_bytes=max_bytes)
+        resp: Response | Stream = send(method, url, subject=subject, headers=headers, max_bytes=max_bytes)
         if resp.status != 401:
-            return resp  # type: ignore[return-value]
+            return resp
         challenge = pick_challenge(parse_www_authenticate(resp.header("www-authenticate")))
         if challenge is None:
             raise self._unauthorized(ref, creds, "the registry answered 401 without a WWW-Authenticate challenge")
@@ -608,7 +627,7 @@ class _Client:
         headers["Authorization"], creds = answer
         resp = send(method, url, subject=subject, headers=headers, max_bytes=max_bytes)
         if resp.status != 401:
-            return resp  # type: ignore[return-value]
+            return resp
         raise self._unauthorized(ref, creds, _registry_message(resp.body))
 
     def _unauthorized(self, ref: ImageRef, creds: Credentials | None, why: str) -> Exception:
@@ -626,7 +645,7 @@ class _Client:
             f"`docker login {host}`)" + (f"; {why}" if why else "") + (f"; {note}" if note else ""),
         )
 
-    def _check(self, ref: ImageRef, resp: Response) -> None:
+    def _check(self, ref: ImageRef, resp: Response | Stream) -> None:
         """Turn a non-200 answer into a RegistryFailure with a message a person can act on."""
         from dockdoctor.probes.registry._http import RegistryFailure, ratelimit_note, retry_after
 

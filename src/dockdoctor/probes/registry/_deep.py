@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import posixpath
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ from dockdoctor.model import DeepImage, ElfFacts, ImageFile, ProbeError
 from dockdoctor.probes import elf as elfmod
 from dockdoctor.probes import layers as lay
 from dockdoctor.probes.registry import _manifest as mf
+from dockdoctor.probes.registry._http import Stream
 from dockdoctor.reference import ImageRef
 
 if TYPE_CHECKING:
@@ -78,12 +80,13 @@ class _Scanner:
         above = {a for g in goals for a in lay.ancestors(g)}
         resp = self.client._request(self.ref, "GET", f"blobs/{layer.digest}", accept="", stream=True)
         self.client._check(self.ref, resp)
+        assert isinstance(resp, Stream)  # open() answers a 200 as a Stream, and _check let only a 200 through
         self.streamed += 1
         hasher = hashlib.new(layer.digest.partition(":")[0])
         index = lay.LayerIndex()
 
-        def chunks():  # noqa: ANN202 - a generator of the compressed bytes, hashed as they pass
-            for chunk in resp.chunks(CHUNK):  # type: ignore[union-attr]
+        def chunks() -> Iterator[bytes]:  # the compressed bytes, hashed as they pass
+            for chunk in resp.chunks(CHUNK):
                 hasher.update(chunk)
                 yield chunk
 
@@ -104,7 +107,7 @@ class _Scanner:
                         "digest-mismatch", f"{what}: content has digest {actual}, expected {layer.digest}"
                     )
         finally:
-            resp.close()  # type: ignore[union-attr]
+            resp.close()
         return index
 
     def _cached(self, digest: str) -> lay.LayerIndex | None:

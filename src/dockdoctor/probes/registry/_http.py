@@ -8,11 +8,12 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests.__version__ import __version__ as requests_version
 
 from dockdoctor import __version__
 from dockdoctor.model import ProbeError
@@ -94,7 +95,7 @@ class Transport:
         adapter = requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=max(self.per_host, 4), max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.session.headers["User-Agent"] = f"dockdoctor/{__version__} python-requests/{requests.__version__}"
+        self.session.headers["User-Agent"] = f"dockdoctor/{__version__} python-requests/{requests_version}"
 
     def close(self) -> None:
         self.session.close()
@@ -391,7 +392,7 @@ class Stream:
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
 
-    def chunks(self, size: int = 65536):  # -> Iterator[bytes]
+    def chunks(self, size: int = 65536) -> Iterator[bytes]:
         netloc = origin(self.url)[1]
         try:
             for chunk in self._resp.iter_content(size):
