@@ -506,7 +506,7 @@ def redact(facts: Facts, *, registries: bool = False) -> Facts:
     environment = tuple((k, v if k in ENV_ALLOWED else REDACTED) for k, v in facts.environment)
     project = _project(facts.project) if facts.project is not None else None
     raw = tuple(_raw(answer) for answer in facts.raw)
-    cleaned = _walk(dataclasses.replace(facts, environment=environment, project=project, raw=raw), clean)
+    cleaned: Facts = _walk(dataclasses.replace(facts, environment=environment, project=project, raw=raw), clean)
     identity = dataclasses.replace(
         cleaned.host,
         hostname="<host>" if host.hostname else "",

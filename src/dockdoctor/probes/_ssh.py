@@ -22,13 +22,16 @@ import socket
 import subprocess
 import tempfile
 import threading
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import requests.adapters
 import urllib3
 import urllib3.connection
 import urllib3.connectionpool
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 _lock = threading.Lock()
 _live: set[subprocess.Popen[bytes]] = set()
@@ -98,17 +101,17 @@ class SSHSocket(socket.socket):
             _live.add(self.proc)
             _last[self.netloc] = self
 
-    def _write(self, data: bytes) -> int:
+    def _write(self, data: Buffer) -> int:
         if self.proc is None or self.proc.stdin is None or self.proc.stdin.closed:
             raise OSError("ssh: the connection is not open")
         written = self.proc.stdin.write(data)
         self.proc.stdin.flush()
         return written
 
-    def sendall(self, data: bytes, *args: Any) -> None:
+    def sendall(self, data: Buffer, *args: Any) -> None:
         self._write(data)
 
-    def send(self, data: bytes, *args: Any) -> int:
+    def send(self, data: Buffer, *args: Any) -> int:
         return self._write(data)
 
     def recv(self, n: int, *args: Any) -> bytes:

@@ -121,7 +121,8 @@ def resolve(env: Mapping[str, str], *, default_host: str = DEFAULT_HOST) -> Reso
     cfg_dir = config_dir(env)
     config, config_error = _load_config(cfg_dir)
     stored = _contexts(cfg_dir)
-    current = config.get("currentContext") if isinstance(config.get("currentContext"), str) else None
+    current = config.get("currentContext")
+    current = current if isinstance(current, str) else None
 
     selected = env.get("DOCKER_CONTEXT") or current or None
     if env.get("DOCKER_HOST"):

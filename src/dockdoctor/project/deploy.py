@@ -9,7 +9,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dockdoctor.knowledge import load
 from dockdoctor.model import DeployFile, DeployImage, DeployTarget, ProbeError
@@ -33,7 +33,7 @@ _CDK_PATTERNS = (
 _CDK_IMAGE = re.compile(r"ContainerImage\.(?:fromRegistry|from_registry)\(\s*['\"]([^'\"]+)['\"]")
 
 
-def _facts() -> dict[str, object]:
+def _facts() -> dict[str, Any]:  # knowledge/deploy.toml, as parsed
     return load("deploy")
 
 
@@ -75,12 +75,13 @@ def _line(node: Node) -> int:
 
 def _get(node: Node | None, key: str) -> Node | None:
     from ruamel.yaml.nodes import MappingNode
+    from ruamel.yaml.nodes import Node as YamlNode
 
     if not isinstance(node, MappingNode):
         return None
     for k, v in node.value:
         if getattr(k, "value", None) == key:
-            return v
+            return v if isinstance(v, YamlNode) else None
     return None
 
 
@@ -326,7 +327,7 @@ def parse_serverless(text: str, *, path: str) -> DeployFile | None:
             text_arch = _str(arch) if arch is not None else None
             platform = (
                 out.target(arch_platform(text_arch), _line(arch), "architecture")
-                if text_arch
+                if text_arch and arch is not None
                 else _lambda_default(out, _line(key), f"functions.{name}")
             )
             image = _get(function, "image")
@@ -394,9 +395,9 @@ def parse_github_actions(text: str, *, path: str) -> DeployFile | None:
                 run = _get(step, "run")
                 if uses.startswith("docker/build-push-action"):
                     platforms = _get(_get(step, "with"), "platforms")
-                    found = _platforms(_str(platforms) or "") if platforms is not None else []
-                    for platform in found:
-                        out.target(platform, _line(platforms), "platforms")
+                    if platforms is not None:
+                        for platform in _platforms(_str(platforms) or ""):
+                            out.target(platform, _line(platforms), "platforms")
                     builds_unpinned |= platforms is None
                 elif run is not None and _BUILD_RUN.search(_str(run) or ""):
                     found = _run_platforms(_str(run) or "")

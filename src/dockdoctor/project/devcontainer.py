@@ -25,7 +25,8 @@ def parse_devcontainer(text: str, *, path: str) -> DevcontainerFacts:
         return _error(path, "parse", f"{path}:{error}")
     if not isinstance(data, dict):
         return _error(path, "config", f"{path}:1: a dev container definition must be a JSON object")
-    build = data.get("build") if isinstance(data.get("build"), dict) else {}
+    build = data.get("build")
+    build = build if isinstance(build, dict) else {}
     return DevcontainerFacts(
         path=path,
         image=_text(data.get("image")),

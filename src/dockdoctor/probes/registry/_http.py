@@ -528,7 +528,7 @@ def _short(err: Exception) -> str:
     return match.group(0).strip() if match else text[:200]
 
 
-def retry_after(resp: Response) -> float | None:
+def retry_after(resp: Response | Stream) -> float | None:
     """Retry-After in seconds (delta-seconds form; an HTTP date counts as unknown)."""
     value = resp.header("retry-after").strip()
     if value.isdigit():
@@ -536,7 +536,7 @@ def retry_after(resp: Response) -> float | None:
     return None
 
 
-def ratelimit_note(resp: Response) -> str:
+def ratelimit_note(resp: Response | Stream) -> str:
     """`ratelimit-remaining 0; retry after 3600 s` from whatever rate-limit headers are there."""
     parts = []
     remaining = resp.header("ratelimit-remaining").split(";")[0].strip()

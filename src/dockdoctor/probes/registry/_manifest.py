@@ -167,7 +167,8 @@ def classify(content_type: str, body: bytes) -> Classified:
     """Trust the body when Content-Type is missing, generic or contradicts it; else the header."""
     doc = load_json(body, "manifest")
     header = strip_params(content_type)
-    declared = doc.get("mediaType") if isinstance(doc.get("mediaType"), str) else ""
+    declared = doc.get("mediaType")
+    declared = declared if isinstance(declared, str) else ""
     shape = sniff(doc)
     if declared and kind_of(declared) != "unknown":
         media_type = declared
