@@ -138,7 +138,7 @@ def test_imports_go_downward(name: str, tree: ast.Module) -> None:
 @pytest.mark.parametrize(
     "source",
     [
-        "from dockdoctor.checks.images import verdicts",
+        "from dockdoctor.checks._verdicts import verdicts",
         "import dockdoctor.checks",
         "from dockdoctor import checks",
         "from dockdoctor import app",

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from dockdoctor import __version__
 from dockdoctor.checks import ALL_CHECKS, CheckSpec, Context, lookup, needs_engine
-from dockdoctor.checks.images import verdicts
 from dockdoctor.config import Settings
 from dockdoctor.errors import ConfigError, UnknownCheckError
 from dockdoctor.model import (
@@ -260,7 +259,7 @@ def diagnose(
     skipped: tuple[Skipped, ...] = (),
 ) -> Report:
     """Run the checks over the facts; one crashing check becomes a finding, the others still run."""
-    ctx = Context(facts=facts, targets=tuple(parse(t.platform) for t in targets), target_info=targets)
+    ctx = Context.build(facts, targets)
     findings: list[Finding] = []
     overrides = overrides or {}
     for spec in checks:
@@ -292,7 +291,7 @@ def diagnose(
         checks_run=tuple(s.id for s in checks),
         dockdoctor_version=__version__,
         replayed_from=replayed_from,
-        images=verdicts(facts, ctx.targets),
+        images=ctx.images,
         checks_skipped=skipped,
     )
 

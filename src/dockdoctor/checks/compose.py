@@ -13,6 +13,7 @@ from dockdoctor.checks import _tags
 from dockdoctor.checks._edits import append_line, delete_line, indent_of, insert_after, replace_line
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import emulation_for, ev, native, platform_or_none, runs_natively
+from dockdoctor.checks._verdicts import held_platforms, judged, local_copy
 from dockdoctor.checks._versions import affects
 from dockdoctor.checks.defects import known_defects, short_source
 from dockdoctor.model import (
@@ -291,8 +292,6 @@ def _default_platform_in_dotenv(ctx: Context, platform: str) -> Fix | None:
 
 def _remote(ctx: Context, ref: str) -> RemoteImage | None:
     """The looked-up image (a local-only image as its local platforms)."""
-    from dockdoctor.checks.images import judged
-
     found = next((r for r in ctx.facts.images.remote if r.reference == ref), None)
     return judged(ctx.facts, found) if found is not None else None
 
@@ -391,15 +390,13 @@ def service_image_lacks_target(ctx: Context) -> Iterator[Problem]:
     ## Facts used
     `project.compose.services[]`, `images.remote`, `images.remote[].alternatives`, `emulation.emulated`, targets.
     """
-    from dockdoctor.checks.images import verdict
-
     default = _default_platform(ctx)  # compose v2 pulls every unpinned service for it (DKD414 tells the caveats)
     for service in _services(ctx):
         remote = _remote(ctx, service.image) if service.image and service.build is None else None
         if remote is None or remote.error is not None or service.platform or default:
             continue
         for target in ctx.targets:
-            result = verdict(ctx.facts, remote, target)
+            result = ctx.verdict(remote, target)
             if result.verdict not in ("emulated", "unavailable"):
                 continue
             pin = result.platform or (result.offered[0] if result.offered else None)
@@ -668,8 +665,6 @@ def built_image_wrong_platform(ctx: Context) -> Iterator[Problem]:
     ## Facts used
     `project.compose.services[].build`, `images.local[].platform`, `images.local[].manifests`, targets.
     """
-    from dockdoctor.checks.images import held_platforms, local_copy
-
     for service in _services(ctx):
         if service.build is None or not service.image:
             continue

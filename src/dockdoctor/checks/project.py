@@ -440,9 +440,7 @@ def _devcontainer_service(ctx: Context, dev: DevcontainerFacts) -> Iterator[Prob
     engine = native(facts)
     if remote is None or remote.error is not None or engine is None or wanted is not None:
         return
-    from dockdoctor.checks.images import verdict
-
-    result = verdict(facts, remote, engine)
+    result = ctx.verdict(remote, engine)
     if result.verdict in ("emulated", "unavailable"):
         yield Problem(
             message=f"{dev.path}: service {service.name}'s image {service.image} offers "
