@@ -25,6 +25,7 @@ from dockdoctor.model import (
     HostFacts,
     Location,
     Manual,
+    ProbeErrorKind,
     ProjectFacts,
     Report,
     Severity,
@@ -391,7 +392,7 @@ def check_fleet(options: CheckOptions, *, names: tuple[str, ...] = ()) -> FleetR
         report = check(per_engine, replay=member.facts)
         engine = report.facts.engine
         if not engine.reachable and not names:
-            error = engine.error or ProbeError(probe="engine", kind="error", detail="no answer")
+            error = engine.error or ProbeError(probe="engine", kind=ProbeErrorKind.ERROR, detail="no answer")
             unanswered.append(Unanswered(context=member.context, endpoint=engine.endpoint, error=error))
             continue
         reports.append(report)

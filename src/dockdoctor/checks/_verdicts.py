@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from dockdoctor.checks._util import emulation_for, platform_or_none
-from dockdoctor.model import Facts, ImagePlatform, ImageVerdict, LocalImage, RemoteImage
+from dockdoctor.model import Facts, ImageKind, ImagePlatform, ImageVerdict, LocalImage, RemoteImage, Verdict
 from dockdoctor.platforms import MatchKind, Platform, best_match, format_platform
 from dockdoctor.reference import ReferenceError
 from dockdoctor.reference import parse as parse_ref
@@ -67,7 +67,7 @@ def judged(facts: Facts, image: RemoteImage) -> RemoteImage:
     return RemoteImage(
         reference=image.reference,
         canonical=image.canonical,
-        kind="local",
+        kind=ImageKind.LOCAL,
         platforms=tuple(ImagePlatform(platform=p, digest=local.id, media_type="local") for p in held),
     )
 
@@ -79,7 +79,7 @@ def verdict(facts: Facts, image: RemoteImage, target: Platform) -> ImageVerdict:
     base = ImageVerdict(
         reference=image.reference,
         target=format_platform(target),
-        verdict="unknown",
+        verdict=Verdict.UNKNOWN,
         offered=tuple(p.platform for p in image.platforms),
         local_platform=local_platform_for(local, target) if local else None,
         local_platforms=tuple(m.platform for m in local.manifests) if local else (),
@@ -93,7 +93,10 @@ def verdict(facts: Facts, image: RemoteImage, target: Platform) -> ImageVerdict:
     match = best_match(target, offered, emulated=emulated)
     via = emulation_for(facts, match.platform) if match.kind is MatchKind.EMULATED and match.platform else None
     return replace(
-        base, verdict=match.kind.value, platform=format_platform(match.platform) if match.platform else None, via=via
+        base,
+        verdict=Verdict(match.kind.value),
+        platform=format_platform(match.platform) if match.platform else None,
+        via=via,
     )
 
 

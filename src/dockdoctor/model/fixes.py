@@ -73,10 +73,18 @@ def manual(text: str) -> Manual:
     return Manual(text=text)
 
 
+class OutcomeStatus(str, Enum):
+    """What happened to one step: it ran (or the edit was written), it failed, or it was not run."""
+
+    APPLIED = "applied"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
 @dataclass(frozen=True, slots=True)
 class StepOutcome:
     """What happened to one step of an applied fix."""
 
     step: Step
-    status: str  # applied | failed | skipped
+    status: OutcomeStatus
     detail: str = ""

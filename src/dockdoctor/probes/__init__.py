@@ -21,6 +21,7 @@ from dockdoctor.model import (
     HostFacts,
     ImageFacts,
     ProbeError,
+    ProbeErrorKind,
     ProjectFacts,
     RemoteImage,
 )
@@ -103,7 +104,9 @@ def _gather(options: GatherOptions) -> Facts:
         except FutureTimeout:
             return fallback(
                 ProbeError(
-                    probe=name, kind="timeout", detail=f"no answer within the run's {options.timeout:g} s (--timeout)"
+                    probe=name,
+                    kind=ProbeErrorKind.TIMEOUT,
+                    detail=f"no answer within the run's {options.timeout:g} s (--timeout)",
                 )
             )
 
@@ -211,7 +214,7 @@ def _gather_without_engine(options: GatherOptions) -> Facts:
                     errors=(
                         ProbeError(
                             probe="project",
-                            kind="timeout",
+                            kind=ProbeErrorKind.TIMEOUT,
                             detail=f"no answer within the run's {options.timeout:g} s (--timeout)",
                         ),
                     ),
@@ -229,7 +232,7 @@ def _gather_without_engine(options: GatherOptions) -> Facts:
                         canonical=r,
                         error=ProbeError(
                             probe="registry",
-                            kind="timeout",
+                            kind=ProbeErrorKind.TIMEOUT,
                             detail=f"no answer within the run's {options.timeout:g} s (--timeout)",
                         ),
                     )
@@ -275,7 +278,11 @@ def _project(options: GatherOptions, env: dict[str, str], finish: float | None =
         return ProjectFacts(
             root=str(options.project_dir),
             errors=(
-                ProbeError(probe="project", kind="error", detail=f"{options.project_dir}: {type(err).__name__}: {err}"),
+                ProbeError(
+                    probe="project",
+                    kind=ProbeErrorKind.ERROR,
+                    detail=f"{options.project_dir}: {type(err).__name__}: {err}",
+                ),
             ),
         )
 
@@ -458,7 +465,7 @@ def _local_only(remote: tuple[RemoteImage, ...], local: tuple[LocalImage, ...]) 
                     digest=copy.id,
                     error=ProbeError(
                         probe="deep",
-                        kind="local-only",
+                        kind=ProbeErrorKind.LOCAL_ONLY,
                         detail=(
                             f"{image.reference}: only in the engine's store ({image.error.kind} at the "
                             "registry); --deep reads layers from registries only (the engine API would "

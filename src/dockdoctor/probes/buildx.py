@@ -6,7 +6,7 @@ import json
 import re
 import shutil
 
-from dockdoctor.model import Builder, BuildxFacts, ProbeError
+from dockdoctor.model import Builder, BuildxFacts, ProbeError, ProbeErrorKind
 from dockdoctor.probes._run import run
 
 _COLUMNS = ("NAME/NODE", "DRIVER/ENDPOINT", "STATUS", "BUILDKIT", "PLATFORMS")
@@ -107,7 +107,8 @@ def probe_buildx(*, timeout: float = 10.0) -> BuildxFacts:
     """`docker buildx version` and `docker buildx ls` (JSON where this buildx supports it)."""
     if not shutil.which("docker"):
         return BuildxFacts(
-            installed=False, error=ProbeError(probe="buildx", kind="not-found", detail="docker: command not found")
+            installed=False,
+            error=ProbeError(probe="buildx", kind=ProbeErrorKind.NOT_FOUND, detail="docker: command not found"),
         )
     version = run("buildx", ("docker", "buildx", "version"), timeout=timeout)
     if isinstance(version, ProbeError):

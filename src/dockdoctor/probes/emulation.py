@@ -13,6 +13,7 @@ from dockdoctor.model import (
     EmulationFacts,
     EngineSettings,
     ProbeError,
+    ProbeErrorKind,
     RosettaSetting,
 )
 from dockdoctor.probes._run import read_text, run
@@ -109,7 +110,7 @@ def interpreter_version(path: str, *, timeout: float = 3.0) -> tuple[str, str] |
     if not version:
         return ProbeError(
             probe="emulation",
-            kind="protocol",
+            kind=ProbeErrorKind.PROTOCOL,
             detail=f"{real} --version: no version in {(result.stdout or result.stderr)[:80]!r}",
         )
     return version, f"{real} --version"
@@ -168,7 +169,7 @@ def _binfmt(root: str) -> tuple[bool, tuple[BinfmtHandler, ...], list[ProbeError
             [
                 ProbeError(
                     probe="emulation",
-                    kind="permission" if isinstance(err, PermissionError) else "error",
+                    kind=ProbeErrorKind.PERMISSION if isinstance(err, PermissionError) else ProbeErrorKind.ERROR,
                     detail=f"{root}: {err.strerror}",
                 )
             ],
@@ -180,7 +181,7 @@ def _binfmt(root: str) -> tuple[bool, tuple[BinfmtHandler, ...], list[ProbeError
             [
                 ProbeError(
                     probe="emulation",
-                    kind="not-found",
+                    kind=ProbeErrorKind.NOT_FOUND,
                     detail=f"{root} is not mounted (mount -t binfmt_misc binfmt_misc {root})",
                 )
             ],
@@ -204,7 +205,7 @@ def _json_flag(path: str, keys: tuple[str, ...]) -> bool | None | ProbeError:
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
-        return ProbeError(probe="emulation", kind="config", detail=f"{path}: invalid JSON")
+        return ProbeError(probe="emulation", kind=ProbeErrorKind.CONFIG, detail=f"{path}: invalid JSON")
     for key in keys:
         if isinstance(data, dict) and isinstance(data.get(key), bool):
             return bool(data[key])

@@ -8,7 +8,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dockdoctor.model import ContextFacts, EndpointRule, ProbeError
+from dockdoctor.model import ContextFacts, EndpointRule, ProbeError, ProbeErrorKind
 from dockdoctor.probes._run import read_text
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
@@ -56,15 +56,17 @@ def _load_config(cfg_dir: str) -> tuple[dict[str, object], ProbeError | None]:
     if text is None:
         return {}, None
     if isinstance(text, ProbeError):
-        return {}, ProbeError(probe="endpoint", kind="config", detail=text.detail)
+        return {}, ProbeError(probe="endpoint", kind=ProbeErrorKind.CONFIG, detail=text.detail)
     try:
         data = json.loads(text) if text.strip() else {}
     except json.JSONDecodeError as err:
         return {}, ProbeError(
-            probe="endpoint", kind="config", detail=f"{path}: invalid JSON ({err.msg} at line {err.lineno})"
+            probe="endpoint",
+            kind=ProbeErrorKind.CONFIG,
+            detail=f"{path}: invalid JSON ({err.msg} at line {err.lineno})",
         )
     if not isinstance(data, dict):
-        return {}, ProbeError(probe="endpoint", kind="config", detail=f"{path}: expected a JSON object")
+        return {}, ProbeError(probe="endpoint", kind=ProbeErrorKind.CONFIG, detail=f"{path}: expected a JSON object")
     return data, None
 
 
@@ -174,7 +176,7 @@ def resolve(env: Mapping[str, str], *, default_host: str = DEFAULT_HOST) -> Reso
         where = "DOCKER_CONTEXT" if rule is EndpointRule.DOCKER_CONTEXT else f"currentContext in {cfg_dir}/config.json"
         error = ProbeError(
             probe="endpoint",
-            kind="config",
+            kind=ProbeErrorKind.CONFIG,
             detail=f"context {name!r} (from {where}) does not exist; `docker context ls` lists the known ones",
         )
         return Resolved(

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from dockdoctor.model import ComposeProject, Origin, ProbeError, ServiceBuild, ServiceFacts
+from dockdoctor.model import ComposeProject, Origin, ProbeError, ProbeErrorKind, ServiceBuild, ServiceFacts
 from dockdoctor.project.interpolate import InterpolationError, interpolate
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ Path = tuple[str, ...]
 class ComposeFileError(ValueError):
     """A compose file compose would reject; `kind` is "parse" (YAML) or "config" (content, variables)."""
 
-    def __init__(self, detail: str, *, kind: str = "config") -> None:
+    def __init__(self, detail: str, *, kind: ProbeErrorKind = ProbeErrorKind.CONFIG) -> None:
         super().__init__(detail)
         self.kind = kind
 
@@ -113,7 +113,9 @@ def from_config_json(text: str, *, files: Sequence[str]) -> ComposeProject:
             files=tuple(files),
             resolved_by=CONFIG_RESOLVED_BY,
             error=ProbeError(
-                probe="project", kind="parse", detail=f"docker compose config: line {error.lineno}: {error.msg}"
+                probe="project",
+                kind=ProbeErrorKind.PARSE,
+                detail=f"docker compose config: line {error.lineno}: {error.msg}",
             ),
         )
     except RecursionError:
@@ -121,7 +123,9 @@ def from_config_json(text: str, *, files: Sequence[str]) -> ComposeProject:
             files=tuple(files),
             resolved_by=CONFIG_RESOLVED_BY,
             error=ProbeError(
-                probe="project", kind="parse", detail="docker compose config: its answer is nested too deeply to read"
+                probe="project",
+                kind=ProbeErrorKind.PARSE,
+                detail="docker compose config: its answer is nested too deeply to read",
             ),
         )
     services = _mapping(data.get("services")) if isinstance(data, dict) else {}
@@ -180,11 +184,11 @@ def _compose_nodes(path: str, text: str) -> Node | None:
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""
-        raise ComposeFileError(f"{path}{line}: {error.problem or error.context}", kind="parse") from error
+        raise ComposeFileError(f"{path}{line}: {error.problem or error.context}", kind=ProbeErrorKind.PARSE) from error
     except YAMLError as error:
-        raise ComposeFileError(f"{path}: {error}", kind="parse") from error
+        raise ComposeFileError(f"{path}: {error}", kind=ProbeErrorKind.PARSE) from error
     except RecursionError:
-        raise ComposeFileError(f"{path}: nested too deeply to parse", kind="parse") from None
+        raise ComposeFileError(f"{path}: nested too deeply to parse", kind=ProbeErrorKind.PARSE) from None
     return root if isinstance(root, YamlNode) else None  # None: an empty file
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from dockdoctor.knowledge import load
-from dockdoctor.model import DeployFile, DeployImage, DeployTarget, ProbeError
+from dockdoctor.model import DeployFile, DeployImage, DeployTarget, ProbeError, ProbeErrorKind
 from dockdoctor.platforms import PlatformError, format_platform, parse
 
 if TYPE_CHECKING:
@@ -443,7 +443,7 @@ def parse_fly(text: str, *, path: str) -> DeployFile | None:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         return DeployFile(
-            path=path, kind="fly", error=ProbeError(probe="project", kind="parse", detail=f"{path}: {err}")
+            path=path, kind="fly", error=ProbeError(probe="project", kind=ProbeErrorKind.PARSE, detail=f"{path}: {err}")
         )
     lines = text.splitlines()
     app = next((n for n, line in enumerate(lines, start=1) if re.match(r"\s*app\s*=", line)), 1)
@@ -512,7 +512,9 @@ def parse_deploy(text: str, *, path: str, kind: str) -> DeployFile | None:
         where = f"{path}:{mark.line + 1}" if mark is not None else path
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         return DeployFile(
-            path=path, kind=kind, error=ProbeError(probe="project", kind="parse", detail=f"{where}: {problem}")
+            path=path,
+            kind=kind,
+            error=ProbeError(probe="project", kind=ProbeErrorKind.PARSE, detail=f"{where}: {problem}"),
         )
 
 

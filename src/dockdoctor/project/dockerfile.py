@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from dockdoctor.model import ArchSpecific, ArgDefault, DockerfileFacts, ProbeError, Stage
+from dockdoctor.model import ArchSpecific, ArgDefault, DockerfileFacts, ProbeError, ProbeErrorKind, Stage
 from dockdoctor.platforms import TARGET_VARS, normalize_arch
 
 __all__ = [
@@ -912,5 +912,5 @@ def parse_dockerfile(text: str, *, path: str, build_args: Mapping[str, str] = _N
         _dispatch(st, ins)
     errors = [e for e in (result.error, st.error) if e is not None]
     error = min(errors) if errors else None
-    problem = None if error is None else ProbeError("project", "parse", f"{path}:{error[0]}: {error[1]}")
+    problem = None if error is None else ProbeError("project", ProbeErrorKind.PARSE, f"{path}:{error[0]}: {error[1]}")
     return DockerfileFacts(path=path, stages=_finish(st), args=tuple(st.args), error=problem)

@@ -12,7 +12,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, overload
 
-from dockdoctor.model import Attestation, DeepImage, ImagePlatform, ProbeError, RemoteImage
+from dockdoctor.model import (
+    Attestation,
+    DeepImage,
+    ImageKind,
+    ImagePlatform,
+    ProbeError,
+    ProbeErrorKind,
+    RemoteImage,
+)
 from dockdoctor.probes._pool import Pool
 from dockdoctor.probes.registry import _manifest as mf
 from dockdoctor.probes.registry._cache import Cache, TagEntry, now
@@ -170,7 +178,7 @@ def inspect_deep(
                         digest=req.digest,
                         error=ProbeError(
                             probe="deep",
-                            kind="timeout",
+                            kind=ProbeErrorKind.TIMEOUT,
                             detail=f"{_subject(ref)}: the layers were not read before the "
                             "deadline (--timeout; --deep needs more time than a check)",
                         ),
@@ -201,7 +209,9 @@ def _wait(future: Future[RemoteImage], ref: ImageRef, deadline: float | None) ->
         return future.result(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()) + 0.5)
     except FutureTimeout:
         error = ProbeError(
-            probe=PROBE, kind="timeout", detail=f"{_subject(ref)}: no answer before the deadline (--timeout)"
+            probe=PROBE,
+            kind=ProbeErrorKind.TIMEOUT,
+            detail=f"{_subject(ref)}: no answer before the deadline (--timeout)",
         )
         return RemoteImage(reference=str(ref), canonical=ref.canonical, error=error)
 
@@ -210,7 +220,7 @@ def _parse(text: str) -> ImageRef | ProbeError:
     try:
         return parse(text)
     except ReferenceError as err:
-        return ProbeError(probe=PROBE, kind="invalid-reference", detail=str(err))
+        return ProbeError(probe=PROBE, kind=ProbeErrorKind.INVALID_REFERENCE, detail=str(err))
 
 
 def _result(text: str, p: ImageRef | ProbeError, results: Mapping[str, RemoteImage]) -> RemoteImage:
@@ -262,14 +272,14 @@ class _Budget:
         self.documents -= 1
         if self.documents < 0:
             raise mf.DocumentError(
-                "limit",
+                ProbeErrorKind.LIMIT,
                 f"more than {MAX_DOCUMENTS} manifests and configs for one reference; dockdoctor follows no more",
             )
 
 
 @dataclass(frozen=True, slots=True)
 class _Described:
-    kind: str
+    kind: ImageKind
     media_type: str
     platforms: tuple[ImagePlatform, ...] = ()
     attestations: tuple[Attestation, ...] = ()
@@ -385,7 +395,7 @@ class _Client:
         from dockdoctor.probes.registry._http import RegistryFailure
 
         return RegistryFailure(
-            "unreachable",
+            ProbeErrorKind.UNREACHABLE,
             f"{_subject(ref)}: not in cache (offline mode makes no network "
             "requests; run once without --offline to fill the cache)",
         )
@@ -469,7 +479,9 @@ class _Client:
         try:
             return pending.result(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
-            raise RegistryFailure("timeout", f"{_subject(ref)}: no answer before the deadline (--timeout)") from None
+            raise RegistryFailure(
+                ProbeErrorKind.TIMEOUT, f"{_subject(ref)}: no answer before the deadline (--timeout)"
+            ) from None
 
     def _fetch_document(self, ref: ImageRef, digest: str, kind: str, max_bytes: int) -> _Doc:
         accept = mf.ACCEPT if kind == "manifests" else ""
@@ -491,8 +503,10 @@ class _Client:
         if classified.kind == "schema1":
             plat = mf.parse_schema1(classified.doc)
             platform = ImagePlatform(platform=plat, digest=doc.digest, media_type=classified.media_type)
-            return _Described("schema1", classified.media_type, platforms=(platform,))
-        raise mf.DocumentError("protocol", f"unsupported manifest media type {classified.media_type or '(none)'!r}")
+            return _Described(ImageKind.SCHEMA1, classified.media_type, platforms=(platform,))
+        raise mf.DocumentError(
+            ProbeErrorKind.PROTOCOL, f"unsupported manifest media type {classified.media_type or '(none)'!r}"
+        )
 
     def _describe_index(self, ref: ImageRef, classified: mf.Classified, depth: int, budget: _Budget) -> _Described:
         contents = mf.parse_index(classified.doc, max_entries=budget.entries)
@@ -500,7 +514,7 @@ class _Client:
         platforms, attestations = list(contents.platforms), list(contents.attestations)
         if contents.children and depth >= MAX_INDEX_DEPTH:
             raise mf.DocumentError(
-                "limit", f"indexes nested more than {MAX_INDEX_DEPTH} deep; dockdoctor follows no deeper"
+                ProbeErrorKind.LIMIT, f"indexes nested more than {MAX_INDEX_DEPTH} deep; dockdoctor follows no deeper"
             )
         for child in contents.children:
             budget.document()
@@ -509,19 +523,21 @@ class _Client:
             )
             platforms += inner.platforms
             attestations += inner.attestations
-        return _Described("index", classified.media_type, tuple(platforms), tuple(attestations))
+        return _Described(ImageKind.INDEX, classified.media_type, tuple(platforms), tuple(attestations))
 
     def _describe_image(self, ref: ImageRef, classified: mf.Classified, digest: str, budget: _Budget) -> _Described:
         manifest = mf.parse_image_manifest(classified.doc)
         if manifest.is_artifact:
             return _Described(
-                "artifact", classified.media_type, artifact_type=manifest.artifact_type or manifest.config_media_type
+                ImageKind.ARTIFACT,
+                classified.media_type,
+                artifact_type=manifest.artifact_type or manifest.config_media_type,
             )
         budget.document()
         config = self._document(ref, manifest.config_digest, "blobs", mf.MAX_CONFIG_BYTES)
         plat, os_version = mf.parse_config(config.body)
         platform = ImagePlatform(platform=plat, digest=digest, media_type=classified.media_type, os_version=os_version)
-        return _Described("manifest", classified.media_type, platforms=(platform,))
+        return _Described(ImageKind.MANIFEST, classified.media_type, platforms=(platform,))
 
     # HTTP with authentication ---------------------------------------------------------------------
     def _url(self, ref: ImageRef, suffix: str) -> str:
@@ -636,11 +652,12 @@ class _Client:
         subject, host = _subject(ref), ref.domain
         if creds is not None:
             return RegistryFailure(
-                "auth-failed", f"{subject}: credentials rejected (from {creds.source}); run `docker login {host}` again"
+                ProbeErrorKind.AUTH_FAILED,
+                f"{subject}: credentials rejected (from {creds.source}); run `docker login {host}` again",
             )
         note = self.auth.note(ref.domain, ref.path)
         return RegistryFailure(
-            "auth-required",
+            ProbeErrorKind.AUTH_REQUIRED,
             f"{subject}: authentication required (not found, or private: run "
             f"`docker login {host}`)" + (f"; {why}" if why else "") + (f"; {note}" if note else ""),
         )
@@ -654,22 +671,28 @@ class _Client:
         subject, said = _subject(ref), _registry_message(resp.body)
         if resp.status == 404:
             raise RegistryFailure(
-                "not-found",
+                ProbeErrorKind.NOT_FOUND,
                 f"{subject}: not found (the repository or tag does not exist; a private repository also answers 401)",
             )
         if resp.status == 403:
             raise RegistryFailure(
-                "denied",
+                ProbeErrorKind.DENIED,
                 f"{subject}: access denied (HTTP 403{'; ' + said if said else ''}); "
                 "your account may lack pull permission or your IP is blocked",
             )
         if resp.status == 429:
             note = ratelimit_note(resp) or "no rate-limit headers"
-            raise RegistryFailure("rate-limited", f"{ref.registry_host}/{ref.path}: rate limited ({note})")
+            raise RegistryFailure(ProbeErrorKind.RATE_LIMITED, f"{ref.registry_host}/{ref.path}: rate limited ({note})")
         if resp.status >= 500:
             after = retry_after(resp)
             later = f"it asks to retry after {after:g} s" if after is not None else "try again later"
-            raise RegistryFailure("unreachable", f"{subject}: the registry answered HTTP {resp.status}; {later}")
+            raise RegistryFailure(
+                ProbeErrorKind.UNREACHABLE, f"{subject}: the registry answered HTTP {resp.status}; {later}"
+            )
         if resp.status == 400 and "NAME_INVALID" in said:
-            raise RegistryFailure("invalid-reference", f"{subject}: the registry rejects this name ({said})")
-        raise RegistryFailure("protocol", f"{subject}: unexpected HTTP {resp.status}" + (f" ({said})" if said else ""))
+            raise RegistryFailure(
+                ProbeErrorKind.INVALID_REFERENCE, f"{subject}: the registry rejects this name ({said})"
+            )
+        raise RegistryFailure(
+            ProbeErrorKind.PROTOCOL, f"{subject}: unexpected HTTP {resp.status}" + (f" ({said})" if said else "")
+        )

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from dockdoctor.model import DeepImage, ElfFacts, ImageFile, ProbeError
+from dockdoctor.model import DeepImage, ElfFacts, ImageFile, ProbeError, ProbeErrorKind
 from dockdoctor.probes import elf as elfmod
 from dockdoctor.probes import layers as lay
 from dockdoctor.probes.registry import _manifest as mf
@@ -59,7 +59,7 @@ class _Scanner:
                 return index
         if self.client.options.offline:
             raise lay.LayerError(
-                "offline",
+                ProbeErrorKind.OFFLINE,
                 f"layer {number + 1} of {len(self.layers)} is not in the layer cache "
                 "(--offline reads no layers; run once without it)",
             )
@@ -104,7 +104,7 @@ class _Scanner:
                 actual = f"{layer.digest.partition(':')[0]}:{hasher.hexdigest()}"
                 if actual != layer.digest:
                     raise mf.DocumentError(
-                        "digest-mismatch", f"{what}: content has digest {actual}, expected {layer.digest}"
+                        ProbeErrorKind.DIGEST_MISMATCH, f"{what}: content has digest {actual}, expected {layer.digest}"
                     )
         finally:
             resp.close()
@@ -272,7 +272,8 @@ def inspect_variant(
         classified = mf.classify(doc.media_type, doc.body)
         if classified.kind != "manifest":
             raise mf.DocumentError(
-                "protocol", f"{digest} is a {classified.kind or 'unknown'} document, not an image manifest with layers"
+                ProbeErrorKind.PROTOCOL,
+                f"{digest} is a {classified.kind or 'unknown'} document, not an image manifest with layers",
             )
         manifest = mf.parse_image_manifest(classified.doc)
         layers = mf.parse_layers(classified.doc)
@@ -288,7 +289,7 @@ def inspect_variant(
             layers=len(layers),
         )
         if not run.argv:
-            raise lay.LayerError("no-command", "the image config names no Entrypoint or Cmd")
+            raise lay.LayerError(ProbeErrorKind.NO_COMMAND, "the image config names no Entrypoint or Cmd")
         budget = lay.Budget(
             compressed=budget_bytes, uncompressed=budget_bytes * UNCOMPRESSED_FACTOR, what=_subject(ref)
         )

@@ -16,7 +16,7 @@ import requests
 from requests.__version__ import __version__ as requests_version
 
 from dockdoctor import __version__
-from dockdoctor.model import ProbeError
+from dockdoctor.model import ProbeError, ProbeErrorKind
 from dockdoctor.probes._run import signals_to_the_main_thread
 
 PROBE = "registry"
@@ -33,7 +33,7 @@ Observer = Callable[[str, str, int], None]  # method, url, status (0 when no ans
 class RegistryFailure(Exception):
     """Internal control flow: carries the ProbeError the whole reference ends with."""
 
-    def __init__(self, kind: str, detail: str) -> None:
+    def __init__(self, kind: ProbeErrorKind, detail: str) -> None:
         super().__init__(detail)
         self.error = ProbeError(probe=PROBE, kind=kind, detail=detail)
 
@@ -151,7 +151,8 @@ class Transport:
             limit = self._limit(netloc)
             if not limit.acquire(timeout=max(0.0, min(deadline, self._request_deadline()) - time.monotonic())):
                 raise RegistryFailure(
-                    "timeout", f"{subject}: no connection to {netloc} became free before the deadline (--timeout)"
+                    ProbeErrorKind.TIMEOUT,
+                    f"{subject}: no connection to {netloc} became free before the deadline (--timeout)",
                 )
             try:
                 resp = self._open_once(method, url, headers, subject)
@@ -177,7 +178,7 @@ class Transport:
             return Response(
                 status=resp.status_code, headers={k.lower(): v for k, v in resp.headers.items()}, body=body, url=url
             )
-        raise RegistryFailure("protocol", f"{subject}: more than {MAX_REDIRECTS} redirects")
+        raise RegistryFailure(ProbeErrorKind.PROTOCOL, f"{subject}: more than {MAX_REDIRECTS} redirects")
 
     def _open_once(self, method: str, url: str, headers: dict[str, str], subject: str) -> requests.Response:
         netloc = origin(url)[1]
@@ -192,11 +193,15 @@ class Transport:
                 timeout=(self.connect_timeout, self.read_timeout),
             )
         except requests.exceptions.SSLError as err:
-            raise RegistryFailure("tls", f"{subject}: TLS error talking to {netloc} ({_short(err)})") from None
+            raise RegistryFailure(
+                ProbeErrorKind.TLS, f"{subject}: TLS error talking to {netloc} ({_short(err)})"
+            ) from None
         except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout):
-            raise RegistryFailure("timeout", f"{subject}: {netloc} did not answer in time") from None
+            raise RegistryFailure(ProbeErrorKind.TIMEOUT, f"{subject}: {netloc} did not answer in time") from None
         except requests.exceptions.RequestException as err:
-            raise RegistryFailure("unreachable", f"{subject}: cannot connect to {netloc} ({_short(err)})") from None
+            raise RegistryFailure(
+                ProbeErrorKind.UNREACHABLE, f"{subject}: cannot connect to {netloc} ({_short(err)})"
+            ) from None
 
     def _can_wait(self, seconds: float) -> bool:
         """Whether waiting `seconds` still leaves time for another attempt before the deadline."""
@@ -242,7 +247,7 @@ class Transport:
             if resp.status == 303:
                 method, data = "GET", None
             url = target
-        raise RegistryFailure("protocol", f"{subject}: more than {MAX_REDIRECTS} redirects")
+        raise RegistryFailure(ProbeErrorKind.PROTOCOL, f"{subject}: more than {MAX_REDIRECTS} redirects")
 
     def _send(
         self,
@@ -265,7 +270,8 @@ class Transport:
         if not limit.acquire(timeout=max(0.0, deadline - time.monotonic())):
             self._observe(method, url, 0)
             raise RegistryFailure(
-                "timeout", f"{subject}: no connection to {netloc} became free before the deadline (--timeout)"
+                ProbeErrorKind.TIMEOUT,
+                f"{subject}: no connection to {netloc} became free before the deadline (--timeout)",
             )
         box = _Exchange()
         worker = threading.Thread(
@@ -283,7 +289,9 @@ class Transport:
             box.abandon()
             self._observe(method, url, 0)
             total = min(self.connect_timeout + self.read_timeout, max(0.0, deadline - box.started))
-            raise RegistryFailure("timeout", f"{subject}: {netloc} did not finish answering within {total:.3g} s")
+            raise RegistryFailure(
+                ProbeErrorKind.TIMEOUT, f"{subject}: {netloc} did not finish answering within {total:.3g} s"
+            )
         self._observe(method, url, box.status)
         if box.error is not None:
             raise box.error
@@ -345,7 +353,7 @@ class Transport:
                 resp.close()
         except requests.exceptions.SSLError as err:
             raise RegistryFailure(
-                "tls",
+                ProbeErrorKind.TLS,
                 f"{subject}: TLS error talking to {netloc} ({_short(err)}); if this "
                 "registry uses plain HTTP, list it in the engine's insecure-registries, "
                 "or set REQUESTS_CA_BUNDLE for a private CA",
@@ -354,17 +362,19 @@ class Transport:
             what = "connect" if isinstance(err, requests.exceptions.ConnectTimeout) else "read"
             limit = self.connect_timeout if what == "connect" else self.read_timeout
             raise RegistryFailure(
-                "timeout", f"{subject}: {netloc} did not answer ({what} timeout after {limit:g} s)"
+                ProbeErrorKind.TIMEOUT, f"{subject}: {netloc} did not answer ({what} timeout after {limit:g} s)"
             ) from None
         except requests.exceptions.ConnectionError as err:
             failure = RegistryFailure if _unknown_host(err) else _Retryable  # a name that does not resolve stays so
             raise failure(
-                "unreachable",
+                ProbeErrorKind.UNREACHABLE,
                 f"{subject}: cannot connect to {netloc} ({_short(err)}); is the "
                 "registry running and the host name right?",
             ) from None
         except requests.exceptions.RequestException as err:
-            raise RegistryFailure("protocol", f"{subject}: bad HTTP exchange with {netloc} ({_short(err)})") from None
+            raise RegistryFailure(
+                ProbeErrorKind.PROTOCOL, f"{subject}: bad HTTP exchange with {netloc} ({_short(err)})"
+            ) from None
         return Response(status=box.status, headers={k.lower(): v for k, v in resp.headers.items()}, body=body, url=url)
 
 
@@ -398,17 +408,19 @@ class Stream:
             for chunk in self._resp.iter_content(size):
                 if time.monotonic() > self._deadline:
                     raise RegistryFailure(
-                        "timeout",
+                        ProbeErrorKind.TIMEOUT,
                         f"{self._subject}: {netloc} did not finish sending the layer before the deadline (--timeout)",
                     )
                 yield chunk
         except requests.exceptions.RequestException as err:
             if time.monotonic() >= self._deadline - 0.05:
                 raise RegistryFailure(
-                    "timeout", f"{self._subject}: the layer from {netloc} was cut at the deadline (--timeout)"
+                    ProbeErrorKind.TIMEOUT,
+                    f"{self._subject}: the layer from {netloc} was cut at the deadline (--timeout)",
                 ) from None
             raise RegistryFailure(
-                "unreachable", f"{self._subject}: the layer download from {netloc} broke off ({_short(err)})"
+                ProbeErrorKind.UNREACHABLE,
+                f"{self._subject}: the layer download from {netloc} broke off ({_short(err)})",
             ) from None
 
     def close(self) -> None:
@@ -472,12 +484,13 @@ def redirected(
     origin; a public registry may not send us to a private address. One rule for every request."""
     target = urljoin(url, location)
     if urlsplit(target).scheme not in ("http", "https"):
-        raise RegistryFailure("protocol", f"{subject}: redirected to a non-HTTP URL {target!r}")
+        raise RegistryFailure(ProbeErrorKind.PROTOCOL, f"{subject}: redirected to a non-HTTP URL {target!r}")
     if origin(target) != first:
         headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
         if private_host(origin(target)[1]) and not private_host(first[1]):
             raise RegistryFailure(
-                "protocol", f"{subject}: refusing a redirect from {first[1]} to the private address {origin(target)[1]}"
+                ProbeErrorKind.PROTOCOL,
+                f"{subject}: refusing a redirect from {first[1]} to the private address {origin(target)[1]}",
             )
     return target, headers
 
@@ -502,7 +515,7 @@ PUBLIC_HOSTS = (
 
 
 class _Retryable(Exception):
-    def __init__(self, kind: str, detail: str) -> None:
+    def __init__(self, kind: ProbeErrorKind, detail: str) -> None:
         super().__init__(detail)
         self.kind = kind
         self.detail = detail
@@ -515,7 +528,8 @@ def _read_capped(resp: requests.Response, max_bytes: int, subject: str) -> bytes
         total += len(chunk)
         if total > max_bytes:
             raise RegistryFailure(
-                "protocol", f"{subject}: response larger than {max_bytes // (1 << 20)} MiB; refusing to read it"
+                ProbeErrorKind.PROTOCOL,
+                f"{subject}: response larger than {max_bytes // (1 << 20)} MiB; refusing to read it",
             )
         chunks.append(chunk)
     return b"".join(chunks)
