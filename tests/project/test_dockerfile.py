@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dockdoctor.model import ArchSpecific, ArgDefault, DockerfileFacts, ProbeError, Stage
-from dockdoctor.project import dockerfile
+from dockdoctor.project import dockerfile_lex, dockerfile_scan
 from dockdoctor.project.dockerfile import (
     MAX_INSTRUCTIONS,
     Heredoc,
@@ -801,23 +801,23 @@ def test_pathological_input_is_bounded(name: str, text: str, monkeypatch: pytest
     it; the parser's speed is measured by bench/dockerfile_speed.py."""
     assert len(text) >= 1_000_000
     work = {"lexer steps": 0, "lines read": 0, "characters lexed": 0}
-    peek, read, init = dockerfile._Lexer.peek, dockerfile._Reader.read, dockerfile._Lexer.__init__
+    peek, read, init = dockerfile_lex._Lexer.peek, dockerfile_scan._Reader.read, dockerfile_lex._Lexer.__init__
 
-    def counted_peek(self: dockerfile._Lexer) -> str:
+    def counted_peek(self: dockerfile_lex._Lexer) -> str:
         work["lexer steps"] += 1
         return peek(self)
 
-    def counted_read(self: dockerfile._Reader) -> str | None:
+    def counted_read(self: dockerfile_scan._Reader) -> str | None:
         work["lines read"] += 1
         return read(self)
 
-    def counted_init(self: dockerfile._Lexer, text: str, *args: object, **kwargs: object) -> None:
+    def counted_init(self: dockerfile_lex._Lexer, text: str, *args: object, **kwargs: object) -> None:
         work["characters lexed"] += len(text)
         init(self, text, *args, **kwargs)
 
-    monkeypatch.setattr(dockerfile._Lexer, "peek", counted_peek)
-    monkeypatch.setattr(dockerfile._Reader, "read", counted_read)
-    monkeypatch.setattr(dockerfile._Lexer, "__init__", counted_init)
+    monkeypatch.setattr(dockerfile_lex._Lexer, "peek", counted_peek)
+    monkeypatch.setattr(dockerfile_scan._Reader, "read", counted_read)
+    monkeypatch.setattr(dockerfile_lex._Lexer, "__init__", counted_init)
     facts = parse_dockerfile(text, path="Dockerfile")
     assert isinstance(facts, DockerfileFacts)
     assert sum(work.values()) <= 4 * len(text), f"{name}: {work} for {len(text)} characters"
