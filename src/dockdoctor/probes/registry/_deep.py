@@ -24,7 +24,7 @@ from dockdoctor.probes.registry._http import Stream
 from dockdoctor.reference import ImageRef
 
 if TYPE_CHECKING:
-    from dockdoctor.probes.registry import _Client
+    from dockdoctor.probes.registry._client import _Client
 
 PROBE = "deep"
 INDEX_FORMAT = 1
