@@ -56,3 +56,9 @@ def test_open_vocabularies_stay_strings_in_the_schema() -> None:
     facts = SCHEMAS["facts"]()
     assert facts["$defs"]["ProbeError"]["properties"]["kind"] == {"type": "string"}
     assert {ProbeErrorKind, ImageKind, Verdict, OutcomeStatus} <= OPEN_VOCABULARIES
+
+
+@pytest.mark.parametrize("member", [*ProbeErrorKind, *ImageKind, *Verdict, *OutcomeStatus])
+def test_a_member_formats_as_its_value(member: ProbeErrorKind | ImageKind | Verdict | OutcomeStatus) -> None:
+    """Messages and renderers write f"{outcome.status}: ..." as they did with strings (found by test_fix_live)."""
+    assert f"{member}" == str(member) == member.value

@@ -48,6 +48,9 @@ class ProbeErrorKind(str, Enum):
     COMPOSE = "compose"  # `docker compose config` refused the project
     ERROR = "error"  # anything else
 
+    def __str__(self) -> str:  # as the string it replaced: f"{kind}" and str() give the value (like StrEnum)
+        return str(self.value)
+
 
 @dataclass(frozen=True, slots=True)
 class ProbeError:
@@ -330,6 +333,9 @@ class ImageKind(str, Enum):
     SCHEMA1 = "schema1"
     ARTIFACT = "artifact"
     LOCAL = "local"  # no registry knows it: the engine's local copy stands in (checks only, never gathered)
+
+    def __str__(self) -> str:  # as the string it replaced: f"{kind}" and str() give the value (like StrEnum)
+        return str(self.value)
 
 
 @dataclass(frozen=True, slots=True)

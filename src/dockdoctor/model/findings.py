@@ -113,6 +113,9 @@ class Verdict(str, Enum):
     UNAVAILABLE = "unavailable"
     UNKNOWN = "unknown"
 
+    def __str__(self) -> str:  # as the string it replaced: f"{kind}" and str() give the value (like StrEnum)
+        return str(self.value)
+
 
 @dataclass(frozen=True, slots=True)
 class ImageVerdict:

@@ -80,6 +80,9 @@ class OutcomeStatus(str, Enum):
     FAILED = "failed"
     SKIPPED = "skipped"
 
+    def __str__(self) -> str:  # as the string it replaced: f"{kind}" and str() give the value (like StrEnum)
+        return str(self.value)
+
 
 @dataclass(frozen=True, slots=True)
 class StepOutcome:
