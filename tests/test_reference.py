@@ -449,7 +449,8 @@ def test_limits_and_algorithms_accepted(text: str) -> None:
 def test_pathological_inputs_fail_fast(text: str) -> None:
     start = time.perf_counter()
     _assert_rejected(text)
-    assert time.perf_counter() - start < 0.5
+    # a generous ceiling: catastrophic backtracking on these takes minutes, a busy machine a second or two
+    assert time.perf_counter() - start < 30
 
 
 # --- default tag -----------------------------------------------------------------------------
