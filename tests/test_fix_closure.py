@@ -139,7 +139,8 @@ def _close(facts: Facts, requested: tuple[str, ...], root: Path, tmp: Path) -> l
                 facts, project=project, images=images, emulation=dataclasses.replace(facts.emulation, emulated=emulated)
             )
             after = diagnose(again, targets=resolve_targets(again, requested), checks=ALL_CHECKS)
-            label = f"{finding.id} {finding.subject} [{finding.target}] fix {fix.title!r} (targets {requested or 'default'})"
+            label = f"{finding.id} {finding.subject} [{finding.target}] fix {fix.title!r}"
+            label += f" (targets {requested or 'default'})"
             if any(key(f) == key(finding) for f in after.findings):
                 problems.append(f"{label}: the finding is still there")
             new = _errors(after.findings) - _errors(before.findings)

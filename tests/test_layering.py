@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
 
 PKG = Path(__file__).resolve().parent.parent / "src" / "dockdoctor"
 
-# module prefix -> internal modules it may import (prefix match)
+ROOT = "dockdoctor"  # the package itself (`from dockdoctor import __version__`): matches only itself
+EVERYTHING = "dockdoctor.*"
+
+# module prefix -> internal modules it may import: a module and its submodules (prefix match), except ROOT
 ALLOWED: dict[str, tuple[str, ...]] = {
     "dockdoctor.platforms": (),
     "dockdoctor.reference": (),
@@ -18,7 +22,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "dockdoctor.model": ("dockdoctor.model", "dockdoctor.platforms", "dockdoctor.reference", "dockdoctor.errors"),
     "dockdoctor.progress": (),
     "dockdoctor.codec": ("dockdoctor.model", "dockdoctor.errors", "dockdoctor.platforms"),
-    "dockdoctor.redact": ("dockdoctor.model", "dockdoctor.platforms"),
+    "dockdoctor.redact": ("dockdoctor.model", "dockdoctor.platforms", "dockdoctor.reference"),
     "dockdoctor.config": ("dockdoctor.model", "dockdoctor.errors", "dockdoctor.platforms"),
     "dockdoctor.schema": ("dockdoctor.model", "dockdoctor.codec"),
     "dockdoctor.checks": (
@@ -36,7 +40,10 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "dockdoctor.platforms",
         "dockdoctor.reference",
         "dockdoctor.errors",
-        "dockdoctor",
+        "dockdoctor.files",
+        "dockdoctor.project",
+        "dockdoctor.tagrank",
+        ROOT,
     ),
     "dockdoctor.docs": ("dockdoctor.checks", "dockdoctor.model"),
     "dockdoctor.project": (
@@ -50,12 +57,12 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "dockdoctor.bundle": ("dockdoctor.codec", "dockdoctor.errors", "dockdoctor.model", "dockdoctor.render"),
     "dockdoctor.fixes": ("dockdoctor.model", "dockdoctor.probes._run", "dockdoctor.files", "dockdoctor.errors"),
     "dockdoctor.files": ("dockdoctor.errors",),
-    "dockdoctor.app": ("dockdoctor",),
-    "dockdoctor.cli": ("dockdoctor",),
+    "dockdoctor.app": (EVERYTHING,),
+    "dockdoctor.cli": (EVERYTHING,),
     "dockdoctor.__main__": ("dockdoctor._entry",),
-    "dockdoctor._entry": ("dockdoctor",),  # stdlib first; dockdoctor.cli (or .plugin) only once it must
-    "dockdoctor.plugin": ("dockdoctor",),  # a part of the command line, like cli
-    "dockdoctor.console": ("dockdoctor",),  # the CLI's own parts: the layer of cli, below it only main()
+    "dockdoctor._entry": (EVERYTHING,),  # stdlib first; dockdoctor.cli (or .plugin) only once it must
+    "dockdoctor.plugin": (EVERYTHING,),  # a part of the command line, like cli
+    "dockdoctor.console": (EVERYTHING,),  # the CLI's own parts: the layer of cli, below it only main()
     "dockdoctor._help": ("dockdoctor._help_text", "dockdoctor.cli"),  # --help without click; its generator reads cli
     "dockdoctor._help_text": (),
     "dockdoctor": (),
@@ -92,13 +99,20 @@ def _modules() -> list[tuple[str, ast.Module]]:
     return out
 
 
-def _imports(tree: ast.Module) -> list[str]:
+@functools.cache
+def _package_modules() -> frozenset[str]:
+    return frozenset(name for name, _ in _modules())
+
+
+def _imports(tree: ast.Module, known: frozenset[str] = frozenset()) -> list[str]:
+    """The modules a module imports; `from pkg import sub` counts as importing `pkg.sub` when that is a module."""
     names = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names += [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.append(node.module)
+            subs = [f"{node.module}.{a.name}" for a in node.names if f"{node.module}.{a.name}" in known]
+            names += subs if len(subs) == len(node.names) else [node.module, *subs]
     return names
 
 
@@ -107,13 +121,51 @@ def _rule(name: str) -> tuple[str, ...]:
     return ALLOWED[key]
 
 
+def _allows(entry: str, imported: str) -> bool:
+    if entry == EVERYTHING:
+        return imported.startswith(ROOT + ".") or imported == ROOT
+    return imported == entry or (entry != ROOT and imported.startswith(entry + "."))
+
+
+def _violations(name: str, tree: ast.Module, known: frozenset[str]) -> list[str]:
+    allowed = _rule(name)
+    return [
+        f"{name} may not import {imported}"
+        for imported in _imports(tree, known)
+        if (imported == ROOT or imported.startswith(ROOT + "."))
+        and imported != name
+        and not any(_allows(a, imported) for a in allowed)
+    ]
+
+
 @pytest.mark.parametrize(("name", "tree"), _modules(), ids=lambda v: v if isinstance(v, str) else "")
 def test_imports_go_downward(name: str, tree: ast.Module) -> None:
-    allowed = _rule(name)
-    for imported in _imports(tree):
-        if not imported.startswith("dockdoctor") or imported == name:
-            continue
-        assert any(imported == a or imported.startswith(a + ".") for a in allowed), f"{name} may not import {imported}"
+    assert _violations(name, tree, _package_modules()) == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from dockdoctor.checks._verdicts import verdicts",
+        "import dockdoctor.checks",
+        "from dockdoctor import checks",
+        "from dockdoctor import app",
+        "from dockdoctor.render import text",
+        "from dockdoctor.fixes.apply import Journal",
+    ],
+)
+def test_a_probe_importing_a_higher_layer_fails(source: str) -> None:
+    """The hole this closes: the root package once allowed every module to probes, by prefix."""
+    tree = ast.parse(f'"""A probe."""\n\n{source}\n')
+    assert _violations("dockdoctor.probes.images", tree, _package_modules()) != []
+
+
+def test_a_probe_may_import_its_layer_and_below() -> None:
+    tree = ast.parse(
+        "from dockdoctor import __version__, tagrank\nfrom dockdoctor.model import Facts\n"
+        "from dockdoctor.probes._run import run\nfrom dockdoctor.project.dockerfile import parse\n"
+    )
+    assert _violations("dockdoctor.probes.images", tree, _package_modules()) == []
 
 
 @pytest.mark.parametrize(

@@ -497,7 +497,7 @@ def test_project_fields_by_name_and_replayed_tickets_get_todays_rules() -> None:
 
 
 def test_a_host_named_like_a_platform_word_keeps_the_platform_strings(tmp_path: Path) -> None:
-    """Found by the parser fuzzing: a host named `arm64` turned `linux/arm64` into `linux/<host>` and the replay died."""
+    """Found by the parser fuzzing: a host named `arm64` turned `linux/arm64` into `linux/<host>`, the replay died."""
     fixture = Path(__file__).resolve().parents[1] / "fixtures" / "checks" / "DKD101" / "bad-rosetta-terminal.json"
     data = json.loads(fixture.read_text())
     data["host"]["hostname"] = "arm64"

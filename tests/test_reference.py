@@ -62,11 +62,11 @@ def test_invalid_names(text: str) -> None:
 
 
 def _repository_info_params() -> list[Any]:
-    params = []
-    for remote, familiar, full, ambiguous, domain in DATA["parse_repository_info"]["cases"]:
-        for text in filter(None, (familiar, full, ambiguous)):
-            params.append(pytest.param(text, remote, familiar, full, domain, id=text))
-    return params
+    return [
+        pytest.param(text, remote, familiar, full, domain, id=text)
+        for remote, familiar, full, ambiguous, domain in DATA["parse_repository_info"]["cases"]
+        for text in filter(None, (familiar, full, ambiguous))
+    ]
 
 
 @pytest.mark.parametrize(("text", "remote", "familiar", "full", "domain"), _repository_info_params())
@@ -449,7 +449,8 @@ def test_limits_and_algorithms_accepted(text: str) -> None:
 def test_pathological_inputs_fail_fast(text: str) -> None:
     start = time.perf_counter()
     _assert_rejected(text)
-    assert time.perf_counter() - start < 0.5
+    # a generous ceiling: catastrophic backtracking on these takes minutes, a busy machine a second or two
+    assert time.perf_counter() - start < 30
 
 
 # --- default tag -----------------------------------------------------------------------------

@@ -25,6 +25,8 @@ from dockdoctor.model import (
     HostFacts,
     Location,
     Manual,
+    ProbeErrorKind,
+    ProjectFacts,
     Report,
     Rule,
     Severity,
@@ -90,7 +92,7 @@ class CheckOptions:
     keep_raw: bool = False
     project_dir: str | None = None  # None: do not scan a project
     compose_files: tuple[str, ...] = ()
-    settings: Settings = Settings()
+    settings: Settings = dataclasses.field(default_factory=Settings)
     image_refs: tuple[str, ...] = ()  # references to look up (`dockdoctor inspect`)
     offline: bool = False
     refresh: bool = False
@@ -249,7 +251,7 @@ def location_of(subject: str, facts: Facts) -> Location | None:
     return Location(file=posixpath.normpath(path), line=line, column=column)
 
 
-def _project_files(project) -> set[str]:  # noqa: ANN001 - ProjectFacts
+def _project_files(project: ProjectFacts) -> set[str]:
     """Every file path the project facts name (Dockerfiles, compose files, devcontainers, deploy files)."""
     out: set[str] = set()
 
@@ -286,9 +288,8 @@ def diagnose(
     """Run the checks over the facts; one crashing check becomes a finding, the others still run. Findings an
     inline `# dockdoctor: ignore=...` comment covers move to `Report.suppressed`."""
     from dockdoctor.checks import Context
-    from dockdoctor.checks.images import verdicts
 
-    ctx = Context(facts=facts, targets=tuple(parse(t.platform) for t in targets), target_info=targets)
+    ctx = Context.build(facts, targets)
     findings: list[Finding] = []
     overrides = overrides or {}
     for spec in checks:
@@ -321,7 +322,7 @@ def diagnose(
         checks_run=tuple(s.id for s in checks),
         dockdoctor_version=__version__,
         replayed_from=replayed_from,
-        images=verdicts(facts, ctx.targets),
+        images=ctx.images,
         checks_skipped=skipped,
         suppressed=tuple(suppressed),
         settings_files=settings_files,
@@ -496,7 +497,7 @@ def check_fleet(options: CheckOptions, *, names: tuple[str, ...] = ()) -> FleetR
         report = check(per_engine, replay=member.facts)
         engine = report.facts.engine
         if not engine.reachable and not names:
-            error = engine.error or ProbeError(probe="engine", kind="error", detail="no answer")
+            error = engine.error or ProbeError(probe="engine", kind=ProbeErrorKind.ERROR, detail="no answer")
             unanswered.append(Unanswered(context=member.context, endpoint=engine.endpoint, error=error))
             continue
         reports.append(report)
@@ -594,7 +595,7 @@ def fix(
     """
     from dockdoctor.fixes.apply import Journal, apply_steps, sha256_of
     from dockdoctor.fixes.plan import edited_paths, plan
-    from dockdoctor.probes._run import cache_root
+    from dockdoctor.probes.cache import cache_root
 
     before = before or check(options)
     items = plan(before)
@@ -633,6 +634,6 @@ def fix(
 def undo(project_dir: str) -> list[tuple[str, str, bool]]:
     """Restore the files the last `fix` in this project folder edited; (path, what happened, ok) per file."""
     from dockdoctor.fixes.apply import undo_last
-    from dockdoctor.probes._run import cache_root
+    from dockdoctor.probes.cache import cache_root
 
     return undo_last(cache_root(), project_dir)

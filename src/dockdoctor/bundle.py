@@ -13,6 +13,7 @@ import json
 import re
 import zipfile
 import zlib
+from typing import Any
 
 from dockdoctor.codec import facts_to_json
 from dockdoctor.errors import ReplayFileError
@@ -29,7 +30,9 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:60] or "answer"
 
 
-def build(report: Report, *, python_version: str, created_at: str, options: RenderOptions) -> tuple[bytes, dict]:
+def build(
+    report: Report, *, python_version: str, created_at: str, options: RenderOptions
+) -> tuple[bytes, dict[str, Any]]:
     """The zip's bytes and its manifest: what is inside, each file's size, hash and meaning."""
     lean = dataclasses.replace(report, facts=dataclasses.replace(report.facts, raw=()))  # raw answers: own files
     files: list[tuple[str, str, str]] = [

@@ -18,6 +18,7 @@ from dockdoctor.model import (
     Facts,
     FixResult,
     Manual,
+    ProbeErrorKind,
     Report,
     RunCommand,
     Severity,
@@ -100,6 +101,8 @@ def from_data(tp: Any, data: Any, where: str = "$") -> Any:
         try:
             return tp(data)
         except ValueError:
+            if tp is ProbeErrorKind and isinstance(data, str):
+                return ProbeErrorKind.ERROR  # a kind a newer dockdoctor reports: the detail still says what failed
             raise ValueError(f"{where}: {data!r} is not one of {[m.value for m in tp]}") from None
     if tp is float and isinstance(data, (int, float)) and not isinstance(data, bool):
         return float(data)
@@ -146,6 +149,7 @@ def facts_from_data(data: Any, *, source: str) -> Facts:
         raise ReplayFileError(f"{source}: invalid facts file: {err}") from None
     except RecursionError:
         raise ReplayFileError(f"{source}: invalid facts file: nested too deeply") from None
+    return facts
 
 
 def facts_from_json(text: str, *, source: str = "<facts>") -> Facts:

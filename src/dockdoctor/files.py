@@ -16,6 +16,7 @@ import fcntl
 import os
 import re
 import stat
+import tempfile
 import time
 from collections.abc import Callable
 
@@ -67,8 +68,34 @@ def own_folders(path: str | os.PathLike[str], *, mode: int = 0o777) -> None:
         existing = parent
     os.makedirs(path, mode=mode, exist_ok=True)
     owner = folder_owner(existing) if missing else None
-    for folder in reversed(missing) if owner else ():
-        os.lchown(folder, *owner)
+    if owner is not None:
+        for folder in reversed(missing):
+            os.lchown(folder, *owner)
+
+
+def replace_own(path: str | os.PathLike[str], data: bytes, *, durable: bool = False) -> None:
+    """Write one of dockdoctor's own files (its cache, the undo journal): a temporary file renamed over it.
+
+    Readers see the old file or the new one, never a part. Under sudo, in a folder the user owns, the file is the
+    user's (so a later run without sudo reads and replaces it). `durable`: fsynced before the rename (the journal).
+    Raises OSError; the temporary file is removed.
+    """
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    own_folders(folder)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            owner = folder_owner(folder)
+            if owner:
+                os.fchown(fh.fileno(), *owner)
+            fh.write(data)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
 
 
 def read_regular(path: str, *, limit: int = 64 * 1024 * 1024) -> bytes:
@@ -324,7 +351,8 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _read_all(fd: int, limit: int | None) -> bytes:
-    chunks, size, offset = [], 0, 0
+    chunks: list[bytes] = []
+    size = offset = 0
     while True:
         chunk = os.pread(fd, 1024 * 1024, offset)
         if not chunk:

@@ -11,6 +11,7 @@ from urllib.parse import unquote
 __all__ = [
     "KNOWN_ARCHITECTURES",
     "KNOWN_OS",
+    "TARGET_VARS",
     "Match",
     "MatchKind",
     "Platform",
@@ -40,6 +41,8 @@ _LEVEL_RE = re.compile(r"v?([0-9]+)", re.ASCII)
 _WIN_PART_RE = re.compile(r"[0-9]+", re.ASCII)
 
 # containerd/platforms database.go (the GOOS/GOARCH lists of go/build syslist.go).
+# The build arguments BuildKit sets from the target platform of a build (BUILD* from the platform it runs on).
+TARGET_VARS = ("TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT")
 KNOWN_OS = frozenset(
     "aix android darwin dragonfly freebsd hurd illumos ios js linux nacl netbsd openbsd plan9 "
     "solaris windows zos".split()

@@ -65,6 +65,7 @@ from typing import Any
 
 from dockdoctor.model import Facts, ProjectFacts, RawAnswer
 from dockdoctor.platforms import KNOWN_ARCHITECTURES, KNOWN_OS
+from dockdoctor.reference import PUBLIC_REGISTRIES
 
 REDACTED = "<redacted>"
 ENV_ALLOWED = frozenset(
@@ -85,19 +86,6 @@ ENV_ALLOWED = frozenset(
         "COMPOSE_BAKE",
         "COMPOSE_PARALLEL_LIMIT",
     }
-)
-PUBLIC_REGISTRIES = (
-    "docker.io",
-    "index.docker.io",
-    "registry-1.docker.io",
-    "ghcr.io",
-    "quay.io",
-    "gcr.io",
-    "mcr.microsoft.com",
-    "public.ecr.aws",
-    "registry.k8s.io",
-    "registry.gitlab.com",
-    "lscr.io",
 )
 # engine names that identify a product, not a person's machine
 _PRODUCT_NAMES = re.compile(r"^(docker-desktop|orbstack|colima(-[\w.-]+)?|lima-[\w.-]+|rancher-desktop)$")
@@ -518,7 +506,7 @@ def redact(facts: Facts, *, registries: bool = False) -> Facts:
     environment = tuple((k, v if k in ENV_ALLOWED else REDACTED) for k, v in facts.environment)
     project = _project(facts.project) if facts.project is not None else None
     raw = tuple(_raw(answer) for answer in facts.raw)
-    cleaned = _walk(dataclasses.replace(facts, environment=environment, project=project, raw=raw), clean)
+    cleaned: Facts = _walk(dataclasses.replace(facts, environment=environment, project=project, raw=raw), clean)
     identity = dataclasses.replace(
         cleaned.host,
         hostname="<host>" if host.hostname else "",

@@ -6,12 +6,26 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_DOMAIN", "DOCKER_HUB_API_HOST", "ImageRef", "ReferenceError", "parse"]
+__all__ = ["DEFAULT_DOMAIN", "DOCKER_HUB_API_HOST", "PUBLIC_REGISTRIES", "ImageRef", "ReferenceError", "parse"]
 
 DEFAULT_DOMAIN = "docker.io"
 LEGACY_DEFAULT_DOMAIN = "index.docker.io"
 DOCKER_HUB_API_HOST = "registry-1.docker.io"
 OFFICIAL_REPO_PREFIX = "library/"
+# Registries anyone can read: their host names are not redacted, and no engine is asked whether they are insecure.
+PUBLIC_REGISTRIES = (
+    DEFAULT_DOMAIN,
+    LEGACY_DEFAULT_DOMAIN,
+    DOCKER_HUB_API_HOST,
+    "ghcr.io",
+    "quay.io",
+    "gcr.io",
+    "mcr.microsoft.com",
+    "public.ecr.aws",
+    "registry.k8s.io",
+    "registry.gitlab.com",
+    "lscr.io",
+)
 NAME_TOTAL_LENGTH_MAX = 255
 DIGEST_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 

@@ -17,13 +17,21 @@ from dockdoctor.model import (
     Finding,
     FixItem,
     FleetEngine,
+    ImageKind,
     ImageVerdict,
     Manual,
+    OutcomeStatus,
+    ProbeErrorKind,
     RunCommand,
     Skipped,
     Suppressed,
     Target,
+    Verdict,
 )
+
+# Typed in the model, strings in the schema: vocabularies that grow with the probes and checks (a new probe
+# error kind, a new verdict) without a schema version, as they did when they were plain strings.
+OPEN_VOCABULARIES: frozenset[type[Enum]] = frozenset({ProbeErrorKind, ImageKind, Verdict, OutcomeStatus})
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 BASE_ID = "https://dockdoctor.invalid/schemas"
@@ -51,7 +59,7 @@ class _Builder:
         if tp is type(None):
             return {"type": "null"}
         if isinstance(tp, type) and issubclass(tp, Enum):
-            return {"enum": [m.value for m in tp]}
+            return {"type": "string"} if tp in OPEN_VOCABULARIES else {"enum": [m.value for m in tp]}
         if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             self.define(tp)
             return {"$ref": f"#/$defs/{tp.__name__}"}

@@ -8,9 +8,9 @@ the suffix, as in `-alpine3.19`, do not make another family). The ranking, best 
   version (`alpine` for `-alpine`, `latest` for the plain line: a vendor's moving line).
 
 Within a tier, the nearest version (the later the first differing release component, the nearer; then the
-smaller the difference there), then the newer one. A tag without a version (`latest`, `amd64-only`) has nothing to be near: it gets no candidates. The tag
-itself, other families' unversioned tags, signature/attestation tags (`.sig`, `.att`,
-`.sbom`, `sha256-...`) and tags outside the distribution grammar are never candidates.
+smaller the difference there), then the newer one. A tag without a version (`latest`, `amd64-only`) has nothing
+to be near: it gets no candidates. The tag itself, other families' unversioned tags, signature/attestation tags
+(`.sig`, `.att`, `.sbom`, `sha256-...`) and tags outside the distribution grammar are never candidates.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def _distance(a: Version, b: Version) -> tuple[int, int]:
     width = max(len(left), len(right))
     left += [0] * (width - len(left))
     right += [0] * (width - len(right))
-    for index, (x, y) in enumerate(zip(left, right)):
+    for index, (x, y) in enumerate(zip(left, right, strict=True)):
         if x != y:
             return -index, abs(x - y)
     return -width, 0

@@ -1,4 +1,4 @@
-"""Deploy files give the targets: each fixture project checked through the CLI, real engine and registry, no --platform."""
+"""Deploy files give the targets: each fixture project checked by the CLI (real engine and registry, no --platform)."""
 
 from __future__ import annotations
 

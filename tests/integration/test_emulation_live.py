@@ -29,7 +29,7 @@ def aarch64_without_f() -> Iterator[None]:
     """qemu-aarch64 registered as Debian does, but without the F flag (inside binfmt_state, which restores)."""
     with binfmt_state(enabled_aarch64=True):
         line = next(
-            l for l in Path("/usr/lib/binfmt.d/qemu-aarch64.conf").read_text().splitlines() if l.startswith(":")
+            x for x in Path("/usr/lib/binfmt.d/qemu-aarch64.conf").read_text().splitlines() if x.startswith(":")
         )
         head, _, flags = line.rpartition(":")
         (BM / "qemu-aarch64").write_text("-1")

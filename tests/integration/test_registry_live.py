@@ -334,7 +334,8 @@ def helper_on_path(tmp_path: Path, testenv: dict, monkeypatch: pytest.MonkeyPatc
 read -r server || true
 echo "$1 $server" >> {log}
 if [ "$server" = "{testenv["registry_auth"]}" ]; then
-  printf '{{"ServerURL":"%s","Username":"{testenv["registry_user"]}","Secret":"{testenv["registry_password"]}"}}' "$server"
+  user='{testenv["registry_user"]}' secret='{testenv["registry_password"]}'
+  printf '{{"ServerURL":"%s","Username":"%s","Secret":"%s"}}' "$server" "$user" "$secret"
   exit 0
 fi
 echo "credentials not found in native keychain"

@@ -9,7 +9,8 @@ from dockdoctor.model import BinfmtHandler, RosettaSetting
 from dockdoctor.probes.emulation import engine_emulation, rosetta_settings
 
 # Key names as real configurations spell them: Docker Desktop's `useVirtualizationFrameworkRosetta` (settings.json,
-# e.g. dudeofawesome/nix-config modules/defaults/home-manager/docker-desktop.nix) and `UseVirtualizationFrameworkRosetta`
+# e.g. dudeofawesome/nix-config modules/defaults/home-manager/docker-desktop.nix) and
+# `UseVirtualizationFrameworkRosetta`
 # (settings-store.json, Docker Desktop 4.35 and later); Colima's top-level `rosetta:` in colima.yaml
 # (`colima start --vz-rosetta` writes it); OrbStack's `rosetta` in ~/.orbstack/vmconfig.json.
 

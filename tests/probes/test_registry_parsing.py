@@ -122,7 +122,7 @@ def test_attestations_are_listed_apart_with_the_digest_they_describe() -> None:
     assert [p.platform for p in got.platforms] == ["linux/amd64", "linux/arm64"]
     assert got.attestations == tuple(
         Attestation(digest=m["digest"], refers_to=ref, media_type=mf.OCI_MANIFEST)
-        for m, ref in zip(doc["manifests"][2:], images)
+        for m, ref in zip(doc["manifests"][2:], images, strict=True)
     )
 
 

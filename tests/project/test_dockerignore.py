@@ -1,4 +1,4 @@
-""".dockerignore matching: moby/patternmatcher's own test tables (tests/data/moby_patternmatcher.json), no backtracking."""
+""".dockerignore matching: moby/patternmatcher's test tables (tests/data/moby_patternmatcher.json), no backtracking."""
 
 from __future__ import annotations
 

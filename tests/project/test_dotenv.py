@@ -108,7 +108,9 @@ FIXTURE_CASES: tuple[tuple[str, dict[str, str], dict[str, str]], ...] = (
             "a": "b",
             "a[1]": "c",
             "a.propertyKey": "d",
-            "\u00e1rv\u00edzt\u0171r\u0151-T\u00dcK\u00d6RF\u00daR\u00d3G\u00c9P": "\u00c1RV\u00cdZT\u0170R\u0150-t\u00fck\u00f6rf\u00far\u00f3g\u00e9p",
+            "\u00e1rv\u00edzt\u0171r\u0151-T\u00dcK\u00d6RF\u00daR\u00d3G\u00c9P": (
+                "\u00c1RV\u00cdZT\u0170R\u0150-t\u00fck\u00f6rf\u00far\u00f3g\u00e9p"
+            ),
         },
     ),
 )

@@ -353,8 +353,7 @@ def _plugin(node: _Node) -> dict[str, str]:
             plugin["Version"] = version
     else:
         plugin["ShortDescription"] = described
-    for label, value in (c.kv or (c.text, "") for c in node.children):
-        plugin[label] = value
+    plugin.update(c.kv or (c.text, "") for c in node.children)
     return plugin
 
 

@@ -195,7 +195,8 @@ def manifest_doc(config_digest: str) -> bytes:
 
 
 def documents(docs: dict[str, tuple[str, bytes]]) -> Route:
-    """A route serving manifests and blobs by path suffix (`manifests/1`, `blobs/sha256:...`): {suffix: (type, body)}."""
+    """A route serving manifests and blobs by path suffix (`manifests/1`, `blobs/sha256:...`):
+    {suffix: (type, body)}."""
 
     def route(method: str, path: str) -> Answer:
         for suffix, (media_type, body) in docs.items():

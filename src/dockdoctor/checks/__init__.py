@@ -158,17 +158,6 @@ def needs_engine(spec: CheckSpec) -> bool:
 RETIRED: dict[str, str] = {}
 REDIRECTS: dict[str, str] = {}
 
-AREAS: tuple[tuple[str, str], ...] = (
-    ("DKD0", "dockdoctor"),
-    ("DKD1", "Host"),
-    ("DKD2", "Engine"),
-    ("DKD3", "Images"),
-    ("DKD4", "Compose"),
-    ("DKD5", "Build & emulation"),
-    ("DKD6", "Project"),
-    ("DKD7", "CI workflows"),
-)
-
 
 def lookup(name: str) -> CheckSpec:
     """A check by code (`DKD201`) or slug (`engine-unreachable`); raises UnknownCheckError."""
@@ -183,7 +172,6 @@ def lookup(name: str) -> CheckSpec:
 
 __all__ = [
     "ALL_CHECKS",
-    "AREAS",
     "CheckSpec",
     "Context",
     "ENGINE_FREE",

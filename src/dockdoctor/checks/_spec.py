@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from dockdoctor.model import Facts, Fixable, Problem, Severity, Target
+from dockdoctor.model import Facts, Fixable, ImageVerdict, Problem, RemoteImage, Severity, Target
 from dockdoctor.platforms import Platform
 
 
@@ -17,6 +17,25 @@ class Context:
     facts: Facts
     targets: tuple[Platform, ...]
     target_info: tuple[Target, ...] = ()
+    images: tuple[ImageVerdict, ...] = ()  # every looked-up image on every target (Context.build computes them)
+
+    @classmethod
+    def build(cls, facts: Facts, target_info: tuple[Target, ...]) -> Context:
+        """The context of one diagnosis: the targets parsed, every image's verdict on each computed once."""
+        from dockdoctor.checks._verdicts import verdicts
+        from dockdoctor.platforms import parse
+
+        targets = tuple(parse(t.platform) for t in target_info)
+        return cls(facts=facts, targets=targets, target_info=target_info, images=verdicts(facts, targets))
+
+    def verdict(self, image: RemoteImage, target: Platform) -> ImageVerdict:
+        """How `image` fares on `target`: the verdict computed for the context, else computed now."""
+        from dockdoctor.checks._verdicts import verdict
+        from dockdoctor.platforms import format_platform
+
+        name = format_platform(target)
+        known = next((v for v in self.images if v.reference == image.reference and v.target == name), None)
+        return known if known is not None else verdict(self.facts, image, target)
 
     def local(self, target: Platform) -> bool:
         """Whether `target` stands for running here (the engine's own platform), not for a deploy target."""

@@ -22,18 +22,6 @@ from dockdoctor.model import (
 )
 from dockdoctor.platforms import Platform, format_platform
 
-_BINFMT_NAMES = {
-    "amd64": "amd64",
-    "arm64": "arm64",
-    "arm": "arm",
-    "386": "386",
-    "riscv64": "riscv64",
-    "ppc64le": "ppc64le",
-    "s390x": "s390x",
-    "mips64le": "mips64le",
-    "loong64": "loong64",
-}
-
 
 def _install_emulation(facts: Facts, target: Platform) -> tuple[Fix, ...]:
     """Ways to make `target` runnable on this engine."""
@@ -129,7 +117,7 @@ def _install_emulation(facts: Facts, target: Platform) -> tuple[Fix, ...]:
                     "--rm",
                     "tonistiigi/binfmt",
                     "--install",
-                    _BINFMT_NAMES.get(arch, arch),
+                    arch,
                 ),
             ),
         )
@@ -201,8 +189,9 @@ def builder_cannot_multiplatform(ctx: Context) -> Iterator[Problem]:
     `fixtures/checks/DKD502/bad-docker-driver-two-targets.json` (targets linux/amd64 and linux/arm64);
     `good-docker-container-driver.json`; `good-single-emulated-target.json` (one linux/amd64 target on an arm64
     Docker Desktop with the classic store and the docker driver); `good-containerd-image-store.json` (Docker
-    Desktop with the containerd image store builds several platforms with the docker driver). Gathered here
-    with buildx 0.29: `bad-dockerd-20-docker-driver.json`; `good-dockerd-28-containerd-store.json`.
+    Desktop with the containerd image store builds several platforms with the docker driver). Gathered here with
+    buildx 0.29:
+    `bad-dockerd-20-docker-driver.json`; `good-dockerd-28-containerd-store.json`.
 
     ## Fix
     Safe, needs network (it pulls `moby/buildkit`): `docker buildx create --name dockdoctor --driver
@@ -277,7 +266,8 @@ def no_emulation_for_target(ctx: Context) -> Iterator[Problem]:
         # a handler registered but off (itself, or binfmt_misc as a whole): switching it on is the fix, and
         # reinstalling the package would not do it (update-binfmts leaves an existing entry as it is)
         handlers = _handlers_for(facts, target) if facts.host.os == "linux" and not facts.engine.remote else []
-        cause, enable = "no emulation is installed", ()
+        cause: str = "no emulation is installed"
+        enable: tuple[Fix, ...] = ()
         if handlers and (facts.emulation.binfmt_enabled is False or not any(h.enabled for h in handlers)):
             cause, enable = _emulator_causes(facts, next((h for h in handlers if h.enabled), handlers[0]))
         yield Problem(
@@ -344,7 +334,7 @@ def binfmt_without_fix_binary(ctx: Context) -> Iterator[Problem]:
                                 "--rm",
                                 "tonistiigi/binfmt",
                                 "--install",
-                                _BINFMT_NAMES.get(arch, arch),
+                                arch,
                             ),
                         ),
                     ),
@@ -552,9 +542,7 @@ def _emulator_causes(
                 "--uninstall",
                 f"qemu-{arch}" if arch != "arm64" else "qemu-aarch64",
             ),
-            run(
-                "docker", "run", "--privileged", "--rm", "tonistiigi/binfmt", "--install", _BINFMT_NAMES.get(arch, arch)
-            ),
+            run("docker", "run", "--privileged", "--rm", "tonistiigi/binfmt", "--install", arch),
         ),
     )
     if "F" not in handler.flags:
@@ -652,10 +640,10 @@ def _amd64_under_qemu(facts: Facts) -> str | None:
         return None
     if item.emulator == "qemu":
         return item.via
-    rosetta_off = [s for s in facts.emulation.rosetta if s.source == facts.engine.flavor.value and s.enabled is False]
-    rosetta_off += [
-        s for s in facts.emulation.settings if s.product == facts.engine.flavor.value and s.rosetta is False
-    ]
+    flavor = facts.engine.flavor.value
+    rosetta_off = any(s.source == flavor and s.enabled is False for s in facts.emulation.rosetta) or any(
+        s.product == flavor and s.rosetta is False for s in facts.emulation.settings
+    )
     return f"{item.via} (QEMU: Rosetta is off)" if rosetta_off and emulation_for(facts, amd64) else None
 
 
@@ -699,7 +687,8 @@ def emulated_cpu_below_image_level(ctx: Context) -> Iterator[Problem]:
     default = next(e for e in load("emulation")["qemu_fact"] if e["id"] == "qemu-x86-64-default-cpu-max")
     version = qemu_version(facts)
     parsed = release(version) if version else None
-    if parsed is not None and parsed >= release(default["since"]):
+    since = release(default["since"])
+    if parsed is not None and since is not None and parsed >= since:
         return  # from QEMU 7.2 the default CPU is `max`: no level below the image's is claimed
     level = 1  # `qemu64`, QEMU's default before 7.2
     how = (

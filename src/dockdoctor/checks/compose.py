@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Iterator
+from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
 from dockdoctor.checks import _tags
-from dockdoctor.checks._edits import append_line, delete_line, indent_of, insert_after, replace_line
+from dockdoctor.checks._compose_fixes import (
+    _build_platforms_edit,
+    _default_platform,
+    _default_platform_in_dotenv,
+    _offers,
+    _origin,
+    _platform_edit,
+    _publish_for,
+    _remote,
+    _runs_here,
+    _services,
+    _unpin,
+    _with_emulation,
+)
 from dockdoctor.checks._spec import Context, check
-from dockdoctor.checks._util import emulation_for, ev, native, platform_or_none, runs_natively
+from dockdoctor.checks._util import ev, native, platform_or_none, runs_natively
+from dockdoctor.checks._verdicts import held_platforms, local_copy
 from dockdoctor.checks._versions import affects
 from dockdoctor.checks.defects import known_defects, short_source
 from dockdoctor.model import (
@@ -19,16 +33,13 @@ from dockdoctor.model import (
     Fix,
     Fixable,
     Need,
-    Origin,
     Problem,
-    RemoteImage,
     Safety,
-    ServiceFacts,
     Severity,
     manual,
     run,
 )
-from dockdoctor.platforms import MatchKind, Platform, best_match, can_run, format_platform
+from dockdoctor.platforms import can_run, format_platform
 
 UPGRADE = Fix(
     title="use Compose v2 (the docker CLI plugin)",
@@ -42,7 +53,7 @@ UPGRADE = Fix(
 )
 
 
-def known_bugs() -> tuple[dict, ...]:
+def known_bugs() -> tuple[dict[str, Any], ...]:
     """Compose releases with platform bugs: the `compose` entries of knowledge/defects.toml."""
     return known_defects("compose")
 
@@ -205,162 +216,6 @@ def compose_missing(ctx: Context) -> Iterator[Problem]:
         )
 
 
-def _services(ctx: Context) -> Iterator[ServiceFacts]:
-    project = ctx.facts.project
-    if project is not None and project.compose is not None:
-        yield from project.compose.services
-
-
-def _origin(service: ServiceFacts, key: str) -> Origin | None:
-    return next((o for o in service.origins if o.key == key), None)
-
-
-def _file_line(origin: Origin | None) -> tuple[str, int] | None:
-    match = re.match(r"^(?P<file>[^:\s]+):(?P<line>\d+)(?:\s|$)", origin.source) if origin else None
-    return (match.group("file"), int(match.group("line"))) if match else None
-
-
-def _platform_edit(ctx: Context, service: ServiceFacts, platform: str) -> Fix | None:
-    """Set `platform:` on a service: replace its line, or add one under `image:` with the same indentation."""
-    root = ctx.facts.project.root if ctx.facts.project else ""
-    current, image = _origin(service, "platform"), _origin(service, "image")
-    where = _file_line(current) if current and current.text else None
-    if where is not None and current is not None:
-        step = replace_line(root, where[0], where[1], current.text, f"{indent_of(current.text)}platform: {platform}")
-    elif image is not None and image.text and (where := _file_line(image)) is not None:
-        step = insert_after(root, where[0], where[1], image.text, f"{indent_of(image.text)}platform: {platform}")
-    else:
-        return None
-    return Fix(title=f"set `platform: {platform}` on service {service.name}", steps=(step,))
-
-
-def _build_platforms_edit(ctx: Context, service: ServiceFacts, platforms: list[str]) -> Fix | None:
-    """`platforms:` under the service's `build:`; the short form `build: .` becomes the long one."""
-    origin = _origin(service, "build")
-    where = _file_line(origin) if origin and origin.text else None
-    if origin is None or where is None:
-        return None
-    root = ctx.facts.project.root if ctx.facts.project else ""
-    indent = indent_of(origin.text)
-    found = re.search(r"\s+#.*$", origin.text)  # a comment on the line stays on it, spacing and all
-    comment, text = (found.group(0), origin.text[: found.start()]) if found else ("", origin.text)
-    key, _, value = text.strip().partition(":")
-    if key != "build":
-        return None
-    inner = indent + "  "
-    listing = f"{inner}platforms: [{', '.join(platforms)}]"
-    if value.strip():
-        step = replace_line(
-            root,
-            where[0],
-            where[1],
-            origin.text,
-            f"{indent}build:{comment}\n{inner}context: {value.strip()}\n{listing}",
-        )
-    else:
-        step = insert_after(root, where[0], where[1], origin.text, listing)
-    return Fix(title=f"build service {service.name} for {', '.join(platforms)}", needs=(Need.REBUILD,), steps=(step,))
-
-
-def _default_platform(ctx: Context) -> str | None:
-    """DOCKER_DEFAULT_PLATFORM as Compose v2 sees it: the environment, else the project's .env."""
-    if ctx.facts.compose.v2 is None:
-        return None
-    in_dotenv = (
-        next((v for k, v, _ in ctx.facts.project.dotenv if k == "DOCKER_DEFAULT_PLATFORM"), None)
-        if ctx.facts.project
-        else None
-    )
-    return ctx.facts.env("DOCKER_DEFAULT_PLATFORM") or in_dotenv
-
-
-def _default_platform_in_dotenv(ctx: Context, platform: str) -> Fix | None:
-    """DOCKER_DEFAULT_PLATFORM in the project's .env: offered second, unsafe, because it is usually the wrong tool."""
-    project = ctx.facts.project
-    if project is None or any(k == "DOCKER_DEFAULT_PLATFORM" for k, _, _ in project.dotenv):
-        return None
-    return Fix(
-        title=f"or set DOCKER_DEFAULT_PLATFORM={platform} in .env: it then applies to every service that "
-        "docker compose (v2) pulls or builds, and docker build/run ignore .env (see DKD414); "
-        "usually the wrong tool",
-        safety=Safety.UNSAFE,
-        steps=(append_line(project.root, ".env", project.dotenv_end, f"DOCKER_DEFAULT_PLATFORM={platform}"),),
-    )
-
-
-def _remote(ctx: Context, ref: str) -> RemoteImage | None:
-    """The looked-up image (a local-only image as its local platforms)."""
-    from dockdoctor.checks.images import judged
-
-    found = next((r for r in ctx.facts.images.remote if r.reference == ref), None)
-    return judged(ctx.facts, found) if found is not None else None
-
-
-def _runs_here(ctx: Context, platform: Platform) -> bool:
-    """Whether the engine runs `platform`, natively or under emulation (True when the engine did not answer)."""
-    return (
-        native(ctx.facts) is None
-        or runs_natively(ctx.facts, platform)
-        or emulation_for(ctx.facts, platform) is not None
-    )
-
-
-def _offers(image: RemoteImage, target: Platform) -> Platform | None:
-    """The image's platform that runs on `target` natively or compatibly."""
-    offered = [p for p in (platform_or_none(x.platform) for x in image.platforms) if p is not None]
-    match = best_match(target, offered)
-    return match.platform if match.kind in (MatchKind.EXACT, MatchKind.COMPATIBLE) else None
-
-
-def _unpin(ctx: Context, service: ServiceFacts) -> Fix | None:
-    """Remove the service's `platform:` line: compose then pulls the engine's own variant."""
-    origin = _origin(service, "platform")
-    where = _file_line(origin) if origin and origin.text else None
-    if where is None or origin is None or not origin.text.strip().startswith("platform:"):
-        return None
-    root = ctx.facts.project.root if ctx.facts.project else ""
-    return Fix(
-        title=f"remove the `platform:` pin of service {service.name}",
-        serves="local",
-        steps=(delete_line(root, where[0], where[1], origin.text),),
-    )
-
-
-def _with_emulation(ctx: Context, platform: Platform, edit: Fix) -> list[Fix]:
-    """The pin together with what installs emulation for it, as one fix per way to install it."""
-    from dockdoctor.checks.build import _install_emulation
-
-    out = []
-    for emulation in _install_emulation(ctx.facts, platform):
-        if emulation.safety is Safety.DISPLAY_ONLY:
-            continue
-        out.append(
-            Fix(
-                title=f"{emulation.title}, then {edit.title}",
-                safety=Safety.UNSAFE,
-                serves="local",
-                needs=emulation.needs,
-                steps=emulation.steps + edit.steps,
-            )
-        )
-    return out
-
-
-def _publish_for(image: str, target: str) -> Fix:
-    return Fix(
-        title=f"use an image published for {target}",
-        safety=Safety.DISPLAY_ONLY,
-        serves="deploy",
-        needs=(Need.REBUILD, Need.NETWORK),
-        steps=(
-            manual(
-                f"choose a tag of {image} that offers {target}, or publish it for {target}: "
-                f"docker buildx build --platform {target} -t {image} --push ."
-            ),
-        ),
-    )
-
-
 @check("DKD410", "service-image-lacks-target", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
 def service_image_lacks_target(ctx: Context) -> Iterator[Problem]:
     """A compose service's image has no variant for a target platform
@@ -390,15 +245,13 @@ def service_image_lacks_target(ctx: Context) -> Iterator[Problem]:
     ## Facts used
     `project.compose.services[]`, `images.remote`, `images.remote[].alternatives`, `emulation.emulated`, targets.
     """
-    from dockdoctor.checks.images import verdict
-
     default = _default_platform(ctx)  # compose v2 pulls every unpinned service for it (DKD414 tells the caveats)
     for service in _services(ctx):
         remote = _remote(ctx, service.image) if service.image and service.build is None else None
         if remote is None or remote.error is not None or service.platform or default:
             continue
         for target in ctx.targets:
-            result = verdict(ctx.facts, remote, target)
+            result = ctx.verdict(remote, target)
             if result.verdict not in ("emulated", "unavailable"):
                 continue
             pin = result.platform or (result.offered[0] if result.offered else None)
@@ -471,7 +324,7 @@ def service_platform_mismatch(ctx: Context) -> Iterator[Problem]:
         target = next((t for t in ctx.targets if any(can_run(t, p) for p in offered) and _runs_here(ctx, t)), None)
         fix = _platform_edit(ctx, service, format_platform(target)) if target else None
         if fix is not None:
-            fix = Fix(title=fix.title, steps=fix.steps, serves="local" if ctx.local(target) else "deploy")
+            fix = Fix(title=fix.title, steps=fix.steps, serves="local" if target and ctx.local(target) else "deploy")
         origin = _origin(service, "platform")
         yield Problem(
             message=f"service {service.name}: platform {service.platform}"
@@ -613,12 +466,13 @@ def default_platform_ignored(ctx: Context) -> Iterator[Problem]:
         notes.append(
             f"set in {in_dotenv[1]}: `docker build` and `docker run` do not read .env, only `docker compose` does"
         )
-    v2 = _version(facts.compose.v2) if facts.compose.v2 else None
-    if (in_dotenv or in_env) and v2 is not None:
+    tool = facts.compose.v2
+    v2 = _version(tool) if tool else None
+    if (in_dotenv or in_env) and tool is not None and v2 is not None:
         notes += [
-            f"compose {facts.compose.v2.version}: {bug['title']} ({short_source(bug['source'])})"
+            f"compose {tool.version}: {bug['title']} ({short_source(bug['source'])})"
             for bug in known_bugs()
-            if "DOCKER_DEFAULT_PLATFORM" in bug.get("tags", ()) and affects(bug["affected"], facts.compose.v2.version)
+            if "DOCKER_DEFAULT_PLATFORM" in bug.get("tags", ()) and affects(bug["affected"], tool.version)
         ]
     if (in_dotenv or in_env) and facts.compose.v2 is None and facts.compose.v1 is not None:
         notes.append("Compose v1 does not read DOCKER_DEFAULT_PLATFORM")
@@ -666,8 +520,6 @@ def built_image_wrong_platform(ctx: Context) -> Iterator[Problem]:
     ## Facts used
     `project.compose.services[].build`, `images.local[].platform`, `images.local[].manifests`, targets.
     """
-    from dockdoctor.checks.images import held_platforms, local_copy
-
     for service in _services(ctx):
         if service.build is None or not service.image:
             continue

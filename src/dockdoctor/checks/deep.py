@@ -6,7 +6,20 @@ from collections.abc import Iterator
 
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import ev, platform_or_none
-from dockdoctor.model import DeepImage, ElfFacts, Fix, Fixable, ImageFile, Need, Problem, Safety, Severity, manual, run
+from dockdoctor.model import (
+    DeepImage,
+    ElfFacts,
+    Evidence,
+    Fix,
+    Fixable,
+    ImageFile,
+    Need,
+    Problem,
+    Safety,
+    Severity,
+    manual,
+    run,
+)
 
 
 def _runner(d: DeepImage) -> ImageFile | None:
@@ -45,7 +58,7 @@ def _rebuild(d: DeepImage) -> tuple[Fix, ...]:
     )
 
 
-def _evidence(d: DeepImage, f: ImageFile) -> tuple:
+def _evidence(d: DeepImage, f: ImageFile) -> tuple[Evidence, ...]:
     return (
         ev("images.deep.platform", d.platform),
         ev("images.deep.digest", d.digest),

@@ -12,7 +12,7 @@ from dockdoctor.checks._util import ev, platform_or_none, runs_natively
 from dockdoctor.checks._versions import affects, installed_versions, release
 from dockdoctor.checks.defects import short_source
 from dockdoctor.knowledge import load
-from dockdoctor.model import Facts, Fix, Fixable, Need, Problem, RemoteImage, Safety, Severity, manual, run
+from dockdoctor.model import Evidence, Facts, Fix, Fixable, Need, Problem, RemoteImage, Safety, Severity, manual, run
 from dockdoctor.platforms import Platform, format_platform
 from dockdoctor.reference import ReferenceError, parse
 
@@ -98,12 +98,12 @@ def _run_platform(facts: Facts, ref: str, pinned: str | None, origin: str) -> tu
                 return native, f"the local copy {image.id[:19]} holds {format_platform(native)}", ""
             local = platform_or_none(image.platform)
             return (local, f"the local copy {image.id[:19]} is {image.platform}", "local") if local else None
-    image = remote(facts, ref)
-    if image is not None and image.kind == "manifest" and len(image.platforms) == 1:
-        only = platform_or_none(image.platforms[0].platform)
-        return (only, f"{ref} is published only for {image.platforms[0].platform}", "") if only else None
+    published = remote(facts, ref)
+    if published is not None and published.kind == "manifest" and len(published.platforms) == 1:
+        only = platform_or_none(published.platforms[0].platform)
+        return (only, f"{ref} is published only for {published.platforms[0].platform}", "") if only else None
     engine = platform_or_none(facts.engine.platform)
-    if engine is None or (image is not None and image.platforms and not offers_native(facts, ref)):
+    if engine is None or (published is not None and published.platforms and not offers_native(facts, ref)):
         return None  # an index without the engine's platform does not run here at all (DKD301/DKD411 say so)
     return engine, "the engine's own platform (docker's default)", ""
 
@@ -177,7 +177,7 @@ def _native_fix(facts: Facts, work: Workload) -> Fix | None:
     return Fix(title=f"run {work.ref} natively ({engine})", steps=(manual(text),), safety=Safety.DISPLAY_ONLY)
 
 
-def _evidence(work: Workload, runner: Runner) -> tuple:
+def _evidence(work: Workload, runner: Runner) -> tuple[Evidence, ...]:
     return (
         ev("workload", work.where),
         ev("workload.platform", f"{format_platform(work.platform)}: {work.why}"),

@@ -232,10 +232,9 @@ def several_engines(ctx: Context) -> Iterator[Problem]:
     ## Example
     `fixtures/checks/DKD203/bad-desktop-and-orbstack-live.json` has both engines live (different IDs), as does
     the older-format `bad-desktop-and-orbstack.json`; `good-single-engine.json` has one;
-    `good-desktop-symlinked-default.json` is a stock Docker Desktop Mac whose
-    `/var/run/docker.sock` links to `~/.docker/run/docker.sock`; `good-stale-orbstack-socket.json` has
-    OrbStack's socket file left behind by a quit OrbStack; `good-desktop-symlink-older-facts.json` is the stock
-    Mac in facts from before the connect probe.
+    `good-desktop-symlinked-default.json` is a stock Docker Desktop Mac whose `/var/run/docker.sock` links to
+    `~/.docker/run/docker.sock`; `good-stale-orbstack-socket.json` has OrbStack's socket file left behind by a
+    quit OrbStack; `good-desktop-symlink-older-facts.json` is the stock Mac in facts from before the connect probe.
 
     ## Fix
     Display only: pick one with `docker context use NAME`, and quit the engines you do not use.

@@ -450,12 +450,15 @@ def explain(match: Match, facts: Facts, *, subject: str, container: ContainerFac
         for condition, value in held.items():
             if value is not None:
                 name = condition.partition(":")[0]
+                if condition in cause.get("rule_out", ()) and value:
+                    effect = "rules out"
+                else:
+                    effect = "supports" if value else "does not support"
                 evidence.append(
                     Evidence(
                         _FACT_OF[name],
                         _fact_value(scene, name),
-                        suggests=f"{condition} is {str(value).lower()}: "
-                        f"{'rules out' if condition in cause.get('rule_out', ()) and value else 'supports' if value else 'does not support'} {cause['id']}",
+                        suggests=f"{condition} is {str(value).lower()}: {effect} {cause['id']}",
                     )
                 )
         ranked.append((status, cause | {"_text": text}))

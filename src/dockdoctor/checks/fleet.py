@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import ev
-from dockdoctor.model import Fix, Fixable, FleetEngine, LocalImage, Problem, Safety, Severity, manual, run
+from dockdoctor.model import Fix, Fixable, FleetEngine, LocalImage, Problem, Safety, Severity, Step, manual, run
 from dockdoctor.platforms import PlatformError, format_platform, parse
 from dockdoctor.reference import ReferenceError
 from dockdoctor.reference import parse as parse_reference
@@ -168,7 +168,7 @@ def fleet_builder_platform_differs(ctx: Context) -> Iterator[Problem]:
         contexts = sorted(
             e.context for e in ctx.facts.fleet if e.reachable and e.platform and _norm(e.platform) == platform
         )
-        steps = (run("docker", "buildx", "build", "--platform", platform, "-t", "NAME", "."),)
+        steps: tuple[Step, ...] = (run("docker", "buildx", "build", "--platform", platform, "-t", "NAME", "."),)
         if platform not in can_build:
             steps += (
                 manual(

@@ -9,13 +9,17 @@ from typing import Any
 from dockdoctor.checks import _tags
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import emulation_for, ev, native, platform_or_none, runs_natively
+from dockdoctor.checks._verdicts import (
+    _same_ref,
+    judged,
+    local_copy,
+    local_only,
+)
 from dockdoctor.model import (
     Facts,
     Fix,
     Fixable,
-    ImagePlatform,
     ImageVerdict,
-    LocalImage,
     Need,
     Problem,
     RemoteImage,
@@ -26,93 +30,6 @@ from dockdoctor.model import (
     run,
 )
 from dockdoctor.platforms import MatchKind, Platform, best_match, can_run, format_platform
-from dockdoctor.reference import ReferenceError
-from dockdoctor.reference import parse as parse_ref
-
-
-def _same_ref(a: str, b: str) -> bool:
-    try:
-        return parse_ref(a).canonical == parse_ref(b).canonical
-    except ReferenceError:
-        return a == b
-
-
-def local_copy(facts: Facts, reference: str) -> LocalImage | None:
-    """The local image tagged as `reference`, if the engine has one."""
-    return next((i for i in facts.images.local if any(_same_ref(t, reference) for t in i.repo_tags)), None)
-
-
-def _digest_matches(local: LocalImage, remote: RemoteImage) -> bool | None:
-    if not remote.digest or not local.repo_digests:
-        return None
-    return any(d.endswith("@" + remote.digest) for d in local.repo_digests)
-
-
-def held_platforms(local: LocalImage) -> list[Platform]:
-    """Every platform the local image holds: its manifests with the containerd image store, else its one."""
-    return [p for p in map(platform_or_none, [m.platform for m in local.manifests] or [local.platform]) if p]
-
-
-def local_platform_for(local: LocalImage, target: Platform) -> str:
-    """The local copy's platform that serves `target`: with the containerd image store, a held manifest that
-    matches it; otherwise the one a plain `docker run` uses."""
-    match = best_match(target, held_platforms(local))
-    if match.platform is not None and match.kind in (MatchKind.EXACT, MatchKind.COMPATIBLE):
-        return format_platform(match.platform)
-    return local.platform
-
-
-LOCAL_ONLY_MISSES = ("not-found", "denied", "auth-required", "unreachable", "timeout")
-
-
-def local_only(facts: Facts, image: RemoteImage) -> LocalImage | None:
-    """The local copy of an image no registry knows (never pushed, or the network is down): it is what runs."""
-    if image.error is None or image.error.kind not in LOCAL_ONLY_MISSES:
-        return None
-    return local_copy(facts, image.reference)
-
-
-def judged(facts: Facts, image: RemoteImage) -> RemoteImage:
-    """The image as the checks judge it: a failed lookup of an image the engine holds becomes its local platforms."""
-    local = local_only(facts, image)
-    if local is None:
-        return image
-    held = [format_platform(p) for p in held_platforms(local)]
-    return RemoteImage(
-        reference=image.reference,
-        canonical=image.canonical,
-        kind="local",
-        platforms=tuple(ImagePlatform(platform=p, digest=local.id, media_type="local") for p in held),
-    )
-
-
-def verdict(facts: Facts, image: RemoteImage, target: Platform) -> ImageVerdict:
-    """How `image` fares on `target`: which platform would run, natively, compatibly, emulated or not at all."""
-    image = judged(facts, image)
-    local = local_copy(facts, image.reference)
-    base = {
-        "reference": image.reference,
-        "target": format_platform(target),
-        "offered": tuple(p.platform for p in image.platforms),
-        "local_platform": local_platform_for(local, target) if local else None,
-        "local_platforms": tuple(m.platform for m in local.manifests) if local else (),
-        "local_absent": tuple(m.platform for m in local.absent) if local else (),
-        "local_digest_matches": _digest_matches(local, image) if local else None,
-    }
-    if image.error is not None:
-        return ImageVerdict(verdict="unknown", error=image.error.detail, **base)
-    offered = [p for p in (platform_or_none(x.platform) for x in image.platforms) if p is not None]
-    emulated = [p for p in (platform_or_none(e.platform) for e in facts.emulation.emulated) if p is not None]
-    match = best_match(target, offered, emulated=emulated)
-    via = emulation_for(facts, match.platform) if match.kind is MatchKind.EMULATED and match.platform else None
-    return ImageVerdict(
-        verdict=match.kind.value, platform=format_platform(match.platform) if match.platform else None, via=via, **base
-    )
-
-
-def verdicts(facts: Facts, targets: tuple[Platform, ...]) -> tuple[ImageVerdict, ...]:
-    """Every looked-up image on every target."""
-    return tuple(verdict(facts, image, t) for image in facts.images.remote if not image.artifact_type for t in targets)
 
 
 def _recreate(container: str, platform: str | None) -> Step:
@@ -134,7 +51,7 @@ def _runnable(ctx: Context) -> Iterator[tuple[RemoteImage, ImageVerdict]]:
     for image in (judged(ctx.facts, i) for i in ctx.facts.images.remote):
         if image.error is None and not image.artifact_type:
             for target in ctx.targets:
-                yield image, verdict(ctx.facts, image, target)
+                yield image, ctx.verdict(image, target)
 
 
 @check("DKD301", "image-lacks-target-platform", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)
@@ -431,12 +348,11 @@ def _registered(facts: Facts, platform: Platform) -> bool:
 def offers(facts: Facts, reference: str, platform: Platform) -> bool | None:
     """Whether the image `reference` has a manifest that runs on `platform`: from its registry answer, else the
     index a containerd-store local copy lists; None when no fact says."""
-    lists: list[list[Platform]] = []
-    lists.extend(
+    lists: list[list[Platform]] = [
         [p for p in (platform_or_none(e.platform) for e in image.platforms) if p]
         for image in facts.images.remote
         if image.error is None and image.platforms and _same_ref(image.reference, reference)
-    )
+    ]
     local = local_copy(facts, reference)
     if local is not None and local.manifests:
         lists.append([p for p in (platform_or_none(m.platform) for m in local.manifests + local.absent) if p])
@@ -594,13 +510,14 @@ def registry_lookup_failed(ctx: Context) -> Iterator[Problem]:
                 subject=image.reference,
                 evidence=(ev("images.remote.artifact_type", image.artifact_type),),
             )
-    if unreached:
+    first = unreached[0].error if unreached else None
+    if first is not None:
         names = ", ".join(i.reference for i in unreached)
         yield Problem(
             message=f"Docker Hub (docker.io) could not be reached, so {len(unreached)} image(s) named "
-            f"without a registry were not looked up ({names}): {unreached[0].error.detail}",
+            f"without a registry were not looked up ({names}): {first.detail}",
             subject="docker.io",
-            evidence=(ev("images.remote.error.kind", unreached[0].error.kind),),
+            evidence=(ev("images.remote.error.kind", first.kind),),
         )
 
 

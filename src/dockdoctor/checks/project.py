@@ -19,11 +19,11 @@ from dockdoctor.model import (
     Safety,
     Severity,
     Stage,
+    Step,
     manual,
 )
-from dockdoctor.platforms import format_platform
+from dockdoctor.platforms import TARGET_VARS, format_platform
 
-TARGET_VARS = ("TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT")
 _PLATFORM_FLAG = re.compile(r"--platform=(\S+)\s*")
 
 
@@ -225,7 +225,7 @@ def target_arg_default(ctx: Context) -> Iterator[Problem]:
         for arg in df.args:
             if arg.name not in TARGET_VARS:
                 continue
-            fixes = ()
+            fixes: tuple[Fix, ...] = ()
             if arg.text and f"{arg.name}=" in arg.text:
                 new = re.sub(rf"{arg.name}=\S*", arg.name, arg.text, count=1)
                 fixes = (
@@ -338,7 +338,7 @@ def builder_stage_emulated(ctx: Context) -> Iterator[Problem]:
                 or (decides.platform and "BUILDPLATFORM" in decides.platform)
             ):
                 continue
-            steps = []
+            steps: list[Step] = []
             if stage.text and not stage.platform and stage.text.lstrip().upper().startswith("FROM "):
                 head, _, rest = stage.text.partition(" ")
                 steps.append(
@@ -440,9 +440,7 @@ def _devcontainer_service(ctx: Context, dev: DevcontainerFacts) -> Iterator[Prob
     engine = native(facts)
     if remote is None or remote.error is not None or engine is None or wanted is not None:
         return
-    from dockdoctor.checks.images import verdict
-
-    result = verdict(facts, remote, engine)
+    result = ctx.verdict(remote, engine)
     if result.verdict in ("emulated", "unavailable"):
         yield Problem(
             message=f"{dev.path}: service {service.name}'s image {service.image} offers "
@@ -492,18 +490,16 @@ BUILD_KINDS = ("github-actions", "gitlab-ci", "compose")
 
 def _by_file(facts: Facts) -> list[tuple[str, str, list[str], list[str]]]:
     """(path, kind, platforms, sources) per deploy file that names targets."""
-    out = []
-    for deploy in facts.project.deploy if facts.project else ():
-        if deploy.targets:
-            out.append(
-                (
-                    deploy.path,
-                    deploy.kind,
-                    list(dict.fromkeys(t.platform for t in deploy.targets)),
-                    [t.source for t in deploy.targets],
-                )
-            )
-    return out
+    return [
+        (
+            deploy.path,
+            deploy.kind,
+            list(dict.fromkeys(t.platform for t in deploy.targets)),
+            [t.source for t in deploy.targets],
+        )
+        for deploy in (facts.project.deploy if facts.project else ())
+        if deploy.targets
+    ]
 
 
 @check("DKD610", "deploy-targets-disagree", severity=Severity.WARNING)
@@ -606,7 +602,7 @@ def deploy_target_not_local(ctx: Context) -> Iterator[Problem]:
     if native(ctx.facts) is None or not ctx.facts.project or not ctx.facts.project.deploy:
         return
     from_files = {t.source for d in ctx.facts.project.deploy for t in d.targets}
-    for info, target in zip(ctx.target_info, ctx.targets):
+    for info, target in zip(ctx.target_info, ctx.targets, strict=False):
         if info.intent != "deploy" or not any(s in info.source for s in from_files) or runs_natively(ctx.facts, target):
             continue
         via = emulation_for(ctx.facts, target)

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from dockdoctor.errors import WriteError
-from dockdoctor.files import folder_owner, own_folders, read_regular, write_file
-from dockdoctor.model import EditFile, Manual, RunCommand, Step
+from dockdoctor.files import folder_owner, own_folders, read_regular, replace_own, write_file
+from dockdoctor.model import EditFile, Manual, OutcomeStatus, RunCommand, Step
 from dockdoctor.model import StepOutcome as Outcome
 from dockdoctor.probes._run import signals_to_the_main_thread
 
@@ -65,23 +65,6 @@ def patched(text: str, diff: str) -> str:
             i += 1
     out += lines[cursor:]
     return "".join(out)
-
-
-def _replace_own(path: Path, data: bytes) -> None:
-    """One of dockdoctor's own files (the journal, in its cache): a temporary file renamed over it."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            owner = folder_owner(path.parent)
-            if owner:  # under sudo, in the user's cache: the user's, so an --undo without sudo reads it
-                os.fchown(fh.fileno(), *owner)
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def journal_folder(root: str, project: str) -> Path:
@@ -138,9 +121,10 @@ class Journal:
             self.entries.append(entry)
         entry["written"] = hashlib.sha256(written).hexdigest()
         own_folders(self.folder, mode=0o700)
-        _replace_own(
+        replace_own(
             self.folder / "journal.json",
             json.dumps({"project": self.project, "entries": self.entries}, indent=2).encode("utf-8"),
+            durable=True,
         )
 
     def _entry(self, target: str) -> dict[str, str] | None:
@@ -204,7 +188,7 @@ def undo_last(root: str, project: str) -> list[tuple[str, str, bool]]:
                 (e["path"], "not restored: the undo stopped at the failure above", False) for e in entries[i + 1 :]
             ]
             data = json.loads(journal.read_text(encoding="utf-8"))
-            _replace_own(journal, json.dumps({**data, "entries": entries[i:]}, indent=2).encode("utf-8"))
+            replace_own(journal, json.dumps({**data, "entries": entries[i:]}, indent=2).encode("utf-8"), durable=True)
             return results
     journal.rename(journal.with_name("journal.undone.json"))
     return results
@@ -216,30 +200,30 @@ def _why(err: OSError | UnicodeDecodeError | EditError) -> str:
 
 def _edit(step: EditFile, expected: dict[str, str | None], journal: Journal) -> Outcome:
     if sha256_of(step.path) != expected.get(step.path):
-        return Outcome(step, "failed", f"{step.path} changed since the plan was shown: nothing written")
+        return Outcome(step, OutcomeStatus.FAILED, f"{step.path} changed since the plan was shown: nothing written")
     creating = not os.path.exists(step.path) and "\n@@ -0,0 " in step.diff
     try:
         old = b"" if creating else read_regular(step.path)
         text = old.decode("utf-8")
         new = patched(text, step.diff)
     except (OSError, UnicodeDecodeError, EditError) as err:
-        return Outcome(step, "failed", f"{step.path}: {_why(err)}")
+        return Outcome(step, OutcomeStatus.FAILED, f"{step.path}: {_why(err)}")
     if new == text:
-        return Outcome(step, "skipped", "already as planned")
+        return Outcome(step, OutcomeStatus.SKIPPED, "already as planned")
     data, target = new.encode("utf-8"), os.path.realpath(step.path)
     try:
         backup = journal.keep(target, None if creating else old)
     except OSError as err:
         return Outcome(
             step,
-            "failed",
+            OutcomeStatus.FAILED,
             f"{step.path}: cannot keep its original for --undo in {journal.folder} ({_why(err)}): nothing written",
         )
     try:
         written = write_file(step.path, data, expect=None if creating else old, exclusive=creating)
     except WriteError as err:
         journal.forget(backup)
-        return Outcome(step, "failed", str(err))
+        return Outcome(step, OutcomeStatus.FAILED, str(err))
     try:
         journal.record(step.path, written, backup, data)
     except OSError as err:
@@ -251,17 +235,17 @@ def _edit(step: EditFile, expected: dict[str, str | None], journal: Journal) -> 
         except (WriteError, OSError) as again:
             return Outcome(
                 step,
-                "failed",
+                OutcomeStatus.FAILED,
                 f"{step.path}: edited, but the undo journal cannot be written "
                 f"({_why(err)}) nor the edit taken back ({again})",
             )
         return Outcome(
             step,
-            "failed",
+            OutcomeStatus.FAILED,
             f"{step.path}: cannot write the undo journal in {journal.folder} ({_why(err)}): the edit was taken back",
         )
     expected[step.path] = sha256_of(step.path)
-    return Outcome(step, "applied", step.path)
+    return Outcome(step, OutcomeStatus.APPLIED, step.path)
 
 
 def _run(step: RunCommand, echo: Callable[[str], None], label: str, timeout: float) -> Outcome:
@@ -276,7 +260,7 @@ def _run(step: RunCommand, echo: Callable[[str], None], label: str, timeout: flo
             start_new_session=True,
         )
     except OSError as err:
-        return Outcome(step, "failed", f"{step.argv[0]}: {err.strerror or err}")
+        return Outcome(step, OutcomeStatus.FAILED, f"{step.argv[0]}: {err.strerror or err}")
     assert proc.stdout is not None
     stream = proc.stdout
 
@@ -291,13 +275,13 @@ def _run(step: RunCommand, echo: Callable[[str], None], label: str, timeout: flo
         code = proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         _stop(proc)
-        return Outcome(step, "failed", f"timed out after {timeout:g}s")
+        return Outcome(step, OutcomeStatus.FAILED, f"timed out after {timeout:g}s")
     except KeyboardInterrupt:
         _stop(proc)
         raise
     finally:
         reader.join(timeout=2)
-    return Outcome(step, "applied" if code == 0 else "failed", f"exit {code}")
+    return Outcome(step, OutcomeStatus.APPLIED if code == 0 else OutcomeStatus.FAILED, f"exit {code}")
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
@@ -323,8 +307,8 @@ def apply_steps(
     """Run a fix's steps in order; the first failure skips the rest of that fix (they depend on it)."""
     outcomes: list[Outcome] = []
     for step in steps:
-        if outcomes and outcomes[-1].status == "failed":
-            outcomes.append(Outcome(step, "skipped", "an earlier step of this fix failed"))
+        if outcomes and outcomes[-1].status is OutcomeStatus.FAILED:
+            outcomes.append(Outcome(step, OutcomeStatus.SKIPPED, "an earlier step of this fix failed"))
             continue
         match step:
             case RunCommand():
@@ -332,5 +316,5 @@ def apply_steps(
             case EditFile():
                 outcomes.append(_edit(step, expected, journal))
             case Manual(text=text):
-                outcomes.append(Outcome(step, "skipped", f"do it by hand: {text}"))
+                outcomes.append(Outcome(step, OutcomeStatus.SKIPPED, f"do it by hand: {text}"))
     return outcomes

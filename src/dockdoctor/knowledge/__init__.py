@@ -22,7 +22,8 @@ else:  # pragma: no cover
 def load(name: str) -> dict[str, Any]:
     """The parsed `<name>.toml` of this package (cached: each file is read once per process)."""
     text = resources.files(__name__).joinpath(f"{name}.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    data: dict[str, Any] = tomllib.loads(text)
+    return data
 
 
 def names() -> tuple[str, ...]:

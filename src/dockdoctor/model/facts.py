@@ -8,12 +8,56 @@ from enum import Enum
 SCHEMA_VERSION = 2  # 2: the emulation fields (model/migrate.py brings version 1 files up)
 
 
+class ProbeErrorKind(str, Enum):
+    """What kind of failure a probe met: every kind a probe, the registry client or a file parser reports."""
+
+    # reaching something
+    TIMEOUT = "timeout"
+    UNREACHABLE = "unreachable"
+    REFUSED = "refused"
+    TLS = "tls"
+    SSH = "ssh"
+    NOT_FOUND = "not-found"  # a command, file, socket, image or tag that is not there
+    PERMISSION = "permission"
+    # registries
+    AUTH_REQUIRED = "auth-required"
+    AUTH_FAILED = "auth-failed"
+    DENIED = "denied"
+    RATE_LIMITED = "rate-limited"
+    INVALID_REFERENCE = "invalid-reference"
+    DIGEST_MISMATCH = "digest-mismatch"
+    LOCAL_ONLY = "local-only"  # an image the engine holds that no registry was asked about
+    OFFLINE = "offline"  # --offline and not in the cache
+    # what came back
+    PROTOCOL = "protocol"  # an answer that is not what the protocol says
+    LIMIT = "limit"  # larger or deeper than dockdoctor reads
+    TOO_LARGE = "too-large"
+    NOT_JSON = "not-json"
+    CORRUPT = "corrupt"
+    TRUNCATED = "truncated"
+    NOT_GZIP = "not-gzip"
+    UNSUPPORTED = "unsupported"
+    SYMLINK_LOOP = "symlink-loop"
+    NO_COMMAND = "no-command"
+    # the user's files
+    CONFIG = "config"
+    PARSE = "parse"
+    NESTING = "nesting"  # nested too deeply to parse
+    INVALID = "invalid"
+    READ = "read"
+    COMPOSE = "compose"  # `docker compose config` refused the project
+    ERROR = "error"  # anything else
+
+    def __str__(self) -> str:  # as the string it replaced: f"{kind}" and str() give the value (like StrEnum)
+        return str(self.value)
+
+
 @dataclass(frozen=True, slots=True)
 class ProbeError:
     """A probe that could not get its answer: which probe, what kind of failure, and the detail seen."""
 
     probe: str
-    kind: str  # timeout | not-found | permission | refused | tls | ssh | config | protocol | error
+    kind: ProbeErrorKind
     detail: str
 
 
@@ -285,6 +329,20 @@ class TagSearch:
     complete: bool = True  # False when the tag list could not be read in full (note says why)
 
 
+class ImageKind(str, Enum):
+    """What a registry answered for a reference (NONE: no answer, see the error)."""
+
+    NONE = ""
+    INDEX = "index"
+    MANIFEST = "manifest"
+    SCHEMA1 = "schema1"
+    ARTIFACT = "artifact"
+    LOCAL = "local"  # no registry knows it: the engine's local copy stands in (checks only, never gathered)
+
+    def __str__(self) -> str:  # as the string it replaced: f"{kind}" and str() give the value (like StrEnum)
+        return str(self.value)
+
+
 @dataclass(frozen=True, slots=True)
 class RemoteImage:
     """What a registry says an image reference offers."""
@@ -292,7 +350,7 @@ class RemoteImage:
     reference: str  # as the user wrote it
     canonical: str  # normalized, e.g. docker.io/library/nginx:latest
     digest: str | None = None  # of the top-level manifest or index
-    kind: str = ""  # index | manifest | schema1 | artifact
+    kind: ImageKind = ImageKind.NONE
     media_type: str = ""
     platforms: tuple[ImagePlatform, ...] = ()
     attestations: tuple[Attestation, ...] = ()

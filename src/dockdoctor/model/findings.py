@@ -7,7 +7,7 @@ from enum import Enum
 
 from dockdoctor.errors import ExitCode as ExitCode  # re-exported: model.ExitCode
 from dockdoctor.model.facts import Evidence, Facts
-from dockdoctor.model.fixes import Fix, StepOutcome
+from dockdoctor.model.fixes import Fix, OutcomeStatus, StepOutcome
 
 REPORT_VERSION = 2  # 2: carries facts schema 2
 
@@ -107,13 +107,26 @@ class Target:
     intent: str = "deploy"  # deploy: where the project runs (servers, CI); local: the engine's own platform
 
 
+class Verdict(str, Enum):
+    """How an image fares on a target: platforms.MatchKind's answers, or unknown (the registry did not answer)."""
+
+    EXACT = "exact"
+    COMPATIBLE = "compatible"  # e.g. an arm/v6 image on arm/v7
+    EMULATED = "emulated"
+    UNAVAILABLE = "unavailable"
+    UNKNOWN = "unknown"
+
+    def __str__(self) -> str:  # as the string it replaced: f"{kind}" and str() give the value (like StrEnum)
+        return str(self.value)
+
+
 @dataclass(frozen=True, slots=True)
 class ImageVerdict:
     """How one image reference fares on one target platform, and how its local copy compares."""
 
     reference: str
     target: str
-    verdict: str  # exact | compatible | emulated | unavailable | unknown (the registry did not answer)
+    verdict: Verdict
     platform: str | None = None  # the image platform that would run
     via: str | None = None  # the emulator, for `emulated`
     offered: tuple[str, ...] = ()
@@ -232,7 +245,8 @@ class FixResult:
     def ok(self) -> bool:
         """Every accepted fix ran and its finding is gone."""
         return not self.interrupted and all(
-            all(o.status in ("applied", "skipped") for o in a.outcomes) and self.status(a.finding) == "fixed"
+            all(o.status in (OutcomeStatus.APPLIED, OutcomeStatus.SKIPPED) for o in a.outcomes)
+            and self.status(a.finding) == "fixed"
             for a in self.applied
         )
 

@@ -79,10 +79,21 @@ def manual(text: str) -> Manual:
     return Manual(text=text)
 
 
+class OutcomeStatus(str, Enum):
+    """What happened to one step: it ran (or the edit was written), it failed, or it was not run."""
+
+    APPLIED = "applied"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+    def __str__(self) -> str:  # as the string it replaced: f"{kind}" and str() give the value (like StrEnum)
+        return str(self.value)
+
+
 @dataclass(frozen=True, slots=True)
 class StepOutcome:
     """What happened to one step of an applied fix."""
 
     step: Step
-    status: str  # applied | failed | skipped
+    status: OutcomeStatus
     detail: str = ""

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from dockdoctor import __version__
 from dockdoctor.model import (
@@ -22,6 +22,7 @@ from dockdoctor.model import (
     ImageFacts,
     KubeFacts,
     ProbeError,
+    ProbeErrorKind,
     ProjectFacts,
     RemoteImage,
 )
@@ -31,22 +32,16 @@ from dockdoctor.probes.endpoint import Resolved
 from dockdoctor.probes.project_images import built_images, project_images
 from dockdoctor.progress import waiting
 
+if TYPE_CHECKING:  # imported where used: the registry and deep modules load only when a run needs them
+    from dockdoctor.model import DeepImage, LocalImage
+    from dockdoctor.probes.registry import DeepRequest
+
 T = TypeVar("T")
 
 ENV_PREFIXES = ("DOCKER_", "COMPOSE_")
 ENV_SECRET = ("DOCKER_AUTH_CONFIG",)
 RENDER_MARGIN = 0.5  # seconds of the budget kept for checks, rendering and exit after the probes
 REGISTRY_MARGIN = 0.2  # registry requests end this much before the probes' deadline, to report their own timeout
-PUBLIC_REGISTRIES = (
-    "docker.io",
-    "ghcr.io",
-    "quay.io",
-    "gcr.io",
-    "mcr.microsoft.com",
-    "public.ecr.aws",
-    "registry.k8s.io",
-    "registry.gitlab.com",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +110,9 @@ def _gather(options: GatherOptions) -> Facts:
         except FutureTimeout:
             return fallback(
                 ProbeError(
-                    probe=name, kind="timeout", detail=f"no answer within the run's {options.timeout:g} s (--timeout)"
+                    probe=name,
+                    kind=ProbeErrorKind.TIMEOUT,
+                    detail=f"no answer within the run's {options.timeout:g} s (--timeout)",
                 )
             )
 
@@ -164,7 +161,12 @@ def _gather(options: GatherOptions) -> Facts:
             if options.deep:
                 deep_f = pool.submit(_deep, remote, engine, host_f, options, env, finish)
                 missed: list[ProbeError] = []
-                deep = result(deep_f, "deep", lambda e: missed.append(e) or ())
+
+                def no_deep(error: ProbeError) -> tuple[DeepImage, ...]:
+                    missed.append(error)
+                    return ()
+
+                deep = result(deep_f, "deep", no_deep)
                 images = dataclasses.replace(
                     images, deep=deep + _local_only(remote, images.local), errors=images.errors + tuple(missed)
                 )
@@ -224,7 +226,7 @@ def _gather_without_engine(options: GatherOptions) -> Facts:
                     errors=(
                         ProbeError(
                             probe="project",
-                            kind="timeout",
+                            kind=ProbeErrorKind.TIMEOUT,
                             detail=f"no answer within the run's {options.timeout:g} s (--timeout)",
                         ),
                     ),
@@ -243,7 +245,7 @@ def _gather_without_engine(options: GatherOptions) -> Facts:
                         canonical=r,
                         error=ProbeError(
                             probe="registry",
-                            kind="timeout",
+                            kind=ProbeErrorKind.TIMEOUT,
                             detail=f"no answer within the run's {options.timeout:g} s (--timeout)",
                         ),
                     )
@@ -317,7 +319,11 @@ def _project(options: GatherOptions, env: dict[str, str], finish: float | None =
         return ProjectFacts(
             root=str(options.project_dir),
             errors=(
-                ProbeError(probe="project", kind="error", detail=f"{options.project_dir}: {type(err).__name__}: {err}"),
+                ProbeError(
+                    probe="project",
+                    kind=ProbeErrorKind.ERROR,
+                    detail=f"{options.project_dir}: {type(err).__name__}: {err}",
+                ),
             ),
         )
 
@@ -351,7 +357,7 @@ def _pins(project: ProjectFacts, options: GatherOptions, env: dict[str, str], fi
 
 def needs_engine(refs: tuple[str, ...]) -> bool:
     """Whether a reference's registry might be one the engine lists as insecure (plain HTTP)."""
-    from dockdoctor.reference import ReferenceError, parse
+    from dockdoctor.reference import PUBLIC_REGISTRIES, ReferenceError, parse
 
     for ref in refs:
         try:
@@ -404,7 +410,7 @@ def _remote(
     return inspect_remote(refs, options=registry, targets=targets)
 
 
-def deep_requests(remote: tuple[RemoteImage, ...], targets: tuple[str, ...]) -> list:  # -> list[DeepRequest]
+def deep_requests(remote: tuple[RemoteImage, ...], targets: tuple[str, ...]) -> list[DeepRequest]:
     """The image variant each target runs, per looked-up image: an index's best match (exact or compatible),
     or a single-platform image's one variant (Docker runs it whatever its platform)."""
     from dockdoctor.platforms import MatchKind, PlatformError, best_match, format_platform, parse
@@ -450,7 +456,7 @@ def _deep(
     options: GatherOptions,
     env: dict[str, str],
     finish: float,
-) -> tuple:  # -> tuple[DeepImage, ...]
+) -> tuple[DeepImage, ...]:
     from dockdoctor.probes.registry import RegistryOptions, inspect_deep
 
     targets = options.deep_targets or ((engine.platform,) if engine.platform else ())
@@ -476,7 +482,7 @@ def _deep(
     )
 
 
-def _local_only(remote: tuple[RemoteImage, ...], local: tuple) -> tuple:  # -> tuple[DeepImage, ...]
+def _local_only(remote: tuple[RemoteImage, ...], local: tuple[LocalImage, ...]) -> tuple[DeepImage, ...]:
     """Images the registry does not answer for but the engine holds: not read, and why.
 
     The Docker API reads files only from containers (`GET /containers/{id}/archive`) or exports the whole image
@@ -505,7 +511,7 @@ def _local_only(remote: tuple[RemoteImage, ...], local: tuple) -> tuple:  # -> t
                     digest=copy.id,
                     error=ProbeError(
                         probe="deep",
-                        kind="local-only",
+                        kind=ProbeErrorKind.LOCAL_ONLY,
                         detail=(
                             f"{image.reference}: only in the engine's store ({image.error.kind} at the "
                             "registry); --deep reads layers from registries only (the engine API would "

@@ -47,7 +47,8 @@ def _size(size: int) -> str:
 
 
 def read_bytes(path: str, *, root: str | None = None, limit: int = MAX_BYTES) -> bytes:
-    """The bytes of a regular file; raises Unread for a link out of `root`, a FIFO or device, a large or unreadable file."""
+    """The bytes of a regular file; raises Unread for a link out of `root`, a FIFO or device, a large or unreadable
+    file."""
     target = path
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     if root is not None:

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from dockdoctor.model import ProbeError, RawAnswer
+from dockdoctor.model import ProbeError, ProbeErrorKind, RawAnswer
 
 RAW_LIMIT = 64 * 1024  # per answer kept for a support bundle
 
@@ -76,13 +76,15 @@ def run(
             check=False,
         )
     except FileNotFoundError:
-        return ProbeError(probe=probe, kind="not-found", detail=f"{argv[0]}: command not found")
+        return ProbeError(probe=probe, kind=ProbeErrorKind.NOT_FOUND, detail=f"{argv[0]}: command not found")
     except PermissionError as err:
-        return ProbeError(probe=probe, kind="permission", detail=f"{argv[0]}: {err.strerror}")
+        return ProbeError(probe=probe, kind=ProbeErrorKind.PERMISSION, detail=f"{argv[0]}: {err.strerror}")
     except subprocess.TimeoutExpired:
-        return ProbeError(probe=probe, kind="timeout", detail=f"{' '.join(argv)}: no answer in {timeout:g}s")
+        return ProbeError(
+            probe=probe, kind=ProbeErrorKind.TIMEOUT, detail=f"{' '.join(argv)}: no answer in {timeout:g}s"
+        )
     except OSError as err:
-        return ProbeError(probe=probe, kind="error", detail=f"{argv[0]}: {err}")
+        return ProbeError(probe=probe, kind=ProbeErrorKind.ERROR, detail=f"{argv[0]}: {err}")
     if not secret:
         record(probe, " ".join(argv), f"exit {proc.returncode}\n--- stdout\n{proc.stdout}--- stderr\n{proc.stderr}")
     return Completed(argv=argv, code=proc.returncode, stdout=proc.stdout, stderr=proc.stderr)
@@ -96,9 +98,9 @@ def read_text(probe: str, path: str, *, limit: int = 1 << 20) -> str | ProbeErro
     except FileNotFoundError:
         return None
     except PermissionError:
-        return ProbeError(probe=probe, kind="permission", detail=f"{path}: permission denied")
+        return ProbeError(probe=probe, kind=ProbeErrorKind.PERMISSION, detail=f"{path}: permission denied")
     except OSError as err:
-        return ProbeError(probe=probe, kind="error", detail=f"{path}: {err.strerror or err}")
+        return ProbeError(probe=probe, kind=ProbeErrorKind.ERROR, detail=f"{path}: {err.strerror or err}")
     record(probe, path, text)
     return text
 
@@ -119,13 +121,13 @@ def unix_connect(probe: str, path: str, *, timeout: float = 2.0) -> bool | Probe
     except (ConnectionRefusedError, FileNotFoundError, NotADirectoryError):
         return False
     except PermissionError:
-        return ProbeError(probe=probe, kind="permission", detail=f"{path}: permission denied")
+        return ProbeError(probe=probe, kind=ProbeErrorKind.PERMISSION, detail=f"{path}: permission denied")
     except TimeoutError:
-        return ProbeError(probe=probe, kind="timeout", detail=f"{path}: no connection in {timeout:g}s")
+        return ProbeError(probe=probe, kind=ProbeErrorKind.TIMEOUT, detail=f"{path}: no connection in {timeout:g}s")
     except OSError as err:
         if err.errno in (errno.ECONNREFUSED, errno.ENOENT, errno.ENOTSOCK):
             return False
-        return ProbeError(probe=probe, kind="error", detail=f"{path}: {err.strerror or err}")
+        return ProbeError(probe=probe, kind=ProbeErrorKind.ERROR, detail=f"{path}: {err.strerror or err}")
     finally:
         sock.close()
     return True
@@ -134,19 +136,6 @@ def unix_connect(probe: str, path: str, *, timeout: float = 2.0) -> bool | Probe
 def environ() -> Mapping[str, str]:
     """The process environment (the only place probes read it)."""
     return os.environ
-
-
-def cache_root(env: Mapping[str, str] | None = None) -> str:
-    """dockdoctor's cache folder: DOCKDOCTOR_CACHE_DIR, else the platform's user cache folder.
-
-    The registry cache lives in its `registry/` folder, the undo log of `fix` in its `undo/` folder.
-    """
-    env = os.environ if env is None else env
-    if env.get("DOCKDOCTOR_CACHE_DIR"):
-        return env["DOCKDOCTOR_CACHE_DIR"]
-    import platformdirs
-
-    return str(platformdirs.user_cache_path("dockdoctor", appauthor=False))
 
 
 def signals_to_the_main_thread() -> None:

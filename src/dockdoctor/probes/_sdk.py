@@ -9,7 +9,7 @@ import stat
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from dockdoctor.model import ProbeError
+from dockdoctor.model import ProbeError, ProbeErrorKind
 from dockdoctor.probes._run import record
 from dockdoctor.probes.endpoint import TLSFiles
 
@@ -22,23 +22,23 @@ def _precheck_socket(endpoint: str) -> ProbeError | None:
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
-        return ProbeError(probe="engine", kind="not-found", detail=f"no socket at {path}")
+        return ProbeError(probe="engine", kind=ProbeErrorKind.NOT_FOUND, detail=f"no socket at {path}")
     except PermissionError:
-        return ProbeError(probe="engine", kind="permission", detail=f"{path}: permission denied")
+        return ProbeError(probe="engine", kind=ProbeErrorKind.PERMISSION, detail=f"{path}: permission denied")
     except OSError as err:
-        return ProbeError(probe="engine", kind="error", detail=f"{path}: {err.strerror}")
+        return ProbeError(probe="engine", kind=ProbeErrorKind.ERROR, detail=f"{path}: {err.strerror}")
     if not stat.S_ISSOCK(mode):
-        return ProbeError(probe="engine", kind="not-found", detail=f"{path} exists but is not a socket")
+        return ProbeError(probe="engine", kind=ProbeErrorKind.NOT_FOUND, detail=f"{path} exists but is not a socket")
     if not os.access(path, os.R_OK | os.W_OK):
         return ProbeError(
             probe="engine",
-            kind="permission",
+            kind=ProbeErrorKind.PERMISSION,
             detail=f"{path}: permission denied (the user cannot read and write the socket)",
         )
     return None
 
 
-def _classify(err: BaseException) -> str:
+def _classify(err: BaseException) -> ProbeErrorKind:
     """A ProbeError kind for an exception raised while talking to the engine."""
     seen: BaseException | None = err
     text = ""
@@ -46,26 +46,26 @@ def _classify(err: BaseException) -> str:
         text += f" {type(seen).__name__} {seen}"
         if isinstance(seen, OSError) and seen.errno is not None:
             if seen.errno in (errno.EACCES, errno.EPERM):
-                return "permission"
+                return ProbeErrorKind.PERMISSION
             if seen.errno == errno.ECONNREFUSED:
-                return "refused"
+                return ProbeErrorKind.REFUSED
             if seen.errno == errno.ENOENT:
-                return "not-found"
+                return ProbeErrorKind.NOT_FOUND
         seen = seen.__cause__ or seen.__context__
     lowered = text.lower()
     for needle, kind in (
-        ("timed out", "timeout"),
-        ("timeout", "timeout"),
-        ("permission denied", "permission"),
-        ("connection refused", "refused"),
-        ("no such file", "not-found"),
-        ("ssl", "tls"),
-        ("certificate", "tls"),
-        ("ssh", "ssh"),
+        ("timed out", ProbeErrorKind.TIMEOUT),
+        ("timeout", ProbeErrorKind.TIMEOUT),
+        ("permission denied", ProbeErrorKind.PERMISSION),
+        ("connection refused", ProbeErrorKind.REFUSED),
+        ("no such file", ProbeErrorKind.NOT_FOUND),
+        ("ssl", ProbeErrorKind.TLS),
+        ("certificate", ProbeErrorKind.TLS),
+        ("ssh", ProbeErrorKind.SSH),
     ):
         if needle in lowered:
             return kind
-    return "protocol"
+    return ProbeErrorKind.PROTOCOL
 
 
 def engine_answers(
@@ -212,5 +212,5 @@ def _error(endpoint: str, err: BaseException) -> ProbeError:
 
         said = _ssh.failure(endpoint)
         if said:  # ssh's own words (`Permission denied (publickey).`) say more than "Connection aborted"
-            return ProbeError(probe="engine", kind="ssh", detail=f"{endpoint}: ssh: {said}")
+            return ProbeError(probe="engine", kind=ProbeErrorKind.SSH, detail=f"{endpoint}: ssh: {said}")
     return ProbeError(probe="engine", kind=_classify(err), detail=f"{endpoint}: {detail}")

@@ -22,13 +22,16 @@ import socket
 import subprocess
 import tempfile
 import threading
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import requests.adapters
 import urllib3
 import urllib3.connection
 import urllib3.connectionpool
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 _lock = threading.Lock()
 _live: set[subprocess.Popen[bytes]] = set()
@@ -83,7 +86,7 @@ class SSHSocket(socket.socket):
         self.proc: subprocess.Popen[bytes] | None = None
         self.stderr_file: IO[bytes] | None = None
 
-    def connect(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def connect(self, *args: Any, **kwargs: Any) -> None:
         env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "SSL_CERT_FILE")}
         self.stderr_file = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
@@ -98,25 +101,25 @@ class SSHSocket(socket.socket):
             _live.add(self.proc)
             _last[self.netloc] = self
 
-    def _write(self, data: bytes) -> int:
+    def _write(self, data: Buffer) -> int:
         if self.proc is None or self.proc.stdin is None or self.proc.stdin.closed:
             raise OSError("ssh: the connection is not open")
         written = self.proc.stdin.write(data)
         self.proc.stdin.flush()
         return written
 
-    def sendall(self, data: bytes, *args: Any) -> None:  # type: ignore[override]
+    def sendall(self, data: Buffer, *args: Any) -> None:
         self._write(data)
 
-    def send(self, data: bytes, *args: Any) -> int:  # type: ignore[override]
+    def send(self, data: Buffer, *args: Any) -> int:
         return self._write(data)
 
-    def recv(self, n: int, *args: Any) -> bytes:  # type: ignore[override]
+    def recv(self, n: int, *args: Any) -> bytes:
         if self.proc is None or self.proc.stdout is None:
             raise OSError("ssh: the connection is not open")
         return self.proc.stdout.read(n)
 
-    def makefile(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def makefile(self, *args: Any, **kwargs: Any) -> Any:
         if self.proc is None:
             self.connect()
         assert self.proc is not None and self.proc.stdout is not None
@@ -163,7 +166,7 @@ class _Connection(urllib3.connection.HTTPConnection):
 
     def connect(self) -> None:
         sock = SSHSocket(self.netloc)
-        sock.settimeout(self.timeout)  # type: ignore[arg-type]
+        sock.settimeout(self.timeout)
         sock.connect()
         self.sock = sock
 
@@ -198,7 +201,7 @@ class SSHAdapter(requests.adapters.HTTPAdapter):
         self._pool = _Pool(self._netloc, timeout, max_pool_size)
         super().__init__()
 
-    def get_connection(self, url: Any, proxies: Any = None) -> _Pool:  # type: ignore[override]
+    def get_connection(self, url: Any, proxies: Any = None) -> _Pool:
         return self._pool
 
     def get_connection_with_tls_context(

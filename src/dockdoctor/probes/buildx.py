@@ -6,7 +6,7 @@ import json
 import re
 import shutil
 
-from dockdoctor.model import Builder, BuildxFacts, ProbeError
+from dockdoctor.model import Builder, BuildxFacts, ProbeError, ProbeErrorKind
 from dockdoctor.probes._pool import Pool
 from dockdoctor.probes._run import run
 
@@ -108,7 +108,8 @@ def probe_buildx(*, timeout: float = 10.0) -> BuildxFacts:
     """`docker buildx version` and `docker buildx ls` (JSON where this buildx supports it)."""
     if not shutil.which("docker"):
         return BuildxFacts(
-            installed=False, error=ProbeError(probe="buildx", kind="not-found", detail="docker: command not found")
+            installed=False,
+            error=ProbeError(probe="buildx", kind=ProbeErrorKind.NOT_FOUND, detail="docker: command not found"),
         )
     # `version` and `ls` at once (each starts the docker CLI and the plugin); `ls` only counts if `version` worked
     pool = Pool(1, "buildx")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 
-from dockdoctor.model import ComposeFacts, ComposeTool, ProbeError
+from dockdoctor.model import ComposeFacts, ComposeTool, ProbeError, ProbeErrorKind
 from dockdoctor.probes._pool import Pool
 from dockdoctor.probes._run import read_text, run
 
@@ -46,7 +46,9 @@ def _tool(command: tuple[str, ...], path: str, timeout: float) -> ComposeTool | 
         if command[0] == "docker":
             return None  # `docker: 'compose' is not a docker command.`: the plugin is not installed
         detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no version printed"]
-        return ProbeError(probe="compose", kind="error", detail=f"{' '.join(command)} version: {detail[0]}")
+        return ProbeError(
+            probe="compose", kind=ProbeErrorKind.ERROR, detail=f"{' '.join(command)} version: {detail[0]}"
+        )
     version, major = parsed
     return ComposeTool(command=command, version=version, major=major, path=path)
 

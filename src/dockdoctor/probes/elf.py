@@ -152,7 +152,8 @@ def _isa_needed(notes: bytes, order: str, align: int) -> int | None:
             while p + 8 <= len(desc):
                 pr_type, pr_datasz = struct.unpack_from(order + "II", desc, p)
                 if pr_type == GNU_PROPERTY_X86_ISA_1_NEEDED and pr_datasz >= 4 and p + 12 <= len(desc):
-                    return struct.unpack_from(order + "I", desc, p + 8)[0]
+                    (isa,) = struct.unpack_from(order + "I", desc, p + 8)
+                    return int(isa)
                 p += 8 + _align(pr_datasz, align)
         at = _align(end, 4) if align == 4 else end
     return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 
 from dockdoctor.model import (
     BinfmtHandler,
@@ -12,6 +13,7 @@ from dockdoctor.model import (
     EmulationFacts,
     EngineSettings,
     ProbeError,
+    ProbeErrorKind,
     RosettaSetting,
 )
 from dockdoctor.probes._run import read_text, run
@@ -70,11 +72,12 @@ def identify(interpreter: str, *, on_host: bool, flags: str) -> tuple[str, str]:
     tonistiigi/binfmt --install` leaves (tonistiigi/binfmt issue #246); `/usr/bin/qemu-*-static` on the host is a
     distribution package (Debian, Ubuntu, Fedora qemu-user-static).
     """
-    for pattern, emulator, installer in _INSTALLERS:
-        if re.search(pattern, interpreter):
-            break
-    else:
+    found = next(
+        ((emulator, installer) for pattern, emulator, installer in _INSTALLERS if re.search(pattern, interpreter)), None
+    )
+    if found is None:
         return "", ""
+    emulator, installer = found
     if installer or emulator != "qemu":
         return emulator, installer
     if on_host:
@@ -107,7 +110,7 @@ def interpreter_version(path: str, *, timeout: float = 3.0) -> tuple[str, str] |
     if not version:
         return ProbeError(
             probe="emulation",
-            kind="protocol",
+            kind=ProbeErrorKind.PROTOCOL,
             detail=f"{real} --version: no version in {(result.stdout or result.stderr)[:80]!r}",
         )
     return version, f"{real} --version"
@@ -166,7 +169,7 @@ def _binfmt(root: str) -> tuple[bool, tuple[BinfmtHandler, ...], list[ProbeError
             [
                 ProbeError(
                     probe="emulation",
-                    kind="permission" if isinstance(err, PermissionError) else "error",
+                    kind=ProbeErrorKind.PERMISSION if isinstance(err, PermissionError) else ProbeErrorKind.ERROR,
                     detail=f"{root}: {err.strerror}",
                 )
             ],
@@ -178,7 +181,7 @@ def _binfmt(root: str) -> tuple[bool, tuple[BinfmtHandler, ...], list[ProbeError
             [
                 ProbeError(
                     probe="emulation",
-                    kind="not-found",
+                    kind=ProbeErrorKind.NOT_FOUND,
                     detail=f"{root} is not mounted (mount -t binfmt_misc binfmt_misc {root})",
                 )
             ],
@@ -202,7 +205,7 @@ def _json_flag(path: str, keys: tuple[str, ...]) -> bool | None | ProbeError:
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
-        return ProbeError(probe="emulation", kind="config", detail=f"{path}: invalid JSON")
+        return ProbeError(probe="emulation", kind=ProbeErrorKind.CONFIG, detail=f"{path}: invalid JSON")
     for key in keys:
         if isinstance(data, dict) and isinstance(data.get(key), bool):
             return bool(data[key])
@@ -222,7 +225,7 @@ def rosetta_settings(home: str, env: dict[str, str] | None = None) -> tuple[list
     env = env or {}
     group = os.path.join(home, "Library", "Group Containers", "group.com.docker")
     colima_home = env.get("COLIMA_HOME") or os.path.join(home, ".colima")
-    candidates = [
+    candidates: list[tuple[str, str, Callable[[str], bool | None | ProbeError]]] = [
         (
             "docker-desktop",
             os.path.join(group, "settings-store.json"),
@@ -270,7 +273,8 @@ def probe_emulation(
 ) -> EmulationFacts:
     """binfmt handlers (Linux) with each emulator's version, and Rosetta settings (macOS)."""
     errors: list[ProbeError] = []
-    readable, handlers = False, ()
+    readable = False
+    handlers: tuple[BinfmtHandler, ...] = ()
     enabled: bool | None = None
     if os_name == "linux":
         readable, handlers, errs = _binfmt(binfmt_root)

@@ -1,4 +1,4 @@
-"""Where the engine is: DOCKER_HOST, then DOCKER_CONTEXT, then currentContext in the CLI config, then the default socket."""
+"""Where the engine is: DOCKER_HOST, then DOCKER_CONTEXT, then the config's currentContext, then the default socket."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dockdoctor.model import ContextFacts, EndpointRule, ProbeError
+from dockdoctor.model import ContextFacts, EndpointRule, ProbeError, ProbeErrorKind
 from dockdoctor.probes._run import read_text
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
-DEFAULT_WINDOWS_HOST = "npipe:////./pipe/docker_engine"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +56,17 @@ def _load_config(cfg_dir: str) -> tuple[dict[str, object], ProbeError | None]:
     if text is None:
         return {}, None
     if isinstance(text, ProbeError):
-        return {}, ProbeError(probe="endpoint", kind="config", detail=text.detail)
+        return {}, ProbeError(probe="endpoint", kind=ProbeErrorKind.CONFIG, detail=text.detail)
     try:
         data = json.loads(text) if text.strip() else {}
     except json.JSONDecodeError as err:
         return {}, ProbeError(
-            probe="endpoint", kind="config", detail=f"{path}: invalid JSON ({err.msg} at line {err.lineno})"
+            probe="endpoint",
+            kind=ProbeErrorKind.CONFIG,
+            detail=f"{path}: invalid JSON ({err.msg} at line {err.lineno})",
         )
     if not isinstance(data, dict):
-        return {}, ProbeError(probe="endpoint", kind="config", detail=f"{path}: expected a JSON object")
+        return {}, ProbeError(probe="endpoint", kind=ProbeErrorKind.CONFIG, detail=f"{path}: expected a JSON object")
     return data, None
 
 
@@ -122,7 +123,8 @@ def resolve(env: Mapping[str, str], *, default_host: str = DEFAULT_HOST) -> Reso
     cfg_dir = config_dir(env)
     config, config_error = _load_config(cfg_dir)
     stored = _contexts(cfg_dir)
-    current = config.get("currentContext") if isinstance(config.get("currentContext"), str) else None
+    current = config.get("currentContext")
+    current = current if isinstance(current, str) else None
 
     selected = env.get("DOCKER_CONTEXT") or current or None
     if env.get("DOCKER_HOST"):
@@ -174,7 +176,7 @@ def resolve(env: Mapping[str, str], *, default_host: str = DEFAULT_HOST) -> Reso
         where = "DOCKER_CONTEXT" if rule is EndpointRule.DOCKER_CONTEXT else f"currentContext in {cfg_dir}/config.json"
         error = ProbeError(
             probe="endpoint",
-            kind="config",
+            kind=ProbeErrorKind.CONFIG,
             detail=f"context {name!r} (from {where}) does not exist; `docker context ls` lists the known ones",
         )
         return Resolved(

@@ -65,9 +65,12 @@ def classify(
     evidence: list[Evidence] = []
     rules = (_SERVER_RULES if (info or version) else ()) + _ENDPOINT_RULES
     for flavor, field, pattern in rules:
-        for value in _values(field, endpoint=endpoint, context=context, info=info or {}, version=version or {}):
-            if value and re.search(pattern, value):
-                evidence.append(Evidence(field=field, value=value, suggests=flavor.value))
+        values = _values(field, endpoint=endpoint, context=context, info=info or {}, version=version or {})
+        evidence.extend(
+            Evidence(field=field, value=value, suggests=flavor.value)
+            for value in values
+            if value and re.search(pattern, value)
+        )
     if evidence:
         return Flavor(evidence[0].suggests), tuple(evidence)
     if info or version:
@@ -120,7 +123,7 @@ def facts_from_answers(
         endpoint=resolved.endpoint, context=resolved.context, info=info or None, version=version or None
     )
     insecure, mirrors = _registry(info)
-    driver_status = dict((str(k), str(v)) for k, v in info.get("DriverStatus") or [] if isinstance(k, str))
+    driver_status = {str(k): str(v) for k, v in info.get("DriverStatus") or [] if isinstance(k, str)}
     return EngineFacts(
         endpoint=resolved.endpoint,
         endpoint_rule=resolved.rule,

@@ -8,7 +8,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 
-from dockdoctor.model import ContextFacts, Facts, LocalImage, ProbeError
+from dockdoctor.model import ContextFacts, Facts, LocalImage, ProbeError, ProbeErrorKind
 from dockdoctor.probes import RENDER_MARGIN, GatherOptions, _gather
 from dockdoctor.probes._pool import Pool
 from dockdoctor.probes._run import environ
@@ -101,7 +101,7 @@ def gather_fleet(options: GatherOptions, *, names: tuple[str, ...] = ()) -> Flee
                         env,
                         ProbeError(
                             probe="engine",
-                            kind="timeout",
+                            kind=ProbeErrorKind.TIMEOUT,
                             detail=f"context {name}: no answer within the run's {options.timeout:g} s (--timeout)",
                         ),
                     )
@@ -112,7 +112,11 @@ def gather_fleet(options: GatherOptions, *, names: tuple[str, ...] = ()) -> Flee
                         name,
                         name == current,
                         env,
-                        ProbeError(probe="engine", kind="error", detail=f"context {name}: {type(err).__name__}: {err}"),
+                        ProbeError(
+                            probe="engine",
+                            kind=ProbeErrorKind.ERROR,
+                            detail=f"context {name}: {type(err).__name__}: {err}",
+                        ),
                     )
                 )
     finally:
@@ -124,7 +128,7 @@ def gather_fleet(options: GatherOptions, *, names: tuple[str, ...] = ()) -> Flee
             env,
             ProbeError(
                 probe="engine",
-                kind="error",
+                kind=ProbeErrorKind.ERROR,
                 detail=f"not checked: more than {MAX_CONTEXTS} contexts at once; name the ones "
                 "to check with --context NAME",
             ),
@@ -202,7 +206,7 @@ def tagged_images(endpoint: str, *, tls: Any, api_version: str, timeout: float) 
             listing = client._result(client._get(client._url("/images/json"), params={"manifests": "1"}), True)
         else:
             listing = client.images()
-        found = []
+        found: list[LocalImage] = []
         for summary in listing:
             tags = [t for t in summary.get("RepoTags") or () if t and not t.endswith(":<none>")]
             if not tags:

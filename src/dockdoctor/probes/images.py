@@ -68,12 +68,12 @@ def _elf_interpreter(data: bytes) -> str:
 def classify_head(path: str, data: bytes, *, size: int, mode: int | None) -> FileHead:
     """What a file is from its first bytes: ELF (with platform and loader), script, CRLF script, empty, ..."""
     executable = None if mode is None else bool(mode & 0o111)
-    head = {"path": path, "size": size, "executable": executable}
+    head = FileHead(path=path, kind="empty", size=size, executable=executable)
     if size == 0 or not data:
-        return FileHead(kind="empty", **head)
+        return head
     if data[:4] == b"\x7fELF":
-        return FileHead(
-            kind="elf", elf_platform=platform_from_magic(data[:20].hex()), interpreter=_elf_interpreter(data), **head
+        return dataclasses.replace(
+            head, kind="elf", elf_platform=platform_from_magic(data[:20].hex()), interpreter=_elf_interpreter(data)
         )
     if data[:4] in (
         b"\xfe\xed\xfa\xce",
@@ -82,16 +82,18 @@ def classify_head(path: str, data: bytes, *, size: int, mode: int | None) -> Fil
         b"\xcf\xfa\xed\xfe",
         b"\xca\xfe\xba\xbe",
     ):
-        return FileHead(kind="macho", **head)
+        return dataclasses.replace(head, kind="macho")
     if data[:2] == b"MZ":
-        return FileHead(kind="pe", **head)
+        return dataclasses.replace(head, kind="pe")
     if data.startswith(b"version https://git-lfs.github.com/spec/"):
-        return FileHead(kind="lfs-pointer", **head)
+        return dataclasses.replace(head, kind="lfs-pointer")
     if data[:2] == b"#!":
         line = data.split(b"\n", 1)[0]
         kind = "crlf" if line.endswith(b"\r") else "script"
-        return FileHead(kind=kind, interpreter=escape_controls(line[2:].decode("utf-8", "replace").strip(" ")), **head)
-    return FileHead(kind="script-no-shebang" if b"\0" not in data[:512] else "text", **head)
+        return dataclasses.replace(
+            head, kind=kind, interpreter=escape_controls(line[2:].decode("utf-8", "replace").strip(" "))
+        )
+    return dataclasses.replace(head, kind="script-no-shebang" if b"\0" not in data[:512] else "text")
 
 
 def _read_head(client: Any, container: str, path: str) -> tuple[bytes, int, int | None] | None:

@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from dockdoctor.model import ProbeErrorKind
 from dockdoctor.probes.elf import HEAD_BYTES
 
 MAX_LINKS = 40  # symbolic links followed for one path (the kernel's ELOOP limit)
@@ -28,9 +29,9 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 class LayerError(Exception):
     """A layer or image that cannot be read as asked: not gzip, truncated, a symlink loop, past the budget."""
 
-    def __init__(self, kind: str, detail: str) -> None:
+    def __init__(self, kind: ProbeErrorKind, detail: str) -> None:
         super().__init__(detail)
-        self.kind = kind  # not-gzip | corrupt | truncated | unsupported | symlink-loop | limit
+        self.kind = kind
         self.detail = detail
 
 
@@ -49,13 +50,13 @@ class Budget:
         self.produced += produced
         if self.read > self.compressed:
             raise LayerError(
-                "limit",
+                ProbeErrorKind.LIMIT,
                 f"read {_mib(self.read)} of {self.what}'s layers, past the {_mib(self.compressed)} "
                 "budget (DOCKDOCTOR_DEEP_BUDGET); stopped",
             )
         if self.produced > self.uncompressed:
             raise LayerError(
-                "limit",
+                ProbeErrorKind.LIMIT,
                 f"{self.what}'s layers decompress past {_mib(self.uncompressed)} before the file was found; stopped",
             )
 
@@ -82,7 +83,7 @@ class Decompressed(io.RawIOBase):
         self._decoder: Callable[[bytes], bytes] | None = None
         self._flush: Callable[[], bytes] | None = None
         self._pending = b""  # compressed bytes not yet fed (gzip members after the first)
-        self._gzip = None
+        self._gzip: zlib._Decompress | None = None
 
     def readable(self) -> bool:
         return True
@@ -104,7 +105,7 @@ class Decompressed(io.RawIOBase):
                 import zstandard  # optional: Python 3.11 has no zstd in its standard library
             except ImportError:
                 raise LayerError(
-                    "unsupported",
+                    ProbeErrorKind.UNSUPPORTED,
                     f"{self._what} is zstd-compressed; install the `zstandard` "
                     "package to read it (pip install zstandard)",
                 ) from None
@@ -114,7 +115,7 @@ class Decompressed(io.RawIOBase):
         if "gzip" in declared or "zstd" in declared:
             kind = "gzip" if "gzip" in declared else "zstd"
             raise LayerError(
-                "not-gzip",
+                ProbeErrorKind.NOT_GZIP,
                 f"{self._what} is not {kind} although its media type "
                 f"{self._media_type} says so (it starts with {first[:8].hex()})",
             )
@@ -131,7 +132,7 @@ class Decompressed(io.RawIOBase):
                 self._start(chunk)
             if not chunk:
                 if self._gzip is not None and not self._gzip.eof:
-                    raise LayerError("truncated", f"{self._what} ends in the middle of its gzip stream")
+                    raise LayerError(ProbeErrorKind.TRUNCATED, f"{self._what} ends in the middle of its gzip stream")
                 self._eof = True
                 return
             try:
@@ -145,10 +146,10 @@ class Decompressed(io.RawIOBase):
                     assert self._decoder is not None
                     out = self._decoder(chunk)
             except zlib.error as err:
-                raise LayerError("corrupt", f"{self._what}: bad gzip data ({err})") from None
+                raise LayerError(ProbeErrorKind.CORRUPT, f"{self._what}: bad gzip data ({err})") from None
             except Exception as err:  # noqa: BLE001 - zstandard.ZstdError has no common base to name here
                 if type(err).__module__.startswith("zstandard"):
-                    raise LayerError("corrupt", f"{self._what}: bad zstd data ({err})") from None
+                    raise LayerError(ProbeErrorKind.CORRUPT, f"{self._what}: bad zstd data ({err})") from None
                 raise
             self._budget.charge(produced=len(out))
             self._buffer = out
@@ -201,7 +202,9 @@ def walk(stream: io.RawIOBase, *, want_head: Callable[[str], bool], what: str) -
             for member in tar:
                 count += 1
                 if count > MAX_ENTRIES:
-                    raise LayerError("limit", f"{what} has more than {MAX_ENTRIES} entries; dockdoctor reads no more")
+                    raise LayerError(
+                        ProbeErrorKind.LIMIT, f"{what} has more than {MAX_ENTRIES} entries; dockdoctor reads no more"
+                    )
                 path = normalize(member.name)
                 base = posixpath.basename(path)
                 parent = posixpath.dirname(path)
@@ -240,7 +243,11 @@ def walk(stream: io.RawIOBase, *, want_head: Callable[[str], bool], what: str) -
         raise
     except (tarfile.TarError, EOFError, ValueError, OverflowError, UnicodeError) as err:  # all a malformed tar raises
         text = str(err) or type(err).__name__
-        kind = "truncated" if "unexpected end" in text or isinstance(err, EOFError) else "corrupt"
+        kind = (
+            ProbeErrorKind.TRUNCATED
+            if "unexpected end" in text or isinstance(err, EOFError)
+            else ProbeErrorKind.CORRUPT
+        )
         raise LayerError(kind, f"{what} is not a readable tar ({text})") from None
 
 
@@ -356,7 +363,7 @@ class MergedView:
             if entry.kind == "symlink":
                 if len(links) >= MAX_LINKS:
                     raise LayerError(
-                        "symlink-loop",
+                        ProbeErrorKind.SYMLINK_LOOP,
                         f"/{normalize(path)}: more than {MAX_LINKS} symbolic links "
                         f"inside the image (a loop: {' , '.join(links[-3:])})",
                     )

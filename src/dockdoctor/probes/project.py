@@ -18,6 +18,7 @@ from dockdoctor.model import (
     DockerfileFacts,
     Origin,
     ProbeError,
+    ProbeErrorKind,
     ProjectFacts,
     Suppression,
 )
@@ -161,7 +162,7 @@ def _dotenv(
             for name, value, line in parse_dotenv(text, path=path, lookup=env):
                 values[name], sources[name] = value, f".env:{line}"
         except DotenvError as err:
-            errors.append(ProbeError(probe="project", kind="parse", detail=str(err)))
+            errors.append(ProbeError(probe="project", kind=ProbeErrorKind.PARSE, detail=str(err)))
     kept = tuple((k, v, sources[k]) for k, v in values.items() if k.startswith(KEPT_ENV))
     return values, sources, kept, end
 
@@ -190,7 +191,7 @@ def _compose(
                 resolved_by="dockdoctor",
                 error=ProbeError(
                     probe="project",
-                    kind="read",
+                    kind=ProbeErrorKind.READ,
                     detail=f"{path}: {next((r for p, r in skipped if p == path), 'missing')}",
                 ),
             )
@@ -219,7 +220,9 @@ def _compose(
             return ours
         return dataclasses.replace(
             ours,
-            error=ProbeError(probe="project", kind="compose", detail=f"docker compose config: {text.splitlines()[-1]}"),
+            error=ProbeError(
+                probe="project", kind=ProbeErrorKind.COMPOSE, detail=f"docker compose config: {text.splitlines()[-1]}"
+            ),
         )
     resolved = from_config_json(result.stdout, files=files)
     ours_by_name = {s.name: s for s in ours.services}

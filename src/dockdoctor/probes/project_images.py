@@ -10,7 +10,8 @@ _UNRESOLVED = re.compile(r"\$")
 
 
 def project_images(project: ProjectFacts) -> tuple[str, ...]:
-    """Service, dev container, deploy-file and external FROM images, in order, without duplicates, stages, `scratch` or unset variables."""
+    """Service, dev container, deploy-file and external FROM images, in order, without duplicates, stages,
+    `scratch` or unset variables."""
     refs: list[str] = []
     if project.compose is not None:
         refs += [s.image for s in project.compose.services if s.image and s.build is None]

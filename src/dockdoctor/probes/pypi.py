@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
-from dockdoctor.model import DockerfileFacts, IndexProject, IndexRelease, ProbeError, PythonPin
+from dockdoctor.model import DockerfileFacts, IndexProject, IndexRelease, ProbeError, ProbeErrorKind, PythonPin
 from dockdoctor.probes._files import Unread, inside, read_text
 from dockdoctor.probes._pool import Pool
 
@@ -49,12 +49,14 @@ def _get(url: str, *, timeout: tuple[float, float]) -> Answer | ProbeError:
                 if len(body) > MAX_BODY:
                     return ProbeError(
                         probe="pypi",
-                        kind="too-large",
+                        kind=ProbeErrorKind.TOO_LARGE,
                         detail=f"{_public(url)}: answer larger than {MAX_BODY >> 20} MB, not read",
                     )
             return Answer(resp.status_code, resp.headers.get("Content-Type", ""), bytes(body))
     except (requests.exceptions.RequestException, OSError, ValueError) as err:
-        return ProbeError(probe="pypi", kind="unreachable", detail=f"{_public(url)}: {type(err).__name__}: {err}"[:300])
+        return ProbeError(
+            probe="pypi", kind=ProbeErrorKind.UNREACHABLE, detail=f"{_public(url)}: {type(err).__name__}: {err}"[:300]
+        )
 
 
 def _public(url: str) -> str:
@@ -136,10 +138,10 @@ class _Cache:
         path = self._path(url)
         if path is None:
             return
-        from dockdoctor.probes.registry._cache import _atomic_write
+        from dockdoctor.files import replace_own
 
         try:
-            _atomic_write(
+            replace_own(
                 path,
                 json.dumps(
                     {"format": CACHE_FORMAT, "fetched_at": time.time(), "body": body.decode("utf-8", "replace")}
@@ -163,13 +165,15 @@ def _project(
             return IndexProject(
                 name=name,
                 index=_public(index),
-                error=ProbeError(probe="pypi", kind="not-found", detail=f"{public}: the index has no project {name!r}"),
+                error=ProbeError(
+                    probe="pypi", kind=ProbeErrorKind.NOT_FOUND, detail=f"{public}: the index has no project {name!r}"
+                ),
             )
         if answer.status != 200:
             return IndexProject(
                 name=name,
                 index=_public(index),
-                error=ProbeError(probe="pypi", kind="error", detail=f"{public}: HTTP {answer.status}"),
+                error=ProbeError(probe="pypi", kind=ProbeErrorKind.ERROR, detail=f"{public}: HTTP {answer.status}"),
             )
         if "json" not in answer.content_type:
             return IndexProject(
@@ -177,7 +181,7 @@ def _project(
                 index=_public(index),
                 error=ProbeError(
                     probe="pypi",
-                    kind="not-json",
+                    kind=ProbeErrorKind.NOT_JSON,
                     detail=(
                         f"{public}: answered {answer.content_type or 'no type'}, "
                         f"not {ACCEPT} (an index without PEP 691?)"
@@ -194,7 +198,7 @@ def _project(
         return IndexProject(
             name=name,
             index=_public(index),
-            error=ProbeError(probe="pypi", kind="invalid", detail=f"{public}: {parsed}"),
+            error=ProbeError(probe="pypi", kind=ProbeErrorKind.INVALID, detail=f"{public}: {parsed}"),
         )
     return IndexProject(name=name, index=_public(index), releases=parsed)
 
@@ -443,7 +447,9 @@ def probe_index(
                         name=name,
                         index=index,
                         error=ProbeError(
-                            probe="pypi", kind="timeout", detail=f"{index}: no answer for {name} within the run"
+                            probe="pypi",
+                            kind=ProbeErrorKind.TIMEOUT,
+                            detail=f"{index}: no answer for {name} within the run",
                         ),
                     )
                 )

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from dockdoctor.model import EngineSettings, ProbeError
+from dockdoctor.model import EngineSettings, ProbeError, ProbeErrorKind
 from dockdoctor.platforms import PlatformError, checked, from_machine, parse
 from dockdoctor.probes._run import read_text, run
 
@@ -109,7 +109,7 @@ def colima_settings(
             errors.append(
                 ProbeError(
                     probe="vms",
-                    kind="error",
+                    kind=ProbeErrorKind.ERROR,
                     detail=f"colima list --json: exit {result.code}: {result.stderr.strip()[:200]}",
                 )
             )
@@ -158,7 +158,7 @@ def lima_settings(
         return [], [
             ProbeError(
                 probe="vms",
-                kind="error",
+                kind=ProbeErrorKind.ERROR,
                 detail=f"limactl list --json: exit {result.code}: {result.stderr.strip()[:200]}",
             )
         ]
@@ -206,9 +206,9 @@ def docker_desktop_settings(home: str) -> tuple[list[EngineSettings], list[Probe
         try:
             data = json.loads(text)
         except json.JSONDecodeError:
-            return [], [ProbeError(probe="vms", kind="config", detail=f"{path}: invalid JSON")]
+            return [], [ProbeError(probe="vms", kind=ProbeErrorKind.CONFIG, detail=f"{path}: invalid JSON")]
         if not isinstance(data, dict):
-            return [], [ProbeError(probe="vms", kind="config", detail=f"{path}: expected a JSON object")]
+            return [], [ProbeError(probe="vms", kind=ProbeErrorKind.CONFIG, detail=f"{path}: expected a JSON object")]
         keys = {str(k).lower(): v for k, v in data.items()}
         framework = keys.get("usevirtualizationframework")
         rosetta = keys.get("usevirtualizationframeworkrosetta")
@@ -262,14 +262,16 @@ def minikube_settings(
         return [], [
             ProbeError(
                 probe="vms",
-                kind="error",
+                kind=ProbeErrorKind.ERROR,
                 detail=f"minikube docker-env: exit {result.code}: {(reason or [''])[0][:200]}",
             )
         ]
     variables = parse_docker_env(result.stdout)
     if not variables.get("DOCKER_HOST"):
         return [], [
-            ProbeError(probe="vms", kind="protocol", detail="minikube docker-env: no DOCKER_HOST in its output")
+            ProbeError(
+                probe="vms", kind=ProbeErrorKind.PROTOCOL, detail="minikube docker-env: no DOCKER_HOST in its output"
+            )
         ]
     return [
         EngineSettings(
@@ -341,7 +343,7 @@ def podman_machine_settings(
         return [], [
             ProbeError(
                 probe="vms",
-                kind="error",
+                kind=ProbeErrorKind.ERROR,
                 detail=f"podman machine inspect: exit {result.code}: {result.stderr.strip()[:200]}",
             )
         ]
@@ -474,7 +476,7 @@ def finch_settings(
         return [], [
             ProbeError(
                 probe="vms",
-                kind="error",
+                kind=ProbeErrorKind.ERROR,
                 detail=f"finch's limactl ls: exit {result.code}: {result.stderr.strip()[:200]}",
             )
         ]

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from dockdoctor.model import ComposeProject, Origin, ProbeError, ServiceBuild, ServiceFacts
+from dockdoctor.model import ComposeProject, Origin, ProbeError, ProbeErrorKind, ServiceBuild, ServiceFacts
 from dockdoctor.project.interpolate import InterpolationError, interpolate
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ Path = tuple[str, ...]
 class ComposeFileError(ValueError):
     """A compose file compose would reject; `kind` is "parse" (YAML) or "config" (content, variables)."""
 
-    def __init__(self, detail: str, *, kind: str = "config") -> None:
+    def __init__(self, detail: str, *, kind: ProbeErrorKind = ProbeErrorKind.CONFIG) -> None:
         super().__init__(detail)
         self.kind = kind
 
@@ -92,7 +92,7 @@ def parse_compose(
     tree: dict[str, object] = {}
     origins: dict[Path, str] = {}
     for item in loaded:
-        tree = _merge(tree, item.tree, ())
+        tree = _mapping(_merge(tree, item.tree, ()))
         origins.update(item.origins)
     base = posixpath.dirname(paths[0]) if paths and posixpath.isabs(paths[0]) else ""
     services = _mapping(tree.get("services"))
@@ -113,7 +113,9 @@ def from_config_json(text: str, *, files: Sequence[str]) -> ComposeProject:
             files=tuple(files),
             resolved_by=CONFIG_RESOLVED_BY,
             error=ProbeError(
-                probe="project", kind="parse", detail=f"docker compose config: line {error.lineno}: {error.msg}"
+                probe="project",
+                kind=ProbeErrorKind.PARSE,
+                detail=f"docker compose config: line {error.lineno}: {error.msg}",
             ),
         )
     except RecursionError:
@@ -121,7 +123,9 @@ def from_config_json(text: str, *, files: Sequence[str]) -> ComposeProject:
             files=tuple(files),
             resolved_by=CONFIG_RESOLVED_BY,
             error=ProbeError(
-                probe="project", kind="parse", detail="docker compose config: its answer is nested too deeply to read"
+                probe="project",
+                kind=ProbeErrorKind.PARSE,
+                detail="docker compose config: its answer is nested too deeply to read",
             ),
         )
     services = _mapping(data.get("services")) if isinstance(data, dict) else {}
@@ -173,17 +177,19 @@ def _load(path: str, text: str, env: Mapping[str, str], sources: Mapping[str, st
 def _compose_nodes(path: str, text: str) -> Node | None:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.nodes import Node as YamlNode
 
     try:
-        return YAML(typ="safe").compose(text)
+        root = YAML(typ="safe").compose(text)
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""
-        raise ComposeFileError(f"{path}{line}: {error.problem or error.context}", kind="parse") from error
+        raise ComposeFileError(f"{path}{line}: {error.problem or error.context}", kind=ProbeErrorKind.PARSE) from error
     except YAMLError as error:
-        raise ComposeFileError(f"{path}: {error}", kind="parse") from error
+        raise ComposeFileError(f"{path}: {error}", kind=ProbeErrorKind.PARSE) from error
     except RecursionError:
-        raise ComposeFileError(f"{path}: nested too deeply to parse", kind="parse") from None
+        raise ComposeFileError(f"{path}: nested too deeply to parse", kind=ProbeErrorKind.PARSE) from None
+    return root if isinstance(root, YamlNode) else None  # None: an empty file
 
 
 def _value(node: Node, path: Path, walk: _Walk, depth: int) -> object:
@@ -203,7 +209,7 @@ def _value(node: Node, path: Path, walk: _Walk, depth: int) -> object:
 def _scalar(node: Node, walk: _Walk) -> object:
     if node.tag == _NULL:
         return None
-    if node.tag != _STR:
+    if node.tag is not None and node.tag != _STR:
         return _typed(node.tag, node.value)
     try:
         return interpolate(node.value, walk.lookup)
@@ -325,7 +331,8 @@ def _extended(
     parent = _mapping(_extended(target, source, loaded, origins, (*chain, key)))
     for (_, svc, *rest), where in list(source.origins.items()):
         if svc == target and (("services", name, *rest) not in origins):
-            origins[("services", name, *rest)] = where
+            inherited: Path = ("services", name, *rest)
+            origins[inherited] = where
     own = {k: v for k, v in service.items() if k != "extends"}
     return _merge({k: v for k, v in parent.items() if k not in ("depends_on", "volumes_from")}, own, ("services", name))
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dockdoctor.knowledge import load
-from dockdoctor.model import DeployFile, DeployImage, DeployTarget, ProbeError
+from dockdoctor.model import DeployFile, DeployImage, DeployTarget, ProbeError, ProbeErrorKind
 from dockdoctor.platforms import PlatformError, format_platform, parse
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ _CDK_PATTERNS = (
 _CDK_IMAGE = re.compile(r"ContainerImage\.(?:fromRegistry|from_registry)\(\s*['\"]([^'\"]+)['\"]")
 
 
-def _facts() -> dict[str, object]:
+def _facts() -> dict[str, Any]:  # knowledge/deploy.toml, as parsed
     return load("deploy")
 
 
@@ -75,12 +75,13 @@ def _line(node: Node) -> int:
 
 def _get(node: Node | None, key: str) -> Node | None:
     from ruamel.yaml.nodes import MappingNode
+    from ruamel.yaml.nodes import Node as YamlNode
 
     if not isinstance(node, MappingNode):
         return None
     for k, v in node.value:
         if getattr(k, "value", None) == key:
-            return v
+            return v if isinstance(v, YamlNode) else None
     return None
 
 
@@ -346,7 +347,7 @@ def parse_serverless(text: str, *, path: str) -> DeployFile | None:
             text_arch = _str(arch) if arch is not None else None
             platform = (
                 out.target(arch_platform(text_arch), _line(arch), "architecture")
-                if text_arch
+                if text_arch and arch is not None
                 else _lambda_default(out, _line(key), f"functions.{name}")
             )
             image = _get(function, "image")
@@ -377,7 +378,7 @@ def parse_cdk(text: str, *, path: str) -> DeployFile | None:
 
 
 def _runner_platform(labels: list[str]) -> str | None:
-    """The architecture a CI runner label set implies (GitHub-hosted and GitLab-hosted labels, self-hosted arch labels)."""
+    """The architecture a CI runner label set implies (GitHub- and GitLab-hosted labels, self-hosted arch labels)."""
     known = _facts()["runners"]
     for label in (lab.lower() for lab in labels):
         if "${{" in label:
@@ -414,9 +415,9 @@ def parse_github_actions(text: str, *, path: str) -> DeployFile | None:
                 run = _get(step, "run")
                 if uses.startswith("docker/build-push-action"):
                     platforms = _get(_get(step, "with"), "platforms")
-                    found = _platforms(_str(platforms) or "") if platforms is not None else []
-                    for platform in found:
-                        out.target(platform, _line(platforms), "platforms")
+                    if platforms is not None:
+                        for platform in _platforms(_str(platforms) or ""):
+                            out.target(platform, _line(platforms), "platforms")
                     builds_unpinned |= platforms is None
                 elif run is not None and _BUILD_RUN.search(_str(run) or ""):
                     found = _run_platforms(_str(run) or "")
@@ -462,7 +463,7 @@ def parse_fly(text: str, *, path: str) -> DeployFile | None:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         return DeployFile(
-            path=path, kind="fly", error=ProbeError(probe="project", kind="parse", detail=f"{path}: {err}")
+            path=path, kind="fly", error=ProbeError(probe="project", kind=ProbeErrorKind.PARSE, detail=f"{path}: {err}")
         )
     lines = text.splitlines()
     app = next((n for n, line in enumerate(lines, start=1) if re.match(r"\s*app\s*=", line)), 1)
@@ -531,7 +532,9 @@ def parse_deploy(text: str, *, path: str, kind: str) -> DeployFile | None:
         where = f"{path}:{mark.line + 1}" if mark is not None else path
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         return DeployFile(
-            path=path, kind=kind, error=ProbeError(probe="project", kind="parse", detail=f"{where}: {problem}")
+            path=path,
+            kind=kind,
+            error=ProbeError(probe="project", kind=ProbeErrorKind.PARSE, detail=f"{where}: {problem}"),
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from dockdoctor.model import DevcontainerFacts, ProbeError
+from dockdoctor.model import DevcontainerFacts, ProbeError, ProbeErrorKind
 
 _PLATFORM_ARG = re.compile(r"--platform(?:[= ]\s*(.+))?$")
 
@@ -18,14 +18,15 @@ def parse_devcontainer(text: str, *, path: str) -> DevcontainerFacts:
     try:
         data = json.loads(strip_jsonc(text))
     except RecursionError:
-        return _error(path, "nesting", f"{path}: nested too deeply to parse")
+        return _error(path, ProbeErrorKind.NESTING, f"{path}: nested too deeply to parse")
     except json.JSONDecodeError as error:
-        return _error(path, "parse", f"{path}:{error.lineno}: {error.msg}")
+        return _error(path, ProbeErrorKind.PARSE, f"{path}:{error.lineno}: {error.msg}")
     except ValueError as error:
-        return _error(path, "parse", f"{path}:{error}")
+        return _error(path, ProbeErrorKind.PARSE, f"{path}:{error}")
     if not isinstance(data, dict):
-        return _error(path, "config", f"{path}:1: a dev container definition must be a JSON object")
-    build = data.get("build") if isinstance(data.get("build"), dict) else {}
+        return _error(path, ProbeErrorKind.CONFIG, f"{path}:1: a dev container definition must be a JSON object")
+    build = data.get("build")
+    build = build if isinstance(build, dict) else {}
     return DevcontainerFacts(
         path=path,
         image=_text(data.get("image")),
@@ -112,5 +113,5 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _error(path: str, kind: str, detail: str) -> DevcontainerFacts:
+def _error(path: str, kind: ProbeErrorKind, detail: str) -> DevcontainerFacts:
     return DevcontainerFacts(path=path, error=ProbeError(probe="project", kind=kind, detail=detail))

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import ipaddress
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from dockdoctor.model import Attestation, DeepImage, ImagePlatform, ProbeError, RemoteImage
+from dockdoctor.model import DeepImage, ProbeError, ProbeErrorKind, RemoteImage
 from dockdoctor.probes._pool import Pool
-from dockdoctor.probes.registry import _manifest as mf
-from dockdoctor.probes.registry._cache import Cache, TagEntry, now
 from dockdoctor.reference import ImageRef, ReferenceError, parse
-
-if TYPE_CHECKING:  # requests is imported only when a client is built
-    from dockdoctor.probes.registry._auth import Authenticator, Challenge, Credentials
-    from dockdoctor.probes.registry._http import Response, Transport
 
 __all__ = ["DeepRequest", "RegistryOptions", "clear_cache", "default_cache_dir", "inspect_deep", "inspect_remote"]
 
@@ -31,7 +23,7 @@ MAX_DOCUMENTS = 32  # manifests and configs followed for one reference (real one
 
 def default_cache_dir() -> Path:
     """The registry cache: registry/ in dockdoctor's cache folder."""
-    from dockdoctor.probes._run import cache_root
+    from dockdoctor.probes.cache import cache_root
 
     return Path(cache_root({})) / "registry"
 
@@ -56,7 +48,8 @@ class RegistryOptions:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> RegistryOptions:
         """The CLI-facing defaults: DOCKDOCTOR_CACHE_DIR and DOCKER_CONFIG from the environment."""
-        from dockdoctor.probes._run import cache_root, environ
+        from dockdoctor.probes._run import environ
+        from dockdoctor.probes.cache import cache_root
         from dockdoctor.probes.endpoint import config_dir
 
         env = environ() if env is None else env
@@ -93,6 +86,8 @@ def inspect_remote(
     by_canonical = {p.canonical: p for p in parsed if isinstance(p, ImageRef)}
     results: dict[str, RemoteImage] = {}
     if unique:
+        from dockdoctor.probes.registry._client import _Client  # it imports this package's options
+
         client = _Client(options)
         # daemon threads, never joined: a registry that holds a connection cannot keep the process alive
         pool = Pool(options.max_workers, "registry")
@@ -110,7 +105,7 @@ def inspect_remote(
         finally:
             pool.shutdown()
             client.close()
-    return tuple(_result(text, p, results) for text, p in zip(refs, parsed))
+    return tuple(_result(text, p, results) for text, p in zip(refs, parsed, strict=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,12 +126,14 @@ def inspect_deep(
 
     budget = budget or _deep.DEFAULT_BUDGET
     parsed = [_parse(r.reference) for r in requests]
-    keys = {}
-    for req, ref in zip(requests, parsed):
+    keys: dict[tuple[str, str], tuple[ImageRef, DeepRequest]] = {}
+    for req, ref in zip(requests, parsed, strict=True):
         if isinstance(ref, ImageRef):
             keys.setdefault((ref.canonical, req.digest), (ref, req))
     results: dict[tuple[str, str], DeepImage] = {}
     if keys:
+        from dockdoctor.probes.registry._client import _Client  # it imports this package's options
+
         client = _Client(options)
         pool = Pool(min(options.max_workers, 4), "deep")
         try:
@@ -169,7 +166,7 @@ def inspect_deep(
                         digest=req.digest,
                         error=ProbeError(
                             probe="deep",
-                            kind="timeout",
+                            kind=ProbeErrorKind.TIMEOUT,
                             detail=f"{_subject(ref)}: the layers were not read before the "
                             "deadline (--timeout; --deep needs more time than a check)",
                         ),
@@ -178,7 +175,7 @@ def inspect_deep(
             pool.shutdown()
             client.close()
     out = []
-    for req, ref in zip(requests, parsed):
+    for req, ref in zip(requests, parsed, strict=True):
         if isinstance(ref, ProbeError):
             out.append(
                 DeepImage(
@@ -200,7 +197,9 @@ def _wait(future: Future[RemoteImage], ref: ImageRef, deadline: float | None) ->
         return future.result(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()) + 0.5)
     except FutureTimeout:
         error = ProbeError(
-            probe=PROBE, kind="timeout", detail=f"{_subject(ref)}: no answer before the deadline (--timeout)"
+            probe=PROBE,
+            kind=ProbeErrorKind.TIMEOUT,
+            detail=f"{_subject(ref)}: no answer before the deadline (--timeout)",
         )
         return RemoteImage(reference=str(ref), canonical=ref.canonical, error=error)
 
@@ -209,13 +208,19 @@ def _parse(text: str) -> ImageRef | ProbeError:
     try:
         return parse(text)
     except ReferenceError as err:
-        return ProbeError(probe=PROBE, kind="invalid-reference", detail=str(err))
+        return ProbeError(probe=PROBE, kind=ProbeErrorKind.INVALID_REFERENCE, detail=str(err))
 
 
 def _result(text: str, p: ImageRef | ProbeError, results: Mapping[str, RemoteImage]) -> RemoteImage:
     if isinstance(p, ProbeError):
         return RemoteImage(reference=text, canonical="", error=p)
     return replace(results[p.canonical], reference=text)
+
+
+def _subject(ref: ImageRef) -> str:
+    """How messages name a reference: registry-host/path:tag or @digest."""
+    base = f"{ref.registry_host}/{ref.path}"
+    return base + (f"@{ref.digest}" if ref.digest else f":{ref.tag or 'latest'}")
 
 
 def plain_http(ref: ImageRef, insecure: Sequence[str]) -> bool:
@@ -235,421 +240,3 @@ def plain_http(ref: ImageRef, insecure: Sequence[str]) -> bool:
             except ValueError:
                 continue
     return False
-
-
-# --- the client ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Doc:
-    """A manifest-like document: its bytes, media type, digest, and whether it came from the disk cache."""
-
-    body: bytes
-    media_type: str
-    digest: str
-    from_cache: bool
-
-
-@dataclass(slots=True)
-class _Budget:
-    """What one reference may still cost: documents followed and index entries read (a fan-out stops here)."""
-
-    documents: int = MAX_DOCUMENTS
-    entries: int = mf.MAX_INDEX_ENTRIES
-
-    def document(self) -> None:
-        self.documents -= 1
-        if self.documents < 0:
-            raise mf.DocumentError(
-                "limit",
-                f"more than {MAX_DOCUMENTS} manifests and configs for one reference; dockdoctor follows no more",
-            )
-
-
-@dataclass(frozen=True, slots=True)
-class _Described:
-    kind: str
-    media_type: str
-    platforms: tuple[ImagePlatform, ...] = ()
-    attestations: tuple[Attestation, ...] = ()
-    artifact_type: str = ""
-
-
-def _subject(ref: ImageRef) -> str:
-    """How messages name a reference: registry-host/path:tag or @digest."""
-    base = f"{ref.registry_host}/{ref.path}"
-    return base + (f"@{ref.digest}" if ref.digest else f":{ref.tag or 'latest'}")
-
-
-def _registry_message(body: bytes) -> str:
-    """`MANIFEST_UNKNOWN: manifest unknown` from an OCI error body, or ""."""
-    import json
-
-    try:
-        data = json.loads(body[:65536])
-        errors = data.get("errors") if isinstance(data, dict) else None
-        first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
-        return ": ".join(str(x) for x in (first.get("code"), first.get("message")) if x)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return ""
-
-
-def _essence(challenge: Challenge) -> tuple[str, str, str]:
-    """What identifies a host's challenge across requests (not the scope or error of one answer)."""
-    return challenge.scheme, challenge.params.get("realm", ""), challenge.params.get("service", "")
-
-
-class _Client:
-    """One run's registry client: transport, authenticator and disk cache.
-
-    Requests to a host go out at once, with no ping or first-request gate (as containerd's resolver does): a
-    401 teaches the authenticator the host's challenge, and requests started after it carry the answer up
-    front. A gate would cost every open registry a round trip and save an authenticating one nothing but
-    the 401s of the first wave. The challenge (scheme, realm, service; never a token) is remembered in the
-    cache, so later runs answer it up front from their first request.
-    """
-
-    def __init__(self, options: RegistryOptions) -> None:
-        import os
-
-        from dockdoctor.probes.registry._auth import Authenticator, CredentialStore
-        from dockdoctor.probes.registry._http import Transport
-
-        self.options = options
-        self.transport: Transport = Transport(
-            connect_timeout=options.timeout[0],
-            read_timeout=options.timeout[1],
-            per_host=max(1, options.per_registry),
-            observer=options.observer,
-            deadline=options.deadline,
-        )
-        config_dir = options.docker_config_dir or os.path.join(os.path.expanduser("~"), ".docker")
-        store = CredentialStore(config_dir, options.docker_auth_config, deadline=options.deadline)
-        self.auth: Authenticator = Authenticator(self.transport, store)
-        self.cache = Cache(Path(options.cache_dir)) if options.cache_dir is not None else None
-        self._lock = threading.Lock()
-        self._inflight: dict[str, Future[_Doc]] = {}  # digest -> the one fetch under way
-        self._disk_challenges: dict[str, Challenge | None] = {}  # host -> the challenge in the cache (this run)
-
-    def close(self) -> None:
-        self.transport.close()
-
-    # public entry ---------------------------------------------------------------------------------
-    def inspect(self, ref: ImageRef) -> RemoteImage:
-        from dockdoctor.probes.registry._http import RegistryFailure
-
-        try:
-            doc = self._top(ref)
-            described = self._describe(ref, doc, depth=0, budget=_Budget())
-        except RegistryFailure as failure:
-            return RemoteImage(reference=str(ref), canonical=ref.canonical, error=failure.error)
-        except mf.DocumentError as err:
-            error = ProbeError(probe=PROBE, kind=err.kind, detail=f"{_subject(ref)}: {err.reason}")
-            return RemoteImage(reference=str(ref), canonical=ref.canonical, error=error)
-        return RemoteImage(
-            reference=str(ref),
-            canonical=ref.canonical,
-            digest=doc.digest,
-            kind=described.kind,
-            media_type=described.media_type,
-            platforms=described.platforms,
-            attestations=described.attestations,
-            artifact_type=described.artifact_type,
-            from_cache=doc.from_cache,
-        )
-
-    # resolution -----------------------------------------------------------------------------------
-    def _top(self, ref: ImageRef) -> _Doc:
-        if ref.digest:
-            return self._document(
-                ref, mf.check_digest(ref.digest, "the reference's digest"), "manifests", mf.MAX_MANIFEST_BYTES
-            )
-        entry = self.cache.get_tag(ref.canonical) if self.cache is not None else None
-        opts = self.options
-        if entry is not None and (opts.offline or (not opts.refresh and entry.fresh(opts.tag_ttl, now()))):
-            cached = self._cached(entry.body_digest, entry.digest)
-            if cached is not None:
-                return cached
-            if not opts.offline and entry.body_digest == entry.digest:
-                return self._document(ref, entry.digest, "manifests", mf.MAX_MANIFEST_BYTES)  # evicted: 1 GET
-        if opts.offline:
-            raise self._not_cached(ref)
-        if entry is not None:
-            revalidated = self._revalidate(ref, entry)
-            if revalidated is not None:
-                return revalidated
-        return self._get_by_tag(ref)
-
-    def _not_cached(self, ref: ImageRef) -> Exception:
-        from dockdoctor.probes.registry._http import RegistryFailure
-
-        return RegistryFailure(
-            "unreachable",
-            f"{_subject(ref)}: not in cache (offline mode makes no network "
-            "requests; run once without --offline to fill the cache)",
-        )
-
-    def _cached(self, body_digest: str, digest: str) -> _Doc | None:
-        if self.cache is None:
-            return None
-        hit = self.cache.get_document(body_digest)
-        return _Doc(hit[0], hit[1], digest, True) if hit is not None else None
-
-    def _revalidate(self, ref: ImageRef, entry: TagEntry) -> _Doc | None:
-        """TTL expired: one HEAD with the same Accept; an unchanged digest keeps the cached document."""
-        resp = self._request(ref, "HEAD", f"manifests/{ref.tag}", accept=mf.ACCEPT)
-        if resp.status in (405, 501):
-            return None  # HEAD not supported: GET by tag
-        self._check(ref, resp)
-        digest = resp.header("docker-content-digest").strip()
-        if not digest:
-            return None  # older registries omit it on HEAD
-        mf.check_digest(digest, "the Docker-Content-Digest header")
-        if digest == entry.digest:
-            cached = self._cached(entry.body_digest, entry.digest)
-            if cached is not None:
-                self._remember(ref, replace(entry, fetched_at=now()))
-                return cached
-        doc = self._document(ref, digest, "manifests", mf.MAX_MANIFEST_BYTES)
-        self._remember(ref, TagEntry(digest, digest, doc.media_type, now()))
-        return replace(doc, from_cache=False)
-
-    def _get_by_tag(self, ref: ImageRef) -> _Doc:
-        resp = self._request(ref, "GET", f"manifests/{ref.tag}", accept=mf.ACCEPT, max_bytes=mf.MAX_MANIFEST_BYTES)
-        self._check(ref, resp)
-        media_type = mf.strip_params(resp.header("content-type"))
-        body_digest = mf.sha256_digest(resp.body)
-        digest = body_digest
-        header = resp.header("docker-content-digest").strip()
-        if header:
-            mf.check_digest(header, "the Docker-Content-Digest header")
-        if header and header != body_digest and mf.classify(media_type, resp.body).media_type == mf.SCHEMA1_SIGNED:
-            digest = header  # signed schema 1: the digest is over the JWS payload (ggcr fetcher.go)
-        if self.cache is not None:
-            self.cache.put_document(body_digest, resp.body, media_type)
-        self._remember(ref, TagEntry(digest, body_digest, media_type, now()))
-        return _Doc(resp.body, media_type, digest, False)
-
-    def _remember(self, ref: ImageRef, entry: TagEntry) -> None:
-        if self.cache is not None:
-            self.cache.put_tag(ref.canonical, entry)
-
-    def _document(self, ref: ImageRef, digest: str, kind: str, max_bytes: int) -> _Doc:
-        """Content by digest: from the cache, else one GET however many lookups need it at once."""
-        mf.check_digest(digest, "digest")  # already checked where it was read: the door checks again
-        cached = self._cached(digest, digest)
-        if cached is not None:
-            return cached
-        if self.options.offline:
-            raise self._not_cached(ref)
-        with self._lock:
-            pending = self._inflight.get(digest)
-            if pending is None:
-                self._inflight[digest] = mine = Future()
-        if pending is not None:
-            return self._pending(ref, pending)
-        try:
-            doc = self._fetch_document(ref, digest, kind, max_bytes)
-        except BaseException as err:
-            mine.set_exception(err)
-            raise
-        finally:
-            with self._lock:
-                self._inflight.pop(digest, None)
-        mine.set_result(doc)
-        return doc
-
-    def _pending(self, ref: ImageRef, pending: Future[_Doc]) -> _Doc:
-        """Another lookup's fetch of the same digest: its result, waited for no longer than the deadline."""
-        from dockdoctor.probes.registry._http import RegistryFailure
-
-        deadline = self.options.deadline
-        try:
-            return pending.result(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
-        except FutureTimeout:
-            raise RegistryFailure("timeout", f"{_subject(ref)}: no answer before the deadline (--timeout)") from None
-
-    def _fetch_document(self, ref: ImageRef, digest: str, kind: str, max_bytes: int) -> _Doc:
-        accept = mf.ACCEPT if kind == "manifests" else ""
-        resp = self._request(ref, "GET", f"{kind}/{digest}", accept=accept, max_bytes=max_bytes)
-        self._check(ref, resp)
-        mf.verify_digest(resp.body, digest)
-        media_type = mf.strip_params(resp.header("content-type"))
-        if self.cache is not None:
-            self.cache.put_document(digest, resp.body, media_type)
-        return _Doc(resp.body, media_type, digest, False)
-
-    # interpretation -------------------------------------------------------------------------------
-    def _describe(self, ref: ImageRef, doc: _Doc, *, depth: int, budget: _Budget) -> _Described:
-        classified = mf.classify(doc.media_type, doc.body)
-        if classified.kind == "index":
-            return self._describe_index(ref, classified, depth, budget)
-        if classified.kind == "manifest":
-            return self._describe_image(ref, classified, doc.digest, budget)
-        if classified.kind == "schema1":
-            plat = mf.parse_schema1(classified.doc)
-            platform = ImagePlatform(platform=plat, digest=doc.digest, media_type=classified.media_type)
-            return _Described("schema1", classified.media_type, platforms=(platform,))
-        raise mf.DocumentError("protocol", f"unsupported manifest media type {classified.media_type or '(none)'!r}")
-
-    def _describe_index(self, ref: ImageRef, classified: mf.Classified, depth: int, budget: _Budget) -> _Described:
-        contents = mf.parse_index(classified.doc, max_entries=budget.entries)
-        budget.entries -= len(classified.doc["manifests"])  # type: ignore[arg-type]  # parse_index checked it
-        platforms, attestations = list(contents.platforms), list(contents.attestations)
-        if contents.children and depth >= MAX_INDEX_DEPTH:
-            raise mf.DocumentError(
-                "limit", f"indexes nested more than {MAX_INDEX_DEPTH} deep; dockdoctor follows no deeper"
-            )
-        for child in contents.children:
-            budget.document()
-            inner = self._describe(
-                ref, self._document(ref, child, "manifests", mf.MAX_MANIFEST_BYTES), depth=depth + 1, budget=budget
-            )
-            platforms += inner.platforms
-            attestations += inner.attestations
-        return _Described("index", classified.media_type, tuple(platforms), tuple(attestations))
-
-    def _describe_image(self, ref: ImageRef, classified: mf.Classified, digest: str, budget: _Budget) -> _Described:
-        manifest = mf.parse_image_manifest(classified.doc)
-        if manifest.is_artifact:
-            return _Described(
-                "artifact", classified.media_type, artifact_type=manifest.artifact_type or manifest.config_media_type
-            )
-        budget.document()
-        config = self._document(ref, manifest.config_digest, "blobs", mf.MAX_CONFIG_BYTES)
-        plat, os_version = mf.parse_config(config.body)
-        platform = ImagePlatform(platform=plat, digest=digest, media_type=classified.media_type, os_version=os_version)
-        return _Described("manifest", classified.media_type, platforms=(platform,))
-
-    # HTTP with authentication ---------------------------------------------------------------------
-    def _url(self, ref: ImageRef, suffix: str) -> str:
-        scheme = "http" if plain_http(ref, self.options.insecure_registries) else "https"
-        return f"{scheme}://{ref.registry_host}/v2/{ref.path}/{suffix}"
-
-    def _remembered(self, ref: ImageRef) -> Challenge | None:
-        """The challenge an earlier run met at the host (read once per run), to answer before any 401.
-
-        A remembered bearer realm only ever gets anonymous token requests: credentials go to a realm that a
-        401 of this run named, never to one read from a file.
-        """
-        from dockdoctor.probes.registry._auth import Challenge
-
-        host = ref.registry_host
-        with self._lock:
-            if host not in self._disk_challenges:
-                found = self.cache.get_challenge(host) if self.cache is not None else None
-                self._disk_challenges[host] = Challenge(found[0], found[1]) if found else None
-            challenge = self._disk_challenges[host]
-        if (
-            challenge is not None
-            and challenge.scheme == "bearer"
-            and self.auth.credentials.lookup(ref.domain, ref.path)[0] is not None
-        ):
-            return None
-        return challenge
-
-    def _store_challenge(self, host: str, challenge: Challenge) -> None:
-        """Keep a challenge a 401 named, once per run and only when it differs from the stored one."""
-        if self.cache is None:
-            return
-        with self._lock:
-            stored = self._disk_challenges.get(host)
-            if stored is not None and _essence(stored) == _essence(challenge):
-                return
-            self._disk_challenges[host] = challenge
-        self.cache.put_challenge(host, challenge.scheme, dict(challenge.params))
-
-    def _drop_challenge(self, host: str, challenge: Challenge) -> None:
-        with self._lock:
-            if self._disk_challenges.get(host) == challenge:
-                self._disk_challenges[host] = None
-        if self.cache is not None:
-            self.cache.forget_challenge(host, challenge.scheme, dict(challenge.params))
-
-    def _request(
-        self, ref: ImageRef, method: str, suffix: str, *, accept: str, max_bytes: int = 1 << 20, stream: bool = False
-    ) -> Response:
-        from dockdoctor.probes.registry._auth import parse_www_authenticate, pick_challenge
-        from dockdoctor.probes.registry._http import RegistryFailure
-
-        url, subject, host = self._url(ref, suffix), _subject(ref), ref.registry_host
-        headers = {"Accept": accept} if accept else {}
-        creds: Credentials | None = None
-        known = self.auth.challenge(host)
-        remembered = None if known is not None else self._remembered(ref)
-        used = known or remembered
-        if used is not None:  # answer it up front: no 401 round trip
-            try:
-                answer = self.auth.answer(host, ref.domain, ref.path, used, subject=subject, met=known is not None)
-            except RegistryFailure as failure:
-                if remembered is None or failure.error.kind in ("auth-failed", "auth-required"):
-                    raise
-                # a stale remembered challenge (its token server is gone): ask the registry afresh
-                self._drop_challenge(host, remembered)
-                answer, used = None, None
-            if answer is not None:
-                headers["Authorization"], creds = answer
-        send = self.transport.open if stream else self.transport.request  # open: a 200 comes back as a Stream
-        resp = send(method, url, subject=subject, headers=headers, max_bytes=max_bytes)
-        if resp.status != 401:
-            return resp  # type: ignore[return-value]
-        challenge = pick_challenge(parse_www_authenticate(resp.header("www-authenticate")))
-        if challenge is None:
-            raise self._unauthorized(ref, creds, "the registry answered 401 without a WWW-Authenticate challenge")
-        sent = "Authorization" in headers
-        if sent and used is not None and challenge.scheme == "basic" and _essence(used) == _essence(challenge):
-            raise self._unauthorized(ref, creds, _registry_message(resp.body))
-        self._store_challenge(host, challenge)
-        # first 401, a changed challenge, or a bearer token the registry no longer accepts: answer it once
-        answer = self.auth.answer(host, ref.domain, ref.path, challenge, subject=subject, fresh=sent)
-        if answer is None:
-            raise self._unauthorized(ref, None, "")
-        headers["Authorization"], creds = answer
-        resp = send(method, url, subject=subject, headers=headers, max_bytes=max_bytes)
-        if resp.status != 401:
-            return resp  # type: ignore[return-value]
-        raise self._unauthorized(ref, creds, _registry_message(resp.body))
-
-    def _unauthorized(self, ref: ImageRef, creds: Credentials | None, why: str) -> Exception:
-        from dockdoctor.probes.registry._http import RegistryFailure
-
-        subject, host = _subject(ref), ref.domain
-        if creds is not None:
-            return RegistryFailure(
-                "auth-failed", f"{subject}: credentials rejected (from {creds.source}); run `docker login {host}` again"
-            )
-        note = self.auth.note(ref.domain, ref.path)
-        return RegistryFailure(
-            "auth-required",
-            f"{subject}: authentication required (not found, or private: run "
-            f"`docker login {host}`)" + (f"; {why}" if why else "") + (f"; {note}" if note else ""),
-        )
-
-    def _check(self, ref: ImageRef, resp: Response) -> None:
-        """Turn a non-200 answer into a RegistryFailure with a message a person can act on."""
-        from dockdoctor.probes.registry._http import RegistryFailure, ratelimit_note, retry_after
-
-        if resp.status == 200:
-            return
-        subject, said = _subject(ref), _registry_message(resp.body)
-        if resp.status == 404:
-            raise RegistryFailure(
-                "not-found",
-                f"{subject}: not found (the repository or tag does not exist; a private repository also answers 401)",
-            )
-        if resp.status == 403:
-            raise RegistryFailure(
-                "denied",
-                f"{subject}: access denied (HTTP 403{'; ' + said if said else ''}); "
-                "your account may lack pull permission or your IP is blocked",
-            )
-        if resp.status == 429:
-            note = ratelimit_note(resp) or "no rate-limit headers"
-            raise RegistryFailure("rate-limited", f"{ref.registry_host}/{ref.path}: rate limited ({note})")
-        if resp.status >= 500:
-            after = retry_after(resp)
-            later = f"it asks to retry after {after:g} s" if after is not None else "try again later"
-            raise RegistryFailure("unreachable", f"{subject}: the registry answered HTTP {resp.status}; {later}")
-        if resp.status == 400 and "NAME_INVALID" in said:
-            raise RegistryFailure("invalid-reference", f"{subject}: the registry rejects this name ({said})")
-        raise RegistryFailure("protocol", f"{subject}: unexpected HTTP {resp.status}" + (f" ({said})" if said else ""))

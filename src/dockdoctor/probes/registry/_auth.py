@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
-from dockdoctor.model import ProbeError
+from dockdoctor.model import ProbeError, ProbeErrorKind
 from dockdoctor.probes._run import Completed, read_text, run
 from dockdoctor.probes.registry._http import RegistryFailure, Transport, private_host
 
@@ -340,7 +340,9 @@ class Authenticator:
             return creds.basic(), creds
         if challenge.scheme == "bearer":
             return "Bearer " + self._token(host, path, challenge, creds, subject, fresh), creds
-        raise RegistryFailure("protocol", f"{subject}: unsupported authentication scheme {challenge.scheme!r}")
+        raise RegistryFailure(
+            ProbeErrorKind.PROTOCOL, f"{subject}: unsupported authentication scheme {challenge.scheme!r}"
+        )
 
     def note(self, domain: str, path: str) -> str:
         return self.credentials.lookup(domain, path)[1]
@@ -399,10 +401,12 @@ def _check_realm(realm: str, host: str, subject: str) -> None:
     """An http(s) URL, and not a private address unless the registry itself is private (ggcr validateRealmURL)."""
     parts = urlsplit(realm)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise RegistryFailure("protocol", f"{subject}: the registry's token realm {realm!r} is not an http(s) URL")
+        raise RegistryFailure(
+            ProbeErrorKind.PROTOCOL, f"{subject}: the registry's token realm {realm!r} is not an http(s) URL"
+        )
     if private_host(parts.netloc) and not private_host(host):
         raise RegistryFailure(
-            "protocol",
+            ProbeErrorKind.PROTOCOL,
             f"{subject}: refusing the token realm {realm!r}: a public registry "
             "may not send credentials requests to a private address",
         )
@@ -411,16 +415,16 @@ def _check_realm(realm: str, host: str, subject: str) -> None:
 def _token_failure(status: int, realm: str, creds: Credentials | None, subject: str) -> RegistryFailure:
     if status in (401, 403) and creds is not None:
         return RegistryFailure(
-            "auth-failed",
+            ProbeErrorKind.AUTH_FAILED,
             f"{subject}: the token server {realm} rejected the credentials "
             f"from {creds.source} (HTTP {status}); run `docker login` again",
         )
     if status in (401, 403):
         return RegistryFailure(
-            "auth-required",
+            ProbeErrorKind.AUTH_REQUIRED,
             f"{subject}: the token server {realm} refused an anonymous token (HTTP {status}); run `docker login`",
         )
-    return RegistryFailure("protocol", f"{subject}: the token server {realm} answered HTTP {status}")
+    return RegistryFailure(ProbeErrorKind.PROTOCOL, f"{subject}: the token server {realm} answered HTTP {status}")
 
 
 def _parse_token(body: bytes, subject: str) -> _Token:
@@ -429,10 +433,10 @@ def _parse_token(body: bytes, subject: str) -> _Token:
     except (ValueError, RecursionError):
         data = None
     if not isinstance(data, dict):
-        raise RegistryFailure("protocol", f"{subject}: the token server's answer is not a JSON object")
+        raise RegistryFailure(ProbeErrorKind.PROTOCOL, f"{subject}: the token server's answer is not a JSON object")
     value = data.get("token") or data.get("access_token")
     if not isinstance(value, str) or not value:
-        raise RegistryFailure("protocol", f"{subject}: the token server's answer has no token")
+        raise RegistryFailure(ProbeErrorKind.PROTOCOL, f"{subject}: the token server's answer has no token")
     ttl = data.get("expires_in")
     ttl = float(ttl) if isinstance(ttl, (int, float)) and ttl > 0 else DEFAULT_TOKEN_TTL
     return _Token(value=value, expires=time.monotonic() + max(ttl - TOKEN_SLACK, 1.0))

@@ -5,12 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockdoctor.files import folder_owner, own_folders
+from dockdoctor.files import replace_own
 from dockdoctor.probes.registry._manifest import DocumentError, is_digest, verify_digest
 
 FORMAT = 1
@@ -29,24 +28,6 @@ class TagEntry:
 
     def fresh(self, ttl: float, now: float) -> bool:
         return 0 <= now - self.fetched_at < ttl
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    own_folders(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            owner = folder_owner(path.parent)
-            if owner:  # under sudo, in the user's own cache: the user's file
-                os.fchown(fh.fileno(), *owner)
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +82,7 @@ class Cache:
         if path is None:
             return
         try:
-            _atomic_write(path, data)
+            replace_own(path, data)
         except OSError:
             pass
 
@@ -136,8 +117,8 @@ class Cache:
             return
         try:
             if media_type:
-                _atomic_write(path.with_name(path.name + ".type"), media_type.encode())
-            _atomic_write(path, body)
+                replace_own(path.with_name(path.name + ".type"), media_type.encode())
+            replace_own(path, body)
         except OSError:
             pass  # a read-only or full cache must not fail the diagnosis
 
@@ -167,7 +148,7 @@ class Cache:
             "fetched_at": entry.fetched_at,
         }
         try:
-            _atomic_write(self._tag(canonical), json.dumps(data, sort_keys=True).encode())
+            replace_own(self._tag(canonical), json.dumps(data, sort_keys=True).encode())
         except OSError:
             pass
 
@@ -190,7 +171,7 @@ class Cache:
     def put_tags(self, repository: str, tags: list[str]) -> None:
         data = {"format": FORMAT, "repository": repository, "tags": tags, "fetched_at": now()}
         try:
-            _atomic_write(self._list(repository), json.dumps(data).encode())
+            replace_own(self._list(repository), json.dumps(data).encode())
         except OSError:
             pass
 
@@ -221,7 +202,7 @@ class Cache:
             "params": {k: v for k, v in params.items() if k in CHALLENGE_PARAMS},
         }
         try:
-            _atomic_write(self._host(host), json.dumps(data, sort_keys=True).encode())
+            replace_own(self._host(host), json.dumps(data, sort_keys=True).encode())
         except OSError:
             pass
 

@@ -12,17 +12,19 @@ import base64
 import hashlib
 import json
 import posixpath
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from dockdoctor.model import DeepImage, ElfFacts, ImageFile, ProbeError
+from dockdoctor.model import DeepImage, ElfFacts, ImageFile, ProbeError, ProbeErrorKind
 from dockdoctor.probes import elf as elfmod
 from dockdoctor.probes import layers as lay
 from dockdoctor.probes.registry import _manifest as mf
+from dockdoctor.probes.registry._http import Stream
 from dockdoctor.reference import ImageRef
 
 if TYPE_CHECKING:
-    from dockdoctor.probes.registry import _Client
+    from dockdoctor.probes.registry._client import _Client
 
 PROBE = "deep"
 INDEX_FORMAT = 1
@@ -57,7 +59,7 @@ class _Scanner:
                 return index
         if self.client.options.offline:
             raise lay.LayerError(
-                "offline",
+                ProbeErrorKind.OFFLINE,
                 f"layer {number + 1} of {len(self.layers)} is not in the layer cache "
                 "(--offline reads no layers; run once without it)",
             )
@@ -78,12 +80,13 @@ class _Scanner:
         above = {a for g in goals for a in lay.ancestors(g)}
         resp = self.client._request(self.ref, "GET", f"blobs/{layer.digest}", accept="", stream=True)
         self.client._check(self.ref, resp)
+        assert isinstance(resp, Stream)  # open() answers a 200 as a Stream, and _check let only a 200 through
         self.streamed += 1
         hasher = hashlib.new(layer.digest.partition(":")[0])
         index = lay.LayerIndex()
 
-        def chunks():  # noqa: ANN202 - a generator of the compressed bytes, hashed as they pass
-            for chunk in resp.chunks(CHUNK):  # type: ignore[union-attr]
+        def chunks() -> Iterator[bytes]:  # the compressed bytes, hashed as they pass
+            for chunk in resp.chunks(CHUNK):
                 hasher.update(chunk)
                 yield chunk
 
@@ -101,10 +104,10 @@ class _Scanner:
                 actual = f"{layer.digest.partition(':')[0]}:{hasher.hexdigest()}"
                 if actual != layer.digest:
                     raise mf.DocumentError(
-                        "digest-mismatch", f"{what}: content has digest {actual}, expected {layer.digest}"
+                        ProbeErrorKind.DIGEST_MISMATCH, f"{what}: content has digest {actual}, expected {layer.digest}"
                     )
         finally:
-            resp.close()  # type: ignore[union-attr]
+            resp.close()
         return index
 
     def _cached(self, digest: str) -> lay.LayerIndex | None:
@@ -189,25 +192,27 @@ def _escape(text: str) -> str:
 def image_file(found: lay.Found) -> ImageFile:
     """What a resolved path is: absent, not a file, an ELF (its header), a script (its #! line), or other."""
     entry = found.entry
-    base = dict(path=_escape(found.path), links=tuple(_escape(x) for x in found.links), layer=found.layer)
+    base = ImageFile(
+        path=_escape(found.path), kind="absent", links=tuple(_escape(x) for x in found.links), layer=found.layer
+    )
     if entry is None:
-        return ImageFile(kind="absent", **base)
+        return base
     if entry.kind != "file":
-        return ImageFile(kind="not-a-file", **base)
+        return replace(base, kind="not-a-file")
     head = entry.head or b""
-    extra = dict(size=entry.size, executable=bool(entry.mode & 0o111), **base)
+    extra = replace(base, kind="empty", size=entry.size, executable=bool(entry.mode & 0o111))
     if entry.size == 0:
-        return ImageFile(kind="empty", **extra)
+        return extra
     if elfmod.is_elf(head):
         try:
-            return ImageFile(kind="elf", elf=_elf_facts(elfmod.parse(head)), **extra)
+            return replace(extra, kind="elf", elf=_elf_facts(elfmod.parse(head)))
         except elfmod.ElfError as err:
-            return ImageFile(kind="bad-elf", shebang=_escape(str(err)), **extra)
+            return replace(extra, kind="bad-elf", shebang=_escape(str(err)))
     if head[:2] == b"#!":
         line = head.split(b"\n", 1)[0]
         kind = "crlf" if line.endswith(b"\r") else "script"
-        return ImageFile(kind=kind, shebang=_escape(line[2:].decode("utf-8", "replace").strip()), **extra)
-    return ImageFile(kind="script-no-shebang" if b"\0" not in head[:512] else "other", **extra)
+        return replace(extra, kind=kind, shebang=_escape(line[2:].decode("utf-8", "replace").strip()))
+    return replace(extra, kind="script-no-shebang" if b"\0" not in head[:512] else "other")
 
 
 def _first(view: lay.MergedView, scanner: _Scanner, paths: list[str]) -> lay.Found:
@@ -267,7 +272,8 @@ def inspect_variant(
         classified = mf.classify(doc.media_type, doc.body)
         if classified.kind != "manifest":
             raise mf.DocumentError(
-                "protocol", f"{digest} is a {classified.kind or 'unknown'} document, not an image manifest with layers"
+                ProbeErrorKind.PROTOCOL,
+                f"{digest} is a {classified.kind or 'unknown'} document, not an image manifest with layers",
             )
         manifest = mf.parse_image_manifest(classified.doc)
         layers = mf.parse_layers(classified.doc)
@@ -283,7 +289,7 @@ def inspect_variant(
             layers=len(layers),
         )
         if not run.argv:
-            raise lay.LayerError("no-command", "the image config names no Entrypoint or Cmd")
+            raise lay.LayerError(ProbeErrorKind.NO_COMMAND, "the image config names no Entrypoint or Cmd")
         budget = lay.Budget(
             compressed=budget_bytes, uncompressed=budget_bytes * UNCOMPRESSED_FACTOR, what=_subject(ref)
         )

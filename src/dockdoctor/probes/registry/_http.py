@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlencode, urljoin, urlsplit
 
 from dockdoctor import __version__
-from dockdoctor.model import ProbeError
+from dockdoctor.model import ProbeError, ProbeErrorKind
 from dockdoctor.probes._run import signals_to_the_main_thread
 
 PROBE = "registry"
@@ -39,7 +39,7 @@ Observer = Callable[[str, str, int], None]  # method, url, status (0 when no ans
 class RegistryFailure(Exception):
     """Internal control flow: carries the ProbeError the whole reference ends with."""
 
-    def __init__(self, kind: str, detail: str) -> None:
+    def __init__(self, kind: ProbeErrorKind, detail: str) -> None:
         super().__init__(detail)
         self.error = ProbeError(probe=PROBE, kind=kind, detail=detail)
 
@@ -228,7 +228,8 @@ class Transport:
             limit = self._limit(netloc)
             if not limit.acquire(timeout=max(0.0, min(deadline, self._request_deadline()) - time.monotonic())):
                 raise RegistryFailure(
-                    "timeout", f"{subject}: no connection to {netloc} became free before the deadline (--timeout)"
+                    ProbeErrorKind.TIMEOUT,
+                    f"{subject}: no connection to {netloc} became free before the deadline (--timeout)",
                 )
             try:
                 conn, resp = self._guarded(_Exchange(), method, url, headers, None, subject)
@@ -298,7 +299,7 @@ class Transport:
             if resp.status == 303:
                 method, data = "GET", None
             url = target
-        raise RegistryFailure("protocol", f"{subject}: more than {MAX_REDIRECTS} redirects")
+        raise RegistryFailure(ProbeErrorKind.PROTOCOL, f"{subject}: more than {MAX_REDIRECTS} redirects")
 
     def _send(
         self,
@@ -321,7 +322,8 @@ class Transport:
         if not limit.acquire(timeout=max(0.0, deadline - time.monotonic())):
             self._observe(method, url, 0)
             raise RegistryFailure(
-                "timeout", f"{subject}: no connection to {netloc} became free before the deadline (--timeout)"
+                ProbeErrorKind.TIMEOUT,
+                f"{subject}: no connection to {netloc} became free before the deadline (--timeout)",
             )
         box = _Exchange()
         worker = threading.Thread(
@@ -339,7 +341,9 @@ class Transport:
             box.abandon()
             self._observe(method, url, 0)
             total = min(self.connect_timeout + self.read_timeout, max(0.0, deadline - box.started))
-            raise RegistryFailure("timeout", f"{subject}: {netloc} did not finish answering within {total:.3g} s")
+            raise RegistryFailure(
+                ProbeErrorKind.TIMEOUT, f"{subject}: {netloc} did not finish answering within {total:.3g} s"
+            )
         self._observe(method, url, box.status)
         if box.error is not None:
             raise box.error
@@ -579,17 +583,19 @@ class Stream:
                     return
                 if time.monotonic() > self._deadline:
                     raise RegistryFailure(
-                        "timeout",
+                        ProbeErrorKind.TIMEOUT,
                         f"{self._subject}: {netloc} did not finish sending the layer before the deadline (--timeout)",
                     )
                 yield chunk
         except (OSError, ValueError, http.client.HTTPException) as err:
             if time.monotonic() >= self._deadline - 0.05:
                 raise RegistryFailure(
-                    "timeout", f"{self._subject}: the layer from {netloc} was cut at the deadline (--timeout)"
+                    ProbeErrorKind.TIMEOUT,
+                    f"{self._subject}: the layer from {netloc} was cut at the deadline (--timeout)",
                 ) from None
             raise RegistryFailure(
-                "unreachable", f"{self._subject}: the layer download from {netloc} broke off ({_short(err)})"
+                ProbeErrorKind.UNREACHABLE,
+                f"{self._subject}: the layer download from {netloc} broke off ({_short(err)})",
             ) from None
 
     def close(self) -> None:
@@ -672,12 +678,13 @@ def redirected(
     origin; a public registry may not send us to a private address. One rule for every request."""
     target = urljoin(url, location)
     if urlsplit(target).scheme not in ("http", "https"):
-        raise RegistryFailure("protocol", f"{subject}: redirected to a non-HTTP URL {target!r}")
+        raise RegistryFailure(ProbeErrorKind.PROTOCOL, f"{subject}: redirected to a non-HTTP URL {target!r}")
     if origin(target) != first:
         headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
         if private_host(origin(target)[1]) and not private_host(first[1]):
             raise RegistryFailure(
-                "protocol", f"{subject}: refusing a redirect from {first[1]} to the private address {origin(target)[1]}"
+                ProbeErrorKind.PROTOCOL,
+                f"{subject}: refusing a redirect from {first[1]} to the private address {origin(target)[1]}",
             )
     return target, headers
 
@@ -702,7 +709,7 @@ PUBLIC_HOSTS = (
 
 
 class _Retryable(Exception):
-    def __init__(self, kind: str, detail: str) -> None:
+    def __init__(self, kind: ProbeErrorKind, detail: str) -> None:
         super().__init__(detail)
         self.kind = kind
         self.detail = detail
@@ -716,7 +723,7 @@ def retry_after(resp: Response) -> float | None:
     return None
 
 
-def ratelimit_note(resp: Response) -> str:
+def ratelimit_note(resp: Response | Stream) -> str:
     """`ratelimit-remaining 0; retry after 3600 s` from whatever rate-limit headers are there."""
     parts = []
     remaining = resp.header("ratelimit-remaining").split(";")[0].strip()

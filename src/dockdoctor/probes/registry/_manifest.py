@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dockdoctor.model import Attestation, ImagePlatform
+from dockdoctor.model import Attestation, ImagePlatform, ProbeErrorKind
 from dockdoctor.platforms import Platform, PlatformError, checked, format_platform, is_attestation, normalize
 from dockdoctor.reference import DIGEST_HEX_LENGTHS
 
@@ -42,9 +42,9 @@ _HEX_RE = re.compile(r"[a-f0-9]+", re.ASCII)
 class DocumentError(ValueError):
     """A registry document that cannot be understood (not JSON, wrong shape, digest mismatch)."""
 
-    def __init__(self, kind: str, reason: str) -> None:
+    def __init__(self, kind: ProbeErrorKind, reason: str) -> None:
         super().__init__(reason)
-        self.kind = kind  # protocol | digest-mismatch | limit
+        self.kind = kind
         self.reason = reason
 
 
@@ -108,7 +108,7 @@ def check_digest(value: object, what: str) -> str:
         return value  # type: ignore[return-value]
     text = repr(value) if len(repr(value)) <= 90 else repr(value)[:80] + "..."
     raise DocumentError(
-        "protocol",
+        ProbeErrorKind.PROTOCOL,
         f"{what} {text} is not a valid digest ({', '.join(DIGEST_HEX_LENGTHS)} "
         "followed by its exact number of lowercase hex digits)",
     )
@@ -119,7 +119,9 @@ def verify_digest(body: bytes, digest: str) -> None:
     algorithm, _, expected = check_digest(digest, "digest").partition(":")
     actual = hashlib.new(algorithm, body).hexdigest()  # sha256, sha384, sha512: always there
     if actual != expected:
-        raise DocumentError("digest-mismatch", f"content has digest {algorithm}:{actual}, expected {digest}")
+        raise DocumentError(
+            ProbeErrorKind.DIGEST_MISMATCH, f"content has digest {algorithm}:{actual}, expected {digest}"
+        )
 
 
 def load_json(body: bytes, what: str) -> Mapping[str, object]:
@@ -127,18 +129,18 @@ def load_json(body: bytes, what: str) -> Mapping[str, object]:
     containers = body.count(b"{") + body.count(b"[")  # counted in C before anything is built (strings included)
     if containers > MAX_JSON_CONTAINERS:
         raise DocumentError(
-            "limit",
+            ProbeErrorKind.LIMIT,
             f"{what} has {containers} JSON objects and arrays, more than the "
             f"{MAX_JSON_CONTAINERS} dockdoctor reads in one document",
         )
     try:
         doc = json.loads(body)
     except RecursionError:
-        raise DocumentError("protocol", f"{what} is nested too deeply to be a registry document") from None
+        raise DocumentError(ProbeErrorKind.PROTOCOL, f"{what} is nested too deeply to be a registry document") from None
     except (ValueError, UnicodeDecodeError) as err:
-        raise DocumentError("protocol", f"{what} is not JSON ({err})") from err
+        raise DocumentError(ProbeErrorKind.PROTOCOL, f"{what} is not JSON ({err})") from err
     if not isinstance(doc, dict):
-        raise DocumentError("protocol", f"{what} is not a JSON object")
+        raise DocumentError(ProbeErrorKind.PROTOCOL, f"{what} is not a JSON object")
     return doc
 
 
@@ -167,7 +169,8 @@ def classify(content_type: str, body: bytes) -> Classified:
     """Trust the body when Content-Type is missing, generic or contradicts it; else the header."""
     doc = load_json(body, "manifest")
     header = strip_params(content_type)
-    declared = doc.get("mediaType") if isinstance(doc.get("mediaType"), str) else ""
+    declared = doc.get("mediaType")
+    declared = declared if isinstance(declared, str) else ""
     shape = sniff(doc)
     if declared and kind_of(declared) != "unknown":
         media_type = declared
@@ -202,7 +205,8 @@ def platform_string(raw: Mapping[str, object]) -> tuple[str, str]:
         return checked(p, full=False), p.os_version
     except PlatformError:
         raise DocumentError(
-            "protocol", f"platform {format_platform(p, full=False)!r} is not a platform (os/arch[/variant])"
+            ProbeErrorKind.PROTOCOL,
+            f"platform {format_platform(p, full=False)!r} is not a platform (os/arch[/variant])",
         ) from None
 
 
@@ -228,7 +232,7 @@ def parse_index(doc: Mapping[str, object], *, max_entries: int = MAX_INDEX_ENTRI
     """
     entries = doc.get("manifests")
     if not isinstance(entries, list):
-        raise DocumentError("protocol", "index has no `manifests` list")
+        raise DocumentError(ProbeErrorKind.PROTOCOL, "index has no `manifests` list")
     if len(entries) > max_entries:
         which = (
             f"index lists {len(entries)} entries"
@@ -236,7 +240,8 @@ def parse_index(doc: Mapping[str, object], *, max_entries: int = MAX_INDEX_ENTRI
             else "the indexes of this reference list"
         )
         raise DocumentError(
-            "limit", f"{which}, more than the {MAX_INDEX_ENTRIES} entries dockdoctor reads for one reference"
+            ProbeErrorKind.LIMIT,
+            f"{which}, more than the {MAX_INDEX_ENTRIES} entries dockdoctor reads for one reference",
         )
     platforms: list[ImagePlatform] = []
     attestations: list[Attestation] = []
@@ -266,7 +271,7 @@ def parse_image_manifest(doc: Mapping[str, object]) -> ImageManifest:
     """config digest/media type and artifactType of an OCI or Docker schema 2 manifest."""
     config = doc.get("config")
     if not isinstance(config, dict) or config.get("digest") in (None, ""):
-        raise DocumentError("protocol", "image manifest has no config descriptor")
+        raise DocumentError(ProbeErrorKind.PROTOCOL, "image manifest has no config descriptor")
     digest = check_digest(config.get("digest"), "image manifest: config digest")
     return ImageManifest(
         config_digest=digest,
@@ -279,7 +284,7 @@ def parse_config(body: bytes) -> tuple[str, str]:
     """(platform, os.version) from an image config blob."""
     doc = load_json(body, "image config")
     if not _str(doc.get("architecture")) and not _str(doc.get("os")):
-        raise DocumentError("protocol", "image config has neither `os` nor `architecture`")
+        raise DocumentError(ProbeErrorKind.PROTOCOL, "image config has neither `os` nor `architecture`")
     return platform_string(doc)
 
 
@@ -330,15 +335,15 @@ def parse_layers(doc: Mapping[str, object]) -> tuple[Layer, ...]:
     """The layers of an OCI or Docker schema 2 image manifest, base first; every digest validated."""
     raw = doc.get("layers")
     if not isinstance(raw, list):
-        raise DocumentError("protocol", "image manifest has no `layers` list")
+        raise DocumentError(ProbeErrorKind.PROTOCOL, "image manifest has no `layers` list")
     if len(raw) > MAX_LAYERS:
         raise DocumentError(
-            "limit", f"image manifest lists {len(raw)} layers, more than the {MAX_LAYERS} dockdoctor reads"
+            ProbeErrorKind.LIMIT, f"image manifest lists {len(raw)} layers, more than the {MAX_LAYERS} dockdoctor reads"
         )
     layers = []
     for number, desc in enumerate(raw, 1):
         if not isinstance(desc, dict):
-            raise DocumentError("protocol", f"layer {number} is not a descriptor")
+            raise DocumentError(ProbeErrorKind.PROTOCOL, f"layer {number} is not a descriptor")
         digest = check_digest(desc.get("digest"), f"layer {number}: digest")
         size = desc.get("size")
         layers.append(

@@ -25,7 +25,7 @@ from dockdoctor.probes._pool import Pool
 from dockdoctor.reference import ImageRef, ReferenceError, parse
 
 if TYPE_CHECKING:
-    from dockdoctor.probes.registry import _Client
+    from dockdoctor.probes.registry._client import _Client
 
 PAGE_SIZE = 1000  # tags asked per page (`n`)
 MAX_TAGS = 10_000  # tags read per repository: past it the search says the list was cut
