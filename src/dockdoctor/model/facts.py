@@ -22,6 +22,7 @@ class ProbeErrorKind(str, Enum):
     # registries
     AUTH_REQUIRED = "auth-required"
     AUTH_FAILED = "auth-failed"
+    UNAUTHORIZED = "unauthorized"  # a Kubernetes API that refused the credentials (kubectl)
     DENIED = "denied"
     RATE_LIMITED = "rate-limited"
     INVALID_REFERENCE = "invalid-reference"

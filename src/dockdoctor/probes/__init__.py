@@ -285,7 +285,9 @@ def _kube_result(future: Future[KubeFacts], options: GatherOptions, finish: floa
         return KubeFacts(
             context=options.kube_context or "(current context)",
             error=ProbeError(
-                probe="kube", kind="timeout", detail=f"no answer within the run's {options.timeout:g} s (--timeout)"
+                probe="kube",
+                kind=ProbeErrorKind.TIMEOUT,
+                detail=f"no answer within the run's {options.timeout:g} s (--timeout)",
             ),
         )
 

@@ -32,6 +32,7 @@ from dockdoctor.model import (
     KubeToleration,
     KubeWorkload,
     ProbeError,
+    ProbeErrorKind,
     RemoteImage,
 )
 from dockdoctor.probes._pool import Pool
@@ -70,7 +71,7 @@ class _Kubectl:
             raise ValueError(f"kubectl {' '.join(args[:2])} is not a read-only command")  # a bug, never user input
         left = self.deadline - time.monotonic()
         if left <= 0.2:
-            return ProbeError(probe="kube", kind="timeout", detail="no time left in the run (--timeout)")
+            return ProbeError(probe="kube", kind=ProbeErrorKind.TIMEOUT, detail="no time left in the run (--timeout)")
         argv = [self.request.kubectl]
         if self.request.context:
             argv += ["--context", self.request.context]
@@ -130,7 +131,7 @@ def _context(kubectl: _Kubectl, request: KubeRequest) -> KubeFacts:
         if done.kind == "not-found":
             done = ProbeError(
                 probe="kube",
-                kind="not-found",
+                kind=ProbeErrorKind.NOT_FOUND,
                 detail=f"{request.kubectl}: command not found; --kube reads the cluster with kubectl: install it "
                 "(https://kubernetes.io/docs/tasks/tools/) or put it on PATH",
             )
@@ -141,7 +142,8 @@ def _context(kubectl: _Kubectl, request: KubeRequest) -> KubeFacts:
         config = json.loads(done.stdout)
     except ValueError:
         return KubeFacts(
-            context=name, error=ProbeError(probe="kube", kind="protocol", detail="kubectl config view: not JSON")
+            context=name,
+            error=ProbeError(probe="kube", kind=ProbeErrorKind.PROTOCOL, detail="kubectl config view: not JSON"),
         )
     context = (config.get("contexts") or [{}])[0]
     cluster = (config.get("clusters") or [{}])[0]
@@ -161,19 +163,19 @@ def _error(done: Completed, what: str) -> ProbeError:
     lines = [line.strip() for line in done.stderr.splitlines() if line.strip() and not _KLOG.match(line)]
     text = " ".join(dict.fromkeys(lines))[:600] or f"exit {done.code}"
     lowered = text.lower()
-    kind = "error"
+    kind = ProbeErrorKind.ERROR
     if "unauthorized" in lowered or "must be logged in" in lowered or "getting credentials" in lowered:
-        kind = "unauthorized"
+        kind = ProbeErrorKind.UNAUTHORIZED
     elif "forbidden" in lowered:
-        kind = "permission"
+        kind = ProbeErrorKind.PERMISSION
     elif "refused" in lowered or "no such host" in lowered or "unable to connect" in lowered:
-        kind = "refused"
+        kind = ProbeErrorKind.REFUSED
     elif "x509" in lowered or "certificate" in lowered or "tls" in lowered:
-        kind = "tls"
+        kind = ProbeErrorKind.TLS
     elif "timeout" in lowered or "deadline exceeded" in lowered:
-        kind = "timeout"
+        kind = ProbeErrorKind.TIMEOUT
     elif what == "config" or "context" in lowered or "kubeconfig" in lowered or "configuration" in lowered:
-        kind = "config"
+        kind = ProbeErrorKind.CONFIG
     return ProbeError(probe="kube", kind=kind, detail=text)
 
 
@@ -213,7 +215,9 @@ def _lists(
     else:
         found = _parse(nodes)
         if found is None:
-            return ProbeError(probe="kube", kind="protocol", detail="kubectl get nodes: the answer is not a JSON list")
+            return ProbeError(
+                probe="kube", kind=ProbeErrorKind.PROTOCOL, detail="kubectl get nodes: the answer is not a JSON list"
+            )
         items["Node"] = found
     if isinstance(kinds, ProbeError):
         return kinds
@@ -246,7 +250,7 @@ def _result(future: Any) -> Completed | ProbeError:
     try:
         return future.result()  # type: ignore[no-any-return]
     except FutureTimeout:  # pragma: no cover - run() has its own timeout
-        return ProbeError(probe="kube", kind="timeout", detail="kubectl did not finish")
+        return ProbeError(probe="kube", kind=ProbeErrorKind.TIMEOUT, detail="kubectl did not finish")
 
 
 # --- API objects -> facts ------------------------------------------------------------------------------------

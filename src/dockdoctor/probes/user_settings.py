@@ -35,7 +35,7 @@ def load_user_settings(path: str | None = None) -> Settings:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib  # type: ignore[import-not-found]
+        import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
     path = path or user_settings_path()
     if not os.path.lexists(path):

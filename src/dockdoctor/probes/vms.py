@@ -417,10 +417,12 @@ def _with_podman_info(found: list[EngineSettings], timeout: float) -> tuple[list
         return found, [result]
     if result.code != 0:
         detail = f"podman info: exit {result.code}: {result.stderr.strip()[:200]}"
-        return found, [ProbeError(probe="vms", kind="error", detail=detail)]
+        return found, [ProbeError(probe="vms", kind=ProbeErrorKind.ERROR, detail=detail)]
     info = parse_podman_info(result.stdout)
     if info is None:
-        return found, [ProbeError(probe="vms", kind="protocol", detail="podman info: not a podman info answer")]
+        return found, [
+            ProbeError(probe="vms", kind=ProbeErrorKind.PROTOCOL, detail="podman info: not a podman info answer")
+        ]
     running = [i for i, s in enumerate(found) if s.status.lower() == "running"]
     if len(running) != 1:
         return [*found, info], []
@@ -551,7 +553,7 @@ def wsl_settings(*, env: Mapping[str, str], timeout: float) -> tuple[list[Engine
     found = parse_wsl_list(result.stdout)
     if result.code != 0 or not found:
         detail = f"wsl.exe -l -v: exit {result.code}: {(result.stderr or result.stdout).replace(chr(0), '')[:200]}"
-        return [], [ProbeError(probe="vms", kind="error", detail=detail.strip())]
+        return [], [ProbeError(probe="vms", kind=ProbeErrorKind.ERROR, detail=detail.strip())]
     return found, []
 
 

@@ -13,13 +13,15 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 _ESCAPED = frozenset(".+()|{}$")  # moby's shouldEscape: regexp specials that are plain characters in a pattern
 
 # token kinds
 _LIT, _ONE, _STAR, _DSTAR, _TAIL, _CLASS, _BOL = range(7)
 
-Token = tuple  # (_LIT, char) | (_ONE,) | (_STAR,) | (_DSTAR,) | (_TAIL,) | (_CLASS, negated, ranges) | (_BOL,)
+# (_LIT, char) | (_ONE,) | (_STAR,) | (_DSTAR,) | (_TAIL,) | (_CLASS, negated, ranges) | (_BOL,)
+Token: TypeAlias = tuple[Any, ...]
 
 
 class PatternError(ValueError):

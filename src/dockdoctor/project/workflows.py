@@ -14,7 +14,7 @@ import re
 import shlex
 from typing import TYPE_CHECKING
 
-from dockdoctor.model import CiJob, CiStep, CiWorkflow, ProbeError
+from dockdoctor.model import CiJob, CiStep, CiWorkflow, ProbeError, ProbeErrorKind
 from dockdoctor.project.deploy import _documents, _get, _items, _line, _pairs, _platforms, _str, _strings
 
 if TYPE_CHECKING:
@@ -225,11 +225,15 @@ def parse_workflow(text: str, *, path: str, kind: str) -> CiWorkflow:
         where = f"{path}:{mark.line + 1}" if mark is not None else path
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         return CiWorkflow(
-            path=path, kind=kind, error=ProbeError(probe="project", kind="parse", detail=f"{where}: {problem}")
+            path=path,
+            kind=kind,
+            error=ProbeError(probe="project", kind=ProbeErrorKind.PARSE, detail=f"{where}: {problem}"),
         )
     except RecursionError:
         return CiWorkflow(
-            path=path, kind=kind, error=ProbeError(probe="project", kind="parse", detail=f"{path}: nested too deeply")
+            path=path,
+            kind=kind,
+            error=ProbeError(probe="project", kind=ProbeErrorKind.PARSE, detail=f"{path}: nested too deeply"),
         )
     return CiWorkflow(path=path, kind=kind, jobs=tuple(jobs))
 

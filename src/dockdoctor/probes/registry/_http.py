@@ -134,7 +134,8 @@ def _proxy(url: str) -> Proxy:
     parts = urlsplit(url if "://" in url else f"http://{url}")
     if parts.scheme != "http" or not parts.hostname:
         raise RegistryFailure(
-            "unreachable", f"proxy {parts.scheme}://{parts.hostname or ''}: only http:// proxies are supported"
+            ProbeErrorKind.UNREACHABLE,
+            f"proxy {parts.scheme}://{parts.hostname or ''}: only http:// proxies are supported",
         )
     netloc = parts.netloc.rsplit("@", 1)[-1]
     auth = ""
@@ -253,7 +254,7 @@ class Transport:
                 conn.close()
                 limit.release()
             return Response(status=resp.status, headers=_headers(resp), body=body, url=url)
-        raise RegistryFailure("protocol", f"{subject}: more than {MAX_REDIRECTS} redirects")
+        raise RegistryFailure(ProbeErrorKind.PROTOCOL, f"{subject}: more than {MAX_REDIRECTS} redirects")
 
     def _can_wait(self, seconds: float) -> bool:
         """Whether waiting `seconds` still leaves time for another attempt before the deadline."""
@@ -399,7 +400,8 @@ class Transport:
             return self._roundtrip(box, method, url, headers, data)
         except _ConnectTimeout:
             raise RegistryFailure(
-                "timeout", f"{subject}: {netloc} did not answer (connect timeout after {self.connect_timeout:g} s)"
+                ProbeErrorKind.TIMEOUT,
+                f"{subject}: {netloc} did not answer (connect timeout after {self.connect_timeout:g} s)",
             ) from None
         except (OSError, http.client.HTTPException) as err:
             raise self._failure(err, netloc, subject) from None
@@ -407,20 +409,23 @@ class Transport:
     def _failure(self, err: BaseException, netloc: str, subject: str) -> Exception:
         if isinstance(err, ssl.SSLError):
             return RegistryFailure(
-                "tls",
+                ProbeErrorKind.TLS,
                 f"{subject}: TLS error talking to {netloc} ({_short(err)}); if this "
                 "registry uses plain HTTP, list it in the engine's insecure-registries, "
                 "or set REQUESTS_CA_BUNDLE for a private CA",
             )
         if isinstance(err, TimeoutError):
             return RegistryFailure(
-                "timeout", f"{subject}: {netloc} did not answer (read timeout after {self.read_timeout:g} s)"
+                ProbeErrorKind.TIMEOUT,
+                f"{subject}: {netloc} did not answer (read timeout after {self.read_timeout:g} s)",
             )
         if isinstance(err, http.client.HTTPException):
-            return RegistryFailure("protocol", f"{subject}: bad HTTP exchange with {netloc} ({_short(err)})")
+            return RegistryFailure(
+                ProbeErrorKind.PROTOCOL, f"{subject}: bad HTTP exchange with {netloc} ({_short(err)})"
+            )
         failure = RegistryFailure if _unknown_host(err) else _Retryable  # a name that does not resolve stays so
         return failure(
-            "unreachable",
+            ProbeErrorKind.UNREACHABLE,
             f"{subject}: cannot connect to {netloc} ({_short(err)}); is the registry running and the host name right?",
         )
 
@@ -659,7 +664,8 @@ def _read_capped(resp: http.client.HTTPResponse, max_bytes: int, subject: str) -
         total += len(chunk)
         if total > max_bytes:
             raise RegistryFailure(
-                "protocol", f"{subject}: response larger than {max_bytes // (1 << 20)} MiB; refusing to read it"
+                ProbeErrorKind.PROTOCOL,
+                f"{subject}: response larger than {max_bytes // (1 << 20)} MiB; refusing to read it",
             )
         chunks.append(chunk)
 
@@ -715,7 +721,7 @@ class _Retryable(Exception):
         self.detail = detail
 
 
-def retry_after(resp: Response) -> float | None:
+def retry_after(resp: Response | Stream) -> float | None:
     """Retry-After in seconds (delta-seconds form; an HTTP date counts as unknown)."""
     value = resp.header("retry-after").strip()
     if value.isdigit():
