@@ -13,11 +13,14 @@ import jsonschema
 import pytest
 from clirun import dockdoctor, isolated_env
 
+from dockdoctor.model import REPORT_VERSION
 from dockdoctor.project.suppressions import parse_suppressions
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECTS = ROOT / "fixtures" / "projects"
-REPORT_SCHEMA = json.loads((ROOT / "src" / "dockdoctor" / "schemas" / "report-v1.schema.json").read_text())
+REPORT_SCHEMA = json.loads(
+    (ROOT / "src" / "dockdoctor" / "schemas" / f"report-v{REPORT_VERSION}.schema.json").read_text()
+)
 
 
 def _run(tmp_path: Path, project: Path, *args: str, env: dict | None = None):
