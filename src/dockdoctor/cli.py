@@ -46,24 +46,7 @@ def check_cmd(args: CheckArgs) -> ExitCode:
     replay = inputs.replay(args.from_file)
     project_dir = None if args.no_project else inputs.project_folder(args.project)
     settings = inputs.load_settings(project_dir)
-    options = app.CheckOptions(
-        platforms=args.platforms,
-        only=args.only,
-        skip=args.skip,
-        timeout=args.timeout,
-        deadline=args.deadline,
-        redact=not args.no_redact,
-        redact_registries=args.redact_registries,
-        project_dir=project_dir,
-        compose_files=args.compose_files,
-        settings=settings,
-        error_texts=tuple(e for arg in args.error_args for e in inputs.error_texts((arg,), (), stdin_ok=False)),
-        deep=args.deep,
-        no_engine=args.no_engine,
-        offline=args.offline,
-        kube=args.kube,
-        kube_namespace=args.kube_namespace,
-    )
+    options = args.check_options(project_dir, settings)
     threshold = args.threshold(strict=settings.strict)
     rules = app.rules() if args.fmt is Format.SARIF else ()
     look = RenderOptions(

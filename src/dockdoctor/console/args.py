@@ -16,6 +16,8 @@ from dockdoctor.console.terminal import ColorMode
 from dockdoctor.errors import ConfigError
 
 if TYPE_CHECKING:
+    from dockdoctor.app import CheckOptions
+    from dockdoctor.config import Settings
     from dockdoctor.model import Severity
     from dockdoctor.render import Format
 
@@ -69,6 +71,30 @@ class CheckArgs(Run):
         from dockdoctor.model import Severity
 
         return Severity.WARNING if self.strict or strict else Severity.ERROR
+
+    def check_options(self, project_dir: str | None, settings: Settings) -> CheckOptions:
+        """What `check` asks of the app: these options, the project folder and its settings."""
+        from dockdoctor import app
+        from dockdoctor.console import inputs
+
+        return app.CheckOptions(
+            platforms=self.platforms,
+            only=self.only,
+            skip=self.skip,
+            timeout=self.timeout,
+            deadline=self.deadline,
+            redact=not self.no_redact,
+            redact_registries=self.redact_registries,
+            project_dir=project_dir,
+            compose_files=self.compose_files,
+            settings=settings,
+            error_texts=tuple(e for arg in self.error_args for e in inputs.error_texts((arg,), (), stdin_ok=False)),
+            deep=self.deep,
+            no_engine=self.no_engine,
+            offline=self.offline,
+            kube=self.kube,
+            kube_namespace=self.kube_namespace,
+        )
 
     def refuse_conflicts(self) -> None:
         """Options that cannot go together: a one-line usage error naming both."""
