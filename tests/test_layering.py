@@ -43,6 +43,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "dockdoctor.files",
         "dockdoctor.project",
         "dockdoctor.tagrank",
+        "dockdoctor.progress",  # a leaf: probes announce their waits (the spinner)
+        "dockdoctor.config",  # pure: the user settings file is parsed as the project's is
         ROOT,
     ),
     "dockdoctor.docs": ("dockdoctor.checks", "dockdoctor.model"),
