@@ -70,6 +70,17 @@ def parse_tool_version(text: str, tool: str) -> str:
     return match.group(1) if match else ""
 
 
+def _stdout(argv: tuple[str, ...], what: str, timeout: float, env: Mapping[str, str] | None = None) -> str | ProbeError:
+    """A VM tool's answer: its stdout when it exits 0, else the probe error naming `what` ran and how it ended."""
+    result = run("vms", argv, timeout=timeout, env=env)
+    if isinstance(result, ProbeError):
+        return result
+    if result.code != 0:
+        detail = f"{what}: exit {result.code}: {result.stderr.strip()[:200]}"
+        return ProbeError(probe="vms", kind=ProbeErrorKind.ERROR, detail=detail)
+    return result.stdout
+
+
 def _version(tool: str, argv: tuple[str, ...], timeout: float, errors: list[ProbeError]) -> str:
     result = run("vms", argv, timeout=timeout)
     if isinstance(result, ProbeError):
@@ -102,19 +113,11 @@ def colima_settings(
     errors: list[ProbeError] = []
     listed: dict[str, dict[str, Any]] = {}
     if names:
-        result = run("vms", ("colima", "list", "--json"), timeout=timeout)
-        if isinstance(result, ProbeError):
-            errors.append(result)
-        elif result.code != 0:
-            errors.append(
-                ProbeError(
-                    probe="vms",
-                    kind=ProbeErrorKind.ERROR,
-                    detail=f"colima list --json: exit {result.code}: {result.stderr.strip()[:200]}",
-                )
-            )
+        answer = _stdout(("colima", "list", "--json"), "colima list --json", timeout)
+        if isinstance(answer, ProbeError):
+            errors.append(answer)
         else:
-            listed = {str(item.get("name", "")): item for item in json_stream(result.stdout)}
+            listed = {str(item.get("name", "")): item for item in json_stream(answer)}
     version = _version("colima", ("colima", "version"), timeout, errors) if listed else ""
     found = []
     for name in names:
@@ -151,20 +154,12 @@ def lima_settings(
     root = env.get("LIMA_HOME") or os.path.join(home, ".lima")
     if not os.path.isdir(root):
         return [], []
-    result = run("vms", ("limactl", "list", "--json"), timeout=timeout)
-    if isinstance(result, ProbeError):
-        return [], [result]
-    if result.code != 0:
-        return [], [
-            ProbeError(
-                probe="vms",
-                kind=ProbeErrorKind.ERROR,
-                detail=f"limactl list --json: exit {result.code}: {result.stderr.strip()[:200]}",
-            )
-        ]
+    answer = _stdout(("limactl", "list", "--json"), "limactl list --json", timeout)
+    if isinstance(answer, ProbeError):
+        return [], [answer]
     found: list[EngineSettings] = []
     errors: list[ProbeError] = []
-    items = json_stream(result.stdout)
+    items = json_stream(answer)
     version = _version("limactl", ("limactl", "--version"), timeout, errors) if items else ""
     for item in items:
         name = str(item.get("name", ""))
@@ -336,18 +331,10 @@ def podman_machine_settings(
             continue
     if not names:
         return [], []
-    result = run("vms", ("podman", "machine", "inspect", *names), timeout=timeout)
-    if isinstance(result, ProbeError):
-        return [], [result]
-    if result.code != 0:
-        return [], [
-            ProbeError(
-                probe="vms",
-                kind=ProbeErrorKind.ERROR,
-                detail=f"podman machine inspect: exit {result.code}: {result.stderr.strip()[:200]}",
-            )
-        ]
-    found = parse_podman_machine_inspect(result.stdout)
+    answer = _stdout(("podman", "machine", "inspect", *names), "podman machine inspect", timeout)
+    if isinstance(answer, ProbeError):
+        return [], [answer]
+    found = parse_podman_machine_inspect(answer)
     if len(found) == len(names):  # inspect answers in the order asked; a machine without "Name" keeps its file's
         found = [s if s.profile else _replace(s, profile=name) for s, name in zip(found, names, strict=True)]
     return _with_podman_info(found, timeout)
@@ -412,13 +399,10 @@ def _with_podman_info(found: list[EngineSettings], timeout: float) -> tuple[list
     """`podman info --format json` of the default connection, merged into the one running machine (else its own)."""
     if not any(s.status.lower() == "running" for s in found):
         return found, []
-    result = run("vms", ("podman", "info", "--format", "json"), timeout=timeout)
-    if isinstance(result, ProbeError):
-        return found, [result]
-    if result.code != 0:
-        detail = f"podman info: exit {result.code}: {result.stderr.strip()[:200]}"
-        return found, [ProbeError(probe="vms", kind=ProbeErrorKind.ERROR, detail=detail)]
-    info = parse_podman_info(result.stdout)
+    answer = _stdout(("podman", "info", "--format", "json"), "podman info", timeout)
+    if isinstance(answer, ProbeError):
+        return found, [answer]
+    info = parse_podman_info(answer)
     if info is None:
         return found, [
             ProbeError(probe="vms", kind=ProbeErrorKind.PROTOCOL, detail="podman info: not a podman info answer")
@@ -469,19 +453,11 @@ def finch_settings(
     data = os.path.join(root, "lima", "data")
     if not os.path.isdir(data):
         return [], []
-    result = run(
-        "vms", (os.path.join(root, "lima", "bin", "limactl"), "ls"), timeout=timeout, env={**env, "LIMA_HOME": data}
+    answer = _stdout(
+        (os.path.join(root, "lima", "bin", "limactl"), "ls"), "finch's limactl ls", timeout, {**env, "LIMA_HOME": data}
     )
-    if isinstance(result, ProbeError):
-        return [], [result]
-    if result.code != 0:
-        return [], [
-            ProbeError(
-                probe="vms",
-                kind=ProbeErrorKind.ERROR,
-                detail=f"finch's limactl ls: exit {result.code}: {result.stderr.strip()[:200]}",
-            )
-        ]
+    if isinstance(answer, ProbeError):
+        return [], [answer]
     return [
         EngineSettings(
             product="finch",
@@ -490,7 +466,7 @@ def finch_settings(
             arch=_arch(row.get("ARCH", ""), host_arch),
             status=row.get("STATUS", ""),
         )
-        for row in parse_limactl_table(result.stdout)
+        for row in parse_limactl_table(answer)
     ], []
 
 
