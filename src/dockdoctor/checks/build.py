@@ -15,12 +15,18 @@ from dockdoctor.model import (
     Flavor,
     Need,
     Problem,
+    RunCommand,
     Safety,
     Severity,
     manual,
     run,
 )
 from dockdoctor.platforms import Platform, format_platform
+
+
+def _binfmt(*args: str) -> RunCommand:
+    """`docker run --privileged --rm tonistiigi/binfmt ARGS`: the QEMU handlers registered (or removed) by the image."""
+    return run("docker", "run", "--privileged", "--rm", "tonistiigi/binfmt", *args)
 
 
 def _install_emulation(facts: Facts, target: Platform) -> tuple[Fix, ...]:
@@ -109,17 +115,7 @@ def _install_emulation(facts: Facts, target: Platform) -> tuple[Fix, ...]:
             title="register QEMU handlers with a privileged container",
             safety=Safety.UNSAFE,
             needs=(Need.PRIVILEGED, Need.NETWORK),
-            steps=(
-                run(
-                    "docker",
-                    "run",
-                    "--privileged",
-                    "--rm",
-                    "tonistiigi/binfmt",
-                    "--install",
-                    arch,
-                ),
-            ),
+            steps=(_binfmt("--install", arch),),
         )
     )
     return tuple(fixes)
@@ -326,17 +322,7 @@ def binfmt_without_fix_binary(ctx: Context) -> Iterator[Problem]:
                         title="re-register the handler with the F flag",
                         safety=Safety.UNSAFE,
                         needs=(Need.PRIVILEGED, Need.NETWORK),
-                        steps=(
-                            run(
-                                "docker",
-                                "run",
-                                "--privileged",
-                                "--rm",
-                                "tonistiigi/binfmt",
-                                "--install",
-                                arch,
-                            ),
-                        ),
+                        steps=(_binfmt("--install", arch),),
                     ),
                 ),
             )
@@ -533,16 +519,8 @@ def _emulator_causes(
         safety=Safety.UNSAFE,
         needs=(Need.PRIVILEGED, Need.NETWORK),
         steps=(
-            run(
-                "docker",
-                "run",
-                "--privileged",
-                "--rm",
-                "tonistiigi/binfmt",
-                "--uninstall",
-                f"qemu-{arch}" if arch != "arm64" else "qemu-aarch64",
-            ),
-            run("docker", "run", "--privileged", "--rm", "tonistiigi/binfmt", "--install", arch),
+            _binfmt("--uninstall", f"qemu-{arch}" if arch != "arm64" else "qemu-aarch64"),
+            _binfmt("--install", arch),
         ),
     )
     if "F" not in handler.flags:
