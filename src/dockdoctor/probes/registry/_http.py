@@ -266,21 +266,15 @@ class Transport:
         return own if self.deadline is None else min(own, self.deadline)
 
     def _retry_wait(self, method: str, resp: Response, attempt: int) -> float | None:
-        if method not in IDEMPOTENT or attempt >= MAX_RETRIES:
+        """How long to wait before asking again (429 and 5xx, idempotent requests only), or None: do not."""
+        if method not in IDEMPOTENT or attempt >= MAX_RETRIES or resp.status not in (429, 500, 502, 503, 504):
             return None
-        if resp.status == 429:
-            if PULL_LIMIT_TEXT in resp.body[:4096].decode("utf-8", "replace").lower():
-                return None  # Docker Hub's pull limit: waiting seconds will not help
-            after = retry_after(resp)
-            if after is not None and after > MAX_RETRY_AFTER:
-                return None
-            return after if after is not None else 0.5 * (2**attempt) + random.uniform(0, 0.1)
-        if resp.status in (500, 502, 503, 504):
-            after = retry_after(resp)
-            if after is not None and after > MAX_RETRY_AFTER:
-                return None  # "come back in a day": not worth any wait inside one run
-            return after if after is not None else 0.5 * (2**attempt) + random.uniform(0, 0.1)
-        return None
+        if resp.status == 429 and PULL_LIMIT_TEXT in resp.body[:4096].decode("utf-8", "replace").lower():
+            return None  # Docker Hub's pull limit: waiting seconds will not help
+        after = retry_after(resp)
+        if after is not None and after > MAX_RETRY_AFTER:
+            return None  # "come back in a day": not worth any wait inside one run
+        return after if after is not None else 0.5 * (2**attempt) + random.uniform(0, 0.1)
 
     def _follow(
         self,
