@@ -142,7 +142,8 @@ def main() -> int:
         print(f"\n=== {shown}", flush=True)
         code, lines, wall = run_bench(argv, args.quiet)
         outputs[name] = lines
-        print(f"=== exit {code} after {wall:.0f} s", flush=True)
+        load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(f"=== exit {code} after {wall:.0f} s; load average now {load}", flush=True)
     return report(commands, outputs, envfile)
 
 
@@ -162,9 +163,11 @@ def report(commands: dict[str, list[str]], outputs: dict[str, list[str]], envfil
         rows.append((target.name, " / ".join(shown.groups()) if shown else found[1], found[0], target.bench))
     print()
     print(f"issue 17's targets (one run of each bench; DOCKDOCTOR_TESTENV={envfile}):")
-    print(f"  {'target':62} {'figure':28} verdict  bench")
+    wide = max(len(name) for name, *_ in rows)
+    across = max(len(figure) for _, figure, *_ in rows)
+    print(f"  {'target':{wide}}  {'figure':{across}}  verdict  bench")
     for name, figure, verdict, bench in rows:
-        print(f"  {name:62} {figure:28} {verdict:7}  {bench}")
+        print(f"  {name:{wide}}  {figure:{across}}  {verdict:7}  {bench}")
     other = [(b, v, t) for b, vs in verdicts.items() for v, t in vs if (b, t) not in used]
     if other:
         print()
