@@ -65,7 +65,7 @@ TARGETS = (
             f"{name} <= 15 ms beyond the interpreter",
             "check",
             rf"^{re.escape(name)}: ",
-            r": (-?[\d.]+ ms) beyond",
+            r": (-?[\d.]+ ms) beyond.*?(CPU [+-][\d.]+ ms)",
         )
         for name in (
             "dockdoctor --version",
