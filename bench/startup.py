@@ -2,9 +2,11 @@
 
 Usage: python bench/startup.py [--runs N]
 
-Every case is run N times, the cases taken in turn in every round (a busy machine slows them all alike), after one
-round that is not counted (it writes the byte code into a folder of the bench's own, as `pip install` compiles it).
-Figures are medians of wall time, in ms; CPU (user + system of the child) is printed beside them.
+N rounds, after one that is not counted (it writes the byte code into a folder of the bench's own, as `pip install`
+compiles it); in every round each case runs just after its baseline, and its figure is the median of those N paired
+differences of wall time (a busy moment slows both runs of a pair), with the same for CPU time (user + system of
+the child, from wait4) beside it: on a loaded machine the wall medians of a 15 ms process swing by tens of ms, the
+CPU figures do not. Medians of wall, minimum and CPU of every case are printed too, in ms.
 
 Targets, each <= 15 ms beyond the interpreter:
   dockdoctor --version, --help, check --help, inspect --help: run as a user runs them, through the console script
@@ -15,8 +17,8 @@ Targets, each <= 15 ms beyond the interpreter:
       completion), through the launcher `dockdoctor plugin install` writes, against `python -c pass`: that
       launcher (a /bin/sh line that execs python -c) is ours, so all of it counts.
 Also printed, without a target: every case against `python -c pass`; `python -m dockdoctor ...` against `python
--m` of an empty package (runpy, importlib.util and contextlib, ~9 ms that -m costs any package and that neither
-the console script nor the launcher pays); `docker --help` without and with the plugin installed.
+-m` of an empty package (runpy, importlib.util and contextlib: ~7-8 ms of CPU here that -m costs any package
+and that neither the console script nor the launcher pays); `docker --help` without and with the plugin installed.
 """
 
 from __future__ import annotations
