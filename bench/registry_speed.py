@@ -9,7 +9,8 @@ Usage: python bench/registry_speed.py [--refs 50] [--delay-ms 40] [--runs 3] [--
 2. Starts a threaded TCP proxy on 127.0.0.1:0 in front of the registry that holds every chunk --delay-ms in
    each direction, and counts connections and HTTP requests (parsed from both streams) per phase.
 3. Times, all through the proxy: dockdoctor cold / warm within the TTL / warm after the TTL (--refresh), the
-   registry client alone in a `python -c` driver (same three), a skopeo loop, a docker CLI loop, and the floor
+   registry client alone in a `python -c` driver (same three), a skopeo loop, a `docker manifest inspect` loop,
+   a `docker buildx imagetools inspect` loop (the test environment's buildx plugin), and the floor
    (interpreter start-up + 3 round trips).
 4. Prints wall times, ratios, requests per reference, peak RSS and one PASS/MISS line per target:
    cold <= 1.5x the floor; warm within the TTL <= 3x `python -c pass` + the cache read (every cached file
@@ -755,6 +756,16 @@ def measure(
             lambda ref: [docker_cli, "manifest", "inspect", "--insecure", ref],
             {**base_env, "DOCKER_CONFIG": docker_cfg},
         )
+    buildx = buildx_plugin(testenv)
+    if docker_cli and buildx:  # the plugin in a config folder of its own: the other loops do not see it
+        buildx_cfg = tempfile.mkdtemp(prefix="docker-config-buildx-", dir=work)
+        os.makedirs(os.path.join(buildx_cfg, "cli-plugins"))
+        os.symlink(buildx, os.path.join(buildx_cfg, "cli-plugins", "docker-buildx"))
+        loop(  # without --raw: the platforms list a person asks it for
+            "docker buildx imagetools inspect loop",
+            lambda ref: [docker_cli, "buildx", "imagetools", "inspect", ref],
+            {**base_env, "DOCKER_CONFIG": buildx_cfg},
+        )
 
     # --- report -------------------------------------------------------------------------------------
     print()
@@ -784,12 +795,15 @@ def measure(
     cold, warm, after = (phases[f"{primary} {s}"] for s in ("cold", "warm (within TTL)", "warm (after TTL)"))
     skop = phases.get("skopeo inspect --raw loop")
     dock = phases.get("docker manifest inspect loop")
+    imagetools = phases.get("docker buildx imagetools inspect loop")
     print()
     print(f"ratios ({primary}, cold, median wall):")
     if skop:
         print(f"  skopeo loop / dockdoctor cold   = {skop.wall / cold.wall:6.2f}x")
     if dock:
         print(f"  docker loop / dockdoctor cold   = {dock.wall / cold.wall:6.2f}x")
+    if imagetools:
+        print(f"  buildx imagetools loop / cold   = {imagetools.wall / cold.wall:6.2f}x")
     print(f"  dockdoctor cold / floor         = {cold.wall / floor:6.2f}x")
     drv = phases["registry client (python -c driver) cold"]
     if cli_ok:
@@ -920,6 +934,13 @@ def measure(
         for phase in ((cold, drv) if cli_ok else (cold,)) + tuple(extra[:1]):
             print("\n".join(timeline(phase)))
     return 0 if all(results) else 1
+
+
+def buildx_plugin(testenv: dict) -> str:
+    """The docker-buildx plugin binary: the test environment's, else one in the docker CLI's system folders."""
+    folders = ("/usr/local/lib/docker/cli-plugins", "/usr/libexec/docker/cli-plugins", "/usr/lib/docker/cli-plugins")
+    found = [testenv.get("buildx_plugin") or "", *(os.path.join(f, "docker-buildx") for f in folders)]
+    return next((path for path in found if path and os.access(path, os.X_OK)), "")
 
 
 def check_output(proc: subprocess.CompletedProcess[bytes] | None, refs: list[Ref]) -> str:

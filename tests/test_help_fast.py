@@ -73,3 +73,33 @@ def test_a_closed_pipe_ends_help_quietly(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.stdout == "U" and "Traceback" not in proc.stderr
+
+
+ENTRY = "import sys; from dockdoctor._entry import main; sys.exit(main())"  # what a console script and the launcher run
+OWN_MODULES = {"__future__", "dockdoctor", "dockdoctor._entry", "dockdoctor._help", "dockdoctor._help_text"}
+
+
+def _imported(tmp_path: Path, *args: str) -> set[str]:
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", *args],
+        capture_output=True,
+        text=True,
+        env={**isolated_env(tmp_path), "PYTHONPATH": SRC, "COLUMNS": "100"},
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--version"], ["--help"], ["check", "--help"], ["inspect", "--help"], ["docker-cli-plugin-metadata"]],
+)
+def test_the_start_up_answers_import_nothing_beyond_the_interpreter_and_their_own_modules(
+    tmp_path: Path, args: list[str]
+) -> None:
+    """Issue 17's start-up budget, without a clock: beyond what `python -c pass` imports, only these few small
+    modules (no collections, typing, re, click: each costs milliseconds at start-up)."""
+    extra = _imported(tmp_path, "-c", ENTRY, *args) - _imported(tmp_path, "-c", "pass")
+    assert extra <= OWN_MODULES, f"imported beyond the interpreter: {sorted(extra - OWN_MODULES)}"

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+
+TYPE_CHECKING = False  # not typing's: typing, or collections.abc, would import collections (~5 ms, _entry.py)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 HELP_OPTIONS = ("--help", "-h")
 MIN_COLUMNS = 80  # click's max_content_width: at this width or more its text does not depend on the terminal
