@@ -368,10 +368,7 @@ def _places(finding: Finding, facts: Facts) -> list[tuple[str, int]]:
     places = []
     for service in compose.services if compose is not None and name else ():
         if service.name == name:
-            for origin in service.origins:
-                match = _LINE_SUBJECT.match(origin.source.split(" ", 1)[0])
-                if match:
-                    places.append((match["file"], int(match["line"])))
+            places += [(o.location.file, o.location.line) for o in service.origins if o.location is not None]
     return places
 
 

@@ -60,6 +60,12 @@ class _Builder:
             return {"type": "null"}
         if isinstance(tp, type) and issubclass(tp, Enum):
             return {"type": "string"} if tp in OPEN_VOCABULARIES else {"enum": [m.value for m in tp]}
+        if isinstance(tp, type) and hasattr(tp, "WIRE"):  # a record written in another form (model.location)
+            wire = tp.WIRE
+            if not (isinstance(wire, type) and dataclasses.is_dataclass(wire)):
+                return self.type_schema(wire)
+            self.define(wire, name=tp.__name__)
+            return {"$ref": f"#/$defs/{tp.__name__}"}
         if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             self.define(tp)
             return {"$ref": f"#/$defs/{tp.__name__}"}
@@ -68,10 +74,11 @@ class _Builder:
             return {"type": simple[tp]}
         raise TypeError(f"no JSON Schema for {tp!r}")
 
-    def define(self, cls: type) -> None:
-        if cls.__name__ in self.defs:
+    def define(self, cls: type, *, name: str = "") -> None:
+        name = name or cls.__name__
+        if name in self.defs:
             return
-        self.defs[cls.__name__] = {}  # placeholder against recursion
+        self.defs[name] = {}  # placeholder against recursion
         hints = typing.get_type_hints(cls)
         properties: dict[str, Any] = {}
         required = []
@@ -84,7 +91,7 @@ class _Builder:
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 required.append(f.name)
         doc = (cls.__doc__ or "").strip().splitlines()[0]
-        self.defs[cls.__name__] = {
+        self.defs[name] = {
             "description": doc,
             "type": "object",
             "properties": properties,

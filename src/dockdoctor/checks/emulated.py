@@ -68,7 +68,9 @@ def offers_native(facts: Facts, ref: str) -> bool:
 def _default_platform(facts: Facts) -> tuple[str, str] | None:
     project = facts.project
     in_dotenv = (
-        next(((v, w) for k, v, w in project.dotenv if k == "DOCKER_DEFAULT_PLATFORM"), None) if project else None
+        next(((e.value, e.source) for e in project.dotenv if e.name == "DOCKER_DEFAULT_PLATFORM"), None)
+        if project
+        else None
     )
     value = facts.env("DOCKER_DEFAULT_PLATFORM")
     return (
