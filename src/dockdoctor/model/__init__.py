@@ -104,7 +104,7 @@ from dockdoctor.model.kube import (
     KubeToleration,
     KubeWorkload,
 )
-from dockdoctor.model.location import DotenvEntry, Interpolated, Line, Location, Origin
+from dockdoctor.model.location import DotenvEntry, Interpolated, Line, Location, Origin, location_in
 
 __all__ = [
     "CiJob",
@@ -113,6 +113,7 @@ __all__ = [
     "Suppressed",
     "Suppression",
     "Location",
+    "location_in",
     "Line",
     "DotenvEntry",
     "Interpolated",

@@ -29,6 +29,13 @@ def parse_place(text: str) -> tuple[str, int]:
     return (match["file"], int(match["line"])) if match else (text, 0)
 
 
+def location_in(text: str) -> Location | None:
+    """The file line a `file:line` string names (None for any other text): for the facts fields that are still
+    such strings (`PythonPin.source`, `HostBuilt.copied_by`, `DeployTarget.source`)."""
+    file, line = parse_place(text)
+    return Location(file=file, line=line) if line > 0 else None
+
+
 @dataclass(frozen=True, slots=True)
 class Location:
     """Where in the project a finding points: a file relative to the project folder, 1-based line and column."""
