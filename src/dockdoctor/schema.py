@@ -28,6 +28,7 @@ from dockdoctor.model import (
     Target,
     Verdict,
 )
+from dockdoctor.model.location import WIRED
 
 # Typed in the model, strings in the schema: vocabularies that grow with the probes and checks (a new probe
 # error kind, a new verdict) without a schema version, as they did when they were plain strings.
@@ -60,7 +61,7 @@ class _Builder:
             return {"type": "null"}
         if isinstance(tp, type) and issubclass(tp, Enum):
             return {"type": "string"} if tp in OPEN_VOCABULARIES else {"enum": [m.value for m in tp]}
-        if isinstance(tp, type) and hasattr(tp, "WIRE"):  # a record written in another form (model.location)
+        if tp in WIRED:  # a record written in another form (model.location): its schema is that form's
             wire = tp.WIRE
             if not (isinstance(wire, type) and dataclasses.is_dataclass(wire)):
                 return self.type_schema(wire)

@@ -154,6 +154,9 @@ class Origin:
         return parsed
 
 
+WIRED = (Line, DotenvEntry, Origin)  # the records written in another form: the codec and the schema use `WIRE`
+
+
 def _parse_origin(key: str, source: str, text: str) -> Origin | None:
     """The first split of `source` into a place and its `via` list that reads as both (None: no file line)."""
     start = 0

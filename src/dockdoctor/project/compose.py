@@ -172,7 +172,7 @@ def service_lines(path: str, text: str) -> Mapping[str, Mapping[str, int]]:
     return out
 
 
-def _load(path: str, text: str, env: Mapping[str, str], sources: Mapping[str, str]) -> _Loaded:
+def _load(path: str, text: str, env: Mapping[str, str], sources: Mapping[str, Location]) -> _Loaded:
     root = _compose_nodes(path, text)
     walk = _Walk(path=path, lookup=_Recorder(env), sources=sources, budget=max(_MIN_NODES, len(text) // 2))
     tree = _value(root, (), walk, 0) if root is not None else {}
