@@ -211,3 +211,9 @@ def test_the_schema_describes_the_strings_the_file_holds() -> None:
     }
     assert defs["ProjectFacts"]["properties"]["dotenv_end"]["prefixItems"] == [{"type": "integer"}, {"type": "string"}]
     assert not {"Line", "DotenvEntry", "Interpolated", "OriginWire"} & set(defs)
+
+
+def test_a_hostile_source_costs_a_bounded_number_of_splits() -> None:
+    source = "compose.yaml:1" + " via ${A} from x" * 20_000  # every split fails: 8 are tried, not 20 000
+    origin = from_data(Origin, {"key": "image", "source": source})
+    assert origin.resolved_by == source and to_data(origin)["source"] == source

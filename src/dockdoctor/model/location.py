@@ -14,6 +14,7 @@ from typing import ClassVar
 
 _PLACE = re.compile(r"(?P<file>.+):(?P<line>[1-9][0-9]*)", re.DOTALL)  # the last `:N` wins: `C:\p\a:b.yaml:12`
 _ITEM = re.compile(r"\$\{(?P<name>[^{}]*)\} from (?P<where>.+)", re.DOTALL)
+_MAX_SPLITS = 8  # ` via ` in a compose file's own name, at most this often
 ENVIRONMENT = "environment"  # how a variable that no `.env` line set is written: the process environment
 
 
@@ -158,18 +159,22 @@ WIRED = (Line, DotenvEntry, Origin)  # the records written in another form: the 
 
 
 def _parse_origin(key: str, source: str, text: str) -> Origin | None:
-    """The first split of `source` into a place and its `via` list that reads as both (None: no file line)."""
+    """The first split of `source` into a place and its `via` list that reads as both (None: no file line).
+
+    At most _MAX_SPLITS splits are tried (a hostile facts file must not cost quadratic time): past them the
+    whole text is the place, or it is kept as written."""
     start = 0
-    while True:
+    for _ in range(_MAX_SPLITS):
         cut = source.find(" via ", start)
-        head, rest = (source, "") if cut < 0 else (source[:cut], source[cut + 5 :])
-        file, line = parse_place(head)
-        via = _via(rest) if cut >= 0 else ()
-        if line > 0 and via is not None:
-            return Origin(key=key, file=file, line=line, via=via, text=text)
         if cut < 0:
-            return None
+            break
+        file, line = parse_place(source[:cut])
+        via = _via(source[cut + 5 :]) if line > 0 else None
+        if via is not None:
+            return Origin(key=key, file=file, line=line, via=via, text=text)
         start = cut + 1
+    file, line = parse_place(source)
+    return Origin(key=key, file=file, line=line, text=text) if line > 0 else None
 
 
 def _via(text: str) -> tuple[Interpolated, ...] | None:
