@@ -49,9 +49,9 @@ _PLATFORM_FIELDS = frozenset(
 def to_data(value: object) -> Any:
     """Plain JSON data for a dataclass tree (enums as their values, tuples as lists; a record with a `WIRE` form,
     such as model.location's, as that form)."""
-    if isinstance(value, WIRED):
-        return to_data(value.to_wire())
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if isinstance(value, WIRED):
+            return to_data(value.to_wire())
         return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Enum):
         return value.value
