@@ -213,11 +213,16 @@ def test_a_location_is_a_project_file_and_line_never_an_image_reference() -> Non
         engine=EngineFacts(endpoint="", endpoint_rule=EndpointRule.DEFAULT, context=None),
         project=ProjectFacts(root="/src/app", dockerfiles=(DockerfileFacts(path="build/Dockerfile"),)),
     )
-    assert location_of("build/Dockerfile:4", facts) == Location(file="build/Dockerfile", line=4)
-    assert location_of("/src/app/build/Dockerfile:4:7", facts) == Location(file="build/Dockerfile", line=4, column=7)
+    at = Location(file="build/Dockerfile", line=4)
+    assert location_of("build/Dockerfile:4", facts, at) == at  # the check's own location, never its subject parsed
+    assert location_of("build/Dockerfile:4", facts) is None
+    absolute = Location(file="/src/app/build/Dockerfile", line=4, column=7)
+    assert location_of("x", facts, absolute) == Location(file="build/Dockerfile", line=4, column=7)
     assert location_of("build/Dockerfile", facts) == Location(file="build/Dockerfile", line=1)
     for subject in ("redis:7", "engine", "service web", "Dockerfile:2", "../etc/passwd:1"):
         assert location_of(subject, facts) is None, subject
+    for given in (Location("Dockerfile", 2), Location("../etc/passwd", 1), Location("/etc/passwd", 1)):
+        assert location_of("x", facts, given) is None, given  # a file the project does not hold
 
 
 def test_no_engine_asks_the_registry_and_offline_asks_nothing(tmp_path: Path, trap) -> None:

@@ -442,6 +442,7 @@ def test_project_fields_by_name_and_replayed_tickets_get_todays_rules() -> None:
         EndpointRule,
         EngineFacts,
         HostFacts,
+        Line,
         ProjectFacts,
         RawAnswer,
     )
@@ -456,7 +457,7 @@ def test_project_fields_by_name_and_replayed_tickets_get_todays_rules() -> None:
         ),
         project=ProjectFacts(
             root="/src",
-            dotenv_end=(3, "# the token is hunter2"),
+            dotenv_end=Line(3, "# the token is hunter2"),
             dockerfiles=(
                 DockerfileFacts(
                     path="Dockerfile",
@@ -482,7 +483,7 @@ def test_project_fields_by_name_and_replayed_tickets_get_todays_rules() -> None:
     )  # as an older dockdoctor would have left it
     hidden = redact(facts)
     assert hidden.engine.labels == ("com.docker.desktop.address=unix:///Users/<user>/x.sock",)
-    assert hidden.project.dotenv_end == (3, "<redacted>")
+    assert hidden.project.dotenv_end == Line(3, "<redacted>")
     assert [(a.default, a.text) for a in hidden.project.dockerfiles[0].args] == [
         ("<redacted>", "ARG DEPLOY_PASSWORD=<redacted>"),
         ("amd64", "ARG TARGETARCH=amd64"),

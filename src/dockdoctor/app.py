@@ -221,28 +221,29 @@ NO_ENGINE_REASON = "--no-engine: it reads host, engine, compose, buildx or emula
 KUBE_REASON = (
     "--kube checks the cluster, not a docker engine: it reads host, engine, compose, buildx or emulation facts"
 )
-_LINE_SUBJECT = re.compile(r"(?P<file>[^\s:][^:]*):(?P<line>[1-9][0-9]*)(?::(?P<column>[1-9][0-9]*))?")
 
 
-def location_of(subject: str, facts: Facts) -> Location | None:
-    """The project file (relative to the project folder) and line a subject names: `path:line`, a project file's
-    path alone (line 1), or an image a Dockerfile's FROM names (that line); None for a subject that is no file
-    (the host, the engine, a container, a service)."""
+def location_of(subject: str, facts: Facts, given: Location | None = None) -> Location | None:
+    """Where in the project a finding points: the file line its check gave (`given`), else a project file its
+    subject names alone (line 1), or an image a Dockerfile's FROM names (that line); None for what is no project
+    file (the host, the engine, a container, a service, an image reference), or a file outside the project."""
     import posixpath
 
     project = facts.project
     if project is None:
         return None
     root = project.root.rstrip("/")
-    for df in project.dockerfiles:  # an image a Dockerfile names: anchored to its first FROM line
-        stage = next((st for st in df.stages if subject in (st.base, st.base_raw)), None)
-        if stage is not None and not df.path.startswith("/"):
-            return Location(file=posixpath.normpath(df.path), line=stage.line)
-    match = _LINE_SUBJECT.fullmatch(subject)
-    path, line, column = (match["file"], int(match["line"]), int(match["column"] or 1)) if match else (subject, 1, 1)
+    if given is None:
+        for df in project.dockerfiles:  # an image a Dockerfile names: anchored to its first FROM line
+            stage = next((st for st in df.stages if subject in (st.base, st.base_raw)), None)
+            if stage is not None and not df.path.startswith("/"):
+                return Location(file=posixpath.normpath(df.path), line=stage.line)
+        if any(c.isspace() for c in subject):
+            return None  # a sentence or `service web`: no file
+    path, line, column = (given.file, given.line, given.column) if given else (subject, 1, 1)
     if root and path.startswith(root + "/"):
         path = path[len(root) + 1 :]
-    if not path or path.startswith("/") or ".." in path.split("/") or any(c.isspace() for c in path):
+    if not path or path.startswith("/") or ".." in path.split("/") or line < 1:
         return None
     files = {df.path for df in project.dockerfiles} | _project_files(project)
     known = {posixpath.normpath(f[len(root) + 1 :] if root and f.startswith(root + "/") else f) for f in files}
@@ -307,7 +308,7 @@ def diagnose(
                         target=problem.target,
                         evidence=problem.evidence,
                         fixes=problem.fixes,
-                        location=location_of(problem.subject, facts),
+                        location=location_of(problem.subject, facts, problem.location),
                     )
                 )
         except Exception as err:  # noqa: BLE001 - a broken check must not hide the others
@@ -368,10 +369,7 @@ def _places(finding: Finding, facts: Facts) -> list[tuple[str, int]]:
     places = []
     for service in compose.services if compose is not None and name else ():
         if service.name == name:
-            for origin in service.origins:
-                match = _LINE_SUBJECT.match(origin.source.split(" ", 1)[0])
-                if match:
-                    places.append((match["file"], int(match["line"])))
+            places += [(o.location.file, o.location.line) for o in service.origins if o.location is not None]
     return places
 
 

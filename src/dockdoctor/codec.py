@@ -24,6 +24,7 @@ from dockdoctor.model import (
     Severity,
 )
 from dockdoctor.model.fleet import FLEET_VERSION, FleetReport
+from dockdoctor.model.location import WIRED
 from dockdoctor.model.migrate import migrate
 from dockdoctor.platforms import PlatformError, parse
 
@@ -46,8 +47,11 @@ _PLATFORM_FIELDS = frozenset(
 
 
 def to_data(value: object) -> Any:
-    """Plain JSON data for a dataclass tree (enums as their values, tuples as lists)."""
+    """Plain JSON data for a dataclass tree (enums as their values, tuples as lists; a record with a `WIRE` form,
+    such as model.location's, as that form)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if isinstance(value, WIRED):
+            return to_data(value.to_wire())
         return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Enum):
         return value.value
@@ -84,6 +88,8 @@ def from_data(tp: Any, data: Any, where: str = "$") -> Any:
         if len(args) != len(data):
             raise ValueError(f"{where}: expected {len(args)} items")
         return tuple(from_data(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, data, strict=False)))
+    if tp in WIRED:  # read as written, then into the record (which never fails)
+        return tp.from_wire(from_data(tp.WIRE, data, where))
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(data, dict):
             raise ValueError(f"{where}: expected an object")

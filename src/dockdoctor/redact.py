@@ -308,9 +308,9 @@ def _project(project: ProjectFacts) -> ProjectFacts:
         )
         for df in project.dockerfiles
     )
-    dotenv = tuple((k, v if k in ENV_ALLOWED else REDACTED, src) for k, v, src in project.dotenv)
-    number, last = project.dotenv_end
-    return dataclasses.replace(project, dockerfiles=dockerfiles, dotenv=dotenv, dotenv_end=(number, _env_line(last)))
+    dotenv = tuple(e if e.name in ENV_ALLOWED else dataclasses.replace(e, value=REDACTED) for e in project.dotenv)
+    end = dataclasses.replace(project.dotenv_end, text=_env_line(project.dotenv_end.text))
+    return dataclasses.replace(project, dockerfiles=dockerfiles, dotenv=dotenv, dotenv_end=end)
 
 
 _MYSQL_TOOLS = frozenset(

@@ -28,6 +28,7 @@ from dockdoctor.model import (
     Target,
     Verdict,
 )
+from dockdoctor.model.location import WIRED
 
 # Typed in the model, strings in the schema: vocabularies that grow with the probes and checks (a new probe
 # error kind, a new verdict) without a schema version, as they did when they were plain strings.
@@ -60,6 +61,12 @@ class _Builder:
             return {"type": "null"}
         if isinstance(tp, type) and issubclass(tp, Enum):
             return {"type": "string"} if tp in OPEN_VOCABULARIES else {"enum": [m.value for m in tp]}
+        if tp in WIRED:  # a record written in another form (model.location): its schema is that form's
+            wire = tp.WIRE
+            if not (isinstance(wire, type) and dataclasses.is_dataclass(wire)):
+                return self.type_schema(wire)
+            self.define(wire, name=tp.__name__)
+            return {"$ref": f"#/$defs/{tp.__name__}"}
         if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             self.define(tp)
             return {"$ref": f"#/$defs/{tp.__name__}"}
@@ -68,10 +75,11 @@ class _Builder:
             return {"type": simple[tp]}
         raise TypeError(f"no JSON Schema for {tp!r}")
 
-    def define(self, cls: type) -> None:
-        if cls.__name__ in self.defs:
+    def define(self, cls: type, *, name: str = "") -> None:
+        name = name or cls.__name__
+        if name in self.defs:
             return
-        self.defs[cls.__name__] = {}  # placeholder against recursion
+        self.defs[name] = {}  # placeholder against recursion
         hints = typing.get_type_hints(cls)
         properties: dict[str, Any] = {}
         required = []
@@ -84,7 +92,7 @@ class _Builder:
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 required.append(f.name)
         doc = (cls.__doc__ or "").strip().splitlines()[0]
-        self.defs[cls.__name__] = {
+        self.defs[name] = {
             "description": doc,
             "type": "object",
             "properties": properties,

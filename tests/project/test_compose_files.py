@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from dockdoctor.model import ComposeProject, Origin, ServiceBuild, ServiceFacts
+from dockdoctor.model import ComposeProject, Interpolated, Location, Origin, ServiceBuild, ServiceFacts
 from dockdoctor.project.compose import from_config_json, parse_compose, service_lines
 
 DATA = Path(__file__).parent / "data"
@@ -156,17 +156,24 @@ def test_origins_name_file_line_and_variable_source() -> None:
     )
     override = "services:\n  api:\n    platform: linux/arm64\n"
     env = {"TAG": "1", "ARCH": "arm64"}
-    sources = {"TAG": ".env:3"}
+    sources = {"TAG": Location(".env", 3)}
     project = parse_compose([("compose.yaml", base)], env=env, env_sources=sources)
+    arch = (Interpolated("ARCH"),)  # from the environment
     assert _svc(project, "api").origins == (
-        Origin("image", "compose.yaml:3 via ${TAG} from .env:3"),
-        Origin("platform", "compose.yaml:4"),  # the default in the file supplied it
-        Origin("build", "compose.yaml:5 via ${ARCH} from environment"),
-        Origin("build.platforms", "compose.yaml:7 via ${ARCH} from environment"),
+        Origin("image", "compose.yaml", 3, via=(Interpolated("TAG", ".env", 3),)),
+        Origin("platform", "compose.yaml", 4),  # the default in the file supplied it
+        Origin("build", "compose.yaml", 5, via=arch),
+        Origin("build.platforms", "compose.yaml", 7, via=arch),
     )
+    assert [o.source for o in _svc(project, "api").origins] == [  # as facts files and messages write them
+        "compose.yaml:3 via ${TAG} from .env:3",
+        "compose.yaml:4",
+        "compose.yaml:5 via ${ARCH} from environment",
+        "compose.yaml:7 via ${ARCH} from environment",
+    ]
     merged = parse_compose([("compose.yaml", base), ("compose.override.yaml", override)], env=env, env_sources=sources)
     assert _svc(merged, "api").platform == "linux/arm64"
-    assert Origin("platform", "compose.override.yaml:3") in _svc(merged, "api").origins
+    assert Origin("platform", "compose.override.yaml", 3) in _svc(merged, "api").origins
 
 
 def test_merge_rules() -> None:
@@ -194,7 +201,7 @@ def test_extends_from_another_given_file() -> None:
     assert project.error is None
     app = _svc(project, "app")
     assert (app.image, app.platform) == ("base:1", "linux/amd64")
-    assert Origin("platform", "/p/common.yaml:4") in app.origins
+    assert Origin("platform", "/p/common.yaml", 4) in app.origins
     missing = parse_compose([("/p/compose.yaml", main)], env={})
     assert missing.error is not None and "common.yaml, which was not given" in missing.error.detail
 
@@ -227,10 +234,11 @@ def test_from_config_json_fields_and_errors() -> None:
     assert api.platform == "linux/arm64" and api.build is not None
     assert api.build.platforms == ("linux/amd64", "linux/arm64") and api.build.target == "prod"
     assert api.origins == (
-        Origin("platform", "docker compose config"),
-        Origin("build", "docker compose config"),
-        Origin("build.platforms", "docker compose config"),
+        Origin("platform", resolved_by="docker compose config"),
+        Origin("build", resolved_by="docker compose config"),
+        Origin("build.platforms", resolved_by="docker compose config"),
     )
+    assert all(o.location is None for o in api.origins)
     broken = from_config_json("{\n  nope", files=("compose.yaml",))
     assert (
         broken.error is not None
@@ -334,7 +342,7 @@ def _ours(tmp_path: Path, names: list[str]) -> ComposeProject:
     found = parse_dotenv(dotenv.read_text(), path=".env") if dotenv.exists() else ()
     files = [(str(tmp_path / n), (tmp_path / n).read_text()) for n in names]
     return parse_compose(
-        files, env={n: v for n, v, _ in found}, env_sources={n: f".env:{line}" for n, _, line in found}
+        files, env={n: v for n, v, _ in found}, env_sources={n: Location(".env", line) for n, _, line in found}
     )
 
 

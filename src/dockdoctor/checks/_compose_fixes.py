@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from dockdoctor.checks._edits import append_line, delete_line, indent_of, insert_after, replace_line
+from dockdoctor.checks._edits import append_line, delete_line, indent_of, insert_after, origin_line, replace_line
 from dockdoctor.checks._spec import Context
 from dockdoctor.checks._util import emulation_for, native, platform_or_none, runs_natively
 from dockdoctor.checks._verdicts import judged
@@ -32,19 +32,14 @@ def _origin(service: ServiceFacts, key: str) -> Origin | None:
     return next((o for o in service.origins if o.key == key), None)
 
 
-def _file_line(origin: Origin | None) -> tuple[str, int] | None:
-    match = re.match(r"^(?P<file>[^:\s]+):(?P<line>\d+)(?:\s|$)", origin.source) if origin else None
-    return (match.group("file"), int(match.group("line"))) if match else None
-
-
 def _platform_edit(ctx: Context, service: ServiceFacts, platform: str) -> Fix | None:
     """Set `platform:` on a service: replace its line, or add one under `image:` with the same indentation."""
     root = ctx.facts.project.root if ctx.facts.project else ""
     current, image = _origin(service, "platform"), _origin(service, "image")
-    where = _file_line(current) if current and current.text else None
+    where = origin_line(current) if current and current.text else None
     if where is not None and current is not None:
         step = replace_line(root, where[0], where[1], current.text, f"{indent_of(current.text)}platform: {platform}")
-    elif image is not None and image.text and (where := _file_line(image)) is not None:
+    elif image is not None and image.text and (where := origin_line(image)) is not None:
         step = insert_after(root, where[0], where[1], image.text, f"{indent_of(image.text)}platform: {platform}")
     else:
         return None
@@ -54,7 +49,7 @@ def _platform_edit(ctx: Context, service: ServiceFacts, platform: str) -> Fix | 
 def _build_platforms_edit(ctx: Context, service: ServiceFacts, platforms: list[str]) -> Fix | None:
     """`platforms:` under the service's `build:`; the short form `build: .` becomes the long one."""
     origin = _origin(service, "build")
-    where = _file_line(origin) if origin and origin.text else None
+    where = origin_line(origin) if origin and origin.text else None
     if origin is None or where is None:
         return None
     root = ctx.facts.project.root if ctx.facts.project else ""
@@ -84,7 +79,7 @@ def _default_platform(ctx: Context) -> str | None:
     if ctx.facts.compose.v2 is None:
         return None
     in_dotenv = (
-        next((v for k, v, _ in ctx.facts.project.dotenv if k == "DOCKER_DEFAULT_PLATFORM"), None)
+        next((e.value for e in ctx.facts.project.dotenv if e.name == "DOCKER_DEFAULT_PLATFORM"), None)
         if ctx.facts.project
         else None
     )
@@ -94,7 +89,7 @@ def _default_platform(ctx: Context) -> str | None:
 def _default_platform_in_dotenv(ctx: Context, platform: str) -> Fix | None:
     """DOCKER_DEFAULT_PLATFORM in the project's .env: offered second, unsafe, because it is usually the wrong tool."""
     project = ctx.facts.project
-    if project is None or any(k == "DOCKER_DEFAULT_PLATFORM" for k, _, _ in project.dotenv):
+    if project is None or any(e.name == "DOCKER_DEFAULT_PLATFORM" for e in project.dotenv):
         return None
     return Fix(
         title=f"or set DOCKER_DEFAULT_PLATFORM={platform} in .env: it then applies to every service that "
@@ -130,7 +125,7 @@ def _offers(image: RemoteImage, target: Platform) -> Platform | None:
 def _unpin(ctx: Context, service: ServiceFacts) -> Fix | None:
     """Remove the service's `platform:` line: compose then pulls the engine's own variant."""
     origin = _origin(service, "platform")
-    where = _file_line(origin) if origin and origin.text else None
+    where = origin_line(origin) if origin and origin.text else None
     if where is None or origin is None or not origin.text.strip().startswith("platform:"):
         return None
     root = ctx.facts.project.root if ctx.facts.project else ""

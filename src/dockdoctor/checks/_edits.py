@@ -6,7 +6,14 @@ import posixpath
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from dockdoctor.model import EditFile
+from dockdoctor.model import EditFile, Line, Origin
+
+
+def origin_line(origin: Origin | None) -> tuple[str, int] | None:
+    """The compose file and line an edit of `origin`'s key can name: None when it has no file line, or when its file
+    name holds a colon or white space (which a diff header does not name plainly)."""
+    at = origin.location if origin is not None else None
+    return (at.file, at.line) if at and not any(c == ":" or c.isspace() for c in at.file) else None
 
 
 def _header(rel: str) -> str:
@@ -38,9 +45,9 @@ def indent_of(text: str) -> str:
     return text[: len(text) - len(text.lstrip())]
 
 
-def append_line(root: str, rel: str, end: tuple[int, str], new: str) -> EditFile:
-    """A line at the end of `rel`; `end` is its last line (number, text), (0, "") for a file to create."""
-    line, text = end
+def append_line(root: str, rel: str, end: Line | tuple[int, str], new: str) -> EditFile:
+    """A line at the end of `rel`; `end` is its last line (number, text), number 0 for a file to create."""
+    line, text = (end.number, end.text) if isinstance(end, Line) else end
     if line == 0:
         return EditFile(path=posixpath.join(root, rel), diff=f"{_header(rel)}@@ -0,0 +1,1 @@\n+{new}\n")
     return insert_after(root, rel, line, text, new)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from dockdoctor.checks._edits import replace_line
+from dockdoctor.checks._edits import origin_line, replace_line
 from dockdoctor.checks._spec import Context
 from dockdoctor.model import EditFile, Fix, Need, RemoteImage, Safety, TagCandidate, manual
 from dockdoctor.platforms import MatchKind, Platform, PlatformError, best_match, parse
@@ -62,11 +62,6 @@ def _line_pattern(reference: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w./:@-]){re.escape(reference)}(?![\w.:@/-])")
 
 
-def _file_line(source: str) -> tuple[str, int] | None:
-    match = re.match(r"^(?P<file>[^:\s]+):(?P<line>\d+)(?:\s|$)", source)
-    return (match.group("file"), int(match.group("line"))) if match else None
-
-
 def _places(ctx: Context, reference: str) -> Iterator[tuple[str, int, str]]:
     """(file, line, text) of every project line that names `reference` literally."""
     project = ctx.facts.project
@@ -75,7 +70,7 @@ def _places(ctx: Context, reference: str) -> Iterator[tuple[str, int, str]]:
     if project.compose is not None:
         for service in project.compose.services:
             origin = next((o for o in service.origins if o.key == "image"), None)
-            where = _file_line(origin.source) if origin is not None and origin.text else None
+            where = origin_line(origin) if origin is not None and origin.text else None
             if service.image == reference and where is not None and origin is not None:
                 yield where[0], where[1], origin.text
     for dockerfile in project.dockerfiles:

@@ -457,14 +457,14 @@ def default_platform_ignored(ctx: Context) -> Iterator[Problem]:
     """
     facts = ctx.facts
     in_dotenv = next(
-        ((v, src) for k, v, src in (facts.project.dotenv if facts.project else ()) if k == "DOCKER_DEFAULT_PLATFORM"),
+        (e for e in (facts.project.dotenv if facts.project else ()) if e.name == "DOCKER_DEFAULT_PLATFORM"),
         None,
     )
     in_env = facts.env("DOCKER_DEFAULT_PLATFORM")
     notes = []
     if in_dotenv and not in_env:
         notes.append(
-            f"set in {in_dotenv[1]}: `docker build` and `docker run` do not read .env, only `docker compose` does"
+            f"set in {in_dotenv.source}: `docker build` and `docker run` do not read .env, only `docker compose` does"
         )
     tool = facts.compose.v2
     v2 = _version(tool) if tool else None
@@ -476,7 +476,7 @@ def default_platform_ignored(ctx: Context) -> Iterator[Problem]:
         ]
     if (in_dotenv or in_env) and facts.compose.v2 is None and facts.compose.v1 is not None:
         notes.append("Compose v1 does not read DOCKER_DEFAULT_PLATFORM")
-    value = in_env or (in_dotenv[0] if in_dotenv else "")
+    value = in_env or (in_dotenv.value if in_dotenv else "")
     for note in notes:
         yield Problem(
             message=f"DOCKER_DEFAULT_PLATFORM={value}: {note}",

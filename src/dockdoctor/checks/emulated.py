@@ -12,7 +12,20 @@ from dockdoctor.checks._util import ev, platform_or_none, runs_natively
 from dockdoctor.checks._versions import affects, installed_versions, release
 from dockdoctor.checks.defects import short_source
 from dockdoctor.knowledge import load
-from dockdoctor.model import Evidence, Facts, Fix, Fixable, Need, Problem, RemoteImage, Safety, Severity, manual, run
+from dockdoctor.model import (
+    Evidence,
+    Facts,
+    Fix,
+    Fixable,
+    Location,
+    Need,
+    Problem,
+    RemoteImage,
+    Safety,
+    Severity,
+    manual,
+    run,
+)
 from dockdoctor.platforms import Platform, format_platform
 from dockdoctor.reference import ReferenceError, parse
 
@@ -28,6 +41,7 @@ class Workload(NamedTuple):
     why: str  # how that platform was chosen
     kind: str  # run | build
     pin: str = ""  # run: "service" (platform: key), "default" (DOCKER_DEFAULT_PLATFORM), "local" (the local copy)
+    location: Location | None = None  # the Dockerfile's FROM line, when `where` is that line alone
 
 
 def _names(ref: str) -> tuple[str, ...]:
@@ -68,7 +82,9 @@ def offers_native(facts: Facts, ref: str) -> bool:
 def _default_platform(facts: Facts) -> tuple[str, str] | None:
     project = facts.project
     in_dotenv = (
-        next(((v, w) for k, v, w in project.dotenv if k == "DOCKER_DEFAULT_PLATFORM"), None) if project else None
+        next(((e.value, e.source) for e in project.dotenv if e.name == "DOCKER_DEFAULT_PLATFORM"), None)
+        if project
+        else None
     )
     value = facts.env("DOCKER_DEFAULT_PLATFORM")
     return (
@@ -140,19 +156,22 @@ def workloads(ctx: Context) -> Iterator[Workload]:
         for stage in dockerfile.stages:
             if stage.from_stage or not stage.runs or "$" in stage.base or stage.base == "scratch":
                 continue
-            where = f"{dockerfile.path}:{stage.line}" + (f" (stage {stage.name})" if stage.name else "")
+            at = Location(file=dockerfile.path, line=stage.line)
+            where = f"{at}" + (f" (stage {stage.name})" if stage.name else "")
+            at_line = None if stage.name else at  # a named stage's finding has had no location: kept so
             written = stage.platform or ""
             if "BUILDPLATFORM" in written:
                 continue  # runs on the build platform: natively
             if written and "$" not in written:
                 fixed = platform_or_none(written)
                 if fixed is not None:
-                    yield Workload(stage.base, where, fixed, f"FROM --platform={written}", "build")
+                    yield Workload(stage.base, where, fixed, f"FROM --platform={written}", "build", location=at_line)
                 continue
             if written and "TARGETPLATFORM" not in written:
                 continue  # another variable: the facts cannot tell
             for target in ctx.targets:
-                yield Workload(stage.base, where, target, f"a build for the target {format_platform(target)}", "build")
+                why = f"a build for the target {format_platform(target)}"
+                yield Workload(stage.base, where, target, why, "build", location=at_line)
 
 
 def _native_fix(facts: Facts, work: Workload) -> Fix | None:
@@ -244,6 +263,7 @@ def workload_fails_under_emulator(ctx: Context) -> Iterator[Problem]:
                 f"{_SHOWN[runner.kind]} here; {entry['name']} {entry['effect']} under {under}{symptom} "
                 f"({short_source(entry['source'])})",
                 subject=work.where,
+                location=work.location,
                 target=format_platform(work.platform),
                 evidence=_evidence(work, runner) + (ev("knowledge.emulation.runtime.id", entry["id"]),),
                 fixes=fixes,
@@ -379,6 +399,7 @@ def base_image_level_above_cpu(ctx: Context) -> Iterator[Problem]:
             f"{'natively' if runner.kind == 'native' else 'under ' + _SHOWN[runner.kind]} here and {why}: "
             f"`{entry['symptom']}`",
             subject=work.where,
+            location=work.location,
             target=format_platform(work.platform),
             evidence=_evidence(work, runner) + (ev("knowledge.emulation.base_image_level.id", entry["id"]),),
             fixes=fixes,
@@ -479,6 +500,7 @@ def avx_workload_under_old_qemu(ctx: Context) -> Iterator[Problem]:
                 f"{format_platform(work.platform)} under QEMU here; {why}: `{entry['symptom']}`"
                 + ("" if short_source(entry["source"]) in why else f" ({short_source(entry['source'])})"),
                 subject=work.where,
+                location=work.location,
                 target=format_platform(work.platform),
                 evidence=_evidence(work, runner) + (ev("knowledge.emulation.runtime.id", entry["id"]),),
                 fixes=fixes,

@@ -20,6 +20,7 @@ from dockdoctor.model import (
     Fix,
     Fixable,
     ImageVerdict,
+    Location,
     Need,
     Problem,
     RemoteImage,
@@ -537,8 +538,9 @@ def _required_level(image: RemoteImage) -> int | None:
     return min(levels) if levels and min(levels) > 1 else None
 
 
-def _base_levels(facts: Facts) -> Iterator[tuple[str, dict[str, Any], str]]:
-    """(reference, knowledge entry, where) for project base images of a family known to need a newer x86-64 level.
+def _base_levels(facts: Facts) -> Iterator[tuple[str, dict[str, Any], str, Location | None]]:
+    """(reference, knowledge entry, where, its file line) for project base images of a family known to need a newer
+    x86-64 level.
 
     The families and their levels are `knowledge/emulation.toml` `[[base_image_level]]`, the data DKD541 reads too.
     """
@@ -546,13 +548,17 @@ def _base_levels(facts: Facts) -> Iterator[tuple[str, dict[str, Any], str]]:
 
     if facts.project is None:
         return
-    refs = [(s.base, f"{d.path}:{s.line}") for d in facts.project.dockerfiles for s in d.stages if not s.from_stage]
+    refs: list[tuple[str, str, Location | None]] = []
+    for d in facts.project.dockerfiles:
+        for s in d.stages:
+            at = Location(file=d.path, line=s.line)
+            refs += [] if s.from_stage else [(s.base, str(at), at)]
     if facts.project.compose is not None:
-        refs += [(s.image, f"service {s.name}") for s in facts.project.compose.services if s.image]
-    for ref, where in refs:
+        refs += [(s.image, f"service {s.name}", None) for s in facts.project.compose.services if s.image]
+    for ref, where, location in refs:
         entry = base_level(ref)
         if entry is not None:
-            yield ref, entry, where
+            yield ref, entry, where, location
 
 
 @check("DKD308", "amd64-level-unsupported", severity=Severity.ERROR, fixable=Fixable.NEVER)
@@ -599,13 +605,14 @@ def amd64_level_unsupported(ctx: Context) -> Iterator[Problem]:
                     ev("images.remote.platforms", ",".join(p.platform for p in image.platforms)),
                 ),
             )
-    for ref, entry, where in _base_levels(facts):
+    for ref, entry, where, location in _base_levels(facts):
         needed = int(entry["amd64_level"])
         if needed > level:
             yield Problem(
                 message=f"{where}: {ref} ({entry['family']}) needs x86-64-v{needed}; this CPU is x86-64-v{level}: "
                 f"`{entry['symptom']}`",
                 subject=where,
+                location=location,
                 target=f"linux/amd64/v{needed}",
                 evidence=(
                     ev("host.amd64_level", level),

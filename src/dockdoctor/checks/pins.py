@@ -10,7 +10,19 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from dockdoctor.checks._edits import replace_line
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import ev
-from dockdoctor.model import Fix, Fixable, IndexRelease, Need, Problem, PythonPin, Safety, Severity, Step, manual
+from dockdoctor.model import (
+    Fix,
+    Fixable,
+    IndexRelease,
+    Need,
+    Problem,
+    PythonPin,
+    Safety,
+    Severity,
+    Step,
+    location_in,
+    manual,
+)
 from dockdoctor.platforms import format_platform
 
 MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}
@@ -188,6 +200,7 @@ def pin_has_no_wheel_for_target(ctx: Context) -> Iterator[Problem]:
                 f"({libc}) on {format_platform(target)}, {how}{then} (installed by "
                 f"{pin.dockerfile}:{pin.line})",
                 subject=pin.source,
+                location=location_in(pin.source),
                 target=format_platform(target),
                 evidence=(
                     ev("project.pins", f"{pin.name}=={pin.version}"),

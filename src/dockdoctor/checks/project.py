@@ -14,12 +14,14 @@ from dockdoctor.model import (
     Facts,
     Fix,
     Fixable,
+    Location,
     Need,
     Problem,
     Safety,
     Severity,
     Stage,
     Step,
+    location_in,
     manual,
 )
 from dockdoctor.platforms import TARGET_VARS, format_platform
@@ -36,8 +38,12 @@ def _root(facts: Facts) -> str:
     return facts.project.root if facts.project else ""
 
 
+def _at(df: DockerfileFacts, line: int) -> Location:
+    return Location(file=df.path, line=line)
+
+
 def _where(df: DockerfileFacts, line: int) -> str:
-    return f"{df.path}:{line}"
+    return str(_at(df, line))
 
 
 def chain(df: DockerfileFacts, stage: Stage) -> list[Stage]:
@@ -143,6 +149,7 @@ def hardcoded_from_platform(ctx: Context) -> Iterator[Problem]:
                 message=f"{_where(df, stage.line)}: FROM --platform={stage.platform} {stage.base_raw} "
                 f"pins the {role} stage",
                 subject=_where(df, stage.line),
+                location=_at(df, stage.line),
                 target=stage.platform,
                 evidence=(ev("project.dockerfiles.stages.platform", stage.platform),),
                 fixes=(fix,) if fix else (),
@@ -192,6 +199,7 @@ def buildplatform_on_final_stage(ctx: Context) -> Iterator[Problem]:
                 f"--platform={decides.platform}{via}: the image ships the build machine's "
                 "architecture",
                 subject=_where(df, final.line),
+                location=_at(df, final.line),
                 evidence=(
                     ev("project.dockerfiles.stages.platform", decides.platform),
                     ev("project.dockerfiles.stages.line", decides.line),
@@ -239,6 +247,7 @@ def target_arg_default(ctx: Context) -> Iterator[Problem]:
                 message=f"{_where(df, arg.line)}: ARG {arg.name}={arg.default} shadows the value BuildKit "
                 "sets for each target",
                 subject=_where(df, arg.line),
+                location=_at(df, arg.line),
                 evidence=(ev("project.dockerfiles.args", f"{arg.name}={arg.default}"),),
                 fixes=fixes,
             )
@@ -278,6 +287,7 @@ def arch_specific_download(ctx: Context) -> Iterator[Problem]:
                     message=f"{_where(df, item.line)}: downloads an artifact for {item.arch}, but the targets include "
                     f"{', '.join(others)}: {item.text}",
                     subject=_where(df, item.line),
+                    location=_at(df, item.line),
                     target=item.arch,
                     evidence=(ev("project.dockerfiles.stages.arch_specific", item.text),),
                     fixes=(
@@ -360,6 +370,7 @@ def builder_stage_emulated(ctx: Context) -> Iterator[Problem]:
                 message=f"{_where(df, stage.line)}: stage {stage.name or stage.index} runs its commands "
                 f"under emulation for {names}; it could cross-compile natively",
                 subject=_where(df, stage.line),
+                location=_at(df, stage.line),
                 target=names,
                 evidence=(ev("project.dockerfiles.stages.platform", stage.platform or "(none)"),),
                 # unsafe: the edit alone builds host binaries unless the commands cross-compile
@@ -606,10 +617,12 @@ def deploy_target_not_local(ctx: Context) -> Iterator[Problem]:
         if info.intent != "deploy" or not any(s in info.source for s in from_files) or runs_natively(ctx.facts, target):
             continue
         via = emulation_for(ctx.facts, target)
+        where = info.source.split(",")[0].split(" ")[0]  # the first deploy file line that names the target
         yield Problem(
             message=f"the deploy files target {info.platform} ({info.source}); this engine is "
             f"{ctx.facts.engine.platform}: " + (f"here it runs only under {via}" if via else "it cannot run here"),
-            subject=info.source.split(",")[0].split(" ")[0],
+            subject=where,
+            location=location_in(where),
             target=info.platform,
             evidence=(ev("engine.platform", ctx.facts.engine.platform), ev("targets", info.source)),
         )

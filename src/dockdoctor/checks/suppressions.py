@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import ev
-from dockdoctor.model import Problem, Severity
+from dockdoctor.model import Location, Problem, Severity
 
 
 @check("DKD719", "invalid-suppression", severity=Severity.INFO)
@@ -40,7 +40,8 @@ def invalid_suppression(ctx: Context) -> Iterator[Problem]:
     from dockdoctor.errors import UnknownCheckError
 
     for item in ctx.facts.project.suppressions if ctx.facts.project else ():
-        where = f"{item.file}:{item.line}"
+        at = Location(file=item.file, line=item.line)
+        where = str(at)
         unknown = []
         for name in item.names:
             try:
@@ -56,6 +57,7 @@ def invalid_suppression(ctx: Context) -> Iterator[Problem]:
             message=f"{where}: `# dockdoctor: ignore={','.join(item.names)}` {' and '.join(problems)}, so it "
             + ("suppresses nothing" if not item.reason else "does not suppress those names"),
             subject=where,
+            location=at,
             evidence=(
                 ev("project.suppressions.names", ",".join(item.names)),
                 ev("project.suppressions.reason", item.reason),

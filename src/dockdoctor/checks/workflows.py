@@ -11,7 +11,7 @@ from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import ev, platform_or_none
 from dockdoctor.checks._versions import affects
 from dockdoctor.knowledge import load
-from dockdoctor.model import CiJob, CiStep, CiWorkflow, Fix, Fixable, Problem, Severity, manual
+from dockdoctor.model import CiJob, CiStep, CiWorkflow, Fix, Fixable, Location, Problem, Severity, manual
 
 BUILDS = ("build-push-action", "buildx-build")
 EMULATORS = ("setup-qemu", "binfmt-install")
@@ -32,8 +32,12 @@ def _root(ctx: Context) -> str:
     return ctx.facts.project.root if ctx.facts.project else ""
 
 
+def _at(wf: CiWorkflow, line: int) -> Location:
+    return Location(file=wf.path, line=line)
+
+
 def _where(wf: CiWorkflow, line: int) -> str:
-    return f"{wf.path}:{line}"
+    return str(_at(wf, line))
 
 
 def runner_arch(job: CiJob, kind: str) -> str | None:
@@ -183,6 +187,7 @@ def build_push_without_platforms(ctx: Context) -> Iterator[Problem]:
                     + (f" (linux/{arch})" if arch else "")
                     + f"; the targets are {', '.join(targets)}",
                     subject=_where(wf, step.line),
+                    location=_at(wf, step.line),
                     evidence=(ev("project.workflows.jobs.steps.platforms_given", False), ev("targets", wanted)),
                     fixes=(
                         Fix(
@@ -242,6 +247,7 @@ def foreign_platform_without_qemu(ctx: Context) -> Iterator[Problem]:
                     "runner without installing QEMU first: its RUN steps fail with `exec format error` "
                     "(BuildKit's embedded emulators are only a fallback)",
                     subject=_where(wf, step.line),
+                    location=_at(wf, step.line),
                     target=need[0],
                     evidence=(
                         ev("project.workflows.jobs.runner", ",".join(job.runner) or "(no tags)"),
@@ -302,6 +308,7 @@ def qemu_pinned_to_defect(ctx: Context) -> Iterator[Problem]:
                         message=f"{_where(wf, step.image_line or step.line)}: {step.image} installs QEMU "
                         f"{match['version']}: {defect['title']} ({defect['source']})",
                         subject=_where(wf, step.image_line or step.line),
+                        location=_at(wf, step.image_line or step.line),
                         target=next((p for p in defect["platforms"] if _arch(p) in emulated), None),
                         evidence=(ev("project.workflows.jobs.steps.image", step.image), ev("defect", defect["id"])),
                         fixes=(_pin_fix(ctx, wf, step, match, defect),),
@@ -409,6 +416,7 @@ def manifest_create_on_attested_image(ctx: Context) -> Iterator[Problem]:
             f"attestation (line{'s' if len(attested) > 1 else ''} {', '.join(str(s.line) for s in attested)}): "
             "each pushed tag is an index, and it fails with `is a manifest list`",
             subject=_where(wf, first.line),
+            location=_at(wf, first.line),
             evidence=tuple(ev("project.workflows.jobs.steps.uses", s.uses or s.text.strip()) for s in attested),
             fixes=tuple(fixes),
         )

@@ -46,7 +46,6 @@ from dockdoctor.model.facts import (
     IndexProject,
     IndexRelease,
     LocalImage,
-    Origin,
     ProbeError,
     ProbeErrorKind,
     ProjectFacts,
@@ -71,7 +70,6 @@ from dockdoctor.model.findings import (
     FixOption,
     FixResult,
     ImageVerdict,
-    Location,
     Problem,
     Report,
     Rule,
@@ -106,6 +104,7 @@ from dockdoctor.model.kube import (
     KubeToleration,
     KubeWorkload,
 )
+from dockdoctor.model.location import DotenvEntry, Interpolated, Line, Location, Origin, location_in
 
 __all__ = [
     "CiJob",
@@ -114,6 +113,10 @@ __all__ = [
     "Suppressed",
     "Suppression",
     "Location",
+    "location_in",
+    "Line",
+    "DotenvEntry",
+    "Interpolated",
     "Rule",
     "Skipped",
     "Applied",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from dockdoctor.model.location import DotenvEntry, Line, Origin
+
 SCHEMA_VERSION = 2  # 2: the emulation fields (model/migrate.py brings version 1 files up)
 
 
@@ -514,15 +516,6 @@ class DockerfileFacts:
 
 
 @dataclass(frozen=True, slots=True)
-class Origin:
-    """Where a value came from: `compose.yaml:12`, `.env:3`, `environment`."""
-
-    key: str  # e.g. "platform", "image", "build.platforms"
-    source: str
-    text: str = ""  # the line as written, when the source is a file line
-
-
-@dataclass(frozen=True, slots=True)
 class ServiceBuild:
     """A compose service's `build:` section."""
 
@@ -732,8 +725,8 @@ class ProjectFacts:
     dockerfiles: tuple[DockerfileFacts, ...] = ()
     compose: ComposeProject | None = None
     devcontainers: tuple[DevcontainerFacts, ...] = ()
-    dotenv: tuple[tuple[str, str, str], ...] = ()  # (name, value, "file:line") for DOCKER_*/COMPOSE_* keys
-    dotenv_end: tuple[int, str] = (0, "")  # the .env's last line (number, text): where an edit appends; 0 = no file
+    dotenv: tuple[DotenvEntry, ...] = ()  # the DOCKER_*/COMPOSE_* keys, with their lines
+    dotenv_end: Line = Line()  # the .env's last line: where an edit appends; number 0 = no file
     skipped: tuple[tuple[str, str], ...] = ()  # (path, reason): too large, symlink loop, unreadable
     errors: tuple[ProbeError, ...] = ()
     deploy: tuple[DeployFile, ...] = ()  # deploy files and the targets they name

@@ -8,6 +8,7 @@ from enum import Enum
 from dockdoctor.errors import ExitCode as ExitCode  # re-exported: model.ExitCode
 from dockdoctor.model.facts import Evidence, Facts
 from dockdoctor.model.fixes import Fix, OutcomeStatus, StepOutcome
+from dockdoctor.model.location import Location
 
 REPORT_VERSION = 2  # 2: carries facts schema 2
 
@@ -41,15 +42,7 @@ class Problem:
     target: str | None = None
     evidence: tuple[Evidence, ...] = ()
     fixes: tuple[Fix, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Location:
-    """Where in the project a finding points: a file relative to the project folder, 1-based line and column."""
-
-    file: str
-    line: int = 1
-    column: int = 1
+    location: Location | None = None  # the project file line the subject names (None: computed from the subject)
 
 
 @dataclass(frozen=True, slots=True)

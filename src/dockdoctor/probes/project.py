@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import errno
 import os
-import re
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 
@@ -16,6 +15,9 @@ from dockdoctor.model import (
     DeployTarget,
     DevcontainerFacts,
     DockerfileFacts,
+    DotenvEntry,
+    Line,
+    Location,
     Origin,
     ProbeError,
     ProbeErrorKind,
@@ -148,22 +150,27 @@ def find_compose_files(root: str, explicit: Sequence[str], env: Mapping[str, str
 
 def _dotenv(
     root: str, env: Mapping[str, str], skipped: list[tuple[str, str]], errors: list[ProbeError]
-) -> tuple[dict[str, str], dict[str, str], tuple[tuple[str, str, str], ...], tuple[int, str]]:
+) -> tuple[dict[str, str], dict[str, Location], tuple[DotenvEntry, ...], Line]:
+    """The project's `.env`: its values, the line that set each, the DOCKER_*/COMPOSE_* entries, its last line."""
     from dockdoctor.project.dotenv import DotenvError, parse_dotenv
 
     path = os.path.join(root, ".env")
     text = _read(path, skipped, root=root) if os.path.lexists(path) else None
     lines = text.splitlines() if text else []
-    end = (len(lines), lines[-1]) if lines else (0, "")
+    end = Line(number=len(lines), text=lines[-1]) if lines else Line()
     values: dict[str, str] = {}
-    sources: dict[str, str] = {}
+    sources: dict[str, Location] = {}
     if text is not None:
         try:
             for name, value, line in parse_dotenv(text, path=path, lookup=env):
-                values[name], sources[name] = value, f".env:{line}"
+                values[name], sources[name] = value, Location(file=".env", line=line)
         except DotenvError as err:
             errors.append(ProbeError(probe="project", kind=ProbeErrorKind.PARSE, detail=str(err)))
-    kept = tuple((k, v, sources[k]) for k, v in values.items() if k.startswith(KEPT_ENV))
+    kept = tuple(
+        DotenvEntry(name=k, value=v, file=sources[k].file, line=sources[k].line)
+        for k, v in values.items()
+        if k.startswith(KEPT_ENV)
+    )
     return values, sources, kept, end
 
 
@@ -172,7 +179,7 @@ def _compose(
     files: tuple[str, ...],
     env: Mapping[str, str],
     dotenv: Mapping[str, str],
-    sources: Mapping[str, str],
+    sources: Mapping[str, Location],
     skipped: list[tuple[str, str]],
     timeout: float,
     *,
@@ -197,7 +204,7 @@ def _compose(
             )
         texts.append((path, text))
     merged = {**dotenv, **env}  # the environment wins over .env, as in compose
-    origins = dict.fromkeys(env, "environment") | {k: v for k, v in sources.items() if k not in env}
+    origins = {k: v for k, v in sources.items() if k not in env}  # the others come from the environment
     ours = _with_origin_lines(parse_compose(texts, env=merged, env_sources=origins), dict(texts))
     if not shutil.which("docker") or any(p == os.path.join(root, ".env") for p, _ in skipped):
         return ours  # compose would read the .env dockdoctor refused (a link out, a FIFO) and quote it in errors
@@ -231,7 +238,7 @@ def _compose(
             s,
             origins=ours_by_name[s.name].origins
             if s.name in ours_by_name
-            else (Origin(key="service", source="docker compose config"),),
+            else (Origin(key="service", resolved_by="docker compose config"),),
         )
         for s in resolved.services
     )
@@ -252,17 +259,13 @@ def _with_lines(facts: DockerfileFacts, text: str) -> DockerfileFacts:
     )
 
 
-_SOURCE = re.compile(r"^(?P<file>.+?):(?P<line>\d+)(?:\s|$)")
-
-
 def _with_origin_lines(project: ComposeProject, texts: Mapping[str, str]) -> ComposeProject:
     lines = {path: text.splitlines() for path, text in texts.items()}
 
     def fill(origin: Origin) -> Origin:
-        match = _SOURCE.match(origin.source)
-        if not match or match.group("file") not in lines:
+        if origin.file not in lines or origin.line <= 0:
             return origin
-        return dataclasses.replace(origin, text=_line(lines[match.group("file")], int(match.group("line"))))
+        return dataclasses.replace(origin, text=_line(lines[origin.file], origin.line))
 
     return dataclasses.replace(
         project,
@@ -278,7 +281,9 @@ def _relative(project: ComposeProject, root: str) -> ComposeProject:
         return text.replace(prefix, "")
 
     services = tuple(
-        dataclasses.replace(s, origins=tuple(dataclasses.replace(o, source=rel(o.source)) for o in s.origins))
+        dataclasses.replace(
+            s, origins=tuple(dataclasses.replace(o, file=o.file.removeprefix(prefix)) for o in s.origins)
+        )
         for s in project.services
     )
     error = dataclasses.replace(project.error, detail=rel(project.error.detail)) if project.error else None
@@ -291,7 +296,7 @@ def _devcontainer_compose(
     project_files: tuple[str, ...],
     env: Mapping[str, str],
     dotenv: Mapping[str, str],
-    sources: Mapping[str, str],
+    sources: Mapping[str, Location],
     skipped: list[tuple[str, str]],
     timeout: float,
 ) -> DevcontainerFacts:
@@ -463,7 +468,10 @@ def _compose_build_targets(compose: ComposeProject) -> DeployFile | None:
         )
         for key, text in wanted:
             origin = next((o for o in service.origins if o.key == key), None)
-            where = origin.source.split(" ")[0] if origin else (compose.files[0] if compose.files else "compose")
+            if origin is None:
+                where = compose.files[0] if compose.files else "compose"
+            else:
+                where = str(origin.location) if origin.location else origin.resolved_by
             try:
                 name = format_platform(parse(text))
             except PlatformError:

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import posixpath
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from dockdoctor.model import ComposeProject, Origin, ProbeError, ProbeErrorKind, ServiceBuild, ServiceFacts
+from dockdoctor.model import (
+    ComposeProject,
+    Interpolated,
+    Location,
+    Origin,
+    ProbeError,
+    ProbeErrorKind,
+    ServiceBuild,
+    ServiceFacts,
+)
 from dockdoctor.project.interpolate import InterpolationError, interpolate
 
 if TYPE_CHECKING:
@@ -41,7 +51,7 @@ class _Loaded:
 
     path: str
     tree: dict[str, object]
-    origins: dict[Path, str]
+    origins: dict[Path, Origin]  # keyed by the value's path; their `key` is set per service (_service)
 
 
 @dataclass(slots=True)
@@ -50,8 +60,8 @@ class _Walk:
 
     path: str
     lookup: _Recorder
-    sources: Mapping[str, str]
-    origins: dict[Path, str] = field(default_factory=dict)
+    sources: Mapping[str, Location]
+    origins: dict[Path, Origin] = field(default_factory=dict)
     budget: int = _MIN_NODES
 
 
@@ -75,11 +85,11 @@ class _Recorder(Mapping[str, str]):
 
 
 def parse_compose(
-    files: Sequence[tuple[str, str]], *, env: Mapping[str, str], env_sources: Mapping[str, str] | None = None
+    files: Sequence[tuple[str, str]], *, env: Mapping[str, str], env_sources: Mapping[str, Location] | None = None
 ) -> ComposeProject:
     """Resolve compose files (path, text) as compose would: interpolate with `env`, merge in order, apply extends.
 
-    `env_sources` says where each variable came from (".env:3", "environment") for the origins.
+    `env_sources` says which `.env` line set a variable, for the origins (a variable not in it: the environment).
     """
     paths = tuple(path for path, _ in files)
     try:
@@ -90,7 +100,7 @@ def parse_compose(
             files=paths, resolved_by=RESOLVED_BY, error=ProbeError(probe="project", kind=error.kind, detail=str(error))
         )
     tree: dict[str, object] = {}
-    origins: dict[Path, str] = {}
+    origins: dict[Path, Origin] = {}
     for item in loaded:
         tree = _mapping(_merge(tree, item.tree, ()))
         origins.update(item.origins)
@@ -135,7 +145,8 @@ def from_config_json(text: str, *, files: Sequence[str]) -> ComposeProject:
         resolved_by=CONFIG_RESOLVED_BY,
         version_key=None if version is None else str(version),
         services=tuple(
-            _service(name, _mapping(services[name]), {}, "", source=CONFIG_RESOLVED_BY) for name in sorted(services)
+            _service(name, _mapping(services[name]), {}, "", resolved_by=CONFIG_RESOLVED_BY)
+            for name in sorted(services)
         ),
     )
 
@@ -161,7 +172,7 @@ def service_lines(path: str, text: str) -> Mapping[str, Mapping[str, int]]:
     return out
 
 
-def _load(path: str, text: str, env: Mapping[str, str], sources: Mapping[str, str]) -> _Loaded:
+def _load(path: str, text: str, env: Mapping[str, str], sources: Mapping[str, Location]) -> _Loaded:
     root = _compose_nodes(path, text)
     walk = _Walk(path=path, lookup=_Recorder(env), sources=sources, budget=max(_MIN_NODES, len(text) // 2))
     tree = _value(root, (), walk, 0) if root is not None else {}
@@ -247,12 +258,12 @@ def _keyed_value(key: Node, value: Node, path: Path, walk: _Walk, depth: int) ->
     return result
 
 
-def _origin(walk: _Walk, line: int, used: Sequence[str]) -> str:
-    place = f"{walk.path}:{line}"
-    if not used:
-        return place
-    via = " and ".join(f"${{{name}}} from {walk.sources.get(name, 'environment')}" for name in dict.fromkeys(used))
-    return f"{place} via {via}"
+def _origin(walk: _Walk, line: int, used: Sequence[str]) -> Origin:
+    via = []
+    for name in dict.fromkeys(used):
+        where = walk.sources.get(name)
+        via.append(Interpolated(name=name, file=where.file, line=where.line) if where else Interpolated(name=name))
+    return Origin(key="", file=walk.path, line=line, via=tuple(via))
 
 
 def _merge_sources(node: Node) -> list[Node]:
@@ -315,7 +326,7 @@ def _apply_extends(item: _Loaded, loaded: Sequence[_Loaded]) -> _Loaded:
 
 
 def _extended(
-    name: str, item: _Loaded, loaded: Sequence[_Loaded], origins: dict[Path, str], chain: tuple[str, ...]
+    name: str, item: _Loaded, loaded: Sequence[_Loaded], origins: dict[Path, Origin], chain: tuple[str, ...]
 ) -> object:
     service = _mapping(_mapping(item.tree.get("services")).get(name))
     extends = service.get("extends")
@@ -354,7 +365,7 @@ def _version_key(loaded: Sequence[_Loaded]) -> str | None:
 
 
 def _service(
-    name: str, data: Mapping[str, object], origins: Mapping[Path, str], base: str, *, source: str = ""
+    name: str, data: Mapping[str, object], origins: Mapping[Path, Origin], base: str, *, resolved_by: str = ""
 ) -> ServiceFacts:
     build = _build(data.get("build"), base)
     values = {
@@ -363,17 +374,19 @@ def _service(
         "build": build,
         "build.platforms": build.platforms if build else None,
     }
-    found = tuple(
-        Origin(key=key, source=source or origins.get(("services", name, *key.split(".")), ""))
-        for key in _ORIGIN_KEYS
-        if values[key]
-    )
+    found = []
+    for key in (k for k in _ORIGIN_KEYS if values[k]):
+        line = origins.get(("services", name, *key.split(".")))
+        if resolved_by:
+            found.append(Origin(key=key, resolved_by=resolved_by))
+        elif line is not None:
+            found.append(dataclasses.replace(line, key=key))
     return ServiceFacts(
         name=name,
         image=_text(data.get("image")),
         platform=_text(data.get("platform")),
         build=build,
-        origins=tuple(o for o in found if o.source),
+        origins=tuple(found),
         volumes=_volumes(data.get("volumes")),
     )
 
