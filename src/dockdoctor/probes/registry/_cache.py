@@ -116,6 +116,11 @@ class Cache:
         if path is None:
             return
         try:
+            if path.stat().st_size == len(body):
+                return  # stored already (content-addressed; a damaged copy is removed when it is read)
+        except OSError:
+            pass
+        try:
             if media_type:
                 replace_own(path.with_name(path.name + ".type"), media_type.encode())
             replace_own(path, body)
