@@ -297,10 +297,13 @@ class _Client:
         if self.options.offline:
             raise self._not_cached(ref)
         with self._lock:
+            kept = self._docs.get(digest)  # fetched by another lookup since the check above
             pending = self._inflight.get(digest)
-            if pending is None:
+            if pending is None and kept is None:
                 mine: Future[_Doc] = Future()
                 self._inflight[digest] = mine
+        if kept is not None:
+            return _Doc(kept[0], kept[1], digest, False)
         if pending is not None:
             return self._pending(ref, pending)
         try:

@@ -182,7 +182,7 @@ class Transport:
             conn.close()
 
     def _limit(self, netloc: str) -> threading.BoundedSemaphore:
-        # public registries get the polite limit the registry brief recommends; private ones the full one
+        """The connection cap of a host: PUBLIC_LIMIT for the public registries, per_host for the others."""
         host = netloc.rsplit(":", 1)[0] if not netloc.endswith("]") else netloc
         limit = min(self.per_host, PUBLIC_LIMIT) if host.endswith(PUBLIC_HOSTS) else self.per_host
         with self._lock:
@@ -736,6 +736,18 @@ def _unknown_host(err: BaseException) -> bool:
     return "Name or service not known" in text or "nodename nor servname" in text or "No address associated" in text
 
 
+# Connections (= requests in flight: HTTP/1.1, no pipelining) to one public registry host. Peers cap far
+# lower, but per operation and for layer downloads: regclient's defaultConcurrent = 3 "concurrent registry
+# connections" per host (regclient/regclient@b59559f config/host.go), go-containerregistry's defaultJobs = 4
+# for a remote operation while its transport keeps up to 50 idle connections per host (MaxIdleConnsPerHost,
+# google/go-containerregistry@6a5f6b3 pkg/v1/remote/options.go), dockerd's max-concurrent-downloads = 3
+# (https://github.com/confidential-containers/guest-components/pull/153 "the same default config for
+# dockerd"). Docker Hub meters manifest GETs, not connections: a pull "makes one pull for a single manifest"
+# (https://github.com/docker/docs/pull/20788.diff, download-rate-limit.md), and containers/image reads a
+# digest with HEAD because the GET "counts as a pull" (https://github.com/containers/image/pull/1078); so the
+# count of GETs is what is kept small (one per reference, HEAD to revalidate). A lookup is a few KiB:
+# 6 in flight to a public host (twice regclient's 3) is polite; private and loopback registries get
+# RegistryOptions.per_registry (64), the number of lookups a big compose project starts at once.
 PUBLIC_LIMIT = 6
 PUBLIC_HOSTS = (
     "docker.io",
