@@ -6,8 +6,8 @@ Usage: python bench/registry_speed.py [--refs 50] [--delay-ms 40] [--runs 3] [--
 1. Seeds >= --refs references of mixed kinds into the test registry through the HTTP API (bench/app-N:amd64,
    :arm64, :multi, :oci, :attest, by digest, plus nonexistent tags/repositories), reusing the blobs of the
    existing busybox images (cross-repository mounts). Idempotent; nothing is ever deleted.
-2. Starts a threaded TCP proxy on 127.0.0.1:0 in front of the registry that holds every chunk --delay-ms in
-   each direction, and counts connections and HTTP requests (parsed from both streams) per phase.
+2. Starts a TCP proxy (one selector thread) on 127.0.0.1:0 in front of the registry that holds every chunk
+   --delay-ms in each direction, and counts connections and HTTP requests (parsed from both streams) per phase.
 3. Times, all through the proxy: dockdoctor cold / warm within the TTL / warm after the TTL (--refresh), the
    registry client alone in a `python -c` driver (same three), a skopeo loop, a docker CLI loop, and the floor
    (interpreter start-up + 3 round trips).

@@ -374,7 +374,7 @@ class Transport:
             box.response = Response(status=resp.status, headers=_headers(resp), body=body, url=url)
         except (OSError, http.client.HTTPException) as err:  # while reading the body
             box.error = self._failure(err, urlsplit(url).netloc, subject)
-        except RegistryFailure as err:
+        except (RegistryFailure, _Retryable) as err:  # _send decides: a timeout if the watchdog cut it, else this
             box.error = err
 
     def _guarded(
