@@ -111,8 +111,12 @@ class _Writer:
         self._queue.put((fn, args))
 
     def drain(self, deadline: float | None) -> None:
-        """Wait until every queued write is done, or until the deadline (a write never outlives the run)."""
+        """Wait until every queued write is done, or until the deadline; then let the thread end once the
+        queue is empty (a process runs many clients: the tests, a fleet)."""
         self._idle.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            if self._thread is not None:
+                self._queue.put(None)
 
     def _work(self) -> None:
         from dockdoctor.probes._run import signals_to_the_main_thread

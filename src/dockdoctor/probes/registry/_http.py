@@ -180,6 +180,7 @@ class Transport:
             self._idle.clear()
         for conn in idle:
             conn.close()
+        self._watch.stop()
 
     def _limit(self, netloc: str) -> threading.BoundedSemaphore:
         """The connection cap of a host: PUBLIC_LIMIT for the public registries, per_host for the others."""
@@ -657,11 +658,15 @@ class _Watchdog:
         self._heap: list[tuple[float, int, _Exchange]] = []
         self._order = itertools.count()
         self._started = False
+        self._stopped = False
 
     def watch(self, box: _Exchange) -> None:
         if box.deadline is None:
             return
         with self._cond:
+            if self._stopped:  # the run is over (its transport closed): nothing more goes out
+                box.abandon()
+                return
             heapq.heappush(self._heap, (box.deadline, next(self._order), box))
             if not self._started:
                 self._started = True
@@ -669,10 +674,20 @@ class _Watchdog:
             elif self._heap[0][2] is box:
                 self._cond.notify()  # an earlier deadline than the one it sleeps towards
 
+    def stop(self) -> None:
+        """The run is over: cut what still runs, and let the thread end (a process runs many transports)."""
+        with self._cond:
+            self._stopped = True
+            running = [box for _, _, box in self._heap]
+            self._heap.clear()
+            self._cond.notify()
+        for box in running:
+            box.abandon()
+
     def _run(self) -> None:
         signals_to_the_main_thread()
         with self._cond:
-            while True:
+            while not self._stopped:
                 now = time.monotonic()
                 while self._heap and (self._heap[0][0] <= now or self._heap[0][2].finished):
                     self._heap[0][2].abandon()  # a no-op for a finished exchange
