@@ -38,8 +38,8 @@ class RegistryOptions:
     refresh: bool = False  # ignore the tag TTL: always revalidate tags with a HEAD
     tag_ttl: float = 300.0
     insecure_registries: tuple[str, ...] = ()  # hosts, host:port or CIDRs spoken to over plain HTTP
-    max_workers: int = 32
-    per_registry: int = 32  # public registries get 6 (_http.PUBLIC_LIMIT); 4 made 50 references take 14 round trips
+    max_workers: int = 64  # lookups at once: every reference of a big project starts at the same moment
+    per_registry: int = 64  # connections to one private or loopback registry; public ones: _http.PUBLIC_LIMIT
     docker_config_dir: str = ""  # "" means ~/.docker
     docker_auth_config: str = field(default="", repr=False)  # the DOCKER_AUTH_CONFIG JSON, if set
     observer: Callable[[str, str, int], None] | None = field(default=None, compare=False)  # method, url, status

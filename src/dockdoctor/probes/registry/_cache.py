@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -9,7 +10,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockdoctor.files import replace_own
 from dockdoctor.probes.registry._manifest import DocumentError, is_digest, verify_digest
 
 FORMAT = 1
@@ -46,13 +46,13 @@ class Cache:
         if not is_digest(digest):
             return None
         algorithm, _, hex_part = digest.partition(":")
-        base = self.root / "blobs"
+        base = os.path.join(self.root, "blobs")
         try:
-            path = (base / algorithm / hex_part).resolve()
-            inside = path.is_relative_to(base.resolve())
+            path = os.path.realpath(os.path.join(base, algorithm, hex_part))
+            inside = path.startswith(_real(base) + os.sep)
         except (OSError, RuntimeError):  # a symlink loop
             return None
-        return path if inside and path.name == hex_part else None
+        return Path(path) if inside and os.path.basename(path) == hex_part else None
 
     def _layer(self, digest: str) -> Path | None:
         """layers/<alg>/<hex>.json for a valid digest, inside layers/ (the same gate as _blob)."""
@@ -115,6 +115,11 @@ class Cache:
         path = self._blob(digest)
         if path is None:
             return
+        try:
+            if path.stat().st_size == len(body):
+                return  # stored already (content-addressed; a damaged copy is removed when it is read)
+        except OSError:
+            pass
         try:
             if media_type:
                 replace_own(path.with_name(path.name + ".type"), media_type.encode())
@@ -210,6 +215,20 @@ class Cache:
         """Remove the host's entry if it still holds this challenge (another run or thread may have replaced it)."""
         if self.get_challenge(host) == (scheme, {k: v for k, v in params.items() if k in CHALLENGE_PARAMS}):
             _remove(self._host(host))
+
+
+@functools.lru_cache(maxsize=16)
+def _real(folder: str) -> str:
+    """The resolved cache folder, once per run (a lookup resolves only its own file's path)."""
+    return os.path.realpath(folder)
+
+
+def replace_own(path: Path, data: bytes) -> None:
+    """dockdoctor.files.replace_own, imported on the first write: the writer thread pays for tempfile and
+    shutil while the requests are in flight, not the lookup before its first request."""
+    from dockdoctor.files import replace_own as write
+
+    write(path, data)
 
 
 def _remove(path: Path) -> bool:

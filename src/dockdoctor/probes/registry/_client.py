@@ -3,8 +3,10 @@ entry points are in the package: inspect_remote, inspect_deep)."""
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
@@ -84,6 +86,58 @@ def _registry_message(body: bytes) -> str:
         return ""
 
 
+class _Writer:
+    """The run's cache writes, in one daemon thread, so no lookup waits for the disk between its requests.
+
+    A lookup's next request (the config after the manifest) leaves as soon as the answer is parsed; the
+    documents it fetched are in the client's memory for the rest of the run, and on disk once drain() returns.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[Callable[..., None], tuple[object, ...]] | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._idle = threading.Event()
+        self._idle.set()
+        self._pending = 0
+
+    def put(self, fn: Callable[..., None], *args: object) -> None:
+        with self._lock:
+            self._pending += 1
+            self._idle.clear()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name="registry-cache", daemon=True)
+                self._thread.start()
+        self._queue.put((fn, args))
+
+    def drain(self, deadline: float | None) -> None:
+        """Wait until every queued write is done, or until the deadline; then let the thread end once the
+        queue is empty (a process runs many clients: the tests, a fleet)."""
+        self._idle.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            if self._thread is not None:
+                self._queue.put(None)
+
+    def _work(self) -> None:
+        from dockdoctor.probes._run import signals_to_the_main_thread
+
+        signals_to_the_main_thread()
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            fn, args = item
+            try:
+                fn(*args)
+            except OSError:
+                pass  # a read-only or full cache must not fail the diagnosis (Cache says the same)
+            finally:
+                with self._lock:
+                    self._pending -= 1
+                    if not self._pending:
+                        self._idle.set()
+
+
 def _essence(challenge: Challenge) -> tuple[str, str, str]:
     """What identifies a host's challenge across requests (not the scope or error of one answer)."""
     return challenge.scheme, challenge.params.get("realm", ""), challenge.params.get("service", "")
@@ -119,10 +173,21 @@ class _Client:
         self.cache = Cache(Path(options.cache_dir)) if options.cache_dir is not None else None
         self._lock = threading.Lock()
         self._inflight: dict[str, Future[_Doc]] = {}  # digest -> the one fetch under way
+        self._docs: dict[str, tuple[bytes, str]] = {}  # digest -> (body, media type) fetched in this run
+        self._writer = _Writer()
         self._disk_challenges: dict[str, Challenge | None] = {}  # host -> the challenge in the cache (this run)
 
     def close(self) -> None:
+        """End the run: connections closed, the cache writes finished (never past the run's deadline)."""
         self.transport.close()
+        self._writer.drain(self.options.deadline)
+
+    def _keep(self, digest: str, body: bytes, media_type: str) -> None:
+        """A fetched document: in memory for this run at once, in the disk cache through the writer."""
+        with self._lock:
+            self._docs[digest] = (body, media_type)
+        if self.cache is not None:
+            self._writer.put(self.cache.put_document, digest, body, media_type)
 
     # public entry ---------------------------------------------------------------------------------
     def inspect(self, ref: ImageRef) -> RemoteImage:
@@ -180,6 +245,10 @@ class _Client:
         )
 
     def _cached(self, body_digest: str, digest: str) -> _Doc | None:
+        with self._lock:
+            kept = self._docs.get(body_digest)
+        if kept is not None:  # fetched earlier in this run: the same bytes, verified then
+            return _Doc(kept[0], kept[1], digest, False)
         if self.cache is None:
             return None
         hit = self.cache.get_document(body_digest)
@@ -215,14 +284,13 @@ class _Client:
             mf.check_digest(header, "the Docker-Content-Digest header")
         if header and header != body_digest and mf.classify(media_type, resp.body).media_type == mf.SCHEMA1_SIGNED:
             digest = header  # signed schema 1: the digest is over the JWS payload (ggcr fetcher.go)
-        if self.cache is not None:
-            self.cache.put_document(body_digest, resp.body, media_type)
+        self._keep(body_digest, resp.body, media_type)
         self._remember(ref, TagEntry(digest, body_digest, media_type, now()))
         return _Doc(resp.body, media_type, digest, False)
 
     def _remember(self, ref: ImageRef, entry: TagEntry) -> None:
         if self.cache is not None:
-            self.cache.put_tag(ref.canonical, entry)
+            self._writer.put(self.cache.put_tag, ref.canonical, entry)
 
     def _document(self, ref: ImageRef, digest: str, kind: str, max_bytes: int) -> _Doc:
         """Content by digest: from the cache, else one GET however many lookups need it at once."""
@@ -233,10 +301,13 @@ class _Client:
         if self.options.offline:
             raise self._not_cached(ref)
         with self._lock:
+            kept = self._docs.get(digest)  # fetched by another lookup since the check above
             pending = self._inflight.get(digest)
-            if pending is None:
+            if pending is None and kept is None:
                 mine: Future[_Doc] = Future()
                 self._inflight[digest] = mine
+        if kept is not None:
+            return _Doc(kept[0], kept[1], digest, False)
         if pending is not None:
             return self._pending(ref, pending)
         try:
@@ -268,8 +339,7 @@ class _Client:
         self._check(ref, resp)
         mf.verify_digest(resp.body, digest)
         media_type = mf.strip_params(resp.header("content-type"))
-        if self.cache is not None:
-            self.cache.put_document(digest, resp.body, media_type)
+        self._keep(digest, resp.body, media_type)
         return _Doc(resp.body, media_type, digest, False)
 
     # interpretation -------------------------------------------------------------------------------

@@ -8,8 +8,10 @@ imported, and a run answered from the cache imports no HTTP library at all beyon
 from __future__ import annotations
 
 import base64
+import heapq
 import http.client
 import ipaddress
+import itertools
 import os
 import random
 import re
@@ -166,6 +168,7 @@ class Transport:
     _proxies: dict[str, str] = field(init=False, default_factory=dict)
     _tls: ssl.SSLContext | None = field(init=False, default=None)
     _closed: bool = field(init=False, default=False)
+    _watch: _Watchdog = field(init=False, default_factory=lambda: _Watchdog())
 
     def __post_init__(self) -> None:
         self._proxies = proxies_from_env(os.environ if self.env is None else self.env)
@@ -177,9 +180,10 @@ class Transport:
             self._idle.clear()
         for conn in idle:
             conn.close()
+        self._watch.stop()
 
     def _limit(self, netloc: str) -> threading.BoundedSemaphore:
-        # public registries get the polite limit the registry brief recommends; private ones the full one
+        """The connection cap of a host: PUBLIC_LIMIT for the public registries, per_host for the others."""
         host = netloc.rsplit(":", 1)[0] if not netloc.endswith("]") else netloc
         limit = min(self.per_host, PUBLIC_LIMIT) if host.endswith(PUBLIC_HOSTS) else self.per_host
         with self._lock:
@@ -305,11 +309,13 @@ class Transport:
         data: Mapping[str, str] | None,
         subject: str,
     ) -> Response:
-        """One HTTP exchange within its total deadline.
+        """One HTTP exchange within its total deadline, in the caller's thread.
 
         The socket timeouts bound each read, not the exchange: a server that sends a byte every few seconds
-        never trips them. So the exchange runs in a daemon thread and the caller waits for it only until the
-        deadline; then it shuts the connection down and reports a timeout.
+        never trips them. So the transport's watchdog shuts the connection down at the deadline and the
+        exchange reports a timeout. (A thread per exchange did the same at the cost of a thread start and two
+        hand-offs per request: with fifty lookups on a busy machine, that was tens of milliseconds of queueing
+        before the requests left.)
         """
         netloc = origin(url)[1]
         deadline = self._request_deadline()
@@ -320,20 +326,15 @@ class Transport:
                 ProbeErrorKind.TIMEOUT,
                 f"{subject}: no connection to {netloc} became free before the deadline (--timeout)",
             )
-        box = _Exchange()
-        worker = threading.Thread(
-            target=self._exchange,
-            args=(box, limit, method, url, headers, max_bytes, data, subject),
-            name="registry-http",
-            daemon=True,
-        )
+        box = _Exchange(deadline)
         try:
-            worker.start()
-        except BaseException:
+            self._watch.watch(box)
+            self._exchange(box, method, url, headers, max_bytes, data, subject)
+        finally:
+            box.finish()
             limit.release()
-            raise
-        if not box.done.wait(max(0.0, deadline - time.monotonic())):
-            box.abandon()
+        late = box.error is not None and time.monotonic() >= deadline  # e.g. a connect bounded by the deadline
+        if box.response is None and (box.abandoned or late):  # cut at the deadline: whatever broke, that is why
             self._observe(method, url, 0)
             total = min(self.connect_timeout + self.read_timeout, max(0.0, deadline - box.started))
             raise RegistryFailure(
@@ -352,7 +353,6 @@ class Transport:
     def _exchange(
         self,
         box: _Exchange,
-        limit: threading.BoundedSemaphore,
         method: str,
         url: str,
         headers: dict[str, str],
@@ -360,7 +360,6 @@ class Transport:
         data: Mapping[str, str] | None,
         subject: str,
     ) -> None:
-        signals_to_the_main_thread()
         try:
             conn, resp = self._guarded(box, method, url, headers, data, subject)
             box.status = resp.status
@@ -369,15 +368,15 @@ class Transport:
             except BaseException:
                 conn.close()
                 raise
+            if not box.finish():  # the watchdog cut it as the last bytes came: a timeout, the connection gone
+                conn.close()
+                return
             self._checkin(origin(url), conn, resp)
             box.response = Response(status=resp.status, headers=_headers(resp), body=body, url=url)
         except (OSError, http.client.HTTPException) as err:  # while reading the body
             box.error = self._failure(err, urlsplit(url).netloc, subject)
-        except BaseException as err:  # noqa: BLE001 - handed to the waiting caller
+        except (RegistryFailure, _Retryable) as err:  # _send decides: a timeout if the watchdog cut it, else this
             box.error = err
-        finally:
-            limit.release()
-            box.done.set()
 
     def _guarded(
         self,
@@ -444,7 +443,7 @@ class Transport:
             conn = self._checkout(key) if reuse else None
             reused = conn is not None
             if conn is None:
-                conn = self._new(parts.scheme, parts.netloc, proxy)
+                conn = self._new(parts.scheme, parts.netloc, proxy, box.deadline)
                 box.hold(conn)
                 self._connect(conn)
             else:
@@ -468,15 +467,18 @@ class Transport:
         url = self._proxies.get(scheme) or self._proxies.get("all")
         return _proxy(url) if url else None
 
-    def _new(self, scheme: str, netloc: str, proxy: Proxy | None) -> Connection:
+    def _new(self, scheme: str, netloc: str, proxy: Proxy | None, deadline: float | None = None) -> Connection:
         where = proxy.netloc if proxy is not None else netloc
+        timeout = self.connect_timeout
+        if deadline is not None:  # the watchdog cannot cut a connect (there is no socket to shut yet): bound it
+            timeout = max(0.001, min(timeout, deadline - time.monotonic()))
         if scheme == "https":
-            conn: Connection = http.client.HTTPSConnection(where, timeout=self.connect_timeout, context=self._context())
+            conn: Connection = http.client.HTTPSConnection(where, timeout=timeout, context=self._context())
             if proxy is not None:
                 auth = {"Proxy-Authorization": proxy.authorization} if proxy.authorization else None
                 conn.set_tunnel(netloc, headers=auth)
             return conn
-        return http.client.HTTPConnection(where, timeout=self.connect_timeout)
+        return http.client.HTTPConnection(where, timeout=timeout)
 
     def _connect(self, conn: Connection) -> None:
         try:
@@ -610,15 +612,16 @@ class Stream:
 
 
 class _Exchange:
-    """One exchange's result box, shared by the waiting caller and the thread that talks to the server."""
+    """One exchange's state, shared by the thread that talks to the server and the watchdog that may cut it."""
 
-    def __init__(self) -> None:
+    def __init__(self, deadline: float | None = None) -> None:
         self.started = time.monotonic()
-        self.done = threading.Event()
+        self.deadline = deadline
         self.status = 0
         self.response: Response | None = None
         self.error: BaseException | None = None
         self.abandoned = False
+        self.finished = False
         self._conn: Connection | None = None
         self._lock = threading.Lock()
 
@@ -629,13 +632,67 @@ class _Exchange:
         if abandoned:
             _shut(conn)
 
-    def abandon(self) -> None:
-        """The caller gave up: cut the connection, so the thread ends now rather than at the server's pace."""
+    def finish(self) -> bool:
+        """The exchange is over (nothing is cut after this); False if the watchdog cut it first."""
         with self._lock:
+            self.finished = True
+            return not self.abandoned
+
+    def abandon(self) -> None:
+        """The deadline passed: cut the connection, so the blocked read returns now rather than at the server's
+        pace. Nothing happens once the exchange has finished."""
+        with self._lock:
+            if self.finished:
+                return
             self.abandoned = True
             conn = self._conn
         if conn is not None:
             _shut(conn)
+
+
+class _Watchdog:
+    """One daemon thread per transport that cuts each exchange still running at its deadline."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, _Exchange]] = []
+        self._order = itertools.count()
+        self._started = False
+        self._stopped = False
+
+    def watch(self, box: _Exchange) -> None:
+        if box.deadline is None:
+            return
+        with self._cond:
+            if self._stopped:  # the run is over (its transport closed): nothing more goes out
+                box.abandon()
+                return
+            heapq.heappush(self._heap, (box.deadline, next(self._order), box))
+            if not self._started:
+                self._started = True
+                threading.Thread(target=self._run, name="registry-watchdog", daemon=True).start()
+            elif self._heap[0][2] is box:
+                self._cond.notify()  # an earlier deadline than the one it sleeps towards
+
+    def stop(self) -> None:
+        """The run is over: cut what still runs, and let the thread end (a process runs many transports)."""
+        with self._cond:
+            self._stopped = True
+            running = [box for _, _, box in self._heap]
+            self._heap.clear()
+            self._cond.notify()
+        for box in running:
+            box.abandon()
+
+    def _run(self) -> None:
+        signals_to_the_main_thread()
+        with self._cond:
+            while not self._stopped:
+                now = time.monotonic()
+                while self._heap and (self._heap[0][0] <= now or self._heap[0][2].finished):
+                    self._heap[0][2].abandon()  # a no-op for a finished exchange
+                    heapq.heappop(self._heap)
+                self._cond.wait(self._heap[0][0] - now if self._heap else None)
 
 
 def _shut(conn: Connection) -> None:
@@ -694,6 +751,18 @@ def _unknown_host(err: BaseException) -> bool:
     return "Name or service not known" in text or "nodename nor servname" in text or "No address associated" in text
 
 
+# Connections (= requests in flight: HTTP/1.1, no pipelining) to one public registry host. Peers cap far
+# lower, but per operation and for layer downloads: regclient's defaultConcurrent = 3 "concurrent registry
+# connections" per host (regclient/regclient@b59559f config/host.go), go-containerregistry's defaultJobs = 4
+# for a remote operation while its transport keeps up to 50 idle connections per host (MaxIdleConnsPerHost,
+# google/go-containerregistry@6a5f6b3 pkg/v1/remote/options.go), dockerd's max-concurrent-downloads = 3
+# (https://github.com/confidential-containers/guest-components/pull/153 "the same default config for
+# dockerd"). Docker Hub meters manifest GETs, not connections: a pull "makes one pull for a single manifest"
+# (https://github.com/docker/docs/pull/20788.diff, download-rate-limit.md), and containers/image reads a
+# digest with HEAD because the GET "counts as a pull" (https://github.com/containers/image/pull/1078); so the
+# count of GETs is what is kept small (one per reference, HEAD to revalidate). A lookup is a few KiB:
+# 6 in flight to a public host (twice regclient's 3) is polite; private and loopback registries get
+# RegistryOptions.per_registry (64), the number of lookups a big compose project starts at once.
 PUBLIC_LIMIT = 6
 PUBLIC_HOSTS = (
     "docker.io",
