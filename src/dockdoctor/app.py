@@ -35,7 +35,6 @@ from dockdoctor.model import (
     Suppressed,
     Target,
 )
-from dockdoctor.model.fleet import FleetReport
 from dockdoctor.platforms import PlatformError, format_platform, parse
 from dockdoctor.redact import redact
 from dockdoctor.reference import ReferenceError
@@ -45,6 +44,7 @@ if TYPE_CHECKING:  # the check catalog is imported where it is used: `check` sta
     from concurrent.futures import Future
 
     from dockdoctor.checks import CheckSpec
+    from dockdoctor.model.fleet import FleetReport
 
 IMAGE_CHECKS = (
     "DKD201",
@@ -419,9 +419,9 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
     The probes start first, in a thread of their own: importing the check catalog and choosing the checks
     then overlaps their waiting on the engine and the subprocesses instead of going before it.
     """
-    from dockdoctor.checks import needs_engine
-
     gathering = _start_gather(options) if replay is None else None
+    from dockdoctor.checks import needs_engine  # the catalog's import overlaps the probes' first waits
+
     try:
         checks = select_checks(options.only, options.skip + options.settings.ignore)
     except UnknownCheckError as err:
@@ -461,7 +461,7 @@ def check_fleet(options: CheckOptions, *, names: tuple[str, ...] = ()) -> FleetR
     (its report says DKD201 engine-unreachable).
     """
     from dockdoctor.model import FleetEngine, ProbeError
-    from dockdoctor.model.fleet import Unanswered
+    from dockdoctor.model.fleet import FleetReport, Unanswered
     from dockdoctor.probes import GatherOptions
     from dockdoctor.probes.fleet import UnknownContext, gather_fleet
 
