@@ -313,6 +313,8 @@ def _project(options: GatherOptions, env: dict[str, str], finish: float | None =
             str(options.project_dir), compose_files=options.compose_files, env=env, timeout=options.timeout
         )
         project = _pins(project, options, env, finish if finish is not None else time.monotonic() + options.timeout)
+        if not project.dockerfiles and project.compose is None:
+            return project  # nothing builds or mounts a host-built folder (probe_host_built would say no more)
         from dockdoctor.probes.natives import probe_host_built
 
         return dataclasses.replace(project, host_built=probe_host_built(project))
@@ -332,6 +334,8 @@ def _project(options: GatherOptions, env: dict[str, str], finish: float | None =
 
 def _pins(project: ProjectFacts, options: GatherOptions, env: dict[str, str], finish: float) -> ProjectFacts:
     """The project with the `==` pins its Dockerfiles pip-install and the package index's answer for them."""
+    if not project.dockerfiles:
+        return project  # no Dockerfile, no pin: project_pins would find nothing and note nothing
     from dockdoctor.probes.pypi import probe_index, project_pins
     from dockdoctor.probes.registry import RegistryOptions
 
