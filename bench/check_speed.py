@@ -9,8 +9,12 @@ Every ratio is of medians measured in this one run, on the same engine; each tar
   --version, --help, check --help, inspect --help and docker-cli-plugin-metadata, each beyond `python -c pass`
                                                               <= 15 ms
   peak RSS of `check --project` on a 20-service compose project <= 80 MB
---profile adds the per-phase timeline of one `check` (imports, probes, first engine request, last response,
-render). Byte code is cached in a folder of the bench's own (as an installed package has it): no run compiles.
+Each probe's wall time and each command's (from its spawn to its answer) come from one profiled `check`; the
+model's import cost (`python -c 'import dockdoctor.model'` beyond `python -c pass`) gives the estimate of check
+once that import is cheap. --profile adds that run's per-phase timeline (imports, probes, commands, first engine
+request, last response, render). `check` and the shell sequence run by turns (the load of the machine then weighs
+on both alike). Byte code is cached in a folder of the bench's own (as an installed package has it): no run
+compiles.
 """
 
 from __future__ import annotations
@@ -100,10 +104,14 @@ def main() -> int:
         print(f"engine: {env.get('DOCKER_HOST', 'default socket')}; runs: {args.runs}; python {sys.version.split()[0]}")
         for argv in ([*dd, "check"], ["bash", "-c", SHELL_SEQUENCE], *([*dd, *a] for _, a in STARTUP)):
             run(argv, env, cwd=empty)  # compile the byte code, warm the page cache, for both sides
-        check = _times([*dd, "check"], env, args.runs, empty)
-        shell = _times(["bash", "-c", SHELL_SEQUENCE], env, args.runs, empty)
+        check: list[Run] = []
+        shell: list[Run] = []
+        for _ in range(args.runs):  # by turns: a change of the machine's load weighs on both
+            check.append(run([*dd, "check"], env, cwd=empty))
+            shell.append(run(["bash", "-c", SHELL_SEQUENCE], env, cwd=empty))
         each = {c: _times(["bash", "-c", c], env, args.runs, empty) for c in COMMANDS}
         bare = _times([py, "-c", "pass"], env, args.runs, empty)
+        model = _times([py, "-c", "import dockdoctor.model"], env, args.runs, empty)
         startup = {name: _times([*dd, *a], env, args.runs, empty) for name, a in STARTUP}
         timeline = profile(["check"], env, cwd=empty)
 
@@ -126,8 +134,20 @@ def main() -> int:
                 f"  probes span {last - first:.0f} ms; the slowest, {slowest[0]}, {slowest[2] - slowest[1]:.0f} ms; "
                 f"before the first probe {first:.0f} ms, after the last {timeline.wall - last:.0f} ms"
             )
+        commands = timeline.commands()
+        if commands:
+            print("each command a probe ran (spawn to answer read; `started ahead`: spawned by probes/_prestart.py):")
+            for name, start, end in commands:
+                print(f"  {name:58} {end - start:7.1f} ms   (from {start:6.0f} to {end:6.0f} ms after the spawn)")
         print()
         print(_row("python -c pass", bare))
+        print(_row("python -c 'import dockdoctor.model'", model))
+        model_ms = _ms(model) - _ms(bare)
+        cheap = _ms(check) - model_ms
+        print(
+            f"  importing the model costs {model_ms:.0f} ms of it, all before the first probe: once that import is "
+            f"cheap, check ~ {cheap:.0f} ms = {cheap / _ms(shell):.2f} of the shell sequence (an estimate)"
+        )
         for name, runs in startup.items():
             print(_row(f"dockdoctor {name}", runs) + f"   +{_ms(runs) - _ms(bare):.1f} ms")
         if shutil.which("docker-compose") is None or shutil.which("docker") is None:
