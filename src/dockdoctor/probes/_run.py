@@ -96,13 +96,17 @@ def run(
 
 
 def _finish(proc: subprocess.Popen[str], timeout: float) -> subprocess.CompletedProcess[str]:
-    """A started process's outcome as subprocess.run returns it: killed (and TimeoutExpired) after `timeout`."""
+    """A started process's outcome as subprocess.run returns it: killed (and TimeoutExpired) after `timeout`, killed
+    on any other exception too."""
     with proc:
         try:
             stdout, stderr = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+            raise
+        except BaseException:
+            proc.kill()
             raise
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
