@@ -10,11 +10,10 @@ Every ratio is of medians measured in this one run, on the same engine; each tar
                                                               <= 15 ms
   peak RSS of `check --project` on a 20-service compose project <= 80 MB
 Each probe's wall time and each command's (from its spawn to its answer) come from one profiled `check`; the
-model's import cost (`python -c 'import dockdoctor.model'` beyond `python -c pass`) gives the estimate of check
-once that import is cheap. --profile adds that run's per-phase timeline (imports, probes, commands, first engine
-request, last response, render). `check` and the shell sequence run by turns (the load of the machine then weighs
-on both alike). Byte code is cached in a folder of the bench's own (as an installed package has it): no run
-compiles.
+model's import cost (`python -c 'import dockdoctor.model'` beyond `python -c pass`, by turns) gives the estimate
+of check once that import is cheap. --profile adds that run's per-phase timeline (imports, probes, commands, first
+engine request, last response, render). Byte code is cached in a folder of the bench's own (as an installed
+package has it): no run compiles.
 """
 
 from __future__ import annotations
@@ -77,6 +76,23 @@ def _project(folder: Path, testenv: dict, services: int) -> tuple[Path, int]:
     return folder, len(refs)
 
 
+def _model_share(py: str, env: dict[str, str], runs: int, cwd: str, check_ms: float, shell_ms: float) -> list[str]:
+    """What importing the model costs (it all goes before the first probe) and check's ratio without it: `python -c
+    'import dockdoctor.model'` and `python -c pass` by turns."""
+    bare: list[Run] = []
+    model: list[Run] = []
+    for _ in range(runs):
+        bare.append(run([py, "-c", "pass"], env, cwd=cwd))
+        model.append(run([py, "-c", "import dockdoctor.model"], env, cwd=cwd))
+    cost = _ms(model) - _ms(bare)
+    cheap = check_ms - cost
+    return [
+        _row("python -c 'import dockdoctor.model' (beside python -c pass)", model) + f"   +{cost:.1f} ms",
+        f"  once that import is cheap: check ~ {check_ms:.0f} - {cost:.0f} = {cheap:.0f} ms = {cheap / shell_ms:.2f} "
+        "of the shell sequence (an estimate)",
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=7)
@@ -104,14 +120,10 @@ def main() -> int:
         print(f"engine: {env.get('DOCKER_HOST', 'default socket')}; runs: {args.runs}; python {sys.version.split()[0]}")
         for argv in ([*dd, "check"], ["bash", "-c", SHELL_SEQUENCE], *([*dd, *a] for _, a in STARTUP)):
             run(argv, env, cwd=empty)  # compile the byte code, warm the page cache, for both sides
-        check: list[Run] = []
-        shell: list[Run] = []
-        for _ in range(args.runs):  # by turns: a change of the machine's load weighs on both
-            check.append(run([*dd, "check"], env, cwd=empty))
-            shell.append(run(["bash", "-c", SHELL_SEQUENCE], env, cwd=empty))
+        check = _times([*dd, "check"], env, args.runs, empty)
+        shell = _times(["bash", "-c", SHELL_SEQUENCE], env, args.runs, empty)
         each = {c: _times(["bash", "-c", c], env, args.runs, empty) for c in COMMANDS}
         bare = _times([py, "-c", "pass"], env, args.runs, empty)
-        model = _times([py, "-c", "import dockdoctor.model"], env, args.runs, empty)
         startup = {name: _times([*dd, *a], env, args.runs, empty) for name, a in STARTUP}
         timeline = profile(["check"], env, cwd=empty)
 
@@ -139,15 +151,9 @@ def main() -> int:
             print("each command a probe ran (spawn to answer read; `started ahead`: spawned by probes/_prestart.py):")
             for name, start, end in commands:
                 print(f"  {name:58} {end - start:7.1f} ms   (from {start:6.0f} to {end:6.0f} ms after the spawn)")
+        print("\n".join(_model_share(py, env, args.runs, empty, _ms(check), _ms(shell))))
         print()
         print(_row("python -c pass", bare))
-        print(_row("python -c 'import dockdoctor.model'", model))
-        model_ms = _ms(model) - _ms(bare)
-        cheap = _ms(check) - model_ms
-        print(
-            f"  importing the model costs {model_ms:.0f} ms of it, all before the first probe: once that import is "
-            f"cheap, check ~ {cheap:.0f} ms = {cheap / _ms(shell):.2f} of the shell sequence (an estimate)"
-        )
         for name, runs in startup.items():
             print(_row(f"dockdoctor {name}", runs) + f"   +{_ms(runs) - _ms(bare):.1f} ms")
         if shutil.which("docker-compose") is None or shutil.which("docker") is None:

@@ -244,25 +244,11 @@ def location_of(subject: str, facts: Facts) -> Location | None:
         path = path[len(root) + 1 :]
     if not path or path.startswith("/") or ".." in path.split("/") or any(c.isspace() for c in path):
         return None
-    if posixpath.normpath(path) not in _known_files(project, root):
+    files = {df.path for df in project.dockerfiles} | _project_files(project)
+    known = {posixpath.normpath(f[len(root) + 1 :] if root and f.startswith(root + "/") else f) for f in files}
+    if posixpath.normpath(path) not in known:
         return None  # `redis:7` is an image reference, not line 7 of a file named redis
     return Location(file=posixpath.normpath(path), line=line, column=column)
-
-
-_KNOWN: list[tuple[ProjectFacts, frozenset[str]]] = []  # the last project's files: diagnose asks once per finding
-
-
-def _known_files(project: ProjectFacts, root: str) -> frozenset[str]:
-    """The project's file paths relative to its folder, normalized; computed once per project facts."""
-    import posixpath
-
-    last = _KNOWN[0] if _KNOWN else None
-    if last is not None and last[0] is project:
-        return last[1]
-    files = {df.path for df in project.dockerfiles} | _project_files(project)
-    known = frozenset(posixpath.normpath(f[len(root) + 1 :] if root and f.startswith(root + "/") else f) for f in files)
-    _KNOWN[:] = [(project, known)]
-    return known
 
 
 def _project_files(project: ProjectFacts) -> set[str]:

@@ -149,6 +149,8 @@ def find_compose_files(root: str, explicit: Sequence[str], env: Mapping[str, str
 def _dotenv(
     root: str, env: Mapping[str, str], skipped: list[tuple[str, str]], errors: list[ProbeError]
 ) -> tuple[dict[str, str], dict[str, str], tuple[tuple[str, str, str], ...], tuple[int, str]]:
+    from dockdoctor.project.dotenv import DotenvError, parse_dotenv
+
     path = os.path.join(root, ".env")
     text = _read(path, skipped, root=root) if os.path.lexists(path) else None
     lines = text.splitlines() if text else []
@@ -156,8 +158,6 @@ def _dotenv(
     values: dict[str, str] = {}
     sources: dict[str, str] = {}
     if text is not None:
-        from dockdoctor.project.dotenv import DotenvError, parse_dotenv  # when there is a .env to read
-
         try:
             for name, value, line in parse_dotenv(text, path=path, lookup=env):
                 values[name], sources[name] = value, f".env:{line}"
