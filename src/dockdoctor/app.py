@@ -380,8 +380,8 @@ def _start_gather(options: CheckOptions) -> Future[Facts]:
     import threading
     from concurrent.futures import Future
 
-    from dockdoctor.probes import GatherOptions, gather
     from dockdoctor.probes._run import signals_to_the_main_thread
+    from dockdoctor.probes.gathering import GatherOptions, gather
 
     gather_options = GatherOptions(
         timeout=options.timeout,
@@ -462,8 +462,8 @@ def check_fleet(options: CheckOptions, *, names: tuple[str, ...] = ()) -> FleetR
     """
     from dockdoctor.model import FleetEngine, ProbeError
     from dockdoctor.model.fleet import Unanswered
-    from dockdoctor.probes import GatherOptions
     from dockdoctor.probes.fleet import UnknownContext, gather_fleet
+    from dockdoctor.probes.gathering import GatherOptions
 
     try:
         checks = select_checks(options.only, options.skip + options.settings.ignore)  # bad names: an error now
