@@ -462,8 +462,8 @@ def check_fleet(options: CheckOptions, *, names: tuple[str, ...] = ()) -> FleetR
     """
     from dockdoctor.model import FleetEngine, ProbeError
     from dockdoctor.model.fleet import Unanswered
+    from dockdoctor.probes import GatherOptions
     from dockdoctor.probes.fleet import UnknownContext, gather_fleet
-    from dockdoctor.probes.gathering import GatherOptions
 
     try:
         checks = select_checks(options.only, options.skip + options.settings.ignore)  # bad names: an error now
