@@ -34,12 +34,12 @@ def _exit_with(code: ExitCode | None) -> None:
 @opt.check_options
 def check_cmd(args: CheckArgs) -> ExitCode:
     """Diagnose this machine, its engine, compose, buildx and emulation."""
-    if args.list_checks or args.from_file or args.fleet or args.no_engine or args.kube is not None:
-        return _check(args)
     from dockdoctor.probes import _prestart
 
-    # the probes' fixed commands run while the app, the catalog and the probes are imported (probes/_prestart.py)
-    with _prestart.head_start(_prestart.CHECK_COMMANDS):
+    gathers = not (args.list_checks or args.from_file or args.fleet or args.no_engine or args.kube is not None)
+    # the probes' fixed commands run while the app, the catalog and the probes are imported (probes/_prestart.py;
+    # the entry point may have started them already); what no probe claims ends with the command
+    with _prestart.head_start(_prestart.CHECK_COMMANDS if gathers else ()):
         return _check(args)
 
 

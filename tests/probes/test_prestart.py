@@ -83,3 +83,35 @@ def test_unclaimed_commands_are_killed_and_reaped_at_the_end() -> None:
     assert not isinstance(started, OSError)
     assert started.returncode is not None
     assert time.monotonic() - begun < 30  # it did not wait for the sleep
+
+
+@pytest.mark.parametrize(
+    ("argv", "started"),
+    [
+        (["check"], True),
+        (["check", "--json", "--project", "app", "--platform", "linux/arm64"], True),
+        (["check", "--error", "exec format error"], True),
+        (["check", "--from", "facts.json"], False),
+        (["check", "--from=facts.json"], False),
+        (["check", "--list-checks"], False),
+        (["check", "--no-engine"], False),
+        (["check", "--kube"], False),
+        (["check", "--all-contexts"], False),
+        (["check", "--context", "prod"], False),
+        (["check", "-h"], False),
+        (["inspect", "nginx"], False),
+        (["fix", "--yes"], False),
+        ([], False),
+    ],
+)
+def test_what_the_entry_point_starts_for_a_command_line(argv: list[str], started: bool) -> None:
+    assert _prestart.for_argv(argv) == (_prestart.CHECK_COMMANDS if started else ())
+
+
+def test_the_head_start_imports_nothing_of_the_model() -> None:
+    """It runs before the model is imported: the probes package and this module import none of it."""
+    import subprocess
+
+    code = "import sys, dockdoctor.probes._prestart; print(sorted(m for m in sys.modules if 'dockdoctor' in m))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "['dockdoctor', 'dockdoctor.probes', 'dockdoctor.probes._prestart']"

@@ -5,7 +5,9 @@ json`; each is a process start or two (the docker CLI, then its plugin) that tak
 prints. The CLI calls start() first thing, so those processes run while the interpreter imports the check catalog
 and the probes; the subprocess door (probes/_run.py) then claims the process started for exactly its argv (same
 environment, nothing on stdin) instead of starting its own, and reads its output as it would have. What no probe
-claims is killed and reaped when the run ends (discard()), so nothing outlives the command.
+claims is killed and reaped when the command ends (discard()), so nothing outlives it. The entry point starts
+them from the raw command line (for_argv()) before click and the model are imported; `check` itself starts
+whatever is not started yet once its options are parsed.
 
 Standard library only, and nothing of the model: it runs before the model is imported.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 # What `check` runs whenever it gathers with its tools (probes/compose.py, probes/buildx.py), argv exactly as they
@@ -25,8 +27,24 @@ CHECK_COMMANDS: tuple[tuple[str, ...], ...] = (
     ("docker", "buildx", "ls", "--format", "json"),
 )
 
+# `check` options that gather nothing (replay, list, help) or gather otherwise (no engine, a cluster, the fleet)
+_NOT_GATHERING = frozenset(
+    {"-h", "--help", "--from", "--list-checks", "--no-engine", "--kube", "--all-contexts", "--context"}
+)
+
 _lock = threading.Lock()
 _started: dict[tuple[str, ...], subprocess.Popen[str] | OSError] = {}
+
+
+def for_argv(argv: Sequence[str]) -> tuple[tuple[str, ...], ...]:
+    """What to start for this command line before click parses it: CHECK_COMMANDS for a `check` that gathers with
+    its tools, else nothing. A guess on the raw words (the CLI's own check of the parsed options then decides,
+    and discards what it does not claim)."""
+    if argv[:1] != ["check"]:
+        return ()
+    if any(arg.split("=", 1)[0] in _NOT_GATHERING for arg in argv[1:] if arg.startswith("-")):
+        return ()
+    return CHECK_COMMANDS
 
 
 def start(commands: Iterable[tuple[str, ...]]) -> None:
