@@ -199,6 +199,10 @@ def main() -> int:
     from dockdoctor import cli
 
     event("phase", "import dockdoctor.cli (click)", t, time.time())
+    if argv[:1] == ["check"]:  # as dockdoctor._entry does once the CLI is imported: its commands start ahead
+        from dockdoctor.probes._prestart import for_argv, start
+
+        start(for_argv(argv))
     t = time.time()
     code = cli.main()
     event("phase", "cli.main", t, time.time())
