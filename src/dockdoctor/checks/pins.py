@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+
+from packaging.tags import Tag, compatible_tags, cpython_tags
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from dockdoctor.checks._edits import replace_line
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import ev
 from dockdoctor.model import Fix, Fixable, IndexRelease, Need, Problem, PythonPin, Safety, Severity, Step, manual
 from dockdoctor.platforms import format_platform
-
-if TYPE_CHECKING:  # packaging.tags (with logging, sysconfig and platform) loads when a pin is judged
-    from packaging.tags import Tag
 
 MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}
 GLIBC_MAX = 41  # glibc 2.41: Debian trixie, the base of today's python:3.x(-slim) tags; older tags have older ones
@@ -41,8 +40,6 @@ def glibc_max(distro: str) -> int:
 def supported_tags(python: str, libc: str, arch: str, glibc: int = GLIBC_MAX) -> frozenset[Tag]:
     """The wheel tags pip on CPython `python` (e.g. "3.11") accepts on linux/`arch` with that libc (and glibc
     2.<glibc>)."""
-    from packaging.tags import compatible_tags, cpython_tags
-
     major, minor = (int(x) for x in python.split(".")[:2])
     machine = MACHINES[arch]
     if libc == "musl":
@@ -62,8 +59,6 @@ def supported_tags(python: str, libc: str, arch: str, glibc: int = GLIBC_MAX) ->
 
 
 def _wheel_fits(filename: str, tags: frozenset[Tag]) -> bool:
-    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
-
     try:
         return not tags.isdisjoint(parse_wheel_filename(filename)[3])
     except InvalidWheelFilename:
