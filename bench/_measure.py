@@ -113,6 +113,11 @@ class Profile:
         rows = [(str(e["name"]), e["start"], e["end"]) for e in self.events if e["kind"] == "probe"]
         return sorted(rows, key=lambda r: r[1])
 
+    def commands(self) -> list[tuple[str, float, float]]:
+        """Each subprocess a probe ran: (argv, spawned, answer read), in ms from the spawn of the run."""
+        rows = [(str(e["name"]), e["start"], e["end"]) for e in self.events if e["kind"] == "command"]
+        return sorted(rows, key=lambda r: r[1])
+
     def lines(self, title: str) -> list[str]:
         """The per-phase timeline: imports, probes, first request, last response, render."""
         rss = self.max_rss_kib / 1024
@@ -123,7 +128,7 @@ class Profile:
             start, end = e["start"], e["end"]
             if e["kind"] == "import":
                 rows.append((start, f"    {start:7.0f}             import {e['name']} begins"))
-            elif e["kind"] in ("phase", "probe"):
+            elif e["kind"] in ("phase", "probe", "command"):
                 rows.append((start, f"    {start:7.0f} .. {end:7.0f}  {e['kind']} {e['name']} ({end - start:.0f} ms)"))
         for kind, where in (("request", "registry"), ("request", "engine")):
             first = self.first(kind, where)

@@ -3,7 +3,8 @@
 Usage (by the benches' --profile): python bench/_profile_run.py OUT.json ARGS...
 Every time is `time.time()` (the bench subtracts the moment it spawned the process, so the interpreter's own
 start-up is the first phase). The hooks live here, in bench/, not in the product: they wrap
-probes._pool.Pool.submit (each probe's wall time), probes.early.begin, http.client's request/getresponse (the
+probes._pool.Pool.submit (each probe's wall time), probes._run.run and probes._prestart.start (each command from
+its spawn to its answer), probes.early.begin, http.client's request/getresponse (the
 first registry request, the last registry response, the engine calls), render.renderer_for (render) and the
 import of the heavy modules (an audit hook: when each one's import began, and whether it was imported at all).
 """
@@ -32,6 +33,7 @@ HEAVY = (
 )
 _lock = threading.Lock()
 _imported: dict[str, float] = {}
+SPAWNED: dict[tuple[str, ...], float] = {}  # argv -> when probes/_prestart.py spawned it
 
 
 def event(kind: str, name: str, start: float, end: float | None = None, **extra: object) -> None:
@@ -73,6 +75,10 @@ def _hook_pool(_pool: object) -> None:
         name = getattr(fn, "__name__", repr(fn))
         if name in ("inspect", "search"):  # one registry lookup or tag search per reference: too many rows
             return original_submit(self, fn, *args, **kwargs)
+        if name == "run" and len(args) > 1:  # the subprocess door submitted as it is: name the command
+            name = f"run {' '.join(args[1])}"
+        elif name == "_tool" and args:  # probes/compose.py: one compose tool
+            name = f"_tool {' '.join(args[0])}"
 
         @functools.wraps(fn)
         def timed(*a, **k):  # noqa: ANN002, ANN003, ANN202
@@ -85,6 +91,35 @@ def _hook_pool(_pool: object) -> None:
         return original_submit(self, timed, *args, **kwargs)
 
     _pool.Pool.submit = submit  # type: ignore[attr-defined]
+
+
+def _hook_prestart(prestart: object) -> None:
+    original_start = prestart.start  # type: ignore[attr-defined]
+
+    def start(commands):  # noqa: ANN001, ANN202
+        for argv in commands:
+            t = time.time()
+            original_start([argv])
+            SPAWNED.setdefault(tuple(argv), t)
+
+    prestart.start = start  # type: ignore[attr-defined]
+
+
+def _hook_run(_run: object) -> None:
+    """Each command through the subprocess door: from its spawn (a head start's, else the call's) to its answer."""
+    original_run = _run.run  # type: ignore[attr-defined]
+
+    def run(probe, argv, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        start = time.time()
+        spawned = SPAWNED.pop(tuple(argv), None)
+        try:
+            return original_run(probe, argv, **kwargs)
+        finally:
+            ahead = spawned is not None and kwargs.get("env") is None and kwargs.get("input") is None
+            name = f"{' '.join(argv)[:80]}{' (started ahead)' if ahead else ''}"
+            event("command", name, spawned if ahead else start, time.time(), claimed=start)
+
+    _run.run = run  # type: ignore[attr-defined]
 
 
 def _hook_early(early: object) -> None:
@@ -121,6 +156,8 @@ def _hook_render(render: object) -> None:
 
 PATCHES = {
     "http.client": _hook_http,
+    "dockdoctor.probes._prestart": _hook_prestart,
+    "dockdoctor.probes._run": _hook_run,
     "dockdoctor.probes._pool": _hook_pool,
     "dockdoctor.probes.early": _hook_early,
     "dockdoctor.render": _hook_render,
@@ -162,6 +199,10 @@ def main() -> int:
     from dockdoctor import cli
 
     event("phase", "import dockdoctor.cli (click)", t, time.time())
+    if argv[:1] == ["check"]:  # as dockdoctor._entry does once the CLI is imported: its commands start ahead
+        from dockdoctor.probes._prestart import for_argv, start
+
+        start(for_argv(argv))
     t = time.time()
     code = cli.main()
     event("phase", "cli.main", t, time.time())

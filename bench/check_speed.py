@@ -9,8 +9,11 @@ Every ratio is of medians measured in this one run, on the same engine; each tar
   --version, --help, check --help, inspect --help and docker-cli-plugin-metadata, each beyond the interpreter
   as its caller starts it (bench/startup.py, whose measure() this bench runs)     <= 15 ms
   peak RSS of `check --project` on a 20-service compose project <= 80 MB
---profile adds the per-phase timeline of one `check` (imports, probes, first engine request, last response,
-render). Byte code is cached in a folder of the bench's own (as an installed package has it): no run compiles.
+Each probe's wall time and each command's (from its spawn to its answer) come from one profiled `check`; the
+model's import cost (`python -c 'import dockdoctor.model'` beyond `python -c pass`, by turns) gives the estimate
+of check once that import is cheap. --profile adds that run's per-phase timeline (imports, probes, commands, first
+engine request, last response, render). Byte code is cached in a folder of the bench's own (as an installed
+package has it): no run compiles.
 """
 
 from __future__ import annotations
@@ -64,6 +67,23 @@ def _project(folder: Path, testenv: dict, services: int) -> tuple[Path, int]:
     body = "".join(f"  svc{i}:\n    image: {testenv['registry']}/{ref.path}\n" for i, ref in enumerate(refs))
     (folder / "compose.yaml").write_text(f"services:\n{body}", encoding="utf-8")
     return folder, len(refs)
+
+
+def _model_share(py: str, env: dict[str, str], runs: int, cwd: str, check_ms: float, shell_ms: float) -> list[str]:
+    """What importing the model costs (it all goes before the first probe) and check's ratio without it: `python -c
+    'import dockdoctor.model'` and `python -c pass` by turns."""
+    bare: list[Run] = []
+    model: list[Run] = []
+    for _ in range(runs):
+        bare.append(run([py, "-c", "pass"], env, cwd=cwd))
+        model.append(run([py, "-c", "import dockdoctor.model"], env, cwd=cwd))
+    cost = _ms(model) - _ms(bare)
+    cheap = check_ms - cost
+    return [
+        _row("python -c 'import dockdoctor.model' (beside python -c pass)", model) + f"   +{cost:.1f} ms",
+        f"  once that import is cheap: check ~ {check_ms:.0f} - {cost:.0f} = {cheap:.0f} ms = {cheap / shell_ms:.2f} "
+        "of the shell sequence (an estimate)",
+    ]
 
 
 def main() -> int:
@@ -121,6 +141,12 @@ def main() -> int:
                 f"  probes span {last - first:.0f} ms; the slowest, {slowest[0]}, {slowest[2] - slowest[1]:.0f} ms; "
                 f"before the first probe {first:.0f} ms, after the last {timeline.wall - last:.0f} ms"
             )
+        commands = timeline.commands()
+        if commands:
+            print("each command a probe ran (spawn to answer read; `started ahead`: spawned by probes/_prestart.py):")
+            for name, start, end in commands:
+                print(f"  {name:58} {end - start:7.1f} ms   (from {start:6.0f} to {end:6.0f} ms after the spawn)")
+        print("\n".join(_model_share(py, env, args.runs, empty, _ms(check), _ms(shell))))
         print()
         print("\n".join(startup.lines()))
         if shutil.which("docker-compose") is None or shutil.which("docker") is None:

@@ -88,7 +88,15 @@ def main() -> int:
         from dockdoctor.cli import run
     except KeyboardInterrupt:  # Ctrl-C while importing: the same exit code as later on (os._exit: see cli._exit)
         os._exit(130)
-    run()
+    if sys.argv[1:2] != ["check"]:
+        run()
+    from dockdoctor.probes._prestart import discard, for_argv, start
+
+    start(for_argv(sys.argv[1:]))  # its docker commands run while the model and the catalog are imported
+    try:
+        run()
+    finally:
+        discard()  # what `check` did not claim, when it never ran (a usage error)
 
 
 def plugin_args(

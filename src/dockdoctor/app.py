@@ -378,8 +378,8 @@ def _start_gather(options: CheckOptions) -> Future[Facts]:
     import threading
     from concurrent.futures import Future
 
-    from dockdoctor.probes import GatherOptions, gather
     from dockdoctor.probes._run import signals_to_the_main_thread
+    from dockdoctor.probes.gathering import GatherOptions, gather
 
     gather_options = GatherOptions(
         timeout=options.timeout,
@@ -417,9 +417,9 @@ def check(options: CheckOptions, *, replay: Facts | None = None, replayed_from: 
     The probes start first, in a thread of their own: importing the check catalog and choosing the checks
     then overlaps their waiting on the engine and the subprocesses instead of going before it.
     """
-    from dockdoctor.checks import needs_engine
-
     gathering = _start_gather(options) if replay is None else None
+    from dockdoctor.checks import needs_engine  # the catalog's import overlaps the probes' first waits
+
     try:
         checks = select_checks(options.only, options.skip + options.settings.ignore)
     except UnknownCheckError as err:

@@ -34,12 +34,22 @@ def _exit_with(code: ExitCode | None) -> None:
 @opt.check_options
 def check_cmd(args: CheckArgs) -> ExitCode:
     """Diagnose this machine, its engine, compose, buildx and emulation."""
+    from dockdoctor.probes import _prestart
+
+    gathers = not (args.list_checks or args.from_file or args.fleet or args.no_engine or args.kube is not None)
+    # the probes' fixed commands run while the app, the catalog and the probes are imported (probes/_prestart.py;
+    # the entry point may have started them already); what no probe claims ends with the command
+    with _prestart.head_start(_prestart.CHECK_COMMANDS if gathers else ()):
+        return _check(args)
+
+
+def _check(args: CheckArgs) -> ExitCode:
     from dockdoctor import app
     from dockdoctor.render import Format, RenderOptions, renderer_for
-    from dockdoctor.render.catalog import render_rules
-    from dockdoctor.render.fleet import render as render_fleet
 
     if args.list_checks:
+        from dockdoctor.render.catalog import render_rules
+
         show(render_rules(app.rules(app.select_checks(args.only, args.skip)), as_json=args.fmt is Format.JSON))
         return ExitCode.OK
     args.refuse_conflicts()
@@ -54,6 +64,8 @@ def check_cmd(args: CheckArgs) -> ExitCode:
     )
     look = looks(args.fmt, args.color, args.quiet, look)
     if args.fleet:
+        from dockdoctor.render.fleet import render as render_fleet
+
         result = app.check_fleet(options, names=args.contexts)
         show(render_fleet(result, args.fmt, look), quiet=args.quiet)
         return result.exit_code(threshold)

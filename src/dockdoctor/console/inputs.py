@@ -42,9 +42,11 @@ def read_facts_text(path: str) -> str:
 
 def replay(path: str | None) -> Facts | None:
     """The facts of a `--from` file, or None without one."""
+    if path is None:
+        return None
     from dockdoctor import codec
 
-    return None if path is None else codec.facts_from_json(read_facts_text(path), source=path)
+    return codec.facts_from_json(read_facts_text(path), source=path)
 
 
 def load_settings(project: str | None) -> Settings:
@@ -150,9 +152,9 @@ def write_file(path: str, content: str | bytes) -> None:
 
 def save_facts(path: str | None, facts: Facts) -> None:
     """--save-facts FILE: the facts file (what `check --from` reads); nothing without the option."""
-    from dockdoctor import codec
-
     if path:
+        from dockdoctor import codec
+
         write_file(path, codec.facts_to_json(facts))
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from dockdoctor.model import ProbeError, ProbeErrorKind, RawAnswer
+from dockdoctor.probes import _prestart
 
 RAW_LIMIT = 64 * 1024  # per answer kept for a support bundle
 
@@ -64,17 +65,21 @@ def run(
     `input` goes to the program's stdin (else it reads nothing); `secret` keeps the output out of raw recordings.
     """
     try:
-        proc = subprocess.run(
-            argv,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=timeout,
-            env=dict(env) if env is not None else None,
-            input=input,
-            stdin=subprocess.DEVNULL if input is None else None,
-            check=False,
-        )
+        started = _prestart.claim(argv) if env is None and input is None else None
+        if started is not None:  # spawned before the imports (probes/_prestart.py): read it as run() would
+            proc = _finish(started, timeout)
+        else:
+            proc = subprocess.run(
+                argv,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=timeout,
+                env=dict(env) if env is not None else None,
+                input=input,
+                stdin=subprocess.DEVNULL if input is None else None,
+                check=False,
+            )
     except FileNotFoundError:
         return ProbeError(probe=probe, kind=ProbeErrorKind.NOT_FOUND, detail=f"{argv[0]}: command not found")
     except PermissionError as err:
@@ -88,6 +93,22 @@ def run(
     if not secret:
         record(probe, " ".join(argv), f"exit {proc.returncode}\n--- stdout\n{proc.stdout}--- stderr\n{proc.stderr}")
     return Completed(argv=argv, code=proc.returncode, stdout=proc.stdout, stderr=proc.stderr)
+
+
+def _finish(proc: subprocess.Popen[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """A started process's outcome as subprocess.run returns it: killed (and TimeoutExpired) after `timeout`, killed
+    on any other exception too."""
+    with proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise
+        except BaseException:
+            proc.kill()
+            raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
 def read_text(probe: str, path: str, *, limit: int = 1 << 20) -> str | ProbeError | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -95,6 +94,8 @@ def _contexts(cfg_dir: str) -> dict[str, tuple[str, str, bool]]:
 
 
 def _context_tls(cfg_dir: str, name: str, skip_verify: bool) -> TLSFiles | None:
+    import hashlib  # only a named context needs it (the digest names its TLS folder)
+
     digest = hashlib.sha256(name.encode()).hexdigest()
     base = os.path.join(cfg_dir, "contexts", "tls", digest, "docker")
     files = {n: os.path.join(base, f"{n}.pem") for n in ("ca", "cert", "key")}

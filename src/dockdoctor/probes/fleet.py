@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from dockdoctor.model import ContextFacts, Facts, LocalImage, ProbeError, ProbeErrorKind
-from dockdoctor.probes import RENDER_MARGIN, GatherOptions, _gather
 from dockdoctor.probes._pool import Pool
 from dockdoctor.probes._run import environ
 from dockdoctor.probes.endpoint import resolve
+from dockdoctor.probes.gathering import RENDER_MARGIN, GatherOptions, _gather
 from dockdoctor.progress import waiting
 
 MAX_CONTEXTS = 32  # contexts gathered in one run; the others are listed as not checked

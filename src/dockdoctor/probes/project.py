@@ -327,9 +327,6 @@ def probe_project(
     root: str, *, compose_files: Sequence[str] = (), env: Mapping[str, str], timeout: float = 10.0
 ) -> ProjectFacts:
     """Everything in the project folder that decides which platforms get built, pulled and run."""
-    from dockdoctor.project.devcontainer import parse_devcontainer
-    from dockdoctor.project.dockerfile import parse_dockerfile
-
     root = os.path.abspath(root)
     skipped: list[tuple[str, str]] = []
     errors: list[ProbeError] = []
@@ -342,11 +339,15 @@ def probe_project(
         name = os.path.basename(path)
         rel = os.path.relpath(path, root).replace(os.sep, "/")
         if is_dockerfile(name):
+            from dockdoctor.project.dockerfile import parse_dockerfile  # the parsers load when a file needs them
+
             text = _read(path, skipped, root=root)
             if text is not None:
                 dockerfiles.append(_with_lines(parse_dockerfile(text, path=rel), text))
                 suppressions += parse_suppressions(text, path=rel)
         elif rel == ".devcontainer.json" or (name == "devcontainer.json" and rel.startswith(".devcontainer/")):
+            from dockdoctor.project.devcontainer import parse_devcontainer
+
             text = _read(path, skipped, root=root)
             dev = parse_devcontainer(text, path=rel) if text is not None else None
             if dev is not None and dev.error is not None and dev.error.kind == "nesting":
@@ -387,8 +388,6 @@ def probe_project(
 def _workflows(root: str, skipped: list[tuple[str, str]], suppressions: list[Suppression]) -> tuple[CiWorkflow, ...]:
     """.github/workflows/*.yml|yaml and .gitlab-ci.yml, read through the one file door whatever .dockerignore says
     (a CI file is not in the build context, and `.github` is often ignored there)."""
-    from dockdoctor.project.workflows import parse_workflow, workflow_kind
-
     folder = os.path.join(root, ".github", "workflows")
     try:
         names = sorted(e.name for e in os.scandir(folder)) if os.path.isdir(folder) else []
@@ -398,9 +397,13 @@ def _workflows(root: str, skipped: list[tuple[str, str]], suppressions: list[Sup
     rels = [f".github/workflows/{n}" for n in names] + [".gitlab-ci.yml", ".gitlab-ci.yaml"]
     found = []
     for rel in rels:
-        kind = workflow_kind(rel)
         path = os.path.join(root, *rel.split("/"))
-        if kind is None or not os.path.lexists(path):
+        if not os.path.lexists(path):
+            continue
+        from dockdoctor.project.workflows import parse_workflow, workflow_kind  # when there is a file to read
+
+        kind = workflow_kind(rel)
+        if kind is None:
             continue
         text = _read(path, skipped, root=root)
         if text is not None:
@@ -426,8 +429,6 @@ def _quiet_read(path: str, root: str) -> str | None:
 
 def _deploy_files(root: str, paths: Sequence[str], compose_files: set[str]) -> list[DeployFile]:
     """Kubernetes manifests, Helm values, ECS/SAM/Serverless/CDK, CI workflows and fly.toml under the project."""
-    from dockdoctor.project.deploy import deploy_kind, parse_deploy
-
     folders = {os.path.dirname(p) for p in paths}
     charts = {f for f in folders if os.path.isfile(os.path.join(f, "Chart.yaml"))}
     cdk_roots = [f for f in folders if os.path.isfile(os.path.join(f, "cdk.json"))]
@@ -447,6 +448,8 @@ def _deploy_files(root: str, paths: Sequence[str], compose_files: set[str]) -> l
         text = _quiet_read(path, root)
         if text is None:
             continue
+        from dockdoctor.project.deploy import deploy_kind, parse_deploy  # when a candidate file is there
+
         kind = deploy_kind(rel, helm_values=os.path.dirname(path) in charts, cdk=cdk, text=text)
         parsed = parse_deploy(text, path=rel, kind=kind) if kind else None
         if parsed is not None:
