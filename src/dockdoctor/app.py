@@ -139,14 +139,21 @@ def resolve_targets(facts: Facts, requested: Iterable[str], settings: Settings =
 
 
 def select_checks(only: Iterable[str], skip: Iterable[str]) -> tuple[CheckSpec, ...]:
-    """The checks to run, from codes or slugs (comma-separated values allowed)."""
-    from dockdoctor.checks import ALL_CHECKS, lookup
+    """The checks to run, from codes or slugs (comma-separated values allowed), in catalog (ID) order.
 
-    def names(values: Iterable[str]) -> set[str]:
-        return {lookup(n.strip()).id for v in values for n in v.split(",") if n.strip()}
+    Checks named by code load only their own modules (`inspect`'s checks: not the whole catalog)."""
+    from dockdoctor.checks import lookup
 
-    wanted, unwanted = names(only), names(skip)
-    return tuple(s for s in ALL_CHECKS if (not wanted or s.id in wanted) and s.id not in unwanted)
+    def specs(values: Iterable[str]) -> dict[str, CheckSpec]:
+        found = (lookup(n.strip()) for v in values for n in v.split(",") if n.strip())
+        return {spec.id: spec for spec in found}
+
+    wanted, unwanted = specs(only), specs(skip)
+    if wanted:
+        return tuple(spec for code, spec in sorted(wanted.items()) if code not in unwanted)
+    from dockdoctor.checks import ALL_CHECKS
+
+    return tuple(s for s in ALL_CHECKS if s.id not in unwanted)
 
 
 def rules(specs: Iterable[CheckSpec] | None = None) -> tuple[Rule, ...]:
