@@ -340,7 +340,6 @@ def suppress(findings: list[Finding], facts: Facts) -> tuple[list[Finding], list
     """The findings no inline comment covers, and those one does (a comment with a reason, naming the finding's
     check by code or slug, on the finding's line or the line above it)."""
     from dockdoctor.checks import lookup
-    from dockdoctor.project.suppressions import covers
 
     comments = []
     for item in facts.project.suppressions if facts.project else ():
@@ -352,6 +351,8 @@ def suppress(findings: list[Finding], facts: Facts) -> tuple[list[Finding], list
                 continue  # DKD719 reports it
         if item.reason and codes:
             comments.append((item, codes))
+    if comments:  # only then: a run without a project (`inspect`) does not import the comment parser
+        from dockdoctor.project.suppressions import covers
     kept, gone = [], []
     for finding in findings:
         places = _places(finding, facts) if comments else []
