@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -12,7 +11,6 @@ from typing import TYPE_CHECKING
 from dockdoctor import __version__
 from dockdoctor.config import Settings
 from dockdoctor.errors import ConfigError, UnknownCheckError
-from dockdoctor.fixes.consent import Consent, Decision
 from dockdoctor.model import (
     Applied,
     EndpointRule,
@@ -35,7 +33,6 @@ from dockdoctor.model import (
     Suppressed,
     Target,
 )
-from dockdoctor.model.fleet import FleetReport
 from dockdoctor.platforms import PlatformError, format_platform, parse
 from dockdoctor.redact import redact
 from dockdoctor.reference import ReferenceError
@@ -45,6 +42,8 @@ if TYPE_CHECKING:  # the check catalog is imported where it is used: `check` sta
     from concurrent.futures import Future
 
     from dockdoctor.checks import CheckSpec
+    from dockdoctor.fixes.consent import Consent  # `fix` only, as the fleet's report is `check --all-contexts`'s
+    from dockdoctor.model.fleet import FleetReport
 
 IMAGE_CHECKS = (
     "DKD201",
@@ -166,6 +165,8 @@ def rules(specs: Iterable[CheckSpec] | None = None) -> tuple[Rule, ...]:
 
 
 def _crashed(spec: CheckSpec, err: Exception) -> Finding:
+    import traceback
+
     where = traceback.extract_tb(err.__traceback__)[-1]
     return Finding(
         id=spec.id,
@@ -469,7 +470,7 @@ def check_fleet(options: CheckOptions, *, names: tuple[str, ...] = ()) -> FleetR
     (its report says DKD201 engine-unreachable).
     """
     from dockdoctor.model import FleetEngine, ProbeError
-    from dockdoctor.model.fleet import Unanswered
+    from dockdoctor.model.fleet import FleetReport, Unanswered
     from dockdoctor.probes import GatherOptions
     from dockdoctor.probes.fleet import UnknownContext, gather_fleet
 
@@ -602,6 +603,7 @@ def fix(
     again, and the result says it was interrupted.
     """
     from dockdoctor.fixes.apply import Journal, apply_steps, sha256_of
+    from dockdoctor.fixes.consent import Decision
     from dockdoctor.fixes.plan import edited_paths, plan
     from dockdoctor.probes.cache import cache_root
 
