@@ -27,6 +27,7 @@ class Run:
     stderr: bytes = b""
     max_rss_kib: int = 0
     timed_out: bool = False
+    cpu: float = 0.0  # seconds of CPU (user + system) the child used: a figure the machine's load barely moves
 
 
 def run(
@@ -76,6 +77,7 @@ def run(
         stderr=chunks["err"],
         max_rss_kib=usage.ru_maxrss,
         timed_out=bool(killed),
+        cpu=usage.ru_utime + usage.ru_stime,
     )
 
 

@@ -397,6 +397,7 @@ class Phase:
     failures: list[str] = field(default_factory=list)
     completed: int = 0  # loop iterations run (loops only)
     rss: list[int] = field(default_factory=list)  # peak RSS of each run, KiB
+    cpus: list[float] = field(default_factory=list)  # CPU seconds (user + system) of each run
 
     @property
     def wall(self) -> float:
@@ -418,6 +419,7 @@ def run_timed(
     proxy.phase = "idle"
     phase.starts.append(start)
     phase.rss.append(result.max_rss_kib)
+    phase.cpus.append(result.cpu)
     return result.wall, proc
 
 
@@ -637,12 +639,12 @@ def measure(
 
     # (f) the floor
     rtts = [round_trip(proxy, proxy.address) for _ in range(7)]
-    starts = []
+    starts, start_cpus = [], []
     for _ in range(7):
-        t = time.perf_counter()
-        subprocess.run([py, "-c", "pass"], env=base_env, check=False, timeout=SUBPROCESS_TIMEOUT)
-        starts.append(time.perf_counter() - t)
-    rtt, py_start = statistics.median(rtts), statistics.median(starts)
+        started = run([py, "-c", "pass"], base_env, timeout=SUBPROCESS_TIMEOUT)
+        starts.append(started.wall)
+        start_cpus.append(started.cpu)
+    rtt, py_start, py_cpu = statistics.median(rtts), statistics.median(starts), statistics.median(start_cpus)
     floor = py_start + 3 * rtt
     proxy.events.clear()
 
@@ -885,6 +887,13 @@ def measure(
             f"warm within TTL, the {n_found} existing refs only: {nonet.wall * 1000:.0f} ms <= {budget * 1000:.0f} "
             f"ms (is {nonet.wall / (py_start + cache_read):.2f}x python -c pass + cache read; "
             f"{len(nonet.events)} registry requests)",
+        )
+        print(
+            "info  CPU (user + system, median; the load moves it far less than wall): python -c pass "
+            f"{py_cpu * 1000:.0f} ms; inspect cold {statistics.median(cold.cpus) * 1000:.0f} ms, warm within TTL "
+            f"{statistics.median(warm.cpus) * 1000:.0f} ms = {statistics.median(warm.cpus) / py_cpu:.1f}x, without "
+            f"the missing refs {statistics.median(nonet.cpus) * 1000:.0f} ms = "
+            f"{statistics.median(nonet.cpus) / py_cpu:.1f}x python -c pass"
         )
         rss = max(cold.rss + warm.rss + after.rss) / 1024
         line(rss < 80, f"peak RSS of inspect for {n} references {rss:.1f} MB (< 80 MB; cold/warm/after-TTL runs)")
