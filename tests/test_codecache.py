@@ -50,8 +50,9 @@ PROBE = """if True:
 
 
 def probe(tmp: Path, **env: str) -> dict[str, object]:
-    environ = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    environ.update(PYTHONPATH=SRC, PYTHONPYCACHEPREFIX=str(tmp / "pycache"), **env)
+    environ = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "DOCKDOCTOR_CACHE_DIR")}
+    environ.update(PYTHONPATH=SRC, PYTHONPYCACHEPREFIX=str(tmp / "pycache"))
+    environ.update(env)
     out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, env=environ)
     result: dict[str, object] = json.loads(out.stdout)
     return result
@@ -79,6 +80,16 @@ def test_a_damaged_file_is_compiled_again_and_replaced(tmp_path: Path) -> None:
     assert again["compiled"] is True
     assert again["repr"] == "Point(x=1, y=2, tags=())"
     assert probe(tmp_path)["compiled"] is False
+
+
+def test_an_install_the_user_cannot_write_to_keeps_it_in_the_cache_folder(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("", encoding="utf-8")  # no folder can be made under a file, whoever runs
+    env = {"PYTHONPYCACHEPREFIX": str(blocked / "pycache"), "DOCKDOCTOR_CACHE_DIR": str(tmp_path / "cache")}
+    first = probe(tmp_path, **env)
+    assert str(first["path"]).startswith(str(tmp_path / "cache" / "bytecode") + os.sep)
+    assert first["compiled"] is True and Path(str(first["path"])).is_file()
+    assert probe(tmp_path, **env)["compiled"] is False
 
 
 def test_nothing_is_written_without_byte_code(tmp_path: Path) -> None:

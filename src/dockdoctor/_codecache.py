@@ -2,12 +2,12 @@
 
 Each @dataclass writes the source of its __init__, __repr__, __eq__, __hash__ (and, when frozen, __setattr__ and
 __delattr__) and compiles it with exec() while its module is imported: two thirds of the time the model takes
-to import (about 200 classes on `inspect`'s path). That text is the same on every run, so, as a .pyc file does
-for a module, the code compiled from it is kept, in one marshal file in the folder and under the interpreter
-tag importlib uses for dockdoctor's byte code (PYTHONPYCACHEPREFIX and PYTHONDONTWRITEBYTECODE apply). A run
-compiles only text it has not met before. The classes and methods are exactly dataclasses' own: only the
-compile() of the same text is skipped. The CLI's entry point installs it (dockdoctor._entry); code that
-imports dockdoctor as a library is left alone.
+to import (125 classes on `inspect`'s path). That text is the same on every run, so, as a .pyc file does for a
+module, the code compiled from it is kept: one marshal file in the folder and under the interpreter tag
+importlib uses for dockdoctor's byte code (PYTHONPYCACHEPREFIX and PYTHONDONTWRITEBYTECODE apply), or in
+dockdoctor's cache folder when the install is not the user's to write. A run compiles only text it has not met.
+The classes and methods are exactly dataclasses' own: only the compile() of the same text is skipped. The CLI's
+entry point installs it (dockdoctor._entry); code that imports dockdoctor as a library is left alone.
 """
 
 from __future__ import annotations
@@ -43,15 +43,38 @@ def install() -> None:
 
 
 def cache_path() -> str:
-    """Where the kept byte code lives: beside this module's own .pyc file; "" when there is none to write."""
+    """Where the kept byte code lives: beside this module's own .pyc file, else (an install the user cannot
+    write to) in dockdoctor's cache folder under bytecode/; "" when no byte code is written at all."""
     if sys.dont_write_bytecode:
         return ""
     try:
         from importlib.util import cache_from_source
 
-        return cache_from_source(__file__).removesuffix(".pyc") + ".dataclasses"
+        beside = cache_from_source(__file__).removesuffix(".pyc") + ".dataclasses"
     except (NotImplementedError, ValueError):  # no cache tag, or no source file: nothing kept
         return ""
+    import os
+
+    if os.path.exists(beside) or _writable(os.path.dirname(beside)):
+        return beside
+    folder = os.environ.get("DOCKDOCTOR_CACHE_DIR", "")  # as probes.cache.cache_root finds dockdoctor's folder
+    if not folder:
+        import platformdirs
+
+        folder = str(platformdirs.user_cache_path("dockdoctor", appauthor=False))
+    return os.path.join(folder, "bytecode", os.path.basename(beside))
+
+
+def _writable(folder: str) -> bool:
+    """Whether `folder` is, or could be made, a folder this process writes in."""
+    import os
+
+    while not os.path.isdir(folder):
+        parent = os.path.dirname(folder)
+        if parent == folder or os.path.lexists(folder):
+            return False  # the root, or a file where a folder should be
+        folder = parent
+    return os.access(folder, os.W_OK)
 
 
 def _exec(source: object, globals: dict[str, object] | None = None, locals: object = None, /) -> None:  # noqa: A002
