@@ -196,6 +196,9 @@ def main() -> int:
     gc.disable()  # as cli.run() does
     sys.meta_path.insert(0, _AfterImport())
     t = time.time()
+    from dockdoctor._codecache import install
+
+    install()  # as dockdoctor._entry does before it imports the CLI
     from dockdoctor import cli
 
     event("phase", "import dockdoctor.cli (click)", t, time.time())

@@ -84,6 +84,12 @@ def main() -> int:
 
     if answer(sys.argv[1:]):  # `--help`, `COMMAND --help`: the kept text, without importing click (_help.py)
         return 0
+    import gc
+
+    from dockdoctor._codecache import install
+
+    gc.disable()  # as console.process.run() keeps it, from before the imports: their objects are never scanned
+    install()  # the methods of every dataclass from here on: byte code kept from the last run (_codecache.py)
     try:
         from dockdoctor.cli import run
     except KeyboardInterrupt:  # Ctrl-C while importing: the same exit code as later on (os._exit: see cli._exit)

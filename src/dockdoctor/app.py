@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -12,7 +11,6 @@ from typing import TYPE_CHECKING
 from dockdoctor import __version__
 from dockdoctor.config import Settings
 from dockdoctor.errors import ConfigError, UnknownCheckError
-from dockdoctor.fixes.consent import Consent, Decision
 from dockdoctor.model import (
     Applied,
     EndpointRule,
@@ -35,7 +33,6 @@ from dockdoctor.model import (
     Suppressed,
     Target,
 )
-from dockdoctor.model.fleet import FleetReport
 from dockdoctor.platforms import PlatformError, format_platform, parse
 from dockdoctor.redact import redact
 from dockdoctor.reference import ReferenceError
@@ -45,6 +42,8 @@ if TYPE_CHECKING:  # the check catalog is imported where it is used: `check` sta
     from concurrent.futures import Future
 
     from dockdoctor.checks import CheckSpec
+    from dockdoctor.fixes.consent import Consent  # `fix` only, as the fleet's report is `check --all-contexts`'s
+    from dockdoctor.model.fleet import FleetReport
 
 IMAGE_CHECKS = (
     "DKD201",
@@ -139,14 +138,21 @@ def resolve_targets(facts: Facts, requested: Iterable[str], settings: Settings =
 
 
 def select_checks(only: Iterable[str], skip: Iterable[str]) -> tuple[CheckSpec, ...]:
-    """The checks to run, from codes or slugs (comma-separated values allowed)."""
-    from dockdoctor.checks import ALL_CHECKS, lookup
+    """The checks to run, from codes or slugs (comma-separated values allowed), in catalog (ID) order.
 
-    def names(values: Iterable[str]) -> set[str]:
-        return {lookup(n.strip()).id for v in values for n in v.split(",") if n.strip()}
+    Checks named by code load only their own modules (`inspect`'s checks: not the whole catalog)."""
+    from dockdoctor.checks import lookup
 
-    wanted, unwanted = names(only), names(skip)
-    return tuple(s for s in ALL_CHECKS if (not wanted or s.id in wanted) and s.id not in unwanted)
+    def specs(values: Iterable[str]) -> dict[str, CheckSpec]:
+        found = (lookup(n.strip()) for v in values for n in v.split(",") if n.strip())
+        return {spec.id: spec for spec in found}
+
+    wanted, unwanted = specs(only), specs(skip)
+    if wanted:
+        return tuple(spec for code, spec in sorted(wanted.items()) if code not in unwanted)
+    from dockdoctor.checks import ALL_CHECKS
+
+    return tuple(s for s in ALL_CHECKS if s.id not in unwanted)
 
 
 def rules(specs: Iterable[CheckSpec] | None = None) -> tuple[Rule, ...]:
@@ -159,6 +165,8 @@ def rules(specs: Iterable[CheckSpec] | None = None) -> tuple[Rule, ...]:
 
 
 def _crashed(spec: CheckSpec, err: Exception) -> Finding:
+    import traceback
+
     where = traceback.extract_tb(err.__traceback__)[-1]
     return Finding(
         id=spec.id,
@@ -334,7 +342,6 @@ def suppress(findings: list[Finding], facts: Facts) -> tuple[list[Finding], list
     """The findings no inline comment covers, and those one does (a comment with a reason, naming the finding's
     check by code or slug, on the finding's line or the line above it)."""
     from dockdoctor.checks import lookup
-    from dockdoctor.project.suppressions import covers
 
     comments = []
     for item in facts.project.suppressions if facts.project else ():
@@ -346,6 +353,8 @@ def suppress(findings: list[Finding], facts: Facts) -> tuple[list[Finding], list
                 continue  # DKD719 reports it
         if item.reason and codes:
             comments.append((item, codes))
+    if comments:  # only then: a run without a project (`inspect`) does not import the comment parser
+        from dockdoctor.project.suppressions import covers
     kept, gone = [], []
     for finding in findings:
         places = _places(finding, facts) if comments else []
@@ -459,7 +468,7 @@ def check_fleet(options: CheckOptions, *, names: tuple[str, ...] = ()) -> FleetR
     (its report says DKD201 engine-unreachable).
     """
     from dockdoctor.model import FleetEngine, ProbeError
-    from dockdoctor.model.fleet import Unanswered
+    from dockdoctor.model.fleet import FleetReport, Unanswered
     from dockdoctor.probes import GatherOptions
     from dockdoctor.probes.fleet import UnknownContext, gather_fleet
 
@@ -592,6 +601,7 @@ def fix(
     again, and the result says it was interrupted.
     """
     from dockdoctor.fixes.apply import Journal, apply_steps, sha256_of
+    from dockdoctor.fixes.consent import Decision
     from dockdoctor.fixes.plan import edited_paths, plan
     from dockdoctor.probes.cache import cache_root
 

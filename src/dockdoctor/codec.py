@@ -49,15 +49,26 @@ _PLATFORM_FIELDS = frozenset(
 def to_data(value: object) -> Any:
     """Plain JSON data for a dataclass tree (enums as their values, tuples as lists; a record with a `WIRE` form,
     such as model.location's, as that form)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    names = _field_names(type(value))
+    if names is not None:
         if isinstance(value, WIRED):
             return to_data(value.to_wire())
-        return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {name: to_data(getattr(value, name)) for name in names}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, (tuple, list)):
         return [to_data(v) for v in value]
     return value
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """The fields of a dataclass's instances, in order; None for any other type (a class itself is no instance)."""
+    if cls not in _FIELD_NAMES:
+        _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None
+    return _FIELD_NAMES[cls]
 
 
 @cache

@@ -181,8 +181,22 @@ def _decode(spec: str, value: str) -> str:
         raise PlatformError(spec, f"OS option {value!r} is not valid UTF-8") from exc
 
 
+_PARSED: dict[tuple[str, Platform | None], Platform] = {}  # parse()'s answers: the same few strings, over and over
+_PARSED_MAX = 4096
+
+
 def parse(spec: str, *, host: Platform | None = None) -> Platform:
     """Parse `os[(version+feature...)][/arch[/variant]]` or a bare arch; the missing half comes from host."""
+    key = (spec, host)
+    found = _PARSED.get(key)
+    if found is None:
+        found = _parse(spec, host)
+        if len(_PARSED) < _PARSED_MAX:
+            _PARSED[key] = found
+    return found
+
+
+def _parse(spec: str, host: Platform | None) -> Platform:
     if not spec:
         raise PlatformError(spec, f"platform is empty; {_EXPECTED}")
     if "*" in spec:

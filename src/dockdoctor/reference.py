@@ -146,11 +146,25 @@ def _check_digest_algorithm(text: str, digest: str) -> None:
         )
 
 
+_PARSED: dict[tuple[str, str], ImageRef] = {}  # parse()'s answers: a run parses each reference many times over
+_PARSED_MAX = 4096
+
+
 def parse(text: str, *, default_tag: str = "latest") -> ImageRef:
     """ParseNormalizedNamed + TagNameOnly: "nginx" -> docker.io/library/nginx:latest.
 
     default_tag is added only when there is neither a tag nor a digest; pass "" to add none.
     """
+    key = (text, default_tag)
+    found = _PARSED.get(key)
+    if found is None:
+        found = _parse(text, default_tag)
+        if len(_PARSED) < _PARSED_MAX:
+            _PARSED[key] = found
+    return found
+
+
+def _parse(text: str, default_tag: str) -> ImageRef:
     if default_tag and not _TAG_RE.fullmatch(default_tag):
         raise ValueError(f"invalid default tag {default_tag!r}: expected {_TAG_RULE}")
     if not text:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from clirun import SRC
 
-from dockdoctor.checks import ALL_CHECKS, RETIRED, lookup
+from dockdoctor.checks import ALL_CHECKS, HOMES, RETIRED, home, lookup
 from dockdoctor.docs import catalog_markdown, explain
 from dockdoctor.errors import UnknownCheckError
 
@@ -65,6 +69,32 @@ def test_lookup_by_code_or_slug(spec) -> None:
     assert lookup(spec.id) is spec
     assert lookup(spec.slug) is spec
     assert lookup(spec.id.lower()) is spec
+
+
+@pytest.mark.parametrize("spec", ALL_CHECKS, ids=lambda s: s.id)
+def test_check_lives_where_homes_says(spec) -> None:
+    assert home(spec.id) == spec.func.__module__.rsplit(".", 1)[-1]
+    assert {module: prefix for prefix, module in HOMES} == RANGES
+
+
+def test_lookup_by_code_imports_only_that_range() -> None:
+    """`inspect` names its checks by code: it loads their modules, never the whole catalog."""
+    code = """if True:
+        import sys
+        import dockdoctor.checks as checks
+        from dockdoctor.app import IMAGE_CHECKS, select_checks
+        chosen = select_checks(IMAGE_CHECKS, ())
+        assert "ALL_CHECKS" not in vars(checks)
+        loaded = sorted(m.rsplit(".", 1)[-1] for m in sys.modules if m.startswith("dockdoctor.checks."))
+        print(" ".join(s.id for s in chosen))
+        print(" ".join(m for m in loaded if not m.startswith("_")))
+        assert all(s is next(a for a in checks.ALL_CHECKS if a.id == s.id) for s in chosen)
+    """
+    env = {**os.environ, "PYTHONPATH": SRC}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    ids, modules = out.splitlines()
+    assert ids.split() == [s.id for s in ALL_CHECKS if s.id in ids.split()] == sorted(ids.split())
+    assert modules.split() == ["deep", "engine", "images"]
 
 
 def test_unknown_check_is_a_clear_error() -> None:

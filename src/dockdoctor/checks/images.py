@@ -390,8 +390,6 @@ def container_exec_format_error(ctx: Context) -> Iterator[Problem]:
     `images.containers[].exec_format_error`, `images.containers[].platform`, `engine.platform`,
     `emulation.emulated`, `images.remote[].platforms`, `images.local[].manifests`.
     """
-    from dockdoctor.checks.build import _install_emulation
-
     facts = ctx.facts
     engine = native(facts)
     for container in facts.images.containers:
@@ -416,6 +414,8 @@ def container_exec_format_error(ctx: Context) -> Iterator[Problem]:
                 )
             )
         if image_platform is not None:
+            from dockdoctor.checks.build import _install_emulation  # only then: `inspect` imports no build checks
+
             fixes.extend(_install_emulation(facts, image_platform))
         lacks = f"; {container.image} has no {facts.engine.platform} variant" if has_native is False else ""
         yield Problem(
@@ -544,10 +544,10 @@ def _base_levels(facts: Facts) -> Iterator[tuple[str, dict[str, Any], str, Locat
 
     The families and their levels are `knowledge/emulation.toml` `[[base_image_level]]`, the data DKD541 reads too.
     """
-    from dockdoctor.checks.emulated import base_level
-
     if facts.project is None:
         return
+    from dockdoctor.checks.emulated import base_level  # with a project only: `inspect` imports no emulated checks
+
     refs: list[tuple[str, str, Location | None]] = []
     for d in facts.project.dockerfiles:
         for s in d.stages:

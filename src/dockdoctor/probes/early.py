@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, wait
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from dockdoctor.model import RemoteImage
@@ -30,9 +30,11 @@ class HeadStart:
     refresh: bool
     result: Future[tuple[RemoteImage, ...]] = field(default_factory=Future)
     targets: Future[Callable[[], tuple[str, ...]]] = field(default_factory=Future)
+    looked_up: threading.Event = field(default_factory=threading.Event)  # every reference answered (or failed)
 
     def wanted(self) -> tuple[str, ...]:
         """The tag-search targets, once gather() names them (none if it never claims these lookups)."""
+        self.looked_up.set()  # inspect_remote asks once every lookup is done: begin() need not wait any longer
         try:
             return tuple(self.targets.result(timeout=60.0)())
         except Exception:  # noqa: BLE001 - no targets: no tag search; the lookups themselves stand
@@ -84,13 +86,16 @@ def begin(
             head.result.set_result(inspect_remote(refs, options=options, targets=head.wanted))
         except BaseException as err:  # noqa: BLE001 - handed to whoever claims the result
             head.result.set_exception(err)
+        finally:
+            head.looked_up.set()
 
     with _lock:
         _started.append(head)
     threading.Thread(target=run, name="registry-early", daemon=True).start()
     # The CPU to itself while the lookups read the cache and send the first wave: the caller's imports would
     # take the GIL from them (switch interval 5 ms) and hold the first requests back by as much as they cost.
-    wait([head.result], timeout=HEAD_START_WAIT)
+    # Lookups all answered from the cache (a warm run) end the wait at once: nothing is left to send.
+    head.looked_up.wait(timeout=HEAD_START_WAIT)
     return head
 
 

@@ -7,7 +7,6 @@ import io
 import posixpath
 import re
 import struct
-import tarfile
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -98,6 +97,8 @@ def classify_head(path: str, data: bytes, *, size: int, mode: int | None) -> Fil
 
 def _read_head(client: Any, container: str, path: str) -> tuple[bytes, int, int | None] | None:
     """The first bytes, size and mode of a file in a (stopped) container, following one symlink; None if absent."""
+    import tarfile  # here: only a failed container's entrypoint is read (an inspect without one never needs it)
+
     from dockdoctor.probes._engine_api import not_found
 
     absent, api_error = not_found(client)
