@@ -82,6 +82,14 @@ def test_a_damaged_file_is_compiled_again_and_replaced(tmp_path: Path) -> None:
     assert probe(tmp_path)["compiled"] is False
 
 
+def test_a_file_others_can_write_is_never_run(tmp_path: Path) -> None:
+    path = Path(str(probe(tmp_path)["path"]))
+    assert path.stat().st_mode & 0o777 == 0o644  # written so, whatever the umask
+    path.chmod(0o666)  # a shared cache folder: anyone could have put code there
+    assert probe(tmp_path)["compiled"] is True  # compiled from the text again, the file's code not run
+    assert path.stat().st_mode & 0o022 == 0  # and replaced by one of this user's own
+
+
 def test_an_install_the_user_cannot_write_to_keeps_it_in_the_cache_folder(tmp_path: Path) -> None:
     blocked = tmp_path / "a-file"
     blocked.write_text("", encoding="utf-8")  # no folder can be made under a file, whoever runs

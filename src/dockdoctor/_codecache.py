@@ -12,6 +12,7 @@ entry point installs it (dockdoctor._entry); code that imports dockdoctor as a l
 
 from __future__ import annotations
 
+import os
 import sys
 from types import CodeType
 
@@ -53,7 +54,6 @@ def cache_path() -> str:
         beside = cache_from_source(__file__).removesuffix(".pyc") + ".dataclasses"
     except (NotImplementedError, ValueError):  # no cache tag, or no source file: nothing kept
         return ""
-    import os
 
     if os.path.exists(beside) or _writable(os.path.dirname(beside)):
         return beside
@@ -67,7 +67,6 @@ def cache_path() -> str:
 
 def _writable(folder: str) -> bool:
     """Whether `folder` is, or could be made, a folder this process writes in."""
-    import os
 
     while not os.path.isdir(folder):
         parent = os.path.dirname(folder)
@@ -89,12 +88,23 @@ def _exec(source: object, globals: dict[str, object] | None = None, locals: obje
     exec(source, globals, locals)  # type: ignore[arg-type]  # noqa: S102 - the code dataclasses wrote
 
 
+def _trusted(st: os.stat_result) -> bool:
+    """Whether a kept file may be run: owned by this user or root, and writable by no one else (as ssh asks of
+    its keys), so a shared or world-writable cache folder cannot slip code into the CLI."""
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:  # Windows: the folder's ACLs decide, as they do for .pyc files
+        return True
+    return st.st_uid in (getuid(), 0) and not st.st_mode & 0o022
+
+
 def _read(path: str) -> dict[str, CodeType]:
     import marshal
     from importlib.util import MAGIC_NUMBER
 
     try:
         with open(path, "rb") as fh:
+            if not _trusted(os.fstat(fh.fileno())):
+                return {}  # code another user could have written is never run: compiled again instead
             data = fh.read()
         if not data.startswith(MAGIC_NUMBER):
             return {}  # another interpreter's byte code: compiled again, then replaced
@@ -112,14 +122,13 @@ def _save() -> None:
     if not _State.new or not path:
         return
     import marshal
-    import os
     from importlib.util import MAGIC_NUMBER
 
     keep = _code if len(_code) <= KEEP else {k: v for k, v in _code.items() if k in _used}
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(tmp, "wb") as fh:
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), "wb") as fh:  # whatever the umask
             fh.write(MAGIC_NUMBER + marshal.dumps(keep))
         os.replace(tmp, path)
     except OSError:
