@@ -16,5 +16,24 @@ echo "== ruff format --check" >&2
 .venv/bin/ruff format --check .
 echo "== mypy" >&2
 .venv/bin/mypy
+# The coverage gate, when the whole unit suite runs (no test named, no -k/-m/--lf selection): measured 88 % of
+# the package and 100 % of fixes/ (issue 16); the floors sit a few points below so that timing-dependent paths
+# never fail it.
+whole=1
+for arg in "$@"; do
+  case "$arg" in
+    -k | -m | --deselect | --lf | --last-failed | --sw | --stepwise) whole=0 ;;
+    -*) ;;
+    *) if [ -e "${arg%%::*}" ]; then whole=0; fi ;;
+  esac
+done
+cov=()
+if [ "$whole" = 1 ]; then
+  cov=(--cov=dockdoctor --cov-report=term:skip-covered --cov-fail-under=85)
+fi
 echo "== unit tests (pytest -m 'not engine')" >&2
-.venv/bin/python -m pytest -m "not engine" "$@"
+.venv/bin/python -m pytest -m "not engine" ${cov[@]+"${cov[@]}"} "$@"
+if [ "$whole" = 1 ]; then
+  echo "== coverage of fixes/ (at least 95 %)" >&2
+  .venv/bin/python -m coverage report --include='*/dockdoctor/fixes/*' --fail-under=95
+fi

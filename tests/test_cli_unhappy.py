@@ -10,8 +10,6 @@ import pytest
 from clirun import dockdoctor, isolated_env
 from support.servers import hanging_server
 
-HANG_GUARD = 30  # seconds: a guard against hangs, not a speed goal (bench/ measures speed)
-
 
 def _finding(result, code: str) -> dict:
     report = result.json()
@@ -22,7 +20,7 @@ def _finding(result, code: str) -> dict:
 
 def _assert_clean(result) -> None:
     assert "Traceback" not in result.stderr, result.stderr
-    assert result.seconds < HANG_GUARD
+    # a hang fails the run itself: clirun's subprocess timeout (120 s); no wall-clock bound on a busy machine
 
 
 def test_missing_socket(tmp_path: Path) -> None:

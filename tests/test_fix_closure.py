@@ -37,13 +37,16 @@ def _facts(path: Path) -> tuple[Facts, tuple[str, ...]]:
 
 
 def _gather(root: Path):  # -> ProjectFacts, from the pure parsers only (no `docker compose config`)
+    """The project as `check` gathers it: its files, then what was built on the host (node_modules, .venv)."""
     import dockdoctor.probes.project as probe
+    from dockdoctor.probes.natives import probe_host_built
 
     which, probe.shutil.which = probe.shutil.which, lambda name: None
     try:
-        return probe.probe_project(str(root), env={})
+        project = probe.probe_project(str(root), env={})
     finally:
         probe.shutil.which = which
+    return dataclasses.replace(project, host_built=probe_host_built(project))
 
 
 def _registry_answers() -> tuple:
@@ -177,13 +180,16 @@ def test_fixture_project_fixes_close(name: str, engine: str, requested: tuple[st
 
 def _example_root(facts: Facts) -> Path | None:
     """The shipped project an example was gathered from (its files are what the edits change): a fixture
-    project, or one of fixtures/example-projects (rebuilt from examples gathered in /tmp/fxp/NAME or /tmp/emu/NAME)."""
+    project, or one of fixtures/example-projects (rebuilt from examples gathered in /tmp/fxp/NAME, /tmp/emu/NAME or
+    /tmp/natives/NAME/proj)."""
     if facts.project is None:
         return None
     match = re.search(r"fixtures/projects/([\w.-]+)$", facts.project.root)
     if match and (PROJECTS / match.group(1)).is_dir():
         return PROJECTS / match.group(1)
-    match = re.search(r"^/tmp/(?:fxp|emu)/([\w.-]+)$", facts.project.root)
+    match = re.search(r"^/tmp/(?:fxp|emu)/([\w.-]+)$", facts.project.root) or re.search(
+        r"^/tmp/natives/([\w.-]+)/proj$", facts.project.root
+    )
     return REBUILT / match.group(1) if match and (REBUILT / match.group(1)).is_dir() else None
 
 

@@ -302,8 +302,10 @@ def test_check_of_a_project_naming_a_trickling_image_ends(tmp_path: Path) -> Non
     project.mkdir()
     with registry_server(lambda m, p: Answer(200, {"Content-Type": OCI_INDEX}, b"{}" * 100, trickle=2.0)) as reg:
         (project / "Dockerfile").write_text(f"FROM {reg.host}/x/y:1\n")
+        # a budget for a loaded machine: the project probe and the imports run before the lookup starts (with
+        # --timeout 3 a busy machine ended the run before it); the trickle (200 bytes, one every 2 s) outlasts it
         result = dockdoctor(
-            "check", "--json", "--timeout", "3", "--project", str(project), env=env_for(tmp_path), timeout=BOUND
+            "check", "--json", "--timeout", "15", "--project", str(project), env=env_for(tmp_path), timeout=120
         )
     assert "Traceback" not in result.stderr, result.stderr
     remote = result.json()["facts"]["images"]["remote"]

@@ -170,6 +170,71 @@ def test_a_probe_may_import_its_layer_and_below() -> None:
     assert _violations("dockdoctor.probes.images", tree, _package_modules()) == []
 
 
+# Check modules (DKDnnn functions) share code only through the pure helper modules `dockdoctor.checks._*`:
+# a check module never imports another check module (at top or inside a function), and no module in checks/
+# imports a dockdoctor module inside a function (so the import graph the test above sees is the whole graph).
+CATALOG = "dockdoctor.checks"  # the package: ALL_CHECKS and lookup()
+CATALOG_READERS = ("dockdoctor.checks.suppressions",)  # DKD719 asks the catalog whether a suppressed name exists
+
+
+def _function_imports(tree: ast.Module) -> list[str]:
+    """The dockdoctor modules imported inside a function (or method) body."""
+    found = []
+    for func in ast.walk(tree):
+        if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = ast.Module(body=func.body, type_ignores=[])
+            found += [n for n in _imports(body) if n == ROOT or n.startswith(ROOT + ".")]
+    return found
+
+
+def _check_module_violations(name: str, tree: ast.Module, known: frozenset[str]) -> list[str]:
+    if not name.startswith(CATALOG + "."):
+        return []  # the catalog itself imports every check module
+    out = [f"{name} imports {imported} inside a function" for imported in _function_imports(tree)]
+    for imported in _imports(tree, known):
+        if imported == CATALOG and name not in CATALOG_READERS:
+            out.append(f"{name} may not import the catalog {CATALOG}")
+        elif imported.startswith(CATALOG + ".") and not imported.split(".")[2].startswith("_"):
+            out.append(f"{name} may not import the check module {imported}: share code through checks/_*.py")
+    return out
+
+
+@pytest.mark.parametrize(
+    ("name", "tree"),
+    [m for m in _modules() if m[0].startswith(CATALOG + ".")],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_check_modules_share_code_only_through_helpers(name: str, tree: ast.Module) -> None:
+    assert _check_module_violations(name, tree, _package_modules()) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "source"),
+    [
+        ("dockdoctor.checks.images", "def f() -> None:\n    from dockdoctor.checks._util import ev\n"),
+        ("dockdoctor.checks.images", "def f() -> None:\n    from dockdoctor.knowledge import load\n"),
+        ("dockdoctor.checks._verdicts", "class C:\n    def m(self) -> None:\n        import dockdoctor.platforms\n"),
+        ("dockdoctor.checks.build", "from dockdoctor.checks.engine import _current_profile\n"),
+        ("dockdoctor.checks.build", "from dockdoctor.checks import engine\n"),
+        ("dockdoctor.checks.build", "import dockdoctor.checks.images\n"),
+        ("dockdoctor.checks._compose_fixes", "from dockdoctor.checks.build import install_emulation\n"),
+        ("dockdoctor.checks.kube", "from dockdoctor.checks import lookup\n"),
+        ("dockdoctor.checks.suppressions", "def f() -> None:\n    from dockdoctor.checks import lookup\n"),
+    ],
+)
+def test_a_check_module_importing_another_fails(name: str, source: str) -> None:
+    tree = ast.parse(f'"""A check module."""\n\n{source}')
+    assert _check_module_violations(name, tree, _package_modules()) != []
+
+
+def test_a_check_module_may_import_the_helpers_at_top() -> None:
+    tree = ast.parse(
+        "import re\nfrom dockdoctor.checks import _tags\nfrom dockdoctor.checks._emulator import install_emulation\n"
+        "from dockdoctor.knowledge import load\n\n\ndef f() -> None:\n    import json\n"
+    )
+    assert _check_module_violations("dockdoctor.checks.images", tree, _package_modules()) == []
+
+
 @pytest.mark.parametrize(
     ("name", "tree"), [m for m in _modules() if m[0].startswith(PURE)], ids=lambda v: v if isinstance(v, str) else ""
 )

@@ -12,8 +12,8 @@ from clirun import dockdoctor, isolated_env
 from dockdoctor import codec
 from dockdoctor.app import diagnose, resolve_targets
 from dockdoctor.checks import lookup
-from dockdoctor.checks._versions import Installed, affects, installed_versions, release
-from dockdoctor.checks.defects import known_defects, short_source
+from dockdoctor.checks._util import short_source
+from dockdoctor.checks._versions import Installed, affects, installed_versions, known_defects, release
 from dockdoctor.model import BuildxFacts, ComposeFacts, ComposeTool, EmulatedPlatform, Evidence, Flavor, RosettaSetting
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,6 +13,7 @@ from dockdoctor import codec
 from dockdoctor.app import diagnose, resolve_targets
 from dockdoctor.checks import emulated, lookup
 from dockdoctor.checks._emulator import qemu_version, runner_for
+from dockdoctor.checks._levels import matches
 from dockdoctor.model import Builder, BuildxFacts, EmulatedPlatform, ImagePlatform, LocalImage, RemoteImage
 from dockdoctor.platforms import parse
 
@@ -109,7 +110,7 @@ def test_qemu_version_is_not_in_the_facts_yet() -> None:
     ],
 )
 def test_image_patterns(ref: str, patterns: list[str], expected: bool) -> None:
-    assert emulated.matches(ref, patterns) is expected
+    assert matches(ref, patterns) is expected
 
 
 # ------------------------------------------------------------------------------------------ DKD540

@@ -20,7 +20,7 @@ CLASSES = sorted({c["class"] for c in CASES})
 
 
 def test_corpus_is_big_and_covers_every_class() -> None:
-    from dockdoctor.checks.errors import signatures
+    from dockdoctor.checks._signatures import signatures
 
     assert len(CASES) >= 80
     assert sum(1 for c in CASES if c.get("lookalike")) >= 10

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dockdoctor.checks.errors import CONDITIONS, clean, recognise, signatures
+from dockdoctor.checks._signatures import clean, recognise, signatures
+from dockdoctor.checks.errors import CONDITIONS
 
 
 def test_every_signature_has_a_source_causes_and_known_conditions() -> None:

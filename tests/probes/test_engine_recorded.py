@@ -43,7 +43,7 @@ def test_probe_reads_the_recorded_engine(key: str, flavor: Flavor, platform: str
     context = _recorded_context(key)
     with engine_for(key) as engine:
         resolved = Resolved(endpoint=engine.base_url, rule=EndpointRule.CURRENT_CONTEXT, context=context, contexts=())
-        facts = probe_engine(resolved, timeout=5)
+        facts = probe_engine(resolved, timeout=30)
     assert facts.reachable, facts.error
     assert facts.flavor is flavor, facts.evidence
     assert facts.platform == platform
@@ -55,7 +55,7 @@ def test_probe_reads_the_recorded_engine(key: str, flavor: Flavor, platform: str
 def test_orbstack_with_docker_desktop_plugins_is_still_orbstack() -> None:
     # The recording's client has Docker Desktop's CLI plugins installed; only the server's answers count.
     with engine_for("orbstack-mac-arm64") as engine:
-        facts = probe_engine(Resolved(engine.base_url, EndpointRule.DEFAULT, "default", ()), timeout=5)
+        facts = probe_engine(Resolved(engine.base_url, EndpointRule.DEFAULT, "default", ()), timeout=30)
     assert facts.flavor is Flavor.ORBSTACK
     assert {e.field for e in facts.evidence} >= {"info.OperatingSystem", "info.KernelVersion", "info.Name"}
 

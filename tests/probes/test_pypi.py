@@ -36,8 +36,8 @@ def _ask(pins: tuple[PythonPin, ...], url: str, cache: Path, **kw: object):  # n
         cache_dir=cache,
         offline=bool(kw.get("offline")),
         refresh=bool(kw.get("refresh")),
-        deadline=time.monotonic() + 10,
-        timeout=5.0,
+        deadline=time.monotonic() + 60,  # ceilings for a loaded machine: the stand-in index answers at once
+        timeout=30.0,
     )
 
 

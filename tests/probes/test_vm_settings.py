@@ -23,6 +23,7 @@ from dockdoctor.probes.vms import (
 )
 
 RECORDED = Path(__file__).resolve().parents[2] / "fixtures" / "recorded" / "vms"
+BUDGET = 60  # seconds a stand-in that answers at once may take on a loaded machine: a ceiling, not a speed claim
 
 
 def body(name: str) -> str:
@@ -109,7 +110,7 @@ def test_every_colima_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         },
     )
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    found, errors = colima_settings(home=str(tmp_path), env={}, host_arch="arm64", timeout=5)
+    found, errors = colima_settings(home=str(tmp_path), env={}, host_arch="arm64", timeout=BUDGET)
     assert errors == []
     assert [(s.profile, s.arch, s.vm_type, s.rosetta, s.status, s.version) for s in found] == [
         ("default", "amd64", "qemu", False, "Running", "0.9.1"),
@@ -120,7 +121,7 @@ def test_every_colima_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 def test_missing_and_hanging_cli_are_probe_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _colima_home(tmp_path, {"default": body("colima-yaml.default-template.1.txt")})
     monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
-    found, errors = colima_settings(home=str(tmp_path), env={}, host_arch="arm64", timeout=5)
+    found, errors = colima_settings(home=str(tmp_path), env={}, host_arch="arm64", timeout=BUDGET)
     assert [e.kind for e in errors] == ["not-found"] and found[0].arch == "arm64"  # "host" on this arm64 Mac
     stand_in(tmp_path / "bin", "colima", "{}", sleep=30)
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}/usr/bin:/bin")
@@ -138,7 +139,7 @@ def test_lima_instances(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     versions = body("colima-version.head-build-with-lima.1.txt")  # the paste holds `limactl --version` too
     stand_in(tmp_path / "bin", "limactl", {"list": listing, "--version": versions})
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    found, errors = lima_settings(home=str(tmp_path), env={}, host_arch="arm64", timeout=5)
+    found, errors = lima_settings(home=str(tmp_path), env={}, host_arch="arm64", timeout=BUDGET)
     assert errors == []
     assert [(s.profile, s.arch, s.status, s.rosetta, s.version) for s in found] == [
         ("alpine", "amd64", "Stopped", None, "0.19.0"),
@@ -198,11 +199,11 @@ def test_minikube_docker_env_recordings() -> None:
 def test_minikube_through_its_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, endpoint: str) -> None:
     from dockdoctor.probes.vms import minikube_settings
 
-    assert minikube_settings(home=str(tmp_path), env={}, timeout=5) == ([], [])  # no ~/.minikube: not asked
+    assert minikube_settings(home=str(tmp_path), env={}, timeout=BUDGET) == ([], [])  # no ~/.minikube: not asked
     (tmp_path / ".minikube").mkdir()
     stand_in(tmp_path / "bin", "minikube", {"docker-env": body(name)})
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}/usr/bin:/bin")
-    found, errors = minikube_settings(home=str(tmp_path), env={}, timeout=5)
+    found, errors = minikube_settings(home=str(tmp_path), env={}, timeout=BUDGET)
     assert errors == [] and [(s.product, s.profile, s.endpoint) for s in found] == [("minikube", "minikube", endpoint)]
 
 
@@ -211,10 +212,10 @@ def test_minikube_missing_failing_and_hanging(tmp_path: Path, monkeypatch: pytes
 
     (tmp_path / ".minikube").mkdir()
     monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
-    assert [e.kind for e in minikube_settings(home=str(tmp_path), env={}, timeout=5)[1]] == ["not-found"]
+    assert [e.kind for e in minikube_settings(home=str(tmp_path), env={}, timeout=BUDGET)[1]] == ["not-found"]
     stand_in(tmp_path / "bin", "minikube", {"version": "x"})  # any other argument: exit 1
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}/usr/bin:/bin")
-    found, errors = minikube_settings(home=str(tmp_path), env={}, timeout=5)
+    found, errors = minikube_settings(home=str(tmp_path), env={}, timeout=BUDGET)
     assert found == [] and errors[0].detail.startswith("minikube docker-env: exit 1")
     stand_in(tmp_path / "slow", "minikube", "", sleep=30)
     monkeypatch.setenv("PATH", f"{tmp_path / 'slow'}{os.pathsep}/usr/bin:/bin")
@@ -239,13 +240,13 @@ def test_podman_machine_inspect_recording() -> None:
 def test_podman_machines_through_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dockdoctor.probes.vms import podman_machine_settings
 
-    assert podman_machine_settings(home=str(tmp_path), env={}, timeout=5) == ([], [])  # no machine: not asked
+    assert podman_machine_settings(home=str(tmp_path), env={}, timeout=BUDGET) == ([], [])  # no machine: not asked
     machines = tmp_path / ".config" / "containers" / "podman" / "machine" / "applehv"
     machines.mkdir(parents=True)
     (machines / "podman-machine-default.json").write_text("{}")
     stand_in(tmp_path / "bin", "podman", {"machine": body("podman-machine-inspect.applehv-rosetta-off.1.txt")})
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}/usr/bin:/bin")
-    found, errors = podman_machine_settings(home=str(tmp_path), env={}, timeout=5)
+    found, errors = podman_machine_settings(home=str(tmp_path), env={}, timeout=BUDGET)
     assert errors == []
     assert [(s.profile, s.vm_type, s.rosetta, s.rootful) for s in found] == [
         ("podman-machine-default", "applehv", False, True)
@@ -357,7 +358,7 @@ def test_podman_info_is_asked_of_a_running_machine(tmp_path: Path, monkeypatch: 
         {"machine": json.dumps(inspect), "info": body("podman-info.machine-6.0.2-podman-machine-os-arm64.1.txt")},
     )
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}/usr/bin:/bin")
-    found, errors = podman_machine_settings(home=str(tmp_path), env={}, timeout=5)
+    found, errors = podman_machine_settings(home=str(tmp_path), env={}, timeout=BUDGET)
     assert errors == []
     ((machine),) = found
     assert (machine.profile, machine.rosetta, machine.arch, machine.version) == (
@@ -397,13 +398,13 @@ def test_wsl_list_recordings() -> None:
 def test_wsl_is_asked_only_inside_wsl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dockdoctor.probes.vms import wsl_settings
 
-    assert wsl_settings(env={}, timeout=5) == ([], [])  # not WSL, not Windows: not asked
+    assert wsl_settings(env={}, timeout=BUDGET) == ([], [])  # not WSL, not Windows: not asked
     stand_in(tmp_path / "bin", "wsl.exe", {"-l": body("wsl-list-verbose.docker-desktop-v1-and-v2-distros.1.txt")})
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}/usr/bin:/bin")
-    found, errors = wsl_settings(env={"WSL_DISTRO_NAME": "Ubuntu"}, timeout=5)
+    found, errors = wsl_settings(env={"WSL_DISTRO_NAME": "Ubuntu"}, timeout=BUDGET)
     assert errors == [] and [s.profile for s in found if s.default] == ["Ubuntu"]
     stand_in(tmp_path / "slow", "wsl.exe", "", sleep=30)
     monkeypatch.setenv("PATH", f"{tmp_path / 'slow'}{os.pathsep}/usr/bin:/bin")
     assert [e.kind for e in wsl_settings(env={"WSL_DISTRO_NAME": "Ubuntu"}, timeout=0.5)[1]] == ["timeout"]
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
-    assert [e.kind for e in wsl_settings(env={"WSL_DISTRO_NAME": "Ubuntu"}, timeout=5)[1]] == ["not-found"]
+    assert [e.kind for e in wsl_settings(env={"WSL_DISTRO_NAME": "Ubuntu"}, timeout=BUDGET)[1]] == ["not-found"]

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 
 from dockdoctor.checks._edits import append_line, delete_line, indent_of, insert_after, origin_line, replace_line
+from dockdoctor.checks._emulator import install_emulation
 from dockdoctor.checks._spec import Context
 from dockdoctor.checks._util import emulation_for, native, platform_or_none, runs_natively
 from dockdoctor.checks._verdicts import judged
@@ -138,10 +139,9 @@ def _unpin(ctx: Context, service: ServiceFacts) -> Fix | None:
 
 def _with_emulation(ctx: Context, platform: Platform, edit: Fix) -> list[Fix]:
     """The pin together with what installs emulation for it, as one fix per way to install it."""
-    from dockdoctor.checks.build import _install_emulation
 
     out = []
-    for emulation in _install_emulation(ctx.facts, platform):
+    for emulation in install_emulation(ctx.facts, platform):
         if emulation.safety is Safety.DISPLAY_ONLY:
             continue
         out.append(

@@ -3,16 +3,18 @@
 `runner_for(facts, platform)` answers native | qemu | rosetta | unknown | none, with the fact that told it.
 It reads only what the facts hold today (`emulation.emulated[].via`, `emulation.rosetta`, `buildx.builders`,
 `host`); extend it here when the facts learn more (the emulator's version, the engine's VM type), and every
-check that asks follows.
+check that asks follows. `install_emulation(facts, platform)` is the other side: the fixes that make a platform
+runnable on this engine (Colima or Lima with Rosetta, Docker Desktop's settings, QEMU from the distribution, the
+tonistiigi/binfmt handlers), offered by the image, compose and build checks alike.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from dockdoctor.checks._util import native, platform_or_none, runs_natively
+from dockdoctor.checks._util import current_profile, engine_settings, native, platform_or_none, runs_natively
 from dockdoctor.checks._versions import installed_versions
-from dockdoctor.model import EmulatedPlatform, Facts
+from dockdoctor.model import EmulatedPlatform, Facts, Fix, Flavor, Need, RunCommand, Safety, manual, run
 from dockdoctor.platforms import Platform, can_run
 
 # builder drivers whose platforms are those of this engine's own kernel (its binfmt handlers)
@@ -109,3 +111,96 @@ def qemu_version(facts: Facts) -> str | None:
         if item.product in ("qemu", "tonistiigi-binfmt"):
             return item.version
     return None
+
+
+def binfmt(*args: str) -> RunCommand:
+    """`docker run --privileged --rm tonistiigi/binfmt ARGS`: the QEMU handlers registered (or removed) by the image."""
+    return run("docker", "run", "--privileged", "--rm", "tonistiigi/binfmt", *args)
+
+
+def install_emulation(facts: Facts, target: Platform) -> tuple[Fix, ...]:
+    """Ways to make `target` runnable on this engine."""
+    flavor, arch = facts.engine.flavor, target.architecture
+    if flavor is Flavor.COLIMA and arch == "amd64":
+        profile = current_profile(facts, "colima") or "default"
+        flag = () if profile == "default" else ("--profile", profile)
+        settings = engine_settings(facts, "colima")
+        if settings is not None and settings.vm_type == "qemu":  # the VM type is fixed when the VM is created
+            return (
+                Fix(
+                    title="recreate Colima with the vz VM type and Rosetta",
+                    safety=Safety.DISPLAY_ONLY,
+                    steps=(
+                        run("colima", "delete", *flag),
+                        run("colima", "start", *flag, "--vm-type", "vz", "--vz-rosetta"),
+                    ),
+                ),
+            )
+        return (
+            Fix(
+                title="restart Colima with Rosetta",
+                safety=Safety.DISPLAY_ONLY,
+                steps=(run("colima", "stop", *flag), run("colima", "start", *flag, "--vm-type", "vz", "--vz-rosetta")),
+            ),
+        )
+    if flavor is Flavor.LIMA and arch == "amd64":
+        name = current_profile(facts, "lima") or "default"
+        return (
+            Fix(
+                title="turn on Rosetta in the Lima instance",
+                safety=Safety.DISPLAY_ONLY,
+                steps=(
+                    run("limactl", "stop", name),
+                    manual(
+                        f"in ~/.lima/{name}/lima.yaml set `vmType: vz` and `rosetta: {{enabled: true, "
+                        "binfmt: true}` (a vz VM needs macOS 13; the VM type is fixed at creation: "
+                        "if it is qemu, `limactl delete` and create it again with `--vm-type=vz --rosetta`)"
+                    ),
+                    run("limactl", "start", name),
+                ),
+            ),
+        )
+    if flavor in (Flavor.DOCKER_DESKTOP, Flavor.ORBSTACK):
+        return (
+            Fix(
+                title=f"turn emulation back on in {flavor.value}",
+                safety=Safety.DISPLAY_ONLY,
+                steps=(
+                    manual(
+                        f"{flavor.value} ships QEMU and Rosetta; restart it, and in its settings turn on "
+                        "Rosetta for x86_64/amd64 emulation"
+                    ),
+                ),
+            ),
+        )
+    fixes = []
+    release = facts.host.os_release.lower()
+    sudo = () if facts.host.root else ("sudo",)
+    if facts.host.os == "linux" and not facts.engine.remote:
+        if any(name in release for name in ("debian", "ubuntu")):
+            fixes.append(
+                Fix(
+                    title="install QEMU user emulation from your distribution",
+                    safety=Safety.UNSAFE,
+                    needs=(Need.SUDO, Need.NETWORK),
+                    steps=(run(*sudo, "apt-get", "install", "-y", "qemu-user-static", "binfmt-support"),),
+                )
+            )
+        elif any(name in release for name in ("fedora", "red hat", "centos", "rocky", "alma")):
+            fixes.append(
+                Fix(
+                    title="install QEMU user emulation from your distribution",
+                    safety=Safety.UNSAFE,
+                    needs=(Need.SUDO, Need.NETWORK),
+                    steps=(run(*sudo, "dnf", "install", "-y", "qemu-user-static"),),
+                )
+            )
+    fixes.append(
+        Fix(
+            title="register QEMU handlers with a privileged container",
+            safety=Safety.UNSAFE,
+            needs=(Need.PRIVILEGED, Need.NETWORK),
+            steps=(binfmt("--install", arch),),
+        )
+    )
+    return tuple(fixes)

@@ -6,8 +6,9 @@ import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from dockdoctor.checks._verdicts import verdict, verdicts
 from dockdoctor.model import Facts, Fixable, ImageVerdict, Problem, RemoteImage, Severity, Target
-from dockdoctor.platforms import Platform
+from dockdoctor.platforms import Platform, format_platform, parse
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,25 +23,17 @@ class Context:
     @classmethod
     def build(cls, facts: Facts, target_info: tuple[Target, ...]) -> Context:
         """The context of one diagnosis: the targets parsed, every image's verdict on each computed once."""
-        from dockdoctor.checks._verdicts import verdicts
-        from dockdoctor.platforms import parse
-
         targets = tuple(parse(t.platform) for t in target_info)
         return cls(facts=facts, targets=targets, target_info=target_info, images=verdicts(facts, targets))
 
     def verdict(self, image: RemoteImage, target: Platform) -> ImageVerdict:
         """How `image` fares on `target`: the verdict computed for the context, else computed now."""
-        from dockdoctor.checks._verdicts import verdict
-        from dockdoctor.platforms import format_platform
-
         name = format_platform(target)
         known = next((v for v in self.images if v.reference == image.reference and v.target == name), None)
         return known if known is not None else verdict(self.facts, image, target)
 
     def local(self, target: Platform) -> bool:
         """Whether `target` stands for running here (the engine's own platform), not for a deploy target."""
-        from dockdoctor.platforms import format_platform
-
         name = format_platform(target)
         info = next((t for t in self.target_info if t.platform == name), None)
         return info is None and not self.target_info or info is not None and info.intent == "local"

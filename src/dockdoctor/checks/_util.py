@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dockdoctor.model import Evidence, Facts
+import re
+
+from dockdoctor.knowledge import load
+from dockdoctor.model import EngineSettings, Evidence, Facts, Flavor
 from dockdoctor.platforms import Platform, PlatformError, can_run, parse
 
 
@@ -42,8 +45,6 @@ def ev(field: str, value: object) -> Evidence:
 
 def version_tuple(text: str | None) -> tuple[int, ...] | None:
     """`14.5` -> (14, 5); None for a missing or non-numeric version."""
-    import re
-
     match = re.match(r"\s*(\d+(?:\.\d+)*)", text or "")
     return tuple(int(p) for p in match.group(1).split(".")) if match else None
 
@@ -58,8 +59,6 @@ def macos_version(facts: Facts) -> tuple[int, ...] | None:
 def rosetta_blockers(facts: Facts, product: str, vm_type: str = "") -> tuple[list[str], list[str]]:
     """What keeps `product` from using Rosetta here, from knowledge/rosetta.toml: (hard blockers that only a
     macOS upgrade removes, steps the user can take such as switching the VM type), each with its source."""
-    from dockdoctor.knowledge import load
-
     hard: list[str] = []
     steps: list[str] = []
     rules = [r for r in load("rosetta")["requirement"] if r["product"] in (product, "any")]
@@ -81,3 +80,31 @@ def rosetta_blockers(facts: Facts, product: str, vm_type: str = "") -> tuple[lis
             if text not in steps:
                 steps.append(text)
     return hard[:1], steps[:1]
+
+
+def current_profile(facts: Facts, product: str) -> str | None:
+    """The Colima profile or Lima instance the CLI's engine is, from /info Name (`colima`, `colima-work`, `lima-x`)."""
+    name = facts.engine.name or ""
+    if product == "colima" and facts.engine.flavor is Flavor.COLIMA:
+        return "default" if name == "colima" else name.removeprefix("colima-")
+    if product == "lima" and facts.engine.flavor is Flavor.LIMA:
+        return name.removeprefix("lima-")
+    return None
+
+
+def engine_settings(facts: Facts, product: str) -> EngineSettings | None:
+    """The settings of the engine the CLI uses: its Colima profile or Lima instance (from /info Name), else the
+    product's only (or running) entry."""
+    mine = [s for s in facts.emulation.settings if s.product == product]
+    profile = current_profile(facts, product)
+    return next((s for s in mine if profile is not None and s.profile == profile), None) or next(
+        (s for s in mine if s.status.lower() in ("", "running") or len(mine) == 1), None
+    )
+
+
+def short_source(url: str) -> str:
+    """`https://github.com/docker/compose/issues/5953` -> `docker/compose#5953`; other URLs as they are."""
+    parts = url.removeprefix("https://github.com/").split("/")
+    if url.startswith("https://github.com/") and len(parts) >= 4 and parts[2] in ("issues", "pull"):
+        return f"{parts[0]}/{parts[1]}#{parts[3].split('#')[0]}"
+    return url

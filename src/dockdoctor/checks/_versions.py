@@ -8,11 +8,12 @@ from the host); every check that matches releases against the knowledge base rea
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from dockdoctor.knowledge import load
 from dockdoctor.model import Facts, Flavor
 
 
@@ -98,3 +99,8 @@ def installed_versions(facts: Facts) -> tuple[Installed, ...]:
     if facts.host.macos_version:
         found.append(Installed("macos", facts.host.macos_version, "host.macos_version"))
     return tuple(found)
+
+
+def known_defects(product: str) -> tuple[dict[str, Any], ...]:
+    """The knowledge base's defects of one product."""
+    return tuple(d for d in load("defects")["defect"] if d["product"] == product)

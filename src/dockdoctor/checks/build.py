@@ -4,121 +4,34 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dockdoctor.checks._emulator import binfmt, install_emulation, qemu_version
+from dockdoctor.checks._levels import required_level
 from dockdoctor.checks._spec import Context, check
-from dockdoctor.checks._util import emulation_for, ev, native, rosetta_blockers, runs_natively
+from dockdoctor.checks._util import (
+    emulation_for,
+    engine_settings,
+    ev,
+    native,
+    platform_or_none,
+    rosetta_blockers,
+    runs_natively,
+)
+from dockdoctor.checks._versions import release
+from dockdoctor.knowledge import load
 from dockdoctor.model import (
     BinfmtHandler,
-    EngineSettings,
     Facts,
     Fix,
     Fixable,
     Flavor,
     Need,
     Problem,
-    RunCommand,
     Safety,
     Severity,
     manual,
     run,
 )
-from dockdoctor.platforms import Platform, format_platform
-
-
-def _binfmt(*args: str) -> RunCommand:
-    """`docker run --privileged --rm tonistiigi/binfmt ARGS`: the QEMU handlers registered (or removed) by the image."""
-    return run("docker", "run", "--privileged", "--rm", "tonistiigi/binfmt", *args)
-
-
-def _install_emulation(facts: Facts, target: Platform) -> tuple[Fix, ...]:
-    """Ways to make `target` runnable on this engine."""
-    flavor, arch = facts.engine.flavor, target.architecture
-    if flavor is Flavor.COLIMA and arch == "amd64":
-        from dockdoctor.checks.engine import _current_profile
-
-        profile = _current_profile(facts, "colima") or "default"
-        flag = () if profile == "default" else ("--profile", profile)
-        settings = _engine_settings(facts, "colima")
-        if settings is not None and settings.vm_type == "qemu":  # the VM type is fixed when the VM is created
-            return (
-                Fix(
-                    title="recreate Colima with the vz VM type and Rosetta",
-                    safety=Safety.DISPLAY_ONLY,
-                    steps=(
-                        run("colima", "delete", *flag),
-                        run("colima", "start", *flag, "--vm-type", "vz", "--vz-rosetta"),
-                    ),
-                ),
-            )
-        return (
-            Fix(
-                title="restart Colima with Rosetta",
-                safety=Safety.DISPLAY_ONLY,
-                steps=(run("colima", "stop", *flag), run("colima", "start", *flag, "--vm-type", "vz", "--vz-rosetta")),
-            ),
-        )
-    if flavor is Flavor.LIMA and arch == "amd64":
-        from dockdoctor.checks.engine import _current_profile
-
-        name = _current_profile(facts, "lima") or "default"
-        return (
-            Fix(
-                title="turn on Rosetta in the Lima instance",
-                safety=Safety.DISPLAY_ONLY,
-                steps=(
-                    run("limactl", "stop", name),
-                    manual(
-                        f"in ~/.lima/{name}/lima.yaml set `vmType: vz` and `rosetta: {{enabled: true, "
-                        "binfmt: true}` (a vz VM needs macOS 13; the VM type is fixed at creation: "
-                        "if it is qemu, `limactl delete` and create it again with `--vm-type=vz --rosetta`)"
-                    ),
-                    run("limactl", "start", name),
-                ),
-            ),
-        )
-    if flavor in (Flavor.DOCKER_DESKTOP, Flavor.ORBSTACK):
-        return (
-            Fix(
-                title=f"turn emulation back on in {flavor.value}",
-                safety=Safety.DISPLAY_ONLY,
-                steps=(
-                    manual(
-                        f"{flavor.value} ships QEMU and Rosetta; restart it, and in its settings turn on "
-                        "Rosetta for x86_64/amd64 emulation"
-                    ),
-                ),
-            ),
-        )
-    fixes = []
-    release = facts.host.os_release.lower()
-    sudo = () if facts.host.root else ("sudo",)
-    if facts.host.os == "linux" and not facts.engine.remote:
-        if any(name in release for name in ("debian", "ubuntu")):
-            fixes.append(
-                Fix(
-                    title="install QEMU user emulation from your distribution",
-                    safety=Safety.UNSAFE,
-                    needs=(Need.SUDO, Need.NETWORK),
-                    steps=(run(*sudo, "apt-get", "install", "-y", "qemu-user-static", "binfmt-support"),),
-                )
-            )
-        elif any(name in release for name in ("fedora", "red hat", "centos", "rocky", "alma")):
-            fixes.append(
-                Fix(
-                    title="install QEMU user emulation from your distribution",
-                    safety=Safety.UNSAFE,
-                    needs=(Need.SUDO, Need.NETWORK),
-                    steps=(run(*sudo, "dnf", "install", "-y", "qemu-user-static"),),
-                )
-            )
-    fixes.append(
-        Fix(
-            title="register QEMU handlers with a privileged container",
-            safety=Safety.UNSAFE,
-            needs=(Need.PRIVILEGED, Need.NETWORK),
-            steps=(_binfmt("--install", arch),),
-        )
-    )
-    return tuple(fixes)
+from dockdoctor.platforms import Platform, can_run, format_platform, parse
 
 
 @check("DKD501", "buildx-missing", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
@@ -274,7 +187,7 @@ def no_emulation_for_target(ctx: Context) -> Iterator[Problem]:
                 ev("engine.platform", facts.engine.platform),
                 ev("emulation.emulated", ",".join(e.platform for e in facts.emulation.emulated) or "none"),
             ),
-            fixes=enable + _install_emulation(facts, target),
+            fixes=enable + install_emulation(facts, target),
         )
 
 
@@ -322,7 +235,7 @@ def binfmt_without_fix_binary(ctx: Context) -> Iterator[Problem]:
                         title="re-register the handler with the F flag",
                         safety=Safety.UNSAFE,
                         needs=(Need.PRIVILEGED, Need.NETWORK),
-                        steps=(_binfmt("--install", arch),),
+                        steps=(binfmt("--install", arch),),
                     ),
                 ),
             )
@@ -342,18 +255,6 @@ _VZ_HOW = {
     "colima": "colima delete && colima start --vm-type vz --vz-rosetta (the VM type is fixed when the VM is created: "
     "this deletes its images and volumes)",
 }
-
-
-def _engine_settings(facts: Facts, product: str) -> EngineSettings | None:
-    """The settings of the engine the CLI uses: its Colima profile or Lima instance (from /info Name), else the
-    product's only (or running) entry."""
-    from dockdoctor.checks.engine import _current_profile
-
-    mine = [s for s in facts.emulation.settings if s.product == product]
-    profile = _current_profile(facts, product)
-    return next((s for s in mine if profile is not None and s.profile == profile), None) or next(
-        (s for s in mine if s.status.lower() in ("", "running") or len(mine) == 1), None
-    )
 
 
 @check("DKD505", "qemu-where-rosetta-available", severity=Severity.WARNING, fixable=Fixable.ALWAYS)
@@ -394,7 +295,7 @@ def qemu_where_rosetta_available(ctx: Context) -> Iterator[Problem]:
         e.platform.startswith("linux/amd64") for e in facts.emulation.emulated
     )
     product = facts.engine.flavor.value
-    settings = _engine_settings(facts, product)
+    settings = engine_settings(facts, product)
     off = [(s.path, s.enabled) for s in facts.emulation.rosetta if s.source == product]
     if settings is not None and settings.rosetta is not None:
         off = [(settings.source, settings.rosetta)]
@@ -463,8 +364,6 @@ def target_runs_emulated(ctx: Context) -> Iterator[Problem]:
 
 
 def _handlers_for(facts: Facts, platform: Platform) -> list[BinfmtHandler]:
-    from dockdoctor.checks._util import platform_or_none
-    from dockdoctor.platforms import can_run
 
     found = []
     for handler in facts.emulation.handlers:
@@ -519,8 +418,8 @@ def _emulator_causes(
         safety=Safety.UNSAFE,
         needs=(Need.PRIVILEGED, Need.NETWORK),
         steps=(
-            _binfmt("--uninstall", f"qemu-{arch}" if arch != "arm64" else "qemu-aarch64"),
-            _binfmt("--install", arch),
+            binfmt("--uninstall", f"qemu-{arch}" if arch != "arm64" else "qemu-aarch64"),
+            binfmt("--install", arch),
         ),
     )
     if "F" not in handler.flags:
@@ -577,7 +476,6 @@ def exec_format_error_with_emulator(ctx: Context) -> Iterator[Problem]:
     engine = native(facts)
     if engine is None:
         return
-    from dockdoctor.checks._util import platform_or_none
 
     for container in facts.images.containers:
         platform = platform_or_none(container.platform)
@@ -607,7 +505,6 @@ def exec_format_error_with_emulator(ctx: Context) -> Iterator[Problem]:
 
 def _amd64_under_qemu(facts: Facts) -> str | None:
     """How the engine runs linux/amd64 when that is QEMU user emulation (not Rosetta, not native), else None."""
-    from dockdoctor.platforms import parse
 
     engine = native(facts)
     if engine is None or engine.architecture == "amd64":
@@ -652,10 +549,6 @@ def emulated_cpu_below_image_level(ctx: Context) -> Iterator[Problem]:
     `engine.platform`, `emulation.emulated`, `emulation.rosetta`, `emulation.settings`, `images.remote[].platforms`,
     `project` base images.
     """
-    from dockdoctor.checks._emulator import qemu_version
-    from dockdoctor.checks._versions import release
-    from dockdoctor.checks.images import _required_level
-    from dockdoctor.knowledge import load
 
     facts = ctx.facts
     via = _amd64_under_qemu(facts)
@@ -679,7 +572,7 @@ def emulated_cpu_below_image_level(ctx: Context) -> Iterator[Problem]:
         (i.reference, n)
         for i in facts.images.remote
         if i.error is None
-        for n in [_required_level(i)]
+        for n in [required_level(i)]
         if n is not None and n > level
     ]
     # project base images: DKD541's (base-image-level-above-cpu), from the same knowledge base table DKD308 reads

@@ -23,11 +23,11 @@ from dockdoctor.checks._compose_fixes import (
     _unpin,
     _with_emulation,
 )
+from dockdoctor.checks._emulator import install_emulation
 from dockdoctor.checks._spec import Context, check
-from dockdoctor.checks._util import ev, native, platform_or_none, runs_natively
+from dockdoctor.checks._util import ev, native, platform_or_none, runs_natively, short_source
 from dockdoctor.checks._verdicts import held_platforms, local_copy
-from dockdoctor.checks._versions import affects
-from dockdoctor.checks.defects import known_defects, short_source
+from dockdoctor.checks._versions import affects, known_defects
 from dockdoctor.model import (
     ComposeTool,
     Fix,
@@ -634,7 +634,6 @@ def service_pin_cannot_run(ctx: Context) -> Iterator[Problem]:
     ## Facts used
     `project.compose.services[].platform`, `images.remote`, `engine.platform`, `emulation.emulated`, targets.
     """
-    from dockdoctor.checks.build import _install_emulation
 
     engine = native(ctx.facts)
     if engine is None:
@@ -653,7 +652,7 @@ def service_pin_cannot_run(ctx: Context) -> Iterator[Problem]:
                 fixes.append(Fix(title=edit.title, steps=edit.steps, serves="local"))
         fixes += [
             Fix(title=f.title, steps=f.steps, safety=f.safety, needs=f.needs, serves="local")
-            for f in _install_emulation(ctx.facts, wanted)
+            for f in install_emulation(ctx.facts, wanted)
         ]
         origin = _origin(service, "platform")
         yield Problem(

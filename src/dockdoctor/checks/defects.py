@@ -8,27 +8,13 @@ from typing import Any
 
 from dockdoctor.checks._emulator import engine_rosetta, runner_for
 from dockdoctor.checks._spec import Context, check
-from dockdoctor.checks._util import ev, native, platform_or_none, runs_natively
-from dockdoctor.checks._versions import affects, installed_versions
-from dockdoctor.knowledge import load
+from dockdoctor.checks._util import ev, native, platform_or_none, runs_natively, short_source
+from dockdoctor.checks._versions import affects, installed_versions, known_defects
 from dockdoctor.model import Facts, Fix, Fixable, Problem, Safety, Severity, manual
 from dockdoctor.platforms import Platform, format_platform
 
 # Compose releases have their own check (DKD403) that reads the same table.
 _OWN_CHECK = {"compose": "DKD403"}
-
-
-def known_defects(product: str) -> tuple[dict[str, Any], ...]:
-    """The knowledge base's defects of one product."""
-    return tuple(d for d in load("defects")["defect"] if d["product"] == product)
-
-
-def short_source(url: str) -> str:
-    """`https://github.com/docker/compose/issues/5953` -> `docker/compose#5953`; other URLs as they are."""
-    parts = url.removeprefix("https://github.com/").split("/")
-    if url.startswith("https://github.com/") and len(parts) >= 4 and parts[2] in ("issues", "pull"):
-        return f"{parts[0]}/{parts[1]}#{parts[3].split('#')[0]}"
-    return url
 
 
 _MACOS = re.compile(r"^macOS (\d+(?:\.\d+)*)")

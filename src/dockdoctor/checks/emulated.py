@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from fnmatch import fnmatchcase
 from typing import Any, NamedTuple
 
 from dockdoctor.checks._emulator import Runner, qemu_version, runner_for
+from dockdoctor.checks._levels import base_level, matches, names
 from dockdoctor.checks._spec import Context, check
-from dockdoctor.checks._util import ev, platform_or_none, runs_natively
+from dockdoctor.checks._util import ev, platform_or_none, runs_natively, short_source
 from dockdoctor.checks._versions import affects, installed_versions, release
-from dockdoctor.checks.defects import short_source
 from dockdoctor.knowledge import load
 from dockdoctor.model import (
     Evidence,
@@ -42,22 +41,6 @@ class Workload(NamedTuple):
     kind: str  # run | build
     pin: str = ""  # run: "service" (platform: key), "default" (DOCKER_DEFAULT_PLATFORM), "local" (the local copy)
     location: Location | None = None  # the Dockerfile's FROM line, when `where` is that line alone
-
-
-def _names(ref: str) -> tuple[str, ...]:
-    """The forms a knowledge pattern may be written against: familiar and full names, with and without tag."""
-    try:
-        parsed = parse(ref)
-    except ReferenceError:
-        return (ref,)
-    names = (parsed.familiar_name, parsed.name)
-    return names + tuple(f"{n}:{parsed.tag}" for n in names if parsed.tag)
-
-
-def matches(ref: str, patterns: list[str]) -> bool:
-    """Whether an image reference matches one of an entry's fnmatch patterns."""
-    names = _names(ref)
-    return any(fnmatchcase(name, pattern) for pattern in patterns for name in names)
 
 
 def remote(facts: Facts, ref: str) -> RemoteImage | None:
@@ -105,9 +88,9 @@ def _run_platform(facts: Facts, ref: str, pinned: str | None, origin: str) -> tu
     chosen = platform_or_none(default[0]) if default else None
     if default and chosen is not None:
         return chosen, default[1], "default"
-    names = set(_names(ref))
+    forms = set(names(ref))
     for image in facts.images.local:
-        if names & {t for tag in image.repo_tags for t in _names(tag)}:
+        if forms & {t for tag in image.repo_tags for t in names(tag)}:
             held = [p for p in (platform_or_none(m.platform) for m in image.manifests) if p is not None]
             native = next((p for p in held if runs_natively(facts, p)), None)
             if native is not None:
@@ -289,12 +272,6 @@ def _qemu_instead(facts: Facts, entry: dict[str, Any]) -> Fix | None:
 def _entry(table: str, entry_id: str) -> dict[str, Any]:
     """One knowledge entry by its id, in any kind of entries of `table`."""
     return next(e for rows in load(table).values() for e in rows if e["id"] == entry_id)
-
-
-def base_level(ref: str) -> dict[str, Any] | None:
-    """The knowledge base's base-image-level entry with the highest level that matches an image (DKD308, DKD541)."""
-    found = [e for e in load("emulation")["base_image_level"] if matches(ref, e["images"])]
-    return max(found, key=lambda e: e["amd64_level"]) if found else None
 
 
 def _qemu_cpu_fix(work: Workload) -> Fix:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dockdoctor.checks._spec import Context, check
-from dockdoctor.checks._util import ev, native, platform_or_none, runs_natively
+from dockdoctor.checks._util import current_profile, ev, native, platform_or_none, runs_natively
 from dockdoctor.model import (
     ContextFacts,
     EndpointRule,
@@ -426,16 +426,6 @@ def docker_config_unreadable(ctx: Context) -> Iterator[Problem]:
         )
 
 
-def _current_profile(facts: Facts, product: str) -> str | None:
-    """The Colima profile or Lima instance the CLI's engine is, from /info Name (`colima`, `colima-work`, `lima-x`)."""
-    name = facts.engine.name or ""
-    if product == "colima" and facts.engine.flavor is Flavor.COLIMA:
-        return "default" if name == "colima" else name.removeprefix("colima-")
-    if product == "lima" and facts.engine.flavor is Flavor.LIMA:
-        return name.removeprefix("lima-")
-    return None
-
-
 def _recreate_arm64(product: str, profile: str) -> tuple[Step, ...]:
     if product == "colima":
         flag = () if profile == "default" else ("--profile", profile)
@@ -485,7 +475,7 @@ def x86_vm_on_apple_silicon(ctx: Context) -> Iterator[Problem]:
     for item in facts.emulation.settings:
         if item.product not in ("colima", "lima") or item.arch != "amd64":
             continue
-        if _current_profile(facts, item.product) == item.profile and facts.engine.platform == "linux/amd64":
+        if current_profile(facts, item.product) == item.profile and facts.engine.platform == "linux/amd64":
             continue  # DKD204 reports the engine in use
         label = f"{item.product} {'profile' if item.product == 'colima' else 'instance'} {item.profile}"
         yield Problem(

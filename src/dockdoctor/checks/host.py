@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import ev
+from dockdoctor.knowledge import load
 from dockdoctor.model import Fix, Fixable, Need, Problem, Safety, Severity, manual, run
 
 
@@ -56,10 +58,6 @@ def shell_translated_by_rosetta(ctx: Context) -> Iterator[Problem]:
 
 def generic_cpu_model(model_name: str) -> dict[str, object] | None:
     """The knowledge entry of a generic QEMU/KVM CPU model (qemu64, kvm64) matching `model_name`, or None."""
-    import re
-
-    from dockdoctor.knowledge import load
-
     return next((m for m in load("cpu_models")["generic_model"] if re.search(str(m["model_name"]), model_name)), None)
 
 
@@ -89,8 +87,6 @@ def vm_cpu_model_lowers_level(ctx: Context) -> Iterator[Problem]:
     ## Facts used
     `host.os`, `host.arch`, `host.virtual_machine`, `host.cpu_model`, `host.amd64_level`, `host.hypervisor`.
     """
-    from dockdoctor.knowledge import load
-
     host = ctx.facts.host
     if host.os != "linux" or host.arch != "amd64" or host.virtual_machine is False:
         return

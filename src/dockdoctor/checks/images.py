@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from dockdoctor.checks import _tags
+from dockdoctor.checks._emulator import install_emulation
+from dockdoctor.checks._levels import base_level, required_level
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import emulation_for, ev, native, platform_or_none, runs_natively
 from dockdoctor.checks._verdicts import (
@@ -309,9 +311,7 @@ def local_image_needs_emulation(ctx: Context) -> Iterator[Problem]:
                 ),
             )
             if not found[1]:
-                from dockdoctor.checks.build import _install_emulation
-
-                fixes += tuple(_install_emulation(facts, found[0]))
+                fixes += tuple(install_emulation(facts, found[0]))
         lacks = f"; it has no {facts.engine.platform} variant" if answers and not has_native else ""
         yield Problem(
             message=f"{name} is {image.platform}: {runs(found[1])}{lacks}",
@@ -390,6 +390,7 @@ def container_exec_format_error(ctx: Context) -> Iterator[Problem]:
     `images.containers[].exec_format_error`, `images.containers[].platform`, `engine.platform`,
     `emulation.emulated`, `images.remote[].platforms`, `images.local[].manifests`.
     """
+
     facts = ctx.facts
     engine = native(facts)
     for container in facts.images.containers:
@@ -414,9 +415,7 @@ def container_exec_format_error(ctx: Context) -> Iterator[Problem]:
                 )
             )
         if image_platform is not None:
-            from dockdoctor.checks.build import _install_emulation  # only then: `inspect` imports no build checks
-
-            fixes.extend(_install_emulation(facts, image_platform))
+            fixes.extend(install_emulation(facts, image_platform))
         lacks = f"; {container.image} has no {facts.engine.platform} variant" if has_native is False else ""
         yield Problem(
             message=f"container {container.name} ({container.image}, {container.platform}) exited "
@@ -528,16 +527,6 @@ def _implicit(reference: str) -> bool:
     return not slash or not ("." in first or ":" in first or first == "localhost")
 
 
-def _required_level(image: RemoteImage) -> int | None:
-    """The lowest x86-64 level among the image's amd64 entries, when every one of them needs v2 or more."""
-    levels = []
-    for entry in image.platforms:
-        platform = platform_or_none(entry.platform)
-        if platform is not None and platform.architecture == "amd64":
-            levels.append(int(platform.variant[1:]) if platform.variant.startswith("v") else 1)
-    return min(levels) if levels and min(levels) > 1 else None
-
-
 def _base_levels(facts: Facts) -> Iterator[tuple[str, dict[str, Any], str, Location | None]]:
     """(reference, knowledge entry, where, its file line) for project base images of a family known to need a newer
     x86-64 level.
@@ -546,8 +535,6 @@ def _base_levels(facts: Facts) -> Iterator[tuple[str, dict[str, Any], str, Locat
     """
     if facts.project is None:
         return
-    from dockdoctor.checks.emulated import base_level  # with a project only: `inspect` imports no emulated checks
-
     refs: list[tuple[str, str, Location | None]] = []
     for d in facts.project.dockerfiles:
         for s in d.stages:
@@ -594,7 +581,7 @@ def amd64_level_unsupported(ctx: Context) -> Iterator[Problem]:
     if facts.host.arch != "amd64" or level is None or facts.engine.remote:
         return
     for image in facts.images.remote:
-        needed = _required_level(image) if image.error is None else None
+        needed = required_level(image) if image.error is None else None
         if needed is not None and needed > level:
             yield Problem(
                 message=f"{image.reference} is published for x86-64-v{needed} and up; this CPU is x86-64-v{level}",

@@ -8,6 +8,7 @@ import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from dockdoctor.checks._signatures import recognise
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import ev, platform_or_none
 from dockdoctor.model import (
@@ -452,8 +453,6 @@ def kube_image_lacks_some_node_platform(ctx: Context) -> Iterator[Problem]:
 
 def _classify(failure: KubeFailure) -> tuple[str, str] | None:
     """(signature class, the line) of the first platform error in the kubelet's words or the last log lines."""
-    from dockdoctor.checks.errors import recognise
-
     for text in (failure.message, failure.last_message, *failure.log):
         for match in recognise(text):
             if match.signature.cls in ("exec-format", "no-matching-manifest"):

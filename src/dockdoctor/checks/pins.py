@@ -6,10 +6,12 @@ from collections.abc import Iterator
 
 from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
 
 from dockdoctor.checks._edits import replace_line
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import ev
+from dockdoctor.knowledge import load
 from dockdoctor.model import (
     Fix,
     Fixable,
@@ -31,8 +33,6 @@ MUSL_MAX = 2  # musl 1.2: every supported python:*-alpine
 
 
 def _key(version: str) -> tuple[int, object]:
-    from packaging.version import InvalidVersion, Version
-
     try:
         return (0, Version(version))
     except InvalidVersion:
@@ -41,8 +41,6 @@ def _key(version: str) -> tuple[int, object]:
 
 def glibc_max(distro: str) -> int:
     """The glibc minor version of a Debian release (knowledge/libc.toml), else GLIBC_MAX (today's default tags)."""
-    from dockdoctor.knowledge import load
-
     for row in load("libc").get("debian_glibc", []):
         if row["codename"] == distro:
             return int(str(row["glibc"]).split(".")[1])

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import dockdoctor.checks as catalog  # the catalog itself (being imported when this is): read only when the check runs
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import ev
+from dockdoctor.errors import UnknownCheckError
 from dockdoctor.model import Location, Problem, Severity
 
 
@@ -36,16 +38,13 @@ def invalid_suppression(ctx: Context) -> Iterator[Problem]:
     ## Facts used
     `project.suppressions[]` (file, line, names, reason).
     """
-    from dockdoctor.checks import lookup
-    from dockdoctor.errors import UnknownCheckError
-
     for item in ctx.facts.project.suppressions if ctx.facts.project else ():
         at = Location(file=item.file, line=item.line)
         where = str(at)
         unknown = []
         for name in item.names:
             try:
-                lookup(name)
+                catalog.lookup(name)
             except UnknownCheckError:
                 unknown.append(name)
         problems = ([f"names no check: {', '.join(unknown)}"] if unknown else []) + (
