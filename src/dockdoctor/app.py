@@ -109,7 +109,7 @@ def deploy_file_targets(facts: Facts) -> tuple[Target, ...]:
     sources: dict[str, list[str]] = {}
     for deploy in facts.project.deploy if facts.project else ():
         for target in deploy.targets:
-            sources.setdefault(target.platform, []).append(target.source)
+            sources.setdefault(target.platform, []).append(str(target.source))
     return tuple(Target(platform=p, source=", ".join(dict.fromkeys(s)), intent="deploy") for p, s in sources.items())
 
 
