@@ -336,3 +336,31 @@ def _places(data: dict[str, object]) -> list[object]:
     out += [p["source"] for p in project.get("pins") or []]
     out += [(h.get("copied_by", []), h.get("dockerignore_end", [0, ""])) for h in project.get("host_built") or []]
     return out
+
+
+def test_compose_build_targets_name_their_line_or_what_resolved_them() -> None:
+    """A compose target's source: the key's line with what it is; without a line, the text as written (which a
+    facts file reads back as the same record)."""
+    from dockdoctor.model import ComposeProject, ServiceBuild, ServiceFacts
+    from dockdoctor.probes.project import _compose_build_targets
+
+    services = (
+        ServiceFacts(
+            "api", platform="linux/arm64", build=ServiceBuild("."), origins=(Origin("platform", "c d.yaml", 5),)
+        ),
+        ServiceFacts(
+            "web",
+            build=ServiceBuild(".", platforms=("linux/amd64",)),
+            origins=(Origin("build.platforms", resolved_by="docker compose config"),),
+        ),
+        ServiceFacts("db", platform="linux/arm64", build=ServiceBuild(".")),
+    )
+    deploy = _compose_build_targets(ComposeProject(files=("c d.yaml",), resolved_by="dockdoctor", services=services))
+    assert deploy is not None
+    assert [str(t.source) for t in deploy.targets] == [
+        "c d.yaml:5 services.api.platform",
+        "docker compose config services.web.build.platforms",
+        "c d.yaml services.db.platform",
+    ]
+    assert [t.source.location for t in deploy.targets] == [Location("c d.yaml", 5), None, None]
+    assert [from_data(Place, to_data(t.source)) for t in deploy.targets] == [t.source for t in deploy.targets]
