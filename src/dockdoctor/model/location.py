@@ -1,9 +1,11 @@
 """Locations as data: a place in a project file, where a compose value came from, a `.env` entry, a line as written.
 
-The facts file keeps the strings it always had ("compose.yaml:12 via ${TAG} from .env:3", [name, value, ".env:3"]):
+The facts file keeps the strings it always had ("compose.yaml:12 via ${TAG} from .env:3", [name, value, ".env:3"],
+"deploy/api.yaml:17 nodeSelector", [12, "  containers:"]):
 each record here says how it is written (`WIRE`, `to_wire`) and read back (`from_wire`), and the codec and the schema
 use exactly that, so the JSON is the one older dockdoctors wrote and read. Reading never fails: a string that is no
-file line is kept as written (`Origin.resolved_by`, a `DotenvEntry` with line 0), so every file replays as it was.
+file line is kept as written (`Origin.resolved_by`, a `DotenvEntry` or a `Place` with line 0), so every file replays
+as it was.
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ class Place:
 
     @classmethod
     def from_wire(cls, data: str) -> Place:
-        file, line = parse_place(data)  # `file:N`, as location_in() read these strings before
+        file, line = parse_place(data)  # `file:N` first: the last `:N` wins, as these strings were always read
         if line > 0:
             return cls(file=file, line=line)
         match = _PLACE_WHAT.fullmatch(data)
