@@ -7,6 +7,8 @@ from pathlib import Path
 
 from clirun import dockdoctor, isolated_env
 
+ROOT = Path(__file__).resolve().parents[1]
+
 FINAL_ON_BUILD_PLATFORM = (
     "FROM --platform=$BUILDPLATFORM golang:1.22 AS build\n"
     "RUN go version\n"
@@ -63,3 +65,24 @@ def test_compose_origins_and_dotenv_are_written_as_before_and_replay_to_the_same
     again = tmp_path / "again.json"
     dockdoctor("check", "--from", str(saved), "--no-redact", "--save-facts", str(again), env=env, cwd=project)
     assert json.loads(again.read_text())["project"] == facts
+
+
+def test_a_deploy_target_in_a_folder_with_a_space_keeps_its_file_line(tmp_path: Path) -> None:
+    """DKD611 names the deploy file line from the target's record: a file name with a space and a colon is whole
+    (the finding's subject and location), and the facts file holds the same source strings after a replay."""
+    data = json.loads((ROOT / "fixtures/checks/DKD611/bad-arm64-nodes-amd64-engine.json").read_text())
+    odd = "my k8s/api:v2.yaml"
+    deploy = data["project"]["deploy"][0]
+    deploy["path"] = odd
+    for item in deploy["targets"] + deploy["images"]:
+        item["source"] = item["source"].replace("deploy/api.yaml", odd)
+    saved = tmp_path / "facts.json"
+    saved.write_text(json.dumps(data))
+    env = isolated_env(tmp_path)
+    report = dockdoctor("check", "--from", str(saved), "--only", "DKD611", "--format", "json", env=env).json()
+    (finding,) = report["findings"]
+    assert finding["subject"] == f"{odd}:22"
+    assert finding["location"] == {"file": odd, "line": 22, "column": 1}
+    replayed = report["facts"]["project"]["deploy"][0]
+    assert [t["source"] for t in replayed["targets"]] == [f"{odd}:22 nodeSelector", f"{odd}:51 nodeAffinity"]
+    assert [i["source"] for i in replayed["images"]] == [i["source"] for i in deploy["images"]]

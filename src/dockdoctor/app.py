@@ -108,7 +108,7 @@ def deploy_file_targets(facts: Facts) -> tuple[Target, ...]:
     sources: dict[str, list[str]] = {}
     for deploy in facts.project.deploy if facts.project else ():
         for target in deploy.targets:
-            sources.setdefault(target.platform, []).append(target.source)
+            sources.setdefault(target.platform, []).append(str(target.source))
     return tuple(Target(platform=p, source=", ".join(dict.fromkeys(s)), intent="deploy") for p, s in sources.items())
 
 
@@ -262,10 +262,12 @@ def location_of(subject: str, facts: Facts, given: Location | None = None) -> Lo
 
 def _project_files(project: ProjectFacts) -> set[str]:
     """Every file path the project facts name (Dockerfiles, compose files, devcontainers, deploy files)."""
+    from dockdoctor.model.location import Place
+
     out: set[str] = set()
 
     def walk(value: object, depth: int = 0) -> None:
-        if depth > 6:
+        if depth > 6 or isinstance(value, Place):  # a file line's file (a pin's requirements file) was never one
             return
         if dataclasses.is_dataclass(value):
             for field in dataclasses.fields(value):

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import dockdoctor.probes.project as project_probe
+from dockdoctor.model import Location, Place
 from dockdoctor.probes.natives import MAX_NATIVES, probe_host_built
 from dockdoctor.project.natives import copies, npm_platform, so_platform
 from tests.test_natives_cli import COMPOSE, node_project
@@ -43,7 +44,8 @@ def test_short_syntax_binds_resolved_by_dockdoctor(tmp_path: Path, no_compose_cl
     proj = node_project(tmp_path, compose=COMPOSE.replace(".:/app", "./node_modules:/app/node_modules:ro"))
     (folder,) = probe_host_built(project_probe.probe_project(str(proj), env={}))
     assert folder.path == "node_modules" and folder.platforms == ("darwin/arm64",)
-    assert folder.copied_by == ("Dockerfile:5",) and folder.reinstalled and folder.ignore_entry == "node_modules"
+    assert folder.copied_by == (Place("Dockerfile", 5),) and folder.copied_by[0].location == Location("Dockerfile", 5)
+    assert folder.reinstalled and folder.ignore_entry == "node_modules"
     (mount,) = folder.mounts
     assert (mount.service, mount.volume, mount.target) == (
         "web",

@@ -9,7 +9,7 @@ import pytest
 
 from dockdoctor.checks import lookup
 from dockdoctor.checks._spec import Context
-from dockdoctor.model import EngineFacts, Facts, HostFacts, ProjectFacts, PythonPin
+from dockdoctor.model import EngineFacts, Facts, HostFacts, Place, ProjectFacts, PythonPin
 from dockdoctor.platforms import parse
 from dockdoctor.probes.pypi import probe_index
 from tests.support.pep691 import JSON_TYPE, pep691_index
@@ -20,7 +20,7 @@ def _pin(name: str, version: str, python: str = "3.9", libc: str = "glibc") -> P
     return PythonPin(
         name=name,
         version=version,
-        source="requirements.txt:1",
+        source=Place("requirements.txt", 1),
         text=f"{name}=={version}",
         dockerfile="Dockerfile",
         line=4,

@@ -76,8 +76,8 @@ def test_fixture_projects(name: str) -> None:
     project = probe_project(str(PROJECTS / name), env={})
     (deploy,) = project.deploy
     assert deploy.kind == kind and deploy.error is None
-    assert [(t.platform, t.source) for t in deploy.targets] == targets
-    assert [(i.reference, i.source, i.platforms) for i in deploy.images] == images
+    assert [(t.platform, str(t.source)) for t in deploy.targets] == targets
+    assert [(i.reference, str(i.source), i.platforms) for i in deploy.images] == images
     assert project.skipped == ()
 
 
@@ -99,7 +99,7 @@ def test_list_kind_and_documents_without_workloads() -> None:
         "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n"
     )
     deploy = parse_deploy(text, path="k.yaml", kind="kubernetes")
-    assert [(t.platform, t.source) for t in deploy.targets] == [("linux/amd64", "k.yaml:8 nodeSelector")]
+    assert [(t.platform, str(t.source)) for t in deploy.targets] == [("linux/amd64", "k.yaml:8 nodeSelector")]
     assert [(i.reference, i.platforms) for i in deploy.images] == [("nginx:1.27", ("linux/amd64",))]
 
 
@@ -116,7 +116,7 @@ def test_cloudformation_tags_defaults_and_ecs() -> None:
         "        CpuArchitecture: X86_64\n      ContainerDefinitions:\n        - Image: nginx:1.27\n"
     )
     deploy = parse_deploy(text, path="t.yaml", kind="sam")
-    assert [(t.platform, t.source) for t in deploy.targets] == [
+    assert [(t.platform, str(t.source)) for t in deploy.targets] == [
         ("linux/amd64", "t.yaml:3 Resources.Fn (Lambda's default x86_64)"),
         ("linux/amd64", "t.yaml:12 RuntimePlatform.CpuArchitecture"),
     ]
@@ -132,7 +132,7 @@ def test_github_actions_platforms_runners_and_expressions() -> None:
         "  d:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm test\n"
     )
     deploy = parse_deploy(text, path="w.yml", kind="github-actions")
-    assert [(t.platform, t.source) for t in deploy.targets] == [
+    assert [(t.platform, str(t.source)) for t in deploy.targets] == [
         ("linux/amd64", "w.yml:7 platforms"),
         ("linux/arm64", "w.yml:7 platforms"),
         ("linux/arm64", "w.yml:15 runs-on"),

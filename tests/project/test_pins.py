@@ -42,7 +42,7 @@ def test_requirements_includes_stay_inside_and_end() -> None:
         "base/common.txt": "numpy==1.26.4\n-r ../../etc/passwd\n-r ../requirements.txt\n",
     }
     pins, notes = requirement_pins("requirements.txt", files.get)
-    assert [(p.name, p.version, p.source) for p in pins] == [
+    assert [(p.name, p.version, str(p.source)) for p in pins] == [
         ("numpy", "1.26.4", "base/common.txt:1"),
         ("six", "1.16.0", "requirements.txt:3"),
         ("psycopg2-binary", "2.8.6", "requirements.txt:5"),

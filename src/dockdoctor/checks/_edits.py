@@ -45,12 +45,11 @@ def indent_of(text: str) -> str:
     return text[: len(text) - len(text.lstrip())]
 
 
-def append_line(root: str, rel: str, end: Line | tuple[int, str], new: str) -> EditFile:
-    """A line at the end of `rel`; `end` is its last line (number, text), number 0 for a file to create."""
-    line, text = (end.number, end.text) if isinstance(end, Line) else end
-    if line == 0:
+def append_line(root: str, rel: str, end: Line, new: str) -> EditFile:
+    """A line at the end of `rel`; `end` is its last line, number 0 for a file to create."""
+    if end.number == 0:
         return EditFile(path=posixpath.join(root, rel), diff=f"{_header(rel)}@@ -0,0 +1,1 @@\n+{new}\n")
-    return insert_after(root, rel, line, text, new)
+    return insert_after(root, rel, end.number, end.text, new)
 
 
 class LineEdit(NamedTuple):

@@ -618,7 +618,7 @@ def _deploy_images(ctx: Context) -> Iterator[tuple[str, str, RemoteImage, list[P
             names = image.platforms or tuple(t.platform for t in deploy.targets)
             platforms = [p for p in map(platform_or_none, names) if p] or list(ctx.targets)
             if remote is not None:
-                yield image.source, deploy.kind, judged(ctx.facts, remote), platforms
+                yield str(image.source), deploy.kind, judged(ctx.facts, remote), platforms
 
 
 @check("DKD330", "deploy-image-lacks-target", severity=Severity.ERROR, fixable=Fixable.SOMETIMES)

@@ -280,9 +280,9 @@ def _selector_fix(ctx: Context, workload: KubeWorkload, image: str, platform: st
     title = f"schedule {workload.ref} on {platform} nodes only (nodeSelector kubernetes.io/arch: {arch})"
     entry = _manifest(ctx.facts, workload, image)
     project = ctx.facts.project
-    editable = entry is not None and entry.pod_spec[0] and not entry.node_selector
+    editable = entry is not None and entry.pod_spec.number > 0 and not entry.node_selector
     if entry is not None and project is not None and editable and not (taints and workload.tolerations):
-        line, anchor = entry.pod_spec
+        line, anchor = entry.pod_spec.number, entry.pod_spec.text
         indent = anchor[: len(anchor) - len(anchor.lstrip())]
         new = [f"{indent}nodeSelector:", f"{indent}  kubernetes.io/arch: {arch}"]
         if taints:  # the workload has no tolerations (else the patch below): a new key
@@ -294,7 +294,7 @@ def _selector_fix(ctx: Context, workload: KubeWorkload, image: str, platform: st
                     f"{indent}    value: {t.value}",
                     f"{indent}    effect: {t.effect}",
                 ]
-        rel = entry.source.split(":", 1)[0]
+        rel = entry.source.file
         steps: tuple[Step, ...] = (
             _insert_before(project.root, rel, line, anchor, new),
             manual(f"then apply it as you deploy (`kubectl apply -f {rel}`)"),

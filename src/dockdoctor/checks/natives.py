@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dockdoctor.checks._edits import append_line, insert_after
 from dockdoctor.checks._spec import Context, check
 from dockdoctor.checks._util import ev, native, platform_or_none
-from dockdoctor.model import Fix, Fixable, HostBuilt, Need, Problem, Safety, Severity, Step, location_in, manual
+from dockdoctor.model import Fix, Fixable, HostBuilt, Need, Problem, Safety, Severity, Step, manual
 from dockdoctor.platforms import Platform, format_platform
 
 REINSTALL = {
@@ -83,14 +83,14 @@ def host_modules_copied_into_image(ctx: Context) -> Iterator[Problem]:
             steps: tuple[Step, ...] = (edit,) if folder.reinstalled else (edit, how)
             yield Problem(
                 message=f"{folder.path} holds native code built for {', '.join(built)} ({_natives(folder)}); "
-                f"{', '.join(folder.copied_by)} copies it into the {format_platform(target)} image because "
+                f"{', '.join(map(str, folder.copied_by))} copies it into the {format_platform(target)} image because "
                 f"{folder.dockerignore} has no `{folder.ignore_entry}` line",
-                subject=folder.copied_by[0],
-                location=location_in(folder.copied_by[0]),
+                subject=str(folder.copied_by[0]),
+                location=folder.copied_by[0].location,
                 target=format_platform(target),
                 evidence=(
                     ev("project.host_built.natives", ", ".join(folder.natives[:6])),
-                    ev("project.host_built.copied_by", ", ".join(folder.copied_by)),
+                    ev("project.host_built.copied_by", ", ".join(map(str, folder.copied_by))),
                 ),
                 fixes=(
                     Fix(

@@ -22,7 +22,6 @@ from dockdoctor.model import (
     Safety,
     Severity,
     Step,
-    location_in,
     manual,
 )
 from dockdoctor.platforms import format_platform
@@ -87,7 +86,7 @@ LOCK_COMMANDS = {
 
 
 def _bump(ctx: Context, pin: PythonPin, version: str) -> Fix:
-    rel, _, line = pin.source.rpartition(":")
+    rel, line = pin.source.file, pin.source.line
     old = f"=={pin.version}"
     steps: tuple[Step, ...] = (
         manual(
@@ -99,11 +98,11 @@ def _bump(ctx: Context, pin: PythonPin, version: str) -> Fix:
     if pin.kind in LOCK_COMMANDS:
         command = LOCK_COMMANDS[pin.kind].format(name=pin.name, version=version)
         steps = (manual(f"re-lock with {pin.name} {version} (`{command}`), then rebuild and test"),)
-    elif pin.kind == "pyproject.toml" and line.isdigit() and f'"{pin.version}"' in pin.text and old not in pin.text:
+    elif pin.kind == "pyproject.toml" and line > 0 and f'"{pin.version}"' in pin.text and old not in pin.text:
         new = pin.text.replace(f'"{pin.version}"', f'"{version}"', 1)  # Poetry's `name = "1.2.3"`
-        steps = (replace_line(root, rel, int(line), pin.text, new),)
-    elif line.isdigit() and old in pin.text and not rel.lower().rsplit("/", 1)[-1].startswith("dockerfile"):
-        steps = (replace_line(root, rel, int(line), pin.text, pin.text.replace(old, f"=={version}", 1)),)
+        steps = (replace_line(root, rel, line, pin.text, new),)
+    elif line > 0 and old in pin.text and not rel.lower().rsplit("/", 1)[-1].startswith("dockerfile"):
+        steps = (replace_line(root, rel, line, pin.text, pin.text.replace(old, f"=={version}", 1)),)
     return Fix(title=f"pin {pin.name}=={version}", steps=steps, safety=Safety.DISPLAY_ONLY, needs=(Need.REBUILD,))
 
 
@@ -197,8 +196,8 @@ def pin_has_no_wheel_for_target(ctx: Context) -> Iterator[Problem]:
                 message=f"{pin.source}: {pin.name}=={pin.version} has no wheel for CPython {pin.python} "
                 f"({libc}) on {format_platform(target)}, {how}{then} (installed by "
                 f"{pin.dockerfile}:{pin.line})",
-                subject=pin.source,
-                location=location_in(pin.source),
+                subject=str(pin.source),
+                location=pin.source.location,
                 target=format_platform(target),
                 evidence=(
                     ev("project.pins", f"{pin.name}=={pin.version}"),

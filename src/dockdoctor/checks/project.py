@@ -21,7 +21,6 @@ from dockdoctor.model import (
     Severity,
     Stage,
     Step,
-    location_in,
     manual,
 )
 from dockdoctor.platforms import TARGET_VARS, format_platform
@@ -506,7 +505,7 @@ def _by_file(facts: Facts) -> list[tuple[str, str, list[str], list[str]]]:
             deploy.path,
             deploy.kind,
             list(dict.fromkeys(t.platform for t in deploy.targets)),
-            [t.source for t in deploy.targets],
+            [str(t.source) for t in deploy.targets],
         )
         for deploy in (facts.project.deploy if facts.project else ())
         if deploy.targets
@@ -612,17 +611,20 @@ def deploy_target_not_local(ctx: Context) -> Iterator[Problem]:
     """
     if native(ctx.facts) is None or not ctx.facts.project or not ctx.facts.project.deploy:
         return
-    from_files = {t.source for d in ctx.facts.project.deploy for t in d.targets}
+    from_files = [t for d in ctx.facts.project.deploy for t in d.targets]
     for info, target in zip(ctx.target_info, ctx.targets, strict=False):
-        if info.intent != "deploy" or not any(s in info.source for s in from_files) or runs_natively(ctx.facts, target):
+        if info.intent != "deploy" or not any(str(t.source) in info.source for t in from_files):
+            continue
+        if runs_natively(ctx.facts, target):
             continue
         via = emulation_for(ctx.facts, target)
-        where = info.source.split(",")[0].split(" ")[0]  # the first deploy file line that names the target
+        first = next((t.source for t in from_files if t.platform == info.platform), None)  # the first that names it
+        where = first.at if first is not None else info.source
         yield Problem(
             message=f"the deploy files target {info.platform} ({info.source}); this engine is "
             f"{ctx.facts.engine.platform}: " + (f"here it runs only under {via}" if via else "it cannot run here"),
             subject=where,
-            location=location_in(where),
+            location=first.location if first is not None else None,
             target=info.platform,
             evidence=(ev("engine.platform", ctx.facts.engine.platform), ev("targets", info.source)),
         )

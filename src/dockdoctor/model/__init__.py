@@ -104,7 +104,7 @@ from dockdoctor.model.kube import (
     KubeToleration,
     KubeWorkload,
 )
-from dockdoctor.model.location import DotenvEntry, Interpolated, Line, Location, Origin, location_in
+from dockdoctor.model.location import DotenvEntry, Interpolated, Line, Location, Origin, Place
 
 __all__ = [
     "CiJob",
@@ -113,8 +113,8 @@ __all__ = [
     "Suppressed",
     "Suppression",
     "Location",
-    "location_in",
     "Line",
+    "Place",
     "DotenvEntry",
     "Interpolated",
     "Rule",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from dockdoctor.model.location import DotenvEntry, Line, Origin
+from dockdoctor.model.location import DotenvEntry, Line, Origin, Place
 
 SCHEMA_VERSION = 2  # 2: the emulation fields (model/migrate.py brings version 1 files up)
 
@@ -567,7 +567,7 @@ class DeployTarget:
     """A platform a deploy file says the project runs on, and where it says so."""
 
     platform: str  # normalized, e.g. linux/arm64
-    source: str  # "deploy/api.yaml:17 nodeSelector", ".github/workflows/build.yml:31 platforms"
+    source: Place  # "deploy/api.yaml:17 nodeSelector", ".github/workflows/build.yml:31 platforms"
 
 
 @dataclass(frozen=True, slots=True)
@@ -575,10 +575,10 @@ class DeployImage:
     """An image a deploy file runs (a Kubernetes container, an ECS container, a Lambda image) and its platforms."""
 
     reference: str
-    source: str  # "deploy/api.yaml:21 containers[api].image"
+    source: Place  # "deploy/api.yaml:21 containers[api].image"
     platforms: tuple[str, ...] = ()  # where this file runs it (its workload's node selector); () = the file's targets
     workload: str = ""  # Kubernetes: kind/namespace/name of the workload it belongs to (namespace "" = not given)
-    pod_spec: tuple[int, str] = (0, "")  # Kubernetes: the pod spec's first line (number, text), where a key can go
+    pod_spec: Line = Line()  # Kubernetes: the pod spec's first line, where a key can go; number 0: not known
     node_selector: bool = False  # Kubernetes: the pod spec already has a nodeSelector
 
 
@@ -601,7 +601,7 @@ class PythonPin:
 
     name: str  # normalized (PEP 503)
     version: str
-    source: str  # "requirements.txt:3"
+    source: Place  # "requirements.txt:3"
     text: str  # the requirements line as written (an edit fix replaces it)
     dockerfile: str
     line: int  # the RUN line that installs it
@@ -709,10 +709,10 @@ class HostBuilt:
     kind: str  # "node_modules" | "venv"
     natives: tuple[str, ...] = ()  # what is native: "@esbuild/darwin-arm64 (os darwin, cpu arm64)", "bcrypt (.node)"
     platforms: tuple[str, ...] = ()  # what its native parts were built for, where they say: "darwin/arm64"
-    copied_by: tuple[str, ...] = ()  # "Dockerfile:5": COPY lines that put it into an image
+    copied_by: tuple[Place, ...] = ()  # "Dockerfile:5": COPY lines that put it into an image
     reinstalled: bool = False  # every copying stage installs its packages again afterwards (npm ci, pip install)
     dockerignore: str = ""  # the .dockerignore of the build context that copies it (relative; may not exist yet)
-    dockerignore_end: tuple[int, str] = (0, "")  # that file's last line (number, text); 0: no file
+    dockerignore_end: Line = Line()  # that file's last line, where an entry is appended; number 0: no file
     ignore_entry: str = ""  # the line that would exclude it, relative to that context: "node_modules"
     mounts: tuple[HostMount, ...] = ()
 

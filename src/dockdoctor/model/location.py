@@ -1,9 +1,11 @@
 """Locations as data: a place in a project file, where a compose value came from, a `.env` entry, a line as written.
 
-The facts file keeps the strings it always had ("compose.yaml:12 via ${TAG} from .env:3", [name, value, ".env:3"]):
+The facts file keeps the strings it always had ("compose.yaml:12 via ${TAG} from .env:3", [name, value, ".env:3"],
+"deploy/api.yaml:17 nodeSelector", [12, "  containers:"]):
 each record here says how it is written (`WIRE`, `to_wire`) and read back (`from_wire`), and the codec and the schema
 use exactly that, so the JSON is the one older dockdoctors wrote and read. Reading never fails: a string that is no
-file line is kept as written (`Origin.resolved_by`, a `DotenvEntry` with line 0), so every file replays as it was.
+file line is kept as written (`Origin.resolved_by`, a `DotenvEntry` or a `Place` with line 0), so every file replays
+as it was.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 _PLACE = re.compile(r"(?P<file>.+):(?P<line>[1-9][0-9]*)", re.DOTALL)  # the last `:N` wins: `C:\p\a:b.yaml:12`
+_PLACE_WHAT = re.compile(r"(?P<file>.+):(?P<line>[1-9][0-9]*) (?P<what>.+)", re.DOTALL)  # the last `:N ` wins
 _ITEM = re.compile(r"\$\{(?P<name>[^{}]*)\} from (?P<where>.+)", re.DOTALL)
 _MAX_SPLITS = 8  # ` via ` in a compose file's own name, at most this often
 ENVIRONMENT = "environment"  # how a variable that no `.env` line set is written: the process environment
@@ -28,13 +31,6 @@ def parse_place(text: str) -> tuple[str, int]:
     letter, `a:b.yaml`) and spaces; text without a canonical line number (`:7`, not `:07`) is a file, line 0."""
     match = _PLACE.fullmatch(text)
     return (match["file"], int(match["line"])) if match else (text, 0)
-
-
-def location_in(text: str) -> Location | None:
-    """The file line a `file:line` string names (None for any other text): for the facts fields that are still
-    such strings (`PythonPin.source`, `HostBuilt.copied_by`, `DeployTarget.source`)."""
-    file, line = parse_place(text)
-    return Location(file=file, line=line) if line > 0 else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +60,47 @@ class Line:
     @classmethod
     def from_wire(cls, data: tuple[int, str]) -> Line:
         return cls(number=data[0], text=data[1])
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A project file line that facts name: `requirements.txt:3`, `Dockerfile:5`; with `what`, the key or command
+    on that line: `deploy/api.yaml:17 nodeSelector`. Line 0: no file line is known, and `file` holds the text as
+    written (`docker compose config services.web.platform`, or a facts file's string that names no line)."""
+
+    file: str
+    line: int = 0
+    what: str = ""  # e.g. "nodeSelector", "containers[api].image", "services.web.platform"
+
+    WIRE: ClassVar[object] = str  # "deploy/api.yaml:17 nodeSelector", as facts files always had it
+
+    @property
+    def location(self) -> Location | None:
+        """The file line (column 1: facts files record lines only), or None."""
+        return Location(file=self.file, line=self.line) if self.line > 0 else None
+
+    @property
+    def at(self) -> str:
+        """The file line alone, `deploy/api.yaml:17` (the text as written when no line is known)."""
+        return place_text(self.file, self.line)
+
+    def __str__(self) -> str:
+        return self.to_wire()
+
+    def to_wire(self) -> str:
+        return f"{self.at} {self.what}" if self.what else self.at
+
+    @classmethod
+    def from_wire(cls, data: str) -> Place:
+        file, line = parse_place(data)  # `file:N` first: the last `:N` wins, as these strings were always read
+        if line > 0:
+            return cls(file=file, line=line)
+        match = _PLACE_WHAT.fullmatch(data)
+        if match is not None:
+            place = cls(file=match["file"], line=int(match["line"]), what=match["what"])
+            if place.to_wire() == data:
+                return place
+        return cls(file=data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +192,7 @@ class Origin:
         return parsed
 
 
-WIRED = (Line, DotenvEntry, Origin)  # the records written in another form: the codec and the schema use `WIRE`
+WIRED = (Line, Place, DotenvEntry, Origin)  # the records written in another form: the codec and the schema use `WIRE`
 
 
 def _parse_origin(key: str, source: str, text: str) -> Origin | None:

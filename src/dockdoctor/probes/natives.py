@@ -10,7 +10,7 @@ import posixpath
 import re
 from collections.abc import Iterator
 
-from dockdoctor.model import HostBuilt, HostMount, ProjectFacts
+from dockdoctor.model import HostBuilt, HostMount, Line, Place, ProjectFacts
 from dockdoctor.probes._files import Unread, inside, read_text
 from dockdoctor.project.dockerignore import Pattern, PatternError, matches, parse_dockerignore
 from dockdoctor.project.natives import copies, npm_platform, so_platform
@@ -129,7 +129,7 @@ def _contexts(project: ProjectFacts) -> list[tuple[str, str]]:
     return list(dict.fromkeys(out))
 
 
-def _ignore(root: str, dockerfile: str, context: str) -> tuple[str, tuple[int, str], tuple[Pattern, ...] | None]:
+def _ignore(root: str, dockerfile: str, context: str) -> tuple[str, Line, tuple[Pattern, ...] | None]:
     """The ignore file the build reads (`<Dockerfile>.dockerignore` beside it first, as BuildKit does, else the
     context's .dockerignore), its last line, and its patterns (None: docker refuses the file, nothing to add to)."""
     for rel in (dockerfile + ".dockerignore", posixpath.join(context, ".dockerignore")):
@@ -139,14 +139,14 @@ def _ignore(root: str, dockerfile: str, context: str) -> tuple[str, tuple[int, s
         try:
             text = read_text(path, root=root)
         except (Unread, OSError, UnicodeError):
-            return rel, (0, ""), None
+            return rel, Line(), None
         lines = text.splitlines()
-        end = (len(lines), lines[-1]) if lines else (0, "")
+        end = Line(len(lines), lines[-1]) if lines else Line()
         try:
             return rel, end, parse_dockerignore(text)
         except PatternError:
             return rel, end, None
-    return posixpath.join(context, ".dockerignore"), (0, ""), ()
+    return posixpath.join(context, ".dockerignore"), Line(), ()
 
 
 def _mounts(project: ProjectFacts, folder: str) -> list[HostMount]:
@@ -216,7 +216,8 @@ def probe_host_built(project: ProjectFacts) -> tuple[HostBuilt, ...]:
         if not natives:
             continue
         rel = os.path.relpath(path, root).replace(os.sep, "/")
-        copied, installs, ignore_file, ignore_end, entry = [], True, "", (0, ""), ""
+        copied: list[Place] = []
+        installs, ignore_file, ignore_end, entry = True, "", Line(), ""
         for dockerfile, context in _contexts(project):
             if context and not (rel + "/").startswith(context.rstrip("/") + "/"):
                 continue
@@ -229,7 +230,7 @@ def probe_host_built(project: ProjectFacts) -> tuple[HostBuilt, ...]:
             except (Unread, OSError, UnicodeError):
                 continue
             for line, installed in copies(text, inner, kind):
-                copied.append(f"{dockerfile}:{line}")
+                copied.append(Place(dockerfile, line))
                 installs = installs and installed
                 ignore_file, ignore_end, entry = ignore, end, inner
         found.append(

@@ -19,6 +19,7 @@ from dockdoctor.model import (
     Line,
     Location,
     Origin,
+    Place,
     ProbeError,
     ProbeErrorKind,
     ProjectFacts,
@@ -471,15 +472,17 @@ def _compose_build_targets(compose: ComposeProject) -> DeployFile | None:
         )
         for key, text in wanted:
             origin = next((o for o in service.origins if o.key == key), None)
-            if origin is None:
-                where = compose.files[0] if compose.files else "compose"
-            else:
-                where = str(origin.location) if origin.location else origin.resolved_by
+            what = f"services.{service.name}.{key}"
+            if origin is not None and origin.location is not None:
+                source = Place(origin.location.file, origin.location.line, what)
+            else:  # no file line: the text as written, as a facts file reads it back
+                where = origin.resolved_by if origin else compose.files[0] if compose.files else "compose"
+                source = Place(f"{where} {what}")
             try:
                 name = format_platform(parse(text))
             except PlatformError:
                 continue
-            targets.append(DeployTarget(platform=name, source=f"{where} services.{service.name}.{key}"))
+            targets.append(DeployTarget(platform=name, source=source))
     if not targets:
         return None
     return DeployFile(path=compose.files[0] if compose.files else "compose", kind="compose", targets=tuple(targets))

@@ -16,7 +16,15 @@ from urllib.parse import urlsplit, urlunsplit
 from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
-from dockdoctor.model import DockerfileFacts, IndexProject, IndexRelease, ProbeError, ProbeErrorKind, PythonPin
+from dockdoctor.model import (
+    DockerfileFacts,
+    IndexProject,
+    IndexRelease,
+    Place,
+    ProbeError,
+    ProbeErrorKind,
+    PythonPin,
+)
 from dockdoctor.probes._files import Unread, inside, read_text
 from dockdoctor.probes._pool import Pool
 
@@ -312,7 +320,7 @@ def project_pins(root: str, dockerfiles: tuple[DockerfileFacts, ...], env: Mappi
                 else:
                     image.append((key, value, origin))
             base = image if any(k in ("index-url", "no-index") for k, _v, _o in image) else host + image
-            found: list[tuple[str, str, str, str, str, list[tuple[str, str, str]]]] = []
+            found: list[tuple[str, str, Place, str, str, list[tuple[str, str, str]]]] = []
             found += [(p.name, p.version, p.source, p.text, "command", []) for p in ins.pins]
             for rel in ins.files:
                 texts: dict[str, str] = {}
@@ -349,7 +357,8 @@ def project_pins(root: str, dockerfiles: tuple[DockerfileFacts, ...], env: Mappi
                     continue  # poetry install reads poetry.lock; pyproject.toml only when there is no lock
                 for item in locked:
                     lock_index = [("index-url", item.index, f"{rel} (its index)")] if item.index else []
-                    found.append((item.name, item.version, f"{rel}:{item.line}", item.text, use.kind, lock_index))
+                    at = Place(rel, item.line) if item.line > 0 else Place(f"{rel}:{item.line}")  # ":0" as before
+                    found.append((item.name, item.version, at, item.text, use.kind, lock_index))
             for name, version, source, line_text, kind, own in found:
                 settings = own if kind in ("poetry.lock", "uv.lock", "Pipfile.lock") else base + own
                 chosen = resolve(settings)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from dockdoctor.knowledge import load
-from dockdoctor.model import DeployFile, DeployImage, DeployTarget, ProbeError, ProbeErrorKind
+from dockdoctor.model import DeployFile, DeployImage, DeployTarget, Line, Place, ProbeError, ProbeErrorKind
 from dockdoctor.platforms import PlatformError, format_platform, parse
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ class _Out:
 
     def target(self, platform: str | None, line: int, what: str) -> str | None:
         if platform is not None:
-            self.targets.append(DeployTarget(platform=platform, source=f"{self.path}:{line} {what}"))
+            self.targets.append(DeployTarget(platform=platform, source=Place(self.path, line, what)))
         return platform
 
     def image(self, reference: str | None, line: int, what: str, platforms: list[str], **workload: object) -> None:
@@ -138,7 +138,7 @@ class _Out:
             self.images.append(
                 DeployImage(
                     reference=reference,
-                    source=f"{self.path}:{line} {what}",
+                    source=Place(self.path, line, what),
                     platforms=tuple(dict.fromkeys(platforms)),
                     **workload,  # type: ignore[arg-type]
                 )
@@ -203,7 +203,7 @@ def _workload(item: Node, kind: str, spec: Node | None, lines: list[str]) -> dic
     if isinstance(spec, MappingNode) and spec.value and not spec.flow_style:
         first = _line(spec.value[0][0])
         if 0 < first <= len(lines):
-            out["pod_spec"] = (first, lines[first - 1])
+            out["pod_spec"] = Line(first, lines[first - 1])
     return out
 
 

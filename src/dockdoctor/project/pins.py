@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from dockdoctor.model.location import Place
 from dockdoctor.project.dockerfile import LexError, scan
 
 MAX_INCLUDE_DEPTH = 5  # `-r` inside `-r` inside ...: deeper ones are not read
@@ -48,7 +49,7 @@ class Pin:
 
     name: str
     version: str
-    source: str  # "requirements.txt:3" or "Dockerfile:7"
+    source: Place  # "requirements.txt:3" or "Dockerfile:7"
     text: str
 
 
@@ -100,7 +101,7 @@ def base_distro(image: str) -> str:
     return next((w for w in m.group(3).split("-") if w in ("buster", "bullseye", "bookworm", "trixie", "forky")), "")
 
 
-def pin_of(text: str, source: str, python: str = "") -> Pin | None:
+def pin_of(text: str, source: Place, python: str = "") -> Pin | None:
     """The pin in one requirement (`name[extra]==1.2 ; marker`); None for ranges, wildcards, URLs or bad text."""
     try:
         req = Requirement(text)
@@ -177,7 +178,7 @@ def requirement_pins(
             pins += more
             notes += why
         elif not code.startswith("-"):
-            pin = pin_of(code.split(" --hash")[0].strip(), f"{rel}:{number}", python)
+            pin = pin_of(code.split(" --hash")[0].strip(), Place(rel, number), python)
             if pin is not None:
                 pins.append(Pin(pin.name, pin.version, pin.source, first))
         if len(pins) >= MAX_PINS:
@@ -467,7 +468,7 @@ def _install(
         elif tool.endswith(":sync") and not word.startswith("-"):
             files.append(_copied(copies, word, workdir))
         elif not word.startswith("-") and "==" in word:
-            pin = pin_of(word, where, python[0])
+            pin = pin_of(word, Place(path, line), python[0])
             if pin is not None:
                 pins.append(pin)
         elif _is_folder(word):
