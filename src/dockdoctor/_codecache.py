@@ -45,12 +45,19 @@ def install() -> None:
 def cache_path() -> str:
     """Where the kept byte code lives: beside this module's own .pyc file, else (an install the user cannot
     write to) in dockdoctor's cache folder under bytecode/; "" when no byte code is written at all."""
+    return kept_path(__file__, ".dataclasses")
+
+
+def kept_path(source: str, suffix: str) -> str:
+    """Where what is made from the file `source` is kept: its .pyc path with `suffix` for ".pyc" (the folder and
+    interpreter tag importlib uses), else (an install the user cannot write to) dockdoctor's cache folder under
+    bytecode/; "" when no byte code is written at all (PYTHONDONTWRITEBYTECODE, no cache tag)."""
     if sys.dont_write_bytecode:
         return ""
     try:
         from importlib.util import cache_from_source
 
-        beside = cache_from_source(__file__).removesuffix(".pyc") + ".dataclasses"
+        beside = cache_from_source(source).removesuffix(".pyc") + suffix
     except (NotImplementedError, ValueError):  # no cache tag, or no source file: nothing kept
         return ""
     import os
