@@ -196,9 +196,11 @@ def main() -> int:
     gc.disable()  # as cli.run() does
     sys.meta_path.insert(0, _AfterImport())
     t = time.time()
-    from dockdoctor._codecache import install
+    from dockdoctor import knowledge
+    from dockdoctor._codecache import install, kept_table
 
     install()  # as dockdoctor._entry does before it imports the CLI
+    knowledge.keeper = kept_table
     from dockdoctor import cli
 
     event("phase", "import dockdoctor.cli (click)", t, time.time())

@@ -86,10 +86,12 @@ def main() -> int:
         return 0
     import gc
 
-    from dockdoctor._codecache import install
+    from dockdoctor import knowledge
+    from dockdoctor._codecache import install, kept_table
 
     gc.disable()  # as console.process.run() keeps it, from before the imports: their objects are never scanned
     install()  # the methods of every dataclass from here on: byte code kept from the last run (_codecache.py)
+    knowledge.keeper = kept_table  # and the parsed knowledge tables, kept as byte code is
     try:
         from dockdoctor.cli import run
     except KeyboardInterrupt:  # Ctrl-C while importing: the same exit code as later on (os._exit: see cli._exit)

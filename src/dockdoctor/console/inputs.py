@@ -62,14 +62,14 @@ def load_settings(project: str | None) -> Settings:
     user = load_user_settings()  # the user's own file, under the project's
     if project is None:
         return user
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
     for name, table in ((".dockdoctor.toml", ()), ("pyproject.toml", ("tool", "dockdoctor"))):
         path = os.path.join(project, name)
         if not os.path.lexists(path):
-            continue
+            continue  # a project without settings files never imports tomllib (~3 ms)
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover - Python 3.10
+            import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
         fix = "fix or remove it, or run with --no-project"
         try:
             data = tomllib.loads(read_bytes(path, root=project).decode("utf-8"))

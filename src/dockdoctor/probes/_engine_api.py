@@ -1,22 +1,26 @@
-"""The Engine API over a unix socket with http.client: the few GET calls the probes make, without the docker SDK.
+"""The Engine API over a unix socket, by the standard library alone: the few GET calls the probes make.
 
 The SDK (and requests, urllib3 under it) costs more to import than the answers take to arrive; a local engine
-needs none of it. tcp:// (TLS) and ssh:// endpoints still go through the SDK (probes/_sdk.py). The methods and
-their answers mirror docker.APIClient's, so probes/images.py runs on either client unchanged.
+needs none of it. Nor does it need http.client, which imports ssl and the email package's parser (20-30 ms of CPU,
+on `check`'s path while its slowest probe waits on it): the engine answers HTTP/1.1 GETs with a length or in chunks
+(RFC 9112 sections 6 and 7.1), which `_Connection` reads. tcp:// (TLS) and ssh:// endpoints still go through the SDK
+(probes/_sdk.py). The methods and their answers mirror docker.APIClient's, so probes/images.py runs on either
+client unchanged.
 """
 
 from __future__ import annotations
 
 import base64
-import http.client
 import json as jsonlib
 import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote, urlencode
 
 MAX_ANSWER = 64 << 20  # bytes: an /images/json of thousands of images is a few MB; beyond this is not an answer
+_MAX_LINE = 65536  # a status, header or chunk-size line (http.client's _MAXLINE)
+_MAX_HEADERS = 100  # http.client's _MAXHEADERS
 
 
 class APIError(Exception):
@@ -31,20 +35,121 @@ class NotFound(APIError):
     """404 from the engine: no such image, container or path (docker.errors.NotFound's role)."""
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
+class BadAnswer(ValueError):
+    """What came back is not an HTTP/1.1 answer (a socket that is not an engine's, a cut-off answer)."""
 
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self._path)
-        except BaseException:
+
+class Disconnected(ConnectionError):
+    """The engine closed the connection before it answered (http.client's RemoteDisconnected)."""
+
+
+class _Connection:
+    """One keep-alive HTTP/1.1 connection to a unix socket, made on the first request and after a close."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        self.path = path
+        self.timeout = timeout
+        self._sock: socket.socket | None = None
+        self._file: BinaryIO | None = None
+
+    def close(self) -> None:
+        file, sock, self._file, self._sock = self._file, self._sock, None, None
+        if file is not None:
+            file.close()
+        if sock is not None:
             sock.close()
-            raise
-        self.sock = sock
+
+    def _open(self) -> BinaryIO:
+        if self._file is None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(self.timeout)
+            try:
+                sock.connect(self.path)
+            except BaseException:
+                sock.close()
+                raise
+            self._sock, self._file = sock, sock.makefile("rb")
+        return self._file
+
+    def get(self, url: str, limit: int) -> tuple[int, dict[str, str], bytes]:
+        """Send GET `url`, read the answer (a body of at most `limit` + 1 bytes); Disconnected when the engine
+        closed the connection before answering (nothing was read)."""
+        file = self._open()
+        assert self._sock is not None
+        request = (
+            f"GET {url} HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: identity\r\nUser-Agent: dockdoctor\r\n\r\n"
+        )
+        self._sock.sendall(request.encode("ascii"))
+        while True:
+            line = file.readline(_MAX_LINE + 1)
+            if not line:
+                raise Disconnected("the engine closed the connection without an answer")
+            version, _, rest = line.decode("iso-8859-1").rstrip("\r\n").partition(" ")
+            code = rest[:3]
+            if not version.startswith("HTTP/1.") or len(line) > _MAX_LINE or not (code.isdigit() and len(code) == 3):
+                raise BadAnswer(f"not an HTTP/1.1 status line: {line[:80]!r}")
+            status = int(code)
+            headers = _headers(file)
+            if not 100 <= status < 200 or status == 101:
+                break  # an interim 1xx answer (100 Continue) is followed by the real one
+        close = headers.get("connection", "").lower() == "close" or (
+            version == "HTTP/1.0" and headers.get("connection", "").lower() != "keep-alive"
+        )
+        if status in (101, 204, 304) or 100 <= status < 200:
+            body = b""
+        elif "chunked" in headers.get("transfer-encoding", "").lower():
+            body = _chunked(file, limit)
+        elif headers.get("content-length", "").strip().isdigit():
+            size = int(headers["content-length"])
+            body = file.read(min(size, limit + 1))
+            if len(body) < min(size, limit + 1):
+                raise BadAnswer(f"the answer ended after {len(body)} of its {size} bytes")
+            if size > limit:
+                close = True  # the rest is not read: the connection cannot carry another answer
+        else:
+            body, close = file.read(limit + 1), True  # the body ends where the connection does
+        if close:
+            self.close()
+        return status, headers, body
+
+
+def _headers(file: BinaryIO) -> dict[str, str]:
+    """The header fields up to the empty line, by lower-case name (a repeated name: its last value)."""
+    headers: dict[str, str] = {}
+    for _ in range(_MAX_HEADERS + 1):
+        line = file.readline(_MAX_LINE + 1)
+        if len(line) > _MAX_LINE:
+            raise BadAnswer("a header line longer than 64 KiB")
+        if line in (b"\r\n", b"\n", b""):
+            return headers
+        name, colon, value = line.decode("iso-8859-1").partition(":")
+        if not colon:
+            raise BadAnswer(f"not a header field: {line[:80]!r}")
+        headers[name.strip().lower()] = value.strip()
+    raise BadAnswer(f"more than {_MAX_HEADERS} header fields")
+
+
+def _chunked(file: BinaryIO, limit: int) -> bytes:
+    """A chunked body (RFC 9112 section 7.1): sizes in hex, each chunk followed by CRLF, a 0 chunk, trailers."""
+    parts: list[bytes] = []
+    total = 0
+    while True:
+        line = file.readline(_MAX_LINE + 1)
+        size_text = line.split(b";", 1)[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            raise BadAnswer(f"not a chunk size: {line[:80]!r}") from None
+        if size == 0:
+            _headers(file)  # the trailer fields, if any, up to the empty line
+            return b"".join(parts)
+        part = file.read(min(size, limit + 1 - total))
+        parts.append(part)
+        total += len(part)
+        if total > limit:
+            return b"".join(parts)
+        if len(part) < size or file.readline(_MAX_LINE + 1).strip():
+            raise BadAnswer("a chunk cut off or not followed by its line end")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +165,7 @@ class UnixAPI:
     def __init__(self, endpoint: str, *, version: str, timeout: float) -> None:
         self.path = endpoint[len("unix://") :] if endpoint.startswith("unix://") else endpoint
         self.version = version
-        self._conn = _UnixConnection(self.path, timeout)
+        self._conn = _Connection(self.path, timeout)
 
     def close(self) -> None:
         self._conn.close()
@@ -74,22 +179,20 @@ class UnixAPI:
             url += "?" + urlencode({k: v for k, v in params.items() if v is not None})
         for attempt in (0, 1):  # a kept-alive connection the engine closed in between: once more, anew
             try:
-                self._conn.request("GET", url, headers={"User-Agent": "dockdoctor"})
-                resp = self._conn.getresponse()
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                status, headers, body = self._conn.get(url, MAX_ANSWER)
+            except (Disconnected, BrokenPipeError, ConnectionResetError):
                 self._conn.close()
                 if attempt:
                     raise
                 continue
-            body = resp.read(MAX_ANSWER + 1)
+            except BaseException:
+                self._conn.close()  # an answer read halfway: the connection cannot carry another
+                raise
             if len(body) > MAX_ANSWER:
                 self._conn.close()
                 raise ValueError(f"GET {url}: an answer larger than {MAX_ANSWER >> 20} MiB")
-            headers = {k.lower(): v for k, v in resp.getheaders()}
-            if resp.will_close:
-                self._conn.close()
-            return Answer(status=resp.status, headers=headers, body=body)
-        raise http.client.RemoteDisconnected("the engine closed the connection")  # pragma: no cover
+            return Answer(status=status, headers=headers, body=body)
+        raise Disconnected("the engine closed the connection")  # pragma: no cover
 
     def _result(self, answer: Answer, json: bool = False) -> Any:
         if answer.status >= 400:
@@ -135,7 +238,7 @@ class UnixAPI:
 
 def unix_errors() -> tuple[type[BaseException], ...]:
     """What a call through UnixAPI raises when the engine or the socket fails (the probe door catches these)."""
-    return (APIError, OSError, ValueError, http.client.HTTPException)
+    return (APIError, OSError, ValueError)  # BadAnswer is a ValueError, Disconnected an OSError
 
 
 def not_found(client: object) -> tuple[type[BaseException], type[BaseException]]:

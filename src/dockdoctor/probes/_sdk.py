@@ -109,7 +109,7 @@ def engine_answers(
 
 
 def _unix_answers(endpoint: str, *, timeout: float) -> tuple[dict[str, Any], dict[str, Any]] | ProbeError:
-    """/version and /info over the unix socket with http.client (probes/_engine_api.py), without the SDK."""
+    """/version and /info over the unix socket with the standard library (probes/_engine_api.py), without the SDK."""
     from dockdoctor.probes._engine_api import UnixAPI, unix_errors
 
     client = UnixAPI(endpoint, version="1.24", timeout=timeout)
