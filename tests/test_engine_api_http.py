@@ -103,3 +103,30 @@ def test_an_answer_to_the_close_and_errors(engine: tuple[str, list[list[bytes]],
     finally:
         api.close()
     assert issubclass(BadAnswer, unix_errors())
+
+
+@pytest.mark.parametrize("size", [b"-1", b"+a", b"1_0", b"", b"zz"])
+def test_a_chunk_size_that_is_not_hex_digits_is_refused(
+    engine: tuple[str, list[list[bytes]], list[int]], size: bytes
+) -> None:
+    """A negative size would read to the end of the stream, however long a hostile socket keeps sending."""
+    endpoint, scripts, _ = engine
+    scripts.append([b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + size + b"\r\n{}\r\n0\r\n\r\n"])
+    api = UnixAPI(endpoint, version="1.41", timeout=5)
+    try:
+        with pytest.raises(BadAnswer, match="not a chunk size"):
+            api.get_json("/version")
+    finally:
+        api.close()
+
+
+def test_a_length_that_is_not_ascii_digits_reads_to_the_close(
+    engine: tuple[str, list[list[bytes]], list[int]],
+) -> None:
+    endpoint, scripts, _ = engine
+    scripts.append([b'HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\n\r\n{"b": 2}'])  # latin-1 superscript two
+    api = UnixAPI(endpoint, version="1.41", timeout=5)
+    try:
+        assert api.get_json("/version") == {"b": 2}
+    finally:
+        api.close()

@@ -180,6 +180,8 @@ def _read_table(kept: str, raw: bytes) -> dict[str, Any] | None:
 
     try:
         with open(kept, "rb") as fh:
+            if not _trusted(os.fstat(fh.fileno())):
+                return None  # a table another user could have written: parsed again from the shipped file
             blob = fh.read()
         if not blob.startswith(MAGIC_NUMBER):
             return None
@@ -202,7 +204,6 @@ def _read_table(kept: str, raw: bytes) -> dict[str, Any] | None:
 def _write_table(kept: str, raw: bytes, data: dict[str, Any]) -> None:
     """Keep `data` in `kept` (atomically; a failure, or a value marshal cannot hold, is no error)."""
     import marshal
-    import os
     from importlib.util import MAGIC_NUMBER
 
     dates: list[tuple[_Where, str, tuple[int | None, ...]]] = []
@@ -213,7 +214,7 @@ def _write_table(kept: str, raw: bytes, data: dict[str, Any]) -> None:
     try:
         blob = MAGIC_NUMBER + marshal.dumps((_TABLE_FORMAT, raw, plain, dates))
         os.makedirs(os.path.dirname(kept), exist_ok=True)
-        with open(tmp, "wb") as fh:
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), "wb") as fh:
             fh.write(blob)
         os.replace(tmp, kept)
     except (OSError, ValueError):

@@ -99,7 +99,7 @@ class _Connection:
             body = b""
         elif "chunked" in headers.get("transfer-encoding", "").lower():
             body = _chunked(file, limit)
-        elif headers.get("content-length", "").strip().isdigit():
+        elif _is_digits(headers.get("content-length", "").strip()):
             size = int(headers["content-length"])
             body = file.read(min(size, limit + 1))
             if len(body) < min(size, limit + 1):
@@ -111,6 +111,11 @@ class _Connection:
         if close:
             self.close()
         return status, headers, body
+
+
+def _is_digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes "²", which int() then refuses."""
+    return text.isascii() and text.isdigit()
 
 
 def _headers(file: BinaryIO) -> dict[str, str]:
@@ -136,10 +141,9 @@ def _chunked(file: BinaryIO, limit: int) -> bytes:
     while True:
         line = file.readline(_MAX_LINE + 1)
         size_text = line.split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise BadAnswer(f"not a chunk size: {line[:80]!r}") from None
+        if not size_text or size_text.strip(b"0123456789abcdefABCDEF"):  # int() would take "-1", "+a" and "1_0"
+            raise BadAnswer(f"not a chunk size: {line[:80]!r}")
+        size = int(size_text, 16)
         if size == 0:
             _headers(file)  # the trailer fields, if any, up to the empty line
             return b"".join(parts)
