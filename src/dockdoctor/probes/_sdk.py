@@ -88,24 +88,14 @@ def engine_answers(
         client = _client(endpoint, version="1.24", timeout=timeout, tls=tls)
     except errors as err:
         return _error(endpoint, err)
-    answers: list[dict[str, Any]] = []
-    failures: list[BaseException] = []
+
+    def unversioned(path: str) -> Any:
+        return client._result(client._get(client._url(path, versioned_api=False)), json=True)
+
     try:
-        for path in ("/version", "/info"):
-            try:
-                answers.append(client._result(client._get(client._url(path, versioned_api=False)), json=True))
-                record("engine", f"GET {endpoint} {path}", json.dumps(answers[-1], indent=2))
-            except errors as err:
-                answers.append({})
-                failures.append(err)
-                if _classify(err) in ("not-found", "permission", "refused", "timeout", "tls", "ssh"):
-                    break  # the engine is not there: do not wait a second time
+        return _version_and_info(endpoint, unversioned, errors)
     finally:
         client.close()
-    if len(failures) == len(answers) or not any(answers):
-        return _error(endpoint, failures[0])
-    version, info = (answers + [{}])[:2]
-    return version, info
 
 
 def _unix_answers(endpoint: str, *, timeout: float) -> tuple[dict[str, Any], dict[str, Any]] | ProbeError:
@@ -113,21 +103,29 @@ def _unix_answers(endpoint: str, *, timeout: float) -> tuple[dict[str, Any], dic
     from dockdoctor.probes._engine_api import UnixAPI, unix_errors
 
     client = UnixAPI(endpoint, version="1.24", timeout=timeout)
-    answers: list[dict[str, Any]] = []
-    failures: list[BaseException] = []
     try:
-        for path in ("/version", "/info"):
-            try:
-                answer = client.get_json(path, versioned_api=False)
-                answers.append(answer if isinstance(answer, dict) else {})
-                record("engine", f"GET {endpoint} {path}", json.dumps(answers[-1], indent=2))
-            except unix_errors() as err:
-                answers.append({})
-                failures.append(err)
-                if _classify(err) in ("not-found", "permission", "refused", "timeout", "tls", "ssh"):
-                    break  # the engine is not there: do not wait a second time
+        return _version_and_info(endpoint, lambda path: client.get_json(path, versioned_api=False), unix_errors())
     finally:
         client.close()
+
+
+def _version_and_info(
+    endpoint: str, get: Callable[[str], Any], errors: tuple[type[BaseException], ...]
+) -> tuple[dict[str, Any], dict[str, Any]] | ProbeError:
+    """/version and /info through `get` (either client), each recorded; the error of the first failure when
+    neither answered, and no second wait when the first says the engine is not there."""
+    answers: list[dict[str, Any]] = []
+    failures: list[BaseException] = []
+    for path in ("/version", "/info"):
+        try:
+            answer = get(path)
+            answers.append(answer if isinstance(answer, dict) else {})
+            record("engine", f"GET {endpoint} {path}", json.dumps(answers[-1], indent=2))
+        except errors as err:
+            answers.append({})
+            failures.append(err)
+            if _classify(err) in ("not-found", "permission", "refused", "timeout", "tls", "ssh"):
+                break  # the engine is not there: do not wait a second time
     if len(failures) == len(answers) or not any(answers):
         return _error(endpoint, failures[0] if failures else ValueError("empty answers to /version and /info"))
     version, info = (answers + [{}])[:2]

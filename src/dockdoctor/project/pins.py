@@ -13,6 +13,7 @@ from packaging.utils import canonicalize_name
 
 from dockdoctor.model.location import Place
 from dockdoctor.project.dockerfile import LexError, scan
+from dockdoctor.project.locks import linux_env
 
 MAX_INCLUDE_DEPTH = 5  # `-r` inside `-r` inside ...: deeper ones are not read
 MAX_PINS = 500
@@ -110,15 +111,7 @@ def pin_of(text: str, source: Place, python: str = "") -> Pin | None:
     specs = list(req.specifier)
     if req.url or len(specs) != 1 or specs[0].operator not in ("==", "===") or "*" in specs[0].version:
         return None
-    linux = {
-        "sys_platform": "linux",
-        "platform_system": "Linux",
-        "os_name": "posix",
-        "implementation_name": "cpython",
-        "platform_python_implementation": "CPython",
-    }
-    if python:
-        linux.update(python_version=python, python_full_version=python + ".0")
+    linux = linux_env(python)
     try:
         if req.marker is not None and not req.marker.evaluate(linux):
             return None
