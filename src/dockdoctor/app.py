@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # the check catalog is imported where it is used: `check` sta
     from dockdoctor.checks import CheckSpec
     from dockdoctor.fixes.consent import Consent  # `fix` only, as the fleet's report is `check --all-contexts`'s
     from dockdoctor.model.fleet import FleetReport
+    from dockdoctor.probes.gathering import GatherOptions
 
 IMAGE_CHECKS = (
     "DKD201",
@@ -384,24 +385,33 @@ def _places(finding: Finding, facts: Facts) -> list[tuple[str, int]]:
     return places
 
 
-def _start_gather(options: CheckOptions) -> Future[Facts]:
-    """gather() for these options, started in a daemon thread; the future holds its facts or its exception."""
-    import threading
-    from concurrent.futures import Future
+def _gather_options(options: CheckOptions) -> GatherOptions:
+    """What every gather of `check` takes from its options: one engine's, and the fleet's for each context."""
+    from dockdoctor.probes.gathering import GatherOptions
 
-    from dockdoctor.probes._run import signals_to_the_main_thread
-    from dockdoctor.probes.gathering import GatherOptions, gather
-
-    gather_options = GatherOptions(
+    return GatherOptions(
         timeout=options.timeout,
         deadline=options.deadline,
-        keep_raw=options.keep_raw,
         project_dir=options.project_dir,
         compose_files=options.compose_files,
         image_refs=options.image_refs,
         offline=options.offline,
         refresh=options.refresh,
         tools=options.tools,
+    )
+
+
+def _start_gather(options: CheckOptions) -> Future[Facts]:
+    """gather() for these options, started in a daemon thread; the future holds its facts or its exception."""
+    import threading
+    from concurrent.futures import Future
+
+    from dockdoctor.probes._run import signals_to_the_main_thread
+    from dockdoctor.probes.gathering import gather
+
+    gather_options = dataclasses.replace(
+        _gather_options(options),
+        keep_raw=options.keep_raw,
         targets=_asked_targets(options),
         deep=options.deep,
         deep_targets=_asked_targets(options),
@@ -471,7 +481,6 @@ def check_fleet(options: CheckOptions, *, names: tuple[str, ...] = ()) -> FleetR
     """
     from dockdoctor.model import FleetEngine, ProbeError
     from dockdoctor.model.fleet import FleetReport, Unanswered
-    from dockdoctor.probes import GatherOptions
     from dockdoctor.probes.fleet import UnknownContext, gather_fleet
 
     try:
@@ -482,19 +491,7 @@ def check_fleet(options: CheckOptions, *, names: tuple[str, ...] = ()) -> FleetR
         raise ConfigError(f"{options.settings.source_of('ignore')}: ignore: {err}") from None
     fleet_checks = tuple(s for s in checks if s.id in FLEET_CHECKS)
     try:
-        fleet = gather_fleet(
-            GatherOptions(
-                timeout=options.timeout,
-                deadline=options.deadline,
-                project_dir=options.project_dir,
-                compose_files=options.compose_files,
-                image_refs=options.image_refs,
-                offline=options.offline,
-                refresh=options.refresh,
-                tools=options.tools,
-            ),
-            names=names,
-        )
+        fleet = gather_fleet(_gather_options(options), names=names)
     except UnknownContext as err:
         raise ConfigError(
             f"--context {err.name}: no such docker context (known: {', '.join(err.known)}); "
