@@ -124,12 +124,16 @@ def _hook_run(_run: object) -> None:
 
 def _hook_early(early: object) -> None:
     original_begin = early.begin  # type: ignore[attr-defined]
+    seen: set[int] = set()
 
     def begin(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         start = time.time()
         head = original_begin(*args, **kwargs)
+        if head is not None and id(head) in seen:  # the command's begin() finding the entry point's lookups
+            return head
         event("phase", "early registry start (inspect)", start, time.time(), started=head is not None)
         if head is not None:
+            seen.add(id(head))
             head.result.add_done_callback(lambda _f: event("probe", "registry (early)", start, time.time()))
         return head
 
@@ -201,6 +205,12 @@ def main() -> int:
 
     install()  # as dockdoctor._entry does before it imports the CLI
     knowledge.keeper = kept_table
+    if argv[:1] == ["inspect"]:  # as dockdoctor._entry does: the lookups start before click is imported
+        from dockdoctor.probes.early import begin_for_argv
+
+        begin_for_argv(argv)
+        event("phase", "entry point: lookups started", t, time.time())
+        t = time.time()
     from dockdoctor import cli
 
     event("phase", "import dockdoctor.cli (click)", t, time.time())

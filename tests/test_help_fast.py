@@ -19,6 +19,13 @@ def test_kept_help_texts_are_what_click_renders() -> None:
     )
 
 
+def test_kept_option_tables_are_the_clis() -> None:
+    assert (_help_text.OPTIONS, _help_text.CHOICES, _help_text.SECONDS) == _help.option_tables(), (
+        "the CLI's options changed: regenerate with `PYTHONPATH=src python -m dockdoctor._help > "
+        "src/dockdoctor/_help_text.py` (then ruff format it)"
+    )
+
+
 @pytest.mark.parametrize("args", [["--help"], ["-h"], ["check", "--help"], ["inspect", "-h"], ["explain", "--help"]])
 def test_help_is_the_same_from_the_kept_text_and_from_click(tmp_path: Path, args: list[str]) -> None:
     wide = dockdoctor(*args, env=isolated_env(tmp_path, COLUMNS="120"))

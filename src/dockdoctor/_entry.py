@@ -93,6 +93,10 @@ def main() -> int:
     install()  # the methods of every dataclass from here on: byte code kept from the last run (_codecache.py)
     knowledge.keeper = kept_table  # and the parsed knowledge tables, kept as byte code is
     try:
+        if sys.argv[1:2] == ["inspect"]:  # its registry lookups run while click and the CLI are imported
+            from dockdoctor.probes.early import begin_for_argv
+
+            begin_for_argv(sys.argv[1:])
         from dockdoctor.cli import run
     except KeyboardInterrupt:  # Ctrl-C while importing: the same exit code as later on (os._exit: see cli._exit)
         os._exit(130)

@@ -114,4 +114,11 @@ def test_the_head_start_imports_nothing_of_the_model() -> None:
 
     code = "import sys, dockdoctor.probes._prestart; print(sorted(m for m in sys.modules if 'dockdoctor' in m))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
-    assert out.stdout.strip() == "['dockdoctor', 'dockdoctor.probes', 'dockdoctor.probes._prestart']"
+    loaded = [
+        "dockdoctor",
+        "dockdoctor._argv",
+        "dockdoctor._help_text",
+        "dockdoctor.probes",
+        "dockdoctor.probes._prestart",
+    ]
+    assert out.stdout.strip() == repr(loaded)

@@ -19,6 +19,8 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
+from dockdoctor._argv import read
+
 # What `check` runs whenever it gathers with its tools (probes/compose.py, probes/buildx.py), argv exactly as they
 # pass it to probes._run.run; tests/probes/test_prestart.py checks that a live check claims every one of them.
 CHECK_COMMANDS: tuple[tuple[str, ...], ...] = (
@@ -27,10 +29,8 @@ CHECK_COMMANDS: tuple[tuple[str, ...], ...] = (
     ("docker", "buildx", "ls", "--format", "json"),
 )
 
-# `check` options that gather nothing (replay, list, help) or gather otherwise (no engine, a cluster, the fleet)
-_NOT_GATHERING = frozenset(
-    {"-h", "--help", "--from", "--list-checks", "--no-engine", "--kube", "--all-contexts", "--context"}
-)
+# `check` options that gather nothing (replay, list) or gather otherwise (no engine, a cluster, the fleet)
+_NOT_GATHERING = ("from_file", "list_checks", "no_engine", "kube", "all_contexts", "contexts")
 
 _lock = threading.Lock()
 _started: dict[tuple[str, ...], subprocess.Popen[str] | OSError] = {}
@@ -38,11 +38,10 @@ _started: dict[tuple[str, ...], subprocess.Popen[str] | OSError] = {}
 
 def for_argv(argv: Sequence[str]) -> tuple[tuple[str, ...], ...]:
     """What to start for this command line before click parses it: CHECK_COMMANDS for a `check` that gathers with
-    its tools, else nothing. A guess on the raw words (the CLI's own check of the parsed options then decides,
-    and discards what it does not claim)."""
-    if argv[:1] != ["check"]:
-        return ()
-    if any(arg.split("=", 1)[0] in _NOT_GATHERING for arg in argv[1:] if arg.startswith("-")):
+    its tools, else nothing. The words as click will read them (dockdoctor._argv); the CLI's own check of the
+    parsed options then decides, and discards what it does not claim."""
+    words = read(argv)
+    if words is None or words.command != "check" or any(words.given(name) for name in _NOT_GATHERING):
         return ()
     return CHECK_COMMANDS
 

@@ -1,9 +1,10 @@
 """`inspect`'s head start: its registry lookups begin before the CLI imports the checks, the renderers or the SDK.
 
-The CLI calls begin() first thing; gather() later claims the lookups it would have started itself (same
-references, same cache options), so they overlap the imports and the engine probe instead of following them.
-Only references that need nothing from the engine (loopback or public registries: no insecure-registries
-list to read) start early; anything else, or a claim that does not match, runs as before.
+The entry point calls begin_for_argv() before click is imported and the CLI calls begin() first thing (which finds
+them started); gather() later claims the lookups it would have started itself (same references, same cache
+options), so they overlap the imports and the engine probe instead of following them. Only references that
+need nothing from the engine (loopback or public registries: no insecure-registries list to read) start early;
+anything else, or a claim that does not match, runs as before.
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ def begin(
     from dockdoctor.reference import ReferenceError, parse
 
     refs = tuple(refs)
+    with _lock:
+        for head in _started:  # started from the entry point (for_argv) for this very command line
+            if head.refs == refs and head.offline == offline and head.refresh == refresh:
+                return head
     try:
         for ref in refs:
             parse(ref)
@@ -97,6 +102,21 @@ def begin(
     # Lookups all answered from the cache (a warm run) end the wait at once: nothing is left to send.
     head.looked_up.wait(timeout=HEAD_START_WAIT)
     return head
+
+
+def begin_for_argv(argv: Sequence[str]) -> HeadStart | None:
+    """begin() for an `inspect` command line read as click will read it (dockdoctor._argv), before click and
+    the CLI are imported (_entry.py); the command's own begin() then finds these lookups started."""
+    from dockdoctor._argv import read
+
+    words = read(argv)
+    if words is None or words.command != "inspect" or not words.args:
+        return None
+    offline, refresh = words.given("offline"), words.given("refresh")
+    try:
+        return begin(words.args, offline=offline, refresh=refresh, timeout=words.seconds(), deadline=None)
+    except Exception:  # noqa: BLE001 - the command's own begin() meets it again, and the CLI says it in one line
+        return None
 
 
 def claim(refs: Sequence[str], *, offline: bool, refresh: bool) -> HeadStart | None:
