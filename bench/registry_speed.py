@@ -486,6 +486,19 @@ def run_timed(
     return result.wall, proc
 
 
+# What a warm run cannot import less than, whatever else it skips: the standard-library modules a model of plain
+# dataclasses with enums, JSON documents and an engine socket needs, and the model itself (its methods' byte
+# code kept by dockdoctor._codecache, as every run has it). The warm target is 3x python -c pass.
+MODEL_STDLIB = "import dataclasses, enum, json, socket, threading"
+IMPORT_FLOORS = (
+    ("stdlib of a dataclass model (dataclasses, enum, json, socket, threading)", MODEL_STDLIB),
+    (
+        "dockdoctor.model (code cache on)",
+        "from dockdoctor._codecache import install; install(); import dockdoctor.model",
+    ),
+)
+
+
 def read_cache(folder: str) -> float:
     """Median of 7 times reading every file under the cache folder once (what a warm run must read at least)."""
     paths = [os.path.join(d, f) for d, _, files in os.walk(folder) for f in files]
@@ -842,6 +855,12 @@ def measure(
             {**base_env, "DOCKER_CONFIG": buildx_cfg},
         )
 
+    # the import floors of the warm target: what importing no more than a dataclass model costs, in this run
+    floors = {}
+    for label, code in IMPORT_FLOORS:
+        runs = [run([py, "-c", code], base_env, timeout=SUBPROCESS_TIMEOUT) for _ in range(7)]
+        floors[label] = (statistics.median(r.wall for r in runs), statistics.median(r.cpu for r in runs))
+
     # --- report -------------------------------------------------------------------------------------
     print()
     print(
@@ -972,6 +991,11 @@ def measure(
             f"the missing refs {statistics.median(nonet.cpus) * 1000:.0f} ms = "
             f"{statistics.median(nonet.cpus) / py_cpu:.1f}x python -c pass"
         )
+        for label, (wall, cpu) in floors.items():
+            print(
+                f"info  import floor, {label}: {wall * 1000:.0f} ms = {wall / py_start:.2f}x python -c pass "
+                f"(CPU {cpu * 1000:.0f} ms = {cpu / py_cpu:.2f}x; median of 7)"
+            )
         rss = max(cold.rss + warm.rss + after.rss) / 1024
         line(rss < 80, f"peak RSS of inspect for {n} references {rss:.1f} MB (< 80 MB; cold/warm/after-TTL runs)")
     for label, prof in (("cold", prof_cold), ("warm within TTL", prof_warm)):
