@@ -58,7 +58,6 @@ def begin(
     from dockdoctor.probes import needs_engine
     from dockdoctor.probes._run import environ
     from dockdoctor.probes.registry import RegistryOptions, inspect_remote
-    from dockdoctor.probes.registry._auth import Authenticator  # noqa: F401 - imported here, not in the thread
     from dockdoctor.reference import ReferenceError, parse
 
     refs = tuple(refs)

@@ -14,7 +14,8 @@ from urllib.parse import urlencode, urlsplit
 
 from dockdoctor.model import ProbeError, ProbeErrorKind
 from dockdoctor.probes._run import Completed, read_text, run
-from dockdoctor.probes.registry._http import RegistryFailure, Transport, private_host
+from dockdoctor.probes.registry._failure import RegistryFailure
+from dockdoctor.probes.registry._http import Transport, private_host
 
 HUB_KEY = "https://index.docker.io/v1/"
 HUB_NAMES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"})

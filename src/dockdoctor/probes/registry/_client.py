@@ -31,9 +31,10 @@ from dockdoctor.probes.registry import (
 )
 from dockdoctor.probes.registry import _manifest as mf
 from dockdoctor.probes.registry._cache import Cache, TagEntry, now
+from dockdoctor.probes.registry._failure import RegistryFailure
 from dockdoctor.reference import ImageRef
 
-if TYPE_CHECKING:  # requests is imported only when a client is built
+if TYPE_CHECKING:  # imported by the first request (_Client.transport, _Client.auth), never by the cache's answers
     from dockdoctor.probes.registry._auth import Authenticator, Challenge, Credentials
     from dockdoctor.probes.registry._http import Response, Stream, Transport
 
@@ -154,32 +155,62 @@ class _Client:
     """
 
     def __init__(self, options: RegistryOptions) -> None:
-        import os
-
-        from dockdoctor.probes.registry._auth import Authenticator, CredentialStore
-        from dockdoctor.probes.registry._http import Transport
-
         self.options = options
-        self.transport: Transport = Transport(
-            connect_timeout=options.timeout[0],
-            read_timeout=options.timeout[1],
-            per_host=max(1, options.per_registry),
-            observer=options.observer,
-            deadline=options.deadline,
-        )
-        config_dir = options.docker_config_dir or os.path.join(os.path.expanduser("~"), ".docker")
-        store = CredentialStore(config_dir, options.docker_auth_config, deadline=options.deadline)
-        self.auth: Authenticator = Authenticator(self.transport, store)
         self.cache = Cache(Path(options.cache_dir)) if options.cache_dir is not None else None
         self._lock = threading.Lock()
         self._inflight: dict[str, Future[_Doc]] = {}  # digest -> the one fetch under way
         self._docs: dict[str, tuple[bytes, str]] = {}  # digest -> (body, media type) fetched in this run
         self._writer = _Writer()
         self._disk_challenges: dict[str, Challenge | None] = {}  # host -> the challenge in the cache (this run)
+        # Built by the first request (the properties below): a run answered from the cache imports no HTTP code.
+        self._building = threading.Lock()
+        self._transport: Transport | None = None
+        self._auth: Authenticator | None = None
+
+    @property
+    def transport(self) -> Transport:
+        """The run's one Transport, built when a lookup first needs the network (many may ask at once)."""
+        built = self._transport
+        if built is None:
+            with self._building:
+                if self._transport is None:
+                    from dockdoctor.probes.registry._http import Transport
+
+                    self._transport = Transport(
+                        connect_timeout=self.options.timeout[0],
+                        read_timeout=self.options.timeout[1],
+                        per_host=max(1, self.options.per_registry),
+                        observer=self.options.observer,
+                        deadline=self.options.deadline,
+                    )
+                built = self._transport
+        return built
+
+    @property
+    def auth(self) -> Authenticator:
+        """The run's one Authenticator (over the Transport), built as the Transport is."""
+        built = self._auth
+        if built is None:
+            transport = self.transport  # first: it takes the same lock
+            with self._building:
+                if self._auth is None:
+                    import os
+
+                    from dockdoctor.probes.registry._auth import Authenticator, CredentialStore
+
+                    options = self.options
+                    config_dir = options.docker_config_dir or os.path.join(os.path.expanduser("~"), ".docker")
+                    store = CredentialStore(config_dir, options.docker_auth_config, deadline=options.deadline)
+                    self._auth = Authenticator(transport, store)
+                built = self._auth
+        return built
 
     def close(self) -> None:
         """End the run: connections closed, the cache writes finished (never past the run's deadline)."""
-        self.transport.close()
+        with self._building:
+            transport = self._transport  # none when every answer came from the cache
+        if transport is not None:
+            transport.close()
         self._writer.drain(self.options.deadline)
 
     def _keep(self, digest: str, body: bytes, media_type: str) -> None:
@@ -191,8 +222,6 @@ class _Client:
 
     # public entry ---------------------------------------------------------------------------------
     def inspect(self, ref: ImageRef) -> RemoteImage:
-        from dockdoctor.probes.registry._http import RegistryFailure
-
         try:
             doc = self._top(ref)
             described = self._describe(ref, doc, depth=0, budget=_Budget())
@@ -236,8 +265,6 @@ class _Client:
         return self._get_by_tag(ref)
 
     def _not_cached(self, ref: ImageRef) -> Exception:
-        from dockdoctor.probes.registry._http import RegistryFailure
-
         return RegistryFailure(
             ProbeErrorKind.UNREACHABLE,
             f"{_subject(ref)}: not in cache (offline mode makes no network "
@@ -323,8 +350,6 @@ class _Client:
 
     def _pending(self, ref: ImageRef, pending: Future[_Doc]) -> _Doc:
         """Another lookup's fetch of the same digest: its result, waited for no longer than the deadline."""
-        from dockdoctor.probes.registry._http import RegistryFailure
-
         deadline = self.options.deadline
         try:
             return pending.result(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
@@ -455,7 +480,6 @@ class _Client:
     ) -> Response | Stream:
         """One request with the registry's auth answered; `stream`: a 200 answer comes back as an open Stream."""
         from dockdoctor.probes.registry._auth import parse_www_authenticate, pick_challenge
-        from dockdoctor.probes.registry._http import RegistryFailure
 
         url, subject, host = self._url(ref, suffix), _subject(ref), ref.registry_host
         headers = {"Accept": accept} if accept else {}
@@ -496,8 +520,6 @@ class _Client:
         raise self._unauthorized(ref, creds, _registry_message(resp.body))
 
     def _unauthorized(self, ref: ImageRef, creds: Credentials | None, why: str) -> Exception:
-        from dockdoctor.probes.registry._http import RegistryFailure
-
         subject, host = _subject(ref), ref.domain
         if creds is not None:
             return RegistryFailure(
@@ -513,7 +535,7 @@ class _Client:
 
     def _check(self, ref: ImageRef, resp: Response | Stream) -> None:
         """Turn a non-200 answer into a RegistryFailure with a message a person can act on."""
-        from dockdoctor.probes.registry._http import RegistryFailure, ratelimit_note, retry_after
+        from dockdoctor.probes.registry._http import ratelimit_note, retry_after
 
         if resp.status == 200:
             return

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlencode, urljoin, urlsplit
 
 from dockdoctor import __version__
-from dockdoctor.model import ProbeError, ProbeErrorKind
+from dockdoctor.model import ProbeErrorKind
 from dockdoctor.probes._run import signals_to_the_main_thread
+from dockdoctor.probes.registry._failure import RegistryFailure as RegistryFailure  # importable here, as it was
 
-PROBE = "registry"
 MAX_REDIRECTS = 5
 MAX_RETRIES = 2
 MAX_RETRY_AFTER = 10.0  # seconds we are willing to wait inside one run (and never past its deadline)
@@ -36,14 +36,6 @@ PULL_LIMIT_TEXT = "pull rate limit"
 _ERRNO_RE = re.compile(r"\[Errno -?\d+\][^'\")]*|\[SSL[^\]]*\][^'\")]*|timed out")
 
 Observer = Callable[[str, str, int], None]  # method, url, status (0 when no answer)
-
-
-class RegistryFailure(Exception):
-    """Internal control flow: carries the ProbeError the whole reference ends with."""
-
-    def __init__(self, kind: ProbeErrorKind, detail: str) -> None:
-        super().__init__(detail)
-        self.error = ProbeError(probe=PROBE, kind=kind, detail=detail)
 
 
 @dataclass(frozen=True, slots=True)
