@@ -1,20 +1,25 @@
 """What a user's `dockdoctor inspect` imports and sends against the test environment's loopback registry.
 
-A warm run (every answer in the cache, within the tag TTL) imports no HTTP code and sends no request. The
-references are fresh tags pushed for the test, so the registry's access log (shared with whatever else runs)
-tells this run's requests apart.
+A warm run (every answer in the cache, within the tag TTL) imports no HTTP code and sends no request; a cold
+lookup sends its first request before dockdoctor.model is imported (the model is imported where the results
+are built, while the requests are in flight). The references are fresh tags pushed for the test, so the
+registry's access log (shared with whatever else runs) tells this run's requests apart.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import string
+import subprocess
+import sys
+import textwrap
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-from clirun import dockdoctor, isolated_env
+from clirun import SRC, dockdoctor, isolated_env
 
 ACCEPT = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json"
 
@@ -92,3 +97,47 @@ def test_a_warm_inspect_imports_no_http_code_and_sends_nothing(
     assert "dockdoctor.probes.registry._client" in modules  # the lookups ran in this process
     assert modules & {"http.client", "ssl", "email.parser"} == set()
     assert log_lines_naming(testenv["registry_log"], names) == sent  # no request
+
+
+FIRST_REQUEST_DRIVER = textwrap.dedent(
+    """
+    import json, sys
+
+    first = {}
+
+    def hook(event, args):
+        if event == "socket.connect" and not first:  # the first request's connection
+            first["model"] = "dockdoctor.model" in sys.modules
+            first["http"] = "http.client" in sys.modules
+
+    sys.addaudithook(hook)
+    from dockdoctor.probes import early
+
+    head = early.begin(sys.argv[1:], offline=False, refresh=False, timeout=20.0, deadline=None)
+    head.targets.set_result(lambda: ())  # what gather() hands in when it claims them (no tag search)
+    got = head.result.result(timeout=30)
+    print(json.dumps({
+        "first": first,
+        "results": [[r.error.detail if r.error else None, [p.platform for p in r.platforms]] for r in got],
+    }))
+    """
+)
+
+
+def test_the_first_request_of_a_cold_lookup_leaves_before_the_model_is_imported(
+    testenv: dict, tmp_path: Path, fresh_tags: dict[str, str]
+) -> None:
+    refs = [f"{testenv['registry']}/busybox:{tag}" for tag in fresh_tags.values()]
+    env = isolated_env(tmp_path, DOCKDOCTOR_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=SRC)
+    proc = subprocess.run(
+        [sys.executable, "-c", FIRST_REQUEST_DRIVER, *refs],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    assert got["results"] == [[None, ["linux/amd64"]], [None, ["linux/arm64"]]]
+    assert got["first"] == {"model": False, "http": True}

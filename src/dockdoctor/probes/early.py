@@ -13,8 +13,10 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from dockdoctor.model import RemoteImage
+if TYPE_CHECKING:  # the lookups' first requests leave before the model is imported (in the main thread, meanwhile)
+    from dockdoctor.model import RemoteImage
 
 RENDER_MARGIN = 0.5  # as probes.RENDER_MARGIN: the probes' answers are in this long before the run's end
 REGISTRY_MARGIN = 0.2  # as probes.REGISTRY_MARGIN
@@ -55,9 +57,8 @@ def begin(
     refs: Sequence[str], *, offline: bool, refresh: bool, timeout: float, deadline: float | None
 ) -> HeadStart | None:
     """Start the lookups of `refs` in a daemon thread, if none of them needs the engine's answer first."""
-    from dockdoctor.probes import needs_engine
     from dockdoctor.probes._run import environ
-    from dockdoctor.probes.registry import RegistryOptions, inspect_remote
+    from dockdoctor.probes.registry import RegistryOptions, inspect_remote, needs_engine
     from dockdoctor.reference import ReferenceError, parse
 
     refs = tuple(refs)

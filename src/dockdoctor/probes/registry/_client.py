@@ -13,14 +13,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, overload
 
-from dockdoctor.model import (
-    Attestation,
-    ImageKind,
-    ImagePlatform,
-    ProbeError,
-    ProbeErrorKind,
-    RemoteImage,
-)
 from dockdoctor.probes.registry import (
     MAX_DOCUMENTS,
     MAX_INDEX_DEPTH,
@@ -31,10 +23,14 @@ from dockdoctor.probes.registry import (
 )
 from dockdoctor.probes.registry import _manifest as mf
 from dockdoctor.probes.registry._cache import Cache, TagEntry, now
-from dockdoctor.probes.registry._failure import RegistryFailure
+from dockdoctor.probes.registry._failure import Kind, RegistryFailure
 from dockdoctor.reference import ImageRef
 
-if TYPE_CHECKING:  # imported by the first request (_Client.transport, _Client.auth), never by the cache's answers
+if TYPE_CHECKING:
+    # The model: imported where results are built (_found, _failed, _describe*), after a cold lookup's requests left.
+    from dockdoctor.model import Attestation, ImageKind, ImagePlatform, RemoteImage
+
+    # HTTP: imported by the first request (_Client.transport, _Client.auth), never by the cache's answers.
     from dockdoctor.probes.registry._auth import Authenticator, Challenge, Credentials
     from dockdoctor.probes.registry._http import Response, Stream, Transport
 
@@ -60,7 +56,7 @@ class _Budget:
         self.documents -= 1
         if self.documents < 0:
             raise mf.DocumentError(
-                ProbeErrorKind.LIMIT,
+                Kind.LIMIT,
                 f"more than {MAX_DOCUMENTS} manifests and configs for one reference; dockdoctor follows no more",
             )
 
@@ -137,6 +133,34 @@ class _Writer:
                     self._pending -= 1
                     if not self._pending:
                         self._idle.set()
+
+
+def _found(ref: ImageRef, doc: _Doc, described: _Described) -> RemoteImage:
+    """A lookup's result (the model is imported here, by the first lookup to finish)."""
+    from dockdoctor.model import RemoteImage
+
+    return RemoteImage(
+        reference=str(ref),
+        canonical=ref.canonical,
+        digest=doc.digest,
+        kind=described.kind,
+        media_type=described.media_type,
+        platforms=described.platforms,
+        attestations=described.attestations,
+        artifact_type=described.artifact_type,
+        from_cache=doc.from_cache,
+    )
+
+
+def _failed(ref: ImageRef, err: RegistryFailure | mf.DocumentError) -> RemoteImage:
+    """A lookup that ended in a failure: the reference with its error."""
+    from dockdoctor.model import ProbeError, RemoteImage
+
+    if isinstance(err, RegistryFailure):
+        error = err.error
+    else:
+        error = ProbeError(probe=PROBE, kind=err.kind, detail=f"{_subject(ref)}: {err.reason}")
+    return RemoteImage(reference=str(ref), canonical=ref.canonical, error=error)
 
 
 def _essence(challenge: Challenge) -> tuple[str, str, str]:
@@ -225,22 +249,9 @@ class _Client:
         try:
             doc = self._top(ref)
             described = self._describe(ref, doc, depth=0, budget=_Budget())
-        except RegistryFailure as failure:
-            return RemoteImage(reference=str(ref), canonical=ref.canonical, error=failure.error)
-        except mf.DocumentError as err:
-            error = ProbeError(probe=PROBE, kind=err.kind, detail=f"{_subject(ref)}: {err.reason}")
-            return RemoteImage(reference=str(ref), canonical=ref.canonical, error=error)
-        return RemoteImage(
-            reference=str(ref),
-            canonical=ref.canonical,
-            digest=doc.digest,
-            kind=described.kind,
-            media_type=described.media_type,
-            platforms=described.platforms,
-            attestations=described.attestations,
-            artifact_type=described.artifact_type,
-            from_cache=doc.from_cache,
-        )
+        except (RegistryFailure, mf.DocumentError) as err:
+            return _failed(ref, err)
+        return _found(ref, doc, described)
 
     # resolution -----------------------------------------------------------------------------------
     def _top(self, ref: ImageRef) -> _Doc:
@@ -266,7 +277,7 @@ class _Client:
 
     def _not_cached(self, ref: ImageRef) -> Exception:
         return RegistryFailure(
-            ProbeErrorKind.UNREACHABLE,
+            Kind.UNREACHABLE,
             f"{_subject(ref)}: not in cache (offline mode makes no network "
             "requests; run once without --offline to fill the cache)",
         )
@@ -354,9 +365,7 @@ class _Client:
         try:
             return pending.result(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
-            raise RegistryFailure(
-                ProbeErrorKind.TIMEOUT, f"{_subject(ref)}: no answer before the deadline (--timeout)"
-            ) from None
+            raise RegistryFailure(Kind.TIMEOUT, f"{_subject(ref)}: no answer before the deadline (--timeout)") from None
 
     def _fetch_document(self, ref: ImageRef, digest: str, kind: str, max_bytes: int) -> _Doc:
         accept = mf.ACCEPT if kind == "manifests" else ""
@@ -375,12 +384,12 @@ class _Client:
         if classified.kind == "manifest":
             return self._describe_image(ref, classified, doc.digest, budget)
         if classified.kind == "schema1":
+            from dockdoctor.model import ImageKind, ImagePlatform
+
             plat = mf.parse_schema1(classified.doc)
             platform = ImagePlatform(platform=plat, digest=doc.digest, media_type=classified.media_type)
             return _Described(ImageKind.SCHEMA1, classified.media_type, platforms=(platform,))
-        raise mf.DocumentError(
-            ProbeErrorKind.PROTOCOL, f"unsupported manifest media type {classified.media_type or '(none)'!r}"
-        )
+        raise mf.DocumentError(Kind.PROTOCOL, f"unsupported manifest media type {classified.media_type or '(none)'!r}")
 
     def _describe_index(self, ref: ImageRef, classified: mf.Classified, depth: int, budget: _Budget) -> _Described:
         contents = mf.parse_index(classified.doc, max_entries=budget.entries)
@@ -388,7 +397,7 @@ class _Client:
         platforms, attestations = list(contents.platforms), list(contents.attestations)
         if contents.children and depth >= MAX_INDEX_DEPTH:
             raise mf.DocumentError(
-                ProbeErrorKind.LIMIT, f"indexes nested more than {MAX_INDEX_DEPTH} deep; dockdoctor follows no deeper"
+                Kind.LIMIT, f"indexes nested more than {MAX_INDEX_DEPTH} deep; dockdoctor follows no deeper"
             )
         for child in contents.children:
             budget.document()
@@ -397,11 +406,15 @@ class _Client:
             )
             platforms += inner.platforms
             attestations += inner.attestations
+        from dockdoctor.model import ImageKind
+
         return _Described(ImageKind.INDEX, classified.media_type, tuple(platforms), tuple(attestations))
 
     def _describe_image(self, ref: ImageRef, classified: mf.Classified, digest: str, budget: _Budget) -> _Described:
         manifest = mf.parse_image_manifest(classified.doc)
         if manifest.is_artifact:
+            from dockdoctor.model import ImageKind
+
             return _Described(
                 ImageKind.ARTIFACT,
                 classified.media_type,
@@ -410,6 +423,8 @@ class _Client:
         budget.document()
         config = self._document(ref, manifest.config_digest, "blobs", mf.MAX_CONFIG_BYTES)
         plat, os_version = mf.parse_config(config.body)
+        from dockdoctor.model import ImageKind, ImagePlatform
+
         platform = ImagePlatform(platform=plat, digest=digest, media_type=classified.media_type, os_version=os_version)
         return _Described(ImageKind.MANIFEST, classified.media_type, platforms=(platform,))
 
@@ -523,12 +538,12 @@ class _Client:
         subject, host = _subject(ref), ref.domain
         if creds is not None:
             return RegistryFailure(
-                ProbeErrorKind.AUTH_FAILED,
+                Kind.AUTH_FAILED,
                 f"{subject}: credentials rejected (from {creds.source}); run `docker login {host}` again",
             )
         note = self.auth.note(ref.domain, ref.path)
         return RegistryFailure(
-            ProbeErrorKind.AUTH_REQUIRED,
+            Kind.AUTH_REQUIRED,
             f"{subject}: authentication required (not found, or private: run "
             f"`docker login {host}`)" + (f"; {why}" if why else "") + (f"; {note}" if note else ""),
         )
@@ -542,28 +557,24 @@ class _Client:
         subject, said = _subject(ref), _registry_message(resp.body)
         if resp.status == 404:
             raise RegistryFailure(
-                ProbeErrorKind.NOT_FOUND,
+                Kind.NOT_FOUND,
                 f"{subject}: not found (the repository or tag does not exist; a private repository also answers 401)",
             )
         if resp.status == 403:
             raise RegistryFailure(
-                ProbeErrorKind.DENIED,
+                Kind.DENIED,
                 f"{subject}: access denied (HTTP 403{'; ' + said if said else ''}); "
                 "your account may lack pull permission or your IP is blocked",
             )
         if resp.status == 429:
             note = ratelimit_note(resp) or "no rate-limit headers"
-            raise RegistryFailure(ProbeErrorKind.RATE_LIMITED, f"{ref.registry_host}/{ref.path}: rate limited ({note})")
+            raise RegistryFailure(Kind.RATE_LIMITED, f"{ref.registry_host}/{ref.path}: rate limited ({note})")
         if resp.status >= 500:
             after = retry_after(resp)
             later = f"it asks to retry after {after:g} s" if after is not None else "try again later"
-            raise RegistryFailure(
-                ProbeErrorKind.UNREACHABLE, f"{subject}: the registry answered HTTP {resp.status}; {later}"
-            )
+            raise RegistryFailure(Kind.UNREACHABLE, f"{subject}: the registry answered HTTP {resp.status}; {later}")
         if resp.status == 400 and "NAME_INVALID" in said:
-            raise RegistryFailure(
-                ProbeErrorKind.INVALID_REFERENCE, f"{subject}: the registry rejects this name ({said})"
-            )
+            raise RegistryFailure(Kind.INVALID_REFERENCE, f"{subject}: the registry rejects this name ({said})")
         raise RegistryFailure(
-            ProbeErrorKind.PROTOCOL, f"{subject}: unexpected HTTP {resp.status}" + (f" ({said})" if said else "")
+            Kind.PROTOCOL, f"{subject}: unexpected HTTP {resp.status}" + (f" ({said})" if said else "")
         )
