@@ -105,6 +105,7 @@ def inspect_remote(
         # daemon threads, never joined: a registry that holds a connection cannot keep the process alive
         pool = Pool(options.max_workers, "registry")
         try:
+            client.prepare([by_canonical[c] for c in unique])
             futures = {c: pool.submit(client.inspect, by_canonical[c]) for c in unique}
             results = {c: _wait(f, by_canonical[c], options.deadline) for c, f in futures.items()}
             wanted = targets() if callable(targets) else targets

@@ -109,6 +109,11 @@ class Cache:
             media_type = ""
         return body, media_type
 
+    def has_document(self, digest: str) -> bool:
+        """Whether a document is stored under digest (not read, nor verified: get_document does both)."""
+        path = self._blob(digest)
+        return path is not None and path.is_file()
+
     def put_document(self, digest: str, body: bytes, media_type: str) -> None:
         """Store body under digest after checking that it is that digest's content."""
         verify_digest(body, digest)
