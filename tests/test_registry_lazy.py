@@ -98,3 +98,37 @@ def test_a_reference_missing_from_the_offline_cache_is_an_error_without_http_cod
     got = json.loads(proc.stdout)
     assert got["imported"] == []
     assert "not in cache (offline mode makes no network requests" in got["error"]
+
+
+def test_many_lookups_asking_at_once_share_one_transport_and_authenticator(tmp_path: Path) -> None:
+    import threading
+
+    from dockdoctor.probes.registry import RegistryOptions
+    from dockdoctor.probes.registry._client import _Client
+
+    client = _Client(RegistryOptions(cache_dir=tmp_path / "cache", docker_config_dir=str(tmp_path / "no-docker")))
+    assert client._transport is None and client._auth is None  # built by the first request only
+    start = threading.Barrier(16)
+    seen: list[tuple[int, int]] = []
+
+    def ask() -> None:
+        start.wait()
+        seen.append((id(client.auth), id(client.transport)))
+
+    threads = [threading.Thread(target=ask) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(seen)) == 1 and client.auth.transport is client.transport
+    client.close()
+
+
+def test_a_transport_first_needed_after_close_starts_closed(tmp_path: Path) -> None:
+    from dockdoctor.probes.registry import RegistryOptions
+    from dockdoctor.probes.registry._client import _Client
+
+    client = _Client(RegistryOptions(cache_dir=tmp_path / "cache", docker_config_dir=str(tmp_path / "no-docker")))
+    client.close()  # nothing was built: nothing to close
+    assert client._transport is None
+    assert client.transport._closed  # a lookup past the run's end gets the closed transport it had before

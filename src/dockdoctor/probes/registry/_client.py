@@ -190,6 +190,7 @@ class _Client:
         self._building = threading.Lock()
         self._transport: Transport | None = None
         self._auth: Authenticator | None = None
+        self._closed = False  # close() ran: a Transport built later (a lookup past the deadline) starts closed
         self._entries: dict[str, TagEntry] = {}  # canonical -> its tag entry, read by prepare() (taken once)
 
     def prepare(self, refs: Sequence[ImageRef]) -> None:
@@ -235,6 +236,8 @@ class _Client:
                         observer=self.options.observer,
                         deadline=self.options.deadline,
                     )
+                    if self._closed:
+                        self._transport.close()  # as close() would have closed it, had it been built then
                 built = self._transport
         return built
 
@@ -260,6 +263,7 @@ class _Client:
     def close(self) -> None:
         """End the run: connections closed, the cache writes finished (never past the run's deadline)."""
         with self._building:
+            self._closed = True
             transport = self._transport  # none when every answer came from the cache
         if transport is not None:
             transport.close()
