@@ -106,9 +106,9 @@ FIRST_REQUEST_DRIVER = textwrap.dedent(
     first = {}
 
     def hook(event, args):
-        if event == "socket.connect" and not first:  # the first request's connection
+        if event == "http.client.send" and not first:  # the first request's bytes leave
             first["model"] = "dockdoctor.model" in sys.modules
-            first["http"] = "http.client" in sys.modules
+            first["sent"] = True
 
     sys.addaudithook(hook)
     from dockdoctor.probes import early
@@ -140,4 +140,4 @@ def test_the_first_request_of_a_cold_lookup_leaves_before_the_model_is_imported(
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)
     assert got["results"] == [[None, ["linux/amd64"]], [None, ["linux/arm64"]]]
-    assert got["first"] == {"model": False, "http": True}
+    assert got["first"] == {"model": False, "sent": True}
