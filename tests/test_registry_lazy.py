@@ -132,3 +132,24 @@ def test_a_transport_first_needed_after_close_starts_closed(tmp_path: Path) -> N
     client.close()  # nothing was built: nothing to close
     assert client._transport is None
     assert client.transport._closed  # a lookup past the run's end gets the closed transport it had before
+
+
+def test_needs_network_is_read_from_the_cache(tmp_path: Path) -> None:
+    import hashlib
+    import time
+
+    from dockdoctor.probes.registry import RegistryOptions, needs_network
+    from dockdoctor.probes.registry._cache import Cache, TagEntry
+
+    body = b'{"schemaVersion": 2}'
+    digest = "sha256:" + hashlib.sha256(body).hexdigest()
+    cache = Cache(tmp_path / "cache")
+    cache.put_document(digest, body, "application/vnd.oci.image.manifest.v1+json")
+    cache.put_tag("registry.example.test/app:1", TagEntry(digest, digest, "", time.time()))
+    options = RegistryOptions(cache_dir=tmp_path / "cache", docker_config_dir=str(tmp_path))
+    assert not needs_network(["registry.example.test/app:1", f"registry.example.test/app@{digest}"], options)
+    assert needs_network(["registry.example.test/app:2"], options)  # no entry
+    assert needs_network(["registry.example.test/app:1"], RegistryOptions(cache_dir=tmp_path / "cache", tag_ttl=0.0))
+    assert needs_network(["registry.example.test/app:1"], RegistryOptions(cache_dir=tmp_path / "cache", refresh=True))
+    assert not needs_network(["registry.example.test/app:2"], RegistryOptions(cache_dir=tmp_path / "c", offline=True))
+    assert needs_network(["registry.example.test/app:1"], RegistryOptions(cache_dir=None))

@@ -58,11 +58,8 @@ def begin(
 ) -> HeadStart | None:
     """Start the lookups of `refs` in a daemon thread, if none of them needs the engine's answer first."""
     from dockdoctor.probes._run import environ
-    from dockdoctor.probes.registry import RegistryOptions, inspect_remote, needs_engine
+    from dockdoctor.probes.registry import RegistryOptions, inspect_remote, needs_engine, needs_network
     from dockdoctor.reference import ReferenceError, parse
-
-    # Not the HTTP modules: the lookups import them when one needs the network (registry._Client.prepare), so
-    # a warm run imports none; imported in the thread they did not delay the first request (15 paired runs).
 
     refs = tuple(refs)
     try:
@@ -80,6 +77,11 @@ def begin(
         timeout=(min(5.0, timeout), timeout),
         deadline=finish_time(timeout, deadline) - REGISTRY_MARGIN,
     )
+    if needs_network(refs, options):
+        # The HTTP modules here, before the thread starts, when a lookup will send: imported by the thread, they
+        # share the CPU with the caller's imports and the first request left 20-30 ms later (paired CLI runs, 40 ms
+        # proxy). A run the cache answers imports none of them.
+        import dockdoctor.probes.registry._auth  # noqa: F401
 
     def run() -> None:
         from dockdoctor.probes._run import signals_to_the_main_thread

@@ -27,6 +27,7 @@ __all__ = [
     "inspect_deep",
     "inspect_remote",
     "needs_engine",
+    "needs_network",
 ]
 
 MAX_INDEX_DEPTH = 2  # an index may list indexes that list indexes, no deeper (a deeper one is a limit error)
@@ -242,6 +243,25 @@ def _subject(ref: ImageRef) -> str:
     """How messages name a reference: registry-host/path:tag or @digest."""
     base = f"{ref.registry_host}/{ref.path}"
     return base + (f"@{ref.digest}" if ref.digest else f":{ref.tag or 'latest'}")
+
+
+def needs_network(refs: Sequence[str], options: RegistryOptions) -> bool:
+    """Whether looking these references up will ask a registry (see Cache.answers: a hint, read from the cache)."""
+    if options.offline:
+        return False
+    if options.cache_dir is None:
+        return True
+    from dockdoctor.probes.registry._cache import Cache
+
+    cache = Cache(Path(options.cache_dir))
+    for text in refs:
+        try:
+            ref = parse(text)
+        except ReferenceError:
+            continue  # never looked up
+        if not cache.answers(ref, refresh=options.refresh, ttl=options.tag_ttl)[0]:
+            return True
+    return False
 
 
 def needs_engine(refs: Sequence[str]) -> bool:

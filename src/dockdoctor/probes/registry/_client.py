@@ -209,12 +209,8 @@ class _Client:
             return
         network = False
         for ref in refs:
-            if ref.digest:
-                network = network or not cache.has_document(ref.digest)
-                continue
-            entry = cache.get_tag(ref.canonical)
-            if entry is None or opts.refresh or not entry.fresh(opts.tag_ttl, now()):
-                network = True
+            answered, entry = cache.answers(ref, refresh=opts.refresh, ttl=opts.tag_ttl)
+            network = network or not answered
             if entry is not None:
                 self._entries[ref.canonical] = entry
         if network:
