@@ -25,16 +25,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import run  # noqa: E402
 
 HERE = Path(__file__).resolve().parents[1] / "src"
-KINDS = ("amd64", "arm64", "multi", "oci", "attest", "digest", "multi", "oci", "arm64")  # registry_speed's, found
+KINDS = ("amd64", "arm64", "multi", "oci", "attest", "digest", "multi", "oci", "arm64", "missing")  # registry_speed's
 DIGEST = "sha256:ad8a227dc41311c7a7539df316bb51f9a94cd9ca34b2a84c442655eaea5593a7"  # its digest refs (busybox amd64)
 
 
 def references(registry: str, count: int) -> list[str]:
-    """The existing references bench/registry_speed.py seeds (its missing ones left out: 404s are not cached)."""
-    out = []
-    for i in range(count):
+    """The existing references bench/registry_speed.py seeds, in its order (reference i: KINDS[i % 10] in
+    bench/app-{i // 5}), its missing ones left out (404s are not cached: each would be asked on every run)."""
+    out: list[str] = []
+    i = 0
+    while len(out) < count:
         kind, repo = KINDS[i % len(KINDS)], f"bench/app-{i // 5}"
-        out.append(f"{registry}/{repo}@{DIGEST}" if kind == "digest" else f"{registry}/{repo}:{kind}")
+        i += 1
+        if kind != "missing":
+            out.append(f"{registry}/{repo}@{DIGEST}" if kind == "digest" else f"{registry}/{repo}:{kind}")
     return out
 
 

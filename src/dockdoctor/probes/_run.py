@@ -9,9 +9,12 @@ import subprocess
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
-from dockdoctor.model import ProbeError, ProbeErrorKind, RawAnswer
 from dockdoctor.probes import _prestart
+
+if TYPE_CHECKING:  # imported where an error or a raw answer is made: inspect's registry lookups start before it
+    from dockdoctor.model import ProbeError, RawAnswer
 
 RAW_LIMIT = 64 * 1024  # per answer kept for a support bundle
 
@@ -37,6 +40,8 @@ def record(probe: str, source: str, text: str) -> None:
     """Keep one raw answer when recording is on; a no-op otherwise."""
     with _lock:
         if _raw is not None:
+            from dockdoctor.model import RawAnswer
+
             clipped = text if len(text) <= RAW_LIMIT else text[:RAW_LIMIT] + "\n[... clipped]\n"
             _raw.append(RawAnswer(probe=probe, source=source, text=clipped))
 
@@ -81,15 +86,13 @@ def run(
                 check=False,
             )
     except FileNotFoundError:
-        return ProbeError(probe=probe, kind=ProbeErrorKind.NOT_FOUND, detail=f"{argv[0]}: command not found")
+        return _error(probe, "NOT_FOUND", f"{argv[0]}: command not found")
     except PermissionError as err:
-        return ProbeError(probe=probe, kind=ProbeErrorKind.PERMISSION, detail=f"{argv[0]}: {err.strerror}")
+        return _error(probe, "PERMISSION", f"{argv[0]}: {err.strerror}")
     except subprocess.TimeoutExpired:
-        return ProbeError(
-            probe=probe, kind=ProbeErrorKind.TIMEOUT, detail=f"{' '.join(argv)}: no answer in {timeout:g}s"
-        )
+        return _error(probe, "TIMEOUT", f"{' '.join(argv)}: no answer in {timeout:g}s")
     except OSError as err:
-        return ProbeError(probe=probe, kind=ProbeErrorKind.ERROR, detail=f"{argv[0]}: {err}")
+        return _error(probe, "ERROR", f"{argv[0]}: {err}")
     if not secret:
         record(probe, " ".join(argv), f"exit {proc.returncode}\n--- stdout\n{proc.stdout}--- stderr\n{proc.stderr}")
     return Completed(argv=argv, code=proc.returncode, stdout=proc.stdout, stderr=proc.stderr)
@@ -119,9 +122,9 @@ def read_text(probe: str, path: str, *, limit: int = 1 << 20) -> str | ProbeErro
     except FileNotFoundError:
         return None
     except PermissionError:
-        return ProbeError(probe=probe, kind=ProbeErrorKind.PERMISSION, detail=f"{path}: permission denied")
+        return _error(probe, "PERMISSION", f"{path}: permission denied")
     except OSError as err:
-        return ProbeError(probe=probe, kind=ProbeErrorKind.ERROR, detail=f"{path}: {err.strerror or err}")
+        return _error(probe, "ERROR", f"{path}: {err.strerror or err}")
     record(probe, path, text)
     return text
 
@@ -142,16 +145,23 @@ def unix_connect(probe: str, path: str, *, timeout: float = 2.0) -> bool | Probe
     except (ConnectionRefusedError, FileNotFoundError, NotADirectoryError):
         return False
     except PermissionError:
-        return ProbeError(probe=probe, kind=ProbeErrorKind.PERMISSION, detail=f"{path}: permission denied")
+        return _error(probe, "PERMISSION", f"{path}: permission denied")
     except TimeoutError:
-        return ProbeError(probe=probe, kind=ProbeErrorKind.TIMEOUT, detail=f"{path}: no connection in {timeout:g}s")
+        return _error(probe, "TIMEOUT", f"{path}: no connection in {timeout:g}s")
     except OSError as err:
         if err.errno in (errno.ECONNREFUSED, errno.ENOENT, errno.ENOTSOCK):
             return False
-        return ProbeError(probe=probe, kind=ProbeErrorKind.ERROR, detail=f"{path}: {err.strerror or err}")
+        return _error(probe, "ERROR", f"{path}: {err.strerror or err}")
     finally:
         sock.close()
     return True
+
+
+def _error(probe: str, kind: Literal["NOT_FOUND", "PERMISSION", "TIMEOUT", "ERROR"], detail: str) -> ProbeError:
+    """A door's failure as a value (the model imported here, not with this module: see the TYPE_CHECKING import)."""
+    from dockdoctor.model import ProbeError, ProbeErrorKind
+
+    return ProbeError(probe=probe, kind=ProbeErrorKind[kind], detail=detail)
 
 
 def environ() -> Mapping[str, str]:

@@ -14,8 +14,10 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from dockdoctor.model import RemoteImage
+if TYPE_CHECKING:  # the lookups' first requests leave before the model is imported (in the main thread, meanwhile)
+    from dockdoctor.model import RemoteImage
 
 RENDER_MARGIN = 0.5  # as probes.RENDER_MARGIN: the probes' answers are in this long before the run's end
 REGISTRY_MARGIN = 0.2  # as probes.REGISTRY_MARGIN
@@ -56,10 +58,8 @@ def begin(
     refs: Sequence[str], *, offline: bool, refresh: bool, timeout: float, deadline: float | None
 ) -> HeadStart | None:
     """Start the lookups of `refs` in a daemon thread, if none of them needs the engine's answer first."""
-    from dockdoctor.probes import needs_engine
     from dockdoctor.probes._run import environ
-    from dockdoctor.probes.registry import RegistryOptions, inspect_remote
-    from dockdoctor.probes.registry._auth import Authenticator  # noqa: F401 - imported here, not in the thread
+    from dockdoctor.probes.registry import RegistryOptions, inspect_remote, needs_engine, needs_network
     from dockdoctor.reference import ReferenceError, parse
 
     refs = tuple(refs)
@@ -82,6 +82,11 @@ def begin(
         timeout=(min(5.0, timeout), timeout),
         deadline=finish_time(timeout, deadline) - REGISTRY_MARGIN,
     )
+    if needs_network(refs, options):
+        # The HTTP modules here, before the thread starts, when a lookup will send: imported by the thread, they
+        # share the CPU with the caller's imports and the first request left 20-30 ms later (paired CLI runs, 40 ms
+        # proxy). A run the cache answers imports none of them.
+        import dockdoctor.probes.registry._auth  # noqa: F401
 
     def run() -> None:
         from dockdoctor.probes._run import signals_to_the_main_thread

@@ -364,16 +364,9 @@ def _pins(project: ProjectFacts, options: GatherOptions, env: dict[str, str], fi
 
 def needs_engine(refs: tuple[str, ...]) -> bool:
     """Whether a reference's registry might be one the engine lists as insecure (plain HTTP)."""
-    from dockdoctor.reference import PUBLIC_REGISTRIES, ReferenceError, parse
+    from dockdoctor.probes import registry  # there: probes.early asks it without importing this module
 
-    for ref in refs:
-        try:
-            parsed = parse(ref)
-        except ReferenceError:
-            continue
-        if not parsed.is_loopback and parsed.domain not in PUBLIC_REGISTRIES:
-            return True
-    return False
+    return registry.needs_engine(refs)
 
 
 def _targets(

@@ -9,14 +9,27 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dockdoctor.model import DeepImage, ProbeError, ProbeErrorKind, RemoteImage
 from dockdoctor.probes._pool import Pool
-from dockdoctor.reference import ImageRef, ReferenceError, parse
+from dockdoctor.probes.registry._failure import PROBE, Kind
+from dockdoctor.reference import PUBLIC_REGISTRIES, ImageRef, ReferenceError, parse
 
-__all__ = ["DeepRequest", "RegistryOptions", "clear_cache", "default_cache_dir", "inspect_deep", "inspect_remote"]
+if TYPE_CHECKING:  # imported where results are built: a cold lookup's first request leaves before the model
+    from dockdoctor.model import DeepImage, ProbeError, RemoteImage
 
-PROBE = "registry"
+__all__ = [
+    "PROBE",
+    "DeepRequest",
+    "RegistryOptions",
+    "clear_cache",
+    "default_cache_dir",
+    "inspect_deep",
+    "inspect_remote",
+    "needs_engine",
+    "needs_network",
+]
+
 MAX_INDEX_DEPTH = 2  # an index may list indexes that list indexes, no deeper (a deeper one is a limit error)
 MAX_DOCUMENTS = 32  # manifests and configs followed for one reference (real ones need 1 to 3)
 
@@ -48,13 +61,14 @@ class RegistryOptions:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> RegistryOptions:
         """The CLI-facing defaults: DOCKDOCTOR_CACHE_DIR and DOCKER_CONFIG from the environment."""
+        import os
+
         from dockdoctor.probes._run import environ
         from dockdoctor.probes.cache import cache_root
-        from dockdoctor.probes.endpoint import config_dir
 
         env = environ() if env is None else env
-        values: dict[str, object] = {
-            "docker_config_dir": config_dir(env),
+        values: dict[str, object] = {  # the config folder as endpoint.config_dir (a module that imports the model)
+            "docker_config_dir": env.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker"),
             "docker_auth_config": env.get("DOCKER_AUTH_CONFIG", ""),
         }
         if env.get("DOCKDOCTOR_CACHE_DIR"):
@@ -92,6 +106,7 @@ def inspect_remote(
         # daemon threads, never joined: a registry that holds a connection cannot keep the process alive
         pool = Pool(options.max_workers, "registry")
         try:
+            client.prepare([by_canonical[c] for c in unique])
             futures = {c: pool.submit(client.inspect, by_canonical[c]) for c in unique}
             results = {c: _wait(f, by_canonical[c], options.deadline) for c, f in futures.items()}
             wanted = targets() if callable(targets) else targets
@@ -122,6 +137,7 @@ def inspect_deep(
     requests: Sequence[DeepRequest], *, options: RegistryOptions, budget: int | None = None
 ) -> tuple[DeepImage, ...]:
     """A DeepImage per request, in order; a variant two targets share is read once. Failures are values."""
+    from dockdoctor.model import DeepImage, ProbeError
     from dockdoctor.probes.registry import _deep
 
     budget = budget or _deep.DEFAULT_BUDGET
@@ -166,7 +182,7 @@ def inspect_deep(
                         digest=req.digest,
                         error=ProbeError(
                             probe="deep",
-                            kind=ProbeErrorKind.TIMEOUT,
+                            kind=Kind.TIMEOUT,
                             detail=f"{_subject(ref)}: the layers were not read before the "
                             "deadline (--timeout; --deep needs more time than a check)",
                         ),
@@ -196,9 +212,11 @@ def _wait(future: Future[RemoteImage], ref: ImageRef, deadline: float | None) ->
     try:
         return future.result(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()) + 0.5)
     except FutureTimeout:
+        from dockdoctor.model import ProbeError, RemoteImage
+
         error = ProbeError(
             probe=PROBE,
-            kind=ProbeErrorKind.TIMEOUT,
+            kind=Kind.TIMEOUT,
             detail=f"{_subject(ref)}: no answer before the deadline (--timeout)",
         )
         return RemoteImage(reference=str(ref), canonical=ref.canonical, error=error)
@@ -208,11 +226,15 @@ def _parse(text: str) -> ImageRef | ProbeError:
     try:
         return parse(text)
     except ReferenceError as err:
-        return ProbeError(probe=PROBE, kind=ProbeErrorKind.INVALID_REFERENCE, detail=str(err))
+        from dockdoctor.model import ProbeError
+
+        return ProbeError(probe=PROBE, kind=Kind.INVALID_REFERENCE, detail=str(err))
 
 
 def _result(text: str, p: ImageRef | ProbeError, results: Mapping[str, RemoteImage]) -> RemoteImage:
-    if isinstance(p, ProbeError):
+    if not isinstance(p, ImageRef):  # a ProbeError
+        from dockdoctor.model import RemoteImage
+
         return RemoteImage(reference=text, canonical="", error=p)
     return replace(results[p.canonical], reference=text)
 
@@ -221,6 +243,37 @@ def _subject(ref: ImageRef) -> str:
     """How messages name a reference: registry-host/path:tag or @digest."""
     base = f"{ref.registry_host}/{ref.path}"
     return base + (f"@{ref.digest}" if ref.digest else f":{ref.tag or 'latest'}")
+
+
+def needs_network(refs: Sequence[str], options: RegistryOptions) -> bool:
+    """Whether looking these references up will ask a registry (see Cache.answers: a hint, read from the cache)."""
+    if options.offline:
+        return False
+    if options.cache_dir is None:
+        return True
+    from dockdoctor.probes.registry._cache import Cache
+
+    cache = Cache(Path(options.cache_dir))
+    for text in refs:
+        try:
+            ref = parse(text)
+        except ReferenceError:
+            continue  # never looked up
+        if not cache.answers(ref, refresh=options.refresh, ttl=options.tag_ttl)[0]:
+            return True
+    return False
+
+
+def needs_engine(refs: Sequence[str]) -> bool:
+    """Whether a reference's registry might be one the engine lists as insecure (plain HTTP)."""
+    for ref in refs:
+        try:
+            parsed = parse(ref)
+        except ReferenceError:
+            continue
+        if not parsed.is_loopback and parsed.domain not in PUBLIC_REGISTRIES:
+            return True
+    return False
 
 
 def plain_http(ref: ImageRef, insecure: Sequence[str]) -> bool:

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
-from dockdoctor.model import ProbeError, ProbeErrorKind
 from dockdoctor.probes._run import Completed, read_text, run
-from dockdoctor.probes.registry._http import RegistryFailure, Transport, private_host
+from dockdoctor.probes.registry._failure import Kind, RegistryFailure
+from dockdoctor.probes.registry._http import Transport, private_host
 
 HUB_KEY = "https://index.docker.io/v1/"
 HUB_NAMES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"})
@@ -198,7 +198,7 @@ def _helper(name: str, server: str, timeout: float = HELPER_TIMEOUT) -> tuple[Cr
     """`docker-credential-NAME get` with the server URL on stdin; its answer is never recorded."""
     program = f"docker-credential-{name}"
     out = run("registry", (program, "get"), timeout=timeout, input=server, secret=True)
-    if isinstance(out, ProbeError):
+    if not isinstance(out, Completed):  # a ProbeError
         if out.kind == "not-found":
             return None, f"{program} is not installed (not on PATH)"
         return None, f"{program} failed: {out.detail}"
@@ -340,9 +340,7 @@ class Authenticator:
             return creds.basic(), creds
         if challenge.scheme == "bearer":
             return "Bearer " + self._token(host, path, challenge, creds, subject, fresh), creds
-        raise RegistryFailure(
-            ProbeErrorKind.PROTOCOL, f"{subject}: unsupported authentication scheme {challenge.scheme!r}"
-        )
+        raise RegistryFailure(Kind.PROTOCOL, f"{subject}: unsupported authentication scheme {challenge.scheme!r}")
 
     def note(self, domain: str, path: str) -> str:
         return self.credentials.lookup(domain, path)[1]
@@ -401,12 +399,10 @@ def _check_realm(realm: str, host: str, subject: str) -> None:
     """An http(s) URL, and not a private address unless the registry itself is private (ggcr validateRealmURL)."""
     parts = urlsplit(realm)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise RegistryFailure(
-            ProbeErrorKind.PROTOCOL, f"{subject}: the registry's token realm {realm!r} is not an http(s) URL"
-        )
+        raise RegistryFailure(Kind.PROTOCOL, f"{subject}: the registry's token realm {realm!r} is not an http(s) URL")
     if private_host(parts.netloc) and not private_host(host):
         raise RegistryFailure(
-            ProbeErrorKind.PROTOCOL,
+            Kind.PROTOCOL,
             f"{subject}: refusing the token realm {realm!r}: a public registry "
             "may not send credentials requests to a private address",
         )
@@ -415,16 +411,16 @@ def _check_realm(realm: str, host: str, subject: str) -> None:
 def _token_failure(status: int, realm: str, creds: Credentials | None, subject: str) -> RegistryFailure:
     if status in (401, 403) and creds is not None:
         return RegistryFailure(
-            ProbeErrorKind.AUTH_FAILED,
+            Kind.AUTH_FAILED,
             f"{subject}: the token server {realm} rejected the credentials "
             f"from {creds.source} (HTTP {status}); run `docker login` again",
         )
     if status in (401, 403):
         return RegistryFailure(
-            ProbeErrorKind.AUTH_REQUIRED,
+            Kind.AUTH_REQUIRED,
             f"{subject}: the token server {realm} refused an anonymous token (HTTP {status}); run `docker login`",
         )
-    return RegistryFailure(ProbeErrorKind.PROTOCOL, f"{subject}: the token server {realm} answered HTTP {status}")
+    return RegistryFailure(Kind.PROTOCOL, f"{subject}: the token server {realm} answered HTTP {status}")
 
 
 def _parse_token(body: bytes, subject: str) -> _Token:
@@ -433,10 +429,10 @@ def _parse_token(body: bytes, subject: str) -> _Token:
     except (ValueError, RecursionError):
         data = None
     if not isinstance(data, dict):
-        raise RegistryFailure(ProbeErrorKind.PROTOCOL, f"{subject}: the token server's answer is not a JSON object")
+        raise RegistryFailure(Kind.PROTOCOL, f"{subject}: the token server's answer is not a JSON object")
     value = data.get("token") or data.get("access_token")
     if not isinstance(value, str) or not value:
-        raise RegistryFailure(ProbeErrorKind.PROTOCOL, f"{subject}: the token server's answer has no token")
+        raise RegistryFailure(Kind.PROTOCOL, f"{subject}: the token server's answer has no token")
     ttl = data.get("expires_in")
     ttl = float(ttl) if isinstance(ttl, (int, float)) and ttl > 0 else DEFAULT_TOKEN_TTL
     return _Token(value=value, expires=time.monotonic() + max(ttl - TOKEN_SLACK, 1.0))

@@ -9,8 +9,12 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockdoctor.probes.registry._manifest import DocumentError, is_digest, verify_digest
+
+if TYPE_CHECKING:
+    from dockdoctor.reference import ImageRef
 
 FORMAT = 1
 CHALLENGE_TTL = 7 * 24 * 3600.0  # a registry's auth challenge rarely changes; a stale one is replaced on use
@@ -108,6 +112,20 @@ class Cache:
         except OSError:
             media_type = ""
         return body, media_type
+
+    def has_document(self, digest: str) -> bool:
+        """Whether a document is stored under digest (not read, nor verified: get_document does both)."""
+        path = self._blob(digest)
+        return path is not None and path.is_file()
+
+    def answers(self, ref: ImageRef, *, refresh: bool, ttl: float) -> tuple[bool, TagEntry | None]:
+        """Whether ref's lookup needs no request (its document stored; for a tag, an entry within the TTL), and
+        the tag entry read. A hint for when to import the HTTP code (the lookup itself decides what it sends)."""
+        if ref.digest:
+            return self.has_document(ref.digest), None
+        entry = self.get_tag(ref.canonical)
+        fresh = entry is not None and not refresh and entry.fresh(ttl, now())
+        return fresh and entry is not None and self.has_document(entry.body_digest), entry
 
     def put_document(self, digest: str, body: bytes, media_type: str) -> None:
         """Store body under digest after checking that it is that digest's content."""

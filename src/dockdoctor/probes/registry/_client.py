@@ -6,21 +6,13 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, overload
 
-from dockdoctor.model import (
-    Attestation,
-    ImageKind,
-    ImagePlatform,
-    ProbeError,
-    ProbeErrorKind,
-    RemoteImage,
-)
 from dockdoctor.probes.registry import (
     MAX_DOCUMENTS,
     MAX_INDEX_DEPTH,
@@ -31,9 +23,14 @@ from dockdoctor.probes.registry import (
 )
 from dockdoctor.probes.registry import _manifest as mf
 from dockdoctor.probes.registry._cache import Cache, TagEntry, now
+from dockdoctor.probes.registry._failure import Kind, RegistryFailure
 from dockdoctor.reference import ImageRef
 
-if TYPE_CHECKING:  # requests is imported only when a client is built
+if TYPE_CHECKING:
+    # The model: imported where results are built (_found, _failed, _describe*), after a cold lookup's requests left.
+    from dockdoctor.model import Attestation, ImageKind, ImagePlatform, RemoteImage
+
+    # HTTP: imported by the first request (_Client.transport, _Client.auth), never by the cache's answers.
     from dockdoctor.probes.registry._auth import Authenticator, Challenge, Credentials
     from dockdoctor.probes.registry._http import Response, Stream, Transport
 
@@ -59,7 +56,7 @@ class _Budget:
         self.documents -= 1
         if self.documents < 0:
             raise mf.DocumentError(
-                ProbeErrorKind.LIMIT,
+                Kind.LIMIT,
                 f"more than {MAX_DOCUMENTS} manifests and configs for one reference; dockdoctor follows no more",
             )
 
@@ -138,6 +135,34 @@ class _Writer:
                         self._idle.set()
 
 
+def _found(ref: ImageRef, doc: _Doc, described: _Described) -> RemoteImage:
+    """A lookup's result (the model is imported here, by the first lookup to finish)."""
+    from dockdoctor.model import RemoteImage
+
+    return RemoteImage(
+        reference=str(ref),
+        canonical=ref.canonical,
+        digest=doc.digest,
+        kind=described.kind,
+        media_type=described.media_type,
+        platforms=described.platforms,
+        attestations=described.attestations,
+        artifact_type=described.artifact_type,
+        from_cache=doc.from_cache,
+    )
+
+
+def _failed(ref: ImageRef, err: RegistryFailure | mf.DocumentError) -> RemoteImage:
+    """A lookup that ended in a failure: the reference with its error."""
+    from dockdoctor.model import ProbeError, RemoteImage
+
+    if isinstance(err, RegistryFailure):
+        error = err.error
+    else:
+        error = ProbeError(probe=PROBE, kind=err.kind, detail=f"{_subject(ref)}: {err.reason}")
+    return RemoteImage(reference=str(ref), canonical=ref.canonical, error=error)
+
+
 def _essence(challenge: Challenge) -> tuple[str, str, str]:
     """What identifies a host's challenge across requests (not the scope or error of one answer)."""
     return challenge.scheme, challenge.params.get("realm", ""), challenge.params.get("service", "")
@@ -154,32 +179,90 @@ class _Client:
     """
 
     def __init__(self, options: RegistryOptions) -> None:
-        import os
-
-        from dockdoctor.probes.registry._auth import Authenticator, CredentialStore
-        from dockdoctor.probes.registry._http import Transport
-
         self.options = options
-        self.transport: Transport = Transport(
-            connect_timeout=options.timeout[0],
-            read_timeout=options.timeout[1],
-            per_host=max(1, options.per_registry),
-            observer=options.observer,
-            deadline=options.deadline,
-        )
-        config_dir = options.docker_config_dir or os.path.join(os.path.expanduser("~"), ".docker")
-        store = CredentialStore(config_dir, options.docker_auth_config, deadline=options.deadline)
-        self.auth: Authenticator = Authenticator(self.transport, store)
         self.cache = Cache(Path(options.cache_dir)) if options.cache_dir is not None else None
         self._lock = threading.Lock()
         self._inflight: dict[str, Future[_Doc]] = {}  # digest -> the one fetch under way
         self._docs: dict[str, tuple[bytes, str]] = {}  # digest -> (body, media type) fetched in this run
         self._writer = _Writer()
         self._disk_challenges: dict[str, Challenge | None] = {}  # host -> the challenge in the cache (this run)
+        # Built by the first request (the properties below): a run answered from the cache imports no HTTP code.
+        self._building = threading.Lock()
+        self._transport: Transport | None = None
+        self._auth: Authenticator | None = None
+        self._closed = False  # close() ran: a Transport built later (a lookup past the deadline) starts closed
+        self._entries: dict[str, TagEntry] = {}  # canonical -> its tag entry, read by prepare() (taken once)
+
+    def prepare(self, refs: Sequence[ImageRef]) -> None:
+        """Before the lookups start: read their tag entries, and build the HTTP side now if one of them needs it.
+
+        Left to the first lookup that needs it, the import of http.client, ssl and email runs while the other
+        lookups read the cache, and that costs more than the import: bench/inspect_cpu.py with 4 uncached
+        references among 45 took 13 ms more CPU than building it here. A run answered from the cache builds
+        nothing. Only a hint: a lookup that needs the network after all builds it then.
+        """
+        opts, cache = self.options, self.cache
+        if opts.offline:
+            return
+        if cache is None:
+            _ = self.auth  # no cache: every lookup asks the registry
+            return
+        network = False
+        for ref in refs:
+            answered, entry = cache.answers(ref, refresh=opts.refresh, ttl=opts.tag_ttl)
+            network = network or not answered
+            if entry is not None:
+                self._entries[ref.canonical] = entry
+        if network:
+            _ = self.auth  # built now, with the transport under it
+
+    @property
+    def transport(self) -> Transport:
+        """The run's one Transport, built when a lookup first needs the network (many may ask at once)."""
+        built = self._transport
+        if built is None:
+            with self._building:
+                if self._transport is None:
+                    from dockdoctor.probes.registry._http import Transport
+
+                    self._transport = Transport(
+                        connect_timeout=self.options.timeout[0],
+                        read_timeout=self.options.timeout[1],
+                        per_host=max(1, self.options.per_registry),
+                        observer=self.options.observer,
+                        deadline=self.options.deadline,
+                    )
+                    if self._closed:
+                        self._transport.close()  # as close() would have closed it, had it been built then
+                built = self._transport
+        return built
+
+    @property
+    def auth(self) -> Authenticator:
+        """The run's one Authenticator (over the Transport), built as the Transport is."""
+        built = self._auth
+        if built is None:
+            transport = self.transport  # first: it takes the same lock
+            with self._building:
+                if self._auth is None:
+                    import os
+
+                    from dockdoctor.probes.registry._auth import Authenticator, CredentialStore
+
+                    options = self.options
+                    config_dir = options.docker_config_dir or os.path.join(os.path.expanduser("~"), ".docker")
+                    store = CredentialStore(config_dir, options.docker_auth_config, deadline=options.deadline)
+                    self._auth = Authenticator(transport, store)
+                built = self._auth
+        return built
 
     def close(self) -> None:
         """End the run: connections closed, the cache writes finished (never past the run's deadline)."""
-        self.transport.close()
+        with self._building:
+            self._closed = True
+            transport = self._transport  # none when every answer came from the cache
+        if transport is not None:
+            transport.close()
         self._writer.drain(self.options.deadline)
 
     def _keep(self, digest: str, body: bytes, media_type: str) -> None:
@@ -191,27 +274,12 @@ class _Client:
 
     # public entry ---------------------------------------------------------------------------------
     def inspect(self, ref: ImageRef) -> RemoteImage:
-        from dockdoctor.probes.registry._http import RegistryFailure
-
         try:
             doc = self._top(ref)
             described = self._describe(ref, doc, depth=0, budget=_Budget())
-        except RegistryFailure as failure:
-            return RemoteImage(reference=str(ref), canonical=ref.canonical, error=failure.error)
-        except mf.DocumentError as err:
-            error = ProbeError(probe=PROBE, kind=err.kind, detail=f"{_subject(ref)}: {err.reason}")
-            return RemoteImage(reference=str(ref), canonical=ref.canonical, error=error)
-        return RemoteImage(
-            reference=str(ref),
-            canonical=ref.canonical,
-            digest=doc.digest,
-            kind=described.kind,
-            media_type=described.media_type,
-            platforms=described.platforms,
-            attestations=described.attestations,
-            artifact_type=described.artifact_type,
-            from_cache=doc.from_cache,
-        )
+        except (RegistryFailure, mf.DocumentError) as err:
+            return _failed(ref, err)
+        return _found(ref, doc, described)
 
     # resolution -----------------------------------------------------------------------------------
     def _top(self, ref: ImageRef) -> _Doc:
@@ -219,7 +287,9 @@ class _Client:
             return self._document(
                 ref, mf.check_digest(ref.digest, "the reference's digest"), "manifests", mf.MAX_MANIFEST_BYTES
             )
-        entry = self.cache.get_tag(ref.canonical) if self.cache is not None else None
+        entry = self._entries.pop(ref.canonical, None)  # read by prepare(), else here
+        if entry is None and self.cache is not None:
+            entry = self.cache.get_tag(ref.canonical)
         opts = self.options
         if entry is not None and (opts.offline or (not opts.refresh and entry.fresh(opts.tag_ttl, now()))):
             cached = self._cached(entry.body_digest, entry.digest)
@@ -236,10 +306,8 @@ class _Client:
         return self._get_by_tag(ref)
 
     def _not_cached(self, ref: ImageRef) -> Exception:
-        from dockdoctor.probes.registry._http import RegistryFailure
-
         return RegistryFailure(
-            ProbeErrorKind.UNREACHABLE,
+            Kind.UNREACHABLE,
             f"{_subject(ref)}: not in cache (offline mode makes no network "
             "requests; run once without --offline to fill the cache)",
         )
@@ -323,15 +391,11 @@ class _Client:
 
     def _pending(self, ref: ImageRef, pending: Future[_Doc]) -> _Doc:
         """Another lookup's fetch of the same digest: its result, waited for no longer than the deadline."""
-        from dockdoctor.probes.registry._http import RegistryFailure
-
         deadline = self.options.deadline
         try:
             return pending.result(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
-            raise RegistryFailure(
-                ProbeErrorKind.TIMEOUT, f"{_subject(ref)}: no answer before the deadline (--timeout)"
-            ) from None
+            raise RegistryFailure(Kind.TIMEOUT, f"{_subject(ref)}: no answer before the deadline (--timeout)") from None
 
     def _fetch_document(self, ref: ImageRef, digest: str, kind: str, max_bytes: int) -> _Doc:
         accept = mf.ACCEPT if kind == "manifests" else ""
@@ -350,12 +414,12 @@ class _Client:
         if classified.kind == "manifest":
             return self._describe_image(ref, classified, doc.digest, budget)
         if classified.kind == "schema1":
+            from dockdoctor.model import ImageKind, ImagePlatform
+
             plat = mf.parse_schema1(classified.doc)
             platform = ImagePlatform(platform=plat, digest=doc.digest, media_type=classified.media_type)
             return _Described(ImageKind.SCHEMA1, classified.media_type, platforms=(platform,))
-        raise mf.DocumentError(
-            ProbeErrorKind.PROTOCOL, f"unsupported manifest media type {classified.media_type or '(none)'!r}"
-        )
+        raise mf.DocumentError(Kind.PROTOCOL, f"unsupported manifest media type {classified.media_type or '(none)'!r}")
 
     def _describe_index(self, ref: ImageRef, classified: mf.Classified, depth: int, budget: _Budget) -> _Described:
         contents = mf.parse_index(classified.doc, max_entries=budget.entries)
@@ -363,7 +427,7 @@ class _Client:
         platforms, attestations = list(contents.platforms), list(contents.attestations)
         if contents.children and depth >= MAX_INDEX_DEPTH:
             raise mf.DocumentError(
-                ProbeErrorKind.LIMIT, f"indexes nested more than {MAX_INDEX_DEPTH} deep; dockdoctor follows no deeper"
+                Kind.LIMIT, f"indexes nested more than {MAX_INDEX_DEPTH} deep; dockdoctor follows no deeper"
             )
         for child in contents.children:
             budget.document()
@@ -372,11 +436,15 @@ class _Client:
             )
             platforms += inner.platforms
             attestations += inner.attestations
+        from dockdoctor.model import ImageKind
+
         return _Described(ImageKind.INDEX, classified.media_type, tuple(platforms), tuple(attestations))
 
     def _describe_image(self, ref: ImageRef, classified: mf.Classified, digest: str, budget: _Budget) -> _Described:
         manifest = mf.parse_image_manifest(classified.doc)
         if manifest.is_artifact:
+            from dockdoctor.model import ImageKind
+
             return _Described(
                 ImageKind.ARTIFACT,
                 classified.media_type,
@@ -385,6 +453,8 @@ class _Client:
         budget.document()
         config = self._document(ref, manifest.config_digest, "blobs", mf.MAX_CONFIG_BYTES)
         plat, os_version = mf.parse_config(config.body)
+        from dockdoctor.model import ImageKind, ImagePlatform
+
         platform = ImagePlatform(platform=plat, digest=digest, media_type=classified.media_type, os_version=os_version)
         return _Described(ImageKind.MANIFEST, classified.media_type, platforms=(platform,))
 
@@ -455,7 +525,6 @@ class _Client:
     ) -> Response | Stream:
         """One request with the registry's auth answered; `stream`: a 200 answer comes back as an open Stream."""
         from dockdoctor.probes.registry._auth import parse_www_authenticate, pick_challenge
-        from dockdoctor.probes.registry._http import RegistryFailure
 
         url, subject, host = self._url(ref, suffix), _subject(ref), ref.registry_host
         headers = {"Accept": accept} if accept else {}
@@ -496,52 +565,46 @@ class _Client:
         raise self._unauthorized(ref, creds, _registry_message(resp.body))
 
     def _unauthorized(self, ref: ImageRef, creds: Credentials | None, why: str) -> Exception:
-        from dockdoctor.probes.registry._http import RegistryFailure
-
         subject, host = _subject(ref), ref.domain
         if creds is not None:
             return RegistryFailure(
-                ProbeErrorKind.AUTH_FAILED,
+                Kind.AUTH_FAILED,
                 f"{subject}: credentials rejected (from {creds.source}); run `docker login {host}` again",
             )
         note = self.auth.note(ref.domain, ref.path)
         return RegistryFailure(
-            ProbeErrorKind.AUTH_REQUIRED,
+            Kind.AUTH_REQUIRED,
             f"{subject}: authentication required (not found, or private: run "
             f"`docker login {host}`)" + (f"; {why}" if why else "") + (f"; {note}" if note else ""),
         )
 
     def _check(self, ref: ImageRef, resp: Response | Stream) -> None:
         """Turn a non-200 answer into a RegistryFailure with a message a person can act on."""
-        from dockdoctor.probes.registry._http import RegistryFailure, ratelimit_note, retry_after
+        from dockdoctor.probes.registry._http import ratelimit_note, retry_after
 
         if resp.status == 200:
             return
         subject, said = _subject(ref), _registry_message(resp.body)
         if resp.status == 404:
             raise RegistryFailure(
-                ProbeErrorKind.NOT_FOUND,
+                Kind.NOT_FOUND,
                 f"{subject}: not found (the repository or tag does not exist; a private repository also answers 401)",
             )
         if resp.status == 403:
             raise RegistryFailure(
-                ProbeErrorKind.DENIED,
+                Kind.DENIED,
                 f"{subject}: access denied (HTTP 403{'; ' + said if said else ''}); "
                 "your account may lack pull permission or your IP is blocked",
             )
         if resp.status == 429:
             note = ratelimit_note(resp) or "no rate-limit headers"
-            raise RegistryFailure(ProbeErrorKind.RATE_LIMITED, f"{ref.registry_host}/{ref.path}: rate limited ({note})")
+            raise RegistryFailure(Kind.RATE_LIMITED, f"{ref.registry_host}/{ref.path}: rate limited ({note})")
         if resp.status >= 500:
             after = retry_after(resp)
             later = f"it asks to retry after {after:g} s" if after is not None else "try again later"
-            raise RegistryFailure(
-                ProbeErrorKind.UNREACHABLE, f"{subject}: the registry answered HTTP {resp.status}; {later}"
-            )
+            raise RegistryFailure(Kind.UNREACHABLE, f"{subject}: the registry answered HTTP {resp.status}; {later}")
         if resp.status == 400 and "NAME_INVALID" in said:
-            raise RegistryFailure(
-                ProbeErrorKind.INVALID_REFERENCE, f"{subject}: the registry rejects this name ({said})"
-            )
+            raise RegistryFailure(Kind.INVALID_REFERENCE, f"{subject}: the registry rejects this name ({said})")
         raise RegistryFailure(
-            ProbeErrorKind.PROTOCOL, f"{subject}: unexpected HTTP {resp.status}" + (f" ({said})" if said else "")
+            Kind.PROTOCOL, f"{subject}: unexpected HTTP {resp.status}" + (f" ({said})" if said else "")
         )

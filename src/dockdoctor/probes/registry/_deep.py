@@ -260,7 +260,7 @@ def inspect_variant(
 ) -> DeepImage:
     """The DeepImage of one image variant (a platform manifest digest); failures are its `error`."""
     from dockdoctor.probes.registry import _subject
-    from dockdoctor.probes.registry._http import RegistryFailure
+    from dockdoctor.probes.registry._failure import RegistryFailure
 
     subject = f"{_subject(ref)} ({platform})"
     out = DeepImage(reference=reference, target=target, platform=platform, digest=digest)

@@ -21,13 +21,17 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlencode, urljoin, urlsplit
 
 from dockdoctor import __version__
-from dockdoctor.model import ProbeError, ProbeErrorKind
 from dockdoctor.probes._run import signals_to_the_main_thread
+from dockdoctor.probes.registry._failure import Kind
+from dockdoctor.probes.registry._failure import RegistryFailure as RegistryFailure  # importable here, as it was
 
-PROBE = "registry"
+if TYPE_CHECKING:
+    from dockdoctor.model import ProbeErrorKind
+
 MAX_REDIRECTS = 5
 MAX_RETRIES = 2
 MAX_RETRY_AFTER = 10.0  # seconds we are willing to wait inside one run (and never past its deadline)
@@ -36,14 +40,6 @@ PULL_LIMIT_TEXT = "pull rate limit"
 _ERRNO_RE = re.compile(r"\[Errno -?\d+\][^'\")]*|\[SSL[^\]]*\][^'\")]*|timed out")
 
 Observer = Callable[[str, str, int], None]  # method, url, status (0 when no answer)
-
-
-class RegistryFailure(Exception):
-    """Internal control flow: carries the ProbeError the whole reference ends with."""
-
-    def __init__(self, kind: ProbeErrorKind, detail: str) -> None:
-        super().__init__(detail)
-        self.error = ProbeError(probe=PROBE, kind=kind, detail=detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +132,7 @@ def _proxy(url: str) -> Proxy:
     parts = urlsplit(url if "://" in url else f"http://{url}")
     if parts.scheme != "http" or not parts.hostname:
         raise RegistryFailure(
-            ProbeErrorKind.UNREACHABLE,
+            Kind.UNREACHABLE,
             f"proxy {parts.scheme}://{parts.hostname or ''}: only http:// proxies are supported",
         )
     netloc = parts.netloc.rsplit("@", 1)[-1]
@@ -233,7 +229,7 @@ class Transport:
             limit = self._limit(netloc)
             if not limit.acquire(timeout=max(0.0, min(deadline, self._request_deadline()) - time.monotonic())):
                 raise RegistryFailure(
-                    ProbeErrorKind.TIMEOUT,
+                    Kind.TIMEOUT,
                     f"{subject}: no connection to {netloc} became free before the deadline (--timeout)",
                 )
             try:
@@ -258,7 +254,7 @@ class Transport:
                 conn.close()
                 limit.release()
             return Response(status=resp.status, headers=_headers(resp), body=body, url=url)
-        raise RegistryFailure(ProbeErrorKind.PROTOCOL, f"{subject}: more than {MAX_REDIRECTS} redirects")
+        raise RegistryFailure(Kind.PROTOCOL, f"{subject}: more than {MAX_REDIRECTS} redirects")
 
     def _can_wait(self, seconds: float) -> bool:
         """Whether waiting `seconds` still leaves time for another attempt before the deadline."""
@@ -298,7 +294,7 @@ class Transport:
             if resp.status == 303:
                 method, data = "GET", None
             url = target
-        raise RegistryFailure(ProbeErrorKind.PROTOCOL, f"{subject}: more than {MAX_REDIRECTS} redirects")
+        raise RegistryFailure(Kind.PROTOCOL, f"{subject}: more than {MAX_REDIRECTS} redirects")
 
     def _send(
         self,
@@ -323,7 +319,7 @@ class Transport:
         if not limit.acquire(timeout=max(0.0, deadline - time.monotonic())):
             self._observe(method, url, 0)
             raise RegistryFailure(
-                ProbeErrorKind.TIMEOUT,
+                Kind.TIMEOUT,
                 f"{subject}: no connection to {netloc} became free before the deadline (--timeout)",
             )
         box = _Exchange(deadline)
@@ -337,9 +333,7 @@ class Transport:
         if box.response is None and (box.abandoned or late):  # cut at the deadline: whatever broke, that is why
             self._observe(method, url, 0)
             total = min(self.connect_timeout + self.read_timeout, max(0.0, deadline - box.started))
-            raise RegistryFailure(
-                ProbeErrorKind.TIMEOUT, f"{subject}: {netloc} did not finish answering within {total:.3g} s"
-            )
+            raise RegistryFailure(Kind.TIMEOUT, f"{subject}: {netloc} did not finish answering within {total:.3g} s")
         self._observe(method, url, box.status)
         if box.error is not None:
             raise box.error
@@ -393,7 +387,7 @@ class Transport:
             return self._roundtrip(box, method, url, headers, data)
         except _ConnectTimeout:
             raise RegistryFailure(
-                ProbeErrorKind.TIMEOUT,
+                Kind.TIMEOUT,
                 f"{subject}: {netloc} did not answer (connect timeout after {self.connect_timeout:g} s)",
             ) from None
         except (OSError, http.client.HTTPException) as err:
@@ -402,23 +396,21 @@ class Transport:
     def _failure(self, err: BaseException, netloc: str, subject: str) -> Exception:
         if isinstance(err, ssl.SSLError):
             return RegistryFailure(
-                ProbeErrorKind.TLS,
+                Kind.TLS,
                 f"{subject}: TLS error talking to {netloc} ({_short(err)}); if this "
                 "registry uses plain HTTP, list it in the engine's insecure-registries, "
                 "or set REQUESTS_CA_BUNDLE for a private CA",
             )
         if isinstance(err, TimeoutError):
             return RegistryFailure(
-                ProbeErrorKind.TIMEOUT,
+                Kind.TIMEOUT,
                 f"{subject}: {netloc} did not answer (read timeout after {self.read_timeout:g} s)",
             )
         if isinstance(err, http.client.HTTPException):
-            return RegistryFailure(
-                ProbeErrorKind.PROTOCOL, f"{subject}: bad HTTP exchange with {netloc} ({_short(err)})"
-            )
+            return RegistryFailure(Kind.PROTOCOL, f"{subject}: bad HTTP exchange with {netloc} ({_short(err)})")
         failure = RegistryFailure if _unknown_host(err) else _Retryable  # a name that does not resolve stays so
         return failure(
-            ProbeErrorKind.UNREACHABLE,
+            Kind.UNREACHABLE,
             f"{subject}: cannot connect to {netloc} ({_short(err)}); is the registry running and the host name right?",
         )
 
@@ -584,18 +576,18 @@ class Stream:
                     return
                 if time.monotonic() > self._deadline:
                     raise RegistryFailure(
-                        ProbeErrorKind.TIMEOUT,
+                        Kind.TIMEOUT,
                         f"{self._subject}: {netloc} did not finish sending the layer before the deadline (--timeout)",
                     )
                 yield chunk
         except (OSError, ValueError, http.client.HTTPException) as err:
             if time.monotonic() >= self._deadline - 0.05:
                 raise RegistryFailure(
-                    ProbeErrorKind.TIMEOUT,
+                    Kind.TIMEOUT,
                     f"{self._subject}: the layer from {netloc} was cut at the deadline (--timeout)",
                 ) from None
             raise RegistryFailure(
-                ProbeErrorKind.UNREACHABLE,
+                Kind.UNREACHABLE,
                 f"{self._subject}: the layer download from {netloc} broke off ({_short(err)})",
             ) from None
 
@@ -715,7 +707,7 @@ def _read_capped(resp: http.client.HTTPResponse, max_bytes: int, subject: str) -
         total += len(chunk)
         if total > max_bytes:
             raise RegistryFailure(
-                ProbeErrorKind.PROTOCOL,
+                Kind.PROTOCOL,
                 f"{subject}: response larger than {max_bytes // (1 << 20)} MiB; refusing to read it",
             )
         chunks.append(chunk)
@@ -735,12 +727,12 @@ def redirected(
     origin; a public registry may not send us to a private address. One rule for every request."""
     target = urljoin(url, location)
     if urlsplit(target).scheme not in ("http", "https"):
-        raise RegistryFailure(ProbeErrorKind.PROTOCOL, f"{subject}: redirected to a non-HTTP URL {target!r}")
+        raise RegistryFailure(Kind.PROTOCOL, f"{subject}: redirected to a non-HTTP URL {target!r}")
     if origin(target) != first:
         headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
         if private_host(origin(target)[1]) and not private_host(first[1]):
             raise RegistryFailure(
-                ProbeErrorKind.PROTOCOL,
+                Kind.PROTOCOL,
                 f"{subject}: refusing a redirect from {first[1]} to the private address {origin(target)[1]}",
             )
     return target, headers

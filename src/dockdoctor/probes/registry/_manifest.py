@@ -7,10 +7,14 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from dockdoctor.model import Attestation, ImagePlatform, ProbeErrorKind
 from dockdoctor.platforms import Platform, PlatformError, checked, format_platform, is_attestation, normalize
+from dockdoctor.probes.registry._failure import Kind
 from dockdoctor.reference import DIGEST_HEX_LENGTHS
+
+if TYPE_CHECKING:  # imported where results are built: a cold lookup's first request leaves before the model
+    from dockdoctor.model import Attestation, ImagePlatform, ProbeErrorKind
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -108,7 +112,7 @@ def check_digest(value: object, what: str) -> str:
         return value  # type: ignore[return-value]
     text = repr(value) if len(repr(value)) <= 90 else repr(value)[:80] + "..."
     raise DocumentError(
-        ProbeErrorKind.PROTOCOL,
+        Kind.PROTOCOL,
         f"{what} {text} is not a valid digest ({', '.join(DIGEST_HEX_LENGTHS)} "
         "followed by its exact number of lowercase hex digits)",
     )
@@ -119,9 +123,7 @@ def verify_digest(body: bytes, digest: str) -> None:
     algorithm, _, expected = check_digest(digest, "digest").partition(":")
     actual = hashlib.new(algorithm, body).hexdigest()  # sha256, sha384, sha512: always there
     if actual != expected:
-        raise DocumentError(
-            ProbeErrorKind.DIGEST_MISMATCH, f"content has digest {algorithm}:{actual}, expected {digest}"
-        )
+        raise DocumentError(Kind.DIGEST_MISMATCH, f"content has digest {algorithm}:{actual}, expected {digest}")
 
 
 def load_json(body: bytes, what: str) -> Mapping[str, object]:
@@ -129,18 +131,18 @@ def load_json(body: bytes, what: str) -> Mapping[str, object]:
     containers = body.count(b"{") + body.count(b"[")  # counted in C before anything is built (strings included)
     if containers > MAX_JSON_CONTAINERS:
         raise DocumentError(
-            ProbeErrorKind.LIMIT,
+            Kind.LIMIT,
             f"{what} has {containers} JSON objects and arrays, more than the "
             f"{MAX_JSON_CONTAINERS} dockdoctor reads in one document",
         )
     try:
         doc = json.loads(body)
     except RecursionError:
-        raise DocumentError(ProbeErrorKind.PROTOCOL, f"{what} is nested too deeply to be a registry document") from None
+        raise DocumentError(Kind.PROTOCOL, f"{what} is nested too deeply to be a registry document") from None
     except (ValueError, UnicodeDecodeError) as err:
-        raise DocumentError(ProbeErrorKind.PROTOCOL, f"{what} is not JSON ({err})") from err
+        raise DocumentError(Kind.PROTOCOL, f"{what} is not JSON ({err})") from err
     if not isinstance(doc, dict):
-        raise DocumentError(ProbeErrorKind.PROTOCOL, f"{what} is not a JSON object")
+        raise DocumentError(Kind.PROTOCOL, f"{what} is not a JSON object")
     return doc
 
 
@@ -205,7 +207,7 @@ def platform_string(raw: Mapping[str, object]) -> tuple[str, str]:
         return checked(p, full=False), p.os_version
     except PlatformError:
         raise DocumentError(
-            ProbeErrorKind.PROTOCOL,
+            Kind.PROTOCOL,
             f"platform {format_platform(p, full=False)!r} is not a platform (os/arch[/variant])",
         ) from None
 
@@ -232,7 +234,7 @@ def parse_index(doc: Mapping[str, object], *, max_entries: int = MAX_INDEX_ENTRI
     """
     entries = doc.get("manifests")
     if not isinstance(entries, list):
-        raise DocumentError(ProbeErrorKind.PROTOCOL, "index has no `manifests` list")
+        raise DocumentError(Kind.PROTOCOL, "index has no `manifests` list")
     if len(entries) > max_entries:
         which = (
             f"index lists {len(entries)} entries"
@@ -240,9 +242,11 @@ def parse_index(doc: Mapping[str, object], *, max_entries: int = MAX_INDEX_ENTRI
             else "the indexes of this reference list"
         )
         raise DocumentError(
-            ProbeErrorKind.LIMIT,
+            Kind.LIMIT,
             f"{which}, more than the {MAX_INDEX_ENTRIES} entries dockdoctor reads for one reference",
         )
+    from dockdoctor.model import Attestation, ImagePlatform
+
     platforms: list[ImagePlatform] = []
     attestations: list[Attestation] = []
     children: list[str] = []
@@ -271,7 +275,7 @@ def parse_image_manifest(doc: Mapping[str, object]) -> ImageManifest:
     """config digest/media type and artifactType of an OCI or Docker schema 2 manifest."""
     config = doc.get("config")
     if not isinstance(config, dict) or config.get("digest") in (None, ""):
-        raise DocumentError(ProbeErrorKind.PROTOCOL, "image manifest has no config descriptor")
+        raise DocumentError(Kind.PROTOCOL, "image manifest has no config descriptor")
     digest = check_digest(config.get("digest"), "image manifest: config digest")
     return ImageManifest(
         config_digest=digest,
@@ -284,7 +288,7 @@ def parse_config(body: bytes) -> tuple[str, str]:
     """(platform, os.version) from an image config blob."""
     doc = load_json(body, "image config")
     if not _str(doc.get("architecture")) and not _str(doc.get("os")):
-        raise DocumentError(ProbeErrorKind.PROTOCOL, "image config has neither `os` nor `architecture`")
+        raise DocumentError(Kind.PROTOCOL, "image config has neither `os` nor `architecture`")
     return platform_string(doc)
 
 
@@ -335,15 +339,15 @@ def parse_layers(doc: Mapping[str, object]) -> tuple[Layer, ...]:
     """The layers of an OCI or Docker schema 2 image manifest, base first; every digest validated."""
     raw = doc.get("layers")
     if not isinstance(raw, list):
-        raise DocumentError(ProbeErrorKind.PROTOCOL, "image manifest has no `layers` list")
+        raise DocumentError(Kind.PROTOCOL, "image manifest has no `layers` list")
     if len(raw) > MAX_LAYERS:
         raise DocumentError(
-            ProbeErrorKind.LIMIT, f"image manifest lists {len(raw)} layers, more than the {MAX_LAYERS} dockdoctor reads"
+            Kind.LIMIT, f"image manifest lists {len(raw)} layers, more than the {MAX_LAYERS} dockdoctor reads"
         )
     layers = []
     for number, desc in enumerate(raw, 1):
         if not isinstance(desc, dict):
-            raise DocumentError(ProbeErrorKind.PROTOCOL, f"layer {number} is not a descriptor")
+            raise DocumentError(Kind.PROTOCOL, f"layer {number} is not a descriptor")
         digest = check_digest(desc.get("digest"), f"layer {number}: digest")
         size = desc.get("size")
         layers.append(

@@ -81,7 +81,7 @@ class _Listing:
 
 def list_tags(client: _Client, ref: ImageRef) -> _Listing:
     """Every tag of ref's repository, up to MAX_TAGS; a registry without a list, or a bad one, is a note."""
-    from dockdoctor.probes.registry._http import RegistryFailure
+    from dockdoctor.probes.registry._failure import RegistryFailure
 
     tags: list[str] = []
     seen: set[str] = set()
