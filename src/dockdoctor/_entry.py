@@ -98,7 +98,8 @@ def main() -> int:
 
             begin_for_argv(sys.argv[1:])
         from dockdoctor.cli import run
-    except KeyboardInterrupt:  # Ctrl-C while importing: the same exit code as later on (os._exit: see cli._exit)
+    except KeyboardInterrupt:  # Ctrl-C while importing: what a later one says and its exit code (cli._exit)
+        os.write(2, b"dockdoctor: interrupted\n")
         os._exit(130)
     if sys.argv[1:2] != ["check"]:
         run()
