@@ -417,16 +417,38 @@ def _raw(answer: RawAnswer) -> RawAnswer:
 # --------------------------------------------------------------------------- the walk
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}  # a type's dataclass fields (None: not a dataclass)
+
+
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    names = _FIELD_NAMES.get(kind, ())
+    if names == ():
+        names = tuple(f.name for f in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else None
+        _FIELD_NAMES[kind] = names
+    return names
+
+
 def _walk(value: Any, fn: Callable[[str], str]) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.replace(
-            value, **{f.name: _walk(getattr(value, f.name), fn) for f in dataclasses.fields(value)}
-        )
-    if isinstance(value, tuple):
-        return tuple(_walk(v, fn) for v in value)
-    if type(value) is str:
+    """`value` with fn applied to every string in it; a dataclass or tuple in which nothing changed is kept as it
+    is (fn gives back the very string it was given when it changes nothing), so only what changed is rebuilt."""
+    kind = type(value)
+    if kind is str:
         return fn(value)
-    return value
+    if isinstance(value, tuple):
+        items = tuple(_walk(v, fn) for v in value)
+        if kind is tuple and all(new is old for new, old in zip(items, value, strict=True)):
+            return value
+        return items
+    names = _field_names(kind)
+    if names is None:
+        return value
+    changes = {}
+    for name in names:
+        old = getattr(value, name)
+        new = _walk(old, fn)
+        if new is not old:
+            changes[name] = new
+    return dataclasses.replace(value, **changes) if changes else value
 
 
 def _private_registry_hosts(facts: Facts) -> list[str]:
@@ -481,7 +503,7 @@ def redact(facts: Facts, *, registries: bool = False) -> Facts:
     if registries:
         replacements += [(h, f"<registry-{i}>") for i, h in enumerate(_private_registry_hosts(facts), 1)]
     names = [
-        (re.compile(rf"(?<![\w-]){re.escape(raw)}(?![\w-])"), placeholder)
+        (raw, re.compile(rf"(?<![\w-]){re.escape(raw)}(?![\w-])"), placeholder)
         for raw, placeholder in sorted(replacements, key=lambda r: -len(r[0]))
     ]
     user = host.user if _identifying(host.user) else ""
@@ -495,13 +517,20 @@ def redact(facts: Facts, *, registries: bool = False) -> Facts:
         else None
     )
 
+    done: dict[str, str] = {}  # the same text comes back many times (platforms, digests, paths): cleaned once
+
     def clean(text: str) -> str:
+        if text in done:
+            return done[text]
+        given = text
         text = scrub(text)
-        for pattern, placeholder in names:
-            text = pattern.sub(placeholder, text)
-        if user_pattern is not None:
+        for raw, pattern, placeholder in names:
+            if raw in text:  # each pattern matches only where its literal text stands
+                text = pattern.sub(placeholder, text)
+        if user_pattern is not None and user in text:
             text = user_pattern.sub(lambda m: (m.group("pre") or "") + "<user>", text)
-        return other_homes(text)
+        done[given] = text = other_homes(text)
+        return text
 
     environment = tuple((k, v if k in ENV_ALLOWED else REDACTED) for k, v in facts.environment)
     project = _project(facts.project) if facts.project is not None else None
