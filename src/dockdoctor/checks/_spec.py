@@ -58,7 +58,8 @@ class CheckSpec:
 
     @property
     def title(self) -> str:
-        return self.doc.splitlines()[0] if self.doc else self.slug
+        doc = self.doc  # inspect.getdoc cleans the whole docstring: once, not twice
+        return doc.splitlines()[0] if doc else self.slug
 
 
 def check(
