@@ -1,4 +1,5 @@
-"""render/json.py writes its own indented JSON: byte for byte what json.dumps(indent=2) writes."""
+"""render/json.py writes its own indented JSON: byte for byte what json.dumps(indent=N) writes (the JSON report
+at 2, the Markdown report's folded facts at 1)."""
 
 from __future__ import annotations
 
@@ -39,9 +40,10 @@ TRICKY: list[object] = [
 ]
 
 
+@pytest.mark.parametrize("indent", [2, 1, 0, 4])
 @pytest.mark.parametrize("data", TRICKY, ids=range(len(TRICKY)))
-def test_same_text_as_json_dumps(data: object) -> None:
-    assert dumps(data) == json.dumps(data, indent=2)
+def test_same_text_as_json_dumps(data: object, indent: int) -> None:
+    assert dumps(data, indent=indent) == json.dumps(data, indent=indent)
 
 
 def test_not_json_is_the_same_error() -> None:
@@ -54,3 +56,5 @@ def test_a_whole_report(name: str) -> None:
     path = FIXTURES / name
     result = CliRunner().invoke(cli, ["check", "--json", "--from", str(path)])
     assert result.output == json.dumps(json.loads(result.output), indent=2) + "\n"
+    facts = json.loads(result.output)["facts"]
+    assert dumps(facts, indent=1) == json.dumps(facts, indent=1)
