@@ -5,13 +5,16 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dockdoctor.model import ProbeError, ProbeErrorKind, RawAnswer
 from dockdoctor.probes import _prestart
+
+if TYPE_CHECKING:  # subprocess (with selectors) imported by the first command run: `inspect` runs none
+    import subprocess
 
 RAW_LIMIT = 64 * 1024  # per answer kept for a support bundle
 
@@ -64,6 +67,8 @@ def run(
 
     `input` goes to the program's stdin (else it reads nothing); `secret` keeps the output out of raw recordings.
     """
+    import subprocess
+
     try:
         started = _prestart.claim(argv) if env is None and input is None else None
         if started is not None:  # spawned before the imports (probes/_prestart.py): read it as run() would
@@ -98,6 +103,8 @@ def run(
 def _finish(proc: subprocess.Popen[str], timeout: float) -> subprocess.CompletedProcess[str]:
     """A started process's outcome as subprocess.run returns it: killed (and TimeoutExpired) after `timeout`, killed
     on any other exception too."""
+    import subprocess
+
     with proc:
         try:
             stdout, stderr = proc.communicate(timeout=timeout)
