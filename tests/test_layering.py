@@ -45,6 +45,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "dockdoctor.tagrank",
         "dockdoctor.progress",  # a leaf: probes announce their waits (the spinner)
         "dockdoctor.config",  # pure: the user settings file is parsed as the project's is
+        "dockdoctor._argv",  # the head starts read the command line before click is imported
         ROOT,
     ),
     "dockdoctor.docs": ("dockdoctor.checks", "dockdoctor.model"),
@@ -65,8 +66,10 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "dockdoctor._entry": (EVERYTHING,),  # stdlib first; dockdoctor.cli (or .plugin) only once it must
     "dockdoctor.plugin": (EVERYTHING,),  # a part of the command line, like cli
     "dockdoctor.console": (EVERYTHING,),  # the CLI's own parts: the layer of cli, below it only main()
-    "dockdoctor._help": ("dockdoctor._help_text", "dockdoctor.cli"),  # --help without click; its generator reads cli
+    # --help without click; its generator reads cli and its option types
+    "dockdoctor._help": ("dockdoctor._help_text", "dockdoctor.cli", "dockdoctor.console"),
     "dockdoctor._help_text": (),
+    "dockdoctor._argv": ("dockdoctor._help_text",),  # the command line as click reads it, from the kept tables
     "dockdoctor": (),
 }
 PURE = (

@@ -306,14 +306,16 @@ def diagnose(
     overrides = overrides or {}
     for spec in checks:
         severity = overrides.get(spec.id, spec.default_severity)
+        title = ""  # the check's title (its docstring cleaned), made at its first finding: once, not per finding
         try:
             for problem in spec.func(ctx):  # a check that crashes half-way keeps what it yielded
+                title = title or spec.title
                 findings.append(  # noqa: PERF401
                     Finding(
                         id=spec.id,
                         slug=spec.slug,
                         severity=severity,
-                        title=spec.title,
+                        title=title,
                         message=problem.message,
                         subject=problem.subject,
                         target=problem.target,

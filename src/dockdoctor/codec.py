@@ -8,7 +8,7 @@ import types
 import typing
 from enum import Enum
 from functools import cache
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from dockdoctor.errors import ReplayFileError
 from dockdoctor.model import (
@@ -23,10 +23,12 @@ from dockdoctor.model import (
     RunCommand,
     Severity,
 )
-from dockdoctor.model.fleet import FLEET_VERSION, FleetReport
 from dockdoctor.model.location import WIRED
 from dockdoctor.model.migrate import migrate
 from dockdoctor.platforms import PlatformError, parse
+
+if TYPE_CHECKING:  # the fleet's classes where a fleet is written: one engine's report never needs them
+    from dockdoctor.model.fleet import FleetReport
 
 _STEP_KINDS: dict[str, type] = {"run": RunCommand, "edit": EditFile, "manual": Manual}
 # Fields that hold a normalized platform (not one as a project file wrote it): a replayed file must parse there.
@@ -204,6 +206,8 @@ def report_to_data(report: Report, *, exit_code: int) -> dict[str, Any]:
 
 def fleet_to_data(fleet: FleetReport, *, threshold: Severity = Severity.ERROR) -> dict[str, Any]:
     """The JSON fleet document: the summary, the fleet's findings and engines, then each engine's full report."""
+    from dockdoctor.model.fleet import FLEET_VERSION
+
     return {
         "dockdoctor_fleet_version": FLEET_VERSION,
         "dockdoctor_version": fleet.dockdoctor_version,

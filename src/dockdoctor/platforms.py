@@ -129,6 +129,11 @@ class Platform:
         return replace(p, variant="v8") if p.architecture == "arm64" and not p.variant else p
 
 
+_PARSED: dict[tuple[str, Platform | None], Platform] = {}  # parse()'s answers: the same few strings, over and over
+_NORMALIZED: dict[Platform, Platform] = {}  # normalize()'s: matching every image against every target asks often
+_PARSED_MAX = 4096
+
+
 class MatchKind(str, Enum):
     EXACT = "exact"
     COMPATIBLE = "compatible"
@@ -166,8 +171,13 @@ def normalize_arch(arch: str, variant: str = "") -> tuple[str, str]:
 
 
 def normalize(p: Platform) -> Platform:
-    arch, variant = normalize_arch(p.architecture, p.variant)
-    return Platform(normalize_os(p.os), arch, variant, p.os_version, tuple(sorted(set(p.os_features))))
+    found = _NORMALIZED.get(p)
+    if found is None:
+        arch, variant = normalize_arch(p.architecture, p.variant)
+        found = Platform(normalize_os(p.os), arch, variant, p.os_version, tuple(sorted(set(p.os_features))))
+        if len(_NORMALIZED) < _PARSED_MAX:
+            _NORMALIZED[p] = found
+    return found
 
 
 def _decode(spec: str, value: str) -> str:
@@ -179,10 +189,6 @@ def _decode(spec: str, value: str) -> str:
         return unquote(value, errors="strict")
     except UnicodeDecodeError as exc:
         raise PlatformError(spec, f"OS option {value!r} is not valid UTF-8") from exc
-
-
-_PARSED: dict[tuple[str, Platform | None], Platform] = {}  # parse()'s answers: the same few strings, over and over
-_PARSED_MAX = 4096
 
 
 def parse(spec: str, *, host: Platform | None = None) -> Platform:
@@ -312,10 +318,11 @@ def _windows_compatible(host_version: str, image_version: str) -> bool:
 
 def _matches(want: Platform, image: Platform) -> bool:
     """platforms.go matcher.Match; `want` is normalized."""
-    features = list(image.os_features)
-    if want.os == "windows" and "win32k" in features:
+    if want.os == "windows" and "win32k" in image.os_features:
+        features = list(image.os_features)
         features.remove("win32k")  # windowsStripFeaturesMatcher
-    got = normalize(replace(image, os_features=tuple(features)))
+        image = replace(image, os_features=tuple(features))
+    got = normalize(image)
     if (got.os, got.architecture, got.variant) != (want.os, want.architecture, want.variant):
         return False
     if want.os == "windows" and not _windows_compatible(want.os_version, image.os_version):

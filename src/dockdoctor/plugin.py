@@ -9,7 +9,6 @@ and never replaces a file it did not write (the marker line says which are ours)
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 from collections.abc import Sequence
 
@@ -40,6 +39,8 @@ def launcher(python: str, *, source: str | None = None) -> bytes:
         lines.append(f"sys.path.insert(0, {source!r})")
     lines += ["from dockdoctor._entry import main", "sys.exit(main())"]
     code = "\n".join(lines)
+    import shlex  # here: the CLI imports this module on every run, install is rare
+
     return (
         "#!/bin/sh\n"
         f"# docker-doctor: `docker doctor ...` runs dockdoctor {__version__} ({MARKER} 1).\n"

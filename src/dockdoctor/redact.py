@@ -67,6 +67,33 @@ from dockdoctor.model import Facts, ProjectFacts, RawAnswer
 from dockdoctor.platforms import KNOWN_ARCHITECTURES, KNOWN_OS
 from dockdoctor.reference import PUBLIC_REGISTRIES
 
+
+class _Lazy:
+    """A regular expression compiled on its first use: most runs meet only a few of the rules below (scrub tests
+    for a rule's literal text first), and compiling all of them cost every run that imports this module."""
+
+    __slots__ = ("_compiled", "_flags", "_text")
+
+    def __init__(self, text: str, flags: int = 0) -> None:
+        self._text, self._flags = text, flags
+        self._compiled: re.Pattern[str] | None = None
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self._text, self._flags)
+        return self._compiled
+
+    def sub(self, repl: str | Callable[[re.Match[str]], str], string: str) -> str:
+        return self.pattern.sub(repl, string)
+
+    def match(self, string: str) -> re.Match[str] | None:
+        return self.pattern.match(string)
+
+    def findall(self, string: str) -> list[Any]:
+        return self.pattern.findall(string)
+
+
 REDACTED = "<redacted>"
 ENV_ALLOWED = frozenset(
     {
@@ -88,7 +115,7 @@ ENV_ALLOWED = frozenset(
     }
 )
 # engine names that identify a product, not a person's machine
-_PRODUCT_NAMES = re.compile(r"^(docker-desktop|orbstack|colima(-[\w.-]+)?|lima-[\w.-]+|rancher-desktop)$")
+_PRODUCT_NAMES = _Lazy(r"^(docker-desktop|orbstack|colima(-[\w.-]+)?|lima-[\w.-]+|rancher-desktop)$")
 
 # --------------------------------------------------------------------------- names that look secret
 
@@ -141,7 +168,7 @@ _POINTER_WORDS = frozenset(
         "HELPERS",
     }
 )
-_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+_WORDS = _Lazy(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 
 def secret_name(name: str) -> bool:
@@ -160,9 +187,9 @@ def secret_name(name: str) -> bool:
 
 # --------------------------------------------------------------------------- value rules
 
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s:@<>\"']+(?::[^/\s@\"']*)?@")
-_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+(?!<redacted>)[A-Za-z0-9._~+/=-]{8,}")
-_KNOWN_TOKENS = re.compile(
+_URL_CREDENTIALS = _Lazy(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s:@<>\"']+(?::[^/\s@\"']*)?@")
+_BEARER = _Lazy(r"(?i)\b(bearer|basic)\s+(?!<redacted>)[A-Za-z0-9._~+/=-]{8,}")
+_KNOWN_TOKENS = _Lazy(
     r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)"
     r"|\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}"
     r"|dckr_pat_[A-Za-z0-9_-]{20,}|npm_[A-Za-z0-9]{30,}|xox[abposr]-[A-Za-z0-9-]{10,}"
@@ -171,20 +198,20 @@ _KNOWN_TOKENS = re.compile(
     r"|eyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]+){1,2})",
     re.DOTALL,
 )
-_CURL_USER = re.compile(r"(?<!\S)(?P<flag>-u|--user)(?P<sep>[ \t]+|=)(?P<user>[^\s:\"']+):(?P<value>[^\s\"']+)")
+_CURL_USER = _Lazy(r"(?<!\S)(?P<flag>-u|--user)(?P<sep>[ \t]+|=)(?P<user>[^\s:\"']+):(?P<value>[^\s\"']+)")
 _VALUE = r"(?:\"(?:[^\"\\\n]|\\.)*\"|'[^'\n]*'|(?:[^\s\"'&;,|<>]|,(?![\w.-]+=))+)"
-_ASSIGN = re.compile(rf"(?P<key>(?<![\w.-])-{{0,2}}[A-Za-z_][\w.-]*)=(?P<value>{_VALUE})")
-_ENV_SPACE = re.compile(r"(?im)^(?P<pre>[ \t]*ENV[ \t]+)(?P<key>[A-Za-z_][\w.-]*)(?P<sep>[ \t]+)(?P<value>[^=\s].*)$")
-_JSON_PAIR = re.compile(r'"(?P<key>[^"\\\n]{1,120})"(?P<sep>\s*:\s*)(?P<value>"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*)')
-_YAML_PAIR = re.compile(
+_ASSIGN = _Lazy(rf"(?P<key>(?<![\w.-])-{{0,2}}[A-Za-z_][\w.-]*)=(?P<value>{_VALUE})")
+_ENV_SPACE = _Lazy(r"(?im)^(?P<pre>[ \t]*ENV[ \t]+)(?P<key>[A-Za-z_][\w.-]*)(?P<sep>[ \t]+)(?P<value>[^=\s].*)$")
+_JSON_PAIR = _Lazy(r'"(?P<key>[^"\\\n]{1,120})"(?P<sep>\s*:\s*)(?P<value>"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*)')
+_YAML_PAIR = _Lazy(
     r"(?m)^(?P<pre>[ \t]*(?:-[ \t]+)?)(?P<q>[\"']?)(?P<key>[A-Za-z_][\w.-]*)(?P=q)"
     r"(?P<sep>[ \t]*:[ \t]+)(?P<value>\S[^\n]*)"
 )
-_FLAG_SPACE = re.compile(r"(?<![\w-])(?P<flag>--[A-Za-z][\w-]*)(?P<sep>[ \t]+)(?P<value>(?!-)[^\s\"'&;|<>]+)")
-_LOGIN_P = re.compile(r"(?P<pre>\b(?:login|sshpass)\b[^\n;&|]*?(?<!\S)-p[ \t]+)(?P<value>[^\s\"'<>;&|]+)")
-_JSON_ARGV = re.compile(r'"(?P<flag>--?[A-Za-z][\w-]*)"(?P<sep>\s*,\s*)"(?P<value>(?:[^"\\]|\\.)*)"')
-_LONG_RANDOM = re.compile(r"(?<==)(?P<q>[\"']?)(?P<value>[A-Za-z0-9+/_-]{32,}={0,2})(?![\w+/=-])")
-_HOMES = re.compile(
+_FLAG_SPACE = _Lazy(r"(?<![\w-])(?P<flag>--[A-Za-z][\w-]*)(?P<sep>[ \t]+)(?P<value>(?!-)[^\s\"'&;|<>]+)")
+_LOGIN_P = _Lazy(r"(?P<pre>\b(?:login|sshpass)\b[^\n;&|]*?(?<!\S)-p[ \t]+)(?P<value>[^\s\"'<>;&|]+)")
+_JSON_ARGV = _Lazy(r'"(?P<flag>--?[A-Za-z][\w-]*)"(?P<sep>\s*,\s*)"(?P<value>(?:[^"\\]|\\.)*)"')
+_LONG_RANDOM = _Lazy(r"(?<==)(?P<q>[\"']?)(?P<value>[A-Za-z0-9+/_-]{32,}={0,2})(?![\w+/=-])")
+_HOMES = _Lazy(
     r"(?P<pre>(?<![\w.])(?:/var)?/home/|(?<![\w.])/Users/"
     r"|\b[A-Za-z]:(?:\\\\|\\|/)(?i:users)(?:\\\\|\\|/))"
     r"(?P<name>[^/\\\s\"'<>:;,|*?`$(){}\[\]]+)"
@@ -396,7 +423,7 @@ def compose_config(data: Any) -> Any:
     return data
 
 
-_RUN_ANSWER = re.compile(r"\A(?P<head>exit -?\d+\n--- stdout\n)(?P<stdout>.*?)(?P<tail>--- stderr\n.*)\Z", re.DOTALL)
+_RUN_ANSWER = _Lazy(r"\A(?P<head>exit -?\d+\n--- stdout\n)(?P<stdout>.*?)(?P<tail>--- stderr\n.*)\Z", re.DOTALL)
 
 
 def _raw(answer: RawAnswer) -> RawAnswer:
@@ -417,16 +444,38 @@ def _raw(answer: RawAnswer) -> RawAnswer:
 # --------------------------------------------------------------------------- the walk
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}  # a type's dataclass fields (None: not a dataclass)
+
+
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    names = _FIELD_NAMES.get(kind, ())
+    if names == ():
+        names = tuple(f.name for f in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else None
+        _FIELD_NAMES[kind] = names
+    return names
+
+
 def _walk(value: Any, fn: Callable[[str], str]) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.replace(
-            value, **{f.name: _walk(getattr(value, f.name), fn) for f in dataclasses.fields(value)}
-        )
-    if isinstance(value, tuple):
-        return tuple(_walk(v, fn) for v in value)
-    if type(value) is str:
+    """`value` with fn applied to every string in it; a dataclass or tuple in which nothing changed is kept as it
+    is (fn gives back the very string it was given when it changes nothing), so only what changed is rebuilt."""
+    kind = type(value)
+    if kind is str:
         return fn(value)
-    return value
+    if isinstance(value, tuple):
+        items = tuple(_walk(v, fn) for v in value)
+        if kind is tuple and all(new is old for new, old in zip(items, value, strict=True)):
+            return value
+        return items
+    names = _field_names(kind)
+    if names is None:
+        return value
+    changes = {}
+    for name in names:
+        old = getattr(value, name)
+        new = _walk(old, fn)
+        if new is not old:
+            changes[name] = new
+    return dataclasses.replace(value, **changes) if changes else value
 
 
 def _private_registry_hosts(facts: Facts) -> list[str]:
@@ -481,7 +530,7 @@ def redact(facts: Facts, *, registries: bool = False) -> Facts:
     if registries:
         replacements += [(h, f"<registry-{i}>") for i, h in enumerate(_private_registry_hosts(facts), 1)]
     names = [
-        (re.compile(rf"(?<![\w-]){re.escape(raw)}(?![\w-])"), placeholder)
+        (raw, re.compile(rf"(?<![\w-]){re.escape(raw)}(?![\w-])"), placeholder)
         for raw, placeholder in sorted(replacements, key=lambda r: -len(r[0]))
     ]
     user = host.user if _identifying(host.user) else ""
@@ -495,13 +544,20 @@ def redact(facts: Facts, *, registries: bool = False) -> Facts:
         else None
     )
 
+    done: dict[str, str] = {}  # the same text comes back many times (platforms, digests, paths): cleaned once
+
     def clean(text: str) -> str:
+        if text in done:
+            return done[text]
+        given = text
         text = scrub(text)
-        for pattern, placeholder in names:
-            text = pattern.sub(placeholder, text)
-        if user_pattern is not None:
+        for raw, pattern, placeholder in names:
+            if raw in text:  # each pattern matches only where its literal text stands
+                text = pattern.sub(placeholder, text)
+        if user_pattern is not None and user in text:
             text = user_pattern.sub(lambda m: (m.group("pre") or "") + "<user>", text)
-        return other_homes(text)
+        done[given] = text = other_homes(text)
+        return text
 
     environment = tuple((k, v if k in ENV_ALLOWED else REDACTED) for k, v in facts.environment)
     project = _project(facts.project) if facts.project is not None else None

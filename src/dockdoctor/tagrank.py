@@ -18,8 +18,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from packaging.version import InvalidVersion, Version
+if TYPE_CHECKING:  # packaging is imported where a tag has a version: most references' tags have none
+    from packaging.version import Version
 
 TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)  # the distribution grammar's tag
 _SPLIT_RE = re.compile(
@@ -49,6 +51,8 @@ def split_tag(tag: str) -> TagParts:
     """prefix, version and suffix family of a tag; a tag with no leading version has only a family."""
     match = _SPLIT_RE.match(tag)
     if match is not None:
+        from packaging.version import InvalidVersion, Version
+
         try:
             version = Version(match.group("version"))
         except InvalidVersion:  # pragma: no cover - the pattern admits only valid release numbers
@@ -106,6 +110,8 @@ def rank(tag: str, tags: Iterable[str], *, limit: int | None = None) -> tuple[st
         if split.version is not None or (split.family == original.family and not original.prefix):
             parts.append(split)
     parts.sort(key=lambda p: p.tag)
+    from packaging.version import Version
+
     parts.sort(key=lambda p: p.version or Version("0"), reverse=True)  # ties: the newer, then by name
     parts.sort(key=lambda p: rank_key(original, p))
     chosen = parts if limit is None else parts[:limit]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dockdoctor.checks._verdicts import verdict, verdicts
 from dockdoctor.model import Facts, Fixable, ImageVerdict, Problem, RemoteImage, Severity, Target
@@ -19,6 +19,15 @@ class Context:
     targets: tuple[Platform, ...]
     target_info: tuple[Target, ...] = ()
     images: tuple[ImageVerdict, ...] = ()  # every looked-up image on every target (Context.build computes them)
+    # images by (reference, target), the first of each: a check asks about every image, and a scan of all of
+    # them per question grew with the square of the references
+    _by_key: dict[tuple[str, str], ImageVerdict] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+
+    def __post_init__(self) -> None:
+        for v in self.images:
+            self._by_key.setdefault((v.reference, v.target), v)
 
     @classmethod
     def build(cls, facts: Facts, target_info: tuple[Target, ...]) -> Context:
@@ -28,8 +37,7 @@ class Context:
 
     def verdict(self, image: RemoteImage, target: Platform) -> ImageVerdict:
         """How `image` fares on `target`: the verdict computed for the context, else computed now."""
-        name = format_platform(target)
-        known = next((v for v in self.images if v.reference == image.reference and v.target == name), None)
+        known = self._by_key.get((image.reference, format_platform(target)))
         return known if known is not None else verdict(self.facts, image, target)
 
     def local(self, target: Platform) -> bool:
@@ -58,7 +66,8 @@ class CheckSpec:
 
     @property
     def title(self) -> str:
-        return self.doc.splitlines()[0] if self.doc else self.slug
+        doc = self.doc  # inspect.getdoc cleans the whole docstring: once, not twice
+        return doc.splitlines()[0] if doc else self.slug
 
 
 def check(

@@ -24,8 +24,36 @@ def _same_ref(a: str, b: str) -> bool:
 
 
 def local_copy(facts: Facts, reference: str) -> LocalImage | None:
-    """The local image tagged as `reference`, if the engine has one."""
-    return next((i for i in facts.images.local if any(_same_ref(t, reference) for t in i.repo_tags)), None)
+    """The local image tagged as `reference`, if the engine has one (the first, in the engine's order)."""
+    by_canonical, by_text = _tag_index(facts.images.local)
+    try:
+        canonical = parse_ref(reference).canonical
+    except ReferenceError:
+        return by_text.get(reference)  # as _same_ref: a reference that does not parse is compared as text
+    return by_canonical.get(canonical)
+
+
+_Index = tuple[dict[str, LocalImage], dict[str, LocalImage]]
+_last_index: list[tuple[tuple[LocalImage, ...], _Index]] = []  # the last images indexed, held so `is` is sound
+
+
+def _tag_index(local: tuple[LocalImage, ...]) -> _Index:
+    """The local images by each tag's canonical reference and by each tag's text, the first image of each: every
+    image and every check asks, and comparing each reference with every tag grew with references x tags."""
+    last = _last_index[-1] if _last_index else None
+    if last is not None and last[0] is local:
+        return last[1]
+    by_canonical: dict[str, LocalImage] = {}
+    by_text: dict[str, LocalImage] = {}
+    for image in local:
+        for tag in image.repo_tags:
+            by_text.setdefault(tag, image)
+            try:
+                by_canonical.setdefault(parse_ref(tag).canonical, image)
+            except ReferenceError:
+                continue
+    _last_index[:] = [(local, (by_canonical, by_text))]
+    return by_canonical, by_text
 
 
 def _digest_matches(local: LocalImage, remote: RemoteImage) -> bool | None:

@@ -8,13 +8,13 @@ from the host); every check that matches releases against the knowledge base rea
 from __future__ import annotations
 
 import re
-from typing import Any, NamedTuple
-
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dockdoctor.knowledge import load
 from dockdoctor.model import Facts, Flavor
+
+if TYPE_CHECKING:  # packaging is imported where a version is compared: `inspect`'s checks only list releases
+    from packaging.version import Version
 
 
 class Installed(NamedTuple):
@@ -31,6 +31,8 @@ _LEADING = re.compile(r"^v?(\d+(?:\.\d+)*)")
 
 def release(text: str) -> Version | None:
     """The public release of a reported version (`v0.11.2-desktop.1` -> 0.11.2, `1.6.20~ds1` -> 1.6.20)."""
+    from packaging.version import InvalidVersion, Version
+
     text = text.strip()
     try:
         return Version(Version(text.removeprefix("v")).public)
@@ -45,6 +47,8 @@ def affects(specifier: str, version: str) -> bool:
     parsed = release(version)
     if not specifier or parsed is None:
         return False
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
     try:
         return SpecifierSet(specifier).contains(parsed, prereleases=True)
     except InvalidSpecifier:

@@ -10,12 +10,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from click.shell_completion import CompletionItem
 
 from dockdoctor.console.terminal import ColorMode
 from dockdoctor.errors import ConfigError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # click.shell_completion where a completion is asked: click itself never imports it to run
+    from click.shell_completion import CompletionItem
+
     from dockdoctor.errors import ExitCode
     from dockdoctor.render import Format
 
@@ -85,6 +86,8 @@ class Seconds(_ParamType):
 
 def complete_checks(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """Check codes and slugs (DKD301, image-lacks-target-platform); after a comma, the next one of a list."""
+    from click.shell_completion import CompletionItem
+
     from dockdoctor.checks import ALL_CHECKS
 
     head, _, last = incomplete.rpartition(",")
@@ -96,6 +99,8 @@ def complete_checks(ctx: click.Context, param: click.Parameter, incomplete: str)
 
 def complete_platforms(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """The common target platforms."""
+    from click.shell_completion import CompletionItem
+
     return [CompletionItem(p) for p in PLATFORMS if p.startswith(incomplete.lower())]
 
 

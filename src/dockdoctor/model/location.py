@@ -10,13 +10,23 @@ as it was.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-_PLACE = re.compile(r"(?P<file>.+):(?P<line>[1-9][0-9]*)", re.DOTALL)  # the last `:N` wins: `C:\p\a:b.yaml:12`
-_PLACE_WHAT = re.compile(r"(?P<file>.+):(?P<line>[1-9][0-9]*) (?P<what>.+)", re.DOTALL)  # the last `:N ` wins
-_ITEM = re.compile(r"\$\{(?P<name>[^{}]*)\} from (?P<where>.+)", re.DOTALL)
+_PATTERNS = {  # compiled on first use (_pattern): a run that reads no location (inspect) never needs them
+    "place": r"(?P<file>.+):(?P<line>[1-9][0-9]*)",  # the last `:N` wins: `C:\p\a:b.yaml:12`
+    "place_what": r"(?P<file>.+):(?P<line>[1-9][0-9]*) (?P<what>.+)",  # the last `:N ` wins
+    "item": r"\$\{(?P<name>[^{}]*)\} from (?P<where>.+)",
+}
+
+
+@functools.cache
+def _pattern(name: str) -> re.Pattern[str]:
+    return re.compile(_PATTERNS[name], re.DOTALL)
+
+
 _MAX_SPLITS = 8  # ` via ` in a compose file's own name, at most this often
 ENVIRONMENT = "environment"  # how a variable that no `.env` line set is written: the process environment
 
@@ -29,7 +39,7 @@ def place_text(file: str, line: int) -> str:
 def parse_place(text: str) -> tuple[str, int]:
     """(file, line) from `file:line`, the inverse of place_text(): the file may hold colons (a Windows drive
     letter, `a:b.yaml`) and spaces; text without a canonical line number (`:7`, not `:07`) is a file, line 0."""
-    match = _PLACE.fullmatch(text)
+    match = _pattern("place").fullmatch(text)
     return (match["file"], int(match["line"])) if match else (text, 0)
 
 
@@ -95,7 +105,7 @@ class Place:
         file, line = parse_place(data)  # `file:N` first: the last `:N` wins, as these strings were always read
         if line > 0:
             return cls(file=file, line=line)
-        match = _PLACE_WHAT.fullmatch(data)
+        match = _pattern("place_what").fullmatch(data)
         if match is not None:
             place = cls(file=match["file"], line=int(match["line"]), what=match["what"])
             if place.to_wire() == data:
@@ -217,7 +227,7 @@ def _parse_origin(key: str, source: str, text: str) -> Origin | None:
 def _via(text: str) -> tuple[Interpolated, ...] | None:
     items = []
     for part in re.split(r" and (?=\$\{)", text):
-        match = _ITEM.fullmatch(part)
+        match = _pattern("item").fullmatch(part)
         if match is None:
             return None
         where = match["where"]

@@ -14,10 +14,13 @@ Standard library only, and nothing of the model: it runs before the model is imp
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # subprocess where a process is spawned: `inspect` runs none
+    import subprocess
 
 from dockdoctor._argv import read
 
@@ -49,6 +52,8 @@ def for_argv(argv: Sequence[str]) -> tuple[tuple[str, ...], ...]:
 def start(commands: Iterable[tuple[str, ...]]) -> None:
     """Spawn each command now (stdout and stderr piped, stdin empty, this process's environment); a command that
     cannot start keeps its OSError, which the claim raises as subprocess.run would have."""
+    import subprocess
+
     for argv in commands:
         with _lock:
             if argv in _started:
@@ -80,6 +85,8 @@ def claim(argv: tuple[str, ...]) -> subprocess.Popen[str] | None:
 
 def discard() -> None:
     """Kill and reap every process no probe claimed."""
+    import subprocess
+
     with _lock:
         left = list(_started.values())
         _started.clear()

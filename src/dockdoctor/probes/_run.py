@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -13,7 +12,10 @@ from typing import TYPE_CHECKING, Literal
 
 from dockdoctor.probes import _prestart
 
-if TYPE_CHECKING:  # imported where an error or a raw answer is made: inspect's registry lookups start before it
+if TYPE_CHECKING:
+    import subprocess  # (with selectors) imported by the first command run: `inspect` runs none
+
+    # imported where an error or a raw answer is made: inspect's registry lookups start before the model
     from dockdoctor.model import ProbeError, RawAnswer
 
 RAW_LIMIT = 64 * 1024  # per answer kept for a support bundle
@@ -69,6 +71,8 @@ def run(
 
     `input` goes to the program's stdin (else it reads nothing); `secret` keeps the output out of raw recordings.
     """
+    import subprocess
+
     try:
         started = _prestart.claim(argv) if env is None and input is None else None
         if started is not None:  # spawned before the imports (probes/_prestart.py): read it as run() would
@@ -101,6 +105,8 @@ def run(
 def _finish(proc: subprocess.Popen[str], timeout: float) -> subprocess.CompletedProcess[str]:
     """A started process's outcome as subprocess.run returns it: killed (and TimeoutExpired) after `timeout`, killed
     on any other exception too."""
+    import subprocess
+
     with proc:
         try:
             stdout, stderr = proc.communicate(timeout=timeout)

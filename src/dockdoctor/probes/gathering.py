@@ -83,8 +83,6 @@ def gather(options: GatherOptions = GatherOptions()) -> Facts:
 def _gather(options: GatherOptions) -> Facts:
     if not options.engine:
         return _gather_without_engine(options)
-    from dockdoctor.probes.buildx import probe_buildx
-    from dockdoctor.probes.compose import probe_compose
     from dockdoctor.probes.early import claim
     from dockdoctor.probes.emulation import engine_emulation, probe_emulation
     from dockdoctor.probes.endpoint import resolve
@@ -131,8 +129,14 @@ def _gather(options: GatherOptions) -> Facts:
             early_f = pool.submit(
                 _remote, early, None, options, env, finish, lambda: _targets(options, engine_f, host_f, finish)
             )
-        compose_f = pool.submit(probe_compose, timeout=t) if options.tools else None
-        buildx_f = pool.submit(probe_buildx, timeout=t) if options.tools else None
+        compose_f: Future[ComposeFacts] | None = None
+        buildx_f: Future[BuildxFacts] | None = None
+        if options.tools:  # imported here: `inspect` needs neither, nor shutil (with zlib, bz2 and lzma)
+            from dockdoctor.probes.buildx import probe_buildx
+            from dockdoctor.probes.compose import probe_compose
+
+            compose_f = pool.submit(probe_compose, timeout=t)
+            buildx_f = pool.submit(probe_buildx, timeout=t)
         project_f = pool.submit(_project, options, env, finish) if options.project_dir is not None else None
         host = result(host_f, "host", _fallback_host)
         # binfmt handlers, each QEMU's --version and the Mac engines' CLIs: one bounded probe, beside the others

@@ -10,6 +10,7 @@ slow CLI is a recorded probe error, never a hang.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import re
@@ -218,11 +219,14 @@ def docker_desktop_settings(home: str) -> tuple[list[EngineSettings], list[Probe
     return [], []
 
 
-_EXPORT = re.compile(
-    r"""^(?:export[ \t]+|SET[ \t]+)([A-Za-z_][A-Za-z0-9_]*)="""
-    r"""(?:"([^"\n]*)"|'([^'\n]*)'|(\S*))[ \t]*$""",
-    re.M | re.I,
-)
+@functools.cache
+def _export() -> re.Pattern[str]:
+    """The `minikube docker-env` line pattern, compiled when a minikube VM is asked (case-insensitive: 0.6 ms)."""
+    return re.compile(
+        r"""^(?:export[ \t]+|SET[ \t]+)([A-Za-z_][A-Za-z0-9_]*)="""
+        r"""(?:"([^"\n]*)"|'([^'\n]*)'|(\S*))[ \t]*$""",
+        re.M | re.I,
+    )
 
 
 def parse_docker_env(text: str) -> dict[str, str]:
@@ -231,7 +235,7 @@ def parse_docker_env(text: str) -> dict[str, str]:
     Comment lines (`# eval $(minikube -p minikube docker-env)`, `REM ...`) and anything else are ignored.
     """
     found: dict[str, str] = {}
-    for match in _EXPORT.finditer(text):
+    for match in _export().finditer(text):
         found[match.group(1)] = next((g for g in match.groups()[1:] if g is not None), "")
     return found
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from dockdoctor.codec import to_data
 from dockdoctor.model import EditFile, Finding, Manual, Report, RunCommand
 from dockdoctor.render import RenderOptions
+from dockdoctor.render.json import dumps
 from dockdoctor.render.safe import code, fence
 from dockdoctor.render.safe import markdown as md
 from dockdoctor.render.text import area_lines, cause_lines
@@ -77,7 +76,7 @@ def render(report: Report, options: RenderOptions) -> str:
     for finding in report.findings:
         lines += _finding(finding)
     body = "\n".join(lines)
-    facts = json.dumps(to_data(report.facts), indent=1)
+    facts = dumps(to_data(report.facts), indent=1)  # json.dumps' text, written faster (render/json.py)
     room = SIZE_CAP - len(body) - 200
     if len(facts) > room:
         facts = facts[: max(room, 0)] + f"\n... (facts clipped at {SIZE_CAP} characters; attach the JSON report)"
