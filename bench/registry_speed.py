@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import Profile, bench_env, profile, run  # noqa: E402
+from _measure import Profile, Run, bench_env, profile, run  # noqa: E402
 
 ACCEPT = ", ".join(
     (
@@ -856,10 +856,15 @@ def measure(
         )
 
     # the import floors of the warm target: what importing no more than a dataclass model costs, in this run
-    floors = {}
-    for label, code in IMPORT_FLOORS:
-        runs = [run([py, "-c", code], base_env, timeout=SUBPROCESS_TIMEOUT) for _ in range(7)]
-        floors[label] = (statistics.median(r.wall for r in runs), statistics.median(r.cpu for r in runs))
+    # (interleaved with python -c pass, each ratio of runs taken side by side)
+    beside: dict[str, list[Run]] = {label: [] for label in ("pass", *(label for label, _ in IMPORT_FLOORS))}
+    for _ in range(7):
+        for label, code in (("pass", "pass"), *IMPORT_FLOORS):
+            beside[label].append(run([py, "-c", code], base_env, timeout=SUBPROCESS_TIMEOUT))
+    floors = {
+        label: (statistics.median(r.wall for r in runs), statistics.median(r.cpu for r in runs))
+        for label, runs in beside.items()
+    }
 
     # --- report -------------------------------------------------------------------------------------
     print()
@@ -991,10 +996,12 @@ def measure(
             f"the missing refs {statistics.median(nonet.cpus) * 1000:.0f} ms = "
             f"{statistics.median(nonet.cpus) / py_cpu:.1f}x python -c pass"
         )
+        pass_wall, pass_cpu = floors.pop("pass")
         for label, (wall, cpu) in floors.items():
             print(
-                f"info  import floor, {label}: {wall * 1000:.0f} ms = {wall / py_start:.2f}x python -c pass "
-                f"(CPU {cpu * 1000:.0f} ms = {cpu / py_cpu:.2f}x; median of 7)"
+                f"info  import floor, {label}: {wall * 1000:.0f} ms = {wall / pass_wall:.2f}x python -c pass "
+                f"(CPU {cpu * 1000:.0f} ms = {cpu / pass_cpu:.2f}x; medians of 7, each beside a python -c pass: "
+                f"{pass_wall * 1000:.0f} ms)"
             )
         rss = max(cold.rss + warm.rss + after.rss) / 1024
         line(rss < 80, f"peak RSS of inspect for {n} references {rss:.1f} MB (< 80 MB; cold/warm/after-TTL runs)")

@@ -24,10 +24,10 @@ REGISTRY = [
     "MISS  warm within TTL, the 45 existing refs only: 294 ms <= 43 ms (is 20.04x python -c pass + cache read; 0 "
     "registry requests)",
     "PASS  peak RSS of inspect for 50 references 32.5 MB (< 80 MB; cold/warm/after-TTL runs)",
-    "info  import floor, stdlib of a dataclass model (dataclasses, enum, json, socket, threading): 40 ms = 2.79x "
-    "python -c pass (CPU 39 ms = 2.82x; median of 7)",
-    "info  import floor, dockdoctor.model (code cache on): 68 ms = 4.79x python -c pass (CPU 68 ms = 4.94x; median "
-    "of 7)",
+    "info  import floor, stdlib of a dataclass model (dataclasses, enum, json, socket, threading): 47 ms = 3.07x "
+    "python -c pass (CPU 47 ms = 3.14x; medians of 7, each beside a python -c pass: 15 ms)",
+    "info  import floor, dockdoctor.model (code cache on): 78 ms = 5.08x python -c pass (CPU 77 ms = 5.21x; medians "
+    "of 7, each beside a python -c pass: 15 ms)",
     "PASS  profiled cold run: first registry request at 828 ms from the spawn, before the imports of dockdoctor.checks",
     "PASS  profiled warm run within the TTL imports neither requests nor the docker SDK (none of requests, urllib3, "
     "docker imported; 11 HTTP requests, registry and engine)",
@@ -75,7 +75,7 @@ def test_the_peers_are_ratios_of_the_same_run(capsys: pytest.CaptureFixture[str]
     assert "the five docker commands, in one shell" in out and "1.77x dockdoctor's" in out
     assert "PASS [registry] cold wall 1406 ms >= 10x faster than the skopeo loop" in out  # not a target: listed below
     assert "MISS [registry] warm within TTL 1102 ms" in out
-    assert "what a warm run cannot import less than" in out and "4.79x python -c pass" in out
+    assert "what a warm run cannot import less than" in out and "5.08x python -c pass" in out
 
 
 def test_a_target_no_bench_printed_is_a_miss(capsys: pytest.CaptureFixture[str]) -> None:
