@@ -3,7 +3,8 @@
 ``load_env()`` reads the JSON written by ``scripts/testenv/start.sh`` (path in the
 ``DOCKDOCTOR_TESTENV`` environment variable). ``binfmt_state()`` switches the
 machine-global qemu-aarch64 binfmt_misc handler on or off for the duration of a
-``with`` block and then puts back exactly the state it found. Stdlib only.
+``with`` block and then puts back exactly the state it found. ``access_log_lines()`` and ``wait_log_quiet()``
+read a registry's access log. Stdlib only.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,3 +69,20 @@ def binfmt_state(enabled_aarch64: bool) -> Iterator[None]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(saved)
+
+
+def access_log_lines(path: str) -> list[str]:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        return fh.readlines()
+
+
+def wait_log_quiet(path: str) -> int:
+    """Line count once the access log stops growing (the registry writes it asynchronously)."""
+    count = -1
+    for _ in range(20):
+        now = len(access_log_lines(path))
+        if now == count:
+            return now
+        count = now
+        time.sleep(0.05)
+    return count

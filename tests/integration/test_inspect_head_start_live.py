@@ -4,11 +4,11 @@ first connection to the registry is made before `import click`, and no reference
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from pathlib import Path
 
 from clirun import SRC, dockdoctor, isolated_env
+from integration.env import access_log_lines, wait_log_quiet
 
 from dockdoctor import __version__
 
@@ -24,23 +24,6 @@ def _hook(event, args):
         os.write(_out, ("connect %s:%s\\n" % args[1][:2]).encode())
 sys.addaudithook(_hook)
 """
-
-
-def access_log_lines(path: str) -> list[str]:
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        return fh.readlines()
-
-
-def wait_log_quiet(path: str) -> int:
-    """Line count once the access log stops growing (the registry writes it asynchronously)."""
-    count = -1
-    for _ in range(20):
-        now = len(access_log_lines(path))
-        if now == count:
-            return now
-        count = now
-        time.sleep(0.05)
-    return count
 
 
 def test_the_lookups_start_before_click_and_run_once(testenv: dict, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from integration.env import access_log_lines, wait_log_quiet
 from support.servers import closed_port
 
 from dockdoctor import __version__
@@ -403,23 +404,6 @@ def test_registry_down_is_unreachable_quickly(tmp_path: Path) -> None:
 
 
 # --- cache -------------------------------------------------------------------------------------
-
-
-def access_log_lines(path: str) -> list[str]:
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        return fh.readlines()
-
-
-def wait_log_quiet(path: str) -> int:
-    """Line count once the access log stops growing (the registry writes it asynchronously)."""
-    count = -1
-    for _ in range(20):
-        now = len(access_log_lines(path))
-        if now == count:
-            return now
-        count = now
-        time.sleep(0.05)
-    return count
 
 
 def run_counted(
