@@ -55,11 +55,11 @@ def read(argv: Sequence[str]) -> Words | None:
     command = argv[0]
     table = OPTIONS[command]
     words = Words(command)
-    rest = list(argv[1:])
+    rest = list(reversed(argv[1:]))  # the words still to read, the next one last: each taken in O(1)
     while rest:
-        word = rest.pop(0)
+        word = rest.pop()
         if word == "--":
-            words.args += rest
+            words.args += reversed(rest)
             break
         if word.startswith("--"):
             opt, eq, value = word.partition("=")
@@ -72,7 +72,7 @@ def read(argv: Sequence[str]) -> Words | None:
                 elif not rest:
                     return None
                 else:
-                    value = rest.pop(0)
+                    value = rest.pop()
             if not _keep(words, entry, value):
                 return None
         elif word.startswith("-") and word != "-":
@@ -88,10 +88,10 @@ def read(argv: Sequence[str]) -> Words | None:
                     continue
                 if not cluster:
                     if _left_out(entry, rest):
-                        rest.insert(0, "")
+                        rest.append("")
                     elif not rest:
                         return None
-                    cluster = rest.pop(0)
+                    cluster = rest.pop()
                 if not _keep(words, entry, cluster):
                     return None
                 cluster = ""
@@ -104,8 +104,8 @@ def read(argv: Sequence[str]) -> Words | None:
 
 def _left_out(entry: tuple[str, int], rest: list[str]) -> bool:
     """An option whose value may be left out (`--kube [CONTEXT]`) gets none when no word follows or the next
-    one looks like an option (click's parser: _get_value_from_state)."""
-    return entry[1] == -1 and (not rest or (rest[0].startswith("-") and len(rest[0]) > 1))
+    one (rest's last) looks like an option (click's parser: _get_value_from_state)."""
+    return entry[1] == -1 and (not rest or (rest[-1].startswith("-") and len(rest[-1]) > 1))
 
 
 def _keep(words: Words, entry: tuple[str, int], value: str) -> bool:
