@@ -63,15 +63,8 @@ DRIVER = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize(
-    ("mode", "ref"),
-    [
-        ("within-ttl", "registry.example.test/team/app:1.0"),
-        ("offline", "registry.example.test/team/app:1.0"),
-        ("within-ttl", "registry.example.test/team/app@DIGEST"),
-    ],
-)
-def test_a_lookup_answered_from_the_cache_imports_no_http_code(tmp_path: Path, mode: str, ref: str) -> None:
+def drive(tmp_path: Path, mode: str, ref: str) -> dict[str, object]:
+    """One lookup in a fresh interpreter (DRIVER): its result and the HTTP modules it imported."""
     proc = subprocess.run(
         [sys.executable, "-c", DRIVER, str(tmp_path / "cache"), mode, ref, *HTTP_MODULES],
         capture_output=True,
@@ -81,21 +74,25 @@ def test_a_lookup_answered_from_the_cache_imports_no_http_code(tmp_path: Path, m
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    got = json.loads(proc.stdout)
+    got: dict[str, object] = json.loads(proc.stdout)
+    return got
+
+
+@pytest.mark.parametrize(
+    ("mode", "ref"),
+    [
+        ("within-ttl", "registry.example.test/team/app:1.0"),
+        ("offline", "registry.example.test/team/app:1.0"),
+        ("within-ttl", "registry.example.test/team/app@DIGEST"),
+    ],
+)
+def test_a_lookup_answered_from_the_cache_imports_no_http_code(tmp_path: Path, mode: str, ref: str) -> None:
+    got = drive(tmp_path, mode, ref)
     assert got == {"error": None, "from_cache": True, "digest": True, "platforms": ["linux/arm64"], "imported": []}
 
 
 def test_a_reference_missing_from_the_offline_cache_is_an_error_without_http_code(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", DRIVER, str(tmp_path / "cache"), "offline", "registry.example.test/x:2", *HTTP_MODULES],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    got = json.loads(proc.stdout)
+    got = drive(tmp_path, "offline", "registry.example.test/x:2")
     assert got["imported"] == []
     assert "not in cache (offline mode makes no network requests" in got["error"]
 
