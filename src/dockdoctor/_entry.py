@@ -84,6 +84,9 @@ def main() -> int:
 
     if answer(sys.argv[1:]):  # `--help`, `COMMAND --help`: the kept text, without importing click (_help.py)
         return 0
+    import signal
+
+    signal.signal(signal.SIGINT, _interrupted)  # until the CLI runs (console/process.py installs its own)
     import gc
 
     from dockdoctor import knowledge
@@ -92,15 +95,12 @@ def main() -> int:
     gc.disable()  # as console.process.run() keeps it, from before the imports: their objects are never scanned
     install()  # the methods of every dataclass from here on: byte code kept from the last run (_codecache.py)
     knowledge.keeper = kept_table  # and the parsed knowledge tables, kept as byte code is
-    try:
-        if sys.argv[1:2] == ["inspect"]:  # its registry lookups run while click and the CLI are imported
-            from dockdoctor.probes.early import begin_for_argv
+    if sys.argv[1:2] == ["inspect"]:  # its registry lookups run while click and the CLI are imported
+        from dockdoctor.probes.early import begin_for_argv
 
-            begin_for_argv(sys.argv[1:])
-        from dockdoctor.cli import run
-    except KeyboardInterrupt:  # Ctrl-C while importing: what a later one says and its exit code (cli._exit)
-        os.write(2, b"dockdoctor: interrupted\n")
-        os._exit(130)
+        begin_for_argv(sys.argv[1:])
+    from dockdoctor.cli import run
+
     if sys.argv[1:2] != ["check"]:
         run()
     from dockdoctor.probes._prestart import discard, for_argv, start
@@ -110,6 +110,14 @@ def main() -> int:
         run()
     finally:
         discard()  # what `check` did not claim, when it never ran (a usage error)
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    """Ctrl-C before the CLI runs: nothing is written or reported yet, so the process ends at once with 130, as a
+    second Ctrl-C does later. A KeyboardInterrupt raised here could land in a class being built by an import and
+    come out as a RuntimeError with a traceback (CPython 3.11 wraps what __set_name__ raises)."""
+    os.write(2, b"dockdoctor: interrupted\n")
+    os._exit(130)
 
 
 def plugin_args(

@@ -81,6 +81,13 @@ def _main(group: click.Group, argv: Sequence[str] | None) -> int:
             raise
         error(f"dockdoctor: {type(err).__name__}: {err} (DOCKDOCTOR_DEBUG=1 shows where)")
         return ExitCode.USAGE
+    except Exception:
+        if not _signals["interrupted"]:
+            raise
+        # a Ctrl-C that came out as another error: one landing in a class being built by an import is a
+        # RuntimeError (CPython 3.11 wraps what __set_name__ raises)
+        click.echo("dockdoctor: interrupted", err=True)
+        return ExitCode.INTERRUPTED
     return int(code) if isinstance(code, int) else 0
 
 
