@@ -84,9 +84,10 @@ def main() -> int:
 
     if answer(sys.argv[1:]):  # `--help`, `COMMAND --help`: the kept text, without importing click (_help.py)
         return 0
-    import signal
+    # signal's C half: `import signal` builds its enums, a window of a few ms in which a Ctrl-C still raised
+    import _signal  # type: ignore[import-not-found]  # (typeshed has no stub for it)
 
-    signal.signal(signal.SIGINT, _interrupted)  # until the CLI runs (console/process.py installs its own)
+    _signal.signal(_signal.SIGINT, _interrupted)  # until the CLI runs (console/process.py installs its own)
     import gc
 
     from dockdoctor import knowledge
