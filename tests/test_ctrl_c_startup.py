@@ -87,3 +87,34 @@ def test_a_ctrl_c_that_comes_out_as_another_error_is_still_an_interruption(
         process._main(group, ["broken"])
     assert process._main(group, ["interrupted"]) == 130
     assert capsys.readouterr().err == "dockdoctor: interrupted\n"
+
+
+def test_a_ctrl_c_inside_an_import_is_given_again_outside_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """importlib swallows a KeyboardInterrupt raised in its module-lock callback, and the run then went on to its
+    --timeout; so one landing in the import machinery is delivered again a moment later."""
+    import types
+
+    from dockdoctor.console import process
+
+    monkeypatch.setattr(process, "_signals", {"interrupted": False, "done": False, "deferred": False})
+    started: list[float] = []
+
+    class Timer:
+        def __init__(self, after: float, fn: object) -> None:
+            started.append(after)
+            self.daemon = False
+
+        def start(self) -> None:
+            pass
+
+    monkeypatch.setattr(process.threading, "Timer", Timer)
+    code = types.SimpleNamespace(co_filename="<frozen importlib._bootstrap>")
+    inside = types.SimpleNamespace(f_code=types.SimpleNamespace(co_filename="/x/cb.py"), f_back=None)
+    inside.f_back = types.SimpleNamespace(f_code=code, f_back=None)
+    process._on_sigint(2, inside)  # not raised: given again later
+    assert started == [process.REDELIVER_AFTER]
+    assert process._signals == {"interrupted": True, "done": False, "deferred": True}
+    outside = types.SimpleNamespace(f_code=types.SimpleNamespace(co_filename="/x/app.py"), f_back=None)
+    with pytest.raises(KeyboardInterrupt):  # the redelivered one, outside: raised (not taken as a second Ctrl-C)
+        process._on_sigint(2, outside)
+    assert process._signals["deferred"] is False

@@ -91,19 +91,47 @@ def _main(group: click.Group, argv: Sequence[str] | None) -> int:
     return int(code) if isinstance(code, int) else 0
 
 
-_signals = {"interrupted": False, "done": False}
+_signals = {"interrupted": False, "done": False, "deferred": False}
+REDELIVER_AFTER = 0.02  # seconds: a Ctrl-C that landed in an import is given again this much later
 
 
 def _on_sigint(signum: int, frame: object) -> None:
     """The first Ctrl-C stops the run (KeyboardInterrupt: main() reports it, exit 130); a second one, or one
-    after main() returned, ends the process at once with 130."""
-    if _signals["interrupted"] or _signals["done"]:
+    after main() returned, ends the process at once with 130.
+
+    One landing in an import is not raised there: importlib swallows it in its module-lock callback ("Exception
+    ignored in ... _get_module_lock"), and the run went on to its --timeout; in a class being built it comes out
+    as a RuntimeError. It is delivered again a moment later, until it lands outside the import machinery.
+    """
+    if _signals["done"] or (_signals["interrupted"] and not _signals["deferred"]):
         try:
             os.write(2, b"dockdoctor: interrupted\n")
         finally:
             os._exit(ExitCode.INTERRUPTED)
     _signals["interrupted"] = True
+    _signals["deferred"] = _in_import(frame)
+    if _signals["deferred"]:
+        timer = threading.Timer(REDELIVER_AFTER, _redeliver)
+        timer.daemon = True
+        timer.start()
+        return
     raise KeyboardInterrupt
+
+
+def _redeliver() -> None:
+    """The Ctrl-C again, to the main thread itself (one a worker took would wait, unseen, for the main thread)."""
+    main = threading.main_thread().ident
+    if main is not None:
+        signal.pthread_kill(main, signal.SIGINT)
+
+
+def _in_import(frame: object) -> bool:
+    """Whether the main thread was interrupted inside the import machinery (importlib's frozen frames)."""
+    while frame is not None:
+        if getattr(getattr(frame, "f_code", None), "co_filename", "").startswith("<frozen importlib"):
+            return True
+        frame = getattr(frame, "f_back", None)
+    return False
 
 
 def exit_now(code: int) -> NoReturn:
