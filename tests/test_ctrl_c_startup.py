@@ -97,22 +97,13 @@ def test_a_ctrl_c_inside_an_import_is_given_again_outside_it(monkeypatch: pytest
     from dockdoctor.console import process
 
     monkeypatch.setattr(process, "_signals", {"interrupted": False, "done": False, "deferred": False})
-    started: list[float] = []
-
-    class Timer:
-        def __init__(self, after: float, fn: object) -> None:
-            started.append(after)
-            self.daemon = False
-
-        def start(self) -> None:
-            pass
-
-    monkeypatch.setattr(process.threading, "Timer", Timer)
+    armed: list[float] = []
+    monkeypatch.setattr(process.signal, "setitimer", lambda which, after: armed.append(after))
     code = types.SimpleNamespace(co_filename="<frozen importlib._bootstrap>")
     inside = types.SimpleNamespace(f_code=types.SimpleNamespace(co_filename="/x/cb.py"), f_back=None)
     inside.f_back = types.SimpleNamespace(f_code=code, f_back=None)
     process._on_sigint(2, inside)  # not raised: given again later
-    assert started == [process.REDELIVER_AFTER]
+    assert armed == [process.REDELIVER_AFTER]
     assert process._signals == {"interrupted": True, "done": False, "deferred": True}
     outside = types.SimpleNamespace(f_code=types.SimpleNamespace(co_filename="/x/app.py"), f_back=None)
     with pytest.raises(KeyboardInterrupt):  # the redelivered one, outside: raised (not taken as a second Ctrl-C)

@@ -93,6 +93,7 @@ def _main(group: click.Group, argv: Sequence[str] | None) -> int:
 
 _signals = {"interrupted": False, "done": False, "deferred": False}
 REDELIVER_AFTER = 0.02  # seconds: a Ctrl-C that landed in an import is given again this much later
+WATCHDOG_AFTER = 10.0  # seconds after the first Ctrl-C: a run still going (the interrupt swallowed) ends, 130
 
 
 def _on_sigint(signum: int, frame: object) -> None:
@@ -109,20 +110,25 @@ def _on_sigint(signum: int, frame: object) -> None:
         finally:
             os._exit(ExitCode.INTERRUPTED)
     _signals["interrupted"] = True
-    _signals["deferred"] = _in_import(frame)
-    if _signals["deferred"]:
-        timer = threading.Timer(REDELIVER_AFTER, _redeliver)
-        timer.daemon = True
-        timer.start()
+    _signals["deferred"] = hasattr(signal, "setitimer") and _in_import(frame)
+    if _signals["deferred"]:  # SIGALRM, which only the main thread takes (_run.signals_to_the_main_thread)
+        signal.setitimer(signal.ITIMER_REAL, REDELIVER_AFTER)
         return
+    if hasattr(signal, "setitimer"):  # far longer than unwinding takes (fix's cleanup: at most 6 s)
+        signal.setitimer(signal.ITIMER_REAL, WATCHDOG_AFTER)
     raise KeyboardInterrupt
 
 
-def _redeliver() -> None:
-    """The Ctrl-C again, to the main thread itself (one a worker took would wait, unseen, for the main thread)."""
-    main = threading.main_thread().ident
-    if main is not None:
-        signal.pthread_kill(main, signal.SIGINT)
+def _on_sigalrm(signum: int, frame: object) -> None:
+    """A Ctrl-C that landed in an import, given again; or, WATCHDOG_AFTER after one that was raised, the end of a
+    run that goes on all the same (some code swallowed the KeyboardInterrupt)."""
+    if _signals["deferred"]:
+        _on_sigint(signal.SIGINT, frame)
+    elif _signals["interrupted"]:
+        try:
+            os.write(2, b"dockdoctor: interrupted\n")
+        finally:
+            os._exit(ExitCode.INTERRUPTED)
 
 
 def _in_import(frame: object) -> bool:
@@ -164,6 +170,8 @@ def run(main: Callable[[], int]) -> NoReturn:
     Ctrl-C ends the run with 130 wherever it lands, also while main() is handling another error.
     """
     signal.signal(signal.SIGINT, _on_sigint)
+    if hasattr(signal, "SIGALRM"):
+        signal.signal(signal.SIGALRM, _on_sigalrm)
     gc.disable()
     try:
         code = main()

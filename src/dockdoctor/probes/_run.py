@@ -176,12 +176,12 @@ def environ() -> Mapping[str, str]:
 
 
 def signals_to_the_main_thread() -> None:
-    """Called first in every thread dockdoctor starts: Ctrl-C (SIGINT) is blocked in it, so the kernel delivers it
-    to the main thread.
+    """Called first in every thread dockdoctor starts: Ctrl-C (SIGINT), and the SIGALRM that gives again a Ctrl-C
+    that landed in an import, are blocked in it, so the kernel delivers them to the main thread.
 
     A SIGINT the kernel hands to another thread only sets CPython's flag; the main thread, blocked in a wait for
     the probes' answers, runs the handler only when that wait ends, up to the whole --timeout later (1 Ctrl-C in
     40 was lost so, in bench/registry_lifetime.py --sigint 40). Threads started here inherit the mask.
     """
     if hasattr(signal, "pthread_sigmask"):  # POSIX; Windows has no signal masks (and delivers no SIGINT so)
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGALRM})  # SIGALRM: console/process.py
